@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+import { registerTune } from './tune.js';
+import { registerTrack } from './track.js';
+import { registerServe } from './serve.js';
+
+/** Each area adds its commands here; the functions live beside their area's CLI file. */
+export function registerCommands(program: Command): void {
+  registerTune(program);
+  registerTrack(program);
+  registerServe(program);
+}

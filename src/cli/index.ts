@@ -1,0 +1,21 @@
+import { Command } from 'commander';
+import { registerCommands } from './commands.js';
+import { CliError } from './errors.js';
+
+/** Entry point of the `lathe` binary. Every command is a thin layer over a library call. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command();
+  program.name('lathe').description('Design, train, tune, track, serve and deploy ML models in TypeScript.').version('0.1.0');
+  program.showHelpAfterError();
+  registerCommands(program);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CliError) {
+      console.error(`lathe: ${err.message}`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** Registers the `lathe tune` command family. */
+export function registerTune(_program: Command): void {}

@@ -1,0 +1,2 @@
+// Public API of lathe. Each layer re-exports from its own index.
+export {};
