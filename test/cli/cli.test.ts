@@ -1,9 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { runCli } from '../util/cli.js';
 
 test('lathe --help lists the program', () => {
-  const r = spawnSync(process.execPath, ['bin/lathe.js', '--help'], { encoding: 'utf8' });
+  const r = runCli(['--help']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Usage: lathe/);
+});
+
+test('an unknown command exits non-zero with a message', () => {
+  const r = runCli(['no-such-command']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /unknown command/);
 });
