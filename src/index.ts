@@ -1,2 +1,13 @@
 // Public API of lathe. Each layer re-exports from its own index.
-export {};
+export * from './graph/index.js';
+export * from './autodiff/index.js';
+export { compile, trace, type CompileOptions, type CompiledFn, type InputSpec, type TraceResult } from './runtime/compile.js';
+export { TrainStep, buildTrainStepModel, type TrainStepConfig, type StepContext, type StepOutputs, type StepResult } from './runtime/train-step.js';
+export { type Device, type SessionConfig } from './runtime/device.js';
+export { summarizeProfile, formatProfile, type OpProfileRow } from './runtime/profile.js';
+export { emitModel, DEFAULT_OPSET, DEFAULT_IR_VERSION, type GraphSpec, type EmitOptions } from './onnx/emit.js';
+export { exportOnnx, exportModel, type ExportOptions } from './onnx/export.js';
+export { importOnnx, type ImportedGraph } from './onnx/import.js';
+export * as nn from './nn/index.js';
+export { exportModule } from './nn/export.js';
+export * as optim from './optim/index.js';

@@ -1,0 +1,64 @@
+/** Element types a lathe tensor can hold. String literals, mapped to typed arrays (as onnxruntime-common does). */
+export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int32' | 'int64' | 'bool' | 'uint8' | 'int8' | 'uint32' | 'uint64';
+
+/** The JS array that holds the elements of each dtype (float16/bfloat16 as raw 16-bit words). */
+export interface TypedArrayMap {
+  float32: Float32Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
+  float64: Float64Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  bool: Uint8Array;
+  uint8: Uint8Array;
+  int8: Int8Array;
+  uint32: Uint32Array;
+  uint64: BigUint64Array;
+}
+export type TypedArrayOf<D extends DType> = TypedArrayMap[D];
+export type AnyTypedArray = TypedArrayMap[DType];
+
+/** ONNX TensorProto.DataType numbers. */
+export const ONNX_DTYPE: Readonly<Record<DType, number>> = {
+  float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13, bfloat16: 16,
+};
+
+export function dtypeFromOnnx(code: number): DType {
+  for (const [k, v] of Object.entries(ONNX_DTYPE)) if (v === code) return k as DType;
+  throw new Error(`unsupported ONNX element type ${code}`);
+}
+
+export const FLOAT_DTYPES: ReadonlySet<DType> = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+export const isFloat = (d: DType): boolean => FLOAT_DTYPES.has(d);
+export const isInteger = (d: DType): boolean => !isFloat(d) && d !== 'bool';
+
+/** Byte size of one element. */
+export function itemSize(d: DType): number {
+  switch (d) {
+    case 'float64': case 'int64': case 'uint64': return 8;
+    case 'float32': case 'int32': case 'uint32': return 4;
+    case 'float16': case 'bfloat16': return 2;
+    default: return 1;
+  }
+}
+
+/** Allocates a zeroed typed array for `n` elements of `dtype`. */
+export function allocate<D extends DType>(dtype: D, n: number): TypedArrayOf<D> {
+  switch (dtype) {
+    case 'float32': return new Float32Array(n) as TypedArrayOf<D>;
+    case 'float64': return new Float64Array(n) as TypedArrayOf<D>;
+    case 'float16': case 'bfloat16': return new Uint16Array(n) as TypedArrayOf<D>;
+    case 'int32': return new Int32Array(n) as TypedArrayOf<D>;
+    case 'int64': return new BigInt64Array(n) as TypedArrayOf<D>;
+    case 'uint32': return new Uint32Array(n) as TypedArrayOf<D>;
+    case 'uint64': return new BigUint64Array(n) as TypedArrayOf<D>;
+    case 'int8': return new Int8Array(n) as TypedArrayOf<D>;
+    default: return new Uint8Array(n) as TypedArrayOf<D>;
+  }
+}
+
+/** dtype of the result of a binary op; lathe does not promote silently across kinds (like ONNX). */
+export function sameDType(op: string, a: DType, b: DType): DType {
+  if (a !== b) throw new Error(`${op}: dtypes differ: ${a} vs ${b} (cast one side explicitly)`);
+  return a;
+}

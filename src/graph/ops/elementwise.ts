@@ -1,0 +1,231 @@
+// Elementwise primitives: one block per op — shape/dtype rule, ONNX lowering, VJP — and composites built on them.
+import { isFloat, ONNX_DTYPE, sameDType, type DType } from '../dtype.js';
+import { primitive, type VjpRule } from '../primitive.js';
+import { broadcastShapes } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { lift, type TensorLike } from './leaf.js';
+
+type NoAttrs = Record<string, never>;
+const none: NoAttrs = {};
+
+function requireFloat(op: string, x: Tensor): void {
+  if (!isFloat(x.dtype)) throw new Error(`${op}: needs a floating-point tensor, got ${x.dtype}`);
+}
+
+// ---- unary -------------------------------------------------------------------------------------
+
+function unary(name: string, onnx: string, vjp: VjpRule<NoAttrs> | 'none', floatOnly = true) {
+  const f = primitive<NoAttrs>({
+    name,
+    infer: ([x]) => {
+      if (floatOnly) requireFloat(name, x);
+      return [{ dtype: x.dtype, shape: x.shape }];
+    },
+    lower: (ctx, _n, [x]) => ctx.emit(onnx, [x]),
+    vjp,
+  });
+  return (x: Tensor): Tensor => f([x], none)[0];
+}
+
+export const neg = unary('neg', 'Neg', (_n, [g]) => [g && neg(g)], false);
+export const abs = unary('abs', 'Abs', (n, [g]) => [g && mul(g, sign(n.inputs[0]))], false);
+export const sign = unary('sign', 'Sign', 'none', false);
+export const floor = unary('floor', 'Floor', 'none');
+export const ceil = unary('ceil', 'Ceil', 'none');
+export const round = unary('round', 'Round', 'none');
+export const exp = unary('exp', 'Exp', (n, [g]) => [g && mul(g, n.outputs[0])]);
+export const log = unary('log', 'Log', (n, [g]) => [g && div(g, n.inputs[0])]);
+export const sqrt = unary('sqrt', 'Sqrt', (n, [g]) => [g && div(mul(g, 0.5), n.outputs[0])]);
+export const reciprocal = unary('reciprocal', 'Reciprocal', (n, [g]) => {
+  const y = n.outputs[0];
+  return [g && neg(mul(g, mul(y, y)))];
+});
+export const sin = unary('sin', 'Sin', (n, [g]) => [g && mul(g, cos(n.inputs[0]))]);
+export const cos = unary('cos', 'Cos', (n, [g]) => [g && neg(mul(g, sin(n.inputs[0])))]);
+export const tanh = unary('tanh', 'Tanh', (n, [g]) => {
+  const y = n.outputs[0];
+  return [g && mul(g, sub(1, mul(y, y)))];
+});
+export const sigmoid = unary('sigmoid', 'Sigmoid', (n, [g]) => {
+  const y = n.outputs[0];
+  return [g && mul(g, mul(y, sub(1, y)))];
+});
+export const relu = unary('relu', 'Relu', (n, [g]) => [g && where(greater(n.inputs[0], 0), g, 0)], false);
+export const erf = unary('erf', 'Erf', (n, [g]) => {
+  const x = n.inputs[0];
+  return [g && mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))];
+});
+
+export const rsqrt = (x: Tensor): Tensor => reciprocal(sqrt(x));
+export const square = (x: Tensor): Tensor => mul(x, x);
+
+const leakyReluPrim = primitive<{ alpha: number }>({
+  name: 'leakyRelu',
+  infer: ([x]) => (requireFloat('leakyRelu', x), [{ dtype: x.dtype, shape: x.shape }]),
+  lower: (ctx, n, [x]) => ctx.emit('LeakyRelu', [x], { alpha: { float: n.attrs.alpha } }),
+  vjp: (n, [g]) => [g && where(greater(n.inputs[0], 0), g, mul(g, n.attrs.alpha))],
+});
+export const leakyRelu = (x: Tensor, alpha = 0.01): Tensor => leakyReluPrim([x], { alpha })[0];
+
+const eluPrim = primitive<{ alpha: number }>({
+  name: 'elu',
+  infer: ([x]) => (requireFloat('elu', x), [{ dtype: x.dtype, shape: x.shape }]),
+  lower: (ctx, n, [x]) => ctx.emit('Elu', [x], { alpha: { float: n.attrs.alpha } }),
+  vjp: (n, [g]) => [g && where(greater(n.inputs[0], 0), g, mul(g, add(n.outputs[0], n.attrs.alpha)))],
+});
+export const elu = (x: Tensor, alpha = 1): Tensor => eluPrim([x], { alpha })[0];
+
+/** GELU as ONNX's Gelu op (opset 20): one fused kernel forward; the VJP is written out. */
+const geluPrim = primitive<{ approximate: 'none' | 'tanh' }>({
+  name: 'gelu',
+  infer: ([x]) => (requireFloat('gelu', x), [{ dtype: x.dtype, shape: x.shape }]),
+  lower: (ctx, n, [x]) => ctx.emit('Gelu', [x], { approximate: n.attrs.approximate }),
+  vjp: (n, [g]) => {
+    if (!g) return [null];
+    const x = n.inputs[0];
+    if (n.attrs.approximate === 'none') {
+      const cdf = mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
+      const pdf = mul(exp(mul(mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return [mul(g, add(cdf, mul(x, pdf)))];
+    }
+    const k = Math.sqrt(2 / Math.PI);
+    const t = tanh(mul(add(x, mul(mul(mul(x, x), x), 0.044715)), k));
+    const dudx = mul(add(mul(mul(x, x), 3 * 0.044715), 1), k);
+    const d = add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, mul(t, t))), dudx));
+    return [mul(g, d)];
+  },
+});
+export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => geluPrim([x], { approximate })[0];
+
+export const silu = (x: Tensor): Tensor => mul(x, sigmoid(x));
+/** softplus(x) = relu(x) + log(1 + exp(-|x|)): never overflows, and its gradient has no inf·0. */
+export const softplus = (x: Tensor): Tensor => add(relu(x), log(add(exp(neg(abs(x))), 1)));
+
+// ---- binary ------------------------------------------------------------------------------------
+
+function binary(name: string, onnx: string, vjp: VjpRule<NoAttrs> | 'none', out?: (d: DType) => DType, floatOnly = false) {
+  const f = primitive<NoAttrs>({
+    name,
+    infer: ([a, b]) => {
+      const dt = sameDType(name, a.dtype, b.dtype);
+      if (floatOnly) requireFloat(name, a);
+      return [{ dtype: out ? out(dt) : dt, shape: broadcastShapes(name, a.shape, b.shape) }];
+    },
+    lower: (ctx, _n, [a, b]) => ctx.emit(onnx, [a, b]),
+    vjp,
+  });
+  return (a: TensorLike, b: TensorLike): Tensor => {
+    const [x, y] = typeof a === 'number' ? [lift(a, b as Tensor), b as Tensor] : [a, lift(b, a)];
+    return f([x, y], none)[0];
+  };
+}
+
+export const add = binary('add', 'Add', (_n, [g]) => [g, g]);
+export const sub = binary('sub', 'Sub', (_n, [g]) => [g, g && neg(g)]);
+export const mul = binary('mul', 'Mul', (n, [g]) => {
+  const [a, b] = n.inputs;
+  return [g && mul(g, b), g && mul(g, a)];
+});
+export const div = binary('div', 'Div', (n, [g]) => {
+  const [, b] = n.inputs;
+  const y = n.outputs[0];
+  return [g && div(g, b), g && neg(div(mul(g, y), b))];
+});
+export const pow = binary(
+  'pow',
+  'Pow',
+  (n, [g]) => {
+    const [a, b] = n.inputs;
+    const y = n.outputs[0];
+    return [g && mul(g, mul(b, pow(a, sub(b, 1)))), g && mul(g, mul(y, log(a)))];
+  },
+  undefined,
+  true,
+);
+export const maximum = binary('maximum', 'Max', (n, [g]) => {
+  const [a, b] = n.inputs;
+  const pick = greaterOrEqual(a, b);
+  return [g && where(pick, g, 0), g && where(pick, 0, g)];
+});
+export const minimum = binary('minimum', 'Min', (n, [g]) => {
+  const [a, b] = n.inputs;
+  const pick = lessOrEqual(a, b);
+  return [g && where(pick, g, 0), g && where(pick, 0, g)];
+});
+
+const toBool = (): DType => 'bool';
+export const equal = binary('equal', 'Equal', 'none', toBool);
+export const less = binary('less', 'Less', 'none', toBool);
+export const greater = binary('greater', 'Greater', 'none', toBool);
+export const lessOrEqual = binary('lessOrEqual', 'LessOrEqual', 'none', toBool);
+export const greaterOrEqual = binary('greaterOrEqual', 'GreaterOrEqual', 'none', toBool);
+export const notEqual = (a: TensorLike, b: TensorLike): Tensor => logicalNot(equal(a, b));
+
+function logical(name: string, onnx: string) {
+  const f = primitive<NoAttrs>({
+    name,
+    infer: ([a, b]) => {
+      if (a.dtype !== 'bool' || b.dtype !== 'bool') throw new Error(`${name}: needs bool tensors, got ${a.dtype} and ${b.dtype}`);
+      return [{ dtype: 'bool', shape: broadcastShapes(name, a.shape, b.shape) }];
+    },
+    lower: (ctx, _n, [a, b]) => ctx.emit(onnx, [a, b]),
+    vjp: 'none',
+  });
+  return (a: Tensor, b: Tensor): Tensor => f([a, b], none)[0];
+}
+export const logicalAnd = logical('logicalAnd', 'And');
+export const logicalOr = logical('logicalOr', 'Or');
+export const logicalXor = logical('logicalXor', 'Xor');
+const notPrim = primitive<NoAttrs>({
+  name: 'logicalNot',
+  infer: ([a]) => {
+    if (a.dtype !== 'bool') throw new Error(`logicalNot: needs a bool tensor, got ${a.dtype}`);
+    return [{ dtype: 'bool', shape: a.shape }];
+  },
+  lower: (ctx, _n, [a]) => ctx.emit('Not', [a]),
+  vjp: 'none',
+});
+export const logicalNot = (a: Tensor): Tensor => notPrim([a], none)[0];
+
+// ---- where, clamp, cast ------------------------------------------------------------------------
+
+const wherePrim = primitive<NoAttrs>({
+  name: 'where',
+  infer: ([c, a, b]) => {
+    if (c.dtype !== 'bool') throw new Error(`where: condition must be bool, got ${c.dtype}`);
+    const dt = sameDType('where', a.dtype, b.dtype);
+    return [{ dtype: dt, shape: broadcastShapes('where', broadcastShapes('where', c.shape, a.shape), b.shape) }];
+  },
+  lower: (ctx, _n, ins) => ctx.emit('Where', ins),
+  vjp: (n, [g]) => {
+    const c = n.inputs[0];
+    return [null, g && where(c, g, 0), g && where(c, 0, g)];
+  },
+});
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const like = typeof a === 'number' ? (b as Tensor) : a;
+  if (typeof a === 'number' && typeof b === 'number') throw new Error('where: at least one branch must be a Tensor');
+  return wherePrim([cond, lift(a, like), lift(b, like)], none)[0];
+}
+
+/** clamp(x, lo, hi) = min(max(x, lo), hi); either bound may be omitted. */
+export function clamp(x: Tensor, lo?: TensorLike, hi?: TensorLike): Tensor {
+  let y = x;
+  if (lo !== undefined) y = maximum(y, lo);
+  if (hi !== undefined) y = minimum(y, hi);
+  return y;
+}
+
+const castPrim = primitive<{ to: DType }>({
+  name: 'cast',
+  infer: ([x], a) => [{ dtype: a.to, shape: x.shape }],
+  lower: (ctx, n, [x]) => ctx.emit('Cast', [x], { to: onnxCode(n.attrs.to) }),
+  vjp: (n, [g]) => {
+    const x = n.inputs[0];
+    return [g && isFloat(x.dtype) && isFloat(n.attrs.to) ? cast(g, x.dtype) : null];
+  },
+});
+export const cast = (x: Tensor, to: DType): Tensor => (x.dtype === to ? x : castPrim([x], { to })[0]);
+
+const onnxCode = (d: DType): number => ONNX_DTYPE[d];
+

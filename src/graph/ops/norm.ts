@@ -1,0 +1,150 @@
+// Normalisation: softmax, logSoftmax (primitives with fused kernels), layerNorm (ONNX LayerNormalization with
+// its Mean/InvStdDev outputs), batchNorm (training with PyTorch's unbiased running variance, and eval), groupNorm.
+import { isFloat, ONNX_DTYPE } from '../dtype.js';
+import { primitive } from '../primitive.js';
+import { formatShape, normAxis, type Dim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { add, div, exp, mul, neg, rsqrt, sub } from './elementwise.js';
+import { expand, reshape, reshapeLike } from './movement.js';
+import { mean, reducedCount, sum } from './reduce.js';
+import { stopGradient } from './misc.js';
+import { scalar } from './leaf.js';
+
+const softmaxPrim = primitive<{ axis: number }>({
+  name: 'softmax',
+  infer: ([x]) => {
+    if (!isFloat(x.dtype)) throw new Error(`softmax: needs a floating-point tensor, got ${x.dtype}`);
+    return [{ dtype: x.dtype, shape: x.shape }];
+  },
+  lower: (ctx, n, [x]) => ctx.emit('Softmax', [x], { axis: n.attrs.axis }),
+  vjp: (n, [g]) => {
+    if (!g) return [null];
+    const y = n.outputs[0];
+    return [mul(y, sub(g, sum(mul(g, y), n.attrs.axis, true)))];
+  },
+});
+export const softmax = (x: Tensor, axis = -1): Tensor => softmaxPrim([x], { axis: normAxis('softmax', axis, x.rank) })[0];
+
+const logSoftmaxPrim = primitive<{ axis: number }>({
+  name: 'logSoftmax',
+  infer: ([x]) => {
+    if (!isFloat(x.dtype)) throw new Error(`logSoftmax: needs a floating-point tensor, got ${x.dtype}`);
+    return [{ dtype: x.dtype, shape: x.shape }];
+  },
+  lower: (ctx, n, [x]) => ctx.emit('LogSoftmax', [x], { axis: n.attrs.axis }),
+  vjp: (n, [g]) => {
+    if (!g) return [null];
+    return [sub(g, mul(exp(n.outputs[0]), sum(g, n.attrs.axis, true)))];
+  },
+});
+export const logSoftmax = (x: Tensor, axis = -1): Tensor => logSoftmaxPrim([x], { axis: normAxis('logSoftmax', axis, x.rank) })[0];
+
+// ---- layerNorm ---------------------------------------------------------------------------------
+
+const layerNormPrim = primitive<{ axis: number; eps: number }>({
+  name: 'layerNorm',
+  infer: ([x, w, b], a) => {
+    const norm = x.shape.slice(a.axis);
+    for (const p of b ? [w, b] : [w]) {
+      if (formatShape(p.shape) !== formatShape(norm)) throw new Error(`layerNorm: weight/bias ${formatShape(p.shape)} must match the normalised dims ${formatShape(norm)} of ${formatShape(x.shape)}`);
+    }
+    const statShape: Dim[] = x.shape.map((d, i) => (i >= a.axis ? 1 : d));
+    return [{ dtype: x.dtype, shape: x.shape }, { dtype: x.dtype, shape: statShape }, { dtype: x.dtype, shape: statShape }];
+  },
+  lower: (ctx, n, ins) => ctx.emit('LayerNormalization', ins, { axis: n.attrs.axis, epsilon: { float: n.attrs.eps }, stash_type: ONNX_DTYPE[n.inputs[0].dtype] }, 3),
+  vjp: (n, [gy, gMean, gInv]) => {
+    const [x, w, b] = n.inputs;
+    const [, mu, r] = n.outputs;
+    const axes = x.shape.map((_, i) => i).filter((i) => i >= n.attrs.axis);
+    const xhat = mul(sub(x, mu), r);
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (gy) {
+      const dxhat = mul(gy, w);
+      dx = mul(r, sub(sub(dxhat, mean(dxhat, axes, true)), mul(xhat, mean(mul(dxhat, xhat), axes, true))));
+      dw = mul(gy, xhat);
+      db = b ? gy : null;
+    }
+    const m = reducedCount(x, axes, x.dtype);
+    if (gMean) dx = add(dx ?? mul(x, 0), div(gMean, m));
+    if (gInv) dx = add(dx ?? mul(x, 0), neg(div(mul(mul(gInv, mul(r, r)), xhat), m)));
+    return b ? [dx, dw, db] : [dx, dw];
+  },
+});
+
+/** Layer normalisation over the trailing dims `normalizedShape` covers (default: the last axis). */
+export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, opts: { eps?: number; normalizedDims?: number } = {}): Tensor {
+  const k = opts.normalizedDims ?? weight?.rank ?? 1;
+  const axis = x.rank - k;
+  const w = weight ?? expand(scalar(1, x.dtype), x.shape.slice(axis));
+  return layerNormPrim(bias ? [x, w, bias] : [x, w], { axis, eps: opts.eps ?? 1e-5 })[0];
+}
+
+/** RMSNorm: x / sqrt(mean(x²) + eps) · weight over the last axis. */
+export function rmsNorm(x: Tensor, weight?: Tensor, eps = 1e-6): Tensor {
+  const y = mul(x, rsqrt(add(mean(mul(x, x), -1, true), eps)));
+  return weight ? mul(y, weight) : y;
+}
+
+// ---- batchNorm ---------------------------------------------------------------------------------
+
+export interface BatchNormResult {
+  readonly y: Tensor;
+  /** Updated running statistics (training mode); the inputs themselves in eval mode. */
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+}
+
+/**
+ * Batch normalisation over every axis but 1. Training mode normalises with the batch statistics (biased variance)
+ * and updates the running variance with the UNBIASED batch variance, as PyTorch does (ORT's training-mode
+ * BatchNormalization uses the biased one, so this is written out).
+ */
+export function batchNorm(
+  x: Tensor, weight: Tensor | undefined, bias: Tensor | undefined, runningMean: Tensor, runningVar: Tensor,
+  opts: { training: boolean; momentum?: number; eps?: number },
+): BatchNormResult {
+  if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C, ...], got ${formatShape(x.shape)}`);
+  const c = x.shape[1];
+  const bshape: Dim[] = x.shape.map((d, i) => (i === 1 ? c : 1));
+  const eps = opts.eps ?? 1e-5;
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const affine = (z: Tensor): Tensor => {
+    let y = z;
+    if (weight) y = mul(y, reshape(weight, bshape));
+    if (bias) y = add(y, reshape(bias, bshape));
+    return y;
+  };
+  if (!opts.training) {
+    const z = mul(sub(x, reshape(runningMean, bshape)), rsqrt(add(reshape(runningVar, bshape), eps)));
+    return { y: affine(z), runningMean, runningVar };
+  }
+  const m = opts.momentum ?? 0.1;
+  const mu = mean(x, axes, true);
+  const xc = sub(x, mu);
+  const varB = mean(mul(xc, xc), axes, true);
+  const y = affine(mul(xc, rsqrt(add(varB, eps))));
+  const n = reducedCount(x, axes, x.dtype);
+  const unbiased = mul(stopGradient(reshape(varB, [c])), div(n, sub(n, scalar(1, x.dtype))));
+  return {
+    y,
+    runningMean: add(mul(runningMean, 1 - m), mul(stopGradient(reshape(mu, [c])), m)),
+    runningVar: add(mul(runningVar, 1 - m), mul(unbiased, m)),
+  };
+}
+
+/** Group normalisation: channels split into `groups`, each normalised over its channels and spatial dims. */
+export function groupNorm(x: Tensor, groups: number, weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
+  const c = x.shape[1];
+  if (typeof c !== 'number' || c % groups !== 0) throw new Error(`groupNorm: ${c} channels do not split into ${groups} groups`);
+  const g = reshape(x, [x.shape[0], groups, -1]);
+  const mu = mean(g, -1, true);
+  const xc = sub(g, mu);
+  const v = mean(mul(xc, xc), -1, true);
+  let y = reshapeLike(mul(xc, rsqrt(add(v, eps))), x);
+  const bshape: Dim[] = x.shape.map((d, i) => (i === 1 ? d : 1));
+  if (weight) y = mul(y, reshape(weight, bshape));
+  if (bias) y = add(y, reshape(bias, bshape));
+  return y;
+}

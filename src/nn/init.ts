@@ -1,0 +1,113 @@
+// Initializers, seeded and reproducible, with PyTorch's conventions for fan-in/fan-out and gains.
+import { ndarray, type NDArray } from '../graph/ndarray.js';
+
+/** A seeded generator of uniform and normal numbers (xoshiro128**), state serializable for checkpoints. */
+export class Generator {
+  private s: Uint32Array;
+  constructor(seed = 0) {
+    this.s = new Uint32Array(4);
+    let z = (seed >>> 0) ^ 0x9e3779b9;
+    for (let i = 0; i < 4; i++) {
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      z = (z ^ (z >>> 16)) >>> 0;
+      this.s[i] = z || 1;
+    }
+  }
+  next(): number {
+    const s = this.s;
+    const r = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1] << 9) >>> 0;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 11);
+    return r;
+  }
+  /** Uniform in [0, 1). */
+  uniform(): number {
+    return this.next() / 4294967296;
+  }
+  normal(): number {
+    const u = 1 - this.uniform();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.uniform());
+  }
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.uniform() * n);
+  }
+  getState(): number[] {
+    return [...this.s];
+  }
+  setState(s: readonly number[]): void {
+    this.s = Uint32Array.from(s);
+  }
+}
+const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+
+export type Init = (shape: readonly number[], gen: Generator) => NDArray<'float32'>;
+
+export function fans(shape: readonly number[]): [number, number] {
+  if (shape.length < 2) return [shape[0] ?? 1, shape[0] ?? 1];
+  const receptive = shape.slice(2).reduce((a, b) => a * b, 1);
+  return [shape[1] * receptive, shape[0] * receptive];
+}
+
+const fill = (shape: readonly number[], f: () => number): NDArray<'float32'> =>
+  ndarray('float32', shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, f));
+
+export const zeros: Init = (shape) => fill(shape, () => 0);
+export const ones: Init = (shape) => fill(shape, () => 1);
+export const constantInit = (v: number): Init => (shape) => fill(shape, () => v);
+export const uniform = (lo: number, hi: number): Init => (shape, g) => fill(shape, () => lo + (hi - lo) * g.uniform());
+export const normal = (std = 1, mean = 0): Init => (shape, g) => fill(shape, () => mean + std * g.normal());
+
+/** Truncated normal in [a, b] standard deviations (resampled), as torch.nn.init.trunc_normal_. */
+export const truncatedNormal = (std = 1, a = -2, b = 2): Init => (shape, g) =>
+  fill(shape, () => {
+    for (;;) {
+      const z = g.normal();
+      if (z >= a && z <= b) return z * std;
+    }
+  });
+
+/** Kaiming (He) uniform; `a` is the negative slope; PyTorch's Linear/Conv default is a = √5. */
+export const kaimingUniform = (a = 0, mode: 'fanIn' | 'fanOut' = 'fanIn'): Init => (shape, g) => {
+  const [fi, fo] = fans(shape);
+  const gain = Math.sqrt(2 / (1 + a * a));
+  const bound = gain * Math.sqrt(3 / (mode === 'fanIn' ? fi : fo));
+  return uniform(-bound, bound)(shape, g);
+};
+export const kaimingNormal = (a = 0, mode: 'fanIn' | 'fanOut' = 'fanIn'): Init => (shape, g) => {
+  const [fi, fo] = fans(shape);
+  return normal(Math.sqrt(2 / (1 + a * a)) / Math.sqrt(mode === 'fanIn' ? fi : fo))(shape, g);
+};
+export const xavierUniform = (gain = 1): Init => (shape, g) => {
+  const [fi, fo] = fans(shape);
+  const bound = gain * Math.sqrt(6 / (fi + fo));
+  return uniform(-bound, bound)(shape, g);
+};
+export const xavierNormal = (gain = 1): Init => (shape, g) => {
+  const [fi, fo] = fans(shape);
+  return normal(gain * Math.sqrt(2 / (fi + fo)))(shape, g);
+};
+
+/** Orthogonal init by Gram–Schmidt on a normal matrix (rows × cols, flattened trailing dims). */
+export const orthogonal = (gain = 1): Init => (shape, g) => {
+  const rows = shape[0];
+  const cols = shape.slice(1).reduce((a, b) => a * b, 1);
+  const tall = rows > cols;
+  const [r, c] = tall ? [cols, rows] : [rows, cols];
+  const m = Array.from({ length: r }, () => Array.from({ length: c }, () => g.normal()));
+  for (let i = 0; i < r; i++) {
+    for (let j = 0; j < i; j++) {
+      const dot = m[i].reduce((s, v, k) => s + v * m[j][k], 0);
+      for (let k = 0; k < c; k++) m[i][k] -= dot * m[j][k];
+    }
+    const norm = Math.sqrt(m[i].reduce((s, v) => s + v * v, 0));
+    for (let k = 0; k < c; k++) m[i][k] /= norm;
+  }
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = gain * (tall ? m[j][i] : m[i][j]);
+  return ndarray('float32', shape, out);
+};
+
+/** PyTorch's default bias init for Linear/Conv: U(−1/√fan_in, 1/√fan_in). */
+export const biasUniform = (fanIn: number): Init => uniform(-1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));

@@ -1,0 +1,75 @@
+import { ndarray } from '../../graph/ndarray.js';
+import { batchNorm, groupNorm, layerNorm, rmsNorm } from '../../graph/ops/norm.js';
+import type { Tensor } from '../../graph/tensor.js';
+import { traceContext } from '../context.js';
+import { ones, zeros } from '../init.js';
+import { Module } from '../module.js';
+import type { Parameter } from '../parameter.js';
+
+/**
+ * Batch normalisation over channels (axis 1) for [N, C] and [N, C, ...] inputs. In training the forward pass
+ * returns updated running statistics, which the Trainer writes back (PyTorch's unbiased running variance).
+ */
+export class BatchNorm extends Module {
+  readonly weight?: Parameter;
+  readonly bias?: Parameter;
+  readonly runningMean: Parameter;
+  readonly runningVar: Parameter;
+  /** Updated running statistics from the last traced training forward (read by the Trainer). */
+  pending?: { mean: Tensor; var: Tensor };
+  constructor(readonly numFeatures: number, readonly cfg: { eps?: number; momentum?: number; affine?: boolean } = {}) {
+    super();
+    if (cfg.affine ?? true) {
+      this.weight = this.param([numFeatures], ones);
+      this.bias = this.param([numFeatures], zeros);
+    }
+    this.runningMean = this.buffer(ndarray('float32', [numFeatures]));
+    this.runningVar = this.buffer(ndarray('float32', [numFeatures], new Float32Array(numFeatures).fill(1)));
+  }
+  forward(x: Tensor): Tensor {
+    const training = this.training && traceContext().training;
+    const r = batchNorm(x, this.weight?.t, this.bias?.t, this.runningMean.t, this.runningVar.t, { training, momentum: this.cfg.momentum, eps: this.cfg.eps });
+    this.pending = training ? { mean: r.runningMean, var: r.runningVar } : undefined;
+    return r.y;
+  }
+}
+export const BatchNorm1d = BatchNorm;
+export const BatchNorm2d = BatchNorm;
+
+export class LayerNorm extends Module {
+  readonly weight: Parameter;
+  readonly bias?: Parameter;
+  constructor(readonly shape: number | readonly number[], readonly cfg: { eps?: number; bias?: boolean } = {}) {
+    super();
+    const s = typeof shape === 'number' ? [shape] : [...shape];
+    this.weight = this.param(s, ones);
+    if (cfg.bias ?? true) this.bias = this.param(s, zeros);
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.weight.t, this.bias?.t, { eps: this.cfg.eps });
+  }
+}
+
+export class RMSNorm extends Module {
+  readonly weight: Parameter;
+  constructor(readonly dim: number, readonly eps = 1e-6) {
+    super();
+    this.weight = this.param([dim], ones);
+  }
+  forward(x: Tensor): Tensor {
+    return rmsNorm(x, this.weight.t, this.eps);
+  }
+}
+
+export class GroupNorm extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter;
+  constructor(readonly groups: number, readonly channels: number, readonly eps = 1e-5) {
+    super();
+    this.weight = this.param([channels], ones);
+    this.bias = this.param([channels], zeros);
+  }
+  forward(x: Tensor): Tensor {
+    return groupNorm(x, this.groups, this.weight.t, this.bias.t, this.eps);
+  }
+}

@@ -1,0 +1,126 @@
+import type { NDArray } from '../graph/ndarray.js';
+import type { Tensor } from '../graph/tensor.js';
+import { formatShape } from '../graph/shape.js';
+import { Generator, type Init } from './init.js';
+import { Parameter } from './parameter.js';
+
+let defaultGen = new Generator(0);
+/** Seeds the generator that new layers draw their initial weights from. */
+export function manualSeed(seed: number): void {
+  defaultGen = new Generator(seed);
+}
+export const initGenerator = (): Generator => defaultGen;
+
+/**
+ * Base class of every layer and model. Parameters, buffers and child modules are discovered from the instance's
+ * fields, in declaration order, so their dotted paths ("conv1.weight") are stable names for state dicts,
+ * checkpoints, freezing and optimizers.
+ */
+export abstract class Module {
+  training = true;
+
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Calls forward (so `model.call(x)` reads like PyTorch's `model(x)`). */
+  call(...inputs: Tensor[]): Tensor {
+    return this.forward(...inputs);
+  }
+
+  protected param(shape: readonly number[], init: Init): Parameter {
+    return new Parameter(init(shape, defaultGen));
+  }
+
+  protected buffer(value: NDArray): Parameter {
+    return new Parameter(value, 'buffer');
+  }
+
+  /** Child modules by field name (arrays and records of modules are walked too). */
+  children(): [string, Module][] {
+    const out: [string, Module][] = [];
+    for (const [k, v] of Object.entries(this)) {
+      if (v instanceof Module) out.push([k, v]);
+      else if (Array.isArray(v)) v.forEach((m, i) => m instanceof Module && out.push([`${k}.${i}`, m]));
+    }
+    return out;
+  }
+
+  /** Every parameter and buffer with its dotted path. */
+  namedState(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [k, v] of Object.entries(this)) {
+      if (v instanceof Parameter) out.push([prefix + k, v]);
+    }
+    for (const [k, m] of this.children()) out.push(...m.namedState(`${prefix}${k}.`));
+    return out;
+  }
+
+  namedParameters(): [string, Parameter][] {
+    return this.namedState().filter(([, p]) => p.kind === 'param');
+  }
+
+  namedBuffers(): [string, Parameter][] {
+    return this.namedState().filter(([, p]) => p.kind === 'buffer');
+  }
+
+  parameterCount(): number {
+    return this.namedParameters().reduce((n, [, p]) => n + p.data.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  /** Switches this module and its children to training (dropout on, batch statistics) or evaluation mode. */
+  train(on = true): this {
+    this.training = on;
+    for (const [, m] of this.children()) m.train(on);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Freezes parameters whose path starts with any of `prefixes` (all when none given). */
+  freeze(...prefixes: string[]): this {
+    for (const [k, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((q) => k.startsWith(q))) p.frozen = true;
+    return this;
+  }
+
+  unfreeze(...prefixes: string[]): this {
+    for (const [k, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((q) => k.startsWith(q))) p.frozen = false;
+    return this;
+  }
+
+  stateDict(): Record<string, NDArray> {
+    return Object.fromEntries(this.namedState().map(([k, p]) => [k, p.data]));
+  }
+
+  /** Loads values by path; shapes and dtypes must match; `strict` requires every entry on both sides. */
+  loadStateDict(state: Readonly<Record<string, NDArray>>, strict = true): void {
+    const own = new Map(this.namedState());
+    for (const [k, v] of Object.entries(state)) {
+      const p = own.get(k);
+      if (!p) {
+        if (strict) throw new Error(`loadStateDict: unexpected key "${k}"`);
+        continue;
+      }
+      if (v.shape.join(',') !== p.data.shape.join(',') || v.dtype !== p.data.dtype) {
+        throw new Error(`loadStateDict: "${k}" is ${v.dtype}${formatShape(v.shape)}, the model expects ${p.data.dtype}${formatShape(p.data.shape)}`);
+      }
+      p.data = v;
+    }
+    if (strict) for (const k of own.keys()) if (!(k in state)) throw new Error(`loadStateDict: missing key "${k}"`);
+  }
+}
+
+/** Binds traced tensors to the module's parameters for the duration of `fn` (used by compile and the Trainer). */
+export function bindParameters<R>(module: Module, tensors: Readonly<Record<string, Tensor>>, fn: () => R): R {
+  const state = module.namedState();
+  for (const [k, p] of state) {
+    const t = tensors[k];
+    if (!t) throw new Error(`bindParameters: no tensor for "${k}"`);
+    p.bind(t);
+  }
+  try {
+    return fn();
+  } finally {
+    for (const [, p] of state) p.bind(undefined);
+  }
+}

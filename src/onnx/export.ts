@@ -1,0 +1,37 @@
+import { writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { trace, type InputSpec, type TraceResult } from '../runtime/compile.js';
+import type { NDArray } from '../graph/ndarray.js';
+import type { Tensor } from '../graph/tensor.js';
+import type { EmitOptions } from './emit.js';
+import { encodeModel } from './encode.js';
+import type { ModelProto } from './proto.js';
+
+export interface ExportOptions extends EmitOptions {
+  /** Names of the graph inputs (default x0, x1, ...). */
+  readonly inputNames?: readonly string[];
+}
+
+const toSpec = (a: InputSpec | NDArray, name?: string): InputSpec => ({ dtype: a.dtype, shape: [...a.shape], name: name ?? ('name' in a ? a.name : undefined) });
+
+/** Traces `fn` over inputs shaped like the examples (or declared specs with symbolic dims) into an ONNX model. */
+export function exportModel(fn: (...xs: Tensor[]) => TraceResult, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions = {}): ModelProto {
+  return trace(fn, inputs.map((a, i) => toSpec(a, opts.inputNames?.[i])), opts).model;
+}
+
+/** Writes bytes atomically: temp file, fsync, rename. */
+export function writeAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  writeFileSync(tmp, bytes);
+  const fd = openSync(tmp, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, path);
+}
+
+/** Exports a traced function as an .onnx file (or returns the bytes when no path is given). */
+export function exportOnnx(fn: (...xs: Tensor[]) => TraceResult, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions & { path?: string } = {}): Uint8Array {
+  const bytes = encodeModel(exportModel(fn, inputs, opts));
+  if (opts.path) writeAtomic(opts.path, bytes);
+  return bytes;
+}

@@ -1,0 +1,41 @@
+import { add, div, mul, pow, sqrt, sub } from '../graph/ops/elementwise.js';
+import { scalar } from '../graph/ops/leaf.js';
+import type { Optimizer } from './optimizer.js';
+
+export interface AdamOptions {
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** Adam: L2 added to the gradient. AdamW: decoupled decay p ← p − lr·wd·p. */
+  readonly weightDecay?: number;
+  readonly decoupled?: boolean;
+}
+
+/** Adam (Kingma & Ba) exactly as torch.optim.Adam/AdamW compute it, bias corrections included. */
+export function adam(opts: AdamOptions = {}): Optimizer {
+  const b1 = opts.beta1 ?? 0.9;
+  const b2 = opts.beta2 ?? 0.999;
+  const eps = opts.eps ?? 1e-8;
+  const wd = opts.weightDecay ?? 0;
+  const decoupled = opts.decoupled ?? false;
+  return {
+    name: decoupled ? 'adamw' : 'adam',
+    slots: ['m', 'v'],
+    config: { beta1: b1, beta2: b2, eps, weightDecay: wd, decoupled },
+    update(p0, g0, [m0, v0], s) {
+      const dt = p0.dtype;
+      const p = decoupled && wd ? sub(p0, mul(p0, mul(s.lr, wd))) : p0;
+      const g = !decoupled && wd ? add(g0, mul(p0, wd)) : g0;
+      const m = add(mul(m0, b1), mul(g, 1 - b1));
+      const v = add(mul(v0, b2), mul(mul(g, g), 1 - b2));
+      // bias corrections: scalars computed once per step graph (shared by every parameter via CSE in ORT)
+      const bc1 = sub(1, pow(scalar(b1, dt), s.step));
+      const bc2 = sqrt(sub(1, pow(scalar(b2, dt), s.step)));
+      const denom = add(div(sqrt(v), bc2), eps);
+      const upd = mul(div(m, denom), div(s.lr, bc1));
+      return { param: sub(p, upd), state: [m, v] };
+    },
+  };
+}
+
+export const adamw = (opts: Omit<AdamOptions, 'decoupled'> = {}): Optimizer => adam({ weightDecay: 0.01, ...opts, decoupled: true });

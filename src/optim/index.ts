@@ -1,0 +1,5 @@
+export type { Optimizer, StepScalars } from './optimizer.js';
+export { sgd, type SgdOptions } from './sgd.js';
+export { adam, adamw, type AdamOptions } from './adam.js';
+export { rmsprop } from './rmsprop.js';
+export { lion } from './lion.js';

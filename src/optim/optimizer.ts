@@ -1,0 +1,23 @@
+import type { Tensor } from '../graph/tensor.js';
+
+/** Scalars every update sees, traced once per step graph. */
+export interface StepScalars {
+  /** 1-based step count as a float scalar (for bias corrections). */
+  readonly step: Tensor;
+  /** Learning rate for this step (fed each step, so schedules need no recompilation). */
+  readonly lr: Tensor;
+}
+
+/**
+ * An optimizer is a traced update rule: it declares its per-parameter state slots and, inside the training-step
+ * graph, maps (param, grad, state) to (new param, new state). Nothing runs on the host; the whole update is part
+ * of the one ONNX graph that trains.
+ */
+export interface Optimizer {
+  readonly name: string;
+  /** Names of the per-parameter state tensors (each starts as zeros shaped like the parameter). */
+  readonly slots: readonly string[];
+  update(param: Tensor, grad: Tensor, state: readonly Tensor[], s: StepScalars): { readonly param: Tensor; readonly state: readonly Tensor[] };
+  /** Hyperparameters, recorded in checkpoints. */
+  readonly config: Readonly<Record<string, number | boolean | string>>;
+}

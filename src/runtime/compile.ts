@@ -1,0 +1,115 @@
+// compile(fn): trace a TypeScript function over symbolic tensors into one ONNX graph, run it in ORT.
+// Sessions are cached per input signature (dtypes + shapes; symbolic dims make one session serve every size).
+import * as ort from 'onnxruntime-node';
+import type { DType } from '../graph/dtype.js';
+import type { NDArray } from '../graph/ndarray.js';
+import { placeholder } from '../graph/ops/leaf.js';
+import type { Shape } from '../graph/shape.js';
+import { formatShape } from '../graph/shape.js';
+import { Tensor } from '../graph/tensor.js';
+import { emitModel, type EmitOptions } from '../onnx/emit.js';
+import { encodeModel } from '../onnx/encode.js';
+import type { ModelProto } from '../onnx/proto.js';
+import { sessionOptions, type SessionConfig } from './device.js';
+import { fromOrt, toOrt } from './convert.js';
+
+/** dtype and shape of one input; dims may be symbols ("batch"). */
+export interface InputSpec {
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly name?: string;
+}
+
+export type TraceResult = Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>;
+export type Outputs<R> = R extends Tensor ? NDArray : R extends readonly Tensor[] ? NDArray[] : Record<string, NDArray>;
+
+export interface CompileOptions extends SessionConfig, EmitOptions {
+  /** Declared input specs (e.g. symbolic batch); when omitted, each call's concrete shapes form the signature. */
+  readonly inputs?: readonly InputSpec[];
+}
+
+export interface Traced {
+  readonly model: ModelProto;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly kind: 'single' | 'list' | 'record';
+}
+
+/** Traces `fn` over placeholders and emits its ONNX model. */
+export function trace(fn: (...xs: Tensor[]) => TraceResult, specs: readonly InputSpec[], opts: EmitOptions = {}): Traced {
+  const inputs = specs.map((s, i) => placeholder(s.name ?? `x${i}`, s.dtype, s.shape));
+  const out = fn(...inputs);
+  let kind: Traced['kind'];
+  let outputs: Record<string, Tensor>;
+  if (out instanceof Tensor) {
+    kind = 'single';
+    outputs = { y: out };
+  } else if (Array.isArray(out)) {
+    kind = 'list';
+    outputs = Object.fromEntries((out as readonly Tensor[]).map((t, i) => [`y${i}`, t]));
+  } else {
+    kind = 'record';
+    outputs = { ...(out as Record<string, Tensor>) };
+  }
+  for (const [k, t] of Object.entries(outputs)) {
+    if (!(t instanceof Tensor)) throw new Error(`compile: output ${k} is not a Tensor`);
+  }
+  const model = emitModel({ inputs, outputs }, opts);
+  return { model, inputNames: inputs.map((t) => (t.node.attrs as { name: string }).name), outputNames: Object.keys(outputs), kind };
+}
+
+export interface CompiledFn<R extends TraceResult> {
+  (...args: NDArray[]): Promise<Outputs<R>>;
+  /** The ONNX model for the given inputs' signature (traced on demand). */
+  model(...args: NDArray[]): ModelProto;
+  /** Number of distinct signatures compiled so far. */
+  readonly cacheSize: number;
+}
+
+function signature(args: readonly NDArray[], declared?: readonly InputSpec[]): { key: string; specs: InputSpec[] } {
+  if (declared) {
+    if (declared.length !== args.length) throw new Error(`compile: declared ${declared.length} inputs, called with ${args.length}`);
+    args.forEach((a, i) => {
+      const d = declared[i];
+      if (a.dtype !== d.dtype) throw new Error(`compile: input ${i} has dtype ${a.dtype}, declared ${d.dtype}`);
+      if (a.shape.length !== d.shape.length || d.shape.some((s, j) => typeof s === 'number' && s !== a.shape[j])) {
+        throw new Error(`compile: input ${i} has shape ${formatShape(a.shape)}, declared ${formatShape(d.shape)}`);
+      }
+    });
+    return { key: 'declared', specs: [...declared] };
+  }
+  const specs = args.map((a) => ({ dtype: a.dtype, shape: [...a.shape] }));
+  return { key: specs.map((s) => `${s.dtype}${formatShape(s.shape)}`).join(';'), specs };
+}
+
+/**
+ * Compiles a function over symbolic tensors. Each call feeds NDArrays and resolves to NDArrays shaped like the
+ * function's result (a tensor, a list, or a record of named tensors).
+ */
+export function compile<R extends TraceResult>(fn: (...xs: Tensor[]) => R, opts: CompileOptions = {}): CompiledFn<R> {
+  const cache = new Map<string, Promise<{ session: ort.InferenceSession; traced: Traced }>>();
+  const get = (args: readonly NDArray[]) => {
+    const { key, specs } = signature(args, opts.inputs);
+    let entry = cache.get(key);
+    if (!entry) {
+      entry = (async () => {
+        const traced = trace(fn, specs, opts);
+        const session = await ort.InferenceSession.create(encodeModel(traced.model), sessionOptions(opts));
+        return { session, traced };
+      })();
+      cache.set(key, entry);
+    }
+    return entry;
+  };
+  const run = async (...args: NDArray[]): Promise<Outputs<R>> => {
+    const { session, traced } = await get(args);
+    const feeds = Object.fromEntries(traced.inputNames.map((n, i) => [n, toOrt(args[i])]));
+    const res = await session.run(feeds);
+    const vals = traced.outputNames.map((n) => fromOrt(res[n] as ort.Tensor));
+    if (traced.kind === 'single') return vals[0] as Outputs<R>;
+    if (traced.kind === 'list') return vals as Outputs<R>;
+    return Object.fromEntries(traced.outputNames.map((n, i) => [n, vals[i]])) as Outputs<R>;
+  };
+  Object.defineProperty(run, 'cacheSize', { get: () => cache.size });
+  return Object.assign(run, { model: (...args: NDArray[]) => trace(fn, signature(args, opts.inputs).specs, opts).model }) as unknown as CompiledFn<R>;
+}

@@ -1,0 +1,33 @@
+import { availableParallelism } from 'node:os';
+import type { InferenceSession } from 'onnxruntime-node';
+
+/**
+ * Where a graph runs. 'cpu' is ORT's MLAS CPU provider (always available). 'cuda' asks for ORT's CUDA provider
+ * (install its libraries with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`) and falls back to
+ * the CPU when it cannot start.
+ */
+export type Device = 'cpu' | 'cuda';
+
+export interface SessionConfig {
+  readonly device?: Device;
+  /** Intra-op threads; default: the number of cores. */
+  readonly threads?: number;
+  /** ORT graph optimizations; 'all' (default) enables layout transforms such as NCHWc convolutions. */
+  readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Write a Chrome-trace profile with one event per kernel (see runtime/profile.ts). */
+  readonly profile?: boolean;
+  readonly profilePrefix?: string;
+}
+
+export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.SessionOptions {
+  const threads = cfg.threads ?? Number(process.env.LATHE_THREADS ?? availableParallelism());
+  return {
+    executionProviders: cfg.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: cfg.optimization ?? 'all',
+    enableProfiling: cfg.profile ?? false,
+    profileFilePrefix: cfg.profilePrefix,
+  };
+}
