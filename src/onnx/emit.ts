@@ -228,11 +228,25 @@ export function emitModel(spec: GraphSpec, opts: EmitOptions = {}): ModelProto {
   for (const n of reachable(outputs.map(([, t]) => t))) e.lowerNode(n);
   const used = new Set<string>();
   const graphOutputs: ValueInfoProto[] = [];
+  // Graph outputs take over the name of the value that produces them, so no Identity copies them (a copy per
+  // updated parameter per step otherwise). Values that are graph inputs, initializers or already taken by
+  // another output keep an Identity.
+  const producers = new Map<string, NodeProto>();
+  for (const n of e.nodes) for (const o of n.output) producers.set(o, n);
+  const renamed = new Map<string, string>();
   for (const [name, t] of outputs) {
     if (inputNames.has(name) || used.has(name)) throw new Error(`emit: output name "${name}" is used twice`);
     used.add(name);
-    e.nodes.push({ opType: 'Identity', input: [e.nameOf(t)], output: [name], name: `out_${name}`, attribute: [] });
+    const src = e.nameOf(t);
+    if (producers.has(src) && !renamed.has(src)) renamed.set(src, name);
+    else e.nodes.push({ opType: 'Identity', input: [renamed.get(src) ?? src], output: [name], name: `out_${name}`, attribute: [] });
     graphOutputs.push(valueInfo(name, t.dtype, t.shape));
+  }
+  if (renamed.size) {
+    for (const n of e.nodes) {
+      n.input = n.input.map((i) => renamed.get(i) ?? i);
+      n.output = n.output.map((o) => renamed.get(o) ?? o);
+    }
   }
   const graph: GraphProto = {
     name: opts.name ?? 'lathe',
