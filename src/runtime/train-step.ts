@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { gradients } from '../autodiff/grad.js';
 import { allocate, isFloat, type DType } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
-import { add, div, minimum, mul, sqrt } from '../graph/ops/elementwise.js';
+import { add, cast, div, equal, greaterOrEqual, minimum, mul, sqrt, sub, where } from '../graph/ops/elementwise.js';
 import { placeholder, scalar } from '../graph/ops/leaf.js';
 import { foldKey } from '../graph/ops/random.js';
 import { sum } from '../graph/ops/reduce.js';
@@ -48,6 +48,16 @@ export interface TrainStepConfig {
   readonly frozen?: readonly string[];
   /** Clip the global gradient norm to this value (torch.nn.utils.clip_grad_norm_). */
   readonly clipGradNorm?: number;
+  /** Accumulate gradients over k micro-batches before one update (equals one step on the k·b batch). */
+  readonly accumulate?: number;
+  /** Keep an exponential moving average of the weights: ema ← ema + (p − ema)·(1 − decay) after each update. */
+  readonly ema?: { readonly decay: number };
+  /**
+   * Loss scaling for reduced-precision gradients: a fixed factor, or 'dynamic' (start 2^16, halve and skip the
+   * update when any gradient is inf/NaN, double after `growthInterval` clean steps), as torch.cuda.amp.GradScaler.
+   */
+  readonly lossScale?: number | 'dynamic';
+  readonly growthInterval?: number;
   readonly seed?: number;
   readonly session?: SessionConfig;
 }
@@ -55,7 +65,12 @@ export interface TrainStepConfig {
 export interface StepResult {
   readonly loss: number;
   readonly metrics: Readonly<Record<string, number>>;
+  /** False for accumulation micro-steps and for updates skipped by dynamic loss scaling. */
+  readonly updated: boolean;
 }
+
+/** Which graph: a whole step, an accumulation micro-step, or the micro-step that applies the update. */
+export type StepPhase = 'update' | 'accumulate' | 'apply';
 
 type Slot = Record<string, ort.Tensor>;
 
@@ -64,11 +79,22 @@ const clone = (a: NDArray): ort.Tensor => {
   (data as Float32Array).set(a.data as Float32Array);
   return toOrt({ dtype: a.dtype, shape: a.shape, data });
 };
-const blank = (dtype: DType, shape: readonly number[]): ort.Tensor =>
-  toOrt({ dtype, shape, data: allocate(dtype, shape.reduce((x, y) => x * y, 1)) });
+const blank = (dtype: DType, shape: readonly number[], fill = 0): ort.Tensor => {
+  const data = allocate(dtype, shape.reduce((x, y) => x * y, 1));
+  if (fill) (data as Float32Array).fill(fill);
+  return toOrt({ dtype, shape, data });
+};
 
-/** Builds the step graph: returns the model and the names of its state inputs/outputs. */
-export function buildTrainStepModel(cfg: TrainStepConfig): { model: ModelProto; stateNames: string[]; metricNames: string[]; metricShapes: Record<string, readonly number[]> } {
+export interface BuiltStep {
+  readonly model: ModelProto;
+  /** State inputs this graph rewrites (outputs are named `new.<name>`). */
+  readonly stateNames: string[];
+  readonly metricNames: string[];
+  readonly metricShapes: Record<string, readonly number[]>;
+}
+
+/** Builds the step graph for one phase (see StepPhase). */
+export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'update'): BuiltStep {
   const names = Object.keys(cfg.params);
   const first = cfg.params[names[0]];
   if (!first) throw new Error('trainStep: no parameters');
@@ -76,104 +102,166 @@ export function buildTrainStepModel(cfg: TrainStepConfig): { model: ModelProto; 
   for (const [n, p] of Object.entries(cfg.params)) if (!isFloat(p.dtype)) throw new Error(`trainStep: parameter ${n} has dtype ${p.dtype}; parameters must be floating point`);
   const frozen = new Set(cfg.frozen ?? []);
   for (const f of frozen) if (!(f in cfg.params)) throw new Error(`trainStep: frozen parameter ${f} does not exist`);
+  const k = cfg.accumulate ?? 1;
+  if (!Number.isInteger(k) || k < 1) throw new Error(`trainStep: accumulate must be a positive integer, got ${k}`);
+  const dynamic = cfg.lossScale === 'dynamic';
+  const ph = (name: string, p: NDArray) => placeholder(name, p.dtype, p.shape);
 
-  const params = Object.fromEntries(names.map((n) => [n, placeholder(`p.${n}`, cfg.params[n].dtype, cfg.params[n].shape)]));
+  const trainable = names.filter((n) => !frozen.has(n));
+  const params = Object.fromEntries(names.map((n) => [n, ph(`p.${n}`, cfg.params[n])]));
   const slots = cfg.optimizer.slots;
-  const state = Object.fromEntries(names.filter((n) => !frozen.has(n)).map((n) => [n, slots.map((s) => placeholder(`s.${n}.${s}`, cfg.params[n].dtype, cfg.params[n].shape))]));
-  const buffers = Object.fromEntries(Object.entries(cfg.buffers ?? {}).map(([n, b]) => [n, placeholder(`b.${n}`, b.dtype, b.shape)]));
+  const state = Object.fromEntries(trainable.map((n) => [n, slots.map((s) => ph(`s.${n}.${s}`, cfg.params[n]))]));
+  const accs = k > 1 ? Object.fromEntries(trainable.map((n) => [n, ph(`a.${n}`, cfg.params[n])])) : {};
+  const emas = cfg.ema ? Object.fromEntries(trainable.map((n) => [n, ph(`e.${n}`, cfg.params[n])])) : {};
+  const buffers = Object.fromEntries(Object.entries(cfg.buffers ?? {}).map(([n, b]) => [n, ph(`b.${n}`, b)]));
   const batch = Object.fromEntries(Object.entries(cfg.batch).map(([n, s]) => [n, placeholder(`x.${n}`, s.dtype, s.shape)]));
   const lr = placeholder('lr', dt, []);
   const step = placeholder('step', dt, []);
   const seed = placeholder('seed', 'int64', []);
   const stepI = placeholder('stepIndex', 'int64', []);
+  const scaleIn = cfg.lossScale !== undefined ? placeholder('ls.scale', dt, []) : undefined;
+  const goodIn = dynamic ? placeholder('ls.good', dt, []) : undefined;
   const key = foldKey(seed, stepI);
 
   const out = cfg.forward({ params, buffers, batch, key });
   if (out.loss.rank !== 0) throw new Error(`trainStep: the loss must be a scalar, got shape ${formatShape(out.loss.shape)}`);
-  const trainable = names.filter((n) => !frozen.has(n));
-  let grads = gradients(out.loss, trainable.map((n) => params[n]));
-  if (cfg.clipGradNorm !== undefined) {
-    const total = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
-    const factor = minimum(div(scalar(cfg.clipGradNorm, dt), add(total, 1e-6)), 1);
-    grads = grads.map((g) => mul(g, factor));
-  }
   const outputs: Record<string, Tensor> = { loss: out.loss };
-  for (const [k, v] of Object.entries(out.metrics ?? {})) outputs[`m.${k}`] = v;
+  for (const [m, v] of Object.entries(out.metrics ?? {})) outputs[`m.${m}`] = v;
   const stateNames: string[] = [];
-  trainable.forEach((n, i) => {
-    const upd = cfg.optimizer.update(params[n], grads[i], state[n], { step, lr });
-    outputs[`new.p.${n}`] = upd.param;
-    stateNames.push(`p.${n}`);
-    slots.forEach((s, j) => {
-      outputs[`new.s.${n}.${s}`] = upd.state[j];
-      stateNames.push(`s.${n}.${s}`);
-    });
-  });
+  const emit = (name: string, t: Tensor) => {
+    outputs[`new.${name}`] = t;
+    stateNames.push(name);
+  };
   for (const [n, t] of Object.entries(out.buffers ?? {})) {
     if (!(n in buffers)) throw new Error(`trainStep: forward returned buffer ${n}, which was not declared`);
-    outputs[`new.b.${n}`] = t;
-    stateNames.push(`b.${n}`);
+    emit(`b.${n}`, t);
   }
-  const inputs = [...names.map((n) => params[n]), ...trainable.flatMap((n) => state[n]), ...Object.values(buffers), ...Object.values(batch), lr, step, seed, stepI];
-  const model = emitModel({ inputs, outputs }, { name: 'train_step' });
+
+  // gradients of the (scaled) loss, unscaled
+  const scaled = scaleIn ? mul(out.loss, scaleIn) : out.loss;
+  let grads = gradients(scaled, trainable.map((n) => params[n]));
+  if (scaleIn) grads = grads.map((g) => div(g, scaleIn));
+
+  if (phase === 'accumulate') {
+    trainable.forEach((n, i) => emit(`a.${n}`, add(accs[n], grads[i])));
+  } else {
+    if (phase === 'apply') grads = grads.map((g, i) => div(add(accs[trainable[i]], g), k));
+    // finite check for dynamic loss scaling: Σ g·0 is 0 unless some g is inf or NaN
+    const finite = dynamic ? equal(grads.map((g) => sum(mul(g, 0))).reduce((a, b) => add(a, b)), scalar(0, dt)) : undefined;
+    if (cfg.clipGradNorm !== undefined) {
+      const total = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
+      const factor = minimum(div(scalar(cfg.clipGradNorm, dt), add(total, 1e-6)), 1);
+      grads = grads.map((g) => mul(g, factor));
+    }
+    const keep = (t: Tensor, old: Tensor) => (finite ? where(finite, t, old) : t);
+    trainable.forEach((n, i) => {
+      const upd = cfg.optimizer.update(params[n], grads[i], state[n], { step, lr });
+      const p = keep(upd.param, params[n]);
+      emit(`p.${n}`, p);
+      slots.forEach((s, j) => emit(`s.${n}.${s}`, keep(upd.state[j], state[n][j])));
+      if (phase === 'apply') emit(`a.${n}`, mul(accs[n], 0));
+      if (cfg.ema) emit(`e.${n}`, keep(add(emas[n], mul(sub(p, emas[n]), 1 - cfg.ema.decay)), emas[n]));
+    });
+    if (finite && scaleIn && goodIn) {
+      const interval = cfg.growthInterval ?? 2000;
+      const good1 = add(goodIn, 1);
+      const grow = greaterOrEqual(good1, scalar(interval, dt));
+      emit('ls.scale', where(finite, where(grow, mul(scaleIn, 2), scaleIn), mul(scaleIn, 0.5)));
+      emit('ls.good', where(finite, where(grow, scalar(0, dt), good1), scalar(0, dt)));
+      outputs['m.skipped'] = sub(1, cast(finite, dt));
+    }
+  }
+  const inputs = [
+    ...names.map((n) => params[n]), ...trainable.flatMap((n) => state[n]), ...Object.values(accs), ...Object.values(emas),
+    ...Object.values(buffers), ...Object.values(batch), lr, step, seed, stepI, ...(scaleIn ? [scaleIn] : []), ...(goodIn ? [goodIn] : []),
+  ];
+  const model = emitModel({ inputs, outputs }, { name: `train_step_${phase}` });
   const metricShapes: Record<string, readonly number[]> = {};
-  for (const [k, v] of Object.entries(out.metrics ?? {})) {
-    if (v.shape.some((d) => typeof d !== 'number')) throw new Error(`trainStep: metric ${k} has a symbolic shape ${formatShape(v.shape)}; reduce it`);
-    metricShapes[k] = v.shape as number[];
+  for (const [m, v] of Object.entries(outputs)) {
+    if (!m.startsWith('m.')) continue;
+    if (v.shape.some((d) => typeof d !== 'number')) throw new Error(`trainStep: metric ${m.slice(2)} has a symbolic shape ${formatShape(v.shape)}; reduce it`);
+    metricShapes[m.slice(2)] = v.shape as number[];
   }
-  return { model, stateNames, metricNames: Object.keys(out.metrics ?? {}), metricShapes };
+  return { model, stateNames, metricNames: Object.keys(metricShapes), metricShapes };
+}
+
+interface Phase {
+  readonly session: ort.InferenceSession;
+  readonly built: BuiltStep;
+  readonly scalars: Slot;
 }
 
 /**
- * A compiled training step. `await step.run(batch)` performs one optimizer step in one session.run.
- * Parameters live in two preallocated sets that swap each step; `params()` views the current set.
+ * A compiled training step. `await step.run(batch, lr)` performs one micro-step in one session.run (an
+ * optimizer update on every k-th micro-step with accumulation k). State lives in two preallocated sets that
+ * swap each step; `params()` views the current set.
  */
 export class TrainStep {
-  private readonly session: ort.InferenceSession;
   private cur: Slot;
   private next: Slot;
-  private readonly scalars: Slot;
   private t = 0;
+  private micro = 0;
   private readonly dtype: DType;
   private readonly seed: bigint;
+  private readonly k: number;
 
   private constructor(
-    session: ort.InferenceSession,
-    readonly model: ModelProto,
     private readonly cfg: TrainStepConfig,
-    private readonly stateNames: readonly string[],
-    private readonly metricNames: readonly string[],
-    metricShapes: Record<string, readonly number[]>,
+    private readonly phases: Readonly<Partial<Record<StepPhase, Phase>>>,
   ) {
-    this.session = session;
     this.dtype = Object.values(cfg.params)[0].dtype;
     this.seed = BigInt(cfg.seed ?? 0);
+    this.k = cfg.accumulate ?? 1;
     const init: Slot = {};
     const frozen = new Set(cfg.frozen ?? []);
     for (const [n, p] of Object.entries(cfg.params)) {
       init[`p.${n}`] = clone(p);
-      if (!frozen.has(n)) for (const s of cfg.optimizer.slots) init[`s.${n}.${s}`] = blank(p.dtype, p.shape);
+      if (frozen.has(n)) continue;
+      for (const s of cfg.optimizer.slots) init[`s.${n}.${s}`] = blank(p.dtype, p.shape);
+      if (this.k > 1) init[`a.${n}`] = blank(p.dtype, p.shape);
+      if (cfg.ema) init[`e.${n}`] = clone(p);
     }
     for (const [n, b] of Object.entries(cfg.buffers ?? {})) init[`b.${n}`] = clone(b);
+    if (cfg.lossScale !== undefined) init['ls.scale'] = blank(this.dtype, [], cfg.lossScale === 'dynamic' ? 65536 : cfg.lossScale);
+    if (cfg.lossScale === 'dynamic') init['ls.good'] = blank(this.dtype, []);
     this.cur = init;
-    this.next = Object.fromEntries(this.stateNames.map((k) => [k, blank(init[k].type as DType, init[k].dims)]));
-    this.scalars = { loss: blank(this.dtype, []) };
-    for (const m of metricNames) this.scalars[`m.${m}`] = blank(this.dtype, metricShapes[m]);
+    this.next = Object.fromEntries(Object.entries(init).map(([k, v]) => [k, blank(v.type as DType, v.dims)]));
   }
 
   static async create(cfg: TrainStepConfig): Promise<TrainStep> {
-    const { model, stateNames, metricNames, metricShapes } = buildTrainStepModel(cfg);
-    const session = await ort.InferenceSession.create(encodeModel(model), sessionOptions(cfg.session));
-    return new TrainStep(session, model, cfg, stateNames, metricNames, metricShapes);
+    const k = cfg.accumulate ?? 1;
+    const wanted: StepPhase[] = k > 1 ? ['accumulate', 'apply'] : ['update'];
+    const phases: Partial<Record<StepPhase, Phase>> = {};
+    for (const ph of wanted) {
+      const built = buildTrainStepModel(cfg, ph);
+      const session = await ort.InferenceSession.create(encodeModel(built.model), sessionOptions(cfg.session));
+      const dt = Object.values(cfg.params)[0].dtype;
+      const scalars: Slot = { loss: blank(dt, []) };
+      for (const m of built.metricNames) scalars[`m.${m}`] = blank(dt, built.metricShapes[m]);
+      phases[ph] = { session, built, scalars };
+    }
+    return new TrainStep(cfg, phases);
   }
 
-  /** Number of steps taken. */
+  /** The ONNX model of the main phase (for inspection and tests). */
+  get model(): ModelProto {
+    return (this.phases.update ?? this.phases.apply)!.built.model;
+  }
+
+  /** Optimizer updates applied so far. */
   get stepCount(): number {
     return this.t;
   }
 
-  /** One optimizer step on `batch` with learning rate `lr`. */
+  /** Micro-batches consumed so far. */
+  get microStepCount(): number {
+    return this.micro;
+  }
+
+  /** One micro-step on `batch` with learning rate `lr`. */
   async run(batch: Readonly<Record<string, NDArray>>, lr: number): Promise<StepResult> {
+    const phaseName: StepPhase = this.k === 1 ? 'update' : (this.micro + 1) % this.k === 0 ? 'apply' : 'accumulate';
+    const phase = this.phases[phaseName]!;
     const feeds: Record<string, ort.Tensor> = { ...this.cur };
     for (const n of Object.keys(this.cfg.batch)) {
       const b = batch[n];
@@ -183,20 +271,21 @@ export class TrainStep {
     feeds.lr = toOrt({ dtype: this.dtype, shape: [], data: allocFilled(this.dtype, lr) });
     feeds.step = toOrt({ dtype: this.dtype, shape: [], data: allocFilled(this.dtype, this.t + 1) });
     feeds.seed = new ort.Tensor('int64', BigInt64Array.of(this.seed), []);
-    feeds.stepIndex = new ort.Tensor('int64', BigInt64Array.of(BigInt(this.t)), []);
-    const fetches: Record<string, ort.Tensor> = { ...this.scalars };
-    for (const k of this.stateNames) fetches[`new.${k}`] = this.next[k];
-    await this.session.run(feeds, fetches);
-    // swap: the freshly written set becomes current; frozen params stay where they are
-    for (const k of this.stateNames) {
+    feeds.stepIndex = new ort.Tensor('int64', BigInt64Array.of(BigInt(this.micro)), []);
+    const fetches: Record<string, ort.Tensor> = { ...phase.scalars };
+    for (const k of phase.built.stateNames) fetches[`new.${k}`] = this.next[k];
+    await phase.session.run(feeds, fetches);
+    for (const k of phase.built.stateNames) {
       const tmp = this.cur[k];
       this.cur[k] = this.next[k];
       this.next[k] = tmp;
     }
-    this.t++;
+    this.micro++;
     const metrics: Record<string, number> = {};
-    for (const m of this.metricNames) metrics[m] = Number((this.scalars[`m.${m}`].data as Float32Array)[0]);
-    return { loss: Number((this.scalars.loss.data as Float32Array)[0]), metrics };
+    for (const m of phase.built.metricNames) metrics[m] = Number((phase.scalars[`m.${m}`].data as Float32Array)[0]);
+    const applied = phaseName !== 'accumulate';
+    if (applied) this.t++;
+    return { loss: Number((phase.scalars.loss.data as Float32Array)[0]), metrics, updated: applied && !metrics.skipped };
   }
 
   /** Views of the current parameters (valid until the next two steps; copy to keep). */
@@ -204,28 +293,41 @@ export class TrainStep {
     return Object.fromEntries(Object.keys(this.cfg.params).map((n) => [n, fromOrt(this.cur[`p.${n}`])]));
   }
 
+  /** The EMA weights (frozen parameters as they are), when `ema` is configured. */
+  emaParams(): Record<string, NDArray> {
+    if (!this.cfg.ema) throw new Error('trainStep: no EMA configured');
+    return Object.fromEntries(Object.keys(this.cfg.params).map((n) => [n, fromOrt(this.cur[`e.${n}`] ?? this.cur[`p.${n}`])]));
+  }
+
   buffers(): Record<string, NDArray> {
     return Object.fromEntries(Object.keys(this.cfg.buffers ?? {}).map((n) => [n, fromOrt(this.cur[`b.${n}`])]));
   }
 
-  /** Every state tensor (params, optimizer slots, buffers) by its graph name, for checkpoints. */
+  /** Current loss scale (dynamic or fixed), when loss scaling is on. */
+  get lossScale(): number | undefined {
+    const t = this.cur['ls.scale'];
+    return t ? Number((t.data as Float32Array)[0]) : undefined;
+  }
+
+  /** Every state tensor (params, optimizer slots, accumulators, EMA, buffers, loss scale) by name. */
   state(): Record<string, NDArray> {
     return Object.fromEntries(Object.entries(this.cur).map(([k, v]) => [k, fromOrt(v)]));
   }
 
-  /** Restores state written by `state()` plus the step count (exact resume). */
-  load(state: Readonly<Record<string, NDArray>>, stepCount: number): void {
+  /** Restores state written by `state()` and the counters (exact resume). */
+  load(state: Readonly<Record<string, NDArray>>, counters: { readonly step: number; readonly micro?: number }): void {
     for (const [k, t] of Object.entries(this.cur)) {
       const s = state[k];
       if (!s) throw new Error(`trainStep: checkpoint lacks ${k}`);
       if (s.shape.join(',') !== t.dims.join(',')) throw new Error(`trainStep: checkpoint ${k} has shape ${formatShape(s.shape)}, model has ${formatShape(t.dims)}`);
       (t.data as Float32Array).set(s.data as Float32Array);
     }
-    this.t = stepCount;
+    this.t = counters.step;
+    this.micro = counters.micro ?? counters.step * this.k;
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    for (const p of Object.values(this.phases)) await p!.session.release();
   }
 }
 
