@@ -9,6 +9,8 @@ import { formatShape } from '../graph/shape.js';
  */
 export class Parameter {
   private traced: Tensor | undefined;
+  /** A buffer's new value computed by the traced forward pass (e.g. BatchNorm running statistics). */
+  pending: Tensor | undefined;
   constructor(
     public data: NDArray,
     readonly kind: 'param' | 'buffer' = 'param',
@@ -28,5 +30,6 @@ export class Parameter {
   /** @internal set by bindParameters() */
   bind(t: Tensor | undefined): void {
     this.traced = t;
+    this.pending = undefined;
   }
 }

@@ -15,8 +15,6 @@ export class BatchNorm extends Module {
   readonly bias?: Parameter;
   readonly runningMean: Parameter;
   readonly runningVar: Parameter;
-  /** Updated running statistics from the last traced training forward (read by the Trainer). */
-  pending?: { mean: Tensor; var: Tensor };
   constructor(readonly numFeatures: number, readonly cfg: { eps?: number; momentum?: number; affine?: boolean } = {}) {
     super();
     if (cfg.affine ?? true) {
@@ -29,7 +27,11 @@ export class BatchNorm extends Module {
   forward(x: Tensor): Tensor {
     const training = this.training && traceContext().training;
     const r = batchNorm(x, this.weight?.t, this.bias?.t, this.runningMean.t, this.runningVar.t, { training, momentum: this.cfg.momentum, eps: this.cfg.eps });
-    this.pending = training ? { mean: r.runningMean, var: r.runningVar } : undefined;
+    if (training) {
+      // the Trainer writes these back as buffer updates of the step graph
+      this.runningMean.pending = r.runningMean;
+      this.runningVar.pending = r.runningVar;
+    }
     return r.y;
   }
 }

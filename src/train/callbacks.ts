@@ -1,0 +1,187 @@
+// Callbacks: factories that return named hook objects. Contract: hooks run on the training thread between
+// steps, in the order given; a hook may set `trainer.shouldStop`; hooks must not keep references to batch data.
+import { appendFileSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Trainer } from './trainer.js';
+import { removeCheckpoint } from './checkpoint.js';
+
+export interface BatchLogs {
+  readonly epoch: number;
+  readonly batch: number;
+  readonly batches: number;
+  readonly step: number;
+  readonly loss: number;
+  readonly lr: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface EpochLogs {
+  readonly epoch: number;
+  readonly step: number;
+  readonly seconds: number;
+  /** train_loss, val_loss, val_accuracy, lr, ... */
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface Callback {
+  readonly name: string;
+  onFitStart?(t: Trainer): void | Promise<void>;
+  onBatchEnd?(t: Trainer, logs: BatchLogs): void | Promise<void>;
+  onEpochEnd?(t: Trainer, logs: EpochLogs): void | Promise<void>;
+  onFitEnd?(t: Trainer, logs: EpochLogs | undefined): void | Promise<void>;
+  /** State saved in checkpoints (best scores, counters) and restored on resume. */
+  state?(): Record<string, unknown>;
+  load?(s: Readonly<Record<string, unknown>>): void;
+}
+
+const better = (mode: 'min' | 'max', a: number, b: number, delta = 0): boolean => (mode === 'min' ? a < b - delta : a > b + delta);
+
+export interface ModelCheckpointOptions {
+  /** Folder for checkpoints (default: the trainer's run directory). */
+  readonly dir?: string;
+  readonly monitor?: string;
+  readonly mode?: 'min' | 'max';
+  /** Keep the k best checkpoints by `monitor` (0: none). */
+  readonly saveTopK?: number;
+  /** Always keep `last` (needed for --resume). */
+  readonly saveLast?: boolean;
+}
+
+/** Saves `last` after every epoch and the top-k by a monitored metric (`best` links to the best one). */
+export function modelCheckpoint(opts: ModelCheckpointOptions = {}): Callback {
+  const monitor = opts.monitor ?? 'val_loss';
+  const mode = opts.mode ?? (monitor.includes('acc') ? 'max' : 'min');
+  const k = opts.saveTopK ?? 1;
+  let kept: { name: string; score: number }[] = [];
+  return {
+    name: 'ModelCheckpoint',
+    onEpochEnd(t, logs) {
+      const dir = opts.dir ?? t.runDir;
+      if (!dir) return;
+      if (opts.saveLast ?? true) t.saveCheckpoint(dir, 'last', logs);
+      const score = logs.metrics[monitor];
+      if (k <= 0 || score === undefined || Number.isNaN(score)) return;
+      const worst = kept.length ? kept[kept.length - 1] : undefined;
+      if (kept.length < k || (worst && better(mode, score, worst.score))) {
+        const name = `epoch${logs.epoch}`;
+        t.saveCheckpoint(dir, name, logs);
+        kept.push({ name, score });
+        kept.sort((a, b) => (mode === 'min' ? a.score - b.score : b.score - a.score));
+        while (kept.length > k) removeCheckpoint(dir, kept.pop()!.name);
+        if (kept[0].name === name) t.saveCheckpoint(dir, 'best', logs);
+      }
+    },
+    state: () => ({ kept }),
+    load(s) {
+      kept = (s.kept as typeof kept) ?? [];
+    },
+  };
+}
+
+/** Stops when `monitor` has not improved by `minDelta` for `patience` epochs. */
+export function earlyStopping(opts: { monitor?: string; mode?: 'min' | 'max'; patience?: number; minDelta?: number } = {}): Callback {
+  const monitor = opts.monitor ?? 'val_loss';
+  const mode = opts.mode ?? (monitor.includes('acc') ? 'max' : 'min');
+  const patience = opts.patience ?? 3;
+  let best = mode === 'min' ? Infinity : -Infinity;
+  let bad = 0;
+  return {
+    name: 'EarlyStopping',
+    onEpochEnd(t, logs) {
+      const v = logs.metrics[monitor];
+      if (v === undefined) return;
+      if (better(mode, v, best, opts.minDelta ?? 0)) {
+        best = v;
+        bad = 0;
+      } else if (++bad >= patience) {
+        t.shouldStop = true;
+        t.log({ event: 'early_stop', epoch: logs.epoch, monitor, best });
+      }
+    },
+    state: () => ({ best, bad }),
+    load(s) {
+      best = s.best as number;
+      bad = s.bad as number;
+    },
+  };
+}
+
+/** Records the learning rate of each epoch as the `lr` metric. */
+export function lrMonitor(): Callback {
+  let last = NaN;
+  return {
+    name: 'LRMonitor',
+    onBatchEnd(_t, logs) {
+      last = logs.lr;
+    },
+    onEpochEnd(_t, logs) {
+      (logs.metrics as Record<string, number>).lr = last;
+    },
+  };
+}
+
+/** A live progress line on a TTY; one JSON object per epoch (and every `everyBatches`) otherwise or with json. */
+export function progressBar(opts: { json?: boolean; everyBatches?: number; stream?: NodeJS.WriteStream } = {}): Callback {
+  const out = opts.stream ?? process.stdout;
+  const json = opts.json ?? !out.isTTY;
+  const every = opts.everyBatches ?? 50;
+  let t0 = Date.now();
+  let lossSum = 0;
+  let count = 0;
+  return {
+    name: 'ProgressBar',
+    onFitStart() {
+      t0 = Date.now();
+    },
+    onBatchEnd(_t, l) {
+      lossSum += l.loss;
+      count++;
+      if (json) {
+        if ((l.batch + 1) % every === 0) out.write(JSON.stringify({ event: 'batch', epoch: l.epoch, batch: l.batch + 1, batches: l.batches, step: l.step, loss: round(l.loss), lr: l.lr }) + '\n');
+        return;
+      }
+      const w = 24;
+      const done = Math.round(((l.batch + 1) / l.batches) * w);
+      const rate = (count * 1000) / Math.max(1, Date.now() - t0);
+      out.write(`\repoch ${l.epoch + 1} [${'='.repeat(done)}${' '.repeat(w - done)}] ${l.batch + 1}/${l.batches} loss ${(lossSum / count).toFixed(4)} ${rate.toFixed(1)} it/s   `);
+    },
+    onEpochEnd(_t, l) {
+      if (json) out.write(JSON.stringify({ event: 'epoch', epoch: l.epoch, step: l.step, seconds: round(l.seconds), ...roundAll(l.metrics) }) + '\n');
+      else out.write(`\repoch ${l.epoch + 1} done in ${l.seconds.toFixed(1)}s  ${Object.entries(l.metrics).map(([k, v]) => `${k} ${round(v)}`).join('  ')}\n`);
+      lossSum = 0;
+      count = 0;
+      t0 = Date.now();
+    },
+  };
+}
+
+/** Appends one row per epoch to a CSV file (header written once). */
+export function csvLogger(path: string): Callback {
+  let columns: string[] | undefined;
+  return {
+    name: 'CSVLogger',
+    onEpochEnd(_t, l) {
+      const row = { epoch: l.epoch, step: l.step, seconds: round(l.seconds), ...l.metrics };
+      if (!columns) {
+        columns = Object.keys(row);
+        mkdirSync(dirname(path), { recursive: true });
+        if (!existsSync(path)) writeFileSync(path, columns.join(',') + '\n');
+      }
+      appendFileSync(path, columns.map((c) => String((row as Record<string, number>)[c] ?? '')).join(',') + '\n');
+    },
+  };
+}
+
+/** Appends one JSON object per epoch to a JSONL file. */
+export function jsonlLogger(path: string): Callback {
+  return {
+    name: 'JSONLLogger',
+    onEpochEnd(_t, l) {
+      mkdirSync(dirname(path), { recursive: true });
+      appendFileSync(path, JSON.stringify({ epoch: l.epoch, step: l.step, seconds: l.seconds, ...l.metrics }) + '\n');
+    },
+  };
+}
+
+const round = (v: number): number => Math.round(v * 1e5) / 1e5;
+const roundAll = (m: Readonly<Record<string, number>>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)]));

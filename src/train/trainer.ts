@@ -1,0 +1,326 @@
+// The Trainer: fit / validate / test over deterministic loaders, with the whole optimizer step compiled into one
+// ONNX graph (runtime/train-step.ts), callbacks, checkpoints and exact resume.
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { isFloat } from '../graph/dtype.js';
+import type { NDArray } from '../graph/ndarray.js';
+import { placeholder } from '../graph/ops/leaf.js';
+import type { Tensor } from '../graph/tensor.js';
+import { withContext } from '../nn/context.js';
+import { crossEntropy } from '../nn/losses.js';
+import { bindParameters, type Module } from '../nn/module.js';
+import { emitModel } from '../onnx/emit.js';
+import { encodeModel } from '../onnx/encode.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { constantLr, type Schedule } from '../optim/schedules.js';
+import { fromOrt, toOrt } from '../runtime/convert.js';
+import { sessionOptions, type SessionConfig } from '../runtime/device.js';
+import { TrainStep } from '../runtime/train-step.js';
+import type { BatchLogs, Callback, EpochLogs } from './callbacks.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointManifest } from './checkpoint.js';
+import type { Batch, BatchLoader } from './loader.js';
+import { argmaxRows } from './metrics.js';
+
+export interface TrainerConfig {
+  readonly model: Module;
+  readonly optimizer: Optimizer;
+  /** A fixed learning rate or a schedule over optimizer steps. */
+  readonly lr: number | Schedule;
+  readonly epochs: number;
+  /** Batch keys: the model input (default 'x') and the target (default 'y'). */
+  readonly inputKey?: string;
+  readonly targetKey?: string;
+  /** Loss of the model output against the batch (default: cross-entropy on integer targets). */
+  readonly loss?: (output: Tensor, batch: Readonly<Record<string, Tensor>>) => Tensor;
+  /** Extra in-graph scalars reported per training batch (e.g. accuracy). */
+  readonly metrics?: Readonly<Record<string, (output: Tensor, batch: Readonly<Record<string, Tensor>>) => Tensor>>;
+  readonly callbacks?: readonly Callback[];
+  readonly seed?: number;
+  readonly clipGradNorm?: number;
+  readonly accumulate?: number;
+  readonly ema?: { readonly decay: number };
+  readonly lossScale?: number | 'dynamic';
+  /** Where checkpoints go (ModelCheckpoint's default). */
+  readonly runDir?: string;
+  readonly session?: SessionConfig;
+  /** Config and versions recorded in checkpoints. */
+  readonly config?: unknown;
+  /** Structured log sink (JSON objects); default: none. */
+  readonly logger?: (record: Record<string, unknown>) => void;
+}
+
+export interface EvalResult {
+  readonly loss: number;
+  /** Classification accuracy when the output is [N, C] and targets are class indices. */
+  readonly accuracy?: number;
+  readonly samples: number;
+  /** Model outputs, concatenated over the split (row-major), when `collect` was asked for. */
+  readonly outputs?: Float32Array;
+  readonly targets?: Float64Array;
+}
+
+interface EvalGraph {
+  readonly session: ort.InferenceSession;
+  readonly stateNames: readonly string[];
+}
+
+export class Trainer {
+  shouldStop = false;
+  private step?: TrainStep;
+  private epoch = 0;
+  private batchInEpoch = 0;
+  private readonly schedule: Schedule;
+  private evalGraph?: Promise<EvalGraph>;
+  private lastLogs?: EpochLogs;
+  private readonly stateKeys: string[];
+
+  constructor(readonly cfg: TrainerConfig) {
+    if (!(cfg.epochs >= 1)) throw new Error(`Trainer: epochs must be ≥ 1, got ${cfg.epochs}`);
+    this.schedule = typeof cfg.lr === 'number' ? constantLr(cfg.lr) : cfg.lr;
+    this.stateKeys = cfg.model.namedState().map(([k]) => k);
+  }
+
+  get runDir(): string | undefined {
+    return this.cfg.runDir;
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  get globalStep(): number {
+    return this.step?.stepCount ?? 0;
+  }
+
+  log(record: Record<string, unknown>): void {
+    this.cfg.logger?.(record);
+  }
+
+  private async buildStep(sample: Batch): Promise<TrainStep> {
+    const model = this.cfg.model;
+    const inputKey = this.cfg.inputKey ?? 'x';
+    const frozen = model.namedParameters().filter(([, p]) => p.frozen).map(([k]) => k);
+    const lossFn = this.cfg.loss ?? ((out: Tensor, b: Readonly<Record<string, Tensor>>) => crossEntropy(out, b[this.cfg.targetKey ?? 'y']));
+    return TrainStep.create({
+      params: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
+      buffers: Object.fromEntries(model.namedBuffers().map(([k, p]) => [k, p.data])),
+      batch: Object.fromEntries(Object.entries(sample).map(([k, a]) => [k, { dtype: a.dtype, shape: ['batch', ...a.shape.slice(1)] }])),
+      optimizer: this.cfg.optimizer,
+      frozen,
+      clipGradNorm: this.cfg.clipGradNorm,
+      accumulate: this.cfg.accumulate,
+      ema: this.cfg.ema,
+      lossScale: this.cfg.lossScale,
+      seed: this.cfg.seed ?? 0,
+      session: this.cfg.session,
+      forward: ({ params, buffers, batch, key }) =>
+        withContext({ training: true, key }, () =>
+          bindParameters(model, { ...params, ...buffers }, () => {
+            model.train();
+            const out = model.forward(batch[inputKey]);
+            const loss = lossFn(out, batch);
+            const metrics = Object.fromEntries(Object.entries(this.cfg.metrics ?? {}).map(([k, f]) => [k, f(out, batch)]));
+            const updates = Object.fromEntries(model.namedBuffers().filter(([, p]) => p.pending).map(([k, p]) => [k, p.pending!]));
+            return { loss, metrics, buffers: updates };
+          }),
+        ),
+    });
+  }
+
+  /** Trains for the configured epochs; resumes from a checkpoint (manifest path or run dir) when given. */
+  async fit(train: BatchLoader, val?: BatchLoader, opts: { resumeFrom?: string } = {}): Promise<EpochLogs | undefined> {
+    const callbacks = this.cfg.callbacks ?? [];
+    const first = await firstBatch(train);
+    this.step = await this.buildStep(first);
+    if (opts.resumeFrom) this.resume(opts.resumeFrom);
+    for (const c of callbacks) await c.onFitStart?.(this);
+    const inputKey = this.cfg.inputKey ?? 'x';
+    while (this.epoch < this.cfg.epochs && !this.shouldStop) {
+      const t0 = Date.now();
+      let lossSum = 0;
+      let n = 0;
+      for await (const batch of train.iterate(this.epoch, this.batchInEpoch)) {
+        const lr = this.schedule.lr(this.step.stepCount);
+        const r = await this.step.run(batch, lr);
+        if (!Number.isFinite(r.loss) && this.cfg.lossScale === undefined) {
+          throw new Error(`training diverged: loss is ${r.loss} at epoch ${this.epoch + 1}, batch ${this.batchInEpoch + 1} (lower the learning rate or clip gradients)`);
+        }
+        const rows = batch[inputKey]?.shape[0] ?? 1;
+        lossSum += r.loss * rows;
+        n += rows;
+        const logs: BatchLogs = { epoch: this.epoch, batch: this.batchInEpoch, batches: train.length, step: this.step.stepCount, loss: r.loss, lr, metrics: r.metrics };
+        this.batchInEpoch++;
+        for (const c of callbacks) await c.onBatchEnd?.(this, logs);
+        if (this.shouldStop) break;
+      }
+      const metrics: Record<string, number> = { train_loss: n ? lossSum / n : NaN };
+      if (val) {
+        const v = await this.evaluate(val);
+        metrics.val_loss = v.loss;
+        if (v.accuracy !== undefined) metrics.val_accuracy = v.accuracy;
+        this.schedule.observe?.(metrics.val_loss);
+      }
+      const finished = this.batchInEpoch >= train.length;
+      if (finished) {
+        this.epoch++;
+        this.batchInEpoch = 0;
+      }
+      const logs: EpochLogs = { epoch: this.epoch - (finished ? 1 : 0), step: this.step.stepCount, seconds: (Date.now() - t0) / 1000, metrics };
+      this.lastLogs = logs;
+      for (const c of callbacks) await c.onEpochEnd?.(this, logs);
+    }
+    this.syncModel();
+    for (const c of callbacks) await c.onFitEnd?.(this, this.lastLogs);
+    return this.lastLogs;
+  }
+
+  /** Writes the trained values back into the module's parameters (copies), e.g. before export. */
+  syncModel(): void {
+    if (!this.step) return;
+    const state = { ...this.step.params(), ...this.step.buffers() };
+    for (const [k, p] of this.cfg.model.namedState()) {
+      const v = state[k];
+      if (v) p.data = { dtype: v.dtype, shape: [...v.shape], data: (v.data as Float32Array).slice() as NDArray['data'] };
+    }
+  }
+
+  private async evalSession(sample: Batch): Promise<EvalGraph> {
+    const model = this.cfg.model;
+    const inputKey = this.cfg.inputKey ?? 'x';
+    const state = model.namedState();
+    const x = sample[inputKey];
+    if (!x) throw new Error(`evaluate: the batch has no "${inputKey}"`);
+    const inputs = state.map(([k, p]) => placeholder(`p.${k}`, p.data.dtype, p.data.shape));
+    const xin = placeholder('input', x.dtype, ['batch', ...x.shape.slice(1)]);
+    const out = withContext({ training: false }, () =>
+      bindParameters(model, Object.fromEntries(state.map(([k], i) => [k, inputs[i]])), () => {
+        const wasTraining = model.training;
+        model.eval();
+        try {
+          return model.forward(xin);
+        } finally {
+          model.train(wasTraining);
+        }
+      }),
+    );
+    const bytes = encodeModel(emitModel({ inputs: [...inputs, xin], outputs: { output: out } }, { name: 'eval' }));
+    const session = await ort.InferenceSession.create(bytes, sessionOptions(this.cfg.session ?? { threads: availableParallelism() }));
+    return { session, stateNames: state.map(([k]) => k) };
+  }
+
+  /** Runs the model in eval mode over a loader: mean loss, accuracy for classifiers, optional collected outputs. */
+  async evaluate(loader: BatchLoader, opts: { collect?: boolean; useEma?: boolean } = {}): Promise<EvalResult> {
+    const inputKey = this.cfg.inputKey ?? 'x';
+    const targetKey = this.cfg.targetKey ?? 'y';
+    const first = await firstBatch(loader);
+    this.evalGraph ??= this.evalSession(first);
+    const g = await this.evalGraph;
+    const current: Record<string, NDArray> = this.step
+      ? { ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()), ...this.step.buffers() }
+      : Object.fromEntries(this.cfg.model.namedState().map(([k, p]) => [k, p.data]));
+    const feeds: Record<string, ort.Tensor> = Object.fromEntries(g.stateNames.map((k) => [`p.${k}`, toOrt(current[k])]));
+    let lossSum = 0;
+    let correct = 0;
+    let n = 0;
+    let classification = true;
+    const outs: Float32Array[] = [];
+    const targets: number[] = [];
+    const lossFn = this.cfg.loss;
+    for await (const batch of loader.iterate(0)) {
+      feeds.input = toOrt(batch[inputKey]);
+      const res = await g.session.run(feeds);
+      const y = fromOrt(res.output as ort.Tensor);
+      const rows = y.shape[0];
+      const t = batch[targetKey];
+      if (opts.collect) outs.push((y.data as Float32Array).slice());
+      if (t) {
+        const tv = Array.from(t.data as ArrayLike<number | bigint>, Number);
+        if (opts.collect) targets.push(...tv);
+        if (y.shape.length === 2 && !isFloat(t.dtype) && !lossFn) {
+          const c = y.shape[1];
+          const yd = y.data as Float32Array;
+          const pred = argmaxRows(yd, c);
+          for (let i = 0; i < rows; i++) {
+            if (pred[i] === tv[i]) correct++;
+            let m = -Infinity;
+            for (let j = 0; j < c; j++) m = Math.max(m, yd[i * c + j]);
+            let s = 0;
+            for (let j = 0; j < c; j++) s += Math.exp(yd[i * c + j] - m);
+            lossSum += m + Math.log(s) - yd[i * c + tv[i]];
+          }
+        } else {
+          classification = false;
+          if (!lossFn) {
+            const yd = y.data as Float32Array;
+            for (let i = 0; i < tv.length; i++) lossSum += (yd[i] - tv[i]) ** 2;
+          }
+        }
+      }
+      n += rows;
+    }
+    const result: EvalResult = {
+      loss: lossSum / Math.max(1, n),
+      accuracy: classification ? correct / Math.max(1, n) : undefined,
+      samples: n,
+      outputs: opts.collect ? concat(outs) : undefined,
+      targets: opts.collect ? Float64Array.from(targets) : undefined,
+    };
+    return result;
+  }
+
+  /** Saves the full training state (weights, optimizer, counters, callbacks, schedule) as a checkpoint. */
+  saveCheckpoint(dir: string, name: string, logs?: EpochLogs): string {
+    if (!this.step) throw new Error('saveCheckpoint: nothing trained yet');
+    const callbacks = Object.fromEntries((this.cfg.callbacks ?? []).filter((c) => c.state).map((c) => [c.name, c.state!()]));
+    return saveCheckpoint(dir, name, this.step.state(), {
+      step: this.step.stepCount,
+      epoch: this.epoch,
+      batchInEpoch: this.batchInEpoch,
+      seed: this.cfg.seed ?? 0,
+      optimizer: { name: this.cfg.optimizer.name, ...this.cfg.optimizer.config },
+      metrics: logs?.metrics ?? {},
+      config: this.cfg.config,
+      versions: versions(),
+      extra: { micro: this.step.microStepCount, callbacks, schedule: this.schedule.state?.() ?? {}, stateKeys: this.stateKeys },
+    });
+  }
+
+  private resume(path: string): void {
+    const ck = loadCheckpoint(path);
+    const m: CheckpointManifest = ck.manifest;
+    this.step!.load(ck.tensors, { step: m.step, micro: (m.extra?.micro as number | undefined) ?? undefined });
+    this.epoch = m.epoch;
+    this.batchInEpoch = m.batchInEpoch;
+    const extra = (m.extra ?? {}) as { callbacks?: Record<string, Record<string, unknown>>; schedule?: Record<string, number> };
+    for (const c of this.cfg.callbacks ?? []) {
+      const s = extra.callbacks?.[c.name];
+      if (s) c.load?.(s);
+    }
+    if (extra.schedule) this.schedule.load?.(extra.schedule);
+    this.log({ event: 'resume', from: path, epoch: this.epoch, batch: this.batchInEpoch, step: m.step });
+  }
+
+  async release(): Promise<void> {
+    await this.step?.release();
+    if (this.evalGraph) await (await this.evalGraph).session.release();
+  }
+}
+
+async function firstBatch(loader: BatchLoader): Promise<Batch> {
+  for await (const b of loader.iterate(0)) return b;
+  throw new Error('the data loader yields no batches (is the dataset empty, or drop_last with too few samples?)');
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function versions(): Record<string, string> {
+  return { lathe: '0.1.0', onnxruntime: ort.env.versions.node ?? 'unknown', node: process.version };
+}
