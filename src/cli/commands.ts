@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { registerTune } from './tune.js';
 import { registerTrack } from './track.js';
 import { registerServe } from './serve.js';
+import { registerTrain } from './train.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
+  registerTrain(program);
   registerTune(program);
   registerTrack(program);
   registerServe(program);

@@ -1,0 +1,156 @@
+// `runTraining(config)`: the library call behind `lathe train` and `lathe quickstart`. Resolves the model,
+// dataset, optimizer and schedule from their registries, trains with checkpoints, evaluates on the test split
+// and exports the trained model as ONNX.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeAtomic } from '../onnx/export.js';
+import { exportModule } from '../nn/export.js';
+import { manualSeed } from '../nn/module.js';
+import { accuracy as accuracyMetric } from '../nn/losses.js';
+import { getModel } from '../models/index.js';
+import { createOptimizer, createSchedule } from '../optim/registry.js';
+import { csvLogger, earlyStopping, lrMonitor, modelCheckpoint, progressBar, type Callback } from './callbacks.js';
+import { ConfigError, formatIssues, parseTrainConfig, type TrainConfig } from './config.js';
+import { getDataset, type Split } from './datasets.js';
+import { ArrayLoader } from './loader.js';
+import { Trainer, versions } from './trainer.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { ndarray, type NDArray } from '../graph/ndarray.js';
+import type { Module } from '../nn/module.js';
+
+export interface RunResult {
+  readonly runDir: string;
+  readonly testAccuracy?: number;
+  readonly testLoss: number;
+  readonly epochs: number;
+  readonly seconds: number;
+  readonly onnxPath: string;
+  readonly checkpoint: string;
+}
+
+export interface RunOptions {
+  /** Resume from this run directory's last checkpoint. */
+  readonly resume?: boolean;
+  /** JSON-lines progress even on a TTY. */
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+/** Builds the model a config describes; option errors name `model.options.<field>`. */
+export function buildModel(cfg: TrainConfig): Module {
+  let entry;
+  try {
+    entry = getModel(cfg.model.name);
+  } catch (err) {
+    throw new ConfigError(`model.name: ${(err as Error).message}`);
+  }
+  const parsed = entry.options.safeParse(cfg.model.options);
+  if (!parsed.success) throw new ConfigError(formatIssues('model.options', parsed.error).replace(/^model\.options: /gm, 'model.options.'));
+  manualSeed(cfg.seed);
+  return entry.create(parsed.data);
+}
+
+function sliceRows(a: NDArray, start: number, end: number): NDArray {
+  const row = a.shape.slice(1).reduce((p, q) => p * q, 1);
+  return ndarray(a.dtype, [end - start, ...a.shape.slice(1)], (a.data as Float32Array).slice(start * row, end * row) as never);
+}
+
+function splits(cfg: TrainConfig): { train: Split; val: Split; test: Split; source: string } {
+  let ds;
+  try {
+    ds = getDataset(cfg.data.name);
+  } catch (err) {
+    throw new ConfigError(`data.name: ${(err as Error).message}`);
+  }
+  const d = ds.load({ root: cfg.data.root, limit: cfg.data.limit });
+  if (cfg.data.valFraction === 0) return { train: d.train, val: d.test, test: d.test, source: d.source };
+  const n = d.train.x.shape[0];
+  const cut = Math.round(n * (1 - cfg.data.valFraction));
+  return {
+    train: { x: sliceRows(d.train.x, 0, cut), y: sliceRows(d.train.y, 0, cut) },
+    val: { x: sliceRows(d.train.x, cut, n), y: sliceRows(d.train.y, cut, n) },
+    test: d.test,
+    source: d.source,
+  };
+}
+
+/** Trains a model from a validated config; writes checkpoints, metrics.csv and model.onnx into the run dir. */
+export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<RunResult> {
+  const cfg = parseTrainConfig(cfgIn);
+  const runDir = resolve(cfg.output ?? join('runs', cfg.name));
+  if (opts.resume && !existsSync(join(runDir, 'last.json'))) throw new ConfigError(`${runDir}: no checkpoint to resume from (last.json is missing)`);
+  mkdirSync(runDir, { recursive: true });
+  if (!opts.resume) writeAtomic(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
+  const data = splits(cfg);
+  const model = buildModel(cfg);
+  const train = new ArrayLoader(data.train, { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, dropLast: false });
+  const val = new ArrayLoader(data.val, { batchSize: 500 });
+  const totalSteps = Math.ceil((cfg.trainer.epochs * train.length) / cfg.trainer.accumulate);
+  const callbacks: Callback[] = [
+    lrMonitor(),
+    modelCheckpoint({ monitor: cfg.callbacks.checkpoint.monitor, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
+    csvLogger(join(runDir, 'metrics.csv')),
+  ];
+  if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
+  if (!opts.quiet) callbacks.push(progressBar({ json: opts.json }));
+  const trainer = new Trainer({
+    model,
+    optimizer: createOptimizer(cfg.optimizer),
+    lr: createSchedule(cfg.schedule, cfg.optimizer.lr, totalSteps),
+    epochs: cfg.trainer.epochs,
+    seed: cfg.seed,
+    clipGradNorm: cfg.trainer.clipGradNorm,
+    accumulate: cfg.trainer.accumulate,
+    ema: cfg.trainer.ema !== undefined ? { decay: cfg.trainer.ema } : undefined,
+    runDir,
+    callbacks,
+    config: cfg,
+    metrics: { accuracy: (o, b) => accuracyMetric(o, b.y) },
+    session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
+    logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+  });
+  const t0 = Date.now();
+  await trainer.fit(train, val, { resumeFrom: opts.resume ? runDir : undefined });
+  const test = await trainer.evaluate(new ArrayLoader(data.test, { batchSize: 500 }));
+  const entry = getModel(cfg.model.name);
+  const onnxPath = join(runDir, 'model.onnx');
+  const inputShape = entry.inputShape(entry.options.parse(cfg.model.options));
+  exportModule(model, [{ dtype: 'float32', shape: ['batch', ...inputShape] }], { path: onnxPath, metadata: { lathe_config: JSON.stringify(cfg), ...versions() } });
+  const result: RunResult = {
+    runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
+  };
+  writeAtomic(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: data.source }, null, 2));
+  await trainer.release();
+  return result;
+}
+
+/** Reads the config saved in a run directory. */
+export function runConfig(runDir: string): TrainConfig {
+  const p = join(runDir, 'config.json');
+  if (!existsSync(p)) throw new ConfigError(`${runDir}: not a lathe run directory (config.json is missing)`);
+  return parseTrainConfig(JSON.parse(readFileSync(p, 'utf8')), p);
+}
+
+/** Rebuilds a run's model with the weights of a checkpoint (a manifest path or a run directory → last). */
+export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainConfig; inputShape: readonly number[] } {
+  const ck = loadCheckpoint(path);
+  const cfg = parseTrainConfig(ck.manifest.config, `${path} (manifest config)`);
+  const model = buildModel(cfg);
+  for (const [k, p] of model.namedState()) {
+    const t = ck.tensors[`${p.kind === 'param' ? 'p' : 'b'}.${k}`];
+    if (!t) throw new Error(`${path}: checkpoint has no tensor for ${k}`);
+    p.data = t;
+  }
+  const entry = getModel(cfg.model.name);
+  return { model, cfg, inputShape: entry.inputShape(entry.options.parse(cfg.model.options)) };
+}
+
+/** Evaluates a checkpoint on its dataset's test split. */
+export async function evaluateCheckpoint(path: string): Promise<{ accuracy?: number; loss: number; samples: number }> {
+  const { model, cfg } = modelFromCheckpoint(path);
+  const data = splits(cfg);
+  const t = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1 });
+  const r = await t.evaluate(new ArrayLoader(data.test, { batchSize: 500 }));
+  await t.release();
+  return { accuracy: r.accuracy, loss: r.loss, samples: r.samples };
+}
