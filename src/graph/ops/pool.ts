@@ -4,7 +4,7 @@ import { ndarray } from '../ndarray.js';
 import { primitive } from '../primitive.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { mul } from './elementwise.js';
+import { mul, relu } from './elementwise.js';
 import { constant } from './leaf.js';
 import { convTranspose2dRaw } from './conv.js';
 import { gather } from './indexing.js';
@@ -62,11 +62,17 @@ const maxPoolPrim = primitive<Pool2dAttrs>({
   vjp: (n, [g]) => [g && maxUnpoolPrim([g, n.outputs[1], n.inputs[0]], {})[0]],
 });
 
-/** Max pooling (padding counts as -inf, as PyTorch). */
+/**
+ * Max pooling (padding counts as -inf, as PyTorch). maxPool(relu(x)) is traced as relu(maxPool(x)) — equal values
+ * and equal gradients (both are monotone; where they differ in tie-breaking the ReLU gradient is zero) — so the
+ * ReLU and its backward mask run on the pooled tensor, a quarter of the size for 2×2 pools.
+ */
 export function maxPool2d(x: Tensor, kernel: Pair, opts: { stride?: Pair; padding?: Pair } = {}): Tensor {
   const k = pair(kernel);
   const [ph, pw] = pair(opts.padding ?? 0);
-  return maxPoolPrim([x], { kernel: k, strides: pair(opts.stride ?? k), pads: [ph, pw, ph, pw] })[0];
+  const attrs: Pool2dAttrs = { kernel: k, strides: pair(opts.stride ?? k), pads: [ph, pw, ph, pw] };
+  if (x.node.prim.name === 'relu' && ph === 0 && pw === 0) return relu(maxPoolPrim([x.node.inputs[0]], attrs)[0]);
+  return maxPoolPrim([x], attrs)[0];
 }
 /** Max pooling that also returns the flattened (N·C·H·W) argmax indices. */
 export function maxPool2dWithIndices(x: Tensor, kernel: Pair, opts: { stride?: Pair; padding?: Pair } = {}): [Tensor, Tensor] {
