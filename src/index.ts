@@ -9,5 +9,5 @@ export { emitModel, DEFAULT_OPSET, DEFAULT_IR_VERSION, type GraphSpec, type Emit
 export { exportOnnx, exportModel, type ExportOptions } from './onnx/export.js';
 export { importOnnx, type ImportedGraph } from './onnx/import.js';
 export * as nn from './nn/index.js';
-export { exportModule } from './nn/export.js';
+
 export * as optim from './optim/index.js';

@@ -9,3 +9,6 @@ export * from './layers/simple.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm, GroupNorm } from './layers/norm.js';
 export { Embedding } from './layers/embedding.js';
 export * from './losses.js';
+export { OnnxModule } from './onnx-module.js';
+export { exportModule, withFrozenParameters } from './export.js';
+export { encodeSafetensors, decodeSafetensors, readSafetensors } from './safetensors.js';

@@ -13,6 +13,7 @@ import { sum } from '../graph/ops/reduce.js';
 import { formatShape } from '../graph/shape.js';
 import type { Tensor } from '../graph/tensor.js';
 import { emitModel } from '../onnx/emit.js';
+import { withAutocast } from '../graph/autocast.js';
 import { encodeModel } from '../onnx/encode.js';
 import type { ModelProto } from '../onnx/proto.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -58,6 +59,8 @@ export interface TrainStepConfig {
    */
   readonly lossScale?: number | 'dynamic';
   readonly growthInterval?: number;
+  /** Run matmul/gemm/conv in float16 (or bfloat16) with float32 master weights: a CUDA-provider feature (see graph/autocast.ts). */
+  readonly autocast?: 'float16' | 'bfloat16';
   readonly seed?: number;
   readonly session?: SessionConfig;
 }
@@ -123,7 +126,7 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
   const goodIn = dynamic ? placeholder('ls.good', dt, []) : undefined;
   const key = foldKey(seed, stepI);
 
-  const out = cfg.forward({ params, buffers, batch, key });
+  const out = withAutocast(cfg.autocast, () => cfg.forward({ params, buffers, batch, key }));
   if (out.loss.rank !== 0) throw new Error(`trainStep: the loss must be a scalar, got shape ${formatShape(out.loss.shape)}`);
   const outputs: Record<string, Tensor> = { loss: out.loss };
   for (const [m, v] of Object.entries(out.metrics ?? {})) outputs[`m.${m}`] = v;

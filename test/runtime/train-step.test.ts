@@ -79,3 +79,17 @@ test('a non-scalar loss and unknown frozen names are clear errors', async () => 
   await assert.rejects(TrainStep.create(base({ forward: ({ params: p, batch: bt }) => ({ loss: L.linear(bt.x, p.w, p.b) }) })), /the loss must be a scalar, got shape \[batch,3\]/);
   await assert.rejects(TrainStep.create(base({ frozen: ['nope'] })), /frozen parameter nope does not exist/);
 });
+
+test('autocast float16: matmuls run on float16 casts, master weights stay float32, training still converges', async () => {
+  const step = await TrainStep.create(base({ autocast: 'float16', lossScale: 'dynamic', optimizer: adam() }));
+  const nodes = step.model.graph.node;
+  const gemms = nodes.filter((n) => n.opType === 'Gemm' || n.opType === 'MatMul');
+  assert.ok(gemms.length >= 2);
+  const castTo16 = new Set(nodes.filter((n) => n.opType === 'Cast' && n.attribute.some((a) => a.name === 'to' && Number(a.i) === 10)).flatMap((n) => n.output));
+  for (const g of gemms) assert.ok(g.input.slice(0, 2).every((i) => castTo16.has(i)), `${g.opType} reads float16 casts`);
+  assert.equal(step.params().w.dtype, 'float32');
+  const first = (await step.run({ x, y }, 0.05)).loss;
+  let last = first;
+  for (let i = 0; i < 20; i++) last = (await step.run({ x, y }, 0.05)).loss;
+  assert.ok(last < first * 0.7, `loss ${first} → ${last}`);
+});

@@ -7,6 +7,8 @@ import { primitive } from '../primitive.js';
 import { formatShape, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { constant } from './leaf.js';
+import { cast } from './elementwise.js';
+import { autocastTarget } from '../autocast.js';
 import { matmul } from './linalg.js';
 import { pad, reshape, slice, squeeze, transpose, unsqueeze } from './movement.js';
 import { gather } from './indexing.js';
@@ -160,7 +162,11 @@ const convTransposePrim = primitive<ConvTranspose2dAttrs>({
   },
 });
 
-export const conv2dRaw = (x: Tensor, w: Tensor, b: Tensor | undefined, a: Conv2dAttrs): Tensor => convPrim(b ? [x, w, b] : [x, w], a)[0];
+export function conv2dRaw(x: Tensor, w: Tensor, b: Tensor | undefined, a: Conv2dAttrs): Tensor {
+  const low = autocastTarget(x.dtype);
+  if (low) return cast(convPrim(b ? [cast(x, low), cast(w, low), cast(b, low)] : [cast(x, low), cast(w, low)], a)[0], x.dtype);
+  return convPrim(b ? [x, w, b] : [x, w], a)[0];
+}
 export const convTranspose2dRaw = (x: Tensor, w: Tensor, b: Tensor | undefined, a: ConvTranspose2dAttrs): Tensor =>
   convTransposePrim(b ? [x, w, b] : [x, w], a)[0];
 

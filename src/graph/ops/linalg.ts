@@ -3,7 +3,8 @@ import { isFloat, sameDType } from '../dtype.js';
 import { primitive } from '../primitive.js';
 import { broadcastShapes, formatShape, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { add } from './elementwise.js';
+import { add, cast } from './elementwise.js';
+import { autocastTarget } from '../autocast.js';
 import { expandAs, reshape, squeeze, swapAxes, unsqueeze } from './movement.js';
 
 type NoAttrs = Record<string, never>;
@@ -33,7 +34,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank === 0 || b.rank === 0) throw new Error(`matmul: scalars are not allowed (x ${formatShape(a.shape)}, w ${formatShape(b.shape)})`);
   const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.rank === 1 ? unsqueeze(b, 1) : b;
-  let y = matmulPrim([a2, b2], {})[0];
+  const low = autocastTarget(a.dtype);
+  let y = low ? cast(matmulPrim([cast(a2, low), cast(b2, low)], {})[0], a.dtype) : matmulPrim([a2, b2], {})[0];
   if (b.rank === 1) y = squeeze(y, -1);
   if (a.rank === 1) y = squeeze(y, y.rank - (b.rank === 1 ? 1 : 2));
   return y;
@@ -67,8 +69,13 @@ const gemmPrim = primitive<GemmAttrs>({
 });
 /** 2-D y = op(a)·op(b) (+ c), ONNX Gemm. */
 export function gemm(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean; c?: Tensor } = {}): Tensor {
-  const ins = opts.c ? [a, b, opts.c] : [a, b];
-  return gemmPrim(ins, { transA: opts.transA ?? false, transB: opts.transB ?? false })[0];
+  const attrs = { transA: opts.transA ?? false, transB: opts.transB ?? false };
+  const low = autocastTarget(a.dtype);
+  if (low) {
+    const y = cast(gemmPrim([cast(a, low), cast(b, low)], attrs)[0], a.dtype);
+    return opts.c ? add(y, opts.c) : y;
+  }
+  return gemmPrim(opts.c ? [a, b, opts.c] : [a, b], attrs)[0];
 }
 
 /**
