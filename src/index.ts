@@ -11,3 +11,5 @@ export { importOnnx, type ImportedGraph } from './onnx/import.js';
 export * as nn from './nn/index.js';
 
 export * as optim from './optim/index.js';
+export * from './train/index.js';
+export * as models from './models/index.js';
