@@ -49,6 +49,7 @@ export abstract class Module {
     const out: [string, Parameter][] = [];
     for (const [k, v] of Object.entries(this)) {
       if (v instanceof Parameter) out.push([prefix + k, v]);
+      else if (Array.isArray(v)) v.forEach((p, i) => p instanceof Parameter && out.push([`${prefix}${k}.${i}`, p]));
     }
     for (const [k, m] of this.children()) out.push(...m.namedState(`${prefix}${k}.`));
     return out;
