@@ -2,7 +2,10 @@
 // global-norm clipping and the optimizer update. Parameter, optimizer-state and buffer outputs are bound to
 // preallocated tensors that swap roles with the inputs every step (ping-pong), so the steady state allocates
 // no parameter-sized buffers.
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { summarizeProfile, type OpProfileRow } from './profile.js';
 import { gradients } from '../autodiff/grad.js';
 import { allocate, isFloat, type DType } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
@@ -327,6 +330,23 @@ export class TrainStep {
     }
     this.t = counters.step;
     this.micro = counters.micro ?? counters.step * this.k;
+  }
+
+  /**
+   * Ends ORT profiling (enable it with `session: { profile: true }`) and summarises the per-kernel trace by op
+   * type, largest first.
+   */
+  profileSummary(): OpProfileRow[] {
+    if (!this.cfg.session?.profile) throw new Error('trainStep: profiling is off; create the step with session: { profile: true }');
+    const main = (this.phases.update ?? this.phases.apply)!;
+    main.session.endProfiling();
+    const prefix = this.cfg.session.profilePrefix ?? 'onnxruntime_profile_';
+    const dir = dirname(resolve(prefix));
+    const base = basename(prefix);
+    const files = readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json')).map((f) => join(dir, f));
+    if (!files.length) throw new Error(`trainStep: no profile file ${prefix}*.json was written`);
+    const newest = files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    return summarizeProfile(newest);
   }
 
   async release(): Promise<void> {

@@ -93,3 +93,14 @@ test('autocast float16: matmuls run on float16 casts, master weights stay float3
   for (let i = 0; i < 20; i++) last = (await step.run({ x, y }, 0.05)).loss;
   assert.ok(last < first * 0.7, `loss ${first} → ${last}`);
 });
+
+test('per-op profiling summarises the ORT trace by op type', async () => {
+  const dir = (await import('node:fs')).mkdtempSync((await import('node:path')).join((await import('node:os')).tmpdir(), 'lathe-prof-'));
+  const step = await TrainStep.create(base({ session: { profile: true, profilePrefix: `${dir}/p` } }));
+  for (let i = 0; i < 3; i++) await step.run({ x, y }, 0.1);
+  const rows = step.profileSummary();
+  const ops = rows.map((r) => r.opType);
+  assert.ok(ops.includes('Gemm'), ops.join(','));
+  assert.ok(Math.abs(rows.reduce((s, r) => s + r.percent, 0) - 100) < 1e-6);
+  assert.ok(rows.every((r, i) => i === 0 || rows[i - 1].totalMs >= r.totalMs));
+});
