@@ -10,7 +10,7 @@ const rFloat = (what: string) => (r: Reader): number => r.float32(what);
 function readEntry(r: Reader): StringStringEntryProto {
   const e: StringStringEntryProto = { key: '', value: '' };
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     if (f === F.entry.key && w === WIRE_LEN) e.key = r.string('key');
     else if (f === F.entry.value && w === WIRE_LEN) e.value = r.string('value');
     else r.skip(f, w);
@@ -26,7 +26,7 @@ export function readTensor(r: Reader): TensorProto {
   let int64Data: bigint[] | undefined, uint64Data: bigint[] | undefined;
   let stringData: Uint8Array[] | undefined, externalData: StringStringEntryProto[] | undefined;
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     switch (f) {
       case T.dims: r.repeated(w, WIRE_VARINT, 'dims', dims, (x) => x.int64Number('dims')); break;
       case T.dataType: r.expect(f, WIRE_VARINT, w, 'data_type'); t.dataType = r.int32('data_type'); break;
@@ -60,7 +60,7 @@ function readAttribute(r: Reader): AttributeProto {
   let floats: number[] | undefined, ints: Int64[] | undefined, strings: Uint8Array[] | undefined;
   let tensors: TensorProto[] | undefined, graphs: GraphProto[] | undefined;
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     switch (f) {
       case A.name: r.expect(f, WIRE_LEN, w, 'name'); a.name = r.string('name'); r.context = `attribute '${a.name}'`; break;
       case A.f: r.expect(f, WIRE_I32, w, 'f'); a.f = r.float32('f'); break;
@@ -91,7 +91,7 @@ function readNode(r: Reader): NodeProto {
   const N = F.node;
   const n: NodeProto = { input: [], output: [], opType: '', attribute: [] };
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     switch (f) {
       case N.input: r.expect(f, WIRE_LEN, w, 'input'); n.input.push(r.string('input')); break;
       case N.output: r.expect(f, WIRE_LEN, w, 'output'); n.output.push(r.string('output')); break;
@@ -109,7 +109,7 @@ function readNode(r: Reader): NodeProto {
 function readDim(r: Reader): Dimension {
   let d: Dimension = { dimParam: '' };
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     if (f === F.dim.dimValue && w === WIRE_VARINT) d = { dimValue: r.int64Number('dim_value') };
     else if (f === F.dim.dimParam && w === WIRE_LEN) d = { dimParam: r.string('dim_param') };
     else r.skip(f, w);
@@ -120,13 +120,13 @@ function readDim(r: Reader): Dimension {
 function readTensorType(r: Reader): TypeProtoTensor {
   const tt: TypeProtoTensor = { elemType: 0 };
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     if (f === F.tensorType.elemType && w === WIRE_VARINT) tt.elemType = r.int32('elem_type');
     else if (f === F.tensorType.shape && w === WIRE_LEN) {
       const s = r.sub('shape');
       const dim: Dimension[] = [];
       while (!s.done) {
-        const [g, v] = s.tag();
+        const tg = s.tag(), g = tg >>> 3, v = tg & 7;
         if (g === F.shape.dim && v === WIRE_LEN) dim.push(readDim(s.sub('dim')));
         else s.skip(g, v);
       }
@@ -139,7 +139,7 @@ function readTensorType(r: Reader): TypeProtoTensor {
 function readType(r: Reader): TypeProto {
   const t: TypeProto = {};
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     if (f === F.type.tensorType && w === WIRE_LEN) t.tensorType = readTensorType(r.sub('tensor_type'));
     else if (f === F.type.denotation && w === WIRE_LEN) t.denotation = r.string('denotation');
     else r.skip(f, w);
@@ -150,7 +150,7 @@ function readType(r: Reader): TypeProto {
 function readValueInfo(r: Reader): ValueInfoProto {
   const v: ValueInfoProto = { name: '' };
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     if (f === F.valueInfo.name && w === WIRE_LEN) { v.name = r.string('name'); r.context = `value_info '${v.name}'`; }
     else if (f === F.valueInfo.type && w === WIRE_LEN) v.type = readType(r.sub(`value_info '${v.name}' type`));
     else if (f === F.valueInfo.docString && w === WIRE_LEN) v.docString = r.string('doc_string');
@@ -163,7 +163,7 @@ export function readGraph(r: Reader): GraphProto {
   const G = F.graph;
   const g: GraphProto = { node: [], initializer: [], input: [], output: [], valueInfo: [] };
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     switch (f) {
       case G.node: r.expect(f, WIRE_LEN, w, 'node'); g.node.push(readNode(r.sub(`graph node #${g.node.length}`))); break;
       case G.name: r.expect(f, WIRE_LEN, w, 'name'); g.name = r.string('name'); break;
@@ -181,7 +181,7 @@ export function readGraph(r: Reader): GraphProto {
 function readOpset(r: Reader): OperatorSetIdProto {
   const o: OperatorSetIdProto = { domain: '', version: 0 };
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     if (f === F.opset.domain && w === WIRE_LEN) o.domain = r.string('domain');
     else if (f === F.opset.version && w === WIRE_VARINT) o.version = r.int64Number('version');
     else r.skip(f, w);
@@ -198,7 +198,7 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
   let metadataProps: StringStringEntryProto[] | undefined;
   let sawGraph = false;
   while (!r.done) {
-    const [f, w] = r.tag();
+    const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     switch (f) {
       case M.irVersion: r.expect(f, WIRE_VARINT, w, 'ir_version'); m.irVersion = r.int64Number('ir_version'); break;
       case M.producerName: r.expect(f, WIRE_LEN, w, 'producer_name'); m.producerName = r.string('producer_name'); break;

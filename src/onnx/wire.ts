@@ -42,21 +42,33 @@ function isAscii(s: string): boolean {
 
 /**
  * Append-only protobuf writer. Small writes go into a growing scratch chunk; byte fields of at least
- * BIG_BYTES are kept as references. Nested messages are written into a child writer whose parts are
- * adopted by reference, so tensor data is copied exactly once, in finish().
+ * BIG_BYTES are kept as references. A nested message is written into a pooled child writer (one per depth),
+ * then its small bytes are copied up and its large referenced parts adopted, so tensor data is copied
+ * exactly once, in finish() (or never, when streaming chunks() to a file).
  */
 export class Writer {
   private readonly parts: Uint8Array[] = [];
   private chunk: Uint8Array;
   private start = 0; // start of the not-yet-flushed region of chunk
   private pos = 0;
-  private dv: DataView;
+  private dataView: DataView | undefined;
+  /** A reusable writer for nested messages (one per nesting depth). */
+  private child: Writer | undefined;
   /** Total bytes written so far. */
   length = 0;
 
-  constructor(initial = 64) {
+  constructor(initial = 256) {
     this.chunk = new Uint8Array(initial);
-    this.dv = new DataView(this.chunk.buffer);
+  }
+
+  private get dv(): DataView {
+    return (this.dataView ??= new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength));
+  }
+
+  private reset(): void {
+    this.parts.length = 0;
+    this.start = this.pos = 0;
+    this.length = 0;
   }
 
   private reserve(n: number): void {
@@ -64,7 +76,7 @@ export class Writer {
     this.flush();
     const size = Math.max(n, Math.min(this.chunk.length * 2, 65536));
     this.chunk = new Uint8Array(size);
-    this.dv = new DataView(this.chunk.buffer);
+    this.dataView = undefined;
     this.start = this.pos = 0;
   }
 
@@ -170,27 +182,49 @@ export class Writer {
     }
   }
 
-  /** A nested message: `body` writes into a child writer whose parts are adopted without copying. */
+  /** A nested message: `body` writes into a pooled child writer; its large referenced parts are adopted, not copied. */
   messageField(field: number, body: (w: Writer) => void): void {
-    const child = new Writer();
+    const child = (this.child ??= new Writer());
+    child.reset();
     body(child);
-    child.flush();
-    this.tag(field, WIRE_LEN);
-    this.uvarint32(child.length);
-    this.flush();
-    for (const p of child.parts) this.parts.push(p);
-    this.length += child.length;
+    this.adopt(field, child);
   }
 
   packedInt64(field: number, vs: readonly (number | bigint)[], what: string): void {
     if (vs.length === 0) return;
-    const child = new Writer(Math.min(vs.length * 10, 65536));
-    for (const v of vs) child.varint64(v, what);
-    child.flush();
+    const child = (this.child ??= new Writer());
+    child.reset();
+    for (let i = 0; i < vs.length; i++) child.varint64(vs[i], what);
+    this.adopt(field, child);
+  }
+
+  /** Writes child's bytes as a length-delimited field: bytes in child's reusable chunk are copied, others referenced. */
+  private adopt(field: number, child: Writer): void {
     this.tag(field, WIRE_LEN);
     this.uvarint32(child.length);
-    this.flush();
-    for (const p of child.parts) this.parts.push(p);
+    if (child.parts.length === 0) {
+      // the common case: the whole child is in its chunk; copy without allocating views
+      const n = child.pos - child.start;
+      this.reserve(n);
+      const src = child.chunk;
+      const dst = this.chunk;
+      if (n < 64) for (let i = 0, o = this.pos, j = child.start; i < n; i++) dst[o + i] = src[j + i];
+      else dst.set(src.subarray(child.start, child.pos), this.pos);
+      this.pos += n;
+    } else {
+      child.flush();
+      const own = child.chunk.buffer;
+      for (const p of child.parts) {
+        if (p.buffer === own || p.length < BIG_BYTES) {
+          this.reserve(p.length);
+          this.chunk.set(p, this.pos);
+          this.pos += p.length;
+        } else {
+          this.flush();
+          this.parts.push(p);
+        }
+      }
+    }
     this.length += child.length;
   }
 
@@ -223,7 +257,7 @@ export class Writer {
   /** Concatenates everything into one buffer (the single copy of large byte fields). */
   finish(): Uint8Array {
     this.flush();
-    const out = new Uint8Array(this.length);
+    const out = this.length > 4096 ? new Uint8Array(Buffer.allocUnsafeSlow(this.length).buffer, 0, this.length) : new Uint8Array(this.length);
     let o = 0;
     for (const p of this.parts) {
       out.set(p, o);
@@ -254,11 +288,13 @@ export class Reader {
   constructor(
     readonly buf: Uint8Array,
     pos = 0,
-    readonly end = buf.length,
+    public end = buf.length,
     context = 'message',
+    dv?: DataView,
   ) {
     this.pos = pos;
     this.context = context;
+    this.dv = dv;
   }
 
   get done(): boolean {
@@ -273,8 +309,12 @@ export class Reader {
     if (this.pos + n > this.end) this.fail(`truncated ${what} (need ${n} bytes, ${this.end - this.pos} left)`);
   }
 
-  /** Reads a varint into two's complement halves. */
-  varint64(what: string): [lo: number, hi: number] {
+  /** Halves of the last varint64() read. */
+  lo = 0;
+  hi = 0;
+
+  /** Reads a varint into two's complement halves (this.lo, this.hi). */
+  varint64(what: string): void {
     const start = this.pos;
     const b = this.buf;
     let lo = 0;
@@ -288,7 +328,11 @@ export class Reader {
         lo |= (byte & 0x0f) << 28;
         hi |= (byte & 0x7f) >>> 4;
       } else hi |= (byte & 0x7f) << (shift - 32);
-      if ((byte & 0x80) === 0) return [lo >>> 0, hi >>> 0];
+      if ((byte & 0x80) === 0) {
+        this.lo = lo >>> 0;
+        this.hi = hi >>> 0;
+        return;
+      }
       shift += 7;
     }
     return this.fail(`varint longer than 10 bytes in ${what}`, start);
@@ -299,24 +343,25 @@ export class Reader {
     const b = this.buf;
     if (this.pos < this.end && b[this.pos] < 0x80) return b[this.pos++];
     const start = this.pos;
-    const [lo, hi] = this.varint64(what);
-    if (hi > 0x1fffff) this.fail(`value too large in ${what}`, start);
-    return hi * TWO32 + lo;
+    this.varint64(what);
+    if (this.hi > 0x1fffff) this.fail(`value too large in ${what}`, start);
+    return this.hi * TWO32 + this.lo;
   }
 
   /** An int32/enum varint (sign-extended negatives become negative numbers). */
   int32(what: string): number {
     const b = this.buf;
     if (this.pos < this.end && b[this.pos] < 0x80) return b[this.pos++];
-    return this.varint64(what)[0] | 0;
+    this.varint64(what);
+    return this.lo | 0;
   }
 
   /** An int64 varint: a number when it is a safe integer, else a bigint. */
   int64(what: string): number | bigint {
     const b = this.buf;
     if (this.pos < this.end && b[this.pos] < 0x80) return b[this.pos++];
-    const [lo, hi] = this.varint64(what);
-    return join64(lo, hi);
+    this.varint64(what);
+    return join64(this.lo, this.hi);
   }
 
   /** An int64 varint that must be a safe integer (dims, versions). */
@@ -328,8 +373,8 @@ export class Reader {
   }
 
   bigint64(what: string, signed: boolean): bigint {
-    const [lo, hi] = this.varint64(what);
-    const u = (BigInt(hi) << 32n) | BigInt(lo);
+    this.varint64(what);
+    const u = (BigInt(this.hi) << 32n) | BigInt(this.lo);
     return signed ? BigInt.asIntN(64, u) : u;
   }
 
@@ -352,14 +397,12 @@ export class Reader {
     return this.dv;
   }
 
-  /** Reads a tag: [field, wireType]. */
-  tag(): [field: number, wire: number] {
+  /** Reads a tag: field number = tag >>> 3, wire type = tag & 7. */
+  tag(): number {
     const at = this.pos;
     const t = this.uvarint('tag');
-    const field = Math.floor(t / 8);
-    const wire = t & 7;
-    if (field === 0) this.fail('invalid field number 0', at);
-    return [field, wire];
+    if (t < 8 || t > 0xffffffff) this.fail(`invalid tag ${t}`, at);
+    return t;
   }
 
   /** Length of a length-delimited field; checks it fits. */
@@ -383,10 +426,14 @@ export class Reader {
     const b = this.buf;
     const start = this.pos;
     this.pos += n;
-    if (n < 64) {
-      let ascii = true;
-      for (let i = start; i < start + n; i++) if (b[i] > 0x7f) { ascii = false; break; }
-      if (ascii) return String.fromCharCode.apply(null, Array.from(b.subarray(start, start + n)));
+    if (n < 48) {
+      let s = '';
+      for (let i = start; i < start + n; i++) {
+        const c = b[i];
+        if (c > 0x7f) return utf8Dec.decode(b.subarray(start, start + n));
+        s += String.fromCharCode(c);
+      }
+      return s;
     }
     return utf8Dec.decode(b.subarray(start, start + n));
   }
@@ -394,7 +441,7 @@ export class Reader {
   /** A sub-reader over a nested message. */
   sub(what: string): Reader {
     const n = this.len(what);
-    const r = new Reader(this.buf, this.pos, this.pos + n, what);
+    const r = new Reader(this.buf, this.pos, this.pos + n, what, this.view());
     this.pos += n;
     return r;
   }
@@ -410,7 +457,9 @@ export class Reader {
       case 3: { // group start: skip until the matching end group
         for (;;) {
           if (this.done) this.fail(`unterminated group field ${field}`, at);
-          const [f, w] = this.tag();
+          const t = this.tag();
+          const f = t >>> 3;
+          const w = t & 7;
           if (w === 4) { if (f !== field) this.fail(`mismatched end group ${f} for ${field}`, at); return; }
           this.skip(f, w);
         }
@@ -428,10 +477,13 @@ export class Reader {
   repeated<T>(wire: number, elemWire: number, name: string, out: T[], one: (r: Reader) => T): void {
     if (wire === WIRE_LEN) {
       const n = this.len(name);
-      const end = this.pos + n;
-      const r = new Reader(this.buf, this.pos, end, `${this.context}.${name}`);
-      while (r.pos < end) out.push(one(r));
-      this.pos = end;
+      const outer = this.end;
+      const context = this.context;
+      this.end = this.pos + n;
+      this.context = `${context}.${name}`;
+      while (this.pos < this.end) out.push(one(this));
+      this.end = outer;
+      this.context = context;
     } else if (wire === elemWire) {
       out.push(one(this));
     } else {
