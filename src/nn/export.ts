@@ -22,7 +22,7 @@ export function withFrozenParameters<R>(module: Module, fn: () => R): R {
  * Exports a module for inference: weights become named initializers, the model runs in eval mode.
  * Inputs may declare symbolic dims (`{ dtype: 'float32', shape: ['batch', 1, 28, 28] }`).
  */
-export function exportModule(module: Module, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions & { path?: string; outputName?: string } = {}): Uint8Array {
+export function exportModule(module: Module, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions & { path?: string; outputName?: string; externalData?: boolean | { readonly thresholdBytes: number } } = {}): Uint8Array {
   return exportOnnx(
     (...xs) => withFrozenParameters(module, () => ({ [opts.outputName ?? 'output']: module.forward(...xs) })),
     inputs,

@@ -1,4 +1,5 @@
-import { writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { writeFileSync, renameSync, openSync, fsyncSync, closeSync, readFileSync } from 'node:fs';
+import { saveModelWithExternalData } from './external-data.js';
 import { dirname, basename, join } from 'node:path';
 import { trace, type InputSpec, type TraceResult } from '../runtime/compile.js';
 import type { NDArray } from '../graph/ndarray.js';
@@ -29,9 +30,25 @@ export function writeAtomic(path: string, bytes: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-/** Exports a traced function as an .onnx file (or returns the bytes when no path is given). */
-export function exportOnnx(fn: (...xs: Tensor[]) => TraceResult, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions & { path?: string } = {}): Uint8Array {
-  const bytes = encodeModel(exportModel(fn, inputs, opts));
+const TWO_GB = 2 ** 31 - 1;
+
+/**
+ * Exports a traced function as an .onnx file (or returns the bytes when no path is given). Weights go to a side
+ * file `<name>.data` when `externalData` is set or when they exceed protobuf's 2 GB limit (a path is then needed).
+ */
+export function exportOnnx(
+  fn: (...xs: Tensor[]) => TraceResult, inputs: readonly (InputSpec | NDArray)[],
+  opts: ExportOptions & { path?: string; externalData?: boolean | { readonly thresholdBytes: number } } = {},
+): Uint8Array {
+  const model = exportModel(fn, inputs, opts);
+  const weightBytes = model.graph.initializer.reduce((n, t) => n + (t.rawData?.byteLength ?? 0), 0);
+  if (opts.externalData || weightBytes > TWO_GB) {
+    if (!opts.path) throw new Error(`exportOnnx: weights of ${weightBytes} bytes need external data; give a path`);
+    const threshold = typeof opts.externalData === 'object' ? opts.externalData.thresholdBytes : 1024;
+    saveModelWithExternalData(opts.path, model, { location: `${basename(opts.path)}.data`, thresholdBytes: threshold });
+    return readFileSync(opts.path);
+  }
+  const bytes = encodeModel(model);
   if (opts.path) writeAtomic(opts.path, bytes);
   return bytes;
 }

@@ -34,3 +34,20 @@ test('exported CNN (conv, batchnorm in eval, pool) matches to 1e-5', async () =>
   manualSeed(2);
   await roundTrip(new Sequential(new Conv2d(1, 4, 3, { padding: 1 }), new BatchNorm2d(4), ReLU(), MaxPool2d(2), Flatten(), new Linear(4 * 4 * 4, 10)), [3, 1, 8, 8]);
 });
+
+test('export with external data: weights in a side file, the model loads from its path in ORT', async () => {
+  const { mkdtempSync, existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  manualSeed(3);
+  const model = new Sequential(new Linear(6, 32), ReLU(), new Linear(32, 2));
+  const dir = mkdtempSync(join(tmpdir(), 'lathe-ext-'));
+  const path = join(dir, 'm.onnx');
+  exportModule(model, [{ dtype: 'float32', shape: ['batch', 6] }], { path, externalData: { thresholdBytes: 64 } });
+  assert.ok(existsSync(`${path}.data`));
+  const x = randn([2, 6], 5, 'float32');
+  const expected = await compile((t: L.Tensor) => withFrozenParameters(model, () => model.forward(t)))(x);
+  const s = await ort.InferenceSession.create(path);
+  const out = await s.run({ input: new ort.Tensor('float32', x.data as Float32Array, [2, 6]) });
+  assertClose(out.output.data as Float32Array, Array.from(expected.data as Float32Array), 1e-6, 1e-6, 'external');
+});
