@@ -13,3 +13,4 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * from './train/index.js';
 export * as models from './models/index.js';
+export * as serve from './serve/index.js';

@@ -1,4 +1,115 @@
 import type { Command } from 'commander';
+import { CliError } from './errors.js';
+import { createServer, expandSource, loadServeConfig, modelDefaults, parseServeConfig, type ServeConfig } from '../serve/index.js';
+
+interface ServeFlags {
+  config?: string;
+  host?: string;
+  port?: string;
+  instances?: string;
+  threads?: string;
+  maxBatch?: string;
+  maxDelay?: string;
+  queue?: string;
+  timeout?: string;
+  adminTokenEnv?: string;
+  logLevel?: string;
+  spin?: boolean;
+}
+
+function int(value: string | undefined, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`--${flag} must be an integer >= ${min} (got '${value}')`);
+  return n;
+}
+
+/** The server config from `--config`, the positional source and flags (flags win). */
+export function serveConfigFromCli(source: string | undefined, flags: ServeFlags): ServeConfig {
+  let base: ServeConfig;
+  try {
+    base = flags.config ? loadServeConfig(flags.config) : parseServeConfig({});
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const models = { ...base.models };
+  if (source) {
+    let expanded: Record<string, string>;
+    try {
+      expanded = expandSource(source);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+    for (const [name, src] of Object.entries(expanded)) models[name] = models[name] ? { ...models[name], source: src } : modelDefaults(src);
+  }
+  if (Object.keys(models).length === 0) throw new CliError('nothing to serve: give a model (file, folder or models:/ URI) or a --config with models');
+  const maxBatch = int(flags.maxBatch, 'max-batch', 1);
+  const maxDelay = int(flags.maxDelay, 'max-delay', 0);
+  const queue = int(flags.queue, 'queue', 1);
+  const instances = int(flags.instances, 'instances', 1);
+  const threads = int(flags.threads, 'threads', 1);
+  const timeout = int(flags.timeout, 'timeout', 1);
+  for (const [name, m] of Object.entries(models)) {
+    models[name] = {
+      ...m,
+      instances: instances ?? m.instances,
+      intraOpThreads: threads ?? m.intraOpThreads,
+      spinning: flags.spin ?? m.spinning,
+      timeoutMs: timeout ?? m.timeoutMs,
+      batching: { ...m.batching, maxBatchSize: maxBatch ?? m.batching.maxBatchSize, maxQueueDelayMs: maxDelay ?? m.batching.maxQueueDelayMs, maxQueueSize: queue ?? m.batching.maxQueueSize },
+    };
+  }
+  const token = flags.adminTokenEnv ? process.env[flags.adminTokenEnv] : base.server.adminToken;
+  if (flags.adminTokenEnv && !token) throw new CliError(`--admin-token-env: environment variable ${flags.adminTokenEnv} is not set`);
+  const raw = {
+    ...base,
+    server: { ...base.server, host: flags.host ?? base.server.host, port: int(flags.port, 'port', 0) ?? base.server.port, adminToken: token, logLevel: flags.logLevel ?? base.server.logLevel },
+    models,
+  };
+  try {
+    return parseServeConfig(raw, 'serve options');
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
 
 /** Registers the `lathe serve` command family. */
-export function registerServe(_program: Command): void {}
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve ONNX models over the Open Inference Protocol v2 (REST) with dynamic batching, metrics and experiments')
+    .argument('[source]', 'model.onnx, a model folder (<model>/<version>/model.onnx), a repository folder, or models:/name@alias')
+    .option('-c, --config <file>', 'serve.yaml (models, batching, cache, experiments, server)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('-p, --port <port>', 'port (default 8000; 0 = any free port)')
+    .option('--instances <n>', 'session worker threads per model version')
+    .option('--threads <n>', 'ORT intra-op threads per instance')
+    .option('--max-batch <n>', 'max batch size (1 disables dynamic batching)')
+    .option('--max-delay <ms>', 'max queue delay an idle instance waits for a fuller batch')
+    .option('--queue <n>', 'max queued requests per model version before 503')
+    .option('--timeout <ms>', 'per-request timeout')
+    .option('--spin', 'let ORT threads spin while idle')
+    .option('--admin-token-env <VAR>', 'enable /v2/repository admin endpoints with the bearer token in this env variable')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .action(async (source: string | undefined, flags: ServeFlags) => {
+      const config = serveConfigFromCli(source, flags);
+      let server;
+      try {
+        server = await createServer({ config });
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      const url = await server.listen();
+      console.log(`lathe serve: listening on ${url} (models: ${server.service.names().join(', ')})`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          console.log('lathe serve: draining in-flight requests');
+          void server.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,58 @@
+// Prometheus metrics (prom-client) in a registry of the server's own, so several servers can live in one process.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface QueueProbe {
+  /** [model, version, depth] for every loaded version. */
+  depths(): readonly (readonly [string, string, number])[];
+  /** [model, hits, misses] for every model with a cache. */
+  caches(): readonly (readonly [string, number, number])[];
+}
+
+export class ServeMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'model' | 'version' | 'code'>;
+  readonly failures: Counter<'model' | 'version' | 'code'>;
+  readonly latency: Histogram<'model' | 'version'>;
+  readonly queueTime: Histogram<'model' | 'version'>;
+  readonly batchSize: Histogram<'model' | 'version'>;
+  readonly runTime: Histogram<'model' | 'version'>;
+  readonly fallbacks: Counter<'model' | 'version' | 'to' | 'reason'>;
+  readonly inferenceFailures: Counter<'model' | 'version' | 'reason'>;
+  readonly shadow: Counter<'experiment' | 'outcome'>;
+  readonly cacheLookups: Counter<'model' | 'result'>;
+
+  constructor(probe: QueueProbe) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'lathe_requests_total', help: 'Inference requests by model, version and HTTP status code', labelNames: ['model', 'version', 'code'], registers });
+    this.failures = new Counter({ name: 'lathe_request_failures_total', help: 'Inference requests answered with a 4xx/5xx status', labelNames: ['model', 'version', 'code'], registers });
+    const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    this.latency = new Histogram({ name: 'lathe_request_duration_seconds', help: 'End-to-end inference latency in the server', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });
+    this.queueTime = new Histogram({ name: 'lathe_queue_duration_seconds', help: 'Time a request waited in the batch queue', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });
+    this.runTime = new Histogram({ name: 'lathe_batch_run_duration_seconds', help: 'Session run time per batch', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });
+    this.batchSize = new Histogram({ name: 'lathe_batch_size', help: 'Rows per session run', labelNames: ['model', 'version'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
+    this.fallbacks = new Counter({ name: 'lathe_fallbacks_total', help: 'Requests answered by a fallback step', labelNames: ['model', 'version', 'to', 'reason'], registers });
+    this.inferenceFailures = new Counter({ name: 'lathe_inference_failures_total', help: 'Model-side failures (error, timeout, unavailable)', labelNames: ['model', 'version', 'reason'], registers });
+    this.shadow = new Counter({ name: 'lathe_shadow_requests_total', help: 'Shadow (mirrored) requests by outcome: agree, differ, error', labelNames: ['experiment', 'outcome'], registers });
+    this.cacheLookups = new Counter({ name: 'lathe_cache_lookups_total', help: 'Response cache lookups by result (hit, miss)', labelNames: ['model', 'result'], registers });
+    new Gauge({
+      name: 'lathe_queue_depth',
+      help: 'Requests waiting in the batch queue',
+      labelNames: ['model', 'version'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, version, depth] of probe.depths()) this.set({ model, version }, depth);
+      },
+    });
+    new Gauge({
+      name: 'lathe_cache_hit_ratio',
+      help: 'Response cache hits / lookups since start',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, hits, misses] of probe.caches()) this.set({ model }, hits + misses === 0 ? 0 : hits / (hits + misses));
+      },
+    });
+  }
+}
