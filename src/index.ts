@@ -14,3 +14,4 @@ export * as optim from './optim/index.js';
 export * from './train/index.js';
 export * as models from './models/index.js';
 export * as serve from './serve/index.js';
+export * as track from './track/index.js';

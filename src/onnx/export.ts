@@ -1,6 +1,7 @@
-import { writeFileSync, renameSync, openSync, fsyncSync, closeSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeAtomicFile } from '../util/write-atomic.js';
 import { saveModelWithExternalData } from './external-data.js';
-import { dirname, basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { trace, type InputSpec, type TraceResult } from '../runtime/compile.js';
 import type { NDArray } from '../graph/ndarray.js';
 import type { Tensor } from '../graph/tensor.js';
@@ -21,14 +22,7 @@ export function exportModel(fn: (...xs: Tensor[]) => TraceResult, inputs: readon
 }
 
 /** Writes bytes atomically: temp file, fsync, rename. */
-export function writeAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(tmp, bytes);
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
-}
+export const writeAtomic = writeAtomicFile;
 
 const TWO_GB = 2 ** 31 - 1;
 

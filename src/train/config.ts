@@ -17,7 +17,10 @@ export const trainConfigSchema = z.object({
     valFraction: z.number().min(0).lt(1).default(0),
     /** Use only the first N training samples (quick runs). */
     limit: z.number().int().positive().optional(),
+    /** Random crop (padding 2) + horizontal flip of training images, in worker threads. */
     augment: z.boolean().default(false),
+    /** Worker threads that decode and augment batches (default: 1 when augmenting, else 0 = in memory). */
+    workers: z.number().int().min(0).max(16).optional(),
   }).strict(),
   optimizer: optimizerConfig,
   schedule: scheduleConfig.optional(),

@@ -1,7 +1,9 @@
 // Datasets by name for training configs and the quickstart. Each entry returns in-memory arrays for its splits.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readIdx } from '../data/idx.js';
+import type { SourceSpec } from '../data/loader.js';
+export { readIdx };
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import { packageRoot } from '../util/package-root.js';
@@ -15,20 +17,6 @@ export interface DatasetSplits {
   readonly test: Split;
   readonly classes: readonly string[];
   readonly source: string;
-}
-
-/** Parses an IDX file (MNIST format), gzipped or not; errors name the file. */
-export function readIdx(path: string): { dims: number[]; data: Uint8Array } {
-  if (!existsSync(path)) throw new Error(`${path}: file not found`);
-  let buf = readFileSync(path);
-  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
-  if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0 || buf[2] !== 0x08) throw new Error(`${path}: not an unsigned-byte IDX file (bad magic)`);
-  const rank = buf[3];
-  const dims = Array.from({ length: rank }, (_, i) => buf.readUInt32BE(4 + 4 * i));
-  const n = dims.reduce((a, b) => a * b, 1);
-  const start = 4 + 4 * rank;
-  if (buf.length - start !== n) throw new Error(`${path}: header says ${n} values, file has ${buf.length - start}`);
-  return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + start, n) };
 }
 
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
@@ -63,6 +51,8 @@ export interface DatasetEntry {
   readonly description: string;
   readonly inputShape: readonly number[];
   load(opts: { root?: string; limit?: number }): DatasetSplits;
+  /** Where workers can rebuild the training split (decoded and augmented off the main thread). */
+  trainSource?(opts: { root?: string; augment: boolean }): SourceSpec;
 }
 
 const registry = new Map<string, DatasetEntry>();
@@ -84,6 +74,7 @@ registerDataset({
     const dir = findFashionDir(root);
     return { train: loadIdxPair(dir, 'train', limit), test: loadIdxPair(dir, 't10k'), classes: FASHION_CLASSES, source: dir };
   },
+  trainSource: ({ root, augment }) => fashionSpec(findFashionDir(root), augment),
 });
 
 /** The subset shipped in the repository for the quickstart (data/fashion-mnist-subset). */
@@ -97,6 +88,11 @@ registerDataset({
     const dir = root ?? FASHION_SUBSET_DIR();
     return { train: loadIdxPair(dir, 'train', limit), test: loadIdxPair(dir, 't10k'), classes: FASHION_CLASSES, source: dir };
   },
+  trainSource: ({ root, augment }) => fashionSpec(root ?? FASHION_SUBSET_DIR(), augment),
 });
+
+function fashionSpec(dir: string, augment: boolean): SourceSpec {
+  return { module: new URL('../data/fashion.js', import.meta.url).href, export: 'fashionSource', options: { dir, split: 'train', augment } };
+}
 
 export const datasetOptions = z.object({ root: z.string().optional(), limit: z.number().int().positive().optional() });

@@ -12,7 +12,8 @@ import { createOptimizer, createSchedule } from '../optim/registry.js';
 import { csvLogger, earlyStopping, lrMonitor, modelCheckpoint, progressBar, type Callback } from './callbacks.js';
 import { ConfigError, formatIssues, parseTrainConfig, type TrainConfig } from './config.js';
 import { getDataset, type Split } from './datasets.js';
-import { ArrayLoader } from './loader.js';
+import { ArrayLoader, type BatchLoader } from './loader.js';
+import { DataLoader } from '../data/loader.js';
 import { Trainer, versions } from './trainer.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
@@ -83,7 +84,14 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   if (!opts.resume) writeAtomic(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
   const data = splits(cfg);
   const model = buildModel(cfg);
-  const train = new ArrayLoader(data.train, { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, dropLast: false });
+  const workers = cfg.data.workers ?? (cfg.data.augment ? 1 : 0);
+  const entry0 = getDataset(cfg.data.name);
+  let train: BatchLoader;
+  if (workers > 0 || cfg.data.augment) {
+    if (!entry0.trainSource) throw new ConfigError(`data.augment/data.workers: dataset ${cfg.data.name} has no worker source`);
+    if (cfg.data.limit !== undefined || cfg.data.valFraction > 0) throw new ConfigError('data.workers: not combinable with data.limit or data.valFraction yet');
+    train = await DataLoader.fromSpec(entry0.trainSource({ root: cfg.data.root, augment: cfg.data.augment }), { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, workers });
+  } else train = new ArrayLoader(data.train, { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, dropLast: false });
   const val = new ArrayLoader(data.val, { batchSize: 500 });
   const totalSteps = Math.ceil((cfg.trainer.epochs * train.length) / cfg.trainer.accumulate);
   const callbacks: Callback[] = [
@@ -121,6 +129,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   };
   writeAtomic(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: data.source }, null, 2));
   await trainer.release();
+  if (train instanceof DataLoader) await train.close();
   return result;
 }
 

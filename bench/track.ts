@@ -1,0 +1,134 @@
+// `npm run bench -- track [--json]`: the tracking store and UI at 10,000 runs x 100 metric points, and the cost of
+// logging inside a real training loop (the MLP 784-256-256-10 train step).
+// Env: LATHE_BENCH_TRACK_RUNS (default 10000), LATHE_BENCH_STEPS (training steps per measurement, default 400).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, startRun, startUi, type TrackingStore } from '../src/track/index.js';
+import { mlpTrainStep } from './_workloads.js';
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+async function fill(store: TrackingStore, runs: number): Promise<void> {
+  const t0 = Date.now() - runs * 1000;
+  for (let i = 0; i < runs; i++) {
+    const id = `bench${String(i).padStart(6, '0')}`;
+    await store.createRun({
+      id, experiment: `exp-${i % 10}`, name: `run-${i}`, startTime: t0 + i * 1000, host: 'bench', pid: 0, notes: '', lineage: { versions: {} },
+      params: { lr: 10 ** (-4 + (i % 97) / 32), batch: 32 << (i % 4), optimizer: i % 3 ? 'adam' : 'sgd', dropout: (i % 5) / 10, width: 64 << (i % 3) }, tags: { stage: i % 2 ? 'sweep' : 'baseline' },
+    });
+    const metrics = [];
+    for (let s = 0; s < 50; s++) {
+      const loss = 2 * Math.exp(-s / (10 + (i % 40))) + 0.1;
+      metrics.push({ key: 'loss', step: s, time: t0 + i * 1000 + s, value: loss }, { key: 'acc', step: s, time: t0 + i * 1000 + s, value: 1 - loss / 2.1 });
+    }
+    await store.writeBatch(id, { metrics, heartbeatAt: t0 + i * 1000 + 60 });
+    await store.setStatus(id, 'finished', t0 + i * 1000 + 60);
+  }
+}
+
+async function timeGet(url: string, reps: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    const res = await fetch(url);
+    await res.json();
+    if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+/** Milliseconds from navigation start until the runs table has its rows (median of `reps` fresh page loads), and FCP. */
+async function firstPaint(url: string, reps: number): Promise<{ table: number; fcp: number } | null> {
+  if (!existsSync('/usr/bin/chromium')) return null;
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    const table: number[] = [], fcp: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(url + '/#/runs');
+      await page.waitForSelector('#runs tbody tr');
+      const t = (await page.evaluate('performance.now()')) as number;
+      const f = (await page.evaluate("(performance.getEntriesByName('first-contentful-paint')[0] || {startTime: -1}).startTime")) as number;
+      table.push(t);
+      fcp.push(f);
+      await page.close();
+    }
+    return { table: median(table.slice(1)), fcp: median(fcp.slice(1)) }; // first load warms the browser's caches
+  } finally {
+    await browser.close();
+  }
+}
+
+/**
+ * ms per training step without and with a run that logs loss + 3 metrics every step. Plain and tracked chunks of
+ * 25 steps alternate (so drift on a shared machine hits both alike); the tracked chunks share one run, as in training,
+ * and its background flushes, heartbeats and system metrics fall inside the timed chunks.
+ */
+async function overhead(store: TrackingStore, steps: number): Promise<{ base: number; tracked: number; pct: number }> {
+  const { step, batch } = await mlpTrainStep();
+  for (let i = 0; i < 20; i++) await step.run(batch, 1e-3);
+  const run = await startRun(store, { experiment: 'overhead', git: false, systemMetricsMs: 1000, handleExit: false });
+  const chunk = 25;
+  let base = 0, tracked = 0, s = 0;
+  for (let c = 0; c < Math.max(2, Math.round(steps / chunk)); c++) {
+    for (const withRun of c % 2 ? [true, false] : [false, true]) {
+      const t = performance.now();
+      for (let i = 0; i < chunk; i++) {
+        const res = await step.run(batch, 1e-3);
+        if (withRun) run.logMetrics({ 'train/loss': res.loss, 'train/lr': 1e-3, 'train/grad_norm': res.loss * 0.5, epoch: 0 }, s++);
+      }
+      const dt = performance.now() - t;
+      if (withRun) tracked += dt; else base += dt;
+    }
+  }
+  await run.end();
+  await step.release();
+  const n = Math.max(2, Math.round(steps / chunk)) * chunk;
+  return { base: base / n, tracked: tracked / n, pct: ((tracked - base) / base) * 100 };
+}
+
+/** Raw logging rate: metrics/s from logMetric to committed rows. */
+async function throughput(store: TrackingStore, n: number): Promise<number> {
+  const run = await startRun(store, { experiment: 'throughput', git: false, systemMetricsMs: 0, handleExit: false });
+  const t = performance.now();
+  for (let i = 0; i < n; i++) run.logMetric(i % 2 ? 'a' : 'b', i, i >> 1);
+  await run.end();
+  return n / ((performance.now() - t) / 1000);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const runs = Number(process.env.LATHE_BENCH_TRACK_RUNS ?? 10_000);
+  const steps = Number(process.env.LATHE_BENCH_STEPS ?? 400);
+  const dir = mkdtempSync(join(tmpdir(), 'lathe-bench-track-'));
+  const store = await openStore(join(dir, 'store'));
+  try {
+    const t0 = performance.now();
+    await fill(store, runs);
+    const fillS = (performance.now() - t0) / 1000;
+    const ui = await startUi({ store, port: 0 });
+    const listMs = await timeGet(`${ui.url}/api/runs?limit=50`, 21);
+    const sortedMs = await timeGet(`${ui.url}/api/runs?limit=50&sort=metrics.loss&order=asc`, 11);
+    const filteredMs = await timeGet(`${ui.url}/api/runs?limit=50&filter=${encodeURIComponent('params.lr < 0.01 and metrics.acc > 0.9 and params.optimizer = adam')}&sort=params.lr`, 11);
+    const paint = await firstPaint(ui.url, 6);
+    await ui.app.close();
+    const rate = await throughput(store, 1_000_000);
+    const ov = await overhead(store, steps);
+    const out = {
+      workload: 'track-10k-runs', runs, points_per_run: 100, store: 'sqlite',
+      list_ms: r1(listMs), list_sorted_by_metric_ms: r1(sortedMs), list_filtered_ms: r1(filteredMs),
+      first_paint_ms: paint ? r1(paint.table) : null, first_contentful_paint_ms: paint ? r1(paint.fcp) : null,
+      log_metrics_per_s: Math.round(rate), step_ms: Math.round(ov.base * 1000) / 1000, step_ms_tracked: Math.round(ov.tracked * 1000) / 1000, overhead_pct: Math.round(ov.pct * 100) / 100,
+      fill_s: r1(fillS),
+    };
+    if (json) console.log(JSON.stringify(out));
+    else console.log(`track: ${runs} runs x 100 points (filled in ${out.fill_s} s): list ${out.list_ms} ms (sorted by metric ${out.list_sorted_by_metric_ms}, filtered ${out.list_filtered_ms}), runs page ${out.first_paint_ms} ms to table (FCP ${out.first_contentful_paint_ms}), logging ${out.log_metrics_per_s} metrics/s, training-loop overhead ${out.overhead_pct}% (${out.step_ms} -> ${out.step_ms_tracked} ms/step)`);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

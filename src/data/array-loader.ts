@@ -1,0 +1,81 @@
+// What the Trainer reads batches from. A loader is deterministic: the batches of an epoch are a pure function
+// of (seed, epoch), so a resumed run can start epoch e at batch i and see exactly what it would have seen.
+import type { NDArray } from '../graph/ndarray.js';
+import { allocate } from '../graph/dtype.js';
+
+export type Batch = Readonly<Record<string, NDArray>>;
+
+/**
+ * Contract: `iterate(epoch, from)` yields batches `from..length-1` of epoch `epoch`, identical on every call with
+ * the same arguments; `length` is the number of batches per epoch. Implementations may prefetch in workers.
+ */
+export interface BatchLoader {
+  readonly length: number;
+  /** Samples per epoch (for weighting averages). */
+  readonly size: number;
+  iterate(epoch: number, fromBatch?: number): AsyncIterable<Batch>;
+}
+
+/** Seeded Fisher–Yates permutation of 0..n-1 (mulberry32 keyed by seed and epoch). */
+export function permutation(n: number, seed: number, epoch: number): Uint32Array {
+  let s = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(epoch + 1, 0xc2b2ae35)) >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const p = new Uint32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
+export interface ArrayLoaderOptions {
+  readonly batchSize: number;
+  readonly shuffle?: boolean;
+  readonly seed?: number;
+  readonly dropLast?: boolean;
+}
+
+/** Batches over in-memory arrays that share their first dimension (e.g. { x: [N,1,28,28], y: [N] }). */
+export class ArrayLoader implements BatchLoader {
+  readonly size: number;
+  readonly length: number;
+  constructor(readonly arrays: Readonly<Record<string, NDArray>>, readonly opts: ArrayLoaderOptions) {
+    const sizes = Object.entries(arrays).map(([k, a]) => [k, a.shape[0]] as const);
+    if (sizes.length === 0) throw new Error('ArrayLoader: no arrays');
+    const n = sizes[0][1];
+    for (const [k, s] of sizes) if (s !== n) throw new Error(`ArrayLoader: "${k}" has ${s} rows, "${sizes[0][0]}" has ${n}`);
+    if (!(opts.batchSize >= 1)) throw new Error(`ArrayLoader: batchSize must be ≥ 1, got ${opts.batchSize}`);
+    this.size = n;
+    this.length = opts.dropLast ? Math.floor(n / opts.batchSize) : Math.ceil(n / opts.batchSize);
+  }
+
+  async *iterate(epoch: number, fromBatch = 0): AsyncIterable<Batch> {
+    const n = this.size;
+    const order = this.opts.shuffle ? permutation(n, this.opts.seed ?? 0, epoch) : undefined;
+    for (let b = fromBatch; b < this.length; b++) {
+      const start = b * this.opts.batchSize;
+      const end = Math.min(n, start + this.opts.batchSize);
+      const out: Record<string, NDArray> = {};
+      for (const [k, a] of Object.entries(this.arrays)) {
+        const row = a.shape.slice(1).reduce((p, q) => p * q, 1);
+        const data = allocate(a.dtype, (end - start) * row);
+        const src = a.data as Float32Array;
+        for (let i = start; i < end; i++) {
+          const j = order ? order[i] : i;
+          (data as Float32Array).set(src.subarray(j * row, (j + 1) * row), (i - start) * row);
+        }
+        out[k] = { dtype: a.dtype, shape: [end - start, ...a.shape.slice(1)], data };
+      }
+      yield out;
+    }
+  }
+}

@@ -1,0 +1,177 @@
+// The tracking UI and its JSON REST API (fastify), read from a TrackingStore and a StudySource.
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { packageRoot } from '../util/package-root.js';
+import { blobPath, validateArtifactPath } from './artifacts.js';
+import { resolveModelUri } from './registry.js';
+import type { TrackingStore } from './store.js';
+import { optimizationHistory, paramImportance, paretoFront, type StudySource } from './study.js';
+import { TrackingError } from './types.js';
+
+export interface TrackingServerOptions {
+  readonly store: TrackingStore;
+  /** HPO studies shown by the study views (none: the views say so). */
+  readonly studies?: StudySource;
+  /** pino logging (default off). */
+  readonly logger?: boolean;
+}
+
+type Query = Record<string, string | undefined>;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.png': 'image/png', '.svg': 'image/svg+xml', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8', '.md': 'text/markdown; charset=utf-8', '.csv': 'text/csv; charset=utf-8', '.html': 'text/plain; charset=utf-8',
+};
+
+function intParam(q: Query, name: string, dflt: number, min: number, max: number): number {
+  const raw = q[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new TrackingError(`query parameter '${name}' must be an integer in ${min}..${max} (got '${raw}')`);
+  return n;
+}
+
+function uiAsset(name: string): string {
+  return readFileSync(join(packageRoot(), 'src', 'track', 'ui', name), 'utf8');
+}
+
+/** Builds the app (not listening): `app.inject()` for tests, `app.listen()` for `lathe ui`. */
+export function createTrackingServer(opts: TrackingServerOptions): FastifyInstance {
+  const { store, studies } = opts;
+  const app = Fastify({ logger: opts.logger ?? false });
+  const assets = { html: uiAsset('index.html'), js: uiAsset('app.js'), charts: uiAsset('charts.js'), css: uiAsset('app.css') };
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+    if (err instanceof TrackingError) return reply.code(err.status).send({ error: err.message });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    req.log.error(err);
+    return reply.code(500).send({ error: `internal error: ${err.message}` });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
+
+  app.get('/', (_req, reply) => reply.type('text/html; charset=utf-8').send(assets.html));
+  app.get('/ui/app.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(assets.js));
+  app.get('/ui/charts.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(assets.charts));
+  app.get('/ui/app.css', (_req, reply) => reply.type('text/css; charset=utf-8').send(assets.css));
+  app.get('/api/health', async () => ({ ok: true, store: store.kind }));
+
+  // Runs
+  app.get('/api/experiments', async () => ({ experiments: await store.listExperiments() }));
+  app.get('/api/columns', async (req) => store.listColumns((req.query as Query).experiment || undefined));
+  app.get('/api/runs', async (req) => {
+    const q = req.query as Query;
+    if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') throw new TrackingError(`query parameter 'order' must be asc or desc (got '${q.order}')`);
+    return store.listRuns({
+      experiment: q.experiment || undefined, filter: q.filter, sort: q.sort || undefined, order: q.order as 'asc' | 'desc' | undefined,
+      offset: intParam(q, 'offset', 0, 0, 1e9), limit: intParam(q, 'limit', 50, 1, 1000),
+    });
+  });
+  app.get('/api/runs/:id', async (req) => store.getRun((req.params as { id: string }).id));
+  app.patch('/api/runs/:id', async (req) => {
+    const id = (req.params as { id: string }).id;
+    const body = (req.body ?? {}) as { notes?: unknown; tags?: unknown };
+    if (body.notes !== undefined) {
+      if (typeof body.notes !== 'string') throw new TrackingError("body field 'notes' must be a string");
+      await store.setNotes(id, body.notes);
+    }
+    if (body.tags !== undefined) {
+      if (typeof body.tags !== 'object' || body.tags === null || Object.values(body.tags).some((v) => typeof v !== 'string')) throw new TrackingError("body field 'tags' must be an object of strings");
+      await store.writeBatch(id, { metrics: [], tags: body.tags as Record<string, string>, heartbeatAt: (await store.getRun(id)).heartbeatAt });
+    }
+    return store.getRun(id);
+  });
+  app.get('/api/runs/:id/metrics', async (req) => ({ keys: await store.metricKeys((req.params as { id: string }).id) }));
+  app.get('/api/runs/:id/series', async (req) => {
+    const q = req.query as Query;
+    if (!q.key) throw new TrackingError("query parameter 'key' is required");
+    const pts = await store.metricSeries((req.params as { id: string }).id, q.key, intParam(q, 'max_points', 2000, 2, 100_000));
+    return { key: q.key, points: pts.map((p) => [p.step, Number.isNaN(p.value) ? null : p.value, p.time]) };
+  });
+  app.get('/api/compare', async (req) => {
+    const q = req.query as Query;
+    const ids = (q.runs ?? '').split(',').filter(Boolean);
+    if (ids.length === 0 || ids.length > 50) throw new TrackingError("query parameter 'runs' must list 1..50 run ids separated by commas");
+    if (!q.key) throw new TrackingError("query parameter 'key' is required");
+    const maxPoints = intParam(q, 'max_points', 1000, 2, 100_000);
+    const series = await Promise.all(ids.map(async (id) => {
+      const run = await store.getRun(id);
+      const pts = await store.metricSeries(id, q.key!, maxPoints);
+      return { runId: id, name: run.name, points: pts.map((p) => [p.step, Number.isNaN(p.value) ? null : p.value]) };
+    }));
+    return { key: q.key, series };
+  });
+  app.get('/api/runs/:id/artifacts', async (req) => ({ artifacts: await store.listArtifacts((req.params as { id: string }).id) }));
+  app.get('/api/runs/:id/artifacts/*', async (req, reply: FastifyReply) => {
+    const p = req.params as { id: string; '*': string };
+    const path = validateArtifactPath(p['*']);
+    const a = await store.getArtifact(p.id, path);
+    const file = blobPath(store.artifactRoot, a.digest);
+    if (!existsSync(file)) throw new TrackingError(`artifact '${path}' of run '${p.id}': content ${a.digest} is missing from the store`, 404);
+    const ext = path.slice(path.lastIndexOf('.')).toLowerCase();
+    reply.header('content-security-policy', 'sandbox').header('x-content-type-options', 'nosniff');
+    return reply.type(CONTENT_TYPES[ext] ?? 'application/octet-stream').send(createReadStream(file));
+  });
+
+  // Registry
+  app.get('/api/models', async () => ({ models: await store.listModels() }));
+  app.get('/api/models/:name', async (req) => {
+    const name = (req.params as { name: string }).name;
+    const [model, versions, history] = await Promise.all([store.getModel(name), store.listModelVersions(name), store.aliasHistory(name)]);
+    return { model, versions, history };
+  });
+  app.get('/api/models/:name/versions/:version', async (req) => {
+    const p = req.params as { name: string; version: string };
+    if (!/^[1-9][0-9]*$/.test(p.version)) throw new TrackingError(`version '${p.version}' must be a positive integer`);
+    return store.getModelVersion(p.name, Number(p.version));
+  });
+  app.put('/api/models/:name/aliases/:alias', async (req) => {
+    const p = req.params as { name: string; alias: string };
+    const v = (req.body as { version?: unknown } | undefined)?.version;
+    if (!Number.isInteger(v) || (v as number) < 1) throw new TrackingError("body field 'version' must be a positive integer");
+    await store.setAlias(p.name, p.alias, v as number);
+    return store.getModel(p.name);
+  });
+  app.delete('/api/models/:name/aliases/:alias', async (req) => {
+    const p = req.params as { name: string; alias: string };
+    await store.setAlias(p.name, p.alias, null);
+    return store.getModel(p.name);
+  });
+  app.get('/api/resolve', async (req) => {
+    const uri = (req.query as Query).uri;
+    if (!uri) throw new TrackingError("query parameter 'uri' is required");
+    const r = await resolveModelUri(uri, store);
+    return { name: r.name, version: r.version, onnxPath: r.onnxPath, weightsPath: r.weightsPath, signature: r.signature };
+  });
+
+  // Studies
+  const source = (): StudySource => {
+    if (!studies) throw new TrackingError('no study source is configured for this server', 404);
+    return studies;
+  };
+  const study = async (id: string): ReturnType<StudySource['getStudy']> => {
+    try {
+      return await source().getStudy(id);
+    } catch (err) {
+      throw err instanceof TrackingError ? err : new TrackingError((err as Error).message, 404);
+    }
+  };
+  app.get('/api/studies', async () => ({ studies: studies ? await studies.listStudies() : [] }));
+  app.get('/api/studies/:id', async (req) => {
+    const id = (req.params as { id: string }).id;
+    const s = await study(id);
+    const trials = await source().trials(id);
+    return { study: s, trials, history: optimizationHistory(trials, s.directions[0] ?? 'minimize'), importance: paramImportance(trials), pareto: s.directions.length > 1 ? paretoFront(trials, s.directions) : [] };
+  });
+  return app;
+}
+
+/** Serves the UI on `host:port` (default 127.0.0.1, port 5005); resolves with the URL. */
+export async function startUi(opts: TrackingServerOptions & { readonly host?: string; readonly port?: number }): Promise<{ url: string; app: FastifyInstance }> {
+  const app = createTrackingServer(opts);
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ host, port: opts.port ?? 5005 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  return { url: `http://${host}:${port}`, app };
+}

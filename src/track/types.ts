@@ -1,0 +1,160 @@
+// Public record types of the tracking layer: runs, metrics, artifacts, model versions.
+
+/** Lifecycle of a run. `killed`: the writer died without ending it (found by a pid/heartbeat sweep). */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'killed'];
+
+export type ParamValue = string | number | boolean;
+
+/** One point of a metric series. `value` may be NaN (a diverged loss is worth recording). */
+export interface MetricPoint {
+  readonly key: string;
+  readonly step: number;
+  /** Wall time, milliseconds since the epoch. */
+  readonly time: number;
+  readonly value: number;
+}
+
+/** What was recorded automatically about where a run came from. */
+export interface Lineage {
+  readonly git?: { readonly commit: string; readonly dirty: boolean } | null;
+  readonly configHash?: string | null;
+  readonly config?: unknown;
+  readonly dataset?: { readonly name?: string; readonly fingerprint: string } | null;
+  readonly seed?: number | null;
+  readonly versions: Readonly<Record<string, string>>;
+  readonly host?: string;
+  readonly platform?: string;
+  readonly argv?: readonly string[];
+}
+
+export interface RunRecord {
+  readonly id: string;
+  readonly experiment: string;
+  readonly name: string;
+  readonly status: RunStatus;
+  readonly startTime: number;
+  readonly endTime: number | null;
+  readonly heartbeatAt: number;
+  readonly host: string;
+  readonly pid: number;
+  readonly notes: string;
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Last logged value of each metric (highest step). */
+  readonly latest: Readonly<Record<string, number>>;
+  readonly lineage: Lineage;
+}
+
+/** What a store needs to create a run. */
+export interface NewRun {
+  readonly id: string;
+  readonly experiment: string;
+  readonly name: string;
+  readonly startTime: number;
+  readonly host: string;
+  readonly pid: number;
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly notes: string;
+  readonly lineage: Lineage;
+}
+
+export type SortOrder = 'asc' | 'desc';
+
+/**
+ * A page of the runs table. `filter` is a small expression language, clauses joined by `and`:
+ * `status = finished and params.lr >= 0.01 and metrics.loss < 0.5 and tags.model = "mlp" and name ~ sweep`.
+ * Fields: status, name, experiment, id, params.<k>, metrics.<k> (latest value), tags.<k>;
+ * operators: = != < <= > >= ~ (contains). `sort` is one such field or `start_time`.
+ */
+export interface RunQuery {
+  readonly experiment?: string;
+  readonly filter?: string;
+  readonly sort?: string;
+  readonly order?: SortOrder;
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+export interface RunPage {
+  readonly total: number;
+  readonly offset: number;
+  readonly runs: readonly RunRecord[];
+}
+
+export interface ExperimentSummary {
+  readonly name: string;
+  readonly runs: number;
+  readonly lastStart: number;
+}
+
+/** An artifact reference: a logical path inside a run, pointing at content in the store. */
+export interface ArtifactRecord {
+  readonly runId: string;
+  readonly path: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly kind: string;
+  readonly createdAt: number;
+}
+
+/** Input/output names, element types and shapes (a dimension is a number or a symbol). */
+export interface TensorSpec {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly (number | string)[];
+}
+export interface ModelSignature {
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+}
+
+export interface ModelVersionRecord {
+  readonly name: string;
+  readonly version: number;
+  readonly runId: string | null;
+  /** Digest of the ONNX file in the artifact store. */
+  readonly onnxDigest: string;
+  readonly weightsDigest: string | null;
+  readonly signature: ModelSignature | null;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly lineage: Lineage | null;
+  readonly description: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly createdAt: number;
+}
+
+export interface RegisteredModel {
+  readonly name: string;
+  readonly createdAt: number;
+  readonly latestVersion: number;
+  readonly aliases: Readonly<Record<string, number>>;
+}
+
+/** One move of an alias; `version` null means the alias was removed. */
+export interface AliasEvent {
+  readonly alias: string;
+  readonly version: number | null;
+  readonly at: number;
+}
+
+export interface NewModelVersion {
+  readonly name: string;
+  readonly runId: string | null;
+  readonly onnxDigest: string;
+  readonly weightsDigest: string | null;
+  readonly signature: ModelSignature | null;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly lineage: Lineage | null;
+  readonly description: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** A request the store cannot satisfy because of its input (unknown id, bad filter, overwrite, ...). HTTP maps `status` (404/400/409/413). */
+export class TrackingError extends Error {
+  constructor(message: string, readonly status: 400 | 404 | 409 | 413 = 400) {
+    super(message);
+    this.name = 'TrackingError';
+  }
+}
