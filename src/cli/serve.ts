@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { openStore } from '../track/open.js';
+import { registryResolver } from '../track/registry.js';
+import { registerModelResolver } from '../serve/resolver.js';
 import { CliError } from './errors.js';
 import { createServer, expandSource, loadServeConfig, modelDefaults, parseServeConfig, type ServeConfig } from '../serve/index.js';
 
@@ -93,6 +96,8 @@ export function registerServe(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (source: string | undefined, flags: ServeFlags) => {
       const config = serveConfigFromCli(source, flags);
+      // models:/name@alias and models:/name/<version> come from the tracking registry ($LATHE_TRACKING_URL or ./.lathe)
+      if (JSON.stringify(config).includes('models:/')) registerModelResolver(registryResolver(await openStore()));
       let server;
       try {
         server = await createServer({ config });

@@ -10,6 +10,23 @@ import { FASHION_CLASSES, readIdx } from '../train/datasets.js';
 import { quickstartConfig } from '../train/quickstart.js';
 import { evaluateCheckpoint, modelFromCheckpoint, runConfig, runTraining } from '../train/run.js';
 import { CliError } from './errors.js';
+import { openTracking } from '../track/open.js';
+import { trackingCallback } from '../track/callback.js';
+import { registerModel as registerTrackedModel } from '../track/registry.js';
+import type { TrainConfig } from '../train/config.js';
+
+/** Flattens a config into tracking params ("optimizer.lr": 0.002). */
+function flatParams(cfg: TrainConfig): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  const walk = (v: unknown, path: string): void => {
+    if (v === null || v === undefined) return;
+    if (typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[path] = v;
+    else out[path] = JSON.stringify(v);
+  };
+  walk(cfg, '');
+  return out;
+}
 
 /** Turns library errors about the user's input into CLI errors (exit code 2). */
 async function userErrors<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -31,13 +48,34 @@ export function registerTrain(program: Command): void {
     .argument('[config]', 'config file (YAML or JSON)')
     .option('--resume <runDir>', 'resume the run in this directory from its last checkpoint')
     .option('--json', 'JSON-lines progress even on a terminal')
-    .action(async (config: string | undefined, o: { resume?: string; json?: boolean }) => {
-      const r = await userErrors(() => {
-        if (o.resume) return runTraining(runConfig(o.resume), { resume: true, json: o.json });
+    .option('--track [url]', 'log params, metrics and lineage to a tracking store (default $LATHE_TRACKING_URL or ./.lathe)')
+    .option('--register <name>', 'with --track: register the trained ONNX model in the model registry under this name')
+    .action(async (config: string | undefined, o: { resume?: string; json?: boolean; track?: string | boolean; register?: string }) => {
+      const cfg = await userErrors(() => {
+        if (o.resume) return runConfig(o.resume);
         if (!config) throw new CliError('give a config file, or --resume <runDir>');
-        return runTraining(loadTrainConfig(config), { json: o.json });
+        return loadTrainConfig(config);
       });
-      console.log(JSON.stringify({ event: 'done', ...r }));
+      const tracking = o.track ? await openTracking(typeof o.track === 'string' ? o.track : undefined) : undefined;
+      const run = tracking ? await tracking.startRun({ experiment: cfg.name, params: flatParams(cfg), config: cfg, seed: cfg.seed }) : undefined;
+      try {
+        const r = await userErrors(() => runTraining(cfg, { resume: !!o.resume, json: o.json, callbacks: run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [] }));
+        if (run && tracking) {
+          run.logMetrics({ test_accuracy: r.testAccuracy ?? NaN, test_loss: r.testLoss }, r.epochs);
+          await run.logArtifact(r.onnxPath, { name: 'model.onnx' });
+          await run.end('finished');
+          if (o.register) {
+            const v = await registerTrackedModel(tracking.store, { name: o.register, runId: run.id, onnx: 'model.onnx' });
+            console.log(JSON.stringify({ event: 'registered', uri: `models:/${o.register}/${v.version}` }));
+          }
+        }
+        console.log(JSON.stringify({ event: 'done', ...r, ...(run ? { trackedRun: run.id } : {}) }));
+      } catch (err) {
+        if (run) await run.end('failed');
+        throw err;
+      } finally {
+        await tracking?.close();
+      }
     });
 
   program

@@ -75,7 +75,9 @@ export async function resolveSource(source: string, resolvers: readonly ModelRes
  */
 export function expandSource(source: string): Record<string, string> {
   if (/^[a-z][a-z0-9+.-]*:\//i.test(source)) {
-    const name = source.replace(/\/+$/, '').split('/').pop()!.replace(/[@:].*$/, '') || 'model';
+    // models:/name, models:/name@alias, models:/name/3 → "name"; other URIs: the last path segment
+    const registry = /^models:\/+([^/@]+)/.exec(source);
+    const name = registry ? registry[1] : source.replace(/\/+$/, '').split('/').pop()!.replace(/[@:].*$/, '') || 'model';
     return { [name]: source };
   }
   const path = resolve(source);

@@ -35,6 +35,8 @@ export interface RunOptions {
   /** JSON-lines progress even on a TTY. */
   readonly json?: boolean;
   readonly quiet?: boolean;
+  /** More callbacks (e.g. experiment tracking from the CLI layer). */
+  readonly callbacks?: readonly Callback[];
 }
 
 /** Builds the model a config describes; option errors name `model.options.<field>`. */
@@ -101,6 +103,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   ];
   if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
   if (!opts.quiet) callbacks.push(progressBar({ json: opts.json }));
+  callbacks.push(...(opts.callbacks ?? []));
   const trainer = new Trainer({
     model,
     optimizer: createOptimizer(cfg.optimizer),
