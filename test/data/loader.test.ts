@@ -57,3 +57,16 @@ test('Fashion-MNIST source with augmentation: deterministic per (seed, epoch, in
   const mean = b1.reduce((s, v) => s + v, 0) / b1.length;
   assert.ok(Math.abs(mean) < 0.5, `normalised mean ${mean}`);
 });
+
+test('memoryCache decodes each sample once and still augments per epoch', async () => {
+  const { memoryCache } = await import('../../src/data/memory-cache.js');
+  const { ndarray } = await import('../../src/graph/ndarray.js');
+  let decodes = 0;
+  const src = memoryCache({ length: 6, get: (i) => (decodes++, { x: ndarray('float32', [1], [i]) }) }, (s, ctx) => ({ x: ndarray('float32', [1], [(s.x as { data: Float32Array }).data[0] + ctx.random()]) }));
+  const l = new DataLoader(src, 6, { batchSize: 3, seed: 2 });
+  const e0 = await collect(l, 0);
+  const e1 = await collect(l, 1);
+  assert.equal(decodes, 6);
+  assert.equal(src.cached, 6);
+  assert.notDeepEqual(e0, e1);
+});

@@ -1,0 +1,25 @@
+// In-memory caching of decoded samples: decode once, then apply per-epoch augmentation to the cached copy.
+import type { Sample, SampleContext, SampleSource } from './loader.js';
+
+/**
+ * Wraps a source so `get(i)` decodes each sample once (the first time it is asked for) and keeps it; an optional
+ * `augment` runs on every access with the per-(seed, epoch, index) randomness, so caching never freezes the
+ * augmentation. In worker threads each worker keeps its own cache.
+ */
+export function memoryCache(source: SampleSource, augment?: (s: Sample, ctx: SampleContext) => Sample): SampleSource & { readonly cached: number } {
+  const cache = new Map<number, Sample>();
+  return {
+    length: source.length,
+    get cached() {
+      return cache.size;
+    },
+    async get(i, ctx) {
+      let s = cache.get(i);
+      if (!s) {
+        s = await source.get(i, ctx);
+        cache.set(i, s);
+      }
+      return augment ? augment(s, ctx) : s;
+    },
+  };
+}
