@@ -28,6 +28,8 @@ export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.Sessio
     executionMode: 'sequential',
     graphOptimizationLevel: cfg.optimization ?? 'all',
     enableProfiling: cfg.profile ?? false,
+    // ORT warns about every constant it cannot fold (e.g. float64 ConvTranspose); errors still surface as exceptions
+    logSeverityLevel: Number(process.env.LATHE_ORT_LOG_LEVEL ?? 3) as 0 | 1 | 2 | 3 | 4,
     profileFilePrefix: cfg.profilePrefix,
   };
 }
