@@ -10,6 +10,7 @@ import { gradients } from '../autodiff/grad.js';
 import { allocate, isFloat, type DType } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
 import { add, cast, div, equal, greaterOrEqual, minimum, mul, sqrt, sub, where } from '../graph/ops/elementwise.js';
+import { concat, reshape, split } from '../graph/ops/movement.js';
 import { placeholder, scalar } from '../graph/ops/leaf.js';
 import { foldKey } from '../graph/ops/random.js';
 import { sum } from '../graph/ops/reduce.js';
@@ -62,6 +63,11 @@ export interface TrainStepConfig {
    */
   readonly lossScale?: number | 'dynamic';
   readonly growthInterval?: number;
+  /**
+   * Update all trainable parameters as one flat vector (concat → one optimizer update → split): a dozen kernel
+   * launches per step instead of a dozen per parameter. Default true; every lathe optimizer is elementwise.
+   */
+  readonly fuseOptimizer?: boolean;
   /** Run matmul/gemm/conv in float16 (or bfloat16) with float32 master weights: a CUDA-provider feature (see graph/autocast.ts). */
   readonly autocast?: 'float16' | 'bfloat16';
   readonly seed?: number;
@@ -116,7 +122,9 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
   const trainable = names.filter((n) => !frozen.has(n));
   const params = Object.fromEntries(names.map((n) => [n, ph(`p.${n}`, cfg.params[n])]));
   const slots = cfg.optimizer.slots;
-  const state = Object.fromEntries(trainable.map((n) => [n, slots.map((s) => ph(`s.${n}.${s}`, cfg.params[n]))]));
+  const fused = fusedLayout(cfg);
+  const state = fused ? {} : Object.fromEntries(trainable.map((n) => [n, slots.map((s) => ph(`s.${n}.${s}`, cfg.params[n]))]));
+  const flatState = fused ? slots.map((s) => placeholder(`s.__flat__.${s}`, dt, [fused.total])) : [];
   const accs = k > 1 ? Object.fromEntries(trainable.map((n) => [n, ph(`a.${n}`, cfg.params[n])])) : {};
   const emas = cfg.ema ? Object.fromEntries(trainable.map((n) => [n, ph(`e.${n}`, cfg.params[n])])) : {};
   const buffers = Object.fromEntries(Object.entries(cfg.buffers ?? {}).map(([n, b]) => [n, ph(`b.${n}`, b)]));
@@ -160,11 +168,24 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
       grads = grads.map((g) => mul(g, factor));
     }
     const keep = (t: Tensor, old: Tensor) => (finite ? where(finite, t, old) : t);
+    let newParams: Tensor[];
+    if (fused) {
+      // one update over the concatenation of every trainable parameter
+      const flat = (ts: readonly Tensor[]) => concat(ts.map((t) => reshape(t, [-1])), 0);
+      const upd = cfg.optimizer.update(flat(trainable.map((n) => params[n])), flat(grads), flatState, { step, lr });
+      const pieces = split(upd.param, fused.sizes, 0);
+      newParams = trainable.map((n, i) => keep(reshape(pieces[i], cfg.params[n].shape), params[n]));
+      slots.forEach((s, j) => emit(`s.__flat__.${s}`, keep(upd.state[j], flatState[j])));
+    } else {
+      newParams = trainable.map((n, i) => {
+        const upd = cfg.optimizer.update(params[n], grads[i], state[n], { step, lr });
+        slots.forEach((s, j) => emit(`s.${n}.${s}`, keep(upd.state[j], state[n][j])));
+        return keep(upd.param, params[n]);
+      });
+    }
     trainable.forEach((n, i) => {
-      const upd = cfg.optimizer.update(params[n], grads[i], state[n], { step, lr });
-      const p = keep(upd.param, params[n]);
+      const p = newParams[i];
       emit(`p.${n}`, p);
-      slots.forEach((s, j) => emit(`s.${n}.${s}`, keep(upd.state[j], state[n][j])));
       if (phase === 'apply') emit(`a.${n}`, mul(accs[n], 0));
       if (cfg.ema) emit(`e.${n}`, keep(add(emas[n], mul(sub(p, emas[n]), 1 - cfg.ema.decay)), emas[n]));
     });
@@ -178,7 +199,7 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
     }
   }
   const inputs = [
-    ...names.map((n) => params[n]), ...trainable.flatMap((n) => state[n]), ...Object.values(accs), ...Object.values(emas),
+    ...names.map((n) => params[n]), ...trainable.flatMap((n) => state[n] ?? []), ...flatState, ...Object.values(accs), ...Object.values(emas),
     ...Object.values(buffers), ...Object.values(batch), lr, step, seed, stepI, ...(scaleIn ? [scaleIn] : []), ...(goodIn ? [goodIn] : []),
   ];
   const model = emitModel({ inputs, outputs }, { name: `train_step_${phase}` });
@@ -189,6 +210,16 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
     metricShapes[m.slice(2)] = v.shape as number[];
   }
   return { model, stateNames, metricNames: Object.keys(metricShapes), metricShapes };
+}
+
+/** The flat layout of trainable parameters for the fused update, or undefined when not fused. */
+function fusedLayout(cfg: TrainStepConfig): { total: number; sizes: number[] } | undefined {
+  if (cfg.fuseOptimizer === false) return undefined;
+  const frozen = new Set(cfg.frozen ?? []);
+  const ps = Object.entries(cfg.params).filter(([n]) => !frozen.has(n)).map(([, p]) => p);
+  if (ps.length < 2 || ps.some((p) => p.dtype !== ps[0].dtype)) return undefined;
+  const sizes = ps.map((p) => p.shape.reduce((a, b) => a * b, 1));
+  return { total: sizes.reduce((a, b) => a + b, 0), sizes };
 }
 
 interface Phase {
@@ -223,10 +254,12 @@ export class TrainStep {
     for (const [n, p] of Object.entries(cfg.params)) {
       init[`p.${n}`] = clone(p);
       if (frozen.has(n)) continue;
-      for (const s of cfg.optimizer.slots) init[`s.${n}.${s}`] = blank(p.dtype, p.shape);
+      if (!fusedLayout(cfg)) for (const s of cfg.optimizer.slots) init[`s.${n}.${s}`] = blank(p.dtype, p.shape);
       if (this.k > 1) init[`a.${n}`] = blank(p.dtype, p.shape);
       if (cfg.ema) init[`e.${n}`] = clone(p);
     }
+    const fused = fusedLayout(cfg);
+    if (fused) for (const s of cfg.optimizer.slots) init[`s.__flat__.${s}`] = blank(this.dtype, [fused.total]);
     for (const [n, b] of Object.entries(cfg.buffers ?? {})) init[`b.${n}`] = clone(b);
     if (cfg.lossScale !== undefined) init['ls.scale'] = blank(this.dtype, [], cfg.lossScale === 'dynamic' ? 65536 : cfg.lossScale);
     if (cfg.lossScale === 'dynamic') init['ls.good'] = blank(this.dtype, []);
