@@ -26,12 +26,12 @@ export const fashionCacheDir = (): string => process.env.LATHE_CACHE ? join(proc
  * Makes sure the four files are in `dir` (default: the cache dir), downloading missing ones from `baseUrl` and
  * verifying their MD5 sums; a file with a wrong sum is rejected, and nothing partial is left behind.
  */
-export async function downloadFashionMnist(opts: { dir?: string; baseUrl?: string; fetchImpl?: typeof fetch } = {}): Promise<string> {
+export async function downloadFashionMnist(opts: { dir?: string; baseUrl?: string; fetchImpl?: typeof fetch; files?: Readonly<Record<string, string>> } = {}): Promise<string> {
   const dir = opts.dir ?? fashionCacheDir();
   mkdirSync(dir, { recursive: true });
   const base = opts.baseUrl ?? FASHION_URL;
   const get = opts.fetchImpl ?? fetch;
-  for (const [name, md5] of Object.entries(FASHION_FILES)) {
+  for (const [name, md5] of Object.entries(opts.files ?? FASHION_FILES)) {
     const path = join(dir, name);
     if (existsSync(path) && createHash('md5').update(readFileSync(path)).digest('hex') === md5) continue;
     const res = await get(new URL(name, base));
