@@ -48,7 +48,7 @@ export function registerTrain(program: Command): void {
     .argument('[config]', 'config file (YAML or JSON)')
     .option('--resume <runDir>', 'resume the run in this directory from its last checkpoint')
     .option('--json', 'JSON-lines progress even on a terminal')
-    .option('--track [url]', 'log params, metrics and lineage to a tracking store (default $LATHE_TRACKING_URL or ./.lathe)')
+    .option('--track [url]', 'log params, metrics and lineage to a tracking store (default $LATHE_TRACKING_URL or ./.lathe; on automatically when LATHE_TRACKING_URL is set)')
     .option('--register <name>', 'with --track: register the trained ONNX model in the model registry under this name')
     .action(async (config: string | undefined, o: { resume?: string; json?: boolean; track?: string | boolean; register?: string }) => {
       const cfg = await userErrors(() => {
@@ -56,7 +56,8 @@ export function registerTrain(program: Command): void {
         if (!config) throw new CliError('give a config file, or --resume <runDir>');
         return loadTrainConfig(config);
       });
-      const tracking = o.track ? await openTracking(typeof o.track === 'string' ? o.track : undefined) : undefined;
+      // tracked when asked (--track) or when a tracking URL is configured in the environment
+      const tracking = o.track || process.env.LATHE_TRACKING_URL ? await openTracking(typeof o.track === 'string' ? o.track : undefined) : undefined;
       const run = tracking ? await tracking.startRun({ experiment: cfg.name, params: flatParams(cfg), config: cfg, seed: cfg.seed }) : undefined;
       try {
         const r = await userErrors(() => runTraining(cfg, { resume: !!o.resume, json: o.json, callbacks: run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [] }));

@@ -16,9 +16,10 @@ test('train --track --register, then serve models:/<name>/<version> and infer ov
     data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 }, optimizer: { name: 'adam', lr: 0.003 },
     trainer: { epochs: 1 }, output: join(dir, 'run'),
   }));
-  const t = runCli(['train', cfg, '--json', '--track', '--register', 'fashion-int'], { env });
+  const t = runCli(['train', cfg, '--json', '--register', 'fashion-int'], { env }); // LATHE_TRACKING_URL turns tracking on
   assert.equal(t.status, 0, t.stderr);
   assert.match(t.stdout, /"uri":"models:\/fashion-int\/1"/);
+  assert.match(t.stdout, /"trackedRun":"[0-9a-f]+"/);
 
   const server = spawn(process.execPath, [cliEntry, 'serve', 'models:/fashion-int/1', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
