@@ -6,6 +6,7 @@ import { onesLike, squeeze, zerosLike } from '../graph/ops/movement.js';
 import { sum } from '../graph/ops/reduce.js';
 import { formatShape, sameShape, type Shape } from '../graph/shape.js';
 import { Tensor, type Node } from '../graph/tensor.js';
+import { reachable } from '../graph/traverse.js';
 
 const key = (t: Tensor): string => `${t.node.id}:${t.index}`;
 
@@ -26,17 +27,9 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 
 /** Nodes between `inputs` and `outputs`, in creation order (a topological order). */
 function relevantNodes(outputs: readonly Tensor[], inputs: readonly Tensor[]): Node[] {
-  const seen = new Map<number, Node>();
-  const stack = outputs.map((t) => t.node);
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n.id)) continue;
-    seen.set(n.id, n);
-    for (const x of n.inputs) stack.push(x.node);
-  }
   const sources = new Set(inputs.map(key));
   const depends = new Set<number>();
-  const ordered = [...seen.values()].sort((a, b) => a.id - b.id);
+  const ordered = reachable(outputs);
   const out: Node[] = [];
   for (const n of ordered) {
     if (n.outputs.some((t) => sources.has(key(t))) || n.inputs.some((x) => depends.has(x.node.id))) {

@@ -6,6 +6,7 @@ import { ndarray, type NDArray } from '../graph/ndarray.js';
 import type { AttrValue, LowerCtx } from '../graph/primitive.js';
 import type { Shape } from '../graph/shape.js';
 import type { Node, Tensor } from '../graph/tensor.js';
+import { reachable } from '../graph/traverse.js';
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './proto.js';
 
 export const DEFAULT_OPSET = 21;
@@ -54,18 +55,7 @@ export function valueInfo(name: string, dtype: DType, shape: Shape): ValueInfoPr
   };
 }
 
-/** Nodes reaching `roots`, in creation order. */
-export function reachable(roots: readonly Tensor[]): Node[] {
-  const seen = new Map<number, Node>();
-  const stack = roots.map((t) => t.node);
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n.id)) continue;
-    seen.set(n.id, n);
-    for (const x of n.inputs) stack.push(x.node);
-  }
-  return [...seen.values()].sort((a, b) => a.id - b.id);
-}
+export { reachable };
 
 class Emitter implements LowerCtx {
   readonly nodes: NodeProto[] = [];
