@@ -2,8 +2,11 @@
 // of (seed, epoch), so a resumed run can start epoch e at batch i and see exactly what it would have seen.
 import type { NDArray } from '../graph/ndarray.js';
 import { allocate } from '../graph/dtype.js';
+import { permutation } from './random.js';
+import type { Batch } from './tensor.js';
 
-export type Batch = Readonly<Record<string, NDArray>>;
+export { permutation };
+export type { Batch };
 
 /**
  * Contract: `iterate(epoch, from)` yields batches `from..length-1` of epoch `epoch`, identical on every call with
@@ -14,27 +17,6 @@ export interface BatchLoader {
   /** Samples per epoch (for weighting averages). */
   readonly size: number;
   iterate(epoch: number, fromBatch?: number): AsyncIterable<Batch>;
-}
-
-/** Seeded Fisher–Yates permutation of 0..n-1 (mulberry32 keyed by seed and epoch). */
-export function permutation(n: number, seed: number, epoch: number): Uint32Array {
-  let s = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(epoch + 1, 0xc2b2ae35)) >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const p = new Uint32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
 }
 
 export interface ArrayLoaderOptions {

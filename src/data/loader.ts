@@ -1,32 +1,24 @@
-// DataLoader: batches from a map-style dataset, seeded shuffling, drop-last, custom collate, and prefetching in
-// worker threads (ORT's run() blocks the main thread, so decoding and augmentation must not run there).
-// Determinism: the order of an epoch is a pure function of (seed, epoch) and a sample's augmentation randomness
-// of (seed, epoch, index), so batches are identical with 0, 1 or N workers and after a resume.
+// DataLoader: batches from a map-style dataset, seeded shuffling, drop-last, custom collate, exact resume, and
+// prefetching in worker threads (ORT's run() blocks the main thread, so decoding and augmentation must not run there).
+// Determinism: the order of an epoch is a pure function of (seed, epoch), a sample's augmentation randomness of
+// (seed, epoch, index) and a batch transform's of (seed, epoch, batch), so batches are identical with 0, 1 or N
+// workers and after a resume.
 import { Worker } from 'node:worker_threads';
-import { allocate, type DType } from '../graph/dtype.js';
-import type { NDArray } from '../graph/ndarray.js';
-import { permutation, type Batch, type BatchLoader } from './array-loader.js';
+import { permutation, sampleRandom, batchRandom } from './random.js';
+import { defaultCollate } from './collate.js';
+import type { BatchLoader } from './array-loader.js';
+import type { Collate, Dataset } from './dataset.js';
+import type { Batch } from './tensor.js';
 
-/** A sample: named arrays (and plain numbers, e.g. a class label). */
-export type Sample = Readonly<Record<string, NDArray | number>>;
-
-/** Per-sample context: deterministic randomness for augmentation. */
-export interface SampleContext {
-  readonly epoch: number;
-  readonly index: number;
-  /** Uniform [0, 1) stream seeded by (seed, epoch, index). */
-  readonly random: () => number;
-}
-
-/** Map-style source the loader reads (contract: `get` is pure given (index, ctx)). */
-export interface SampleSource {
-  readonly length: number;
-  get(index: number, ctx: SampleContext): Sample | Promise<Sample>;
-}
+export { sampleRandom, defaultCollate };
+export type { Collate };
+export type { Sample } from './tensor.js';
+export type { SampleContext, SampleSource } from './dataset.js';
 
 /**
- * How a worker rebuilds the source: a module (file URL or path) exporting a factory `(options) => SampleSource`.
- * Only serializable options cross the thread boundary.
+ * How a worker rebuilds the dataset: a module (file URL or path) exporting a factory `(options) => Dataset`.
+ * Only serializable options cross the thread boundary. `pipeline(...)` (src/data/pipeline.ts) builds one from
+ * registered dataset and transform kinds.
  */
 export interface SourceSpec {
   readonly module: string;
@@ -34,74 +26,46 @@ export interface SourceSpec {
   readonly options?: unknown;
 }
 
-export type Collate = (samples: readonly Sample[]) => Batch;
-
 export interface DataLoaderOptions {
   readonly batchSize: number;
+  /** Shuffle each epoch with permutation(size, seed, epoch) (default false). */
   readonly shuffle?: boolean;
+  /** Seeds shuffling and all augmentation (default 0). */
   readonly seed?: number;
+  /** Drop the last incomplete batch (default false). */
   readonly dropLast?: boolean;
-  /** Worker threads (0: load on the calling thread; needs a SourceSpec when > 0). */
+  /** Worker threads (default 0: load on the calling thread; > 0 needs a SourceSpec). */
   readonly workers?: number;
-  /** Batches kept in flight ahead of the consumer (default 2 per worker). */
+  /** Batches kept in flight ahead of the consumer (default 2 per worker, 1 without workers). */
   readonly prefetch?: number;
+  /** Custom collate (main thread only; with workers give the dataset a `collate`). */
   readonly collate?: Collate;
 }
 
-/** Deterministic uniform stream for (seed, epoch, index) — mulberry32 over a mixed key. */
-export function sampleRandom(seed: number, epoch: number, index: number): () => number {
-  let s = (Math.imul(seed ^ 0x2545f491, 0x9e3779b1) ^ Math.imul(epoch + 0x6a09e667, 0x85ebca6b) ^ Math.imul(index + 0x3c6ef372, 0xc2b2ae35)) >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** The loader's position: the next batch `for await` yields. Saved in checkpoints for exact resume. */
+export interface DataLoaderState {
+  readonly epoch: number;
+  readonly batch: number;
+  readonly seed: number;
 }
 
-/** Stacks each key along a new first axis; integer numbers become int64, other numbers float32. */
-export const defaultCollate: Collate = (samples) => {
-  const out: Record<string, NDArray> = {};
-  for (const key of Object.keys(samples[0])) {
-    const first = samples[0][key];
-    if (typeof first === 'number') {
-      const ints = samples.every((s) => Number.isInteger(s[key] as number));
-      const dtype: DType = ints ? 'int64' : 'float32';
-      const data = allocate(dtype, samples.length);
-      samples.forEach((s, i) => ((data as Float32Array)[i] = ints ? (BigInt(s[key] as number) as unknown as number) : (s[key] as number)));
-      out[key] = { dtype, shape: [samples.length], data };
-      continue;
-    }
-    const per = first.shape.reduce((a, b) => a * b, 1);
-    const data = allocate(first.dtype, per * samples.length);
-    samples.forEach((s, i) => {
-      const a = s[key] as NDArray;
-      if (a.shape.join(',') !== first.shape.join(',') || a.dtype !== first.dtype) {
-        throw new Error(`collate: sample ${i} "${key}" is ${a.dtype}[${a.shape}], sample 0 is ${first.dtype}[${first.shape}] (give a custom collate)`);
-      }
-      (data as Float32Array).set(a.data as Float32Array, i * per);
-    });
-    out[key] = { dtype: first.dtype, shape: [samples.length, ...first.shape], data };
-  }
-  return out;
-};
-
-/** Loads the source a spec names (used on the calling thread and in workers). */
-export async function loadSource(spec: SourceSpec): Promise<SampleSource> {
+/** Loads the dataset a spec names (used on the calling thread and in workers). */
+export async function loadSource(spec: SourceSpec): Promise<Dataset> {
   const mod = (await import(spec.module)) as Record<string, unknown>;
   const factory = mod[spec.export];
   if (typeof factory !== 'function') throw new Error(`DataLoader: ${spec.module} has no factory export "${spec.export}"`);
-  return (await (factory as (o: unknown) => SampleSource | Promise<SampleSource>)(spec.options)) as SampleSource;
+  return (await (factory as (o: unknown) => Dataset | Promise<Dataset>)(spec.options)) as Dataset;
 }
 
-export async function buildBatch(source: SampleSource, indices: ArrayLike<number>, epoch: number, seed: number, collate: Collate): Promise<Batch> {
-  const samples: Sample[] = [];
+/** Builds batch `batch` of `epoch` from the dataset indices `indices` (the work a worker does). */
+export async function buildBatch(source: Dataset, indices: ArrayLike<number>, epoch: number, seed: number, collate?: Collate, batch = 0): Promise<Batch> {
+  const samples = [];
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k];
     samples.push(await source.get(i, { epoch, index: i, random: sampleRandom(seed, epoch, i) }));
   }
-  return collate(samples);
+  const out = (collate ?? source.collate ?? defaultCollate)(samples);
+  return source.batchTransform ? source.batchTransform(out, { epoch, batch, random: batchRandom(seed, epoch, batch) }) : out;
 }
 
 interface Pending {
@@ -109,21 +73,39 @@ interface Pending {
   readonly reject: (e: Error) => void;
 }
 
+const isSpec = (x: Dataset | SourceSpec): x is SourceSpec => 'module' in x && 'export' in x;
+
 /**
- * Batches over a SampleSource (on this thread) or a SourceSpec (rebuilt in each of `workers` threads).
- * Implements the Trainer's BatchLoader contract, including starting an epoch at any batch (exact resume).
+ * Batches over a Dataset (on this thread) or a SourceSpec (rebuilt in each of `workers` threads).
+ *
+ *   for await (const batch of loader) { ... }   // the rest of the current epoch, then the position moves on
+ *   const s = loader.state(); ...; loader.resume(s)   // exact resume, e.g. from a checkpoint
+ *
+ * `iterate(epoch, fromBatch)` gives any epoch from any batch (the Trainer's BatchLoader contract).
  */
-export class DataLoader implements BatchLoader {
+export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
   readonly length: number;
   readonly size: number;
-  private source?: Promise<SampleSource>;
+  readonly opts: DataLoaderOptions;
+  private source?: Promise<Dataset>;
   private pool?: Worker[];
   private next = 0;
   private readonly pending = new Map<number, Pending>();
+  private position = { epoch: 0, batch: 0 };
 
-  constructor(readonly input: SampleSource | SourceSpec, size: number, readonly opts: DataLoaderOptions) {
-    if (!(opts.batchSize >= 1)) throw new Error(`DataLoader: batchSize must be ≥ 1, got ${opts.batchSize}`);
-    if ((opts.workers ?? 0) > 0 && !('module' in input)) throw new Error('DataLoader: workers need a SourceSpec ({ module, export, options }) the workers can rebuild');
+  constructor(input: Dataset, opts: DataLoaderOptions);
+  constructor(input: Dataset | SourceSpec, size: number, opts: DataLoaderOptions);
+  constructor(readonly input: Dataset | SourceSpec, sizeOrOpts: number | DataLoaderOptions, maybeOpts?: DataLoaderOptions) {
+    const opts = typeof sizeOrOpts === 'number' ? maybeOpts : sizeOrOpts;
+    if (!opts) throw new Error('DataLoader: options are required');
+    let size: number;
+    if (typeof sizeOrOpts === 'number') size = sizeOrOpts;
+    else if (isSpec(input)) throw new Error('DataLoader: a SourceSpec needs its size (or use DataLoader.fromSpec)');
+    else size = input.length;
+    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new Error(`DataLoader: batchSize must be an integer ≥ 1, got ${opts.batchSize}`);
+    if ((opts.workers ?? 0) > 0 && !isSpec(input)) throw new Error('DataLoader: workers need a SourceSpec ({ module, export, options }) the workers can rebuild');
+    if ((opts.workers ?? 0) > 0 && opts.collate) throw new Error('DataLoader: a custom collate cannot cross to worker threads; give the dataset a `collate` instead');
+    this.opts = opts;
     this.size = size;
     this.length = opts.dropLast ? Math.floor(size / opts.batchSize) : Math.ceil(size / opts.batchSize);
   }
@@ -136,11 +118,30 @@ export class DataLoader implements BatchLoader {
     return l;
   }
 
-  private indices(epoch: number, b: number): Uint32Array {
-    const order = this.opts.shuffle ? permutation(this.size, this.opts.seed ?? 0, epoch) : undefined;
+  get seed(): number {
+    return this.opts.seed ?? 0;
+  }
+
+  /** Where `for await` continues: epoch and the index of the next batch. */
+  state(): DataLoaderState {
+    return { epoch: this.position.epoch, batch: this.position.batch, seed: this.seed };
+  }
+
+  /** Continues from a saved state (a different seed would silently change the batches, so it is an error). */
+  resume(s: DataLoaderState): void {
+    if (s.seed !== this.seed) throw new Error(`DataLoader.resume: state has seed ${s.seed}, this loader ${this.seed}`);
+    if (!(Number.isInteger(s.epoch) && s.epoch >= 0 && Number.isInteger(s.batch) && s.batch >= 0 && s.batch <= this.length)) {
+      throw new Error(`DataLoader.resume: bad position epoch ${s.epoch} batch ${s.batch} (epoch has ${this.length} batches)`);
+    }
+    this.position = { epoch: s.epoch, batch: s.batch };
+  }
+
+  /** The dataset indices of batch `b` of `epoch`. */
+  indices(epoch: number, b: number): Uint32Array {
+    const order = this.opts.shuffle ? permutation(this.size, this.seed, epoch) : undefined;
     const start = b * this.opts.batchSize;
     const end = Math.min(this.size, start + this.opts.batchSize);
-    const out = new Uint32Array(end - start);
+    const out = new Uint32Array(Math.max(0, end - start));
     for (let i = start; i < end; i++) out[i - start] = order ? order[i] : i;
     return out;
   }
@@ -149,7 +150,7 @@ export class DataLoader implements BatchLoader {
     if (this.pool) return this.pool;
     const spec = this.input as SourceSpec;
     this.pool = Array.from({ length: this.opts.workers ?? 0 }, () => {
-      const w = new Worker(new URL('./worker-loader.js', import.meta.url), { workerData: { spec, seed: this.opts.seed ?? 0 } });
+      const w = new Worker(new URL('./worker-loader.js', import.meta.url), { workerData: { spec, seed: this.seed } });
       w.on('message', (m: { id: number; batch?: Batch; error?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
@@ -173,33 +174,49 @@ export class DataLoader implements BatchLoader {
     const idx = this.indices(epoch, b);
     const workers = this.opts.workers ?? 0;
     if (workers === 0) {
-      this.source ??= 'module' in this.input ? loadSource(this.input) : Promise.resolve(this.input);
-      return this.source.then((s) => buildBatch(s, idx, epoch, this.opts.seed ?? 0, this.opts.collate ?? defaultCollate));
+      this.source ??= isSpec(this.input) ? loadSource(this.input) : Promise.resolve(this.input);
+      return this.source.then((s) => buildBatch(s, idx, epoch, this.seed, this.opts.collate, b));
     }
-    if (this.opts.collate) throw new Error('DataLoader: a custom collate runs in the workers; export it from the source module instead');
     const pool = this.workerPool();
     const id = this.next++;
     return new Promise<Batch>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const w = pool[b % pool.length];
       w.ref();
-      w.postMessage({ id, epoch, indices: idx }, [idx.buffer as ArrayBuffer]);
+      w.postMessage({ id, epoch, batch: b, indices: idx }, [idx.buffer as ArrayBuffer]);
     });
   }
 
-  async *iterate(epoch: number, fromBatch = 0): AsyncIterable<Batch> {
+  /** Batches `fromBatch..length-1` of `epoch`, prefetching `prefetch` ahead. Does not move `state()`. */
+  async *iterate(epoch: number, fromBatch = 0): AsyncGenerator<Batch> {
     const ahead = Math.max(1, this.opts.prefetch ?? 2 * Math.max(1, this.opts.workers ?? 0));
     const queue: Promise<Batch>[] = [];
     let b = fromBatch;
     while (b < this.length && queue.length < ahead) queue.push(this.request(epoch, b++));
-    while (queue.length) {
-      const batch = await queue.shift()!;
-      if (b < this.length) queue.push(this.request(epoch, b++));
-      yield batch;
+    try {
+      while (queue.length) {
+        const batch = await queue.shift()!;
+        if (b < this.length) queue.push(this.request(epoch, b++));
+        yield batch;
+      }
+    } finally {
+      // a consumer that stops early leaves prefetched requests behind: settle them quietly
+      for (const q of queue) q.catch(() => undefined);
     }
   }
 
-  /** Stops the worker threads. */
+  /** The rest of the current epoch; `state()` advances as each batch is handed out, and to the next epoch at its end. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    const { epoch, batch } = this.position;
+    let b = batch;
+    for await (const out of this.iterate(epoch, batch)) {
+      this.position = { epoch, batch: ++b };
+      yield out;
+    }
+    this.position = { epoch: epoch + 1, batch: 0 };
+  }
+
+  /** Stops the worker threads (a later batch starts new ones). */
   async close(): Promise<void> {
     await Promise.all((this.pool ?? []).map((w) => w.terminate()));
     this.pool = undefined;

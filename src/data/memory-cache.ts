@@ -1,15 +1,18 @@
 // In-memory caching of decoded samples: decode once, then apply per-epoch augmentation to the cached copy.
-import type { Sample, SampleContext, SampleSource } from './loader.js';
+import type { Dataset, SampleContext } from './dataset.js';
+import type { Sample } from './tensor.js';
 
 /**
- * Wraps a source so `get(i)` decodes each sample once (the first time it is asked for) and keeps it; an optional
+ * Wraps a dataset so `get(i)` decodes each sample once (the first time it is asked for) and keeps it; an optional
  * `augment` runs on every access with the per-(seed, epoch, index) randomness, so caching never freezes the
- * augmentation. In worker threads each worker keeps its own cache.
+ * augmentation. The wrapped dataset must be deterministic. In worker threads each worker keeps its own cache.
  */
-export function memoryCache(source: SampleSource, augment?: (s: Sample, ctx: SampleContext) => Sample): SampleSource & { readonly cached: number } {
+export function memoryCache(source: Dataset, augment?: (s: Sample, ctx: SampleContext) => Sample): Dataset & { readonly cached: number } {
   const cache = new Map<number, Sample>();
   return {
     length: source.length,
+    collate: source.collate,
+    batchTransform: source.batchTransform,
     get cached() {
       return cache.size;
     },

@@ -1,0 +1,59 @@
+// The built-in dataset, transform and batch-transform kinds of pipelines (imported by pipeline.ts).
+import { fashionFromDir, fashionMnist, fashionSubsetDir, type FashionSplit } from './fashion.js';
+import { idxDataset, type IdxDatasetOptions } from './readers/idx-dataset.js';
+import { readCsv, type ColumnType } from './readers/csv.js';
+import { tableDataset, type TableDatasetOptions } from './readers/table-dataset.js';
+import { imageFolder, type ImageFolderOptions } from './readers/image-folder.js';
+import { registerBatchTransformKind, registerDatasetKind, registerTransformKind } from './registry.js';
+import * as image from './transforms/image.js';
+import { cutmix, mixup, type MixOptions } from './transforms/mix.js';
+import * as audio from './audio/augment.js';
+import { logMelSpectrogram, type LogMelOptions } from './audio/mel.js';
+import { resample } from './audio/resample.js';
+import type { ArrayTransform } from './transforms/transform.js';
+
+// what a factory receives is validated by the factory it calls; the casts only name the option types
+type Opts<T> = T & Record<string, unknown>;
+
+registerDatasetKind('fashion-mnist', async (o) => {
+  const { split, root, subset, scale } = o as Opts<{ split: FashionSplit; root?: string; subset?: boolean; scale?: 'standard' | 'unit' }>;
+  if (split !== 'train' && split !== 'test') throw new Error(`split must be 'train' or 'test', got ${JSON.stringify(split)}`);
+  if (subset) return fashionFromDir(root ?? fashionSubsetDir(), split, scale);
+  return fashionMnist({ split, root, scale });
+});
+registerDatasetKind('idx', (o) => idxDataset(o as Opts<IdxDatasetOptions>));
+registerDatasetKind('csv', (o) => {
+  const { path, columns, ...rest } = o as Opts<TableDatasetOptions & { path: string; columns?: Record<string, ColumnType> }>;
+  return tableDataset(readCsv(path, { columns }), rest);
+});
+registerDatasetKind('image-folder', (o) => imageFolder(o as Opts<ImageFolderOptions>));
+
+registerTransformKind('toFloat', (o) => image.toFloat(o));
+registerTransformKind('normalize', (o) => image.normalize(o as Opts<image.NormalizeOptions>));
+registerTransformKind('randomCrop', (o) => image.randomCrop(o as Opts<image.RandomCropOptions>));
+registerTransformKind('randomHorizontalFlip', (o) => image.randomHorizontalFlip(o));
+registerTransformKind('randomRotation', (o) => image.randomRotation(o as Opts<image.RotationOptions>));
+registerTransformKind('colorJitter', (o) => image.colorJitter(o));
+registerTransformKind('cutout', (o) => image.cutout(o as Opts<image.CutoutOptions>));
+
+registerTransformKind('specAugment', (o) => audio.specAugment(o));
+registerTransformKind('addNoise', (o) => audio.addNoise(o));
+registerTransformKind('timeShift', (o) => audio.timeShift(o as Opts<audio.TimeShiftOptions>));
+registerTransformKind('logMel', (o) => {
+  const opts = o as Opts<LogMelOptions>;
+  return function logMel(a) {
+    if (a.dtype !== 'float32' || a.shape.length !== 1) throw new Error(`logMel: expects a float32 waveform [N], got ${a.dtype}[${a.shape}]`);
+    return logMelSpectrogram(a.data as Float32Array, opts);
+  } satisfies ArrayTransform;
+});
+registerTransformKind('resample', (o) => {
+  const { from, to } = o as Opts<{ from: number; to: number }>;
+  return function resampleTransform(a) {
+    if (a.dtype !== 'float32' || a.shape.length !== 1) throw new Error(`resample: expects a float32 waveform [N], got ${a.dtype}[${a.shape}]`);
+    const data = resample(a.data as Float32Array, from, to);
+    return { dtype: 'float32', shape: [data.length], data };
+  } satisfies ArrayTransform;
+});
+
+registerBatchTransformKind('mixup', (o) => mixup(o as Opts<MixOptions>));
+registerBatchTransformKind('cutmix', (o) => cutmix(o as Opts<MixOptions>));
