@@ -1,4 +1,84 @@
+// `lathe tune <config.yaml> [--workers N] [--storage URL]`: runs a study from a config (N worker processes on one
+// storage; several machines can join one PostgreSQL study), then prints the best trial(s), parameter importance
+// and, with --export-best, writes the best trial as a training config.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import YAML from 'yaml';
+import { CliError } from './errors.js';
+import { loadTuneConfig, TuneConfigError, type TuneConfig } from '../tune/config.js';
+import { SearchSpaceError, StorageError } from '../tune/errors.js';
+import { bestTrials, exportTrialConfig, paramImportance } from '../tune/analysis.js';
+import { directionsOf, openConfigStudy, resolveStorageUrl, runWorker, runWorkers } from '../tune/runner.js';
+import { ObjectiveError } from '../tune/study.js';
 
-/** Registers the `lathe tune` command family. */
-export function registerTune(_program: Command): void {}
+interface TuneCliOptions {
+  workers?: string;
+  storage?: string;
+  json?: boolean;
+  exportBest?: string;
+}
+
+async function userErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof TuneConfigError || err instanceof SearchSpaceError || err instanceof StorageError || err instanceof ObjectiveError) throw new CliError((err as Error).message);
+    throw err;
+  }
+}
+
+async function runTune(configPath: string, o: TuneCliOptions): Promise<void> {
+  const cfg: TuneConfig = await userErrors(async () => loadTuneConfig(configPath));
+  const workers = o.workers !== undefined ? Number(o.workers) : (cfg.workers ?? 1);
+  if (!Number.isInteger(workers) || workers < 1) throw new CliError(`--workers: must be a positive integer, got ${o.workers}`);
+  const url = await userErrors(async () => resolveStorageUrl(cfg, o.storage));
+  if (workers === 1) await userErrors(() => runWorker(cfg, url));
+  else {
+    const exits = await userErrors(() => runWorkers(cfg, configPath, url, workers));
+    const bad = exits.filter((e) => e.code !== 0);
+    if (bad.length) throw new CliError(`${bad.length} of ${workers} workers failed:\n${bad.map((e) => `  worker ${e.index} (pid ${e.pid}, exit ${e.code ?? e.signal}): ${e.stderr.trim().split('\n').pop()}`).join('\n')}`, bad.some((e) => e.code === 2 || e.code === 3) ? 2 : 1);
+  }
+  const study = await userErrors(() => openConfigStudy(cfg, url));
+  try {
+    const trials = await study.trials();
+    const counts = await study.storage.counts(study.id);
+    const best = bestTrials(trials, directionsOf(cfg));
+    const importance = directionsOf(cfg).length === 1 ? paramImportance(trials) : [];
+    const summary = {
+      study: cfg.study, storage: url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@'), directions: directionsOf(cfg),
+      trials: { complete: counts.COMPLETE, pruned: counts.PRUNED, failed: counts.FAILED, running: counts.RUNNING, waiting: counts.WAITING },
+      best: best.map((t) => ({ number: t.number, values: t.values, params: t.params })),
+      importance,
+    };
+    if (o.exportBest) {
+      if (best.length === 0) throw new CliError(`--export-best: study '${cfg.study}' has no complete trial`);
+      const base = cfg.export?.base ? (YAML.parse(readFileSync(resolve(cfg.configDir, cfg.export.base), 'utf8')) as Record<string, unknown>) : {};
+      writeFileSync(o.exportBest, YAML.stringify(exportTrialConfig(best[0], base, cfg.export?.paths ?? {})));
+    }
+    if (o.json) {
+      console.log(JSON.stringify(summary));
+      return;
+    }
+    console.log(`study ${summary.study} (${summary.directions.join(', ')}) on ${summary.storage}`);
+    console.log(`trials: ${counts.COMPLETE} complete, ${counts.PRUNED} pruned, ${counts.FAILED} failed`);
+    for (const b of summary.best) console.log(`${best.length > 1 ? 'pareto' : 'best'} #${b.number}: ${b.values?.join(', ')}  ${JSON.stringify(b.params)}`);
+    if (importance.length) console.log(`importance: ${importance.map((i) => `${i.param} ${i.importance.toFixed(3)}`).join(', ')}`);
+    if (o.exportBest) console.log(`best trial written to ${o.exportBest}`);
+  } finally {
+    await study.close();
+  }
+}
+
+/** Registers the `lathe tune` command. */
+export function registerTune(program: Command): void {
+  program
+    .command('tune')
+    .description('hyperparameter optimization / architecture search from a config (samplers, pruners, SQLite/PostgreSQL storages)')
+    .argument('<config>', 'tune config (YAML or JSON)')
+    .option('--workers <n>', 'worker processes on one study (default: config workers or 1)')
+    .option('--storage <url>', 'memory:, sqlite:///file.db, or postgres://user@host/db?schema=name (default: config storage)')
+    .option('--json', 'print the summary as one JSON line')
+    .option('--export-best <file>', 'write the best trial as a training config (YAML)')
+    .action((config: string, o: TuneCliOptions) => runTune(config, o));
+}

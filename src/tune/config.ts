@@ -1,0 +1,73 @@
+// `lathe tune` configs (YAML or JSON), validated with zod; errors name the exact field.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+const num = z.number();
+const condition = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.union([z.string(), z.number(), z.boolean(), z.null()]))]));
+
+const paramSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('float'), low: num, high: num, log: z.boolean().optional(), step: num.optional(), when: condition.optional() }).strict(),
+  z.object({ type: z.literal('int'), low: z.number().int(), high: z.number().int(), log: z.boolean().optional(), step: z.number().int().optional(), when: condition.optional() }).strict(),
+  z.object({ type: z.literal('categorical'), choices: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).min(1), when: condition.optional() }).strict(),
+]);
+
+const named = z.union([z.string(), z.object({ type: z.string() }).passthrough()]);
+
+export const tuneConfigSchema = z
+  .object({
+    study: z.string().min(1),
+    direction: z.enum(['minimize', 'maximize']).optional(),
+    directions: z.array(z.enum(['minimize', 'maximize'])).min(1).optional(),
+    sampler: named.optional(),
+    pruner: named.optional(),
+    storage: z.string().optional(),
+    n_trials: z.number().int().positive(),
+    timeout: z.number().positive().optional(),
+    workers: z.number().int().positive().optional(),
+    catch: z.boolean().optional(),
+    heartbeat: z.object({ interval_s: z.number().positive().optional(), grace_s: z.number().positive().optional(), requeue: z.boolean().optional() }).strict().optional(),
+    space: z.record(z.string(), paramSchema).optional(),
+    objective: z.string().regex(/^[^#]+(#[A-Za-z_$][\w$]*)?$/, 'must be <module path>[#export], e.g. ./objective.js#objective'),
+    export: z.object({ base: z.string().optional(), paths: z.record(z.string(), z.string()).optional() }).strict().optional(),
+  })
+  .strict()
+  .refine((c) => !(c.direction && c.directions), { message: 'give direction or directions, not both', path: ['directions'] });
+
+export type TuneConfig = z.infer<typeof tuneConfigSchema> & { readonly configDir: string };
+export type ParamSpec = z.infer<typeof paramSchema>;
+
+export class TuneConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TuneConfigError';
+  }
+}
+
+export function formatZodIssues(prefix: string, err: z.ZodError): string {
+  return err.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.')}: ${i.message}`).join('\n');
+}
+
+/** Parses a config object; `configDir` anchors relative paths (objective module, sqlite file, export base). */
+export function parseTuneConfig(raw: unknown, configDir: string, source = 'config'): TuneConfig {
+  const r = tuneConfigSchema.safeParse(raw);
+  if (!r.success) throw new TuneConfigError(`${source}: invalid tune config\n${formatZodIssues('', r.error)}`);
+  return { ...r.data, configDir };
+}
+
+export function loadTuneConfig(path: string): TuneConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new TuneConfigError(`${path}: cannot read config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new TuneConfigError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+  return parseTuneConfig(raw, dirname(resolve(path)), path);
+}

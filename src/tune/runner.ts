@@ -1,0 +1,147 @@
+// Running a tune config: the search space it declares, the objective module it names, and N worker processes
+// (child_process.fork of worker-main.js) sharing one storage. The library call behind `lathe tune`.
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { validateDistribution, type Distribution } from './distributions.js';
+import { SearchSpaceError } from './errors.js';
+import { TuneConfigError, type ParamSpec, type TuneConfig } from './config.js';
+import { prunerFromConfig, samplerFromConfig } from './registry.js';
+import { parseStorageUrl } from './storage/open.js';
+import { Study, type Objective } from './study.js';
+import type { Trial } from './trial.js';
+import type { ParamValue } from './types.js';
+
+export interface SpaceEntry {
+  readonly distribution: Distribution;
+  /** Present only when every listed parameter has one of the given values. */
+  readonly when?: Readonly<Record<string, readonly ParamValue[]>>;
+}
+
+/** Validates a config's search space; errors name `space.<param>`. */
+export function spaceFromConfig(space: Readonly<Record<string, ParamSpec>> = {}): Record<string, SpaceEntry> {
+  const out: Record<string, SpaceEntry> = {};
+  for (const [name, spec] of Object.entries(space)) {
+    let distribution: Distribution;
+    try {
+      distribution =
+        spec.type === 'categorical'
+          ? validateDistribution(name, { type: 'categorical', choices: spec.choices })
+          : spec.type === 'float'
+            ? validateDistribution(name, { type: 'float', low: spec.low, high: spec.high, log: spec.log ?? false, step: spec.step ?? null })
+            : validateDistribution(name, { type: 'int', low: spec.low, high: spec.high, log: spec.log ?? false, step: spec.step ?? 1 });
+    } catch (err) {
+      throw new SearchSpaceError(`space.${name}: ${(err as Error).message.replace(/^parameter '[^']*': /, '')}`);
+    }
+    let when: Record<string, readonly ParamValue[]> | undefined;
+    if (spec.when) {
+      when = {};
+      for (const [dep, v] of Object.entries(spec.when)) {
+        if (!(dep in out)) throw new SearchSpaceError(`space.${name}.when: '${dep}' must be a parameter declared before '${name}'`);
+        when[dep] = Array.isArray(v) ? v : [v as ParamValue];
+      }
+    }
+    out[name] = when ? { distribution, when } : { distribution };
+  }
+  return out;
+}
+
+/** Suggests every parameter of the space whose condition holds, in declaration order. */
+export function suggestFromSpace(trial: Trial, space: Readonly<Record<string, SpaceEntry>>): Record<string, ParamValue> {
+  const params: Record<string, ParamValue> = {};
+  for (const [name, e] of Object.entries(space)) {
+    if (e.when && !Object.entries(e.when).every(([dep, vs]) => dep in params && vs.includes(params[dep]))) continue;
+    params[name] = trial.suggest(name, e.distribution);
+  }
+  return params;
+}
+
+/** The user's objective: `(trial, params) => number | number[]`, imported from `path#export` (default export `objective` or default). */
+export type ConfigObjective = (trial: Trial, params: Readonly<Record<string, ParamValue>>) => ReturnType<Objective>;
+
+export async function loadObjective(cfg: TuneConfig): Promise<ConfigObjective> {
+  const [rel, exportName] = cfg.objective.split('#');
+  const path = isAbsolute(rel) ? rel : resolve(cfg.configDir, rel);
+  if (!existsSync(path)) throw new TuneConfigError(`objective: module '${path}' does not exist`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new TuneConfigError(`objective: cannot import '${path}': ${(err as Error).message}`);
+  }
+  const fn = exportName ? mod[exportName] : (mod.objective ?? mod.default);
+  if (typeof fn !== 'function') throw new TuneConfigError(`objective: '${path}' has no function export '${exportName ?? 'objective'}' (exports: ${Object.keys(mod).join(', ') || 'none'})`);
+  return fn as ConfigObjective;
+}
+
+/** The storage URL a config runs on (CLI override first); relative SQLite paths are anchored at the config's folder. */
+export function resolveStorageUrl(cfg: TuneConfig, override?: string): string {
+  const url = override ?? cfg.storage ?? `sqlite:///${resolve(cfg.configDir, `${cfg.study}.tune.db`)}`;
+  const loc = parseStorageUrl(url);
+  if (loc.kind === 'sqlite' && !isAbsolute(loc.path) && !override) return `sqlite:///${resolve(cfg.configDir, loc.path)}`;
+  return url;
+}
+
+export function directionsOf(cfg: TuneConfig): ('minimize' | 'maximize')[] {
+  return cfg.directions ? [...cfg.directions] : [cfg.direction ?? 'minimize'];
+}
+
+/** Opens (creating if needed) the study a config describes. */
+export async function openConfigStudy(cfg: TuneConfig, storageUrl: string, log?: (r: Readonly<Record<string, unknown>>) => void): Promise<Study> {
+  const space = spaceFromConfig(cfg.space);
+  const directions = directionsOf(cfg);
+  const dists = Object.fromEntries(Object.entries(space).filter(([, e]) => !e.when).map(([k, e]) => [k, e.distribution]));
+  const sampler = samplerFromConfig(cfg.sampler as never, { directions: directions.length, space: dists });
+  const pruner = prunerFromConfig(cfg.pruner as never, cfg.sampler as never);
+  const hb = cfg.heartbeat;
+  return Study.create({
+    name: cfg.study, storage: storageUrl, directions, sampler, pruner, loadIfExists: true, log,
+    heartbeat: hb ? { intervalMs: (hb.interval_s ?? 5) * 1000, graceMs: hb.grace_s !== undefined ? hb.grace_s * 1000 : undefined, requeue: hb.requeue ?? false } : undefined,
+  });
+}
+
+/** One worker: runs trials of the config's study until the study-wide budget (n_trials) or timeout. */
+export async function runWorker(cfg: TuneConfig, storageUrl: string, log?: (r: Readonly<Record<string, unknown>>) => void): Promise<void> {
+  const space = spaceFromConfig(cfg.space);
+  const objective = await loadObjective(cfg);
+  const study = await openConfigStudy(cfg, storageUrl, log);
+  try {
+    await study.optimize(async (trial) => {
+      const params = suggestFromSpace(trial, space);
+      await trial.flush(); // the config's parameters are durable before the objective runs (a re-queued copy gets them all)
+      return objective(trial, params);
+    }, { maxTrials: cfg.n_trials, timeout: cfg.timeout, catch: cfg.catch ?? false });
+  } finally {
+    await study.close();
+  }
+}
+
+export const workerEntry = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+
+export interface WorkerExit {
+  readonly index: number;
+  readonly pid: number;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+}
+
+/**
+ * Forks `workers` processes on one study and waits for all. The study is created first (so workers only join).
+ * `onSpawn` sees each child (tests use it to kill one mid-trial).
+ */
+export async function runWorkers(cfg: TuneConfig, configPath: string, storageUrl: string, workers: number, onSpawn?: (pid: number, index: number) => void): Promise<WorkerExit[]> {
+  if (parseStorageUrl(storageUrl).kind === 'memory') throw new TuneConfigError(`storage: 'memory:' cannot be shared by ${workers} worker processes; use sqlite:///file.db or postgres://...`);
+  const study = await openConfigStudy(cfg, storageUrl);
+  await study.close();
+  return Promise.all(
+    Array.from({ length: workers }, (_, index) => new Promise<WorkerExit>((done) => {
+      const child = fork(workerEntry, [resolve(configPath), storageUrl], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      onSpawn?.(child.pid!, index);
+      child.on('exit', (code, signal) => done({ index, pid: child.pid!, code, signal, stderr }));
+    })),
+  );
+}
