@@ -1,3 +1,12 @@
 import './classic.js';
 export { registerModel, getModel, modelNames, type ModelEntry } from './registry.js';
 export { mlpOptions, cnnOptions } from './classic.js';
+import './transformer.js';
+import './rnn.js';
+import './resnet.js';
+import './mobilenet.js';
+export { GPT, EncoderClassifier, TransformerBlock, lmLoss, gptOptions, encoderClassifierOptions, type GPTOptions, type EncoderClassifierOptions } from './transformer.js';
+export { TextGenerator, exportDecoder, sampleLogits, type GenerateOptions, type SampleOptions } from './generate.js';
+export { CharRNN, RNNClassifier, charRnnOptions, rnnClassifierOptions } from './rnn.js';
+export { ResNet, BasicBlock, Bottleneck, resnetOptions } from './resnet.js';
+export { MobileNetV2, InvertedResidual, mobilenetOptions } from './mobilenet.js';

@@ -12,3 +12,5 @@ export * from './losses.js';
 export { OnnxModule } from './onnx-module.js';
 export { exportModule, withFrozenParameters } from './export.js';
 export { encodeSafetensors, decodeSafetensors, readSafetensors } from './safetensors.js';
+export { MultiHeadAttention, causalMaskFor, ropeTables, type KVCache, type AttendOptions } from './layers/attention.js';
+export { LSTM, GRU, type RNNConfig, type RNNResult } from './layers/rnn.js';
