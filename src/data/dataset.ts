@@ -1,4 +1,6 @@
 // The two dataset kinds (map-style and streaming) and the per-sample context that carries their randomness.
+import { defaultCollate } from './collate.js';
+import { sampleRandom } from './random.js';
 import type { Batch, Sample } from './tensor.js';
 
 /** Per-sample context: where the sample is used and its deterministic randomness. */
@@ -71,4 +73,14 @@ export function fromSamples(samples: readonly Sample[]): Dataset {
       return samples[i];
     },
   };
+}
+
+/**
+ * Loads every sample (epoch 0 of `seed`) and stacks them with the dataset's collate or the default one: an image
+ * folder becomes `{ x: float32 [N, C, H, W], y: int64 [N] }`, ready for an ArrayLoader.
+ */
+export async function loadAll(dataset: Dataset, seed = 0): Promise<Batch> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < dataset.length; i++) samples.push(await dataset.get(i, { epoch: 0, index: i, random: sampleRandom(seed, 0, i) }));
+  return (dataset.collate ?? defaultCollate)(samples);
 }

@@ -1,9 +1,5 @@
 // The data layer's public API: datasets and their contracts, readers, transforms, text, audio, tabular, caches.
-// The tokenizers exported are text/index.ts's; text/simple-tokenizers.ts, bpe-trainer.ts and hf-tokenizer-json.ts are
-// a second implementation of the same names, importable by path until one is chosen.
-// (The DataLoader and its worker entry, loader.ts / worker-loader.ts, are exported here by their author.)
 export * from './dataset.js';
-export * from './map-dataset.js';
 export * from './tensor.js';
 export * from './collate.js';
 export * from './random.js';
@@ -32,4 +28,3 @@ export * from './audio/mel.js';
 export * from './audio/resample.js';
 export * from './audio/augment.js';
 export * from './text/index.js';
-export * from './tabular-preprocess.js';

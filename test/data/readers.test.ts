@@ -11,7 +11,6 @@ import { parseCsv, readCsv } from '../../src/data/readers/csv.js';
 import { tableDataset } from '../../src/data/readers/table-dataset.js';
 import { jsonlLines, parseJsonl, readJsonl } from '../../src/data/readers/jsonl.js';
 import { imageFolder } from '../../src/data/readers/image-folder.js';
-import { applyTabular, fitTabular, tabularFeatures, tabularFromJSON } from '../../src/data/transforms/tabular.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'lathe-read-'));
 
@@ -63,26 +62,6 @@ test('CSV: quoted fields (commas, quotes, newlines), inferred and declared types
   assert.deepEqual(ds.classes, ['a', 'b']);
   const s = ds.get(1, { epoch: 0, index: 1, random: Math.random }) as unknown as { x: { data: Float32Array }; y: number };
   assert.deepEqual([Array.from(s.x.data), s.y], [[2], 1]);
-});
-
-test('tabular: impute, standardise and one-hot fitted on train, saved as JSON, applied to new rows', () => {
-  const train = parseCsv('age,city,income\n20,Paris,1\n40,Rome,3\n,Paris,\n60,Oslo,5\n');
-  const stats = fitTabular(train, { numeric: ['age', 'income'], categorical: ['city'], impute: { income: 'median' } });
-  const back = tabularFromJSON(JSON.parse(JSON.stringify(stats)));
-  assert.deepEqual(tabularFeatures(back), ['age', 'income', 'city=Oslo', 'city=Paris', 'city=Rome']);
-  const x = applyTabular(back, train);
-  assert.deepEqual(x.shape, [4, 5]);
-  for (const j of [0, 1]) {
-    const col = [0, 1, 2, 3].map((i) => x.data[i * 5 + j]);
-    assert.ok(Math.abs(col.reduce((a, b) => a + b, 0)) < 1e-6, 'zero mean on train');
-    assert.ok(Math.abs(col.reduce((a, b) => a + b * b, 0) / 4 - 1) < 1e-5, 'unit variance on train');
-  }
-  assert.equal(back.numeric[0].fill, 40, 'age imputed with the mean');
-  assert.equal(back.numeric[1].fill, 3, 'income imputed with the median');
-  const test2 = applyTabular(back, parseCsv('age,city,income\n40,Lima,3\n'));
-  assert.deepEqual(Array.from(test2.data).map((v) => Math.round(v * 1e6) / 1e6), [0, 0, 0, 0, 0], 'mean values → 0, unseen city → zeros');
-  assert.throws(() => fitTabular(train, { numeric: ['city'] }), /"city" holds strings; list it under categorical/);
-  assert.throws(() => tabularFromJSON({ version: 2 }), /not lathe tabular statistics/);
 });
 
 test('JSONL: values, blank lines skipped, streaming with line numbers, errors name file and line', async () => {

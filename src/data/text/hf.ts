@@ -1,264 +1,359 @@
-// Loading a Hugging Face `tokenizer.json` (the `tokenizers` library's format) for BPE and WordPiece models:
-// normalizer → added tokens → pre-tokenizer → model → post-processor, and the matching decoder.
-// Supported pieces: normalizers BertNormalizer, Lowercase, NFC/NFD/NFKC/NFKD, StripAccents, Sequence;
-// pre-tokenizers BertPreTokenizer, Whitespace, WhitespaceSplit, ByteLevel, Sequence; post-processors
-// BertProcessing, TemplateProcessing (single sequence); decoders WordPiece, ByteLevel. Anything else is an error
-// naming the field, never a silent mis-tokenization.
+// Loading a Hugging Face `tokenizer.json` (the `tokenizers` library's format) with a BPE or WordPiece model, so a
+// model trained with a published vocabulary can be fed the same ids. Supported pieces (others are an error that
+// names them): normalizers Lowercase, NFC/NFD/NFKC/NFKD, StripAccents, BertNormalizer, Sequence; pre-tokenizers
+// Whitespace, WhitespaceSplit, BertPreTokenizer, Punctuation, ByteLevel, Sequence; post-processors
+// TemplateProcessing (single sequence), BertProcessing, RobertaProcessing, ByteLevel; decoders ByteLevel,
+// WordPiece, BPEDecoder. As in `tokenizers`, a BPE symbol missing from the vocabulary becomes `unk_token` when the
+// model has one and is dropped when it has none.
 import { readFileSync } from 'node:fs';
-import type { Tokenizer } from './tokenizer.js';
+import { splitSpecials, type Tokenizer } from './tokenizer.js';
+import { GPT2_SPLIT } from './bpe.js';
 
-type Json = Record<string, unknown> | null | undefined;
-type Normalize = (s: string) => string;
-type Split = (s: string) => string[];
+type Json = Readonly<Record<string, unknown>>;
 
-/** GPT-2's reversible map from bytes to printable characters (so byte-level tokens are valid strings). */
-function byteChars(): { toChar: string[]; toByte: Map<string, number> } {
-  const bs: number[] = [];
-  for (const [a, b] of [[33, 126], [161, 172], [174, 255]]) for (let i = a; i <= b; i++) bs.push(i);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) (bs.push(b), cs.push(256 + n++));
-  const toChar: string[] = new Array(256);
-  bs.forEach((b, i) => (toChar[b] = String.fromCodePoint(cs[i])));
-  return { toChar, toByte: new Map(toChar.map((c, b) => [c, b])) };
+/** GPT-2's reversible map from bytes to printable characters (space → 'Ġ', newline → 'Ċ'). */
+export const BYTE_TO_UNICODE: readonly string[] = (() => {
+  const keep: number[] = [];
+  for (let b = 33; b <= 126; b++) keep.push(b);
+  for (let b = 161; b <= 172; b++) keep.push(b);
+  for (let b = 174; b <= 255; b++) keep.push(b);
+  const out: string[] = new Array(256);
+  let extra = 0;
+  for (let b = 0; b < 256; b++) out[b] = String.fromCodePoint(keep.includes(b) ? b : 256 + extra++);
+  return out;
+})();
+const UNICODE_TO_BYTE = new Map(BYTE_TO_UNICODE.map((c, b) => [c, b]));
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8');
+/** BERT's punctuation: ASCII symbols (so '$', '+', '^' split too) and Unicode category P. */
+const isPunct = (ch: string): boolean => /^[!-/:-@[-`{-~]$/.test(ch) || /^\p{P}$/u.test(ch);
+
+function kind(what: string, j: Json | null | undefined): string | undefined {
+  if (j === null || j === undefined) return undefined;
+  if (typeof j.type !== 'string') throw new Error(`tokenizer.json: ${what} has no "type"`);
+  return j.type;
 }
-const BYTES = byteChars();
-const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
-const PUNCT = /[\p{P}\p{S}]/u;
 
-function normalizer(j: Json, where: string): Normalize {
-  if (!j) return (s) => s;
+function normalizer(j: Json | null | undefined): (s: string) => string {
+  const t = kind('normalizer', j);
+  if (t === undefined) return (s) => s;
   const stripAccents = (s: string) => s.normalize('NFD').replace(/\p{Mn}/gu, '');
-  switch (j.type) {
+  switch (t) {
+    case 'Lowercase':
+      return (s) => s.toLowerCase();
+    case 'NFC': case 'NFD': case 'NFKC': case 'NFKD':
+      return (s) => s.normalize(t);
+    case 'StripAccents':
+      return stripAccents;
+    case 'Sequence': {
+      const fs = (j!.normalizers as Json[]).map(normalizer);
+      return (s) => fs.reduce((v, f) => f(v), s);
+    }
     case 'BertNormalizer': {
-      const lower = j.lowercase !== false;
-      const strip = j.strip_accents === null || j.strip_accents === undefined ? lower : j.strip_accents === true;
+      const lower = j!.lowercase !== false;
+      const strip = j!.strip_accents === null || j!.strip_accents === undefined ? lower : j!.strip_accents === true;
+      const clean = j!.clean_text !== false;
+      const chinese = j!.handle_chinese_chars !== false;
       return (s) => {
-        let t = j.clean_text !== false ? s.replace(/[\u0000\ufffd\p{Cc}]/gu, (c) => (/\s/.test(c) ? ' ' : '')) : s;
-        if (j.handle_chinese_chars !== false) t = t.replace(/[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]/gu, (c) => ` ${c} `);
-        if (strip) t = stripAccents(t);
-        return lower ? t.toLowerCase() : t;
+        let v = s;
+        if (clean) v = v.replace(/[\u0000\uFFFD\p{Cc}\p{Cf}]/gu, (c) => (/\s/.test(c) ? ' ' : '')).replace(/\s/gu, ' ');
+        if (chinese) v = v.replace(/[\u4E00-\u9FFF\u3400-\u4DBF\u{20000}-\u{2A6DF}\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/gu, (c) => ` ${c} `);
+        if (strip) v = stripAccents(v);
+        return lower ? v.toLowerCase() : v;
       };
     }
-    case 'Lowercase': return (s) => s.toLowerCase();
-    case 'NFC': case 'NFD': case 'NFKC': case 'NFKD': return (s) => s.normalize(j.type as string);
-    case 'StripAccents': return stripAccents;
-    case 'Sequence': {
-      const parts = ((j.normalizers ?? []) as Json[]).map((n, i) => normalizer(n, `${where}.normalizers[${i}]`));
-      return (s) => parts.reduce((t, f) => f(t), s);
-    }
-    default: throw new Error(`${where}: normalizer type "${String(j.type)}" is not supported`);
+    default:
+      throw new Error(`tokenizer.json: normalizer "${t}" is not supported`);
   }
 }
 
-function preTokenizer(j: Json, where: string): { split: Split; byteLevel: boolean } {
-  if (!j) return { split: (s) => (s ? [s] : []), byteLevel: false };
-  switch (j.type) {
+/** A pre-tokenizer maps each piece to the list of words it splits into. */
+type PreTokenizer = (pieces: string[]) => string[];
+
+function splitPunct(w: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const ch of w) {
+    if (isPunct(ch)) {
+      if (cur) out.push(cur);
+      out.push(ch);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+function preTokenizer(j: Json | null | undefined, byteLevel: { on: boolean }): PreTokenizer {
+  const t = kind('pre_tokenizer', j);
+  if (t === undefined) return (p) => p;
+  switch (t) {
+    case 'WhitespaceSplit':
+      return (p) => p.flatMap((s) => s.split(/\s+/u).filter((w) => w !== ''));
+    case 'Whitespace':
+      return (p) => p.flatMap((s) => s.match(/\w+|[^\w\s]+/gu) ?? []);
     case 'BertPreTokenizer':
-      return { split: (s) => s.split(/\s+/u).filter(Boolean).flatMap((w) => w.split(/([\p{P}\p{S}])/u).filter(Boolean)), byteLevel: false };
-    case 'Whitespace': return { split: (s) => s.match(/\w+|[^\w\s]+/gu) ?? [], byteLevel: false };
-    case 'WhitespaceSplit': return { split: (s) => s.split(/\s+/u).filter(Boolean), byteLevel: false };
+      return (p) => p.flatMap((s) => s.split(/\s+/u).filter((w) => w !== '').flatMap(splitPunct));
+    case 'Punctuation':
+      return (p) => p.flatMap(splitPunct);
     case 'ByteLevel': {
-      const prefix = j.add_prefix_space === true;
-      const regex = j.use_regex !== false;
-      const enc = new TextEncoder();
-      return {
-        byteLevel: true,
-        split: (s) => {
-          const t = prefix && s && !s.startsWith(' ') ? ' ' + s : s;
-          return (regex ? t.match(GPT2_SPLIT) ?? [] : [t]).map((w) => Array.from(enc.encode(w), (b) => BYTES.toChar[b]).join(''));
-        },
-      };
+      byteLevel.on = true;
+      const prefix = j!.add_prefix_space === true;
+      const regex = j!.use_regex !== false;
+      return (p) =>
+        p.flatMap((s, i) => {
+          const v = prefix && i === 0 && !s.startsWith(' ') ? ` ${s}` : s;
+          return (regex ? v.match(GPT2_SPLIT) ?? [] : [v]).map((w) => Array.from(utf8.encode(w), (b) => BYTE_TO_UNICODE[b]).join(''));
+        });
     }
     case 'Sequence': {
-      const parts = ((j.pretokenizers ?? []) as Json[]).map((p, i) => preTokenizer(p, `${where}.pretokenizers[${i}]`));
-      return { split: (s) => parts.reduce<string[]>((ws, p) => ws.flatMap(p.split), [s]), byteLevel: parts.some((p) => p.byteLevel) };
+      const fs = (j!.pretokenizers as Json[]).map((x) => preTokenizer(x, byteLevel));
+      return (p) => fs.reduce((v, f) => f(v), p);
     }
-    default: throw new Error(`${where}: pre_tokenizer type "${String(j.type)}" is not supported`);
+    default:
+      throw new Error(`tokenizer.json: pre_tokenizer "${t}" is not supported`);
   }
 }
 
-type Model = (word: string) => number[];
+interface Model {
+  readonly vocab: ReadonlyMap<string, number>;
+  readonly unk?: string;
+  tokenize(word: string): number[];
+}
 
-function wordPiece(m: Record<string, unknown>, vocab: Map<string, number>): Model {
-  const prefix = (m.continuing_subword_prefix as string | undefined) ?? '##';
-  const maxChars = (m.max_input_chars_per_word as number | undefined) ?? 100;
-  const unk = vocab.get((m.unk_token as string | undefined) ?? '[UNK]');
-  if (unk === undefined) throw new Error(`tokenizer.json: model.unk_token "${String(m.unk_token)}" is not in model.vocab`);
-  return (word) => {
-    const chars = Array.from(word);
-    if (chars.length > maxChars) return [unk];
-    const out: number[] = [];
-    for (let start = 0; start < chars.length; ) {
-      // greedy longest match first
-      let end = chars.length;
-      let id: number | undefined;
-      for (; end > start; end--) {
-        id = vocab.get((start > 0 ? prefix : '') + chars.slice(start, end).join(''));
-        if (id !== undefined) break;
+function bpeModel(j: Json): Model {
+  const vocab = new Map(Object.entries(j.vocab as Record<string, number>));
+  const unk = typeof j.unk_token === 'string' ? j.unk_token : undefined;
+  const prefix = typeof j.continuing_subword_prefix === 'string' ? j.continuing_subword_prefix : '';
+  const suffix = typeof j.end_of_word_suffix === 'string' ? j.end_of_word_suffix : '';
+  const ranks = new Map<string, number>();
+  (j.merges as (string | [string, string])[]).forEach((m, i) => {
+    const [a, b] = typeof m === 'string' ? splitMerge(m, i) : m;
+    ranks.set(`${a}\u0000${b}`, i);
+  });
+  const cache = new Map<string, number[]>();
+  return {
+    vocab,
+    unk,
+    tokenize(word) {
+      const hit = cache.get(word);
+      if (hit) return hit;
+      const chars = Array.from(word);
+      let syms = chars.map((c, i) => (i > 0 ? prefix : '') + c + (i === chars.length - 1 ? suffix : ''));
+      for (;;) {
+        let best = Infinity;
+        let at = -1;
+        for (let i = 0; i + 1 < syms.length; i++) {
+          const r = ranks.get(`${syms[i]}\u0000${syms[i + 1]}`);
+          if (r !== undefined && r < best) [best, at] = [r, i];
+        }
+        if (at < 0) break;
+        const [a, b] = [syms[at], syms[at + 1]];
+        const merged = a + (prefix && b.startsWith(prefix) ? b.slice(prefix.length) : b);
+        const next: string[] = [];
+        for (let i = 0; i < syms.length; i++) {
+          if (i + 1 < syms.length && syms[i] === a && syms[i + 1] === b) {
+            next.push(merged);
+            i++;
+          } else next.push(syms[i]);
+        }
+        syms = next;
       }
-      if (id === undefined) return [unk];
-      out.push(id);
-      start = end;
-    }
-    return out;
+      const ids: number[] = [];
+      for (const s of syms) {
+        const id = vocab.get(s) ?? (unk !== undefined ? vocab.get(unk) : undefined);
+        if (id !== undefined) ids.push(id);
+      }
+      if (cache.size < 100_000) cache.set(word, ids);
+      return ids;
+    },
   };
 }
 
-function bpe(m: Record<string, unknown>, vocab: Map<string, number>, where: string): Model {
-  const merges = (m.merges ?? []) as (string | [string, string])[];
-  const ranks = new Map<string, number>();
-  merges.forEach((x, i) => {
-    const [a, b] = typeof x === 'string' ? x.split(' ') : x;
-    if (a === undefined || b === undefined) throw new Error(`${where}.merges[${i}]: expected "a b" or ["a", "b"]`);
-    ranks.set(`${a}\u0000${b}`, i);
-  });
-  if (m.continuing_subword_prefix || m.end_of_word_suffix) throw new Error(`${where}: continuing_subword_prefix / end_of_word_suffix are not supported`);
-  const unkName = m.unk_token as string | null | undefined;
-  const unk = unkName ? vocab.get(unkName) : undefined;
-  return (word) => {
-    let parts = Array.from(word);
-    for (;;) {
-      let best = Infinity;
-      let at = -1;
-      for (let i = 0; i + 1 < parts.length; i++) {
-        const r = ranks.get(`${parts[i]}\u0000${parts[i + 1]}`);
-        if (r !== undefined && r < best) (best = r), (at = i);
+function splitMerge(m: string, i: number): [string, string] {
+  const k = m.indexOf(' ', 1);
+  if (k < 0) throw new Error(`tokenizer.json: merges[${i}] "${m}" is not "left right"`);
+  return [m.slice(0, k), m.slice(k + 1)];
+}
+
+function wordPieceModel(j: Json): Model {
+  const vocab = new Map(Object.entries(j.vocab as Record<string, number>));
+  const unk = typeof j.unk_token === 'string' ? j.unk_token : '[UNK]';
+  const prefix = typeof j.continuing_subword_prefix === 'string' ? j.continuing_subword_prefix : '##';
+  const maxChars = typeof j.max_input_chars_per_word === 'number' ? j.max_input_chars_per_word : 100;
+  const unkId = vocab.get(unk);
+  if (unkId === undefined) throw new Error(`tokenizer.json: WordPiece unk_token "${unk}" is not in the vocabulary`);
+  return {
+    vocab,
+    unk,
+    tokenize(word) {
+      const chars = Array.from(word);
+      if (chars.length > maxChars) return [unkId];
+      const ids: number[] = [];
+      let start = 0;
+      while (start < chars.length) {
+        let end = chars.length;
+        let found: number | undefined;
+        for (; end > start; end--) {
+          const sub = (start > 0 ? prefix : '') + chars.slice(start, end).join('');
+          found = vocab.get(sub);
+          if (found !== undefined) break;
+        }
+        if (found === undefined) return [unkId]; // greedy longest-match failed: the whole word is unknown
+        ids.push(found);
+        start = end;
       }
-      if (at < 0) break;
-      const [a, b] = [parts[at], parts[at + 1]];
-      const next: string[] = [];
-      for (let i = 0; i < parts.length; i++) {
-        if (i + 1 < parts.length && parts[i] === a && parts[i + 1] === b) (next.push(a + b), i++);
-        else next.push(parts[i]);
-      }
-      parts = next;
-    }
-    return parts.map((p) => {
-      const id = vocab.get(p) ?? unk;
-      if (id === undefined) throw new Error(`tokenizer.json BPE: "${p}" is not in the vocabulary and there is no unk_token`);
-      return id;
-    });
+      return ids;
+    },
   };
 }
 
 export interface HfEncodeOptions {
-  /** Add the post-processor's special tokens ([CLS] … [SEP]); default true. */
+  /** Add the post-processor's special tokens ([CLS] … [SEP], <s> … </s>) (default true, as `tokenizers`). */
   readonly addSpecialTokens?: boolean;
 }
 
-/** A tokenizer read from a Hugging Face tokenizer.json. */
-export class HfTokenizer implements Tokenizer {
-  readonly kind = 'hf';
-  readonly model: 'BPE' | 'WordPiece';
-  private readonly vocab: Map<string, number>;
-  private readonly inverse: Map<number, string>;
-  private readonly specials = new Set<number>();
-  private readonly added: { content: string; id: number }[];
-  private readonly normalize: Normalize;
-  private readonly pre: { split: Split; byteLevel: boolean };
-  private readonly run: Model;
-  private readonly wrap: (ids: number[]) => number[];
+export interface HfDecodeOptions {
+  /** Leave out special added tokens (default true). */
+  readonly skipSpecialTokens?: boolean;
+}
 
-  constructor(readonly json: Record<string, unknown>, readonly source = '<tokenizer.json>') {
-    const m = json.model as Record<string, unknown> | undefined;
-    if (!m || typeof m.vocab !== 'object' || m.vocab === null) throw new Error(`${source}: model.vocab is missing`);
-    if (m.type !== 'BPE' && m.type !== 'WordPiece') throw new Error(`${source}: model.type "${String(m.type)}" is not supported (BPE, WordPiece)`);
-    this.model = m.type;
-    this.vocab = new Map(Object.entries(m.vocab as Record<string, number>));
-    this.added = ((json.added_tokens ?? []) as { content: string; id: number; special?: boolean }[]).map((t) => {
-      this.vocab.set(t.content, t.id);
-      if (t.special) this.specials.add(t.id);
-      return { content: t.content, id: t.id };
-    });
-    this.inverse = new Map([...this.vocab].map(([k, v]) => [v, k]));
-    this.normalize = normalizer(json.normalizer as Json, `${source}: normalizer`);
-    this.pre = preTokenizer(json.pre_tokenizer as Json, `${source}: pre_tokenizer`);
-    this.run = m.type === 'WordPiece' ? wordPiece(m, this.vocab) : bpe(m, this.vocab, `${source}: model`);
-    this.wrap = this.postProcessor(json.post_processor as Json);
+/** A tokenizer built from a `tokenizer.json`. */
+export class HfTokenizer implements Tokenizer {
+  readonly modelType: 'BPE' | 'WordPiece';
+  private readonly model: Model;
+  private readonly idToToken: string[] = [];
+  private readonly added: readonly { readonly content: string; readonly id: number; readonly special: boolean }[];
+  private readonly normalize: (s: string) => string;
+  private readonly preTokenize: PreTokenizer;
+  private readonly byteLevel = { on: false };
+  private readonly template: { readonly before: number[]; readonly after: number[] };
+  private readonly decoderType: string | undefined;
+  private readonly decoderJson: Json | null;
+
+  constructor(readonly json: Json) {
+    const model = json.model as Json | undefined;
+    const type = model?.type ?? (model && 'merges' in model ? 'BPE' : undefined);
+    if (type === 'BPE') this.model = bpeModel(model!);
+    else if (type === 'WordPiece') this.model = wordPieceModel(model!);
+    else throw new Error(`tokenizer.json: model type "${String(type)}" is not supported (BPE, WordPiece)`);
+    this.modelType = type;
+    this.added = ((json.added_tokens as Json[] | undefined) ?? []).map((t) => ({ content: String(t.content), id: Number(t.id), special: t.special === true }));
+    for (const [tok, id] of this.model.vocab) this.idToToken[id] = tok;
+    for (const t of this.added) this.idToToken[t.id] = t.content;
+    this.normalize = normalizer(json.normalizer as Json | null);
+    this.preTokenize = preTokenizer(json.pre_tokenizer as Json | null, this.byteLevel);
+    this.template = this.postProcessor(json.post_processor as Json | null);
+    this.decoderJson = (json.decoder as Json | null) ?? null;
+    this.decoderType = kind('decoder', this.decoderJson);
+    if (this.decoderType !== undefined && !['ByteLevel', 'WordPiece', 'BPEDecoder'].includes(this.decoderType)) throw new Error(`tokenizer.json: decoder "${this.decoderType}" is not supported`);
   }
 
   static load(path: string): HfTokenizer {
-    let j: Record<string, unknown>;
+    let json: unknown;
     try {
-      j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+      json = JSON.parse(readFileSync(path, 'utf8'));
     } catch (e) {
-      throw new Error(`${path}: cannot read tokenizer.json (${(e as Error).message})`);
+      throw new Error(`HfTokenizer.load: ${path}: ${(e as Error).message}`);
     }
-    return new HfTokenizer(j, path);
+    return new HfTokenizer(json as Json);
   }
 
-  private postProcessor(j: Json): (ids: number[]) => number[] {
-    if (!j) return (ids) => ids;
-    if (j.type === 'BertProcessing') {
-      const [cls, sep] = [(j.cls as [string, number])[1], (j.sep as [string, number])[1]];
-      return (ids) => [cls, ...ids, sep];
+  private postProcessor(j: Json | null | undefined): { before: number[]; after: number[] } {
+    const t = kind('post_processor', j);
+    const idOf = (tok: string): number => {
+      const id = this.tokenToId(tok);
+      if (id === undefined) throw new Error(`tokenizer.json: post_processor token "${tok}" is not in the vocabulary`);
+      return id;
+    };
+    switch (t) {
+      case undefined: case 'ByteLevel':
+        return { before: [], after: [] };
+      case 'BertProcessing': case 'RobertaProcessing': {
+        const [cls, sep] = [j!.cls as [string, number], j!.sep as [string, number]];
+        return { before: [cls[1]], after: [sep[1]] };
+      }
+      case 'TemplateProcessing': {
+        const specials = (j!.special_tokens ?? {}) as Record<string, { ids: number[] }>;
+        const before: number[] = [];
+        const after: number[] = [];
+        let seen = false;
+        for (const piece of j!.single as Json[]) {
+          if ('Sequence' in piece) seen = true;
+          else if ('SpecialToken' in piece) {
+            const name = (piece.SpecialToken as { id: string }).id;
+            (seen ? after : before).push(...(specials[name]?.ids ?? [idOf(name)]));
+          }
+        }
+        return { before, after };
+      }
+      default:
+        throw new Error(`tokenizer.json: post_processor "${t}" is not supported`);
     }
-    if (j.type === 'TemplateProcessing') {
-      const special = (j.special_tokens ?? {}) as Record<string, { ids: number[] }>;
-      const items = (j.single ?? []) as Record<string, { id: string }>[];
-      return (ids) => items.flatMap((it) => {
-        if (it.Sequence) return ids;
-        const s = special[it.SpecialToken?.id ?? ''];
-        if (!s) throw new Error(`${this.source}: post_processor special token "${it.SpecialToken?.id}" is not in special_tokens`);
-        return s.ids;
-      });
-    }
-    throw new Error(`${this.source}: post_processor type "${String(j.type)}" is not supported`);
   }
 
   get vocabSize(): number {
-    return Math.max(...this.vocab.values()) + 1;
+    return this.idToToken.length;
   }
 
-  /** Id of a token string (e.g. '[PAD]'), or undefined. */
   tokenToId(token: string): number | undefined {
-    return this.vocab.get(token);
-  }
-  idToToken(id: number): string | undefined {
-    return this.inverse.get(id);
+    return this.added.find((t) => t.content === token)?.id ?? this.model.vocab.get(token);
   }
 
-  encode(text: string, o: HfEncodeOptions = {}): number[] {
+  idToTokenString(id: number): string | undefined {
+    return this.idToToken[id];
+  }
+
+  encode(text: string, options: HfEncodeOptions = {}): number[] {
     const ids: number[] = [];
-    // added tokens are matched verbatim before normalization and split the text around them
-    const pieces: (string | number)[] = [text];
-    for (const t of [...this.added].sort((a, b) => b.content.length - a.content.length)) {
-      for (let i = 0; i < pieces.length; i++) {
-        const p = pieces[i];
-        if (typeof p !== 'string' || !p.includes(t.content)) continue;
-        const parts = p.split(t.content).flatMap((s, k) => (k === 0 ? [s] : [t.id, s]));
-        pieces.splice(i, 1, ...parts);
-        i += parts.length - 1;
+    for (const piece of splitSpecials(text, this.added.map((t) => t.content))) {
+      if (typeof piece === 'number') ids.push(this.added[piece].id);
+      else for (const w of this.preTokenize([this.normalize(piece)])) ids.push(...this.model.tokenize(w));
+    }
+    return options.addSpecialTokens === false ? ids : [...this.template.before, ...ids, ...this.template.after];
+  }
+
+  /** The token strings of `encode(text)`. */
+  tokenize(text: string, options: HfEncodeOptions = {}): string[] {
+    return this.encode(text, options).map((id) => this.idToToken[id]);
+  }
+
+  decode(ids: readonly number[], options: HfDecodeOptions = {}): string {
+    const skip = options.skipSpecialTokens !== false;
+    const specialIds = new Set(this.added.filter((t) => t.special).map((t) => t.id));
+    const tokens: string[] = [];
+    for (const id of ids) {
+      const tok = this.idToToken[id];
+      if (tok === undefined) throw new Error(`HfTokenizer.decode: id ${id} is not in the vocabulary`);
+      if (!(skip && specialIds.has(id))) tokens.push(tok);
+    }
+    const d = this.decoderJson;
+    switch (this.decoderType) {
+      case 'ByteLevel':
+        return utf8Decoder.decode(Uint8Array.from(tokens.join(''), (c) => UNICODE_TO_BYTE.get(c) ?? 0x3f));
+      case 'WordPiece': {
+        const prefix = typeof d!.prefix === 'string' ? d!.prefix : '##';
+        const text = tokens.map((t, i) => (i > 0 && t.startsWith(prefix) ? t.slice(prefix.length) : (i > 0 ? ' ' : '') + t)).join('');
+        return d!.cleanup === false ? text : cleanup(text);
       }
+      case 'BPEDecoder': {
+        const suffix = typeof d!.suffix === 'string' ? d!.suffix : '</w>';
+        return tokens.map((t) => t.split(suffix).join(' ')).join('').trim();
+      }
+      default:
+        return tokens.join(this.modelType === 'WordPiece' ? ' ' : '');
     }
-    for (const p of pieces) {
-      if (typeof p === 'number') ids.push(p);
-      else for (const w of this.pre.split(this.normalize(p))) ids.push(...this.run(w));
-    }
-    return o.addSpecialTokens === false ? ids : this.wrap(ids);
   }
 
-  decode(ids: readonly number[], o: { readonly skipSpecialTokens?: boolean } = {}): string {
-    const toks = ids.filter((i) => !(o.skipSpecialTokens !== false && this.specials.has(i))).map((i) => {
-      const t = this.inverse.get(i);
-      if (t === undefined) throw new Error(`${this.source}: id ${i} is not in the vocabulary`);
-      return t;
-    });
-    const d = this.json.decoder as Json;
-    if (this.pre.byteLevel || d?.type === 'ByteLevel') {
-      const bytes = Array.from(toks.join(''), (c) => BYTES.toByte.get(c) ?? 0x3f);
-      return new TextDecoder().decode(Uint8Array.from(bytes));
-    }
-    if (this.model === 'WordPiece' || d?.type === 'WordPiece') {
-      const prefix = (d?.prefix as string | undefined) ?? '##';
-      return toks.map((t, i) => (t.startsWith(prefix) ? t.slice(prefix.length) : i > 0 ? ' ' + t : t)).join('')
-        .replace(/ ([.,!?;:'])/g, '$1');
-    }
-    return toks.join('');
-  }
-
-  toJSON(): object {
+  toJSON(): Json {
     return this.json;
   }
+}
+
+/** `tokenizers`' clean-up of spaces before punctuation and contractions. */
+function cleanup(s: string): string {
+  return s
+    .replaceAll(' .', '.').replaceAll(' ?', '?').replaceAll(' !', '!').replaceAll(' ,', ',')
+    .replaceAll(" ' ", "'").replaceAll(" n't", "n't").replaceAll(" 'm", "'m").replaceAll(" 's", "'s").replaceAll(" 've", "'ve").replaceAll(" 're", "'re");
 }

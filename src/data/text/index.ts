@@ -1,19 +1,24 @@
 // Tokenizers: byte-level, char-level, BPE trained here, and Hugging Face tokenizer.json files.
-import { BpeTokenizer, type BpeJSON } from './bpe.js';
+import { BpeTokenizer } from './bpe.js';
 import { HfTokenizer } from './hf.js';
 import { ByteTokenizer, CharTokenizer, type Tokenizer } from './tokenizer.js';
 
-export { BpeTokenizer, HfTokenizer, ByteTokenizer, CharTokenizer, type Tokenizer, type BpeJSON };
-export { preTokenize } from './bpe.js';
+export { ByteTokenizer, CharTokenizer, splitSpecials, type Tokenizer, type ByteTokenizerOptions, type CharTokenizerOptions } from './tokenizer.js';
+export { BpeTokenizer, GPT2_SPLIT, type BpeJson, type BpeTrainOptions } from './bpe.js';
+export { HfTokenizer, BYTE_TO_UNICODE, type HfEncodeOptions, type HfDecodeOptions } from './hf.js';
 
-/** Rebuilds a tokenizer from its `toJSON()` (lathe's byte/char/bpe, or a Hugging Face tokenizer.json object). */
-export function loadTokenizer(j: Readonly<Record<string, unknown>>): Tokenizer {
-  switch (j.kind) {
-    case 'byte': return new ByteTokenizer((j.specials as string[] | undefined) ?? []);
-    case 'char': return new CharTokenizer(j.chars as string[], (j.unk as string | undefined) ?? '<unk>');
-    case 'bpe': return BpeTokenizer.fromJSON(j as unknown as BpeJSON);
+/**
+ * Rebuilds a tokenizer from the JSON its `toJSON()` wrote (lathe's `byte`, `char`, `bpe`), or from a Hugging Face
+ * `tokenizer.json` object (recognised by its `model` field).
+ */
+export function loadTokenizer(json: unknown): Tokenizer {
+  const j = json as { type?: unknown; model?: unknown } | null;
+  switch (j?.type) {
+    case 'byte': return ByteTokenizer.fromJSON(j);
+    case 'char': return CharTokenizer.fromJSON(j);
+    case 'bpe': return BpeTokenizer.fromJSON(j);
     default:
-      if (typeof j.model === 'object') return new HfTokenizer(j as Record<string, unknown>);
-      throw new Error(`loadTokenizer: unknown tokenizer kind ${JSON.stringify(j.kind)}`);
+      if (j !== null && typeof j === 'object' && typeof j.model === 'object' && j.model !== null) return new HfTokenizer(j as Record<string, unknown>);
+      throw new Error(`loadTokenizer: unknown tokenizer type ${JSON.stringify(j?.type)} (expected "byte", "char", "bpe" or a Hugging Face tokenizer.json with a "model")`);
   }
 }

@@ -1,67 +1,159 @@
-// The Tokenizer interface, and the byte- and character-level tokenizers.
+// The Tokenizer interface and the two tokenizers that need no training: bytes (UTF-8) and characters (a vocabulary
+// read from a corpus, with an unknown token). Special tokens (e.g. '<eos>') are matched literally in the text.
 
 /**
  * Text ↔ token ids.
  *
- * Contract: `encode` is deterministic; every id it returns is in [0, vocabSize); `decode(encode(s)) === s` for
- * lossless tokenizers (byte, BPE; char only when every character is in the vocabulary); `toJSON()` is what
- * `loadTokenizer` reads back into an equal tokenizer.
+ * Contract: `encode` is deterministic; ids are integers in [0, vocabSize); `decode(encode(s)) === s` for every
+ * string the tokenizer can represent (a byte-level tokenizer: every string; others: strings without unknown
+ * characters). `toJSON()` returns plain JSON from which the matching `fromJSON` rebuilds an equal tokenizer.
  */
 export interface Tokenizer {
-  readonly kind: string;
   readonly vocabSize: number;
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
-  toJSON(): object;
+  /** The id of a token string (a special token, a character, ...) or undefined. */
+  tokenToId(token: string): number | undefined;
+  toJSON(): unknown;
+}
+
+/** Splits `text` around literal occurrences of `specials` (longest first); pieces are text or a special's index. */
+export function splitSpecials(text: string, specials: readonly string[]): (string | number)[] {
+  if (specials.length === 0 || text === '') return text === '' ? [] : [text];
+  const order = specials.map((s, i) => [s, i] as const).filter(([s]) => s !== '').sort((a, b) => b[0].length - a[0].length);
+  const out: (string | number)[] = [];
+  let start = 0;
+  let i = 0;
+  while (i < text.length) {
+    const hit = order.find(([s]) => text.startsWith(s, i));
+    if (hit) {
+      if (i > start) out.push(text.slice(start, i));
+      out.push(hit[1]);
+      i += hit[0].length;
+      start = i;
+    } else i++;
+  }
+  if (start < text.length) out.push(text.slice(start));
+  return out;
 }
 
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
+const utf8Decoder = new TextDecoder('utf-8');
 
-/** UTF-8 bytes as ids 0..255, plus optional special tokens from 256 on (never produced by encode). */
+function checkIds(name: string, ids: readonly number[], vocabSize: number): void {
+  for (const id of ids) if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new Error(`${name}.decode: id ${id} is not in [0, ${vocabSize})`);
+}
+
+export interface ByteTokenizerOptions {
+  /** Special tokens, given ids 256, 257, ... in order (default none). */
+  readonly specials?: readonly string[];
+}
+
+/** UTF-8 bytes as ids 0..255, then specials. Every string round-trips; the vocabulary needs no corpus. */
 export class ByteTokenizer implements Tokenizer {
-  readonly kind = 'byte';
-  constructor(readonly specials: readonly string[] = []) {}
-  get vocabSize(): number {
-    return 256 + this.specials.length;
-  }
-  /** Id of a special token. */
-  special(name: string): number {
-    const i = this.specials.indexOf(name);
-    if (i < 0) throw new Error(`ByteTokenizer: no special token "${name}" (have ${this.specials.join(', ') || 'none'})`);
-    return 256 + i;
+  readonly specials: readonly string[];
+  readonly vocabSize: number;
+  constructor(options: ByteTokenizerOptions = {}) {
+    this.specials = [...(options.specials ?? [])];
+    this.vocabSize = 256 + this.specials.length;
   }
   encode(text: string): number[] {
-    return Array.from(utf8.encode(text));
+    const out: number[] = [];
+    for (const piece of splitSpecials(text, this.specials)) {
+      if (typeof piece === 'number') out.push(256 + piece);
+      else for (const b of utf8.encode(piece)) out.push(b);
+    }
+    return out;
   }
   decode(ids: readonly number[]): string {
-    return fromUtf8.decode(Uint8Array.from(ids.filter((i) => i < 256)));
+    checkIds('ByteTokenizer', ids, this.vocabSize);
+    let text = '';
+    let bytes: number[] = [];
+    const flush = () => {
+      text += utf8Decoder.decode(Uint8Array.from(bytes));
+      bytes = [];
+    };
+    for (const id of ids) {
+      if (id < 256) bytes.push(id);
+      else {
+        flush();
+        text += this.specials[id - 256];
+      }
+    }
+    flush();
+    return text;
   }
-  toJSON(): object {
-    return { kind: this.kind, specials: this.specials };
+  tokenToId(token: string): number | undefined {
+    const s = this.specials.indexOf(token);
+    if (s >= 0) return 256 + s;
+    const b = utf8.encode(token);
+    return b.length === 1 ? b[0] : undefined;
+  }
+  toJSON(): { readonly type: 'byte'; readonly specials: readonly string[] } {
+    return { type: 'byte', specials: this.specials };
+  }
+  static fromJSON(json: unknown): ByteTokenizer {
+    const j = json as { type?: unknown; specials?: unknown };
+    if (j?.type !== 'byte' || !isStringArray(j.specials)) throw new Error('ByteTokenizer.fromJSON: expected { type: "byte", specials: string[] }');
+    return new ByteTokenizer({ specials: j.specials });
   }
 }
 
-/** Characters (code points) seen in a corpus, sorted; id 0 is the unknown token. */
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+export interface CharTokenizerOptions {
+  /** The unknown token, id 0 (default '<unk>'). */
+  readonly unk?: string;
+  /** Special tokens, ids 1.. (default none). */
+  readonly specials?: readonly string[];
+}
+
+/** One id per Unicode code point seen in the corpus (sorted by code point), after `unk` and the specials. */
 export class CharTokenizer implements Tokenizer {
-  readonly kind = 'char';
-  private readonly index: Map<string, number>;
-  constructor(readonly chars: readonly string[], readonly unk = '<unk>') {
-    this.index = new Map(chars.map((c, i) => [c, i + 1]));
+  private readonly ids: Map<string, number>;
+  readonly unk: string;
+  readonly specials: readonly string[];
+  /** The characters, ids specials.length + 1 onwards. */
+  readonly chars: readonly string[];
+  private constructor(chars: readonly string[], unk: string, specials: readonly string[]) {
+    this.unk = unk;
+    this.specials = [...specials];
+    this.chars = [...chars];
+    this.ids = new Map([[unk, 0], ...this.specials.map((s, i) => [s, i + 1] as const), ...this.chars.map((c, i) => [c, i + 1 + this.specials.length] as const)]);
   }
-  static fromCorpus(corpus: string, unk = '<unk>'): CharTokenizer {
-    return new CharTokenizer([...new Set(Array.from(corpus))].sort(), unk);
+  /** The vocabulary of `corpus`: every distinct code point. */
+  static fromCorpus(corpus: string | readonly string[], options: CharTokenizerOptions = {}): CharTokenizer {
+    const seen = new Set<string>();
+    for (const text of typeof corpus === 'string' ? [corpus] : corpus) for (const ch of text) seen.add(ch);
+    const chars = [...seen].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+    return new CharTokenizer(chars, options.unk ?? '<unk>', options.specials ?? []);
   }
   get vocabSize(): number {
-    return this.chars.length + 1;
+    return 1 + this.specials.length + this.chars.length;
   }
+  /** Characters not in the vocabulary become the unknown id 0. */
   encode(text: string): number[] {
-    return Array.from(text, (c) => this.index.get(c) ?? 0);
+    const out: number[] = [];
+    for (const piece of splitSpecials(text, [this.unk, ...this.specials])) {
+      if (typeof piece === 'number') out.push(piece);
+      else for (const ch of piece) out.push(this.ids.get(ch) ?? 0);
+    }
+    return out;
   }
   decode(ids: readonly number[]): string {
-    return ids.map((i) => (i === 0 ? this.unk : this.chars[i - 1] ?? this.unk)).join('');
+    checkIds('CharTokenizer', ids, this.vocabSize);
+    return ids.map((id) => (id === 0 ? this.unk : id <= this.specials.length ? this.specials[id - 1] : this.chars[id - 1 - this.specials.length])).join('');
   }
-  toJSON(): object {
-    return { kind: this.kind, chars: this.chars, unk: this.unk };
+  tokenToId(token: string): number | undefined {
+    return this.ids.get(token);
+  }
+  toJSON(): { readonly type: 'char'; readonly unk: string; readonly specials: readonly string[]; readonly chars: readonly string[] } {
+    return { type: 'char', unk: this.unk, specials: this.specials, chars: this.chars };
+  }
+  static fromJSON(json: unknown): CharTokenizer {
+    const j = json as { type?: unknown; unk?: unknown; specials?: unknown; chars?: unknown };
+    if (j?.type !== 'char' || typeof j.unk !== 'string' || !isStringArray(j.specials) || !isStringArray(j.chars))
+      throw new Error('CharTokenizer.fromJSON: expected { type: "char", unk, specials: string[], chars: string[] }');
+    return new CharTokenizer(j.chars, j.unk, j.specials);
   }
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import type { Dataset } from '../../src/data/dataset.js';
+import { fromSamples, loadAll, type Dataset } from '../../src/data/dataset.js';
 import { sampleRandom } from '../../src/data/random.js';
 import { fashionMnistSubset } from '../../src/data/fashion.js';
 import { encodeIdx } from '../../src/data/idx.js';
@@ -43,6 +43,7 @@ async function datasets(): Promise<Record<string, Dataset>> {
     memoryCache: memoryCache(fashion),
     diskCache: diskCache(fashion, { dir: join(dir, 'cache'), key: contentKey('fashion-test') }),
     mapDataset: mapDataset(fashion, onKey('x', randomCrop({ size: 28, padding: 2 }))),
+    fromSamples: fromSamples([{ x: 1 }, { x: 2 }, { x: 3 }]),
     pipeline: await pipelineSource({ dataset: { kind: 'fashion-mnist', split: 'test', subset: true }, transforms: [{ kind: 'randomHorizontalFlip' }] }),
   };
 }
@@ -58,7 +59,8 @@ test('dataset contract: every implementation', async () => {
     picks.forEach((_, k) => assert.equal(plain(again[k]), plain(first[k]), `${name}: get is pure and order-independent`));
     for (const s of first) assert.deepEqual(describe(s), describe(first[0]), `${name}: same keys, dtypes and shapes`);
     for (const s of first) for (const v of Object.values(s)) if (typeof v !== 'number') assert.equal(v.data.length, v.shape.reduce((a, b) => a * b, 1), `${name}: data fills shape`);
-    await assert.rejects(async () => ds.get(n + 5, ctx(n + 5)), Error, `${name}: out-of-range index is an error`);
+    for (const bad of [n, n + 5, -1, 1.5])
+      await assert.rejects(async () => ds.get(bad, ctx(bad)), (e: unknown) => e instanceof Error && e.message.includes(String(bad)), `${name}: index ${bad} is an Error naming it`);
   }
 });
 
@@ -97,4 +99,33 @@ test('stream loader: batches a JSONL stream, seeded shuffle buffer, exact resume
   m.resume({ epoch: 0, batch: 3, seed: 4 });
   assert.deepEqual(await rows(m), e0.slice(3));
   assert.deepEqual(m.state(), { epoch: 1, batch: 0, seed: 4 });
+});
+
+test('stream loader over JSONL: a bad line is an error naming file and line; a pass can stop early and the next is complete', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lathe-stream-'));
+  writeFileSync(join(dir, 'bad.jsonl'), '{"v":1}\n\n{"v":\n');
+  const bad = new StreamLoader(jsonlDataset(join(dir, 'bad.jsonl'), (o) => ({ v: (o as { v: number }).v })), { batchSize: 2 });
+  await assert.rejects(async () => { for await (const _ of bad.iterate(0)); }, (e: unknown) => e instanceof Error && e.message.includes(`${join(dir, 'bad.jsonl')}:3`));
+  writeFileSync(join(dir, 'ok.jsonl'), '{"v":1}\r\n{"v":2}\n\n{"v":3}\n');
+  const ok = new StreamLoader(jsonlDataset(join(dir, 'ok.jsonl'), (o) => ({ v: (o as { v: number }).v })), { batchSize: 1 });
+  for await (const _ of ok.iterate(0)) break;
+  const all: number[] = [];
+  for await (const b of ok.iterate(0)) all.push(Number((b.v.data as BigInt64Array)[0]));
+  assert.deepEqual(all, [1, 2, 3]);
+});
+
+test('loadAll stacks an image folder into x float32 [N, C, H, W] in [0, 1], y int64 [N]', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'lathe-loadall-'));
+  for (const [cls, background] of [['cat', { r: 200, g: 10, b: 10 }], ['dog', { r: 10, g: 10, b: 200 }]] as const) {
+    mkdirSync(join(root, cls));
+    await sharp({ create: { width: 6, height: 5, channels: 3, background } }).png().toFile(join(root, cls, 'a.png'));
+    await sharp({ create: { width: 9, height: 7, channels: 4, background: { ...background, alpha: 1 } } }).jpeg().toFile(join(root, cls, 'b.jpg'));
+  }
+  const ds = imageFolder({ root, size: [3, 5], channels: 1 });
+  const b = await loadAll(ds);
+  assert.deepEqual(b.x.shape, [4, 1, 3, 5]);
+  assert.equal(b.x.dtype, 'float32');
+  assert.deepEqual(Array.from(b.y.data as BigInt64Array, Number), [0, 0, 1, 1]);
+  assert.deepEqual(ds.classes, ['cat', 'dog']);
+  for (const v of b.x.data as Float32Array) assert.ok(v >= 0 && v <= 1);
 });

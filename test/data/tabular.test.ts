@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCsv } from '../../src/data/readers/csv.js';
-import { fittedFromJSON, impute, oneHot, standardize, tablePipeline, tableToArray } from '../../src/data/tabular-preprocess.js';
+import { fittedFromJSON, impute, oneHot, standardize, tablePipeline, tableToArray } from '../../src/data/transforms/tabular.js';
 
 const train = parseCsv('age,income,city\n30,100,paris\n,200,berlin\n50,,paris\n40,400,\n', { source: 'train.csv' });
 const fresh = parseCsv('age,income,city\n,1000,tokyo\n60,225,berlin\n', { source: 'new.csv' });
@@ -20,6 +20,10 @@ test('impute: mean, median, most frequent (ties to the smallest), strings by mos
   assert.deepEqual(out.columns.city.values, ['paris', 'berlin', 'paris', 'paris']);
   assert.deepEqual(impute({ strategy: 'mostFrequent', columns: ['age'] }).fit(train).toJSON(), { kind: 'impute', strategy: 'mostFrequent', fills: { age: 30 } });
   assert.throws(() => impute().fit(parseCsv('a,b\n,1\n,2\n', { columns: { a: 'number' } })), /column "a" has no values/);
+  const constant = impute({ strategy: 'constant', fill: -1, columns: ['age', 'income'] }).fit(train);
+  assert.deepEqual(Array.from((constant.transform(train).columns.age as { values: Float64Array }).values), [30, -1, 50, 40]);
+  assert.deepEqual(impute({ strategy: 'constant', columns: ['city'] }).fit(train).transform(train).columns.city.values, ['paris', 'berlin', 'paris', 'missing']);
+  assert.throws(() => impute({ strategy: 'constant', fill: 'x', columns: ['age'] }).fit(train), /column "age" holds numbers; fill "x"/);
 });
 
 test('standardize uses training statistics; one-hot uses training categories', () => {
