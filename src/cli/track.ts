@@ -1,3 +1,4 @@
+import { TuneStudySource } from '../track/tune-studies.js';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CliError } from './errors.js';
@@ -173,7 +174,8 @@ export function registerTrack(program: Command): void {
   registerRegistryCommands(program);
   urlOption(program.command('ui').description('serve the tracking web UI and REST API on 127.0.0.1'))
     .option('--port <n>', 'port (0 = any free port)', '5005').option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .action(async (o: UrlFlag & { port: string; host: string }) => {
+    .option('--studies <url>', 'a `lathe tune` storage whose studies the UI shows (sqlite:///file.db or postgres://...; default $LATHE_TUNE_STORAGE)')
+    .action(async (o: UrlFlag & { port: string; host: string; studies?: string }) => {
       const port = int(o.port, '--port', 0)!;
       let store: TrackingStore;
       try {
@@ -181,9 +183,19 @@ export function registerTrack(program: Command): void {
       } catch (err) {
         throw new CliError(`cannot open tracking store '${trackingUrl(o.trackingUrl)}': ${(err as Error).message}`);
       }
-      const { url, app } = await startUi({ store, host: o.host, port });
-      console.log(`lathe ui: ${url}  (store: ${trackingUrl(o.trackingUrl)})`);
-      const stop = (): void => { void app.close().then(() => store.close()).then(() => process.exit(0)); };
+      const studiesUrl = o.studies ?? process.env.LATHE_TUNE_STORAGE;
+      let studies: TuneStudySource | undefined;
+      if (studiesUrl) {
+        try {
+          studies = await TuneStudySource.open(studiesUrl);
+        } catch (err) {
+          await store.close();
+          throw new CliError(`--studies: cannot open tune storage '${studiesUrl}': ${(err as Error).message}`);
+        }
+      }
+      const { url, app } = await startUi({ store, studies, host: o.host, port });
+      console.log(`lathe ui: ${url}  (store: ${trackingUrl(o.trackingUrl)}${studiesUrl ? `; studies: ${studiesUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}` : ''})`);
+      const stop = (): void => { void app.close().then(() => store.close()).then(() => studies?.close()).then(() => process.exit(0)); };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

@@ -9,3 +9,4 @@ export { registerModel, resolveModelUri, parseModelUri, registryResolver, checkM
 export { InMemoryStudySource, optimizationHistory, paramImportance, paretoFront, type StudySource, type StudySummary, type TrialRecord, type TrialState, type Direction } from './study.js';
 export { createTrackingServer, startUi, type TrackingServerOptions } from './server.js';
 export { trackingCallback } from './callback.js';
+export { TuneStudySource, trialRecord } from './tune-studies.js';

@@ -1,7 +1,7 @@
 // HPO studies as the UI sees them: a read-only StudySource, and the analyses its views plot.
 
 export type Direction = 'minimize' | 'maximize';
-export type TrialState = 'running' | 'complete' | 'pruned' | 'failed';
+export type TrialState = 'waiting' | 'running' | 'complete' | 'pruned' | 'failed';
 
 export interface StudySummary {
   readonly id: string;

@@ -1,0 +1,93 @@
+// The UI's study views over a real `lathe tune` storage (SQLite file): trials written by a study appear with their
+// states, parameters and values, and the CLI serves them with `lathe ui --studies <url>`.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTrackingServer, TuneStudySource } from '../../src/track/index.js';
+import { Study, TrialPruned, randomSampler } from '../../src/tune/index.js';
+import { cliEntry, runCli } from '../util/cli.js';
+import { tempSqlite } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lathe-tune-ui-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const storageUrl = `sqlite:${join(dir, 'tune.db')}`;
+
+async function writeStudy(): Promise<void> {
+  const study = await Study.create({ name: 'quad', storage: storageUrl, sampler: randomSampler({ seed: 1 }), direction: 'minimize' });
+  await study.optimize(async (trial) => {
+    const x = trial.suggestFloat('x', -3, 3);
+    const kind = trial.suggestCategorical('kind', ['a', 'b']);
+    if (trial.number === 3) throw new TrialPruned();
+    if (trial.number === 5) throw new Error('diverged');
+    return x * x + (kind === 'b' ? 1 : 0);
+  }, { nTrials: 8, catch: true });
+  await study.close();
+}
+
+test('TuneStudySource: studies, trial states, params and values from a SQLite tune storage; the REST API computes history', async () => {
+  await writeStudy();
+  const source = await TuneStudySource.open(storageUrl);
+  try {
+    const list = await source.listStudies();
+    assert.deepEqual(list.map((s) => [s.id, s.trials, s.directions]), [['quad', 8, ['minimize']]]);
+    const trials = await source.trials('quad');
+    assert.deepEqual(trials.map((t) => t.number), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(trials[3].state, 'pruned');
+    assert.equal(trials[5].state, 'failed');
+    assert.equal(trials[5].values, null);
+    for (const t of trials.filter((t) => t.state === 'complete')) {
+      const x = t.params.x as number;
+      assert.ok(Math.abs(t.values![0] - (x * x + (t.params.kind === 'b' ? 1 : 0))) < 1e-12, `trial ${t.number} value`);
+    }
+    await assert.rejects(source.getStudy('nope'), /study 'nope' not found/);
+
+    const tmp = tempSqlite();
+    const store = await tmp.open();
+    const app = createTrackingServer({ store, studies: source });
+    try {
+      const r = await app.inject({ method: 'GET', url: '/api/studies/quad' });
+      assert.equal(r.statusCode, 200);
+      const body = r.json() as { trials: unknown[]; history: { value: number; best: number }[] };
+      assert.equal(body.trials.length, 8);
+      assert.equal(body.history.length, 6, 'complete trials only');
+      assert.equal((await app.inject({ method: 'GET', url: '/api/studies/nope' })).statusCode, 404);
+    } finally {
+      await app.close();
+      await store.close();
+      await tmp.cleanup();
+    }
+  } finally {
+    await source.close();
+  }
+  await assert.rejects(TuneStudySource.open(`sqlite:${join(dir, 'missing.db')}`), /no such file/);
+});
+
+test('lathe ui --studies serves a tune storage; a missing storage is a clear error (exit 2)', async () => {
+  const tmp = tempSqlite();
+  const child = spawn(process.execPath, [cliEntry, 'ui', '--port', '0', '--tracking-url', tmp.url, '--studies', storageUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.on('close', (code) => reject(new Error(`lathe ui exited (${code})`)));
+    });
+    const r = await fetch(url + '/api/studies');
+    assert.equal(r.status, 200);
+    assert.deepEqual(((await r.json()) as { studies: { id: string }[] }).studies.map((s) => s.id), ['quad']);
+  } finally {
+    const closed = new Promise((r) => child.on('close', r));
+    child.kill('SIGTERM');
+    await closed;
+    await tmp.cleanup();
+  }
+  const bad = runCli(['ui', '--port', '0', '--studies', `sqlite:${join(dir, 'missing.db')}`]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--studies: cannot open tune storage .*missing\.db/);
+});
