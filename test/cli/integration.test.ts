@@ -1,11 +1,10 @@
 // The layers together from the CLI: train with tracking → register → serve models:/name/version → infer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliEntry, runCli } from '../util/cli.js';
+import { runCli, startCli } from '../util/cli.js';
 
 test('train --track --register, then serve models:/<name>/<version> and infer over HTTP', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lathe-int-'));
@@ -21,22 +20,9 @@ test('train --track --register, then serve models:/<name>/<version> and infer ov
   assert.match(t.stdout, /"uri":"models:\/fashion-int\/1"/);
   assert.match(t.stdout, /"trackedRun":"[0-9a-f]+"/);
 
-  const server = spawn(process.execPath, [cliEntry, 'serve', 'models:/fashion-int/1', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = await startCli(['serve', 'models:/fashion-int/1', '--port', '0'], { env });
+  const url = server.url;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 60_000);
-      server.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      server.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      server.on('exit', (c) => reject(new Error(`serve exited ${c}: ${out}`)));
-    });
     let ready = false;
     for (let i = 0; i < 100 && !ready; i++) {
       ready = (await fetch(`${url}/v2/health/ready`)).status === 200;
@@ -54,6 +40,6 @@ test('train --track --register, then serve models:/<name>/<version> and infer ov
     const body = (await res.json()) as { outputs: { shape: number[] }[] };
     assert.deepEqual(body.outputs[0].shape, [1, 10]);
   } finally {
-    server.kill('SIGTERM');
+    await server.stop();
   }
 });

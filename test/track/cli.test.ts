@@ -1,10 +1,9 @@
 // `lathe track`, `lathe registry` and `lathe ui` through the compiled CLI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliEntry, runCli } from '../util/cli.js';
+import { runCli, startCli } from '../util/cli.js';
 import { openStore, startRun } from '../../src/track/index.js';
 import { tempSqlite } from './helpers.js';
 
@@ -65,25 +64,15 @@ test('track and registry commands over a store, with clear errors', async () => 
 
 test('lathe ui listens on 127.0.0.1 and answers the REST API', async () => {
   const tmp = tempSqlite();
-  const child = spawn(process.execPath, [cliEntry, 'ui', '--port', '0', '--tracking-url', tmp.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ui = await startCli(['ui', '--port', '0', '--tracking-url', tmp.url]);
+  const url = ui.url;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.on('close', (code) => reject(new Error(`lathe ui exited (${code})`)));
-    });
     const r = await fetch(url + '/api/runs');
     assert.equal(r.status, 200);
     assert.deepEqual(await r.json(), { total: 0, offset: 0, runs: [] });
     assert.equal((await fetch(url + '/api/runs/zzz')).status, 404);
   } finally {
-    const closed = new Promise((r) => child.on('close', r));
-    child.kill('SIGTERM');
-    await closed;
+    await ui.stop();
     await tmp.cleanup();
   }
 });

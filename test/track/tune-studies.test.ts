@@ -2,13 +2,12 @@
 // states, parameters and values, and the CLI serves them with `lathe ui --studies <url>`.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrackingServer, TuneStudySource } from '../../src/track/index.js';
 import { Study, TrialPruned, randomSampler } from '../../src/tune/index.js';
-import { cliEntry, runCli } from '../util/cli.js';
+import { runCli, startCli } from '../util/cli.js';
 import { tempSqlite } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lathe-tune-ui-'));
@@ -67,24 +66,13 @@ test('TuneStudySource: studies, trial states, params and values from a SQLite tu
 
 test('lathe ui --studies serves a tune storage; a missing storage is a clear error (exit 2)', async () => {
   const tmp = tempSqlite();
-  const child = spawn(process.execPath, [cliEntry, 'ui', '--port', '0', '--tracking-url', tmp.url, '--studies', storageUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ui = await startCli(['ui', '--port', '0', '--tracking-url', tmp.url, '--studies', storageUrl]);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.on('close', (code) => reject(new Error(`lathe ui exited (${code})`)));
-    });
-    const r = await fetch(url + '/api/studies');
+    const r = await fetch(ui.url + '/api/studies');
     assert.equal(r.status, 200);
     assert.deepEqual(((await r.json()) as { studies: { id: string }[] }).studies.map((s) => s.id), ['quad']);
   } finally {
-    const closed = new Promise((r) => child.on('close', r));
-    child.kill('SIGTERM');
-    await closed;
+    await ui.stop();
     await tmp.cleanup();
   }
   const bad = runCli(['ui', '--port', '0', '--studies', `sqlite:${join(dir, 'missing.db')}`]);
