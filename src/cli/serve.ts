@@ -11,6 +11,7 @@ interface ServeFlags {
   port?: string;
   instances?: string;
   threads?: string;
+  inflight?: string;
   maxBatch?: string;
   maxDelay?: string;
   queue?: string;
@@ -51,12 +52,14 @@ export function serveConfigFromCli(source: string | undefined, flags: ServeFlags
   const queue = int(flags.queue, 'queue', 1);
   const instances = int(flags.instances, 'instances', 1);
   const threads = int(flags.threads, 'threads', 1);
+  const inflight = int(flags.inflight, 'inflight', 1);
   const timeout = int(flags.timeout, 'timeout', 1);
   for (const [name, m] of Object.entries(models)) {
     models[name] = {
       ...m,
       instances: instances ?? m.instances,
       intraOpThreads: threads ?? m.intraOpThreads,
+      inflight: inflight ?? m.inflight,
       spinning: flags.spin ?? m.spinning,
       timeoutMs: timeout ?? m.timeoutMs,
       batching: { ...m.batching, maxBatchSize: maxBatch ?? m.batching.maxBatchSize, maxQueueDelayMs: maxDelay ?? m.batching.maxQueueDelayMs, maxQueueSize: queue ?? m.batching.maxQueueSize },
@@ -87,6 +90,7 @@ export function registerServe(program: Command): void {
     .option('-p, --port <port>', 'port (default 8000; 0 = any free port)')
     .option('--instances <n>', 'session worker threads per model version')
     .option('--threads <n>', 'ORT intra-op threads per instance')
+    .option('--inflight <n>', 'batches queued at each instance at once (default 2: the next batch waits in the worker)')
     .option('--max-batch <n>', 'max batch size (1 disables dynamic batching)')
     .option('--max-delay <ms>', 'max queue delay an idle instance waits for a fuller batch')
     .option('--queue <n>', 'max queued requests per model version before 503')

@@ -177,8 +177,7 @@ export class DynamicBatcher {
     try {
       const feeds = this.stack(jobs, rows);
       const fetches = this.signature.outputs.map((o) => o.name);
-      const outputs = await this.pool.run(feeds, fetches);
-      const runMs = performance.now() - started;
+      const { outputs, runMs } = await this.pool.run(feeds, fetches);
       this.avgRunMs = 0.9 * this.avgRunMs + 0.1 * runMs;
       this.observer?.batch(rows, jobs.length, runMs);
       this.split(jobs, rows, outputs, started);

@@ -37,6 +37,11 @@ const modelSchema = z.strictObject({
   instances: positiveInt.max(64).default(1),
   /** ORT intra-op threads per instance. */
   intraOpThreads: positiveInt.max(256).default(2),
+  /**
+   * Batches sent to one instance at a time: with 2 the next batch already waits in the worker when a run
+   * ends, so the session never idles while the event loop answers the previous batch (1 = strictly one).
+   */
+  inflight: positiveInt.max(8).default(2),
   /** Let ORT's thread pool spin while idle (costs the event loop CPU on small machines). */
   spinning: z.boolean().default(false),
   /** Per-request deadline in milliseconds (queue + run); after it the fallback chain answers or 504. */

@@ -63,19 +63,23 @@ export function viewBytes(dt: OipDatatype, bytes: Uint8Array): TypedArray {
   const size = info[dt].bytes;
   const n = bytes.byteLength / size;
   if (bytes.byteOffset % size === 0) return info[dt].view(bytes.buffer as ArrayBuffer, bytes.byteOffset, n);
-  const copy = new Uint8Array(bytes);
-  return info[dt].view(copy.buffer, 0, n);
+  // Buffer.allocUnsafe takes small sizes from Node's shared pool at 8-byte-aligned offsets: no new ArrayBuffer per request.
+  const copy = Buffer.allocUnsafe(bytes.byteLength);
+  copy.set(bytes);
+  return info[dt].view(copy.buffer as ArrayBuffer, copy.byteOffset, n);
 }
 
 /**
  * Copies JSON values (already flattened, row-major) into a typed array.
  * Returns an error message naming the first bad element, or the array.
  */
-export function fromJson(dt: OipDatatype, values: readonly unknown[]): TypedArray | string {
+export function fromJson(dt: OipDatatype, values: readonly unknown[] | Float64Array): TypedArray | string {
   const d = info[dt];
+  // Numbers scanned straight from the body (oip-body.ts): floats need no checks, one native conversion.
+  if (values instanceof Float64Array && !d.integer) return dt === 'FP64' ? values : new Float32Array(values);
   const out = d.make(values.length);
   for (let i = 0; i < values.length; i++) {
-    let v = values[i];
+    let v: unknown = values[i];
     if (dt === 'BOOL' && typeof v === 'boolean') v = v ? 1 : 0;
     if (typeof v !== 'number' || !Number.isFinite(v) && d.integer) return `element ${i} is ${describe(v)}, expected ${dt === 'BOOL' ? 'a boolean' : 'a number'}`;
     if (d.integer) {

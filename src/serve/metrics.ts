@@ -1,4 +1,5 @@
 // Prometheus metrics (prom-client) in a registry of the server's own, so several servers can live in one process.
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface QueueProbe {
@@ -6,6 +7,8 @@ export interface QueueProbe {
   depths(): readonly (readonly [string, string, number])[];
   /** [model, hits, misses] for every model with a cache. */
   caches(): readonly (readonly [string, number, number])[];
+  /** [model, version, busy seconds of each instance] for every loaded version. */
+  instances?(): readonly (readonly [string, string, readonly number[]])[];
 }
 
 export class ServeMetrics {
@@ -42,6 +45,27 @@ export class ServeMetrics {
       collect() {
         this.reset();
         for (const [model, version, depth] of probe.depths()) this.set({ model, version }, depth);
+      },
+    });
+    // Where the time goes: the event loop (HTTP, JSON, batching) and each session worker (ORT runs).
+    // On a small machine these compete for the same cores; rate() of each is its share of a core.
+    new Counter({
+      name: 'lathe_event_loop_busy_seconds_total',
+      help: 'Time the server event loop spent working (not waiting for I/O)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(performance.eventLoopUtilization().active / 1000);
+      },
+    });
+    new Counter({
+      name: 'lathe_instance_busy_seconds_total',
+      help: 'Time each session worker spent running batches',
+      labelNames: ['model', 'version', 'instance'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, version, busy] of probe.instances?.() ?? []) busy.forEach((s, i) => this.inc({ model, version, instance: String(i) }, s));
       },
     });
     new Gauge({

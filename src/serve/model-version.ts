@@ -46,7 +46,7 @@ export class ModelVersion {
 
   /** Starts the workers, reads the signature and warms every instance; `state` is 'ready' on return. */
   static async load(name: string, version: string, path: string, config: ModelConfig, observer?: (v: { name: string; version: string }) => BatchObserver): Promise<ModelVersion> {
-    const pool = await InstancePool.start({ modelPath: path, instances: config.instances, intraOpThreads: config.intraOpThreads, spinning: config.spinning });
+    const pool = await InstancePool.start({ modelPath: path, instances: config.instances, intraOpThreads: config.intraOpThreads, spinning: config.spinning, inflight: config.inflight });
     try {
       const sig = signatureOf(pool.io, path);
       const mv = new ModelVersion(name, version, path, config, sig, pool, observer?.({ name, version }));
@@ -57,6 +57,11 @@ export class ModelVersion {
       await pool.close();
       throw err;
     }
+  }
+
+  /** Seconds each instance has spent in session runs since it started. */
+  busySeconds(): number[] {
+    return this.pool.busySeconds();
   }
 
   get maxBatchSize(): number {

@@ -1,7 +1,8 @@
 // Open Inference Protocol v2 request parsing and validation (REST/JSON form), and the
 // simpler /predict form. Every rejection is a 400 whose message names the field at fault.
-import { fromJson, isOipDatatype, OIP_DATATYPES, toJson, type OipDatatype, type TypedArray } from './datatypes.js';
+import { bytesPerElement, fromJson, isOipDatatype, OIP_DATATYPES, toJson, viewBytes, type OipDatatype, type TypedArray } from './datatypes.js';
 import { badRequest } from './errors.js';
+import { NumericData } from './oip-body.js';
 import { elementCount, type HostTensor, type ModelSignature } from './tensor.js';
 
 /** A parsed inference request, not yet checked against a model. */
@@ -11,6 +12,11 @@ export interface InferRequest {
   /** Requested output names; undefined = all. */
   readonly outputs?: readonly string[];
   readonly parameters: Readonly<Record<string, unknown>>;
+  /**
+   * Outputs to answer as raw bytes (binary tensor data extension): `binary_data_output` in the
+   * request parameters, overridden per output by `outputs[k].parameters.binary_data`.
+   */
+  readonly binaryOutputs?: { readonly all: boolean; readonly byName: ReadonlyMap<string, boolean> };
 }
 
 export interface InferResponseJson {
@@ -18,8 +24,17 @@ export interface InferResponseJson {
   readonly model_version: string;
   readonly id?: string;
   readonly parameters?: Readonly<Record<string, unknown>>;
-  readonly outputs: readonly { readonly name: string; readonly datatype: OipDatatype; readonly shape: readonly number[]; readonly data: readonly (number | boolean)[] }[];
+  readonly outputs: readonly {
+    readonly name: string;
+    readonly datatype: OipDatatype;
+    readonly shape: readonly number[];
+    readonly data?: readonly (number | boolean)[];
+    readonly parameters?: { readonly binary_data_size: number };
+  }[];
 }
+
+/** An encoded response: plain JSON, or a JSON header plus raw output bytes (binary extension). */
+export type InferReply = { readonly kind: 'json'; readonly body: InferResponseJson } | { readonly kind: 'binary'; readonly headerLength: number; readonly body: Buffer };
 
 const MAX_RANK = 16;
 
@@ -46,14 +61,26 @@ function flatten(data: unknown[], maxDepth: number): unknown[] | string {
   return out;
 }
 
-/** Parses the body of `POST /v2/models/{name}/infer`. */
-export function parseInferRequest(body: unknown): InferRequest {
+/** A parameter given as a boolean (the binary extension's flags). */
+function flagParam(params: unknown, key: string, where: string): boolean | undefined {
+  if (!isRecord(params) || params[key] === undefined) return undefined;
+  if (typeof params[key] !== 'boolean') throw badRequest(`${where}.parameters.${key} must be a boolean`);
+  return params[key] as boolean;
+}
+
+/**
+ * Parses the body of `POST /v2/models/{name}/infer`. `binary` is the part of the body after the
+ * JSON header (binary tensor data extension); inputs with `parameters.binary_data_size` take their
+ * bytes from it, in input order, and together they must use it exactly.
+ */
+export function parseInferRequest(body: unknown, binary?: Uint8Array): InferRequest {
   if (!isRecord(body)) throw badRequest('request body must be a JSON object with an "inputs" array');
   const { id, inputs, outputs, parameters } = body;
   if (id !== undefined && typeof id !== 'string') throw badRequest('"id" must be a string');
   if (parameters !== undefined && !isRecord(parameters)) throw badRequest('"parameters" must be an object');
   if (!Array.isArray(inputs) || inputs.length === 0) throw badRequest('"inputs" must be a non-empty array');
   const seen = new Set<string>();
+  let offset = 0;
   const tensors = inputs.map((raw, k) => {
     const where = `inputs[${k}]`;
     if (!isRecord(raw)) throw badRequest(`${where} must be an object with name, shape, datatype and data`);
@@ -65,25 +92,57 @@ export function parseInferRequest(body: unknown): InferRequest {
     if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
       throw badRequest(`input '${name}': shape must be an array of at most ${MAX_RANK} non-negative integers`);
     }
-    if (!Array.isArray(data)) throw badRequest(`input '${name}': data must be an array (flat or nested, row-major)`);
-    const flat = flatten(data, Math.max(1, shape.length));
-    if (typeof flat === 'string') throw badRequest(`input '${name}': data ${flat} (${shape.length})`);
     const dims = shape as number[];
     const expected = elementCount(dims);
+    if (raw.parameters !== undefined && !isRecord(raw.parameters)) throw badRequest(`input '${name}': parameters must be an object`);
+    const size = raw.parameters?.binary_data_size;
+    if (size !== undefined) {
+      if (!Number.isSafeInteger(size) || (size as number) < 0) throw badRequest(`input '${name}': parameters.binary_data_size must be a non-negative integer`);
+      if (data !== undefined) throw badRequest(`input '${name}' has both data and parameters.binary_data_size`);
+      if (!binary) throw badRequest(`input '${name}' has parameters.binary_data_size but the request has no binary data (send the Inference-Header-Content-Length header)`);
+      const want = expected * bytesPerElement(datatype);
+      if (size !== want) throw badRequest(`input '${name}': binary_data_size is ${size as number} bytes, shape [${dims.join(',')}] of ${datatype} needs ${want}`);
+      if (offset + want > binary.length) throw badRequest(`input '${name}': binary data ends after ${binary.length - offset} of its ${want} bytes`);
+      const bytes = binary.subarray(offset, offset + want);
+      offset += want;
+      if (datatype === 'BOOL' && bytes.some((v) => v > 1)) throw badRequest(`input '${name}': BOOL binary data must be bytes 0 or 1`);
+      return { name, datatype, shape: dims, data: viewBytes(datatype, bytes) };
+    }
+    let flat: readonly unknown[] | Float64Array;
+    if (data instanceof NumericData) {
+      if (data.depth > Math.max(1, dims.length)) throw badRequest(`input '${name}': data is nested deeper than its rank allows (${dims.length})`);
+      flat = data.values;
+    } else {
+      if (!Array.isArray(data)) throw badRequest(`input '${name}': data must be an array (flat or nested, row-major)`);
+      const f = flatten(data, Math.max(1, dims.length));
+      if (typeof f === 'string') throw badRequest(`input '${name}': data ${f} (${dims.length})`);
+      flat = f;
+    }
     if (flat.length !== expected) throw badRequest(`input '${name}': data has ${flat.length} elements, shape [${dims.join(',')}] needs ${expected}`);
     const typed = fromJson(datatype, flat);
     if (typeof typed === 'string') throw badRequest(`input '${name}': data ${typed}`);
     return { name, datatype, shape: dims, data: typed };
   });
+  if (binary && offset !== binary.length) throw badRequest(`the request has ${binary.length} bytes of binary data but its inputs' binary_data_size add up to ${offset}`);
   let wanted: string[] | undefined;
+  const byName = new Map<string, boolean>();
   if (outputs !== undefined) {
     if (!Array.isArray(outputs)) throw badRequest('"outputs" must be an array of {name}');
     wanted = outputs.map((o, k) => {
       if (!isRecord(o) || typeof o.name !== 'string') throw badRequest(`outputs[${k}].name must be a string`);
+      const flag = flagParam(o.parameters, 'binary_data', `outputs[${k}]`);
+      if (flag !== undefined) byName.set(o.name, flag);
       return o.name;
     });
   }
-  return { id, inputs: tensors, outputs: wanted, parameters: (parameters as Record<string, unknown> | undefined) ?? {} };
+  const all = flagParam(parameters, 'binary_data_output', 'request') ?? false;
+  return {
+    id,
+    inputs: tensors,
+    outputs: wanted,
+    parameters: (parameters as Record<string, unknown> | undefined) ?? {},
+    ...(all || byName.size > 0 ? { binaryOutputs: { all, byName } } : {}),
+  };
 }
 
 /**
@@ -127,15 +186,31 @@ export function validateInputs(model: string, sig: ModelSignature, req: InferReq
   return ordered;
 }
 
-export function encodeResponse(model: string, version: string, id: string | undefined, outputs: readonly HostTensor[], wanted: readonly string[] | undefined, parameters?: Record<string, unknown>): InferResponseJson {
+/**
+ * The response of an inference: JSON, or, when the request asked for binary outputs, the JSON
+ * header (`parameters.binary_data_size` in place of `data`) followed by those outputs' raw
+ * little-endian bytes in response order; `headerLength` goes into `Inference-Header-Content-Length`.
+ */
+export function encodeResponse(model: string, version: string, req: Pick<InferRequest, 'id' | 'outputs' | 'binaryOutputs'>, outputs: readonly HostTensor[], parameters?: Record<string, unknown>): InferReply {
+  const wanted = req.outputs;
   const chosen = wanted ? outputs.filter((o) => wanted.includes(o.name)) : outputs;
-  return {
+  const bin = req.binaryOutputs;
+  const isBinary = (name: string): boolean => (bin ? (bin.byName.get(name) ?? bin.all) : false);
+  const tails: Uint8Array[] = [];
+  const json: InferResponseJson = {
     model_name: model,
     model_version: version,
-    ...(id !== undefined ? { id } : {}),
+    ...(req.id !== undefined ? { id: req.id } : {}),
     ...(parameters && Object.keys(parameters).length > 0 ? { parameters } : {}),
-    outputs: chosen.map((o) => ({ name: o.name, datatype: o.datatype, shape: [...o.shape], data: toJson(o.datatype, o.data) })),
+    outputs: chosen.map((o) => {
+      if (!isBinary(o.name)) return { name: o.name, datatype: o.datatype, shape: [...o.shape], data: toJson(o.datatype, o.data) };
+      tails.push(new Uint8Array(o.data.buffer, o.data.byteOffset, o.data.byteLength));
+      return { name: o.name, datatype: o.datatype, shape: [...o.shape], parameters: { binary_data_size: o.data.byteLength } };
+    }),
   };
+  if (tails.length === 0) return { kind: 'json', body: json };
+  const header = Buffer.from(JSON.stringify(json));
+  return { kind: 'binary', headerLength: header.length, body: Buffer.concat([header, ...tails]) };
 }
 
 /** Shape of a rectangular nested array, or an error message. */

@@ -26,5 +26,5 @@ export type ToWorker = { readonly kind: 'run'; readonly id: number; readonly fee
 export type FromWorker =
   | { readonly kind: 'loaded'; readonly inputs: readonly WireValueInfo[]; readonly outputs: readonly WireValueInfo[] }
   | { readonly kind: 'load-error'; readonly message: string }
-  | { readonly kind: 'result'; readonly id: number; readonly outputs: readonly WireTensor[] }
+  | { readonly kind: 'result'; readonly id: number; readonly outputs: readonly WireTensor[]; readonly runMs: number }
   | { readonly kind: 'run-error'; readonly id: number; readonly message: string };

@@ -7,6 +7,7 @@ import { modelDefaults, type ModelConfig, type ServeConfig } from './config.js';
 import { ServeError, badRequest, notFound } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { encodeResponse, nest, parseInferRequest, parsePredictInputs } from './oip.js';
+import { INFERENCE_HEADER, readOipBody, type OipBody } from './oip-body.js';
 import { ModelRepository } from './repository.js';
 import { registeredModelResolvers, type ModelResolver } from './resolver.js';
 import { InferenceService, type InferOutcome } from './service.js';
@@ -59,6 +60,7 @@ export async function createServer(options: ServeOptions): Promise<LatheServer> 
       }
       return [...byModel].map(([name, [h, m]]) => [name, h, m] as const);
     },
+    instances: () => repository.all().map((v) => [v.name, v.version, v.busySeconds()] as const),
   });
   repository = new ModelRepository(options.resolvers ?? registeredModelResolvers(), {
     loaded: (name, version, ms) => logger.info({ model: name, version, loadMs: Math.round(ms) }, 'model version loaded and warmed'),
@@ -87,6 +89,8 @@ export async function createServer(options: ServeOptions): Promise<LatheServer> 
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.server.bodyLimitBytes,
     logController: new LogController({ disableRequestLogging: true }),
+    // No pino child logger per request (a few µs on the hot path): every log line the server writes carries reqId itself.
+    childLoggerFactory: (parent) => parent,
     requestIdHeader: 'x-request-id',
     genReqId: () => `req-${(++idSeq).toString(36)}`,
     return503OnClosing: true,
@@ -105,19 +109,24 @@ export async function createServer(options: ServeOptions): Promise<LatheServer> 
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
-  app.addHook('onSend', async (req, reply) => {
+  // Callback-style hooks: an async hook costs a promise per request on the hot path.
+  app.addHook('onSend', (req, reply, payload, done) => {
     void reply.header('x-request-id', req.id);
     // While draining, end keep-alive connections after their response so close() need not wait for idle clients.
     if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  const debug = logger.isLevelEnabled('debug');
+  app.addHook('onResponse', (req, reply, done) => {
     const info = req.lathe;
-    if (!info) return;
-    const labels = { model: info.model, version: info.version, code: String(reply.statusCode) };
-    metrics.requests.inc(labels);
-    if (reply.statusCode >= 400) metrics.failures.inc(labels);
-    else metrics.latency.observe({ model: info.model, version: info.version }, reply.elapsedTime / 1000);
-    req.log.debug({ reqId: req.id, ...labels, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'inference');
+    if (info) {
+      const code = reply.statusCode;
+      metrics.requests.labels(info.model, info.version, String(code)).inc();
+      if (code >= 400) metrics.failures.labels(info.model, info.version, String(code)).inc();
+      else metrics.latency.labels(info.model, info.version).observe(reply.elapsedTime / 1000);
+      if (debug) req.log.debug({ reqId: req.id, model: info.model, version: info.version, code: String(code), ms: Math.round(reply.elapsedTime * 100) / 100 }, 'inference');
+    }
+    done();
   });
 
   const ready = (): boolean => !closing && repository.ready();
@@ -125,7 +134,7 @@ export async function createServer(options: ServeOptions): Promise<LatheServer> 
   // --- health and metadata ---
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async (_req, reply) => reply.code(ready() ? 200 : 400).send({ ready: ready() }));
-  app.get('/v2', async () => ({ name: 'lathe', version: VERSION, extensions: config.server.adminToken ? ['model_repository'] : [] }));
+  app.get('/v2', async () => ({ name: 'lathe', version: VERSION, extensions: ['binary_tensor_data', ...(config.server.adminToken ? ['model_repository'] : [])] }));
 
   const metadata = async (req: FastifyRequest<{ Params: Params }>) => {
     const { name, version } = req.params;
@@ -169,22 +178,55 @@ export async function createServer(options: ServeOptions): Promise<LatheServer> 
     if (closing) throw new ServeError(503, 'server is shutting down', 1);
   };
 
-  const infer = async (req: FastifyRequest<{ Params: Params; Body: unknown }>, reply: FastifyReply) => {
+  const infer = async (req: FastifyRequest<{ Params: Params; Body: OipBody }>, reply: FastifyReply) => {
     const { name, version } = req.params;
     checkOpen(req, name);
-    const parsed = parseInferRequest(req.body);
+    const parsed = parseInferRequest(req.body.json, req.body.binary);
     const out = await service.infer(name, version, parsed, { key: stickyKey(req, name, parsed.parameters), requestId: req.id, log: req.log });
     answered(req, reply, out);
     const params: Record<string, unknown> = {};
     if (out.fallback) params.fallback = out.fallback;
     if (out.experiment) params.experiment = out.experiment;
     if (out.cached) params.cached = true;
-    return encodeResponse(out.model, out.version, parsed.id, out.outputs, parsed.outputs, params);
+    const encoded = encodeResponse(out.model, out.version, parsed, out.outputs, params);
+    if (encoded.kind === 'json') return reply.type('application/json; charset=utf-8').send(JSON.stringify(encoded.body));
+    return reply.header(INFERENCE_HEADER, String(encoded.headerLength)).type('application/octet-stream').send(encoded.body);
   };
-  app.post('/v2/models/:name/infer', infer);
-  app.post('/v2/models/:name/versions/:version/infer', infer);
+  // The infer routes read their bodies as bytes: the binary tensor data extension (a JSON header of
+  // Inference-Header-Content-Length bytes, then raw tensors) and the fast path for numeric `data` arrays.
+  await app.register(async (scope) => {
+    const secureJson = scope.getDefaultJsonParser('error', 'error');
+    const parseJson = (text: string): unknown => {
+      // fastify's secure parser scans the text with two regexes for prototype-poisoning keys; a text with
+      // neither key nor any escape sequence cannot hold one, and plain JSON.parse is then enough.
+      if (!text.includes('\\') && !text.includes('__proto__') && !text.includes('constructor')) {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          // fall through: the secure parser reports the error as fastify does
+        }
+      }
+      let value: unknown;
+      secureJson(undefined as unknown as FastifyRequest, text, (err, v) => {
+        if (err) throw err;
+        value = v;
+      });
+      return value;
+    };
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' }, (req, body, done) => {
+      try {
+        done(null, readOipBody(body as Buffer, req.headers[INFERENCE_HEADER], parseJson));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    });
+    scope.post('/v2/models/:name/infer', infer);
+    scope.post('/v2/models/:name/versions/:version/infer', infer);
+  });
 
   app.post('/predict', async (req: FastifyRequest<{ Body: unknown }>, reply) => {
+    if (req.headers[INFERENCE_HEADER] !== undefined) throw badRequest('binary tensor data (Inference-Header-Content-Length) is accepted only by /v2/models/{name}/infer');
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object {"model"?, "version"?, "inputs"}');
     const b = body as Record<string, unknown>;

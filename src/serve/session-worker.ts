@@ -39,7 +39,9 @@ try {
       try {
         const feeds: Record<string, ort.Tensor> = {};
         for (const t of msg.feeds) feeds[t.name] = new ort.Tensor(t.type, t.data as ort.Tensor.DataType, t.dims);
+        const t0 = performance.now();
         const result = await session.run(feeds, msg.fetches as string[]);
+        const runMs = performance.now() - t0;
         const outputs: WireTensor[] = [];
         const transfer: ArrayBuffer[] = [];
         for (const name of msg.fetches) {
@@ -48,7 +50,7 @@ try {
           outputs.push({ name, type: t.type as WireTensor['type'], dims: [...t.dims], data });
           transfer.push(data.buffer as ArrayBuffer);
         }
-        post({ kind: 'result', id: msg.id, outputs }, transfer);
+        post({ kind: 'result', id: msg.id, outputs, runMs }, transfer);
       } catch (err) {
         post({ kind: 'run-error', id: msg.id, message: err instanceof Error ? err.message : String(err) });
       }

@@ -12,7 +12,8 @@ before(async () => {
     models: {
       mlp: model(join(repo, 'mlp'), { versions: ['1'], batching: { maxBatchSize: 16 } }),
       seqmean: model(join(repo, 'seqmean'), { batching: { maxBatchSize: 64 } }),
-      slow: model(join(repo, 'slow'), { timeoutMs: 60_000, batching: { maxBatchSize: 1, maxQueueSize: 2 } }),
+      slow: model(join(repo, 'slow'), { timeoutMs: 60_000, inflight: 1, batching: { maxBatchSize: 1, maxQueueSize: 2 } }),
+      slow2: model(join(repo, 'slow'), { timeoutMs: 60_000, inflight: 2, batching: { maxBatchSize: 1, maxQueueSize: 8 } }),
     },
   });
 });
@@ -71,6 +72,23 @@ describe('backpressure and timeouts', () => {
     for (const q of await Promise.all(queued)) assert.equal(q.status, 200);
     assert.equal((await call(s, 'POST', '/v2/models/slow/infer', slowBody(1))).status, 200);
     assert.ok((await metric(s, 'lathe_request_failures_total', { model: 'slow', code: '503' })) >= 3);
+  });
+
+  it('with inflight 2 an instance holds the next batch while one runs; the rest queue; all are answered', async () => {
+    const batcher = s.repository.get('slow2').batcher;
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise((r) => setTimeout(r, 2));
+    };
+    const running = call(s, 'POST', '/v2/models/slow2/infer', slowBody(400_000)); // ~0.6 s here
+    await until(() => batcher.pending === 1);
+    const next = call(s, 'POST', '/v2/models/slow2/infer', slowBody(1));
+    await until(() => batcher.pending === 2);
+    assert.equal(batcher.depth, 0, 'the second batch went to the worker, not the queue');
+    const queued = call(s, 'POST', '/v2/models/slow2/infer', slowBody(1));
+    await until(() => batcher.pending === 3);
+    assert.equal(batcher.depth, 1, 'a third waits in the batcher');
+    for (const r of await Promise.all([running, next, queued])) assert.equal(r.status, 200);
+    assert.equal(batcher.pending, 0);
   });
 
   it('times out a request that waits too long (504 without a fallback) and counts it', async () => {

@@ -12,7 +12,7 @@ before(async () => {
       faulty: model(join(repo, 'faulty'), {
         fallback: [{ model: 'mlp' }, { response: { outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 1, 4], data: [-1, -1, -1, -1] }] } }],
       }),
-      slow: model(join(repo, 'slow'), { timeoutMs: 150, batching: { maxBatchSize: 1 }, fallback: [{ model: 'slow2' }] }),
+      slow: model(join(repo, 'slow'), { timeoutMs: 100, batching: { maxBatchSize: 1 }, fallback: [{ model: 'slow2' }] }),
       slow2: model(join(repo, 'slow')),
       mlp: model(join(repo, 'mlp'), { versions: 'latest' }),
     },
@@ -40,8 +40,9 @@ describe('fallback chain', () => {
   });
 
   it('a model that hangs past its timeout is answered by the next model, counted', async () => {
+    // 400k loop steps take ~0.6 s here (60k took only ~95 ms, under the old 150 ms timeout): well past the 100 ms deadline.
     const body = {
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], data: new Array(16).fill(0.1) }, { name: 'steps', datatype: 'INT64', shape: [1], data: [60_000] }],
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], data: new Array(16).fill(0.1) }, { name: 'steps', datatype: 'INT64', shape: [1], data: [400_000] }],
     };
     const r = await call(s, 'POST', '/v2/models/slow/infer', body);
     assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -23,7 +23,7 @@ function rng(seed: number): () => number {
   };
 }
 
-type Req = { url: string; payload: string; contentType: string };
+type Req = { url: string; payload: string | Buffer; contentType: string; headerLength?: string };
 
 function generator(seed: number): () => Req {
   const r = rng(seed);
@@ -46,11 +46,27 @@ function generator(seed: number): () => Req {
     () => pick<unknown>([null, [], 0, 'inputs', true, { input: [] }, { Inputs: [] }]),
     () => ({ __pairs: true, inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }, { name: 'b', datatype: 'INT64', shape: [1, 3], data: [1, pick([2.5, 1e20, -1e20, 'b', null]), 3] }] }),
   ];
+  // Binary tensor data extension: a JSON header, raw bytes, and a header length that may lie.
+  const binary = (): Req => {
+    const size = pick<unknown>([16, 16, 16, 12, 20, 0, -4, '16', null, 1e9]);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: pick(['FP32', 'FP32', 'INT32', 'BOOL', 'FP64']), shape: pick<unknown>([[1, 4], [1, 4], [2, 4], [4]]), parameters: { binary_data_size: size } }] }));
+    const tail = Buffer.alloc(pick([0, 8, 16, 16, 17, 32]), Math.floor(r() * 256));
+    const length = pick<unknown>([header.length, header.length, header.length - 1, header.length + 1, header.length + tail.length + 1, 0, -1, 'x', '1e2', '', ' 7']);
+    return { url: '/v2/models/mlp/infer', payload: Buffer.concat([header, tail]), contentType: pick(['application/octet-stream', 'application/json']), headerLength: String(length) };
+  };
   return () => {
     const kind = r();
-    if (kind < 0.05) return { url: '/v2/models/mlp/infer', payload: pick(['{', '{"inputs": [}', 'null x', '\u0000', '{"inputs":[{"name":"x",}]}', '[1,2', '']), contentType: 'application/json' };
-    if (kind < 0.08) return { url: pick(['/v2/models/nope/infer', '/v2/models/mlp/versions/7/infer', '/v2/models//infer']), payload: JSON.stringify(mlpInput([[1, 2, 3, 4]])), contentType: 'application/json' };
-    if (kind < 0.1) return { url: '/v2/models/mlp/infer', payload: JSON.stringify(mlpInput([[1, 2, 3, 4]])), contentType: pick(['text/plain', 'application/xml', 'image/png']) };
+    if (kind < 0.15) {
+      const q = binary();
+      // keep only the malformed ones: a correct 16-byte FP32 [1,4] request would be answered 200
+      const n = Number(q.headerLength);
+      const json = Number.isInteger(n) && n > 0 && n <= (q.payload as Buffer).length ? (q.payload as Buffer).subarray(0, n).toString() : '';
+      if (json.includes('"FP32","shape":[1,4],"parameters":{"binary_data_size":16}') && (q.payload as Buffer).length - n === 16 && /^\d+$/.test(q.headerLength!)) return { ...q, headerLength: '0' };
+      return q;
+    }
+    if (kind < 0.2) return { url: '/v2/models/mlp/infer', payload: pick(['{', '{"inputs": [}', 'null x', '\u0000', '{"inputs":[{"name":"x",}]}', '[1,2', '']), contentType: 'application/json' };
+    if (kind < 0.23) return { url: pick(['/v2/models/nope/infer', '/v2/models/mlp/versions/7/infer', '/v2/models//infer']), payload: JSON.stringify(mlpInput([[1, 2, 3, 4]])), contentType: 'application/json' };
+    if (kind < 0.25) return { url: '/v2/models/mlp/infer', payload: JSON.stringify(mlpInput([[1, 2, 3, 4]])), contentType: pick(['text/plain', 'application/xml', 'image/png']) };
     const body = pick(mutations)() as Record<string, unknown> | null;
     const url = body && typeof body === 'object' && '__pairs' in body ? '/v2/models/pair/infer' : pick(['/v2/models/mlp/infer', '/v2/models/mlp/versions/2/infer']);
     if (body && typeof body === 'object' && '__pairs' in body) delete body.__pairs;
@@ -67,7 +83,9 @@ it('10,000 malformed requests all get 4xx with an error body; the server stays h
     const replies = await Promise.all(
       Array.from({ length: 100 }, () => {
         const q = next();
-        return s.app.inject({ method: 'POST', url: q.url, payload: q.payload, headers: { 'content-type': q.contentType } });
+        const headers: Record<string, string> = { 'content-type': q.contentType };
+        if (q.headerLength !== undefined) headers['inference-header-content-length'] = q.headerLength;
+        return s.app.inject({ method: 'POST', url: q.url, payload: q.payload, headers });
       }),
     );
     for (const r of replies) {

@@ -32,7 +32,7 @@ describe('health and server metadata', () => {
     const meta = await call(s, 'GET', '/v2');
     assert.equal(meta.body.name, 'lathe');
     assert.ok(typeof meta.body.version === 'string');
-    assert.deepEqual(meta.body.extensions, ['model_repository']);
+    assert.deepEqual(meta.body.extensions, ['binary_tensor_data', 'model_repository']);
   });
 });
 
