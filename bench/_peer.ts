@@ -9,8 +9,24 @@ export interface PeerResult {
   readonly threads: number;
 }
 
+// Which BLAS library the PyTorch process maps after a matmul: Debian's torch links the libblas.so.3 alternative,
+// and with only `libblas3` installed that is the unoptimised reference BLAS (a Linear/LSTM step 10× slower), which
+// would turn every ratio into a flattering fiction.
+const BLAS_PROBE = `import torch
+torch.ones(64, 64) @ torch.ones(64, 64)
+maps = open('/proc/self/maps').read()
+print('openblas' if 'openblas' in maps else 'mkl' if 'libmkl' in maps else 'reference' if 'blas/libblas' in maps else 'unknown')`;
+
+/**
+ * Whether PyTorch can be the peer: installed, and linked to an optimised BLAS. With the reference BLAS it throws
+ * (install libopenblas0-pthread) rather than report a ratio against a crippled peer.
+ */
 export function torchAvailable(): boolean {
-  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  const r = spawnSync('/usr/bin/python3', ['-c', BLAS_PROBE], { encoding: 'utf8' });
+  if (r.status !== 0) return false;
+  if (r.stdout.trim() === 'reference')
+    throw new Error('PyTorch runs on the reference BLAS (Debian libblas3), far from its best: `apt-get install libopenblas0-pthread` before benchmarking');
+  return true;
 }
 
 /** Best of the thread settings, or null when PyTorch is not installed. */
