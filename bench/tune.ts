@@ -1,6 +1,6 @@
 // `npm run bench -- tune [--json] [--quick]`: lathe's samplers against Optuna 3.1 (Debian python3-optuna, run in
 // the same benchmark when /usr/bin/python3 has it).
-//  - quality: mean best value after 100 trials over 10 seeds, TPE and CMA-ES, on Branin, Hartmann-6 and a 10-D
+//  - quality: mean best value after 100 trials over 20 seeds (`--seeds N`), TPE and CMA-ES, on Branin, Hartmann-6 and a 10-D
 //    Rosenbrock (minimize), with the difference (ours − Optuna) and its 95% Welch confidence interval;
 //  - speed: sampler overhead per trial (ask + tell, in-memory storage, TPE, 8 float parameters) on a study that
 //    already holds 1,000 / 5,000 complete trials; ratio = Optuna time / our time.
@@ -94,7 +94,9 @@ async function ourOverhead(filled: number, measured: number): Promise<number> {
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const quick = args.includes('--quick');
-  const seeds = quick ? 3 : 10;
+  const si = args.indexOf('--seeds');
+  const seeds = si >= 0 ? Number(args[si + 1]) : quick ? 3 : 20;
+  if (!Number.isInteger(seeds) || seeds < 2) throw new Error(`--seeds: need an integer >= 2, got ${args[si + 1]}`);
   const trials = 100;
   const peer = optunaAvailable();
   if (!peer && !json) console.log('Optuna not found at /usr/bin/python3: reporting lathe only');

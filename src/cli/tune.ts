@@ -11,6 +11,8 @@ import { SearchSpaceError, StorageError } from '../tune/errors.js';
 import { bestTrials, exportTrialConfig, paramImportance } from '../tune/analysis.js';
 import { directionsOf, openConfigStudy, resolveStorageUrl, runWorker, runWorkers } from '../tune/runner.js';
 import { ObjectiveError } from '../tune/study.js';
+import type { FrozenTrial } from '../tune/types.js';
+import { trackingObserver, tuneWorkerEntry } from './tune-tracking.js';
 
 interface TuneCliOptions {
   workers?: string;
@@ -33,9 +35,10 @@ async function runTune(configPath: string, o: TuneCliOptions): Promise<void> {
   const workers = o.workers !== undefined ? Number(o.workers) : (cfg.workers ?? 1);
   if (!Number.isInteger(workers) || workers < 1) throw new CliError(`--workers: must be a positive integer, got ${o.workers}`);
   const url = await userErrors(async () => resolveStorageUrl(cfg, o.storage));
-  if (workers === 1) await userErrors(() => runWorker(cfg, url));
+  const t0 = Date.now();
+  if (workers === 1) await userErrors(async () => runWorker(cfg, url, { onTrial: o.json ? undefined : printTrial, observer: await trackingObserver() }));
   else {
-    const exits = await userErrors(() => runWorkers(cfg, configPath, url, workers));
+    const exits = await userErrors(() => runWorkers(cfg, configPath, url, workers, undefined, tuneWorkerEntry));
     const bad = exits.filter((e) => e.code !== 0);
     if (bad.length) throw new CliError(`${bad.length} of ${workers} workers failed:\n${bad.map((e) => `  worker ${e.index} (pid ${e.pid}, exit ${e.code ?? e.signal}): ${e.stderr.trim().split('\n').pop()}`).join('\n')}`, bad.some((e) => e.code === 2 || e.code === 3) ? 2 : 1);
   }
@@ -48,26 +51,42 @@ async function runTune(configPath: string, o: TuneCliOptions): Promise<void> {
     const summary = {
       study: cfg.study, storage: url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@'), directions: directionsOf(cfg),
       trials: { complete: counts.COMPLETE, pruned: counts.PRUNED, failed: counts.FAILED, running: counts.RUNNING, waiting: counts.WAITING },
-      best: best.map((t) => ({ number: t.number, values: t.values, params: t.params })),
+      wall_s: (Date.now() - t0) / 1000,
+      best: best.map((t) => ({ number: t.number, values: t.values, params: t.params, user_attrs: t.userAttrs })),
       importance,
     };
     if (o.exportBest) {
       if (best.length === 0) throw new CliError(`--export-best: study '${cfg.study}' has no complete trial`);
-      const base = cfg.export?.base ? (YAML.parse(readFileSync(resolve(cfg.configDir, cfg.export.base), 'utf8')) as Record<string, unknown>) : {};
-      writeFileSync(o.exportBest, YAML.stringify(exportTrialConfig(best[0], base, cfg.export?.paths ?? {})));
+      let out: Record<string, unknown>;
+      if (typeof cfg.objective !== 'string' && !cfg.export?.base) {
+        // A training objective: the best trial's training config is its template with the parameters filled in.
+        const { exportTrainConfig, loadTrainTemplate } = await import('../tune/train-objective.js');
+        out = exportTrainConfig(cfg, loadTrainTemplate(cfg.objective, cfg.configDir), best[0].params, best[0].number);
+      } else {
+        const base = cfg.export?.base ? (YAML.parse(readFileSync(resolve(cfg.configDir, cfg.export.base), 'utf8')) as Record<string, unknown>) : {};
+        out = exportTrialConfig(best[0], base, cfg.export?.paths ?? {});
+      }
+      writeFileSync(o.exportBest, YAML.stringify(out));
     }
     if (o.json) {
       console.log(JSON.stringify(summary));
       return;
     }
     console.log(`study ${summary.study} (${summary.directions.join(', ')}) on ${summary.storage}`);
-    console.log(`trials: ${counts.COMPLETE} complete, ${counts.PRUNED} pruned, ${counts.FAILED} failed`);
+    console.log(`trials: ${counts.COMPLETE} complete, ${counts.PRUNED} pruned, ${counts.FAILED} failed (${summary.wall_s.toFixed(1)} s)`);
     for (const b of summary.best) console.log(`${best.length > 1 ? 'pareto' : 'best'} #${b.number}: ${b.values?.join(', ')}  ${JSON.stringify(b.params)}`);
     if (importance.length) console.log(`importance: ${importance.map((i) => `${i.param} ${i.importance.toFixed(3)}`).join(', ')}`);
     if (o.exportBest) console.log(`best trial written to ${o.exportBest}`);
   } finally {
     await study.close();
   }
+}
+
+/** One line per finished trial (stderr, so stdout keeps the summary). */
+function printTrial(t: FrozenTrial): void {
+  const secs = t.completedAt && t.startedAt ? ` ${((t.completedAt - t.startedAt) / 1000).toFixed(1)}s` : '';
+  const value = t.state === 'COMPLETE' ? ` ${t.values?.join(', ')}` : t.state === 'PRUNED' && t.intermediate.size ? ` at step ${Math.max(...t.intermediate.keys())}` : '';
+  process.stderr.write(`trial ${t.number} ${t.state}${value}${secs} ${JSON.stringify(t.params)}\n`);
 }
 
 /** Registers the `lathe tune` command. */

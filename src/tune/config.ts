@@ -13,6 +13,18 @@ const paramSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('categorical'), choices: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).min(1), when: condition.optional() }).strict(),
 ]);
 
+/** A training config as the objective: `${param}` placeholders filled per trial, trained through the Trainer. */
+const trainObjectiveSchema = z
+  .object({
+    /** The training config (inline) or the path of a YAML/JSON one, relative to the tune config. */
+    train: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+    /** Validation metric reported each epoch to the pruner and returned as the trial's value. */
+    monitor: z.string().min(1),
+    /** The trial's value: the metric at the last epoch (default) or its best over epochs. */
+    value: z.enum(['last', 'best']).optional(),
+  })
+  .strict();
+
 const named = z.union([z.string(), z.object({ type: z.string() }).passthrough()]);
 
 export const tuneConfigSchema = z
@@ -29,7 +41,7 @@ export const tuneConfigSchema = z
     catch: z.boolean().optional(),
     heartbeat: z.object({ interval_s: z.number().positive().optional(), grace_s: z.number().positive().optional(), requeue: z.boolean().optional() }).strict().optional(),
     space: z.record(z.string(), paramSchema).optional(),
-    objective: z.string().regex(/^[^#]+(#[A-Za-z_$][\w$]*)?$/, 'must be <module path>[#export], e.g. ./objective.js#objective'),
+    objective: z.union([z.string().regex(/^[^#]+(#[A-Za-z_$][\w$]*)?$/, 'must be <module path>[#export], e.g. ./objective.js#objective'), trainObjectiveSchema]),
     export: z.object({ base: z.string().optional(), paths: z.record(z.string(), z.string()).optional() }).strict().optional(),
   })
   .strict()
@@ -37,6 +49,7 @@ export const tuneConfigSchema = z
 
 export type TuneConfig = z.infer<typeof tuneConfigSchema> & { readonly configDir: string };
 export type ParamSpec = z.infer<typeof paramSchema>;
+export type TrainObjectiveSpec = z.infer<typeof trainObjectiveSchema>;
 
 export class TuneConfigError extends Error {
   constructor(message: string) {

@@ -28,4 +28,4 @@ export { suggestArchitecture, latencyAwareObjective, type ArchitectureSpace, typ
 export { optimizationHistory, bestTrial, bestTrials, paramImportance, paretoFront, exportTrialConfig, type HistoryPoint } from './analysis.js';
 export { loadTuneConfig, parseTuneConfig, TuneConfigError, type TuneConfig } from './config.js';
 export { samplerFromConfig, prunerFromConfig } from './registry.js';
-export { runWorker, runWorkers, spaceFromConfig, suggestFromSpace } from './runner.js';
+export { runWorker, runWorkers, spaceFromConfig, suggestFromSpace, type TrialObserver, type TrialObservation, type WorkerOptions, type ObjectiveContext } from './runner.js';

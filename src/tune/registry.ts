@@ -25,7 +25,7 @@ const posInt = z.number().int().positive().optional();
 
 const samplerOptions = {
   random: z.object({ seed }).strict(),
-  tpe: z.object({ seed, n_startup_trials: z.number().int().nonnegative().optional(), n_ei_candidates: posInt, prior_weight: pos, consider_magic_clip: z.boolean().optional(), consider_endpoints: z.boolean().optional(), multivariate: z.boolean().optional(), group: z.boolean().optional(), constant_liar: z.boolean().optional() }).strict(),
+  tpe: z.object({ seed, n_startup_trials: z.number().int().nonnegative().optional(), n_ei_candidates: posInt, prior_weight: pos, consider_magic_clip: z.boolean().optional(), consider_endpoints: z.boolean().optional(), bandwidth_weighted: z.boolean().optional(), multivariate: z.boolean().optional(), group: z.boolean().optional(), constant_liar: z.boolean().optional() }).strict(),
   cmaes: z.object({ seed, sigma0: pos, popsize: z.number().int().min(2).optional() }).strict(),
   nsga2: z.object({ seed, population_size: z.number().int().min(2).optional(), mutation_prob: z.number().min(0).max(1).optional(), crossover_prob: z.number().min(0).max(1).optional(), swapping_prob: z.number().min(0).max(1).optional() }).strict(),
   sobol: z.object({ seed, scramble: z.boolean().optional() }).strict(),

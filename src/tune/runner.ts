@@ -11,7 +11,7 @@ import { prunerFromConfig, samplerFromConfig } from './registry.js';
 import { parseStorageUrl } from './storage/open.js';
 import { Study, type Objective } from './study.js';
 import type { Trial } from './trial.js';
-import type { ParamValue } from './types.js';
+import type { FrozenTrial, ParamValue } from './types.js';
 
 export interface SpaceEntry {
   readonly distribution: Distribution;
@@ -57,10 +57,49 @@ export function suggestFromSpace(trial: Trial, space: Readonly<Record<string, Sp
   return params;
 }
 
-/** The user's objective: `(trial, params) => number | number[]`, imported from `path#export` (default export `objective` or default). */
-export type ConfigObjective = (trial: Trial, params: Readonly<Record<string, ParamValue>>) => ReturnType<Objective>;
+/** What a worker passes an objective besides the trial: Trainer callbacks a training objective adds to its run. */
+export interface ObjectiveContext {
+  readonly callbacks: readonly object[];
+}
 
-export async function loadObjective(cfg: TuneConfig): Promise<ConfigObjective> {
+/** The user's objective: `(trial, params) => number | number[]`, imported from `path#export` (default export `objective` or default). */
+export type ConfigObjective = (trial: Trial, params: Readonly<Record<string, ParamValue>>, ctx?: ObjectiveContext) => ReturnType<Objective>;
+
+/**
+ * Watches a worker's trials (experiment tracking hooks in here from the CLI layer). `start` runs once the trial's
+ * parameters are set, before the objective; its `callbacks` go to a training objective's Trainer; `end` gets the
+ * finished trial (COMPLETE, PRUNED or FAILED). An error from `start` fails the trial like the objective's; one from
+ * `end` is logged (the trial is already stored).
+ */
+export interface TrialObserver {
+  start(study: string, trial: Trial, params: Readonly<Record<string, ParamValue>>): Promise<TrialObservation>;
+  close?(): Promise<void>;
+}
+
+export interface TrialObservation {
+  readonly callbacks?: readonly object[];
+  end(trial: FrozenTrial): Promise<void>;
+}
+
+export interface WorkerOptions {
+  readonly log?: (r: Readonly<Record<string, unknown>>) => void;
+  /** Called after each trial this worker finished. */
+  readonly onTrial?: (t: FrozenTrial) => void;
+  readonly observer?: TrialObserver;
+}
+
+/**
+ * The objective a config names: a module export, or (`objective: { train, monitor }`) a training config run through
+ * the Trainer with pruning (train-objective.ts), checked before any trial starts.
+ */
+export async function loadObjective(cfg: TuneConfig, space: Readonly<Record<string, SpaceEntry>> = spaceFromConfig(cfg.space)): Promise<ConfigObjective> {
+  if (typeof cfg.objective !== 'string') {
+    const spec = cfg.objective;
+    const { checkTrainObjective, trainObjective } = await import('./train-objective.js');
+    const directions = directionsOf(cfg);
+    if (directions.length !== 1) throw new TuneConfigError('objective.train: a training objective returns one metric; use direction, not directions');
+    return trainObjective(cfg, spec, await checkTrainObjective(cfg, spec, space), directions[0]);
+  }
   const [rel, exportName] = cfg.objective.split('#');
   const path = isAbsolute(rel) ? rel : resolve(cfg.configDir, rel);
   if (!existsSync(path)) throw new TuneConfigError(`objective: module '${path}' does not exist`);
@@ -102,18 +141,33 @@ export async function openConfigStudy(cfg: TuneConfig, storageUrl: string, log?:
 }
 
 /** One worker: runs trials of the config's study until the study-wide budget (n_trials) or timeout. */
-export async function runWorker(cfg: TuneConfig, storageUrl: string, log?: (r: Readonly<Record<string, unknown>>) => void): Promise<void> {
+export async function runWorker(cfg: TuneConfig, storageUrl: string, opts: WorkerOptions = {}): Promise<void> {
   const space = spaceFromConfig(cfg.space);
-  const objective = await loadObjective(cfg);
-  const study = await openConfigStudy(cfg, storageUrl, log);
+  const objective = await loadObjective(cfg, space);
+  const study = await openConfigStudy(cfg, storageUrl, opts.log);
+  const observed = new Map<number, TrialObservation>();
+  const finished = async (_s: Study, t: FrozenTrial): Promise<void> => {
+    const o = observed.get(t.number);
+    observed.delete(t.number);
+    // The trial is already stored: an observer that fails to record it is reported, not fatal to the study.
+    await o?.end(t).catch((err: unknown) => {
+      const record = { event: 'observer_failed', study: cfg.study, trial: t.number, error: (err as Error)?.message ?? String(err) };
+      if (opts.log) opts.log(record);
+      else process.emitWarning(`tune: recording trial ${t.number} failed: ${record.error}`);
+    });
+    opts.onTrial?.(t);
+  };
   try {
     await study.optimize(async (trial) => {
       const params = suggestFromSpace(trial, space);
       await trial.flush(); // the config's parameters are durable before the objective runs (a re-queued copy gets them all)
-      return objective(trial, params);
-    }, { maxTrials: cfg.n_trials, timeout: cfg.timeout, catch: cfg.catch ?? false });
+      const o = await opts.observer?.start(cfg.study, trial, params);
+      if (o) observed.set(trial.number, o);
+      return objective(trial, params, { callbacks: o?.callbacks ?? [] });
+    }, { maxTrials: cfg.n_trials, timeout: cfg.timeout, catch: cfg.catch ?? false, callbacks: [finished] });
   } finally {
     await study.close();
+    await opts.observer?.close?.();
   }
 }
 
@@ -129,15 +183,16 @@ export interface WorkerExit {
 
 /**
  * Forks `workers` processes on one study and waits for all. The study is created first (so workers only join).
- * `onSpawn` sees each child (tests use it to kill one mid-trial).
+ * `onSpawn` sees each child (tests use it to kill one mid-trial); `entry` is the worker script
+ * (`node <entry> <config> <storage-url>`, default worker-main.js; the CLI's adds experiment tracking).
  */
-export async function runWorkers(cfg: TuneConfig, configPath: string, storageUrl: string, workers: number, onSpawn?: (pid: number, index: number) => void): Promise<WorkerExit[]> {
+export async function runWorkers(cfg: TuneConfig, configPath: string, storageUrl: string, workers: number, onSpawn?: (pid: number, index: number) => void, entry = workerEntry): Promise<WorkerExit[]> {
   if (parseStorageUrl(storageUrl).kind === 'memory') throw new TuneConfigError(`storage: 'memory:' cannot be shared by ${workers} worker processes; use sqlite:///file.db or postgres://...`);
   const study = await openConfigStudy(cfg, storageUrl);
   await study.close();
   return Promise.all(
     Array.from({ length: workers }, (_, index) => new Promise<WorkerExit>((done) => {
-      const child = fork(workerEntry, [resolve(configPath), storageUrl], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const child = fork(entry, [resolve(configPath), storageUrl], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       onSpawn?.(child.pid!, index);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { runCli } from '../util/cli.js';
+import { openStore } from '../../src/track/open.js';
 import { objectiveFixture, tempDir, writeConfig } from './helpers.js';
 
 const cfg = (extra: Record<string, unknown> = {}) => ({
@@ -63,6 +64,33 @@ test('lathe tune: an objective that throws exits 2 naming the trial; the study k
     assert.equal(again.status, 0, again.stderr);
     const s = JSON.parse(again.stdout.trim().split('\n').pop()!);
     assert.deepEqual([s.trials.complete, s.trials.failed, s.trials.running], [11, 1, 0]);
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('lathe tune with LATHE_TRACKING_URL: every trial is a tracking run (params, value, state), also from worker processes', async () => {
+  const d = tempDir();
+  try {
+    const path = writeConfig(d.dir, cfg({ n_trials: 6 }));
+    const tracking = join(d.dir, 'tracking');
+    for (const workers of ['1', '2']) {
+      const r = runCli(['tune', path, '--workers', workers, '--storage', `sqlite:///${join(d.dir, `w${workers}.db`)}`, '--json'], { env: { LATHE_TRACKING_URL: tracking } });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const store = await openStore(tracking, { sweep: false });
+    try {
+      const page = await store.listRuns({ experiment: 'cli', limit: 100 });
+      assert.equal(page.total, 12, 'one run per trial, 6 from one worker and 6 from two processes');
+      for (const run of page.runs) {
+        assert.equal(run.status, 'finished');
+        assert.equal(run.tags['tune.state'], 'COMPLETE');
+        assert.equal(typeof run.params.x, 'number');
+        assert.equal((await store.metricSeries(run.id, 'tune/value')).length, 1);
+      }
+    } finally {
+      await store.close();
+    }
   } finally {
     d.cleanup();
   }

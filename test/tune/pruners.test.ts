@@ -15,7 +15,7 @@ async function curves(pruner: Pruner, n = 40, epochs = 27): Promise<{ pruned: nu
   await study.optimize(async (trial) => {
     const x = trial.suggestFloat('x', 0, 1);
     const rep = pruningReporter(trial, { monitor: 'val_loss' });
-    for (let e = 1; e <= epochs; e++) await rep.onEpochEnd(null, { epoch: e, metrics: { val_loss: x + 1 / (e + 1) } });
+    for (let e = 0; e < epochs; e++) await rep.onEpochEnd(null, { epoch: e, metrics: { val_loss: x + 1 / (e + 2) } });
     return x;
   }, { nTrials: n });
   const ts = await study.trials();
@@ -60,7 +60,15 @@ test('pruningReporter throws TrialPruned and names the metric when missing', asy
   const study = await Study.create({ pruner: { name: 'always', prune: () => true } });
   const t = await study.ask();
   const rep = pruningReporter(t, { monitor: 'val_loss' });
-  await assert.rejects(rep.report({ loss: 1 }, 0), /metric 'val_loss' is missing at epoch 0 \(have: loss\)/);
+  await assert.rejects(rep.report({ loss: 1 }, 0), /metric 'val_loss' is missing at step 0 \(have: loss\)/);
+  // The Trainer numbers epochs from 0; the reporter's step is epochs completed (the resource rungs count).
   await assert.rejects(rep.onEpochEnd({}, { epoch: 0, metrics: { val_loss: 1 } }), TrialPruned);
-  assert.equal(rep.lastStep, 0);
+  assert.equal(rep.lastStep, 1);
+  assert.equal(rep.lastValue, 1);
+  // At the run's final step the value is recorded but not judged: the work is done.
+  const t2 = await study.ask();
+  const last = pruningReporter(t2, { monitor: 'val_loss', finalStep: 2 });
+  await assert.rejects(last.onEpochEnd({}, { epoch: 0, metrics: { val_loss: 1 } }), TrialPruned);
+  await last.onEpochEnd({}, { epoch: 1, metrics: { val_loss: 1 } });
+  assert.equal(last.lastStep, 2);
 });

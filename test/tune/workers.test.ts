@@ -85,4 +85,33 @@ async function killMidTrial(store: TempStorage): Promise<void> {
 
 test('SIGKILL mid-trial (SQLite): the trial is FAILED and re-queued, the study finishes with N trials', () => killMidTrial(tempSqlite()));
 
+test('SIGKILL mid-trial without requeue (SQLite): the trial is FAILED, not re-run, and counts toward N', async () => {
+  const store = tempSqlite();
+  const d = tempDir();
+  const marker = join(d.dir, 'hung.pid');
+  process.env.LATHE_TUNE_HANG = '3';
+  process.env.LATHE_TUNE_HANG_FILE = marker;
+  try {
+    const path = writeConfig(d.dir, baseConfig(10, { heartbeat: { interval_s: 0.2, grace_s: 3, requeue: false } }));
+    const done = runWorkers(loadTuneConfig(path), path, store.url, 2);
+    const t0 = Date.now();
+    while (!existsSync(marker) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(readFileSync(marker, 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    const exits = await done;
+    assert.deepEqual(exits.filter((e) => e.pid !== pid).map((e) => e.code), [0], exits.map((e) => e.stderr).join('\n'));
+    const ts = await trialsOf(store.url);
+    assert.equal(ts.length, 10, 'the study-wide budget holds: N trials in all');
+    const killed = ts.find((t) => t.number === 3)!;
+    assert.deepEqual([killed.state, killed.systemAttrs.fail_reason, killed.retriedBy], ['FAILED', 'heartbeat', null]);
+    assert.ok(ts.every((t) => t.retryOf === null), 'nothing re-queued');
+    assert.equal(ts.filter((t) => t.state === 'COMPLETE').length, 9);
+  } finally {
+    delete process.env.LATHE_TUNE_HANG;
+    delete process.env.LATHE_TUNE_HANG_FILE;
+    d.cleanup();
+    await store.cleanup();
+  }
+});
+
 test('SIGKILL mid-trial (PostgreSQL): the trial is FAILED and re-queued, the study finishes with N trials', { skip: (await pgAvailable()) ? false : 'PostgreSQL not reachable' }, () => killMidTrial(tempPostgres()));

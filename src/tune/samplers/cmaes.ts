@@ -1,4 +1,4 @@
-// CMA-ES (Hansen's (mu/mu_w, lambda) strategy with rank-one and rank-mu updates) over the numeric parameters,
+// CMA-ES (Hansen's (mu/mu_w, lambda) strategy with rank-one and active rank-lambda updates) over the numeric parameters,
 // mapped to the unit cube; categoricals are drawn at random. Each trial records its generation; generation g+1
 // is computed from the first `popsize` complete trials of generation g, so the state is a deterministic replay
 // of the study (any process rebuilds it; the replay is cached and extended incrementally).
@@ -23,10 +23,15 @@ const KEY = 'cma:space';
 
 type Num = FloatDistribution | IntDistribution;
 
-/** The CMA-ES state for dimension n. */
+/**
+ * The CMA-ES state for dimension n, with the rules of Hansen's tutorial (arXiv:1604.00772) as the `cmaes` library
+ * behind Optuna implements them: all lambda solutions are weighted, the worse half negatively ("active" CMA: the
+ * covariance also shrinks along bad directions), with the negative weights scaled by alpha_min (eq. 50-53).
+ */
 export class CmaState {
   readonly lambda: number;
   readonly mu: number;
+  /** lambda weights: positive for the best mu (summing to 1), negative for the rest. */
   readonly weights: Float64Array;
   readonly mueff: number;
   private readonly cs: number;
@@ -35,6 +40,7 @@ export class CmaState {
   private readonly c1: number;
   private readonly cmu: number;
   private readonly chiN: number;
+  private readonly weightSum: number;
   mean: Float64Array;
   sigma: number;
   private readonly C: Float64Array[];
@@ -45,19 +51,23 @@ export class CmaState {
   generation = 0;
 
   constructor(readonly n: number, mean: Float64Array, sigma: number, popsize?: number) {
-    this.lambda = popsize ?? 4 + Math.floor(3 * Math.log(n));
-    this.mu = Math.floor(this.lambda / 2);
-    const w = new Float64Array(this.mu);
-    for (let i = 0; i < this.mu; i++) w[i] = Math.log((this.lambda + 1) / 2) - Math.log(i + 1);
-    const sw = w.reduce((a, b) => a + b, 0);
-    for (let i = 0; i < this.mu; i++) w[i] /= sw;
-    this.weights = w;
-    this.mueff = 1 / w.reduce((a, b) => a + b * b, 0);
+    const lambda = (this.lambda = popsize ?? 4 + Math.floor(3 * Math.log(n)));
+    const mu = (this.mu = Math.floor(lambda / 2));
+    const wp = Float64Array.from({ length: lambda }, (_, i) => Math.log((lambda + 1) / 2) - Math.log(i + 1));
+    const sq = (xs: Float64Array): number => xs.reduce((a, b) => a + b, 0) ** 2 / xs.reduce((a, b) => a + b * b, 0);
+    this.mueff = sq(wp.subarray(0, mu));
+    const mueffMinus = lambda > mu ? sq(wp.subarray(mu)) : 0;
+    this.c1 = 2 / ((n + 1.3) ** 2 + this.mueff);
+    this.cmu = Math.min(1 - this.c1 - 1e-8, (2 * (this.mueff - 2 + 1 / this.mueff)) / ((n + 2) ** 2 + this.mueff));
+    const alphaMin = Math.min(1 + this.c1 / this.cmu, 1 + (2 * mueffMinus) / (this.mueff + 2), (1 - this.c1 - this.cmu) / (n * this.cmu));
+    let pos = 0;
+    let neg = 0;
+    for (const w of wp) w >= 0 ? (pos += w) : (neg -= w);
+    this.weights = wp.map((w) => (w >= 0 ? w / pos : (alphaMin * w) / neg));
+    this.weightSum = this.weights.reduce((a, b) => a + b, 0);
     this.cs = (this.mueff + 2) / (n + this.mueff + 5);
     this.ds = 1 + 2 * Math.max(0, Math.sqrt((this.mueff - 1) / (n + 1)) - 1) + this.cs;
     this.cc = (4 + this.mueff / n) / (n + 4 + (2 * this.mueff) / n);
-    this.c1 = 2 / ((n + 1.3) ** 2 + this.mueff);
-    this.cmu = Math.min(1 - this.c1, (2 * (this.mueff - 2 + 1 / this.mueff)) / ((n + 2) ** 2 + this.mueff));
     this.chiN = Math.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n * n));
     this.mean = Float64Array.from(mean);
     this.sigma = sigma;
@@ -90,50 +100,62 @@ export class CmaState {
     return x;
   }
 
-  /** Updates from lambda solutions (x in the unit cube, f to minimize). */
-  tell(solutions: readonly { x: Float64Array; f: number }[]): void {
+  /** C^{-1/2} y = B D^{-1} B^T y (with the decomposition of the current C). */
+  private invSqrt(y: Float64Array): Float64Array {
     const n = this.n;
-    const sorted = [...solutions].sort((a, b) => a.f - b.f);
-    const old = this.mean;
-    const mean = new Float64Array(n);
-    for (let k = 0; k < this.mu; k++) for (let i = 0; i < n; i++) mean[i] += this.weights[k] * sorted[k].x[i];
-    const ys = sorted.slice(0, this.mu).map((s) => s.x.map((v, i) => (v - old[i]) / this.sigma));
-    const yw = mean.map((v, i) => (v - old[i]) / this.sigma);
-    // C^{-1/2} yw = B D^{-1} B^T yw
     const bty = new Float64Array(n);
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let i = 0; i < n; i++) s += this.B[i][j] * yw[i];
+      for (let i = 0; i < n; i++) s += this.B[i][j] * y[i];
       bty[j] = s / this.D[j];
     }
-    const cInvHalfY = new Float64Array(n);
+    const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let j = 0; j < n; j++) s += this.B[i][j] * bty[j];
-      cInvHalfY[i] = s;
+      out[i] = s;
     }
+    return out;
+  }
+
+  /** Updates from lambda solutions (x in the unit cube, f to minimize). */
+  tell(solutions: readonly { x: Float64Array; f: number }[]): void {
+    const n = this.n;
+    this.generation++;
+    const sorted = [...solutions].sort((a, b) => a.f - b.f);
+    const old = this.mean;
+    const ys = sorted.map((s) => s.x.map((v, i) => (v - old[i]) / this.sigma)); // [lambda][n] ~ N(0, C)
+    const yw = new Float64Array(n);
+    for (let k = 0; k < this.mu; k++) for (let i = 0; i < n; i++) yw[i] += this.weights[k] * ys[k][i];
+    this.mean = old.map((v, i) => v + this.sigma * yw[i]);
+    // Step size: cumulation of C^{-1/2} yw.
     const csf = Math.sqrt(this.cs * (2 - this.cs) * this.mueff);
+    const cInvHalfY = this.invSqrt(yw);
     for (let i = 0; i < n; i++) this.ps[i] = (1 - this.cs) * this.ps[i] + csf * cInvHalfY[i];
     const psNorm = Math.hypot(...this.ps);
-    const hsig = psNorm / Math.sqrt(1 - (1 - this.cs) ** (2 * (this.generation + 1))) / this.chiN < 1.4 + 2 / (n + 1) ? 1 : 0;
+    this.sigma = Math.min(this.sigma * Math.exp((this.cs / this.ds) * (psNorm / this.chiN - 1)), 1e3);
+    // Covariance: rank-one (pc) and rank-lambda with active (negative) weights rescaled by n / |C^{-1/2} y|^2.
+    const hsig = psNorm / Math.sqrt(1 - (1 - this.cs) ** (2 * (this.generation + 1))) < (1.4 + 2 / (n + 1)) * this.chiN ? 1 : 0;
     const ccf = Math.sqrt(this.cc * (2 - this.cc) * this.mueff);
     for (let i = 0; i < n; i++) this.pc[i] = (1 - this.cc) * this.pc[i] + hsig * ccf * yw[i];
+    const wio = this.weights.map((w, k) => {
+      if (w >= 0) return w;
+      const z = this.invSqrt(ys[k]);
+      return (w * n) / (z.reduce((a, b) => a + b * b, 0) + 1e-8);
+    });
     const dh = (1 - hsig) * this.cc * (2 - this.cc);
+    const decay = 1 + this.c1 * dh - this.c1 - this.cmu * this.weightSum;
     for (let i = 0; i < n; i++) {
       for (let j = 0; j <= i; j++) {
         let rankMu = 0;
-        for (let k = 0; k < this.mu; k++) rankMu += this.weights[k] * ys[k][i] * ys[k][j];
-        const v = (1 - this.c1 - this.cmu) * this.C[i][j] + this.c1 * (this.pc[i] * this.pc[j] + dh * this.C[i][j]) + this.cmu * rankMu;
+        for (let k = 0; k < this.lambda; k++) rankMu += wio[k] * ys[k][i] * ys[k][j];
+        const v = decay * this.C[i][j] + this.c1 * this.pc[i] * this.pc[j] + this.cmu * rankMu;
         this.C[i][j] = this.C[j][i] = v;
       }
     }
-    this.sigma *= Math.exp((this.cs / this.ds) * (psNorm / this.chiN - 1));
-    this.sigma = Math.min(this.sigma, 1e3);
-    this.mean = mean;
     const { vectors, values } = jacobiEigen(this.C);
     this.B = vectors;
     this.D = values.map((v) => Math.sqrt(Math.max(v, 1e-20)));
-    this.generation++;
   }
 }
 
