@@ -1,4 +1,5 @@
-// Public API of lathe. Each layer re-exports from its own index.
+// Public API of lathe. Each layer re-exports from its own index; the areas are also subpaths of the package
+// ('lathe/nn', 'lathe/optim', 'lathe/data', 'lathe/train', 'lathe/models', 'lathe/serve', 'lathe/track', 'lathe/tune').
 export * from './graph/index.js';
 export * from './autodiff/index.js';
 export { compile, trace, type CompileOptions, type CompiledFn, type InputSpec, type TraceResult } from './runtime/compile.js';
@@ -15,3 +16,5 @@ export * from './train/index.js';
 export * as models from './models/index.js';
 export * as serve from './serve/index.js';
 export * as track from './track/index.js';
+export * as tune from './tune/index.js';
+export * as data from './data/index.js';
