@@ -20,6 +20,8 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     if (i < lead) axes.push(i);
     else if (shape[i - lead] === 1 && g.shape[i] !== 1) axes.push(i);
   }
+  // only leading axes summed (a bias over a batch): one ReduceSum without keepdims, no Squeeze after it
+  if (lead > 0 && axes.length === lead) return sum(g, axes, false);
   let r = axes.length ? sum(g, axes, true) : g;
   if (lead > 0) r = squeeze(r, Array.from({ length: lead }, (_, i) => i));
   return r;

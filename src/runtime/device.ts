@@ -14,6 +14,14 @@ export interface SessionConfig {
   readonly threads?: number;
   /** ORT graph optimizations; 'all' (default) enables layout transforms such as NCHWc convolutions. */
   readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Let idle intra-op threads spin-wait for the next kernel (ORT's default; default here: true, or LATHE_SPINNING=0).
+   * Spinning saves a wake-up per parallel kernel on an idle machine (~10 %), but on cores shared with other jobs a
+   * spinning pool competes with them and every parallel kernel waits for its slowest thread: a 2-thread GPT step
+   * took 250–300 ms spinning vs 110–175 ms not, with the load average at 5–9 on 2 cores (PyTorch's analogue is
+   * OMP_WAIT_POLICY=PASSIVE).
+   */
+  readonly spinning?: boolean;
   /** Write a Chrome-trace profile with one event per kernel (see runtime/profile.ts). */
   readonly profile?: boolean;
   readonly profilePrefix?: string;
@@ -21,6 +29,7 @@ export interface SessionConfig {
 
 export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.SessionOptions {
   const threads = cfg.threads ?? Number(process.env.LATHE_THREADS ?? availableParallelism());
+  const spin = cfg.spinning ?? process.env.LATHE_SPINNING !== '0';
   return {
     executionProviders: cfg.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     intraOpNumThreads: threads,
@@ -31,5 +40,6 @@ export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.Sessio
     // ORT warns about every constant it cannot fold (e.g. float64 ConvTranspose); errors still surface as exceptions
     logSeverityLevel: Number(process.env.LATHE_ORT_LOG_LEVEL ?? 3) as 0 | 1 | 2 | 3 | 4,
     profileFilePrefix: cfg.profilePrefix,
+    ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
 }

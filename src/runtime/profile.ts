@@ -7,6 +7,11 @@ export interface OpProfileRow {
   readonly calls: number;
   readonly totalMs: number;
   readonly percent: number;
+  /**
+   * The sum over this op type's nodes of each node's median kernel time: one run's worth, robust to the long tail a
+   * machine shared with other jobs adds to totals (preempted kernels).
+   */
+  readonly medianMs: number;
 }
 
 interface TraceEvent {
@@ -19,22 +24,29 @@ interface TraceEvent {
 /** Reads an ORT profile file and sums kernel time by op type, largest first. */
 export function summarizeProfile(path: string): OpProfileRow[] {
   const events = JSON.parse(readFileSync(path, 'utf8')) as TraceEvent[];
-  const by = new Map<string, { calls: number; us: number }>();
+  const by = new Map<string, { calls: number; us: number; nodes: Map<string, number[]> }>();
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time')) continue;
     const op = e.args?.op_name ?? 'unknown';
-    const row = by.get(op) ?? { calls: 0, us: 0 };
+    const row = by.get(op) ?? { calls: 0, us: 0, nodes: new Map<string, number[]>() };
     row.calls++;
     row.us += e.dur ?? 0;
+    const durs = row.nodes.get(e.name) ?? [];
+    durs.push(e.dur ?? 0);
+    row.nodes.set(e.name, durs);
     by.set(op, row);
   }
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1];
   const total = [...by.values()].reduce((s, r) => s + r.us, 0) || 1;
   return [...by.entries()]
-    .map(([opType, r]) => ({ opType, calls: r.calls, totalMs: r.us / 1000, percent: (100 * r.us) / total }))
+    .map(([opType, r]) => ({
+      opType, calls: r.calls, totalMs: r.us / 1000, percent: (100 * r.us) / total,
+      medianMs: [...r.nodes.values()].reduce((s, d) => s + median(d), 0) / 1000,
+    }))
     .sort((a, b) => b.totalMs - a.totalMs);
 }
 
 export function formatProfile(rows: readonly OpProfileRow[]): string {
-  const lines = ['op type              calls    total ms      %', ...rows.map((r) => `${r.opType.padEnd(20)} ${String(r.calls).padStart(5)} ${r.totalMs.toFixed(3).padStart(11)} ${r.percent.toFixed(1).padStart(6)}`)];
+  const lines = ['op type              calls    total ms      %  median ms/run', ...rows.map((r) => `${r.opType.padEnd(20)} ${String(r.calls).padStart(5)} ${r.totalMs.toFixed(3).padStart(11)} ${r.percent.toFixed(1).padStart(6)} ${r.medianMs.toFixed(3).padStart(14)}`)];
   return lines.join('\n');
 }

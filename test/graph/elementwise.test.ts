@@ -1,4 +1,5 @@
 import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
 import * as L from '../../src/graph/index.js';
 import { checkGrad, randn } from '../util/gradcheck.js';
 import { ndarray } from '../../src/graph/ndarray.js';
@@ -23,6 +24,15 @@ describe('unary ops: analytic gradient = central differences', () => {
   ];
   for (const [name, f, input] of cases32) test(`${name} (float32 kernel)`, () => checkGrad(name, f, [f32(input)]));
   test('gelu (erf, float32 kernel)', () => checkGrad('gelu', (x) => L.gelu(x), [ndarray('float32', [3, 4], x34.data as Float64Array)]));
+  test('gelu gradient is finite in the tails (0 and 1) and 0.5 at 0', async () => {
+    const { compile } = await import('../../src/runtime/compile.js');
+    const { grad } = await import('../../src/autodiff/index.js');
+    const g = compile((t: L.Tensor) => grad((a: L.Tensor) => L.sum(L.gelu(a)))(t)[0]);
+    const xs = [-40, -14, -6, 0, 6, 14, 40];
+    const out = Array.from((await g(ndarray('float32', [xs.length], xs))).data as Float32Array);
+    const want = xs.map((v) => (v === 0 ? 0.5 : v > 0 ? 1 : 0));
+    out.forEach((v, i) => assert.ok(Number.isFinite(v) && Math.abs(v - want[i]) < 1e-6, `gelu'(${xs[i]}) = ${v}, want ≈ ${want[i]}`));
+  });
   test('gelu (tanh, float32 kernel)', () => checkGrad('gelu-tanh', (x) => L.gelu(x, 'tanh'), [ndarray('float32', [3, 4], x34.data as Float64Array)]));
 });
 

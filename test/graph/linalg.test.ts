@@ -1,4 +1,6 @@
 import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gradients } from '../../src/autodiff/index.js';
 import * as L from '../../src/graph/index.js';
 import { checkGrad, randn } from '../util/gradcheck.js';
 
@@ -8,6 +10,19 @@ describe('matmul / gemm / linear / einsum gradients', () => {
   test('broadcast batch [2,1,3,4]x[5,4,2]', () => checkGrad('bcast', L.matmul, [randn([2, 1, 3, 4], 5), randn([5, 4, 2], 6)]));
   test('vector x matrix', () => checkGrad('vm', L.matmul, [randn([4], 7), randn([4, 3], 8)]));
   test('matrix x vector', () => checkGrad('mv', L.matmul, [randn([3, 4], 9), randn([4], 10)]));
+  test('matmul of transposed operands (the VJP computes (dx)ᵀ directly)', async () => {
+    const sw = (t: L.Tensor) => L.swapAxes(t, -1, -2);
+    await checkGrad('a·kᵀ', (a, k) => L.matmul(a, sw(k)), [randn([2, 3, 3, 4], 31), randn([2, 3, 5, 4], 32)]);
+    await checkGrad('pᵀ·b', (p, b) => L.matmul(sw(p), b), [randn([2, 5, 3], 33), randn([2, 5, 4], 34)]);
+    await checkGrad('aᵀ·bᵀ', (a, b) => L.matmul(sw(a), sw(b)), [randn([4, 3], 35), randn([2, 4], 36)]);
+    await checkGrad('broadcast aᵀ·b', (a, b) => L.matmul(sw(a), b), [randn([4, 3], 37), randn([2, 4, 2], 38)]);
+  });
+  test('the gradient of kᵀ in q·kᵀ is one MatMul, with no Transpose after it', () => {
+    const q = L.placeholder('q', 'float32', [2, 3, 4]);
+    const k = L.placeholder('k', 'float32', [2, 5, 4]);
+    const [, dk] = gradients(L.sum(L.matmul(q, L.swapAxes(k, -1, -2))), [q, k]);
+    assert.equal(dk.node.prim.name, 'matmul');
+  });
   test('gemm transposes', async () => {
     for (const transA of [false, true]) for (const transB of [false, true]) {
       const a = transA ? randn([4, 3], 11) : randn([3, 4], 11);

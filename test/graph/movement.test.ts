@@ -10,6 +10,7 @@ describe('movement ops: gradients', () => {
   test('reshape / flatten', () => checkGrad('reshape', (t) => L.mul(L.reshape(t, [4, -1]), L.reshape(t, [4, 6])), [x]));
   test('flatten', () => checkGrad('flatten', (t) => L.flatten(t, 1), [x]));
   test('transpose', () => checkGrad('transpose', (t) => L.transpose(t, [2, 0, 1]), [x]));
+  test('transpose of a transpose', () => checkGrad('transpose2', (t) => L.mul(L.transpose(L.transpose(t, [2, 0, 1]), [0, 2, 1]), 2), [x]));
   test('squeeze / unsqueeze', () => checkGrad('unsqueeze', (t) => L.squeeze(L.unsqueeze(t, [0, -1])), [x]));
   test('expand', () => checkGrad('expand', (t) => L.expand(t, [5, 2, 3, 4]), [x]));
   test('concat', () => checkGrad('concat', (a, b) => L.concat([a, b, a], 1), [x, randn([2, 1, 4], 22)]));
@@ -50,4 +51,23 @@ test('symbolic batch: one session serves every batch size', async () => {
     assert.equal(Number(y.data[n - 1]), Array.from({ length: 6 }, (_, i) => (n - 1) * 6 + i).reduce((p, q) => p + q, 0));
   }
   assert.equal(f.cacheSize, 1);
+});
+
+describe('movement ops: trace-time simplification', () => {
+  const t = L.placeholder('t', 'float32', [2, 3, 4]);
+  test('a transpose of a transpose is one transpose, or the source itself', () => {
+    const once = L.transpose(L.transpose(t, [2, 0, 1]), [0, 2, 1]);
+    assert.equal(once.node.prim.name, 'transpose');
+    assert.equal(once.node.inputs[0], t);
+    assert.deepEqual(once.shape, [4, 3, 2]);
+    assert.equal(L.transpose(L.transpose(t, [2, 0, 1]), [1, 2, 0]), t);
+  });
+  test('a reshape to the same static shape and a slice of everything are the tensor itself', () => {
+    assert.equal(L.reshape(t, [2, 3, 4]), t);
+    assert.equal(L.reshape(t, [2, -1, 4]), t);
+    assert.notEqual(L.reshape(t, [6, 4]), t);
+    assert.equal(L.sliceAxis(t, 1, 0, 3), t);
+    assert.equal(L.sliceAxis(t, 2, -4), t);
+    assert.notEqual(L.sliceAxis(t, 1, 0, 2), t);
+  });
 });

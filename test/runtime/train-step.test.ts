@@ -103,4 +103,7 @@ test('per-op profiling summarises the ORT trace by op type', async () => {
   assert.ok(ops.includes('Gemm'), ops.join(','));
   assert.ok(Math.abs(rows.reduce((s, r) => s + r.percent, 0) - 100) < 1e-6);
   assert.ok(rows.every((r, i) => i === 0 || rows[i - 1].totalMs >= r.totalMs));
+  // one run's per-node medians: positive, and at most the total over the 3 runs
+  assert.ok(rows.every((r) => r.medianMs >= 0 && r.medianMs <= r.totalMs + 1e-9));
+  assert.ok(rows.find((r) => r.opType === 'Gemm')!.medianMs > 0);
 });

@@ -6,7 +6,7 @@ import { formatShape, normAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { cast } from './elementwise.js';
 import { constant } from './leaf.js';
-import { linear } from './linalg.js';
+import { gemm } from './linalg.js';
 import { reshape, reshapeLike, transpose, zerosLike } from './movement.js';
 
 function requireIndex(op: string, idx: Tensor): void {
@@ -53,7 +53,7 @@ function gatherGrad(g: Tensor, x: Tensor, idx: Tensor, axis: number): Tensor {
   let dxt: Tensor;
   if (typeof rows === 'number' && rows <= 2048) {
     const oh = cast(oneHot(flatIdx, rows), g.dtype); // [n, rows]
-    dxt = linear(transpose(oh), transpose(g2)); // [rows, n]·[R, n]ᵀ = [rows, R]
+    dxt = gemm(oh, g2, { transA: true }); // [n, rows]ᵀ·[n, R] = [rows, R]: one Gemm(transA), no Transpose
   } else {
     dxt = scatterRows(g2, flatIdx, xt);
   }

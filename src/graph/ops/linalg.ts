@@ -24,10 +24,24 @@ const matmulPrim = primitive<NoAttrs>({
   },
   lower: (ctx, _n, [a, b]) => ctx.emit('MatMul', [a, b]),
   vjp: (n, [g]) => {
+    if (!g) return [null, null];
     const [a, b] = n.inputs;
-    return [g && matmul(g, swapAxes(b, -1, -2)), g && matmul(swapAxes(a, -1, -2), g)];
+    // An operand that is itself xᵀ (last two axes swapped) gets its gradient as (dx)ᵀ, computed directly:
+    // da = g·bᵀ = (b·gᵀ)ᵀ and db = aᵀ·g = (gᵀ·a)ᵀ, so the transpose's VJP cancels and no Transpose kernel runs
+    // (attention's kᵀ and Pᵀ); ORT fuses the remaining operand transposes into MatMul.
+    const da = swapsLastTwo(a) ? swapAxes(matmul(b, swapAxes(g, -1, -2)), -1, -2) : matmul(g, swapAxes(b, -1, -2));
+    const db = swapsLastTwo(b) ? swapAxes(matmul(swapAxes(g, -1, -2), a), -1, -2) : matmul(swapAxes(a, -1, -2), g);
+    return [da, db];
   },
 });
+
+/** True when `t` is a Transpose that swaps only its last two axes. */
+function swapsLastTwo(t: Tensor): boolean {
+  if (t.node.prim.name !== 'transpose' || t.rank < 2) return false;
+  const perm = (t.node.attrs as { perm: readonly number[] }).perm;
+  const r = t.rank;
+  return perm.every((p, i) => (i < r - 2 ? p === i : p === (i === r - 1 ? r - 2 : r - 1)));
+}
 
 /** numpy matmul: 1-D operands are promoted and the added axis removed; batch dims broadcast. */
 export function matmul(a: Tensor, b: Tensor): Tensor {

@@ -1,5 +1,5 @@
 // Movement primitives: reshape, transpose, expand, squeeze/unsqueeze, concat, split, slice, pad, tile.
-import { primitive } from '../primitive.js';
+import { primitive, type LowerCtx } from '../primitive.js';
 import { broadcastShapes, divDims, formatShape, mulDims, normAxes, normAxis, numel, type Dim, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { constant, scalar } from './leaf.js';
@@ -39,13 +39,21 @@ const reshapePrim = primitive<{ shape: readonly Dim[] }>({
   lower: (ctx, n, [x]) => ctx.emit('Reshape', [x, ctx.dims(n.outputs[0].shape, true)]),
   vjp: (n, [g]) => [g && reshapeLike(g, n.inputs[0])],
 });
-/** Reshape; one dim may be -1; symbolic dims ("batch") are resolved at run time. */
-export const reshape = (x: Tensor, shape: readonly Dim[]): Tensor => reshapePrim([x], { shape })[0];
+/** Reshape; one dim may be -1; symbolic dims ("batch") are resolved at run time. A reshape to x's own static shape is x. */
+export function reshape(x: Tensor, shape: readonly Dim[]): Tensor {
+  const target = reshapeTarget(x, shape);
+  if (target.length === x.rank && target.every((d, i) => typeof d === 'number' && d === x.shape[i])) return x;
+  return reshapePrim([x], { shape })[0];
+}
+
+/** A constant for `like`'s shape when every dim is static (no Shape node at run time), else undefined. */
+const staticShape = (ctx: LowerCtx, like: Tensor): string | undefined =>
+  like.shape.every((d) => typeof d === 'number') ? ctx.i64(like.shape as number[]) : undefined;
 
 const reshapeLikePrim = primitive<NoAttrs>({
   name: 'reshapeLike',
   infer: ([x, like]) => [{ dtype: x.dtype, shape: like.shape }],
-  lower: (ctx, n, [x]) => ctx.emit('Reshape', [x, ctx.shapeOf(n.inputs[1])]),
+  lower: (ctx, n, [x]) => ctx.emit('Reshape', [x, staticShape(ctx, n.inputs[1]) ?? ctx.shapeOf(n.inputs[1])]),
   vjp: (n, [g]) => [g && reshapeLike(g, n.inputs[0]), null],
 });
 /** Reshape `x` to the (runtime) shape of `like`. */
@@ -78,9 +86,16 @@ const transposePrim = primitive<{ perm: readonly number[] }>({
 });
 /** Permutes axes (negative axes allowed); with no perm, reverses them. */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
-  const p = perm ? perm.map((a) => normAxis('transpose', a, x.rank)) : x.shape.map((_, i) => x.rank - 1 - i);
-  if (p.every((a, i) => a === i)) return x;
-  return transposePrim([x], { perm: p })[0];
+  let p = perm ? perm.map((a) => normAxis('transpose', a, x.rank)) : x.shape.map((_, i) => x.rank - 1 - i);
+  // a transpose of a transpose is one transpose (or none): VJPs then emit no Transpose pairs for ORT to undo
+  let src = x;
+  if (x.node.prim.name === 'transpose') {
+    const inner = (x.node.attrs as { perm: readonly number[] }).perm;
+    src = x.node.inputs[0];
+    p = p.map((a) => inner[a]);
+  }
+  if (p.every((a, i) => a === i)) return src;
+  return transposePrim([src], { perm: p })[0];
 }
 export const permute = transpose;
 /** Swaps two axes. */
@@ -110,7 +125,7 @@ export const expand = (x: Tensor, shape: readonly Dim[]): Tensor => expandPrim([
 const expandAsPrim = primitive<NoAttrs>({
   name: 'expandAs',
   infer: ([x, like]) => [{ dtype: x.dtype, shape: broadcastShapes('expandAs', x.shape, like.shape) }],
-  lower: (ctx, n, [x]) => ctx.emit('Expand', [x, ctx.shapeOf(n.inputs[1])]),
+  lower: (ctx, n, [x]) => ctx.emit('Expand', [x, staticShape(ctx, n.inputs[1]) ?? ctx.shapeOf(n.inputs[1])]),
   vjp: (_n, [g]) => [g, null],
 });
 /** Broadcasts x to the runtime shape of `like`. */
@@ -292,6 +307,12 @@ export function slice(x: Tensor, spec: SliceSpec): Tensor {
     throw new Error('slice: starts, ends, axes and steps must have the same length');
   }
   const ends = spec.ends.map((e) => Math.min(e, INT64_MAX));
+  // a slice that keeps every element is x itself (no Slice forward, no scatter backward)
+  const whole = axes.every((ax, i) => {
+    const d = x.shape[ax];
+    return steps[i] === 1 && (spec.starts[i] === 0 || (typeof d === 'number' && spec.starts[i] <= -d)) && (ends[i] >= INT64_MAX || (typeof d === 'number' && ends[i] >= d));
+  });
+  if (whole) return x;
   return slicePrim([x], { starts: spec.starts, ends, axes, steps })[0];
 }
 /** x[start:end:step] along one axis. */

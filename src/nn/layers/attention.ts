@@ -6,7 +6,7 @@ import { add, cast, greater, mul, where } from '../../graph/ops/elementwise.js';
 import { causalMask, cumsum, gather } from '../../graph/ops/indexing.js';
 import { constant, scalar } from '../../graph/ops/leaf.js';
 import { linear, matmul } from '../../graph/ops/linalg.js';
-import { concat, onesLike, reshape, sliceAxis, split, tile, transpose, unsqueeze } from '../../graph/ops/movement.js';
+import { concat, onesLike, reshape, sliceAxis, split, swapAxes, tile, transpose, unsqueeze } from '../../graph/ops/movement.js';
 import { softmax } from '../../graph/ops/norm.js';
 import { dropout } from '../../graph/ops/random.js';
 import { formatShape, type Dim } from '../../graph/shape.js';
@@ -153,7 +153,7 @@ export class MultiHeadAttention extends Module {
     return this.attend(x, x, { keyPadding: keyPaddingOrMemory }).y;
   }
 
-  /** Applies rotary embeddings to [B, T, heads, d] at positions (int64 [T]) or 0..T-1. */
+  /** Applies rotary embeddings to [B, heads, T, d] at positions (int64 [T]) or 0..T-1. */
   private applyRope(x: Tensor, positions?: Tensor): Tensor {
     const r = this.rope!;
     const d = this.headDim;
@@ -162,7 +162,7 @@ export class MultiHeadAttention extends Module {
     const sinAll = constant(ndarray('float32', [max, d], r.sinData));
     let cos: Tensor;
     let sin: Tensor;
-    const t = x.shape[1];
+    const t = x.shape[2];
     if (positions) {
       cos = gather(cosAll, positions, 0);
       sin = gather(sinAll, positions, 0);
@@ -172,8 +172,7 @@ export class MultiHeadAttention extends Module {
       cos = constant(ndarray('float32', [t, d], r.cosData.subarray(0, t * d)));
       sin = constant(ndarray('float32', [t, d], r.sinData.subarray(0, t * d)));
     }
-    cos = unsqueeze(cos, 1); // [T, 1, d] broadcasts over heads
-    sin = unsqueeze(sin, 1);
+    // cos, sin [T, d] broadcast over batch and heads
     const rot = matmul(x, constant(ndarray('float32', [d, d], r.rot)));
     return add(mul(x, cos), mul(rot, sin));
   }
@@ -185,37 +184,32 @@ export class MultiHeadAttention extends Module {
     const d = this.headDim;
     if (xq.rank !== 3) throw new Error(`MultiHeadAttention: input must be [batch, seq, ${this.dim}], got ${formatShape(xq.shape)}`);
     const [b, t] = xq.shape;
+    // heads first with ONE Transpose of the projection ([B, T, heads, d] → [B, heads, T, d]), then a split along the
+    // heads axis; the backward is then one Concat and one Transpose in front of the projection's Gemms
     let q: Tensor;
     let k: Tensor;
     let v: Tensor;
     if (this.cfg.cross) {
-      q = linear(xq, this.qkv.t, this.qkvBias?.t);
-      [k, v] = split(linear(xkv, this.kvProj!.t, this.kvProjBias?.t), 2, -1);
+      const s = xkv.shape[1];
+      q = transpose(reshape(linear(xq, this.qkv.t, this.qkvBias?.t), [b, t, h, d]), [0, 2, 1, 3]); // [B, H, T, d]
+      const kv = transpose(reshape(linear(xkv, this.kvProj!.t, this.kvProjBias?.t), [b, s, 2 * kvh, d]), [0, 2, 1, 3]);
+      [k, v] = split(kv, 2, 1); // [B, kvH, S, d]
     } else {
-      [q, k, v] = split(linear(xq, this.qkv.t, this.qkvBias?.t), [this.dim, kvh * d, kvh * d], -1);
+      const qkv = transpose(reshape(linear(xq, this.qkv.t, this.qkvBias?.t), [b, t, h + 2 * kvh, d]), [0, 2, 1, 3]);
+      [q, k, v] = split(qkv, [h, kvh, kvh], 1); // [B, H, T, d], [B, kvH, T, d] ×2
     }
-    const s = xkv.shape[1];
-    q = reshape(q, [b, t, h, d]);
-    k = reshape(k, [b, s, kvh, d]);
-    v = reshape(v, [b, s, kvh, d]);
     if (this.rope) {
       if (this.cfg.cross) throw new Error('MultiHeadAttention: RoPE is for self-attention');
       q = this.applyRope(q, opts.positions);
       k = this.applyRope(k, opts.positions);
     }
-    q = mul(transpose(q, [0, 2, 1, 3]), 1 / Math.sqrt(d)); // [B, H, T, d]
-    v = transpose(v, [0, 2, 1, 3]); // [B, kvH, S, d]
-    let kT: Tensor;
-    let present: KVCache;
+    q = mul(q, 1 / Math.sqrt(d));
     if (opts.past) {
-      k = concat([opts.past.k, transpose(k, [0, 2, 1, 3])], 2);
+      k = concat([opts.past.k, k], 2);
       v = concat([opts.past.v, v], 2);
-      present = { k, v };
-      kT = transpose(k, [0, 1, 3, 2]);
-    } else {
-      kT = transpose(k, [0, 2, 3, 1]); // [B, kvH, d, S] straight from [B, S, kvH, d]
-      present = { k: transpose(k, [0, 2, 1, 3]), v };
     }
+    const present: KVCache = { k, v };
+    const kT = swapAxes(k, -1, -2); // [B, kvH, d, S]: ORT folds it into the MatMul (transB)
     // grouped-query: the h/kvh query heads of a group are stacked along the query axis ([B, kvH, g·T, d]), so one
     // plain MatMul serves them all (no key/value copies)
     const g = h / kvh;
