@@ -1,8 +1,10 @@
-// Shared driver for the training benchmarks: ours vs PyTorch on the same workload, in the same run.
+// Shared driver for the training benchmarks: ours vs PyTorch on the same workload, in the same run, each side at its
+// best thread setting.
 import type { NDArray } from '../src/graph/ndarray.js';
 import type { TrainStep } from '../src/runtime/train-step.js';
 import { report, torchPeer } from './_peer.js';
 import { timeSteps } from './_workloads.js';
+import { fastestThreading } from './_threading.js';
 
 export async function trainBench(
   args: readonly string[], workload: string, peerWorkload: string, batchSize: number,
@@ -11,7 +13,7 @@ export async function trainBench(
   const json = args.includes('--json');
   const steps = Number(process.env.LATHE_BENCH_STEPS ?? 30);
   const reps = 5;
-  const { step, batch } = await make();
+  const { step, batch } = await fastestThreading(workload, make);
   const ms = await timeSteps(step, batch, steps, reps);
   const ours = batchSize / (ms / 1000);
   const peer = torchPeer(peerWorkload, steps, reps);

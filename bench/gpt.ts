@@ -2,7 +2,7 @@
 // learned positions, tied embeddings, batch 32, Adam) vs the same model in PyTorch (bench/peers/torch_seq.py), in
 // the same run; lathe's step is timed with the fastest of 1 thread and 2 threads spinning or not (the peer: best of
 // 1 and 2 threads, OMP_WAIT_POLICY=PASSIVE). Also exports `seqBench`, the shared driver of the sequence benchmarks
-// (bench/lstm.ts), and `fastestThreading`.
+// (bench/lstm.ts).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ndarray, type NDArray } from '../src/graph/ndarray.js';
@@ -12,6 +12,7 @@ import { TrainStep } from '../src/runtime/train-step.js';
 import { packageRoot } from '../src/util/package-root.js';
 import { GPT, lmLoss } from '../src/models/transformer.js';
 import { report, torchAvailable, type PeerResult } from './_peer.js';
+import { fastestThreading } from './_threading.js';
 import { timeSteps } from './_workloads.js';
 
 export const SEQ = { vocab: 96, context: 64, batch: 32 } as const;
@@ -69,30 +70,5 @@ export const gptBenchModel = (): GPT => {
   manualSeed(0);
   return new GPT({ vocab: SEQ.vocab, context: SEQ.context, dim: 128, heads: 4, layers: 2, mlpRatio: 4, positions: 'learned', tied: true });
 };
-
-/**
- * Builds the step with 1 intra-op thread, and with 2 threads spinning and not spinning (ORT's
- * session.intra_op.allow_spinning), times a short trial of each and keeps the fastest, as the peer is timed with 1 and
- * 2 threads under OMP_WAIT_POLICY=PASSIVE (on a 2-core machine shared with other jobs, a spinning 2-thread pool makes
- * each kernel wait for the busier core). LATHE_THREADS, when set, fixes the thread count instead.
- */
-export async function fastestThreading(workload: string, make: () => Promise<{ step: TrainStep; batch: Record<string, NDArray> }>): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
-  if (process.env.LATHE_THREADS) return make();
-  let best: { step: TrainStep; batch: Record<string, NDArray>; ms: number; label: string } | undefined;
-  for (const [threads, spinning] of [['1', '1'], ['2', '1'], ['2', '0']] as const) {
-    process.env.LATHE_THREADS = threads; // both read when the session is created
-    process.env.LATHE_SPINNING = spinning;
-    const made = await make();
-    const ms = await timeSteps(made.step, made.batch, 5, 3);
-    if (!best || ms < best.ms) {
-      await best?.step.release();
-      best = { ...made, ms, label: `${threads} intra-op thread(s)${threads === '2' ? (spinning === '1' ? ', spinning' : ', not spinning') : ''}` };
-    } else await made.step.release();
-  }
-  delete process.env.LATHE_THREADS;
-  delete process.env.LATHE_SPINNING;
-  console.error(`${workload}: lathe timed with ${best!.label}`);
-  return best!;
-}
 
 export const run = (args: string[]): Promise<void> => seqBench(args, 'gpt-train', 'gpt', () => fastestThreading('gpt-train', () => lmTrainStep(gptBenchModel())));
