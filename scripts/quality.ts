@@ -4,6 +4,13 @@
 //                      sorted by name, concatenated; 90/10 train/validation split by position): validation
 //                      bits per character after a wall-clock training budget (default 300 s).
 //   generation         tokens/s of GPT generation with and without the KV cache at growing lengths.
+//   resnet | mobilenet full Fashion-MNIST (60,000 train / 10,000 test): random crop (padding 2) + horizontal flip
+//                      from src/data transforms, SGD (Nesterov, weight decay) with a one-cycle schedule; test
+//                      accuracy after --epochs N (default 8), parameter count, wall time. ResNet: 3×3 stem, stages
+//                      of basic blocks (--layers, default 1,1,1), widths 32/64/128, stride 2 each. `--probe B`
+//                      times B batches and stops (to size the run). LATHE_THREADS=n caps ORT's threads.
+//   seq2seq            date-format conversion with the encoder-decoder; held-out exact match (quality-tasks.ts).
+//   classifier         Debian fortunes categories: encoder classifier vs bag-of-words logistic regression.
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ndarray, type NDArray } from '../src/graph/ndarray.js';
@@ -17,6 +24,15 @@ import { ArrayLoader } from '../src/train/loader.js';
 import { GPT, lmLoss } from '../src/models/transformer.js';
 import { CharRNN } from '../src/models/rnn.js';
 import { TextGenerator } from '../src/models/generate.js';
+import { ResNet } from '../src/models/resnet.js';
+import { MobileNetV2 } from '../src/models/mobilenet.js';
+import { sgd, oneCycle } from '../src/optim/index.js';
+import { DataLoader } from '../src/data/loader.js';
+import { fashionMnist, FASHION_MEAN, FASHION_STD } from '../src/data/fashion.js';
+import { mapDataset, onKey } from '../src/data/transforms/transform.js';
+import { randomCrop, randomHorizontalFlip } from '../src/data/transforms/image.js';
+import { accuracy } from '../src/nn/losses.js';
+import { fortuneClassifier, seq2seqDates } from './quality-tasks.js';
 
 const CORPUS_DIR = '/usr/share/common-licenses';
 /** Printable ASCII 32..126 and newline: 96 symbols; anything else maps to space. */
@@ -121,12 +137,62 @@ async function generationSpeed(): Promise<void> {
   }
 }
 
+/** The two vision models of the comparison (docs/models.md). */
+function visionModel(name: 'resnet' | 'mobilenet', layers: readonly number[] = [1, 1, 1]): Module {
+  manualSeed(0);
+  // ResNet: 3×3 stem, then 3 stages of basic blocks, widths 32/64/128 at 14/7/4 px (every stage halves the size).
+  if (name === 'resnet') return new ResNet({ layers: [...layers], widths: [32, 64, 128], strides: [2, 2, 2] });
+  return new MobileNetV2({});
+}
+
+async function fashionVision(name: 'resnet' | 'mobilenet', epochs: number, probe?: number, layers?: readonly number[]): Promise<void> {
+  const train = await fashionMnist({ split: 'train', download: false });
+  const test = await fashionMnist({ split: 'test', download: false });
+  const bg = (0 - FASHION_MEAN) / FASHION_STD; // a black pixel after normalisation
+  const augmented = mapDataset(train, onKey('x', randomCrop({ size: 28, padding: 2, fill: bg }), randomHorizontalFlip()));
+  const batch = 128;
+  const loader = new DataLoader(augmented, { batchSize: batch, shuffle: true, seed: 1, dropLast: true });
+  const model = visionModel(name, layers);
+  const total = epochs * loader.length;
+  const t0 = Date.now();
+  let tLast = t0;
+  const every = probe ? 10 : 50;
+  const trainer = new Trainer({
+    model, optimizer: sgd({ momentum: 0.9, nesterov: true, weightDecay: 5e-4 }), lr: oneCycle(0.1, total, { pctStart: 0.25 }), epochs, seed: 1,
+    session: process.env.LATHE_THREADS ? { threads: Number(process.env.LATHE_THREADS) } : undefined,
+    metrics: { acc: (o, b) => accuracy(o, b.y) },
+    callbacks: [{
+      name: 'progress',
+      onBatchEnd: (t, l) => {
+        if ((l.batch + 1) % every === 0) {
+          const now = Date.now();
+          console.log(JSON.stringify({ epoch: l.epoch + 1, batch: l.batch + 1, of: l.batches, loss: Math.round(l.loss * 1e4) / 1e4, acc: l.metrics?.acc, lr: Math.round(l.lr * 1e5) / 1e5, ms_per_batch: Math.round((now - tLast) / every), elapsed_s: Math.round((now - t0) / 1000) }));
+          tLast = now;
+        }
+        if (probe && l.batch + 1 >= probe) t.shouldStop = true;
+      },
+      onEpochEnd: (_t, l) => console.log(JSON.stringify({ epoch: l.epoch + 1, ...l.metrics, epoch_seconds: Math.round(l.seconds), elapsed_s: Math.round((Date.now() - t0) / 1000) })),
+    }],
+  });
+  const testLoader = new ArrayLoader(test.toArrays(), { batchSize: 500 });
+  await trainer.fit(loader, testLoader);
+  const r = await trainer.evaluate(testLoader);
+  await trainer.release();
+  console.log(JSON.stringify({
+    quality: `${name}-fashion-mnist`, ...(name === 'resnet' ? { layers: layers ?? [1, 1, 1] } : {}), params: model.parameterCount(), epochs, batch, train_seconds: Math.round((Date.now() - t0) / 1000),
+    test_accuracy: Math.round((r.accuracy ?? NaN) * 1e4) / 1e4, test_loss: Math.round(r.loss * 1e4) / 1e4, train: train.length, test: test.length,
+  }));
+}
+
 const [name, ...rest] = process.argv.slice(2);
-const si = rest.indexOf('--seconds');
-const seconds = si >= 0 ? Number(rest[si + 1]) : 300;
+const arg = (k: string): string | undefined => (rest.indexOf(k) >= 0 ? rest[rest.indexOf(k) + 1] : undefined);
+const seconds = Number(arg('--seconds') ?? 300);
 if (name === 'gpt' || name === 'lstm' || name === 'gru') await charLm(name, seconds);
 else if (name === 'generation') await generationSpeed();
+else if (name === 'resnet' || name === 'mobilenet') await fashionVision(name, Number(arg('--epochs') ?? 8), arg('--probe') ? Number(arg('--probe')) : undefined, arg('--layers')?.split(',').map(Number));
+else if (name === 'seq2seq') await seq2seqDates(Number(arg('--epochs') ?? 3));
+else if (name === 'classifier') await fortuneClassifier(Number(arg('--epochs') ?? 8));
 else {
-  console.error('usage: npm run quality -- <gpt|lstm|gru|generation> [--seconds N]');
+  console.error('usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier> [--seconds N] [--epochs N] [--probe B]');
   process.exit(2);
 }

@@ -3,10 +3,12 @@ import { registerTune } from './tune.js';
 import { registerTrack } from './track.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
+import { registerModels } from './models.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
   registerTrain(program);
+  registerModels(program);
   registerTune(program);
   registerTrack(program);
   registerServe(program);

@@ -1,10 +1,9 @@
-// `lathe train | eval | export | predict | quickstart | models`: thin commands over src/train and src/models.
+// `lathe train | eval | export | predict | quickstart`: thin commands over src/train (`models` is in models.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { exportModule } from '../nn/export.js';
-import { getModel, modelNames } from '../models/index.js';
 import { ConfigError, loadTrainConfig } from '../train/config.js';
 import { FASHION_CLASSES, readIdx } from '../train/datasets.js';
 import { quickstartConfig } from '../train/quickstart.js';
@@ -95,8 +94,8 @@ export function registerTrain(program: Command): void {
     .requiredOption('--onnx <file>', 'output .onnx path')
     .action(async (path: string, o: { onnx: string }) => {
       await userErrors(() => {
-        const { model, inputShape } = modelFromCheckpoint(path);
-        exportModule(model, [{ dtype: 'float32', shape: ['batch', ...inputShape] }], { path: o.onnx });
+        const { model, inputs } = modelFromCheckpoint(path);
+        exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: o.onnx });
       });
       console.log(JSON.stringify({ event: 'exported', onnx: o.onnx }));
     });
@@ -126,13 +125,6 @@ export function registerTrain(program: Command): void {
       console.log(`  npx lathe predict ${r.onnxPath} data/fashion-mnist-subset/t10k-images-idx3-ubyte.gz   # classify images`);
       console.log(`  npx lathe serve ${r.onnxPath}                                     # an inference server on 127.0.0.1`);
       console.log('  npx lathe train examples/fashion-cnn.yaml                          # full Fashion-MNIST (≥ 91.5%)');
-    });
-
-  program
-    .command('models')
-    .description('list the registered models')
-    .action(() => {
-      for (const n of modelNames()) console.log(`${n.padEnd(12)} ${getModel(n).description}`);
     });
 }
 

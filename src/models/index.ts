@@ -1,12 +1,17 @@
 import './classic.js';
-export { registerModel, getModel, modelNames, type ModelEntry } from './registry.js';
+export { registerModel, getModel, modelNames, modelInputs, type ModelEntry, type ModelInput } from './registry.js';
+export { summarize, formatSummary, nodeMacs, humanCount, type ModelSummary, type LayerRow, type SummaryInput } from './summary.js';
 export { mlpOptions, cnnOptions } from './classic.js';
 import './transformer.js';
 import './rnn.js';
 import './resnet.js';
 import './mobilenet.js';
+import './unet.js';
+import './seq2seq.js';
 export { GPT, EncoderClassifier, TransformerBlock, lmLoss, gptOptions, encoderClassifierOptions, type GPTOptions, type EncoderClassifierOptions } from './transformer.js';
 export { TextGenerator, exportDecoder, sampleLogits, type GenerateOptions, type SampleOptions } from './generate.js';
 export { CharRNN, RNNClassifier, charRnnOptions, rnnClassifierOptions } from './rnn.js';
 export { ResNet, BasicBlock, Bottleneck, resnetOptions } from './resnet.js';
 export { MobileNetV2, InvertedResidual, mobilenetOptions } from './mobilenet.js';
+export { UNet, DoubleConv, UpBlock, unetOptions, upsampleNearest2x, timestepFeatures, type UNetOptions } from './unet.js';
+export { Seq2Seq, seq2seqOptions, seq2seqLoss, greedyDecode, type Seq2SeqOptions } from './seq2seq.js';

@@ -1,7 +1,15 @@
 // Models by name, so YAML configs and code reach the same constructors. Each entry declares its options with a
 // zod schema (errors name the exact field) and the input it expects.
 import { z } from 'zod';
+import type { DType } from '../graph/dtype.js';
 import type { Module } from '../nn/module.js';
+
+/** One model input without the batch dim. */
+export interface ModelInput {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
 
 export interface ModelEntry<O extends z.ZodType = z.ZodType> {
   readonly name: string;
@@ -9,6 +17,11 @@ export interface ModelEntry<O extends z.ZodType = z.ZodType> {
   readonly options: O;
   /** Input shape without the batch dim, given the options (for export and summaries). */
   inputShape(opts: z.infer<O>): readonly number[];
+  /**
+   * Every input of `forward`, in order, when there is more than one or it is not float32 (default: one input of
+   * `inputShape`, int64 for models with a `vocab` option, else float32).
+   */
+  inputs?(opts: z.infer<O>): readonly ModelInput[];
   create(opts: z.infer<O>): Module;
 }
 
@@ -27,3 +40,10 @@ export function getModel(name: string): ModelEntry {
 }
 
 export const modelNames = (): string[] => [...registry.keys()].sort();
+
+/** The inputs of a registered model for parsed options (see ModelEntry.inputs). */
+export function modelInputs(entry: ModelEntry, opts: unknown): readonly ModelInput[] {
+  if (entry.inputs) return entry.inputs(opts);
+  const ids = !!opts && typeof opts === 'object' && 'vocab' in opts;
+  return [{ name: ids ? 'input_ids' : 'input', dtype: ids ? 'int64' : 'float32', shape: entry.inputShape(opts) }];
+}

@@ -1,7 +1,7 @@
 // ResNet (He et al. 2015) with basic or bottleneck blocks and configurable depth, for small images (a 3×3 stem
 // without max-pooling, as on CIFAR/Fashion-MNIST) or ImageNet-style inputs (7×7 stride-2 stem + max-pool).
 import { z } from 'zod';
-import { add, relu } from '../graph/ops/elementwise.js';
+import { add, relu, sub } from '../graph/ops/elementwise.js';
 import { adaptiveAvgPool2d, maxPool2d } from '../graph/ops/pool.js';
 import { flatten } from '../graph/ops/movement.js';
 import type { Tensor } from '../graph/tensor.js';
@@ -29,7 +29,7 @@ export class ConvBN extends Module {
 }
 
 /** min(max(x, 0), 6) as relu(x) − relu(x − 6): two ReLUs keep the gradient exact and cheap. */
-export const relu6 = (x: Tensor): Tensor => relu(x).sub(relu(x.sub(6)));
+export const relu6 = (x: Tensor): Tensor => sub(relu(x), relu(sub(x, 6)));
 
 export class BasicBlock extends Module {
   static readonly expansion = 1;
@@ -72,6 +72,8 @@ export const resnetOptions = z.object({
   layers: z.array(z.number().int().positive()).min(1).default([2, 2, 2, 2]),
   /** Base width per stage (bottleneck stages output 4× this). */
   widths: z.array(z.number().int().positive()).min(1).default([64, 128, 256, 512]),
+  /** Stride of each stage's first block (default 1 for the first stage, 2 after: [1, 2, 2, 2]). */
+  strides: z.array(z.number().int().positive()).min(1).optional(),
   channels: z.number().int().positive().default(1),
   size: z.number().int().positive().default(28),
   classes: z.number().int().positive().default(10),
@@ -89,6 +91,7 @@ export class ResNet extends Module {
     super();
     const c = resnetOptions.parse(opts);
     if (c.widths.length !== c.layers.length) throw new Error(`ResNet: ${c.layers.length} stages but ${c.widths.length} widths`);
+    if (c.strides && c.strides.length !== c.layers.length) throw new Error(`ResNet: ${c.layers.length} stages but ${c.strides.length} strides`);
     this.cfg = c;
     const stemW = c.widths[0];
     this.stem = new ConvBN(c.channels, stemW, c.stem === 'small' ? 3 : 7, { stride: c.stem === 'small' ? 1 : 2 });
@@ -97,7 +100,8 @@ export class ResNet extends Module {
     let cin = stemW;
     c.layers.forEach((n, s) => {
       for (let i = 0; i < n; i++) {
-        this.blocks.push(new Block(cin, c.widths[s], i === 0 && s > 0 ? 2 : 1));
+        const stride = c.strides ? c.strides[s] : s > 0 ? 2 : 1;
+        this.blocks.push(new Block(cin, c.widths[s], i === 0 ? stride : 1));
         cin = c.widths[s] * Block.expansion;
       }
     });

@@ -3,6 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { optimizerConfig, scheduleConfig } from '../optim/registry.js';
+import { textDataOptions } from './text-data.js';
 
 export const trainConfigSchema = z.object({
   name: z.string().min(1).default('run'),
@@ -21,7 +22,14 @@ export const trainConfigSchema = z.object({
     augment: z.boolean().default(false),
     /** Worker threads that decode and augment batches (default: 1 when augmenting, else 0 = in memory). */
     workers: z.number().int().min(0).max(16).optional(),
+    /** For `name: text`: a text file cut into token windows for language models (see src/train/text-data.ts). */
+    text: textDataOptions.optional(),
   }).strict(),
+  /**
+   * 'cross-entropy' (default): class logits [B, C] against integer labels. 'lm': next-token cross-entropy of logits
+   * [B, T, vocab] against targets [B, T] (gpt, char-rnn), reported per token with token accuracy.
+   */
+  loss: z.enum(['cross-entropy', 'lm']).optional(),
   optimizer: optimizerConfig,
   schedule: scheduleConfig.optional(),
   trainer: z.object({

@@ -7,7 +7,10 @@ import { writeAtomic } from '../onnx/export.js';
 import { exportModule } from '../nn/export.js';
 import { manualSeed } from '../nn/module.js';
 import { accuracy as accuracyMetric } from '../nn/losses.js';
-import { getModel } from '../models/index.js';
+import { getModel, modelInputs, type ModelInput } from '../models/index.js';
+import { lmLoss } from '../models/transformer.js';
+import { reshape } from '../graph/ops/movement.js';
+import { loadTextWindows } from './text-data.js';
 import { createOptimizer, createSchedule } from '../optim/registry.js';
 import { csvLogger, earlyStopping, lrMonitor, modelCheckpoint, progressBar, type Callback } from './callbacks.js';
 import { ConfigError, formatIssues, parseTrainConfig, type TrainConfig } from './config.js';
@@ -58,7 +61,17 @@ function sliceRows(a: NDArray, start: number, end: number): NDArray {
   return ndarray(a.dtype, [end - start, ...a.shape.slice(1)], (a.data as Float32Array).slice(start * row, end * row) as never);
 }
 
-function splits(cfg: TrainConfig): { train: Split; val: Split; test: Split; source: string } {
+function splits(cfg: TrainConfig): { train: Split; val: Split; test: Split; source: string; vocabSize?: number } {
+  if (cfg.data.name === 'text') {
+    if (!cfg.data.text) throw new ConfigError('data.text: required for data.name "text" (give at least data.text.path)');
+    let t;
+    try {
+      t = loadTextWindows(cfg.data.text, cfg.data.limit);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    return { train: t.train, val: t.test, test: t.test, source: t.source, vocabSize: t.vocabSize };
+  }
   let ds;
   try {
     ds = getDataset(cfg.data.name);
@@ -85,11 +98,17 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   mkdirSync(runDir, { recursive: true });
   if (!opts.resume) writeAtomic(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
   const data = splits(cfg);
+  const lm = cfg.loss === 'lm';
+  if (data.vocabSize !== undefined) {
+    const vocab = (cfg.model.options as { vocab?: unknown }).vocab;
+    if (typeof vocab !== 'number' || vocab < data.vocabSize) throw new ConfigError(`model.options.vocab: the text has ${data.vocabSize} token ids (data.text.tokenizer ${cfg.data.text?.tokenizer ?? 'byte'}), so vocab must be ≥ ${data.vocabSize} (got ${String(vocab)})`);
+  }
   const model = buildModel(cfg);
   const workers = cfg.data.workers ?? (cfg.data.augment ? 1 : 0);
-  const entry0 = getDataset(cfg.data.name);
   let train: BatchLoader;
   if (workers > 0 || cfg.data.augment) {
+    if (cfg.data.name === 'text') throw new ConfigError('data.augment/data.workers: not available for text data');
+    const entry0 = getDataset(cfg.data.name);
     if (!entry0.trainSource) throw new ConfigError(`data.augment/data.workers: dataset ${cfg.data.name} has no worker source`);
     if (cfg.data.limit !== undefined || cfg.data.valFraction > 0) throw new ConfigError('data.workers: not combinable with data.limit or data.valFraction yet');
     train = await DataLoader.fromSpec(entry0.trainSource({ root: cfg.data.root, augment: cfg.data.augment }), { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, workers });
@@ -102,6 +121,8 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     csvLogger(join(runDir, 'metrics.csv')),
   ];
   if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
+  // language models: held-out loss/token accuracy per epoch (the generic evaluate only scores classifiers)
+  if (lm) callbacks.unshift(lmValidation(data.val));
   if (!opts.quiet) callbacks.push(progressBar({ json: opts.json }));
   callbacks.push(...(opts.callbacks ?? []));
   const trainer = new Trainer({
@@ -116,17 +137,25 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     runDir,
     callbacks,
     config: cfg,
-    metrics: { accuracy: (o, b) => accuracyMetric(o, b.y) },
+    metrics: { accuracy: lm ? (o, b) => accuracyMetric(reshape(o, [-1, o.shape[o.rank - 1]]), reshape(b.y, [-1])) : (o, b) => accuracyMetric(o, b.y) },
+    loss: lm ? (o, b) => lmLoss(o, b.y) : undefined,
     session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
     logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),
   });
   const t0 = Date.now();
-  await trainer.fit(train, val, { resumeFrom: opts.resume ? runDir : undefined });
-  const test = await trainer.evaluate(new ArrayLoader(data.test, { batchSize: 500 }));
+  try {
+    await trainer.fit(train, lm ? undefined : val, { resumeFrom: opts.resume ? runDir : undefined });
+  } catch (err) {
+    // A callback may stop the run by throwing (a tuning trial pruned): free the sessions and loader workers.
+    await trainer.release();
+    if (train instanceof DataLoader) await train.close();
+    throw err;
+  }
+  const test = lm ? await lmEvaluate(trainer, data.test) : await trainer.evaluate(new ArrayLoader(data.test, { batchSize: 500 }));
   const entry = getModel(cfg.model.name);
   const onnxPath = join(runDir, 'model.onnx');
-  const inputShape = entry.inputShape(entry.options.parse(cfg.model.options));
-  exportModule(model, [{ dtype: 'float32', shape: ['batch', ...inputShape] }], { path: onnxPath, metadata: { lathe_config: JSON.stringify(cfg), ...versions() } });
+  const inputs = modelInputs(entry, entry.options.parse(cfg.model.options));
+  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: onnxPath, metadata: { lathe_config: JSON.stringify(cfg), ...versions() } });
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
   };
@@ -134,6 +163,46 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   await trainer.release();
   if (train instanceof DataLoader) await train.close();
   return result;
+}
+
+/** Mean next-token cross-entropy (nats) and token accuracy of a language model over windows, in chunks. */
+async function lmEvaluate(trainer: Trainer, split: Split): Promise<{ loss: number; accuracy: number; samples: number }> {
+  const [n, t] = split.x.shape;
+  const chunk = 64;
+  let nll = 0;
+  let correct = 0;
+  let tokens = 0;
+  for (let i = 0; i < n; i += chunk) {
+    const m = Math.min(chunk, n - i);
+    const r = await trainer.evaluate(new ArrayLoader({ x: sliceRows(split.x, i, i + m), y: sliceRows(split.y, i, i + m) }, { batchSize: chunk }), { collect: true });
+    const out = r.outputs!;
+    const tg = r.targets!;
+    const v = out.length / (m * t);
+    for (let k = 0; k < m * t; k++) {
+      let best = 0;
+      let mx = -Infinity;
+      for (let j = 0; j < v; j++) if (out[k * v + j] > mx) [mx, best] = [out[k * v + j], j];
+      let s = 0;
+      for (let j = 0; j < v; j++) s += Math.exp(out[k * v + j] - mx);
+      nll += mx + Math.log(s) - out[k * v + tg[k]];
+      if (best === tg[k]) correct++;
+    }
+    tokens += m * t;
+  }
+  return { loss: nll / tokens, accuracy: correct / tokens, samples: n };
+}
+
+/** Adds val_loss (nats/token) and val_accuracy (next-token) to each epoch's metrics, before checkpointing sees them. */
+function lmValidation(split: Split): Callback {
+  return {
+    name: 'LmValidation',
+    async onEpochEnd(t, logs) {
+      const r = await lmEvaluate(t, split);
+      const m = logs.metrics as Record<string, number>;
+      m.val_loss = r.loss;
+      m.val_accuracy = r.accuracy;
+    },
+  };
 }
 
 /** Reads the config saved in a run directory. */
@@ -144,7 +213,7 @@ export function runConfig(runDir: string): TrainConfig {
 }
 
 /** Rebuilds a run's model with the weights of a checkpoint (a manifest path or a run directory → last). */
-export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainConfig; inputShape: readonly number[] } {
+export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[] } {
   const ck = loadCheckpoint(path);
   const cfg = parseTrainConfig(ck.manifest.config, `${path} (manifest config)`);
   const model = buildModel(cfg);
@@ -154,7 +223,8 @@ export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainCo
     p.data = t;
   }
   const entry = getModel(cfg.model.name);
-  return { model, cfg, inputShape: entry.inputShape(entry.options.parse(cfg.model.options)) };
+  const opts = entry.options.parse(cfg.model.options);
+  return { model, cfg, inputShape: entry.inputShape(opts), inputs: modelInputs(entry, opts) };
 }
 
 /** Evaluates a checkpoint on its dataset's test split. */
@@ -162,7 +232,7 @@ export async function evaluateCheckpoint(path: string): Promise<{ accuracy?: num
   const { model, cfg } = modelFromCheckpoint(path);
   const data = splits(cfg);
   const t = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1 });
-  const r = await t.evaluate(new ArrayLoader(data.test, { batchSize: 500 }));
+  const r = cfg.loss === 'lm' ? await lmEvaluate(t, data.test) : await t.evaluate(new ArrayLoader(data.test, { batchSize: 500 }));
   await t.release();
   return { accuracy: r.accuracy, loss: r.loss, samples: r.samples };
 }
