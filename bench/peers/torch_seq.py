@@ -10,7 +10,8 @@ gpt:  vocab 96, context 64, d_model 128, 4 heads, 2 pre-norm layers, MLP 4x (GEL
 lstm: embedding 96 -> 64, 1-layer LSTM hidden 128, linear 128 -> 96; sequence 64, batch 32; Adam (nn.LSTM, the
       fused oneDNN/native kernel).
 """
-import json, math, sys, time, statistics
+import json, math, sys
+from _timing import median_step_ms
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -85,15 +86,7 @@ def run():
         loss.backward()
         opt.step()
 
-    for _ in range(10):
-        step()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - t0) / steps)
-    ms = statistics.median(times) * 1000
+    ms = median_step_ms(step, steps, reps)
     return {"workload": workload, "threads": threads, "ms_per_step": ms, "samples_per_s": B / (ms / 1000)}
 
 

@@ -6,7 +6,8 @@ prints one JSON line: {"workload", "threads", "samples_per_s", "ms_per_step"}
 Run with OMP_WAIT_POLICY=PASSIVE (the caller sets it): with 2 threads and default OpenMP
 spinning PyTorch runs 10-15x slower on this machine.
 """
-import json, sys, time, statistics
+import json, sys
+from _timing import median_step_ms
 import torch
 import torch.nn as nn
 
@@ -39,15 +40,7 @@ def run(channels_last):
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
-    for _ in range(10):
-        step()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - t0) / steps)
-    ms = statistics.median(times) * 1000
+    ms = median_step_ms(step, steps, reps)
     return {"workload": workload, "threads": threads, "channels_last": channels_last, "ms_per_step": ms, "samples_per_s": batch / (ms / 1000)}
 
 results = [run(False)]
