@@ -207,13 +207,7 @@ export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
 
   /** The rest of the current epoch; `state()` advances as each batch is handed out, and to the next epoch at its end. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
-    const { epoch, batch } = this.position;
-    let b = batch;
-    for await (const out of this.iterate(epoch, batch)) {
-      this.position = { epoch, batch: ++b };
-      yield out;
-    }
-    this.position = { epoch: epoch + 1, batch: 0 };
+    yield* restOfEpoch(this.position, (e, b) => this.iterate(e, b), (p) => (this.position = p));
   }
 
   /** Stops the worker threads (a later batch starts new ones). */
@@ -221,4 +215,22 @@ export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
     await Promise.all((this.pool ?? []).map((w) => w.terminate()));
     this.pool = undefined;
   }
+}
+
+/**
+ * The batches from `from` to the end of its epoch, reporting the position after each one handed out (and the next
+ * epoch's start at the end): how a stateful loader's plain `for await` continues where `state()` says it is.
+ */
+export async function* restOfEpoch(
+  from: { readonly epoch: number; readonly batch: number },
+  iterate: (epoch: number, fromBatch: number) => AsyncIterable<Batch>,
+  moveTo: (position: { epoch: number; batch: number }) => void,
+): AsyncGenerator<Batch> {
+  const { epoch, batch } = from;
+  let b = batch;
+  for await (const out of iterate(epoch, batch)) {
+    moveTo({ epoch, batch: ++b });
+    yield out;
+  }
+  moveTo({ epoch: epoch + 1, batch: 0 });
 }

@@ -3,7 +3,7 @@
 // seen, so it is exact but costs re-reading them (a stream cannot seek).
 import { defaultCollate } from './collate.js';
 import type { Collate, StreamDataset } from './dataset.js';
-import type { DataLoaderState } from './loader.js';
+import { restOfEpoch, type DataLoaderState } from './loader.js';
 import { batchRandom } from './random.js';
 import type { Batch, Sample } from './tensor.js';
 import { jsonlLines } from './readers/jsonl.js';
@@ -70,13 +70,7 @@ export class StreamLoader implements AsyncIterable<Batch> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
-    const { epoch, batch } = this.position;
-    let b = batch;
-    for await (const out of this.iterate(epoch, batch)) {
-      this.position = { epoch, batch: ++b };
-      yield out;
-    }
-    this.position = { epoch: epoch + 1, batch: 0 };
+    yield* restOfEpoch(this.position, (e, b) => this.iterate(e, b), (p) => (this.position = p));
   }
 }
 
