@@ -1,7 +1,7 @@
 // ResNet (He et al. 2015) with basic or bottleneck blocks and configurable depth, for small images (a 3×3 stem
 // without max-pooling, as on CIFAR/Fashion-MNIST) or ImageNet-style inputs (7×7 stride-2 stem + max-pool).
 import { z } from 'zod';
-import { add, relu, sub } from '../graph/ops/elementwise.js';
+import { add, relu, relu6 } from '../graph/ops/elementwise.js';
 import { adaptiveAvgPool2d, maxPool2d } from '../graph/ops/pool.js';
 import { flatten } from '../graph/ops/movement.js';
 import type { Tensor } from '../graph/tensor.js';
@@ -29,7 +29,6 @@ export class ConvBN extends Module {
 }
 
 /** min(max(x, 0), 6) as relu(x) − relu(x − 6): two ReLUs keep the gradient exact and cheap. */
-export const relu6 = (x: Tensor): Tensor => sub(relu(x), relu(sub(x, 6)));
 
 export class BasicBlock extends Module {
   static readonly expansion = 1;

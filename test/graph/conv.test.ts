@@ -16,6 +16,9 @@ describe('conv2d gradients (dX, dW, db)', () => {
     ['dilation2', { dilation: 2, padding: 2 }, [1, 2, 6, 6], [2, 2, 3, 3]],
     ['groups2', { groups: 2, padding: 1 }, [2, 4, 4, 4], [6, 2, 3, 3]],
     ['depthwise', { groups: 3, padding: 1, stride: 2 }, [1, 3, 5, 5], [3, 1, 3, 3]],
+    ['depthwise stride1', { groups: 3, padding: 1 }, [2, 3, 5, 5], [3, 1, 3, 3]],
+    ['depthwise multiplier2 stride2 unpadded', { groups: 2, stride: 2 }, [2, 2, 6, 6], [4, 1, 3, 3]],
+    ['depthwise dilation2', { groups: 3, dilation: 2, padding: 2 }, [2, 3, 6, 6], [3, 1, 3, 3]],
     ['cin1', {}, [2, 1, 5, 5], [3, 1, 3, 3]],
   ];
   for (const [name, o, xs, ws] of cases) {

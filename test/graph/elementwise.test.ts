@@ -14,6 +14,7 @@ describe('unary ops: analytic gradient = central differences', () => {
     ['rsqrt', L.rsqrt, pos34], ['reciprocal', L.reciprocal, pos34], ['sin', L.sin, x34], ['cos', L.cos, x34],
     ['tanh', L.tanh, x34], ['sigmoid', L.sigmoid, x34], ['relu', L.relu, away], ['softplus', L.softplus, x34],
     ['square', L.square, x34], ['clamp', (x) => L.clamp(x, -0.5, 0.5), away],
+    ['hardtanh', (x) => L.hardtanh(x, -0.5, 0.5), away], ['relu6', (x) => L.relu6(L.mul(x, 8)), away],
   ];
   for (const [name, f, input] of cases) test(name, () => checkGrad(name, f, [input]));
   // ORT's CPU provider has only float32 kernels for LeakyRelu, Elu, Erf, and fuses x·σ(x) into a float32-only

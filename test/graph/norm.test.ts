@@ -12,6 +12,8 @@ describe('normalisation gradients', () => {
   test('layerNorm over two dims, no bias', () => checkGrad('ln2', (x, w) => L.layerNorm(x, w), [f32([2, 3, 4], 6), f32([3, 4], 7)], tol));
   test('batchNorm training (4-D)', () =>
     checkGrad('bn', (x, w, b) => L.batchNorm(x, w, b, L.constant(L.float64([3])), L.constant(L.float64([3], [1, 1, 1])), { training: true }).y, [randn([4, 3, 2, 2], 8), randn([3], 9), randn([3], 10)]));
+  test('batchNorm training without weight or bias (2-D)', () =>
+    checkGrad('bn2', (x) => L.batchNorm(x, undefined, undefined, L.constant(L.float64([3])), L.constant(L.float64([3], [1, 1, 1])), { training: true }).y, [randn([5, 3], 20)]));
   test('batchNorm eval (2-D)', () =>
     checkGrad('bne', (x, w, b, m, v) => L.batchNorm(x, w, b, m, v, { training: false }).y, [randn([4, 3], 11), randn([3], 12), randn([3], 13), randn([3], 14), L.float64([3], [0.5, 1, 2])], { wrt: [0, 1, 2] }));
   test('groupNorm', () => checkGrad('gn', (x, w, b) => L.groupNorm(x, 2, w, b), [randn([2, 4, 3], 15), randn([4], 16), randn([4], 17)]));

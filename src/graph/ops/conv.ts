@@ -1,7 +1,8 @@
 // Convolutions: conv (2-D, with 1-D as a 1×k special case) and convTranspose, with fast exact backward lowerings:
-//  - dX: stride 1, groups 1 → a plain Conv over the flipped, transposed kernel; otherwise ConvTranspose.
+//  - dX: stride 1 → a Conv over the flipped kernel, each group's transposed; otherwise ConvTranspose.
 //  - dW: im2col by Gather on the padded NHWC input with a constant index table, then one Gemm (batch folded
-//        into the contraction), as measured fastest on ORT's CPU provider (DESIGN.md).
+//        into the contraction), as measured fastest on ORT's CPU provider (DESIGN.md); depthwise convs (one
+//        input channel per group) instead as one grouped Conv of x by dY (depthwiseWeightGrad).
 import { ndarray } from '../ndarray.js';
 import { primitive } from '../primitive.js';
 import { formatShape, type Dim } from '../shape.js';
@@ -68,9 +69,9 @@ const convPrim = primitive<Conv2dAttrs>({
     let dx: Tensor;
     const full = [a.dilations[0] * (kh - 1), a.dilations[1] * (kw - 1)];
     const tp = [full[0] - a.pads[0], full[1] - a.pads[1], full[0] - a.pads[2], full[1] - a.pads[3]] as const;
-    if (a.strides[0] === 1 && a.strides[1] === 1 && a.group === 1 && tp.every((p) => p >= 0)) {
-      const wt = slice(transpose(w, [1, 0, 2, 3]), { axes: [2, 3], starts: [-1, -1], ends: [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER], steps: [-1, -1] });
-      dx = conv2dRaw(g, wt, undefined, { strides: [1, 1], pads: [tp[0], tp[1], tp[2], tp[3]], dilations: a.dilations, group: 1 });
+    if (a.strides[0] === 1 && a.strides[1] === 1 && tp.every((p) => p >= 0)) {
+      const wt = slice(groupTransposed(w, a.group), { axes: [2, 3], starts: [-1, -1], ends: [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER], steps: [-1, -1] });
+      dx = conv2dRaw(g, wt, undefined, { strides: [1, 1], pads: [tp[0], tp[1], tp[2], tp[3]], dilations: a.dilations, group: a.group });
     } else {
       const [oh, ow] = [g.shape[2] as number, g.shape[3] as number];
       const op = [
@@ -80,11 +81,48 @@ const convPrim = primitive<Conv2dAttrs>({
       dx = convTranspose2dRaw(g, w, undefined, { ...a, outputPadding: [op[0], op[1]] });
     }
     // dW: correlate dY with im2col(x)
-    const dw = correlate(g, x, [kh, kw], a);
+    const dw = w.shape[1] === 1 && a.group > 1 ? depthwiseWeightGrad(g, x, [kh, kw], a) : correlate(g, x, [kh, kw], a);
     const db = b ? sum(g, [0, 2, 3]) : null;
     return b ? [dx, dw, db] : [dx, dw];
   },
 });
+
+/** [Cout, Cin/g, kh, kw] → [Cin, Cout/g, kh, kw]: each group's kernel transposed (the adjoint's weight layout). */
+function groupTransposed(w: Tensor, g: number): Tensor {
+  if (g === 1) return transpose(w, [1, 0, 2, 3]);
+  const [co, cig, kh, kw] = w.shape as number[];
+  if (cig === 1 && co === g) return w; // depthwise: every group is 1×1
+  return reshape(transpose(reshape(w, [g, co / g, cig, kh, kw]), [0, 2, 1, 3, 4]), [cig * g, co / g, kh, kw]);
+}
+
+/**
+ * Weight gradient of a conv whose groups each see one input channel (depthwise, any channel multiplier), as ONE
+ * grouped Conv: input x laid out [1, C·N, H, W] (channel-major), kernel dY laid out [Cout, N, OH, OW], groups C,
+ * the forward's stride as dilation and its dilation as stride. ORT's Conv then correlates each channel's batch
+ * in cache-sized pieces; the generic im2col path would build and transpose a [N, OH·OW·kh·kw, C] tensor (9×
+ * the activation for a 3×3 kernel) instead.
+ */
+const depthwiseWeightGradPrim = primitive<Conv2dAttrs & { readonly kernel: readonly [number, number] }>({
+  name: 'depthwiseConvWeightGrad',
+  infer: ([dy, x], a) => [{ dtype: x.dtype, shape: [dy.shape[1], 1, a.kernel[0], a.kernel[1]] }],
+  lower: (ctx, n, [dy, x]) => {
+    const a = n.attrs;
+    const [h, w] = spatial('conv2d backward', n.inputs[1]);
+    const [oh, ow] = spatial('conv2d backward', n.inputs[0]);
+    const xt = ctx.emit('Reshape', [ctx.emit('Transpose', [x], { perm: [1, 0, 2, 3] })[0], ctx.i64([1, -1, h, w])])[0];
+    const dyt = ctx.emit('Transpose', [dy], { perm: [1, 0, 2, 3] })[0];
+    const full = ctx.emit('Conv', [xt, dyt], { strides: a.dilations, dilations: a.strides, pads: a.pads, group: a.group, kernel_shape: [oh, ow] })[0];
+    const fh = Math.floor((h + a.pads[0] + a.pads[2] - a.strides[0] * (oh - 1) - 1) / a.dilations[0]) + 1;
+    const fw = Math.floor((w + a.pads[1] + a.pads[3] - a.strides[1] * (ow - 1) - 1) / a.dilations[1]) + 1;
+    const out = fh === a.kernel[0] && fw === a.kernel[1] ? full : ctx.emit('Slice', [full, ctx.i64([0, 0]), ctx.i64([a.kernel[0], a.kernel[1]]), ctx.i64([2, 3])])[0];
+    return [ctx.emit('Reshape', [out, ctx.i64([-1, 1, a.kernel[0], a.kernel[1]])])[0]];
+  },
+  vjp: () => {
+    throw new Error('conv2d: second-order gradients through a depthwise convolution are not supported');
+  },
+});
+const depthwiseWeightGrad = (dy: Tensor, x: Tensor, kernel: readonly [number, number], a: Conv2dAttrs): Tensor =>
+  depthwiseWeightGradPrim([dy, x], { ...a, kernel: [kernel[0], kernel[1]] })[0];
 
 /**
  * Σ_n Σ_l A[n, ca, l] · im2col(B)[n, l, k, cb] per group → [Ca, Cb/group, kh, kw]: the weight gradient of

@@ -97,6 +97,28 @@ const geluPrim = primitive<{ approximate: 'none' | 'tanh' }>({
 });
 export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => geluPrim([x], { approximate })[0];
 
+/**
+ * hardtanh(x, lo, hi): ONNX Clip with constant bounds, one pass forward. Its gradient passes where lo < x < hi
+ * (PyTorch's hardtanh/relu6), read off the output so the input need not be kept.
+ */
+const hardtanhPrim = primitive<{ lo: number; hi: number }>({
+  name: 'hardtanh',
+  infer: ([x], a) => {
+    requireFloat('hardtanh', x);
+    if (!(a.lo < a.hi)) throw new Error(`hardtanh: lower bound ${a.lo} must be below upper bound ${a.hi}`);
+    return [{ dtype: x.dtype, shape: x.shape }];
+  },
+  lower: (ctx, n, [x]) => ctx.emit('Clip', [x, ctx.scalar(n.attrs.lo, n.inputs[0].dtype), ctx.scalar(n.attrs.hi, n.inputs[0].dtype)]),
+  vjp: (n, [g]) => {
+    if (!g) return [null];
+    const y = n.outputs[0];
+    return [where(logicalAnd(greater(y, n.attrs.lo), less(y, n.attrs.hi)), g, 0)];
+  },
+});
+export const hardtanh = (x: Tensor, lo = -1, hi = 1): Tensor => hardtanhPrim([x], { lo, hi })[0];
+/** min(max(x, 0), 6) (MobileNet's activation). */
+export const relu6 = (x: Tensor): Tensor => hardtanh(x, 0, 6);
+
 export const silu = (x: Tensor): Tensor => mul(x, sigmoid(x));
 /** softplus(x) = relu(x) + log(1 + exp(-|x|)): never overflows, and its gradient has no inf·0. */
 export const softplus = (x: Tensor): Tensor => add(relu(x), log(add(exp(neg(abs(x))), 1)));
