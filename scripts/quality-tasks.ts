@@ -61,8 +61,9 @@ function dateSplit(): { train: Date[]; test: Date[] } {
   return { train, test };
 }
 
-function encodeDates(days: readonly Date[], n: number, g: Generator): { both: NDArray; y: NDArray; src: NDArray; want: string[]; shown: string[] } {
-  const both = new Array<number>(n * (SRC_LEN + TGT_LEN)).fill(PAD);
+/** Source ids [n, SRC_LEN], decoder input ids [n, TGT_LEN] (BOS + target) and targets [n, TGT_LEN] (target + EOS). */
+function encodeDates(days: readonly Date[], n: number, g: Generator): { src: NDArray; tgtIn: NDArray; y: NDArray; want: string[]; shown: string[] } {
+  const tgtIn = new Array<number>(n * TGT_LEN).fill(PAD);
   const y = new Array<number>(n * TGT_LEN).fill(PAD);
   const src = new Array<number>(n * SRC_LEN).fill(PAD);
   const want: string[] = [];
@@ -71,18 +72,17 @@ function encodeDates(days: readonly Date[], n: number, g: Generator): { both: ND
     const d = days[g.int(days.length)];
     const s = formatDate(d, g.int(6));
     const t = iso(d);
-    [...s].forEach((c, j) => (both[i * (SRC_LEN + TGT_LEN) + j] = src[i * SRC_LEN + j] = charId(c)));
-    const o = i * (SRC_LEN + TGT_LEN) + SRC_LEN;
-    both[o] = BOS;
+    [...s].forEach((c, j) => (src[i * SRC_LEN + j] = charId(c)));
+    tgtIn[i * TGT_LEN] = BOS;
     [...t].forEach((c, j) => {
-      both[o + 1 + j] = charId(c);
+      tgtIn[i * TGT_LEN + 1 + j] = charId(c);
       y[i * TGT_LEN + j] = charId(c);
     });
     y[i * TGT_LEN + t.length] = EOS;
     want.push(t);
     shown.push(s);
   }
-  return { both: ndarray('int64', [n, SRC_LEN + TGT_LEN], both), y: ndarray('int64', [n, TGT_LEN], y), src: ndarray('int64', [n, SRC_LEN], src), want, shown };
+  return { src: ndarray('int64', [n, SRC_LEN], src), tgtIn: ndarray('int64', [n, TGT_LEN], tgtIn), y: ndarray('int64', [n, TGT_LEN], y), want, shown };
 }
 
 export async function seq2seqDates(epochs: number): Promise<void> {
@@ -97,7 +97,7 @@ export async function seq2seqDates(epochs: number): Promise<void> {
   const t0 = Date.now();
   const trainer = new Trainer({
     model, optimizer: adam({ weightDecay: 0.01, decoupled: true }), lr: cosineWithWarmup(2e-3, steps, { warmup: 100 }), epochs, seed: 1, clipGradNorm: 1, session,
-    loss: (o, b) => seq2seqLoss(o, b.y, PAD),
+    inputKeys: ['src', 'tgt_in'], loss: (o, b) => seq2seqLoss(o, b.y, PAD),
     callbacks: [{
       name: 'progress',
       onBatchEnd: (_t, l) => {
@@ -105,7 +105,7 @@ export async function seq2seqDates(epochs: number): Promise<void> {
       },
     }],
   });
-  await trainer.fit(new ArrayLoader({ x: tr.both, y: tr.y }, { batchSize: batch, shuffle: true, seed: 3, dropLast: true }));
+  await trainer.fit(new ArrayLoader({ src: tr.src, tgt_in: tr.tgtIn, y: tr.y }, { batchSize: batch, shuffle: true, seed: 3, dropLast: true }));
   trainer.syncModel();
   await trainer.release();
   const trainSeconds = (Date.now() - t0) / 1000;

@@ -71,8 +71,8 @@ export class DecoderBlock extends Module {
 }
 
 /**
- * Seq2Seq: source ids [B, S] and decoder input ids [B, T] → logits [B, T, vocab]. `forward(ids)` with one tensor
- * [B, S + T] (source, then decoder input) is the same call for hosts that feed one input (the Trainer).
+ * Seq2Seq: `forward(src, tgtIn)` maps source ids [B, S] and decoder input ids [B, T] → logits [B, T, vocab]. The
+ * Trainer feeds both with `inputKeys` (e.g. `['src', 'tgt_in']`).
  */
 export class Seq2Seq extends Module {
   readonly cfg: Cfg;
@@ -117,17 +117,11 @@ export class Seq2Seq extends Module {
     return linear(this.lnDec.forward(h), this.wte.t);
   }
 
-  forward(srcOrBoth: Tensor, tgtIn?: Tensor): Tensor {
-    let src = srcOrBoth;
-    let tgt = tgtIn;
-    if (!tgt) {
-      const n = srcOrBoth.shape[1];
-      if (n !== this.cfg.srcLen + this.cfg.tgtLen) throw new Error(`Seq2Seq: one input must be [B, srcLen + tgtLen = ${this.cfg.srcLen + this.cfg.tgtLen}], got length ${String(n)}`);
-      src = sliceAxis(srcOrBoth, 1, 0, this.cfg.srcLen);
-      tgt = sliceAxis(srcOrBoth, 1, this.cfg.srcLen, this.cfg.srcLen + this.cfg.tgtLen);
-    }
+  forward(src: Tensor, tgtIn: Tensor): Tensor {
+    // callers through Module's variadic forward can still pass one tensor
+    if (!tgtIn) throw new Error('Seq2Seq: forward needs source ids [B, S] and decoder input ids [B, T] (with the Trainer: inputKeys: [\'src\', \'tgt_in\'])');
     const { memory, keep } = this.encode(src);
-    return this.decode(tgt, memory, keep);
+    return this.decode(tgtIn, memory, keep);
   }
 }
 
@@ -181,7 +175,7 @@ registerModel({
   name: 'seq2seq',
   description: 'encoder-decoder transformer: bidirectional encoder with padding masks, decoder with causal self-attention and cross-attention, tied embeddings',
   options: seq2seqOptions,
-  inputShape: (o) => [o.srcLen + o.tgtLen],
+  inputShape: (o) => [o.srcLen], // the first input; `inputs` lists both
   inputs: (o) => [
     { name: 'source_ids', dtype: 'int64', shape: [o.srcLen] },
     { name: 'decoder_ids', dtype: 'int64', shape: [o.tgtLen] },

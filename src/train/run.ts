@@ -17,7 +17,7 @@ import { ConfigError, formatIssues, parseTrainConfig, type TrainConfig } from '.
 import { getDataset, type Split } from './datasets.js';
 import { ArrayLoader, type BatchLoader } from './loader.js';
 import { DataLoader } from '../data/loader.js';
-import { Trainer, versions } from './trainer.js';
+import { Trainer, versions, type EvalResult, type TrainerConfig } from './trainer.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import type { Module } from '../nn/module.js';
@@ -113,7 +113,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     if (cfg.data.limit !== undefined || cfg.data.valFraction > 0) throw new ConfigError('data.workers: not combinable with data.limit or data.valFraction yet');
     train = await DataLoader.fromSpec(entry0.trainSource({ root: cfg.data.root, augment: cfg.data.augment }), { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, workers });
   } else train = new ArrayLoader(data.train, { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, dropLast: false });
-  const val = new ArrayLoader(data.val, { batchSize: 500 });
+  const val = evalLoader(data.val, lm);
   const totalSteps = Math.ceil((cfg.trainer.epochs * train.length) / cfg.trainer.accumulate);
   const callbacks: Callback[] = [
     lrMonitor(),
@@ -121,8 +121,6 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     csvLogger(join(runDir, 'metrics.csv')),
   ];
   if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
-  // language models: held-out loss/token accuracy per epoch (the generic evaluate only scores classifiers)
-  if (lm) callbacks.unshift(lmValidation(data.val));
   if (!opts.quiet) callbacks.push(progressBar({ json: opts.json }));
   callbacks.push(...(opts.callbacks ?? []));
   const trainer = new Trainer({
@@ -137,21 +135,20 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     runDir,
     callbacks,
     config: cfg,
-    metrics: { accuracy: lm ? (o, b) => accuracyMetric(reshape(o, [-1, o.shape[o.rank - 1]]), reshape(b.y, [-1])) : (o, b) => accuracyMetric(o, b.y) },
-    loss: lm ? (o, b) => lmLoss(o, b.y) : undefined,
+    ...lossAndMetrics(lm),
     session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
     logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),
   });
   const t0 = Date.now();
   try {
-    await trainer.fit(train, lm ? undefined : val, { resumeFrom: opts.resume ? runDir : undefined });
+    await trainer.fit(train, val, { resumeFrom: opts.resume ? runDir : undefined });
   } catch (err) {
     // A callback may stop the run by throwing (a tuning trial pruned): free the sessions and loader workers.
     await trainer.release();
     if (train instanceof DataLoader) await train.close();
     throw err;
   }
-  const test = lm ? await lmEvaluate(trainer, data.test) : await trainer.evaluate(new ArrayLoader(data.test, { batchSize: 500 }));
+  const test = testScores(await trainer.evaluate(evalLoader(data.test, lm)));
   const entry = getModel(cfg.model.name);
   const onnxPath = join(runDir, 'model.onnx');
   const inputs = modelInputs(entry, entry.options.parse(cfg.model.options));
@@ -165,44 +162,27 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   return result;
 }
 
-/** Mean next-token cross-entropy (nats) and token accuracy of a language model over windows, in chunks. */
-async function lmEvaluate(trainer: Trainer, split: Split): Promise<{ loss: number; accuracy: number; samples: number }> {
-  const [n, t] = split.x.shape;
-  const chunk = 64;
-  let nll = 0;
-  let correct = 0;
-  let tokens = 0;
-  for (let i = 0; i < n; i += chunk) {
-    const m = Math.min(chunk, n - i);
-    const r = await trainer.evaluate(new ArrayLoader({ x: sliceRows(split.x, i, i + m), y: sliceRows(split.y, i, i + m) }, { batchSize: chunk }), { collect: true });
-    const out = r.outputs!;
-    const tg = r.targets!;
-    const v = out.length / (m * t);
-    for (let k = 0; k < m * t; k++) {
-      let best = 0;
-      let mx = -Infinity;
-      for (let j = 0; j < v; j++) if (out[k * v + j] > mx) [mx, best] = [out[k * v + j], j];
-      let s = 0;
-      for (let j = 0; j < v; j++) s += Math.exp(out[k * v + j] - mx);
-      nll += mx + Math.log(s) - out[k * v + tg[k]];
-      if (best === tg[k]) correct++;
-    }
-    tokens += m * t;
-  }
-  return { loss: nll / tokens, accuracy: correct / tokens, samples: n };
+/**
+ * The loss and metrics a config trains with. Classifiers: the default cross-entropy, in-graph accuracy. Language
+ * models (`loss: lm`): next-token cross-entropy and token accuracy over [B, T, vocab] logits — the Trainer's
+ * evaluate computes both in-graph, so val/test loss is nats per token (every window has T tokens).
+ */
+function lossAndMetrics(lm: boolean): Pick<TrainerConfig, 'loss' | 'metrics'> {
+  if (!lm) return { metrics: { accuracy: (o, b) => accuracyMetric(o, b.y) } };
+  return {
+    loss: (o, b) => lmLoss(o, b.y),
+    metrics: { accuracy: (o, b) => accuracyMetric(reshape(o, [-1, o.shape[o.rank - 1]]), reshape(b.y, [-1])) },
+  };
 }
 
-/** Adds val_loss (nats/token) and val_accuracy (next-token) to each epoch's metrics, before checkpointing sees them. */
-function lmValidation(split: Split): Callback {
-  return {
-    name: 'LmValidation',
-    async onEpochEnd(t, logs) {
-      const r = await lmEvaluate(t, split);
-      const m = logs.metrics as Record<string, number>;
-      m.val_loss = r.loss;
-      m.val_accuracy = r.accuracy;
-    },
-  };
+/** Held-out batches: 500 images, or 64 windows for language models (their logits are [B, T, vocab]). */
+function evalLoader(split: Split, lm: boolean): ArrayLoader {
+  return new ArrayLoader(split, { batchSize: lm ? 64 : 500 });
+}
+
+/** Test loss and accuracy: classifiers' accuracy from evaluate's JS scoring, LMs' token accuracy from the metric. */
+function testScores(r: EvalResult): { loss: number; accuracy?: number; samples: number } {
+  return { loss: r.loss, accuracy: r.accuracy ?? r.metrics?.accuracy, samples: r.samples };
 }
 
 /** Reads the config saved in a run directory. */
@@ -231,8 +211,11 @@ export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainCo
 export async function evaluateCheckpoint(path: string): Promise<{ accuracy?: number; loss: number; samples: number }> {
   const { model, cfg } = modelFromCheckpoint(path);
   const data = splits(cfg);
-  const t = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1 });
-  const r = cfg.loss === 'lm' ? await lmEvaluate(t, data.test) : await t.evaluate(new ArrayLoader(data.test, { batchSize: 500 }));
-  await t.release();
-  return { accuracy: r.accuracy, loss: r.loss, samples: r.samples };
+  const lm = cfg.loss === 'lm';
+  const t = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, ...lossAndMetrics(lm) });
+  try {
+    return testScores(await t.evaluate(evalLoader(data.test, lm)));
+  } finally {
+    await t.release();
+  }
 }

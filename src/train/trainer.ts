@@ -29,10 +29,22 @@ export interface TrainerConfig {
   readonly epochs: number;
   /** Batch keys: the model input (default 'x') and the target (default 'y'). */
   readonly inputKey?: string;
+  /**
+   * Several model inputs: these batch keys are passed to `model.forward` as positional arguments, in this order,
+   * in training and in `evaluate` (e.g. `['src', 'tgt_in']` for `forward(src, tgtIn)`). Not combinable with
+   * `inputKey`. Per-sample averages count the rows of the first one.
+   */
+  readonly inputKeys?: readonly string[];
   readonly targetKey?: string;
-  /** Loss of the model output against the batch (default: cross-entropy on integer targets). */
+  /**
+   * Loss of the model output against the batch, a scalar mean over the batch (default: cross-entropy on integer
+   * targets). `evaluate` computes it in its graph too and averages it over samples.
+   */
   readonly loss?: (output: Tensor, batch: Readonly<Record<string, Tensor>>) => Tensor;
-  /** Extra in-graph scalars reported per training batch (e.g. accuracy). */
+  /**
+   * Extra in-graph scalars (batch means, e.g. accuracy), reported per training batch and by `evaluate` as
+   * sample-weighted means (`val_<name>` in the epoch metrics of `fit`).
+   */
   readonly metrics?: Readonly<Record<string, (output: Tensor, batch: Readonly<Record<string, Tensor>>) => Tensor>>;
   readonly callbacks?: readonly Callback[];
   readonly seed?: number;
@@ -50,9 +62,12 @@ export interface TrainerConfig {
 }
 
 export interface EvalResult {
+  /** Mean loss per sample: the configured `loss` computed in-graph, else cross-entropy / squared error in JS. */
   readonly loss: number;
-  /** Classification accuracy when the output is [N, C] and targets are class indices. */
+  /** Classification accuracy when the output is [N, C], targets are class indices and no custom loss is set. */
   readonly accuracy?: number;
+  /** The configured `metrics`, each a mean over samples (batch values weighted by batch rows). */
+  readonly metrics?: Readonly<Record<string, number>>;
   readonly samples: number;
   /** Model outputs, concatenated over the split (row-major), when `collect` was asked for. */
   readonly outputs?: Float32Array;
@@ -62,6 +77,10 @@ export interface EvalResult {
 interface EvalGraph {
   readonly session: ort.InferenceSession;
   readonly stateNames: readonly string[];
+  /** Batch keys fed as graph inputs `batch.<key>`. */
+  readonly feedKeys: readonly string[];
+  readonly hasLoss: boolean;
+  readonly metricNames: readonly string[];
 }
 
 export class Trainer {
@@ -70,12 +89,20 @@ export class Trainer {
   private epoch = 0;
   private batchInEpoch = 0;
   private readonly schedule: Schedule;
-  private evalGraph?: Promise<EvalGraph>;
+  /** Eval sessions by batch signature (keys, dtypes, per-sample shapes). */
+  private readonly evalGraphs = new Map<string, Promise<EvalGraph>>();
   private lastLogs?: EpochLogs;
   private readonly stateKeys: string[];
+  /** Batch keys passed to `model.forward`, in order. */
+  private readonly inputKeys: readonly string[];
 
   constructor(readonly cfg: TrainerConfig) {
     if (!(cfg.epochs >= 1)) throw new Error(`Trainer: epochs must be ≥ 1, got ${cfg.epochs}`);
+    if (cfg.inputKey !== undefined && cfg.inputKeys !== undefined) {
+      throw new Error('Trainer: set inputKey (one model input) or inputKeys (several, in forward order), not both');
+    }
+    if (cfg.inputKeys !== undefined && cfg.inputKeys.length === 0) throw new Error('Trainer: inputKeys must name at least one batch key');
+    this.inputKeys = cfg.inputKeys ?? [cfg.inputKey ?? 'x'];
     this.schedule = typeof cfg.lr === 'number' ? constantLr(cfg.lr) : cfg.lr;
     this.stateKeys = cfg.model.namedState().map(([k]) => k);
   }
@@ -98,7 +125,7 @@ export class Trainer {
 
   private async buildStep(sample: Batch): Promise<TrainStep> {
     const model = this.cfg.model;
-    const inputKey = this.cfg.inputKey ?? 'x';
+    pick(sample, this.inputKeys, 'Trainer');
     const frozen = model.namedParameters().filter(([, p]) => p.frozen).map(([k]) => k);
     const lossFn = this.cfg.loss ?? ((out: Tensor, b: Readonly<Record<string, Tensor>>) => crossEntropy(out, b[this.cfg.targetKey ?? 'y']));
     return TrainStep.create({
@@ -117,7 +144,7 @@ export class Trainer {
         withContext({ training: true, key }, () =>
           bindParameters(model, { ...params, ...buffers }, () => {
             model.train();
-            const out = model.forward(batch[inputKey]);
+            const out = model.forward(...pick(batch, this.inputKeys, 'Trainer'));
             const loss = lossFn(out, batch);
             const metrics = Object.fromEntries(Object.entries(this.cfg.metrics ?? {}).map(([k, f]) => [k, f(out, batch)]));
             const updates = Object.fromEntries(model.namedBuffers().filter(([, p]) => p.pending).map(([k, p]) => [k, p.pending!]));
@@ -134,7 +161,7 @@ export class Trainer {
     this.step = await this.buildStep(first);
     if (opts.resumeFrom) this.resume(opts.resumeFrom);
     for (const c of callbacks) await c.onFitStart?.(this);
-    const inputKey = this.cfg.inputKey ?? 'x';
+    const rowsKey = this.inputKeys[0];
     while (this.epoch < this.cfg.epochs && !this.shouldStop) {
       const t0 = Date.now();
       let lossSum = 0;
@@ -145,7 +172,7 @@ export class Trainer {
         if (!Number.isFinite(r.loss) && this.cfg.lossScale === undefined) {
           throw new Error(`training diverged: loss is ${r.loss} at epoch ${this.epoch + 1}, batch ${this.batchInEpoch + 1} (lower the learning rate or clip gradients)`);
         }
-        const rows = batch[inputKey]?.shape[0] ?? 1;
+        const rows = batch[rowsKey]?.shape[0] ?? 1;
         lossSum += r.loss * rows;
         n += rows;
         const logs: BatchLogs = { epoch: this.epoch, batch: this.batchInEpoch, batches: train.length, step: this.step.stepCount, loss: r.loss, lr, metrics: r.metrics };
@@ -158,6 +185,7 @@ export class Trainer {
         const v = await this.evaluate(val);
         metrics.val_loss = v.loss;
         if (v.accuracy !== undefined) metrics.val_accuracy = v.accuracy;
+        for (const [k, x] of Object.entries(v.metrics ?? {})) metrics[`val_${k}`] ??= x;
         this.schedule.observe?.(metrics.val_loss);
       }
       const finished = this.batchInEpoch >= train.length;
@@ -184,88 +212,117 @@ export class Trainer {
     }
   }
 
+  /**
+   * The eval graph for batches like `sample`: the model in eval mode over the input keys → `output`; with a custom
+   * loss or metrics, every batch key is a graph input (symbolic batch dim) and `loss` / `metric.<name>` are outputs.
+   */
   private async evalSession(sample: Batch): Promise<EvalGraph> {
     const model = this.cfg.model;
-    const inputKey = this.cfg.inputKey ?? 'x';
     const state = model.namedState();
-    const x = sample[inputKey];
-    if (!x) throw new Error(`evaluate: the batch has no "${inputKey}"`);
-    const inputs = state.map(([k, p]) => placeholder(`p.${k}`, p.data.dtype, p.data.shape));
-    const xin = placeholder('input', x.dtype, ['batch', ...x.shape.slice(1)]);
-    const out = withContext({ training: false }, () =>
-      bindParameters(model, Object.fromEntries(state.map(([k], i) => [k, inputs[i]])), () => {
+    pick(sample, this.inputKeys, 'evaluate');
+    const metricFns = Object.entries(this.cfg.metrics ?? {});
+    const lossFn = this.cfg.loss;
+    const feedKeys = lossFn || metricFns.length ? [...new Set([...this.inputKeys, ...Object.keys(sample)])] : this.inputKeys;
+    const params = state.map(([k, p]) => placeholder(`p.${k}`, p.data.dtype, p.data.shape));
+    const batch: Record<string, Tensor> = Object.fromEntries(
+      feedKeys.map((k) => [k, placeholder(`batch.${k}`, sample[k].dtype, ['batch', ...sample[k].shape.slice(1)])]),
+    );
+    const outputs = withContext({ training: false }, () =>
+      bindParameters(model, Object.fromEntries(state.map(([k], i) => [k, params[i]])), () => {
         const wasTraining = model.training;
         model.eval();
         try {
-          return model.forward(xin);
+          const output = model.forward(...pick(batch, this.inputKeys, 'evaluate'));
+          const outs: Record<string, Tensor> = { output };
+          if (lossFn) outs.loss = lossFn(output, batch);
+          for (const [name, f] of metricFns) outs[`metric.${name}`] = f(output, batch);
+          return outs;
         } finally {
           model.train(wasTraining);
         }
       }),
     );
-    const bytes = encodeModel(emitModel({ inputs: [...inputs, xin], outputs: { output: out } }, { name: 'eval' }));
+    const bytes = encodeModel(emitModel({ inputs: [...params, ...feedKeys.map((k) => batch[k])], outputs }, { name: 'eval' }));
     const session = await ort.InferenceSession.create(bytes, sessionOptions(this.cfg.session ?? { threads: availableParallelism() }));
-    return { session, stateNames: state.map(([k]) => k) };
+    return { session, stateNames: state.map(([k]) => k), feedKeys, hasLoss: lossFn !== undefined, metricNames: metricFns.map(([k]) => k) };
   }
 
-  /** Runs the model in eval mode over a loader: mean loss, accuracy for classifiers, optional collected outputs. */
+  /**
+   * Runs the model in eval mode over a loader: the mean loss per sample (the configured `loss` in-graph, else
+   * cross-entropy for class logits / squared error in JS), accuracy for classifiers, the configured metrics, and
+   * optionally the collected outputs and targets.
+   */
   async evaluate(loader: BatchLoader, opts: { collect?: boolean; useEma?: boolean } = {}): Promise<EvalResult> {
-    const inputKey = this.cfg.inputKey ?? 'x';
     const targetKey = this.cfg.targetKey ?? 'y';
     const first = await firstBatch(loader);
-    this.evalGraph ??= this.evalSession(first);
-    const g = await this.evalGraph;
+    const sig = JSON.stringify(Object.entries(first).map(([k, a]) => [k, a.dtype, a.shape.slice(1)]));
+    let pending = this.evalGraphs.get(sig);
+    if (!pending) {
+      pending = this.evalSession(first);
+      this.evalGraphs.set(sig, pending);
+      pending.catch(() => this.evalGraphs.delete(sig));
+    }
+    const g = await pending;
     const current: Record<string, NDArray> = this.step
       ? { ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()), ...this.step.buffers() }
       : Object.fromEntries(this.cfg.model.namedState().map(([k, p]) => [k, p.data]));
     const feeds: Record<string, ort.Tensor> = Object.fromEntries(g.stateNames.map((k) => [`p.${k}`, toOrt(current[k])]));
+    const lossFn = this.cfg.loss;
+    // the model output comes back to JS only when it is scored here (default loss) or collected
+    const fetches = [...(lossFn && !opts.collect ? [] : ['output']), ...(g.hasLoss ? ['loss'] : []), ...g.metricNames.map((m) => `metric.${m}`)];
     let lossSum = 0;
     let correct = 0;
     let n = 0;
-    let classification = true;
+    let classifiedRows = 0;
+    const metricSums = new Map(g.metricNames.map((m) => [m, 0]));
     const outs: Float32Array[] = [];
     const targets: number[] = [];
-    const lossFn = this.cfg.loss;
     for await (const batch of loader.iterate(0)) {
-      feeds.input = toOrt(batch[inputKey]);
-      const res = await g.session.run(feeds);
+      const rows = pick(batch, this.inputKeys, 'evaluate')[0].shape[0];
+      for (const k of g.feedKeys) {
+        const a = batch[k];
+        if (!a) throw new Error(`evaluate: the batch has no "${k}" (the first batch had it); its keys are ${Object.keys(batch).map((x) => `"${x}"`).join(', ')}`);
+        feeds[`batch.${k}`] = toOrt(a);
+      }
+      const res = await g.session.run(feeds, fetches);
+      if (g.hasLoss) lossSum += scalarOf(res.loss as ort.Tensor) * rows;
+      for (const m of g.metricNames) metricSums.set(m, metricSums.get(m)! + scalarOf(res[`metric.${m}`] as ort.Tensor) * rows);
+      n += rows;
+      if (!res.output) continue;
       const y = fromOrt(res.output as ort.Tensor);
-      const rows = y.shape[0];
       const t = batch[targetKey];
       if (opts.collect) outs.push((y.data as Float32Array).slice());
-      if (t) {
-        const tv = Array.from(t.data as ArrayLike<number | bigint>, Number);
-        if (opts.collect) targets.push(...tv);
-        if (y.shape.length === 2 && !isFloat(t.dtype) && !lossFn) {
-          const c = y.shape[1];
-          const yd = y.data as Float32Array;
-          const pred = argmaxRows(yd, c);
-          for (let i = 0; i < rows; i++) {
-            if (pred[i] === tv[i]) correct++;
-            let m = -Infinity;
-            for (let j = 0; j < c; j++) m = Math.max(m, yd[i * c + j]);
-            let s = 0;
-            for (let j = 0; j < c; j++) s += Math.exp(yd[i * c + j] - m);
-            lossSum += m + Math.log(s) - yd[i * c + tv[i]];
-          }
-        } else {
-          classification = false;
-          if (!lossFn) {
-            const yd = y.data as Float32Array;
-            for (let i = 0; i < tv.length; i++) lossSum += (yd[i] - tv[i]) ** 2;
-          }
+      if (!t) continue;
+      const tv = Array.from(t.data as ArrayLike<number | bigint>, Number);
+      if (opts.collect) targets.push(...tv);
+      if (lossFn) continue;
+      const yd = y.data as Float32Array;
+      if (y.shape.length === 2 && !isFloat(t.dtype)) {
+        // class logits [N, C] against class indices: softmax cross-entropy and argmax accuracy
+        const c = y.shape[1];
+        const pred = argmaxRows(yd, c);
+        for (let i = 0; i < y.shape[0]; i++) {
+          if (pred[i] === tv[i]) correct++;
+          let m = -Infinity;
+          for (let j = 0; j < c; j++) m = Math.max(m, yd[i * c + j]);
+          let s = 0;
+          for (let j = 0; j < c; j++) s += Math.exp(yd[i * c + j] - m);
+          lossSum += m + Math.log(s) - yd[i * c + tv[i]];
         }
+        classifiedRows += y.shape[0];
+      } else {
+        for (let i = 0; i < tv.length; i++) lossSum += (yd[i] - tv[i]) ** 2;
       }
-      n += rows;
     }
-    const result: EvalResult = {
-      loss: lossSum / Math.max(1, n),
-      accuracy: classification ? correct / Math.max(1, n) : undefined,
+    const d = Math.max(1, n);
+    return {
+      loss: lossSum / d,
+      accuracy: !lossFn && classifiedRows > 0 && classifiedRows === n ? correct / d : undefined,
+      metrics: g.metricNames.length ? Object.fromEntries([...metricSums].map(([m, v]) => [m, v / d])) : undefined,
       samples: n,
       outputs: opts.collect ? concat(outs) : undefined,
       targets: opts.collect ? Float64Array.from(targets) : undefined,
     };
-    return result;
   }
 
   /** Saves the full training state (weights, optimizer, counters, callbacks, schedule) as a checkpoint. */
@@ -302,8 +359,24 @@ export class Trainer {
 
   async release(): Promise<void> {
     await this.step?.release();
-    if (this.evalGraph) await (await this.evalGraph).session.release();
+    const graphs = [...this.evalGraphs.values()];
+    this.evalGraphs.clear();
+    for (const g of graphs) await (await g.catch(() => undefined))?.session.release();
   }
+}
+
+/** The batch entries under `keys`, in order; a missing key is an error that lists the batch's keys. */
+function pick<T>(batch: Readonly<Record<string, T>>, keys: readonly string[], where: string): T[] {
+  return keys.map((k) => {
+    const v = batch[k];
+    if (v === undefined) throw new Error(`${where}: the batch has no "${k}" (a model input key); its keys are ${Object.keys(batch).map((x) => `"${x}"`).join(', ') || '(none)'}`);
+    return v;
+  });
+}
+
+/** Reads a scalar ORT output (a loss or a metric) as a number. */
+function scalarOf(t: ort.Tensor): number {
+  return Number((t.data as ArrayLike<number | bigint>)[0]);
 }
 
 async function firstBatch(loader: BatchLoader): Promise<Batch> {
