@@ -217,13 +217,22 @@ export class EncoderClassifier extends Module {
     this.drop = new Dropout(c.dropout);
     this.head = new Linear(c.dim, c.classes);
   }
-  forward(ids: Tensor): Tensor {
+  /**
+   * The encoder body without pooling or head: final-layer-normed hidden states [B, T, dim] (padding keys masked).
+   * Masked-LM pre-training puts a token head on these (e.g. `linear(encode(ids), wte)`, tied to the embedding).
+   */
+  encode(ids: Tensor): Tensor {
     const t = ids.shape[1];
     if (typeof t !== 'number' || t > this.cfg.context) throw new Error(`EncoderClassifier: sequence length ${t} must be static and ≤ ${this.cfg.context}`);
     const keep = notEqual(ids, scalar(this.cfg.padId, ids.dtype)); // [B, T]
-    let h = this.drop.forward(add(embedding(ids, this.wte.t), sliceAxis(this.wpe.t, 0, 0, t)));
+    let h = this.drop.forward(add(embedding(ids, this.wte.t), sliceAxis(this.wpe.t, 0, 0, t))); // [B, T, D]
     for (const b of this.blocks) h = b.run(h, { causal: false, keyPadding: keep }).y;
-    h = this.lnf.forward(h);
+    return this.lnf.forward(h);
+  }
+
+  forward(ids: Tensor): Tensor {
+    const h = this.encode(ids); // [B, T, D]
+    const keep = notEqual(ids, scalar(this.cfg.padId, ids.dtype)); // [B, T]
     const w = unsqueeze(cast(keep, 'float32'), 2); // [B, T, 1]
     const pooled = div(sum(mul(h, w), 1), maximum(sum(w, 1), 1)); // masked mean [B, D]
     return this.head.forward(this.drop.forward(pooled));

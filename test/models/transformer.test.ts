@@ -118,3 +118,23 @@ test('EncoderClassifier (tiny): learns which of two token sets a padded sequence
   assert.ok(logs!.metrics.val_accuracy > 0.9, `accuracy ${logs!.metrics.val_accuracy}`);
   await trainer.release();
 });
+
+test('EncoderClassifier.encode: hidden states [B, T, dim] whose masked mean, through the head, is forward', async () => {
+  manualSeed(5);
+  const model = new EncoderClassifier({ vocab: 9, context: 6, dim: 8, layers: 1, heads: 2, classes: 3, padId: 0, dropout: 0 });
+  model.train(false);
+  const run = compile((ids: L.Tensor) => withFrozenParameters(model, () => ({ h: model.encode(ids), logits: model.forward(ids) })));
+  const ids = L.int64([2, 6], [3, 1, 4, 1, 5, 0, 2, 6, 0, 0, 0, 0]);
+  const out = await run(ids);
+  assert.deepEqual(out.h.shape, [2, 6, 8]);
+  const h = out.h.data as Float32Array;
+  const w = model.head.weight.data.data as Float32Array;
+  const b = model.head.bias!.data.data as Float32Array;
+  [5, 2].forEach((len, r) => {
+    const mean = Array.from({ length: 8 }, (_, d) => Array.from({ length: len }, (_, t) => h[(r * 6 + t) * 8 + d]).reduce((a, x) => a + x, 0) / len);
+    for (let c = 0; c < 3; c++) {
+      const want = mean.reduce((a, x, d) => a + x * w[c * 8 + d], b[c]);
+      assert.ok(Math.abs((out.logits.data as Float32Array)[r * 3 + c] - want) < 1e-5, `row ${r} class ${c}`);
+    }
+  });
+});
