@@ -1,4 +1,5 @@
 import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
 import * as L from '../../src/graph/index.js';
 import { gradients } from '../../src/autodiff/index.js';
 import { checkGrad, randn } from '../util/gradcheck.js';
@@ -33,4 +34,10 @@ describe('conv2d gradients (dX, dW, db)', () => {
       const [gx] = gradients(y, [x]);
       return L.sum(L.square(gx));
     }, [f32([1, 2, 4, 4], 10), f32([2, 2, 3, 3], 11)], tol));
+  test('second order through a depthwise conv is refused with a clear error', () => {
+    const x = L.placeholder('x', 'float32', [1, 2, 4, 4]);
+    const w = L.placeholder('w', 'float32', [2, 1, 3, 3]);
+    const [gw] = gradients(L.sum(L.square(L.conv2d(x, w, undefined, { padding: 1, groups: 2 }))), [w]);
+    assert.throws(() => gradients(L.sum(L.square(gw)), [x]), /second-order gradients through a depthwise convolution/);
+  });
 });

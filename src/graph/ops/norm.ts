@@ -124,8 +124,8 @@ export function batchNorm(
   const m = opts.momentum ?? 0.1;
   const w = weight ? reshape(weight, bshape) : undefined;
   const b = bias ? reshape(bias, bshape) : undefined;
-  const [y, mu, varB] = batchNormTraining(x, w, b, axes, eps);
   const n = reducedCount(x, axes, x.dtype);
+  const [y, mu, varB] = batchNormTraining(x, w, b, axes, n, eps);
   const unbiased = mul(stopGradient(reshape(varB, [c])), div(n, sub(n, scalar(1, x.dtype))));
   return {
     y,
@@ -140,8 +140,7 @@ export function batchNorm(
  * broadcast's Expand/ReduceSum pair); the closed form needs 6: Σdy, Σdy·(x − μ), and
  *   dx = s·dy + (x − μ)·(−s·Σdy(x − μ)/(n(σ² + ε))) − s·Σdy/n.
  */
-function batchNormTraining(x: Tensor, w: Tensor | undefined, b: Tensor | undefined, axes: readonly number[], eps: number): Tensor[] {
-  const n = reducedCount(x, axes, x.dtype);
+function batchNormTraining(x: Tensor, w: Tensor | undefined, b: Tensor | undefined, axes: readonly number[], n: Tensor, eps: number): Tensor[] {
   const inputs = [x, ...(w ? [w] : []), ...(b ? [b] : [])];
   const fused = customVjp(
     'batchNorm',
