@@ -1,6 +1,6 @@
 // How a benchmark times lathe at its best thread setting, as the PyTorch peer is timed at its best of 1 and 2 threads.
 import type { NDArray } from '../src/graph/ndarray.js';
-import type { TrainStep } from '../src/runtime/train-step.js';
+import type { TrainStep } from '../src/train/train-step.js';
 import { timeSteps } from './_workloads.js';
 
 /**

@@ -1,7 +1,7 @@
 // Shared driver for the training benchmarks: ours vs PyTorch on the same workload, in the same run, each side at its
 // best thread setting.
 import type { NDArray } from '../src/graph/ndarray.js';
-import type { TrainStep } from '../src/runtime/train-step.js';
+import type { TrainStep } from '../src/train/train-step.js';
 import { report, torchPeer } from './_peer.js';
 import { timeSteps } from './_workloads.js';
 import { fastestThreading } from './_threading.js';

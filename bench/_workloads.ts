@@ -2,7 +2,7 @@
 import { ndarray, type NDArray } from '../src/graph/ndarray.js';
 import { Linear, Conv2d, Sequential, ReLU, MaxPool2d, Flatten, crossEntropy, manualSeed, type Module, bindParameters, withContext } from '../src/nn/index.js';
 import { adam } from '../src/optim/adam.js';
-import { TrainStep } from '../src/runtime/train-step.js';
+import { TrainStep } from '../src/train/train-step.js';
 import { median } from './_peer.js';
 
 function stepFor(model: Module, xShape: readonly number[], classes: number): Promise<TrainStep> {

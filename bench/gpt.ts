@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ndarray, type NDArray } from '../src/graph/ndarray.js';
 import { bindParameters, manualSeed, withContext, type Module } from '../src/nn/index.js';
 import { adam } from '../src/optim/adam.js';
-import { TrainStep } from '../src/runtime/train-step.js';
+import { TrainStep } from '../src/train/train-step.js';
 import { packageRoot } from '../src/util/package-root.js';
 import { GPT, lmLoss } from '../src/models/transformer.js';
 import { report, torchAvailable, type PeerResult } from './_peer.js';

@@ -2,8 +2,8 @@
 // ('lathe/nn', 'lathe/optim', 'lathe/data', 'lathe/train', 'lathe/models', 'lathe/serve', 'lathe/track', 'lathe/tune').
 export * from './graph/index.js';
 export * from './autodiff/index.js';
-export { compile, trace, type CompileOptions, type CompiledFn, type InputSpec, type TraceResult } from './runtime/compile.js';
-export { TrainStep, buildTrainStepModel, type TrainStepConfig, type StepContext, type StepOutputs, type StepResult } from './runtime/train-step.js';
+export { compile, type CompileOptions, type CompiledFn } from './runtime/compile.js';
+export { trace, type InputSpec, type TraceResult, type Traced } from './onnx/trace.js';
 export { type Device, type SessionConfig } from './runtime/device.js';
 export { summarizeProfile, formatProfile, type OpProfileRow } from './runtime/profile.js';
 export { emitModel, DEFAULT_OPSET, DEFAULT_IR_VERSION, type GraphSpec, type EmitOptions } from './onnx/emit.js';

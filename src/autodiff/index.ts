@@ -1,4 +1,3 @@
 export { grad, valueAndGrad, vjp, gradients, type TracedFn } from './grad.js';
 export { vjpGraph, sumTo } from './vjp.js';
-export { customVjp, type CustomVjpForward, type CustomVjpRule } from './custom-vjp.js';
-export { stopGradient, detach } from '../graph/ops/misc.js';
+export { customVjp, stopGradient, detach, type CustomVjpForward, type CustomVjpRule } from '../graph/ops/differentiation.js';

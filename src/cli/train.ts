@@ -4,6 +4,7 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { exportModule } from '../nn/export.js';
+import { createSession } from '../runtime/session.js';
 import { ConfigError, loadTrainConfig } from '../train/config.js';
 import { FASHION_CLASSES, readIdx } from '../train/datasets.js';
 import { quickstartConfig } from '../train/quickstart.js';
@@ -136,7 +137,7 @@ interface Prediction {
 async function predict(modelPath: string, input: string, k: number): Promise<Prediction[]> {
   if (!existsSync(modelPath)) throw new CliError(`${modelPath}: model file not found`);
   if (!existsSync(input)) throw new CliError(`${input}: input file not found`);
-  const session = await ort.InferenceSession.create(modelPath);
+  const session = await createSession(modelPath);
   const meta = session.inputMetadata[0] as { shape?: readonly (number | string)[] } | undefined;
   const dims = (meta?.shape ?? []).slice(1).map((d) => (typeof d === 'number' ? d : 1));
   const per = dims.reduce((a, b) => a * b, 1);

@@ -8,7 +8,8 @@ import type { Tensor } from '../graph/tensor.js';
 import { Generator } from '../nn/init.js';
 import { withFrozenParameters } from '../nn/export.js';
 import { exportOnnx } from '../onnx/export.js';
-import { compile, type CompiledFn, type InputSpec } from '../runtime/compile.js';
+import { compile, type CompiledFn } from '../runtime/compile.js';
+import type { InputSpec } from '../onnx/trace.js';
 import type { SessionConfig } from '../runtime/device.js';
 import type { GPT } from './transformer.js';
 

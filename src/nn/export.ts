@@ -2,7 +2,7 @@ import type { NDArray } from '../graph/ndarray.js';
 import { constant } from '../graph/ops/leaf.js';
 import type { Tensor } from '../graph/tensor.js';
 import { exportOnnx, type ExportOptions } from '../onnx/export.js';
-import type { InputSpec } from '../runtime/compile.js';
+import type { InputSpec } from '../onnx/trace.js';
 import { withContext } from './context.js';
 import { bindParameters, type Module } from './module.js';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { writeAtomicFile } from '../util/write-atomic.js';
 import { saveModelWithExternalData } from './external-data.js';
 import { basename } from 'node:path';
-import { trace, type InputSpec, type TraceResult } from '../runtime/compile.js';
+import { trace, type InputSpec, type TraceResult } from './trace.js';
 import type { NDArray } from '../graph/ndarray.js';
 import type { Tensor } from '../graph/tensor.js';
 import type { EmitOptions } from './emit.js';
@@ -20,9 +20,6 @@ const toSpec = (a: InputSpec | NDArray, name?: string): InputSpec => ({ dtype: a
 export function exportModel(fn: (...xs: Tensor[]) => TraceResult, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions = {}): ModelProto {
   return trace(fn, inputs.map((a, i) => toSpec(a, opts.inputNames?.[i])), opts).model;
 }
-
-/** Writes bytes atomically: temp file, fsync, rename. */
-export const writeAtomic = writeAtomicFile;
 
 const TWO_GB = 2 ** 31 - 1;
 
@@ -43,6 +40,6 @@ export function exportOnnx(
     return readFileSync(opts.path);
   }
   const bytes = encodeModel(model);
-  if (opts.path) writeAtomic(opts.path, bytes);
+  if (opts.path) writeAtomicFile(opts.path, bytes);
   return bytes;
 }

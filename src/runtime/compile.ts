@@ -1,61 +1,21 @@
 // compile(fn): trace a TypeScript function over symbolic tensors into one ONNX graph, run it in ORT.
 // Sessions are cached per input signature (dtypes + shapes; symbolic dims make one session serve every size).
 import * as ort from 'onnxruntime-node';
-import type { DType } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
-import { placeholder } from '../graph/ops/leaf.js';
-import type { Shape } from '../graph/shape.js';
 import { formatShape } from '../graph/shape.js';
-import { Tensor } from '../graph/tensor.js';
-import { emitModel, type EmitOptions } from '../onnx/emit.js';
-import { encodeModel } from '../onnx/encode.js';
+import type { Tensor } from '../graph/tensor.js';
+import type { EmitOptions } from '../onnx/emit.js';
 import type { ModelProto } from '../onnx/proto.js';
-import { sessionOptions, type SessionConfig } from './device.js';
+import { trace, type InputSpec, type TraceResult, type Traced } from '../onnx/trace.js';
+import type { SessionConfig } from './device.js';
+import { createSession } from './session.js';
 import { fromOrt, toOrt } from './convert.js';
 
-/** dtype and shape of one input; dims may be symbols ("batch"). */
-export interface InputSpec {
-  readonly dtype: DType;
-  readonly shape: Shape;
-  readonly name?: string;
-}
-
-export type TraceResult = Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>;
 export type Outputs<R> = R extends Tensor ? NDArray : R extends readonly Tensor[] ? NDArray[] : Record<string, NDArray>;
 
 export interface CompileOptions extends SessionConfig, EmitOptions {
   /** Declared input specs (e.g. symbolic batch); when omitted, each call's concrete shapes form the signature. */
   readonly inputs?: readonly InputSpec[];
-}
-
-export interface Traced {
-  readonly model: ModelProto;
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  readonly kind: 'single' | 'list' | 'record';
-}
-
-/** Traces `fn` over placeholders and emits its ONNX model. */
-export function trace(fn: (...xs: Tensor[]) => TraceResult, specs: readonly InputSpec[], opts: EmitOptions = {}): Traced {
-  const inputs = specs.map((s, i) => placeholder(s.name ?? `x${i}`, s.dtype, s.shape));
-  const out = fn(...inputs);
-  let kind: Traced['kind'];
-  let outputs: Record<string, Tensor>;
-  if (out instanceof Tensor) {
-    kind = 'single';
-    outputs = { y: out };
-  } else if (Array.isArray(out)) {
-    kind = 'list';
-    outputs = Object.fromEntries((out as readonly Tensor[]).map((t, i) => [`y${i}`, t]));
-  } else {
-    kind = 'record';
-    outputs = { ...(out as Record<string, Tensor>) };
-  }
-  for (const [k, t] of Object.entries(outputs)) {
-    if (!(t instanceof Tensor)) throw new Error(`compile: output ${k} is not a Tensor`);
-  }
-  const model = emitModel({ inputs, outputs }, opts);
-  return { model, inputNames: inputs.map((t) => (t.node.attrs as { name: string }).name), outputNames: Object.keys(outputs), kind };
 }
 
 export interface CompiledFn<R extends TraceResult> {
@@ -94,7 +54,7 @@ export function compile<R extends TraceResult>(fn: (...xs: Tensor[]) => R, opts:
     if (!entry) {
       entry = (async () => {
         const traced = trace(fn, specs, opts);
-        const session = await ort.InferenceSession.create(encodeModel(traced.model), sessionOptions(opts));
+        const session = await createSession(traced.model, opts);
         return { session, traced };
       })();
       cache.set(key, entry);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import type { NDArray } from '../graph/ndarray.js';
 import { decodeSafetensors, encodeSafetensors } from '../nn/safetensors.js';
-import { writeAtomic } from '../onnx/export.js';
+import { writeAtomicFile } from '../util/write-atomic.js';
 
 export interface CheckpointManifest {
   readonly format: 'lathe-checkpoint/1';
@@ -38,10 +38,10 @@ export function saveCheckpoint(dir: string, name: string, tensors: Readonly<Reco
   mkdirSync(dir, { recursive: true });
   const bytes = encodeSafetensors(tensors);
   const tensorsFile = `${name}.safetensors`;
-  writeAtomic(join(dir, tensorsFile), bytes);
+  writeAtomicFile(join(dir, tensorsFile), bytes);
   const full: CheckpointManifest = { format: 'lathe-checkpoint/1', ...manifest, tensorsFile, sha256: sha256(bytes) };
   const path = join(dir, `${name}.json`);
-  writeAtomic(path, JSON.stringify(full, null, 2));
+  writeAtomicFile(path, JSON.stringify(full, null, 2));
   return path;
 }
 

@@ -1,4 +1,7 @@
 export { Trainer, type TrainerConfig, type EvalResult } from './trainer.js';
+export { TrainStep, type StepResult } from './train-step.js';
+export { buildTrainStepModel, type TrainStepConfig, type StepContext, type StepOutputs, type StepPhase } from './step-graph.js';
+export { stateKey } from './state-keys.js';
 export { ArrayLoader, permutation, type BatchLoader, type Batch, type ArrayLoaderOptions } from './loader.js';
 export { modelCheckpoint, earlyStopping, lrMonitor, progressBar, csvLogger, jsonlLogger, type Callback, type BatchLogs, type EpochLogs } from './callbacks.js';
 export * as metrics from './metrics.js';

@@ -3,7 +3,7 @@
 // and exports the trained model as ONNX.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeAtomic } from '../onnx/export.js';
+import { writeAtomicFile } from '../util/write-atomic.js';
 import { exportModule } from '../nn/export.js';
 import { manualSeed } from '../nn/module.js';
 import { accuracy as accuracyMetric } from '../nn/losses.js';
@@ -19,6 +19,7 @@ import { ArrayLoader, type BatchLoader } from './loader.js';
 import { DataLoader } from '../data/loader.js';
 import { Trainer, versions, type EvalResult, type TrainerConfig } from './trainer.js';
 import { loadCheckpoint } from './checkpoint.js';
+import { moduleStateKey } from './state-keys.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import type { Module } from '../nn/module.js';
 
@@ -96,7 +97,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   const runDir = resolve(cfg.output ?? join('runs', cfg.name));
   if (opts.resume && !existsSync(join(runDir, 'last.json'))) throw new ConfigError(`${runDir}: no checkpoint to resume from (last.json is missing)`);
   mkdirSync(runDir, { recursive: true });
-  if (!opts.resume) writeAtomic(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
+  if (!opts.resume) writeAtomicFile(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
   const data = splits(cfg);
   const lm = cfg.loss === 'lm';
   if (data.vocabSize !== undefined) {
@@ -156,7 +157,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
   };
-  writeAtomic(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: data.source }, null, 2));
+  writeAtomicFile(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: data.source }, null, 2));
   await trainer.release();
   if (train instanceof DataLoader) await train.close();
   return result;
@@ -198,7 +199,7 @@ export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainCo
   const cfg = parseTrainConfig(ck.manifest.config, `${path} (manifest config)`);
   const model = buildModel(cfg);
   for (const [k, p] of model.namedState()) {
-    const t = ck.tensors[`${p.kind === 'param' ? 'p' : 'b'}.${k}`];
+    const t = ck.tensors[moduleStateKey(k, p.kind)];
     if (!t) throw new Error(`${path}: checkpoint has no tensor for ${k}`);
     p.data = t;
   }

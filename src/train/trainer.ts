@@ -1,5 +1,5 @@
 // The Trainer: fit / validate / test over deterministic loaders, with the whole optimizer step compiled into one
-// ONNX graph (runtime/train-step.ts), callbacks, checkpoints and exact resume.
+// ONNX graph (train/step-graph.ts, run by train/train-step.ts), callbacks, checkpoints and exact resume.
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { isFloat } from '../graph/dtype.js';
@@ -10,12 +10,13 @@ import { withContext } from '../nn/context.js';
 import { crossEntropy } from '../nn/losses.js';
 import { bindParameters, type Module } from '../nn/module.js';
 import { emitModel } from '../onnx/emit.js';
-import { encodeModel } from '../onnx/encode.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { constantLr, type Schedule } from '../optim/schedules.js';
 import { fromOrt, toOrt } from '../runtime/convert.js';
-import { sessionOptions, type SessionConfig } from '../runtime/device.js';
-import { TrainStep } from '../runtime/train-step.js';
+import type { SessionConfig } from '../runtime/device.js';
+import { createSession } from '../runtime/session.js';
+import { moduleStateKey } from './state-keys.js';
+import { TrainStep } from './train-step.js';
 import type { BatchLogs, Callback, EpochLogs } from './callbacks.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointManifest } from './checkpoint.js';
 import type { Batch, BatchLoader } from './loader.js';
@@ -76,7 +77,8 @@ export interface EvalResult {
 
 interface EvalGraph {
   readonly session: ort.InferenceSession;
-  readonly stateNames: readonly string[];
+  /** Module state name and the graph input that feeds it. */
+  readonly stateNames: readonly (readonly [string, string])[];
   /** Batch keys fed as graph inputs `batch.<key>`. */
   readonly feedKeys: readonly string[];
   readonly hasLoss: boolean;
@@ -223,7 +225,7 @@ export class Trainer {
     const metricFns = Object.entries(this.cfg.metrics ?? {});
     const lossFn = this.cfg.loss;
     const feedKeys = lossFn || metricFns.length ? [...new Set([...this.inputKeys, ...Object.keys(sample)])] : this.inputKeys;
-    const params = state.map(([k, p]) => placeholder(`p.${k}`, p.data.dtype, p.data.shape));
+    const params = state.map(([k, p]) => placeholder(moduleStateKey(k, p.kind), p.data.dtype, p.data.shape));
     const batch: Record<string, Tensor> = Object.fromEntries(
       feedKeys.map((k) => [k, placeholder(`batch.${k}`, sample[k].dtype, ['batch', ...sample[k].shape.slice(1)])]),
     );
@@ -242,9 +244,9 @@ export class Trainer {
         }
       }),
     );
-    const bytes = encodeModel(emitModel({ inputs: [...params, ...feedKeys.map((k) => batch[k])], outputs }, { name: 'eval' }));
-    const session = await ort.InferenceSession.create(bytes, sessionOptions(this.cfg.session ?? { threads: availableParallelism() }));
-    return { session, stateNames: state.map(([k]) => k), feedKeys, hasLoss: lossFn !== undefined, metricNames: metricFns.map(([k]) => k) };
+    const model_ = emitModel({ inputs: [...params, ...feedKeys.map((k) => batch[k])], outputs }, { name: 'eval' });
+    const session = await createSession(model_, this.cfg.session ?? { threads: availableParallelism() });
+    return { session, stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const), feedKeys, hasLoss: lossFn !== undefined, metricNames: metricFns.map(([k]) => k) };
   }
 
   /**
@@ -266,7 +268,7 @@ export class Trainer {
     const current: Record<string, NDArray> = this.step
       ? { ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()), ...this.step.buffers() }
       : Object.fromEntries(this.cfg.model.namedState().map(([k, p]) => [k, p.data]));
-    const feeds: Record<string, ort.Tensor> = Object.fromEntries(g.stateNames.map((k) => [`p.${k}`, toOrt(current[k])]));
+    const feeds: Record<string, ort.Tensor> = Object.fromEntries(g.stateNames.map(([k, input]) => [input, toOrt(current[k])]));
     const lossFn = this.cfg.loss;
     // the model output comes back to JS only when it is scored here (default loss) or collected
     const fetches = [...(lossFn && !opts.collect ? [] : ['output']), ...(g.hasLoss ? ['loss'] : []), ...g.metricNames.map((m) => `metric.${m}`)];

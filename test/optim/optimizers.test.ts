@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as L from '../../src/graph/index.js';
 import { crossEntropy } from '../../src/nn/losses.js';
 import { adam, adamw, lion, rmsprop, sgd, type Optimizer } from '../../src/optim/index.js';
-import { TrainStep } from '../../src/runtime/train-step.js';
+import { TrainStep } from '../../src/train/train-step.js';
 import { assertClose } from '../util/gradcheck.js';
 
 interface Fx {

@@ -1,7 +1,8 @@
 // Numerical gradient checking: analytic VJPs (traced, run in ORT) against central finite differences.
 import assert from 'node:assert/strict';
 import { gradients } from '../../src/autodiff/index.js';
-import { compile, trace } from '../../src/runtime/compile.js';
+import { compile } from '../../src/runtime/compile.js';
+import { trace } from '../../src/onnx/trace.js';
 import { constant, mul, sum } from '../../src/graph/ops/index.js';
 import { ndarray, type NDArray } from '../../src/graph/ndarray.js';
 import type { Tensor } from '../../src/graph/tensor.js';

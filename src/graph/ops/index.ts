@@ -8,4 +8,4 @@ export * from './conv.js';
 export * from './pool.js';
 export * from './norm.js';
 export * from './random.js';
-export * from './misc.js';
+export * from './differentiation.js';

@@ -5,10 +5,10 @@ import { primitive } from '../primitive.js';
 import { formatShape, normAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, div, exp, mul, neg, rsqrt, sub } from './elementwise.js';
-import { customVjp } from '../../autodiff/custom-vjp.js';
+import { customVjp } from './differentiation.js';
 import { expand, reshape, reshapeLike } from './movement.js';
 import { mean, reducedCount, sum } from './reduce.js';
-import { stopGradient } from './misc.js';
+import { stopGradient } from './differentiation.js';
 import { scalar } from './leaf.js';
 
 const softmaxPrim = primitive<{ axis: number }>({

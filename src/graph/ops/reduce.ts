@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor.js';
 import { add, cast, div, equal, exp, log, mul, sqrt, sub } from './elementwise.js';
 import { scalar } from './leaf.js';
 import { expandAs, squeeze, unsqueeze } from './movement.js';
-import { stopGradient } from './misc.js';
+import { stopGradient } from './differentiation.js';
 
 type ReduceAttrs = { axes: readonly number[]; keepdims: boolean };
 

@@ -1,4 +1,4 @@
-// One direction of one LSTM/GRU layer over a whole sequence, with a hand-written VJP (autodiff/custom-vjp.ts).
+// One direction of one LSTM/GRU layer over a whole sequence, with a hand-written VJP (graph/ops/differentiation.ts).
 // Why not plain autodiff: differentiating the unrolled steps gives one small weight-gradient Gemm per step plus
 // the adds that sum them, and several elementwise kernels per gate. Here each forward step also computes the
 // factors its backward needs (while its values are in cache; passes over [B, T, 4H] tensors after the loop were
@@ -6,7 +6,7 @@
 // three elementwise kernels), and the weight gradients are ONE Gemm each over the gate gradients of all steps
 // (DESIGN.md, backward lowerings). Layout: steps are stacked along axis 1 ([B, T·k] viewed as [B·T, k]), so the
 // rows line up with x [B, T, I] reshaped to [B·T, I] without a transpose.
-import { customVjp } from '../../autodiff/custom-vjp.js';
+import { customVjp } from '../../graph/ops/differentiation.js';
 import { ndarray } from '../../graph/ndarray.js';
 import { add, mul, neg, sigmoid, sub, tanh } from '../../graph/ops/elementwise.js';
 import { constant } from '../../graph/ops/leaf.js';

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as L from '../../src/graph/index.js';
-import { customVjp, grad, gradients } from '../../src/autodiff/index.js';
-import { compile, trace } from '../../src/runtime/compile.js';
+import { grad, gradients } from '../../src/autodiff/index.js';
+import { customVjp } from '../../src/graph/ops/differentiation.js';
+import { compile } from '../../src/runtime/compile.js';
+import { trace } from '../../src/onnx/trace.js';
 import { assertClose, checkGrad, randn } from '../util/gradcheck.js';
 
 // softplus(x) = log(1 + eˣ) with the rule g·σ(x); σ(x) is a residual the forward computes only for the rule

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as L from '../../src/graph/index.js';
 import { crossEntropy } from '../../src/nn/losses.js';
 import { adam, sgd } from '../../src/optim/index.js';
-import { TrainStep, type TrainStepConfig } from '../../src/runtime/train-step.js';
+import { TrainStep } from '../../src/train/train-step.js';
+import type { TrainStepConfig } from '../../src/train/step-graph.js';
 import { assertClose, randn } from '../util/gradcheck.js';
 
 const params = { w: randn([3, 4], 1, 'float32', 0.5), b: randn([3], 2, 'float32', 0.1) };

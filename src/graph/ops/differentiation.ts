@@ -1,9 +1,23 @@
+// Primitives that steer differentiation: stopGradient (no gradient flows) and customVjp (a composite's gradient
+// written by hand). They live in graph/, not autodiff/, because ops (norm.ts) and layers build on customVjp while
+// autodiff only reads the VJP rules every primitive carries.
+import { primitive } from '../primitive.js';
+import type { Tensor } from '../tensor.js';
+
+const stopGradientPrim = primitive<Record<string, never>>({
+  name: 'stopGradient',
+  infer: ([x]) => [{ dtype: x.dtype, shape: x.shape }],
+  lower: (ctx, _n, [x]) => ctx.emit('Identity', [x]),
+  vjp: () => [null],
+});
+/** The same values, but no gradient flows through (torch's `detach`). */
+export const stopGradient = (x: Tensor): Tensor => stopGradientPrim([x], {})[0];
+export const detach = stopGradient;
+
 // Custom VJPs for composite functions (jax.custom_vjp): the forward is traced as ordinary ops, but reverse mode
 // uses a gradient rule the caller writes instead of differentiating through those ops. For fused recurrences
 // (nn/layers/rnn-fused.ts) whose generic gradient is much slower than a hand-written one: the backward recurrence
 // plus ONE weight-gradient Gemm over all steps, where the generic rule emits one per step and sums them.
-import { primitive } from '../graph/primitive.js';
-import type { Tensor } from '../graph/tensor.js';
 
 /** What the forward returns: the function's outputs and the values its gradient rule needs (saved for backward). */
 export interface CustomVjpForward {

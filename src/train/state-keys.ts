@@ -1,0 +1,28 @@
+// The names of training state, one key space per kind. They name the step graph's inputs (and, prefixed with
+// `new.`, its outputs) and the tensors of a checkpoint file, so they are part of the checkpoint format:
+//   p.<param>             parameter                 s.<param>.<slot>   optimizer slot (per parameter)
+//   s.__flat__.<slot>     optimizer slot over the flat vector of all trainable parameters (fused update)
+//   a.<param>             gradient accumulator      e.<param>          EMA of the parameter
+//   b.<buffer>            buffer (running stats)    ls.scale, ls.good  dynamic loss scale and its clean-step count
+// Step graph inputs that are not state: x.<batch key>, lr, step, seed, stepIndex; outputs: loss, m.<metric>.
+
+export const stateKey = {
+  param: (name: string): string => `p.${name}`,
+  slot: (param: string, slot: string): string => `s.${param}.${slot}`,
+  flatSlot: (slot: string): string => `s.__flat__.${slot}`,
+  accumulator: (param: string): string => `a.${param}`,
+  ema: (param: string): string => `e.${param}`,
+  buffer: (name: string): string => `b.${name}`,
+  lossScale: 'ls.scale',
+  goodSteps: 'ls.good',
+} as const;
+
+/** Graph input of a batch entry. */
+export const batchKey = (name: string): string => `x.${name}`;
+/** Graph output of a metric. */
+export const metricKey = (name: string): string => `m.${name}`;
+/** Prefix of the graph output that carries a state entry's new value. */
+export const UPDATED = 'new.';
+
+/** The key of a module's parameter or buffer (as `Module.namedState()` lists them). */
+export const moduleStateKey = (name: string, kind: 'param' | 'buffer'): string => (kind === 'param' ? stateKey.param(name) : stateKey.buffer(name));
