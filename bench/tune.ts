@@ -11,7 +11,7 @@ import { Study } from '../src/tune/study.js';
 import { tpeSampler } from '../src/tune/samplers/tpe.js';
 import { cmaEsSampler } from '../src/tune/samplers/cmaes.js';
 import { floatDistribution, type Distribution } from '../src/tune/distributions.js';
-import { Rng } from '../src/tune/rng.js';
+import { Rng } from '../src/util/random.js';
 import { report } from './_peer.js';
 
 const branin = ([x1, x2]: number[]): number => {

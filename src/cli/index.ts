@@ -1,11 +1,12 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands.js';
 import { CliError } from './errors.js';
+import { latheVersion } from '../util/version.js';
 
 /** Entry point of the `lathe` binary. Every command is a thin layer over a library call. */
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command();
-  program.name('lathe').description('Design, train, tune, track, serve and deploy ML models in TypeScript.').version('0.1.0');
+  program.name('lathe').description('Design, train, tune, track, serve and deploy ML models in TypeScript.').version(latheVersion());
   program.showHelpAfterError();
   registerCommands(program);
   try {

@@ -6,7 +6,8 @@ import * as ort from 'onnxruntime-node';
 import { exportModule } from '../nn/export.js';
 import { createSession } from '../runtime/session.js';
 import { ConfigError, loadTrainConfig } from '../train/config.js';
-import { FASHION_CLASSES, readIdx } from '../train/datasets.js';
+import { getDataset } from '../data/catalog.js';
+import { readIdx } from '../data/idx.js';
 import { quickstartConfig } from '../train/quickstart.js';
 import { evaluateCheckpoint, modelFromCheckpoint, runConfig, runTraining } from '../train/run.js';
 import { CliError } from './errors.js';
@@ -141,6 +142,9 @@ async function predict(modelPath: string, input: string, k: number): Promise<Pre
   const meta = session.inputMetadata[0] as { shape?: readonly (number | string)[] } | undefined;
   const dims = (meta?.shape ?? []).slice(1).map((d) => (typeof d === 'number' ? d : 1));
   const per = dims.reduce((a, b) => a * b, 1);
+  // TODO(issue 13): drive preprocessing from the model's metadata; today predict assumes Fashion-MNIST inputs
+  const fashion = getDataset('fashion-mnist');
+  const [mean, std] = [fashion.normalization!.mean[0], fashion.normalization!.std[0]];
   let data: Float32Array;
   const ext = extname(input).toLowerCase();
   if (ext === '.json') {
@@ -152,10 +156,10 @@ async function predict(modelPath: string, input: string, k: number): Promise<Pre
     const sharp = (await import('sharp')).default;
     const [h, w] = [dims[dims.length - 2] ?? 28, dims[dims.length - 1] ?? 28];
     const px = await sharp(input).greyscale().resize(w, h).raw().toBuffer();
-    data = Float32Array.from(px, (v) => (v / 255 - 0.286) / 0.353);
+    data = Float32Array.from(px, (v) => (v / 255 - mean) / std);
   } else {
     const idx = readIdx(input);
-    data = Float32Array.from(idx.data, (v) => (v / 255 - 0.286) / 0.353);
+    data = Float32Array.from(idx.data, (v) => (v / 255 - mean) / std);
   }
   if (data.length % per !== 0) throw new CliError(`${input}: ${data.length} values do not form rows of shape [${dims.join(',')}] expected by ${modelPath}`);
   const n = Math.min(data.length / per, 1000);
@@ -170,7 +174,7 @@ async function predict(modelPath: string, input: string, k: number): Promise<Pre
     const e = logits.map((z) => Math.exp(z - m));
     const s = e.reduce((a, b) => a + b, 0);
     const top = e.map((p, j) => ({ class: j, p: p / s })).sort((a, b) => b.p - a.p).slice(0, k);
-    rows.push({ row: i, top: top.map((t) => ({ ...t, label: c === 10 ? FASHION_CLASSES[t.class] : undefined, p: Math.round(t.p * 1e4) / 1e4 })) });
+    rows.push({ row: i, top: top.map((t) => ({ ...t, label: c === fashion.classes!.length ? fashion.classes![t.class] : undefined, p: Math.round(t.p * 1e4) / 1e4 })) });
   }
   return rows;
 }

@@ -9,6 +9,7 @@ export * from './stream-loader.js';
 export * from './memory-cache.js';
 export * from './disk-cache.js';
 export * from './registry.js';
+export * from './catalog.js';
 export * from './pipeline.js';
 export * from './fashion.js';
 export * from './idx.js';

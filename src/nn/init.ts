@@ -1,46 +1,9 @@
 // Initializers, seeded and reproducible, with PyTorch's conventions for fan-in/fan-out and gains.
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 
-/** A seeded generator of uniform and normal numbers (xoshiro128**), state serializable for checkpoints. */
-export class Generator {
-  private s: Uint32Array;
-  constructor(seed = 0) {
-    this.s = new Uint32Array(4);
-    let z = (seed >>> 0) ^ 0x9e3779b9;
-    for (let i = 0; i < 4; i++) {
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      z = (z ^ (z >>> 16)) >>> 0;
-      this.s[i] = z || 1;
-    }
-  }
-  next(): number {
-    const s = this.s;
-    const r = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 11);
-    return r;
-  }
-  /** Uniform in [0, 1). */
-  uniform(): number {
-    return this.next() / 4294967296;
-  }
-  normal(): number {
-    const u = 1 - this.uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.uniform());
-  }
-  /** Integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.uniform() * n);
-  }
-  getState(): number[] {
-    return [...this.s];
-  }
-  setState(s: readonly number[]): void {
-    this.s = Uint32Array.from(s);
-  }
-}
-const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+/** The seeded generator initializers draw from (util/random.ts), state serializable for checkpoints. */
+export { Rng as Generator } from '../util/random.js';
+import type { Rng as Generator } from '../util/random.js';
 
 export type Init = (shape: readonly number[], gen: Generator) => NDArray<'float32'>;
 

@@ -7,6 +7,7 @@ import type { AttrValue, LowerCtx } from '../graph/primitive.js';
 import type { Shape } from '../graph/shape.js';
 import type { Node, Tensor } from '../graph/tensor.js';
 import { reachable } from '../graph/traverse.js';
+import { latheVersion } from '../util/version.js';
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './proto.js';
 
 export const DEFAULT_OPSET = 21;
@@ -251,7 +252,7 @@ export function emitModel(spec: GraphSpec, opts: EmitOptions = {}): ModelProto {
     irVersion: opts.irVersion ?? DEFAULT_IR_VERSION,
     opsetImport: [{ domain: '', version: opts.opset ?? DEFAULT_OPSET }],
     producerName: 'lathe',
-    producerVersion: '0.1.0',
+    producerVersion: latheVersion(),
     graph,
     metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
   };

@@ -16,6 +16,10 @@ export const optimizerConfig = z.discriminatedUnion('name', [
 ]);
 export type OptimizerConfig = z.infer<typeof optimizerConfig>;
 
+/**
+ * The update rule a config names. The learning rate is not part of the rule: it is a graph input fed every step,
+ * from the schedule that `createSchedule(…, c.lr, …)` builds, or use `createTraining` for both at once.
+ */
 export function createOptimizer(c: OptimizerConfig): Optimizer {
   switch (c.name) {
     case 'sgd': return sgd({ momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
@@ -47,4 +51,9 @@ export function createSchedule(c: ScheduleConfig | undefined, lr: number, totalS
     case 'one-cycle': return oneCycle(lr, totalSteps, { pctStart: c.pctStart, divFactor: c.divFactor });
     case 'reduce-on-plateau': return reduceOnPlateau(lr, { factor: c.factor, patience: c.patience });
   }
+}
+
+/** The optimizer and the learning-rate schedule of a config: the schedule starts from the optimizer's `lr`. */
+export function createTraining(optimizer: OptimizerConfig, schedule: ScheduleConfig | undefined, totalSteps: number): { readonly optimizer: Optimizer; readonly lr: Schedule } {
+  return { optimizer: createOptimizer(optimizer), lr: createSchedule(schedule, optimizer.lr, totalSteps) };
 }

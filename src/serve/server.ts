@@ -12,6 +12,7 @@ import { ModelRepository } from './repository.js';
 import { registeredModelResolvers, type ModelResolver } from './resolver.js';
 import { InferenceService, type InferOutcome } from './service.js';
 import { toJson } from './datatypes.js';
+import { latheVersion } from '../util/version.js';
 
 export interface ServeOptions {
   readonly config: ServeConfig;
@@ -33,7 +34,7 @@ export interface LatheServer {
   close(): Promise<void>;
 }
 
-const VERSION = '0.1.0';
+const VERSION = latheVersion();
 
 declare module 'fastify' {
   interface FastifyRequest {

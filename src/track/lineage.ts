@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
-import { packageRoot } from '../util/package-root.js';
+import { versions } from '../util/version.js';
 import type { Lineage } from './types.js';
 
 /** The commit checked out in `cwd` and whether tracked files differ from it; null outside a git work tree. */
@@ -46,29 +46,6 @@ export function fingerprintFiles(paths: readonly string[]): string {
     hash.update(readFileSync(f.path));
   }
   return 'sha256:' + hash.digest('hex');
-}
-
-function versionOf(file: string): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Versions of lathe, onnxruntime-node and Node (read from package files: no engine is loaded). */
-export function versions(): Record<string, string> {
-  const out: Record<string, string> = { node: process.versions.node };
-  try {
-    const root = packageRoot();
-    const lathe = versionOf(join(root, 'package.json'));
-    const ort = versionOf(join(root, 'node_modules', 'onnxruntime-node', 'package.json'));
-    if (lathe) out.lathe = lathe;
-    if (ort) out.onnxruntime = ort;
-  } catch {
-    // not inside a lathe checkout: Node's version is still known
-  }
-  return out;
 }
 
 export interface LineageInput {

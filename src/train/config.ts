@@ -63,10 +63,15 @@ export function formatIssues(source: string, error: z.ZodError): string {
     .join('\n');
 }
 
-/** Validates a parsed config object. */
+/** Configs that came out of parseTrainConfig: validated once, never again on their way through a run. */
+const validated = new WeakSet<object>();
+
+/** Validates a parsed config object (a config it returned earlier is returned as it is). */
 export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
+  if (typeof raw === 'object' && raw !== null && validated.has(raw)) return raw as TrainConfig;
   const r = trainConfigSchema.safeParse(raw);
   if (!r.success) throw new ConfigError(formatIssues(source, r.error));
+  validated.add(r.data);
   return r.data;
 }
 

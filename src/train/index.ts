@@ -8,5 +8,4 @@ export * as metrics from './metrics.js';
 export { saveCheckpoint, loadCheckpoint, type Checkpoint, type CheckpointManifest } from './checkpoint.js';
 export { runTraining, evaluateCheckpoint, modelFromCheckpoint, buildModel, type RunResult } from './run.js';
 export { loadTrainConfig, parseTrainConfig, trainConfigSchema, ConfigError, type TrainConfig } from './config.js';
-export { getDataset, registerDataset, datasetNames, readIdx, type DatasetEntry } from './datasets.js';
 export { quickstartConfig } from './quickstart.js';

@@ -7,17 +7,18 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 import { exportModule } from '../nn/export.js';
 import { manualSeed } from '../nn/module.js';
 import { accuracy as accuracyMetric } from '../nn/losses.js';
-import { getModel, modelInputs, type ModelInput } from '../models/index.js';
+import { getModel, modelInputs, type ModelEntry, type ModelInput } from '../models/index.js';
 import { lmLoss } from '../models/transformer.js';
 import { reshape } from '../graph/ops/movement.js';
 import { loadTextWindows } from './text-data.js';
-import { createOptimizer, createSchedule } from '../optim/registry.js';
+import { createOptimizer, createTraining } from '../optim/registry.js';
 import { csvLogger, earlyStopping, lrMonitor, modelCheckpoint, progressBar, type Callback } from './callbacks.js';
 import { ConfigError, formatIssues, parseTrainConfig, type TrainConfig } from './config.js';
-import { getDataset, type Split } from './datasets.js';
+import { getDataset, type Split } from '../data/catalog.js';
 import { ArrayLoader, type BatchLoader } from './loader.js';
 import { DataLoader } from '../data/loader.js';
-import { Trainer, versions, type EvalResult, type TrainerConfig } from './trainer.js';
+import { Trainer, type EvalResult, type TrainerConfig } from './trainer.js';
+import { versions } from '../util/version.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { moduleStateKey } from './state-keys.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
@@ -45,7 +46,12 @@ export interface RunOptions {
 
 /** Builds the model a config describes; option errors name `model.options.<field>`. */
 export function buildModel(cfg: TrainConfig): Module {
-  let entry;
+  return resolveModel(cfg).create();
+}
+
+/** The zoo entry a config names, its validated options and a factory that seeds and builds the model. */
+function resolveModel(cfg: TrainConfig): { entry: ModelEntry; options: unknown; create: () => Module } {
+  let entry: ModelEntry;
   try {
     entry = getModel(cfg.model.name);
   } catch (err) {
@@ -53,8 +59,15 @@ export function buildModel(cfg: TrainConfig): Module {
   }
   const parsed = entry.options.safeParse(cfg.model.options);
   if (!parsed.success) throw new ConfigError(formatIssues('model.options', parsed.error).replace(/^model\.options: /gm, 'model.options.'));
-  manualSeed(cfg.seed);
-  return entry.create(parsed.data);
+  const options = parsed.data;
+  return {
+    entry,
+    options,
+    create: () => {
+      manualSeed(cfg.seed);
+      return entry.create(options);
+    },
+  };
 }
 
 function sliceRows(a: NDArray, start: number, end: number): NDArray {
@@ -79,7 +92,12 @@ function splits(cfg: TrainConfig): { train: Split; val: Split; test: Split; sour
   } catch (err) {
     throw new ConfigError(`data.name: ${(err as Error).message}`);
   }
-  const d = ds.load({ root: cfg.data.root, limit: cfg.data.limit });
+  let d;
+  try {
+    d = ds.load({ root: cfg.data.root, limit: cfg.data.limit });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   if (cfg.data.valFraction === 0) return { train: d.train, val: d.test, test: d.test, source: d.source };
   const n = d.train.x.shape[0];
   const cut = Math.round(n * (1 - cfg.data.valFraction));
@@ -104,7 +122,8 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     const vocab = (cfg.model.options as { vocab?: unknown }).vocab;
     if (typeof vocab !== 'number' || vocab < data.vocabSize) throw new ConfigError(`model.options.vocab: the text has ${data.vocabSize} token ids (data.text.tokenizer ${cfg.data.text?.tokenizer ?? 'byte'}), so vocab must be ≥ ${data.vocabSize} (got ${String(vocab)})`);
   }
-  const model = buildModel(cfg);
+  const resolved = resolveModel(cfg);
+  const model = resolved.create();
   const workers = cfg.data.workers ?? (cfg.data.augment ? 1 : 0);
   let train: BatchLoader;
   if (workers > 0 || cfg.data.augment) {
@@ -126,8 +145,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   callbacks.push(...(opts.callbacks ?? []));
   const trainer = new Trainer({
     model,
-    optimizer: createOptimizer(cfg.optimizer),
-    lr: createSchedule(cfg.schedule, cfg.optimizer.lr, totalSteps),
+    ...createTraining(cfg.optimizer, cfg.schedule, totalSteps),
     epochs: cfg.trainer.epochs,
     seed: cfg.seed,
     clipGradNorm: cfg.trainer.clipGradNorm,
@@ -150,9 +168,8 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     throw err;
   }
   const test = testScores(await trainer.evaluate(evalLoader(data.test, lm)));
-  const entry = getModel(cfg.model.name);
   const onnxPath = join(runDir, 'model.onnx');
-  const inputs = modelInputs(entry, entry.options.parse(cfg.model.options));
+  const inputs = modelInputs(resolved.entry, resolved.options);
   exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: onnxPath, metadata: { lathe_config: JSON.stringify(cfg), ...versions() } });
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
@@ -197,15 +214,14 @@ export function runConfig(runDir: string): TrainConfig {
 export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[] } {
   const ck = loadCheckpoint(path);
   const cfg = parseTrainConfig(ck.manifest.config, `${path} (manifest config)`);
-  const model = buildModel(cfg);
+  const { entry, options, create } = resolveModel(cfg);
+  const model = create();
   for (const [k, p] of model.namedState()) {
     const t = ck.tensors[moduleStateKey(k, p.kind)];
     if (!t) throw new Error(`${path}: checkpoint has no tensor for ${k}`);
     p.data = t;
   }
-  const entry = getModel(cfg.model.name);
-  const opts = entry.options.parse(cfg.model.options);
-  return { model, cfg, inputShape: entry.inputShape(opts), inputs: modelInputs(entry, opts) };
+  return { model, cfg, inputShape: entry.inputShape(options), inputs: modelInputs(entry, options) };
 }
 
 /** Evaluates a checkpoint on its dataset's test split. */

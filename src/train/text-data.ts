@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ndarray } from '../graph/ndarray.js';
 import { ByteTokenizer, CharTokenizer, type Tokenizer } from '../data/text/tokenizer.js';
-import type { DatasetSplits, Split } from './datasets.js';
+import type { DatasetSplits, Split } from '../data/catalog.js';
 
 export const textDataOptions = z.object({
   /** A UTF-8 text file. */

@@ -16,6 +16,7 @@ import { fromOrt, toOrt } from '../runtime/convert.js';
 import type { SessionConfig } from '../runtime/device.js';
 import { createSession } from '../runtime/session.js';
 import { moduleStateKey } from './state-keys.js';
+import { versions } from '../util/version.js';
 import { TrainStep } from './train-step.js';
 import type { BatchLogs, Callback, EpochLogs } from './callbacks.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointManifest } from './checkpoint.js';
@@ -396,6 +397,3 @@ function concat(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-export function versions(): Record<string, string> {
-  return { lathe: '0.1.0', onnxruntime: ort.env.versions.node ?? 'unknown', node: process.version };
-}

@@ -2,7 +2,7 @@
 // (a permutation-based stand-in for fANOVA). A parameter is important when shuffling its column makes the
 // forest's predictions of the objective much worse. Scores are normalized to sum to 1.
 import type { Distribution } from './distributions.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/random.js';
 import type { FrozenTrial } from './types.js';
 
 interface Node {

@@ -4,7 +4,7 @@ export { Trial } from './trial.js';
 export { TrialPruned, SearchSpaceError, StorageError } from './errors.js';
 export type { Direction, TrialState, FrozenTrial, ParamValue, CategoricalChoice, JsonValue, TrialCounts } from './types.js';
 export { floatDistribution, intDistribution, categoricalDistribution, type Distribution, type FloatDistribution, type IntDistribution, type CategoricalDistribution } from './distributions.js';
-export { Rng } from './rng.js';
+export { Rng } from '../util/random.js';
 export type { Sampler, StudyView, RelativeSample, RelativeParam } from './samplers/sampler.js';
 export { randomSampler } from './samplers/random.js';
 export { gridSampler } from './samplers/grid.js';

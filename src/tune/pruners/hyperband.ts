@@ -1,7 +1,7 @@
 // Hyperband (Li et al. 2018) as in Optuna: several successive-halving brackets with growing minimum resource;
 // each trial joins one bracket (a hash of study name and trial number, weighted by each bracket's budget) and
 // competes only with trials of its bracket.
-import { hashString } from '../rng.js';
+import { hashString } from '../../util/random.js';
 import type { StudyView } from '../samplers/sampler.js';
 import type { FrozenTrial } from '../types.js';
 import { lastStep, type Pruner } from './pruner.js';

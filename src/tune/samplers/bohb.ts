@@ -3,7 +3,7 @@
 // trial's observation at budget b is its intermediate value at the first step >= b, so pruned trials teach the
 // model about small budgets. A fraction of trials stays random (default 1/3), as in the paper.
 import { hyperbandPruner, type HyperbandOptions, type HyperbandPruner } from '../pruners/hyperband.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/random.js';
 import type { FrozenTrial } from '../types.js';
 import { sampleUniform } from './random.js';
 import type { RelativeSample, Sampler, StudyView } from './sampler.js';

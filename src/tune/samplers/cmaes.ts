@@ -3,7 +3,7 @@
 // is computed from the first `popsize` complete trials of generation g, so the state is a deterministic replay
 // of the study (any process rebuilds it; the replay is cached and extended incrementally).
 import { distributionKey, fromUnit, toUnit, type Distribution, type FloatDistribution, type IntDistribution } from '../distributions.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/random.js';
 import type { FrozenTrial } from '../types.js';
 import { sampleUniform } from './random.js';
 import { IntersectionSpace, sign, type RelativeParam, type RelativeSample, type Sampler, type StudyView } from './sampler.js';

@@ -3,7 +3,7 @@
 // parameter. Stateless across processes (the population is read from the study). Several objectives: the
 // parent is drawn from the non-dominated members of the sample.
 import { minimized, nonDominatedSort } from '../pareto.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/random.js';
 import type { FrozenTrial } from '../types.js';
 import { sampleUniform } from './random.js';
 import { sign, type RelativeParam, type RelativeSample, type Sampler } from './sampler.js';

@@ -3,7 +3,7 @@
 // at the same moment; the grid still gets covered). When the grid is exhausted, points are revisited.
 import { toInternal } from '../distributions.js';
 import { SearchSpaceError } from '../errors.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/random.js';
 import type { CategoricalChoice, FrozenTrial } from '../types.js';
 import type { Sampler, StudyView } from './sampler.js';
 

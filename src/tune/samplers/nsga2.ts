@@ -3,7 +3,7 @@
 // Stateless across processes: each trial records its generation; generation g+1 starts once `populationSize`
 // trials of generation g are complete, and parents are the elite of the previous parents plus that generation.
 import { crowdingDistance, minimized, nonDominatedSort } from '../pareto.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/random.js';
 import type { FrozenTrial } from '../types.js';
 import { sampleUniform } from './random.js';
 import { IntersectionSpace, type RelativeParam, type RelativeSample, type Sampler, type StudyView } from './sampler.js';

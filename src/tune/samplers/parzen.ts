@@ -5,7 +5,7 @@
 // its weight in the mixture grows with its bandwidth. That is what Optuna 3.1–3.4 compute (their truncated-normal
 // logpdf omits −log σ, optuna#5109) and it finds better points on every benchmark in docs/tune.md.
 // Everything is typed arrays and one pass per candidate, so 5,000 observations cost a few milliseconds.
-import type { Rng } from '../rng.js';
+import type { Rng } from '../../util/random.js';
 import { LOG_SQRT_2PI, logDiffPhi } from './normal.js';
 
 export type ParzenDim =

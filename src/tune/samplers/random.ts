@@ -1,6 +1,6 @@
 // Random search: each parameter uniform (log-uniform on log scales, uniform over the grid for steps).
 import { fromUnit, type Distribution } from '../distributions.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/random.js';
 import type { Sampler } from './sampler.js';
 
 /** A uniform draw from a distribution, as an internal value. */

@@ -3,7 +3,7 @@
 // so any number of workers and processes share one low-discrepancy sequence without coordination.
 import { distributionKey, fromUnit, type Distribution } from '../distributions.js';
 import { SearchSpaceError } from '../errors.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/random.js';
 import { sampleUniform } from './random.js';
 import { IntersectionSpace, type RelativeParam, type Sampler } from './sampler.js';
 import { SOBOL_TABLE } from './sobol-table.js';

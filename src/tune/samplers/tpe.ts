@@ -9,7 +9,7 @@
 import { distributionKey, isSingle, snap, type Distribution } from '../distributions.js';
 import { minimized, nonDominatedSort, crowdingDistance } from '../pareto.js';
 import { lastStep } from '../pruners/pruner.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/random.js';
 import type { Direction, FrozenTrial } from '../types.js';
 import { Parzen, type ParzenDim } from './parzen.js';
 import { sampleUniform } from './random.js';
