@@ -128,7 +128,7 @@ export class Seq2Seq extends Module {
 /** Token cross-entropy of logits [B, T, V] against targets [B, T], padding (padId) ignored. */
 export function seq2seqLoss(logits: Tensor, targets: Tensor, padId = 0): Tensor {
   const v = logits.shape[logits.rank - 1];
-  return crossEntropy(reshape(logits, [-1, v]), reshape(targets, [-1]), { ignoreIndex: padId });
+  return crossEntropy(reshape(logits, [-1, v]), reshape(targets, [-1]), { ignoreIndex: padId }); // [B·T, V] against [B·T]
 }
 
 /**

@@ -169,7 +169,7 @@ export class GPT extends Module {
 /** Mean next-token cross-entropy of logits [B, T, V] against targets [B, T] (nats per token). */
 export function lmLoss(logits: Tensor, targets: Tensor): Tensor {
   const v = logits.shape[logits.rank - 1];
-  return crossEntropy(reshape(logits, [-1, v]), reshape(targets, [-1]));
+  return crossEntropy(reshape(logits, [-1, v]), reshape(targets, [-1])); // [B·T, V] against [B·T]
 }
 
 registerModel({

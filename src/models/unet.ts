@@ -64,7 +64,7 @@ export class DoubleConv extends Module {
 export function upsampleNearest2x(x: Tensor): Tensor {
   const [, c, h, w] = x.shape as [unknown, number, number, number];
   const t = tile(reshape(x, [-1, c, h, 1, w, 1]), [1, 1, 1, 2, 1, 2]); // [B, C, H, 2, W, 2]
-  return reshape(t, [-1, c, 2 * h, 2 * w]);
+  return reshape(t, [-1, c, 2 * h, 2 * w]); // [B, C, 2H, 2W]
 }
 
 /** Decoder step: upsample (channels halve), concatenate the skip, DoubleConv. */

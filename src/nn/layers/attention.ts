@@ -192,10 +192,10 @@ export class MultiHeadAttention extends Module {
     if (this.cfg.cross) {
       const s = xkv.shape[1];
       q = transpose(reshape(linear(xq, this.qkv.t, this.qkvBias?.t), [b, t, h, d]), [0, 2, 1, 3]); // [B, H, T, d]
-      const kv = transpose(reshape(linear(xkv, this.kvProj!.t, this.kvProjBias?.t), [b, s, 2 * kvh, d]), [0, 2, 1, 3]);
+      const kv = transpose(reshape(linear(xkv, this.kvProj!.t, this.kvProjBias?.t), [b, s, 2 * kvh, d]), [0, 2, 1, 3]); // [B, 2·KVH, S, d]
       [k, v] = split(kv, 2, 1); // [B, kvH, S, d]
     } else {
-      const qkv = transpose(reshape(linear(xq, this.qkv.t, this.qkvBias?.t), [b, t, h + 2 * kvh, d]), [0, 2, 1, 3]);
+      const qkv = transpose(reshape(linear(xq, this.qkv.t, this.qkvBias?.t), [b, t, h + 2 * kvh, d]), [0, 2, 1, 3]); // [B, H + 2·KVH, T, d]
       [q, k, v] = split(qkv, [h, kvh, kvh], 1); // [B, H, T, d], [B, kvH, T, d] ×2
     }
     if (this.rope) {
@@ -213,7 +213,7 @@ export class MultiHeadAttention extends Module {
     // grouped-query: the h/kvh query heads of a group are stacked along the query axis ([B, kvH, g·T, d]), so one
     // plain MatMul serves them all (no key/value copies)
     const g = h / kvh;
-    if (g > 1) q = reshape(q, [b, kvh, typeof t === 'number' ? g * t : `${g}*${t}`, d]);
+    if (g > 1) q = reshape(q, [b, kvh, typeof t === 'number' ? g * t : `${g}*${t}`, d]); // [B, KVH, G·T, d]: the G query heads of a group share K/V
     let scores = matmul(q, kT); // [B, kvH, g·T, S]
     const sAll = scores.shape[3];
     if (opts.causal) {
@@ -226,7 +226,7 @@ export class MultiHeadAttention extends Module {
       scores = add(scores, m);
     }
     if (opts.keyPadding) {
-      const keep = reshape(cast(opts.keyPadding, 'bool'), [b, 1, 1, -1]);
+      const keep = reshape(cast(opts.keyPadding, 'bool'), [b, 1, 1, -1]); // [B, 1, 1, S]
       scores = where(keep, scores, scalar(MASKED));
     }
     if (opts.mask) {
@@ -244,9 +244,9 @@ export class MultiHeadAttention extends Module {
       }
     }
     let pv = matmul(p, v); // [B, kvH, g·T, d]
-    if (g > 1) pv = reshape(pv, [b, h, t, d]);
+    if (g > 1) pv = reshape(pv, [b, h, t, d]); // [B, H, T, d]
     const o = transpose(pv, [0, 2, 1, 3]); // [B, T, H, d]
-    const y = linear(reshape(o, [b, t, this.dim]), this.out.t, this.outBias?.t);
+    const y = linear(reshape(o, [b, t, this.dim]), this.out.t, this.outBias?.t); // [B, T, H·d] → [B, T, dim]
     return { y, present };
   }
 }
@@ -254,5 +254,5 @@ export class MultiHeadAttention extends Module {
 /** Positions 0..T-1 of the queries [B, T, D] as int64 [T] (runtime length). */
 function defaultPositions(xq: Tensor): Tensor {
   const ones = onesLike(sliceAxis(sliceAxis(xq, 0, 0, 1), 2, 0, 1)); // [1, T, 1]
-  return cast(reshape(cumsum(ones, 1, { exclusive: true }), [-1]), 'int64');
+  return cast(reshape(cumsum(ones, 1, { exclusive: true }), [-1]), 'int64'); // [T]: 0, 1, …, T−1
 }

@@ -1,0 +1,101 @@
+// The layering of src/: for each folder, the folders it may import and why. Dependencies point down only; the
+// test beside this file (layering.test.ts) fails when a file imports against this table, so the rule lives in CI
+// and not in a drawing. Changing a row is a design decision: write the reason next to the edge.
+
+export type Layers = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+export const LAYERS: Layers = {
+  util: {},
+  graph: {
+    util: 'nothing yet beyond plain helpers; the graph is the floor every engine layer stands on',
+  },
+  autodiff: {
+    graph: 'reverse mode reads the VJP rule each primitive carries and emits ordinary ops',
+    util: 'plain helpers',
+  },
+  onnx: {
+    graph: 'emits traced graphs as ModelProto and imports ONNX files as graphs',
+    util: 'atomic file writes, the version written as producer_version',
+  },
+  runtime: {
+    graph: 'NDArray ↔ ORT tensors, dtype tables',
+    onnx: 'compile() traces to a ModelProto and encodes it for the session',
+    util: 'plain helpers',
+  },
+  nn: {
+    graph: 'layers are compositions of ops',
+    autodiff: 'grad inside layers (gradient penalties)',
+    onnx: 'Module export and OnnxModule (imported graphs as modules)',
+    util: 'the one RNG (initializers), atomic writes',
+  },
+  optim: {
+    graph: 'update rules are graph ops (the optimizer step is part of the training graph)',
+    util: 'plain helpers',
+  },
+  data: {
+    graph: 'NDArray and dtype types of samples and batches',
+    util: 'the one RNG (keyed data streams), atomic writes, package root for bundled data',
+  },
+  models: {
+    graph: 'architectures are compositions of ops',
+    nn: 'layers and Module',
+    onnx: 'decoder export for cached generation',
+    runtime: 'compiled generation loops',
+    util: 'plain helpers',
+  },
+  train: {
+    graph: 'losses, metrics and the step graph are ops',
+    autodiff: 'the step graph differentiates the loss',
+    onnx: 'the step graph is emitted as ONNX; the model written after training',
+    runtime: 'sessions and ping-pong state for the step',
+    nn: 'Module, losses, export',
+    optim: 'optimizers and schedules named by configs',
+    models: 'configs name zoo models',
+    data: 'datasets, loaders, tokenizers named by configs',
+    util: 'atomic writes, versions in checkpoints',
+  },
+  compress: {
+    graph: 'rewrites graphs (quantize/dequantize, pruning masks)',
+    autodiff: 'quantization-aware training differentiates through fake-quant',
+    onnx: 'reads and writes models',
+    runtime: 'calibration and measured speedups run sessions',
+    nn: 'modules to compress',
+    optim: 'fine-tuning after pruning',
+    models: 'zoo models as teachers and students',
+    data: 'calibration data',
+    train: 'QAT and distillation train through the Trainer',
+    util: 'plain helpers',
+  },
+  store: {
+    util: 'plain helpers (the SQL layer shared by track and tune knows neither)',
+  },
+  track: {
+    store: 'one SQL layer with dialects, shared with tune',
+    util: 'atomic writes, versions for lineage',
+  },
+  tune: {
+    store: 'one SQL layer with dialects, shared with track',
+    util: 'the one RNG for samplers',
+  },
+  serve: {
+    graph: 'the one dtype table',
+    onnx: 'model metadata',
+    runtime: 'session and device options',
+    util: 'version, atomic writes',
+  },
+  deploy: {
+    serve: 'artifacts run lathe serve and reuse its config schema',
+    onnx: 'reads model metadata for manifests',
+    util: 'plain helpers',
+  },
+  advise: {
+    graph: 'inspects graphs', onnx: 'reads models', nn: 'inspects modules', models: 'proposes zoo models',
+    data: 'inspects datasets', train: 'reads runs and configs', track: 'reads tracked runs', util: 'plain helpers',
+  },
+  cli: {
+    '*': 'the CLI wires the layers together (tune objectives that train, tune trials logged to track, registry models served)',
+  },
+  '(root)': {
+    '*': 'src/index.ts is the package facade: it re-exports every layer',
+  },
+};
