@@ -1,6 +1,10 @@
-/** ONNX protobuf decoder: unknown fields are skipped by wire type; packed and unpacked repeated fields both read. */
+/**
+ * ONNX protobuf decoder; packed and unpacked repeated fields both read. Fields it does not model are kept verbatim in
+ * `unknownFields` of their message (model, graph, node, attribute, tensor, value info, type), and the encoder writes
+ * them back, so nothing an imported model carries is dropped on re-export.
+ */
 import { dataTypeSize, numElements } from './encode.js';
-import { F, type AttributeProto, type AttributeType, type DataLocation, type Dimension, type GraphProto, type ModelProto, type NodeProto, type OperatorSetIdProto, type StringStringEntryProto, type TensorProto, type TypeProto, type TypeProtoTensor, type ValueInfoProto } from './proto.js';
+import { F, type AttributeProto, type AttributeType, type DataLocation, type Dimension, type GraphProto, type ModelProto, type NodeProto, type OperatorSetIdProto, type StringStringEntryProto, type TensorProto, type TensorTypedArray, type TypeProto, type TypeProtoTensor, type ValueInfoProto } from './proto.js';
 import { ProtoDecodeError, Reader, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './wire.js';
 
 type Int64 = number | bigint;
@@ -41,7 +45,7 @@ export function readTensor(r: Reader): TensorProto {
       case T.docString: r.expect(f, WIRE_LEN, w, 'doc_string'); t.docString = r.string('doc_string'); break;
       case T.externalData: r.expect(f, WIRE_LEN, w, 'external_data'); (externalData ??= []).push(readEntry(r.sub('external_data'))); break;
       case T.dataLocation: r.expect(f, WIRE_VARINT, w, 'data_location'); t.dataLocation = r.int32('data_location') as DataLocation; break;
-      default: r.skip(f, w);
+      default: r.keep(f, w);
     }
   }
   if (floatData) t.floatData = floatData;
@@ -51,6 +55,7 @@ export function readTensor(r: Reader): TensorProto {
   if (uint64Data) t.uint64Data = uint64Data;
   if (stringData) t.stringData = stringData;
   if (externalData) t.externalData = externalData;
+  if (r.unknown) t.unknownFields = r.unknown;
   return t;
 }
 
@@ -76,7 +81,7 @@ function readAttribute(r: Reader): AttributeProto {
       case A.docString: r.expect(f, WIRE_LEN, w, 'doc_string'); a.docString = r.string('doc_string'); break;
       case A.type: r.expect(f, WIRE_VARINT, w, 'type'); a.type = r.int32('type') as AttributeType; break;
       case A.refAttrName: r.expect(f, WIRE_LEN, w, 'ref_attr_name'); a.refAttrName = r.string('ref_attr_name'); break;
-      default: r.skip(f, w);
+      default: r.keep(f, w);
     }
   }
   if (floats) a.floats = floats;
@@ -84,6 +89,7 @@ function readAttribute(r: Reader): AttributeProto {
   if (strings) a.strings = strings;
   if (tensors) a.tensors = tensors;
   if (graphs) a.graphs = graphs;
+  if (r.unknown) a.unknownFields = r.unknown;
   return a;
 }
 
@@ -100,9 +106,10 @@ function readNode(r: Reader): NodeProto {
       case N.attribute: r.expect(f, WIRE_LEN, w, 'attribute'); n.attribute.push(readAttribute(r.sub(`${r.context} attribute`))); break;
       case N.docString: r.expect(f, WIRE_LEN, w, 'doc_string'); n.docString = r.string('doc_string'); break;
       case N.domain: r.expect(f, WIRE_LEN, w, 'domain'); n.domain = r.string('domain'); break;
-      default: r.skip(f, w);
+      default: r.keep(f, w);
     }
   }
+  if (r.unknown) n.unknownFields = r.unknown;
   return n;
 }
 
@@ -131,7 +138,7 @@ function readTensorType(r: Reader): TypeProtoTensor {
         else s.skip(g, v);
       }
       tt.shape = { dim };
-    } else r.skip(f, w);
+    } else r.keep(f, w);
   }
   return tt;
 }
@@ -142,8 +149,9 @@ function readType(r: Reader): TypeProto {
     const tg = r.tag(), f = tg >>> 3, w = tg & 7;
     if (f === F.type.tensorType && w === WIRE_LEN) t.tensorType = readTensorType(r.sub('tensor_type'));
     else if (f === F.type.denotation && w === WIRE_LEN) t.denotation = r.string('denotation');
-    else r.skip(f, w);
+    else r.keep(f, w);
   }
+  if (r.unknown) t.unknownFields = r.unknown;
   return t;
 }
 
@@ -154,8 +162,9 @@ function readValueInfo(r: Reader): ValueInfoProto {
     if (f === F.valueInfo.name && w === WIRE_LEN) { v.name = r.string('name'); r.context = `value_info '${v.name}'`; }
     else if (f === F.valueInfo.type && w === WIRE_LEN) v.type = readType(r.sub(`value_info '${v.name}' type`));
     else if (f === F.valueInfo.docString && w === WIRE_LEN) v.docString = r.string('doc_string');
-    else r.skip(f, w);
+    else r.keep(f, w);
   }
+  if (r.unknown) v.unknownFields = r.unknown;
   return v;
 }
 
@@ -172,9 +181,10 @@ export function readGraph(r: Reader): GraphProto {
       case G.input: r.expect(f, WIRE_LEN, w, 'input'); g.input.push(readValueInfo(r.sub('graph input'))); break;
       case G.output: r.expect(f, WIRE_LEN, w, 'output'); g.output.push(readValueInfo(r.sub('graph output'))); break;
       case G.valueInfo: r.expect(f, WIRE_LEN, w, 'value_info'); g.valueInfo.push(readValueInfo(r.sub('graph value_info'))); break;
-      default: r.skip(f, w);
+      default: r.keep(f, w);
     }
   }
+  if (r.unknown) g.unknownFields = r.unknown;
   return g;
 }
 
@@ -209,11 +219,12 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
       case M.graph: r.expect(f, WIRE_LEN, w, 'graph'); m.graph = readGraph(r.sub('graph')); sawGraph = true; break;
       case M.opsetImport: r.expect(f, WIRE_LEN, w, 'opset_import'); m.opsetImport.push(readOpset(r.sub('opset_import'))); break;
       case M.metadataProps: r.expect(f, WIRE_LEN, w, 'metadata_props'); (metadataProps ??= []).push(readEntry(r.sub('metadata_props'))); break;
-      default: r.skip(f, w);
+      default: r.keep(f, w);
     }
   }
   if (!sawGraph) throw new ProtoDecodeError(`decode model: no graph field in ${buf.length} bytes (not an ONNX model?) at byte offset ${buf.length}`, buf.length);
   if (metadataProps) m.metadataProps = metadataProps;
+  if (r.unknown) m.unknownFields = r.unknown;
   return m;
 }
 
@@ -223,8 +234,7 @@ export function decodeTensor(bytes: Uint8Array): TensorProto {
   return readTensor(new Reader(buf, 0, buf.length, 'tensor'));
 }
 
-export type TensorTypedArray =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+export type { TensorTypedArray };
 
 type TypedCtor = { new (n: number): TensorTypedArray; new (b: ArrayBuffer, off: number, n: number): TensorTypedArray; BYTES_PER_ELEMENT: number };
 
@@ -273,4 +283,65 @@ export function tensorToTypedArray(t: TensorProto): TensorTypedArray {
   if (out instanceof BigInt64Array || out instanceof BigUint64Array) for (let i = 0; i < n; i++) out[i] = BigInt(src![i]);
   else for (let i = 0; i < n; i++) out[i] = Number(src![i]);
   return out;
+}
+
+/** The fields among `unknownFields` with field number `field`, each as a reader over its payload (length-delimited). */
+function keptMessages(unknown: readonly Uint8Array[] | undefined, field: number, what: string): Reader[] {
+  const out: Reader[] = [];
+  for (const u of unknown ?? []) {
+    const r = new Reader(u, 0, u.length, what);
+    const tg = r.tag();
+    if (tg >>> 3 === field && (tg & 7) === WIRE_LEN) out.push(r.sub(what));
+  }
+  return out;
+}
+
+/**
+ * The graph's sparse initializers (GraphProto.sparse_initializer, SparseTensorProto) as dense TensorProtos: values
+ * scattered at their indices (linear [NNZ] or coordinates [NNZ, rank]) into zeros of the declared dims.
+ */
+export function denseSparseInitializers(g: GraphProto): TensorProto[] {
+  return keptMessages(g.unknownFields, 15, 'sparse_initializer').map((r) => {
+    let values: TensorProto | undefined, indices: TensorProto | undefined;
+    const dims: number[] = [];
+    while (!r.done) {
+      const tg = r.tag(), f = tg >>> 3, w = tg & 7;
+      if (f === 1 && w === WIRE_LEN) values = readTensor(r.sub('values'));
+      else if (f === 2 && w === WIRE_LEN) indices = readTensor(r.sub('indices'));
+      else if (f === 3) r.repeated(w, WIRE_VARINT, 'dims', dims, (x) => x.int64Number('dims'));
+      else r.skip(f, w);
+    }
+    if (!values || !indices) throw new ProtoDecodeError('decode sparse_initializer: values and indices are required', 0);
+    const name = values.name ?? '';
+    const vals = tensorToTypedArray(values);
+    const idx = Array.from(tensorToTypedArray(indices) as ArrayLike<number | bigint>, Number);
+    const size = numElements(dims);
+    const nnz = vals.length;
+    const C = ctorFor(values.dataType, `sparse initializer ${name}`);
+    const dense = new C(size);
+    const rank = dims.length;
+    const strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
+    const coords = idx.length === nnz * rank && rank > 1;
+    if (!coords && idx.length !== nnz) throw new ProtoDecodeError(`decode sparse_initializer ${name}: ${idx.length} indices for ${nnz} values`, 0);
+    for (let k = 0; k < nnz; k++) {
+      const at = coords ? strides.reduce((s, st, d) => s + st * idx[k * rank + d], 0) : idx[k];
+      if (!(at >= 0 && at < size)) throw new ProtoDecodeError(`decode sparse_initializer ${name}: index ${at} outside dims [${dims.join(', ')}]`, 0);
+      (dense as unknown as { [i: number]: number | bigint })[at] = (vals as unknown as { [i: number]: number | bigint })[k];
+    }
+    return { name, dataType: values.dataType, dims, rawData: new Uint8Array(dense.buffer, dense.byteOffset, dense.byteLength) };
+  });
+}
+
+/** Names of the model-local functions (ModelProto.functions, FunctionProto) as `domain:name`. */
+export function localFunctionNames(m: ModelProto): string[] {
+  return keptMessages(m.unknownFields, 25, 'functions').map((r) => {
+    let name = '', domain = '';
+    while (!r.done) {
+      const tg = r.tag(), f = tg >>> 3, w = tg & 7;
+      if (f === 1 && w === WIRE_LEN) name = r.string('name');
+      else if (f === 10 && w === WIRE_LEN) domain = r.string('domain');
+      else r.skip(f, w);
+    }
+    return `${domain}:${name}`;
+  });
 }

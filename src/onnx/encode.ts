@@ -1,5 +1,5 @@
 /** ONNX protobuf encoder (see proto.ts for the presence conventions). */
-import { AttributeType, F, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type StringStringEntryProto, type TensorProto, type TypeProto, type ValueInfoProto } from './proto.js';
+import { AttributeType, F, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type StringStringEntryProto, type TensorProto, type TensorTypedArray, type TypeProto, type ValueInfoProto } from './proto.js';
 import { Writer } from './wire.js';
 
 /** Bytes per element of fixed-size data types (undefined for STRING/UNDEFINED). */
@@ -52,6 +52,7 @@ export function writeTensor(w: Writer, t: TensorProto): void {
   if (t.docString !== undefined) w.stringField(T.docString, t.docString);
   entries(w, T.externalData, t.externalData);
   if (t.dataLocation !== undefined) w.int64Field(T.dataLocation, t.dataLocation, `${what} dataLocation`);
+  if (t.unknownFields) for (const u of t.unknownFields) w.raw(u);
 }
 
 const VALUE_FIELD: Record<number, keyof AttributeProto> = {
@@ -77,6 +78,7 @@ function writeAttribute(w: Writer, a: AttributeProto): void {
   if (a.docString !== undefined) w.stringField(A.docString, a.docString);
   if (a.type !== 0) w.int64Field(A.type, a.type, `${what} type`);
   if (a.refAttrName !== undefined) w.stringField(A.refAttrName, a.refAttrName);
+  if (a.unknownFields) for (const u of a.unknownFields) w.raw(u);
 }
 
 function writeNode(w: Writer, n: NodeProto): void {
@@ -88,6 +90,7 @@ function writeNode(w: Writer, n: NodeProto): void {
   for (const a of n.attribute) w.messageField(N.attribute, (x) => writeAttribute(x, a));
   if (n.docString !== undefined) w.stringField(N.docString, n.docString);
   if (n.domain !== undefined) w.stringField(N.domain, n.domain);
+  if (n.unknownFields) for (const u of n.unknownFields) w.raw(u);
 }
 
 function writeType(w: Writer, t: TypeProto): void {
@@ -109,6 +112,7 @@ function writeType(w: Writer, t: TypeProto): void {
     });
   }
   if (t.denotation !== undefined) w.stringField(F.type.denotation, t.denotation);
+  if (t.unknownFields) for (const u of t.unknownFields) w.raw(u);
 }
 
 function writeValueInfo(w: Writer, v: ValueInfoProto): void {
@@ -116,6 +120,7 @@ function writeValueInfo(w: Writer, v: ValueInfoProto): void {
   const type = v.type;
   if (type) w.messageField(F.valueInfo.type, (x) => writeType(x, type));
   if (v.docString !== undefined) w.stringField(F.valueInfo.docString, v.docString);
+  if (v.unknownFields) for (const u of v.unknownFields) w.raw(u);
 }
 
 export function writeGraph(w: Writer, g: GraphProto): void {
@@ -127,6 +132,7 @@ export function writeGraph(w: Writer, g: GraphProto): void {
   for (const v of g.input) w.messageField(G.input, (x) => writeValueInfo(x, v));
   for (const v of g.output) w.messageField(G.output, (x) => writeValueInfo(x, v));
   for (const v of g.valueInfo) w.messageField(G.valueInfo, (x) => writeValueInfo(x, v));
+  if (g.unknownFields) for (const u of g.unknownFields) w.raw(u);
 }
 
 /** Writes a ModelProto into `w` (use `w.chunks()` to stream the result without one big copy). */
@@ -146,6 +152,7 @@ export function writeModel(w: Writer, m: ModelProto): void {
     });
   }
   entries(w, M.metadataProps, m.metadataProps);
+  if (m.unknownFields) for (const u of m.unknownFields) w.raw(u);
 }
 
 /** Serializes a model to ONNX protobuf bytes. Tensor rawData is copied once, into the result. */
@@ -163,9 +170,8 @@ export function encodeTensor(t: TensorProto): Uint8Array {
   return w.finish();
 }
 
-export type TensorData = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
-function dataTypeOf(data: TensorData): number {
+function dataTypeOf(data: TensorTypedArray): number {
   if (data instanceof Float32Array) return 1;
   if (data instanceof Uint8Array) return 2;
   if (data instanceof Int8Array) return 3;
@@ -182,7 +188,7 @@ function dataTypeOf(data: TensorData): number {
  * A TensorProto whose rawData views `data`'s bytes (no copy; little-endian hosts). `dataType` overrides the
  * type implied by the array (e.g. FLOAT16/BFLOAT16 for a Uint16Array, BOOL for a Uint8Array).
  */
-export function typedArrayToTensor(name: string, data: TensorData, dims: readonly number[], dataType?: number): TensorProto {
+export function typedArrayToTensor(name: string, data: TensorTypedArray, dims: readonly number[], dataType?: number): TensorProto {
   const dt = dataType ?? dataTypeOf(data);
   if (numElements(dims) !== data.length) throw new Error(`typedArrayToTensor: '${name}': ${data.length} values do not fill dims [${dims.join(',')}]`);
   if (dataTypeSize(dt) !== data.BYTES_PER_ELEMENT) throw new Error(`typedArrayToTensor: '${name}': data type ${dt} does not match ${data.constructor.name}`);

@@ -7,9 +7,8 @@ import { ndarray, type NDArray } from '../graph/ndarray.js';
 import * as op from '../graph/ops/index.js';
 import type { Dim, Shape } from '../graph/shape.js';
 import { Tensor } from '../graph/tensor.js';
-import { decodeModel } from './decode.js';
+import { decodeModel, denseSparseInitializers, localFunctionNames, tensorToTypedArray } from './decode.js';
 import type { AttributeProto, ModelProto, NodeProto, TensorProto } from './proto.js';
-import { tensorToTypedArray } from './decode.js';
 
 /** A value during import: a traced tensor, or a small host-known integer vector (shape arithmetic). */
 type Value = Tensor | { readonly host: readonly Dim[]; readonly scalar: boolean };
@@ -43,7 +42,13 @@ export function tensorProtoToNDArray(t: TensorProto): NDArray {
 export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGraph {
   const model: ModelProto = typeof source === 'string' ? decodeModel(readFileSync(source)) : source instanceof Uint8Array ? decodeModel(source) : source;
   const g = model.graph;
-  const inits = new Map(g.initializer.map((t) => [t.name ?? '', tensorProtoToNDArray(t)]));
+  const functions = new Set(localFunctionNames(model));
+  for (const n of g.node) {
+    if (functions.has(`${n.domain ?? ''}:${n.opType}`)) {
+      throw new Error(`importOnnx: node ${n.name ?? ''} calls the model-local function ${n.domain ? `${n.domain}.` : ''}${n.opType}; importOnnx does not inline functions yet (ORT runs such models as they are: use lathe serve or predict)`);
+    }
+  }
+  const inits = new Map([...g.initializer, ...denseSparseInitializers(g)].map((t) => [t.name ?? '', tensorProtoToNDArray(t)]));
   const params: Record<string, NDArray> = {};
   const constants: Record<string, NDArray> = {};
   for (const [k, v] of inits) (isFloat(v.dtype) && v.shape.length > 0 ? params : constants)[k] = v;

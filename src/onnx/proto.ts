@@ -1,6 +1,7 @@
 /**
  * ONNX protobuf messages as plain TypeScript objects (onnx.proto3, camelCase names).
- * Only the fields lathe uses are modelled; unknown fields are skipped on decode.
+ * Only the fields lathe uses are modelled; the others are kept as raw wire bytes in `unknownFields` (see decode.ts)
+ * and written back by encode.ts, so a decode/encode round trip loses nothing.
  *
  * Conventions shared by encode.ts and decode.ts:
  * - An optional (`?`) field is written when it is not `undefined` (even if it is 0 or ''),
@@ -56,6 +57,12 @@ export type DataLocation = (typeof DataLocation)[keyof typeof DataLocation];
 
 export type Int64 = number | bigint;
 
+/**
+ * The typed arrays that hold tensor elements on the wire: every lathe dtype's (graph/dtype.ts) plus INT16/UINT16,
+ * which ONNX files may carry though lathe's engine has no such dtype.
+ */
+export type TensorTypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
 export interface StringStringEntryProto {
   key: string;
   value: string;
@@ -80,6 +87,8 @@ export interface TensorProto {
   externalData?: readonly StringStringEntryProto[];
   dataLocation?: DataLocation;
   docString?: string;
+  /** Fields not modelled here, as raw wire bytes (tag included), written back verbatim. */
+  unknownFields?: readonly Uint8Array[];
 }
 
 export interface AttributeProto {
@@ -97,6 +106,8 @@ export interface AttributeProto {
   graphs?: readonly GraphProto[];
   refAttrName?: string;
   docString?: string;
+  /** Fields not modelled here, as raw wire bytes (tag included), written back verbatim. */
+  unknownFields?: readonly Uint8Array[];
 }
 
 export interface NodeProto {
@@ -107,6 +118,8 @@ export interface NodeProto {
   domain?: string;
   attribute: AttributeProto[];
   docString?: string;
+  /** Fields not modelled here, as raw wire bytes (tag included), written back verbatim. */
+  unknownFields?: readonly Uint8Array[];
 }
 
 /** A dimension: a fixed size or a symbolic name. A dimension with neither decodes as { dimParam: '' }. */
@@ -124,12 +137,16 @@ export interface TypeProtoTensor {
 export interface TypeProto {
   tensorType?: TypeProtoTensor;
   denotation?: string;
+  /** Fields not modelled here, as raw wire bytes (tag included), written back verbatim. */
+  unknownFields?: readonly Uint8Array[];
 }
 
 export interface ValueInfoProto {
   name: string;
   type?: TypeProto;
   docString?: string;
+  /** Fields not modelled here, as raw wire bytes (tag included), written back verbatim. */
+  unknownFields?: readonly Uint8Array[];
 }
 
 export interface GraphProto {
@@ -140,6 +157,8 @@ export interface GraphProto {
   output: ValueInfoProto[];
   valueInfo: ValueInfoProto[];
   docString?: string;
+  /** Fields not modelled here, as raw wire bytes (tag included), written back verbatim. */
+  unknownFields?: readonly Uint8Array[];
 }
 
 export interface OperatorSetIdProto {
@@ -157,6 +176,8 @@ export interface ModelProto {
   docString?: string;
   graph: GraphProto;
   metadataProps?: StringStringEntryProto[];
+  /** Fields not modelled here, as raw wire bytes (tag included), written back verbatim. */
+  unknownFields?: readonly Uint8Array[];
 }
 
 /** Field numbers (onnx.proto3). */

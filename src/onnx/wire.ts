@@ -85,6 +85,11 @@ export class Writer {
     this.start = this.pos;
   }
 
+  /** Bytes already in wire format (a field kept verbatim by the decoder), appended as they are. */
+  raw(b: Uint8Array): void {
+    this.append(b);
+  }
+
   private append(b: Uint8Array): void {
     if (b.length >= BIG_BYTES) {
       this.flush();
@@ -283,6 +288,9 @@ export class Reader {
   pos: number;
   /** Name of the message being read, for error messages. */
   context: string;
+  /** Fields kept verbatim by keep(), in wire order. */
+  unknown: Uint8Array[] | undefined;
+  private lastTagAt = 0;
   private dv: DataView | undefined;
 
   constructor(
@@ -400,6 +408,7 @@ export class Reader {
   /** Reads a tag: field number = tag >>> 3, wire type = tag & 7. */
   tag(): number {
     const at = this.pos;
+    this.lastTagAt = at;
     const t = this.uvarint('tag');
     if (t < 8 || t > 0xffffffff) this.fail(`invalid tag ${t}`, at);
     return t;
@@ -444,6 +453,17 @@ export class Reader {
     const r = new Reader(this.buf, this.pos, this.pos + n, what, this.view());
     this.pos += n;
     return r;
+  }
+
+  /**
+   * Skips a field this decoder does not model but keeps its bytes (tag included) in `unknown`, so the encoder can
+   * write them back: a decode/encode round trip never drops a field (functions, sparse initializers, training
+   * info, non-tensor types, newer ONNX fields).
+   */
+  keep(field: number, wire: number): void {
+    const start = this.lastTagAt;
+    this.skip(field, wire);
+    (this.unknown ??= []).push(this.buf.subarray(start, this.pos));
   }
 
   /** Skips a field of the given wire type. */

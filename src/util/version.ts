@@ -29,7 +29,7 @@ function versionOf(file: string): string | undefined {
  * from package files: no engine is loaded).
  */
 export function versions(): Record<string, string> {
-  const out: Record<string, string> = { node: process.version };
+  const out: Record<string, string> = { node: process.versions.node };
   try {
     out.lathe = latheVersion();
     const ort = versionOf(createRequire(join(packageRoot(), 'package.json')).resolve('onnxruntime-node/package.json'));

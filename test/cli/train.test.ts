@@ -37,7 +37,14 @@ test('bad input: unknown model, wrong field type, missing data, corrupt checkpoi
   assert.match(r.stderr, /model\.options\.hidden\.0/);
   r = runCli(['train', config('no-data', { data: { name: 'fashion-mnist-subset', root: join(tmp, 'nowhere') } })]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /nowhere\/train-images-idx3-ubyte\.gz: file not found/);
+  assert.match(r.stderr, /data\.root: \S*nowhere does not exist/);
+  // a root the user names is the only place looked at, even where the system has the full dataset
+  r = runCli(['train', config('no-data-full', { data: { name: 'fashion-mnist', root: join(tmp, 'nowhere') } })]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /data\.root: \S*nowhere does not exist/);
+  r = runCli(['train', config('empty-root', { data: { name: 'fashion-mnist', root: tmp } })]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /data\.root: \S+ has no Fashion-MNIST files/);
   assert.ok(!existsSync(join(tmp, 'no-data', 'last.json')), 'no checkpoint left behind');
   r = runCli(['train', join(tmp, 'missing.yaml')]);
   assert.equal(r.status, 2);

@@ -109,7 +109,7 @@ test('a negative int64 is a 10-byte varint; numbers past int64 clamp', () => {
   assert.throws(() => new Writer().varint64(1.5, 'attribute x'), /attribute x: 1.5 is not an integer/);
 });
 
-test('decode reads unpacked repeated fields and skips unknown fields of every wire type', () => {
+test('decode reads unpacked repeated fields and keeps unknown fields of every wire type verbatim', () => {
   const w = new Writer();
   w.int64Field(1, 2, 'dims'); // unpacked dims
   w.int64Field(1, 3, 'dims');
@@ -122,8 +122,13 @@ test('decode reads unpacked repeated fields and skips unknown fields of every wi
   w.floatField(96, 1); // unknown fixed32
   w.stringField(8, 'name');
   const t = decodeTensor(w.finish());
-  assert.deepEqual(t, { dataType: DataType.INT64, dims: [2, 3], int64Data: [-5n, 1n, 2n, 3n, 4n, 5n], name: 'name' });
+  const { unknownFields, ...known } = t;
+  assert.deepEqual(known, { dataType: DataType.INT64, dims: [2, 3], int64Data: [-5n, 1n, 2n, 3n, 4n, 5n], name: 'name' });
   assert.deepEqual(Array.from(tensorToTypedArray(t) as BigInt64Array), [-5n, 1n, 2n, 3n, 4n, 5n]);
+  // the four unknown fields, tags included, in wire order; written back by the encoder
+  assert.deepEqual(unknownFields?.map((u) => ((u[0] & 0x7f) | (u[1] << 7)) >>> 3), [99, 98, 97, 96]);
+  const again = decodeTensor(encodeTensor(t));
+  assert.deepEqual(again.unknownFields, unknownFields);
 });
 
 test('truncated or corrupt input fails with the field and byte offset', () => {
