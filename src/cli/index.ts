@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands.js';
 import { CliError } from './errors.js';
+import { UserError } from '../util/errors.js';
 import { latheVersion } from '../util/version.js';
 
 /** Entry point of the `lathe` binary. Every command is a thin layer over a library call. */
@@ -12,9 +13,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
-    if (err instanceof CliError) {
+    if (err instanceof UserError) {
       console.error(`lathe: ${err.message}`);
-      process.exitCode = err.exitCode;
+      process.exitCode = err instanceof CliError ? err.exitCode : 2;
       return;
     }
     throw err;

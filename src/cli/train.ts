@@ -11,6 +11,7 @@ import { readIdx } from '../data/idx.js';
 import { quickstartConfig } from '../train/quickstart.js';
 import { evaluateCheckpoint, modelFromCheckpoint, runConfig, runTraining } from '../train/run.js';
 import { CliError } from './errors.js';
+import { UserError } from '../util/errors.js';
 import { openTracking } from '../track/open.js';
 import { trackingCallback } from '../track/callback.js';
 import { registerModel as registerTrackedModel } from '../track/registry.js';
@@ -35,6 +36,8 @@ async function userErrors<T>(fn: () => Promise<T> | T): Promise<T> {
     return await fn();
   } catch (err) {
     const msg = (err as Error).message;
+    if (err instanceof UserError) throw new CliError(msg);
+    // TODO(issue 13): every user error typed at its source; until then the messages of untyped ones are matched
     if (err instanceof ConfigError || /not found|missing|corrupt|unknown (model|dataset)|not a lathe run|bad magic|checksum|No such file/i.test(msg)) {
       throw new CliError(msg);
     }

@@ -3,6 +3,8 @@
  * final concatenation) and a bounds-checked reader whose errors name the field and byte offset.
  */
 
+import { UserError } from '../util/errors.js';
+
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
 export const WIRE_LEN = 2;
@@ -273,13 +275,13 @@ export class Writer {
 }
 
 /** Error raised for malformed input: names the message/field and the absolute byte offset. */
-export class ProtoDecodeError extends Error {
+/** Bytes that are not a valid ONNX protobuf (truncated, corrupt, not ONNX): the message names field and offset. */
+export class ProtoDecodeError extends UserError {
   constructor(
     message: string,
     readonly offset: number,
   ) {
     super(message);
-    this.name = 'ProtoDecodeError';
   }
 }
 

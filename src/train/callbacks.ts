@@ -1,9 +1,10 @@
 // Callbacks: factories that return named hook objects. Contract: hooks run on the training thread between
 // steps, in the order given; a hook may set `trainer.shouldStop`; hooks must not keep references to batch data.
-import { appendFileSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Trainer } from './trainer.js';
-import { removeCheckpoint } from './checkpoint.js';
+import { removeCheckpoint, sweepCheckpointDir } from './checkpoint.js';
+import { writeAtomicFile } from '../util/write-atomic.js';
 
 export interface BatchLogs {
   readonly epoch: number;
@@ -28,6 +29,12 @@ export interface Callback {
   onFitStart?(t: Trainer): void | Promise<void>;
   onBatchEnd?(t: Trainer, logs: BatchLogs): void | Promise<void>;
   onEpochEnd?(t: Trainer, logs: EpochLogs): void | Promise<void>;
+  /**
+   * The run's state is consistent here — after every `onEpochEnd` hook of an epoch, and every `checkpointEvery`
+   * steps or seconds mid-epoch — so this is where it is persisted (ModelCheckpoint writes `last`). The callback
+   * states a checkpoint records are snapshotted at this point.
+   */
+  onCommit?(t: Trainer, logs: EpochLogs | undefined): void | Promise<void>;
   onFitEnd?(t: Trainer, logs: EpochLogs | undefined): void | Promise<void>;
   /** State saved in checkpoints (best scores, counters) and restored on resume. */
   state?(): Record<string, unknown>;
@@ -47,7 +54,11 @@ export interface ModelCheckpointOptions {
   readonly saveLast?: boolean;
 }
 
-/** Saves `last` after every epoch and the top-k by a monitored metric (`best` links to the best one). */
+/**
+ * Saves the top-k checkpoints by a monitored metric at each epoch end (`best` is the best one) and `last` at every
+ * commit point. At fit start it sweeps what interrupted writes left behind: temp files, unreferenced tensor files,
+ * and epoch checkpoints that are not in its top-k (written after the last commit by a run that was then killed).
+ */
 export function modelCheckpoint(opts: ModelCheckpointOptions = {}): Callback {
   const monitor = opts.monitor ?? 'val_loss';
   const mode = opts.mode ?? (monitor.includes('acc') ? 'max' : 'min');
@@ -55,10 +66,23 @@ export function modelCheckpoint(opts: ModelCheckpointOptions = {}): Callback {
   let kept: { name: string; score: number }[] = [];
   return {
     name: 'ModelCheckpoint',
+    onFitStart(t) {
+      const dir = opts.dir ?? t.runDir;
+      if (!dir || !existsSync(dir)) return;
+      const keep = new Set(kept.map((c) => c.name));
+      for (const f of readdirSync(dir)) {
+        const m = /^(epoch\d+)\.json$/.exec(f);
+        if (m && !keep.has(m[1])) removeCheckpoint(dir, m[1]);
+      }
+      sweepCheckpointDir(dir);
+    },
+    onCommit(t, logs) {
+      const dir = opts.dir ?? t.runDir;
+      if (dir && (opts.saveLast ?? true)) t.saveCheckpoint(dir, 'last', logs);
+    },
     onEpochEnd(t, logs) {
       const dir = opts.dir ?? t.runDir;
       if (!dir) return;
-      if (opts.saveLast ?? true) t.saveCheckpoint(dir, 'last', logs);
       const score = logs.metrics[monitor];
       if (k <= 0 || score === undefined || Number.isNaN(score)) return;
       const worst = kept.length ? kept[kept.length - 1] : undefined;
@@ -156,29 +180,60 @@ export function progressBar(opts: { json?: boolean; everyBatches?: number; strea
 }
 
 /** Appends one row per epoch to a CSV file (header written once). */
+/**
+ * Keeps the first `lines` lines of a log file (a resumed run rewinds its logs to the checkpoint: rows a killed run
+ * wrote after its last commit are written again, once).
+ */
+function rewind(path: string, lines: number): string[] {
+  if (!existsSync(path)) return [];
+  const kept = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').slice(0, lines);
+  writeAtomicFile(path, kept.map((l) => l + '\n').join(''));
+  return kept;
+}
+
+/** Appends one CSV row per epoch (the header from the first row's keys). */
 export function csvLogger(path: string): Callback {
   let columns: string[] | undefined;
+  let rows = 0;
   return {
     name: 'CSVLogger',
     onEpochEnd(_t, l) {
       const row = { epoch: l.epoch, step: l.step, seconds: round(l.seconds), ...l.metrics };
       if (!columns) {
-        columns = Object.keys(row);
         mkdirSync(dirname(path), { recursive: true });
-        if (!existsSync(path)) writeFileSync(path, columns.join(',') + '\n');
+        const header = l.epoch > 0 && existsSync(path) ? readFileSync(path, 'utf8').split('\n')[0] : '';
+        if (header) columns = header.split(','); // resumed from a checkpoint that predates the logger's state: append
+        else {
+          columns = Object.keys(row);
+          writeFileSync(path, columns.join(',') + '\n');
+        }
       }
       appendFileSync(path, columns.map((c) => String((row as Record<string, number>)[c] ?? '')).join(',') + '\n');
+      rows++;
+    },
+    state: () => ({ rows, columns: columns ?? null }),
+    load(s) {
+      rows = s.rows as number;
+      columns = (s.columns as string[] | null) ?? undefined;
+      if (columns) rewind(path, rows + 1);
     },
   };
 }
 
 /** Appends one JSON object per epoch to a JSONL file. */
 export function jsonlLogger(path: string): Callback {
+  let rows = 0;
   return {
     name: 'JSONLLogger',
     onEpochEnd(_t, l) {
       mkdirSync(dirname(path), { recursive: true });
       appendFileSync(path, JSON.stringify({ epoch: l.epoch, step: l.step, seconds: l.seconds, ...l.metrics }) + '\n');
+      rows++;
+    },
+    state: () => ({ rows }),
+    load(s) {
+      rows = s.rows as number;
+      rewind(path, rows);
     },
   };
 }

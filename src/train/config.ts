@@ -2,6 +2,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { UserError } from '../util/errors.js';
 import { optimizerConfig, scheduleConfig } from '../optim/registry.js';
 import { textDataOptions } from './text-data.js';
 
@@ -38,6 +39,8 @@ export const trainConfigSchema = z.object({
     accumulate: z.number().int().positive().default(1),
     ema: z.number().gt(0).lt(1).optional(),
     threads: z.number().int().positive().optional(),
+    /** Checkpoint (`last`) within epochs too: every `steps` optimizer steps and/or every `seconds`; resume is exact. */
+    checkpointEvery: z.object({ steps: z.number().int().positive().optional(), seconds: z.number().positive().optional() }).strict().optional(),
   }).strict(),
   callbacks: z.object({
     checkpoint: z.object({ monitor: z.string().default('val_accuracy'), saveTopK: z.number().int().min(0).default(1) }).strict().default({ monitor: 'val_accuracy', saveTopK: 1 }),
@@ -50,12 +53,7 @@ export const trainConfigSchema = z.object({
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
 /** A config error that names the file and the field path. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export class ConfigError extends UserError {}
 
 export function formatIssues(source: string, error: z.ZodError): string {
   return error.issues

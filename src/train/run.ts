@@ -151,6 +151,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     clipGradNorm: cfg.trainer.clipGradNorm,
     accumulate: cfg.trainer.accumulate,
     ema: cfg.trainer.ema !== undefined ? { decay: cfg.trainer.ema } : undefined,
+    checkpointEvery: cfg.trainer.checkpointEvery,
     runDir,
     callbacks,
     config: cfg,
@@ -213,6 +214,7 @@ export function runConfig(runDir: string): TrainConfig {
 /** Rebuilds a run's model with the weights of a checkpoint (a manifest path or a run directory → last). */
 export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[] } {
   const ck = loadCheckpoint(path);
+  if (ck.fallback) process.emitWarning(ck.fallback, 'CheckpointFallback');
   const cfg = parseTrainConfig(ck.manifest.config, `${path} (manifest config)`);
   const { entry, options, create } = resolveModel(cfg);
   const model = create();

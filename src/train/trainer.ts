@@ -16,6 +16,7 @@ import { fromOrt, toOrt } from '../runtime/convert.js';
 import type { SessionConfig } from '../runtime/device.js';
 import { createSession } from '../runtime/session.js';
 import { moduleStateKey } from './state-keys.js';
+import { failpoint } from '../util/failpoint.js';
 import { versions } from '../util/version.js';
 import { TrainStep } from './train-step.js';
 import type { BatchLogs, Callback, EpochLogs } from './callbacks.js';
@@ -56,6 +57,11 @@ export interface TrainerConfig {
   readonly lossScale?: number | 'dynamic';
   /** Where checkpoints go (ModelCheckpoint's default). */
   readonly runDir?: string;
+  /**
+   * Commit points within an epoch as well as at its end: every `steps` optimizer steps and/or every `seconds` of
+   * training (ModelCheckpoint then writes `last`, and a resume continues exactly from that batch).
+   */
+  readonly checkpointEvery?: { readonly steps?: number; readonly seconds?: number };
   readonly session?: SessionConfig;
   /** Config and versions recorded in checkpoints. */
   readonly config?: unknown;
@@ -95,12 +101,18 @@ export class Trainer {
   /** Eval sessions by batch signature (keys, dtypes, per-sample shapes). */
   private readonly evalGraphs = new Map<string, Promise<EvalGraph>>();
   private lastLogs?: EpochLogs;
+  /** The running train-loss sum and row count of the current epoch (checkpointed for mid-epoch resume). */
+  private epochLoss = 0;
+  private epochRows = 0;
   private readonly stateKeys: string[];
   /** Batch keys passed to `model.forward`, in order. */
   private readonly inputKeys: readonly string[];
 
   constructor(readonly cfg: TrainerConfig) {
     if (!(cfg.epochs >= 1)) throw new Error(`Trainer: epochs must be ≥ 1, got ${cfg.epochs}`);
+    const every = cfg.checkpointEvery;
+    if (every?.steps !== undefined && !(Number.isInteger(every.steps) && every.steps >= 1)) throw new Error(`Trainer: checkpointEvery.steps must be a positive integer, got ${every.steps}`);
+    if (every?.seconds !== undefined && !(every.seconds > 0)) throw new Error(`Trainer: checkpointEvery.seconds must be positive, got ${every.seconds}`);
     if (cfg.inputKey !== undefined && cfg.inputKeys !== undefined) {
       throw new Error('Trainer: set inputKey (one model input) or inputKeys (several, in forward order), not both');
     }
@@ -165,10 +177,11 @@ export class Trainer {
     if (opts.resumeFrom) this.resume(opts.resumeFrom);
     for (const c of callbacks) await c.onFitStart?.(this);
     const rowsKey = this.inputKeys[0];
+    const every = this.cfg.checkpointEvery;
+    let lastCommit = Date.now();
     while (this.epoch < this.cfg.epochs && !this.shouldStop) {
       const t0 = Date.now();
-      let lossSum = 0;
-      let n = 0;
+      if (this.batchInEpoch === 0) this.epochLoss = this.epochRows = 0;
       for await (const batch of train.iterate(this.epoch, this.batchInEpoch)) {
         const lr = this.schedule.lr(this.step.stepCount);
         const r = await this.step.run(batch, lr);
@@ -176,14 +189,20 @@ export class Trainer {
           throw new Error(`training diverged: loss is ${r.loss} at epoch ${this.epoch + 1}, batch ${this.batchInEpoch + 1} (lower the learning rate or clip gradients)`);
         }
         const rows = batch[rowsKey]?.shape[0] ?? 1;
-        lossSum += r.loss * rows;
-        n += rows;
+        this.epochLoss += r.loss * rows;
+        this.epochRows += rows;
         const logs: BatchLogs = { epoch: this.epoch, batch: this.batchInEpoch, batches: train.length, step: this.step.stepCount, loss: r.loss, lr, metrics: r.metrics };
         this.batchInEpoch++;
         for (const c of callbacks) await c.onBatchEnd?.(this, logs);
         if (this.shouldStop) break;
+        const dueBySteps = every?.steps !== undefined && r.updated && this.step.stepCount % every.steps === 0;
+        const dueByTime = every?.seconds !== undefined && Date.now() - lastCommit >= every.seconds * 1000;
+        if ((dueBySteps || dueByTime) && this.batchInEpoch < train.length) {
+          await this.commit();
+          lastCommit = Date.now();
+        }
       }
-      const metrics: Record<string, number> = { train_loss: n ? lossSum / n : NaN };
+      const metrics: Record<string, number> = { train_loss: this.epochRows ? this.epochLoss / this.epochRows : NaN };
       if (val) {
         const v = await this.evaluate(val);
         metrics.val_loss = v.loss;
@@ -199,6 +218,9 @@ export class Trainer {
       const logs: EpochLogs = { epoch: this.epoch - (finished ? 1 : 0), step: this.step.stepCount, seconds: (Date.now() - t0) / 1000, metrics };
       this.lastLogs = logs;
       for (const c of callbacks) await c.onEpochEnd?.(this, logs);
+      failpoint('trainer:epoch-end-hooks-done');
+      await this.commit();
+      lastCommit = Date.now();
     }
     this.syncModel();
     for (const c of callbacks) await c.onFitEnd?.(this, this.lastLogs);
@@ -328,6 +350,11 @@ export class Trainer {
     };
   }
 
+  /** A commit point: every callback's onCommit (ModelCheckpoint writes `last`), with the state consistent. */
+  private async commit(): Promise<void> {
+    for (const c of this.cfg.callbacks ?? []) await c.onCommit?.(this, this.lastLogs);
+  }
+
   /** Saves the full training state (weights, optimizer, counters, callbacks, schedule) as a checkpoint. */
   saveCheckpoint(dir: string, name: string, logs?: EpochLogs): string {
     if (!this.step) throw new Error('saveCheckpoint: nothing trained yet');
@@ -341,7 +368,10 @@ export class Trainer {
       metrics: logs?.metrics ?? {},
       config: this.cfg.config,
       versions: versions(),
-      extra: { micro: this.step.microStepCount, callbacks, schedule: this.schedule.state?.() ?? {}, stateKeys: this.stateKeys },
+      extra: {
+        micro: this.step.microStepCount, callbacks, schedule: this.schedule.state?.() ?? {}, stateKeys: this.stateKeys,
+        epochLoss: this.epochLoss, epochRows: this.epochRows, lastLogs: this.lastLogs ?? null,
+      },
     });
   }
 
@@ -351,13 +381,22 @@ export class Trainer {
     this.step!.load(ck.tensors, { step: m.step, micro: (m.extra?.micro as number | undefined) ?? undefined });
     this.epoch = m.epoch;
     this.batchInEpoch = m.batchInEpoch;
-    const extra = (m.extra ?? {}) as { callbacks?: Record<string, Record<string, unknown>>; schedule?: Record<string, number> };
+    const extra = (m.extra ?? {}) as {
+      callbacks?: Record<string, Record<string, unknown>>; schedule?: Record<string, number>; epochLoss?: number; epochRows?: number; lastLogs?: EpochLogs | null;
+    };
+    this.epochLoss = extra.epochLoss ?? 0;
+    this.epochRows = extra.epochRows ?? 0;
+    this.lastLogs = extra.lastLogs ?? undefined;
+    if (ck.fallback) {
+      this.log({ event: 'resume_fallback', reason: ck.fallback });
+      process.emitWarning(ck.fallback, 'CheckpointFallback');
+    }
     for (const c of this.cfg.callbacks ?? []) {
       const s = extra.callbacks?.[c.name];
       if (s) c.load?.(s);
     }
     if (extra.schedule) this.schedule.load?.(extra.schedule);
-    this.log({ event: 'resume', from: path, epoch: this.epoch, batch: this.batchInEpoch, step: m.step });
+    this.log({ event: 'resume', from: ck.path, epoch: this.epoch, batch: this.batchInEpoch, step: m.step });
   }
 
   async release(): Promise<void> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cliEntry, runCli } from '../util/cli.js';
 import { readSafetensors } from '../../src/nn/safetensors.js';
 
@@ -51,10 +51,18 @@ test('bad input: unknown model, wrong field type, missing data, corrupt checkpoi
   assert.match(r.stderr, /missing\.yaml: config file not found/);
   const bad = join(tmp, 'corrupt');
   runCli(['train', config('corrupt', { trainer: { epochs: 1 } })]);
-  writeFileSync(join(bad, 'last.safetensors'), 'garbage');
+  const tensorsOf = (name: string): string => join(bad, JSON.parse(readFileSync(join(bad, `${name}.json`), 'utf8')).tensorsFile);
+  writeFileSync(tensorsOf('last'), 'garbage');
+  r = runCli(['eval', bad]); // falls back to the newest intact checkpoint, and says so
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /checksum mismatch \(corrupt checkpoint\); using \S+\.json \(step \d+\) instead/);
+  for (const f of readdirSync(bad).filter((f) => f.endsWith('.json') && f !== 'config.json' && f !== 'summary.json')) writeFileSync(tensorsOf(f.slice(0, -5)), 'garbage');
   r = runCli(['eval', bad]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /last\.safetensors: checksum mismatch \(corrupt checkpoint\)/);
+  assert.match(r.stderr, /\.safetensors: checksum mismatch \(corrupt checkpoint\)/);
+  r = runCli(['eval', tmp]); // a directory that is not a run
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /no last\.json \(not a run directory/);
 });
 
 function trainUntilKilled(cfgPath: string): Promise<void> {
@@ -63,8 +71,21 @@ function trainUntilKilled(cfgPath: string): Promise<void> {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      // the epoch-0 line is printed after its checkpoint is written: kill during epoch index 1 (the 2nd epoch)
-      if (out.includes('"event":"epoch","epoch":0')) child.kill('SIGKILL');
+      // the epoch-0 line is printed before that epoch's commit: kill once `last` holds the end of epoch 0, during
+      // epoch index 1 (the 2nd epoch)
+      if (out.includes('"event":"epoch","epoch":0')) {
+        const dir = dirname(cfgPath);
+        const poll = setInterval(() => {
+          try {
+            if (JSON.parse(readFileSync(join(dir, 'killed', 'last.json'), 'utf8')).epoch === 1) {
+              clearInterval(poll);
+              child.kill('SIGKILL');
+            }
+          } catch {
+            // not written yet
+          }
+        }, 5);
+      }
     });
     child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`not killed: code ${code} ${out}`))));
   });
@@ -84,8 +105,9 @@ test('SIGKILL during epoch 2, then --resume: final weights bit-identical to an u
   assert.ok(!readdirSync(killedDir).some((f) => f.endsWith('.tmp') && !f.startsWith('.')));
   const resumed = runCli(['train', '--resume', killedDir, '--json']);
   assert.equal(resumed.status, 0, resumed.stderr);
-  const a = readSafetensors(join(tmp, 'full', 'last.safetensors')).tensors;
-  const b = readSafetensors(join(killedDir, 'last.safetensors')).tensors;
+  const lastTensors = (dir: string): string => join(dir, JSON.parse(readFileSync(join(dir, 'last.json'), 'utf8')).tensorsFile);
+  const a = readSafetensors(lastTensors(join(tmp, 'full'))).tensors;
+  const b = readSafetensors(lastTensors(killedDir)).tensors;
   assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
   for (const k of Object.keys(a)) assert.deepEqual(Buffer.from((b[k].data as Float32Array).buffer), Buffer.from((a[k].data as Float32Array).buffer), `tensor ${k}`);
 });

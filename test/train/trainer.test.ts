@@ -70,12 +70,16 @@ test('same seed → identical metrics; resume from a checkpoint → bit-identica
   assert.equal(ck.manifest.epoch, 4);
   assert.ok(existsSync(join(dir, 'a', 'best.json')));
   assert.equal(readFileSync(join(dir, 'a', 'metrics.csv'), 'utf8').trim().split('\n').length, 5);
-  // a corrupted tensor file is detected
-  const tf = join(dir, 'a', 'last.safetensors');
+  // a corrupted tensor file is detected: named by its manifest, refused; from the run dir, the newest intact
+  // checkpoint is used instead and the fallback says so
+  const tf = join(dir, 'a', ck.manifest.tensorsFile);
   const bytes = readFileSync(tf);
   bytes[bytes.length - 1] ^= 0xff;
   writeFileSync(tf, bytes);
-  assert.throws(() => loadCheckpoint(join(dir, 'a')), /checksum mismatch \(corrupt checkpoint\)/);
+  assert.throws(() => loadCheckpoint(join(dir, 'a', 'last.json')), /checksum mismatch \(corrupt checkpoint\)/);
+  const fb = loadCheckpoint(join(dir, 'a'));
+  assert.match(fb.fallback ?? '', /checksum mismatch[\s\S]*using \S+(best|epoch\d)\.json \(step \d+\) instead/);
+  assert.ok(fb.manifest.step <= ck.manifest.step && fb.path !== join(dir, 'a', 'last.json'));
 });
 
 test('early stopping stops when the monitored metric stalls', async () => {
