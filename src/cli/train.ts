@@ -51,20 +51,25 @@ export function registerTrain(program: Command): void {
     .description('train a model from a YAML/JSON config (or resume a run)')
     .argument('[config]', 'config file (YAML or JSON)')
     .option('--resume <runDir>', 'resume the run in this directory from its last checkpoint')
+    .option('--set <path=value>', 'override a config field, e.g. --set trainer.epochs=1 --set optimizer.lr=3e-4 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--overwrite', 'replace the checkpoints of a finished or killed run in the output directory')
     .option('--json', 'JSON-lines progress even on a terminal')
     .option('--track [url]', 'log params, metrics and lineage to a tracking store (default $LATHE_TRACKING_URL or ./.lathe; on automatically when LATHE_TRACKING_URL is set)')
     .option('--register <name>', 'with --track: register the trained ONNX model in the model registry under this name')
-    .action(async (config: string | undefined, o: { resume?: string; json?: boolean; track?: string | boolean; register?: string }) => {
+    .action(async (config: string | undefined, o: { resume?: string; json?: boolean; track?: string | boolean; register?: string; set: string[]; overwrite?: boolean }) => {
       const cfg = await userErrors(() => {
-        if (o.resume) return runConfig(o.resume);
+        if (o.resume) {
+          if (o.set.length) throw new CliError('--set changes a config; a resumed run keeps its own (config.json in the run directory)');
+          return runConfig(o.resume);
+        }
         if (!config) throw new CliError('give a config file, or --resume <runDir>');
-        return loadTrainConfig(config);
+        return loadTrainConfig(config, o.set);
       });
       // tracked when asked (--track) or when a tracking URL is configured in the environment
       const tracking = o.track || process.env.LATHE_TRACKING_URL ? await openTracking(typeof o.track === 'string' ? o.track : undefined) : undefined;
       const run = tracking ? await tracking.startRun({ experiment: cfg.name, params: flatParams(cfg), config: cfg, seed: cfg.seed }) : undefined;
       try {
-        const r = await userErrors(() => runTraining(cfg, { resume: !!o.resume, json: o.json, callbacks: run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [] }));
+        const r = await userErrors(() => runTraining(cfg, { resume: !!o.resume, overwrite: o.overwrite, json: o.json, callbacks: run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [] }));
         if (run && tracking) {
           run.logMetrics({ test_accuracy: r.testAccuracy ?? NaN, test_loss: r.testLoss }, r.epochs);
           await run.logArtifact(r.onnxPath, { name: 'model.onnx' });
@@ -123,7 +128,7 @@ export function registerTrain(program: Command): void {
     .option('--json', 'JSON-lines progress even on a terminal')
     .action(async (o: { output: string; json?: boolean }) => {
       console.log('lathe quickstart: training the two-conv CNN on 8,000 Fashion-MNIST images (2,000 held-out test images)');
-      const r = await userErrors(() => runTraining(quickstartConfig(o.output), { json: o.json }));
+      const r = await userErrors(() => runTraining(quickstartConfig(o.output), { json: o.json, overwrite: true }));
       console.log(`\ntest accuracy ${(100 * (r.testAccuracy ?? 0)).toFixed(2)}% after ${r.epochs} epochs in ${r.seconds.toFixed(1)} s`);
       console.log(`checkpoint: ${r.checkpoint}\nONNX model: ${r.onnxPath}`);
       console.log('\nnext:');

@@ -73,8 +73,37 @@ export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
   return r.data;
 }
 
-/** Reads and validates a YAML/JSON training config file. */
-export function loadTrainConfig(path: string): TrainConfig {
+/**
+ * Applies command-line overrides `path.to.field=value` to a raw config before it is validated; values are read as
+ * YAML scalars or flow collections (`3e-4`, `true`, `[32, 64]`, `{steps: 100}`).
+ */
+export function applyOverrides(raw: unknown, overrides: readonly string[]): unknown {
+  const root = structuredClone(raw ?? {}) as Record<string, unknown>;
+  for (const o of overrides) {
+    const eq = o.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--set ${o}: expected path.to.field=value`);
+    const path = o.slice(0, eq).split('.');
+    if (path.some((k) => k === '' || k === '__proto__' || k === 'constructor' || k === 'prototype')) throw new ConfigError(`--set ${o}: bad field path`);
+    let value: unknown;
+    try {
+      value = parseYaml(o.slice(eq + 1));
+    } catch (err) {
+      throw new ConfigError(`--set ${o}: value is not valid YAML: ${(err as Error).message}`);
+    }
+    let node = root;
+    for (const [i, k] of path.slice(0, -1).entries()) {
+      const next = node[k];
+      if (next === undefined) node[k] = {};
+      else if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new ConfigError(`--set ${o}: ${path.slice(0, i + 1).join('.')} is not an object`);
+      node = node[k] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]] = value;
+  }
+  return root;
+}
+
+/** Reads and validates a YAML/JSON training config file, with optional `--set` overrides. */
+export function loadTrainConfig(path: string, overrides: readonly string[] = []): TrainConfig {
   if (!existsSync(path)) throw new ConfigError(`${path}: config file not found`);
   let raw: unknown;
   try {
@@ -82,5 +111,5 @@ export function loadTrainConfig(path: string): TrainConfig {
   } catch (err) {
     throw new ConfigError(`${path}: not valid YAML/JSON: ${(err as Error).message}`);
   }
-  return parseTrainConfig(raw, path);
+  return parseTrainConfig(overrides.length ? applyOverrides(raw, overrides) : raw, overrides.length ? `${path} with --set` : path);
 }

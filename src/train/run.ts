@@ -1,7 +1,7 @@
 // `runTraining(config)`: the library call behind `lathe train` and `lathe quickstart`. Resolves the model,
 // dataset, optimizer and schedule from their registries, trains with checkpoints, evaluates on the test split
 // and exports the trained model as ONNX.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeAtomicFile } from '../util/write-atomic.js';
 import { exportModule } from '../nn/export.js';
@@ -37,11 +37,22 @@ export interface RunResult {
 export interface RunOptions {
   /** Resume from this run directory's last checkpoint. */
   readonly resume?: boolean;
+  /** Replace the run already in the output directory (otherwise a run there is an error: nothing is overwritten). */
+  readonly overwrite?: boolean;
   /** JSON-lines progress even on a TTY. */
   readonly json?: boolean;
   readonly quiet?: boolean;
   /** More callbacks (e.g. experiment tracking from the CLI layer). */
   readonly callbacks?: readonly Callback[];
+}
+
+/** Removes what a run wrote into its directory (checkpoints, logs, model, summary); other files stay. */
+function clearRun(runDir: string): void {
+  for (const f of readdirSync(runDir)) {
+    if (/^(last|best|epoch\d+)(\.json|\..*\.safetensors|\.safetensors)$/.test(f) || ['metrics.csv', 'model.onnx', 'summary.json', 'config.json'].includes(f) || (f.startsWith('.') && f.endsWith('.tmp'))) {
+      rmSync(join(runDir, f), { force: true });
+    }
+  }
 }
 
 /** Builds the model a config describes; option errors name `model.options.<field>`. */
@@ -114,6 +125,10 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   const cfg = parseTrainConfig(cfgIn);
   const runDir = resolve(cfg.output ?? join('runs', cfg.name));
   if (opts.resume && !existsSync(join(runDir, 'last.json'))) throw new ConfigError(`${runDir}: no checkpoint to resume from (last.json is missing)`);
+  if (!opts.resume && existsSync(join(runDir, 'last.json'))) {
+    if (!opts.overwrite) throw new ConfigError(`output: ${runDir} already holds a run (last.json): --resume ${runDir} continues it, --overwrite replaces it, or choose another output`);
+    clearRun(runDir);
+  }
   mkdirSync(runDir, { recursive: true });
   if (!opts.resume) writeAtomicFile(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
   const data = splits(cfg);

@@ -111,3 +111,28 @@ test('SIGKILL during epoch 2, then --resume: final weights bit-identical to an u
   assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
   for (const k of Object.keys(a)) assert.deepEqual(Buffer.from((b[k].data as Float32Array).buffer), Buffer.from((a[k].data as Float32Array).buffer), `tensor ${k}`);
 });
+
+test('--set overrides config fields (validated like the file); a finished run is never overwritten without --overwrite', () => {
+  const cfg = config('overrides', { trainer: { epochs: 3 } });
+  let r = runCli(['train', cfg, '--set', 'trainer.epochs=1', '--set', 'optimizer.lr=1e-3', '--set', 'data.limit=128', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const saved = JSON.parse(readFileSync(join(tmp, 'overrides', 'config.json'), 'utf8'));
+  assert.equal(saved.trainer.epochs, 1);
+  assert.equal(saved.optimizer.lr, 0.001);
+  assert.equal(saved.data.limit, 128);
+  r = runCli(['train', cfg, '--set', 'trainer.epochs=1']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /output: \S+overrides already holds a run \(last\.json\): --resume \S+ continues it, --overwrite replaces it/);
+  r = runCli(['train', cfg, '--set', 'trainer.epochs=1', '--set', 'data.limit=64', '--overwrite', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(readFileSync(join(tmp, 'overrides', 'config.json'), 'utf8')).data.limit, 64);
+  r = runCli(['train', cfg, '--set', 'trainer.epochs=many']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /with --set: trainer\.epochs: /);
+  r = runCli(['train', cfg, '--set', 'epochs']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--set epochs: expected path\.to\.field=value/);
+  r = runCli(['train', cfg, '--set', 'optimizer.lr.x=1']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--set optimizer\.lr\.x=1: optimizer\.lr is not an object/);
+});
