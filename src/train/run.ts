@@ -14,7 +14,8 @@ import { loadTextWindows } from './text-data.js';
 import { createOptimizer, createTraining } from '../optim/registry.js';
 import { csvLogger, earlyStopping, lrMonitor, modelCheckpoint, progressBar, type Callback } from './callbacks.js';
 import { ConfigError, formatIssues, parseTrainConfig, type TrainConfig } from './config.js';
-import { getDataset, type Split } from '../data/catalog.js';
+import { datasetNames, getDataset, type Split } from '../data/catalog.js';
+import { inferenceMetadataProps, type InferenceMetadata } from '../onnx/inference-metadata.js';
 import { ArrayLoader, type BatchLoader } from './loader.js';
 import { DataLoader } from '../data/loader.js';
 import { Trainer, type EvalResult, type TrainerConfig } from './trainer.js';
@@ -44,6 +45,30 @@ export interface RunOptions {
   readonly quiet?: boolean;
   /** More callbacks (e.g. experiment tracking from the CLI layer). */
   readonly callbacks?: readonly Callback[];
+}
+
+/**
+ * What inference needs to know about a model trained with `cfg` (written into its ONNX file, read by predict and
+ * serve): token ids for language models; for a catalog dataset with images, the layout, normalisation and class
+ * names; otherwise plain arrays.
+ */
+export function inferenceMetadataFor(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown): InferenceMetadata {
+  const vocab = (options as { vocab?: unknown } | undefined)?.vocab;
+  if (cfg.loss === 'lm') return { input: { kind: 'tokens', vocab: typeof vocab === 'number' ? vocab : 0 }, output: 'token-logits' };
+  if (inputs.length === 1 && inputs[0].dtype === 'int64' && typeof vocab === 'number') return { input: { kind: 'tokens', vocab }, output: 'logits' };
+  const info = datasetNames().includes(cfg.data.name) ? getDataset(cfg.data.name) : undefined;
+  const shape = inputs.length === 1 ? inputs[0].shape : [];
+  if (info?.normalization && shape.length === 3 && inputs[0].dtype === 'float32') {
+    const [channels, height, width] = shape;
+    const per = (v: readonly number[]) => (v.length === channels ? v : new Array<number>(channels).fill(v[0]));
+    return { input: { kind: 'image', channels, height, width, mean: per(info.normalization.mean), std: per(info.normalization.std) }, output: 'logits', classes: info.classes };
+  }
+  return { input: { kind: 'array' }, output: 'logits', ...(info?.classes ? { classes: info.classes } : {}) };
+}
+
+/** The metadata_props of a model exported from a run: its config, versions and inference metadata. */
+export function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown): Record<string, string> {
+  return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps(inferenceMetadataFor(cfg, inputs, options)) };
 }
 
 /** Removes what a run wrote into its directory (checkpoints, logs, model, summary); other files stay. */
@@ -186,7 +211,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   const test = testScores(await trainer.evaluate(evalLoader(data.test, lm)));
   const onnxPath = join(runDir, 'model.onnx');
   const inputs = modelInputs(resolved.entry, resolved.options);
-  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: onnxPath, metadata: { lathe_config: JSON.stringify(cfg), ...versions() } });
+  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: onnxPath, metadata: exportMetadata(cfg, inputs, resolved.options) });
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
   };
@@ -227,18 +252,19 @@ export function runConfig(runDir: string): TrainConfig {
 }
 
 /** Rebuilds a run's model with the weights of a checkpoint (a manifest path or a run directory → last). */
-export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[] } {
+export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[]; metadata: Record<string, string> } {
   const ck = loadCheckpoint(path);
   if (ck.fallback) process.emitWarning(ck.fallback, 'CheckpointFallback');
   const cfg = parseTrainConfig(ck.manifest.config, `${path} (manifest config)`);
   const { entry, options, create } = resolveModel(cfg);
   const model = create();
+  const inputs = modelInputs(entry, options);
   for (const [k, p] of model.namedState()) {
     const t = ck.tensors[moduleStateKey(k, p.kind)];
     if (!t) throw new Error(`${path}: checkpoint has no tensor for ${k}`);
     p.data = t;
   }
-  return { model, cfg, inputShape: entry.inputShape(options), inputs: modelInputs(entry, options) };
+  return { model, cfg, inputShape: entry.inputShape(options), inputs, metadata: exportMetadata(cfg, inputs, options) };
 }
 
 /** Evaluates a checkpoint on its dataset's test split. */

@@ -78,6 +78,7 @@ export const LAYERS: Layers = {
     util: 'the one RNG for samplers',
   },
   serve: {
+    data: 'predict decodes its inputs (images, IDX files) with the data layer',
     graph: 'the one dtype table',
     onnx: 'model metadata',
     runtime: 'session and device options',
