@@ -77,7 +77,12 @@ export function registerTrain(program: Command): void {
             console.log(JSON.stringify({ event: 'registered', uri: `models:/${o.register}/${v.version}` }));
           }
         }
-        console.log(JSON.stringify({ event: 'done', ...r, ...(run ? { trackedRun: run.id } : {}) }));
+        if (o.json || !process.stdout.isTTY) console.log(JSON.stringify({ event: 'done', ...r, ...(run ? { trackedRun: run.id } : {}) }));
+        else {
+          const acc = r.testAccuracy !== undefined ? `test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` : '';
+          console.log(`\n${acc}test loss ${r.testLoss.toFixed(4)} after ${r.epochs} epochs in ${r.seconds.toFixed(1)} s`);
+          console.log(`run: ${r.runDir}\ncheckpoint: ${r.checkpoint}\nONNX model: ${r.onnxPath}${run ? `\ntracked run: ${run.id}` : ''}`);
+        }
       } catch (err) {
         if (run) await run.end('failed');
         throw err;

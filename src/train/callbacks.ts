@@ -144,42 +144,68 @@ export function lrMonitor(): Callback {
   };
 }
 
-/** A live progress line on a TTY; one JSON object per epoch (and every `everyBatches`) otherwise or with json. */
-export function progressBar(opts: { json?: boolean; everyBatches?: number; stream?: NodeJS.WriteStream } = {}): Callback {
+/**
+ * Progress. On a terminal: one live line per epoch — `epoch 2/10 [=====>    ] 120/469  loss 0.4123  38.2 it/s
+ * 0:03 < 0:09` (elapsed < ETA), then `validating…`, then the epoch's metrics — redrawn at most `redrawsPerSecond`
+ * times a second and cut to the terminal's width. Elsewhere (or with `json`): JSON lines, one per `everyBatches`
+ * batches and one per epoch, numbers rounded.
+ */
+export function progressBar(opts: { json?: boolean; everyBatches?: number; stream?: NodeJS.WriteStream; redrawsPerSecond?: number } = {}): Callback {
   const out = opts.stream ?? process.stdout;
   const json = opts.json ?? !out.isTTY;
   const every = opts.everyBatches ?? 50;
+  const minGap = 1000 / (opts.redrawsPerSecond ?? 10);
   let t0 = Date.now();
+  let lastDraw = 0;
   let lossSum = 0;
   let count = 0;
+  let epochs = 0;
+  const fit = (line: string): string => {
+    const width = (out.columns ?? 100) - 1;
+    return line.length > width ? line.slice(0, Math.max(0, width - 1)) + '…' : line.padEnd(Math.min(width, line.length + 3));
+  };
+  const clock = (ms: number): string => {
+    const s = Math.round(ms / 1000);
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return `${h ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(sec).padStart(2, '0')}`;
+  };
   return {
     name: 'ProgressBar',
-    onFitStart() {
+    onFitStart(t) {
       t0 = Date.now();
+      epochs = t.cfg.epochs;
     },
     onBatchEnd(_t, l) {
       lossSum += l.loss;
       count++;
       if (json) {
-        if ((l.batch + 1) % every === 0) out.write(JSON.stringify({ event: 'batch', epoch: l.epoch, batch: l.batch + 1, batches: l.batches, step: l.step, loss: round(l.loss), lr: l.lr }) + '\n');
+        if ((l.batch + 1) % every === 0) out.write(JSON.stringify({ event: 'batch', epoch: l.epoch, batch: l.batch + 1, batches: l.batches, step: l.step, loss: round(l.loss), lr: sig(l.lr) }) + '\n');
         return;
       }
-      const w = 24;
+      const last = l.batch + 1 === l.batches;
+      const now = Date.now();
+      if (!last && now - lastDraw < minGap) return;
+      lastDraw = now;
+      const w = 20;
       const done = Math.round(((l.batch + 1) / l.batches) * w);
-      const rate = (count * 1000) / Math.max(1, Date.now() - t0);
-      out.write(`\repoch ${l.epoch + 1} [${'='.repeat(done)}${' '.repeat(w - done)}] ${l.batch + 1}/${l.batches} loss ${(lossSum / count).toFixed(4)} ${rate.toFixed(1)} it/s   `);
+      const elapsed = now - t0;
+      const rate = (count * 1000) / Math.max(1, elapsed);
+      const eta = ((l.batches - l.batch - 1) / Math.max(rate, 1e-9)) * 1000;
+      const bar = `${'='.repeat(Math.max(0, done - 1))}${done ? '>' : ''}${' '.repeat(w - done)}`;
+      const phase = last ? '  validating…' : '';
+      out.write(`\r${fit(`epoch ${l.epoch + 1}/${epochs} [${bar}] ${l.batch + 1}/${l.batches}  loss ${(lossSum / count).toFixed(4)}  ${rate.toFixed(1)} it/s  ${clock(elapsed)} < ${clock(eta)}${phase}`)}`);
     },
     onEpochEnd(_t, l) {
       if (json) out.write(JSON.stringify({ event: 'epoch', epoch: l.epoch, step: l.step, seconds: round(l.seconds), ...roundAll(l.metrics) }) + '\n');
-      else out.write(`\repoch ${l.epoch + 1} done in ${l.seconds.toFixed(1)}s  ${Object.entries(l.metrics).map(([k, v]) => `${k} ${round(v)}`).join('  ')}\n`);
+      else out.write(`\r${fit(`epoch ${l.epoch + 1}/${epochs} done in ${clock(l.seconds * 1000)}  ${Object.entries(l.metrics).map(([k, v]) => `${k} ${sig(v, 4)}`).join('  ')}`)}\n`);
       lossSum = 0;
       count = 0;
       t0 = Date.now();
+      lastDraw = 0;
     },
   };
 }
 
-/** Appends one row per epoch to a CSV file (header written once). */
 /**
  * Keeps the first `lines` lines of a log file (a resumed run rewinds its logs to the checkpoint: rows a killed run
  * wrote after its last commit are written again, once).
@@ -239,4 +265,6 @@ export function jsonlLogger(path: string): Callback {
 }
 
 const round = (v: number): number => Math.round(v * 1e5) / 1e5;
+/** `digits` significant digits (learning rates are small). */
+const sig = (v: number, digits = 6): number => (Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(digits)) : v);
 const roundAll = (m: Readonly<Record<string, number>>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)]));
