@@ -105,10 +105,13 @@ export function registerTrain(program: Command): void {
     .description('export a checkpoint as an ONNX model for inference')
     .argument('<checkpoint>', 'checkpoint manifest (.json) or run directory')
     .requiredOption('--onnx <file>', 'output .onnx path')
-    .action(async (path: string, o: { onnx: string }) => {
+    .option('--opset <n>', 'ONNX opset to emit, 17–21 (17 with IR 8 loads in ONNX 1.12 tools)', '21')
+    .action(async (path: string, o: { onnx: string; opset: string }) => {
       await userErrors(() => {
+        const opset = Number(o.opset);
+        if (!(Number.isInteger(opset) && opset >= 17 && opset <= 21)) throw new CliError(`--opset: expected an integer from 17 to 21, got ${o.opset}`);
         const { model, inputs, metadata } = modelFromCheckpoint(path);
-        exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: o.onnx, metadata });
+        exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: o.onnx, metadata, opset });
       });
       console.log(JSON.stringify({ event: 'exported', onnx: o.onnx }));
     });

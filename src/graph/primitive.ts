@@ -20,6 +20,8 @@ export type AttrValue =
 
 /** What a primitive's lowering can do while the graph is emitted as ONNX. */
 export interface LowerCtx {
+  /** The ONNX opset being emitted (17–21): lowerings choose the op forms that opset has. */
+  readonly opset: number;
   /** Appends one ONNX node and returns the names of its outputs. */
   emit(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, AttrValue>>, outputs?: number): string[];
   /** A constant (initializer); equal small unnamed constants share one name. */

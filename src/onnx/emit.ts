@@ -12,6 +12,14 @@ import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, Va
 
 export const DEFAULT_OPSET = 21;
 export const DEFAULT_IR_VERSION = 10;
+/** The opsets lathe's lowerings target: 17 (LayerNormalization) through 21. */
+export const MIN_OPSET = 17;
+export const MAX_OPSET = 21;
+
+/** The IR version that goes with an opset (ONNX 1.12: opset 17 / IR 8; 1.14: 19 / IR 9; 1.16: 21 / IR 10). */
+export function irVersionFor(opset: number): number {
+  return opset >= 21 ? 10 : opset >= 19 ? 9 : 8;
+}
 
 export interface EmitOptions {
   readonly name?: string;
@@ -68,7 +76,7 @@ class Emitter implements LowerCtx {
   private counter = 0;
   private readonly namedConsts = new Set<string>();
 
-  constructor(inputs: readonly Tensor[]) {
+  constructor(inputs: readonly Tensor[], readonly opset: number) {
     for (const t of inputs) {
       const name = (t.node.attrs as { name: string }).name;
       this.names.set(`${t.node.id}:0`, name);
@@ -215,7 +223,9 @@ export function emitModel(spec: GraphSpec, opts: EmitOptions = {}): ModelProto {
     inputNames.add(name);
   }
   const outputs = Object.entries(spec.outputs);
-  const e = new Emitter(spec.inputs);
+  const opset = opts.opset ?? DEFAULT_OPSET;
+  if (!(Number.isInteger(opset) && opset >= MIN_OPSET && opset <= MAX_OPSET)) throw new Error(`emit: opset ${opset} is not supported (lathe lowers for opsets ${MIN_OPSET}–${MAX_OPSET})`);
+  const e = new Emitter(spec.inputs, opset);
   for (const n of reachable(outputs.map(([, t]) => t))) e.lowerNode(n);
   const used = new Set<string>();
   const graphOutputs: ValueInfoProto[] = [];
@@ -249,8 +259,8 @@ export function emitModel(spec: GraphSpec, opts: EmitOptions = {}): ModelProto {
     docString: opts.docString,
   };
   return {
-    irVersion: opts.irVersion ?? DEFAULT_IR_VERSION,
-    opsetImport: [{ domain: '', version: opts.opset ?? DEFAULT_OPSET }],
+    irVersion: opts.irVersion ?? irVersionFor(opset),
+    opsetImport: [{ domain: '', version: opset }],
     producerName: 'lathe',
     producerVersion: latheVersion(),
     graph,

@@ -75,11 +75,22 @@ const eluPrim = primitive<{ alpha: number }>({
 });
 export const elu = (x: Tensor, alpha = 1): Tensor => eluPrim([x], { alpha })[0];
 
-/** GELU as ONNX's Gelu op (opset 20): one fused kernel forward; the VJP is written out. */
+/**
+ * GELU as ONNX's Gelu op (opset 20): one fused kernel forward; the VJP is written out. Below opset 20 it lowers to
+ * its formula: 0.5·x·(1 + erf(x/√2)), or with tanh: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+ */
 const geluPrim = primitive<{ approximate: 'none' | 'tanh' }>({
   name: 'gelu',
   infer: ([x]) => (requireFloat('gelu', x), [{ dtype: x.dtype, shape: x.shape }]),
-  lower: (ctx, n, [x]) => ctx.emit('Gelu', [x], { approximate: n.attrs.approximate }),
+  lower: (ctx, n, [x]) => {
+    if (ctx.opset >= 20) return ctx.emit('Gelu', [x], { approximate: n.attrs.approximate });
+    const dt = n.inputs[0].dtype;
+    const c = (v: number) => ctx.scalar(v, dt);
+    const inner = n.attrs.approximate === 'none'
+      ? ctx.emit('Erf', [ctx.emit('Mul', [x, c(Math.SQRT1_2)])[0]])[0]
+      : ctx.emit('Tanh', [ctx.emit('Mul', [ctx.emit('Add', [x, ctx.emit('Mul', [ctx.emit('Mul', [ctx.emit('Mul', [x, x])[0], x])[0], c(0.044715)])[0]])[0], c(Math.sqrt(2 / Math.PI))])[0]])[0];
+    return ctx.emit('Mul', [ctx.emit('Mul', [x, c(0.5)])[0], ctx.emit('Add', [inner, c(1)])[0]]);
+  },
   vjp: (n, [g]) => {
     if (!g) return [null];
     const x = n.inputs[0];

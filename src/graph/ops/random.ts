@@ -12,6 +12,7 @@ import { scalar } from './leaf.js';
 const MASK = 0xffffffff;
 
 function hashLowered(ctx: LowerCtx, x: string): string {
+  if (ctx.opset < 18) throw new Error(`in-graph randomness needs opset ≥ 18 (BitwiseXor/BitwiseAnd), not ${ctx.opset}: export in eval mode (dropout removed) or choose opset ≥ 18`);
   const c = (v: number) => ctx.constant(ndarray('int64', [], [v]));
   const xorshift = (v: string, s: number) => ctx.emit('BitwiseXor', [v, ctx.emit('Div', [v, c(2 ** s)])[0]])[0];
   const mulmask = (v: string, m: number) => ctx.emit('BitwiseAnd', [ctx.emit('Mul', [v, c(m)])[0], c(MASK)])[0];

@@ -26,7 +26,11 @@ function reduction(name: string, onnx: string, vjp: (x: Tensor, y: Tensor, gk: T
       if (floatOnly && !isFloat(x.dtype)) throw new Error(`${name}: needs a floating-point tensor, got ${x.dtype}`);
       return [{ dtype: x.dtype, shape: reducedShape(x.shape, a.axes, a.keepdims) }];
     },
-    lower: (ctx, n, [x]) => ctx.emit(onnx, [x, ctx.i64(n.attrs.axes)], { keepdims: n.attrs.keepdims ? 1 : 0 }),
+    // axes are an input from opset 18 (ReduceSum: 13); an attribute before
+    lower: (ctx, n, [x]) =>
+      ctx.opset >= 18 || onnx === 'ReduceSum'
+        ? ctx.emit(onnx, [x, ctx.i64(n.attrs.axes)], { keepdims: n.attrs.keepdims ? 1 : 0 })
+        : ctx.emit(onnx, [x], { axes: n.attrs.axes, keepdims: n.attrs.keepdims ? 1 : 0 }),
     vjp: (n, [g]) => {
       if (!g) return [null];
       const y = n.outputs[0];
