@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportModule } from '../nn/export.js';
+import { writeSafetensors } from '../nn/safetensors.js';
 import { ConfigError, loadTrainConfig } from '../train/config.js';
 import { predictFile } from '../serve/predict.js';
 import { openStore } from '../track/open.js';
@@ -104,16 +105,20 @@ export function registerTrain(program: Command): void {
     .command('export')
     .description('export a checkpoint as an ONNX model for inference')
     .argument('<checkpoint>', 'checkpoint manifest (.json) or run directory')
-    .requiredOption('--onnx <file>', 'output .onnx path')
+    .option('--onnx <file>', 'output .onnx path (an inference model)')
+    .option('--safetensors <file>', 'output .safetensors path (the weights alone, by module path, as state dicts have them)')
     .option('--opset <n>', 'ONNX opset to emit, 17–21 (17 with IR 8 loads in ONNX 1.12 tools)', '21')
-    .action(async (path: string, o: { onnx: string; opset: string }) => {
+    .action(async (path: string, o: { onnx?: string; safetensors?: string; opset: string }) => {
       await userErrors(() => {
+        if (!o.onnx && !o.safetensors) throw new CliError('give --onnx <file> and/or --safetensors <file>');
         const opset = Number(o.opset);
         if (!(Number.isInteger(opset) && opset >= 17 && opset <= 21)) throw new CliError(`--opset: expected an integer from 17 to 21, got ${o.opset}`);
         const { model, inputs, metadata } = modelFromCheckpoint(path);
-        exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: o.onnx, metadata, opset });
+        if (o.onnx) exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: o.onnx, metadata, opset });
+        if (o.safetensors) writeSafetensors(o.safetensors, model.stateDict(), metadata);
       });
-      console.log(JSON.stringify({ event: 'exported', onnx: o.onnx }));
+      if (o.onnx) console.log(JSON.stringify({ event: 'exported', onnx: o.onnx }));
+      if (o.safetensors) console.log(JSON.stringify({ event: 'exported', safetensors: o.safetensors }));
     });
 
   program

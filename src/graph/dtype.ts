@@ -62,3 +62,29 @@ export function sameDType(op: string, a: DType, b: DType): DType {
   if (a !== b) throw new Error(`${op}: dtypes differ: ${a} vs ${b} (cast one side explicitly)`);
   return a;
 }
+
+/** An IEEE half-precision bit pattern as a number (subnormals, infinities and NaN included). */
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** A bfloat16 bit pattern as a number (the top half of a float32). */
+export function bfloat16ToFloat(b: number): number {
+  const buf = new DataView(new ArrayBuffer(4));
+  buf.setUint32(0, (b & 0xffff) << 16);
+  return buf.getFloat32(0);
+}
+
+/** Floating-point data as float32 (float16/bfloat16 bit patterns decoded, float64 rounded). */
+export function floatDataToFloat32(dtype: DType, data: AnyTypedArray): Float32Array {
+  if (dtype === 'float32') return data as Float32Array;
+  if (dtype === 'float16') return Float32Array.from(data as Uint16Array, halfToFloat);
+  if (dtype === 'bfloat16') return Float32Array.from(data as Uint16Array, bfloat16ToFloat);
+  if (dtype === 'float64') return Float32Array.from(data as Float64Array);
+  throw new Error(`floatDataToFloat32: ${dtype} is not a floating-point dtype`);
+}

@@ -1,3 +1,4 @@
+import { floatDataToFloat32, isFloat } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
 import type { Tensor } from '../graph/tensor.js';
 import { formatShape } from '../graph/shape.js';
@@ -93,7 +94,11 @@ export abstract class Module {
     return Object.fromEntries(this.namedState().map(([k, p]) => [k, p.data]));
   }
 
-  /** Loads values by path; shapes and dtypes must match; `strict` requires every entry on both sides. */
+  /**
+   * Loads values by path; shapes must match; `strict` requires every entry on both sides. Floating-point values
+   * of another precision (float16, bfloat16, float64 checkpoints) are cast to a float32 parameter's dtype, as
+   * torch's load_state_dict does; other dtype differences are errors.
+   */
   loadStateDict(state: Readonly<Record<string, NDArray>>, strict = true): void {
     const own = new Map(this.namedState());
     for (const [k, v] of Object.entries(state)) {
@@ -102,10 +107,11 @@ export abstract class Module {
         if (strict) throw new Error(`loadStateDict: unexpected key "${k}"`);
         continue;
       }
-      if (v.shape.join(',') !== p.data.shape.join(',') || v.dtype !== p.data.dtype) {
+      const castable = p.data.dtype === 'float32' && isFloat(v.dtype);
+      if (v.shape.join(',') !== p.data.shape.join(',') || (v.dtype !== p.data.dtype && !castable)) {
         throw new Error(`loadStateDict: "${k}" is ${v.dtype}${formatShape(v.shape)}, the model expects ${p.data.dtype}${formatShape(p.data.shape)}`);
       }
-      p.data = v;
+      p.data = v.dtype === p.data.dtype ? v : { dtype: 'float32', shape: [...v.shape], data: floatDataToFloat32(v.dtype, v.data) };
     }
     if (strict) for (const k of own.keys()) if (!(k in state)) throw new Error(`loadStateDict: missing key "${k}"`);
   }

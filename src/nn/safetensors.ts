@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { allocate, itemSize, type DType } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
+import { writeAtomicFile } from '../util/write-atomic.js';
 
 const TO_ST: Partial<Record<DType, string>> = {
   float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', int64: 'I64', uint8: 'U8', int8: 'I8', bool: 'BOOL', uint32: 'U32', uint64: 'U64',
@@ -77,3 +78,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
 }
 
 export const readSafetensors = (path: string): SafetensorsFile => decodeSafetensors(readFileSync(path), path);
+
+/** Writes tensors (and string metadata) as a safetensors file, atomically (temp, fsync, rename). */
+export function writeSafetensors(path: string, tensors: Readonly<Record<string, NDArray>>, metadata: Readonly<Record<string, string>> = {}): void {
+  writeAtomicFile(path, encodeSafetensors(tensors, metadata));
+}

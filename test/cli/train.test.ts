@@ -135,4 +135,14 @@ test('--set overrides config fields (validated like the file); a finished run is
   r = runCli(['train', cfg, '--set', 'optimizer.lr.x=1']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--set optimizer\.lr\.x=1: optimizer\.lr is not an object/);
+  // weights alone, by module path, from the finished run
+  const st = join(tmp, 'weights.safetensors');
+  r = runCli(['export', join(tmp, 'overrides'), '--safetensors', st]);
+  assert.equal(r.status, 0, r.stderr);
+  const w = readSafetensors(st);
+  assert.deepEqual(Object.keys(w.tensors).sort(), ['layers.1.bias', 'layers.1.weight', 'layers.4.bias', 'layers.4.weight']);
+  assert.match(w.metadata['lathe.inference'], /"kind":"image"/);
+  r = runCli(['export', join(tmp, 'overrides'), '--onnx', join(tmp, 'x.onnx'), '--opset', '16']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--opset: expected an integer from 17 to 21, got 16/);
 });
