@@ -66,7 +66,8 @@ export type SortOrder = 'asc' | 'desc';
  * A page of the runs table. `filter` is a small expression language, clauses joined by `and`:
  * `status = finished and params.lr >= 0.01 and metrics.loss < 0.5 and tags.model = "mlp" and name ~ sweep`.
  * Fields: status, name, experiment, id, params.<k>, metrics.<k> (latest value), tags.<k>;
- * operators: = != < <= > >= ~ (contains). `sort` is one such field or `start_time`.
+ * operators: = != < <= > >= ~ (contains). Values may be quoted with " or '; inside quotes a backslash escapes
+ * a quote character or a backslash. `sort` is one such field or `start_time`.
  */
 export interface RunQuery {
   readonly experiment?: string;

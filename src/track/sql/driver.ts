@@ -32,6 +32,26 @@ export interface SqlDriver extends SqlQuerier {
   close(): Promise<void>;
 }
 
+/**
+ * A value no database of ours can store (text holding U+0000: PostgreSQL rejects it, so SQLite must too, or the two
+ * stores would disagree). `statusCode` 400: a server answers it as a bad request.
+ */
+export class SqlInputError extends Error {
+  readonly statusCode = 400;
+  constructor(message: string) {
+    super(message);
+    this.name = 'SqlInputError';
+  }
+}
+
+/** Rejects text parameters holding U+0000 (both drivers call it on every statement: the safety net behind validation). */
+export function checkBindable(params: readonly unknown[]): void {
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    if (typeof p === 'string' && p.includes('\u0000')) throw new SqlInputError(`text value ${JSON.stringify(p.length > 60 ? p.slice(0, 60) + '…' : p)} contains a NUL character (U+0000), which the database cannot store`);
+  }
+}
+
 /** Numbers come back as strings from PostgreSQL BIGINT columns; this reads either. */
 export const num = (v: unknown): number => (v === null || v === undefined ? NaN : typeof v === 'number' ? v : Number(v));
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));

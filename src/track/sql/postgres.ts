@@ -1,6 +1,6 @@
 // SqlDriver over node-postgres: a pool whose connections use one schema (search_path), `?` placeholders rewritten to $n.
 import pg from 'pg';
-import type { InsertMany, Row, SqlDriver, SqlQuerier } from './driver.js';
+import { checkBindable, type InsertMany, type Row, type SqlDriver, type SqlQuerier } from './driver.js';
 
 const MAX_PARAMS = 30_000;
 
@@ -10,7 +10,7 @@ export function toDollar(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-const bind = (params: readonly unknown[]): unknown[] => params.map((p) => (typeof p === 'number' && !Number.isFinite(p) ? String(p) : p));
+const bind = (params: readonly unknown[]): unknown[] => (checkBindable(params), params.map((p) => (typeof p === 'number' && !Number.isFinite(p) ? String(p) : p)));
 
 class PgQuerier implements SqlQuerier {
   constructor(private readonly client: pg.Pool | pg.PoolClient) {}

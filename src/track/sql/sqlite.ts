@@ -1,12 +1,12 @@
 // SqlDriver over better-sqlite3: WAL journal, a busy timeout so concurrent writer processes wait instead of failing.
 import Database from 'better-sqlite3';
-import type { InsertMany, Row, SqlDriver, SqlQuerier } from './driver.js';
+import { checkBindable, type InsertMany, type Row, type SqlDriver, type SqlQuerier } from './driver.js';
 
 type Db = Database.Database;
 type Stmt = Database.Statement<unknown[]>;
 
 /** SQLite stores no NaN and no booleans: map them to what it does store. */
-const bind = (params: readonly unknown[]): unknown[] => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : typeof p === 'number' && Number.isNaN(p) ? null : p));
+const bind = (params: readonly unknown[]): unknown[] => (checkBindable(params), params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : typeof p === 'number' && Number.isNaN(p) ? null : p)));
 
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;

@@ -7,6 +7,19 @@
   var selected = new Set();
   var chosenCols = null; // null = default columns
 
+  // The write token `lathe ui` printed (its URL carries ?token=...): kept for this origin, sent with every write.
+  var TOKEN = (function () {
+    var m = /[?&]token=([^&#]+)/.exec(location.search);
+    try {
+      if (m) { localStorage.setItem('lathe-ui-token', decodeURIComponent(m[1])); history.replaceState(null, '', location.pathname + location.hash); }
+      return localStorage.getItem('lathe-ui-token') || '';
+    } catch (e) { return m ? decodeURIComponent(m[1]) : ''; }
+  })();
+  function write(method, path, body) {
+    return fetch(path, { method: method, headers: { 'content-type': 'application/json', 'x-lathe-token': TOKEN }, body: JSON.stringify(body) }).then(function (r) {
+      return r.json().then(function (b) { if (!r.ok) throw new Error(b.error || r.statusText); return b; });
+    });
+  }
   function api(path) {
     return fetch(path).then(function (r) {
       return r.json().then(function (body) { if (!r.ok) throw new Error(body.error || r.statusText); return body; });
@@ -107,7 +120,7 @@
         '<h2>Metrics</h2><div id="charts" class="grid"></div><h2>Artifacts</h2>' +
         (arts.length ? '<table><tr><th>path</th><th>kind</th><th>size</th><th>digest</th></tr>' + arts.map(function (a) { return '<tr><td><a href="/api/runs/' + encodeURIComponent(run.id) + '/artifacts/' + a.path.split('/').map(encodeURIComponent).join('/') + '">' + esc(a.path) + '</a></td><td>' + esc(a.kind) + '</td><td class="num">' + a.size + '</td><td>' + esc(a.digest.slice(0, 19)) + '…</td></tr>'; }).join('') + '</table>' : '<p class="muted">none</p>');
       document.getElementById('saveNotes').onclick = function () {
-        fetch('/api/runs/' + encodeURIComponent(run.id), { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ notes: document.getElementById('notes').value }) });
+        write('PATCH', '/api/runs/' + encodeURIComponent(run.id), { notes: document.getElementById('notes').value }).catch(function (err) { alert('notes not saved: ' + err.message); });
       };
       var charts = document.getElementById('charts');
       keys.forEach(function (k) {
