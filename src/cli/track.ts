@@ -1,4 +1,4 @@
-import { TuneStudySource } from '../track/tune-studies.js';
+import { TuneStudySource } from './tune-study-source.js';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CliError } from './errors.js';

@@ -7,7 +7,6 @@ export { checkKey, checkText, checkParam, checkTag } from './validate.js';
 export { collectLineage, configHash, canonicalJson, fingerprintFiles, gitInfo, versions, type LineageInput } from './lineage.js';
 export { validateArtifactPath, blobPath, artifactKind, sweepArtifactTemp, DEFAULT_MAX_ARTIFACT_BYTES } from './artifacts.js';
 export { registerModel, resolveModelUri, parseModelUri, registryResolver, checkModelName, type ModelUri, type RegisterModelOptions, type ResolvedModel } from './registry.js';
-export { InMemoryStudySource, optimizationHistory, paramImportance, paretoFront, type StudySource, type StudySummary, type TrialRecord, type TrialState, type Direction } from './study.js';
+export { InMemoryStudySource, optimizationHistory, paramImportance, paretoFront, type StudySource, type StudySummary, type TrialRecord, type TrialState, type Direction } from './study-views.js';
 export { createTrackingServer, startUi, hostOf, type TrackingServerOptions, type StartUiOptions } from './server.js';
 export { trackingCallback } from './callback.js';
-export { TuneStudySource, trialRecord } from './tune-studies.js';

@@ -10,7 +10,7 @@ import { blobPath, validateArtifactPath } from './artifacts.js';
 import { DEFAULT_STALE_MS, sweepDeadWriters } from './open.js';
 import { resolveModelUri } from './registry.js';
 import type { TrackingStore } from './store.js';
-import { optimizationHistory, paramImportance, paretoFront, type StudySource } from './study.js';
+import { optimizationHistory, paramImportance, paretoFront, type StudySource } from './study-views.js';
 import { TrackingError } from './types.js';
 
 export interface TrackingServerOptions {

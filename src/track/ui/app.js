@@ -157,7 +157,7 @@
 
   function studyPage(id) {
     api('/api/studies/' + encodeURIComponent(id)).then(function (r) {
-      var s = r.study, done = r.trials.filter(function (t) { return t.state === 'complete' && t.values; });
+      var s = r.study, done = r.trials.filter(function (t) { return t.state === 'COMPLETE' && t.values; });
       var minimize = s.directions[0] !== 'maximize';
       var html = '<h1>Study ' + esc(s.name) + '</h1><p class="muted">' + r.trials.length + ' trials · ' + done.length + ' complete · ' + esc(s.directions.join(', ')) + '</p><div class="grid">';
       html += '<div class="card" id="history"><b>Optimization history</b>' + C.scatterChart(r.history.map(function (h) { return { x: h.number, y: h.value, title: '#' + h.number + ': ' + fmt(h.value) }; }), [{ name: 'best so far', points: r.history.map(function (h) { return [h.number, h.best]; }) }], { xLabel: 'trial', yLabel: 'objective 0' }) + '</div>';
