@@ -76,9 +76,12 @@ export interface Overhead {
   /** Mean ms per step without / with tracking. */
   readonly base: number;
   readonly tracked: number;
-  /** Mean of the per-pair overheads (%), and its 95 % confidence interval (Student t over the pairs). */
+  /** Mean of the per-pair wall-time overheads (%), and its 95 % confidence interval (Student t over the pairs). */
   readonly pct: number;
   readonly ci95: readonly [number, number];
+  /** The same from the process's CPU time (user + system, all threads): less sensitive to other processes' load. */
+  readonly cpuPct: number;
+  readonly cpuCi95: readonly [number, number];
   readonly pairs: number;
   readonly chunk: number;
 }
@@ -95,27 +98,36 @@ export async function overhead(store: TrackingStore, steps: number, chunk = 50):
   const run = await startRun(store, { experiment: 'overhead', git: false, systemMetricsMs: 1000, handleExit: false });
   let base = 0, tracked = 0, s = 0;
   const pairs = Math.max(3, Math.round(steps / (2 * chunk)));
-  const pcts: number[] = [];
+  const pcts: number[] = [], cpuPcts: number[] = [];
+  const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
   for (let c = 0; c < pairs; c++) {
-    const dt = { plain: 0, tracked: 0 };
+    const dt = { plain: 0, tracked: 0 }, cpu = { plain: 0, tracked: 0 };
     for (const withRun of c % 2 ? [true, false] : [false, true]) {
-      const t = performance.now();
+      const t = performance.now(), c0 = cpuMs();
       for (let i = 0; i < chunk; i++) {
         const res = await step.run(batch, 1e-3);
         if (withRun) run.logMetrics({ 'train/loss': res.loss, 'train/lr': 1e-3, 'train/grad_norm': res.loss * 0.5, epoch: 0 }, s++);
       }
       dt[withRun ? 'tracked' : 'plain'] = performance.now() - t;
+      cpu[withRun ? 'tracked' : 'plain'] = cpuMs() - c0;
     }
+    cpuPcts.push(((cpu.tracked - cpu.plain) / cpu.plain) * 100);
     base += dt.plain;
     tracked += dt.tracked;
     pcts.push(((dt.tracked - dt.plain) / dt.plain) * 100);
   }
   await run.end();
   await step.release();
-  const mean = pcts.reduce((a, b) => a + b, 0) / pcts.length;
-  const sd = Math.sqrt(pcts.reduce((a, p) => a + (p - mean) ** 2, 0) / (pcts.length - 1));
-  const half = (t975(pcts.length - 1) * sd) / Math.sqrt(pcts.length);
-  return { base: base / (pairs * chunk), tracked: tracked / (pairs * chunk), pct: mean, ci95: [mean - half, mean + half], pairs, chunk };
+  const wall = meanCi(pcts), cpuStat = meanCi(cpuPcts);
+  return { base: base / (pairs * chunk), tracked: tracked / (pairs * chunk), pct: wall.mean, ci95: wall.ci95, cpuPct: cpuStat.mean, cpuCi95: cpuStat.ci95, pairs, chunk };
+}
+
+/** Mean and 95 % confidence interval of the mean (Student t). */
+function meanCi(xs: readonly number[]): { mean: number; ci95: [number, number] } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((a, p) => a + (p - mean) ** 2, 0) / (xs.length - 1));
+  const half = (t975(xs.length - 1) * sd) / Math.sqrt(xs.length);
+  return { mean, ci95: [mean - half, mean + half] };
 }
 
 /** Raw logging rate: metrics/s from logMetric to committed rows. */
@@ -136,9 +148,9 @@ export async function run(args: string[]): Promise<void> {
   if (args.includes('--overhead')) {
     try {
       const ov = await overhead(store, steps);
-      const out = { workload: 'track-overhead', store: 'sqlite', steps: ov.pairs * ov.chunk * 2, pairs: ov.pairs, step_ms: r3(ov.base), step_ms_tracked: r3(ov.tracked), overhead_pct: r2(ov.pct), overhead_ci95_pct: ov.ci95.map(r2) };
+      const out = { workload: 'track-overhead', store: 'sqlite', steps: ov.pairs * ov.chunk * 2, pairs: ov.pairs, step_ms: r3(ov.base), step_ms_tracked: r3(ov.tracked), overhead_pct: r2(ov.pct), overhead_ci95_pct: ov.ci95.map(r2), cpu_overhead_pct: r2(ov.cpuPct), cpu_overhead_ci95_pct: ov.cpuCi95.map(r2) };
       if (json) console.log(JSON.stringify(out));
-      else console.log(`track overhead: ${out.overhead_pct}% (95% CI ${out.overhead_ci95_pct[0]} .. ${out.overhead_ci95_pct[1]} %) over ${ov.pairs} pairs of ${ov.chunk}-step chunks (${out.step_ms} -> ${out.step_ms_tracked} ms/step)`);
+      else console.log(`track overhead: ${out.overhead_pct}% (95% CI ${out.overhead_ci95_pct[0]} .. ${out.overhead_ci95_pct[1]} %) wall, CPU ${out.cpu_overhead_pct}% (${out.cpu_overhead_ci95_pct[0]} .. ${out.cpu_overhead_ci95_pct[1]} %), over ${ov.pairs} pairs of ${ov.chunk}-step chunks (${out.step_ms} -> ${out.step_ms_tracked} ms/step)`);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
@@ -161,7 +173,7 @@ export async function run(args: string[]): Promise<void> {
       workload: 'track-10k-runs', runs, points_per_run: 100, store: 'sqlite',
       list_ms: r1(listMs), list_sorted_by_metric_ms: r1(sortedMs), list_filtered_ms: r1(filteredMs),
       first_paint_ms: paint ? r1(paint.table) : null, first_contentful_paint_ms: paint ? r1(paint.fcp) : null,
-      log_metrics_per_s: Math.round(rate), step_ms: r3(ov.base), step_ms_tracked: r3(ov.tracked), overhead_pct: r2(ov.pct), overhead_ci95_pct: ov.ci95.map(r2), overhead_pairs: ov.pairs,
+      log_metrics_per_s: Math.round(rate), step_ms: r3(ov.base), step_ms_tracked: r3(ov.tracked), overhead_pct: r2(ov.pct), overhead_ci95_pct: ov.ci95.map(r2), cpu_overhead_pct: r2(ov.cpuPct), cpu_overhead_ci95_pct: ov.cpuCi95.map(r2), overhead_pairs: ov.pairs,
       fill_s: r1(fillS),
     };
     if (json) console.log(JSON.stringify(out));
