@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { sweepArtifactTemp } from './artifacts.js';
 import { startRun, type Run, type StartRunOptions } from './run.js';
-import { PostgresDriver } from './sql/postgres.js';
-import { SqliteDriver } from './sql/sqlite.js';
+import { PostgresDriver } from '../util/sql/postgres.js';
+import { SqliteDriver } from '../util/sql/sqlite.js';
 import { SqlStore } from './sql/sql-store.js';
 import type { TrackingStore } from './store.js';
 

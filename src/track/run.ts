@@ -6,7 +6,7 @@ import { artifactKind, putBytes, putFile, validateArtifactPath, DEFAULT_MAX_ARTI
 import { collectLineage } from './lineage.js';
 import type { RunBatch, TrackingStore } from './store.js';
 import { systemSampler } from './system-metrics.js';
-import { SqlInputError } from './sql/driver.js';
+import { SqlInputError } from '../util/sql/driver.js';
 import { TrackingError, type ArtifactRecord, type MetricPoint, type ParamValue, type RunStatus } from './types.js';
 import { checkKey, checkParam, checkParamsAndTags, checkTag } from './validate.js';
 

@@ -6,7 +6,7 @@ import {
   type ModelVersionRecord, type NewModelVersion, type NewRun, type ParamValue, type RegisteredModel, type RunPage,
   type RunQuery, type RunRecord, type RunStatus,
 } from '../types.js';
-import { num, numOrNull, type InsertMany, type Row, type SqlDriver, type SqlQuerier } from './driver.js';
+import { num, numOrNull, type InsertMany, type Row, type SqlDriver, type SqlQuerier } from '../../util/sql/driver.js';
 import { compileFilter, compileSort } from './filter.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { checkKey, checkParamsAndTags, checkTag, checkText } from '../validate.js';
