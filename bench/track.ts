@@ -130,6 +130,37 @@ function meanCi(xs: readonly number[]): { mean: number; ci95: [number, number] }
   return { mean, ci95: [mean - half, mean + half] };
 }
 
+/**
+ * What logging costs per training step, independent of the step's length: pairs of `chunk`-step loops that await an
+ * event-loop turn per step (as a train step's `await` does, so flush timers fire), one also logging 4 metrics per
+ * step into one run. Per pair: (tracked − plain) / chunk, in µs of wall and of CPU time; mean and 95 % interval.
+ */
+export async function loggingCost(store: TrackingStore, pairs: number, chunk = 2000): Promise<{ wallUs: number; wallCi95: [number, number]; cpuUs: number; cpuCi95: [number, number]; pairs: number; chunk: number }> {
+  const run = await startRun(store, { experiment: 'logging-cost', git: false, systemMetricsMs: 1000, handleExit: false });
+  const turn = (): Promise<void> => new Promise((res) => setImmediate(res));
+  const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+  const wall: number[] = [], cpu: number[] = [];
+  let s = 0;
+  for (let c = 0; c < pairs + 1; c++) {
+    const dt = { plain: 0, tracked: 0 }, dc = { plain: 0, tracked: 0 };
+    for (const withRun of c % 2 ? [true, false] : [false, true]) {
+      const t = performance.now(), c0 = cpuMs();
+      for (let i = 0; i < chunk; i++) {
+        if (withRun) run.logMetrics({ 'train/loss': 1 / (s + 1), 'train/lr': 1e-3, 'train/grad_norm': 0.5, epoch: 0 }, s++);
+        await turn();
+      }
+      dt[withRun ? 'tracked' : 'plain'] = performance.now() - t;
+      dc[withRun ? 'tracked' : 'plain'] = cpuMs() - c0;
+    }
+    if (c === 0) continue; // warm-up pair
+    wall.push(((dt.tracked - dt.plain) / chunk) * 1000);
+    cpu.push(((dc.tracked - dc.plain) / chunk) * 1000);
+  }
+  await run.end();
+  const w = meanCi(wall), cp = meanCi(cpu);
+  return { wallUs: w.mean, wallCi95: w.ci95, cpuUs: cp.mean, cpuCi95: cp.ci95, pairs, chunk };
+}
+
 /** Raw logging rate: metrics/s from logMetric to committed rows. */
 async function throughput(store: TrackingStore, n: number): Promise<number> {
   const run = await startRun(store, { experiment: 'throughput', git: false, systemMetricsMs: 0, handleExit: false });
@@ -147,8 +178,13 @@ export async function run(args: string[]): Promise<void> {
   const store = await openStore(join(dir, 'store'));
   if (args.includes('--overhead')) {
     try {
+      const cost = await loggingCost(store, Number(process.env.LATHE_BENCH_COST_PAIRS ?? 100));
       const ov = await overhead(store, steps);
-      const out = { workload: 'track-overhead', store: 'sqlite', steps: ov.pairs * ov.chunk * 2, pairs: ov.pairs, step_ms: r3(ov.base), step_ms_tracked: r3(ov.tracked), overhead_pct: r2(ov.pct), overhead_ci95_pct: ov.ci95.map(r2), cpu_overhead_pct: r2(ov.cpuPct), cpu_overhead_ci95_pct: ov.cpuCi95.map(r2) };
+      const out = {
+        workload: 'track-overhead', store: 'sqlite', steps: ov.pairs * ov.chunk * 2, pairs: ov.pairs, step_ms: r3(ov.base), step_ms_tracked: r3(ov.tracked),
+        overhead_pct: r2(ov.pct), overhead_ci95_pct: ov.ci95.map(r2), cpu_overhead_pct: r2(ov.cpuPct), cpu_overhead_ci95_pct: ov.cpuCi95.map(r2),
+        log_cost_steps: cost.pairs * cost.chunk, log_cost_us_per_step: r2(cost.wallUs), log_cost_ci95_us: cost.wallCi95.map(r2), log_cost_cpu_us_per_step: r2(cost.cpuUs), log_cost_cpu_ci95_us: cost.cpuCi95.map(r2),
+      };
       if (json) console.log(JSON.stringify(out));
       else console.log(`track overhead: ${out.overhead_pct}% (95% CI ${out.overhead_ci95_pct[0]} .. ${out.overhead_ci95_pct[1]} %) wall, CPU ${out.cpu_overhead_pct}% (${out.cpu_overhead_ci95_pct[0]} .. ${out.cpu_overhead_ci95_pct[1]} %), over ${ov.pairs} pairs of ${ov.chunk}-step chunks (${out.step_ms} -> ${out.step_ms_tracked} ms/step)`);
     } finally {
