@@ -243,7 +243,7 @@ export class Run {
         first ??= new TrackingError(`run '${this.id}': ${p.what} was not stored: ${e.message}`, 400);
       }
     }
-    this.failure = undefined;
+    this.failure = first;
     if (first) throw first;
   }
 

@@ -98,7 +98,7 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
   app.addHook('onRequest', async (req, reply) => {
     const host = hostOf(req.headers.host);
     if (!allowed.has(host)) {
-      return reply.code(403).send({ error: `Host '${req.headers.host ?? ''}' is not allowed: this server answers only ${[...allowed].join(', ')} (lathe ui --allow-host adds names)` });
+      return reply.code(403).send({ error: `Host '${req.headers.host ?? ''}' is not allowed: this server answers only its own host names (loopback, its --host; lathe ui --allow-host adds names)` });
     }
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return undefined;
     const given = tokenOf(req.headers);
