@@ -140,17 +140,8 @@ export interface AliasEvent {
   readonly at: number;
 }
 
-export interface NewModelVersion {
-  readonly name: string;
-  readonly runId: string | null;
-  readonly onnxDigest: string;
-  readonly weightsDigest: string | null;
-  readonly signature: ModelSignature | null;
-  readonly metrics: Readonly<Record<string, number>>;
-  readonly lineage: Lineage | null;
-  readonly description: string;
-  readonly tags: Readonly<Record<string, string>>;
-}
+/** What a store needs to create a model version: the record less what the store assigns (number, time). */
+export type NewModelVersion = Omit<ModelVersionRecord, 'version' | 'createdAt'>;
 
 /** A request the store cannot satisfy because of its input (unknown id, bad filter, overwrite, ...). HTTP maps `status` (404/400/409/413). */
 export class TrackingError extends Error {
