@@ -6,7 +6,7 @@ import {
   type ModelVersionRecord, type NewModelVersion, type NewRun, type ParamValue, type RegisteredModel, type RunPage,
   type RunQuery, type RunRecord, type RunStatus,
 } from '../types.js';
-import { num, numOrNull, type InsertMany, type Row, type SqlDriver, type SqlQuerier } from '../../util/sql/driver.js';
+import { DIALECTS, num, numOrNull, type DialectSql, type InsertMany, type Row, type SqlDriver, type SqlQuerier } from '../../util/sql/driver.js';
 import { compileFilter, compileSort } from './filter.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { checkKey, checkParamsAndTags, checkTag, checkText } from '../validate.js';
@@ -59,11 +59,13 @@ function toVersion(r: Row, tags: Record<string, string>): ModelVersionRecord {
 
 export class SqlStore implements TrackingStore {
   readonly kind: 'sqlite' | 'postgres';
+  private readonly d: DialectSql;
   readonly writeBatchSync?: (runId: string, batch: RunBatch) => void;
   readonly setStatusSync?: (runId: string, status: RunStatus, endTime: number | null) => void;
 
   constructor(private readonly db: SqlDriver, readonly artifactRoot: string) {
     this.kind = db.dialect;
+    this.d = DIALECTS[db.dialect];
     const txSync = db.txSync?.bind(db);
     if (txSync) {
       this.writeBatchSync = (runId, batch) => {
@@ -80,8 +82,9 @@ export class SqlStore implements TrackingStore {
     const current = await this.db.all("SELECT value FROM lathe_meta WHERE key = 'schema_version'").catch(() => []);
     if (current.length > 0 && Number(current[0].value) === SCHEMA_VERSION) return;
     await this.db.tx(async (q) => {
-      if (this.db.dialect === 'postgres') {
-        await q.exec('SELECT pg_advisory_xact_lock(?)', [0x1a7e]);
+      const lock = this.d.ddlLock(0x1a7e);
+      if (lock) {
+        await q.all(lock);
         const done = await q.all("SELECT 1 AS ok FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'lathe_meta'");
         if (done.length > 0 && (await q.all("SELECT value FROM lathe_meta WHERE key = 'schema_version'")).length > 0) return; // another process migrated meanwhile
       }
@@ -289,7 +292,7 @@ export class SqlStore implements TrackingStore {
       if (v.runId !== null) await this.requireRun(q, v.runId);
       await q.exec('INSERT INTO models (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING', [v.name, now]);
       // Lock the model row so two registrations cannot take the same version number.
-      await q.all(this.db.dialect === 'postgres' ? 'SELECT name FROM models WHERE name = ? FOR UPDATE' : 'SELECT name FROM models WHERE name = ?', [v.name]);
+      await q.all(`SELECT name FROM models WHERE name = ?${this.d.forUpdate}`, [v.name]);
       const max = await q.all('SELECT max(version) AS v FROM model_versions WHERE name = ?', [v.name]);
       const next = (numOrNull(max[0].v) ?? 0) + 1;
       await q.exec('INSERT INTO model_versions (name, version, run_id, onnx_digest, weights_digest, signature, metrics, lineage, description, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
@@ -342,7 +345,7 @@ export class SqlStore implements TrackingStore {
     if (/^v?[0-9]+$/.test(alias)) throw new TrackingError(`alias '${alias}' looks like a version number`);
     await this.db.tx(async (q) => {
       // Lock the model row: moves of any alias of one model then take turns, so `max(seq) + 1` is never taken twice.
-      const exists = await q.all(this.db.dialect === 'postgres' ? 'SELECT name FROM models WHERE name = ? FOR UPDATE' : 'SELECT name FROM models WHERE name = ?', [name]);
+      const exists = await q.all(`SELECT name FROM models WHERE name = ?${this.d.forUpdate}`, [name]);
       if (exists.length === 0) throw new TrackingError(`model '${name}' not found in the registry`, 404);
       if (version !== null) {
         const v = await q.all('SELECT version FROM model_versions WHERE name = ? AND version = ?', [name, version]);
