@@ -1,4 +1,4 @@
-import { TuneStudySource } from '../track/tune-studies.js';
+import { TuneStudySource } from './tune-study-source.js';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CliError } from './errors.js';
@@ -168,15 +168,34 @@ function registerRegistryCommands(program: Command): void {
     }));
 }
 
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** The warning `lathe ui` prints when it listens beyond loopback (undefined on loopback). */
+export function exposureWarning(host: string): string | undefined {
+  if (isLoopback(host)) return undefined;
+  return [
+    '',
+    `!!! WARNING: lathe ui listens on ${host}, not on loopback.`,
+    '!!! Anyone who can reach this machine can READ every run (params, lineage argv, host names, artifacts) without a token,',
+    '!!! and anyone who learns the token (it travels in clear over HTTP) can WRITE notes, tags and registry aliases.',
+    '!!! Prefer the default 127.0.0.1 with an SSH tunnel (ssh -L 5005:127.0.0.1:5005 <host>).',
+    '',
+  ].join('\n') + '\n';
+}
+
 /** Registers `lathe track ...`, `lathe registry ...` and `lathe ui`. */
 export function registerTrack(program: Command): void {
   registerTrackCommands(program);
   registerRegistryCommands(program);
-  urlOption(program.command('ui').description('serve the tracking web UI and REST API on 127.0.0.1'))
+  urlOption(program.command('ui').description('serve the tracking web UI and REST API on 127.0.0.1 (writes need the printed token; env LATHE_UI_TOKEN)'))
     .option('--port <n>', 'port (0 = any free port)', '5005').option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--allow-host <names>', 'comma-separated extra host names the Host header may carry (e.g. a DNS name of this machine)')
+    .option('--sweep-ms <ms>', 'how often to mark runs of dead writers and remove their temp files', '30000')
     .option('--studies <url>', 'a `lathe tune` storage whose studies the UI shows (sqlite:///file.db or postgres://...; default $LATHE_TUNE_STORAGE)')
-    .action(async (o: UrlFlag & { port: string; host: string; studies?: string }) => {
+    .action(async (o: UrlFlag & { port: string; host: string; allowHost?: string; sweepMs: string; studies?: string }) => {
       const port = int(o.port, '--port', 0)!;
+      const sweepIntervalMs = int(o.sweepMs, '--sweep-ms', 0)!;
+      const allowedHosts = (o.allowHost ?? '').split(',').map((h) => h.trim()).filter(Boolean);
       let store: TrackingStore;
       try {
         store = await openStore(o.trackingUrl);
@@ -193,8 +212,11 @@ export function registerTrack(program: Command): void {
           throw new CliError(`--studies: cannot open tune storage '${studiesUrl}': ${(err as Error).message}`);
         }
       }
-      const { url, app } = await startUi({ store, studies, host: o.host, port });
-      console.log(`lathe ui: ${url}  (store: ${trackingUrl(o.trackingUrl)}${studiesUrl ? `; studies: ${studiesUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}` : ''})`);
+      const { openUrl, app } = await startUi({ store, studies, host: o.host, port, allowedHosts, sweepIntervalMs });
+      console.log(`lathe ui: ${openUrl}  (store: ${trackingUrl(o.trackingUrl)}${studiesUrl ? `; studies: ${studiesUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}` : ''})`);
+      console.log(`lathe ui: writes (notes, tags, aliases) need the token in that URL${process.env.LATHE_UI_TOKEN ? ' (from LATHE_UI_TOKEN)' : '; set LATHE_UI_TOKEN to keep one across restarts'}`);
+      const warning = exposureWarning(o.host);
+      if (warning) process.stderr.write(warning);
       const stop = (): void => { void app.close().then(() => store.close()).then(() => studies?.close()).then(() => process.exit(0)); };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

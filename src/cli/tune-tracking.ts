@@ -8,7 +8,7 @@ import { openTracking, type Tracking } from '../track/open.js';
 import { TuneConfigError } from '../tune/config.js';
 import type { TrialObserver } from '../tune/runner.js';
 
-/** The worker script `lathe tune --workers N` forks: worker-main plus tracking. */
+/** The worker script `lathe tune --workers N` forks (the one tune worker entry). */
 export const tuneWorkerEntry = fileURLToPath(new URL('./tune-worker.js', import.meta.url));
 
 /** A TrialObserver that records trials as tracking runs, or undefined when no tracking URL is set. */

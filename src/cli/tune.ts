@@ -12,6 +12,7 @@ import { bestTrials, exportTrialConfig, paramImportance } from '../tune/analysis
 import { directionsOf, openConfigStudy, resolveStorageUrl, runWorker, runWorkers } from '../tune/runner.js';
 import { ObjectiveError } from '../tune/study.js';
 import type { FrozenTrial } from '../tune/types.js';
+import { exportTrainConfig, loadTrainObjective, loadTrainTemplate } from './train-objective.js';
 import { trackingObserver, tuneWorkerEntry } from './tune-tracking.js';
 
 interface TuneCliOptions {
@@ -36,9 +37,9 @@ async function runTune(configPath: string, o: TuneCliOptions): Promise<void> {
   if (!Number.isInteger(workers) || workers < 1) throw new CliError(`--workers: must be a positive integer, got ${o.workers}`);
   const url = await userErrors(async () => resolveStorageUrl(cfg, o.storage));
   const t0 = Date.now();
-  if (workers === 1) await userErrors(async () => runWorker(cfg, url, { onTrial: o.json ? undefined : printTrial, observer: await trackingObserver() }));
+  if (workers === 1) await userErrors(async () => runWorker(cfg, url, { onTrial: o.json ? undefined : printTrial, observer: await trackingObserver(), trainObjective: loadTrainObjective }));
   else {
-    const exits = await userErrors(() => runWorkers(cfg, configPath, url, workers, undefined, tuneWorkerEntry));
+    const exits = await userErrors(() => runWorkers(cfg, configPath, url, workers, { entry: tuneWorkerEntry }));
     const bad = exits.filter((e) => e.code !== 0);
     if (bad.length) throw new CliError(`${bad.length} of ${workers} workers failed:\n${bad.map((e) => `  worker ${e.index} (pid ${e.pid}, exit ${e.code ?? e.signal}): ${e.stderr.trim().split('\n').pop()}`).join('\n')}`, bad.some((e) => e.code === 2 || e.code === 3) ? 2 : 1);
   }
@@ -60,7 +61,6 @@ async function runTune(configPath: string, o: TuneCliOptions): Promise<void> {
       let out: Record<string, unknown>;
       if (typeof cfg.objective !== 'string' && !cfg.export?.base) {
         // A training objective: the best trial's training config is its template with the parameters filled in.
-        const { exportTrainConfig, loadTrainTemplate } = await import('../tune/train-objective.js');
         out = exportTrainConfig(cfg, loadTrainTemplate(cfg.objective, cfg.configDir), best[0].params, best[0].number);
       } else {
         const base = cfg.export?.base ? (YAML.parse(readFileSync(resolve(cfg.configDir, cfg.export.base), 'utf8')) as Record<string, unknown>) : {};

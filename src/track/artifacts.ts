@@ -1,7 +1,9 @@
 // Content-addressed artifact files: <root>/sha256/<2 hex>/<62 hex>, written once (temp file, fsync, rename).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { extname, join, posix } from 'node:path';
+import { pidAlive } from './pid.js';
 import { TrackingError } from './types.js';
 
 /** Default ceiling on one artifact (2 GiB); `LATHE_MAX_ARTIFACT_BYTES` or the store option changes it. */
@@ -50,10 +52,55 @@ function commit(root: string, tmp: string, digest: string): void {
   renameSync(tmp, dest);
 }
 
+/** 8 hex digits naming this host in temp file names (an artifact folder may be shared by several machines). */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/** `<pid>-<random>-<host tag>`; files named `<pid>-<random>` (older writers) count as this host's. */
+const TEMP_NAME = /^([0-9]+)-[0-9a-f]+(?:-([0-9a-f]{8}))?$/;
+
+/** The name of a temp file that process `pid` of this host writes. */
+export function tempFileName(pid: number = process.pid): string {
+  return `${pid}-${randomBytes(6).toString('hex')}-${HOST_TAG}`;
+}
+
 function tempFile(root: string): { path: string; fd: number } {
   mkdirSync(join(root, 'tmp'), { recursive: true });
-  const path = join(root, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
+  const path = join(root, 'tmp', tempFileName());
   return { path, fd: openSync(path, 'wx') };
+}
+
+/**
+ * Removes temp files left by artifact writers that are gone (a SIGKILL mid-upload leaves `<root>/tmp/<pid>-...`):
+ * on this host, those whose pid is dead; from another host (its pid means nothing here), those untouched for
+ * `foreignStaleMs` (default 24 h). Returns the paths removed. Never touches a live writer's file.
+ */
+export function sweepArtifactTemp(root: string, options: { readonly foreignStaleMs?: number } = {}): string[] {
+  const dir = join(root, 'tmp');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return []; // no temp folder yet
+  }
+  const removed: string[] = [];
+  const now = Date.now();
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    const local = m[2] === undefined || m[2] === HOST_TAG;
+    try {
+      const gone = local
+        ? Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))
+        : now - statSync(path).mtimeMs > (options.foreignStaleMs ?? 24 * 3600_000);
+      if (!gone) continue;
+      unlinkSync(path);
+      removed.push(path);
+    } catch {
+      // removed meanwhile by another sweeper
+    }
+  }
+  return removed;
 }
 
 /** Copies a file into the store (hashing as it copies); rejects files over `maxBytes` with 413. */

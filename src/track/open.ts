@@ -1,9 +1,10 @@
 // Tracking URLs: a folder (default `.lathe/`), `sqlite:<file>`, or `postgres://...?schema=<s>&artifacts=<dir>`.
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { sweepArtifactTemp } from './artifacts.js';
 import { startRun, type Run, type StartRunOptions } from './run.js';
-import { PostgresDriver } from './sql/postgres.js';
-import { SqliteDriver } from './sql/sqlite.js';
+import { PostgresDriver } from '../util/sql/postgres.js';
+import { SqliteDriver } from '../util/sql/sqlite.js';
 import { SqlStore } from './sql/sql-store.js';
 import type { TrackingStore } from './store.js';
 
@@ -44,7 +45,10 @@ export function parseTrackingUrl(url: string): TrackingLocation {
 }
 
 export interface OpenOptions {
-  /** Mark runs whose writer died (dead pid on this host, or no heartbeat for `staleMs`) when opening (default true). */
+  /**
+   * When opening, mark runs whose writer died (dead pid on this host, or no heartbeat for `staleMs`) and remove the
+   * artifact temp files of dead writers (default true).
+   */
   readonly sweep?: boolean;
   /** Heartbeat age after which a running run counts as dead (default 120 s). */
   readonly staleMs?: number;
@@ -63,12 +67,21 @@ export async function openStore(url?: string, options: OpenOptions = {}): Promis
   }
   try {
     await store.migrate();
-    if (options.sweep !== false) await store.sweep(options.staleMs ?? 120_000);
+    if (options.sweep !== false) await sweepDeadWriters(store, options.staleMs);
   } catch (err) {
     await store.close();
     throw err;
   }
   return store;
+}
+
+/** The heartbeat age after which a running run counts as dead, unless told otherwise. */
+export const DEFAULT_STALE_MS = 120_000;
+
+/** Marks runs whose writer died and removes dead writers' artifact temp files: what opening a store and `lathe ui`'s timer do. */
+export async function sweepDeadWriters(store: TrackingStore, staleMs: number = DEFAULT_STALE_MS): Promise<{ readonly runs: readonly string[]; readonly tempFiles: readonly string[] }> {
+  const runs = await store.sweep(staleMs);
+  return { runs, tempFiles: sweepArtifactTemp(store.artifactRoot) };
 }
 
 /** A tracking store plus a shortcut to start runs in it: what the Trainer and `lathe tune` call. */

@@ -6,7 +6,9 @@ import { artifactKind, putBytes, putFile, validateArtifactPath, DEFAULT_MAX_ARTI
 import { collectLineage } from './lineage.js';
 import type { RunBatch, TrackingStore } from './store.js';
 import { systemSampler } from './system-metrics.js';
+import { SqlInputError } from '../util/sql/driver.js';
 import { TrackingError, type ArtifactRecord, type MetricPoint, type ParamValue, type RunStatus } from './types.js';
+import { checkKey, checkParam, checkParamsAndTags, checkTag } from './validate.js';
 
 export interface StartRunOptions {
   /** Experiment the run belongs to (default 'default'). */
@@ -37,10 +39,24 @@ export interface StartRunOptions {
   readonly handleExit?: boolean;
 }
 
-const KEY = /^[^\u0000-\u001f]{1,250}$/;
+/** A write the store refused for its content (not for a lost connection): dropped so later writes go on, and reported. */
+export interface RejectedWrite {
+  /** `metrics`, `param '<key>'` or `tag '<key>'`. */
+  readonly what: string;
+  readonly error: Error;
+}
 
-function checkKey(what: string, key: string): void {
-  if (typeof key !== 'string' || !KEY.test(key)) throw new TrackingError(`${what} name ${JSON.stringify(key)} must be 1-250 characters without control characters`);
+/**
+ * Whether a failed write would fail again however often it is retried: an input error (TrackingError, a value no
+ * store can hold) or a SQL data/constraint error (SQLSTATE class 22 or 23, SQLite constraint/mismatch/too big).
+ * Anything else (a lost connection, a busy database) is retried with the next flush.
+ */
+export function isPermanentWriteError(err: unknown): boolean {
+  if (err instanceof TrackingError || err instanceof SqlInputError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (/^(22|23)[0-9A-Z]{3}$/.test(code)) return true;
+  return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }
 
 export class Run {
@@ -54,6 +70,7 @@ export class Run {
   private readonly timers: NodeJS.Timeout[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
+  private readonly rejectedWrites: RejectedWrite[] = [];
   private ended = false;
   /** Points handed to the store so far (written or being written). */
   private written = 0;
@@ -108,8 +125,7 @@ export class Run {
   /** Adds params; a param already set cannot change (throws). */
   logParams(values: Readonly<Record<string, ParamValue>>): void {
     for (const [k, v] of Object.entries(values)) {
-      checkKey('param', k);
-      if (!['string', 'number', 'boolean'].includes(typeof v)) throw new TrackingError(`param '${k}' must be a string, number or boolean`);
+      checkParam(k, v);
       if (this.params.has(k) && this.params.get(k) !== v) throw new TrackingError(`param '${k}' of run '${this.id}' is already ${JSON.stringify(this.params.get(k))}; params cannot change`, 409);
       this.params.set(k, v);
       this.pendingParams[k] = v;
@@ -118,8 +134,7 @@ export class Run {
   }
 
   setTag(key: string, value: string): void {
-    checkKey('tag', key);
-    this.pendingTags[key] = String(value);
+    this.pendingTags[key] = checkTag(key, String(value));
     this.schedule(this.opts.flushIntervalMs ?? 500);
   }
 
@@ -176,7 +191,12 @@ export class Run {
     this.pendingTags = { ...b.tags, ...this.pendingTags };
   }
 
-  /** Writes everything buffered so far; resolves when it is in the store. */
+  /**
+   * Writes everything buffered so far; resolves when it is in the store. A batch the store refuses for its content
+   * (see {@link isPermanentWriteError}) is split: its metrics, each param and each tag are written alone, the parts the
+   * store still refuses are dropped and reported (stderr, {@link rejected}), and this flush rejects with the first such
+   * error, while every later flush goes on. A lost connection keeps the batch for the next flush.
+   */
   flush(): Promise<void> {
     const next = this.flushing.then(async () => {
       const batch = this.take();
@@ -185,20 +205,61 @@ export class Run {
         this.written += batch.metrics.length;
         this.failure = undefined;
       } catch (err) {
-        this.restore(batch);
-        this.failure = err as Error;
-        throw err;
+        if (!isPermanentWriteError(err)) {
+          this.restore(batch);
+          this.failure = err as Error;
+          throw err;
+        }
+        await this.isolate(batch);
       }
     });
     this.flushing = next.catch(() => undefined);
     return next;
   }
 
+  /** Writes the parts of a refused batch one by one; drops and reports those refused again. */
+  private async isolate(batch: RunBatch): Promise<void> {
+    const parts: { what: string; batch: RunBatch }[] = [
+      { what: 'metrics', batch: { metrics: batch.metrics, heartbeatAt: batch.heartbeatAt } },
+      ...Object.entries(batch.params ?? {}).map(([k, v]) => ({ what: `param '${k}'`, batch: { metrics: [], params: { [k]: v }, heartbeatAt: batch.heartbeatAt } })),
+      ...Object.entries(batch.tags ?? {}).map(([k, v]) => ({ what: `tag '${k}'`, batch: { metrics: [], tags: { [k]: v }, heartbeatAt: batch.heartbeatAt } })),
+    ];
+    let first: Error | undefined;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      try {
+        await this.store.writeBatch(this.id, p.batch);
+        this.written += p.batch.metrics.length;
+      } catch (err) {
+        if (!isPermanentWriteError(err)) {
+          for (const rest of parts.slice(i)) this.restore(rest.batch);
+          this.failure = err as Error;
+          throw err;
+        }
+        const e = err as Error;
+        this.rejectedWrites.push({ what: p.what, error: e });
+        if (p.what.startsWith('param ')) for (const k of Object.keys(p.batch.params ?? {})) this.params.delete(k);
+        process.stderr.write(`lathe: run ${this.id}: the store refused ${p.what}; dropped it and kept logging: ${e.message}\n`);
+        first ??= new TrackingError(`run '${this.id}': ${p.what} was not stored: ${e.message}`, 400);
+      }
+    }
+    this.failure = first;
+    if (first) throw first;
+  }
+
+  /** Writes the store refused for their content (dropped; everything else was written). */
+  get rejected(): readonly RejectedWrite[] {
+    return this.rejectedWrites;
+  }
+
   /** Flushes and marks the run ended (default 'finished'). Idempotent. */
   async end(status: Exclude<RunStatus, 'running'> = 'finished'): Promise<void> {
     if (this.ended) return;
     this.stopTimers();
-    await this.flush();
+    // A write refused for its content was dropped and reported; it does not keep the run from ending.
+    await this.flush().catch((err: unknown) => {
+      if (!(err instanceof TrackingError && this.rejectedWrites.length > 0)) throw err;
+    });
     this.ended = true;
     activeRuns.delete(this);
     await this.store.setStatus(this.id, status, Date.now());
@@ -272,11 +333,7 @@ function installExitHooks(): void {
 export async function startRun(store: TrackingStore, opts: StartRunOptions = {}): Promise<Run> {
   const id = randomUUID().replace(/-/g, '');
   const params = opts.params ?? {};
-  for (const [k, v] of Object.entries(params)) {
-    checkKey('param', k);
-    if (!['string', 'number', 'boolean'].includes(typeof v)) throw new TrackingError(`param '${k}' must be a string, number or boolean`);
-  }
-  for (const k of Object.keys(opts.tags ?? {})) checkKey('tag', k);
+  checkParamsAndTags(params, opts.tags);
   const experiment = opts.experiment ?? 'default';
   checkKey('experiment', experiment);
   const lineage = collectLineage({ config: opts.config, seed: opts.seed, dataset: opts.dataset, git: opts.git });

@@ -1,12 +1,16 @@
 // The tracking UI and its JSON REST API (fastify), read from a TrackingStore and a StudySource.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { packageRoot } from '../util/package-root.js';
 import { blobPath, validateArtifactPath } from './artifacts.js';
+import { DEFAULT_STALE_MS, sweepDeadWriters } from './open.js';
 import { resolveModelUri } from './registry.js';
 import type { TrackingStore } from './store.js';
-import { optimizationHistory, paramImportance, paretoFront, type StudySource } from './study.js';
+import { optimizationHistory, paramImportance, paretoFront, type StudySource } from './study-views.js';
 import { TrackingError } from './types.js';
 
 export interface TrackingServerOptions {
@@ -15,6 +19,45 @@ export interface TrackingServerOptions {
   readonly studies?: StudySource;
   /** pino logging (default off). */
   readonly logger?: boolean;
+  /**
+   * Host names (or addresses) the `Host` header may name; every other Host is refused with 403, so a page on an
+   * attacker's domain that resolves to this machine (DNS rebinding) cannot use the API. 127.0.0.1, ::1 and
+   * localhost are always allowed.
+   */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * The token writes (PATCH, PUT, DELETE, POST) must carry in `x-lathe-token` or `Authorization: Bearer <token>`.
+   * Without one, the server refuses every write.
+   */
+  readonly writeToken?: string;
+}
+
+const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
+
+/** The host name of a Host header, lower case, without port or IPv6 brackets ('' when malformed). */
+export function hostOf(header: string | undefined): string {
+  if (!header) return '';
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end > 0 ? h.slice(1, end) : '';
+  }
+  const colon = h.indexOf(':');
+  return (colon < 0 ? h : h.slice(0, colon)).replace(/\.$/, '');
+}
+
+const sameToken = (given: string, token: string): boolean => {
+  const a = Buffer.from(given), b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+/** The token a request carries (`x-lathe-token`, or `Authorization: Bearer ...`). */
+function tokenOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const x = headers['x-lathe-token'];
+  if (typeof x === 'string' && x) return x;
+  const auth = headers.authorization;
+  if (typeof auth === 'string') return /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+  return undefined;
 }
 
 type Query = Record<string, string | undefined>;
@@ -49,6 +92,22 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
     return reply.code(500).send({ error: `internal error: ${err.message}` });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
+
+  // DNS rebinding guard first, then the write token: a write from a page that is not ours never reaches a handler.
+  const allowed = new Set([...LOOPBACK, ...(opts.allowedHosts ?? [])].map((h) => hostOf(h.includes(':') && !h.startsWith('[') && isIP(h) === 6 ? `[${h}]` : h)));
+  app.addHook('onRequest', async (req, reply) => {
+    const host = hostOf(req.headers.host);
+    if (!allowed.has(host)) {
+      return reply.code(403).send({ error: `Host '${req.headers.host ?? ''}' is not allowed: this server answers only its own host names (loopback, its --host; lathe ui --allow-host adds names)` });
+    }
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return undefined;
+    const given = tokenOf(req.headers);
+    if (!opts.writeToken) return reply.code(403).send({ error: 'writes are disabled: this server was started without a write token' });
+    if (given === undefined || !sameToken(given, opts.writeToken)) {
+      return reply.code(401).send({ error: `${req.method} ${req.url.split('?')[0]} needs the write token (header x-lathe-token or Authorization: Bearer; lathe ui prints it at start)` });
+    }
+    return undefined;
+  });
 
   app.get('/', (_req, reply) => reply.type('text/html; charset=utf-8').send(assets.html));
   app.get('/ui/app.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(assets.js));
@@ -166,12 +225,58 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
   return app;
 }
 
-/** Serves the UI on `host:port` (default 127.0.0.1, port 5005); resolves with the URL. */
-export async function startUi(opts: TrackingServerOptions & { readonly host?: string; readonly port?: number }): Promise<{ url: string; app: FastifyInstance }> {
-  const app = createTrackingServer(opts);
+export interface StartUiOptions extends TrackingServerOptions {
+  /** Interface to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** Port (default 5005; 0: any free port). */
+  readonly port?: number;
+  /** Write token; default `LATHE_UI_TOKEN`, else 32 random hex digits. */
+  readonly writeToken?: string;
+  /** How often to mark runs of dead writers and remove their temp files (default 30 s; 0: never). */
+  readonly sweepIntervalMs?: number;
+  /** Heartbeat age after which a running run counts as dead (default 120 s). */
+  readonly staleMs?: number;
+}
+
+const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::' || host === '[::]';
+
+/** The addresses of this machine's interfaces (what clients use when the server listens on every interface). */
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+}
+
+/**
+ * Serves the UI on `host:port`; resolves with its base URL, the write token, the URL to open (carrying `?token=`, as
+ * Jupyter prints it: the page keeps the token for its writes) and the app.
+ * Allowed Host names: loopback, `host`, `allowedHosts`, and this machine's addresses when `host` is a wildcard.
+ * While it runs it sweeps dead writers every `sweepIntervalMs`, so a SIGKILLed run does not show `running` forever.
+ */
+export async function startUi(opts: StartUiOptions): Promise<{ url: string; token: string; openUrl: string; app: FastifyInstance }> {
   const host = opts.host ?? '127.0.0.1';
+  const token = opts.writeToken ?? process.env.LATHE_UI_TOKEN ?? randomBytes(16).toString('hex');
+  const allowedHosts = [...(opts.allowedHosts ?? []), ...(isWildcard(host) ? interfaceAddresses() : [host])];
+  const app = createTrackingServer({ ...opts, allowedHosts, writeToken: token });
+  const every = opts.sweepIntervalMs ?? 30_000;
+  if (every > 0) {
+    let busy = false;
+    let warned = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      sweepDeadWriters(opts.store, opts.staleMs ?? DEFAULT_STALE_MS)
+        .catch((err: Error) => {
+          if (!warned) process.stderr.write(`lathe ui: sweeping dead writers failed (will retry): ${err.message}\n`);
+          warned = true;
+        })
+        .finally(() => { busy = false; });
+    }, every);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
   await app.listen({ host, port: opts.port ?? 5005 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  return { url: `http://${host}:${port}`, app };
+  const shown = isWildcard(host) ? '127.0.0.1' : isIP(host) === 6 ? `[${host}]` : host;
+  const url = `http://${shown}:${port}`;
+  return { url, token, openUrl: `${url}/?token=${token}`, app };
 }

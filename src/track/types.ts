@@ -66,7 +66,8 @@ export type SortOrder = 'asc' | 'desc';
  * A page of the runs table. `filter` is a small expression language, clauses joined by `and`:
  * `status = finished and params.lr >= 0.01 and metrics.loss < 0.5 and tags.model = "mlp" and name ~ sweep`.
  * Fields: status, name, experiment, id, params.<k>, metrics.<k> (latest value), tags.<k>;
- * operators: = != < <= > >= ~ (contains). `sort` is one such field or `start_time`.
+ * operators: = != < <= > >= ~ (contains). Values may be quoted with " or '; inside quotes a backslash escapes
+ * a quote character or a backslash. `sort` is one such field or `start_time`.
  */
 export interface RunQuery {
   readonly experiment?: string;
@@ -139,17 +140,8 @@ export interface AliasEvent {
   readonly at: number;
 }
 
-export interface NewModelVersion {
-  readonly name: string;
-  readonly runId: string | null;
-  readonly onnxDigest: string;
-  readonly weightsDigest: string | null;
-  readonly signature: ModelSignature | null;
-  readonly metrics: Readonly<Record<string, number>>;
-  readonly lineage: Lineage | null;
-  readonly description: string;
-  readonly tags: Readonly<Record<string, string>>;
-}
+/** What a store needs to create a model version: the record less what the store assigns (number, time). */
+export type NewModelVersion = Omit<ModelVersionRecord, 'version' | 'createdAt'>;
 
 /** A request the store cannot satisfy because of its input (unknown id, bad filter, overwrite, ...). HTTP maps `status` (404/400/409/413). */
 export class TrackingError extends Error {

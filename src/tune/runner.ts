@@ -1,17 +1,19 @@
 // Running a tune config: the search space it declares, the objective module it names, and N worker processes
-// (child_process.fork of worker-main.js) sharing one storage. The library call behind `lathe tune`.
+// (child_process.fork of a worker entry the caller names; `lathe tune` uses src/cli/tune-worker.ts) sharing one
+// storage. The library call behind `lathe tune`. The tuner knows no trainer: a training-config objective is built
+// by a loader the caller passes (WorkerOptions.trainObjective; the CLI passes src/cli/train-objective.ts).
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { validateDistribution, type Distribution } from './distributions.js';
 import { SearchSpaceError } from './errors.js';
-import { TuneConfigError, type ParamSpec, type TuneConfig } from './config.js';
+import { TuneConfigError, type ParamSpec, type TrainObjectiveSpec, type TuneConfig } from './config.js';
 import { prunerFromConfig, samplerFromConfig } from './registry.js';
 import { parseStorageUrl } from './storage/open.js';
 import { Study, type Objective } from './study.js';
 import type { Trial } from './trial.js';
-import type { FrozenTrial, ParamValue } from './types.js';
+import type { Direction, FrozenTrial, ParamValue } from './types.js';
 
 export interface SpaceEntry {
   readonly distribution: Distribution;
@@ -81,24 +83,28 @@ export interface TrialObservation {
   end(trial: FrozenTrial): Promise<void>;
 }
 
+/** Builds the objective of a training-config spec (`objective: { train, monitor }`), checking it before any trial. */
+export type TrainObjectiveLoader = (cfg: TuneConfig, spec: TrainObjectiveSpec, space: Readonly<Record<string, SpaceEntry>>, direction: Direction) => Promise<ConfigObjective>;
+
 export interface WorkerOptions {
   readonly log?: (r: Readonly<Record<string, unknown>>) => void;
+  /** Builds training-config objectives (the tuner itself knows no trainer); without it such a config is refused. */
+  readonly trainObjective?: TrainObjectiveLoader;
   /** Called after each trial this worker finished. */
   readonly onTrial?: (t: FrozenTrial) => void;
   readonly observer?: TrialObserver;
 }
 
 /**
- * The objective a config names: a module export, or (`objective: { train, monitor }`) a training config run through
- * the Trainer with pruning (train-objective.ts), checked before any trial starts.
+ * The objective a config names: a module export, or (`objective: { train, monitor }`) a training config, built by
+ * `trainObjective` (the CLI's loader runs it through the Trainer with pruning), checked before any trial starts.
  */
-export async function loadObjective(cfg: TuneConfig, space: Readonly<Record<string, SpaceEntry>> = spaceFromConfig(cfg.space)): Promise<ConfigObjective> {
+export async function loadObjective(cfg: TuneConfig, space: Readonly<Record<string, SpaceEntry>> = spaceFromConfig(cfg.space), trainObjective?: TrainObjectiveLoader): Promise<ConfigObjective> {
   if (typeof cfg.objective !== 'string') {
-    const spec = cfg.objective;
-    const { checkTrainObjective, trainObjective } = await import('./train-objective.js');
     const directions = directionsOf(cfg);
     if (directions.length !== 1) throw new TuneConfigError('objective.train: a training objective returns one metric; use direction, not directions');
-    return trainObjective(cfg, spec, await checkTrainObjective(cfg, spec, space), directions[0]);
+    if (!trainObjective) throw new TuneConfigError('objective.train: a training objective needs a trainer; run it with `lathe tune`, or pass WorkerOptions.trainObjective');
+    return trainObjective(cfg, cfg.objective, space, directions[0]);
   }
   const [rel, exportName] = cfg.objective.split('#');
   const path = isAbsolute(rel) ? rel : resolve(cfg.configDir, rel);
@@ -122,7 +128,7 @@ export function resolveStorageUrl(cfg: TuneConfig, override?: string): string {
   return url;
 }
 
-export function directionsOf(cfg: TuneConfig): ('minimize' | 'maximize')[] {
+export function directionsOf(cfg: TuneConfig): Direction[] {
   return cfg.directions ? [...cfg.directions] : [cfg.direction ?? 'minimize'];
 }
 
@@ -143,7 +149,7 @@ export async function openConfigStudy(cfg: TuneConfig, storageUrl: string, log?:
 /** One worker: runs trials of the config's study until the study-wide budget (n_trials) or timeout. */
 export async function runWorker(cfg: TuneConfig, storageUrl: string, opts: WorkerOptions = {}): Promise<void> {
   const space = spaceFromConfig(cfg.space);
-  const objective = await loadObjective(cfg, space);
+  const objective = await loadObjective(cfg, space, opts.trainObjective);
   const study = await openConfigStudy(cfg, storageUrl, opts.log);
   const observed = new Map<number, TrialObservation>();
   const finished = async (_s: Study, t: FrozenTrial): Promise<void> => {
@@ -171,8 +177,6 @@ export async function runWorker(cfg: TuneConfig, storageUrl: string, opts: Worke
   }
 }
 
-export const workerEntry = fileURLToPath(new URL('./worker-main.js', import.meta.url));
-
 export interface WorkerExit {
   readonly index: number;
   readonly pid: number;
@@ -181,12 +185,20 @@ export interface WorkerExit {
   readonly stderr: string;
 }
 
-/**
- * Forks `workers` processes on one study and waits for all. The study is created first (so workers only join).
- * `onSpawn` sees each child (tests use it to kill one mid-trial); `entry` is the worker script
- * (`node <entry> <config> <storage-url>`, default worker-main.js; the CLI's adds experiment tracking).
- */
-export async function runWorkers(cfg: TuneConfig, configPath: string, storageUrl: string, workers: number, onSpawn?: (pid: number, index: number) => void, entry = workerEntry): Promise<WorkerExit[]> {
+export interface RunWorkersOptions {
+  /**
+   * The worker script: `node <entry> <config> <storage-url>` runs trials until the budget is used (`lathe tune`'s is
+   * src/cli/tune-worker.ts: runWorker plus experiment tracking and training objectives). Exit codes: 0 done, 2 bad
+   * config or storage, 3 the objective threw, 1 anything else.
+   */
+  readonly entry: string;
+  /** Sees each child as it starts (tests use it to kill one mid-trial). */
+  readonly onSpawn?: (pid: number, index: number) => void;
+}
+
+/** Forks `workers` processes on one study and waits for all. The study is created first (so workers only join). */
+export async function runWorkers(cfg: TuneConfig, configPath: string, storageUrl: string, workers: number, opts: RunWorkersOptions): Promise<WorkerExit[]> {
+  const { entry, onSpawn } = opts;
   if (parseStorageUrl(storageUrl).kind === 'memory') throw new TuneConfigError(`storage: 'memory:' cannot be shared by ${workers} worker processes; use sqlite:///file.db or postgres://...`);
   const study = await openConfigStudy(cfg, storageUrl);
   await study.close();

@@ -1,15 +1,11 @@
 // Plain data types shared by studies, trials, samplers, pruners and storages.
 import type { Distribution } from './distributions.js';
 
-export type Direction = 'minimize' | 'maximize';
+import type { TrialState } from '../util/study-types.js';
 
-/**
- * WAITING: queued (enqueued by the user or re-queued after a dead worker), not yet claimed by a worker.
- * RUNNING: owned by one worker, which beats a heartbeat. The other three are final and never change again.
- */
-export type TrialState = 'WAITING' | 'RUNNING' | 'COMPLETE' | 'PRUNED' | 'FAILED';
-
-export const FINISHED_STATES: readonly TrialState[] = ['COMPLETE', 'PRUNED', 'FAILED'];
+// Direction and TrialState are defined once, in util/study-types.ts (the tracking UI shows them too).
+export type { Direction, TrialState } from '../util/study-types.js';
+export { FINISHED_STATES } from '../util/study-types.js';
 
 /** A categorical choice; stored as its index, reported as the value itself. */
 export type CategoricalChoice = string | number | boolean | null;

@@ -66,16 +66,11 @@ export const LAYERS: Layers = {
     train: 'QAT and distillation train through the Trainer',
     util: 'plain helpers',
   },
-  store: {
-    util: 'plain helpers (the SQL layer shared by track and tune knows neither)',
-  },
   track: {
-    store: 'one SQL layer with dialects, shared with tune',
-    util: 'atomic writes, versions for lineage',
+    util: 'the one SQL layer with dialects (util/sql, shared with tune), study types, atomic writes, versions for lineage',
   },
   tune: {
-    store: 'one SQL layer with dialects, shared with track',
-    util: 'the one RNG for samplers',
+    util: 'the one SQL layer (util/sql) and study types (util/study-types.ts), shared with track; the one RNG for samplers',
   },
   serve: {
     data: 'predict decodes its inputs (images, IDX files) with the data layer',

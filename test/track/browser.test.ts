@@ -76,6 +76,24 @@ test('the tracking UI works in headless Chromium', { timeout: 90_000 }, async (t
     assert.match(await page.locator('main').innerText(), /model\.onnx/);
     await page.screenshot({ path: join(shots, 'run.png'), fullPage: true });
 
+    // Notes are a write: refused without the token, saved once the page was opened with the token URL lathe ui prints.
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+    await page.goto(`${ui.url}/#/run/${runIds[1]}`);
+    await page.waitForSelector('#saveNotes');
+    await page.fill('#notes', 'no token');
+    await page.click('#saveNotes');
+    for (let i = 0; i < 100 && dialogs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(dialogs[0] ?? '', /notes not saved: .*needs the write token/);
+    await page.goto(`${ui.openUrl}#/run/${runIds[1]}`);
+    await page.waitForSelector('#saveNotes');
+    assert.equal(await page.evaluate('location.search'), '', 'the token is taken out of the address bar');
+    await page.fill('#notes', 'saved from the browser');
+    await page.click('#saveNotes');
+    for (let i = 0; i < 100 && (await store.getRun(runIds[1])).notes !== 'saved from the browser'; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await store.getRun(runIds[1])).notes, 'saved from the browser');
+    assert.equal(dialogs.length, 1);
+
     // Study views.
     await page.goto(`${ui.url}/#/study/mlp-lr`);
     await page.waitForSelector('#history svg circle.dot');

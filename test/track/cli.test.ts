@@ -64,13 +64,17 @@ test('track and registry commands over a store, with clear errors', async () => 
 
 test('lathe ui listens on 127.0.0.1 and answers the REST API', async () => {
   const tmp = tempSqlite();
-  const ui = await startCli(['ui', '--port', '0', '--tracking-url', tmp.url]);
+  const ui = await startCli(['ui', '--port', '0', '--tracking-url', tmp.url], { env: { LATHE_UI_TOKEN: 'cli-token-1' } });
   const url = ui.url;
   try {
     const r = await fetch(url + '/api/runs');
     assert.equal(r.status, 200);
     assert.deepEqual(await r.json(), { total: 0, offset: 0, runs: [] });
     assert.equal((await fetch(url + '/api/runs/zzz')).status, 404);
+    // Writes need the token (here from LATHE_UI_TOKEN): without it 401 before the handler, with it the handler answers.
+    const put = (headers: Record<string, string>) => fetch(url + '/api/models/m/aliases/a', { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ version: 1 }) });
+    assert.equal((await put({})).status, 401);
+    assert.equal((await put({ 'x-lathe-token': 'cli-token-1' })).status, 404); // no model 'm': the write got through
   } finally {
     await ui.stop();
     await tmp.cleanup();

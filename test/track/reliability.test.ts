@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/track/index.js';
 import { pgAvailable, PG_BASE, tempPostgres, tempSqlite, type TempStore } from './helpers.js';
@@ -136,6 +138,38 @@ test('SIGTERM marks the run killed and flushes what was buffered (SQLite)', asyn
     assert.equal((await store.getRun(id)).status, 'killed');
     assert.ok((await store.metricSeries(id, 'm')).length >= 100);
     await store.close();
+  } finally {
+    await tmp.cleanup();
+  }
+});
+
+test('a writer killed with SIGKILL mid-upload leaves a temp file that the next open removes (SQLite)', async () => {
+  const tmp = tempSqlite();
+  try {
+    const store0 = await tmp.open();
+    const tmpDir = join(store0.artifactRoot, 'tmp');
+    await store0.close();
+    const source = join(tmp.dir, 'big.bin');
+    writeFileSync(source, '');
+    truncateSync(source, 1024 ** 3); // 1 GiB, sparse: copying it takes long enough to be caught
+    const p = spawn(process.execPath, [writer, 'upload', tmp.url, source], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise((r) => p.on('close', r));
+    let partial: string | undefined;
+    for (let i = 0; i < 3000 && !partial; i++) {
+      await new Promise((r) => setTimeout(r, 2));
+      partial = (existsSync(tmpDir) ? readdirSync(tmpDir) : []).map((n) => join(tmpDir, n)).find((f) => { try { return statSync(f).size > 0; } catch { return false; } });
+    }
+    p.kill('SIGKILL');
+    await closed;
+    assert.ok(partial, 'the upload was caught while copying');
+    assert.ok(existsSync(partial), 'SIGKILL leaves the partial temp file behind');
+    const store = await tmp.open(); // opening sweeps dead writers, their runs and their temp files
+    try {
+      assert.deepEqual(readdirSync(tmpDir), []);
+      assert.equal((await store.listRuns({ experiment: 'writer-upload' })).runs[0].status, 'killed');
+    } finally {
+      await store.close();
+    }
   } finally {
     await tmp.cleanup();
   }

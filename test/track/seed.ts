@@ -34,8 +34,8 @@ export function seedStudies(): InMemoryStudySource {
   for (let i = 0; i < 40; i++) {
     const lr = 10 ** (-4 + 3 * rand()), width = [64, 128, 256][i % 3], opt = i % 2 ? 'adam' : 'sgd';
     const loss = Math.abs(Math.log10(lr) + 2.5) * 0.3 + 0.2 + 0.05 * rand() - (opt === 'adam' ? 0.05 : 0);
-    trials.push({ number: i, state: i % 9 === 8 ? 'pruned' : 'complete', params: { lr, width, optimizer: opt }, values: i % 9 === 8 ? null : [loss] });
-    multi.push({ number: i, state: 'complete', params: { lr, width }, values: [loss, width * (1 + rand())] });
+    trials.push({ number: i, state: i % 9 === 8 ? 'PRUNED' : 'COMPLETE', params: { lr, width, optimizer: opt }, values: i % 9 === 8 ? null : [loss] });
+    multi.push({ number: i, state: 'COMPLETE', params: { lr, width }, values: [loss, width * (1 + rand())] });
   }
   return new InMemoryStudySource()
     .add({ id: 'mlp-lr', name: 'mlp-lr', directions: ['minimize'] }, trials)

@@ -10,11 +10,13 @@ const tmp = tempSqlite();
 let store: TrackingStore;
 let app: FastifyInstance;
 let runIds: string[];
+const TOKEN = 'test-token-0123';
+const auth = { 'x-lathe-token': TOKEN };
 
 before(async () => {
   store = await tmp.open();
   runIds = (await seedStore(store, tmp.dir)).runIds;
-  app = createTrackingServer({ store, studies: seedStudies() });
+  app = createTrackingServer({ store, studies: seedStudies(), writeToken: TOKEN });
 });
 after(async () => {
   await app.close();
@@ -94,11 +96,11 @@ test('series, comparison and run updates', async () => {
   const c = await get(`/api/compare?runs=${runIds[0]},${runIds[1]}&key=val%2Facc`);
   assert.deepEqual(c.body.series.map((x: { name: string }) => x.name), ['trial-0', 'trial-1']);
   assert.equal(c.body.series[0].points.length, 60);
-  const p = await app.inject({ method: 'PATCH', url: `/api/runs/${runIds[2]}`, payload: { notes: 'looks good', tags: { reviewed: 'yes' } } });
+  const p = await app.inject({ method: 'PATCH', headers: auth, url: `/api/runs/${runIds[2]}`, payload: { notes: 'looks good', tags: { reviewed: 'yes' } } });
   assert.equal(p.statusCode, 200);
   assert.equal(p.json().notes, 'looks good');
   assert.equal(p.json().tags.reviewed, 'yes');
-  const bad = await app.inject({ method: 'PATCH', url: `/api/runs/${runIds[2]}`, payload: { notes: 5 } });
+  const bad = await app.inject({ method: 'PATCH', headers: auth, url: `/api/runs/${runIds[2]}`, payload: { notes: 5 } });
   assert.equal(bad.statusCode, 400);
 });
 
@@ -106,16 +108,16 @@ test('registry endpoints: models, versions, aliases with history, URI resolution
   const m = await get('/api/models/fmnist-mlp');
   assert.deepEqual(m.body.model.aliases, { champion: 1, challenger: 2 });
   assert.equal(m.body.versions.length, 2);
-  const moved = await app.inject({ method: 'PUT', url: '/api/models/fmnist-mlp/aliases/champion', payload: { version: 2 } });
+  const moved = await app.inject({ method: 'PUT', headers: auth, url: '/api/models/fmnist-mlp/aliases/champion', payload: { version: 2 } });
   assert.deepEqual(moved.json().aliases, { champion: 2, challenger: 2 });
-  const del = await app.inject({ method: 'DELETE', url: '/api/models/fmnist-mlp/aliases/challenger' });
+  const del = await app.inject({ method: 'DELETE', headers: auth, url: '/api/models/fmnist-mlp/aliases/challenger' });
   assert.deepEqual(del.json().aliases, { champion: 2 });
   const h = await get('/api/models/fmnist-mlp');
   assert.deepEqual(h.body.history.map((e: { alias: string; version: number | null }) => [e.alias, e.version]), [['champion', 1], ['challenger', 2], ['champion', 2], ['challenger', null]]);
   const r = await get('/api/resolve?uri=' + encodeURIComponent('models:/fmnist-mlp@champion'));
   assert.equal(r.body.version, 2);
   assert.match(r.body.onnxPath, /sha256/);
-  const noVersion = await app.inject({ method: 'PUT', url: '/api/models/fmnist-mlp/aliases/champion', payload: { version: 99 } });
+  const noVersion = await app.inject({ method: 'PUT', headers: auth, url: '/api/models/fmnist-mlp/aliases/champion', payload: { version: 99 } });
   assert.equal(noVersion.statusCode, 404);
 });
 

@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InMemoryStudySource, optimizationHistory, paramImportance, paretoFront, type TrialRecord } from '../../src/track/index.js';
 
-const trial = (number: number, params: Record<string, number | string>, values: number[] | null, state: TrialRecord['state'] = 'complete'): TrialRecord => ({ number, state, params, values });
+const trial = (number: number, params: Record<string, number | string>, values: number[] | null, state: TrialRecord['state'] = 'COMPLETE'): TrialRecord => ({ number, state, params, values });
 
 test('optimization history tracks the best value so far and skips unfinished trials', () => {
-  const t = [trial(0, {}, [5]), trial(1, {}, [3]), trial(2, {}, null, 'pruned'), trial(3, {}, [4]), trial(4, {}, [1])];
+  const t = [trial(0, {}, [5]), trial(1, {}, [3]), trial(2, {}, null, 'PRUNED'), trial(3, {}, [4]), trial(4, {}, [1])];
   assert.deepEqual(optimizationHistory(t, 'minimize').map((h) => [h.number, h.best]), [[0, 5], [1, 3], [3, 3], [4, 1]]);
   assert.deepEqual(optimizationHistory(t, 'maximize').map((h) => h.best), [5, 5, 5, 5]);
 });

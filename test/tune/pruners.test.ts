@@ -7,7 +7,7 @@ import { successiveHalvingPruner } from '../../src/tune/pruners/successive-halvi
 import { hyperbandPruner } from '../../src/tune/pruners/hyperband.js';
 import type { Pruner } from '../../src/tune/pruners/pruner.js';
 import { TrialPruned } from '../../src/tune/errors.js';
-import { pruningReporter } from '../../src/tune/pruning.js';
+import { pruningReporter } from '../../src/tune/pruners/pruning-reporter.js';
 
 /** Learning curves: trial quality q = x; loss at epoch e = q + 1/(e+1). Good trials have small x. */
 async function curves(pruner: Pruner, n = 40, epochs = 27): Promise<{ pruned: number[]; complete: number[]; study: Study }> {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTuneConfig } from '../../src/tune/config.js';
 import { runWorkers } from '../../src/tune/runner.js';
+import { tuneWorkerEntry } from '../../src/cli/tune-tracking.js';
 import { openStorage } from '../../src/tune/storage/open.js';
 import type { FrozenTrial } from '../../src/tune/types.js';
 import { objectiveFixture, pgAvailable, tempDir, tempPostgres, tempSqlite, writeConfig, type TempStorage } from './helpers.js';
@@ -31,7 +32,7 @@ async function exactlyN(store: TempStorage): Promise<void> {
   const d = tempDir();
   try {
     const path = writeConfig(d.dir, baseConfig(40));
-    const exits = await runWorkers(loadTuneConfig(path), path, store.url, 8);
+    const exits = await runWorkers(loadTuneConfig(path), path, store.url, 8, { entry: tuneWorkerEntry });
     assert.deepEqual(exits.map((e) => e.code), Array(8).fill(0), exits.map((e) => e.stderr).join('\n'));
     const ts = await trialsOf(store.url);
     assert.equal(ts.length, 40);
@@ -55,7 +56,7 @@ async function killMidTrial(store: TempStorage): Promise<void> {
   process.env.LATHE_TUNE_HANG_FILE = marker;
   try {
     const path = writeConfig(d.dir, baseConfig(16, { heartbeat: { interval_s: 0.2, grace_s: 3, requeue: true } }));
-    const done = runWorkers(loadTuneConfig(path), path, store.url, 3);
+    const done = runWorkers(loadTuneConfig(path), path, store.url, 3, { entry: tuneWorkerEntry });
     const t0 = Date.now();
     while (!existsSync(marker) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 50));
     const pid = Number(readFileSync(marker, 'utf8'));
@@ -93,7 +94,7 @@ test('SIGKILL mid-trial without requeue (SQLite): the trial is FAILED, not re-ru
   process.env.LATHE_TUNE_HANG_FILE = marker;
   try {
     const path = writeConfig(d.dir, baseConfig(10, { heartbeat: { interval_s: 0.2, grace_s: 3, requeue: false } }));
-    const done = runWorkers(loadTuneConfig(path), path, store.url, 2);
+    const done = runWorkers(loadTuneConfig(path), path, store.url, 2, { entry: tuneWorkerEntry });
     const t0 = Date.now();
     while (!existsSync(marker) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 50));
     const pid = Number(readFileSync(marker, 'utf8'));

@@ -27,6 +27,26 @@ export function parseField(text: string): Field {
 
 interface Clause { readonly field: Field; readonly op: Op; readonly value: string; readonly quoted: boolean }
 
+/**
+ * A quoted value starting at `src[start]` (`"` or `'`). Inside it a backslash escapes a quote character or a
+ * backslash, so `"say \"hi\" it's"` holds both quote characters; a backslash before any other character is kept
+ * (`'C:\dir'` still means C:\dir). Returns the value and the index after the closing quote.
+ */
+function readQuoted(src: string, start: number): { value: string; end: number } {
+  const q = src[start];
+  let value = '';
+  for (let i = start + 1; i < src.length; i++) {
+    const c = src[i];
+    if (c === q) return { value, end: i + 1 };
+    if (c === '\\' && i + 1 < src.length && (src[i + 1] === q || src[i + 1] === '"' || src[i + 1] === "'" || src[i + 1] === '\\')) {
+      value += src[++i];
+      continue;
+    }
+    value += c;
+  }
+  throw new TrackingError(`filter: unterminated string at position ${start} in '${src}'`);
+}
+
 function tokenize(src: string): Clause[] {
   const clauses: Clause[] = [];
   let i = 0;
@@ -46,12 +66,10 @@ function tokenize(src: string): Clause[] {
     let value: string;
     let quoted = false;
     if (src[i] === '"' || src[i] === "'") {
-      const q = src[i];
-      const end = src.indexOf(q, i + 1);
-      if (end < 0) throw new TrackingError(`filter: unterminated string at position ${i} in '${src}'`);
-      value = src.slice(i + 1, end);
+      const r = readQuoted(src, i);
+      value = r.value;
       quoted = true;
-      i = end + 1;
+      i = r.end;
     } else {
       const vStart = i;
       while (i < src.length && !/\s/.test(src[i])) i++;

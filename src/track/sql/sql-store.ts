@@ -6,24 +6,16 @@ import {
   type ModelVersionRecord, type NewModelVersion, type NewRun, type ParamValue, type RegisteredModel, type RunPage,
   type RunQuery, type RunRecord, type RunStatus,
 } from '../types.js';
-import { num, numOrNull, type InsertMany, type Row, type SqlDriver, type SqlQuerier } from './driver.js';
+import { DIALECTS, num, numOrNull, type DialectSql, type InsertMany, type Row, type SqlDriver, type SqlQuerier } from '../../util/sql/driver.js';
 import { compileFilter, compileSort } from './filter.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { checkKey, checkParamsAndTags, checkTag, checkText } from '../validate.js';
+import { pidAlive } from '../pid.js';
 
 const MAX_PAGE = 1000;
 const paramRow = (runId: string, key: string, v: ParamValue): unknown[] => [runId, key, JSON.stringify(v), typeof v === 'number' && Number.isFinite(v) ? v : null];
 const json = <T>(text: unknown, fallback: T): T => (typeof text === 'string' && text ? (JSON.parse(text) as T) : fallback);
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(',');
-
-/** Whether a process with this pid exists on this host (EPERM: it exists but is not ours). */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The statements one run batch becomes (metrics appended, latest values and heartbeat updated). */
 function batchStatements(runId: string, b: RunBatch): (InsertMany | { sql: string; params: unknown[] })[] {
@@ -67,14 +59,19 @@ function toVersion(r: Row, tags: Record<string, string>): ModelVersionRecord {
 
 export class SqlStore implements TrackingStore {
   readonly kind: 'sqlite' | 'postgres';
+  private readonly d: DialectSql;
   readonly writeBatchSync?: (runId: string, batch: RunBatch) => void;
   readonly setStatusSync?: (runId: string, status: RunStatus, endTime: number | null) => void;
 
   constructor(private readonly db: SqlDriver, readonly artifactRoot: string) {
     this.kind = db.dialect;
+    this.d = DIALECTS[db.dialect];
     const txSync = db.txSync?.bind(db);
     if (txSync) {
-      this.writeBatchSync = (runId, batch) => txSync(batchStatements(runId, batch));
+      this.writeBatchSync = (runId, batch) => {
+        SqlStore.checkBatch(batch);
+        txSync(batchStatements(runId, batch));
+      };
       this.setStatusSync = (runId, status, endTime) => txSync([{ sql: 'UPDATE runs SET status = ?, end_time = ? WHERE id = ?', params: [status, endTime, runId] }]);
     }
   }
@@ -85,8 +82,9 @@ export class SqlStore implements TrackingStore {
     const current = await this.db.all("SELECT value FROM lathe_meta WHERE key = 'schema_version'").catch(() => []);
     if (current.length > 0 && Number(current[0].value) === SCHEMA_VERSION) return;
     await this.db.tx(async (q) => {
-      if (this.db.dialect === 'postgres') {
-        await q.exec('SELECT pg_advisory_xact_lock(?)', [0x1a7e]);
+      const lock = this.d.ddlLock(0x1a7e);
+      if (lock) {
+        await q.all(lock);
         const done = await q.all("SELECT 1 AS ok FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'lathe_meta'");
         if (done.length > 0 && (await q.all("SELECT value FROM lathe_meta WHERE key = 'schema_version'")).length > 0) return; // another process migrated meanwhile
       }
@@ -96,6 +94,10 @@ export class SqlStore implements TrackingStore {
   }
 
   async createRun(run: NewRun): Promise<void> {
+    checkKey('experiment', run.experiment);
+    checkText('run name', run.name);
+    checkText('notes', run.notes);
+    checkParamsAndTags(run.params, run.tags);
     await this.db.tx(async (q) => {
       await q.exec('INSERT INTO runs (id, experiment, name, status, start_time, end_time, heartbeat_at, host, pid, notes, lineage) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
         [run.id, run.experiment, run.name, 'running', run.startTime, null, run.startTime, run.host, run.pid, run.notes, JSON.stringify(run.lineage)]);
@@ -147,6 +149,8 @@ export class SqlStore implements TrackingStore {
   }
 
   async listRuns(query: RunQuery): Promise<RunPage> {
+    if (query.experiment !== undefined) checkText('experiment', query.experiment);
+    if (query.filter !== undefined) checkText('filter', query.filter);
     const offset = query.offset ?? 0;
     const limit = query.limit ?? 50;
     if (!Number.isInteger(offset) || offset < 0) throw new TrackingError(`offset must be an integer >= 0 (got ${offset})`);
@@ -168,6 +172,7 @@ export class SqlStore implements TrackingStore {
   }
 
   async listColumns(experiment?: string): Promise<{ params: string[]; metrics: string[]; tags: string[] }> {
+    if (experiment !== undefined) checkText('experiment', experiment);
     const q = (table: string): Promise<Row[]> => experiment
       ? this.db.all(`SELECT DISTINCT x.key FROM ${table} x JOIN runs r ON r.id = x.run_id WHERE r.experiment = ? ORDER BY x.key`, [experiment])
       : this.db.all(`SELECT DISTINCT key FROM ${table} ORDER BY key`);
@@ -176,7 +181,15 @@ export class SqlStore implements TrackingStore {
     return { params: keys(p), metrics: keys(m), tags: keys(t) };
   }
 
+  /** Validates a batch exactly as the library does (keys, NUL-free text): the REST API writes through here too. */
+  private static checkBatch(batch: RunBatch): void {
+    checkParamsAndTags(batch.params, batch.tags);
+    let last = '';
+    for (const m of batch.metrics) if (m.key !== last) checkKey('metric', (last = m.key));
+  }
+
   async writeBatch(runId: string, batch: RunBatch): Promise<void> {
+    SqlStore.checkBatch(batch);
     await this.db.tx(async (q) => {
       await this.requireRun(q, runId);
       const keys = Object.keys(batch.params ?? {});
@@ -199,6 +212,7 @@ export class SqlStore implements TrackingStore {
   }
 
   async setNotes(runId: string, notes: string): Promise<void> {
+    checkText('notes', notes);
     await this.db.tx(async (q) => {
       await this.requireRun(q, runId);
       await q.exec('UPDATE runs SET notes = ? WHERE id = ?', [notes, runId]);
@@ -278,7 +292,7 @@ export class SqlStore implements TrackingStore {
       if (v.runId !== null) await this.requireRun(q, v.runId);
       await q.exec('INSERT INTO models (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING', [v.name, now]);
       // Lock the model row so two registrations cannot take the same version number.
-      await q.all(this.db.dialect === 'postgres' ? 'SELECT name FROM models WHERE name = ? FOR UPDATE' : 'SELECT name FROM models WHERE name = ?', [v.name]);
+      await q.all(`SELECT name FROM models WHERE name = ?${this.d.forUpdate}`, [v.name]);
       const max = await q.all('SELECT max(version) AS v FROM model_versions WHERE name = ?', [v.name]);
       const next = (numOrNull(max[0].v) ?? 0) + 1;
       await q.exec('INSERT INTO model_versions (name, version, run_id, onnx_digest, weights_digest, signature, metrics, lineage, description, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
@@ -330,7 +344,8 @@ export class SqlStore implements TrackingStore {
     if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(alias)) throw new TrackingError(`alias '${alias}' is not valid: use a letter then letters, digits, '_' or '-'`);
     if (/^v?[0-9]+$/.test(alias)) throw new TrackingError(`alias '${alias}' looks like a version number`);
     await this.db.tx(async (q) => {
-      const exists = await q.all('SELECT name FROM models WHERE name = ?', [name]);
+      // Lock the model row: moves of any alias of one model then take turns, so `max(seq) + 1` is never taken twice.
+      const exists = await q.all(`SELECT name FROM models WHERE name = ?${this.d.forUpdate}`, [name]);
       if (exists.length === 0) throw new TrackingError(`model '${name}' not found in the registry`, 404);
       if (version !== null) {
         const v = await q.all('SELECT version FROM model_versions WHERE name = ? AND version = ?', [name, version]);
@@ -352,6 +367,7 @@ export class SqlStore implements TrackingStore {
   }
 
   async setModelVersionTag(name: string, version: number, key: string, value: string): Promise<void> {
+    checkTag(key, value);
     await this.getModelVersion(name, version);
     await this.db.tx((q) => q.exec('INSERT INTO model_version_tags (name, version, key, value) VALUES (?,?,?,?) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value', [name, version, key, value]));
   }

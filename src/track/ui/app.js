@@ -7,6 +7,19 @@
   var selected = new Set();
   var chosenCols = null; // null = default columns
 
+  // The write token `lathe ui` printed (its URL carries ?token=...): kept for this origin, sent with every write.
+  var TOKEN = (function () {
+    var m = /[?&]token=([^&#]+)/.exec(location.search);
+    try {
+      if (m) { localStorage.setItem('lathe-ui-token', decodeURIComponent(m[1])); history.replaceState(null, '', location.pathname + location.hash); }
+      return localStorage.getItem('lathe-ui-token') || '';
+    } catch (e) { return m ? decodeURIComponent(m[1]) : ''; }
+  })();
+  function write(method, path, body) {
+    return fetch(path, { method: method, headers: { 'content-type': 'application/json', 'x-lathe-token': TOKEN }, body: JSON.stringify(body) }).then(function (r) {
+      return r.json().then(function (b) { if (!r.ok) throw new Error(b.error || r.statusText); return b; });
+    });
+  }
   function api(path) {
     return fetch(path).then(function (r) {
       return r.json().then(function (body) { if (!r.ok) throw new Error(body.error || r.statusText); return body; });
@@ -107,7 +120,7 @@
         '<h2>Metrics</h2><div id="charts" class="grid"></div><h2>Artifacts</h2>' +
         (arts.length ? '<table><tr><th>path</th><th>kind</th><th>size</th><th>digest</th></tr>' + arts.map(function (a) { return '<tr><td><a href="/api/runs/' + encodeURIComponent(run.id) + '/artifacts/' + a.path.split('/').map(encodeURIComponent).join('/') + '">' + esc(a.path) + '</a></td><td>' + esc(a.kind) + '</td><td class="num">' + a.size + '</td><td>' + esc(a.digest.slice(0, 19)) + '…</td></tr>'; }).join('') + '</table>' : '<p class="muted">none</p>');
       document.getElementById('saveNotes').onclick = function () {
-        fetch('/api/runs/' + encodeURIComponent(run.id), { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ notes: document.getElementById('notes').value }) });
+        write('PATCH', '/api/runs/' + encodeURIComponent(run.id), { notes: document.getElementById('notes').value }).catch(function (err) { alert('notes not saved: ' + err.message); });
       };
       var charts = document.getElementById('charts');
       keys.forEach(function (k) {
@@ -144,7 +157,7 @@
 
   function studyPage(id) {
     api('/api/studies/' + encodeURIComponent(id)).then(function (r) {
-      var s = r.study, done = r.trials.filter(function (t) { return t.state === 'complete' && t.values; });
+      var s = r.study, done = r.trials.filter(function (t) { return t.state === 'COMPLETE' && t.values; });
       var minimize = s.directions[0] !== 'maximize';
       var html = '<h1>Study ' + esc(s.name) + '</h1><p class="muted">' + r.trials.length + ' trials · ' + done.length + ' complete · ' + esc(s.directions.join(', ')) + '</p><div class="grid">';
       html += '<div class="card" id="history"><b>Optimization history</b>' + C.scatterChart(r.history.map(function (h) { return { x: h.number, y: h.value, title: '#' + h.number + ': ' + fmt(h.value) }; }), [{ name: 'best so far', points: r.history.map(function (h) { return [h.number, h.best]; }) }], { xLabel: 'trial', yLabel: 'objective 0' }) + '</div>';

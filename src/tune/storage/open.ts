@@ -2,8 +2,7 @@
 // `sqlite:<path>`, a plain file path, or `postgres://user@host:port/db?schema=<name>` (also `postgresql://`).
 import { StorageError } from '../errors.js';
 import { MemoryStorage } from './memory.js';
-import { PostgresStorage } from './postgres.js';
-import { SqliteStorage } from './sqlite.js';
+import { SqlStorage } from './sql.js';
 import type { Storage } from './storage.js';
 
 export type StorageLocation =
@@ -30,6 +29,6 @@ export function parseStorageUrl(url: string): StorageLocation {
 export async function openStorage(url: string): Promise<Storage> {
   const loc = parseStorageUrl(url);
   if (loc.kind === 'memory') return new MemoryStorage();
-  if (loc.kind === 'sqlite') return SqliteStorage.open(loc.path);
-  return PostgresStorage.open(loc.url);
+  if (loc.kind === 'sqlite') return SqlStorage.openSqlite(loc.path);
+  return SqlStorage.openPostgres(loc.url);
 }

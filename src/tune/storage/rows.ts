@@ -1,4 +1,4 @@
-// Row <-> FrozenTrial mapping shared by the SQL storages (SQLite and PostgreSQL use the same tables).
+// Row <-> FrozenTrial mapping of the SQL storage (SQLite and PostgreSQL use the same tables).
 import { toExternal, type Distribution } from '../distributions.js';
 import type { FrozenTrial, JsonValue, ParamValue, TrialState } from '../types.js';
 

@@ -1,12 +1,12 @@
 // SqlDriver over better-sqlite3: WAL journal, a busy timeout so concurrent writer processes wait instead of failing.
 import Database from 'better-sqlite3';
-import type { InsertMany, Row, SqlDriver, SqlQuerier } from './driver.js';
+import { checkBindable, type InsertMany, type Row, type SqlDriver, type SqlQuerier, type TxOptions } from './driver.js';
 
 type Db = Database.Database;
 type Stmt = Database.Statement<unknown[]>;
 
 /** SQLite stores no NaN and no booleans: map them to what it does store. */
-const bind = (params: readonly unknown[]): unknown[] => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : typeof p === 'number' && Number.isNaN(p) ? null : p));
+const bind = (params: readonly unknown[]): unknown[] => (checkBindable(params), params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : typeof p === 'number' && Number.isNaN(p) ? null : p)));
 
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
@@ -15,11 +15,12 @@ export class SqliteDriver implements SqlDriver {
   /** Tail of the transaction queue: transactions of this driver run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(file: string, busyTimeoutMs = 30_000) {
-    this.db = new Database(file, { timeout: busyTimeoutMs });
+  /** Opens (creating) `file`. `foreignKeys`: enforce REFERENCES and ON DELETE CASCADE (default off). */
+  constructor(file: string, options: { readonly busyTimeoutMs?: number; readonly foreignKeys?: boolean } = {}) {
+    this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 30_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = OFF');
+    this.db.pragma(`foreign_keys = ${options.foreignKeys ? 'ON' : 'OFF'}`);
   }
 
   private stmt(sql: string): Stmt {
@@ -59,9 +60,9 @@ export class SqliteDriver implements SqlDriver {
     this.insertSync(op);
   }
 
-  tx<T>(fn: (q: SqlQuerier) => Promise<T>): Promise<T> {
+  tx<T>(fn: (q: SqlQuerier) => Promise<T>, options: TxOptions = {}): Promise<T> {
     const run = async (): Promise<T> => {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.db.exec(options.snapshot ? 'BEGIN' : 'BEGIN IMMEDIATE');
       try {
         const out = await fn(this);
         this.db.exec('COMMIT');

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { fillTemplate, templatePlaceholders } from '../../src/tune/train-objective.js';
+import { fillTemplate, templatePlaceholders } from '../../src/cli/train-objective.js';
 import { openStorage } from '../../src/tune/storage/open.js';
 import { openStore } from '../../src/track/open.js';
 import { runCli } from '../util/cli.js';
-import { tempDir, writeConfig } from './helpers.js';
+import { tempDir, writeConfig } from '../tune/helpers.js';
 
 test('templates: a whole-field placeholder keeps its type, others interpolate; paths are reported', () => {
   const t = { model: { options: { hidden: ['${width}', 64], dropout: '${p}' } }, output: 'runs/s/${trial}-x', keep: 3 };

@@ -1,7 +1,7 @@
-// HPO studies as the UI sees them: a read-only StudySource, and the analyses its views plot.
+// HPO studies as the UI's study views see them: a read-only StudySource, and the analyses those views plot.
+import type { Direction, TrialState } from '../util/study-types.js';
 
-export type Direction = 'minimize' | 'maximize';
-export type TrialState = 'waiting' | 'running' | 'complete' | 'pruned' | 'failed';
+export type { Direction, TrialState } from '../util/study-types.js';
 
 export interface StudySummary {
   readonly id: string;
@@ -21,7 +21,7 @@ export interface TrialRecord {
 }
 
 /**
- * Where the UI reads HPO studies from (the tune area's storage gets an adapter).
+ * Where the UI reads HPO studies from (the CLI wiring hands `lathe ui` an adapter over a tune storage).
  * Contract: read-only; `trials` returns every trial of the study in trial-number order, and throws an Error
  * whose message names the id when the study does not exist. Called from request handlers: keep it async.
  */
@@ -57,7 +57,7 @@ export class InMemoryStudySource implements StudySource {
   }
 }
 
-const complete = (trials: readonly TrialRecord[]): TrialRecord[] => trials.filter((t) => t.state === 'complete' && t.values !== null && t.values.every(Number.isFinite));
+const complete = (trials: readonly TrialRecord[]): TrialRecord[] => trials.filter((t) => t.state === 'COMPLETE' && t.values !== null && t.values.every(Number.isFinite));
 
 /** Objective value of each complete trial and the best so far (first objective). */
 export function optimizationHistory(trials: readonly TrialRecord[], direction: Direction): { number: number; value: number; best: number }[] {

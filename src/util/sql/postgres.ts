@@ -1,6 +1,6 @@
 // SqlDriver over node-postgres: a pool whose connections use one schema (search_path), `?` placeholders rewritten to $n.
 import pg from 'pg';
-import type { InsertMany, Row, SqlDriver, SqlQuerier } from './driver.js';
+import { checkBindable, type InsertMany, type Row, type SqlDriver, type SqlQuerier, type TxOptions } from './driver.js';
 
 const MAX_PARAMS = 30_000;
 
@@ -10,7 +10,7 @@ export function toDollar(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-const bind = (params: readonly unknown[]): unknown[] => params.map((p) => (typeof p === 'number' && !Number.isFinite(p) ? String(p) : p));
+const bind = (params: readonly unknown[]): unknown[] => (checkBindable(params), params.map((p) => (typeof p === 'number' && !Number.isFinite(p) ? String(p) : p)));
 
 class PgQuerier implements SqlQuerier {
   constructor(private readonly client: pg.Pool | pg.PoolClient) {}
@@ -41,9 +41,9 @@ export class PostgresDriver extends PgQuerier implements SqlDriver {
   }
 
   /** Connects to `url` with every connection using `schema` (created if missing). */
-  static async open(url: string, schema: string): Promise<PostgresDriver> {
+  static async open(url: string, schema: string, options: { readonly max?: number; readonly connectionTimeoutMillis?: number } = {}): Promise<PostgresDriver> {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`postgres schema '${schema}' is not a plain lower-case identifier`);
-    const admin = new pg.Client({ connectionString: url });
+    const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: options.connectionTimeoutMillis });
     await admin.connect();
     try {
       await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
@@ -53,15 +53,15 @@ export class PostgresDriver extends PgQuerier implements SqlDriver {
     } finally {
       await admin.end();
     }
-    const pool = new pg.Pool({ connectionString: url, max: 4, options: `-c search_path=${schema}` });
+    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: options.connectionTimeoutMillis, options: `-c search_path=${schema}` });
     pool.on('error', () => undefined); // an idle client dropped by the server is replaced on next use
     return new PostgresDriver(pool);
   }
 
-  async tx<T>(fn: (q: SqlQuerier) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (q: SqlQuerier) => Promise<T>, options: TxOptions = {}): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(options.snapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
       const out = await fn(new PgQuerier(client));
       await client.query('COMMIT');
       return out;

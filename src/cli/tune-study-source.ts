@@ -1,26 +1,19 @@
-// The UI's StudySource over a `lathe tune` storage (memory, SQLite file or PostgreSQL): `lathe ui --studies <url>`
-// shows the studies that tune workers are writing, live, without copying them anywhere.
+// The tracking UI's StudySource over a `lathe tune` storage (memory, SQLite file or PostgreSQL): the CLI wiring
+// composes the two layers (track and tune do not import each other), so `lathe ui --studies <url>` shows the
+// studies that tune workers are writing, live, without copying them anywhere.
 import { existsSync } from 'node:fs';
 import { openStorage, parseStorageUrl } from '../tune/storage/open.js';
 import type { Storage, StudyRecord } from '../tune/storage/storage.js';
-import type { FrozenTrial, TrialState as TuneTrialState } from '../tune/types.js';
-import type { StudySource, StudySummary, TrialRecord, TrialState } from './study.js';
+import type { FrozenTrial } from '../tune/types.js';
+import type { StudySource, StudySummary, TrialRecord } from '../track/study-views.js';
 
-const STATES: Readonly<Record<TuneTrialState, TrialState>> = {
-  WAITING: 'waiting',
-  RUNNING: 'running',
-  COMPLETE: 'complete',
-  PRUNED: 'pruned',
-  FAILED: 'failed',
-};
-
-/** A tune trial as the UI shows it: booleans and null parameters as text, states in lower case. */
+/** A tune trial as the UI shows it: booleans and null parameters as text. */
 export function trialRecord(t: FrozenTrial): TrialRecord {
   const params: Record<string, number | string> = {};
   for (const [k, v] of Object.entries(t.params)) params[k] = typeof v === 'number' || typeof v === 'string' ? v : String(v);
   return {
     number: t.number,
-    state: STATES[t.state],
+    state: t.state,
     params,
     values: t.state === 'COMPLETE' ? t.values : null,
     ...(t.startedAt !== null ? { startedAt: t.startedAt } : {}),

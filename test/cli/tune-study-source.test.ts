@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTrackingServer, TuneStudySource } from '../../src/track/index.js';
+import { createTrackingServer } from '../../src/track/index.js';
+import { TuneStudySource } from '../../src/cli/tune-study-source.js';
 import { Study, TrialPruned, randomSampler } from '../../src/tune/index.js';
 import { runCli, startCli } from '../util/cli.js';
-import { tempSqlite } from './helpers.js';
+import { tempSqlite } from '../track/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lathe-tune-ui-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,10 +35,10 @@ test('TuneStudySource: studies, trial states, params and values from a SQLite tu
     assert.deepEqual(list.map((s) => [s.id, s.trials, s.directions]), [['quad', 8, ['minimize']]]);
     const trials = await source.trials('quad');
     assert.deepEqual(trials.map((t) => t.number), [0, 1, 2, 3, 4, 5, 6, 7]);
-    assert.equal(trials[3].state, 'pruned');
-    assert.equal(trials[5].state, 'failed');
+    assert.equal(trials[3].state, 'PRUNED');
+    assert.equal(trials[5].state, 'FAILED');
     assert.equal(trials[5].values, null);
-    for (const t of trials.filter((t) => t.state === 'complete')) {
+    for (const t of trials.filter((t) => t.state === 'COMPLETE')) {
       const x = t.params.x as number;
       assert.ok(Math.abs(t.values![0] - (x * x + (t.params.kind === 'b' ? 1 : 0))) < 1e-12, `trial ${t.number} value`);
     }

@@ -1,3 +1,4 @@
+// (CLI wiring: the tuner knows no trainer; `lathe tune` hands it this loader, composing tune with train and models.)
 // A tune objective that is a training config: `objective: { train: <config or file>, monitor: val_accuracy }` in a
 // `lathe tune` config. The training config holds `${param}` placeholders (`lr: ${lr}`, `output: runs/x/${trial}`);
 // each trial fills them with its parameters, trains through the Trainer (`runTraining`) with the pruning reporter
@@ -5,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
-import { TuneConfigError, type TrainObjectiveSpec, type TuneConfig } from './config.js';
-import { pruningReporter } from './pruning.js';
-import type { ConfigObjective, ObjectiveContext, SpaceEntry } from './runner.js';
+import { TuneConfigError, type TrainObjectiveSpec, type TuneConfig } from '../tune/config.js';
+import { pruningReporter } from '../tune/pruners/pruning-reporter.js';
+import type { ConfigObjective, ObjectiveContext, SpaceEntry, TrainObjectiveLoader } from '../tune/runner.js';
 import type { Callback } from '../train/callbacks.js';
-import type { Trial } from './trial.js';
-import type { ParamValue } from './types.js';
+import type { Trial } from '../tune/trial.js';
+import type { ParamValue } from '../tune/types.js';
 
 type Template = unknown;
 
@@ -130,6 +131,9 @@ export function trainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, templa
     return value;
   };
 }
+
+/** What `lathe tune` passes the tuner (`WorkerOptions.trainObjective`): checks the spec, then builds the objective. */
+export const loadTrainObjective: TrainObjectiveLoader = async (cfg, spec, space, direction) => trainObjective(cfg, spec, await checkTrainObjective(cfg, spec, space), direction);
 
 /** The training config of a finished trial (for `--export-best`): the template filled with its parameters. */
 export function exportTrainConfig(cfg: TuneConfig, template: Template, params: Readonly<Record<string, ParamValue>>, trialNumber: number): Record<string, unknown> {

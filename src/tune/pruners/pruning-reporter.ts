@@ -2,8 +2,8 @@
 // TrialPruned when it says stop. Engine-free: structurally a Trainer callback (`name` + `onEpochEnd(trainer, logs)`),
 // and usable from any loop through `report(metrics, step)`. As a callback it reports at step = epochs completed
 // (the Trainer numbers epochs from 0), the resource ASHA/Hyperband rungs count: `min_resource: 1` is one epoch.
-import { TrialPruned } from './errors.js';
-import type { Trial } from './trial.js';
+import { TrialPruned } from '../errors.js';
+import type { Trial } from '../trial.js';
 
 export interface PruningReporterOptions {
   /** Metric reported as the intermediate value (e.g. 'val_loss', 'val_accuracy'). */
