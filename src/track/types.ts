@@ -1,6 +1,7 @@
 // Public record types of the tracking layer: runs, metrics, artifacts, model versions.
 
 /** Lifecycle of a run. `killed`: the writer died without ending it (found by a pid/heartbeat sweep). */
+import { UserError } from '../util/errors.js';
 export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'killed'];
 
@@ -144,7 +145,7 @@ export interface AliasEvent {
 export type NewModelVersion = Omit<ModelVersionRecord, 'version' | 'createdAt'>;
 
 /** A request the store cannot satisfy because of its input (unknown id, bad filter, overwrite, ...). HTTP maps `status` (404/400/409/413). */
-export class TrackingError extends Error {
+export class TrackingError extends UserError {
   constructor(message: string, readonly status: 400 | 404 | 409 | 413 = 400) {
     super(message);
     this.name = 'TrackingError';

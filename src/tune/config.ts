@@ -1,4 +1,5 @@
 // `lathe tune` configs (YAML or JSON), validated with zod; errors name the exact field.
+import { UserError } from '../util/errors.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -51,7 +52,7 @@ export type TuneConfig = z.infer<typeof tuneConfigSchema> & { readonly configDir
 export type ParamSpec = z.infer<typeof paramSchema>;
 export type TrainObjectiveSpec = z.infer<typeof trainObjectiveSchema>;
 
-export class TuneConfigError extends Error {
+export class TuneConfigError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'TuneConfigError';

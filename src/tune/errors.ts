@@ -1,6 +1,7 @@
 // Errors of the tune layer. Each names the parameter, trial, study or storage URL at fault.
 
 /** Thrown by an objective (or by `trial.report` callers) to stop a trial early; the trial ends PRUNED, not FAILED. */
+import { UserError } from '../util/errors.js';
 export class TrialPruned extends Error {
   constructor(message = 'trial pruned') {
     super(message);
@@ -10,7 +11,7 @@ export class TrialPruned extends Error {
 
 /** A search space that cannot be sampled: bad bounds, a log range touching zero, an empty choice list, or a
  * parameter re-declared with a different distribution inside one trial. */
-export class SearchSpaceError extends Error {
+export class SearchSpaceError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'SearchSpaceError';

@@ -2,6 +2,7 @@
 // dialect differences as SQL fragments. The tracking store (src/track/sql/) and the tune storage
 // (src/tune/storage/sql.ts) are written once on top of it; neither writes a driver of its own.
 
+import { UserError } from '../errors.js';
 export type Row = Record<string, unknown>;
 
 /** A multi-row insert: `INSERT INTO table (columns) VALUES (...) suffix`, one row per entry of `rows`. */
@@ -49,7 +50,7 @@ export interface SqlDriver extends SqlQuerier {
  * A value no database of ours can store (text holding U+0000: PostgreSQL rejects it, so SQLite must too, or the two
  * stores would disagree). `statusCode` 400: a server answers it as a bad request.
  */
-export class SqlInputError extends Error {
+export class SqlInputError extends UserError {
   readonly statusCode = 400;
   constructor(message: string) {
     super(message);
