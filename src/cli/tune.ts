@@ -37,11 +37,16 @@ async function runTune(configPath: string, o: TuneCliOptions): Promise<void> {
   if (!Number.isInteger(workers) || workers < 1) throw new CliError(`--workers: must be a positive integer, got ${o.workers}`);
   const url = await userErrors(async () => resolveStorageUrl(cfg, o.storage));
   const t0 = Date.now();
+  const warnings: string[] = [];
   if (workers === 1) await userErrors(async () => runWorker(cfg, url, { onTrial: o.json ? undefined : printTrial, observer: await trackingObserver(), trainObjective: loadTrainObjective }));
   else {
     const exits = await userErrors(() => runWorkers(cfg, configPath, url, workers, { entry: tuneWorkerEntry }));
     const bad = exits.filter((e) => e.code !== 0);
-    if (bad.length) throw new CliError(`${bad.length} of ${workers} workers failed:\n${bad.map((e) => `  worker ${e.index} (pid ${e.pid}, exit ${e.code ?? e.signal}): ${e.stderr.trim().split('\n').pop()}`).join('\n')}`, bad.some((e) => e.code === 2 || e.code === 3) ? 2 : 1);
+    const why = (e: (typeof bad)[number]) => `worker ${e.index} (pid ${e.pid}, ${e.code !== null ? `exit ${e.code}` : `killed by ${e.signal}`}): ${e.stderr.trim().split('\n').pop() ?? ''}`;
+    // bad input fails every worker the same way: an error, not a warning
+    if (bad.some((e) => e.code === 2 || e.code === 3)) throw new CliError(`${bad.length} of ${workers} workers failed:\n${bad.map((e) => `  ${why(e)}`).join('\n')}`, 2);
+    // a worker that died (killed, crashed) is a warning: the others finish the study, its trial is re-queued
+    warnings.push(...bad.map(why));
   }
   const study = await userErrors(() => openConfigStudy(cfg, url));
   try {
@@ -53,6 +58,7 @@ async function runTune(configPath: string, o: TuneCliOptions): Promise<void> {
       study: cfg.study, storage: url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@'), directions: directionsOf(cfg),
       trials: { complete: counts.COMPLETE, pruned: counts.PRUNED, failed: counts.FAILED, running: counts.RUNNING, waiting: counts.WAITING },
       wall_s: (Date.now() - t0) / 1000,
+      warnings,
       best: best.map((t) => ({ number: t.number, values: t.values, params: t.params, user_attrs: t.userAttrs })),
       importance,
     };
@@ -68,6 +74,9 @@ async function runTune(configPath: string, o: TuneCliOptions): Promise<void> {
       }
       writeFileSync(o.exportBest, YAML.stringify(out));
     }
+    for (const w of warnings) process.stderr.write(`lathe: warning: ${w}\n`);
+    // the run failed only if the study did not get its trials (a dead worker whose trial was re-run is not a failure)
+    if (warnings.length && cfg.n_trials !== undefined && counts.COMPLETE + counts.PRUNED < cfg.n_trials) process.exitCode = 1;
     if (o.json) {
       console.log(JSON.stringify(summary));
       return;

@@ -40,7 +40,7 @@ export const tuneConfigSchema = z
     timeout: z.number().positive().optional(),
     workers: z.number().int().positive().optional(),
     catch: z.boolean().optional(),
-    heartbeat: z.object({ interval_s: z.number().positive().optional(), grace_s: z.number().positive().optional(), requeue: z.boolean().optional() }).strict().optional(),
+    heartbeat: z.object({ interval_s: z.number().positive().optional(), grace_s: z.number().positive().optional(), requeue: z.union([z.boolean(), z.number().int().min(0)]).optional() }).strict().optional(),
     space: z.record(z.string(), paramSchema).optional(),
     objective: z.union([z.string().regex(/^[^#]+(#[A-Za-z_$][\w$]*)?$/, 'must be <module path>[#export], e.g. ./objective.js#objective'), trainObjectiveSchema]),
     export: z.object({ base: z.string().optional(), paths: z.record(z.string(), z.string()).optional() }).strict().optional(),

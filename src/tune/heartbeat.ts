@@ -9,14 +9,21 @@ export interface HeartbeatOptions {
   readonly intervalMs?: number;
   /** A RUNNING trial silent this long is FAILED (default 6 × interval). */
   readonly graceMs?: number;
-  /** Re-queue the parameters of a trial failed this way as a new WAITING trial (default false). */
-  readonly requeue?: boolean;
+  /**
+   * Re-queue the parameters of a trial failed this way as a new WAITING trial: `true` or a number is how many times
+   * one parameter set may be retried (true: 2), `false` never. Default 2, so a killed worker loses no trial.
+   */
+  readonly requeue?: boolean | number;
 }
+
+/** Times a parameter set is re-queued after its trial's worker died, unless configured otherwise. */
+export const DEFAULT_MAX_RETRIES = 2;
 
 export interface ResolvedHeartbeat {
   readonly intervalMs: number;
   readonly graceMs: number;
-  readonly requeue: boolean;
+  /** How many times one parameter set may be re-queued (0: never). */
+  readonly maxRetries: number;
 }
 
 export function resolveHeartbeat(h: HeartbeatOptions | false | undefined, storage: Storage): ResolvedHeartbeat | null {
@@ -25,7 +32,10 @@ export function resolveHeartbeat(h: HeartbeatOptions | false | undefined, storag
   if (!(intervalMs > 0)) throw new RangeError(`heartbeat.intervalMs must be > 0, got ${intervalMs}`);
   const graceMs = h?.graceMs ?? intervalMs * 6;
   if (!(graceMs > intervalMs)) throw new RangeError(`heartbeat.graceMs (${graceMs}) must exceed intervalMs (${intervalMs})`);
-  return { intervalMs, graceMs, requeue: h?.requeue ?? false };
+  const r = h?.requeue ?? DEFAULT_MAX_RETRIES;
+  const maxRetries = r === true ? DEFAULT_MAX_RETRIES : r === false ? 0 : r;
+  if (!(Number.isInteger(maxRetries) && maxRetries >= 0)) throw new RangeError(`heartbeat.requeue must be a boolean or a non-negative integer, got ${r}`);
+  return { intervalMs, graceMs, maxRetries };
 }
 
 let workerSeq = 0;

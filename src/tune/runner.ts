@@ -142,7 +142,7 @@ export async function openConfigStudy(cfg: TuneConfig, storageUrl: string, log?:
   const hb = cfg.heartbeat;
   return Study.create({
     name: cfg.study, storage: storageUrl, directions, sampler, pruner, loadIfExists: true, log,
-    heartbeat: hb ? { intervalMs: (hb.interval_s ?? 5) * 1000, graceMs: hb.grace_s !== undefined ? hb.grace_s * 1000 : undefined, requeue: hb.requeue ?? false } : undefined,
+    heartbeat: hb ? { intervalMs: (hb.interval_s ?? 5) * 1000, graceMs: hb.grace_s !== undefined ? hb.grace_s * 1000 : undefined, requeue: hb.requeue } : undefined,
   });
 }
 

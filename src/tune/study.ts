@@ -233,7 +233,7 @@ export class Study {
       for (;;) {
         if (stopError !== undefined || Date.now() >= deadline) return;
         if (opts.nTrials !== undefined && started >= opts.nTrials) return;
-        if (this.beat) await this.storage.failStale(this.record.id, this.beat.graceMs, this.beat.requeue).then((f) => f.forEach((t) => this.log({ event: 'trial_stale', study: this.name, trial: t.number, requeued: t.retriedBy })));
+        if (this.beat) await this.storage.failStale(this.record.id, this.beat.graceMs, this.beat.maxRetries).then((f) => f.forEach((t) => this.log({ event: 'trial_stale', study: this.name, trial: t.number, requeued: t.retriedBy })));
         started++;
         const trial = opts.maxTrials !== undefined ? await this.ask(undefined, { maxTrials: opts.maxTrials }) : await this.ask();
         if (!trial) {

@@ -94,6 +94,29 @@ export function storageConformance(label: string, open: () => Promise<{ storage:
     assert.deepEqual(first.params, { x: 0.5 });
   });
 
+  run('failStale: a parameter set is re-queued at most maxRetries times; 0 never re-queues', async (s) => {
+    const st = await s.createStudy('retries', ['minimize']);
+    const first = (await s.createTrial(st.id, { state: 'RUNNING', worker: 'w' }))!;
+    await s.setParam(first.id, 'x', { distribution: fd, internal: 0.25 });
+    const chain = [first.number];
+    for (let round = 0; round < 3; round++) {
+      await sleep(300);
+      const failed = await s.failStale(st.id, 200, 2);
+      assert.deepEqual(failed.map((t) => t.number), [chain[chain.length - 1]], `round ${round}`);
+      const claimed = await s.claimWaiting(st.id, 'w');
+      if (round < 2) {
+        assert.ok(claimed, `round ${round}: the params are re-queued`);
+        assert.equal(claimed.retryOf, chain[chain.length - 1]);
+        assert.deepEqual(claimed.params, { x: 0.25 });
+        chain.push(claimed.number);
+      } else assert.equal(claimed, null, 'a third death re-queues nothing');
+    }
+    const other = (await s.createTrial(st.id, { state: 'RUNNING', worker: 'w' }))!;
+    await sleep(300);
+    assert.deepEqual((await s.failStale(st.id, 200, 0)).map((t) => t.number), [other.number]);
+    assert.equal(await s.claimWaiting(st.id, 'w'), null, 'maxRetries 0: nothing re-queued');
+  });
+
   run('failStale: fails silent trials once and re-queues their params', async (s) => {
     const st = await s.createStudy('h', ['minimize']);
     const dead = (await s.createTrial(st.id, { state: 'RUNNING', worker: 'dead' }))!;
@@ -101,7 +124,7 @@ export function storageConformance(label: string, open: () => Promise<{ storage:
     await sleep(700);
     const alive = (await s.createTrial(st.id, { state: 'RUNNING', worker: 'alive' }))!;
     await s.heartbeat(alive.id);
-    const [a, b] = await Promise.all([s.failStale(st.id, 500, true), s.failStale(st.id, 500, true)]);
+    const [a, b] = await Promise.all([s.failStale(st.id, 500, 2), s.failStale(st.id, 500, 2)]);
     assert.equal(a.length + b.length, 1, 'exactly one caller fails the stale trial');
     const failed = (await s.getTrial(dead.id));
     assert.equal(failed.state, 'FAILED');

@@ -116,3 +116,34 @@ test('SIGKILL mid-trial without requeue (SQLite): the trial is FAILED, not re-ru
 });
 
 test('SIGKILL mid-trial (PostgreSQL): the trial is FAILED and re-queued, the study finishes with N trials', { skip: (await pgAvailable()) ? false : 'PostgreSQL not reachable' }, () => killMidTrial(tempPostgres()));
+
+test('lathe tune --workers 3 with one worker SIGKILLed mid-trial: by default its trial is re-run, the summary is printed, the death is a warning, exit 0', async () => {
+  const { spawn } = await import('node:child_process');
+  const { cliEntry } = await import('../util/cli.js');
+  const store = tempSqlite();
+  const d = tempDir();
+  const marker = join(d.dir, 'hung.pid');
+  try {
+    const path = writeConfig(d.dir, baseConfig(12, { heartbeat: { interval_s: 0.2, grace_s: 3 } })); // requeue left at its default
+    const child = spawn(process.execPath, [cliEntry, 'tune', path, '--workers', '3', '--storage', store.url, '--json'], {
+      env: { ...process.env, LATHE_TUNE_HANG: '4', LATHE_TUNE_HANG_FILE: marker }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const t0 = Date.now();
+    while (!existsSync(marker) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 50));
+    process.kill(Number(readFileSync(marker, 'utf8')), 'SIGKILL');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, stderr);
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { trials: { complete: number }; warnings: string[] };
+    assert.equal(summary.trials.complete, 12, 'all N trials complete (the killed one was re-run)');
+    assert.equal(summary.warnings.length, 1);
+    assert.match(summary.warnings[0], /killed by SIGKILL/);
+    assert.match(stderr, /lathe: warning: worker \d+ \(pid \d+, killed by SIGKILL\)/);
+  } finally {
+    d.cleanup();
+    await store.cleanup();
+  }
+});

@@ -125,7 +125,7 @@ export class MemoryStorage implements Storage {
     if (t.state === 'RUNNING') t.heartbeatAt = Date.now();
   }
 
-  async failStale(studyId: number, graceMs: number, requeue: boolean): Promise<readonly FrozenTrial[]> {
+  async failStale(studyId: number, graceMs: number, maxRetries: number): Promise<readonly FrozenTrial[]> {
     const s = this.study(studyId);
     const cutoff = Date.now() - graceMs;
     const failed: FrozenTrial[] = [];
@@ -133,7 +133,9 @@ export class MemoryStorage implements Storage {
       if (t.state !== 'RUNNING' || (t.heartbeatAt ?? t.startedAt ?? 0) >= cutoff) continue;
       this.finish(t, 'FAILED', null);
       t.systemAttrs.fail_reason = 'heartbeat';
-      if (requeue) {
+      let retries = 0;
+      for (let prev = t.retryOf; prev !== null && retries < maxRetries; retries++) prev = s.trials.find((x) => x.number === prev)?.retryOf ?? null;
+      if (retries < maxRetries) {
         const copy = (await this.createTrial(studyId, { state: 'WAITING', params: Object.fromEntries(t.params) }))!;
         const c = this.trials.get(copy.id)!;
         c.retryOf = t.number;

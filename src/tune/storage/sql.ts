@@ -224,16 +224,21 @@ export class SqlStorage implements Storage {
     await this.db.tx((q) => q.exec(`UPDATE tune_trials SET heartbeat_at = ${this.d.nowMs} WHERE id = ? AND state = 'RUNNING'`, [trialId]));
   }
 
-  async failStale(studyId: number, graceMs: number, requeue: boolean): Promise<readonly FrozenTrial[]> {
+  async failStale(studyId: number, graceMs: number, maxRetries: number): Promise<readonly FrozenTrial[]> {
     const ids = await this.db.tx(async (q) => {
       await q.all(`SELECT id FROM tune_studies WHERE id = ?${this.d.forUpdate}`, [studyId]);
       const stale = await q.all(
-        `SELECT id, number FROM tune_trials WHERE study_id = ? AND state = 'RUNNING' AND COALESCE(heartbeat_at, started_at) < ${this.d.nowMs} - ? ORDER BY number`,
+        `SELECT id, number, retry_of FROM tune_trials WHERE study_id = ? AND state = 'RUNNING' AND COALESCE(heartbeat_at, started_at) < ${this.d.nowMs} - ? ORDER BY number`,
         [studyId, Math.round(graceMs)],
       );
       for (const s of stale) {
         await this.finish(q, Number(s.id), 'FAILED', null, 'heartbeat');
-        if (!requeue) continue;
+        // retries of this parameter set so far: the length of its retry_of chain
+        let retries = 0;
+        for (let prev = s.retry_of; prev !== null && prev !== undefined && retries < maxRetries; retries++) {
+          prev = (await q.all('SELECT retry_of FROM tune_trials WHERE study_id = ? AND number = ?', [studyId, prev]))[0]?.retry_of;
+        }
+        if (retries >= maxRetries) continue;
         const params = await q.all<ParamRow & Row>('SELECT name, internal, distribution FROM tune_params WHERE trial_id = ?', [s.id]);
         const copy = (await this.insertTrial(q, studyId, { state: 'WAITING', params: Object.fromEntries(params.map((p) => [p.name, { internal: Number(p.internal), distribution: json<NewParam['distribution']>(p.distribution) }])) }))!;
         const n = Number((await q.all('UPDATE tune_trials SET retry_of = ? WHERE id = ? RETURNING number', [s.number, copy]))[0].number);

@@ -47,7 +47,8 @@ export interface FinishedPage {
  *   Parameters, intermediate values and attributes can be written only while the trial is RUNNING (else StorageError);
  *   writing a parameter or step again replaces it (an enqueued value gets the objective's distribution).
  * - `failStale` atomically fails RUNNING trials whose heartbeat is older than the grace period (trials that never
- *   beat count from their start); with `requeue`, each gets exactly one WAITING copy of its parameters.
+ *   beat count from their start); each gets exactly one WAITING copy of its parameters while its chain of retries
+ *   (`retryOf` links) is shorter than `maxRetries`.
  * - `finishedSince` pages through finished trials in finish order; trials never re-appear after the cursor moves
  *   past them (samplers cache them incrementally; this is what keeps a 5,000-trial study fast).
  * - Every error is a StorageError naming the study, trial or URL.
@@ -72,7 +73,7 @@ export interface Storage {
   setTrialAttr(trialId: number, kind: 'user' | 'system', key: string, value: JsonValue): Promise<void>;
   finishTrial(trialId: number, state: 'COMPLETE' | 'PRUNED' | 'FAILED', values: readonly number[] | null): Promise<boolean>;
   heartbeat(trialId: number): Promise<void>;
-  failStale(studyId: number, graceMs: number, requeue: boolean): Promise<readonly FrozenTrial[]>;
+  failStale(studyId: number, graceMs: number, maxRetries: number): Promise<readonly FrozenTrial[]>;
 
   getTrial(trialId: number): Promise<FrozenTrial>;
   /** Every trial of the study in number order (optionally only some states). */
