@@ -49,6 +49,7 @@ export class DynamicBatcher {
   private inFlight = 0;
   private delayTimer: NodeJS.Timeout | undefined;
   private avgRunMs = 5;
+  private avgJobsPerRun = 1;
   private readonly drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -71,17 +72,26 @@ export class DynamicBatcher {
     return this.queue.length + this.inFlight;
   }
 
+  /** The 503 a new request gets now (the queue is full), or undefined; Retry-After is the queue's drain time. */
+  refusal(): QueueFullError | undefined {
+    if (this.queue.length < this.options.maxQueueSize) return undefined;
+    return new QueueFullError(this.label, this.options.maxQueueSize, Math.max(1, Math.ceil(this.drainEstimateMs() / 1000)));
+  }
+
+  /** How long the queue takes to empty at the recent pace: queued requests / (requests per run × instances) × run time. */
+  drainEstimateMs(): number {
+    const perRound = Math.max(1, this.avgJobsPerRun) * Math.max(1, this.pool.size);
+    return (this.queue.length / perRound) * this.avgRunMs;
+  }
+
   /**
    * Queues one request (inputs in signature order, already validated) and resolves with its
    * outputs (signature order). Rejects with QueueFullError when the queue is full and with a
    * timeout InferenceError after `timeoutMs`.
    */
   submit(inputs: readonly HostTensor[], timeoutMs: number): Promise<{ outputs: HostTensor[]; info: BatchInfo }> {
-    if (this.queue.length >= this.options.maxQueueSize) {
-      const perBatch = Math.max(1, this.options.maxBatchSize) * Math.max(1, this.pool.size);
-      const retry = Math.max(1, Math.ceil(((this.queue.length / perBatch) * this.avgRunMs) / 1000));
-      return Promise.reject(new QueueFullError(this.label, this.options.maxQueueSize, retry));
-    }
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     const rows = this.signature.batchable ? inputs[0].shape[0] : 1;
     const key = inputs.map((t) => `${t.datatype}[${(this.signature.batchable ? t.shape.slice(1) : t.shape).join(',')}]`).join(';');
     return new Promise((resolve, reject) => {
@@ -179,6 +189,7 @@ export class DynamicBatcher {
       const fetches = this.signature.outputs.map((o) => o.name);
       const { outputs, runMs } = await this.pool.run(feeds, fetches);
       this.avgRunMs = 0.9 * this.avgRunMs + 0.1 * runMs;
+      this.avgJobsPerRun = 0.9 * this.avgJobsPerRun + 0.1 * jobs.length;
       this.observer?.batch(rows, jobs.length, runMs);
       this.split(jobs, rows, outputs, started);
     } catch (err) {

@@ -51,6 +51,8 @@ const modelSchema = z.strictObject({
   cache: z.strictObject({ maxEntries: positiveInt.default(1024), ttlMs: z.number().int().min(0).default(60_000) }).optional(),
   /** Warm-up runs per instance at load; the version is not ready until they pass. */
   warmup: z.strictObject({ runs: z.number().int().min(0).max(100).default(2) }).default({ runs: 2 }),
+  /** Accept NaN and ±Infinity in FP32/FP64 inputs (default: a 400 names the first such element). */
+  allowNonFinite: z.boolean().default(false),
   /** Tried in order when this model errors or times out: another model/version, or a fixed response. */
   fallback: z.array(fallbackSchema).default([]),
 });
@@ -79,9 +81,16 @@ export const serveConfigSchema = z.strictObject({
       adminToken: z.string().min(8).optional(),
       /** Longest wait for in-flight requests on shutdown. */
       drainTimeoutMs: positiveInt.default(30_000),
+      /**
+       * On shutdown, how long readiness reports false while the server still answers (so load balancers
+       * stop sending) before the listener closes.
+       */
+      readinessDrainMs: z.number().int().min(0).max(600_000).default(5_000),
+      /** Most distinct values of each metrics label (model, version); later values are counted as `_other`. */
+      maxLabelValues: positiveInt.max(100_000).default(256),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
-    .default({ host: '127.0.0.1', port: 8000, bodyLimitBytes: 8 * 1024 * 1024, drainTimeoutMs: 30_000, logLevel: 'info' }),
+    .default({ host: '127.0.0.1', port: 8000, bodyLimitBytes: 8 * 1024 * 1024, drainTimeoutMs: 30_000, readinessDrainMs: 5_000, maxLabelValues: 256, logLevel: 'info' }),
   models: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), modelSchema).default({}),
   experiments: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), experimentSchema).default({}),
 });

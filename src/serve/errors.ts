@@ -10,9 +10,12 @@ export class ServeError extends Error {
 export const badRequest = (message: string): ServeError => new ServeError(400, message);
 export const notFound = (message: string): ServeError => new ServeError(404, message);
 
-/** Model-side failures: these trigger the fallback chain. */
+/**
+ * Model-side failures: these trigger the fallback chain. `message` goes to the client; `detail`
+ * (ONNX Runtime's own text, which names graph nodes) only to the server log.
+ */
 export class InferenceError extends ServeError {
-  constructor(message: string, readonly reason: 'error' | 'timeout' | 'unavailable') {
+  constructor(message: string, readonly reason: 'error' | 'timeout' | 'unavailable', readonly detail?: string) {
     super(reason === 'timeout' ? 504 : reason === 'unavailable' ? 503 : 500, message, reason === 'unavailable' ? 1 : undefined);
     this.name = 'InferenceError';
   }

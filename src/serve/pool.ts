@@ -50,11 +50,11 @@ class Instance {
       if (!p) return;
       this.pending.delete(msg.id);
       if (msg.kind === 'result') p.resolve({ outputs: msg.outputs, runMs: msg.runMs });
-      else p.reject(new InferenceError(msg.message, 'error'));
+      else p.reject(new InferenceError('the session failed to run the batch', 'error', msg.message));
     });
     const fail = (why: string): void => {
       this.dead = true;
-      for (const p of this.pending.values()) p.reject(new InferenceError(why, 'error'));
+      for (const p of this.pending.values()) p.reject(new InferenceError('the session worker stopped', 'error', why));
       this.pending.clear();
     };
     worker.on('error', (err) => fail(`session worker crashed: ${err.message}`));

@@ -67,7 +67,7 @@ export class InferenceService {
 
   async infer(name: string, version: string | undefined, req: InferRequest, ctx: InferContext): Promise<InferOutcome> {
     const { mv, experiment } = this.route(name, version, ctx.key);
-    const inputs = validateInputs(mv.name, mv.signature, req, mv.maxBatchSize);
+    const inputs = validateInputs(mv.name, mv.signature, req, mv.maxBatchSize, mv.config.allowNonFinite);
     const shadow = experiment?.shadowFor();
     // The batcher copies inputs into its own (transferred) batch buffers, so `inputs` stay usable for the shadow and fallbacks.
     const primary = this.run(mv, inputs, req.outputs);
@@ -78,7 +78,7 @@ export class InferenceService {
     } catch (err) {
       if (!(err instanceof InferenceError) || err instanceof QueueFullError) throw err;
       this.metrics.inferenceFailures.inc({ model: mv.name, version: mv.version, reason: err.reason });
-      ctx.log.warn({ reqId: ctx.requestId, model: mv.name, version: mv.version, reason: err.reason, err: err.message }, 'inference failed');
+      ctx.log.warn({ reqId: ctx.requestId, model: mv.name, version: mv.version, reason: err.reason, err: err.detail ?? err.message }, 'inference failed');
       return this.fallBack(mv, inputs, req, err, ctx, experiment?.name);
     }
   }
@@ -105,10 +105,13 @@ export class InferenceService {
         ctx.log.info({ reqId: ctx.requestId, model: mv.name, version: mv.version, fallback: to }, 'answered by fallback');
         return { ...outcome, fallback: to, experiment };
       } catch (err) {
-        ctx.log.warn({ reqId: ctx.requestId, model: mv.name, fallback: to, err: (err as Error).message }, 'fallback step failed');
+        ctx.log.warn({ reqId: ctx.requestId, model: mv.name, fallback: to, err: err instanceof InferenceError ? (err.detail ?? err.message) : (err as Error).message }, 'fallback step failed');
       }
     }
-    throw cause;
+    // Our own messages (timeout, unavailable) are safe to show; ORT's text names graph nodes, so the
+    // client gets what failed and the request id, and the server log gets the rest.
+    if (cause.detail === undefined) throw cause;
+    throw new InferenceError(`model '${mv.name}' version ${mv.version} failed to run this request (${cause.message}); the server log has the details under request id ${ctx.requestId}`, cause.reason, cause.detail);
   }
 
   private async tryStep(step: FallbackStep, inputs: readonly HostTensor[], req: InferRequest): Promise<Omit<InferOutcome, 'fallback'>> {
@@ -121,7 +124,7 @@ export class InferenceService {
       return { model: 'default-response', version: '0', outputs, cached: false };
     }
     const fb = this.repo.get(step.model, step.version);
-    const ordered = validateInputs(fb.name, fb.signature, { ...req, inputs }, fb.maxBatchSize);
+    const ordered = validateInputs(fb.name, fb.signature, { ...req, inputs }, fb.maxBatchSize, true);
     const { outputs, cached } = await this.run(fb, ordered, req.outputs);
     return { model: fb.name, version: fb.version, outputs, cached };
   }
@@ -130,7 +133,7 @@ export class InferenceService {
   private async mirror(exp: Experiment, target: Target, inputs: readonly HostTensor[], primary: Promise<{ outputs: HostTensor[] }>, ctx: InferContext): Promise<void> {
     try {
       const sv = this.repo.get(target.model, target.version);
-      const ordered = validateInputs(sv.name, sv.signature, { inputs, parameters: {} }, sv.maxBatchSize);
+      const ordered = validateInputs(sv.name, sv.signature, { inputs, parameters: {} }, sv.maxBatchSize, true);
       const [p, s] = await Promise.all([primary, this.run(sv, ordered, undefined)]);
       const cmp = compareOutputs(p.outputs, s.outputs);
       this.metrics.shadow.inc({ experiment: exp.name, outcome: cmp.agree ? 'agree' : 'differ' });
