@@ -5,11 +5,11 @@
 // themselves, and at low load no request waits for a window to close (the latency blow-up of
 // fixed batching windows). `maxQueueDelayMs` > 0 lets an idle instance wait that long for a
 // fuller (or preferred-size) batch; the wait is bounded by the oldest request's age.
-import { allocate, ortTypeOf, type TypedArray } from './datatypes.js';
+import { OIP_DTYPE } from '../graph/dtype.js';
 import { InferenceError, QueueFullError } from './errors.js';
 import type { InstancePool } from './pool.js';
-import type { WireTensor } from './protocol.js';
-import { elementCount, type HostTensor, type ModelSignature } from './tensor.js';
+import type { WireTensor } from './worker-messages.js';
+import { allocateOip, elementCount, type HostTensor, type ModelSignature, type TypedArray } from './tensor.js';
 
 export interface BatchingOptions {
   /** Largest number of rows (leading-dimension entries) in one session run; 1 disables batching. */
@@ -206,14 +206,14 @@ export class DynamicBatcher {
     return this.signature.inputs.map((spec, i) => {
       const first = jobs[0].inputs[i];
       const dims = this.signature.batchable ? [rows, ...first.shape.slice(1)] : [...first.shape];
-      const data = allocate(first.datatype, elementCount(dims));
+      const data = allocateOip(first.datatype, elementCount(dims));
       let offset = 0;
       for (const job of jobs) {
         const src = job.inputs[i].data;
         (data as Float32Array).set(src as Float32Array, offset);
         offset += src.length;
       }
-      return { name: spec.name, type: ortTypeOf(first.datatype), dims, data };
+      return { name: spec.name, type: OIP_DTYPE[first.datatype], dims, data };
     });
   }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { OIP_DATATYPES } from './datatypes.js';
+import { OIP_DATATYPES } from './tensor.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -42,6 +42,8 @@ const modelSchema = z.strictObject({
    * ends, so the session never idles while the event loop answers the previous batch (1 = strictly one).
    */
   inflight: positiveInt.max(8).default(2),
+  /** Execution provider of the sessions (runtime/device.ts): 'cuda' falls back to the CPU when it cannot start. */
+  device: z.enum(['cpu', 'cuda']).default('cpu'),
   /** Let ORT's thread pool spin while idle (costs the event loop CPU on small machines). */
   spinning: z.boolean().default(false),
   /** Per-request deadline in milliseconds (queue + run); after it the fallback chain answers or 504. */

@@ -11,4 +11,4 @@ export { ResponseCache, cacheKey, type CacheOptions } from './cache.js';
 export { Experiment, compareOutputs, stickyFraction, type ShadowComparison, type Target } from './experiments.js';
 export { ServeError, InferenceError, QueueFullError } from './errors.js';
 export type { HostTensor, TensorSpec, ModelSignature } from './tensor.js';
-export type { OipDatatype, TypedArray } from './datatypes.js';
+export type { OipDatatype, TypedArray } from './tensor.js';

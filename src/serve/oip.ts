@@ -1,9 +1,8 @@
 // Open Inference Protocol v2 request parsing and validation (REST/JSON form), and the
 // simpler /predict form. Every rejection is a 400 whose message names the field at fault.
-import { bytesPerElement, fromJson, isOipDatatype, OIP_DATATYPES, toJson, viewBytes, type OipDatatype, type TypedArray } from './datatypes.js';
 import { badRequest, ServeError } from './errors.js';
 import { NumericData } from './oip-body.js';
-import { elementCount, type HostTensor, type ModelSignature } from './tensor.js';
+import { bytesPerElement, elementCount, fromJson, isOipDatatype, OIP_DATATYPES, toJson, viewBytes, type HostTensor, type ModelSignature, type OipDatatype, type TypedArray } from './tensor.js';
 
 /** A parsed inference request, not yet checked against a model. */
 export interface InferRequest {

@@ -2,14 +2,13 @@
 import { appendFile } from 'node:fs/promises';
 import { cacheKey } from './cache.js';
 import type { FallbackStep, ServeConfig } from './config.js';
-import { fromJson, type OipDatatype } from './datatypes.js';
 import { InferenceError, notFound, QueueFullError, ServeError } from './errors.js';
 import { compareOutputs, Experiment, type Target } from './experiments.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ModelVersion } from './model-version.js';
 import { validateInputs, type InferRequest } from './oip.js';
 import type { ModelRepository } from './repository.js';
-import type { HostTensor, ModelSignature } from './tensor.js';
+import { fromJson, type HostTensor, type ModelSignature, type OipDatatype } from './tensor.js';
 
 /** The logging calls the server makes (pino's and fastify's loggers fit). */
 export interface ServeLogger {
@@ -41,6 +40,11 @@ export class InferenceService {
 
   constructor(private readonly repo: ModelRepository, config: ServeConfig, private readonly metrics: ServeMetrics) {
     for (const [name, exp] of Object.entries(config.experiments)) this.experiments.set(name, new Experiment(name, exp));
+  }
+
+  /** Metrics labels of a model version (bounded, see metrics.ts). */
+  private labels(mv: ModelVersion): { model: string; version: string } {
+    return { model: this.metrics.modelLabels.of(mv.name), version: this.metrics.versionLabels.of(mv.version) };
   }
 
   /** Names clients can call: models and experiments. */
@@ -77,7 +81,7 @@ export class InferenceService {
       return { model: mv.name, version: mv.version, outputs, cached, experiment: experiment?.name };
     } catch (err) {
       if (!(err instanceof InferenceError) || err instanceof QueueFullError) throw err;
-      this.metrics.inferenceFailures.inc({ model: mv.name, version: mv.version, reason: err.reason });
+      this.metrics.inferenceFailures.inc({ ...this.labels(mv), reason: err.reason });
       ctx.log.warn({ reqId: ctx.requestId, model: mv.name, version: mv.version, reason: err.reason, err: err.detail ?? err.message }, 'inference failed');
       return this.fallBack(mv, inputs, req, err, ctx, experiment?.name);
     }
@@ -87,11 +91,11 @@ export class InferenceService {
     const key = mv.cache ? cacheKey(mv.name, mv.version, inputs, wanted ?? []) : '';
     if (mv.cache) {
       const hit = mv.cache.get(key);
-      this.metrics.cacheLookups.inc({ model: mv.name, result: hit ? 'hit' : 'miss' });
+      this.metrics.cacheLookups.inc({ model: this.labels(mv).model, result: hit ? 'hit' : 'miss' });
       if (hit) return { outputs: hit, cached: true };
     }
     const { outputs, info } = await mv.infer(inputs, mv.config.timeoutMs);
-    this.metrics.queueTime.observe({ model: mv.name, version: mv.version }, info.queueMs / 1000);
+    this.metrics.queueTime.observe(this.labels(mv), info.queueMs / 1000);
     if (mv.cache) mv.cache.set(key, outputs);
     return { outputs, cached: false };
   }
@@ -101,7 +105,7 @@ export class InferenceService {
       const to = 'response' in step ? 'default-response' : `${step.model}/${step.version ?? 'latest'}`;
       try {
         const outcome = await this.tryStep(step, inputs, req);
-        this.metrics.fallbacks.inc({ model: mv.name, version: mv.version, to, reason: cause.reason });
+        this.metrics.fallbacks.inc({ ...this.labels(mv), to, reason: cause.reason });
         ctx.log.info({ reqId: ctx.requestId, model: mv.name, version: mv.version, fallback: to }, 'answered by fallback');
         return { ...outcome, fallback: to, experiment };
       } catch (err) {
