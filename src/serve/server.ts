@@ -137,9 +137,10 @@ export function buildServer(options: ServeOptions): LatheServer {
     },
     close() {
       closed ??= (async () => {
+        const wasServing = lifecycle.phase === 'serving';
         lifecycle.phase = 'unready';
         const delay = config.server.readinessDrainMs;
-        if (listening && delay > 0) {
+        if (listening && wasServing && delay > 0) {
           logger.info({ readinessDrainMs: delay }, 'not ready; still answering while load balancers notice');
           await new Promise((r) => setTimeout(r, delay));
         }
@@ -175,7 +176,8 @@ function makeApp(config: ServeConfig, logger: Logger, ctx: ServeContext): Fastif
     childLoggerFactory: (parent) => parent,
     requestIdHeader: 'x-request-id',
     genReqId: () => `req-${(++idSeq).toString(36)}`,
-    return503OnClosing: true,
+    // Requests that reach a connection accepted before the listener closed are answered, not refused: they were accepted.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 

@@ -52,6 +52,7 @@ export function versionLabel(ctx: ServeContext, version: string): string {
 export function refusal(ctx: ServeContext): ServeError | undefined {
   const phase = ctx.lifecycle.phase;
   if (phase === 'loading') return new ServeError(503, 'the server is loading its models; retry shortly', 1);
-  if (phase === 'draining' || phase === 'closed') return new ServeError(503, 'server is shutting down', 1);
+  // 'draining' still answers: a request on a connection accepted before the listener closed was accepted.
+  if (phase === 'closed') return new ServeError(503, 'server is shutting down', 1);
   return undefined;
 }
