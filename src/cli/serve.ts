@@ -20,6 +20,7 @@ interface ServeFlags {
   logLevel?: string;
   spin?: boolean;
   drainDelay?: string;
+  grpcPort?: string;
 }
 
 function int(value: string | undefined, flag: string, min: number): number | undefined {
@@ -77,6 +78,7 @@ export function serveConfigFromCli(source: string | undefined, flags: ServeFlags
       adminToken: token,
       logLevel: flags.logLevel ?? base.server.logLevel,
       readinessDrainMs: int(flags.drainDelay, 'drain-delay', 0) ?? base.server.readinessDrainMs,
+      grpcPort: int(flags.grpcPort, 'grpc-port', 0) ?? base.server.grpcPort,
     },
     models,
   };
@@ -96,6 +98,7 @@ export function registerServe(program: Command): void {
     .option('-c, --config <file>', 'serve.yaml (models, batching, cache, experiments, server)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('-p, --port <port>', 'port (default 8000; 0 = any free port)')
+    .option('--grpc-port <port>', 'also serve the OIP gRPC API (inference.GRPCInferenceService) on this port (0 = any free port)')
     .option('--instances <n>', 'session worker threads per model version')
     .option('--threads <n>', 'ORT intra-op threads per instance')
     .option('--inflight <n>', 'batches queued at each instance at once (default 2: the next batch waits in the worker)')
@@ -114,7 +117,8 @@ export function registerServe(program: Command): void {
       // Listen first: live answers (and readiness says false) while the models load and warm up.
       const server = buildServer({ config });
       const url = await server.listen();
-      console.log(`lathe serve: listening on ${url}; loading ${Object.keys(config.models).join(', ')}`);
+      const grpcPort = config.server.grpcPort !== undefined ? await server.listenGrpc() : undefined;
+      console.log(`lathe serve: listening on ${url}${grpcPort !== undefined ? ` and grpc://${config.server.host}:${grpcPort}` : ''}; loading ${Object.keys(config.models).join(', ')}`);
       try {
         await server.load();
       } catch (err) {

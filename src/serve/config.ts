@@ -77,6 +77,8 @@ export const serveConfigSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8000),
+      /** Port of the gRPC endpoint (inference.GRPCInferenceService); off unless set (0 = any free port). */
+      grpcPort: z.number().int().min(0).max(65535).optional(),
       /** Largest request body in bytes (413 above). */
       bodyLimitBytes: positiveInt.default(8 * 1024 * 1024),
       /** Bearer token for /v2/repository/* admin endpoints; admin is off without it. */

@@ -43,8 +43,8 @@ export interface QueueProbe {
 
 export class ServeMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'model' | 'version' | 'code'>;
-  readonly failures: Counter<'model' | 'version' | 'code'>;
+  readonly requests: Counter<'model' | 'version' | 'code' | 'protocol'>;
+  readonly failures: Counter<'model' | 'version' | 'code' | 'protocol'>;
   readonly latency: Histogram<'model' | 'version'>;
   readonly queueTime: Histogram<'model' | 'version'>;
   readonly batchSize: Histogram<'model' | 'version'>;
@@ -63,8 +63,8 @@ export class ServeMetrics {
     this.modelLabels = new BoundedLabel(options.maxLabelValues ?? 256);
     this.versionLabels = new BoundedLabel(options.maxLabelValues ?? 256);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'lathe_requests_total', help: 'Inference requests by model, version and HTTP status code', labelNames: ['model', 'version', 'code'], registers });
-    this.failures = new Counter({ name: 'lathe_request_failures_total', help: 'Inference requests answered with a 4xx/5xx status', labelNames: ['model', 'version', 'code'], registers });
+    this.requests = new Counter({ name: 'lathe_requests_total', help: 'Inference requests by model, version, HTTP status code (gRPC: its HTTP equivalent) and protocol (rest, grpc)', labelNames: ['model', 'version', 'code', 'protocol'], registers });
+    this.failures = new Counter({ name: 'lathe_request_failures_total', help: 'Inference requests answered with a 4xx/5xx status', labelNames: ['model', 'version', 'code', 'protocol'], registers });
     const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     this.latency = new Histogram({ name: 'lathe_request_duration_seconds', help: 'End-to-end inference latency in the server', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });
     this.queueTime = new Histogram({ name: 'lathe_queue_duration_seconds', help: 'Time a request waited in the batch queue', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });

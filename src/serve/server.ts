@@ -16,6 +16,8 @@ import type { ServeContext } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { metricsRoute } from './routes/metrics.js';
+import { startGrpc, stopGrpc } from './grpc/server.js';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
 
 export interface ServeOptions {
   readonly config: ServeConfig;
@@ -36,6 +38,8 @@ export interface LatheServer {
   load(): Promise<void>;
   /** Starts listening; resolves with the base URL (`http://127.0.0.1:8000`). */
   listen(port?: number, host?: string): Promise<string>;
+  /** Starts the gRPC endpoint (inference.GRPCInferenceService); resolves with its port. */
+  listenGrpc(port?: number, host?: string): Promise<number>;
   /**
    * Graceful shutdown: readiness false at once while requests are still answered for
    * `readinessDrainMs` (when listening), then the listener closes, every accepted request finishes,
@@ -100,6 +104,7 @@ export function buildServer(options: ServeOptions): LatheServer {
     repository,
     metrics,
     lifecycle,
+    log: logger,
     get service() {
       return service;
     },
@@ -109,6 +114,7 @@ export function buildServer(options: ServeOptions): LatheServer {
   let loading: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
   let listening = false;
+  let grpcServer: GrpcServer | undefined;
   return {
     app,
     repository,
@@ -135,6 +141,13 @@ export function buildServer(options: ServeOptions): LatheServer {
       listening = true;
       return url;
     },
+    async listenGrpc(port = config.server.grpcPort ?? 0, host = config.server.host) {
+      if (grpcServer) throw new Error('the gRPC endpoint is already listening');
+      const started = await startGrpc(ctx, host, port);
+      grpcServer = started.server;
+      listening = true;
+      return started.port;
+    },
     close() {
       closed ??= (async () => {
         const wasServing = lifecycle.phase === 'serving';
@@ -146,7 +159,7 @@ export function buildServer(options: ServeOptions): LatheServer {
         }
         lifecycle.phase = 'draining';
         const drain = (async () => {
-          await app.close();
+          await Promise.all([app.close(), grpcServer ? stopGrpc(grpcServer, config.server.drainTimeoutMs) : undefined]);
           await repository.close();
         })();
         let timer: NodeJS.Timeout | undefined;
@@ -206,8 +219,8 @@ function makeApp(config: ServeConfig, logger: Logger, ctx: ServeContext): Fastif
     const info = req.lathe;
     if (info) {
       const code = reply.statusCode;
-      metrics.requests.labels(info.model, info.version, String(code)).inc();
-      if (code >= 400) metrics.failures.labels(info.model, info.version, String(code)).inc();
+      metrics.requests.labels(info.model, info.version, String(code), 'rest').inc();
+      if (code >= 400) metrics.failures.labels(info.model, info.version, String(code), 'rest').inc();
       else metrics.latency.labels(info.model, info.version).observe(reply.elapsedTime / 1000);
       if (debug) req.log.debug({ reqId: req.id, model: info.model, version: info.version, code: String(code), ms: Math.round(reply.elapsedTime * 100) / 100 }, 'inference');
     }

@@ -4,13 +4,14 @@ import { ServeError } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { UNKNOWN_LABEL, type ServeMetrics } from '../metrics.js';
 import type { ModelRepository } from '../repository.js';
-import type { InferenceService } from '../service.js';
+import type { InferenceService, ServeLogger } from '../service.js';
 
 export interface ServeContext {
   readonly config: ServeConfig;
   readonly repository: ModelRepository;
   readonly metrics: ServeMetrics;
   readonly lifecycle: Lifecycle;
+  readonly log: ServeLogger;
   /** The inference service; undefined until the configured models are loaded. */
   readonly service: InferenceService | undefined;
 }

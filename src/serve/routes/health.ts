@@ -2,7 +2,8 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { serviceOf, type ModelParams, type ServeContext } from './context.js';
 
-const VERSION = '0.1.0';
+/** The version the server reports (OIP server metadata, REST and gRPC). */
+export const SERVER_VERSION = '0.1.0';
 
 /** True while the server takes traffic and every model has a warm version. */
 export function isReady(ctx: ServeContext): boolean {
@@ -18,7 +19,7 @@ export function healthRoutes(ctx: ServeContext): FastifyPluginCallback {
       const ready = isReady(ctx);
       void reply.code(ready ? 200 : 400).send({ ready });
     });
-    app.get('/v2', async () => ({ name: 'lathe', version: VERSION, extensions: ['binary_tensor_data', ...(ctx.config.server.adminToken ? ['model_repository'] : [])] }));
+    app.get('/v2', async () => ({ name: 'lathe', version: SERVER_VERSION, extensions: ['binary_tensor_data', ...(ctx.config.server.adminToken ? ['model_repository'] : [])] }));
 
     const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
       const { name, version } = req.params;
