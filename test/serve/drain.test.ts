@@ -55,8 +55,11 @@ it('SIGTERM under load: readiness false before the listener closes, 0 accepted r
           await r.arrayBuffer();
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
         } catch (err) {
-          const code = (err as { cause?: { code?: string } }).cause?.code;
-          if (code === 'ECONNREFUSED') {
+          const cause = (err as { cause?: { code?: string; syscall?: string } }).cause;
+          const code = cause?.code;
+          // Never accepted: refused, or reset while still in the kernel's accept backlog when the listener closed
+          // ("connect ECONNRESET"). A request on an accepted connection must never fail.
+          if (code === 'ECONNREFUSED' || (code === 'ECONNRESET' && cause?.syscall === 'connect')) {
             refusedAt ||= performance.now();
             return;
           }
