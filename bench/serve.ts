@@ -217,18 +217,18 @@ export async function run(args: string[]): Promise<void> {
   const binB = best('binary', true);
   const binU = best('binary', false);
 
+  // gRPC (raw_input_contents) in the best batched and unbatched REST configurations.
+  const grpcB = await measure(model, bestB.mode, 'grpc', connections, seconds);
+  const grpcU = await measure(model, bestU.mode, 'grpc', connections, seconds);
+
   // Bare ORT, same batch sizes as the servers' mean batches, plus 1, 32 and 64; 1 and 2 intra-op threads; best taken.
-  const batchOf = (r: Run): number => Math.max(1, Math.round(r.meanBatch));
-  const sizes = [...new Set([1, 32, 64, batchOf(bestB), batchOf(binB)])].sort((a, b) => a - b);
+  const batchOf = (r: { meanBatch: number }): number => Math.max(1, Math.round(r.meanBatch));
+  const sizes = [...new Set([1, 32, 64, batchOf(bestB), batchOf(binB), batchOf(grpcB)])].sort((a, b) => a - b);
   const bare1t = await bareOrt(model, 1, sizes, Math.min(seconds, 1.5), data);
   const bare2t = await bareOrt(model, 2, sizes, Math.min(seconds, 1.5), data);
   const bareAt = (b: number): number => Math.max(bare1t.get(b)!.rate, bare2t.get(b)!.rate);
   /** CPU µs per sample of ORT alone (the cheaper thread setting): the floor of a server's CPU per request. */
   const bareCpuAt = (b: number): number => Math.min(bare1t.get(b)!.cpuUs, bare2t.get(b)!.cpuUs);
-
-  // gRPC (raw_input_contents) in the best batched and unbatched REST configurations.
-  const grpcB = await measure(model, bestB.mode, 'grpc', connections, seconds);
-  const grpcU = await measure(model, bestU.mode, 'grpc', connections, seconds);
 
   // The cost of a refusal: one instance, batch 1, queue 4, 256 connections, so most requests get a 503
   // (refused in onRequest, before the body is read). Server CPU = ok × (CPU of a 200) + rejected × (CPU of a 503),
@@ -311,8 +311,8 @@ export async function run(args: string[]): Promise<void> {
     mean_batch_grpc: Math.round(grpcB.meanBatch * 10) / 10,
     rps_unbatched_grpc: Math.round(grpcU.rps),
     batching_gain_grpc: r2(grpcB.rps / grpcU.rps),
-    fraction_of_bare_ort_grpc: r2(grpcB.rps / bareAt(Math.max(1, Math.round(grpcB.meanBatch)))),
-    server_cpu_us_per_request_grpc: grpcB.serverUs !== null ? Math.round(grpcB.serverUs - bareCpuAt(Math.max(1, Math.round(grpcB.meanBatch)))) : null,
+    fraction_of_bare_ort_grpc: r2(grpcB.rps / bareAt(batchOf(grpcB))),
+    server_cpu_us_per_request_grpc: grpcB.serverUs !== null ? Math.round(grpcB.serverUs - bareCpuAt(batchOf(grpcB))) : null,
     event_loop_us_per_req_grpc: grpcB.mainUs,
     p50_ms_grpc: grpcB.p50,
     p99_ms_grpc: grpcB.p99,
