@@ -25,7 +25,9 @@ function owned(data: TypedArray): TypedArray {
 }
 
 try {
-  const session = await ort.InferenceSession.create(init.modelPath, sessionOptions(init.session));
+  // ORT's own error lines (stderr, outside pino) would repeat every failed request; the server logs each
+  // failure itself with its request id, so only fatal ones are printed.
+  const session = await ort.InferenceSession.create(init.modelPath, { ...sessionOptions(init.session), logSeverityLevel: 4 });
   post({ kind: 'loaded', inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) });
   port.on('message', (msg: ToWorker) => {
     void (async () => {
