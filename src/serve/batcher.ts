@@ -6,7 +6,7 @@
 // fixed batching windows). `maxQueueDelayMs` > 0 lets an idle instance wait that long for a
 // fuller (or preferred-size) batch; the wait is bounded by the oldest request's age.
 import { OIP_DTYPE } from '../graph/dtype.js';
-import { InferenceError, QueueFullError } from './errors.js';
+import { InferenceError, QueueFullError, queueFullMessage } from './errors.js';
 import type { InstancePool } from './pool.js';
 import type { WireTensor } from './worker-messages.js';
 import { allocateOip, elementCount, type HostTensor, type ModelSignature, type TypedArray } from './tensor.js';
@@ -50,6 +50,7 @@ export class DynamicBatcher {
   private delayTimer: NodeJS.Timeout | undefined;
   private avgRunMs = 5;
   private avgJobsPerRun = 1;
+  private refusalJson: string | undefined;
   private readonly drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -72,10 +73,24 @@ export class DynamicBatcher {
     return this.queue.length + this.inFlight;
   }
 
+  /** True when the next request would be refused. */
+  get full(): boolean {
+    return this.queue.length >= this.options.maxQueueSize;
+  }
+
+  /** Retry-After for a refused request: the queue's drain time in whole seconds, at least 1. */
+  retryAfterS(): number {
+    return Math.max(1, Math.ceil(this.drainEstimateMs() / 1000));
+  }
+
   /** The 503 a new request gets now (the queue is full), or undefined; Retry-After is the queue's drain time. */
   refusal(): QueueFullError | undefined {
-    if (this.queue.length < this.options.maxQueueSize) return undefined;
-    return new QueueFullError(this.label, this.options.maxQueueSize, Math.max(1, Math.ceil(this.drainEstimateMs() / 1000)));
+    return this.full ? new QueueFullError(this.label, this.options.maxQueueSize, this.retryAfterS()) : undefined;
+  }
+
+  /** The refusal's body, made once: a 503 under overload should cost as little as possible. */
+  refusalBody(): string {
+    return (this.refusalJson ??= JSON.stringify({ error: queueFullMessage(this.label, this.options.maxQueueSize) }));
   }
 
   /** How long the queue takes to empty at the recent pace: queued requests / (requests per run × instances) × run time. */

@@ -21,10 +21,12 @@ export class InferenceError extends ServeError {
   }
 }
 
+export const queueFullMessage = (model: string, capacity: number): string => `model '${model}' is overloaded: its queue holds ${capacity} requests; retry later`;
+
 /** 503 with Retry-After: the model's queue is full (backpressure). */
 export class QueueFullError extends ServeError {
   constructor(model: string, capacity: number, retryAfterS: number) {
-    super(503, `model '${model}' is overloaded: its queue holds ${capacity} requests; retry later`, retryAfterS);
+    super(503, queueFullMessage(model, capacity), retryAfterS);
     this.name = 'QueueFullError';
   }
 }

@@ -3,7 +3,8 @@
 // the server would refuse anyway (shutting down, loading, unknown model, full queue) costs no body
 // read and no parse.
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, ServeError, type QueueFullError } from '../errors.js';
+import type { DynamicBatcher } from '../batcher.js';
+import { badRequest, ServeError } from '../errors.js';
 import { encodeResponse, nest, outputJson, parseInferRequest, parsePredictInputs } from '../oip.js';
 import { INFERENCE_HEADER, readOipBody, type JsonTextParser, type OipBody } from '../oip-body.js';
 import type { InferOutcome } from '../service.js';
@@ -33,12 +34,12 @@ function safeJsonParser(scope: FastifyInstance): JsonTextParser {
 
 const NO_BODY = 'the request has no body: send a JSON object with an "inputs" array (Content-Type: application/json)';
 
-/** The 503 for a known model whose queue is full, or its 404; undefined when the request may go on. */
-function admission(ctx: ServeContext, name: string, version: string | undefined): ServeError | undefined {
+/** The batcher of the model version a request names, a 404 for an unknown one, or undefined (experiments, loading). */
+function batcherOf(ctx: ServeContext, name: string, version: string | undefined): DynamicBatcher | ServeError | undefined {
   const service = ctx.service;
   if (!service || service.experiments.has(name)) return undefined; // an experiment picks its variant from the body's key
   try {
-    return ctx.repository.get(name, version).batcher.refusal() as QueueFullError | undefined;
+    return ctx.repository.get(name, version).batcher;
   } catch (err) {
     return err instanceof ServeError ? err : undefined;
   }
@@ -56,11 +57,19 @@ export function inferRoutes(ctx: ServeContext): FastifyPluginCallback {
         next(err as Error, undefined);
       }
     });
-    scope.addHook('onRequest', (req, _reply, next) => {
+    scope.addHook('onRequest', (req, reply, next) => {
       const { name, version } = req.params as Partial<ModelParams>;
       if (name !== undefined) req.lathe = { model: modelLabel(ctx, name), version: '' };
-      const refused = refusal(ctx) ?? (name !== undefined ? admission(ctx, name, version) : undefined);
-      next(refused as Parameters<typeof next>[0]);
+      const refused = refusal(ctx);
+      if (refused || name === undefined) return next(refused as Parameters<typeof next>[0]);
+      const b = batcherOf(ctx, name, version);
+      if (b instanceof ServeError) return next(b as unknown as Parameters<typeof next>[0]);
+      if (b?.full) {
+        // The overload path answers here, with a body made once and no Error (no stack trace), and never reads the body.
+        void reply.code(503).header('retry-after', String(b.retryAfterS())).type('application/json; charset=utf-8').send(b.refusalBody());
+        return;
+      }
+      next();
     });
 
     const stickyKey = (req: FastifyRequest, name: string, parameters: Readonly<Record<string, unknown>>): string | undefined => {
