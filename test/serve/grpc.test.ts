@@ -1,6 +1,7 @@
 // The OIP gRPC API (inference.GRPCInferenceService) with a gRPC client, against the same server as REST.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { inferenceService, type LatheServer, type ModelInferRequest } from '../../src/serve/index.js';
@@ -85,4 +86,31 @@ describe('gRPC ModelInfer', () => {
     assert.ok((await metric(s, 'lathe_requests_total', { model: 'mlp', code: '200', protocol: 'grpc' })) >= 3, await s.metrics.registry.getSingleMetricAsString('lathe_requests_total'));
     assert.ok((await metric(s, 'lathe_requests_total', { model: '_unknown', code: '404', protocol: 'grpc' })) >= 1, await s.metrics.registry.getSingleMetricAsString('lathe_requests_total'));
   });
+});
+
+it('lathe serve --grpc-port: the CLI serves both protocols', async () => {
+  const child = spawn(process.execPath, ['bin/lathe.js', 'serve', join(repo, 'mlp'), '--port', '0', '--grpc-port', '0', '--drain-delay', '0', '--threads', '1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const target = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /and grpc:\/\/(\S+);/.exec(out);
+        if (m && out.includes('ready')) resolve(m[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`lathe serve exited (${code})`)));
+    });
+    const Ctor = inferenceService();
+    const c = new Ctor(target, grpc.credentials.createInsecure());
+    try {
+      const ready = await new Promise<{ ready: boolean }>((resolve, reject) => (c as unknown as Record<string, (r: object, cb: (e: Error | null, v: { ready: boolean }) => void) => void>).ServerReady({}, (e, v) => (e ? reject(e) : resolve(v))));
+      assert.deepEqual(ready, { ready: true });
+    } finally {
+      c.close();
+    }
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
 });
