@@ -4,11 +4,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
+import * as grpc from '@grpc/grpc-js';
+import { inferenceService } from '../src/serve/grpc/proto.js';
 
 export interface LoadSpec {
   readonly url: string;
-  /** 'json': OIP JSON with a 784-number `data` array; 'binary': the binary tensor data extension (3136 raw bytes in, logits out as bytes). */
-  readonly format: 'json' | 'binary';
+  /**
+   * 'json': OIP JSON with a 784-number `data` array; 'binary': the binary tensor data extension (3136 raw
+   * bytes in, logits out as bytes); 'grpc': ModelInfer with raw_input_contents over one HTTP/2 channel.
+   */
+  readonly format: 'json' | 'binary' | 'grpc';
+  /** host:port of the gRPC endpoint (format 'grpc'). */
+  readonly grpc?: string;
   readonly connections: number;
   readonly seconds: number;
   /** Fixed overall request rate (req/s); open loop at that rate instead of as fast as possible. */
@@ -21,6 +28,10 @@ export interface LoadResult {
   readonly p50_ms: number;
   readonly p99_ms: number;
   readonly failures: number;
+  /** Answers with a 2xx status (gRPC: OK). */
+  readonly ok: number;
+  /** Answers with a 503 (gRPC: UNAVAILABLE). */
+  readonly rejected: number;
   /** CPU seconds the load generator itself used during the measured run (user + system). */
   readonly cpu_s: number;
 }
@@ -53,8 +64,44 @@ function requests(format: LoadSpec['format']): { headers: Record<string, string>
   };
 }
 
+/** Closed-loop gRPC load: `connections` calls in flight at all times for `seconds`. */
+async function grpcLoad(spec: LoadSpec, seconds: number): Promise<Omit<LoadResult, 'cpu_s'>> {
+  const Ctor = inferenceService();
+  const client = new Ctor(spec.grpc!, grpc.credentials.createInsecure());
+  const raw = images(64).map((img) => Buffer.from(Float32Array.from(img).buffer));
+  const latencies: number[] = [];
+  let ok = 0;
+  let rejected = 0;
+  let failures = 0;
+  const end = performance.now() + seconds * 1000;
+  const infer = client.ModelInfer.bind(client) as (req: object, cb: (err: grpc.ServiceError | null) => void) => void;
+  let k = 0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const req = { model_name: 'cnn', inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28] }], raw_input_contents: [raw[k++ % raw.length]] };
+      await new Promise<void>((resolve) => {
+        infer(req, (err) => {
+          if (!err) ok++;
+          else if (err.code === grpc.status.UNAVAILABLE) rejected++;
+          else failures++;
+          latencies.push(performance.now() - t0);
+          resolve();
+        });
+      });
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: spec.connections }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  client.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 100) / 100;
+  return { rps: latencies.length / elapsed, requests: latencies.length, p50_ms: q(0.5), p99_ms: q(0.99), failures, ok, rejected };
+}
+
 function load(spec: LoadSpec, seconds: number): Promise<autocannon.Result> {
-  const { headers, bodies } = requests(spec.format);
+  const { headers, bodies } = requests(spec.format as 'json' | 'binary');
   return autocannon({
     url: `${spec.url}/v2/models/cnn/infer`,
     method: 'POST',
@@ -68,12 +115,23 @@ function load(spec: LoadSpec, seconds: number): Promise<autocannon.Result> {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2]) as LoadSpec;
+  if (spec.format === 'grpc') {
+    await grpcLoad(spec, 1);
+    console.log('measuring');
+    const cpu0 = process.cpuUsage();
+    const g = await grpcLoad(spec, spec.seconds);
+    const cpu = process.cpuUsage(cpu0);
+    console.log(JSON.stringify({ ...g, cpu_s: (cpu.user + cpu.system) / 1e6 } satisfies LoadResult));
+    return;
+  }
   await load(spec, 1); // warm-up: JIT, connections, batch sizes settle
   console.log('measuring');
   const cpu0 = process.cpuUsage();
   const r = await load(spec, spec.seconds);
   const cpu = process.cpuUsage(cpu0);
   const result: LoadResult = {
+    ok: r['2xx'],
+    rejected: r.non2xx,
     rps: r.requests.average,
     requests: r.requests.total,
     p50_ms: r.latency.p50,

@@ -72,6 +72,8 @@ function cpuOf(pid: number): { process: number; main: number } | undefined {
 
 interface Served {
   readonly url: string;
+  /** host:port of the gRPC endpoint, when started with --grpc-port. */
+  readonly grpc?: string;
   readonly child: ChildProcess;
 }
 
@@ -83,8 +85,9 @@ async function startServer(model: string, extra: readonly string[]): Promise<Ser
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: m[1], child });
+      // The server listens first and loads its models after; measure only once it says ready.
+      const m = /listening on (http:\/\/[^\s;]+)(?: and grpc:\/\/([^\s;]+))?/.exec(out);
+      if (m && out.includes('lathe serve: ready')) resolve({ url: m[1], grpc: m[2], child });
     });
     child.once('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
   });
@@ -145,10 +148,10 @@ interface Mode {
 
 const perReq = (seconds: number | undefined, requests: number): number | null => (seconds === undefined || requests === 0 ? null : Math.round((seconds / requests) * 1e6));
 
-async function measure(model: string, mode: Mode, format: LoadSpec['format'], connections: number, seconds: number) {
-  const s = await startServer(model, mode.args);
+async function measure(model: string, mode: Mode, format: LoadSpec['format'], connections: number, seconds: number, extra: readonly string[] = []) {
+  const s = await startServer(model, [...mode.args, ...extra, ...(format === 'grpc' ? ['--grpc-port', '0'] : [])]);
   try {
-    const r = await load(s, { url: s.url, format, connections, seconds });
+    const r = await load(s, { url: s.url, grpc: s.grpc, format, connections, seconds });
     return {
       format,
       batched: mode.batched,
@@ -156,6 +159,9 @@ async function measure(model: string, mode: Mode, format: LoadSpec['format'], co
       mode,
       rps: r.rps,
       failures: r.failures,
+      ok: r.ok,
+      rejected: r.rejected,
+      serverCpuS: r.serverCpu?.process,
       meanBatch: r.meanBatch,
       p50: r.p50_ms,
       p99: r.p99_ms,
@@ -211,14 +217,27 @@ export async function run(args: string[]): Promise<void> {
   const binB = best('binary', true);
   const binU = best('binary', false);
 
+  // gRPC (raw_input_contents) in the best batched and unbatched REST configurations.
+  const grpcB = await measure(model, bestB.mode, 'grpc', connections, seconds);
+  const grpcU = await measure(model, bestU.mode, 'grpc', connections, seconds);
+
   // Bare ORT, same batch sizes as the servers' mean batches, plus 1, 32 and 64; 1 and 2 intra-op threads; best taken.
-  const batchOf = (r: Run): number => Math.max(1, Math.round(r.meanBatch));
-  const sizes = [...new Set([1, 32, 64, batchOf(bestB), batchOf(binB)])].sort((a, b) => a - b);
+  const batchOf = (r: { meanBatch: number }): number => Math.max(1, Math.round(r.meanBatch));
+  const sizes = [...new Set([1, 32, 64, batchOf(bestB), batchOf(binB), batchOf(grpcB)])].sort((a, b) => a - b);
   const bare1t = await bareOrt(model, 1, sizes, Math.min(seconds, 1.5), data);
   const bare2t = await bareOrt(model, 2, sizes, Math.min(seconds, 1.5), data);
   const bareAt = (b: number): number => Math.max(bare1t.get(b)!.rate, bare2t.get(b)!.rate);
   /** CPU µs per sample of ORT alone (the cheaper thread setting): the floor of a server's CPU per request. */
   const bareCpuAt = (b: number): number => Math.min(bare1t.get(b)!.cpuUs, bare2t.get(b)!.cpuUs);
+
+  // The cost of a refusal: one instance, batch 1, queue 4, 256 connections, so most requests get a 503
+  // (refused in onRequest, before the body is read). Server CPU = ok × (CPU of a 200) + rejected × (CPU of a 503),
+  // with the CPU of a 200 from the unbatched run of the same configuration.
+  const overloadMode = mode(1, 1, 1);
+  const over = await measure(model, overloadMode, 'json', 256, seconds, ['--queue', '4']);
+  const base200 = runs.find((r) => r.format === 'json' && !r.batched && r.config === overloadMode.label)!;
+  const cpu200 = base200.serverUs ?? 0;
+  const cpu503 = over.serverCpuS !== undefined && over.rejected > 0 ? Math.max(0, (over.serverCpuS * 1e6 - over.ok * cpu200) / over.rejected) : null;
 
   // Latency at a fixed request rate: half the batched JSON throughput, in the best batched config.
   const rate = Math.max(10, Math.round(bestB.rps / 2));
@@ -279,6 +298,24 @@ export async function run(args: string[]): Promise<void> {
     // CPU efficiency, robust to other load on the machine: ORT's own CPU per sample / the server's CPU per request
     cpu_fraction_of_bare_ort: bestB.serverUs ? r2(bareCpuAt(batchOf(bestB)) / bestB.serverUs) : null,
     cpu_fraction_of_bare_ort_binary: binB.serverUs ? r2(bareCpuAt(batchOf(binB)) / binB.serverUs) : null,
+    // the server's own CPU per request: whole server CPU minus ORT's own CPU per sample at the same batch size
+    server_cpu_us_per_request: bestB.serverUs !== null ? Math.round(bestB.serverUs - bareCpuAt(batchOf(bestB))) : null,
+    server_cpu_us_per_request_binary: binB.serverUs !== null ? Math.round(binB.serverUs - bareCpuAt(batchOf(binB))) : null,
+    // CPU of a 503 / CPU of a 200 under overload (queue 4, 256 connections, 1 instance, batch 1)
+    reject_cost_ratio: cpu503 !== null && cpu200 > 0 ? Math.round((cpu503 / cpu200) * 1000) / 1000 : null,
+    reject_cpu_us: cpu503 !== null ? Math.round(cpu503) : null,
+    overload_ok_rps: Math.round((over.ok / seconds) * 10) / 10,
+    overload_rejected_rps: Math.round(over.rejected / seconds),
+    // gRPC ModelInfer with raw_input_contents, same configurations as the best REST runs
+    rps_batched_grpc: Math.round(grpcB.rps),
+    mean_batch_grpc: Math.round(grpcB.meanBatch * 10) / 10,
+    rps_unbatched_grpc: Math.round(grpcU.rps),
+    batching_gain_grpc: r2(grpcB.rps / grpcU.rps),
+    fraction_of_bare_ort_grpc: r2(grpcB.rps / bareAt(batchOf(grpcB))),
+    server_cpu_us_per_request_grpc: grpcB.serverUs !== null ? Math.round(grpcB.serverUs - bareCpuAt(batchOf(grpcB))) : null,
+    event_loop_us_per_req_grpc: grpcB.mainUs,
+    p50_ms_grpc: grpcB.p50,
+    p99_ms_grpc: grpcB.p99,
     // the batching gain in server CPU per request (unbatched / batched, same instances x threads; median
     // over those configurations): what req/s would show on idle cores, and steady when other jobs run
     batching_gain_cpu: cpuGain('json'),
@@ -286,7 +323,7 @@ export async function run(args: string[]): Promise<void> {
     load_average: [loadStart, r2(loadavg()[0])],
     rounds,
     cores: cpus().length,
-    failures: runs.reduce((n, r) => n + r.failures, 0) + fixed.failures,
+    failures: runs.reduce((n, r) => n + r.failures, 0) + fixed.failures + grpcB.failures + grpcU.failures,
     bare_ort: sizes.map((b) => ({ batch: b, threads1: Math.round(bare1t.get(b)!.rate), threads2: Math.round(bare2t.get(b)!.rate), cpu_us_per_sample: Math.round(bareCpuAt(b)) })),
     all: runs.map((r) => ({
       format: r.format,
@@ -311,6 +348,8 @@ export async function run(args: string[]): Promise<void> {
     `  bare ORT samples/s: ${line.bare_ort.map((b) => `b${b.batch} ${b.threads1}/${b.threads2}`).join(', ')} (1/2 threads); batch 64 vs 1: ${line.bare_ort_gain_64_vs_1}x`,
     `  CPU efficiency (ORT's CPU per sample / server CPU per request): JSON ${line.cpu_fraction_of_bare_ort}, binary ${line.cpu_fraction_of_bare_ort_binary}; batching gain in CPU per request: JSON ${line.batching_gain_cpu}x, binary ${line.batching_gain_cpu_binary}x`,
     `  CPU µs/request (event loop / server / load generator): JSON ${line.event_loop_us_per_req}/${line.server_cpu_us_per_req}/${line.loadgen_cpu_us_per_req}, binary ${line.event_loop_us_per_req_binary}/${line.server_cpu_us_per_req_binary}/${line.loadgen_cpu_us_per_req_binary}`,
+    `  gRPC    batched ${line.rps_batched_grpc} req/s (mean batch ${line.mean_batch_grpc}), unbatched ${line.rps_unbatched_grpc} -> gain ${line.batching_gain_grpc}x; ${line.fraction_of_bare_ort_grpc} of bare ORT; server overhead ${line.server_cpu_us_per_request_grpc} µs/req`,
+    `  server's own CPU per request (server minus ORT): JSON ${line.server_cpu_us_per_request} µs, binary ${line.server_cpu_us_per_request_binary} µs; a 503 costs ${line.reject_cpu_us} µs = ${line.reject_cost_ratio} of a 200 (${line.overload_rejected_rps} refused/s, ${line.overload_ok_rps} ok/s)`,
     `  fixed ${rate} req/s (JSON): p50 ${line.p50_ms} ms, p99 ${line.p99_ms} ms; failures ${line.failures}`,
     ...line.all.map((a) => `    ${a.format.padEnd(6)} ${a.batched ? 'batched  ' : 'unbatched'} ${a.config}: ${a.rps} req/s (${a.rps_range.join('-')}), batch ${a.mean_batch}, p50 ${a.p50_ms} p99 ${a.p99_ms} ms, µs/req loop ${a.event_loop_us} server ${a.server_us} loadgen ${a.loadgen_us}`),
   ].join('\n'));

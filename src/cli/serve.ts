@@ -3,7 +3,7 @@ import { openStore } from '../track/open.js';
 import { registryResolver } from '../track/registry.js';
 import { registerModelResolver } from '../serve/resolver.js';
 import { CliError } from './errors.js';
-import { createServer, expandSource, loadServeConfig, modelDefaults, parseServeConfig, type ServeConfig } from '../serve/index.js';
+import { buildServer, expandSource, loadServeConfig, modelDefaults, parseServeConfig, type ServeConfig } from '../serve/index.js';
 
 interface ServeFlags {
   config?: string;
@@ -19,6 +19,8 @@ interface ServeFlags {
   adminTokenEnv?: string;
   logLevel?: string;
   spin?: boolean;
+  drainDelay?: string;
+  grpcPort?: string;
 }
 
 function int(value: string | undefined, flag: string, min: number): number | undefined {
@@ -69,7 +71,15 @@ export function serveConfigFromCli(source: string | undefined, flags: ServeFlags
   if (flags.adminTokenEnv && !token) throw new CliError(`--admin-token-env: environment variable ${flags.adminTokenEnv} is not set`);
   const raw = {
     ...base,
-    server: { ...base.server, host: flags.host ?? base.server.host, port: int(flags.port, 'port', 0) ?? base.server.port, adminToken: token, logLevel: flags.logLevel ?? base.server.logLevel },
+    server: {
+      ...base.server,
+      host: flags.host ?? base.server.host,
+      port: int(flags.port, 'port', 0) ?? base.server.port,
+      adminToken: token,
+      logLevel: flags.logLevel ?? base.server.logLevel,
+      readinessDrainMs: int(flags.drainDelay, 'drain-delay', 0) ?? base.server.readinessDrainMs,
+      grpcPort: int(flags.grpcPort, 'grpc-port', 0) ?? base.server.grpcPort,
+    },
     models,
   };
   try {
@@ -88,6 +98,7 @@ export function registerServe(program: Command): void {
     .option('-c, --config <file>', 'serve.yaml (models, batching, cache, experiments, server)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('-p, --port <port>', 'port (default 8000; 0 = any free port)')
+    .option('--grpc-port <port>', 'also serve the OIP gRPC API (inference.GRPCInferenceService) on this port (0 = any free port)')
     .option('--instances <n>', 'session worker threads per model version')
     .option('--threads <n>', 'ORT intra-op threads per instance')
     .option('--inflight <n>', 'batches queued at each instance at once (default 2: the next batch waits in the worker)')
@@ -98,23 +109,28 @@ export function registerServe(program: Command): void {
     .option('--spin', 'let ORT threads spin while idle')
     .option('--admin-token-env <VAR>', 'enable /v2/repository admin endpoints with the bearer token in this env variable')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--drain-delay <ms>', 'on SIGTERM, how long readiness is false while requests are still answered, before the listener closes (default 5000)')
     .action(async (source: string | undefined, flags: ServeFlags) => {
       const config = serveConfigFromCli(source, flags);
       // models:/name@alias and models:/name/<version> come from the tracking registry ($LATHE_TRACKING_URL or ./.lathe)
       if (JSON.stringify(config).includes('models:/')) registerModelResolver(registryResolver(await openStore()));
-      let server;
+      // Listen first: live answers (and readiness says false) while the models load and warm up.
+      const server = buildServer({ config });
+      const url = await server.listen();
+      const grpcPort = config.server.grpcPort !== undefined ? await server.listenGrpc() : undefined;
+      console.log(`lathe serve: listening on ${url}${grpcPort !== undefined ? ` and grpc://${config.server.host}:${grpcPort}` : ''}; loading ${Object.keys(config.models).join(', ')}`);
       try {
-        server = await createServer({ config });
+        await server.load();
       } catch (err) {
+        await server.close();
         throw new CliError((err as Error).message);
       }
-      const url = await server.listen();
-      console.log(`lathe serve: listening on ${url} (models: ${server.service.names().join(', ')})`);
+      console.log(`lathe serve: ready (models: ${server.service.names().join(', ')})`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          console.log('lathe serve: draining in-flight requests');
+          console.log(`lathe serve: not ready; draining (readiness false for ${config.server.readinessDrainMs} ms, then the listener closes and in-flight requests finish)`);
           void server.close().then(resolve);
         };
         process.on('SIGINT', stop);

@@ -55,13 +55,12 @@ export type AttributeType = (typeof AttributeType)[keyof typeof AttributeType];
 export const DataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const;
 export type DataLocation = (typeof DataLocation)[keyof typeof DataLocation];
 
+import type { AnyTypedArray } from '../graph/dtype.js';
+
 export type Int64 = number | bigint;
 
-/**
- * The typed arrays that hold tensor elements on the wire: every lathe dtype's (graph/dtype.ts) plus INT16/UINT16,
- * which ONNX files may carry though lathe's engine has no such dtype.
- */
-export type TensorTypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+/** The typed arrays that hold tensor elements on the wire: those of lathe's dtypes (graph/dtype.ts). */
+export type TensorTypedArray = AnyTypedArray;
 
 export interface StringStringEntryProto {
   key: string;

@@ -5,11 +5,11 @@
 // themselves, and at low load no request waits for a window to close (the latency blow-up of
 // fixed batching windows). `maxQueueDelayMs` > 0 lets an idle instance wait that long for a
 // fuller (or preferred-size) batch; the wait is bounded by the oldest request's age.
-import { allocate, ortTypeOf, type TypedArray } from './datatypes.js';
-import { InferenceError, QueueFullError } from './errors.js';
+import { OIP_DTYPE } from '../graph/dtype.js';
+import { InferenceError, QueueFullError, queueFullMessage } from './errors.js';
 import type { InstancePool } from './pool.js';
-import type { WireTensor } from './protocol.js';
-import { elementCount, type HostTensor, type ModelSignature } from './tensor.js';
+import type { WireTensor } from './worker-messages.js';
+import { allocateOip, elementCount, type HostTensor, type ModelSignature, type TypedArray } from './tensor.js';
 
 export interface BatchingOptions {
   /** Largest number of rows (leading-dimension entries) in one session run; 1 disables batching. */
@@ -49,6 +49,8 @@ export class DynamicBatcher {
   private inFlight = 0;
   private delayTimer: NodeJS.Timeout | undefined;
   private avgRunMs = 5;
+  private avgJobsPerRun = 1;
+  private refusalJson: string | undefined;
   private readonly drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -71,17 +73,40 @@ export class DynamicBatcher {
     return this.queue.length + this.inFlight;
   }
 
+  /** True when the next request would be refused. */
+  get full(): boolean {
+    return this.queue.length >= this.options.maxQueueSize;
+  }
+
+  /** Retry-After for a refused request: the queue's drain time in whole seconds, at least 1. */
+  retryAfterS(): number {
+    return Math.max(1, Math.ceil(this.drainEstimateMs() / 1000));
+  }
+
+  /** The 503 a new request gets now (the queue is full), or undefined; Retry-After is the queue's drain time. */
+  refusal(): QueueFullError | undefined {
+    return this.full ? new QueueFullError(this.label, this.options.maxQueueSize, this.retryAfterS()) : undefined;
+  }
+
+  /** The refusal's body, made once: a 503 under overload should cost as little as possible. */
+  refusalBody(): string {
+    return (this.refusalJson ??= JSON.stringify({ error: queueFullMessage(this.label, this.options.maxQueueSize) }));
+  }
+
+  /** How long the queue takes to empty at the recent pace: queued requests / (requests per run × instances) × run time. */
+  drainEstimateMs(): number {
+    const perRound = Math.max(1, this.avgJobsPerRun) * Math.max(1, this.pool.size);
+    return (this.queue.length / perRound) * this.avgRunMs;
+  }
+
   /**
    * Queues one request (inputs in signature order, already validated) and resolves with its
    * outputs (signature order). Rejects with QueueFullError when the queue is full and with a
    * timeout InferenceError after `timeoutMs`.
    */
   submit(inputs: readonly HostTensor[], timeoutMs: number): Promise<{ outputs: HostTensor[]; info: BatchInfo }> {
-    if (this.queue.length >= this.options.maxQueueSize) {
-      const perBatch = Math.max(1, this.options.maxBatchSize) * Math.max(1, this.pool.size);
-      const retry = Math.max(1, Math.ceil(((this.queue.length / perBatch) * this.avgRunMs) / 1000));
-      return Promise.reject(new QueueFullError(this.label, this.options.maxQueueSize, retry));
-    }
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     const rows = this.signature.batchable ? inputs[0].shape[0] : 1;
     const key = inputs.map((t) => `${t.datatype}[${(this.signature.batchable ? t.shape.slice(1) : t.shape).join(',')}]`).join(';');
     return new Promise((resolve, reject) => {
@@ -179,6 +204,7 @@ export class DynamicBatcher {
       const fetches = this.signature.outputs.map((o) => o.name);
       const { outputs, runMs } = await this.pool.run(feeds, fetches);
       this.avgRunMs = 0.9 * this.avgRunMs + 0.1 * runMs;
+      this.avgJobsPerRun = 0.9 * this.avgJobsPerRun + 0.1 * jobs.length;
       this.observer?.batch(rows, jobs.length, runMs);
       this.split(jobs, rows, outputs, started);
     } catch (err) {
@@ -195,14 +221,14 @@ export class DynamicBatcher {
     return this.signature.inputs.map((spec, i) => {
       const first = jobs[0].inputs[i];
       const dims = this.signature.batchable ? [rows, ...first.shape.slice(1)] : [...first.shape];
-      const data = allocate(first.datatype, elementCount(dims));
+      const data = allocateOip(first.datatype, elementCount(dims));
       let offset = 0;
       for (const job of jobs) {
         const src = job.inputs[i].data;
         (data as Float32Array).set(src as Float32Array, offset);
         offset += src.length;
       }
-      return { name: spec.name, type: ortTypeOf(first.datatype), dims, data };
+      return { name: spec.name, type: OIP_DTYPE[first.datatype], dims, data };
     });
   }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { OIP_DATATYPES } from './datatypes.js';
+import { OIP_DATATYPES } from './tensor.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -42,6 +42,8 @@ const modelSchema = z.strictObject({
    * ends, so the session never idles while the event loop answers the previous batch (1 = strictly one).
    */
   inflight: positiveInt.max(8).default(2),
+  /** Execution provider of the sessions (runtime/device.ts): 'cuda' falls back to the CPU when it cannot start. */
+  device: z.enum(['cpu', 'cuda']).default('cpu'),
   /** Let ORT's thread pool spin while idle (costs the event loop CPU on small machines). */
   spinning: z.boolean().default(false),
   /** Per-request deadline in milliseconds (queue + run); after it the fallback chain answers or 504. */
@@ -51,6 +53,8 @@ const modelSchema = z.strictObject({
   cache: z.strictObject({ maxEntries: positiveInt.default(1024), ttlMs: z.number().int().min(0).default(60_000) }).optional(),
   /** Warm-up runs per instance at load; the version is not ready until they pass. */
   warmup: z.strictObject({ runs: z.number().int().min(0).max(100).default(2) }).default({ runs: 2 }),
+  /** Accept NaN and ±Infinity in FP32/FP64 inputs (default: a 400 names the first such element). */
+  allowNonFinite: z.boolean().default(false),
   /** Tried in order when this model errors or times out: another model/version, or a fixed response. */
   fallback: z.array(fallbackSchema).default([]),
 });
@@ -73,15 +77,24 @@ export const serveConfigSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8000),
+      /** Port of the gRPC endpoint (inference.GRPCInferenceService); off unless set (0 = any free port). */
+      grpcPort: z.number().int().min(0).max(65535).optional(),
       /** Largest request body in bytes (413 above). */
       bodyLimitBytes: positiveInt.default(8 * 1024 * 1024),
       /** Bearer token for /v2/repository/* admin endpoints; admin is off without it. */
       adminToken: z.string().min(8).optional(),
       /** Longest wait for in-flight requests on shutdown. */
       drainTimeoutMs: positiveInt.default(30_000),
+      /**
+       * On shutdown, how long readiness reports false while the server still answers (so load balancers
+       * stop sending) before the listener closes.
+       */
+      readinessDrainMs: z.number().int().min(0).max(600_000).default(5_000),
+      /** Most distinct values of each metrics label (model, version); later values are counted as `_other`. */
+      maxLabelValues: positiveInt.max(100_000).default(256),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
-    .default({ host: '127.0.0.1', port: 8000, bodyLimitBytes: 8 * 1024 * 1024, drainTimeoutMs: 30_000, logLevel: 'info' }),
+    .default({ host: '127.0.0.1', port: 8000, bodyLimitBytes: 8 * 1024 * 1024, drainTimeoutMs: 30_000, readinessDrainMs: 5_000, maxLabelValues: 256, logLevel: 'info' }),
   models: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), modelSchema).default({}),
   experiments: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), experimentSchema).default({}),
 });

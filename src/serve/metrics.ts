@@ -1,6 +1,36 @@
 // Prometheus metrics (prom-client) in a registry of the server's own, so several servers can live in one process.
+//
+// Every label value comes from a bounded set: model names are labelled only once the model is known
+// (an unknown name from a URL is `_unknown`), and each label keeps at most `maxLabelValues` distinct
+// values (later ones are `_other`), so no client can grow /metrics by choosing names.
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The label of a model name that is not loaded (a typo, a probe, an attack): one series for all of them. */
+export const UNKNOWN_LABEL = '_unknown';
+/** The label of values past a label's budget. */
+export const OTHER_LABEL = '_other';
+
+/** The values one label may take: the first `max` distinct ones seen, then `_other`. */
+export class BoundedLabel {
+  private readonly seen = new Set<string>();
+
+  constructor(readonly max: number) {}
+
+  of(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return OTHER_LABEL;
+    this.seen.add(value);
+    return value;
+  }
+}
+
+export interface MetricsOptions {
+  /** Most distinct values of each of the model and version labels (default 256). */
+  readonly maxLabelValues?: number;
+  /** Also export prom-client's default process and Node.js metrics (RSS, heap, GC, event-loop lag); default true. */
+  readonly processMetrics?: boolean;
+}
 
 export interface QueueProbe {
   /** [model, version, depth] for every loaded version. */
@@ -13,8 +43,8 @@ export interface QueueProbe {
 
 export class ServeMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'model' | 'version' | 'code'>;
-  readonly failures: Counter<'model' | 'version' | 'code'>;
+  readonly requests: Counter<'model' | 'version' | 'code' | 'protocol'>;
+  readonly failures: Counter<'model' | 'version' | 'code' | 'protocol'>;
   readonly latency: Histogram<'model' | 'version'>;
   readonly queueTime: Histogram<'model' | 'version'>;
   readonly batchSize: Histogram<'model' | 'version'>;
@@ -23,11 +53,18 @@ export class ServeMetrics {
   readonly inferenceFailures: Counter<'model' | 'version' | 'reason'>;
   readonly shadow: Counter<'experiment' | 'outcome'>;
   readonly cacheLookups: Counter<'model' | 'result'>;
+  /** Model label values (bounded). */
+  readonly modelLabels: BoundedLabel;
+  /** Version label values (bounded). */
+  readonly versionLabels: BoundedLabel;
 
-  constructor(probe: QueueProbe) {
+  constructor(probe: QueueProbe, options: MetricsOptions = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'lathe_requests_total', help: 'Inference requests by model, version and HTTP status code', labelNames: ['model', 'version', 'code'], registers });
-    this.failures = new Counter({ name: 'lathe_request_failures_total', help: 'Inference requests answered with a 4xx/5xx status', labelNames: ['model', 'version', 'code'], registers });
+    this.modelLabels = new BoundedLabel(options.maxLabelValues ?? 256);
+    this.versionLabels = new BoundedLabel(options.maxLabelValues ?? 256);
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({ name: 'lathe_requests_total', help: 'Inference requests by model, version, HTTP status code (gRPC: its HTTP equivalent) and protocol (rest, grpc)', labelNames: ['model', 'version', 'code', 'protocol'], registers });
+    this.failures = new Counter({ name: 'lathe_request_failures_total', help: 'Inference requests answered with a 4xx/5xx status', labelNames: ['model', 'version', 'code', 'protocol'], registers });
     const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     this.latency = new Histogram({ name: 'lathe_request_duration_seconds', help: 'End-to-end inference latency in the server', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });
     this.queueTime = new Histogram({ name: 'lathe_queue_duration_seconds', help: 'Time a request waited in the batch queue', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });

@@ -2,18 +2,18 @@
 import { DynamicBatcher, type BatchInfo, type BatchObserver } from './batcher.js';
 import { ResponseCache } from './cache.js';
 import type { ModelConfig } from './config.js';
-import { allocate, oipTypeOf, ortTypeOf } from './datatypes.js';
+import { oipDatatypeOf, OIP_DTYPE } from '../graph/dtype.js';
 import { InstancePool, type ModelIo } from './pool.js';
-import type { WireTensor } from './protocol.js';
+import type { WireTensor } from './worker-messages.js';
 import { mtimeOf } from './resolver.js';
-import { elementCount, type HostTensor, type ModelSignature, type TensorSpec } from './tensor.js';
+import { allocateOip, elementCount, type HostTensor, type ModelSignature, type TensorSpec } from './tensor.js';
 
 export type VersionState = 'loading' | 'ready' | 'draining' | 'unloaded';
 
 /** Signature of an ONNX model from the worker's metadata; symbolic dimensions become -1. */
 export function signatureOf(io: ModelIo, path: string): ModelSignature {
   const spec = (v: ModelIo['inputs'][number], kind: string): TensorSpec => {
-    const datatype = oipTypeOf(v.type);
+    const datatype = oipDatatypeOf(v.type);
     if (!datatype) throw new Error(`${path}: ${kind} '${v.name}' has type ${v.type}, which the server does not serve`);
     return { name: v.name, datatype, shape: v.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
   };
@@ -46,7 +46,7 @@ export class ModelVersion {
 
   /** Starts the workers, reads the signature and warms every instance; `state` is 'ready' on return. */
   static async load(name: string, version: string, path: string, config: ModelConfig, observer?: (v: { name: string; version: string }) => BatchObserver): Promise<ModelVersion> {
-    const pool = await InstancePool.start({ modelPath: path, instances: config.instances, intraOpThreads: config.intraOpThreads, spinning: config.spinning, inflight: config.inflight });
+    const pool = await InstancePool.start({ modelPath: path, instances: config.instances, intraOpThreads: config.intraOpThreads, spinning: config.spinning, device: config.device, inflight: config.inflight });
     try {
       const sig = signatureOf(pool.io, path);
       const mv = new ModelVersion(name, version, path, config, sig, pool, observer?.({ name, version }));
@@ -77,7 +77,7 @@ export class ModelVersion {
         const feeds = (): WireTensor[] =>
           this.signature.inputs.map((s) => {
             const dims = s.shape.map((d, i) => (i === 0 && this.signature.batchable ? rows : d < 0 ? 1 : d));
-            return { name: s.name, type: ortTypeOf(s.datatype), dims, data: allocate(s.datatype, elementCount(dims)) };
+            return { name: s.name, type: OIP_DTYPE[s.datatype], dims, data: allocateOip(s.datatype, elementCount(dims)) };
           });
         const fetches = this.signature.outputs.map((o) => o.name);
         try {

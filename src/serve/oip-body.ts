@@ -9,6 +9,10 @@
 //   the rest of the body (a few hundred bytes) goes through the JSON parser. Anything unusual
 //   (booleans, strings, null, bad syntax) is left in place for the JSON parser, so errors stay those
 //   of the plain path.
+//
+// Hostile input: every loop here is iterative and every token is bounded. A number token (anywhere
+// outside a string) longer than MAX_NUMBER_CHARS is a 400 before any parser sees it, so no literal
+// of 100,000 digits reaches Number() or JSON.parse, and nothing is spread into a call's arguments.
 import { badRequest } from './errors.js';
 
 /** Numbers of one JSON `data` array, flattened row-major; `depth` = nesting levels (a flat array is 1). */
@@ -23,6 +27,9 @@ export interface OipBody {
   /** Bytes after the JSON header (binary extension), or undefined without the header. */
   readonly binary?: Uint8Array;
 }
+
+/** Longest number token accepted: a double needs at most 24 characters; the rest is slack for verbose writers. */
+export const MAX_NUMBER_CHARS = 256;
 
 /** The header that carries the JSON part's length in bytes. */
 export const INFERENCE_HEADER = 'inference-header-content-length';
@@ -68,6 +75,7 @@ interface Span {
 /** JSON.parse of body[0, end) with every all-numeric `"data": [...]` array replaced by a NumericData. */
 function parseWithNumericData(body: Buffer, end: number, parseJson: JsonTextParser): unknown {
   const spans = findDataArrays(body, end);
+  if (spans === undefined) checkNumberTokens(body, end);
   if (spans === undefined || spans.length === 0) return parseJson(body.toString('utf8', 0, end));
   // The skeleton: each span becomes its index, a number, which is then swapped for its NumericData.
   let text = '';
@@ -113,18 +121,45 @@ const ZERO = 0x30;
 const NINE = 0x39;
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+/** A byte that may continue a number token: digits, '.', 'e', 'E', '+', '-'. */
+const isNumberByte = (c: number): boolean => (c >= ZERO && c <= NINE) || c === DOT || c === 0x65 || c === 0x45 || c === PLUS || c === MINUS;
+
+function tooLong(length: number): Error {
+  return badRequest(`the body holds a number of ${length} characters; numbers are limited to ${MAX_NUMBER_CHARS} characters`);
+}
+
+/** From b[i], a run of number bytes; throws a 400 when it is longer than MAX_NUMBER_CHARS. Returns where the run ends. */
+function skipNumberRun(b: Uint8Array, i: number, end: number): number {
+  const from = i;
+  while (i < end && isNumberByte(b[i])) i++;
+  if (i - from > MAX_NUMBER_CHARS) throw tooLong(i - from);
+  return i;
+}
+
+/** The bound on number tokens for a body the scanner gave up on (an unterminated string): a plain linear pass. */
+function checkNumberTokens(b: Uint8Array, end: number): void {
+  let inString = false;
+  for (let i = 0; i < end; i++) {
+    const c = b[i];
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (isNumberByte(c)) i = skipNumberRun(b, i, end) - 1;
+  }
+}
 
 /**
  * Spans of `"data": [numbers]` outside strings, or undefined when the text is not scannable
  * (an unterminated string): the JSON parser then reports the error.
  */
-function findDataArrays(b: Uint8Array, end: number): Span[] | undefined {
+function findDataArrays(b: Buffer, end: number): Span[] | undefined {
   const spans: Span[] = [];
   let i = 0;
   while (i < end) {
     const c = b[i];
     if (c !== QUOTE) {
-      i++;
+      i = isNumberByte(c) ? skipNumberRun(b, i, end) : i + 1;
       continue;
     }
     const start = i + 1;
@@ -154,7 +189,7 @@ const POW10 = Array.from({ length: 23 }, (_, e) => 10 ** e);
  * Reads a JSON array of numbers (nested arrays allowed) starting at b[i] === '['. Returns undefined
  * on anything else (true, null, strings, objects, syntax errors): the JSON parser takes over there.
  */
-function scanNumbers(b: Uint8Array, i: number, end: number): { end: number; data: NumericData } | undefined {
+function scanNumbers(b: Buffer, i: number, end: number): { end: number; data: NumericData } | undefined {
   let n = 0;
   let depth = 0;
   let maxDepth = 0;
@@ -225,13 +260,14 @@ function scanNumbers(b: Uint8Array, i: number, end: number): { end: number; data
         if (!(d >= ZERO && d <= NINE)) return undefined;
         while (d >= ZERO && d <= NINE) d = b[++i];
       }
+      if (i - from > MAX_NUMBER_CHARS) throw tooLong(i - from);
       // Up to 15 significant digits, mantissa and 10^frac are exact doubles, so one division is
       // correctly rounded (Clinger's fast path); other numbers go through Number().
       let v: number;
       if (exact) {
         v = frac === 0 ? mant : mant / POW10[frac];
         if (neg) v = -v;
-      } else v = Number(String.fromCharCode(...b.subarray(from, i)));
+      } else v = Number(b.toString('latin1', from, i));
       if (n === scratch.length) {
         const grown = new Float64Array(scratch.length * 2);
         grown.set(scratch);

@@ -1,9 +1,8 @@
 // Open Inference Protocol v2 request parsing and validation (REST/JSON form), and the
 // simpler /predict form. Every rejection is a 400 whose message names the field at fault.
-import { bytesPerElement, fromJson, isOipDatatype, OIP_DATATYPES, toJson, viewBytes, type OipDatatype, type TypedArray } from './datatypes.js';
-import { badRequest } from './errors.js';
+import { badRequest, ServeError } from './errors.js';
 import { NumericData } from './oip-body.js';
-import { elementCount, type HostTensor, type ModelSignature } from './tensor.js';
+import { bytesPerElement, elementCount, fromJson, isOipDatatype, OIP_DATATYPES, toJson, viewBytes, type HostTensor, type ModelSignature, type OipDatatype, type TypedArray } from './tensor.js';
 
 /** A parsed inference request, not yet checked against a model. */
 export interface InferRequest {
@@ -149,7 +148,7 @@ export function parseInferRequest(body: unknown, binary?: Uint8Array): InferRequ
  * Checks a request against a model signature and returns its inputs in signature order.
  * `maxBatchSize` bounds the leading dimension of batchable models.
  */
-export function validateInputs(model: string, sig: ModelSignature, req: InferRequest, maxBatchSize: number): HostTensor[] {
+export function validateInputs(model: string, sig: ModelSignature, req: InferRequest, maxBatchSize: number, allowNonFinite = false): HostTensor[] {
   const byName = new Map(req.inputs.map((t) => [t.name, t]));
   for (const t of req.inputs) {
     if (!sig.inputs.some((s) => s.name === t.name)) {
@@ -173,6 +172,12 @@ export function validateInputs(model: string, sig: ModelSignature, req: InferReq
       rows = r;
     }
     if (t.data.length === 0) throw badRequest(`input '${spec.name}' is empty`);
+    if (!allowNonFinite && (t.datatype === 'FP32' || t.datatype === 'FP64')) {
+      const bad = firstNonFinite(t.data as Float32Array | Float64Array);
+      if (bad >= 0) {
+        throw badRequest(`input '${spec.name}': element ${bad} is ${t.data[bad]}${t.datatype === 'FP32' ? ' as FP32 (beyond ±3.4e38, or not finite)' : ''}; model '${model}' accepts only finite numbers (set allowNonFinite in its config to change that)`);
+      }
+    }
     return t;
   });
   if (sig.batchable && rows !== undefined && rows > maxBatchSize && maxBatchSize > 1) {
@@ -184,6 +189,31 @@ export function validateInputs(model: string, sig: ModelSignature, req: InferReq
     }
   }
   return ordered;
+}
+
+/** Index of the first NaN or ±Infinity, or -1. */
+function firstNonFinite(data: Float32Array | Float64Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // v - v is NaN exactly for NaN and ±Infinity (one subtraction, no call per element)
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * An output as JSON values. JSON has no NaN or Infinity (JSON.stringify writes null, which OIP
+ * clients read as a missing number), so such an output is refused with a 422 that points to the
+ * binary tensor data extension, which carries every IEEE value.
+ */
+export function outputJson(model: string, o: HostTensor): number[] | boolean[] {
+  if (o.datatype === 'FP32' || o.datatype === 'FP64') {
+    const bad = firstNonFinite(o.data as Float32Array | Float64Array);
+    if (bad >= 0) {
+      throw new ServeError(422, `model '${model}' answered ${o.data[bad]} at element ${bad} of output '${o.name}', which JSON cannot carry; ask for binary output (parameters.binary_data_output: true)`);
+    }
+  }
+  return toJson(o.datatype, o.data);
 }
 
 /**
@@ -203,7 +233,7 @@ export function encodeResponse(model: string, version: string, req: Pick<InferRe
     ...(req.id !== undefined ? { id: req.id } : {}),
     ...(parameters && Object.keys(parameters).length > 0 ? { parameters } : {}),
     outputs: chosen.map((o) => {
-      if (!isBinary(o.name)) return { name: o.name, datatype: o.datatype, shape: [...o.shape], data: toJson(o.datatype, o.data) };
+      if (!isBinary(o.name)) return { name: o.name, datatype: o.datatype, shape: [...o.shape], data: outputJson(model, o) };
       tails.push(new Uint8Array(o.data.buffer, o.data.byteOffset, o.data.byteLength));
       return { name: o.name, datatype: o.datatype, shape: [...o.shape], parameters: { binary_data_size: o.data.byteLength } };
     }),

@@ -1,7 +1,8 @@
 // A pool of worker threads, each owning one ORT session of the same model version
 // (Triton's "instance group"). The pool hands one batch to one idle instance at a time.
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, ToWorker, WireTensor, WireValueInfo, WorkerInit } from './protocol.js';
+import type { Device } from '../runtime/device.js';
+import type { FromWorker, ToWorker, WireTensor, WireValueInfo, WorkerInit } from './worker-messages.js';
 import { InferenceError } from './errors.js';
 
 export interface PoolOptions {
@@ -12,6 +13,8 @@ export interface PoolOptions {
   readonly intraOpThreads: number;
   /** Let ORT's thread pool spin while waiting for work (faster alone, steals CPU from the event loop). */
   readonly spinning: boolean;
+  /** Execution provider (runtime/device.ts); 'cuda' falls back to the CPU when it cannot start. */
+  readonly device?: Device;
   /**
    * Batches handed to one instance at a time (default 1). With 2, the next batch already waits in the
    * worker's port when a run ends, so the session never idles while the event loop is busy answering
@@ -50,11 +53,11 @@ class Instance {
       if (!p) return;
       this.pending.delete(msg.id);
       if (msg.kind === 'result') p.resolve({ outputs: msg.outputs, runMs: msg.runMs });
-      else p.reject(new InferenceError(msg.message, 'error'));
+      else p.reject(new InferenceError('the session failed to run the batch', 'error', msg.message));
     });
     const fail = (why: string): void => {
       this.dead = true;
-      for (const p of this.pending.values()) p.reject(new InferenceError(why, 'error'));
+      for (const p of this.pending.values()) p.reject(new InferenceError('the session worker stopped', 'error', why));
       this.pending.clear();
     };
     worker.on('error', (err) => fail(`session worker crashed: ${err.message}`));
@@ -100,7 +103,7 @@ export class InstancePool {
   private constructor(private readonly instances: Instance[], readonly io: ModelIo, private readonly inflight: number) {}
 
   static async start(options: PoolOptions): Promise<InstancePool> {
-    const init: WorkerInit = { modelPath: options.modelPath, intraOpThreads: options.intraOpThreads, spinning: options.spinning };
+    const init: WorkerInit = { modelPath: options.modelPath, session: { device: options.device ?? 'cpu', threads: options.intraOpThreads, spinning: options.spinning } };
     const started = await Promise.allSettled(Array.from({ length: options.instances }, () => startWorker(init)));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {

@@ -1,18 +1,23 @@
 // `lathe serve`: an Open Inference Protocol v2 server on fastify. The event loop parses, routes,
-// batches and answers; ORT sessions run in worker threads (see pool.ts).
-import { timingSafeEqual } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+// batches and answers; ORT sessions run in worker threads (see pool.ts). This file only assembles:
+// the model repository, the inference service, metrics, the lifecycle, and one route plugin per
+// concern (routes/health, routes/infer, routes/metrics, routes/admin), each testable in process.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { modelDefaults, type ModelConfig, type ServeConfig } from './config.js';
-import { ServeError, badRequest, notFound } from './errors.js';
+import type { ServeConfig } from './config.js';
+import { ServeError } from './errors.js';
+import { Lifecycle } from './lifecycle.js';
 import { ServeMetrics } from './metrics.js';
-import { encodeResponse, nest, parseInferRequest, parsePredictInputs } from './oip.js';
-import { INFERENCE_HEADER, readOipBody, type OipBody } from './oip-body.js';
 import { ModelRepository } from './repository.js';
 import { registeredModelResolvers, type ModelResolver } from './resolver.js';
-import { InferenceService, type InferOutcome } from './service.js';
-import { toJson } from './datatypes.js';
-import { latheVersion } from '../util/version.js';
+import { InferenceService } from './service.js';
+import { adminRoutes } from './routes/admin.js';
+import type { ServeContext } from './routes/context.js';
+import { healthRoutes } from './routes/health.js';
+import { inferRoutes } from './routes/infer.js';
+import { metricsRoute } from './routes/metrics.js';
+import { startGrpc, stopGrpc } from './grpc/server.js';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
 
 export interface ServeOptions {
   readonly config: ServeConfig;
@@ -28,63 +33,153 @@ export interface LatheServer {
   readonly repository: ModelRepository;
   readonly service: InferenceService;
   readonly metrics: ServeMetrics;
+  readonly lifecycle: Lifecycle;
+  /** Loads and warms every configured model, then turns ready (createServer has done this already). */
+  load(): Promise<void>;
   /** Starts listening; resolves with the base URL (`http://127.0.0.1:8000`). */
   listen(port?: number, host?: string): Promise<string>;
-  /** Graceful shutdown: not ready at once, finishes every accepted request, then ends the workers. */
+  /** Starts the gRPC endpoint (inference.GRPCInferenceService); resolves with its port. */
+  listenGrpc(port?: number, host?: string): Promise<number>;
+  /**
+   * Graceful shutdown: readiness false at once while requests are still answered for
+   * `readinessDrainMs` (when listening), then the listener closes, every accepted request finishes,
+   * and the workers end.
+   */
   close(): Promise<void>;
 }
 
-const VERSION = latheVersion();
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    lathe?: { model: string; version: string };
-  }
-}
-
-type Params = { name: string; version?: string };
-
 /** Builds the server and loads every configured model (warm-up included) before resolving. */
 export async function createServer(options: ServeOptions): Promise<LatheServer> {
+  const server = buildServer(options);
+  try {
+    await server.load();
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  return server;
+}
+
+/**
+ * Builds the server without loading models, so it can listen first: live answers at once, infer
+ * answers 503 and readiness is false until `load()` has loaded and warmed every model.
+ */
+export function buildServer(options: ServeOptions): LatheServer {
   const { config } = options;
   const logger = options.logger ?? pino({ level: config.server.logLevel });
+  const lifecycle = new Lifecycle();
+  let service: InferenceService | undefined;
   let repository!: ModelRepository;
-  let service!: InferenceService;
-  const metrics = new ServeMetrics({
-    depths: () => repository.all().map((v) => [v.name, v.version, v.batcher.depth] as const),
-    caches: () => {
-      const byModel = new Map<string, [number, number]>();
-      for (const v of repository.all()) {
-        if (!v.cache) continue;
-        const [h, m] = byModel.get(v.name) ?? [0, 0];
-        byModel.set(v.name, [h + v.cache.hits, m + v.cache.misses]);
-      }
-      return [...byModel].map(([name, [h, m]]) => [name, h, m] as const);
+  const metrics = new ServeMetrics(
+    {
+      depths: () => repository.all().map((v) => [v.name, v.version, v.batcher.depth] as const),
+      caches: () => {
+        const byModel = new Map<string, [number, number]>();
+        for (const v of repository.all()) {
+          if (!v.cache) continue;
+          const [h, m] = byModel.get(v.name) ?? [0, 0];
+          byModel.set(v.name, [h + v.cache.hits, m + v.cache.misses]);
+        }
+        return [...byModel].map(([name, [h, m]]) => [name, h, m] as const);
+      },
+      instances: () => repository.all().map((v) => [v.name, v.version, v.busySeconds()] as const),
     },
-    instances: () => repository.all().map((v) => [v.name, v.version, v.busySeconds()] as const),
-  });
+    { maxLabelValues: config.server.maxLabelValues },
+  );
   repository = new ModelRepository(options.resolvers ?? registeredModelResolvers(), {
     loaded: (name, version, ms) => logger.info({ model: name, version, loadMs: Math.round(ms) }, 'model version loaded and warmed'),
     retired: (name, version) => logger.info({ model: name, version }, 'model version drained and unloaded'),
-    batchObserver: ({ name, version }) => ({
-      batch(rows, _requests, runMs) {
-        metrics.batchSize.observe({ model: name, version }, rows);
-        metrics.runTime.observe({ model: name, version }, runMs / 1000);
-      },
-    }),
+    batchObserver: ({ name, version }) => {
+      const labels = { model: metrics.modelLabels.of(name), version: metrics.versionLabels.of(version) };
+      return {
+        batch(rows, _requests, runMs) {
+          metrics.batchSize.observe(labels, rows);
+          metrics.runTime.observe(labels, runMs / 1000);
+        },
+      };
+    },
   });
-  try {
-    await Promise.all(Object.entries(config.models).map(([name, m]) => repository.load(name, m)));
-    service = new InferenceService(repository, config, metrics);
-    for (const exp of service.experiments.values()) {
-      for (const t of exp.targets()) repository.get(t.model, t.version);
-    }
-  } catch (err) {
-    await repository.close();
-    throw err;
-  }
+  const ctx: ServeContext = {
+    config,
+    repository,
+    metrics,
+    lifecycle,
+    log: logger,
+    get service() {
+      return service;
+    },
+  };
 
-  let closing = false;
+  const app = makeApp(config, logger, ctx);
+  let loading: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
+  let listening = false;
+  let grpcServer: GrpcServer | undefined;
+  return {
+    app,
+    repository,
+    metrics,
+    lifecycle,
+    get service(): InferenceService {
+      if (!service) throw new Error('the server has not loaded its models yet (call load())');
+      return service;
+    },
+    load() {
+      loading ??= (async () => {
+        await Promise.all(Object.entries(config.models).map(([name, m]) => repository.load(name, m)));
+        const s = new InferenceService(repository, config, metrics);
+        for (const exp of s.experiments.values()) {
+          for (const t of exp.targets()) repository.get(t.model, t.version);
+        }
+        service = s;
+        if (lifecycle.phase === 'loading') lifecycle.phase = 'serving';
+      })();
+      return loading;
+    },
+    async listen(port = config.server.port, host = config.server.host) {
+      const url = await app.listen({ port, host });
+      listening = true;
+      return url;
+    },
+    async listenGrpc(port = config.server.grpcPort ?? 0, host = config.server.host) {
+      if (grpcServer) throw new Error('the gRPC endpoint is already listening');
+      const started = await startGrpc(ctx, host, port);
+      grpcServer = started.server;
+      listening = true;
+      return started.port;
+    },
+    close() {
+      closed ??= (async () => {
+        const wasServing = lifecycle.phase === 'serving';
+        lifecycle.phase = 'unready';
+        const delay = config.server.readinessDrainMs;
+        if (listening && wasServing && delay > 0) {
+          logger.info({ readinessDrainMs: delay }, 'not ready; still answering while load balancers notice');
+          await new Promise((r) => setTimeout(r, delay));
+        }
+        lifecycle.phase = 'draining';
+        const drain = (async () => {
+          await Promise.all([app.close(), grpcServer ? stopGrpc(grpcServer, config.server.drainTimeoutMs) : undefined]);
+          await repository.close();
+        })();
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            logger.warn({ drainTimeoutMs: config.server.drainTimeoutMs }, 'drain timed out; closing anyway');
+            resolve();
+          }, config.server.drainTimeoutMs);
+        });
+        await Promise.race([drain, timeout]);
+        clearTimeout(timer);
+        lifecycle.phase = 'closed';
+      })();
+      return closed;
+    },
+  };
+}
+
+/** The fastify app: error mapping, request ids, response hooks and the route plugins. */
+function makeApp(config: ServeConfig, logger: Logger, ctx: ServeContext): FastifyInstance {
   let idSeq = 0;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -94,7 +189,8 @@ export async function createServer(options: ServeOptions): Promise<LatheServer> 
     childLoggerFactory: (parent) => parent,
     requestIdHeader: 'x-request-id',
     genReqId: () => `req-${(++idSeq).toString(36)}`,
-    return503OnClosing: true,
+    // Requests that reach a connection accepted before the listener closed are answered, not refused: they were accepted.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 
@@ -113,205 +209,27 @@ export async function createServer(options: ServeOptions): Promise<LatheServer> 
   // Callback-style hooks: an async hook costs a promise per request on the hot path.
   app.addHook('onSend', (req, reply, payload, done) => {
     void reply.header('x-request-id', req.id);
-    // While draining, end keep-alive connections after their response so close() need not wait for idle clients.
-    if (closing) void reply.header('connection', 'close');
+    // While shutting down, end keep-alive connections after their response so no client sends on a socket about to close.
+    if (ctx.lifecycle.closingConnections) void reply.header('connection', 'close');
     done(null, payload);
   });
   const debug = logger.isLevelEnabled('debug');
+  const { metrics } = ctx;
   app.addHook('onResponse', (req, reply, done) => {
     const info = req.lathe;
     if (info) {
       const code = reply.statusCode;
-      metrics.requests.labels(info.model, info.version, String(code)).inc();
-      if (code >= 400) metrics.failures.labels(info.model, info.version, String(code)).inc();
+      metrics.requests.labels(info.model, info.version, String(code), 'rest').inc();
+      if (code >= 400) metrics.failures.labels(info.model, info.version, String(code), 'rest').inc();
       else metrics.latency.labels(info.model, info.version).observe(reply.elapsedTime / 1000);
       if (debug) req.log.debug({ reqId: req.id, model: info.model, version: info.version, code: String(code), ms: Math.round(reply.elapsedTime * 100) / 100 }, 'inference');
     }
     done();
   });
 
-  const ready = (): boolean => !closing && repository.ready();
-
-  // --- health and metadata ---
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => reply.code(ready() ? 200 : 400).send({ ready: ready() }));
-  app.get('/v2', async () => ({ name: 'lathe', version: VERSION, extensions: ['binary_tensor_data', ...(config.server.adminToken ? ['model_repository'] : [])] }));
-
-  const metadata = async (req: FastifyRequest<{ Params: Params }>) => {
-    const { name, version } = req.params;
-    const { mv, signature } = service.signatureOf(name, version);
-    const isExperiment = service.experiments.has(name);
-    return {
-      name,
-      versions: isExperiment ? [] : repository.versions(name).map((v) => v.version),
-      platform: 'onnxruntime_onnx',
-      ...(isExperiment ? { parameters: { experiment: true, example_target: `${mv.name}/${mv.version}` } } : {}),
-      inputs: signature.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
-      outputs: signature.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
-    };
-  };
-  app.get('/v2/models/:name', metadata);
-  app.get('/v2/models/:name/versions/:version', metadata);
-
-  const modelReady = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const { name, version } = req.params;
-    const { mv } = service.signatureOf(name, version);
-    const ok = !closing && mv.state === 'ready';
-    return reply.code(ok ? 200 : 400).send({ name, ...(version ? { version } : {}), ready: ok });
-  };
-  app.get('/v2/models/:name/ready', modelReady);
-  app.get('/v2/models/:name/versions/:version/ready', modelReady);
-
-  // --- inference ---
-  const stickyKey = (req: FastifyRequest, name: string, parameters: Readonly<Record<string, unknown>>): string | undefined => {
-    const header = service.experiments.get(name)?.config.stickyHeader ?? 'x-lathe-key';
-    const h = req.headers[header];
-    if (typeof h === 'string') return h;
-    return typeof parameters.key === 'string' ? parameters.key : undefined;
-  };
-  const answered = (req: FastifyRequest, reply: FastifyReply, out: InferOutcome): void => {
-    req.lathe = { model: out.model, version: out.version };
-    if (out.fallback) void reply.header('x-lathe-fallback', out.fallback);
-    if (out.cached) void reply.header('x-lathe-cache', 'hit');
-  };
-  const checkOpen = (req: FastifyRequest, name: string): void => {
-    req.lathe = { model: name, version: '' };
-    if (closing) throw new ServeError(503, 'server is shutting down', 1);
-  };
-
-  const infer = async (req: FastifyRequest<{ Params: Params; Body: OipBody }>, reply: FastifyReply) => {
-    const { name, version } = req.params;
-    checkOpen(req, name);
-    const parsed = parseInferRequest(req.body.json, req.body.binary);
-    const out = await service.infer(name, version, parsed, { key: stickyKey(req, name, parsed.parameters), requestId: req.id, log: req.log });
-    answered(req, reply, out);
-    const params: Record<string, unknown> = {};
-    if (out.fallback) params.fallback = out.fallback;
-    if (out.experiment) params.experiment = out.experiment;
-    if (out.cached) params.cached = true;
-    const encoded = encodeResponse(out.model, out.version, parsed, out.outputs, params);
-    if (encoded.kind === 'json') return reply.type('application/json; charset=utf-8').send(JSON.stringify(encoded.body));
-    return reply.header(INFERENCE_HEADER, String(encoded.headerLength)).type('application/octet-stream').send(encoded.body);
-  };
-  // The infer routes read their bodies as bytes: the binary tensor data extension (a JSON header of
-  // Inference-Header-Content-Length bytes, then raw tensors) and the fast path for numeric `data` arrays.
-  await app.register(async (scope) => {
-    const secureJson = scope.getDefaultJsonParser('error', 'error');
-    const parseJson = (text: string): unknown => {
-      // fastify's secure parser scans the text with two regexes for prototype-poisoning keys; a text with
-      // neither key nor any escape sequence cannot hold one, and plain JSON.parse is then enough.
-      if (!text.includes('\\') && !text.includes('__proto__') && !text.includes('constructor')) {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          // fall through: the secure parser reports the error as fastify does
-        }
-      }
-      let value: unknown;
-      secureJson(undefined as unknown as FastifyRequest, text, (err, v) => {
-        if (err) throw err;
-        value = v;
-      });
-      return value;
-    };
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' }, (req, body, done) => {
-      try {
-        done(null, readOipBody(body as Buffer, req.headers[INFERENCE_HEADER], parseJson));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    });
-    scope.post('/v2/models/:name/infer', infer);
-    scope.post('/v2/models/:name/versions/:version/infer', infer);
-  });
-
-  app.post('/predict', async (req: FastifyRequest<{ Body: unknown }>, reply) => {
-    if (req.headers[INFERENCE_HEADER] !== undefined) throw badRequest('binary tensor data (Inference-Header-Content-Length) is accepted only by /v2/models/{name}/infer');
-    const body = req.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object {"model"?, "version"?, "inputs"}');
-    const b = body as Record<string, unknown>;
-    const names = service.names();
-    const name = b.model ?? (names.length === 1 ? names[0] : undefined);
-    if (typeof name !== 'string') throw badRequest(`"model" is required (one of ${names.join(', ')})`);
-    if (b.version !== undefined && typeof b.version !== 'string') throw badRequest('"version" must be a string');
-    const version = b.version as string | undefined;
-    checkOpen(req, name);
-    const { mv, signature } = service.signatureOf(name, version);
-    const parsed = parsePredictInputs(signature, mv.name, b.inputs);
-    const key = typeof b.key === 'string' ? b.key : stickyKey(req, name, {});
-    const out = await service.infer(name, version, parsed, { key, requestId: req.id, log: req.log });
-    answered(req, reply, out);
-    const outputs: Record<string, unknown> = {};
-    for (const o of out.outputs) outputs[o.name] = nest(toJson(o.datatype, o.data), o.shape);
-    return { model: out.model, version: out.version, ...(out.fallback ? { fallback: out.fallback } : {}), outputs };
-  });
-
-  app.get('/metrics', async (_req, reply) => {
-    const text = await metrics.registry.metrics();
-    return reply.header('content-type', metrics.registry.contentType).send(text);
-  });
-
-  // --- admin (Triton's model-repository extension), only with a bearer token ---
-  const token = config.server.adminToken;
-  if (token) {
-    const expected = Buffer.from(`Bearer ${token}`);
-    const guard = async (req: FastifyRequest, reply: FastifyReply) => {
-      const got = Buffer.from(req.headers.authorization ?? '');
-      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'admin endpoints need "Authorization: Bearer <token>"' });
-      }
-    };
-    app.post('/v2/repository/index', { preHandler: guard }, async () =>
-      repository.names().flatMap((name) => repository.versions(name).map((v) => ({ name, version: v.version, state: v.state.toUpperCase() }))),
-    );
-    app.post<{ Params: Params; Body: unknown }>('/v2/repository/models/:name/load', { preHandler: guard }, async (req) => {
-      const { name } = req.params;
-      const body = (req.body ?? {}) as { source?: unknown; config?: unknown };
-      let cfg: ModelConfig | undefined = repository.configOf(name);
-      if (typeof body.source === 'string') cfg = modelDefaults(body.source, { ...(cfg ?? {}), source: body.source });
-      if (!cfg) throw badRequest(`model '${name}' is not configured; send {"source": "<path or uri>"}`);
-      const versions = await repository.load(name, cfg).catch((err: Error) => {
-        throw err instanceof ServeError ? err : new ServeError(400, err.message);
-      });
-      return { name, versions };
-    });
-    app.post<{ Params: Params }>('/v2/repository/models/:name/unload', { preHandler: guard }, async (req) => {
-      if (!repository.has(req.params.name)) throw notFound(`model '${req.params.name}' is not loaded`);
-      await repository.unload(req.params.name);
-      return { name: req.params.name, unloaded: true };
-    });
-  }
-
-  let closed: Promise<void> | undefined;
-  return {
-    app,
-    repository,
-    metrics,
-    get service() {
-      return service;
-    },
-    async listen(port = config.server.port, host = config.server.host) {
-      return app.listen({ port, host });
-    },
-    close() {
-      closed ??= (async () => {
-        closing = true;
-        const drain = (async () => {
-          await app.close();
-          await repository.close();
-        })();
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            logger.warn({ drainTimeoutMs: config.server.drainTimeoutMs }, 'drain timed out; closing anyway');
-            resolve();
-          }, config.server.drainTimeoutMs);
-        });
-        await Promise.race([drain, timeout]);
-        clearTimeout(timer);
-      })();
-      return closed;
-    },
-  };
+  void app.register(healthRoutes(ctx));
+  void app.register(inferRoutes(ctx));
+  void app.register(metricsRoute(ctx));
+  if (config.server.adminToken) void app.register(adminRoutes(ctx, config.server.adminToken));
+  return app;
 }

@@ -2,14 +2,13 @@
 import { appendFile } from 'node:fs/promises';
 import { cacheKey } from './cache.js';
 import type { FallbackStep, ServeConfig } from './config.js';
-import { fromJson, type OipDatatype } from './datatypes.js';
 import { InferenceError, notFound, QueueFullError, ServeError } from './errors.js';
 import { compareOutputs, Experiment, type Target } from './experiments.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ModelVersion } from './model-version.js';
 import { validateInputs, type InferRequest } from './oip.js';
 import type { ModelRepository } from './repository.js';
-import type { HostTensor, ModelSignature } from './tensor.js';
+import { fromJson, type HostTensor, type ModelSignature, type OipDatatype } from './tensor.js';
 
 /** The logging calls the server makes (pino's and fastify's loggers fit). */
 export interface ServeLogger {
@@ -43,6 +42,11 @@ export class InferenceService {
     for (const [name, exp] of Object.entries(config.experiments)) this.experiments.set(name, new Experiment(name, exp));
   }
 
+  /** Metrics labels of a model version (bounded, see metrics.ts). */
+  private labels(mv: ModelVersion): { model: string; version: string } {
+    return { model: this.metrics.modelLabels.of(mv.name), version: this.metrics.versionLabels.of(mv.version) };
+  }
+
   /** Names clients can call: models and experiments. */
   names(): string[] {
     return [...this.repo.names(), ...this.experiments.keys()];
@@ -67,7 +71,7 @@ export class InferenceService {
 
   async infer(name: string, version: string | undefined, req: InferRequest, ctx: InferContext): Promise<InferOutcome> {
     const { mv, experiment } = this.route(name, version, ctx.key);
-    const inputs = validateInputs(mv.name, mv.signature, req, mv.maxBatchSize);
+    const inputs = validateInputs(mv.name, mv.signature, req, mv.maxBatchSize, mv.config.allowNonFinite);
     const shadow = experiment?.shadowFor();
     // The batcher copies inputs into its own (transferred) batch buffers, so `inputs` stay usable for the shadow and fallbacks.
     const primary = this.run(mv, inputs, req.outputs);
@@ -77,8 +81,8 @@ export class InferenceService {
       return { model: mv.name, version: mv.version, outputs, cached, experiment: experiment?.name };
     } catch (err) {
       if (!(err instanceof InferenceError) || err instanceof QueueFullError) throw err;
-      this.metrics.inferenceFailures.inc({ model: mv.name, version: mv.version, reason: err.reason });
-      ctx.log.warn({ reqId: ctx.requestId, model: mv.name, version: mv.version, reason: err.reason, err: err.message }, 'inference failed');
+      this.metrics.inferenceFailures.inc({ ...this.labels(mv), reason: err.reason });
+      ctx.log.warn({ reqId: ctx.requestId, model: mv.name, version: mv.version, reason: err.reason, err: err.detail ?? err.message }, 'inference failed');
       return this.fallBack(mv, inputs, req, err, ctx, experiment?.name);
     }
   }
@@ -87,11 +91,11 @@ export class InferenceService {
     const key = mv.cache ? cacheKey(mv.name, mv.version, inputs, wanted ?? []) : '';
     if (mv.cache) {
       const hit = mv.cache.get(key);
-      this.metrics.cacheLookups.inc({ model: mv.name, result: hit ? 'hit' : 'miss' });
+      this.metrics.cacheLookups.inc({ model: this.labels(mv).model, result: hit ? 'hit' : 'miss' });
       if (hit) return { outputs: hit, cached: true };
     }
     const { outputs, info } = await mv.infer(inputs, mv.config.timeoutMs);
-    this.metrics.queueTime.observe({ model: mv.name, version: mv.version }, info.queueMs / 1000);
+    this.metrics.queueTime.observe(this.labels(mv), info.queueMs / 1000);
     if (mv.cache) mv.cache.set(key, outputs);
     return { outputs, cached: false };
   }
@@ -101,14 +105,17 @@ export class InferenceService {
       const to = 'response' in step ? 'default-response' : `${step.model}/${step.version ?? 'latest'}`;
       try {
         const outcome = await this.tryStep(step, inputs, req);
-        this.metrics.fallbacks.inc({ model: mv.name, version: mv.version, to, reason: cause.reason });
+        this.metrics.fallbacks.inc({ ...this.labels(mv), to, reason: cause.reason });
         ctx.log.info({ reqId: ctx.requestId, model: mv.name, version: mv.version, fallback: to }, 'answered by fallback');
         return { ...outcome, fallback: to, experiment };
       } catch (err) {
-        ctx.log.warn({ reqId: ctx.requestId, model: mv.name, fallback: to, err: (err as Error).message }, 'fallback step failed');
+        ctx.log.warn({ reqId: ctx.requestId, model: mv.name, fallback: to, err: err instanceof InferenceError ? (err.detail ?? err.message) : (err as Error).message }, 'fallback step failed');
       }
     }
-    throw cause;
+    // Our own messages (timeout, unavailable) are safe to show; ORT's text names graph nodes, so the
+    // client gets what failed and the request id, and the server log gets the rest.
+    if (cause.detail === undefined) throw cause;
+    throw new InferenceError(`model '${mv.name}' version ${mv.version} failed to run this request (${cause.message}); the server log has the details under request id ${ctx.requestId}`, cause.reason, cause.detail);
   }
 
   private async tryStep(step: FallbackStep, inputs: readonly HostTensor[], req: InferRequest): Promise<Omit<InferOutcome, 'fallback'>> {
@@ -121,7 +128,7 @@ export class InferenceService {
       return { model: 'default-response', version: '0', outputs, cached: false };
     }
     const fb = this.repo.get(step.model, step.version);
-    const ordered = validateInputs(fb.name, fb.signature, { ...req, inputs }, fb.maxBatchSize);
+    const ordered = validateInputs(fb.name, fb.signature, { ...req, inputs }, fb.maxBatchSize, true);
     const { outputs, cached } = await this.run(fb, ordered, req.outputs);
     return { model: fb.name, version: fb.version, outputs, cached };
   }
@@ -130,7 +137,7 @@ export class InferenceService {
   private async mirror(exp: Experiment, target: Target, inputs: readonly HostTensor[], primary: Promise<{ outputs: HostTensor[] }>, ctx: InferContext): Promise<void> {
     try {
       const sv = this.repo.get(target.model, target.version);
-      const ordered = validateInputs(sv.name, sv.signature, { inputs, parameters: {} }, sv.maxBatchSize);
+      const ordered = validateInputs(sv.name, sv.signature, { inputs, parameters: {} }, sv.maxBatchSize, true);
       const [p, s] = await Promise.all([primary, this.run(sv, ordered, undefined)]);
       const cmp = compareOutputs(p.outputs, s.outputs);
       this.metrics.shadow.inc({ experiment: exp.name, outcome: cmp.agree ? 'agree' : 'differ' });

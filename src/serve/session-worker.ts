@@ -2,8 +2,9 @@
 // live here and the event loop only routes and batches. Buffers travel by transfer, not copy.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { FromWorker, ToWorker, WireTensor, WireValueInfo, WorkerInit } from './protocol.js';
-import type { TypedArray } from './datatypes.js';
+import { sessionOptions } from '../runtime/device.js';
+import type { FromWorker, ToWorker, WireTensor, WireValueInfo, WorkerInit } from './worker-messages.js';
+import type { TypedArray } from './tensor.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -24,21 +25,15 @@ function owned(data: TypedArray): TypedArray {
 }
 
 try {
-  const options: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: init.intraOpThreads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 4,
-    extra: { session: { intra_op: { allow_spinning: init.spinning ? '1' : '0' } } },
-  };
-  const session = await ort.InferenceSession.create(init.modelPath, options);
+  // ORT's own error lines (stderr, outside pino) would repeat every failed request; the server logs each
+  // failure itself with its request id, so only fatal ones are printed.
+  const session = await ort.InferenceSession.create(init.modelPath, { ...sessionOptions(init.session), logSeverityLevel: 4 });
   post({ kind: 'loaded', inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) });
   port.on('message', (msg: ToWorker) => {
     void (async () => {
       try {
         const feeds: Record<string, ort.Tensor> = {};
-        for (const t of msg.feeds) feeds[t.name] = new ort.Tensor(t.type, t.data as ort.Tensor.DataType, t.dims);
+        for (const t of msg.feeds) feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
         const t0 = performance.now();
         const result = await session.run(feeds, msg.fetches as string[]);
         const runMs = performance.now() - t0;

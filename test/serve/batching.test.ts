@@ -68,6 +68,9 @@ describe('backpressure and timeouts', () => {
       assert.ok(Number(r.headers['retry-after']) >= 1);
       assert.match(String(r.body.error), /queue holds 2 requests/);
     }
+    // Refused before its body is read: a body that would not even parse still gets the 503 (not a 400).
+    const unread = await call(s, 'POST', '/v2/models/slow/infer', '{"inputs": [ not json', { 'content-type': 'application/json' });
+    assert.equal(unread.status, 503);
     assert.equal((await busy).status, 200);
     for (const q of await Promise.all(queued)) assert.equal(q.status, 200);
     assert.equal((await call(s, 'POST', '/v2/models/slow/infer', slowBody(1))).status, 200);

@@ -11,7 +11,7 @@ export function model(source: string, extra: Partial<ModelConfigInput> = {}): Mo
 }
 
 export async function startServer(config: ServeConfigInput): Promise<LatheServer> {
-  const withLog = { ...config, server: { logLevel: 'silent', ...(config.server ?? {}) } } as ServeConfigInput;
+  const withLog = { ...config, server: { logLevel: 'silent', readinessDrainMs: 0, ...(config.server ?? {}) } } as ServeConfigInput;
   return createServer({ config: parseServeConfig(withLog) });
 }
 

@@ -1,9 +1,12 @@
 // Messages between the event loop and a session worker (see session-worker.ts).
-import type { OrtElementType, TypedArray } from './datatypes.js';
+import type { SessionConfig } from '../runtime/device.js';
+import type { DType } from '../graph/dtype.js';
+import type { TypedArray } from './tensor.js';
 
 export interface WireTensor {
   readonly name: string;
-  readonly type: OrtElementType;
+  /** ONNX Runtime's element type name, which is the lathe dtype's. */
+  readonly type: DType;
   readonly dims: readonly number[];
   readonly data: TypedArray;
 }
@@ -17,8 +20,8 @@ export interface WireValueInfo {
 /** Options the worker gets at start (workerData). */
 export interface WorkerInit {
   readonly modelPath: string;
-  readonly intraOpThreads: number;
-  readonly spinning: boolean;
+  /** The session options, as every lathe session takes them (runtime/device.ts). */
+  readonly session: SessionConfig;
 }
 
 export type ToWorker = { readonly kind: 'run'; readonly id: number; readonly feeds: readonly WireTensor[]; readonly fetches: readonly string[] };
