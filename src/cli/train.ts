@@ -92,10 +92,11 @@ export function registerTrain(program: Command): void {
     .description('export a checkpoint as an ONNX model for inference')
     .argument('<checkpoint>', 'checkpoint manifest (.json) or run directory')
     .requiredOption('--onnx <file>', 'output .onnx path')
-    .action(async (path: string, o: { onnx: string }) => {
+    .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the preceding conv')
+    .action(async (path: string, o: { onnx: string; foldBatchnorm: boolean }) => {
       await userErrors(() => {
         const { model, inputs } = modelFromCheckpoint(path);
-        exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: o.onnx });
+        exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: o.onnx, inference: { foldBatchNorm: o.foldBatchnorm } });
       });
       console.log(JSON.stringify({ event: 'exported', onnx: o.onnx }));
     });

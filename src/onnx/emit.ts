@@ -1,12 +1,14 @@
 // Emits a recorded graph as an ONNX ModelProto: walks the nodes that reach the outputs in creation order and
 // lets each primitive lower itself. Symbolic dims become dim_param and are resolved at run time from the
-// runtime shapes of the graph inputs that carry them.
+// runtime shapes of the graph inputs that carry them. Outputs nothing reads are pruned last (prune.ts): optional ones
+// dropped, dead nodes removed.
 import { ONNX_DTYPE, type DType } from '../graph/dtype.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import type { AttrValue, LowerCtx } from '../graph/primitive.js';
 import type { Shape } from '../graph/shape.js';
 import type { Node, Tensor } from '../graph/tensor.js';
 import { reachable } from '../graph/traverse.js';
+import { pruneUnusedOutputs } from './prune.js';
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './proto.js';
 
 export const DEFAULT_OPSET = 21;
@@ -247,6 +249,7 @@ export function emitModel(spec: GraphSpec, opts: EmitOptions = {}): ModelProto {
     valueInfo: [],
     docString: opts.docString,
   };
+  pruneUnusedOutputs(graph);
   return {
     irVersion: opts.irVersion ?? DEFAULT_IR_VERSION,
     opsetImport: [{ domain: '', version: opts.opset ?? DEFAULT_OPSET }],
