@@ -3,7 +3,8 @@
 // read. A graph then carries no work that nobody asked for: an inference export of a max pool is a MaxPool without
 // its Indices output (ORT otherwise runs its scalar indices kernel: 5× slower for the quickstart CNN), a LayerNorm
 // without Mean/InvStdDev. Training graphs keep what their backward reads, because the backward reads it.
-import type { GraphProto, NodeProto } from './proto.js';
+import { tensorToTypedArray } from './decode.js';
+import type { GraphProto, NodeProto, TensorProto } from './proto.js';
 
 /**
  * ONNX ops (default domain) and the indices of their optional outputs, from the operator specs (opset 21). A
@@ -64,15 +65,49 @@ export function pruneUnusedOutputs(graph: GraphProto): { outputs: number; nodes:
       outputs += n.output.filter((o) => o !== '').length - out.filter((o) => o !== '').length;
       n.output = out;
     }
-    for (const i of n.input) if (i !== '') used.add(i);
-    for (const i of subgraphReads(n)) used.add(i);
-    kept.push(n);
+    const pieces = n.opType === 'Split' && (n.domain ?? '') === '' ? splitAsSlices(graph, n, used) : undefined;
+    for (const m of pieces ?? [n]) {
+      for (const i of m.input) if (i !== '') used.add(i);
+      for (const i of subgraphReads(m)) used.add(i);
+      kept.push(m);
+    }
+    if (pieces) outputs += n.output.length - pieces.length;
   }
   kept.reverse();
   graph.node = kept;
   graph.initializer = graph.initializer.filter((t) => t.name === undefined || used.has(t.name));
   return { outputs, nodes };
 }
+
+/**
+ * Every output of a Split is required, so a Split with pieces nobody reads (an LSTM's forget gate at the first step,
+ * when there is no cell state yet) becomes one Slice per piece that is read. Needs the sizes as an initializer.
+ */
+function splitAsSlices(graph: GraphProto, n: NodeProto, used: ReadonlySet<string>): NodeProto[] | undefined {
+  if (n.output.every((o) => used.has(o)) || n.input.length < 2) return undefined;
+  const sizesInit = graph.initializer.find((t) => t.name === n.input[1]);
+  if (!sizesInit || sizesInit.dataType !== 7) return undefined;
+  const sizes = Array.from(tensorToTypedArray(sizesInit) as BigInt64Array, Number);
+  if (sizes.length !== n.output.length) return undefined;
+  const axis = Number(n.attribute.find((a) => a.name === 'axis')?.i ?? 0);
+  const slices: NodeProto[] = [];
+  let start = 0;
+  sizes.forEach((size, k) => {
+    const out = n.output[k];
+    if (used.has(out)) {
+      const c = (suffix: string, v: number): string => {
+        const name = `${out}_${suffix}`;
+        graph.initializer.push(int64(name, v));
+        return name;
+      };
+      slices.push({ opType: 'Slice', input: [n.input[0], c('start', start), c('end', start + size), c('axis', axis)], output: [out], name: `${n.name ?? 'Split'}_${k}`, attribute: [] });
+    }
+    start += size;
+  });
+  return slices.reverse(); // kept is built backwards
+}
+
+const int64 = (name: string, v: number): TensorProto => ({ name, dataType: 7, dims: [1], rawData: new Uint8Array(BigInt64Array.of(BigInt(v)).buffer) });
 
 /** Node outputs (by node name and output) that no node and no graph output reads: empty for a pruned graph. */
 export function unusedOutputs(graph: GraphProto): string[] {

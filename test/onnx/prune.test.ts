@@ -109,3 +109,17 @@ test('a pruned max-pool model runs in ORT and matches the pooled values', async 
   }
   assert.deepEqual(Array.from(out.y.data as Float32Array), expected);
 });
+
+test('a Split with a piece nobody reads becomes Slices of the pieces that are read, with the same values', async () => {
+  const x = L.placeholder('x', 'float32', [2, 6]);
+  const [a, , c] = L.split(x, [1, 2, 3], 1);
+  const m = emitModel({ inputs: [x], outputs: { y: L.concat([c, a], 1) } });
+  assert.deepEqual(m.graph.node.map((n) => n.opType), ['Slice', 'Slice', 'Concat']);
+  assert.deepEqual(unusedOutputs(m.graph), []);
+  const s = await ort.InferenceSession.create(encodeModel(m));
+  const out = await s.run({ x: new ort.Tensor('float32', Float32Array.from({ length: 12 }, (_, i) => i), [2, 6]) });
+  assert.deepEqual(Array.from(out.y.data as Float32Array), [3, 4, 5, 0, 9, 10, 11, 6]);
+  // all pieces read: one Split stays
+  const [p, q] = L.split(x, 2, 1);
+  assert.deepEqual(emitModel({ inputs: [x], outputs: { y: L.add(p, q) } }).graph.node.map((n) => n.opType), ['Split', 'Add']);
+});
