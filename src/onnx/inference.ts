@@ -94,10 +94,11 @@ const raw = (name: string, dims: readonly number[], a: Float32Array): TensorProt
 export function reluBeforePool(graph: GraphProto): number {
   const u = uses(graph);
   const at = new Map(graph.node.map((n, i) => [n, i]));
+  const producer = new Map(graph.node.flatMap((n) => n.output.map((o) => [o, n] as const)));
   let swapped = 0;
-  for (const pool of graph.node) {
+  for (const pool of [...graph.node]) {
     if (pool.opType !== 'MaxPool' || (pool.domain ?? '') !== '' || pool.output.length !== 1) continue;
-    const conv = graph.node.find((n) => n.output.includes(pool.input[0]));
+    const conv = producer.get(pool.input[0]);
     if (!conv || conv.opType !== 'Conv' || soleConsumer(u, pool.input[0]) !== pool) continue;
     const act = soleConsumer(u, pool.output[0]);
     if (!act || (act.opType !== 'Relu' && act.opType !== 'Clip') || (act.domain ?? '') !== '' || act.input[0] !== pool.output[0]) continue;
