@@ -1,5 +1,6 @@
 // Normalisation: softmax, logSoftmax (primitives with fused kernels), layerNorm (ONNX LayerNormalization with
-// its Mean/InvStdDev outputs), batchNorm (training with PyTorch's unbiased running variance, and eval), groupNorm.
+// its Mean/InvStdDev outputs), batchNorm (training with PyTorch's unbiased running variance; eval as one
+// BatchNormalization node, which inference exports fold into the preceding conv), groupNorm.
 import { isFloat, ONNX_DTYPE } from '../dtype.js';
 import { primitive } from '../primitive.js';
 import { formatShape, normAxis, type Dim } from '../shape.js';

@@ -1,5 +1,7 @@
 // Pooling: maxPool2d (forward with Indices, backward with MaxUnpool — exact, ties broken like PyTorch),
-// avgPool2d (backward as a depthwise ConvTranspose), adaptive and global average pooling.
+// avgPool2d (backward as a depthwise ConvTranspose), adaptive and global average pooling. A graph without the
+// backward never reads the Indices, and the emitter drops them (onnx/prune.ts): ORT's MaxPool with Indices runs a
+// scalar kernel, 3–5× slower per exported CNN than the plain one.
 import { ndarray } from '../ndarray.js';
 import { primitive } from '../primitive.js';
 import { formatShape } from '../shape.js';
@@ -65,7 +67,8 @@ const maxPoolPrim = primitive<Pool2dAttrs>({
 /**
  * Max pooling (padding counts as -inf, as PyTorch). maxPool(relu(x)) is traced as relu(maxPool(x)) — equal values
  * and equal gradients (both are monotone; where they differ in tie-breaking the ReLU gradient is zero) — so the
- * ReLU and its backward mask run on the pooled tensor, a quarter of the size for 2×2 pools.
+ * ReLU and its backward mask run on the pooled tensor, a quarter of the size for 2×2 pools. Inference exports turn
+ * Conv → MaxPool → Relu back into Conv → Relu → MaxPool, which ORT fuses (onnx/inference.ts).
  */
 export function maxPool2d(x: Tensor, kernel: Pair, opts: { stride?: Pair; padding?: Pair } = {}): Tensor {
   const k = pair(kernel);
