@@ -6,13 +6,13 @@ import { ndarray } from '../ndarray.js';
 import { primitive } from '../primitive.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { mul, relu } from './elementwise.js';
+import { div, mul, relu } from './elementwise.js';
 import { constant } from './leaf.js';
 import { convTranspose2dRaw } from './conv.js';
 import { gather } from './indexing.js';
 import { matmul } from './linalg.js';
-import { reshape, reshapeLike, slice } from './movement.js';
-import { mean } from './reduce.js';
+import { expandAs, reshape, reshapeLike, slice } from './movement.js';
+import { mean, reducedCount } from './reduce.js';
 
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -172,5 +172,14 @@ function transposeFlat(m: number[], rows: number, cols: number): number[] {
   return t;
 }
 
+// GlobalAveragePool rather than ReduceMean over [2, 3]: it is the node a hand-written graph has, and ORT runs it in
+// the blocked (NCHWc) layout of the convolutions before it, where ReduceMean first reorders back to NCHW.
+const globalAvgPoolPrim = primitive<Record<string, never>>({
+  name: 'globalAvgPool',
+  infer: ([x]) => [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], 1, 1] }],
+  lower: (ctx, _n, [x]) => ctx.emit('GlobalAveragePool', [x]),
+  vjp: (n, [g]) => [g && div(expandAs(g, n.inputs[0]), reducedCount(n.inputs[0], [2, 3], g.dtype))],
+});
+
 /** Mean over H and W, keeping [N, C, 1, 1]. */
-export const globalAvgPool = (x: Tensor): Tensor => mean(x, [2, 3], true);
+export const globalAvgPool = (x: Tensor): Tensor => (x.rank === 4 ? globalAvgPoolPrim([x], {})[0] : mean(x, [2, 3], true));
