@@ -152,7 +152,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   const entry = getModel(cfg.model.name);
   const onnxPath = join(runDir, 'model.onnx');
   const inputs = modelInputs(entry, entry.options.parse(cfg.model.options));
-  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: onnxPath, metadata: { lathe_config: JSON.stringify(cfg), ...versions() } });
+  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: onnxPath, metadata: { lathe_config: JSON.stringify(cfg), ...versions() }, inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true } });
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
   };

@@ -41,3 +41,24 @@ test('a trained BatchNorm CNN exports folded by default and unfolded on request,
   const [a, b] = [await run(folded), await run(plain)];
   assertClose(a, b, 1e-4, 1e-4, 'folded vs unfolded');
 });
+
+test('a training config can keep BatchNorm in the ONNX it writes (export.foldBatchNorm: false); a bad value names the field', () => {
+  const cfgPath = join(tmp, 'keep.json');
+  const cfg = {
+    name: 'keep', seed: 1,
+    model: { name: 'cnn', options: { widths: [4, 8], hidden: 16, padding: 'same', batchNorm: true } },
+    data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 64 },
+    optimizer: { name: 'adam', lr: 0.003 },
+    trainer: { epochs: 1 },
+    output: join(tmp, 'keep'),
+    export: { foldBatchNorm: false },
+  };
+  writeFileSync(cfgPath, JSON.stringify(cfg));
+  const r = runCli(['train', cfgPath]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(decodeModel(readFileSync(join(tmp, 'keep', 'model.onnx'))).graph.node.filter((n) => n.opType === 'BatchNormalization').length, 2);
+  writeFileSync(cfgPath, JSON.stringify({ ...cfg, export: { foldBatchNorm: 'yes' } }));
+  const bad = runCli(['train', cfgPath]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /export\.foldBatchNorm/);
+});
