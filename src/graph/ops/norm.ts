@@ -154,7 +154,8 @@ export function batchNorm(
     return y;
   };
   if (!opts.training) {
-    if (typeof c === 'number') {
+    // ORT's CPU BatchNormalization has float32/float64 kernels; other dtypes (float16 under autocast) stay decomposed
+    if (typeof c === 'number' && (x.dtype === 'float32' || x.dtype === 'float64')) {
       const w = weight ?? constant(ndarray(x.dtype, [c], new Array<number>(c).fill(1)));
       const b = bias ?? constant(ndarray(x.dtype, [c]));
       return { y: batchNormEvalPrim([x, w, b, runningMean, runningVar], { eps })[0], runningMean, runningVar };
