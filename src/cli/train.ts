@@ -108,13 +108,14 @@ export function registerTrain(program: Command): void {
     .option('--onnx <file>', 'output .onnx path (an inference model)')
     .option('--safetensors <file>', 'output .safetensors path (the weights alone, by module path, as state dicts have them)')
     .option('--opset <n>', 'ONNX opset to emit, 17–21 (17 with IR 8 loads in ONNX 1.12 tools)', '21')
-    .action(async (path: string, o: { onnx?: string; safetensors?: string; opset: string }) => {
+    .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the preceding conv')
+    .action(async (path: string, o: { onnx?: string; safetensors?: string; opset: string; foldBatchnorm: boolean }) => {
       await userErrors(() => {
         if (!o.onnx && !o.safetensors) throw new CliError('give --onnx <file> and/or --safetensors <file>');
         const opset = Number(o.opset);
         if (!(Number.isInteger(opset) && opset >= 17 && opset <= 21)) throw new CliError(`--opset: expected an integer from 17 to 21, got ${o.opset}`);
         const { model, inputs, metadata } = modelFromCheckpoint(path);
-        if (o.onnx) exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: o.onnx, metadata, opset });
+        if (o.onnx) exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: o.onnx, metadata, opset, inference: { foldBatchNorm: o.foldBatchnorm } });
         if (o.safetensors) writeSafetensors(o.safetensors, model.stateDict(), metadata);
       });
       if (o.onnx) console.log(JSON.stringify({ event: 'exported', onnx: o.onnx }));

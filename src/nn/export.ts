@@ -19,13 +19,15 @@ export function withFrozenParameters<R>(module: Module, fn: () => R): R {
 }
 
 /**
- * Exports a module for inference: weights become named initializers, the model runs in eval mode.
- * Inputs may declare symbolic dims (`{ dtype: 'float32', shape: ['batch', 1, 28, 28] }`).
+ * Exports a module for inference: weights become named initializers, the model runs in eval mode (no dropout,
+ * running statistics), and the inference rewrites apply unless `inference: false` (BatchNorm folded into its conv,
+ * ReLU before max pooling; onnx/inference.ts). Inputs may declare symbolic dims
+ * (`{ dtype: 'float32', shape: ['batch', 1, 28, 28] }`).
  */
 export function exportModule(module: Module, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions & { path?: string; outputName?: string; externalData?: boolean | { readonly thresholdBytes: number } } = {}): Uint8Array {
   return exportOnnx(
     (...xs) => withFrozenParameters(module, () => ({ [opts.outputName ?? 'output']: module.forward(...xs) })),
     inputs,
-    { inputNames: opts.inputNames ?? (inputs.length === 1 ? ['input'] : undefined), ...opts },
+    { inputNames: opts.inputNames ?? (inputs.length === 1 ? ['input'] : undefined), ...opts, inference: opts.inference ?? true },
   );
 }

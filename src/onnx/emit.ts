@@ -1,6 +1,7 @@
 // Emits a recorded graph as an ONNX ModelProto: walks the nodes that reach the outputs in creation order and
 // lets each primitive lower itself. Symbolic dims become dim_param and are resolved at run time from the
-// runtime shapes of the graph inputs that carry them.
+// runtime shapes of the graph inputs that carry them. Outputs nothing reads are pruned last (prune.ts): optional ones
+// dropped, dead nodes removed.
 import { ONNX_DTYPE, type DType } from '../graph/dtype.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import type { AttrValue, LowerCtx } from '../graph/primitive.js';
@@ -8,6 +9,7 @@ import type { Shape } from '../graph/shape.js';
 import type { Node, Tensor } from '../graph/tensor.js';
 import { reachable } from '../graph/traverse.js';
 import { latheVersion } from '../util/version.js';
+import { pruneUnusedOutputs } from './prune.js';
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './proto.js';
 
 export const DEFAULT_OPSET = 21;
@@ -258,6 +260,7 @@ export function emitModel(spec: GraphSpec, opts: EmitOptions = {}): ModelProto {
     valueInfo: [],
     docString: opts.docString,
   };
+  pruneUnusedOutputs(graph);
   return {
     irVersion: opts.irVersion ?? irVersionFor(opset),
     opsetImport: [{ domain: '', version: opset }],

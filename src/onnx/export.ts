@@ -6,19 +6,27 @@ import { trace, type InputSpec, type TraceResult } from './trace.js';
 import type { NDArray } from '../graph/ndarray.js';
 import type { Tensor } from '../graph/tensor.js';
 import type { EmitOptions } from './emit.js';
+import { optimizeForInference, type InferencePasses } from './inference.js';
 import { encodeModel } from './encode.js';
 import type { ModelProto } from './proto.js';
 
 export interface ExportOptions extends EmitOptions {
   /** Names of the graph inputs (default x0, x1, ...). */
   readonly inputNames?: readonly string[];
+  /**
+   * Inference rewrites (onnx/inference.ts): BatchNorm folded into its Conv, ReLU before MaxPool. `true` applies all;
+   * off by default here (exportModule, the inference export of a Module, turns them on).
+   */
+  readonly inference?: boolean | InferencePasses;
 }
 
 const toSpec = (a: InputSpec | NDArray, name?: string): InputSpec => ({ dtype: a.dtype, shape: [...a.shape], name: name ?? ('name' in a ? a.name : undefined) });
 
 /** Traces `fn` over inputs shaped like the examples (or declared specs with symbolic dims) into an ONNX model. */
 export function exportModel(fn: (...xs: Tensor[]) => TraceResult, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions = {}): ModelProto {
-  return trace(fn, inputs.map((a, i) => toSpec(a, opts.inputNames?.[i])), opts).model;
+  const model = trace(fn, inputs.map((a, i) => toSpec(a, opts.inputNames?.[i])), opts).model;
+  if (opts.inference) optimizeForInference(model, opts.inference === true ? {} : opts.inference);
+  return model;
 }
 
 const TWO_GB = 2 ** 31 - 1;

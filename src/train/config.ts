@@ -48,6 +48,8 @@ export const trainConfigSchema = z.object({
   }).strict().default({ checkpoint: { monitor: 'val_accuracy', saveTopK: 1 } }),
   /** Run directory (checkpoints, metrics.csv, model.onnx). */
   output: z.string().optional(),
+  /** The model.onnx written after training: BatchNorm folded into the preceding conv (default true; onnx/inference.ts). */
+  export: z.object({ foldBatchNorm: z.boolean().default(true) }).strict().optional(),
 }).strict();
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;

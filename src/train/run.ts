@@ -211,7 +211,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   const test = testScores(await trainer.evaluate(evalLoader(data.test, lm)));
   const onnxPath = join(runDir, 'model.onnx');
   const inputs = modelInputs(resolved.entry, resolved.options);
-  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: onnxPath, metadata: exportMetadata(cfg, inputs, resolved.options) });
+  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: onnxPath, metadata: exportMetadata(cfg, inputs, resolved.options), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true } });
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
   };

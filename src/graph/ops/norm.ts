@@ -1,5 +1,6 @@
 // Normalisation: softmax, logSoftmax (primitives with fused kernels), layerNorm (ONNX LayerNormalization with
-// its Mean/InvStdDev outputs), batchNorm (training with PyTorch's unbiased running variance, and eval), groupNorm.
+// its Mean/InvStdDev outputs), batchNorm (training with PyTorch's unbiased running variance; eval as one
+// BatchNormalization node, which inference exports fold into the preceding conv), groupNorm.
 import { isFloat, ONNX_DTYPE } from '../dtype.js';
 import { primitive } from '../primitive.js';
 import { formatShape, normAxis, type Dim } from '../shape.js';
@@ -9,7 +10,8 @@ import { customVjp } from './differentiation.js';
 import { expand, reshape, reshapeLike } from './movement.js';
 import { mean, reducedCount, sum } from './reduce.js';
 import { stopGradient } from './differentiation.js';
-import { scalar } from './leaf.js';
+import { constant, scalar } from './leaf.js';
+import { ndarray } from '../ndarray.js';
 
 const softmaxPrim = primitive<{ axis: number }>({
   name: 'softmax',
@@ -98,6 +100,40 @@ export interface BatchNormResult {
 }
 
 /**
+ * Eval-mode batch norm as one primitive: y = (x − μ)·w/√(σ² + ε) + b with the running statistics, lowered to ONNX
+ * BatchNormalization (inference mode, one output), the node a hand-written inference graph has and the one an
+ * inference export folds into the preceding Conv (onnx/inference.ts). Inputs [x, w, b, μ, σ²], the last four [C].
+ */
+const batchNormEvalPrim = primitive<{ eps: number }>({
+  name: 'batchNormEval',
+  infer: ([x, ...stats]) => {
+    for (const p of stats) {
+      if (p.rank !== 1 || p.shape[0] !== x.shape[1]) throw new Error(`batchNorm: weight, bias and running statistics must be [${x.shape[1]}], got ${formatShape(p.shape)}`);
+    }
+    return [{ dtype: x.dtype, shape: x.shape }];
+  },
+  lower: (ctx, n, ins) => ctx.emit('BatchNormalization', ins, { epsilon: { float: n.attrs.eps } }),
+  vjp: (n, [g]) => {
+    if (!g) return n.inputs.map(() => null);
+    const [x, w, , mu, v] = n.inputs;
+    const bshape: Dim[] = x.shape.map((d, i) => (i === 1 ? d : 1));
+    const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+    const c = [x.shape[1]];
+    const r = rsqrt(add(v, n.attrs.eps)); // [C]
+    const xc = sub(x, reshape(mu, bshape));
+    const sg = reshape(sum(g, axes, true), c); // Σdy [C]
+    const sgxc = reshape(sum(mul(g, xc), axes, true), c); // Σdy·(x − μ) [C]
+    return [
+      mul(g, reshape(mul(w, r), bshape)),
+      mul(sgxc, r),
+      sg,
+      neg(mul(sg, mul(w, r))),
+      mul(mul(sgxc, w), mul(mul(r, mul(r, r)), -0.5)),
+    ];
+  },
+});
+
+/**
  * Batch normalisation over every axis but 1. Training mode normalises with the batch statistics (biased variance)
  * and updates the running variance with the UNBIASED batch variance, as PyTorch does (ORT's training-mode
  * BatchNormalization uses the biased one, so this is written out).
@@ -118,6 +154,12 @@ export function batchNorm(
     return y;
   };
   if (!opts.training) {
+    // ORT's CPU BatchNormalization has float32/float64 kernels; other dtypes (float16 under autocast) stay decomposed
+    if (typeof c === 'number' && (x.dtype === 'float32' || x.dtype === 'float64')) {
+      const w = weight ?? constant(ndarray(x.dtype, [c], new Array<number>(c).fill(1)));
+      const b = bias ?? constant(ndarray(x.dtype, [c]));
+      return { y: batchNormEvalPrim([x, w, b, runningMean, runningVar], { eps })[0], runningMean, runningVar };
+    }
     const z = mul(sub(x, reshape(runningMean, bshape)), rsqrt(add(reshape(runningVar, bshape), eps)));
     return { y: affine(z), runningMean, runningVar };
   }

@@ -1,16 +1,18 @@
 // Pooling: maxPool2d (forward with Indices, backward with MaxUnpool — exact, ties broken like PyTorch),
-// avgPool2d (backward as a depthwise ConvTranspose), adaptive and global average pooling.
+// avgPool2d (backward as a depthwise ConvTranspose), adaptive and global average pooling. A graph without the
+// backward never reads the Indices, and the emitter drops them (onnx/prune.ts): ORT's MaxPool with Indices runs a
+// scalar kernel, 3–5× slower per exported CNN than the plain one.
 import { ndarray } from '../ndarray.js';
 import { primitive } from '../primitive.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { mul, relu } from './elementwise.js';
+import { div, mul, relu } from './elementwise.js';
 import { constant } from './leaf.js';
 import { convTranspose2dRaw } from './conv.js';
 import { gather } from './indexing.js';
 import { matmul } from './linalg.js';
-import { reshape, reshapeLike, slice } from './movement.js';
-import { mean } from './reduce.js';
+import { expandAs, reshape, reshapeLike, slice } from './movement.js';
+import { mean, reducedCount } from './reduce.js';
 
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -65,7 +67,8 @@ const maxPoolPrim = primitive<Pool2dAttrs>({
 /**
  * Max pooling (padding counts as -inf, as PyTorch). maxPool(relu(x)) is traced as relu(maxPool(x)) — equal values
  * and equal gradients (both are monotone; where they differ in tie-breaking the ReLU gradient is zero) — so the
- * ReLU and its backward mask run on the pooled tensor, a quarter of the size for 2×2 pools.
+ * ReLU and its backward mask run on the pooled tensor, a quarter of the size for 2×2 pools. Inference exports turn
+ * Conv → MaxPool → Relu back into Conv → Relu → MaxPool, which ORT fuses (onnx/inference.ts).
  */
 export function maxPool2d(x: Tensor, kernel: Pair, opts: { stride?: Pair; padding?: Pair } = {}): Tensor {
   const k = pair(kernel);
@@ -169,5 +172,14 @@ function transposeFlat(m: number[], rows: number, cols: number): number[] {
   return t;
 }
 
+// GlobalAveragePool rather than ReduceMean over [2, 3]: it is the node a hand-written graph has, and ORT runs it in
+// the blocked (NCHWc) layout of the convolutions before it, where ReduceMean first reorders back to NCHW.
+const globalAvgPoolPrim = primitive<Record<string, never>>({
+  name: 'globalAvgPool',
+  infer: ([x]) => [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], 1, 1] }],
+  lower: (ctx, _n, [x]) => ctx.emit('GlobalAveragePool', [x]),
+  vjp: (n, [g]) => [g && div(expandAs(g, n.inputs[0]), reducedCount(n.inputs[0], [2, 3], g.dtype))],
+});
+
 /** Mean over H and W, keeping [N, C, 1, 1]. */
-export const globalAvgPool = (x: Tensor): Tensor => mean(x, [2, 3], true);
+export const globalAvgPool = (x: Tensor): Tensor => (x.rank === 4 ? globalAvgPoolPrim([x], {})[0] : mean(x, [2, 3], true));

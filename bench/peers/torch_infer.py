@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""PyTorch peer for lathe's inference benchmark (bench/infer.ts): the same architectures written in plain torch.nn,
+eval mode, one forward pass per step, at the peer's best.
+
+usage: torch_infer.py <cnn|resnet|mobilenetv2|gpt> <batch> <threads> <reps>
+prints one JSON line: {"workload", "batch", "threads", "layout", "mode", "samples_per_s", "ms_per_step"}, the fastest
+of NCHW and channels_last (convolutional models) and of torch.no_grad and torch.inference_mode.
+Run with OMP_WAIT_POLICY=PASSIVE (the caller sets it).
+
+cnn:         the quickstart CNN: conv3x3 1->32 (valid), ReLU, maxpool2, conv3x3 32->64, ReLU, maxpool2, dense 1600->128,
+             ReLU, dense 128->10; input [B, 1, 28, 28].
+resnet:      lathe's `resnet` defaults: ResNet-18 with a 3x3 stride-1 stem (no max-pool), basic blocks [2,2,2,2], widths
+             64..512, BatchNorm, global average pool, linear; input [B, 1, 28, 28].
+mobilenetv2: lathe's `mobilenetv2` defaults: stem 3x3 32 (stride 1), inverted residuals (t, c, n, s) = (1,16,1,1),
+             (6,24,2,2), (6,32,3,2), (6,64,2,1), (6,96,2,1), head 1x1 640, ReLU6, BatchNorm; input [B, 1, 28, 28].
+gpt:         vocab 96, context 64, d_model 128, 4 heads, 2 pre-norm layers, MLP 4x (GELU), learned positions, tied
+             embeddings, causal attention: logits of all 64 positions; input ids [B, 64].
+"""
+import json, math, sys, time
+from _timing import median_step_ms
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+workload, batch, threads, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+
+
+def cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 5 * 5, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def conv_bn(cin, cout, k, stride=1, groups=1, act='relu'):
+    layers = [nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    if act == 'relu':
+        layers.append(nn.ReLU())
+    elif act == 'relu6':
+        layers.append(nn.ReLU6())
+    return nn.Sequential(*layers)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, width, stride):
+        super().__init__()
+        self.a = conv_bn(cin, width, 3, stride)
+        self.b = conv_bn(width, width, 3, act='none')
+        self.down = conv_bn(cin, width, 1, stride, act='none') if stride != 1 or cin != width else None
+
+    def forward(self, x):
+        return F.relu(self.b(self.a(x)) + (self.down(x) if self.down is not None else x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, layers=(2, 2, 2, 2), widths=(64, 128, 256, 512), classes=10):
+        super().__init__()
+        self.stem = conv_bn(1, widths[0], 3)
+        blocks, cin = [], widths[0]
+        for s, (n, w) in enumerate(zip(layers, widths)):
+            for i in range(n):
+                blocks.append(BasicBlock(cin, w, (2 if s > 0 else 1) if i == 0 else 1))
+                cin = w
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1), 1))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, t):
+        super().__init__()
+        hidden = round(cin * t)
+        layers = [conv_bn(cin, hidden, 1, act='relu6')] if t != 1 else []
+        layers += [conv_bn(hidden, hidden, 3, stride, groups=hidden, act='relu6'), conv_bn(hidden, cout, 1, act='none')]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.body(x) if self.residual else self.body(x)
+
+
+class MobileNetV2(nn.Module):
+    def __init__(self, stages=((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 2, 1), (6, 96, 2, 1)), classes=10):
+        super().__init__()
+        self.stem = conv_bn(1, 32, 3, act='relu6')
+        blocks, cin = [], 32
+        for t, c, n, s in stages:
+            for i in range(n):
+                blocks.append(InvertedResidual(cin, c, s if i == 0 else 1, t))
+                cin = c
+        self.blocks = nn.Sequential(*blocks)
+        self.head = conv_bn(cin, 640, 1, act='relu6')
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(640, classes)
+
+    def forward(self, x):
+        h = torch.flatten(F.adaptive_avg_pool2d(self.head(self.blocks(self.stem(x))), 1), 1)
+        return self.fc(self.drop(h))
+
+
+V, T = 96, 64
+
+
+class Block(nn.Module):
+    def __init__(self, d, h):
+        super().__init__()
+        self.h = h
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.out = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.fc = nn.Linear(d, 4 * d)
+        self.proj = nn.Linear(4 * d, d)
+        self.register_buffer('mask', torch.full((T, T), float('-inf')).triu(1))
+
+    def forward(self, x):
+        b, t, d = x.shape
+        hd = d // self.h
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q = q.view(b, t, self.h, hd).transpose(1, 2)  # [B, heads, T, hd]
+        k = k.view(b, t, self.h, hd).transpose(1, 2)
+        v = v.view(b, t, self.h, hd).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd)) + self.mask[:t, :t]
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.out(y)
+        return x + self.proj(F.gelu(self.fc(self.ln2(x))))
+
+
+class GPT(nn.Module):
+    def __init__(self, d=128, h=4, layers=2):
+        super().__init__()
+        self.wte = nn.Embedding(V, d)
+        self.wpe = nn.Parameter(torch.randn(T, d) * 0.01)
+        self.blocks = nn.ModuleList([Block(d, h) for _ in range(layers)])
+        self.lnf = nn.LayerNorm(d)
+
+    def forward(self, ids):
+        x = self.wte(ids) + self.wpe[: ids.shape[1]]
+        for b in self.blocks:
+            x = b(x)
+        return self.lnf(x) @ self.wte.weight.t()
+
+
+def build():
+    if workload == 'gpt':
+        return GPT(), torch.randint(0, V, (batch, T)), False
+    model = {'cnn': cnn, 'resnet': ResNet, 'mobilenetv2': MobileNetV2}[workload]()
+    return model, torch.randn(batch, 1, 28, 28), True
+
+
+def run(channels_last, mode):
+    model, x, is_conv = build()
+    model.eval()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    ctx = torch.inference_mode if mode == 'inference_mode' else torch.no_grad
+
+    def step():
+        with ctx():
+            model(x)
+
+    # enough steps per repetition for ~0.3 s, at least 3
+    t0 = time.perf_counter()
+    for _ in range(3):
+        step()
+    per = (time.perf_counter() - t0) / 3
+    steps = max(3, int(0.3 / max(per, 1e-6)))
+    ms = median_step_ms(step, steps, reps, warmup=5)
+    return {"workload": workload, "batch": batch, "threads": threads, "layout": "channels_last" if channels_last else "nchw",
+            "mode": mode, "ms_per_step": ms, "samples_per_s": batch / (ms / 1000)}
+
+
+results = []
+for cl in ([False, True] if workload != 'gpt' else [False]):
+    for mode in ('no_grad', 'inference_mode'):
+        results.append(run(cl, mode))
+print(json.dumps(min(results, key=lambda r: r["ms_per_step"])))
