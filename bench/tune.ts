@@ -1,4 +1,4 @@
-// `npm run bench -- tune [--json] [--quick]`: lathe's samplers against Optuna 3.1 (Debian python3-optuna, run in
+// `npm run bench -- tune [--json] [--quick] [--speed]` (--speed: only the overhead part): lathe's samplers against Optuna 3.1 (Debian python3-optuna, run in
 // the same benchmark when /usr/bin/python3 has it).
 //  - quality: mean best value after 100 trials over 20 seeds (`--seeds N`), TPE and CMA-ES, on Branin, Hartmann-6 and a 10-D
 //    Rosenbrock (minimize), with the difference (ours − Optuna) and its 95% Welch confidence interval;
@@ -101,7 +101,7 @@ export async function run(args: string[]): Promise<void> {
   const peer = optunaAvailable();
   if (!peer && !json) console.log('Optuna not found at /usr/bin/python3: reporting lathe only');
   if (!json) console.log(`quality: mean best after ${trials} trials over ${seeds} seeds (minimize)\n${'workload'.padEnd(24)} ${'lathe'.padStart(10)} ${'optuna'.padStart(10)}  diff [95% CI]`);
-  for (const sampler of ['tpe', 'cmaes'] as const) {
+  for (const sampler of args.includes('--speed') ? [] : (['tpe', 'cmaes'] as const)) {
     for (const fn of Object.keys(FUNCTIONS)) {
       const ours = await ourBest(sampler, fn, seeds, trials);
       const theirs = peer ? (optuna(['quality', sampler, fn, String(seeds), String(trials)]).best as number[]) : null;

@@ -18,6 +18,7 @@ gpt:         vocab 96, context 64, d_model 128, 4 heads, 2 pre-norm layers, MLP 
 """
 import json, math, sys, time
 from _timing import median_step_ms
+from _torch_gpt import GPT
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -105,49 +106,9 @@ class MobileNetV2(nn.Module):
 V, T = 96, 64
 
 
-class Block(nn.Module):
-    def __init__(self, d, h):
-        super().__init__()
-        self.h = h
-        self.ln1 = nn.LayerNorm(d)
-        self.qkv = nn.Linear(d, 3 * d)
-        self.out = nn.Linear(d, d)
-        self.ln2 = nn.LayerNorm(d)
-        self.fc = nn.Linear(d, 4 * d)
-        self.proj = nn.Linear(4 * d, d)
-        self.register_buffer('mask', torch.full((T, T), float('-inf')).triu(1))
-
-    def forward(self, x):
-        b, t, d = x.shape
-        hd = d // self.h
-        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
-        q = q.view(b, t, self.h, hd).transpose(1, 2)  # [B, heads, T, hd]
-        k = k.view(b, t, self.h, hd).transpose(1, 2)
-        v = v.view(b, t, self.h, hd).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd)) + self.mask[:t, :t]
-        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + self.out(y)
-        return x + self.proj(F.gelu(self.fc(self.ln2(x))))
-
-
-class GPT(nn.Module):
-    def __init__(self, d=128, h=4, layers=2):
-        super().__init__()
-        self.wte = nn.Embedding(V, d)
-        self.wpe = nn.Parameter(torch.randn(T, d) * 0.01)
-        self.blocks = nn.ModuleList([Block(d, h) for _ in range(layers)])
-        self.lnf = nn.LayerNorm(d)
-
-    def forward(self, ids):
-        x = self.wte(ids) + self.wpe[: ids.shape[1]]
-        for b in self.blocks:
-            x = b(x)
-        return self.lnf(x) @ self.wte.weight.t()
-
-
 def build():
     if workload == 'gpt':
-        return GPT(), torch.randint(0, V, (batch, T)), False
+        return GPT(V, T), torch.randint(0, V, (batch, T)), False
     model = {'cnn': cnn, 'resnet': ResNet, 'mobilenetv2': MobileNetV2}[workload]()
     return model, torch.randn(batch, 1, 28, 28), True
 

@@ -12,6 +12,7 @@ lstm: embedding 96 -> 64, 1-layer LSTM hidden 128, linear 128 -> 96; sequence 64
 """
 import json, math, sys
 from _timing import median_step_ms
+from _torch_gpt import GPT
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -20,46 +21,6 @@ workload, threads, steps, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 V, T, B = 96, 64, 32
-
-
-class Block(nn.Module):
-    def __init__(self, d, h):
-        super().__init__()
-        self.h = h
-        self.ln1 = nn.LayerNorm(d)
-        self.qkv = nn.Linear(d, 3 * d)
-        self.out = nn.Linear(d, d)
-        self.ln2 = nn.LayerNorm(d)
-        self.fc = nn.Linear(d, 4 * d)
-        self.proj = nn.Linear(4 * d, d)
-        self.register_buffer('mask', torch.full((T, T), float('-inf')).triu(1))
-
-    def forward(self, x):
-        b, t, d = x.shape
-        hd = d // self.h
-        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
-        q = q.view(b, t, self.h, hd).transpose(1, 2)
-        k = k.view(b, t, self.h, hd).transpose(1, 2)
-        v = v.view(b, t, self.h, hd).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd)) + self.mask[:t, :t]
-        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + self.out(y)
-        return x + self.proj(F.gelu(self.fc(self.ln2(x))))
-
-
-class GPT(nn.Module):
-    def __init__(self, d=128, h=4, layers=2):
-        super().__init__()
-        self.wte = nn.Embedding(V, d)
-        self.wpe = nn.Parameter(torch.randn(T, d) * 0.01)
-        self.blocks = nn.ModuleList([Block(d, h) for _ in range(layers)])
-        self.lnf = nn.LayerNorm(d)
-
-    def forward(self, ids):
-        x = self.wte(ids) + self.wpe[: ids.shape[1]]
-        for b in self.blocks:
-            x = b(x)
-        return self.lnf(x) @ self.wte.weight.t()
 
 
 class CharLSTM(nn.Module):
@@ -75,7 +36,7 @@ class CharLSTM(nn.Module):
 
 
 def run():
-    model = {'gpt': GPT, 'lstm': CharLSTM}[workload]()
+    model = GPT(V, T) if workload == 'gpt' else CharLSTM()
     x = torch.randint(0, V, (B, T))
     y = torch.randint(0, V, (B, T))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
