@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportModule } from '../nn/export.js';
 import { writeSafetensors } from '../nn/safetensors.js';
-import { ConfigError, loadTrainConfig } from '../train/config.js';
+import { loadTrainConfig } from '../train/config.js';
 import { predictFile } from '../serve/predict.js';
 import { openStore } from '../track/open.js';
 import { resolveModelUri } from '../track/registry.js';
@@ -35,11 +35,8 @@ async function userErrors<T>(fn: () => Promise<T> | T): Promise<T> {
     return await fn();
   } catch (err) {
     const msg = (err as Error).message;
+    // user errors are typed where they arise (ConfigError, CheckpointError, FileFormatError, ProtoDecodeError, ...)
     if (err instanceof UserError) throw new CliError(msg);
-    // TODO(issue 13): every user error typed at its source; until then the messages of untyped ones are matched
-    if (err instanceof ConfigError || /not found|missing|corrupt|unknown (model|dataset)|not a lathe run|bad magic|checksum|No such file/i.test(msg)) {
-      throw new CliError(msg);
-    }
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { DType } from '../graph/dtype.js';
 import type { ArrayTensor } from './tensor.js';
+import { FileFormatError } from '../util/errors.js';
 
 /** IDX type codes and the dtype each decodes to (big-endian in the file). */
 const IDX_TYPES: Readonly<Record<number, { dtype: DType; bytes: number; name: string }>> = {
@@ -15,32 +16,32 @@ const IDX_TYPES: Readonly<Record<number, { dtype: DType; bytes: number; name: st
 };
 
 function parse(path: string): { type: number; dims: number[]; body: Buffer } {
-  if (!existsSync(path)) throw new Error(`${path}: file not found`);
+  if (!existsSync(path)) throw new FileFormatError(`${path}: file not found`);
   let buf = readFileSync(path);
   if (buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
       buf = gunzipSync(buf);
     } catch (e) {
-      throw new Error(`${path}: corrupt gzip data (${(e as Error).message})`);
+      throw new FileFormatError(`${path}: corrupt gzip data (${(e as Error).message})`);
     }
   }
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0 || !(buf[2] in IDX_TYPES)) {
-    throw new Error(`${path}: not an IDX file (bad magic ${[...buf.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('')})`);
+    throw new FileFormatError(`${path}: not an IDX file (bad magic ${[...buf.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('')})`);
   }
   const type = buf[2];
   const rank = buf[3];
-  if (buf.length < 4 + 4 * rank) throw new Error(`${path}: IDX header truncated (rank ${rank})`);
+  if (buf.length < 4 + 4 * rank) throw new FileFormatError(`${path}: IDX header truncated (rank ${rank})`);
   const dims = Array.from({ length: rank }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const n = dims.reduce((a, b) => a * b, 1) * IDX_TYPES[type].bytes;
   const body = buf.subarray(4 + 4 * rank);
-  if (body.length !== n) throw new Error(`${path}: header [${dims.join(',')}] needs ${n} bytes of data, file has ${body.length}`);
+  if (body.length !== n) throw new FileFormatError(`${path}: header [${dims.join(',')}] needs ${n} bytes of data, file has ${body.length}`);
   return { type, dims, body };
 }
 
 /** Parses an unsigned-byte IDX file (MNIST images and labels), gzipped or not; errors name the file. */
 export function readIdx(path: string): { dims: number[]; data: Uint8Array } {
   const { type, dims, body } = parse(path);
-  if (type !== 0x08) throw new Error(`${path}: IDX element type is ${IDX_TYPES[type].name}, expected unsigned byte (use readIdxArray)`);
+  if (type !== 0x08) throw new FileFormatError(`${path}: IDX element type is ${IDX_TYPES[type].name}, expected unsigned byte (use readIdxArray)`);
   return { dims, data: new Uint8Array(body.buffer, body.byteOffset, body.length) };
 }
 

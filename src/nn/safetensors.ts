@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { allocate, itemSize, type DType } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
 import { writeAtomicFile } from '../util/write-atomic.js';
+import { FileFormatError } from '../util/errors.js';
 
 const TO_ST: Partial<Record<DType, string>> = {
   float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', int64: 'I64', uint8: 'U8', int8: 'I8', bool: 'BOOL', uint32: 'U32', uint64: 'U64',
@@ -46,15 +47,15 @@ export interface SafetensorsFile {
 
 /** Parses safetensors bytes; `source` names the file in errors. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsFile {
-  if (bytes.length < 8) throw new Error(`${source}: truncated (${bytes.length} bytes)`);
+  if (bytes.length < 8) throw new FileFormatError(`${source}: truncated (${bytes.length} bytes)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  if (n > bytes.length - 8) throw new Error(`${source}: header length ${n} exceeds the file`);
+  if (n > bytes.length - 8) throw new FileFormatError(`${source}: header length ${n} exceeds the file`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch {
-    throw new Error(`${source}: header is not valid JSON`);
+    throw new FileFormatError(`${source}: header is not valid JSON`);
   }
   const base = 8 + n;
   const tensors: Record<string, NDArray> = {};
@@ -66,10 +67,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     }
     const e = v as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const dtype = FROM_ST[e.dtype];
-    if (!dtype) throw new Error(`${source}: tensor "${name}" has unsupported dtype ${e.dtype}`);
+    if (!dtype) throw new FileFormatError(`${source}: tensor "${name}" has unsupported dtype ${e.dtype}`);
     const [s, t] = e.data_offsets;
     const count = e.shape.reduce((a, b) => a * b, 1);
-    if (t - s !== count * itemSize(dtype) || base + t > bytes.length) throw new Error(`${source}: tensor "${name}" has inconsistent offsets`);
+    if (t - s !== count * itemSize(dtype) || base + t > bytes.length) throw new FileFormatError(`${source}: tensor "${name}" has inconsistent offsets`);
     const data = allocate(dtype, count);
     new Uint8Array((data as ArrayBufferView).buffer).set(bytes.subarray(base + s, base + t));
     tensors[name] = { dtype, shape: e.shape, data };

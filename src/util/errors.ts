@@ -9,3 +9,6 @@ export class UserError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** A file that is missing, truncated or not in the format it should be in (the message names the file). */
+export class FileFormatError extends UserError {}
