@@ -1,0 +1,120 @@
+// Message passing: gatherRows (gather by edge index), segmentSum / segmentMax (primitives) and segmentMean,
+// segmentSoftmax (composites) over destination nodes.
+//
+// Lowering, measured on this 2-vCPU machine (lscpu: "AMD EPYC", load average 7.8, 2026-12-06) with onnxruntime-node
+// 1.30 at Cora's size (E = 13,264 edges with self loops into N = 2,708 nodes, R features; `npm run bench -- segment`),
+// median ms per call including the feed:
+//   ScatterElements(add) into zeros ........ R 16: 2.3 ms (1 thread) / 2.9 ms (2); R 64: 11.0 / 11.2 ms
+//   OneHot(seg)ᵀ · x as one Gemm ........... R 16: 141 / 236 ms; R 64: 152 / 132 ms (the [E, N] incidence matrix is
+//                                            144 MB, rebuilt every call)
+// ScatterElements(add) is ORT's serial CPU kernel (it walks the updates in order), so the sum is deterministic at
+// any thread count: the same bits at 1 and 2 intra-op threads, checked in test/graph/segment.test.ts. ScatterND
+// (reduction add) is the one that races across threads (ORT #18048, #23396) and is never used here.
+// segmentMax is ScatterElements(max) from -inf; empty segments give 0 (as torch_scatter / PyG), and its gradient is
+// shared equally among the entries that tie for a segment's maximum (as torch.scatter_reduce 'amax').
+import { isInteger } from '../dtype.js';
+import { ndarray } from '../ndarray.js';
+import { primitive, type LowerCtx } from '../primitive.js';
+import { formatShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { cast, div, equal, exp, maximum, mul, sub } from './elementwise.js';
+import { stopGradient } from './misc.js';
+import { onesLike } from './movement.js';
+
+function requireSegments(op: string, x: Tensor, seg: Tensor): void {
+  if (!isInteger(seg.dtype)) throw new Error(`${op}: segment ids must be int32 or int64, got ${seg.dtype}`);
+  if (seg.rank !== 1) throw new Error(`${op}: segment ids must be 1-D [E], got ${formatShape(seg.shape)}`);
+  if (x.rank < 1) throw new Error(`${op}: values must have at least one dim [E, ...], got a scalar`);
+  const [e, s] = [x.shape[0], seg.shape[0]];
+  if (typeof e === 'number' && typeof s === 'number' && e !== s) {
+    throw new Error(`${op}: values ${formatShape(x.shape)} and segment ids ${formatShape(seg.shape)} disagree on E`);
+  }
+}
+
+/** [N, ...rest] from the segment count (rows of `like`) and the trailing dims of `x` [E, ...rest], at run time. */
+function outShape(ctx: LowerCtx, x: Tensor, like: Tensor): string {
+  const rows = ctx.emit('Slice', [ctx.shapeOf(like), ctx.i64([0]), ctx.i64([1])])[0];
+  if (x.rank === 1) return rows;
+  const rest = ctx.emit('Slice', [ctx.shapeOf(x), ctx.i64([1]), ctx.i64([x.rank])])[0];
+  return ctx.emit('Concat', [rows, rest], { axis: 0 })[0];
+}
+
+/** ScatterElements along axis 0 of a tensor of `fill` shaped [N, ...rest]; the ids broadcast over the rest dims. */
+function scatterSegments(ctx: LowerCtx, x: Tensor, like: Tensor, [xs, seg]: readonly string[], reduction: 'add' | 'max', fill: number): string {
+  const init = ctx.emit('ConstantOfShape', [outShape(ctx, x, like)], { value: { tensor: ndarray(x.dtype, [1], [fill]) } })[0];
+  let idx = ctx.emit('Cast', [seg], { to: 7 })[0];
+  if (x.rank > 1) {
+    idx = ctx.emit('Unsqueeze', [idx, ctx.i64(Array.from({ length: x.rank - 1 }, (_, i) => i + 1))])[0];
+    idx = ctx.emit('Expand', [idx, ctx.shapeOf(x)])[0];
+  }
+  return ctx.emit('ScatterElements', [init, idx, xs], { axis: 0, reduction })[0];
+}
+
+// ---- gatherRows / segmentSum: each other's transpose ----------------------------------------------------------
+
+const gatherRowsPrim = primitive<Record<string, never>>({
+  name: 'gatherRows',
+  infer: ([x, idx]) => {
+    requireSegments('gatherRows', idx, idx);
+    if (x.rank < 1) throw new Error('gatherRows: x must have at least one dim [N, ...]');
+    return [{ dtype: x.dtype, shape: [idx.shape[0], ...x.shape.slice(1)] }];
+  },
+  lower: (ctx, _n, ins) => ctx.emit('Gather', ins, { axis: 0 }),
+  vjp: (n, [g]) => [g && segmentSum(g, n.inputs[1], n.inputs[0]), null],
+});
+/** Rows of node features x [N, ...] at edge endpoints `index` [E] → [E, ...] (the message-passing gather). */
+export const gatherRows = (x: Tensor, index: Tensor): Tensor => gatherRowsPrim([x, index], {})[0];
+
+const segmentSumPrim = primitive<Record<string, never>>({
+  name: 'segmentSum',
+  infer: ([x, seg, like]) => (requireSegments('segmentSum', x, seg), [{ dtype: x.dtype, shape: [like.shape[0], ...x.shape.slice(1)] }]),
+  lower: (ctx, n, ins) => [scatterSegments(ctx, n.inputs[0], n.inputs[2], ins, 'add', 0)],
+  vjp: (n, [g]) => [g && gatherRows(g, n.inputs[1]), null, null],
+});
+
+/**
+ * Sums the rows of x [E, ...] into segments: out[n] = Σ_{e : seg[e] = n} x[e], out [N, ...] with N the rows of
+ * `nodes` (a tensor [N, ...] whose first dim is the node count; only its shape is read). Ids must lie in [0, N);
+ * they need not be sorted, may repeat, and segments with no entries are 0.
+ */
+export const segmentSum = (x: Tensor, segments: Tensor, nodes: Tensor): Tensor => segmentSumPrim([x, segments, nodes], {})[0];
+
+// ---- segmentMax -----------------------------------------------------------------------------------------------
+
+const segmentMaxPrim = primitive<Record<string, never>>({
+  name: 'segmentMax',
+  infer: ([x, seg, like]) => (requireSegments('segmentMax', x, seg), [{ dtype: x.dtype, shape: [like.shape[0], ...x.shape.slice(1)] }]),
+  lower: (ctx, n, ins) => {
+    const m = scatterSegments(ctx, n.inputs[0], n.inputs[2], ins, 'max', -Infinity);
+    const empty = ctx.emit('IsInf', [m], { detect_positive: 0, detect_negative: 1 })[0];
+    return ctx.emit('Where', [empty, ctx.scalar(0, n.inputs[0].dtype), m]);
+  },
+  vjp: (n, [g]) => {
+    if (!g) return [null, null, null];
+    const [x, seg] = n.inputs;
+    const mask = cast(equal(x, gatherRows(n.outputs[0], seg)), x.dtype); // [E, ...] 1 where x is its segment's max
+    const ties = maximum(segmentSum(mask, seg, n.outputs[0]), 1); // [N, ...]
+    return [mul(mask, gatherRows(div(g, ties), seg)), null, null];
+  },
+});
+/** The largest row entry per segment (elementwise over the rest dims); empty segments give 0. */
+export const segmentMax = (x: Tensor, segments: Tensor, nodes: Tensor): Tensor => segmentMaxPrim([x, segments, nodes], {})[0];
+
+// ---- composites -----------------------------------------------------------------------------------------------
+
+/** Mean of the rows in each segment; empty segments give 0. */
+export function segmentMean(x: Tensor, segments: Tensor, nodes: Tensor): Tensor {
+  const n = stopGradient(segmentSum(onesLike(x), segments, nodes));
+  return div(segmentSum(x, segments, nodes), maximum(n, 1));
+}
+
+/**
+ * Softmax of edge scores x [E, ...] over the edges of each segment (GAT's attention over a node's in-edges):
+ * out[e] = exp(x[e] − m) / Σ_{e' in seg(e)} exp(x[e'] − m), with m the segment's max (held constant: the softmax
+ * does not depend on it, so no gradient flows through it).
+ */
+export function segmentSoftmax(x: Tensor, segments: Tensor, nodes: Tensor): Tensor {
+  const m = stopGradient(segmentMax(x, segments, nodes));
+  const e = exp(sub(x, gatherRows(m, segments)));
+  return div(e, gatherRows(segmentSum(e, segments, nodes), segments));
+}
