@@ -19,7 +19,7 @@ import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { cast, div, equal, exp, maximum, mul, sub } from './elementwise.js';
 import { stopGradient } from './misc.js';
-import { onesLike } from './movement.js';
+import { concat, onesLike } from './movement.js';
 
 function requireSegments(op: string, x: Tensor, seg: Tensor): void {
   if (!isInteger(seg.dtype)) throw new Error(`${op}: segment ids must be int32 or int64, got ${seg.dtype}`);
@@ -117,4 +117,27 @@ export function segmentSoftmax(x: Tensor, segments: Tensor, nodes: Tensor): Tens
   const m = stopGradient(segmentMax(x, segments, nodes));
   const e = exp(sub(x, gatherRows(m, segments)));
   return div(e, gatherRows(segmentSum(e, segments, nodes), segments));
+}
+
+// ---- node ids -------------------------------------------------------------------------------------------------
+
+const rowIdsPrim = primitive<Record<string, never>>({
+  name: 'rowIds',
+  infer: ([x]) => {
+    if (x.rank < 1) throw new Error('rowIds: needs a tensor with at least one dim [N, ...]');
+    return [{ dtype: 'int64', shape: [x.shape[0]] }];
+  },
+  lower: (ctx, n) => {
+    const rows = ctx.emit('Squeeze', [ctx.emit('Slice', [ctx.shapeOf(n.inputs[0]), ctx.i64([0]), ctx.i64([1])])[0], ctx.i64([0])])[0];
+    return ctx.emit('Range', [ctx.scalar(0, 'int64'), rows, ctx.scalar(1, 'int64')]);
+  },
+  vjp: 'none',
+});
+/** The row numbers 0..N-1 of x [N, ...] as int64 [N] (self loops: every node as its own source and destination). */
+export const rowIds = (x: Tensor): Tensor => rowIdsPrim([x], {})[0];
+
+/** Edge lists with a self loop appended for every node of x [N, ...]: [src ‖ 0..N-1], [dst ‖ 0..N-1]. */
+export function addSelfLoops(src: Tensor, dst: Tensor, x: Tensor): [Tensor, Tensor] {
+  const ids = rowIds(x);
+  return [concat([cast(src, 'int64'), ids], 0), concat([cast(dst, 'int64'), ids], 0)];
 }
