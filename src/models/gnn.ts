@@ -8,7 +8,7 @@ import { argmax, sum } from '../graph/ops/reduce.js';
 import { scalar } from '../graph/ops/leaf.js';
 import type { Tensor } from '../graph/tensor.js';
 import { crossEntropy } from '../nn/losses.js';
-import { Dropout, GATConv, GCNConv, Module, SAGEConv } from '../nn/index.js';
+import { GATConv, GCNConv, Module, SAGEConv } from '../nn/index.js';
 import { registerModel, type ModelInput } from './registry.js';
 
 /** The three inputs of every graph model: node features and the edge list (leading dims named for export). */
@@ -38,6 +38,11 @@ const common = {
   features: z.number().int().positive().default(1433),
   /** Output classes (Cora: 7). */
   classes: z.number().int().positive().default(7),
+  /**
+   * Treat the input features as sparse (bag of words): the first layer projects and drops out only their nonzero
+   * entries — the same model, much faster on Cora (see GraphInputOptions in src/nn/layers/graph.ts).
+   */
+  sparseInput: z.boolean().default(true),
 };
 
 // ---- GCN ------------------------------------------------------------------------------------------------------
@@ -50,22 +55,18 @@ export const gcnOptions = z.object({
 }).strict();
 export type GCNOptions = z.infer<typeof gcnOptions>;
 
-/** dropout → GCNConv(F, hidden) → ReLU → dropout → GCNConv(hidden, classes). */
+/** dropout → GCNConv(F, hidden) → ReLU → dropout → GCNConv(hidden, classes) (each conv drops out its own input). */
 export class GCN extends Module {
-  readonly drop1: Dropout;
   readonly conv1: GCNConv;
-  readonly drop2: Dropout;
   readonly conv2: GCNConv;
   constructor(o: GCNOptions) {
     super();
-    this.drop1 = new Dropout(o.dropout);
-    this.conv1 = new GCNConv(o.features, o.hidden);
-    this.drop2 = new Dropout(o.dropout);
-    this.conv2 = new GCNConv(o.hidden, o.classes);
+    this.conv1 = new GCNConv(o.features, o.hidden, { inputDropout: o.dropout, sparseInput: o.sparseInput });
+    this.conv2 = new GCNConv(o.hidden, o.classes, { inputDropout: o.dropout });
   }
   forward(x: Tensor, src: Tensor, dst: Tensor): Tensor {
-    const h = relu(this.conv1.forward(this.drop1.forward(x), src, dst)); // [N, hidden]
-    return this.conv2.forward(this.drop2.forward(h), src, dst); // [N, classes]
+    const h = relu(this.conv1.forward(x, src, dst)); // [N, hidden]
+    return this.conv2.forward(h, src, dst); // [N, classes]
   }
 }
 
@@ -97,20 +98,16 @@ export type GATOptions = z.infer<typeof gatOptions>;
 
 /** dropout → GATConv(F, hidden × heads, concat) → ELU → dropout → GATConv(hidden·heads, classes × outHeads, mean). */
 export class GAT extends Module {
-  readonly drop1: Dropout;
   readonly conv1: GATConv;
-  readonly drop2: Dropout;
   readonly conv2: GATConv;
   constructor(o: GATOptions) {
     super();
-    this.drop1 = new Dropout(o.dropout);
-    this.conv1 = new GATConv(o.features, o.hidden, { heads: o.heads, dropout: o.attnDropout });
-    this.drop2 = new Dropout(o.dropout);
-    this.conv2 = new GATConv(o.hidden * o.heads, o.classes, { heads: o.outHeads, concat: false, dropout: o.attnDropout });
+    this.conv1 = new GATConv(o.features, o.hidden, { heads: o.heads, dropout: o.attnDropout, inputDropout: o.dropout, sparseInput: o.sparseInput });
+    this.conv2 = new GATConv(o.hidden * o.heads, o.classes, { heads: o.outHeads, concat: false, dropout: o.attnDropout, inputDropout: o.dropout });
   }
   forward(x: Tensor, src: Tensor, dst: Tensor): Tensor {
-    const h = elu(this.conv1.forward(this.drop1.forward(x), src, dst)); // [N, heads·hidden]
-    return this.conv2.forward(this.drop2.forward(h), src, dst); // [N, classes]
+    const h = elu(this.conv1.forward(x, src, dst)); // [N, heads·hidden]
+    return this.conv2.forward(h, src, dst); // [N, classes]
   }
 }
 
@@ -136,20 +133,16 @@ export type GraphSAGEOptions = z.infer<typeof graphsageOptions>;
 
 /** dropout → SAGEConv(F, hidden) → ReLU → dropout → SAGEConv(hidden, classes). */
 export class GraphSAGE extends Module {
-  readonly drop1: Dropout;
   readonly conv1: SAGEConv;
-  readonly drop2: Dropout;
   readonly conv2: SAGEConv;
   constructor(o: GraphSAGEOptions) {
     super();
-    this.drop1 = new Dropout(o.dropout);
-    this.conv1 = new SAGEConv(o.features, o.hidden, { aggr: o.aggr });
-    this.drop2 = new Dropout(o.dropout);
-    this.conv2 = new SAGEConv(o.hidden, o.classes, { aggr: o.aggr });
+    this.conv1 = new SAGEConv(o.features, o.hidden, { aggr: o.aggr, inputDropout: o.dropout, sparseInput: o.sparseInput && o.aggr === 'mean' });
+    this.conv2 = new SAGEConv(o.hidden, o.classes, { aggr: o.aggr, inputDropout: o.dropout });
   }
   forward(x: Tensor, src: Tensor, dst: Tensor): Tensor {
-    const h = relu(this.conv1.forward(this.drop1.forward(x), src, dst)); // [N, hidden]
-    return this.conv2.forward(this.drop2.forward(h), src, dst); // [N, classes]
+    const h = relu(this.conv1.forward(x, src, dst)); // [N, hidden]
+    return this.conv2.forward(h, src, dst); // [N, classes]
   }
 }
 

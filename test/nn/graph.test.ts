@@ -66,3 +66,25 @@ test('GATConv attention dropout is active in training only and keeps expectation
   assert.equal(a.length, N * H * C);
   assert.ok(a.some((v, i) => Math.abs(v - b[i]) > 1e-6), 'training output equals eval output: no dropout applied');
 });
+
+test('sparseInput projects only the nonzeros: the same outputs as the dense path (GCN, GAT, SAGE-mean)', async () => {
+  // a sparse input: about a third of the entries are zero
+  const xs = fx.x.map((v, i) => (i % 3 === 1 ? 0 : v));
+  for (const make of [
+    (sparse: boolean) => new GCNConv(F, C, { sparseInput: sparse }),
+    (sparse: boolean) => new GATConv(F, C, { heads: H, sparseInput: sparse }),
+    (sparse: boolean) => new SAGEConv(F, C, { sparseInput: sparse }),
+  ]) {
+    const ys: Float32Array[] = [];
+    const dense = make(false);
+    for (const sparse of [false, true]) {
+      const m = make(sparse);
+      m.loadStateDict(dense.stateDict());
+      const names = m.namedParameters().map(([k]) => k);
+      const f = compile((x: L.Tensor, s: L.Tensor, d: L.Tensor, ...ps: L.Tensor[]) =>
+        withContext({ training: false }, () => bindParameters(m, Object.fromEntries(names.map((k, i) => [k, ps[i]])), () => m.forward(x, s, d))));
+      ys.push((await f(L.float32([N, F], xs), L.int64([fx.src.length], fx.src), L.int64([fx.dst.length], fx.dst), ...m.namedParameters().map(([, p]) => p.data))).data as Float32Array);
+    }
+    close(ys[1], Array.from(ys[0]), 1e-5, `${dense.constructor.name} sparse vs dense`);
+  }
+});

@@ -141,3 +141,18 @@ export function addSelfLoops(src: Tensor, dst: Tensor, x: Tensor): [Tensor, Tens
   const ids = rowIds(x);
   return [concat([cast(src, 'int64'), ids], 0), concat([cast(dst, 'int64'), ids], 0)];
 }
+
+// ---- sparse rows ----------------------------------------------------------------------------------------------
+
+let nnzCount = 0;
+const nonzeroFlatPrim = primitive<{ dim: string }>({
+  name: 'nonzeroFlat',
+  infer: (_ins, a) => [{ dtype: 'int64', shape: [a.dim] }],
+  lower: (ctx, _n, [x]) => {
+    const flat = ctx.emit('Reshape', [x, ctx.i64([-1])])[0];
+    return ctx.emit('Reshape', [ctx.emit('NonZero', [flat])[0], ctx.i64([-1])]);
+  },
+  vjp: 'none',
+});
+/** Row-major flat positions of the nonzero entries of x (any shape), int64 [nnz]; nnz is known at run time only. */
+export const nonzeroFlat = (x: Tensor): Tensor => nonzeroFlatPrim([x], { dim: `nnz${nnzCount++}` })[0];
