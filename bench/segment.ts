@@ -1,9 +1,11 @@
 // `npm run bench -- segment [--json]`: the message-passing lowering at Cora's size (E = 13,264 edges with self loops
-// into N = 2,708 nodes, R features): segmentSum as ScatterElements(add) against OneHot(seg)ᵀ·x as one Gemm, each at
-// 1 and 2 intra-op threads, and whether 2 threads give the same bits as 1 (ScatterND races; ScatterElements must not).
+// into N = 2,708 nodes, R features): segmentSum as sorted float64 prefix sums (the lowering in use) against
+// ScatterElements(add) and OneHot(seg)ᵀ·x as one Gemm, each at 1 and 2 intra-op threads, and whether 2 threads give
+// the same bits as 1 (ScatterND races; the lowering must not).
 import { float32, int64, type NDArray } from '../src/graph/ndarray.js';
 import { cast } from '../src/graph/ops/elementwise.js';
-import { oneHot } from '../src/graph/ops/indexing.js';
+import { oneHot, scatterAdd } from '../src/graph/ops/indexing.js';
+import { expand, full, unsqueeze } from '../src/graph/ops/movement.js';
 import { gemm } from '../src/graph/ops/linalg.js';
 import { segmentSum } from '../src/graph/ops/segment.js';
 import type { Tensor } from '../src/graph/tensor.js';
@@ -36,12 +38,14 @@ export async function run(args: string[]): Promise<void> {
     let bits1: Float32Array | undefined;
     let same = true;
     for (const threads of [1, 2]) {
-      const scatter = compile((v: Tensor, i: Tensor, n: Tensor) => segmentSum(v, i, n), { threads });
+      const sorted = compile((v: Tensor, i: Tensor, n: Tensor) => segmentSum(v, i, n), { threads });
+      const scatter = compile((v: Tensor, i: Tensor) => scatterAdd(full([N, R], 0), 0, expand(unsqueeze(i, 1), [E, R]), v), { threads });
       const onehot = compile((v: Tensor, i: Tensor) => gemm(cast(oneHot(i, N), 'float32'), v, { transA: true }), { threads });
-      out[`scatter_ms_t${threads}`] = round(await time(scatter, [x, seg, nodes]), 3);
+      out[`sorted_cumsum_ms_t${threads}`] = round(await time(sorted, [x, seg, nodes]), 3);
+      out[`scatter_elements_ms_t${threads}`] = round(await time(scatter, [x, seg]), 3);
       out[`onehot_ms_t${threads}`] = round(await time(onehot, [x, seg], 5), 3);
       for (let k = 0; k < 5; k++) {
-        const y = (await scatter(x, seg, nodes)).data as Float32Array;
+        const y = (await sorted(x, seg, nodes)).data as Float32Array;
         if (!bits1) bits1 = y.slice();
         else if (!y.every((v, j) => Object.is(v, bits1![j]))) same = false;
       }

@@ -12,7 +12,7 @@
 // (reduction add) is the one that races across threads (ORT #18048, #23396) and is never used here.
 // segmentMax is ScatterElements(max) from -inf; empty segments give 0 (as torch_scatter / PyG), and its gradient is
 // shared equally among the entries that tie for a segment's maximum (as torch.scatter_reduce 'amax').
-import { isInteger } from '../dtype.js';
+import { isInteger, ONNX_DTYPE } from '../dtype.js';
 import { ndarray } from '../ndarray.js';
 import { primitive, type LowerCtx } from '../primitive.js';
 import { formatShape } from '../shape.js';
@@ -50,6 +50,50 @@ function scatterSegments(ctx: LowerCtx, x: Tensor, like: Tensor, [xs, seg]: read
   return ctx.emit('ScatterElements', [init, idx, xs], { axis: 0, reduction })[0];
 }
 
+// Segment sum as sorted prefix sums. segmentLayout orders the entries by segment id (TopK over the ids) and finds each
+// segment's [start, end) in that order (a CumSum of per-segment counts); it is traced once per id tensor and shared by
+// every segmentSum over those ids. segmentSum then gathers the rows in that order, prefix-sums them in float64
+// (CumSum) and takes differences at the boundaries. Every kernel is a row-wise pass or a small 1-D one, serial or
+// order-independent, so results are deterministic at any thread count; float64 accumulation keeps each difference
+// exact to float32 rounding.
+const segmentLayoutPrim = primitive<Record<string, never>>({
+  name: 'segmentLayout',
+  infer: ([seg, like]) => [{ dtype: 'int64', shape: seg.shape }, { dtype: 'int64', shape: [like.shape[0]] }, { dtype: 'int64', shape: [like.shape[0]] }],
+  lower: (ctx, n, [seg]) => {
+    const idx = ctx.emit('Cast', [seg], { to: 7 })[0];
+    const e = ctx.shapeOf(n.inputs[0]); // [1] = E
+    const [, perm] = ctx.emit('TopK', [idx, e], { axis: 0, largest: 0, sorted: 1 }, 2); // ids ascending
+    const rows = ctx.emit('Slice', [ctx.shapeOf(n.inputs[1]), ctx.i64([0]), ctx.i64([1])])[0];
+    const zeros = ctx.emit('ConstantOfShape', [rows], { value: { tensor: ndarray('int64', [1], [0]) } })[0];
+    const ones = ctx.emit('ConstantOfShape', [e], { value: { tensor: ndarray('int64', [1], [1]) } })[0];
+    const counts = ctx.emit('ScatterElements', [zeros, idx, ones], { axis: 0, reduction: 'add' })[0]; // [N], E updates
+    const ends = ctx.emit('CumSum', [counts, ctx.scalar(0, 'int64')])[0];
+    return [perm, ctx.emit('Sub', [ends, counts])[0], ends];
+  },
+  vjp: 'none',
+});
+const layouts = new WeakMap<Tensor, Map<string, Tensor[]>>();
+/** [perm, starts, ends] of the ids `seg` into the rows of `like`, traced once per id tensor and segment count. */
+function segmentLayout(seg: Tensor, like: Tensor): Tensor[] {
+  let m = layouts.get(seg);
+  if (!m) layouts.set(seg, (m = new Map()));
+  const key = String(like.shape[0]);
+  let l = m.get(key);
+  if (!l) m.set(key, (l = segmentLayoutPrim([seg, like], {})));
+  return l;
+}
+
+function sortedSegmentSum(ctx: LowerCtx, x: Tensor, like: Tensor, [xs, , , perm, starts, ends]: readonly string[]): string {
+  const x2d = ctx.emit('Reshape', [xs, ctx.i64([0, -1])])[0]; // [E, R] (R = 1 for a 1-D x)
+  const sorted = ctx.emit('Cast', [ctx.emit('Gather', [x2d, perm], { axis: 0 })[0]], { to: 11 })[0]; // [E, R] f64
+  const csum = ctx.emit('CumSum', [sorted, ctx.scalar(0, 'int64')])[0];
+  const zeroRow = ctx.emit('Mul', [ctx.emit('Slice', [csum, ctx.i64([0]), ctx.i64([1]), ctx.i64([0])])[0], ctx.scalar(0, 'float64')])[0];
+  const padded = ctx.emit('Concat', [zeroRow, csum], { axis: 0 })[0]; // [E + 1, R]: padded[k] = sum of the first k rows
+  const sums = ctx.emit('Sub', [ctx.emit('Gather', [padded, ends], { axis: 0 })[0], ctx.emit('Gather', [padded, starts], { axis: 0 })[0]])[0];
+  const cast = ctx.emit('Cast', [sums], { to: ONNX_DTYPE[x.dtype] })[0]; // [N, R]
+  return ctx.emit('Reshape', [cast, outShape(ctx, x, like)])[0];
+}
+
 // ---- gatherRows / segmentSum: each other's transpose ----------------------------------------------------------
 
 const gatherRowsPrim = primitive<Record<string, never>>({
@@ -68,8 +112,8 @@ export const gatherRows = (x: Tensor, index: Tensor): Tensor => gatherRowsPrim([
 const segmentSumPrim = primitive<Record<string, never>>({
   name: 'segmentSum',
   infer: ([x, seg, like]) => (requireSegments('segmentSum', x, seg), [{ dtype: x.dtype, shape: [like.shape[0], ...x.shape.slice(1)] }]),
-  lower: (ctx, n, ins) => [scatterSegments(ctx, n.inputs[0], n.inputs[2], ins, 'add', 0)],
-  vjp: (n, [g]) => [g && gatherRows(g, n.inputs[1]), null, null],
+  lower: (ctx, n, ins) => [sortedSegmentSum(ctx, n.inputs[0], n.inputs[2], ins)],
+  vjp: (n, [g]) => [g && gatherRows(g, n.inputs[1]), null, null, null, null, null],
 });
 
 /**
@@ -77,7 +121,10 @@ const segmentSumPrim = primitive<Record<string, never>>({
  * `nodes` (a tensor [N, ...] whose first dim is the node count; only its shape is read). Ids must lie in [0, N);
  * they need not be sorted, may repeat, and segments with no entries are 0.
  */
-export const segmentSum = (x: Tensor, segments: Tensor, nodes: Tensor): Tensor => segmentSumPrim([x, segments, nodes], {})[0];
+export function segmentSum(x: Tensor, segments: Tensor, nodes: Tensor): Tensor {
+  requireSegments('segmentSum', x, segments);
+  return segmentSumPrim([x, segments, nodes, ...segmentLayout(segments, nodes)], {})[0];
+}
 
 // ---- segmentMax -----------------------------------------------------------------------------------------------
 
@@ -136,10 +183,21 @@ const rowIdsPrim = primitive<Record<string, never>>({
 /** The row numbers 0..N-1 of x [N, ...] as int64 [N] (self loops: every node as its own source and destination). */
 export const rowIds = (x: Tensor): Tensor => rowIdsPrim([x], {})[0];
 
-/** Edge lists with a self loop appended for every node of x [N, ...]: [src ‖ 0..N-1], [dst ‖ 0..N-1]. */
+const withLoops = new WeakMap<Tensor, Map<string, { dst: Tensor; out: [Tensor, Tensor] }>>();
+/**
+ * Edge lists with a self loop appended for every node of x [N, ...]: [src ‖ 0..N-1], [dst ‖ 0..N-1]. Traced once
+ * per (src, dst, N), so the layers of a model share the lists and their segment layouts (one sort per id list).
+ */
 export function addSelfLoops(src: Tensor, dst: Tensor, x: Tensor): [Tensor, Tensor] {
+  let m = withLoops.get(src);
+  if (!m) withLoops.set(src, (m = new Map()));
+  const key = String(x.shape[0]);
+  const hit = m.get(key);
+  if (hit && hit.dst === dst) return hit.out;
   const ids = rowIds(x);
-  return [concat([cast(src, 'int64'), ids], 0), concat([cast(dst, 'int64'), ids], 0)];
+  const out: [Tensor, Tensor] = [concat([cast(src, 'int64'), ids], 0), concat([cast(dst, 'int64'), ids], 0)];
+  m.set(key, { dst, out });
+  return out;
 }
 
 // ---- sparse rows ----------------------------------------------------------------------------------------------
