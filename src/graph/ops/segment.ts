@@ -1,15 +1,17 @@
 // Message passing: gatherRows (gather by edge index), segmentSum / segmentMax (primitives) and segmentMean,
 // segmentSoftmax (composites) over destination nodes.
 //
-// Lowering, measured on this 2-vCPU machine (lscpu: "AMD EPYC", load average 7.8, 2026-12-06) with onnxruntime-node
-// 1.30 at Cora's size (E = 13,264 edges with self loops into N = 2,708 nodes, R features; `npm run bench -- segment`),
-// median ms per call including the feed:
-//   ScatterElements(add) into zeros ........ R 16: 2.3 ms (1 thread) / 2.9 ms (2); R 64: 11.0 / 11.2 ms
-//   OneHot(seg)ᵀ · x as one Gemm ........... R 16: 141 / 236 ms; R 64: 152 / 132 ms (the [E, N] incidence matrix is
-//                                            144 MB, rebuilt every call)
-// ScatterElements(add) is ORT's serial CPU kernel (it walks the updates in order), so the sum is deterministic at
-// any thread count: the same bits at 1 and 2 intra-op threads, checked in test/graph/segment.test.ts. ScatterND
-// (reduction add) is the one that races across threads (ORT #18048, #23396) and is never used here.
+// Lowering, measured on this 2-vCPU machine (lscpu: "AMD EPYC"; shared, load average 8–21 during these runs,
+// 2026-12-06) with onnxruntime-node 1.30 at Cora's size (E = 13,264 edges with self loops into N = 2,708 nodes,
+// R features; `npm run bench -- segment`), median ms per call including the feed, 1 / 2 intra-op threads:
+//   sorted float64 prefix sums (below) ..... R 16: 21.6 / 31.6 ms   R 64: 53.5 / 31.4 ms   (load 16.9)
+//   ScatterElements(add) into zeros ........ R 16: 19.4 / 24.7 ms   R 64: 90.0 / 82.0 ms   (same run)
+//   OneHot(seg)ᵀ · x as one Gemm ........... R 16: 1468 / 1571 ms   R 64: 1689 / 971 ms    (a 144 MB [E, N] matrix)
+// In a GAT training step on Cora ScatterElements(add) was 76 % of the time (ORT's kernel does index arithmetic per
+// element; 17 calls on up to [E, 8, 8]); with the prefix sums the step went from 1,446 to 591 ms (1 thread, load
+// ~20). ScatterElements(add) is serial in ORT and was bit-identical at 1 and 2 threads too; ScatterND(add) races
+// across threads (ORT #18048, #23396) and is never used. The prefix sums are bit-identical at 1 and 2 threads
+// (test/graph/segment.test.ts).
 // segmentMax is ScatterElements(max) from -inf; empty segments give 0 (as torch_scatter / PyG), and its gradient is
 // shared equally among the entries that tie for a segment's maximum (as torch.scatter_reduce 'amax').
 import { isInteger, ONNX_DTYPE } from '../dtype.js';
