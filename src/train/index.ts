@@ -7,3 +7,4 @@ export { runTraining, evaluateCheckpoint, modelFromCheckpoint, buildModel, type 
 export { loadTrainConfig, parseTrainConfig, trainConfigSchema, ConfigError, type TrainConfig } from './config.js';
 export { getDataset, registerDataset, datasetNames, readIdx, type DatasetEntry } from './datasets.js';
 export { quickstartConfig } from './quickstart.js';
+export { loadGraphData, graphTrainerConfig, graphDataOptions, isGraphData, CORA_DIR, type GraphDataOptions } from './graph-data.js';
