@@ -1,4 +1,4 @@
-// `npm run quality -- gcn | gat | graphsage [--seeds N]`: node classification on Cora (Planetoid split: 140 train /
+// `npm run quality -- gcn | gat | graphsage [--seeds N] [--from S]` (seeds S .. S+N-1, default 0 .. 9): node classification on Cora (Planetoid split: 140 train /
 // 500 val / 1,000 test, features row-normalised), full-batch, test accuracy mean ± std over N seeds (default 10).
 // Every model is trained with its paper's hyper-parameters; each epoch scores validation and test in one eval pass,
 // and a seed's figure is the test accuracy at the epoch of best validation accuracy (ties: lower validation loss).
@@ -90,13 +90,13 @@ export async function trainCoraSeed(g: GraphDataset, model: string, seed: number
   return { test: best.test, val: best.val, epoch: best.epoch, epochs, stepMs: stepMs / Math.max(1, timed - 1) };
 }
 
-export async function coraQuality(model: string, seeds: number): Promise<void> {
+export async function coraQuality(model: string, seeds: number, from = 0): Promise<void> {
   if (!GNN_PROTOCOLS[model]) throw new Error(`quality: no Cora protocol for ${model} (gcn, gat, graphsage)`);
   const g = loadGraphData({ name: 'cora' });
   const threads = process.env.LATHE_THREADS ? Number(process.env.LATHE_THREADS) : undefined;
   const accs: number[] = [];
   const t0 = Date.now();
-  for (let s = 0; s < seeds; s++) {
+  for (let s = from; s < from + seeds; s++) {
     const r = await trainCoraSeed(g, model, s, threads);
     accs.push(r.test);
     console.log(JSON.stringify({ quality: `${model}-cora`, seed: s, test_accuracy: round(r.test), val_accuracy: round(r.val), best_epoch: r.epoch, epochs: r.epochs, ms_per_epoch: Math.round(r.stepMs * 10) / 10 }));

@@ -202,7 +202,7 @@ if (name === 'gpt' || name === 'lstm' || name === 'gru') await charLm(name, seco
 else if (name === 'generation') await generationSpeed();
 else if (name === 'resnet' || name === 'mobilenet') await fashionVision(name, Number(arg('--epochs') ?? 8), arg('--probe') ? Number(arg('--probe')) : undefined, arg('--layers')?.split(',').map(Number));
 else if (name === 'seq2seq') await seq2seqDates(Number(arg('--epochs') ?? 3));
-else if (name === 'gcn' || name === 'gat' || name === 'graphsage') await coraQuality(name, Number(arg('--seeds') ?? 10));
+else if (name === 'gcn' || name === 'gat' || name === 'graphsage') await coraQuality(name, Number(arg('--seeds') ?? 10), Number(arg('--from') ?? 0));
 else if (name === 'classifier') await fortuneClassifier(Number(arg('--epochs') ?? 20), { validate: rest.includes('--validate'), setup: arg('--setup') ? JSON.parse(arg('--setup')!) : undefined });
 else {
   console.error('usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage> [--seconds N] [--epochs N] [--probe B] [--validate] [--setup JSON]');
