@@ -10,6 +10,8 @@
 //                      of basic blocks (--layers, default 1,1,1), widths 32/64/128, stride 2 each. `--probe B`
 //                      times B batches and stops (to size the run). LATHE_THREADS=n caps ORT's threads.
 //   seq2seq            date-format conversion with the encoder-decoder; held-out exact match (quality-tasks.ts).
+//   gcn | gat | graphsage  Cora node classification, test accuracy mean ± std over --seeds N (default 10) with the
+//                      papers' hyper-parameters (quality-gnn.ts).
 //   classifier         Debian fortunes categories (5 classes, 600 each; 2,400 train / 600 test): EncoderClassifier
 //                      over byte-level BPE tokens (2,048-token vocabulary learned from the training texts only, first
 //                      64 tokens, '<pad>' masked; d 64, 1 layer, 4 heads, dropout 0.1, AdamW wd 0.01, label smoothing
@@ -41,6 +43,7 @@ import { mapDataset, onKey } from '../src/data/transforms/transform.js';
 import { randomCrop, randomHorizontalFlip } from '../src/data/transforms/image.js';
 import { accuracy } from '../src/nn/losses.js';
 import { fortuneClassifier, seq2seqDates } from './quality-tasks.js';
+import { coraQuality } from './quality-gnn.js';
 
 const CORPUS_DIR = '/usr/share/common-licenses';
 /** Printable ASCII 32..126 and newline: 96 symbols; anything else maps to space. */
@@ -199,8 +202,9 @@ if (name === 'gpt' || name === 'lstm' || name === 'gru') await charLm(name, seco
 else if (name === 'generation') await generationSpeed();
 else if (name === 'resnet' || name === 'mobilenet') await fashionVision(name, Number(arg('--epochs') ?? 8), arg('--probe') ? Number(arg('--probe')) : undefined, arg('--layers')?.split(',').map(Number));
 else if (name === 'seq2seq') await seq2seqDates(Number(arg('--epochs') ?? 3));
+else if (name === 'gcn' || name === 'gat' || name === 'graphsage') await coraQuality(name, Number(arg('--seeds') ?? 10), Number(arg('--from') ?? 0));
 else if (name === 'classifier') await fortuneClassifier(Number(arg('--epochs') ?? 20), { validate: rest.includes('--validate'), setup: arg('--setup') ? JSON.parse(arg('--setup')!) : undefined });
 else {
-  console.error('usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier> [--seconds N] [--epochs N] [--probe B] [--validate] [--setup JSON]');
+  console.error('usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage> [--seconds N] [--epochs N] [--probe B] [--validate] [--setup JSON]');
   process.exit(2);
 }

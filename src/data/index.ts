@@ -29,3 +29,4 @@ export * from './audio/mel.js';
 export * from './audio/resample.js';
 export * from './audio/augment.js';
 export * from './text/index.js';
+export * from './graph.js';

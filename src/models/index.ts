@@ -15,3 +15,5 @@ export { ResNet, BasicBlock, Bottleneck, resnetOptions } from './resnet.js';
 export { MobileNetV2, InvertedResidual, mobilenetOptions } from './mobilenet.js';
 export { UNet, DoubleConv, UpBlock, unetOptions, upsampleNearest2x, timestepFeatures, type UNetOptions } from './unet.js';
 export { Seq2Seq, seq2seqOptions, seq2seqLoss, greedyDecode, type Seq2SeqOptions } from './seq2seq.js';
+import './gnn.js';
+export { GCN, GAT, GraphSAGE, gcnOptions, gatOptions, graphsageOptions, graphLoss, graphAccuracy, GRAPH_INPUT_KEYS, GRAPH_BATCH_DIMS, type GCNOptions, type GATOptions, type GraphSAGEOptions } from './gnn.js';

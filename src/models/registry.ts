@@ -9,6 +9,8 @@ export interface ModelInput {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: readonly number[];
+  /** Name of the leading symbolic dim in exported graphs (default 'batch'; graph models: 'nodes' / 'edges'). */
+  readonly batchDim?: string;
 }
 
 export interface ModelEntry<O extends z.ZodType = z.ZodType> {

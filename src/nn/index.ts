@@ -14,3 +14,4 @@ export { exportModule, withFrozenParameters } from './export.js';
 export { encodeSafetensors, decodeSafetensors, readSafetensors } from './safetensors.js';
 export { MultiHeadAttention, causalMaskFor, ropeTables, type KVCache, type AttendOptions } from './layers/attention.js';
 export { LSTM, GRU, type RNNConfig, type RNNResult } from './layers/rnn.js';
+export { GCNConv, GATConv, SAGEConv, type GATConvOptions } from './layers/graph.js';

@@ -114,6 +114,13 @@ export function unusedOutputs(graph: GraphProto): string[] {
   const used = new Set<string>(graph.output.map((o) => o.name));
   readNames(graph, used);
   const out: string[] = [];
-  for (const n of graph.node) for (const o of n.output) if (o !== '' && !used.has(o)) out.push(`${n.opType} ${n.name ?? ''} → ${o}`);
+  for (const n of graph.node) {
+    const dead = n.output.every((o) => o === '' || !used.has(o));
+    const optional = (!n.domain && OPTIONAL_OUTPUTS[n.opType]) || [];
+    // a required output nothing reads (TopK's Values when only its Indices are used) cannot be dropped: not reported
+    n.output.forEach((o, i) => {
+      if (o !== '' && !used.has(o) && (dead || optional.includes(i))) out.push(`${n.opType} ${n.name ?? ''} → ${o}`);
+    });
+  }
   return out;
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { optimizerConfig, scheduleConfig } from '../optim/registry.js';
 import { textDataOptions } from './text-data.js';
+import { graphDataOptions } from './graph-data.js';
 
 export const trainConfigSchema = z.object({
   name: z.string().min(1).default('run'),
@@ -25,6 +26,8 @@ export const trainConfigSchema = z.object({
     workers: z.number().int().min(0).max(16).optional(),
     /** For `name: text`: a text file cut into token windows for language models (see src/train/text-data.ts). */
     text: textDataOptions.optional(),
+    /** For graph data (`name: cora` or `name: graph`): the files and their preprocessing (src/train/graph-data.ts). */
+    graph: graphDataOptions.optional(),
   }).strict(),
   /**
    * 'cross-entropy' (default): class logits [B, C] against integer labels. 'lm': next-token cross-entropy of logits

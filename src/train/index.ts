@@ -9,3 +9,4 @@ export { saveCheckpoint, loadCheckpoint, type Checkpoint, type CheckpointManifes
 export { runTraining, evaluateCheckpoint, modelFromCheckpoint, buildModel, type RunResult } from './run.js';
 export { loadTrainConfig, parseTrainConfig, trainConfigSchema, ConfigError, type TrainConfig } from './config.js';
 export { quickstartConfig } from './quickstart.js';
+export { loadGraphData, graphTrainerConfig, graphDataOptions, isGraphData, CORA_DIR, type GraphDataOptions } from './graph-data.js';

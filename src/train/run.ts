@@ -24,6 +24,8 @@ import { loadCheckpoint } from './checkpoint.js';
 import { moduleStateKey } from './state-keys.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import type { Module } from '../nn/module.js';
+import { GraphLoader, type GraphDataset } from '../data/graph.js';
+import { graphTrainerConfig, isGraphData, loadGraphData } from './graph-data.js';
 
 export interface RunResult {
   readonly runDir: string;
@@ -156,6 +158,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   }
   mkdirSync(runDir, { recursive: true });
   if (!opts.resume) writeAtomicFile(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
+  if (isGraphData(cfg.data.name)) return runGraphTraining(cfg, runDir, opts);
   const data = splits(cfg);
   const lm = cfg.loss === 'lm';
   if (data.vocabSize !== undefined) {
@@ -211,7 +214,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   const test = testScores(await trainer.evaluate(evalLoader(data.test, lm)));
   const onnxPath = join(runDir, 'model.onnx');
   const inputs = modelInputs(resolved.entry, resolved.options);
-  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { path: onnxPath, metadata: exportMetadata(cfg, inputs, resolved.options), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true } });
+  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), { path: onnxPath, metadata: exportMetadata(cfg, inputs, resolved.options), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true } });
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
   };
@@ -219,6 +222,75 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   await trainer.release();
   if (train instanceof DataLoader) await train.close();
   return result;
+}
+
+/** The graph a config names (`data.name: cora | graph`), checked against the model's features and classes. */
+function graphFor(cfg: TrainConfig): GraphDataset {
+  let g: GraphDataset;
+  try {
+    g = loadGraphData(cfg.data);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const o = cfg.model.options as { features?: unknown; classes?: unknown };
+  const [f, c] = [g.x.shape[1], g.numClasses];
+  if (o.features !== undefined && o.features !== f) throw new ConfigError(`model.options.features: the graph's nodes have ${f} features, got ${String(o.features)}`);
+  if (o.classes !== undefined && typeof o.classes === 'number' && o.classes < c) throw new ConfigError(`model.options.classes: the graph has ${c} classes, got ${o.classes}`);
+  return g;
+}
+
+/**
+ * Full-batch node classification: each epoch is one step over the whole graph with the loss masked to the training
+ * nodes; validation and test score the same graph under their masks. Writes what runTraining writes.
+ */
+async function runGraphTraining(cfg: TrainConfig, runDir: string, opts: RunOptions): Promise<RunResult> {
+  const g = graphFor(cfg);
+  const entry = getModel(cfg.model.name);
+  if (!entry.inputs || modelInputs(entry, entry.options.parse(cfg.model.options)).length !== 3) {
+    throw new ConfigError(`model.name: ${cfg.model.name} is not a graph model (data.name ${cfg.data.name} needs gcn, gat or graphsage)`);
+  }
+  // the graph's sizes become the model's defaults, recorded in the run's config and checkpoints
+  cfg = { ...cfg, model: { ...cfg.model, options: { features: g.x.shape[1], classes: g.numClasses, ...cfg.model.options } } };
+  if (!opts.resume) writeAtomicFile(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
+  const resolved = resolveModel(parseTrainConfig(cfg));
+  const model = resolved.create();
+  const callbacks: Callback[] = [
+    lrMonitor(),
+    modelCheckpoint({ monitor: cfg.callbacks.checkpoint.monitor, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
+    csvLogger(join(runDir, 'metrics.csv')),
+  ];
+  if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
+  if (!opts.quiet) callbacks.push(progressBar({ json: opts.json }));
+  callbacks.push(...(opts.callbacks ?? []));
+  const trainer = new Trainer({
+    model,
+    ...createTraining(cfg.optimizer, cfg.schedule, cfg.trainer.epochs),
+    epochs: cfg.trainer.epochs,
+    seed: cfg.seed,
+    clipGradNorm: cfg.trainer.clipGradNorm,
+    checkpointEvery: cfg.trainer.checkpointEvery,
+    runDir,
+    callbacks,
+    config: cfg,
+    ...graphTrainerConfig(),
+    session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
+    logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+  });
+  const t0 = Date.now();
+  try {
+    await trainer.fit(new GraphLoader(g, 'train'), new GraphLoader(g, 'val'), { resumeFrom: opts.resume ? runDir : undefined });
+    const test = testScores(await trainer.evaluate(new GraphLoader(g, 'test')));
+    const onnxPath = join(runDir, 'model.onnx');
+    const inputs = modelInputs(resolved.entry, resolved.options);
+    exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), { path: onnxPath, metadata: exportMetadata(cfg, inputs, resolved.options), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true } });
+    const result: RunResult = {
+      runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
+    };
+    writeAtomicFile(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: g.source }, null, 2));
+    return result;
+  } finally {
+    await trainer.release();
+  }
 }
 
 /**
@@ -270,6 +342,15 @@ export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainCo
 /** Evaluates a checkpoint on its dataset's test split. */
 export async function evaluateCheckpoint(path: string): Promise<{ accuracy?: number; loss: number; samples: number }> {
   const { model, cfg } = modelFromCheckpoint(path);
+  if (isGraphData(cfg.data.name)) {
+    const g = graphFor(cfg);
+    const t = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, ...graphTrainerConfig() });
+    try {
+      return testScores(await t.evaluate(new GraphLoader(g, 'test')));
+    } finally {
+      await t.release();
+    }
+  }
   const data = splits(cfg);
   const lm = cfg.loss === 'lm';
   const t = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, ...lossAndMetrics(lm) });

@@ -40,6 +40,11 @@ export interface TrainerConfig {
   readonly inputKeys?: readonly string[];
   readonly targetKey?: string;
   /**
+   * Name of the leading (symbolic) dim of each batch key in the compiled graphs (default 'batch' for every key).
+   * Keys whose leading dims differ in size need different names, e.g. a graph batch's node tensors and edge lists.
+   */
+  readonly batchDims?: Readonly<Record<string, string>>;
+  /**
    * Loss of the model output against the batch, a scalar mean over the batch (default: cross-entropy on integer
    * targets). `evaluate` computes it in its graph too and averages it over samples.
    */
@@ -134,6 +139,10 @@ export class Trainer {
     return this.step?.stepCount ?? 0;
   }
 
+  private batchDim(key: string): string {
+    return this.cfg.batchDims?.[key] ?? 'batch';
+  }
+
   log(record: Record<string, unknown>): void {
     this.cfg.logger?.(record);
   }
@@ -146,7 +155,7 @@ export class Trainer {
     return TrainStep.create({
       params: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
       buffers: Object.fromEntries(model.namedBuffers().map(([k, p]) => [k, p.data])),
-      batch: Object.fromEntries(Object.entries(sample).map(([k, a]) => [k, { dtype: a.dtype, shape: ['batch', ...a.shape.slice(1)] }])),
+      batch: Object.fromEntries(Object.entries(sample).map(([k, a]) => [k, { dtype: a.dtype, shape: [this.batchDim(k), ...a.shape.slice(1)] }])),
       optimizer: this.cfg.optimizer,
       frozen,
       clipGradNorm: this.cfg.clipGradNorm,
@@ -250,7 +259,7 @@ export class Trainer {
     const feedKeys = lossFn || metricFns.length ? [...new Set([...this.inputKeys, ...Object.keys(sample)])] : this.inputKeys;
     const params = state.map(([k, p]) => placeholder(moduleStateKey(k, p.kind), p.data.dtype, p.data.shape));
     const batch: Record<string, Tensor> = Object.fromEntries(
-      feedKeys.map((k) => [k, placeholder(`batch.${k}`, sample[k].dtype, ['batch', ...sample[k].shape.slice(1)])]),
+      feedKeys.map((k) => [k, placeholder(`batch.${k}`, sample[k].dtype, [this.batchDim(k), ...sample[k].shape.slice(1)])]),
     );
     const outputs = withContext({ training: false }, () =>
       bindParameters(model, Object.fromEntries(state.map(([k], i) => [k, params[i]])), () => {

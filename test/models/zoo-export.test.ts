@@ -69,14 +69,16 @@ for (const name of modelNames()) {
     const ins = modelInputs(entry, opts);
     const vocab = typeof (opts as { vocab?: unknown }).vocab === 'number' ? (opts as { vocab: number }).vocab : 10;
     const batch = 2;
+    // graph models: `batch` nodes and 3 edges between them (edge inputs hold node ids)
     const feeds = ins.map((i) => {
-      const shape = [batch, ...i.shape];
+      const shape = [i.batchDim === 'edges' ? 3 : batch, ...i.shape];
       const n = shape.reduce((a, b) => a * b, 1);
+      if (i.batchDim === 'edges') return L.int64(shape, Array.from({ length: n }, () => g.int(batch)));
       return i.dtype === 'int64'
         ? L.int64(shape, Array.from({ length: n }, () => 1 + g.int(vocab - 1)))
         : L.float32(shape, Float32Array.from({ length: n }, () => g.normal()));
     });
-    const bytes = exportModule(model, ins.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape], name: i.name })), { inputNames: ins.map((i) => i.name) });
+    const bytes = exportModule(model, ins.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape], name: i.name })), { inputNames: ins.map((i) => i.name) });
     const graph = decodeModel(bytes).graph;
     assert.deepEqual(unusedOutputs(graph), [], `${name}: node outputs nothing reads`);
     assert.deepEqual(trainingOnlyWork(graph), [], `${name}: training-only work in the inference graph`);

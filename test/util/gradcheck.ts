@@ -34,6 +34,8 @@ export interface GradCheckOptions {
   /** Which inputs to differentiate (default: every floating-point input). */
   readonly wrt?: readonly number[];
   readonly seed?: number;
+  /** ORT intra-op threads for the analytic and numeric runs (default: LATHE_THREADS or the number of cores). */
+  readonly threads?: number;
 }
 
 /** Asserts that the VJP of `f` at `inputs` matches central differences of sum(f · ct) for a random ct. */
@@ -45,8 +47,9 @@ export async function checkGrad(name: string, f: (...xs: Tensor[]) => Tensor, in
   const ct = randn(outShape, (opts.seed ?? 7) + 1000, outDtype);
   const wrt = opts.wrt ?? inputs.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
   const loss = (...xs: Tensor[]) => sum(mul(f(...xs), constant(ct)));
-  const lossFn = compile(loss);
-  const gradFn = compile((...xs: Tensor[]) => gradients(loss(...xs), wrt.map((i) => xs[i])));
+  const session = opts.threads ? { threads: opts.threads } : {};
+  const lossFn = compile(loss, session);
+  const gradFn = compile((...xs: Tensor[]) => gradients(loss(...xs), wrt.map((i) => xs[i])), session);
   const analytic = await gradFn(...inputs);
   const eps = opts.eps ?? (outDtype === 'float64' ? 1e-6 : 1e-3);
   const atol = opts.atol ?? (outDtype === 'float64' ? 1e-6 : 2e-2);

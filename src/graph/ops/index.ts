@@ -9,3 +9,4 @@ export * from './pool.js';
 export * from './norm.js';
 export * from './random.js';
 export * from './differentiation.js';
+export * from './segment.js';
