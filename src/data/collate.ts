@@ -1,12 +1,13 @@
 // Stacking samples into a batch.
 import { allocate, type DType } from '../graph/dtype.js';
 import type { Collate } from './dataset.js';
-import type { ArrayTensor, Sample } from './tensor.js';
+import type { Sample } from './tensor.js';
+import type { NDArray } from '../graph/ndarray.js';
 
 /** Stacks each key along a new first axis; integer numbers become int64 (class labels), other numbers float32. */
 export const defaultCollate: Collate = function defaultCollate(samples) {
   if (samples.length === 0) throw new Error('collate: no samples');
-  const out: Record<string, ArrayTensor> = {};
+  const out: Record<string, NDArray> = {};
   for (const key of Object.keys(samples[0])) {
     const first = samples[0][key];
     if (typeof first === 'number') {

@@ -8,7 +8,8 @@ import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
 import { allocate, itemSize, type DType } from '../graph/dtype.js';
 import type { Dataset } from './dataset.js';
-import type { ArrayTensor, Sample } from './tensor.js';
+import type { Sample } from './tensor.js';
+import type { NDArray } from '../graph/ndarray.js';
 
 /** sha256 (first 16 hex digits) over strings and, for `{ file }` parts, the file's bytes. */
 export function contentKey(...parts: readonly (string | { readonly file: string })[]): string {
@@ -48,7 +49,7 @@ export function decodeSample(buf: Buffer, source = '<sample>'): Sample {
   if (nl < 0) throw new Error(`${source}: not a cached sample (no header)`);
   const header = JSON.parse(buf.subarray(0, nl).toString()) as Record<string, Entry>;
   const body = buf.subarray(nl + 1);
-  const out: Record<string, ArrayTensor | number> = {};
+  const out: Record<string, NDArray | number> = {};
   for (const [k, e] of Object.entries(header)) {
     if ('n' in e) out[k] = e.n;
     else {

@@ -6,7 +6,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readIdx } from './idx.js';
 import { assertIndex, type Dataset, type SampleContext } from './dataset.js';
-import type { ArrayTensor, Sample } from './tensor.js';
+import type { Sample } from './tensor.js';
+import type { NDArray } from '../graph/ndarray.js';
 import { packageRoot } from '../util/package-root.js';
 import { writeAtomicFile } from '../util/write-atomic.js';
 
@@ -90,13 +91,13 @@ export interface FashionOptions {
 /** A Fashion-MNIST split: a Dataset of `{ x: float32 [1,28,28], y: label }` plus the raw arrays. */
 export interface FashionDataset extends Dataset {
   readonly dir: string;
-  readonly images: ArrayTensor<'uint8'>;
-  readonly labels: ArrayTensor<'uint8'>;
+  readonly images: NDArray<'uint8'>;
+  readonly labels: NDArray<'uint8'>;
   readonly classes: readonly string[];
   /** Sample i (no randomness: augment with transforms). */
   get(index: number, ctx?: SampleContext): Sample;
   /** The whole split as arrays `{ x: float32 [N,1,28,28], y: int64 [N] }` (for ArrayLoader). */
-  toArrays(): { readonly x: ArrayTensor<'float32'>; readonly y: ArrayTensor<'int64'> };
+  toArrays(): { readonly x: NDArray<'float32'>; readonly y: NDArray<'int64'> };
 }
 
 /** `root` if given (and nothing else), else the first of $LATHE_FASHION_MNIST, the system dir and the cache dir that holds `split`. */

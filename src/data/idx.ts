@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { DType } from '../graph/dtype.js';
-import type { ArrayTensor } from './tensor.js';
+import type { NDArray } from '../graph/ndarray.js';
 import { FileFormatError } from '../util/errors.js';
 
 /** IDX type codes and the dtype each decodes to (big-endian in the file). */
@@ -45,8 +45,8 @@ export function readIdx(path: string): { dims: number[]; data: Uint8Array } {
   return { dims, data: new Uint8Array(body.buffer, body.byteOffset, body.length) };
 }
 
-/** Parses an IDX file of any element type into an ArrayTensor (short and int become int32). */
-export function readIdxArray(path: string): ArrayTensor {
+/** Parses an IDX file of any element type into an NDArray (short and int become int32). */
+export function readIdxArray(path: string): NDArray {
   const { type, dims, body } = parse(path);
   const t = IDX_TYPES[type];
   const n = body.length / t.bytes;

@@ -3,13 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sampleRandom } from '../../src/data/random.js';
-import type { ArrayTensor } from '../../src/data/tensor.js';
+import type { NDArray } from '../../src/graph/ndarray.js';
 import type { ArrayTransform } from '../../src/data/transforms/transform.js';
 import * as image from '../../src/data/transforms/image.js';
 import * as audio from '../../src/data/audio/augment.js';
 
 /** Every array transform, with an input it accepts and one it must reject. */
-export const CASES: readonly { readonly t: ArrayTransform; readonly input: ArrayTensor; readonly bad?: ArrayTensor }[] = (() => {
+export const CASES: readonly { readonly t: ArrayTransform; readonly input: NDArray; readonly bad?: NDArray }[] = (() => {
   const img = { dtype: 'float32' as const, shape: [3, 8, 6], data: Float32Array.from({ length: 144 }, (_, i) => ((i * 37) % 101) / 100) };
   const bytes = { dtype: 'uint8' as const, shape: [8, 6], data: Uint8Array.from({ length: 48 }, (_, i) => i * 5) };
   const spec = { dtype: 'float32' as const, shape: [16, 20], data: Float32Array.from({ length: 320 }, (_, i) => Math.sin(i)) };
@@ -29,7 +29,7 @@ export const CASES: readonly { readonly t: ArrayTransform; readonly input: Array
 })();
 
 const ctx = (seed: number, index: number) => ({ epoch: 0, index, random: sampleRandom(seed, 0, index) });
-const snapshot = (a: ArrayTensor) => ({ dtype: a.dtype, shape: [...a.shape], data: Array.from(a.data as ArrayLike<number>) });
+const snapshot = (a: NDArray) => ({ dtype: a.dtype, shape: [...a.shape], data: Array.from(a.data as ArrayLike<number>) });
 
 for (const { t, input, bad } of CASES) {
   test(`transform contract: ${t.name}`, () => {

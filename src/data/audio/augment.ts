@@ -1,12 +1,12 @@
 // Audio augmentation: SpecAugment masks on spectrograms, and noise and time shift on waveforms.
 import { normal } from '../random.js';
-import type { ArrayTensor } from '../tensor.js';
+import type { NDArray } from '../../graph/ndarray.js';
 import { withDefaults, type ArrayTransform } from '../transforms/transform.js';
 
-function asFloat(name: string, a: ArrayTensor, ranks: readonly number[]): ArrayTensor<'float32'> {
+function asFloat(name: string, a: NDArray, ranks: readonly number[]): NDArray<'float32'> {
   if (a.dtype !== 'float32') throw new Error(`${name}: input is ${a.dtype}, expected float32`);
   if (!ranks.includes(a.shape.length)) throw new Error(`${name}: input has shape [${a.shape}], expected rank ${ranks.join(' or ')}`);
-  return a as ArrayTensor<'float32'>;
+  return a as NDArray<'float32'>;
 }
 
 export interface SpecAugmentOptions {

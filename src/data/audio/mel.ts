@@ -2,7 +2,7 @@
 //   'htk'    mel = 2595·log10(1 + f/700)                        (HTK; torchaudio's default)
 //   'slaney' linear below 1 kHz (f/(200/3)), logarithmic above  (Auditory Toolbox; librosa's default)
 // `norm: 'slaney'` scales each triangle to unit area (2 / bandwidth), as librosa and torchaudio do.
-import type { ArrayTensor } from '../tensor.js';
+import type { NDArray } from '../../graph/ndarray.js';
 import { spectrogram, type StftOptions } from './stft.js';
 
 export type MelScale = 'htk' | 'slaney';
@@ -36,7 +36,7 @@ export interface MelOptions {
 }
 
 /** Triangular filters, float32 [nMels, nFft/2 + 1]. */
-export function melFilterbank(o: MelOptions): ArrayTensor<'float32'> {
+export function melFilterbank(o: MelOptions): NDArray<'float32'> {
   const scale = o.scale ?? 'htk';
   const bins = (o.nFft >> 1) + 1;
   const fMin = o.fMin ?? 0;
@@ -63,7 +63,7 @@ export interface LogMelOptions extends StftOptions, Omit<MelOptions, 'nFft'> {
 }
 
 /** ln(max(mel · |STFT|², floor)) as float32 [nMels, frames]. */
-export function logMelSpectrogram(signal: ArrayLike<number>, o: LogMelOptions): ArrayTensor<'float32'> {
+export function logMelSpectrogram(signal: ArrayLike<number>, o: LogMelOptions): NDArray<'float32'> {
   const spec = spectrogram(signal, { ...o, power: 2 });
   const fb = melFilterbank(o);
   const [bins, frames] = spec.shape;

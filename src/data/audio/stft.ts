@@ -1,6 +1,6 @@
 // Short-time Fourier transform with torch.stft's conventions: periodic Hann window of `winLength` centred in
 // `nFft`, optional centre padding (reflect), one-sided output laid out [bins, frames].
-import type { ArrayTensor } from '../tensor.js';
+import type { NDArray } from '../../graph/ndarray.js';
 import { fft } from './fft.js';
 
 export interface StftOptions {
@@ -70,7 +70,7 @@ export function stft(signal: ArrayLike<number>, o: StftOptions): Stft {
 }
 
 /** |STFT|^power as float32 [bins, frames] (power 2: power spectrogram, 1: magnitude). */
-export function spectrogram(signal: ArrayLike<number>, o: StftOptions & { readonly power?: 1 | 2 }): ArrayTensor<'float32'> {
+export function spectrogram(signal: ArrayLike<number>, o: StftOptions & { readonly power?: 1 | 2 }): NDArray<'float32'> {
   const s = stft(signal, o);
   const out = new Float32Array(s.re.length);
   for (let i = 0; i < out.length; i++) {

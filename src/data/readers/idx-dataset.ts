@@ -1,7 +1,8 @@
 // A Dataset over IDX files: row i of `images` (any IDX element type) and, optionally, label i.
 import { assertIndex, type Dataset } from '../dataset.js';
 import { readIdxArray } from '../idx.js';
-import type { ArrayTensor, Sample } from '../tensor.js';
+import type { Sample } from '../tensor.js';
+import type { NDArray } from '../../graph/ndarray.js';
 
 export interface IdxDatasetOptions {
   readonly images: string;
@@ -24,7 +25,7 @@ export function idxDataset(o: IdxDatasetOptions): Dataset {
     length: n,
     get(i): Sample {
       assertIndex(i, n, o.images);
-      const x = { dtype: images.dtype, shape, data: data.slice(i * per, (i + 1) * per) } as ArrayTensor;
+      const x = { dtype: images.dtype, shape, data: data.slice(i * per, (i + 1) * per) } as NDArray;
       return labels ? { x, y: Number((labels.data as ArrayLike<number>)[i]) } : { x };
     },
   };

@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { assertIndex, type Dataset } from '../dataset.js';
-import type { ArrayTensor } from '../tensor.js';
+import type { NDArray } from '../../graph/ndarray.js';
 
 export interface ImageFolderOptions {
   readonly root: string;
@@ -21,7 +21,7 @@ export interface ImageFolderDataset extends Dataset {
 }
 
 /** Decodes one image file to float32 [C, H, W] in [0, 1]. */
-export async function decodeImage(path: string, size: readonly [number, number], channels: 1 | 3): Promise<ArrayTensor<'float32'>> {
+export async function decodeImage(path: string, size: readonly [number, number], channels: 1 | 3): Promise<NDArray<'float32'>> {
   const [h, w] = size;
   let raw: Buffer;
   try {

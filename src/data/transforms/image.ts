@@ -1,10 +1,10 @@
 // Image transforms on float32 [C, H, W] arrays (C = 1 or 3). Geometry first, then colour, then normalise.
-import type { ArrayTensor } from '../tensor.js';
+import type { NDArray } from '../../graph/ndarray.js';
 import { withDefaults, type ArrayTransform } from './transform.js';
 
-type Image = ArrayTensor<'float32'>;
+type Image = NDArray<'float32'>;
 
-function asImage(name: string, a: ArrayTensor): { img: Image; c: number; h: number; w: number } {
+function asImage(name: string, a: NDArray): { img: Image; c: number; h: number; w: number } {
   if (a.dtype !== 'float32') throw new Error(`${name}: image is ${a.dtype}, expected float32 (add toFloat() first)`);
   if (a.shape.length !== 3) throw new Error(`${name}: image has shape [${a.shape}], expected [C, H, W]`);
   return { img: a as Image, c: a.shape[0], h: a.shape[1], w: a.shape[2] };

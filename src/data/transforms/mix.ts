@@ -2,7 +2,8 @@
 // so labels become soft: float32 [B, numClasses]. Randomness from the batch context (seed, epoch, batch).
 import type { BatchContext } from '../dataset.js';
 import { beta } from '../random.js';
-import type { ArrayTensor, Batch } from '../tensor.js';
+import type { Batch } from '../tensor.js';
+import type { NDArray } from '../../graph/ndarray.js';
 import { withDefaults } from './transform.js';
 
 export type BatchTransform = (batch: Batch, ctx: BatchContext) => Batch;
@@ -16,7 +17,7 @@ export interface MixOptions {
 }
 
 /** Labels as float32 [B, K]: integer labels one-hot, soft labels checked and copied. */
-export function softLabels(name: string, y: ArrayTensor, numClasses: number): Float32Array {
+export function softLabels(name: string, y: NDArray, numClasses: number): Float32Array {
   const b = y.shape[0];
   if (y.shape.length === 2) {
     if (y.dtype !== 'float32' || y.shape[1] !== numClasses) throw new Error(`${name}: soft labels must be float32 [B, ${numClasses}], got ${y.dtype}[${y.shape}]`);
@@ -46,12 +47,12 @@ function shuffled(b: number, random: () => number): Uint32Array {
   return p;
 }
 
-function parts(name: string, batch: Batch, xKey: string, yKey: string): { x: ArrayTensor<'float32'>; y: ArrayTensor } {
+function parts(name: string, batch: Batch, xKey: string, yKey: string): { x: NDArray<'float32'>; y: NDArray } {
   const x = batch[xKey];
   const y = batch[yKey];
   if (!x || x.dtype !== 'float32') throw new Error(`${name}: batch "${xKey}" must be float32, got ${x ? x.dtype : 'nothing'}`);
   if (!y) throw new Error(`${name}: batch has no "${yKey}"`);
-  return { x: x as ArrayTensor<'float32'>, y };
+  return { x: x as NDArray<'float32'>, y };
 }
 
 function mixLabels(soft: Float32Array, perm: Uint32Array, k: number, lam: number): Float32Array {

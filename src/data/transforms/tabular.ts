@@ -5,7 +5,7 @@
 //   const prep = tablePipeline([impute({ strategy: 'median' }), oneHot({ columns: ['city'] }), standardize()]).fit(train);
 //   writeFileSync('prep.json', JSON.stringify(prep));  ...  fittedFromJSON(JSON.parse(text)).transform(test)
 import type { Column, Table } from '../readers/csv.js';
-import type { ArrayTensor } from '../tensor.js';
+import type { NDArray } from '../../graph/ndarray.js';
 
 /** A step before fitting: a factory's result (`standardize()`), fitted on a training table. */
 export interface TableStep {
@@ -272,7 +272,7 @@ export function fittedFromJSON(json: unknown): FittedTableStep {
 }
 
 /** Numeric columns as float32 [rows, columns] (string columns are an error: one-hot them first). */
-export function tableToArray(t: Table, columns: readonly string[] = t.names): ArrayTensor<'float32'> {
+export function tableToArray(t: Table, columns: readonly string[] = t.names): NDArray<'float32'> {
   const data = new Float32Array(t.rows * columns.length);
   columns.forEach((name, j) => {
     const c = column('tableToArray', t, name);

@@ -1,6 +1,7 @@
 // The Transform extension point and the glue that applies transforms to samples and datasets.
 import type { Dataset, SampleContext } from '../dataset.js';
-import type { ArrayTensor, Sample } from '../tensor.js';
+import type { Sample } from '../tensor.js';
+import type { NDArray } from '../../graph/ndarray.js';
 
 /**
  * A transform: a named function from a value to a new value.
@@ -16,7 +17,7 @@ import type { ArrayTensor, Sample } from '../tensor.js';
 export type Transform<I, O = I> = (value: I, ctx: SampleContext) => O;
 
 /** Transforms on one array (image, spectrogram, feature vector). */
-export type ArrayTransform = Transform<ArrayTensor>;
+export type ArrayTransform = Transform<NDArray>;
 /** Transforms on a whole sample. */
 export type SampleTransform = Transform<Sample>;
 
