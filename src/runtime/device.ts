@@ -22,6 +22,8 @@ export interface SessionConfig {
    * OMP_WAIT_POLICY=PASSIVE).
    */
   readonly spinning?: boolean;
+  /** ORT's own log threshold on stderr: 0 verbose … 3 error (default, or LATHE_ORT_LOG_LEVEL), 4 fatal only. */
+  readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** Write a Chrome-trace profile with one event per kernel (see runtime/profile.ts). */
   readonly profile?: boolean;
   readonly profilePrefix?: string;
@@ -38,7 +40,7 @@ export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.Sessio
     graphOptimizationLevel: cfg.optimization ?? 'all',
     enableProfiling: cfg.profile ?? false,
     // ORT warns about every constant it cannot fold (e.g. float64 ConvTranspose); errors still surface as exceptions
-    logSeverityLevel: Number(process.env.LATHE_ORT_LOG_LEVEL ?? 3) as 0 | 1 | 2 | 3 | 4,
+    logSeverityLevel: cfg.logSeverity ?? (Number(process.env.LATHE_ORT_LOG_LEVEL ?? 3) as 0 | 1 | 2 | 3 | 4),
     profileFilePrefix: cfg.profilePrefix,
     ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };

@@ -2,7 +2,7 @@
 // live here and the event loop only routes and batches. Buffers travel by transfer, not copy.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from '../runtime/device.js';
+import { createSession } from '../runtime/session.js';
 import type { FromWorker, ToWorker, WireTensor, WireValueInfo, WorkerInit } from './worker-messages.js';
 import type { TypedArray } from './tensor.js';
 
@@ -27,7 +27,7 @@ function owned(data: TypedArray): TypedArray {
 try {
   // ORT's own error lines (stderr, outside pino) would repeat every failed request; the server logs each
   // failure itself with its request id, so only fatal ones are printed.
-  const session = await ort.InferenceSession.create(init.modelPath, { ...sessionOptions(init.session), logSeverityLevel: 4 });
+  const session = await createSession(init.modelPath, { ...init.session, logSeverity: 4 });
   post({ kind: 'loaded', inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) });
   port.on('message', (msg: ToWorker) => {
     void (async () => {
