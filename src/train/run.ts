@@ -73,6 +73,26 @@ export function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], 
   return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps(inferenceMetadataFor(cfg, inputs, options)) };
 }
 
+/** The callbacks every run has: LR monitor, checkpoints, CSV metrics, early stopping when configured, progress. */
+function runCallbacks(cfg: TrainConfig, runDir: string, opts: RunOptions): Callback[] {
+  const callbacks: Callback[] = [
+    lrMonitor(),
+    modelCheckpoint({ monitor: cfg.callbacks.checkpoint.monitor, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
+    csvLogger(join(runDir, 'metrics.csv')),
+  ];
+  if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
+  if (!opts.quiet) callbacks.push(progressBar({ json: opts.json }));
+  return [...callbacks, ...(opts.callbacks ?? [])];
+}
+
+/** Writes the trained model as an inference ONNX file (symbolic leading dims, metadata, BatchNorm folded unless off). */
+function exportRunModel(model: Module, cfg: TrainConfig, resolved: { entry: ModelEntry; options: unknown }, path: string): void {
+  const inputs = modelInputs(resolved.entry, resolved.options);
+  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), {
+    path, metadata: exportMetadata(cfg, inputs, resolved.options), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true },
+  });
+}
+
 /** Removes what a run wrote into its directory (checkpoints, logs, model, summary); other files stay. */
 function clearRun(runDir: string): void {
   for (const f of readdirSync(runDir)) {
@@ -178,14 +198,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   } else train = new ArrayLoader(data.train, { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, dropLast: false });
   const val = evalLoader(data.val, lm);
   const totalSteps = Math.ceil((cfg.trainer.epochs * train.length) / cfg.trainer.accumulate);
-  const callbacks: Callback[] = [
-    lrMonitor(),
-    modelCheckpoint({ monitor: cfg.callbacks.checkpoint.monitor, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
-    csvLogger(join(runDir, 'metrics.csv')),
-  ];
-  if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
-  if (!opts.quiet) callbacks.push(progressBar({ json: opts.json }));
-  callbacks.push(...(opts.callbacks ?? []));
+  const callbacks = runCallbacks(cfg, runDir, opts);
   const trainer = new Trainer({
     model,
     ...createTraining(cfg.optimizer, cfg.schedule, totalSteps),
@@ -213,8 +226,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   }
   const test = testScores(await trainer.evaluate(evalLoader(data.test, lm)));
   const onnxPath = join(runDir, 'model.onnx');
-  const inputs = modelInputs(resolved.entry, resolved.options);
-  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), { path: onnxPath, metadata: exportMetadata(cfg, inputs, resolved.options), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true } });
+  exportRunModel(model, cfg, resolved, onnxPath);
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
   };
@@ -254,14 +266,7 @@ async function runGraphTraining(cfg: TrainConfig, runDir: string, opts: RunOptio
   if (!opts.resume) writeAtomicFile(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
   const resolved = resolveModel(parseTrainConfig(cfg));
   const model = resolved.create();
-  const callbacks: Callback[] = [
-    lrMonitor(),
-    modelCheckpoint({ monitor: cfg.callbacks.checkpoint.monitor, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
-    csvLogger(join(runDir, 'metrics.csv')),
-  ];
-  if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
-  if (!opts.quiet) callbacks.push(progressBar({ json: opts.json }));
-  callbacks.push(...(opts.callbacks ?? []));
+  const callbacks = runCallbacks(cfg, runDir, opts);
   const trainer = new Trainer({
     model,
     ...createTraining(cfg.optimizer, cfg.schedule, cfg.trainer.epochs),
@@ -281,8 +286,7 @@ async function runGraphTraining(cfg: TrainConfig, runDir: string, opts: RunOptio
     await trainer.fit(new GraphLoader(g, 'train'), new GraphLoader(g, 'val'), { resumeFrom: opts.resume ? runDir : undefined });
     const test = testScores(await trainer.evaluate(new GraphLoader(g, 'test')));
     const onnxPath = join(runDir, 'model.onnx');
-    const inputs = modelInputs(resolved.entry, resolved.options);
-    exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), { path: onnxPath, metadata: exportMetadata(cfg, inputs, resolved.options), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true } });
+    exportRunModel(model, cfg, resolved, onnxPath);
     const result: RunResult = {
       runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
     };

@@ -119,3 +119,25 @@ test('lathe predict: bad flags and files exit 2 with one line', async () => {
   assert.equal(rows.length, 2000);
   assert.ok(FASHION.map((c) => c.toUpperCase()).includes(JSON.parse(rows[0]).top[0].label));
 });
+
+test('lathe predict takes a models:/name@alias URI from the registry', () => {
+  const store = join(tmp, 'tracking');
+  const cfg = join(tmp, 'reg.json');
+  writeFileSync(cfg, JSON.stringify({
+    name: 'reg', model: { name: 'mlp', options: { imageShape: [1, 28, 28], hidden: [8] } },
+    data: { name: 'fashion-mnist-subset', limit: 128 }, optimizer: { name: 'adam', lr: 0.003 }, trainer: { epochs: 1 }, output: join(tmp, 'reg'),
+  }));
+  const env = { LATHE_TRACKING_URL: store };
+  let r = runCli(['train', cfg, '--track', '--register', 'fashion', '--json'], { env });
+  assert.equal(r.status, 0, r.stderr);
+  r = runCli(['registry', 'alias', 'fashion', 'champion', '1'], { env });
+  assert.equal(r.status, 0, r.stderr);
+  r = runCli(['predict', 'models:/fashion@champion', t10k, '--top', '1'], { env });
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n');
+  assert.equal(rows.length, 2000);
+  assert.ok(FASHION.includes(JSON.parse(rows[0]).top[0].label), 'labels from the registered model\'s metadata');
+  r = runCli(['predict', 'models:/fashion@nope', t10k], { env });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /no alias 'nope'/);
+});
