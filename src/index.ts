@@ -4,7 +4,7 @@ export * from './graph/index.js';
 export * from './autodiff/index.js';
 export { compile, type CompileOptions, type CompiledFn } from './runtime/compile.js';
 export { trace, type InputSpec, type TraceResult, type Traced } from './onnx/trace.js';
-export { type Device, type SessionConfig } from './runtime/device.js';
+export type { Device, SessionConfig } from './runtime/device.js';
 export { summarizeProfile, formatProfile, type OpProfileRow } from './runtime/profile.js';
 export { emitModel, DEFAULT_OPSET, DEFAULT_IR_VERSION, type GraphSpec, type EmitOptions } from './onnx/emit.js';
 export { exportOnnx, exportModel, type ExportOptions } from './onnx/export.js';

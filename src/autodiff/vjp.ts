@@ -5,7 +5,7 @@ import { add, cast } from '../graph/ops/elementwise.js';
 import { onesLike, squeeze, zerosLike } from '../graph/ops/movement.js';
 import { sum } from '../graph/ops/reduce.js';
 import { formatShape, sameShape, type Shape } from '../graph/shape.js';
-import { Tensor, type Node } from '../graph/tensor.js';
+import type { Tensor, Node } from '../graph/tensor.js';
 import { reachable } from '../graph/traverse.js';
 
 const key = (t: Tensor): string => `${t.node.id}:${t.index}`;

@@ -1,6 +1,6 @@
 // Models by name, so YAML configs and code reach the same constructors. Each entry declares its options with a
 // zod schema (errors name the exact field) and the input it expects.
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { DType } from '../graph/dtype.js';
 import type { Module } from '../nn/module.js';
 

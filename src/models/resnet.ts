@@ -5,7 +5,7 @@ import { add, relu, relu6 } from '../graph/ops/elementwise.js';
 import { adaptiveAvgPool2d, maxPool2d } from '../graph/ops/pool.js';
 import { flatten } from '../graph/ops/movement.js';
 import type { Tensor } from '../graph/tensor.js';
-import { BatchNorm, BatchNorm2d, Conv2d, Linear, Module } from '../nn/index.js';
+import { type BatchNorm, BatchNorm2d, Conv2d, Linear, Module } from '../nn/index.js';
 import { kaimingNormal, zeros } from '../nn/init.js';
 import { initGenerator } from '../nn/module.js';
 import { registerModel } from './registry.js';

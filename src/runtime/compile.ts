@@ -1,6 +1,6 @@
 // compile(fn): trace a TypeScript function over symbolic tensors into one ONNX graph, run it in ORT.
 // Sessions are cached per input signature (dtypes + shapes; symbolic dims make one session serve every size).
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { NDArray } from '../graph/ndarray.js';
 import { formatShape } from '../graph/shape.js';
 import type { Tensor } from '../graph/tensor.js';

@@ -1,7 +1,7 @@
 // State that a graph rewrites on every run (parameters, optimizer slots, running statistics) held twice: the
 // current set feeds the run, the next set receives its outputs in place (ORT fills preallocated output tensors),
 // then the two swap. The steady state allocates nothing state-sized.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { allocate, type DType } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
 import { formatShape } from '../graph/shape.js';

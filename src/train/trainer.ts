@@ -1,7 +1,7 @@
 // The Trainer: fit / validate / test over deterministic loaders, with the whole optimizer step compiled into one
 // ONNX graph (train/step-graph.ts, run by train/train-step.ts), callbacks, checkpoints and exact resume.
 import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { isFloat } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
 import { placeholder } from '../graph/ops/leaf.js';

@@ -141,7 +141,7 @@ export function normal(random: Uniform): number {
 
 /** Gamma(shape, 1) by Marsaglia–Tsang (shape < 1 boosted by U^(1/shape)). */
 export function gamma(random: Uniform, shape: number): number {
-  if (shape < 1) return gamma(random, shape + 1) * Math.pow(Math.max(random(), 1e-12), 1 / shape);
+  if (shape < 1) return gamma(random, shape + 1) * Math.max(random(), 1e-12) ** (1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   for (;;) {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import * as L from '../../src/graph/index.js';
+import type * as L from '../../src/graph/index.js';
 import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, manualSeed, BatchNorm2d, Dropout } from '../../src/nn/index.js';
 import { exportModule, withFrozenParameters } from '../../src/nn/export.js';
 import { compile } from '../../src/runtime/compile.js';

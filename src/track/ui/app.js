@@ -1,6 +1,6 @@
 // lathe tracking UI: a hash-routed page over the REST API (/api/...). Plain browser JavaScript, no build step.
 (function () {
-  'use strict';
+  
   var C = window.LatheCharts, esc = C.esc, fmt = C.fmt;
   var view = document.getElementById('view');
   var PAGE = 50;

@@ -1,6 +1,6 @@
 // Small self-contained SVG charts for the lathe tracking UI (no dependencies).
 (function () {
-  'use strict';
+  
   var PALETTE = ['#2f6fde', '#e4572e', '#17a398', '#f3a712', '#8e44ad', '#29335c', '#db2763', '#4c956c', '#7d5ba6', '#b5651d'];
   var esc = function (s) { return String(s).replace(/[&<>"']/g, function (c) { return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]; }); };
 
@@ -14,7 +14,7 @@
 
   /** About `count` round tick values covering [lo, hi]. */
   function ticks(lo, hi, count) {
-    var step = Math.pow(10, Math.floor(Math.log10((hi - lo) / count)));
+    var step = 10 ** Math.floor(Math.log10((hi - lo) / count));
     var err = (hi - lo) / count / step;
     if (err >= 7.5) step *= 10; else if (err >= 3.5) step *= 5; else if (err >= 1.5) step *= 2;
     var out = [];

@@ -132,7 +132,7 @@ function numKernels(d: Extract<ParzenDim, { kind: 'num' }>, obs: Float64Array, m
   mu[m] = 0.5 * (d.low + d.high);
   const sigma = new Float64Array(k);
   if (opts.multivariate) {
-    sigma.fill(0.2 * Math.pow(Math.max(m, 1), -1 / (nDims + 4)) * range);
+    sigma.fill(0.2 * Math.max(m, 1) ** (-1 / (nDims + 4)) * range);
   } else {
     // Width = the larger gap to a neighbour (prior included, endpoints as neighbours), in sorted order.
     const order = new Uint32Array(k);
