@@ -31,7 +31,7 @@ function int(value: string | undefined, flag: string, min: number): number | und
 }
 
 /** The server config from `--config`, the positional source and flags (flags win). */
-export function serveConfigFromCli(source: string | undefined, flags: ServeFlags): ServeConfig {
+function serveConfigFromCli(source: string | undefined, flags: ServeFlags): ServeConfig {
   let base: ServeConfig;
   try {
     base = flags.config ? loadServeConfig(flags.config) : parseServeConfig({});

@@ -69,7 +69,7 @@ function trialConfig(template: Template, values: Readonly<Record<string, ParamVa
  * Checks a training objective before any trial runs: every placeholder names a parameter of the space (or
  * `trial`/`study`), and the template filled with each parameter's first value is a valid training config.
  */
-export async function checkTrainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, space: Readonly<Record<string, SpaceEntry>>): Promise<Template> {
+async function checkTrainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, space: Readonly<Record<string, SpaceEntry>>): Promise<Template> {
   const template = loadTrainTemplate(spec, cfg.configDir);
   if (!template || typeof template !== 'object' || Array.isArray(template)) throw new TuneConfigError('objective.train: must be a training config (a mapping) or the path of one');
   for (const p of templatePlaceholders(template)) {
@@ -106,7 +106,7 @@ export async function checkTrainObjective(cfg: TuneConfig, spec: TrainObjectiveS
  * and returns the last (or, with `value: best`, the best) reported value of `monitor`. Test accuracy, run directory
  * and epochs go into the trial's user attributes.
  */
-export function trainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, template: Template, direction: 'minimize' | 'maximize'): ConfigObjective {
+function trainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, template: Template, direction: 'minimize' | 'maximize'): ConfigObjective {
   return async (trial: Trial, params: Readonly<Record<string, ParamValue>>, ctx?: ObjectiveContext): Promise<number> => {
     const { runTraining } = await import('../train/run.js');
     const { parseTrainConfig } = await import('../train/config.js');

@@ -8,7 +8,7 @@ import type { FrozenTrial } from '../tune/types.js';
 import type { StudySource, StudySummary, TrialRecord } from '../track/study-views.js';
 
 /** A tune trial as the UI shows it: booleans and null parameters as text. */
-export function trialRecord(t: FrozenTrial): TrialRecord {
+function trialRecord(t: FrozenTrial): TrialRecord {
   const params: Record<string, number | string> = {};
   for (const [k, v] of Object.entries(t.params)) params[k] = typeof v === 'number' || typeof v === 'string' ? v : String(v);
   return {

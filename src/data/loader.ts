@@ -10,10 +10,8 @@ import type { BatchLoader } from './array-loader.js';
 import type { Collate, Dataset } from './dataset.js';
 import type { Batch } from './tensor.js';
 
-export { sampleRandom, defaultCollate };
 export type { Collate };
-export type { Sample } from './tensor.js';
-export type { SampleContext, SampleSource } from './dataset.js';
+export type { SampleSource } from './dataset.js';
 
 /**
  * How a worker rebuilds the dataset: a module (file URL or path) exporting a factory `(options) => Dataset`.

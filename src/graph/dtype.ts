@@ -2,7 +2,7 @@
 export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int32' | 'int64' | 'bool' | 'uint8' | 'int8' | 'int16' | 'uint16' | 'uint32' | 'uint64';
 
 /** The JS array that holds the elements of each dtype (float16/bfloat16 as raw 16-bit words). */
-export interface TypedArrayMap {
+interface TypedArrayMap {
   float32: Float32Array;
   float16: Uint16Array;
   bfloat16: Uint16Array;
@@ -30,7 +30,7 @@ export function dtypeFromOnnx(code: number): DType {
   throw new Error(`unsupported ONNX element type ${code}`);
 }
 
-export const FLOAT_DTYPES: ReadonlySet<DType> = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+const FLOAT_DTYPES: ReadonlySet<DType> = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 export const isFloat = (d: DType): boolean => FLOAT_DTYPES.has(d);
 export const isInteger = (d: DType): boolean => !isFloat(d) && d !== 'bool';
 

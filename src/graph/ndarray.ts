@@ -7,7 +7,7 @@ export interface NDArray<D extends DType = DType> {
   readonly data: TypedArrayOf<D>;
 }
 
-export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Builds an NDArray, checking that the data length matches the shape. */
 export function ndarray<D extends DType>(dtype: D, shape: readonly number[], data?: TypedArrayOf<D> | ArrayLike<number>): NDArray<D> {

@@ -4,7 +4,7 @@ import type { Shape } from './shape.js';
 import { Node, Tensor } from './tensor.js';
 
 /** dtype and shape of one output, computed at trace time. */
-export interface OutSpec {
+interface OutSpec {
   readonly dtype: DType;
   readonly shape: Shape;
 }
@@ -73,10 +73,6 @@ export function apply<A extends object>(prim: Primitive<A>, inputs: readonly Ten
   const node = new Node(prim, inputs, attrs);
   node.outputs = specs.map((s, i) => new Tensor(node as unknown as Node, i, s.dtype, s.shape));
   return node.outputs as Tensor[];
-}
-
-export function getPrimitive(name: string): Primitive<object> | undefined {
-  return registry.get(name) as Primitive<object> | undefined;
 }
 
 export const primitiveNames = (): string[] => [...registry.keys()].sort();

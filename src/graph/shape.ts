@@ -28,13 +28,6 @@ export function mulDims(a: Dim, b: Dim): Dim {
   return [...(num !== 1 ? [String(num)] : []), ...syms].join('*');
 }
 
-export const isStatic = (s: Shape): s is readonly number[] => s.every((d) => typeof d === 'number');
-
-export function staticShape(op: string, s: Shape): number[] {
-  if (!isStatic(s)) throw new Error(`${op}: needs a static shape, got ${formatShape(s)}`);
-  return [...s];
-}
-
 /** Numpy broadcasting of two shapes; errors name the op and both shapes. */
 export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
   const n = Math.max(a.length, b.length);

@@ -246,9 +246,3 @@ registerModel({
   inputShape: (o) => [o.context],
   create: (o) => new EncoderClassifier(o),
 });
-
-// ---- helpers for hosts -------------------------------------------------------------------------
-
-/** int64 ids array [rows, cols] from numbers. */
-export const idsArray = (rows: number, cols: number, values: ArrayLike<number>): NDArray<'int64'> =>
-  ndarray('int64', [rows, cols], Array.from(values)) as NDArray<'int64'>;

@@ -22,7 +22,7 @@ function readEntry(r: Reader): StringStringEntryProto {
   return e;
 }
 
-export function readTensor(r: Reader): TensorProto {
+function readTensor(r: Reader): TensorProto {
   const T = F.tensor;
   const dims: number[] = [];
   const t: TensorProto = { dataType: 0, dims };
@@ -168,7 +168,7 @@ function readValueInfo(r: Reader): ValueInfoProto {
   return v;
 }
 
-export function readGraph(r: Reader): GraphProto {
+function readGraph(r: Reader): GraphProto {
   const G = F.graph;
   const g: GraphProto = { node: [], initializer: [], input: [], output: [], valueInfo: [] };
   while (!r.done) {

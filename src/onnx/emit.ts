@@ -15,11 +15,11 @@ import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, Va
 export const DEFAULT_OPSET = 21;
 export const DEFAULT_IR_VERSION = 10;
 /** The opsets lathe's lowerings target: 17 (LayerNormalization) through 21. */
-export const MIN_OPSET = 17;
-export const MAX_OPSET = 21;
+const MIN_OPSET = 17;
+const MAX_OPSET = 21;
 
 /** The IR version that goes with an opset (ONNX 1.12: opset 17 / IR 8; 1.14: 19 / IR 9; 1.16: 21 / IR 10). */
-export function irVersionFor(opset: number): number {
+function irVersionFor(opset: number): number {
   return opset >= 21 ? 10 : opset >= 19 ? 9 : 8;
 }
 
@@ -39,7 +39,7 @@ export interface GraphSpec {
 
 const utf8 = new TextEncoder();
 
-export function tensorProto(name: string, a: NDArray): TensorProto {
+function tensorProto(name: string, a: NDArray): TensorProto {
   const view = a.data as ArrayBufferView;
   return {
     name,
@@ -59,14 +59,12 @@ function attribute(name: string, v: AttrValue): AttributeProto {
   throw new Error(`emit: unsupported attribute ${name}`);
 }
 
-export function valueInfo(name: string, dtype: DType, shape: Shape): ValueInfoProto {
+function valueInfo(name: string, dtype: DType, shape: Shape): ValueInfoProto {
   return {
     name,
     type: { tensorType: { elemType: ONNX_DTYPE[dtype], shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
   };
 }
-
-export { reachable };
 
 class Emitter implements LowerCtx {
   readonly nodes: NodeProto[] = [];

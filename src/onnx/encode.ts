@@ -30,7 +30,7 @@ function entries(w: Writer, field: number, es: readonly StringStringEntryProto[]
   }
 }
 
-export function writeTensor(w: Writer, t: TensorProto): void {
+function writeTensor(w: Writer, t: TensorProto): void {
   const what = `tensor '${t.name ?? ''}'`;
   const T = F.tensor;
   if (t.rawData !== undefined) {
@@ -123,7 +123,7 @@ function writeValueInfo(w: Writer, v: ValueInfoProto): void {
   if (v.unknownFields) for (const u of v.unknownFields) w.raw(u);
 }
 
-export function writeGraph(w: Writer, g: GraphProto): void {
+function writeGraph(w: Writer, g: GraphProto): void {
   const G = F.graph;
   for (const n of g.node) w.messageField(G.node, (x) => writeNode(x, n));
   if (g.name !== undefined) w.stringField(G.name, g.name);
@@ -136,7 +136,7 @@ export function writeGraph(w: Writer, g: GraphProto): void {
 }
 
 /** Writes a ModelProto into `w` (use `w.chunks()` to stream the result without one big copy). */
-export function writeModel(w: Writer, m: ModelProto): void {
+function writeModel(w: Writer, m: ModelProto): void {
   const M = F.model;
   if (m.irVersion !== 0) w.int64Field(M.irVersion, m.irVersion, 'irVersion');
   if (m.producerName !== undefined) w.stringField(M.producerName, m.producerName);

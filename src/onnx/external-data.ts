@@ -20,7 +20,7 @@ export interface ExternalDataOptions {
 }
 
 /** A model rewritten to reference external data, and where each tensor's bytes go in the data file. */
-export interface ExternalDataPlan {
+interface ExternalDataPlan {
   model: ModelProto;
   /** Byte ranges of the data file, in increasing offset order; gaps are zero padding. */
   chunks: { offset: number; bytes: Uint8Array }[];
@@ -36,7 +36,7 @@ function rawBytes(t: TensorProto): Uint8Array | undefined {
 }
 
 /** Moves initializer data of at least `thresholdBytes` to an external data layout (the input model is not modified). */
-export function planExternalData(m: ModelProto, opts: ExternalDataOptions): ExternalDataPlan {
+function planExternalData(m: ModelProto, opts: ExternalDataOptions): ExternalDataPlan {
   const threshold = opts.thresholdBytes ?? 1024;
   const align = opts.align ?? 4096;
   checkLocation(opts.location);
@@ -138,7 +138,7 @@ function checkLocation(location: string): void {
 export type ExternalDataSource = string | ((location: string) => Uint8Array);
 
 /** Parsed external data reference of a tensor. */
-export function externalRef(t: TensorProto): { location: string; offset: number; length: number | undefined } {
+function externalRef(t: TensorProto): { location: string; offset: number; length: number | undefined } {
   const kv = new Map((t.externalData ?? []).map((e) => [e.key, e.value]));
   const what = `tensor '${t.name ?? ''}'`;
   const location = kv.get('location');

@@ -33,7 +33,7 @@ const floatAttr = (m: Map<string, AttributeProto>, k: string, d: number): number
 const intsAttr = (m: Map<string, AttributeProto>, k: string): number[] | undefined => (m.has(k) ? (m.get(k)!.ints ?? []).map(Number) : undefined);
 const strAttr = (m: Map<string, AttributeProto>, k: string, d: string): string => (m.has(k) ? new TextDecoder().decode(m.get(k)!.s) : d);
 
-export function tensorProtoToNDArray(t: TensorProto): NDArray {
+function tensorProtoToNDArray(t: TensorProto): NDArray {
   const dtype = dtypeFromOnnx(t.dataType);
   return ndarray(dtype, t.dims.map(Number), tensorToTypedArray(t) as NDArray['data']);
 }

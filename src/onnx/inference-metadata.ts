@@ -3,9 +3,9 @@
 // and normalisation, token ids, plain arrays), what the output is, and the class names.
 import type { ModelProto } from './proto.js';
 
-export const INFERENCE_METADATA_KEY = 'lathe.inference';
+const INFERENCE_METADATA_KEY = 'lathe.inference';
 
-export type InferenceInput =
+type InferenceInput =
   /** Images as [N, channels, height, width] floats: (pixel / 255 − mean[c]) / std[c]. */
   | { readonly kind: 'image'; readonly channels: number; readonly height: number; readonly width: number; readonly mean: readonly number[]; readonly std: readonly number[] }
   /** Token ids (int64) below `vocab`. */

@@ -57,7 +57,7 @@ export type DataLocation = (typeof DataLocation)[keyof typeof DataLocation];
 
 import type { AnyTypedArray } from '../graph/dtype.js';
 
-export type Int64 = number | bigint;
+type Int64 = number | bigint;
 
 /** The typed arrays that hold tensor elements on the wire: those of lathe's dtypes (graph/dtype.ts). */
 export type TensorTypedArray = AnyTypedArray;
@@ -124,7 +124,7 @@ export interface NodeProto {
 /** A dimension: a fixed size or a symbolic name. A dimension with neither decodes as { dimParam: '' }. */
 export type Dimension = { dimValue: number } | { dimParam: string };
 
-export interface TensorShapeProto {
+interface TensorShapeProto {
   dim: Dimension[];
 }
 

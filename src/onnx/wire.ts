@@ -515,7 +515,7 @@ export class Reader {
 }
 
 /** Joins two's complement halves to a number when safe, else a bigint. */
-export function join64(lo: number, hi: number): number | bigint {
+function join64(lo: number, hi: number): number | bigint {
   if (hi < 0x200000) return hi * TWO32 + lo; // non-negative, < 2^53
   if (hi >= 0xffe00000) {
     // negative with magnitude <= 2^53

@@ -11,7 +11,7 @@ import type { SessionConfig } from './device.js';
 import { createSession } from './session.js';
 import { fromOrt, toOrt } from './convert.js';
 
-export type Outputs<R> = R extends Tensor ? NDArray : R extends readonly Tensor[] ? NDArray[] : Record<string, NDArray>;
+type Outputs<R> = R extends Tensor ? NDArray : R extends readonly Tensor[] ? NDArray[] : Record<string, NDArray>;
 
 export interface CompileOptions extends SessionConfig, EmitOptions {
   /** Declared input specs (e.g. symbolic batch); when omitted, each call's concrete shapes form the signature. */

@@ -72,7 +72,7 @@ const experimentSchema = z.strictObject({
   shadowLog: z.string().optional(),
 });
 
-export const serveConfigSchema = z.strictObject({
+const serveConfigSchema = z.strictObject({
   server: z
     .strictObject({
       host: z.string().default('127.0.0.1'),

@@ -9,7 +9,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 /** The label of a model name that is not loaded (a typo, a probe, an attack): one series for all of them. */
 export const UNKNOWN_LABEL = '_unknown';
 /** The label of values past a label's budget. */
-export const OTHER_LABEL = '_other';
+const OTHER_LABEL = '_other';
 
 /** The values one label may take: the first `max` distinct ones seen, then `_other`. */
 export class BoundedLabel {

@@ -11,7 +11,7 @@ import { allocateOip, elementCount, type HostTensor, type ModelSignature, type T
 export type VersionState = 'loading' | 'ready' | 'draining' | 'unloaded';
 
 /** Signature of an ONNX model from the worker's metadata; symbolic dimensions become -1. */
-export function signatureOf(io: ModelIo, path: string): ModelSignature {
+function signatureOf(io: ModelIo, path: string): ModelSignature {
   const spec = (v: ModelIo['inputs'][number], kind: string): TensorSpec => {
     const datatype = oipDatatypeOf(v.type);
     if (!datatype) throw new Error(`${path}: ${kind} '${v.name}' has type ${v.type}, which the server does not serve`);

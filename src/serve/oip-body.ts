@@ -29,7 +29,7 @@ export interface OipBody {
 }
 
 /** Longest number token accepted: a double needs at most 24 characters; the rest is slack for verbose writers. */
-export const MAX_NUMBER_CHARS = 256;
+const MAX_NUMBER_CHARS = 256;
 
 /** The header that carries the JSON part's length in bytes. */
 export const INFERENCE_HEADER = 'inference-header-content-length';

@@ -18,7 +18,7 @@ export interface InferRequest {
   readonly binaryOutputs?: { readonly all: boolean; readonly byName: ReadonlyMap<string, boolean> };
 }
 
-export interface InferResponseJson {
+interface InferResponseJson {
   readonly model_name: string;
   readonly model_version: string;
   readonly id?: string;
@@ -244,7 +244,7 @@ export function encodeResponse(model: string, version: string, req: Pick<InferRe
 }
 
 /** Shape of a rectangular nested array, or an error message. */
-export function nestedShape(value: unknown, where: string): number[] {
+function nestedShape(value: unknown, where: string): number[] {
   const shape: number[] = [];
   let v = value;
   while (Array.isArray(v)) {

@@ -13,7 +13,7 @@ import { createSession } from '../runtime/session.js';
 import { UserError } from '../util/errors.js';
 
 /** Input or model that predict cannot use (the message names the file and what is expected). */
-export class PredictError extends UserError {}
+class PredictError extends UserError {}
 
 export interface PredictOptions {
   /** Classes (or tokens) to report per row (default 3). */
@@ -29,7 +29,7 @@ export interface PredictOptions {
   readonly batchSize?: number;
 }
 
-export interface Prediction {
+interface Prediction {
   readonly row: number;
   readonly top: readonly { readonly class: number; readonly label?: string; readonly p: number }[];
 }

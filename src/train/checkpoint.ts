@@ -13,7 +13,7 @@ import { failpoint } from '../util/failpoint.js';
 import { writeAtomicFile } from '../util/write-atomic.js';
 
 /** A checkpoint that cannot be used: missing, not a checkpoint, or corrupt (the message names the file). */
-export class CheckpointError extends UserError {}
+class CheckpointError extends UserError {}
 
 export interface CheckpointManifest {
   readonly format: 'lathe-checkpoint/1';

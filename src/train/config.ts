@@ -82,7 +82,7 @@ export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
  * Applies command-line overrides `path.to.field=value` to a raw config before it is validated; values are read as
  * YAML scalars or flow collections (`3e-4`, `true`, `[32, 64]`, `{steps: 100}`).
  */
-export function applyOverrides(raw: unknown, overrides: readonly string[]): unknown {
+function applyOverrides(raw: unknown, overrides: readonly string[]): unknown {
   const root = structuredClone(raw ?? {}) as Record<string, unknown>;
   for (const o of overrides) {
     const eq = o.indexOf('=');

@@ -22,7 +22,7 @@ export const graphDataOptions = z.object({
 }).strict();
 export type GraphDataOptions = z.infer<typeof graphDataOptions>;
 
-export const GRAPH_DATASETS = ['cora', 'graph'] as const;
+const GRAPH_DATASETS = ['cora', 'graph'] as const;
 export const isGraphData = (name: string): boolean => (GRAPH_DATASETS as readonly string[]).includes(name);
 
 /** The cora.json shipped with lathe (data/cora, MIT, from tkipf/gcn). */

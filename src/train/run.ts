@@ -54,7 +54,7 @@ export interface RunOptions {
  * serve): token ids for language models; for a catalog dataset with images, the layout, normalisation and class
  * names; otherwise plain arrays.
  */
-export function inferenceMetadataFor(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown): InferenceMetadata {
+function inferenceMetadataFor(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown): InferenceMetadata {
   const vocab = (options as { vocab?: unknown } | undefined)?.vocab;
   if (cfg.loss === 'lm') return { input: { kind: 'tokens', vocab: typeof vocab === 'number' ? vocab : 0 }, output: 'token-logits' };
   if (inputs.length === 1 && inputs[0].dtype === 'int64' && typeof vocab === 'number') return { input: { kind: 'tokens', vocab }, output: 'logits' };
@@ -69,7 +69,7 @@ export function inferenceMetadataFor(cfg: TrainConfig, inputs: readonly ModelInp
 }
 
 /** The metadata_props of a model exported from a run: its config, versions and inference metadata. */
-export function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown): Record<string, string> {
+function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown): Record<string, string> {
   return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps(inferenceMetadataFor(cfg, inputs, options)) };
 }
 

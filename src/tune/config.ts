@@ -28,7 +28,7 @@ const trainObjectiveSchema = z
 
 const named = z.union([z.string(), z.object({ type: z.string() }).passthrough()]);
 
-export const tuneConfigSchema = z
+const tuneConfigSchema = z
   .object({
     study: z.string().min(1),
     direction: z.enum(['minimize', 'maximize']).optional(),

@@ -155,7 +155,7 @@ export function fromUnit(d: FloatDistribution | IntDistribution, u: number): num
 }
 
 /** The continuous interval the distribution is modeled on: log-transformed when log, widened by step/2 when discrete. */
-export function unitBounds(d: FloatDistribution | IntDistribution): [number, number] {
+function unitBounds(d: FloatDistribution | IntDistribution): [number, number] {
   const half = d.type === 'int' ? d.step / 2 : d.step !== null ? d.step / 2 : 0;
   if (d.log) return [Math.log(d.low - (d.type === 'int' ? 0.5 : 0)), Math.log(d.high + (d.type === 'int' ? 0.5 : 0))];
   return [d.low - half, d.high + half];

@@ -17,7 +17,7 @@ export interface HeartbeatOptions {
 }
 
 /** Times a parameter set is re-queued after its trial's worker died, unless configured otherwise. */
-export const DEFAULT_MAX_RETRIES = 2;
+const DEFAULT_MAX_RETRIES = 2;
 
 export interface ResolvedHeartbeat {
   readonly intervalMs: number;

@@ -2,7 +2,7 @@
 import type { Direction, FrozenTrial } from './types.js';
 
 /** Whether a dominates b (all objectives no worse, one strictly better), values already in minimize form. */
-export function dominates(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+function dominates(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   let strictly = false;
   for (let i = 0; i < a.length; i++) {
     if (a[i] > b[i]) return false;

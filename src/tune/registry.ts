@@ -42,8 +42,8 @@ const prunerOptions = {
   hyperband: z.object({ min_resource: pos, max_resource: z.union([z.number().positive(), z.literal('auto')]).optional(), reduction_factor: z.number().int().min(2).optional(), bootstrap_count: z.number().int().nonnegative().optional() }).strict(),
 } as const;
 
-export const samplerNames = Object.keys(samplerOptions) as (keyof typeof samplerOptions)[];
-export const prunerNames = [...Object.keys(prunerOptions), 'successive_halving'];
+const samplerNames = Object.keys(samplerOptions) as (keyof typeof samplerOptions)[];
+const prunerNames = [...Object.keys(prunerOptions), 'successive_halving'];
 
 type Spec = string | { readonly type: string; readonly [k: string]: unknown };
 

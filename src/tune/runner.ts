@@ -99,7 +99,7 @@ export interface WorkerOptions {
  * The objective a config names: a module export, or (`objective: { train, monitor }`) a training config, built by
  * `trainObjective` (the CLI's loader runs it through the Trainer with pruning), checked before any trial starts.
  */
-export async function loadObjective(cfg: TuneConfig, space: Readonly<Record<string, SpaceEntry>> = spaceFromConfig(cfg.space), trainObjective?: TrainObjectiveLoader): Promise<ConfigObjective> {
+async function loadObjective(cfg: TuneConfig, space: Readonly<Record<string, SpaceEntry>> = spaceFromConfig(cfg.space), trainObjective?: TrainObjectiveLoader): Promise<ConfigObjective> {
   if (typeof cfg.objective !== 'string') {
     const directions = directionsOf(cfg);
     if (directions.length !== 1) throw new TuneConfigError('objective.train: a training objective returns one metric; use direction, not directions');

@@ -5,7 +5,6 @@ import type { TrialState } from '../util/study-types.js';
 
 // Direction and TrialState are defined once, in util/study-types.ts (the tracking UI shows them too).
 export type { Direction, TrialState } from '../util/study-types.js';
-export { FINISHED_STATES } from '../util/study-types.js';
 
 /** A categorical choice; stored as its index, reported as the value itself. */
 export type CategoricalChoice = string | number | boolean | null;

@@ -11,5 +11,3 @@ export type Direction = 'minimize' | 'maximize';
  */
 export type TrialState = 'WAITING' | 'RUNNING' | 'COMPLETE' | 'PRUNED' | 'FAILED';
 
-export const TRIAL_STATES: readonly TrialState[] = ['WAITING', 'RUNNING', 'COMPLETE', 'PRUNED', 'FAILED'];
-export const FINISHED_STATES: readonly TrialState[] = ['COMPLETE', 'PRUNED', 'FAILED'];

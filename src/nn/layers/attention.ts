@@ -17,7 +17,7 @@ import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 
 /** A large negative number for masked scores: exp underflows to 0, and a fully masked row stays finite (no NaN). */
-export const MASKED = -1e9;
+const MASKED = -1e9;
 
 export interface MultiHeadAttentionConfig {
   readonly heads: number;

@@ -18,7 +18,7 @@ export interface RNNConfig {
   readonly bias?: boolean;
 }
 
-export interface RNNRunOptions {
+interface RNNRunOptions {
   /** [B, T] with 1 for real steps, 0 for padding (right-padded sequences): padded steps keep the state and output 0. */
   readonly mask?: Tensor;
   /** Initial hidden state [layers·dirs, B, H] (default zeros). */
@@ -37,7 +37,7 @@ export interface RNNResult {
 }
 
 /** One direction of one layer: its four PyTorch-named parameters. */
-export class RNNDirection extends Module {
+class RNNDirection extends Module {
   readonly weightIh: Parameter;
   readonly weightHh: Parameter;
   readonly biasIh?: Parameter;

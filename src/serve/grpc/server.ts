@@ -57,7 +57,7 @@ function inputTensor(t: InferInputTensor, k: number, raw: Buffer | undefined): H
 }
 
 /** A ModelInferRequest as the protocol-independent InferRequest. */
-export function parseGrpcInfer(req: ModelInferRequest): InferRequest {
+function parseGrpcInfer(req: ModelInferRequest): InferRequest {
   if (req.inputs.length === 0) throw badRequest('"inputs" must be a non-empty list');
   const raw = req.raw_input_contents;
   if (raw.length > 0 && raw.length !== req.inputs.length) throw badRequest(`raw_input_contents has ${raw.length} entries; the request has ${req.inputs.length} inputs (one entry each, in order)`);
@@ -73,7 +73,7 @@ export function parseGrpcInfer(req: ModelInferRequest): InferRequest {
 type Handler<Req, Res> = grpc.handleUnaryCall<Req, Res>;
 
 /** The service implementation over a server's context. */
-export function grpcHandlers(ctx: ServeContext): grpc.UntypedServiceImplementation {
+function grpcHandlers(ctx: ServeContext): grpc.UntypedServiceImplementation {
   const fail = <Res>(cb: grpc.sendUnaryData<Res>, err: unknown): void => {
     const e = err instanceof ServeError ? err : new ServeError(500, 'internal server error');
     const metadata = new grpc.Metadata();

@@ -6,7 +6,7 @@ import { badRequest, notFound, ServeError } from '../errors.js';
 import type { ModelParams, ServeContext } from './context.js';
 
 /** A preHandler that answers 401 unless `Authorization: Bearer <token>` matches (constant time). */
-export function bearerGuard(token: string): (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
+function bearerGuard(token: string): (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
   const expected = Buffer.from(`Bearer ${token}`);
   return async function bearerGuard(req, reply) {
     const got = Buffer.from(req.headers.authorization ?? '');

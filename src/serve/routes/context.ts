@@ -17,7 +17,7 @@ export interface ServeContext {
 }
 
 /** Model and version a request is counted under (labels are bounded, see metrics.ts). */
-export interface RequestLabels {
+interface RequestLabels {
   model: string;
   version: string;
 }

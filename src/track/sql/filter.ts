@@ -4,7 +4,7 @@ import { TrackingError } from '../types.js';
 type Op = '=' | '!=' | '<' | '<=' | '>' | '>=' | '~';
 const OPS: readonly Op[] = ['!=', '<=', '>=', '=', '<', '>', '~'];
 
-export interface Field {
+interface Field {
   readonly scope: 'run' | 'params' | 'metrics' | 'tags';
   /** Column for `run`, key for the others. */
   readonly name: string;
@@ -14,7 +14,7 @@ const RUN_TEXT = new Set(['id', 'name', 'experiment', 'status', 'host']);
 const RUN_NUM = new Set(['start_time', 'end_time']);
 
 /** `params.lr` -> {scope: params, name: lr}; `status` -> {scope: run, name: status}. */
-export function parseField(text: string): Field {
+function parseField(text: string): Field {
   const dot = text.indexOf('.');
   if (dot > 0) {
     const scope = text.slice(0, dot);

@@ -16,7 +16,7 @@ export interface PercentilePrunerOptions {
 }
 
 /** numpy's default (linear) percentile of sorted values. */
-export function percentileOf(sorted: readonly number[], q: number): number {
+function percentileOf(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = (q / 100) * (sorted.length - 1);
   const lo = Math.floor(pos);

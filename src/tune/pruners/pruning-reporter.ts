@@ -15,7 +15,7 @@ export interface PruningReporterOptions {
   readonly finalStep?: number;
 }
 
-export interface EpochMetrics {
+interface EpochMetrics {
   readonly epoch: number;
   readonly metrics: Readonly<Record<string, number>>;
 }

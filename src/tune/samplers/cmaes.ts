@@ -28,7 +28,7 @@ type Num = FloatDistribution | IntDistribution;
  * behind Optuna implements them: all lambda solutions are weighted, the worse half negatively ("active" CMA: the
  * covariance also shrinks along bad directions), with the negative weights scaled by alpha_min (eq. 50-53).
  */
-export class CmaState {
+class CmaState {
   readonly lambda: number;
   readonly mu: number;
   /** lambda weights: positive for the best mu (summing to 1), negative for the rest. */
@@ -160,7 +160,7 @@ export class CmaState {
 }
 
 /** Eigen-decomposition of a symmetric matrix (cyclic Jacobi): C = V diag(values) V^T, V's columns = eigenvectors. */
-export function jacobiEigen(C: readonly Float64Array[]): { vectors: Float64Array[]; values: Float64Array } {
+function jacobiEigen(C: readonly Float64Array[]): { vectors: Float64Array[]; values: Float64Array } {
   const n = C.length;
   const a = C.map((r) => Float64Array.from(r));
   const v = Array.from({ length: n }, (_, i) => {

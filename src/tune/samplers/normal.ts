@@ -11,12 +11,12 @@ function logErfcPos(z: number): number {
 }
 
 /** Standard normal CDF. */
-export function phi(x: number): number {
+function phi(x: number): number {
   return x < 0 ? 0.5 * Math.exp(logErfcPos(-x * SQRT1_2)) : 1 - 0.5 * Math.exp(logErfcPos(x * SQRT1_2));
 }
 
 /** log Φ(x). */
-export function logPhi(x: number): number {
+function logPhi(x: number): number {
   return x < 0 ? LOG_HALF + logErfcPos(-x * SQRT1_2) : Math.log1p(-0.5 * Math.exp(logErfcPos(x * SQRT1_2)));
 }
 

@@ -39,7 +39,7 @@ export interface TpeOptions {
   readonly constantLiar?: boolean;
 }
 
-export const defaultGamma = (n: number): number => Math.min(Math.ceil(0.1 * n), 25);
+const defaultGamma = (n: number): number => Math.min(Math.ceil(0.1 * n), 25);
 
 export function defaultWeights(n: number): Float64Array {
   const w = new Float64Array(n).fill(1);

@@ -39,7 +39,7 @@ export function encodeValues(values: readonly number[] | null): string | null {
   return values === null ? null : JSON.stringify(values.map((v) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v)));
 }
 
-export function decodeValues(s: string | null): number[] | null {
+function decodeValues(s: string | null): number[] | null {
   if (s === null) return null;
   return (JSON.parse(s) as (number | string)[]).map((v) => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v)));
 }

@@ -5,7 +5,7 @@ import { checkBindable, type InsertMany, type Row, type SqlDriver, type SqlQueri
 const MAX_PARAMS = 30_000;
 
 /** `a = ? AND b = ?` -> `a = $1 AND b = $2` (the store's SQL has no `?` inside string literals). */
-export function toDollar(sql: string): string {
+function toDollar(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
 }
