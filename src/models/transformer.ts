@@ -13,6 +13,7 @@ import { Dropout } from '../nn/layers/simple.js';
 import { LayerNorm } from '../nn/layers/norm.js';
 import { Linear } from '../nn/layers/linear.js';
 import { MultiHeadAttention, type KVCache } from '../nn/layers/attention.js';
+import { MoE, type MoEOptions } from '../nn/layers/moe.js';
 import { crossEntropy } from '../nn/losses.js';
 import { initGenerator, Module } from '../nn/module.js';
 import { normal, zeros } from '../nn/init.js';
@@ -33,15 +34,18 @@ export interface BlockConfig {
   /** GPT-2 init: N(0, 0.02) weights, residual projections scaled by 1/√(2·layers). */
   readonly layers?: number;
   readonly bias?: boolean;
+  /** A mixture of experts in place of the MLP (each expert an MLP of the same width). */
+  readonly moe?: Omit<MoEOptions, 'hidden' | 'bias'>;
 }
 
-/** Pre-norm transformer block: x + Attn(LN(x)), then x + MLP(LN(x)) with a GELU MLP. */
+/** Pre-norm transformer block: x + Attn(LN(x)), then x + MLP(LN(x)) with a GELU MLP (or a mixture of such MLPs). */
 export class TransformerBlock extends Module {
   readonly ln1: LayerNorm;
   readonly attn: MultiHeadAttention;
   readonly ln2: LayerNorm;
-  readonly fc: Linear;
-  readonly proj: Linear;
+  readonly fc?: Linear;
+  readonly proj?: Linear;
+  readonly moe?: MoE;
   readonly drop: Dropout;
   constructor(readonly cfg: BlockConfig) {
     super();
@@ -51,19 +55,29 @@ export class TransformerBlock extends Module {
     this.ln1 = new LayerNorm(d);
     this.attn = new MultiHeadAttention(d, { heads: cfg.heads, kvHeads: cfg.kvHeads, dropout: cfg.dropout, rope: cfg.rope, bias });
     this.ln2 = new LayerNorm(d);
-    this.fc = new Linear(d, hidden, { bias });
-    this.proj = new Linear(hidden, d, { bias });
     this.drop = new Dropout(cfg.dropout ?? 0);
     const resid = 0.02 / Math.sqrt(2 * (cfg.layers ?? 1));
     reinit(this.attn.qkv, 0.02);
     reinit(this.attn.out, resid);
-    reinit(this.fc.weight, 0.02);
-    reinit(this.proj.weight, resid);
-    for (const p of [this.attn.qkvBias, this.attn.outBias, this.fc.bias, this.proj.bias]) if (p) p.data = zeros(p.data.shape, initGenerator());
+    if (cfg.moe) {
+      this.moe = new MoE(d, { ...cfg.moe, hidden, bias });
+      reinit(this.moe.w1, 0.02);
+      reinit(this.moe.w2, resid);
+      for (const p of [this.moe.b1, this.moe.b2]) if (p) p.data = zeros(p.data.shape, initGenerator());
+    } else {
+      this.fc = new Linear(d, hidden, { bias });
+      this.proj = new Linear(hidden, d, { bias });
+      reinit(this.fc.weight, 0.02);
+      reinit(this.proj.weight, resid);
+    }
+    for (const p of [this.attn.qkvBias, this.attn.outBias, this.fc?.bias, this.proj?.bias]) if (p) p.data = zeros(p.data.shape, initGenerator());
   }
 
   mlp(x: Tensor): Tensor {
-    return this.drop.forward(this.proj.forward(gelu(this.fc.forward(this.ln2.forward(x)))));
+    const n = this.ln2.forward(x);
+    if (this.moe) return this.drop.forward(this.moe.forward(n));
+    const { fc, proj } = this as { fc: Linear; proj: Linear };
+    return this.drop.forward(proj.forward(gelu(fc.forward(n))));
   }
 
   forward(x: Tensor, keyPadding?: Tensor): Tensor {
@@ -94,6 +108,15 @@ export const gptOptions = z.object({
   positions: z.enum(['rope', 'learned']).default('rope'),
   tied: z.boolean().default(true),
   bias: z.boolean().default(true),
+  /** Mixture-of-experts MLPs in every block (`moe: { experts: 8, topK: 2 }`); absent: dense MLPs. */
+  moe: z.object({
+    experts: z.number().int().min(2),
+    topK: z.union([z.literal(1), z.literal(2)]).default(2),
+    capacityFactor: z.number().positive().default(1.25),
+    evalCapacityFactor: z.number().positive().default(2),
+    balanceWeight: z.number().min(0).default(0.01),
+    zLossWeight: z.number().min(0).default(0.001),
+  }).strict().optional(),
 }).strict();
 export type GPTOptions = z.input<typeof gptOptions>;
 
@@ -120,7 +143,7 @@ export class GPT extends Module {
     if (c.positions === 'learned') this.wpe = this.param([c.context, c.dim], normal(0.01));
     this.drop = new Dropout(c.dropout);
     const rope = c.positions === 'rope' ? { maxLen: c.context } : undefined;
-    this.blocks = Array.from({ length: c.layers }, () => new TransformerBlock({ dim: c.dim, heads: c.heads, kvHeads: c.kvHeads, mlpRatio: c.mlpRatio, dropout: c.dropout, rope, layers: c.layers, bias: c.bias }));
+    this.blocks = Array.from({ length: c.layers }, () => new TransformerBlock({ dim: c.dim, heads: c.heads, kvHeads: c.kvHeads, mlpRatio: c.mlpRatio, dropout: c.dropout, rope, layers: c.layers, bias: c.bias, moe: c.moe }));
     this.lnf = new LayerNorm(c.dim);
     if (!c.tied) this.head = this.param([c.vocab, c.dim], normal(0.02));
   }

@@ -1,9 +1,10 @@
 export { Module, bindParameters, manualSeed, initGenerator } from './module.js';
 export { Parameter } from './parameter.js';
-export { withContext, traceContext, type TraceContext } from './context.js';
+export { withContext, traceContext, Auxiliaries, type TraceContext } from './context.js';
 export * as init from './init.js';
 export { Generator } from './init.js';
 export { Linear } from './layers/linear.js';
+export { MoE, type MoEOptions, type Routing } from './layers/moe.js';
 export { Conv1d, Conv2d, ConvTranspose2d, type Conv2dConfig } from './layers/conv.js';
 export * from './layers/simple.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm, GroupNorm } from './layers/norm.js';

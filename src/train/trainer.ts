@@ -5,8 +5,9 @@ import type * as ort from 'onnxruntime-node';
 import { isFloat } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
 import { placeholder } from '../graph/ops/leaf.js';
+import { add, div } from '../graph/ops/elementwise.js';
 import type { Tensor } from '../graph/tensor.js';
-import { withContext } from '../nn/context.js';
+import { Auxiliaries, withContext } from '../nn/context.js';
 import { crossEntropy } from '../nn/losses.js';
 import { bindParameters, type Module } from '../nn/module.js';
 import { emitModel } from '../onnx/emit.js';
@@ -164,17 +165,23 @@ export class Trainer {
       lossScale: this.cfg.lossScale,
       seed: this.cfg.seed ?? 0,
       session: this.cfg.session,
-      forward: ({ params, buffers, batch, key }) =>
-        withContext({ training: true, key }, () =>
+      forward: ({ params, buffers, batch, key }) => {
+        const auxiliaries = new Auxiliaries();
+        return withContext({ training: true, key, auxiliaries }, () =>
           bindParameters(model, { ...params, ...buffers }, () => {
             model.train();
             const out = model.forward(...pick(batch, this.inputKeys, 'Trainer'));
-            const loss = lossFn(out, batch);
             const metrics = Object.fromEntries(Object.entries(this.cfg.metrics ?? {}).map(([k, f]) => [k, f(out, batch)]));
+            // Auxiliary losses (a router's load balancing) join the objective; each is also reported on its own.
+            let loss = lossFn(out, batch);
+            const aux = auxiliaryOutputs(auxiliaries);
+            for (const l of aux.losses) loss = add(loss, l);
+            Object.assign(metrics, aux.metrics);
             const updates = Object.fromEntries(model.namedBuffers().filter(([, p]) => p.pending).map(([k, p]) => [k, p.pending!]));
             return { loss, metrics, buffers: updates };
           }),
-        ),
+        );
+      },
     });
   }
 
@@ -261,7 +268,8 @@ export class Trainer {
     const batch: Record<string, Tensor> = Object.fromEntries(
       feedKeys.map((k) => [k, placeholder(`batch.${k}`, sample[k].dtype, [this.batchDim(k), ...sample[k].shape.slice(1)])]),
     );
-    const outputs = withContext({ training: false }, () =>
+    const auxiliaries = new Auxiliaries();
+    const outputs = withContext({ training: false, auxiliaries }, () =>
       bindParameters(model, Object.fromEntries(state.map(([k], i) => [k, params[i]])), () => {
         const wasTraining = model.training;
         model.eval();
@@ -270,6 +278,8 @@ export class Trainer {
           const outs: Record<string, Tensor> = { output };
           if (lossFn) outs.loss = lossFn(output, batch);
           for (const [name, f] of metricFns) outs[`metric.${name}`] = f(output, batch);
+          // Auxiliary terms are reported in evaluation, never added to its loss (val_loss stays the task's loss).
+          for (const [name, v] of Object.entries(auxiliaryOutputs(auxiliaries).metrics)) outs[`metric.${name}`] ??= v;
           return outs;
         } finally {
           model.train(wasTraining);
@@ -278,7 +288,7 @@ export class Trainer {
     );
     const model_ = emitModel({ inputs: [...params, ...feedKeys.map((k) => batch[k])], outputs }, { name: 'eval' });
     const session = await createSession(model_, this.cfg.session ?? { threads: availableParallelism() });
-    return { session, stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const), feedKeys, hasLoss: lossFn !== undefined, metricNames: metricFns.map(([k]) => k) };
+    return { session, stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const), feedKeys, hasLoss: lossFn !== undefined, metricNames: Object.keys(outputs).filter((k) => k.startsWith('metric.')).map((k) => k.slice('metric.'.length)) };
   }
 
   /**
@@ -445,3 +455,18 @@ function concat(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
+/**
+ * The auxiliary terms layers recorded during one trace: every loss term (to add to the objective) and, as metrics,
+ * each loss name's sum and each metric name's mean over the layers that reported it.
+ */
+function auxiliaryOutputs(aux: Auxiliaries): { losses: Tensor[]; metrics: Record<string, Tensor> } {
+  const losses: Tensor[] = [];
+  const metrics: Record<string, Tensor> = {};
+  for (const [name, terms] of aux.losses()) {
+    const total = terms.reduce((a, b) => add(a, b));
+    losses.push(total);
+    metrics[name] = total;
+  }
+  for (const [name, terms] of aux.metrics()) metrics[name] = div(terms.reduce((a, b) => add(a, b)), terms.length);
+  return { losses, metrics };
+}
