@@ -78,6 +78,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   return { tensors, metadata };
 }
 
+/**
+ * Reads and decodes the safetensors file at `path` (tensors and string metadata); throws a `FileFormatError` naming
+ * the path when the file is truncated, its header is not valid JSON, or a tensor has an unknown dtype or bad offsets.
+ */
 export const readSafetensors = (path: string): SafetensorsFile => decodeSafetensors(readFileSync(path), path);
 
 /** Writes tensors (and string metadata) as a safetensors file, atomically (temp, fsync, rename). */
