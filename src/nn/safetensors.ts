@@ -40,6 +40,7 @@ export function encodeSafetensors(tensors: Readonly<Record<string, NDArray>>, me
   return out;
 }
 
+/** The contents of a safetensors file: tensors by name and the header's string metadata (`__metadata__`). */
 export interface SafetensorsFile {
   readonly tensors: Record<string, NDArray>;
   readonly metadata: Record<string, string>;

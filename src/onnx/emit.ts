@@ -18,6 +18,7 @@ export const DEFAULT_OPSET = 21;
 export const DEFAULT_IR_VERSION = 10;
 /** The opsets lathe's lowerings target: 17 (LayerNormalization) through 21. */
 export const MIN_OPSET = 17;
+/** The newest opset lathe lowers for (see MIN_OPSET). */
 export const MAX_OPSET = 21;
 
 /** The IR version that goes with an opset (ONNX 1.12: opset 17 / IR 8; 1.14: 19 / IR 9; 1.16: 21 / IR 10). */

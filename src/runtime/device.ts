@@ -35,6 +35,11 @@ export interface SessionConfig {
   readonly profilePrefix?: string;
 }
 
+/**
+ * ONNX Runtime session options for a {@link SessionConfig}: execution providers for the device, intra-op threads
+ * (default the core count, or LATHE_THREADS), sequential execution, optimization level, log level, profiling and
+ * thread spinning (LATHE_SPINNING=0 turns it off).
+ */
 export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.SessionOptions {
   const threads = cfg.threads ?? Number(process.env.LATHE_THREADS ?? availableParallelism());
   const spin = cfg.spinning ?? process.env.LATHE_SPINNING !== '0';

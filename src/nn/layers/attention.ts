@@ -63,7 +63,12 @@ export interface KVCache {
   readonly v: Tensor;
 }
 
+/**
+ * What {@link MultiHeadAttention.attend} returns: the attention output and the key/value cache to pass as the next
+ * step's `past`.
+ */
 export interface AttendResult {
+  /** The attention output [B, T, dim], after the output projection. */
   readonly y: Tensor;
   /** Keys/values including this step's, [B, kvHeads, P + T, headDim]: the next step's `past`. */
   readonly present: KVCache;
