@@ -10,8 +10,8 @@ import { formatShape } from '../graph/shape.js';
 import type { Tensor } from '../graph/tensor.js';
 
 /**
- * How a loss reduces its per-element values: `'mean'` (the default everywhere), `'sum'`, or `'none'` (the unreduced
- * tensor, same shape as the elementwise loss).
+ * How a loss reduces its per-element values: `'mean'` (the default of every loss but klDiv, whose default is
+ * its own `'batchmean'`), `'sum'`, or `'none'` (the unreduced tensor, same shape as the elementwise loss).
  */
 export type Reduction = 'mean' | 'sum' | 'none';
 const reduce = (x: Tensor, r: Reduction): Tensor => (r === 'mean' ? mean(x) : r === 'sum' ? sum(x) : x);
@@ -19,7 +19,7 @@ const reduce = (x: Tensor, r: Reduction): Tensor => (r === 'mean' ? mean(x) : r 
 /** Options of {@link crossEntropy} and {@link nllLoss}, with PyTorch's semantics. */
 export interface CrossEntropyOptions {
   /**
-   * Label smoothing ε (default 0): the target distribution puts 1 − ε on the class and ε/C spread over all C classes.
+   * Label smoothing ε in [0, 1) (default 0): the target becomes (1 − ε)·one-hot + ε/C on every one of the C classes.
    */
   readonly labelSmoothing?: number;
   /** Targets equal to this are skipped (default -100, as PyTorch). */
