@@ -3,6 +3,10 @@
 import type { Tensor } from '../graph/tensor.js';
 import { seed, vjpGraph } from './vjp.js';
 
+/**
+ * A function over traced tensors that {@link grad}, {@link valueAndGrad} and {@link vjp} differentiate: it takes
+ * tensors and returns `R` (a scalar tensor for `grad`, one tensor or a list for `vjp`).
+ */
 export type TracedFn<R> = (...args: Tensor[]) => R;
 
 function argList(n: number, argnums?: number | readonly number[]): number[] {

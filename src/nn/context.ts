@@ -60,6 +60,10 @@ export function withContext<R>(ctx: TraceContext, fn: () => R): R {
   }
 }
 
+/**
+ * The trace context in effect: `training` and the random key set by the enclosing {@link withContext}; outside one,
+ * `{ training: false }` with no key.
+ */
 export const traceContext = (): TraceContext => current;
 
 /** A stream id for the next random layer: counts in call order within one trace, so reruns are identical. */

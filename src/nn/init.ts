@@ -5,8 +5,16 @@ import { ndarray, type NDArray } from '../graph/ndarray.js';
 export { Rng as Generator } from '../util/random.js';
 import type { Rng as Generator } from '../util/random.js';
 
+/**
+ * An initializer: given a parameter shape and the seeded generator, returns a float32 array of that shape. The
+ * initializers below are factories that return one, e.g. `normal(0.02)`.
+ */
 export type Init = (shape: readonly number[], gen: Generator) => NDArray<'float32'>;
 
+/**
+ * [fanIn, fanOut] of a weight shaped [out, in, ...kernel] as PyTorch computes them: in·∏kernel and out·∏kernel;
+ * a 1-D shape [n] (or a scalar) gives [n, n] (1 for a scalar).
+ */
 export function fans(shape: readonly number[]): [number, number] {
   if (shape.length < 2) return [shape[0] ?? 1, shape[0] ?? 1];
   const receptive = shape.slice(2).reduce((a, b) => a * b, 1);
@@ -16,10 +24,15 @@ export function fans(shape: readonly number[]): [number, number] {
 const fill = (shape: readonly number[], f: () => number): NDArray<'float32'> =>
   ndarray('float32', shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, f));
 
+/** Fills with 0 (the usual bias and shift initializer). */
 export const zeros: Init = (shape) => fill(shape, () => 0);
+/** Fills with 1 (the usual normalization-scale initializer). */
 export const ones: Init = (shape) => fill(shape, () => 1);
+/** Initializer that fills every element with `v`. */
 export const constantInit = (v: number): Init => (shape) => fill(shape, () => v);
+/** Initializer drawing each element uniformly from [lo, hi). */
 export const uniform = (lo: number, hi: number): Init => (shape, g) => fill(shape, () => lo + (hi - lo) * g.uniform());
+/** Initializer drawing each element from N(mean, std²); defaults std 1, mean 0. */
 export const normal = (std = 1, mean = 0): Init => (shape, g) => fill(shape, () => mean + std * g.normal());
 
 /** Truncated normal in [a, b] standard deviations (resampled), as torch.nn.init.trunc_normal_. */
@@ -38,15 +51,21 @@ export const kaimingUniform = (a = 0, mode: 'fanIn' | 'fanOut' = 'fanIn'): Init 
   const bound = gain * Math.sqrt(3 / (mode === 'fanIn' ? fi : fo));
   return uniform(-bound, bound)(shape, g);
 };
+/**
+ * Kaiming (He) normal: N(0, std²) with std = √(2 / (1 + a²)) / √fan, fan being fan-in (default) or fan-out per
+ * `mode`; `a` is the negative slope of the following leaky ReLU (default 0, plain ReLU).
+ */
 export const kaimingNormal = (a = 0, mode: 'fanIn' | 'fanOut' = 'fanIn'): Init => (shape, g) => {
   const [fi, fo] = fans(shape);
   return normal(Math.sqrt(2 / (1 + a * a)) / Math.sqrt(mode === 'fanIn' ? fi : fo))(shape, g);
 };
+/** Xavier (Glorot) uniform: U(−b, b) with b = gain·√(6 / (fanIn + fanOut)); default gain 1. */
 export const xavierUniform = (gain = 1): Init => (shape, g) => {
   const [fi, fo] = fans(shape);
   const bound = gain * Math.sqrt(6 / (fi + fo));
   return uniform(-bound, bound)(shape, g);
 };
+/** Xavier (Glorot) normal: N(0, std²) with std = gain·√(2 / (fanIn + fanOut)); default gain 1. */
 export const xavierNormal = (gain = 1): Init => (shape, g) => {
   const [fi, fo] = fans(shape);
   return normal(gain * Math.sqrt(2 / (fi + fo)))(shape, g);

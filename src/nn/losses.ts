@@ -9,15 +9,26 @@ import { argmax, mean, reducedCount, sum } from '../graph/ops/reduce.js';
 import { formatShape } from '../graph/shape.js';
 import type { Tensor } from '../graph/tensor.js';
 
+/**
+ * How a loss reduces its per-element values: `'mean'` (the default of every loss but klDiv, whose default is
+ * its own `'batchmean'`), `'sum'`, or `'none'` (the unreduced tensor, same shape as the elementwise loss).
+ */
 export type Reduction = 'mean' | 'sum' | 'none';
 const reduce = (x: Tensor, r: Reduction): Tensor => (r === 'mean' ? mean(x) : r === 'sum' ? sum(x) : x);
 
+/** Options of {@link crossEntropy} and {@link nllLoss}, with PyTorch's semantics. */
 export interface CrossEntropyOptions {
+  /**
+   * Label smoothing ε in [0, 1) (default 0): the target becomes (1 − ε)·one-hot + ε/C on every one of the C classes.
+   */
   readonly labelSmoothing?: number;
   /** Targets equal to this are skipped (default -100, as PyTorch). */
   readonly ignoreIndex?: number;
   /** Per-class weights [C]. */
   readonly weight?: Tensor;
+  /**
+   * Default `'mean'`, which divides by the summed weights of the non-ignored targets (their count without `weight`).
+   */
   readonly reduction?: Reduction;
 }
 
@@ -69,7 +80,13 @@ export function bceWithLogits(logits: Tensor, target: Tensor, opts: { reduction?
   return reduce(l, opts.reduction ?? 'mean');
 }
 
+/**
+ * Mean squared error (x − y)² between same-shaped (or broadcastable) tensors, reduced by `reduction` (default mean).
+ */
 export const mseLoss = (x: Tensor, y: Tensor, reduction: Reduction = 'mean'): Tensor => reduce(square(sub(x, y)), reduction);
+/**
+ * Mean absolute error |x − y| between same-shaped (or broadcastable) tensors, reduced by `reduction` (default mean).
+ */
 export const l1Loss = (x: Tensor, y: Tensor, reduction: Reduction = 'mean'): Tensor => reduce(abs(sub(x, y)), reduction);
 
 /** Huber loss: ½d² where |d| < δ, else δ(|d| − ½δ). */

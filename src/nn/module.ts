@@ -10,6 +10,10 @@ let defaultGen = new Generator(0);
 export function manualSeed(seed: number): void {
   defaultGen = new Generator(seed);
 }
+/**
+ * The generator that layers draw their initial weights from (reset by {@link manualSeed}); models use it to
+ * re-initialize parameters with a custom `Init` so their weights stay reproducible under the same seed.
+ */
 export const initGenerator = (): Generator => defaultGen;
 
 /**
@@ -20,6 +24,10 @@ export const initGenerator = (): Generator => defaultGen;
 export abstract class Module {
   training = true;
 
+  /**
+   * The layer's computation on traced tensors: takes the input tensors (shapes are layer-specific) and returns the
+   * output tensor. Runs only inside a trace (compile(), the Trainer or export), where parameters are bound.
+   */
   abstract forward(...inputs: Tensor[]): Tensor;
 
   /** Calls forward (so `model.call(x)` reads like PyTorch's `model(x)`). */
@@ -27,10 +35,18 @@ export abstract class Module {
     return this.forward(...inputs);
   }
 
+  /**
+   * Creates a trainable float32 parameter of `shape`, initialized by `init` from the module-level seeded
+   * generator (see {@link manualSeed}); assign it to a field so the module discovers it.
+   */
   protected param(shape: readonly number[], init: Init): Parameter {
     return new Parameter(init(shape, defaultGen));
   }
 
+  /**
+   * Wraps `value` as a non-trainable buffer (state the forward pass may update, e.g. running statistics, that
+   * gradients never touch); assign it to a field so it lands in the state dict.
+   */
   protected buffer(value: NDArray): Parameter {
     return new Parameter(value, 'buffer');
   }
@@ -56,14 +72,19 @@ export abstract class Module {
     return out;
   }
 
+  /**
+   * The trainable parameters (buffers excluded, frozen ones included) with their dotted paths, in declaration order.
+   */
   namedParameters(): [string, Parameter][] {
     return this.namedState().filter(([, p]) => p.kind === 'param');
   }
 
+  /** The buffers (non-trainable state such as BatchNorm running statistics) with their dotted paths. */
   namedBuffers(): [string, Parameter][] {
     return this.namedState().filter(([, p]) => p.kind === 'buffer');
   }
 
+  /** Total number of scalar elements in all parameters (buffers not counted; frozen parameters counted). */
   parameterCount(): number {
     return this.namedParameters().reduce((n, [, p]) => n + p.data.shape.reduce((a, b) => a * b, 1), 0);
   }
@@ -75,6 +96,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Switches this module and its children to evaluation mode (same as `train(false)`); returns `this`. */
   eval(): this {
     return this.train(false);
   }
@@ -85,11 +107,19 @@ export abstract class Module {
     return this;
   }
 
+  /**
+   * Makes parameters whose path starts with any of `prefixes` trainable again (all parameters when none given);
+   * returns `this`.
+   */
   unfreeze(...prefixes: string[]): this {
     for (const [k, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((q) => k.startsWith(q))) p.frozen = false;
     return this;
   }
 
+  /**
+   * Every parameter and buffer value by dotted path (the arrays themselves, not copies), as saved in checkpoints and
+   * read by {@link Module.loadStateDict}.
+   */
   stateDict(): Record<string, NDArray> {
     return Object.fromEntries(this.namedState().map(([k, p]) => [k, p.data]));
   }

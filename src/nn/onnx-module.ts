@@ -6,6 +6,11 @@ import type { Tensor } from '../graph/tensor.js';
 import { Module } from './module.js';
 import { Parameter } from './parameter.js';
 
+/**
+ * An imported single-input ONNX model (file path, bytes or a decoded `ModelProto`) as a Module whose float
+ * initializers are trainable parameters. Throws when the model has more than one input or `outputName` is not one
+ * of its outputs.
+ */
 export class OnnxModule extends Module {
   readonly graph: ImportedGraph;
   /** Parameters keyed by sanitized initializer name (dots are kept in the state-dict path). */
@@ -26,6 +31,10 @@ export class OnnxModule extends Module {
     return this.names;
   }
 
+  /**
+   * Runs the imported graph on `x` (fed to its only input; shape and dtype as the model declares) and returns the
+   * output named `outputName`, or the first output.
+   */
   forward(x: Tensor): Tensor {
     const params = Object.fromEntries(this.names.map((n, i) => [n, this.weights[i].t]));
     const outs = this.graph.apply({ [this.graph.inputs[0].name]: x }, params);

@@ -40,6 +40,7 @@ export function encodeSafetensors(tensors: Readonly<Record<string, NDArray>>, me
   return out;
 }
 
+/** The contents of a safetensors file: tensors by name and the header's string metadata (`__metadata__`). */
 export interface SafetensorsFile {
   readonly tensors: Record<string, NDArray>;
   readonly metadata: Record<string, string>;
@@ -78,6 +79,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   return { tensors, metadata };
 }
 
+/**
+ * Reads and decodes the safetensors file at `path` (tensors and string metadata); throws a `FileFormatError` naming
+ * the path when the file is truncated, its header is not valid JSON, or a tensor has an unknown dtype or bad offsets.
+ */
 export const readSafetensors = (path: string): SafetensorsFile => decodeSafetensors(readFileSync(path), path);
 
 /** Writes tensors (and string metadata) as a safetensors file, atomically (temp, fsync, rename). */

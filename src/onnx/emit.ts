@@ -12,10 +12,13 @@ import { latheVersion } from '../util/version.js';
 import { pruneUnusedOutputs } from './prune.js';
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './proto.js';
 
+/** The ONNX opset models are emitted for unless `EmitOptions.opset` says otherwise (21; supported: 17 to 21). */
 export const DEFAULT_OPSET = 21;
+/** The ONNX IR version that goes with {@link DEFAULT_OPSET} (10); other opsets get theirs from the opset. */
 export const DEFAULT_IR_VERSION = 10;
 /** The opsets lathe's lowerings target: 17 (LayerNormalization) through 21. */
 const MIN_OPSET = 17;
+/** The newest opset lathe lowers for (see MIN_OPSET). */
 const MAX_OPSET = 21;
 
 /** The IR version that goes with an opset (ONNX 1.12: opset 17 / IR 8; 1.14: 19 / IR 9; 1.16: 21 / IR 10). */
@@ -23,11 +26,17 @@ function irVersionFor(opset: number): number {
   return opset >= 21 ? 10 : opset >= 19 ? 9 : 8;
 }
 
+/** Options of {@link emitModel} (and of trace, compile and export, which emit through it); all optional. */
 export interface EmitOptions {
+  /** The graph's name (default `'lathe'`). */
   readonly name?: string;
+  /** Target opset (default {@link DEFAULT_OPSET}); emitting throws for an opset outside 17–21. */
   readonly opset?: number;
+  /** IR version (default: the one that goes with the opset, e.g. 10 for opset 21). */
   readonly irVersion?: number;
+  /** The graph's doc string. */
   readonly docString?: string;
+  /** Key/value metadata stored in the model's `metadata_props`. */
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
@@ -65,6 +74,7 @@ function valueInfo(name: string, dtype: DType, shape: Shape): ValueInfoProto {
     type: { tensorType: { elemType: ONNX_DTYPE[dtype], shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
   };
 }
+
 
 class Emitter implements LowerCtx {
   readonly nodes: NodeProto[] = [];

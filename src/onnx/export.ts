@@ -10,6 +10,7 @@ import { optimizeForInference, type InferencePasses } from './inference.js';
 import { encodeModel } from './encode.js';
 import type { ModelProto } from './proto.js';
 
+/** Options of {@link exportModel} and {@link exportOnnx}: the emit options plus input names and inference rewrites. */
 export interface ExportOptions extends EmitOptions {
   /** Names of the graph inputs (default x0, x1, ...). */
   readonly inputNames?: readonly string[];

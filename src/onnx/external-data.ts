@@ -10,6 +10,7 @@ import { decodeModel } from './decode.js';
 import { encodeModel } from './encode.js';
 import type { GraphProto, ModelProto, TensorProto } from './proto.js';
 
+/** Where and how initializer bytes move out of the .onnx file into a side data file (ONNX external data). */
 export interface ExternalDataOptions {
   /** File name of the data file, relative to the model file (e.g. 'model.onnx.data'). */
   location: string;

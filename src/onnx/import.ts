@@ -13,9 +13,16 @@ import type { AttributeProto, ModelProto, NodeProto, TensorProto } from './proto
 /** A value during import: a traced tensor, or a small host-known integer vector (shape arithmetic). */
 type Value = Tensor | { readonly host: readonly Dim[]; readonly scalar: boolean };
 
+/**
+ * An ONNX model read by {@link importOnnx}: its declared inputs and outputs, its initializers split into trainable
+ * floats and constants, and `apply`, which rebuilds the graph from lathe ops so it can be traced and differentiated.
+ */
 export interface ImportedGraph {
+  /** The graph's name. */
   readonly name: string;
+  /** The graph inputs that are not initializers, with dtype and (possibly symbolic) shape. */
   readonly inputs: readonly { readonly name: string; readonly dtype: Tensor['dtype']; readonly shape: Shape }[];
+  /** Graph output names, in declaration order. */
   readonly outputs: readonly string[];
   /** Float initializers (trainable when fine-tuning). */
   readonly params: Readonly<Record<string, NDArray>>;

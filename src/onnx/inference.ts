@@ -11,6 +11,10 @@ import { tensorToTypedArray } from './decode.js';
 import { pruneUnusedOutputs } from './prune.js';
 import type { GraphProto, ModelProto, NodeProto, TensorProto } from './proto.js';
 
+/**
+ * Which inference rewrites to apply to an exported model (see `ExportOptions.inference`); each is on unless set to
+ * false.
+ */
 export interface InferencePasses {
   /** Fold eval BatchNormalization into the preceding Conv (default true). */
   readonly foldBatchNorm?: boolean;

@@ -165,6 +165,10 @@ export interface OperatorSetIdProto {
   version: number;
 }
 
+/**
+ * An ONNX model (onnx.proto3's ModelProto) as lathe reads and writes it: IR version, opset imports, producer, the
+ * graph and metadata; field names are the protobuf fields in camelCase.
+ */
 export interface ModelProto {
   irVersion: number;
   opsetImport: OperatorSetIdProto[];

@@ -18,10 +18,15 @@ export interface InputSpec {
 /** What a traced function may return: one tensor, a list, or a record of named tensors. */
 export type TraceResult = Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>;
 
+/** The result of {@link trace}: the emitted ONNX model and how its graph inputs and outputs map to the function's. */
 export interface Traced {
+  /** The emitted ONNX model. */
   readonly model: ModelProto;
+  /** Graph input names in argument order (each spec's `name`, or x0, x1, ...). */
   readonly inputNames: readonly string[];
+  /** Graph output names: `y` for a single tensor, y0, y1, ... for a list, the keys for a record. */
   readonly outputNames: readonly string[];
+  /** The shape of the function's result (one tensor, a list, or a record), so outputs can be rebuilt the same way. */
   readonly kind: 'single' | 'list' | 'record';
 }
 

@@ -2,12 +2,17 @@ import { add, div, mul, pow, sqrt, sub } from '../graph/ops/elementwise.js';
 import { scalar } from '../graph/ops/leaf.js';
 import type { Optimizer } from './optimizer.js';
 
+/** Options of {@link adam} and {@link adamw}, with torch.optim.Adam's names and defaults. */
 export interface AdamOptions {
+  /** Decay rate of the first-moment (mean) estimate (default 0.9). */
   readonly beta1?: number;
+  /** Decay rate of the second-moment (uncentered variance) estimate (default 0.999). */
   readonly beta2?: number;
+  /** Added to √v in the denominator for numerical stability (default 1e-8). */
   readonly eps?: number;
   /** Adam: L2 added to the gradient. AdamW: decoupled decay p ← p − lr·wd·p. */
   readonly weightDecay?: number;
+  /** Decoupled weight decay, i.e. AdamW (default false); {@link adamw} sets it. */
   readonly decoupled?: boolean;
 }
 
@@ -40,4 +45,8 @@ export function adam(opts: AdamOptions = {}): Optimizer {
   };
 }
 
+/**
+ * AdamW (Loshchilov & Hutter): Adam with decoupled weight decay p ← p − lr·wd·p, as torch.optim.AdamW; the weight
+ * decay defaults to 0.01, the other options as {@link adam}.
+ */
 export const adamw = (opts: Omit<AdamOptions, 'decoupled'> = {}): Optimizer => adam({ weightDecay: 0.01, ...opts, decoupled: true });

@@ -7,6 +7,11 @@ import { rmsprop } from './rmsprop.js';
 import { constantLr, cosineWithWarmup, exponentialLr, oneCycle, reduceOnPlateau, stepLr, type Schedule } from './schedules.js';
 import { sgd } from './sgd.js';
 
+/**
+ * Zod schema of an optimizer in a config, discriminated by `name` ('sgd' | 'adam' | 'adamw' | 'rmsprop' | 'lion'):
+ * `lr` (positive) is required, the other hyperparameters take the optimizer's defaults; unknown keys are rejected,
+ * and `parse` throws a ZodError naming the field at fault.
+ */
 export const optimizerConfig = z.discriminatedUnion('name', [
   z.object({ name: z.literal('sgd'), lr: z.number().positive(), momentum: z.number().min(0).default(0), nesterov: z.boolean().default(false), weightDecay: z.number().min(0).default(0) }).strict(),
   z.object({ name: z.literal('adam'), lr: z.number().positive(), beta1: z.number().default(0.9), beta2: z.number().default(0.999), eps: z.number().default(1e-8), weightDecay: z.number().min(0).default(0) }).strict(),
@@ -14,6 +19,10 @@ export const optimizerConfig = z.discriminatedUnion('name', [
   z.object({ name: z.literal('rmsprop'), lr: z.number().positive(), alpha: z.number().default(0.99), momentum: z.number().min(0).default(0), weightDecay: z.number().min(0).default(0) }).strict(),
   z.object({ name: z.literal('lion'), lr: z.number().positive(), beta1: z.number().default(0.9), beta2: z.number().default(0.99), weightDecay: z.number().min(0).default(0) }).strict(),
 ]);
+/**
+ * A parsed optimizer config (the output of {@link optimizerConfig}, defaults filled in); {@link createOptimizer}
+ * turns it into an update rule.
+ */
 export type OptimizerConfig = z.infer<typeof optimizerConfig>;
 
 /**
@@ -30,6 +39,11 @@ export function createOptimizer(c: OptimizerConfig): Optimizer {
   }
 }
 
+/**
+ * Zod schema of a learning-rate schedule in a config, discriminated by `name` ('constant' | 'step' | 'exponential' |
+ * 'cosine' | 'one-cycle' | 'reduce-on-plateau'); the base rate comes from the optimizer's `lr`, unknown keys are
+ * rejected, and `parse` throws a ZodError naming the field at fault.
+ */
 export const scheduleConfig = z.discriminatedUnion('name', [
   z.object({ name: z.literal('constant') }).strict(),
   z.object({ name: z.literal('step'), stepSize: z.number().int().positive(), gamma: z.number().positive().default(0.1) }).strict(),
@@ -38,6 +52,10 @@ export const scheduleConfig = z.discriminatedUnion('name', [
   z.object({ name: z.literal('one-cycle'), pctStart: z.number().gt(0).lt(1).default(0.3), divFactor: z.number().positive().default(25) }).strict(),
   z.object({ name: z.literal('reduce-on-plateau'), factor: z.number().gt(0).lt(1).default(0.1), patience: z.number().int().min(0).default(10) }).strict(),
 ]);
+/**
+ * A parsed schedule config (the output of {@link scheduleConfig}, defaults filled in); {@link createSchedule} turns
+ * it into a {@link Schedule}.
+ */
 export type ScheduleConfig = z.infer<typeof scheduleConfig>;
 
 /** A schedule for `lr` over `totalSteps` optimizer steps. */

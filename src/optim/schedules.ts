@@ -4,14 +4,17 @@
 /** lr as a function of the 0-based optimizer step. */
 export interface Schedule {
   readonly name: string;
+  /** The learning rate for the 0-based optimizer step `step`. */
   lr(step: number): number;
   /** Called after each validation with the monitored value (only reduce-on-plateau uses it). */
   observe?(value: number): void;
   /** Serializable state for checkpoints. */
   state?(): Record<string, number>;
+  /** Restores the state returned by `state()` (when resuming from a checkpoint). */
   load?(s: Readonly<Record<string, number>>): void;
 }
 
+/** The same learning rate `lr` at every step. */
 export const constantLr = (lr: number): Schedule => ({ name: 'constant', lr: () => lr });
 
 /** lr · gamma^floor(step / stepSize). */

@@ -1,9 +1,13 @@
 import { add, minimum, mul, sub } from '../graph/ops/elementwise.js';
 import type { Optimizer } from './optimizer.js';
 
+/** Options of {@link sgd}, with torch.optim.SGD's meaning; every default gives plain SGD. */
 export interface SgdOptions {
+  /** Momentum factor (default 0: no momentum buffer). */
   readonly momentum?: number;
+  /** Dampening of the gradient added to the momentum buffer after the first step (default 0). */
   readonly dampening?: number;
+  /** Nesterov momentum (default false); needs momentum > 0 and dampening 0, else `sgd()` throws. */
   readonly nesterov?: boolean;
   /** L2 penalty added to the gradient (PyTorch's weight_decay). */
   readonly weightDecay?: number;

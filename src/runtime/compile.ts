@@ -11,14 +11,30 @@ import type { SessionConfig } from './device.js';
 import { createSession } from './session.js';
 import { fromOrt, toOrt } from './convert.js';
 
-type Outputs<R> = R extends Tensor ? NDArray : R extends readonly Tensor[] ? NDArray[] : Record<string, NDArray>;
+/**
+ * What a compiled function resolves to for a traced result `R`: an NDArray for a tensor, an array for a list, a
+ * record by output name for a record.
+ */
+export type Outputs<R> = R extends Tensor ? NDArray : R extends readonly Tensor[] ? NDArray[] : Record<string, NDArray>;
 
+/**
+ * Options of {@link compile}: where and how the ORT session runs, how the model is emitted, and optional declared
+ * input specs.
+ */
 export interface CompileOptions extends SessionConfig, EmitOptions {
   /** Declared input specs (e.g. symbolic batch); when omitted, each call's concrete shapes form the signature. */
   readonly inputs?: readonly InputSpec[];
 }
 
+/**
+ * A compiled function: call it with NDArrays (one per traced argument, matching the declared specs if any) and it
+ * resolves to NDArrays shaped like the traced result; a new input signature traces and compiles a new session.
+ */
 export interface CompiledFn<R extends TraceResult> {
+  /**
+   * Runs the compiled graph on `args`: one NDArray for a tensor result, a list for a list, a record for a record.
+   * Rejects when the inputs do not match the declared specs (count, dtype or a static dim).
+   */
   (...args: NDArray[]): Promise<Outputs<R>>;
   /** The ONNX model for the given inputs' signature (traced on demand). */
   model(...args: NDArray[]): ModelProto;

@@ -8,7 +8,12 @@ import type { InferenceSession } from 'onnxruntime-node';
  */
 export type Device = 'cpu' | 'cuda';
 
+/**
+ * How an ONNX Runtime session is created (device, threads, graph optimization, logging, profiling); every field
+ * is optional with the defaults below.
+ */
 export interface SessionConfig {
+  /** Where the graph runs (default `'cpu'`); `'cuda'` falls back to the CPU when its provider cannot start. */
   readonly device?: Device;
   /** Intra-op threads; default: the number of cores. */
   readonly threads?: number;
@@ -26,9 +31,15 @@ export interface SessionConfig {
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** Write a Chrome-trace profile with one event per kernel (see runtime/profile.ts). */
   readonly profile?: boolean;
+  /** File name prefix of the profile ORT writes when `profile` is on (ORT's default: `onnxruntime_profile_`). */
   readonly profilePrefix?: string;
 }
 
+/**
+ * ONNX Runtime session options for a {@link SessionConfig}: execution providers for the device, intra-op threads
+ * (default the core count, or LATHE_THREADS), sequential execution, optimization level, log level, profiling and
+ * thread spinning (LATHE_SPINNING=0 turns it off).
+ */
 export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.SessionOptions {
   const threads = cfg.threads ?? Number(process.env.LATHE_THREADS ?? availableParallelism());
   const spin = cfg.spinning ?? process.env.LATHE_SPINNING !== '0';

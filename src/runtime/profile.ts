@@ -2,10 +2,15 @@
 // this summarises it as a table of total time per op type.
 import { readFileSync } from 'node:fs';
 
+/** One row of {@link summarizeProfile}: the kernels of one ONNX op type in an ORT profile. */
 export interface OpProfileRow {
+  /** The ONNX op type (e.g. `MatMul`). */
   readonly opType: string;
+  /** Number of kernel runs of this op type across the profile. */
   readonly calls: number;
+  /** Summed kernel time in milliseconds. */
   readonly totalMs: number;
+  /** Share of all kernel time, in percent (0–100). */
   readonly percent: number;
   /**
    * The sum over this op type's nodes of each node's median kernel time: one run's worth, robust to the long tail a
@@ -46,6 +51,10 @@ export function summarizeProfile(path: string): OpProfileRow[] {
     .sort((a, b) => b.totalMs - a.totalMs);
 }
 
+/**
+ * Formats profile rows as a fixed-width text table (op type, calls, total ms, %, median ms per run), one line per
+ * row under a header line.
+ */
 export function formatProfile(rows: readonly OpProfileRow[]): string {
   const lines = ['op type              calls    total ms      %  median ms/run', ...rows.map((r) => `${r.opType.padEnd(20)} ${String(r.calls).padStart(5)} ${r.totalMs.toFixed(3).padStart(11)} ${r.percent.toFixed(1).padStart(6)} ${r.medianMs.toFixed(3).padStart(14)}`)];
   return lines.join('\n');

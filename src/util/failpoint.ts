@@ -4,6 +4,10 @@
 let spec: { name: string; n: number } | null | undefined;
 const counts = new Map<string, number>();
 
+/**
+ * Marks a crash-test point: when LATHE_FAILPOINT is `<name>:<n>`, the process SIGKILLs itself the n-th time it
+ * reaches `failpoint(name)`; otherwise it returns at once.
+ */
 export function failpoint(name: string): void {
   if (spec === undefined) {
     const m = /^([\w:.-]+):(\d+)$/.exec(process.env.LATHE_FAILPOINT ?? '');

@@ -104,6 +104,10 @@ export class Rng {
     return [this.s0, this.s1, this.s2, this.s3];
   }
 
+  /**
+   * Restores the stream from four words saved by `getState()`, so it continues exactly where it was; throws unless
+   * `state` is four integers in [0, 2³²).
+   */
   setState(state: readonly number[]): void {
     if (state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
       throw new Error(`Rng.setState: expected four uint32 words, got [${state.join(', ')}]`);

@@ -7,6 +7,7 @@ import { packageRoot } from './package-root.js';
 
 let cached: string | undefined;
 
+/** lathe's version string from its package.json, read once and cached; throws when package.json has no version. */
 export function latheVersion(): string {
   if (cached === undefined) {
     const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };

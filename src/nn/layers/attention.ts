@@ -19,7 +19,9 @@ import type { Parameter } from '../parameter.js';
 /** A large negative number for masked scores: exp underflows to 0, and a fully masked row stays finite (no NaN). */
 const MASKED = -1e9;
 
+/** Configuration of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionConfig {
+  /** Number of query heads; must divide the model width. */
   readonly heads: number;
   /** Key/value heads for grouped-query attention (divides `heads`; default = heads; 1 = multi-query). */
   readonly kvHeads?: number;
@@ -31,9 +33,11 @@ export interface MultiHeadAttentionConfig {
   readonly rope?: { readonly maxLen: number; readonly base?: number };
   /** Cross-attention: keys/values come from a second sequence of width `kvDim` (default: the model width). */
   readonly cross?: boolean;
+  /** Width of the memory sequence for cross-attention (default: the model width). */
   readonly kvDim?: number;
 }
 
+/** Masks, cache and positions for one {@link MultiHeadAttention.attend} call; all optional (no mask by default). */
 export interface AttendOptions {
   /** Mask future keys (query i sees keys ≤ i + past length). */
   readonly causal?: boolean;
@@ -50,12 +54,21 @@ export interface AttendOptions {
   readonly positions?: Tensor;
 }
 
+/**
+ * Keys and values of earlier decoding steps, each [B, kvHeads, P, headDim] (after projection and RoPE), as returned
+ * in `present` and passed back as `past`.
+ */
 export interface KVCache {
   readonly k: Tensor;
   readonly v: Tensor;
 }
 
+/**
+ * What {@link MultiHeadAttention.attend} returns: the attention output and the key/value cache to pass as the next
+ * step's `past`.
+ */
 export interface AttendResult {
+  /** The attention output [B, T, dim], after the output projection. */
   readonly y: Tensor;
   /** Keys/values including this step's, [B, kvHeads, P + T, headDim]: the next step's `past`. */
   readonly present: KVCache;
@@ -102,6 +115,11 @@ export function causalMaskFor(t: Dim, s: Dim, qpos?: Tensor, keysLike?: Tensor):
   return where(greater(kpos, q), scalar(MASKED), scalar(0));
 }
 
+/**
+ * Multi-head attention of width `dim` (inputs and output [B, T, dim]): self-attention with a fused q/k/v
+ * projection, or cross-attention when `cfg.cross`; optional grouped-query heads, rotary embeddings and a KV cache.
+ * Throws when `dim` does not split into `cfg.heads` or the heads do not group into `cfg.kvHeads`.
+ */
 export class MultiHeadAttention extends Module {
   readonly headDim: number;
   readonly kvHeads: number;

@@ -11,6 +11,7 @@ export class Embedding extends Module {
     super();
     this.weight = this.param([vocab, dim], normal(1));
   }
+  /** Looks up the rows of the table at integer `ids` of any shape, giving float32 [...ids.shape, dim]. */
   forward(ids: Tensor): Tensor {
     return embedding(ids, this.weight.t);
   }

@@ -57,6 +57,10 @@ export class GCNConv extends Module {
     if (opts.bias ?? true) this.bias = this.param([outFeatures], zeros);
     this.inputDrop = new Dropout(opts.inputDropout ?? 0);
   }
+  /**
+   * Aggregates node features x [N, inFeatures] over the edges src → dst (int64 [E] each; list both directions for
+   * an undirected graph) with symmetric degree normalisation, giving [N, outFeatures].
+   */
   forward(x: Tensor, src: Tensor, dst: Tensor): Tensor {
     const [s, d] = (this.opts.selfLoops ?? true) ? addSelfLoops(src, dst, x) : [src, dst];
     const h = projectInput(x, this.weight.t, this.inputDrop, this.opts.sparseInput ?? false); // [N, out]: transform, then propagate
@@ -68,6 +72,7 @@ export class GCNConv extends Module {
   }
 }
 
+/** Options of {@link GATConv}, on top of the input options every graph convolution takes. */
 export interface GATConvOptions extends GraphInputOptions {
   /** Attention heads (default 1). */
   readonly heads?: number;
@@ -77,6 +82,7 @@ export interface GATConvOptions extends GraphInputOptions {
   readonly negativeSlope?: number;
   /** Dropout on the normalised attention coefficients in training (default 0). */
   readonly dropout?: number;
+  /** Learn a bias added after the heads are combined (default true). */
   readonly bias?: boolean;
   /** Attend to self loops added here (default true). */
   readonly selfLoops?: boolean;
@@ -105,6 +111,10 @@ export class GATConv extends Module {
     this.attnDropout = new Dropout(opts.dropout ?? 0);
     this.inputDrop = new Dropout(opts.inputDropout ?? 0);
   }
+  /**
+   * Attends over each node's in-edges src → dst (int64 [E] each) of x [N, inFeatures], giving [N, heads·outFeatures]
+   * with `concat` (the default) or [N, outFeatures] with the heads averaged.
+   */
   forward(x: Tensor, src: Tensor, dst: Tensor): Tensor {
     const [s, d] = (this.opts.selfLoops ?? true) ? addSelfLoops(src, dst, x) : [src, dst];
     const H = this.heads;
@@ -141,6 +151,10 @@ export class SAGEConv extends Module {
     if (opts.bias ?? true) this.bias = this.param([outFeatures], biasUniform(inFeatures));
     this.rootWeight = this.param([outFeatures, inFeatures], kaimingUniform(Math.sqrt(5)));
   }
+  /**
+   * Combines each node's own features with the mean (or max) of its in-neighbours' over the edges src → dst
+   * (int64 [E] each): x [N, inFeatures] → [N, outFeatures]; a node with no in-edges aggregates 0.
+   */
   forward(x: Tensor, src: Tensor, dst: Tensor): Tensor {
     const C = this.outFeatures;
     let neigh: Tensor;

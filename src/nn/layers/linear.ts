@@ -13,6 +13,10 @@ export class Linear extends Module {
     this.weight = this.param([outFeatures, inFeatures], kaimingUniform(Math.sqrt(5)));
     if (opts.bias ?? true) this.bias = this.param([outFeatures], biasUniform(inFeatures));
   }
+  /**
+   * Maps x [..., inFeatures] to [..., outFeatures] (x·Wᵀ + b over the last axis); throws when the last dim of `x`
+   * is not `inFeatures`.
+   */
   forward(x: Tensor): Tensor {
     return linear(x, this.weight.t, this.bias?.t);
   }

@@ -24,6 +24,10 @@ export class BatchNorm extends Module {
     this.runningMean = this.buffer(ndarray('float32', [numFeatures]));
     this.runningVar = this.buffer(ndarray('float32', [numFeatures], new Float32Array(numFeatures).fill(1)));
   }
+  /**
+   * Normalizes x [N, C] or [N, C, ...] per channel: with batch statistics while training (and records the updated
+   * running mean/variance, momentum default 0.1), with the running statistics in evaluation mode; eps default 1e-5.
+   */
   forward(x: Tensor): Tensor {
     const training = this.training && traceContext().training;
     const r = batchNorm(x, this.weight?.t, this.bias?.t, this.runningMean.t, this.runningVar.t, { training, momentum: this.cfg.momentum, eps: this.cfg.eps });
@@ -35,9 +39,15 @@ export class BatchNorm extends Module {
     return r.y;
   }
 }
+/** Alias of {@link BatchNorm} for [N, C] or [N, C, L] inputs (PyTorch's name). */
 export const BatchNorm1d = BatchNorm;
+/** Alias of {@link BatchNorm} for [N, C, H, W] inputs (PyTorch's name). */
 export const BatchNorm2d = BatchNorm;
 
+/**
+ * Layer normalisation over the trailing dims given by `shape` (a number for the last axis alone), with a learned
+ * scale (init 1) and, unless `cfg.bias` is false, a shift (init 0); `cfg.eps` defaults to 1e-5.
+ */
 export class LayerNorm extends Module {
   readonly weight: Parameter;
   readonly bias?: Parameter;
@@ -47,22 +57,34 @@ export class LayerNorm extends Module {
     this.weight = this.param(s, ones);
     if (cfg.bias ?? true) this.bias = this.param(s, zeros);
   }
+  /**
+   * Normalizes x [..., ...shape] to zero mean and unit variance over its trailing `shape` dims, then scales and shifts.
+   */
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.weight.t, this.bias?.t, { eps: this.cfg.eps });
   }
 }
 
+/**
+ * RMS normalisation over the last axis of size `dim`: x / √(mean(x²) + eps) · weight, weight initialized to 1;
+ * eps defaults to 1e-6.
+ */
 export class RMSNorm extends Module {
   readonly weight: Parameter;
   constructor(readonly dim: number, readonly eps = 1e-6) {
     super();
     this.weight = this.param([dim], ones);
   }
+  /** Scales x [..., dim] by the reciprocal root-mean-square of its last axis, then by the learned weight. */
   forward(x: Tensor): Tensor {
     return rmsNorm(x, this.weight.t, this.eps);
   }
 }
 
+/**
+ * Group normalisation: the `channels` of [N, C, ...] inputs are split into `groups` groups, each normalized over its
+ * channels and spatial positions, then scaled and shifted per channel (init 1 and 0); eps defaults to 1e-5.
+ */
 export class GroupNorm extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter;
@@ -71,6 +93,7 @@ export class GroupNorm extends Module {
     this.weight = this.param([channels], ones);
     this.bias = this.param([channels], zeros);
   }
+  /** Normalizes x [N, C, ...] per sample and group; throws when C is not divisible by `groups`. */
   forward(x: Tensor): Tensor {
     return groupNorm(x, this.groups, this.weight.t, this.bias.t, this.eps);
   }

@@ -12,13 +12,18 @@ import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { gruSequence, lstmSequence } from './rnn-fused.js';
 
+/** Options of {@link LSTM} and {@link GRU}. */
 export interface RNNConfig {
+  /** Stacked layers (default 1); layer l > 0 reads the previous layer's [B, T, H·dirs] output. */
   readonly layers?: number;
+  /** Run a second, reversed direction per layer and concatenate both outputs (default false). */
   readonly bidirectional?: boolean;
+  /** Learn the input and recurrent biases (default true). */
   readonly bias?: boolean;
 }
 
-interface RNNRunOptions {
+/** Optional mask and initial states of {@link LSTM.run} and {@link GRU.run}. */
+export interface RNNRunOptions {
   /** [B, T] with 1 for real steps, 0 for padding (right-padded sequences): padded steps keep the state and output 0. */
   readonly mask?: Tensor;
   /** Initial hidden state [layers·dirs, B, H] (default zeros). */
@@ -27,8 +32,9 @@ interface RNNRunOptions {
   readonly c0?: Tensor;
 }
 
+/** What {@link LSTM.run} and {@link GRU.run} return: every step's output and the final states. */
 export interface RNNResult {
-  /** [B, T, H·dirs]: the top layer's hidden state at every step (0 at padded steps). */
+  /** The top layer's hidden state at every step, [B, T, H·dirs] (0 at padded steps). */
   readonly output: Tensor;
   /** Final hidden state per layer and direction, [layers·dirs, B, H] (the last real step of each sequence). */
   readonly h: Tensor;
@@ -79,6 +85,10 @@ abstract class RNNBase extends Module {
     return this.run(x, { mask }).output;
   }
 
+  /**
+   * Runs every layer and direction over x [B, T, inputSize] (T static: the recurrence is unrolled) and returns the
+   * top layer's outputs with the final hidden (and LSTM cell) states; throws when `x` is not rank 3 or T is symbolic.
+   */
   run(x: Tensor, opts: RNNRunOptions = {}): RNNResult {
     if (x.rank !== 3) throw new Error(`${this.kind.toUpperCase()}: input must be [batch, seq, ${this.inputSize}], got ${formatShape(x.shape)}`);
     const t = x.shape[1];
