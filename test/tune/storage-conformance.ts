@@ -121,10 +121,12 @@ export function storageConformance(label: string, open: () => Promise<{ storage:
     const st = await s.createStudy('h', ['minimize']);
     const dead = (await s.createTrial(st.id, { state: 'RUNNING', worker: 'dead' }))!;
     await s.setParam(dead.id, 'x', { distribution: fd, internal: 0.75 });
-    await sleep(700);
+    // Dead for 2.5 s against a 2 s grace: the alive trial's fresh heartbeat stays inside the grace even when a loaded
+    // machine stalls this process for over a second between the heartbeat and the two calls.
+    await sleep(2500);
     const alive = (await s.createTrial(st.id, { state: 'RUNNING', worker: 'alive' }))!;
     await s.heartbeat(alive.id);
-    const [a, b] = await Promise.all([s.failStale(st.id, 500, 2), s.failStale(st.id, 500, 2)]);
+    const [a, b] = await Promise.all([s.failStale(st.id, 2000, 2), s.failStale(st.id, 2000, 2)]);
     assert.equal(a.length + b.length, 1, 'exactly one caller fails the stale trial');
     const failed = (await s.getTrial(dead.id));
     assert.equal(failed.state, 'FAILED');
