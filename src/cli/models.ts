@@ -2,8 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { getModel, modelInputs, modelNames } from '../models/index.js';
-import { formatSummary, humanCount, summarize } from '../models/summary.js';
+import { getModel, modelInputs, modelNames, type ModelEntry } from '../models/index.js';
+import { formatSummary, humanCount, summarize, type ModelSummary } from '../models/summary.js';
 import { manualSeed } from '../nn/module.js';
 import { CliError } from './errors.js';
 
@@ -78,7 +78,7 @@ export function registerModels(program: Command): void {
       const o = cmd.optsWithGlobals<{ config?: string; options?: string; input?: string; depth?: string; json?: boolean }>();
       const name = nameArg ?? configModelName(o.config);
       if (!name) throw new CliError('give a model name (see `lathe models`) or a --config with model.name');
-      let entry;
+      let entry: ModelEntry;
       try {
         entry = getModel(name);
       } catch (err) {
@@ -90,7 +90,7 @@ export function registerModels(program: Command): void {
       const model = entry.create(parsed.data);
       const inputs = modelInputs(entry, parsed.data).map((i) => ({ dtype: i.dtype, shape: [1, ...i.shape] }));
       if (o.input) inputs[0] = { dtype: inputs[0].dtype, shape: parseShape(o.input) };
-      let s;
+      let s: ModelSummary;
       try {
         s = summarize(model, inputs);
       } catch (err) {

@@ -27,6 +27,9 @@ async function withStore<T>(flags: UrlFlag, fn: (store: TrackingStore) => Promis
   }
 }
 
+/** The integer in `value` (a flag with a default, or a positional argument, is always given: then the result is too). */
+function int(value: string, flag: string, min: number): number;
+function int(value: string | undefined, flag: string, min: number): number | undefined;
 function int(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -97,7 +100,7 @@ function registerTrackCommands(program: Command): void {
 
   urlOption(track.command('sweep').description('mark runs whose writer died as killed/failed')).option('--stale-ms <ms>', 'heartbeat age that counts as dead', '120000')
     .action(async (o: UrlFlag & { staleMs: string }) => withStore(o, async (s) => {
-      const ids = await s.sweep(int(o.staleMs, '--stale-ms', 1)!);
+      const ids = await s.sweep(int(o.staleMs, '--stale-ms', 1));
       console.log(ids.length ? ids.join('\n') : 'no dead runs');
     }));
 }
@@ -140,7 +143,7 @@ function registerRegistryCommands(program: Command): void {
 
   urlOption(reg.command('alias <name> <alias> <version>').description('point an alias (e.g. champion) at a version'))
     .action(async (name: string, alias: string, version: string, o: UrlFlag) => withStore(o, async (s) => {
-      await s.setAlias(name, alias, int(version, 'version', 1)!);
+      await s.setAlias(name, alias, int(version, 'version', 1));
       console.log(`models:/${name}@${alias} -> v${version}`);
     }));
 
@@ -158,7 +161,7 @@ function registerRegistryCommands(program: Command): void {
 
   urlOption(reg.command('tag <name> <version> <key> <value>').description('set a tag on a model version'))
     .action(async (name: string, version: string, key: string, value: string, o: UrlFlag) => withStore(o, async (s) => {
-      await s.setModelVersionTag(name, int(version, 'version', 1)!, key, value);
+      await s.setModelVersionTag(name, int(version, 'version', 1), key, value);
     }));
 
   urlOption(reg.command('resolve <uri>').description('models:/<name>@<alias> or models:/<name>/<version> -> local ONNX path')).option('--json')
@@ -193,8 +196,8 @@ export function registerTrack(program: Command): void {
     .option('--sweep-ms <ms>', 'how often to mark runs of dead writers and remove their temp files', '30000')
     .option('--studies <url>', 'a `lathe tune` storage whose studies the UI shows (sqlite:///file.db or postgres://...; default $LATHE_TUNE_STORAGE)')
     .action(async (o: UrlFlag & { port: string; host: string; allowHost?: string; sweepMs: string; studies?: string }) => {
-      const port = int(o.port, '--port', 0)!;
-      const sweepIntervalMs = int(o.sweepMs, '--sweep-ms', 0)!;
+      const port = int(o.port, '--port', 0);
+      const sweepIntervalMs = int(o.sweepMs, '--sweep-ms', 0);
       const allowedHosts = (o.allowHost ?? '').split(',').map((h) => h.trim()).filter(Boolean);
       let store: TrackingStore;
       try {

@@ -84,13 +84,13 @@ async function checkTrainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, sp
   }
   const { parseTrainConfig } = await import('../train/config.js');
   const { getModel } = await import('../models/index.js');
-  let train;
+  let train: ReturnType<typeof parseTrainConfig>;
   try {
     train = parseTrainConfig(trialConfig(template, sample, cfg.study), 'objective.train');
   } catch (err) {
     throw new TuneConfigError((err as Error).message.replace(/^objective\.train: /gm, 'objective.train.'));
   }
-  let model;
+  let model: ReturnType<typeof getModel>;
   try {
     model = getModel(train.model.name);
   } catch (err) {

@@ -1,7 +1,6 @@
 // Stacking samples into a batch.
 import { allocate, type DType } from '../graph/dtype.js';
 import type { Collate } from './dataset.js';
-import type { Sample } from './tensor.js';
 import type { NDArray } from '../graph/ndarray.js';
 
 /** Stacks each key along a new first axis; integer numbers become int64 (class labels), other numbers float32. */

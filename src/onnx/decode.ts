@@ -3,7 +3,7 @@
  * `unknownFields` of their message (model, graph, node, attribute, tensor, value info, type), and the encoder writes
  * them back, so nothing an imported model carries is dropped on re-export.
  */
-import { dataTypeSize, numElements } from './encode.js';
+import { numElements } from './encode.js';
 import { F, type AttributeProto, type AttributeType, type DataLocation, type Dimension, type GraphProto, type ModelProto, type NodeProto, type OperatorSetIdProto, type StringStringEntryProto, type TensorProto, type TensorTypedArray, type TypeProto, type TypeProtoTensor, type ValueInfoProto } from './proto.js';
 import { ProtoDecodeError, Reader, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './wire.js';
 
@@ -267,7 +267,7 @@ export function tensorToTypedArray(t: TensorProto): TensorTypedArray {
   const n = numElements(t.dims);
   if (t.rawData !== undefined) {
     const raw = t.rawData;
-    const size = dataTypeSize(t.dataType)!;
+    const size = C.BYTES_PER_ELEMENT;
     if (raw.length !== n * size) throw new Error(`tensorToTypedArray: ${what}: rawData has ${raw.length} bytes, dims [${t.dims.join(',')}] need ${n * size}`);
     if (!LITTLE_ENDIAN) throw new Error('tensorToTypedArray: big-endian hosts are not supported');
     if (raw.byteOffset % size === 0) return new C(raw.buffer as ArrayBuffer, raw.byteOffset, n);
@@ -276,12 +276,12 @@ export function tensorToTypedArray(t: TensorProto): TensorTypedArray {
     return new C(copy.buffer, 0, n);
   }
   const out = new C(n);
-  const src: readonly (number | bigint)[] | undefined =
-    t.dataType === 1 ? t.floatData : t.dataType === 11 ? t.doubleData : t.dataType === 7 ? t.int64Data : t.dataType === 12 || t.dataType === 13 ? t.uint64Data : t.int32Data;
-  const have = src?.length ?? 0;
+  const src: readonly (number | bigint)[] =
+    (t.dataType === 1 ? t.floatData : t.dataType === 11 ? t.doubleData : t.dataType === 7 ? t.int64Data : t.dataType === 12 || t.dataType === 13 ? t.uint64Data : t.int32Data) ?? [];
+  const have = src.length;
   if (have !== n) throw new Error(`tensorToTypedArray: ${what}: has ${have} typed values, dims [${t.dims.join(',')}] need ${n}`);
-  if (out instanceof BigInt64Array || out instanceof BigUint64Array) for (let i = 0; i < n; i++) out[i] = BigInt(src![i]);
-  else for (let i = 0; i < n; i++) out[i] = Number(src![i]);
+  if (out instanceof BigInt64Array || out instanceof BigUint64Array) for (let i = 0; i < n; i++) out[i] = BigInt(src[i]);
+  else for (let i = 0; i < n; i++) out[i] = Number(src[i]);
   return out;
 }
 

@@ -160,7 +160,7 @@ function externalRef(t: TensorProto): { location: string; offset: number; length
  * subgraphs) holds its bytes in rawData. Files are read once per tensor range, not whole, from a directory.
  */
 export function loadExternalData(m: ModelProto, source: ExternalDataSource): ModelProto {
-  const files = new Map<string, { fd?: number; bytes?: Uint8Array; size: number }>();
+  const files = new Map<string, { readonly fd: number; readonly size: number } | { readonly bytes: Uint8Array; readonly size: number }>();
   const open = (location: string) => {
     let f = files.get(location);
     if (!f) {
@@ -184,12 +184,12 @@ export function loadExternalData(m: ModelProto, source: ExternalDataSource): Mod
     const len = length ?? f.size - offset;
     if (offset + len > f.size || len < 0) throw new Error(`external data: tensor '${t.name ?? ''}' wants bytes [${offset}, ${offset + len}) of '${location}', which has ${f.size}`);
     let rawData: Uint8Array;
-    if (f.bytes) rawData = f.bytes.slice(offset, offset + len);
+    if ('bytes' in f) rawData = f.bytes.slice(offset, offset + len);
     else {
       rawData = new Uint8Array(len);
       let done = 0;
       while (done < len) {
-        const n = readSync(f.fd!, rawData, done, Math.min(len - done, 1 << 30), offset + done);
+        const n = readSync(f.fd, rawData, done, Math.min(len - done, 1 << 30), offset + done);
         if (n === 0) throw new Error(`external data: unexpected end of '${location}' reading tensor '${t.name ?? ''}'`);
         done += n;
       }
@@ -214,7 +214,7 @@ export function loadExternalData(m: ModelProto, source: ExternalDataSource): Mod
   try {
     return { ...m, graph: graph(m.graph) };
   } finally {
-    for (const f of files.values()) if (f.fd !== undefined) closeSync(f.fd);
+    for (const f of files.values()) if ('fd' in f) closeSync(f.fd);
   }
 }
 

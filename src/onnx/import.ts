@@ -35,10 +35,28 @@ export interface ImportedGraph {
 function attrs(n: NodeProto): Map<string, AttributeProto> {
   return new Map(n.attribute.map((a) => [a.name, a]));
 }
-const intAttr = (m: Map<string, AttributeProto>, k: string, d: number): number => (m.has(k) ? Number(m.get(k)!.i) : d);
-const floatAttr = (m: Map<string, AttributeProto>, k: string, d: number): number => (m.has(k) ? Number(m.get(k)!.f) : d);
-const intsAttr = (m: Map<string, AttributeProto>, k: string): number[] | undefined => (m.has(k) ? (m.get(k)!.ints ?? []).map(Number) : undefined);
-const strAttr = (m: Map<string, AttributeProto>, k: string, d: string): string => (m.has(k) ? new TextDecoder().decode(m.get(k)!.s) : d);
+const intAttr = (m: Map<string, AttributeProto>, k: string, d: number): number => {
+  const v = m.get(k);
+  return v === undefined ? d : Number(v.i);
+};
+const floatAttr = (m: Map<string, AttributeProto>, k: string, d: number): number => {
+  const v = m.get(k);
+  return v === undefined ? d : Number(v.f);
+};
+const intsAttr = (m: Map<string, AttributeProto>, k: string): number[] | undefined => {
+  const v = m.get(k);
+  return v === undefined ? undefined : (v.ints ?? []).map(Number);
+};
+/** An ints attribute the op cannot do without. */
+const requiredIntsAttr = (m: Map<string, AttributeProto>, k: string): number[] => {
+  const v = intsAttr(m, k);
+  if (v === undefined) throw new Error(`attribute '${k}' is missing`);
+  return v;
+};
+const strAttr = (m: Map<string, AttributeProto>, k: string, d: string): string => {
+  const v = m.get(k);
+  return v === undefined ? d : new TextDecoder().decode(v.s);
+};
 
 function tensorProtoToNDArray(t: TensorProto): NDArray {
   const dtype = dtypeFromOnnx(t.dataType);
@@ -90,7 +108,15 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
       for (const n of g.node) {
         let outs: Value[];
         try {
-          outs = lowerNode(n, n.input.map((name) => (name === '' ? undefined : env.get(name))));
+          outs = lowerNode(
+            n,
+            n.input.map((name) => {
+              if (name === '') return undefined; // an optional input left out
+              const v = env.get(name);
+              if (v === undefined) throw new Error(`input '${name}' is not a graph input, an initializer or an output of an earlier node`);
+              return v;
+            }),
+          );
         } catch (err) {
           throw new Error(`importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`);
         }
@@ -125,15 +151,19 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
   const a = attrs(n);
   const T = (i: number) => asTensor(ins[i], `input ${i}`);
   switch (n.opType) {
-    case 'Identity': case 'Dropout': return [ins[0]!];
+    case 'Identity': case 'Dropout': {
+      const x = ins[0];
+      if (x === undefined) throw new Error('input 0 is missing');
+      return [x];
+    }
     case 'Add': case 'Sub': case 'Mul': case 'Div': {
       const [x, y] = ins;
       if (x && y && !(x instanceof Tensor) && !(y instanceof Tensor) && x.host.every((d) => typeof d === 'number') && y.host.every((d) => typeof d === 'number')) {
-        const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => Math.trunc(p / q) }[n.opType]!;
+        const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => Math.trunc(p / q) }[n.opType];
         const len = Math.max(x.host.length, y.host.length);
         return [{ host: Array.from({ length: len }, (_, i) => f(x.host[x.host.length === 1 ? 0 : i] as number, y.host[y.host.length === 1 ? 0 : i] as number)), scalar: x.scalar && y.scalar }];
       }
-      const fn = { Add: op.add, Sub: op.sub, Mul: op.mul, Div: op.div }[n.opType]!;
+      const fn = { Add: op.add, Sub: op.sub, Mul: op.mul, Div: op.div }[n.opType];
       return [fn(T(0), T(1))];
     }
     case 'Pow': return [op.pow(T(0), T(1))];
@@ -183,13 +213,13 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       })];
     }
     case 'MaxPool': {
-      const k = intsAttr(a, 'kernel_shape')!;
+      const k = requiredIntsAttr(a, 'kernel_shape');
       const p = intsAttr(a, 'pads') ?? [0, 0, 0, 0];
       if (p[0] !== p[2] || p[1] !== p[3]) throw new Error('asymmetric pooling pads are not supported');
       return [op.maxPool2d(T(0), [k[0], k[1]], { stride: (intsAttr(a, 'strides') ?? k) as [number, number], padding: [p[0], p[1]] })];
     }
     case 'AveragePool': {
-      const k = intsAttr(a, 'kernel_shape')!;
+      const k = requiredIntsAttr(a, 'kernel_shape');
       const p = intsAttr(a, 'pads') ?? [0, 0, 0, 0];
       return [op.avgPool2d(T(0), [k[0], k[1]], { stride: (intsAttr(a, 'strides') ?? k) as [number, number], padding: [p[0], p[1]], countIncludePad: intAttr(a, 'count_include_pad', 0) === 1 })];
     }
@@ -208,7 +238,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
     case 'Transpose': return [op.transpose(T(0), intsAttr(a, 'perm'))];
     case 'Squeeze': return [op.squeeze(T(0), ins[1] ? (hostInts(ins[1], 'axes') as number[]) : intsAttr(a, 'axes'))];
     case 'Unsqueeze': {
-      const axes = (ins[1] ? hostInts(ins[1], 'axes') : intsAttr(a, 'axes')!) as number[];
+      const axes = (ins[1] ? hostInts(ins[1], 'axes') : requiredIntsAttr(a, 'axes')) as number[];
       const x = ins[0];
       if (x && !(x instanceof Tensor) && x.scalar && axes.length === 1) return [{ host: x.host, scalar: false }];
       return [op.unsqueeze(T(0), axes)];
@@ -240,7 +270,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
     case 'ReduceMean': case 'ReduceSum': case 'ReduceMax': case 'ReduceMin': {
       const axes = ins[1] ? (hostInts(ins[1], 'axes') as number[]) : intsAttr(a, 'axes');
       const keep = intAttr(a, 'keepdims', 1) === 1;
-      const fn = { ReduceMean: op.mean, ReduceSum: op.sum, ReduceMax: op.max, ReduceMin: op.min }[n.opType]!;
+      const fn = { ReduceMean: op.mean, ReduceSum: op.sum, ReduceMax: op.max, ReduceMin: op.min }[n.opType];
       return [fn(T(0), axes, keep)];
     }
     case 'BatchNormalization': {

@@ -59,7 +59,7 @@ export function foldBatchNorm(graph: GraphProto): number {
   for (const conv of graph.node) {
     if (conv.opType !== 'Conv' || (conv.domain ?? '') !== '' || conv.output.length !== 1) continue;
     const bn = soleConsumer(u, conv.output[0]);
-    if (!bn || bn.opType !== 'BatchNormalization' || (bn.domain ?? '') !== '' || bn.input[0] !== conv.output[0]) continue;
+    if (bn?.opType !== 'BatchNormalization' || (bn.domain ?? '') !== '' || bn.input[0] !== conv.output[0]) continue;
     if ((attrNumber(bn, 'training_mode') ?? 0) !== 0 || bn.output.filter((o) => o !== '').length !== 1) continue;
     const w = inits.get(conv.input[1]);
     const b = conv.input[2] ? inits.get(conv.input[2]) : undefined;
@@ -103,7 +103,7 @@ export function reluBeforePool(graph: GraphProto): number {
   for (const pool of [...graph.node]) {
     if (pool.opType !== 'MaxPool' || (pool.domain ?? '') !== '' || pool.output.length !== 1) continue;
     const conv = producer.get(pool.input[0]);
-    if (!conv || conv.opType !== 'Conv' || soleConsumer(u, pool.input[0]) !== pool) continue;
+    if (conv?.opType !== 'Conv' || soleConsumer(u, pool.input[0]) !== pool) continue;
     const act = soleConsumer(u, pool.output[0]);
     if (!act || (act.opType !== 'Relu' && act.opType !== 'Clip') || (act.domain ?? '') !== '' || act.input[0] !== pool.output[0]) continue;
     const mid = `${act.output[0]}_prepool`;

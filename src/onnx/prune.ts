@@ -86,7 +86,7 @@ export function pruneUnusedOutputs(graph: GraphProto): { outputs: number; nodes:
 function splitAsSlices(graph: GraphProto, n: NodeProto, used: ReadonlySet<string>): NodeProto[] | undefined {
   if (n.output.every((o) => used.has(o)) || n.input.length < 2) return undefined;
   const sizesInit = graph.initializer.find((t) => t.name === n.input[1]);
-  if (!sizesInit || sizesInit.dataType !== 7) return undefined;
+  if (sizesInit?.dataType !== 7) return undefined;
   const sizes = Array.from(tensorToTypedArray(sizesInit) as BigInt64Array, Number);
   if (sizes.length !== n.output.length) return undefined;
   const axis = Number(n.attribute.find((a) => a.name === 'axis')?.i ?? 0);

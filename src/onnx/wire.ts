@@ -11,7 +11,7 @@ export const WIRE_LEN = 2;
 export const WIRE_I32 = 5;
 
 const TWO32 = 4294967296;
-const TWO63 = 9223372036854775808;
+const TWO63 = 2 ** 63;
 /** Byte fields at least this long are kept by reference and copied once, into the final buffer. */
 const BIG_BYTES = 1024;
 
@@ -120,7 +120,10 @@ export class Writer {
 
   /** A 64-bit varint (two's complement for negatives: 10 bytes). */
   varint64(v: number | bigint, what: string): void {
-    if (typeof v === 'number' && v >= 0 && v < TWO32 && Number.isInteger(v)) return this.uvarint32(v);
+    if (typeof v === 'number' && v >= 0 && v < TWO32 && Number.isInteger(v)) {
+      this.uvarint32(v);
+      return;
+    }
     let [lo, hi] = split64(v, what);
     this.reserve(10);
     const c = this.chunk;
@@ -345,7 +348,7 @@ export class Reader {
       }
       shift += 7;
     }
-    return this.fail(`varint longer than 10 bytes in ${what}`, start);
+    this.fail(`varint longer than 10 bytes in ${what}`, start);
   }
 
   /** A varint as an unsigned number (tags, lengths); fails at 2^53 and above. */

@@ -34,6 +34,8 @@ export function stickyFraction(key: string): number {
 export class Experiment {
   private readonly variants: readonly Variant[];
   private readonly total: number;
+  /** The last variant with a weight above 0: the answer when rounding leaves `u` past the last bucket. */
+  private readonly lastLive: Variant;
 
   constructor(readonly name: string, readonly config: ExperimentConfig) {
     let variants: Variant[] = config.variants.map((v) => ({ model: v.model, version: v.version, weight: v.weight }));
@@ -44,7 +46,9 @@ export class Experiment {
     }
     this.variants = variants;
     this.total = variants.reduce((s, v) => s + v.weight, 0);
-    if (this.total <= 0) throw new Error(`experiment '${name}': variant weights sum to 0`);
+    const lastLive = [...variants].reverse().find((v) => v.weight > 0);
+    if (this.total <= 0 || lastLive === undefined) throw new Error(`experiment '${name}': variant weights sum to 0`);
+    this.lastLive = lastLive;
   }
 
   /** Every model this experiment routes to (for validation at start). */
@@ -60,7 +64,7 @@ export class Experiment {
       acc += v.weight / this.total;
       if (u < acc && v.weight > 0) return v;
     }
-    return [...this.variants].reverse().find((v) => v.weight > 0)!;
+    return this.lastLive;
   }
 
   /** The shadow target for this request, if it is mirrored. */

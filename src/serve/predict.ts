@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import type { Sharp } from 'sharp';
 import { readIdx } from '../data/idx.js';
 import { dtypeFromOnnx, type DType } from '../graph/dtype.js';
 import { decodeModel } from '../onnx/decode.js';
@@ -84,7 +85,7 @@ async function readImages(path: string, input: ModelInputInfo, norm: { mean: num
     [pixels, rows] = [idx.data, idx.dims[0]];
   } else {
     const sharp = (await import('sharp')).default;
-    let img;
+    let img: Sharp;
     try {
       img = sharp(path);
       const meta = await img.metadata();

@@ -77,7 +77,8 @@ export function expandSource(source: string): Record<string, string> {
   if (/^[a-z][a-z0-9+.-]*:\//i.test(source)) {
     // models:/name, models:/name@alias, models:/name/3 → "name"; other URIs: the last path segment
     const registry = /^models:\/+([^/@]+)/.exec(source);
-    const name = registry ? registry[1] : source.replace(/\/+$/, '').split('/').pop()!.replace(/[@:].*$/, '') || 'model';
+    const trimmed = source.replace(/\/+$/, '');
+    const name = registry ? registry[1] : trimmed.slice(trimmed.lastIndexOf('/') + 1).replace(/[@:].*$/, '') || 'model';
     return { [name]: source };
   }
   const path = resolve(source);

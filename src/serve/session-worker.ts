@@ -7,7 +7,8 @@ import type { FromWorker, ToWorker, WireTensor, WireValueInfo, WorkerInit } from
 import type { TypedArray } from './tensor.js';
 
 const init = workerData as WorkerInit;
-const port = parentPort!;
+if (parentPort === null) throw new Error('session-worker runs only as a worker thread, started by lathe serve');
+const port = parentPort;
 
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);

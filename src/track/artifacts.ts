@@ -17,6 +17,7 @@ export function validateArtifactPath(path: string): string {
   const bad = (why: string): never => { throw new TrackingError(`artifact path '${path}' rejected: ${why}`, 400); };
   if (typeof path !== 'string' || path.length === 0) bad('empty');
   if (path.length > 512) bad('longer than 512 characters');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters (U+0000-U+001F) is the point
   if (/[\u0000-\u001f\\]/.test(path)) bad('control characters and backslashes are not allowed');
   if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) bad('must be relative to the run');
   const parts = path.split('/');
@@ -121,7 +122,7 @@ export function putFile(root: string, source: string, maxBytes: number): { diges
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     let total = 0;
-    for (let n; (n = readSync(src, buf, 0, buf.length, null)) > 0;) {
+    for (let n: number; (n = readSync(src, buf, 0, buf.length, null)) > 0;) {
       total += n;
       if (total > maxBytes) throw new TrackingError(`artifact '${source}' grew past the limit of ${maxBytes} bytes while copying`, 413);
       hash.update(buf.subarray(0, n));

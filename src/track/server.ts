@@ -151,14 +151,15 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
     const q = req.query as Query;
     const ids = (q.runs ?? '').split(',').filter(Boolean);
     if (ids.length === 0 || ids.length > 50) throw new TrackingError("query parameter 'runs' must list 1..50 run ids separated by commas");
-    if (!q.key) throw new TrackingError("query parameter 'key' is required");
+    const key = q.key;
+    if (!key) throw new TrackingError("query parameter 'key' is required");
     const maxPoints = intParam(q, 'max_points', 1000, 2, 100_000);
     const series = await Promise.all(ids.map(async (id) => {
       const run = await store.getRun(id);
-      const pts = await store.metricSeries(id, q.key!, maxPoints);
+      const pts = await store.metricSeries(id, key, maxPoints);
       return { runId: id, name: run.name, points: pts.map((p) => [p.step, Number.isNaN(p.value) ? null : p.value]) };
     }));
-    return { key: q.key, series };
+    return { key, series };
   });
   app.get('/api/runs/:id/artifacts', async (req) => ({ artifacts: await store.listArtifacts((req.params as { id: string }).id) }));
   app.get('/api/runs/:id/artifacts/*', async (req, reply: FastifyReply) => {

@@ -57,13 +57,17 @@ export class InMemoryStudySource implements StudySource {
   }
 }
 
-const complete = (trials: readonly TrialRecord[]): TrialRecord[] => trials.filter((t) => t.state === 'COMPLETE' && t.values !== null && t.values.every(Number.isFinite));
+/** A complete trial with finite objective values. */
+type CompleteTrial = TrialRecord & { readonly values: readonly number[] };
+
+const complete = (trials: readonly TrialRecord[]): CompleteTrial[] =>
+  trials.filter((t): t is CompleteTrial => t.state === 'COMPLETE' && t.values !== null && t.values.every(Number.isFinite));
 
 /** Objective value of each complete trial and the best so far (first objective). */
 export function optimizationHistory(trials: readonly TrialRecord[], direction: Direction): { number: number; value: number; best: number }[] {
   let best = direction === 'minimize' ? Infinity : -Infinity;
   return complete(trials).map((t) => {
-    const v = t.values![0];
+    const v = t.values[0];
     best = direction === 'minimize' ? Math.min(best, v) : Math.max(best, v);
     return { number: t.number, value: v, best };
   });
@@ -76,12 +80,12 @@ export function optimizationHistory(trials: readonly TrialRecord[], direction: D
 export function paramImportance(trials: readonly TrialRecord[]): { param: string; importance: number }[] {
   const done = complete(trials);
   if (done.length < 2) return [];
-  const ys = done.map((t) => t.values![0]);
+  const ys = done.map((t) => t.values[0]);
   const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
   const total = ys.reduce((a, y) => a + (y - mean) ** 2, 0);
   const names = [...new Set(done.flatMap((t) => Object.keys(t.params)))].sort();
   const raw = names.map((param) => {
-    const pairs = done.filter((t) => t.params[param] !== undefined).map((t) => ({ x: t.params[param], y: t.values![0] }));
+    const pairs = done.filter((t) => t.params[param] !== undefined).map((t) => ({ x: t.params[param], y: t.values[0] }));
     const groups = new Map<string, number[]>();
     if (pairs.every((p) => typeof p.x === 'number')) {
       const sorted = pairs.map((p) => p.x as number).sort((a, b) => a - b);
@@ -105,7 +109,7 @@ export function paramImportance(trials: readonly TrialRecord[]): { param: string
 
 /** Trial numbers on the Pareto front (no other complete trial is at least as good in every objective and better in one). */
 export function paretoFront(trials: readonly TrialRecord[], directions: readonly Direction[]): number[] {
-  const done = complete(trials).filter((t) => t.values!.length === directions.length);
+  const done = complete(trials).filter((t) => t.values.length === directions.length);
   const better = (a: readonly number[], b: readonly number[]): boolean => {
     let strictly = false;
     for (let i = 0; i < directions.length; i++) {
@@ -115,5 +119,5 @@ export function paretoFront(trials: readonly TrialRecord[], directions: readonly
     }
     return strictly;
   };
-  return done.filter((t) => !done.some((o) => o !== t && better(o.values!, t.values!))).map((t) => t.number);
+  return done.filter((t) => !done.some((o) => o !== t && better(o.values, t.values))).map((t) => t.number);
 }

@@ -4,6 +4,7 @@
 import { TrackingError, type ParamValue } from './types.js';
 
 /** Keys of params, tags and metrics, and experiment names: 1-250 characters, no control characters (U+0000-U+001F). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: excluding control characters (U+0000-U+001F) is the point
 const KEY = /^[^\u0000-\u001f]{1,250}$/;
 
 /** Checks a param, tag or metric key (or an experiment name); throws a 400 naming it. */

@@ -10,11 +10,11 @@ import { accuracy as accuracyMetric } from '../nn/losses.js';
 import { getModel, modelInputs, type ModelEntry, type ModelInput } from '../models/index.js';
 import { lmLoss } from '../models/transformer.js';
 import { reshape } from '../graph/ops/movement.js';
-import { loadTextWindows } from './text-data.js';
+import { loadTextWindows, type TextSplits } from './text-data.js';
 import { createOptimizer, createTraining } from '../optim/registry.js';
 import { csvLogger, earlyStopping, lrMonitor, modelCheckpoint, progressBar, type Callback } from './callbacks.js';
 import { ConfigError, formatIssues, parseTrainConfig, type TrainConfig } from './config.js';
-import { datasetNames, getDataset, type Split } from '../data/catalog.js';
+import { datasetNames, getDataset, type CatalogDataset, type DatasetSplits, type Split } from '../data/catalog.js';
 import { inferenceMetadataProps, type InferenceMetadata } from '../onnx/inference-metadata.js';
 import { ArrayLoader, type BatchLoader } from './loader.js';
 import { DataLoader } from '../data/loader.js';
@@ -136,7 +136,7 @@ function sliceRows(a: NDArray, start: number, end: number): NDArray {
 function splits(cfg: TrainConfig): { train: Split; val: Split; test: Split; source: string; vocabSize?: number } {
   if (cfg.data.name === 'text') {
     if (!cfg.data.text) throw new ConfigError('data.text: required for data.name "text" (give at least data.text.path)');
-    let t;
+    let t: TextSplits;
     try {
       t = loadTextWindows(cfg.data.text, cfg.data.limit);
     } catch (err) {
@@ -144,13 +144,13 @@ function splits(cfg: TrainConfig): { train: Split; val: Split; test: Split; sour
     }
     return { train: t.train, val: t.test, test: t.test, source: t.source, vocabSize: t.vocabSize };
   }
-  let ds;
+  let ds: CatalogDataset;
   try {
     ds = getDataset(cfg.data.name);
   } catch (err) {
     throw new ConfigError(`data.name: ${(err as Error).message}`);
   }
-  let d;
+  let d: DatasetSplits;
   try {
     d = ds.load({ root: cfg.data.root, limit: cfg.data.limit });
   } catch (err) {

@@ -96,7 +96,7 @@ export function toExternal(d: Distribution, internal: number): ParamValue {
 /** Objective value -> internal number (a categorical's index); throws if the value is not in the distribution. */
 export function toInternal(name: string, d: Distribution, value: ParamValue): number {
   if (d.type === 'categorical') {
-    const i = d.choices.findIndex((c) => c === value);
+    const i = d.choices.indexOf(value);
     if (i < 0) bad(name, `${JSON.stringify(value)} is not one of ${JSON.stringify(d.choices)}`);
     return i;
   }

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BYTE_TO_UNICODE, BpeTokenizer, ByteTokenizer, CharTokenizer, HfTokenizer, loadTokenizer, splitSpecials, type Tokenizer } from '../../src/data/text/index.js';
 import { packageRoot } from '../../src/util/package-root.js';
+import { FileFormatError } from '../../src/util/errors.js';
 
 const fixture = (name: string) => join(packageRoot(), 'test', 'fixtures', 'data', name);
 const UNICODE = 'héllo wörld 👋 — ∑x²\n\ttabs';
@@ -96,6 +97,38 @@ test('HF tokenizer.json, byte-level BPE (worked by hand): merges by rank, Ġ for
   assert.equal(t.decode([12, 18]), 'hello');
   assert.throws(() => new HfTokenizer({ model: { type: 'Unigram', vocab: [] } }), /Unigram/);
   assert.throws(() => new HfTokenizer({ model: { type: 'BPE', vocab: {}, merges: [] }, normalizer: { type: 'Precompiled' } }), /Precompiled/);
+});
+
+test('HF tokenizer.json with a missing or malformed field: a FileFormatError naming the field', () => {
+  const good = JSON.parse(readFileSync(fixture('hf-wordpiece.json'), 'utf8')) as Record<string, unknown>;
+  const model = good.model as Record<string, unknown>;
+  const bpe = { type: 'BPE', vocab: { a: 0, b: 1 }, merges: ['a b'] };
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['no model', { ...good, model: undefined }, /no "model" object/],
+    ['no vocab', { ...good, model: { ...model, vocab: undefined } }, /WordPiece model has no "vocab" object/],
+    ['vocab id not a number', { ...good, model: { ...model, vocab: { a: 'x' } } }, /vocab id of "a" is "x"/],
+    ['BPE without merges', { model: { type: 'BPE', vocab: {} } }, /BPE model has no "merges" list/],
+    ['merge neither form', { model: { ...bpe, merges: [3] } }, /merges\[0\] 3 is neither/],
+    ['added token without id', { ...good, added_tokens: [{ content: '[X]' }] }, /added_tokens\[0\] needs/],
+    ['normalizer Sequence without list', { ...good, normalizer: { type: 'Sequence' } }, /normalizer Sequence has no "normalizers" list/],
+    ['pre_tokenizer Sequence item not an object', { ...good, pre_tokenizer: { type: 'Sequence', pretokenizers: ['x'] } }, /"pretokenizers"\[0\] is not an object/],
+    ['template without single', { ...good, post_processor: { type: 'TemplateProcessing' } }, /TemplateProcessing has no "single" list/],
+    ['BertProcessing without sep', { ...good, post_processor: { type: 'BertProcessing', cls: ['[CLS]', 2] } }, /BertProcessing has no "sep" list/],
+    ['BertProcessing cls not a pair', { ...good, post_processor: { type: 'BertProcessing', cls: ['[CLS]'], sep: ['[SEP]', 3] } }, /"cls" is not a \[token, id\] pair/],
+    ['decoder not an object', { ...good, decoder: 'WordPiece' }, /"decoder" is not an object/],
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'lathe-hf-'));
+  try {
+    for (const [name, json, message] of cases) {
+      const path = join(dir, 'tokenizer.json');
+      writeFileSync(path, JSON.stringify(json));
+      assert.throws(() => HfTokenizer.load(path), (e: unknown) => e instanceof FileFormatError && message.test(e.message), name);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // merges as ["left", "right"] pairs, as newer `tokenizers` writes them, still load
+  assert.deepEqual(new HfTokenizer({ model: { ...bpe, merges: [['a', 'b']], vocab: { a: 0, b: 1, ab: 2 } } }).encode('ab'), [2]);
 });
 
 test('tokenizer contract: ids in range, lossless round trip, toJSON → loadTokenizer gives the same encoding', () => {

@@ -13,6 +13,7 @@ interface Case {
   name: string; op: string; attrs: Record<string, unknown>; inputs: Arr[];
   output?: Arr; outputs?: (Arr | null)[]; cotangent?: Arr; cotangents?: (Arr | null)[]; grads?: (Arr | null)[];
 }
+// biome-ignore lint/suspicious/noExplicitAny: `a` is one case's attributes as the PyTorch generator wrote them to the fixture JSON; each op reads its own fields, and a wrong one fails that op's comparison
 type Fn = (xs: L.Tensor[], a: Record<string, any>) => L.Tensor | L.Tensor[];
 
 const pairOf = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0], v[1]] : [v as number, v as number]);

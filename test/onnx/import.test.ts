@@ -12,6 +12,8 @@ import { Trainer } from '../../src/train/trainer.js';
 import { ArrayLoader } from '../../src/train/loader.js';
 import { adam } from '../../src/optim/index.js';
 import { assertClose, randn } from '../util/gradcheck.js';
+import { importOnnx } from '../../src/onnx/import.js';
+import type { ModelProto, NodeProto } from '../../src/onnx/proto.js';
 
 test('an exported model imports, runs and re-exports to the same outputs', async () => {
   manualSeed(4);
@@ -64,3 +66,29 @@ for (const f of torchModels) {
     assertClose(ours.data as Float32Array, Array.from(ref[s.outputNames[0]].data as Float32Array), 1e-5, 1e-4, f);
   });
 }
+
+test('a malformed ONNX graph is refused naming the node: a missing input, a missing required attribute', async () => {
+  const model = (nodes: NodeProto[]): ModelProto => ({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'bad',
+      node: nodes,
+      initializer: [],
+      input: [{ name: 'X', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 4 }, { dimValue: 4 }] } } } }],
+      output: [{ name: 'Y' }],
+      valueInfo: [],
+    },
+  });
+  const x = randn([1, 1, 4, 4], 3, 'float32');
+  const cases: [string, NodeProto[], RegExp][] = [
+    ['input never produced', [{ name: 'r', opType: 'Relu', input: ['T'], output: ['Y'], attribute: [] }], /node r \(Relu\): input 'T' is not a graph input, an initializer or an output of an earlier node/],
+    ['MaxPool without kernel_shape', [{ name: 'p', opType: 'MaxPool', input: ['X'], output: ['Y'], attribute: [] }], /node p \(MaxPool\): attribute 'kernel_shape' is missing/],
+    ['Unsqueeze without axes', [{ name: 'u', opType: 'Unsqueeze', input: ['X'], output: ['Y'], attribute: [] }], /node u \(Unsqueeze\): attribute 'axes' is missing/],
+    ['Identity without input', [{ name: 'i', opType: 'Identity', input: [''], output: ['Y'], attribute: [] }], /node i \(Identity\): input 0 is missing/],
+  ];
+  for (const [name, nodes, message] of cases) {
+    const g = importOnnx(model(nodes));
+    await assert.rejects(compile((t: L.Tensor) => g.apply({ X: t }, {}).Y)(x), message, name);
+  }
+});

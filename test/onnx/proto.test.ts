@@ -102,6 +102,7 @@ test('a negative int64 is a 10-byte varint; numbers past int64 clamp', () => {
   w.varint64(-1, 'x');
   assert.deepEqual(Array.from(w.finish()), [255, 255, 255, 255, 255, 255, 255, 255, 255, 1]);
   const w2 = new Writer();
+  // biome-ignore lint/correctness/noPrecisionLoss: INT64_MAX written as a JS number rounds to 2^63 on purpose, to test the clamp
   w2.varint64(9223372036854775807, 'x'); // == 2^63 as a double: clamps to INT64_MAX
   const w3 = new Writer();
   w3.varint64(INT64_MAX, 'x');

@@ -24,6 +24,7 @@ after(async () => {
   await tmp.cleanup();
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: the body is whatever JSON (or text) the endpoint under test returns; each test reads that endpoint's fields, and a wrong one fails its assertion
 const get = async (url: string): Promise<{ status: number; body: any }> => {
   const r = await app.inject({ method: 'GET', url });
   return { status: r.statusCode, body: r.headers['content-type']?.toString().includes('json') ? r.json() : r.body };

@@ -32,12 +32,13 @@ export function tableDataset(table: Table, o: TableDatasetOptions = {}): TableDa
     const c = table.columns[o.label];
     if (!c) throw new Error(`tableDataset: no label column "${o.label}" (columns: ${table.names.join(', ')})`);
     if (c.type === 'string') {
-      classes = o.classes ?? [...new Set(c.values.filter((v): v is string => v !== null))].sort();
-      const index = new Map(classes.map((k, i) => [k, i]));
+      const names = o.classes ?? [...new Set(c.values.filter((v): v is string => v !== null))].sort();
+      classes = names;
+      const index = new Map(names.map((k, i) => [k, i]));
       label = (i) => {
         const v = c.values[i];
         const k = v === null ? undefined : index.get(v);
-        if (k === undefined) throw new Error(`tableDataset: row ${i} label ${JSON.stringify(v)} is not one of ${classes!.join(', ')}`);
+        if (k === undefined) throw new Error(`tableDataset: row ${i} label ${JSON.stringify(v)} is not one of ${names.join(', ')}`);
         return k;
       };
     } else label = (i) => c.values[i];

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { splitSpecials, type Tokenizer } from './tokenizer.js';
 import { GPT2_SPLIT } from './bpe.js';
+import { FileFormatError } from '../../util/errors.js';
 
 type Json = Readonly<Record<string, unknown>>;
 
@@ -29,15 +30,37 @@ const utf8Decoder = new TextDecoder('utf-8');
 /** BERT's punctuation: ASCII symbols (so '$', '+', '^' split too) and Unicode category P. */
 const isPunct = (ch: string): boolean => /^[!-/:-@[-`{-~]$/.test(ch) || /^\p{P}$/u.test(ch);
 
-function kind(what: string, j: Json | null | undefined): string | undefined {
-  if (j === null || j === undefined) return undefined;
+function kind(what: string, j: Json): string {
   if (typeof j.type !== 'string') throw new Error(`tokenizer.json: ${what} has no "type"`);
   return j.type;
 }
 
-function normalizer(j: Json | null | undefined): (s: string) => string {
+/** `j[field]` when it is an object (a JSON object, not an array), else undefined when absent or null. */
+function optionalObject(j: Json, field: string, what: string): Json | undefined {
+  const v = j[field];
+  if (v === null || v === undefined) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new FileFormatError(`tokenizer.json: ${what} "${field}" is not an object`);
+  return v as Json;
+}
+
+/** `j[field]`, which must be a JSON array. */
+function list(j: Json, field: string, what: string): readonly unknown[] {
+  const v = j[field];
+  if (!Array.isArray(v)) throw new FileFormatError(`tokenizer.json: ${what} has no "${field}" list`);
+  return v;
+}
+
+/** `j[field]`, which must be a list of JSON objects. */
+function objectList(j: Json, field: string, what: string): Json[] {
+  return list(j, field, what).map((v, i) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FileFormatError(`tokenizer.json: ${what} "${field}"[${i}] is not an object`);
+    return v as Json;
+  });
+}
+
+function normalizer(j: Json | undefined): (s: string) => string {
+  if (j === undefined) return (s) => s;
   const t = kind('normalizer', j);
-  if (t === undefined) return (s) => s;
   const stripAccents = (s: string) => s.normalize('NFD').replace(/\p{Mn}/gu, '');
   switch (t) {
     case 'Lowercase':
@@ -47,17 +70,17 @@ function normalizer(j: Json | null | undefined): (s: string) => string {
     case 'StripAccents':
       return stripAccents;
     case 'Sequence': {
-      const fs = (j!.normalizers as Json[]).map(normalizer);
+      const fs = objectList(j, 'normalizers', 'normalizer Sequence').map(normalizer);
       return (s) => fs.reduce((v, f) => f(v), s);
     }
     case 'BertNormalizer': {
-      const lower = j!.lowercase !== false;
-      const strip = j!.strip_accents === null || j!.strip_accents === undefined ? lower : j!.strip_accents === true;
-      const clean = j!.clean_text !== false;
-      const chinese = j!.handle_chinese_chars !== false;
+      const lower = j.lowercase !== false;
+      const strip = j.strip_accents === null || j.strip_accents === undefined ? lower : j.strip_accents === true;
+      const clean = j.clean_text !== false;
+      const chinese = j.handle_chinese_chars !== false;
       return (s) => {
         let v = s;
-        if (clean) v = v.replace(/[\u0000\uFFFD\p{Cc}\p{Cf}]/gu, (c) => (/\s/.test(c) ? ' ' : '')).replace(/\s/gu, ' ');
+        if (clean) v = v.replace(/[\uFFFD\p{Cc}\p{Cf}]/gu, (c) => (/\s/.test(c) ? ' ' : '')).replace(/\s/gu, ' ');
         if (chinese) v = v.replace(/[\u4E00-\u9FFF\u3400-\u4DBF\u{20000}-\u{2A6DF}\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/gu, (c) => ` ${c} `);
         if (strip) v = stripAccents(v);
         return lower ? v.toLowerCase() : v;
@@ -85,9 +108,9 @@ function splitPunct(w: string): string[] {
   return out;
 }
 
-function preTokenizer(j: Json | null | undefined, byteLevel: { on: boolean }): PreTokenizer {
+function preTokenizer(j: Json | undefined, byteLevel: { on: boolean }): PreTokenizer {
+  if (j === undefined) return (p) => p;
   const t = kind('pre_tokenizer', j);
-  if (t === undefined) return (p) => p;
   switch (t) {
     case 'WhitespaceSplit':
       return (p) => p.flatMap((s) => s.split(/\s+/u).filter((w) => w !== ''));
@@ -99,8 +122,8 @@ function preTokenizer(j: Json | null | undefined, byteLevel: { on: boolean }): P
       return (p) => p.flatMap(splitPunct);
     case 'ByteLevel': {
       byteLevel.on = true;
-      const prefix = j!.add_prefix_space === true;
-      const regex = j!.use_regex !== false;
+      const prefix = j.add_prefix_space === true;
+      const regex = j.use_regex !== false;
       return (p) =>
         p.flatMap((s, i) => {
           const v = prefix && i === 0 && !s.startsWith(' ') ? ` ${s}` : s;
@@ -108,7 +131,7 @@ function preTokenizer(j: Json | null | undefined, byteLevel: { on: boolean }): P
         });
     }
     case 'Sequence': {
-      const fs = (j!.pretokenizers as Json[]).map((x) => preTokenizer(x, byteLevel));
+      const fs = objectList(j, 'pretokenizers', 'pre_tokenizer Sequence').map((x) => preTokenizer(x, byteLevel));
       return (p) => fs.reduce((v, f) => f(v), p);
     }
     default:
@@ -122,14 +145,26 @@ interface Model {
   tokenize(word: string): number[];
 }
 
+/** The model's `vocab`: token → id. */
+function vocabOf(j: Json, model: string): Map<string, number> {
+  const v = optionalObject(j, 'vocab', `${model} model`);
+  if (v === undefined) throw new FileFormatError(`tokenizer.json: ${model} model has no "vocab" object`);
+  const out = new Map<string, number>();
+  for (const [tok, id] of Object.entries(v)) {
+    if (!Number.isInteger(id) || (id as number) < 0) throw new FileFormatError(`tokenizer.json: ${model} vocab id of "${tok}" is ${JSON.stringify(id)}, not an integer ≥ 0`);
+    out.set(tok, id as number);
+  }
+  return out;
+}
+
 function bpeModel(j: Json): Model {
-  const vocab = new Map(Object.entries(j.vocab as Record<string, number>));
+  const vocab = vocabOf(j, 'BPE');
   const unk = typeof j.unk_token === 'string' ? j.unk_token : undefined;
   const prefix = typeof j.continuing_subword_prefix === 'string' ? j.continuing_subword_prefix : '';
   const suffix = typeof j.end_of_word_suffix === 'string' ? j.end_of_word_suffix : '';
   const ranks = new Map<string, number>();
-  (j.merges as (string | [string, string])[]).forEach((m, i) => {
-    const [a, b] = typeof m === 'string' ? splitMerge(m, i) : m;
+  list(j, 'merges', 'BPE model').forEach((m, i) => {
+    const [a, b] = splitMerge(m, i);
     ranks.set(`${a}\u0000${b}`, i);
   });
   const cache = new Map<string, number[]>();
@@ -171,14 +206,17 @@ function bpeModel(j: Json): Model {
   };
 }
 
-function splitMerge(m: string, i: number): [string, string] {
+/** A merge is "left right" or, in newer files, ["left", "right"]. */
+function splitMerge(m: unknown, i: number): [string, string] {
+  if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') return [m[0], m[1]];
+  if (typeof m !== 'string') throw new FileFormatError(`tokenizer.json: merges[${i}] ${JSON.stringify(m)} is neither "left right" nor ["left", "right"]`);
   const k = m.indexOf(' ', 1);
   if (k < 0) throw new Error(`tokenizer.json: merges[${i}] "${m}" is not "left right"`);
   return [m.slice(0, k), m.slice(k + 1)];
 }
 
 function wordPieceModel(j: Json): Model {
-  const vocab = new Map(Object.entries(j.vocab as Record<string, number>));
+  const vocab = vocabOf(j, 'WordPiece');
   const unk = typeof j.unk_token === 'string' ? j.unk_token : '[UNK]';
   const prefix = typeof j.continuing_subword_prefix === 'string' ? j.continuing_subword_prefix : '##';
   const maxChars = typeof j.max_input_chars_per_word === 'number' ? j.max_input_chars_per_word : 100;
@@ -229,25 +267,28 @@ export class HfTokenizer implements Tokenizer {
   private readonly preTokenize: PreTokenizer;
   private readonly byteLevel = { on: false };
   private readonly template: { readonly before: number[]; readonly after: number[] };
-  private readonly decoderType: string | undefined;
-  private readonly decoderJson: Json | null;
+  private readonly decoder: { readonly type: string; readonly json: Json } | undefined;
 
   constructor(readonly json: Json) {
-    const model = json.model as Json | undefined;
-    const type = model?.type ?? (model && 'merges' in model ? 'BPE' : undefined);
-    if (type === 'BPE') this.model = bpeModel(model!);
-    else if (type === 'WordPiece') this.model = wordPieceModel(model!);
+    const model = optionalObject(json, 'model', 'tokenizer');
+    if (model === undefined) throw new FileFormatError('tokenizer.json: no "model" object');
+    const type = model.type ?? ('merges' in model ? 'BPE' : undefined);
+    if (type === 'BPE') this.model = bpeModel(model);
+    else if (type === 'WordPiece') this.model = wordPieceModel(model);
     else throw new Error(`tokenizer.json: model type "${String(type)}" is not supported (BPE, WordPiece)`);
     this.modelType = type;
-    this.added = ((json.added_tokens as Json[] | undefined) ?? []).map((t) => ({ content: String(t.content), id: Number(t.id), special: t.special === true }));
+    this.added = (json.added_tokens === undefined || json.added_tokens === null ? [] : objectList(json, 'added_tokens', 'tokenizer')).map((t, i) => {
+      if (typeof t.content !== 'string' || !Number.isInteger(t.id) || (t.id as number) < 0) throw new FileFormatError(`tokenizer.json: added_tokens[${i}] needs a string "content" and an integer "id" ≥ 0`);
+      return { content: t.content, id: t.id as number, special: t.special === true };
+    });
     for (const [tok, id] of this.model.vocab) this.idToToken[id] = tok;
     for (const t of this.added) this.idToToken[t.id] = t.content;
-    this.normalize = normalizer(json.normalizer as Json | null);
-    this.preTokenize = preTokenizer(json.pre_tokenizer as Json | null, this.byteLevel);
-    this.template = this.postProcessor(json.post_processor as Json | null);
-    this.decoderJson = (json.decoder as Json | null) ?? null;
-    this.decoderType = kind('decoder', this.decoderJson);
-    if (this.decoderType !== undefined && !['ByteLevel', 'WordPiece', 'BPEDecoder'].includes(this.decoderType)) throw new Error(`tokenizer.json: decoder "${this.decoderType}" is not supported`);
+    this.normalize = normalizer(optionalObject(json, 'normalizer', 'tokenizer'));
+    this.preTokenize = preTokenizer(optionalObject(json, 'pre_tokenizer', 'tokenizer'), this.byteLevel);
+    this.template = this.postProcessor(optionalObject(json, 'post_processor', 'tokenizer'));
+    const decoder = optionalObject(json, 'decoder', 'tokenizer');
+    this.decoder = decoder === undefined ? undefined : { type: kind('decoder', decoder), json: decoder };
+    if (this.decoder !== undefined && !['ByteLevel', 'WordPiece', 'BPEDecoder'].includes(this.decoder.type)) throw new Error(`tokenizer.json: decoder "${this.decoder.type}" is not supported`);
   }
 
   static load(path: string): HfTokenizer {
@@ -260,7 +301,8 @@ export class HfTokenizer implements Tokenizer {
     return new HfTokenizer(json as Json);
   }
 
-  private postProcessor(j: Json | null | undefined): { before: number[]; after: number[] } {
+  private postProcessor(j: Json | undefined): { before: number[]; after: number[] } {
+    if (j === undefined) return { before: [], after: [] };
     const t = kind('post_processor', j);
     const idOf = (tok: string): number => {
       const id = this.tokenToId(tok);
@@ -268,18 +310,23 @@ export class HfTokenizer implements Tokenizer {
       return id;
     };
     switch (t) {
-      case undefined: case 'ByteLevel':
+      case 'ByteLevel':
         return { before: [], after: [] };
       case 'BertProcessing': case 'RobertaProcessing': {
-        const [cls, sep] = [j!.cls as [string, number], j!.sep as [string, number]];
-        return { before: [cls[1]], after: [sep[1]] };
+        /** `cls` and `sep` are [token, id] pairs. */
+        const idIn = (field: string): number => {
+          const pair = list(j, field, `post_processor ${t}`);
+          if (pair.length !== 2 || typeof pair[0] !== 'string' || !Number.isInteger(pair[1])) throw new FileFormatError(`tokenizer.json: post_processor ${t} "${field}" is not a [token, id] pair`);
+          return pair[1] as number;
+        };
+        return { before: [idIn('cls')], after: [idIn('sep')] };
       }
       case 'TemplateProcessing': {
-        const specials = (j!.special_tokens ?? {}) as Record<string, { ids: number[] }>;
+        const specials = (optionalObject(j, 'special_tokens', 'post_processor TemplateProcessing') ?? {}) as Record<string, { ids: number[] } | undefined>;
         const before: number[] = [];
         const after: number[] = [];
         let seen = false;
-        for (const piece of j!.single as Json[]) {
+        for (const piece of objectList(j, 'single', 'post_processor TemplateProcessing')) {
           if ('Sequence' in piece) seen = true;
           else if ('SpecialToken' in piece) {
             const name = (piece.SpecialToken as { id: string }).id;
@@ -328,17 +375,17 @@ export class HfTokenizer implements Tokenizer {
       if (tok === undefined) throw new Error(`HfTokenizer.decode: id ${id} is not in the vocabulary`);
       if (!(skip && specialIds.has(id))) tokens.push(tok);
     }
-    const d = this.decoderJson;
-    switch (this.decoderType) {
+    const d = this.decoder?.json;
+    switch (this.decoder?.type) {
       case 'ByteLevel':
         return utf8Decoder.decode(Uint8Array.from(tokens.join(''), (c) => UNICODE_TO_BYTE.get(c) ?? 0x3f));
       case 'WordPiece': {
-        const prefix = typeof d!.prefix === 'string' ? d!.prefix : '##';
+        const prefix = typeof d?.prefix === 'string' ? d.prefix : '##';
         const text = tokens.map((t, i) => (i > 0 && t.startsWith(prefix) ? t.slice(prefix.length) : (i > 0 ? ' ' : '') + t)).join('');
-        return d!.cleanup === false ? text : cleanup(text);
+        return d?.cleanup === false ? text : cleanup(text);
       }
       case 'BPEDecoder': {
-        const suffix = typeof d!.suffix === 'string' ? d!.suffix : '</w>';
+        const suffix = typeof d?.suffix === 'string' ? d.suffix : '</w>';
         return tokens.map((t) => t.split(suffix).join(' ')).join('').trim();
       }
       default:

@@ -125,7 +125,9 @@ export class CharTokenizer implements Tokenizer {
   static fromCorpus(corpus: string | readonly string[], options: CharTokenizerOptions = {}): CharTokenizer {
     const seen = new Set<string>();
     for (const text of typeof corpus === 'string' ? [corpus] : corpus) for (const ch of text) seen.add(ch);
-    const chars = [...seen].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+    // Each entry is one code point (never empty), so `?? 0` is never taken; code point order, not UTF-16 order.
+    const codePoint = (ch: string): number => ch.codePointAt(0) ?? 0;
+    const chars = [...seen].sort((a, b) => codePoint(a) - codePoint(b));
     return new CharTokenizer(chars, options.unk ?? '<unk>', options.specials ?? []);
   }
   get vocabSize(): number {

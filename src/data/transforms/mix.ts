@@ -50,7 +50,7 @@ function shuffled(b: number, random: () => number): Uint32Array {
 function parts(name: string, batch: Batch, xKey: string, yKey: string): { x: NDArray<'float32'>; y: NDArray } {
   const x = batch[xKey];
   const y = batch[yKey];
-  if (!x || x.dtype !== 'float32') throw new Error(`${name}: batch "${xKey}" must be float32, got ${x ? x.dtype : 'nothing'}`);
+  if (x?.dtype !== 'float32') throw new Error(`${name}: batch "${xKey}" must be float32, got ${x ? x.dtype : 'nothing'}`);
   if (!y) throw new Error(`${name}: batch has no "${yKey}"`);
   return { x: x as NDArray<'float32'>, y };
 }

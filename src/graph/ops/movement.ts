@@ -1,6 +1,6 @@
 // Movement primitives: reshape, transpose, expand, squeeze/unsqueeze, concat, split, slice, pad, tile.
 import { primitive, type LowerCtx } from '../primitive.js';
-import { broadcastShapes, divDims, formatShape, mulDims, normAxes, normAxis, numel, type Dim, type Shape } from '../shape.js';
+import { broadcastShapes, divDims, formatShape, mulDims, normAxes, normAxis, numel, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { constant, scalar } from './leaf.js';
 import { ndarray } from '../ndarray.js';

@@ -144,7 +144,7 @@ export function batchNorm(
 ): BatchNormResult {
   if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C, ...], got ${formatShape(x.shape)}`);
   const c = x.shape[1];
-  const bshape: Dim[] = x.shape.map((d, i) => (i === 1 ? c : 1));
+  const bshape: Dim[] = x.shape.map((_d, i) => (i === 1 ? c : 1));
   const eps = opts.eps ?? 1e-5;
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const affine = (z: Tensor): Tensor => {

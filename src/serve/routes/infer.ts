@@ -10,9 +10,16 @@ import { INFERENCE_HEADER, readOipBody, type JsonTextParser, type OipBody } from
 import type { InferOutcome } from '../service.js';
 import { modelLabel, refusal, serviceOf, versionLabel, type ModelParams, type ServeContext } from './context.js';
 
+/**
+ * fastify's default JSON parser: of the two forms FastifyBodyParser allows (callback, or promise-returning), it is
+ * the callback one, and it calls `done` before it returns (fastify/lib/content-type-parser.js), so no promise is
+ * involved. safeJsonParser checks that it did answer.
+ */
+type SyncJsonParser = (request: FastifyRequest, text: string, done: (err: Error | null, value?: unknown) => void) => void;
+
 /** JSON.parse with fastify's prototype-poisoning checks, skipped when the text cannot hold a poisoning key. */
 function safeJsonParser(scope: FastifyInstance): JsonTextParser {
-  const secureJson = scope.getDefaultJsonParser('error', 'error');
+  const secureJson = scope.getDefaultJsonParser('error', 'error') as SyncJsonParser;
   return function parseJson(text: string): unknown {
     // fastify's secure parser scans the text with two regexes for prototype-poisoning keys; a text with
     // neither key nor any escape sequence cannot hold one, and plain JSON.parse is then enough.
@@ -24,10 +31,13 @@ function safeJsonParser(scope: FastifyInstance): JsonTextParser {
       }
     }
     let value: unknown;
+    let answered = false;
     secureJson(undefined as unknown as FastifyRequest, text, (err, v) => {
+      answered = true;
       if (err) throw err;
       value = v;
     });
+    if (!answered) throw new Error('fastify\'s default JSON parser did not answer synchronously (a fastify upgrade changed it?)');
     return value;
   };
 }

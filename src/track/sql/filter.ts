@@ -123,7 +123,7 @@ function clauseSql(c: Clause, params: unknown[]): string {
 /** Compiles a filter expression to a SQL condition (`1=1` when empty) and its parameters. */
 export function compileFilter(filter: string | undefined): { readonly sql: string; readonly params: unknown[] } {
   const params: unknown[] = [];
-  if (!filter || !filter.trim()) return { sql: '1=1', params };
+  if (!filter?.trim()) return { sql: '1=1', params };
   const parts = tokenize(filter).map((c) => clauseSql(c, params));
   return { sql: parts.join(' AND '), params };
 }
@@ -131,7 +131,7 @@ export function compileFilter(filter: string | undefined): { readonly sql: strin
 /** ORDER BY for a sort field (nulls last in both dialects, ties broken by id), plus the join it needs. */
 export function compileSort(sort: string | undefined, order: 'asc' | 'desc' | undefined): { readonly join: string; readonly orderBy: string; readonly params: unknown[] } {
   const dir = order === 'asc' ? 'ASC' : 'DESC';
-  const f = parseField(sort && sort.trim() ? sort.trim() : 'start_time');
+  const f = parseField(sort?.trim() ? sort.trim() : 'start_time');
   // end_time is the one nullable run column; the others sort straight from their index.
   if (f.scope === 'run') return { join: '', orderBy: f.name === 'end_time' ? `(r.end_time IS NULL), r.end_time ${dir}, r.id ${dir}` : `r.${f.name} ${dir}, r.id ${dir}`, params: [] };
   if (f.scope === 'metrics') return { join: 'LEFT JOIN run_latest s ON s.run_id = r.id AND s.key = ?', orderBy: `(s.value IS NULL), s.value ${dir}, r.id ${dir}`, params: [f.name] };

@@ -125,8 +125,12 @@ export class SqlStore implements TrackingStore {
       const m = new Map<string, Record<string, T>>();
       for (const r of list) {
         const id = String(r.run_id);
-        if (!m.has(id)) m.set(id, {});
-        m.get(id)![String(r.key)] = conv(r.value);
+        let rec = m.get(id);
+        if (rec === undefined) {
+          rec = {};
+          m.set(id, rec);
+        }
+        rec[String(r.key)] = conv(r.value);
       }
       return m;
     };
@@ -192,11 +196,12 @@ export class SqlStore implements TrackingStore {
     SqlStore.checkBatch(batch);
     await this.db.tx(async (q) => {
       await this.requireRun(q, runId);
-      const keys = Object.keys(batch.params ?? {});
+      const params = batch.params ?? {};
+      const keys = Object.keys(params);
       if (keys.length > 0) {
         const existing = await q.all(`SELECT key, value FROM run_params WHERE run_id = ? AND key IN (${placeholders(keys.length)})`, [runId, ...keys]);
         for (const r of existing) {
-          const now = JSON.stringify(batch.params![String(r.key)]);
+          const now = JSON.stringify(params[String(r.key)]);
           if (now !== r.value) throw new TrackingError(`param '${String(r.key)}' of run '${runId}' is already ${String(r.value)}; params cannot change (got ${now})`, 409);
         }
       }

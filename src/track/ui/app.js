@@ -13,7 +13,7 @@
     try {
       if (m) { localStorage.setItem('lathe-ui-token', decodeURIComponent(m[1])); history.replaceState(null, '', location.pathname + location.hash); }
       return localStorage.getItem('lathe-ui-token') || '';
-    } catch (e) { return m ? decodeURIComponent(m[1]) : ''; }
+    } catch (_e) { return m ? decodeURIComponent(m[1]) : ''; } // storage blocked: the token lives for this page only
   })();
   function write(method, path, body) {
     return fetch(path, { method: method, headers: { 'content-type': 'application/json', 'x-lathe-token': TOKEN }, body: JSON.stringify(body) }).then(function (r) {
@@ -67,6 +67,10 @@
       var sel = document.getElementById('exp');
       if (!sel) return;
       r.experiments.forEach(function (e) { var o = document.createElement('option'); o.value = e.name; o.textContent = e.name + ' (' + e.runs + ')'; if (e.name === state.exp) o.selected = true; sel.appendChild(o); });
+    }).catch(function (err) {
+      var sel = document.getElementById('exp');
+      if (!sel) return;
+      var o = document.createElement('option'); o.disabled = true; o.textContent = 'experiments not loaded: ' + err.message; sel.appendChild(o);
     });
     Promise.all([runsReq, colsReq]).then(function (res) {
       var page = res[0], cols = res[1];
@@ -127,7 +131,7 @@
         var card = document.createElement('div'); card.className = 'card'; card.innerHTML = '<b>' + esc(k) + '</b><div class="muted">loading…</div>'; charts.appendChild(card);
         api('/api/runs/' + encodeURIComponent(run.id) + '/series?' + qs({ key: k, max_points: 500 })).then(function (s) {
           card.innerHTML = '<b>' + esc(k) + '</b>' + C.lineChart([{ name: run.name, points: s.points }], { width: 420, height: 220, xLabel: 'step' });
-        });
+        }).catch(function (err) { card.innerHTML = '<b>' + esc(k) + '</b><div class="error">' + esc(err.message) + '</div>'; });
       });
     }).catch(showError);
   }

@@ -6,7 +6,7 @@
 
   function extent(values) {
     var lo = Infinity, hi = -Infinity;
-    for (var i = 0; i < values.length; i++) { var v = values[i]; if (v === null || !isFinite(v)) continue; if (v < lo) lo = v; if (v > hi) hi = v; }
+    for (var i = 0; i < values.length; i++) { var v = values[i]; if (v === null || !Number.isFinite(v)) continue; if (v < lo) lo = v; if (v > hi) hi = v; }
     if (lo === Infinity) return [0, 1];
     if (lo === hi) { var d = Math.abs(lo) * 0.05 || 1; return [lo - d, hi + d]; }
     return [lo, hi];
@@ -23,7 +23,7 @@
   }
 
   function fmt(v) {
-    if (v === null || v === undefined || (typeof v === 'number' && !isFinite(v))) return '–';
+    if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '–';
     if (typeof v !== 'number') return String(v);
     var a = Math.abs(v);
     if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(2);
@@ -70,7 +70,7 @@
     series.forEach(function (s, i) {
       var d = '', pen = false;
       s.points.forEach(function (p) {
-        if (p[1] === null || !isFinite(p[1])) { pen = false; return; }
+        if (p[1] === null || !Number.isFinite(p[1])) { pen = false; return; }
         d += (pen ? 'L' : 'M') + a.sx(p[0]).toFixed(1) + ' ' + a.sy(p[1]).toFixed(1);
         pen = true;
       });
