@@ -1,7 +1,6 @@
 // Transformers: a GPT-style decoder (pre-norm, RoPE or learned positions, causal attention, tied embeddings,
 // grouped-query attention) with KV-cache generation, and a BERT-style encoder classifier with padding masks.
 import { z } from 'zod';
-import { ndarray, type NDArray } from '../graph/ndarray.js';
 import { add, cast, div, gelu, maximum, mul, notEqual } from '../graph/ops/elementwise.js';
 import { embedding } from '../graph/ops/indexing.js';
 import { scalar } from '../graph/ops/leaf.js';

@@ -3,7 +3,7 @@ import { AttributeType, F, type AttributeProto, type GraphProto, type ModelProto
 import { Writer } from './wire.js';
 
 /** Bytes per element of fixed-size data types (undefined for STRING/UNDEFINED). */
-export function dataTypeSize(dataType: number): number | undefined {
+function dataTypeSize(dataType: number): number | undefined {
   switch (dataType) {
     case 1: case 6: case 12: return 4; // FLOAT INT32 UINT32
     case 2: case 3: case 9: return 1; // UINT8 INT8 BOOL
