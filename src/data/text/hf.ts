@@ -209,11 +209,13 @@ function wordPieceModel(j: Json): Model {
   };
 }
 
+/** Options of {@link HfTokenizer.encode}. */
 export interface HfEncodeOptions {
   /** Add the post-processor's special tokens ([CLS] … [SEP], <s> … </s>) (default true, as `tokenizers`). */
   readonly addSpecialTokens?: boolean;
 }
 
+/** Options of {@link HfTokenizer.decode}. */
 export interface HfDecodeOptions {
   /** Leave out special added tokens (default true). */
   readonly skipSpecialTokens?: boolean;
@@ -250,6 +252,10 @@ export class HfTokenizer implements Tokenizer {
     if (this.decoderType !== undefined && !['ByteLevel', 'WordPiece', 'BPEDecoder'].includes(this.decoderType)) throw new Error(`tokenizer.json: decoder "${this.decoderType}" is not supported`);
   }
 
+  /**
+   * Reads a Hugging Face `tokenizer.json` file; throws an Error naming the file when it cannot be read or parsed, or
+   * when its model, decoder or post-processor is not supported.
+   */
   static load(path: string): HfTokenizer {
     let json: unknown;
     try {
@@ -301,10 +307,15 @@ export class HfTokenizer implements Tokenizer {
     return this.added.find((t) => t.content === token)?.id ?? this.model.vocab.get(token);
   }
 
+  /** The token string of `id`, or undefined when the id is not in the vocabulary. */
   idToTokenString(id: number): string | undefined {
     return this.idToToken[id];
   }
 
+  /**
+   * Encodes text as `tokenizers` does: added tokens matched literally, the rest normalized, pre-tokenized and split by
+   * the BPE or WordPiece model; with the post-processor's special tokens unless `addSpecialTokens` is false.
+   */
   encode(text: string, options: HfEncodeOptions = {}): number[] {
     const ids: number[] = [];
     for (const piece of splitSpecials(text, this.added.map((t) => t.content))) {
@@ -319,6 +330,10 @@ export class HfTokenizer implements Tokenizer {
     return this.encode(text, options).map((id) => this.idToToken[id]);
   }
 
+  /**
+   * Decodes ids to text with the file's decoder (ByteLevel, WordPiece or BPEDecoder), leaving out special tokens unless
+   * `skipSpecialTokens` is false; throws on an id not in the vocabulary.
+   */
   decode(ids: readonly number[], options: HfDecodeOptions = {}): string {
     const skip = options.skipSpecialTokens !== false;
     const specialIds = new Set(this.added.filter((t) => t.special).map((t) => t.id));
@@ -346,6 +361,7 @@ export class HfTokenizer implements Tokenizer {
     }
   }
 
+  /** The `tokenizer.json` content this tokenizer was built from. */
   toJSON(): Json {
     return this.json;
   }
