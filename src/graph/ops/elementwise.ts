@@ -211,8 +211,8 @@ export const mul = binary('mul', 'Mul', (n, [g]) => {
   return [g && mul(g, b), g && mul(g, a)];
 });
 /**
- * a / b elementwise (ONNX Div; integer division truncates) with numpy broadcasting; a JS number becomes a scalar of the
- * other operand's dtype; throws on mismatched dtypes or shapes.
+ * a / b elementwise (ONNX Div) with numpy broadcasting; a JS number becomes a scalar of the other operand's dtype;
+ * throws if the dtypes differ or the shapes do not broadcast.
  */
 export const div = binary('div', 'Div', (n, [g]) => {
   const [, b] = n.inputs;
