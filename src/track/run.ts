@@ -10,6 +10,10 @@ import { SqlInputError } from '../util/sql/driver.js';
 import { TrackingError, type ArtifactRecord, type MetricPoint, type ParamValue, type RunStatus } from './types.js';
 import { checkKey, checkParam, checkParamsAndTags, checkTag } from './validate.js';
 
+/**
+ * Options of {@link startRun}: experiment, name, params, config, seed, dataset fingerprint, tags and notes to record,
+ * and how the run buffers, beats, samples system metrics, records git state, limits artifacts and handles process exit.
+ */
 export interface StartRunOptions {
   /** Experiment the run belongs to (default 'default'). */
   readonly experiment?: string;

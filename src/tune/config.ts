@@ -49,7 +49,7 @@ export const tuneConfigSchema = z
   .refine((c) => !(c.direction && c.directions), { message: 'give direction or directions, not both', path: ['directions'] });
 
 /**
- * A validated `lathe tune` config (see {@link tuneConfigSchema}) plus `configDir`, the folder relative paths in it are
+ * A validated `lathe tune` config (see `tuneConfigSchema`) plus `configDir`, the folder relative paths in it are
  * resolved against.
  */
 export type TuneConfig = z.infer<typeof tuneConfigSchema> & { readonly configDir: string };
