@@ -33,6 +33,11 @@ export interface BpeJson {
   readonly specials: readonly string[];
 }
 
+/**
+ * Byte-level BPE tokenizer (as GPT-2): UTF-8 bytes are ids 0–255, merge i creates id 256 + i, specials follow the
+ * merges; every string round-trips. Build it with {@link BpeTokenizer.train} or from saved JSON; the constructor throws
+ * if a merge refers to an id not yet defined.
+ */
 export class BpeTokenizer implements Tokenizer {
   readonly merges: readonly (readonly [number, number])[];
   readonly specials: readonly string[];
