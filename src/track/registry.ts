@@ -119,7 +119,13 @@ export async function resolveModelUri(uri: string, store: TrackingStore): Promis
  * A resolver with the shape `lathe serve` expects (`ModelResolver` in src/serve/resolver.ts): `models:/name@alias`
  * and `models:/name/<v>` give one version, `models:/name` gives every version; other URIs are not ours (undefined).
  */
-export function registryResolver(store: TrackingStore): { /** Local ONNX files of a `models:` URI (one per version); undefined for other URIs; throws a TrackingError for a malformed URI or a missing model, alias or version. */ resolve(uri: string): Promise<readonly { version: string; path: string }[] | undefined> } {
+export function registryResolver(store: TrackingStore): {
+  /**
+   * Local ONNX files of a `models:` URI (one per version); undefined for other URIs; throws a TrackingError for a
+   * malformed URI or a missing model, alias or version.
+   */
+  resolve(uri: string): Promise<readonly { version: string; path: string }[] | undefined>;
+} {
   return {
     async resolve(uri: string) {
       if (!uri.startsWith('models:')) return undefined;
