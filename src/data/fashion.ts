@@ -83,8 +83,8 @@ export async function downloadFashionMnist(opts: DownloadOptions = {}): Promise<
 }
 
 /**
- * Options of {@link fashionMnist}: which split, where to look for the files (root, then system and cache dirs), whether
- * to download when none is found, and the pixel scaling.
+ * Options of {@link fashionMnist}: which split, where to look for the files (`root` alone when given, else
+ * $LATHE_FASHION_MNIST, the system dir and the cache dir), whether to download when none is found, and pixel scaling.
  */
 export interface FashionOptions {
   readonly split: FashionSplit;
