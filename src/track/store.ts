@@ -30,7 +30,7 @@ export interface TrackingStore {
   /** Folder of the content-addressed artifact store that goes with this tracking store. */
   readonly artifactRoot: string;
 
-  /** Creates a run; throws a TrackingError when the id already exists or a param or tag is invalid. */
+  /** Creates a run; throws a TrackingError for an invalid experiment, run name, notes, param or tag. */
   createRun(run: NewRun): Promise<void>;
   /** The run with this id; throws a TrackingError (404) when there is none. */
   getRun(id: string): Promise<RunRecord>;
