@@ -209,13 +209,13 @@ function wordPieceModel(j: Json): Model {
   };
 }
 
-/** Options of {@link HfTokenizer.encode}. */
+/** Options of {@link HfTokenizer.encode}: whether the post-processor's special tokens are added around the ids. */
 export interface HfEncodeOptions {
   /** Add the post-processor's special tokens ([CLS] … [SEP], <s> … </s>) (default true, as `tokenizers`). */
   readonly addSpecialTokens?: boolean;
 }
 
-/** Options of {@link HfTokenizer.decode}. */
+/** Options of {@link HfTokenizer.decode}: whether special added tokens are left out of the text. */
 export interface HfDecodeOptions {
   /** Leave out special added tokens (default true). */
   readonly skipSpecialTokens?: boolean;

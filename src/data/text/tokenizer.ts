@@ -49,7 +49,7 @@ function checkIds(name: string, ids: readonly number[], vocabSize: number): void
   for (const id of ids) if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new Error(`${name}.decode: id ${id} is not in [0, ${vocabSize})`);
 }
 
-/** Options of {@link ByteTokenizer}. */
+/** Options of {@link ByteTokenizer}: the special tokens that get ids after the 256 byte values. */
 export interface ByteTokenizerOptions {
   /** Special tokens, given ids 256, 257, ... in order (default none). */
   readonly specials?: readonly string[];
@@ -111,7 +111,7 @@ export class ByteTokenizer implements Tokenizer {
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
-/** Options of {@link CharTokenizer.fromCorpus}. */
+/** Options of {@link CharTokenizer.fromCorpus}: the unknown token (id 0) and the special tokens (ids 1..). */
 export interface CharTokenizerOptions {
   /** The unknown token, id 0 (default '<unk>'). */
   readonly unk?: string;

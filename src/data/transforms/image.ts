@@ -12,7 +12,7 @@ function asImage(name: string, a: NDArray): { img: Image; c: number; h: number; 
 const image = (c: number, h: number, w: number, data: Float32Array): Image => ({ dtype: 'float32', shape: [c, h, w], data });
 const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
-/** Options of {@link toFloat}. */
+/** Options of {@link toFloat}: the factor every value is multiplied by on the way to float32. */
 export interface ToFloatOptions {
   /** Multiplier applied to every value (default 1/255: uint8 pixels to [0, 1]). */
   readonly scale?: number;
@@ -87,7 +87,7 @@ export function randomCrop(options: RandomCropOptions): ArrayTransform {
   };
 }
 
-/** Options of {@link randomHorizontalFlip}. */
+/** Options of {@link randomHorizontalFlip}: the probability that a sample is mirrored left to right. */
 export interface FlipOptions {
   /** Probability of flipping (default 0.5). */
   readonly p?: number;

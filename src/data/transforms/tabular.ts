@@ -46,7 +46,7 @@ const withColumns = (t: Table, names: readonly string[], columns: Record<string,
 
 // ---- standardize -------------------------------------------------------------------------------------------------
 
-/** Options of {@link standardize}. */
+/** Options of {@link standardize}: the numeric columns scaled to zero mean and unit variance. */
 export interface StandardizeOptions {
   /** Numeric columns to scale (default: every numeric column of the training table). */
   readonly columns?: readonly string[];
@@ -93,7 +93,7 @@ function fittedStandardize(stats: Readonly<Record<string, { readonly mean: numbe
 /** How {@link impute} fills missing values: the training column's mean, median, most frequent value, or a constant. */
 export type TableImputeStrategy = 'mean' | 'median' | 'mostFrequent' | 'constant';
 
-/** Options of {@link impute}. */
+/** Options of {@link impute}: the fill strategy, the constant for 'constant', and the columns to fill. */
 export interface ImputeOptions {
   /** Default 'mean'; string columns use 'mostFrequent' unless the strategy is 'constant'. */
   readonly strategy?: TableImputeStrategy;
@@ -165,7 +165,7 @@ function fittedImpute(strategy: TableImputeStrategy, fills: Readonly<Record<stri
 
 // ---- one-hot -----------------------------------------------------------------------------------------------------
 
-/** Options of {@link oneHot}. */
+/** Options of {@link oneHot}: the columns to encode and what a category unseen in training becomes. */
 export interface OneHotOptions {
   /** Columns to encode (default: every string column). Numbers are encoded by their decimal text. */
   readonly columns?: readonly string[];
