@@ -16,9 +16,17 @@ export interface BatchLoader {
   readonly length: number;
   /** Samples per epoch (for weighting averages). */
   readonly size: number;
+  /**
+   * Yields batches `fromBatch..length-1` (default from 0) of `epoch`, the same batches on every call with the same
+   * arguments.
+   */
   iterate(epoch: number, fromBatch?: number): AsyncIterable<Batch>;
 }
 
+/**
+ * Options of {@link ArrayLoader}: rows per batch (`batchSize` ≥ 1, else the constructor throws), per-epoch shuffling
+ * seeded by `seed` (default off, seed 0), and whether to drop the last incomplete batch (default false).
+ */
 export interface ArrayLoaderOptions {
   readonly batchSize: number;
   readonly shuffle?: boolean;
@@ -40,6 +48,10 @@ export class ArrayLoader implements BatchLoader {
     this.length = opts.dropLast ? Math.floor(n / opts.batchSize) : Math.ceil(n / opts.batchSize);
   }
 
+  /**
+   * Yields batches `fromBatch..length-1` of `epoch`: row slices of every array, in permutation(size, seed, epoch) order
+   * when shuffling; deterministic for the same arguments.
+   */
   async *iterate(epoch: number, fromBatch = 0): AsyncIterable<Batch> {
     const n = this.size;
     const order = this.opts.shuffle ? permutation(n, this.opts.seed ?? 0, epoch) : undefined;

@@ -12,6 +12,7 @@ export type Split = {
   readonly y: NDArray;
 };
 
+/** A catalog dataset loaded in memory: train and test splits as arrays, the class names, and where it was read from. */
 export interface DatasetSplits {
   readonly train: Split;
   readonly test: Split;
@@ -45,12 +46,14 @@ export function registerDataset(d: CatalogDataset): void {
   catalog.set(d.name, d);
 }
 
+/** The catalog entry named `name`; throws an Error listing the known names when there is none. */
 export function getDataset(name: string): CatalogDataset {
   const d = catalog.get(name);
   if (!d) throw new Error(`unknown dataset "${name}" (known: ${datasetNames().join(', ')})`);
   return d;
 }
 
+/** The names of every dataset in the catalog, sorted. */
 export const datasetNames = (): string[] => [...catalog.keys()].sort();
 
 function fashionSplits(dir: string, limit?: number): DatasetSplits {

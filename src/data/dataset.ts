@@ -19,6 +19,7 @@ export type Collate = (samples: readonly Sample[]) => Batch;
 export interface BatchContext {
   readonly epoch: number;
   readonly batch: number;
+  /** Uniform [0, 1) numbers seeded by (seed, epoch, batch): the only randomness a batch transform may use. */
   readonly random: () => number;
 }
 
@@ -35,8 +36,13 @@ export interface BatchContext {
  */
 export interface Dataset {
   readonly length: number;
+  /**
+   * Sample `index` (an integer in [0, length)); a pure function of (index, ctx); throws an Error naming the sample (and
+   * file) when it cannot be read.
+   */
   get(index: number, ctx: SampleContext): Sample | Promise<Sample>;
   readonly collate?: Collate;
+  /** Applied to each collated batch where the batch is built (mixup, cutmix); must take its randomness from `ctx`. */
   readonly batchTransform?: (batch: Batch, ctx: BatchContext) => Batch;
 }
 
@@ -56,6 +62,7 @@ export interface StreamContext {
  * called (so a resume can replay and skip), and ends. Randomness comes from `ctx`.
  */
 export interface StreamDataset {
+  /** The samples of one epoch in order; the same samples in the same order for the same (seed, epoch) on every call. */
   stream(ctx: StreamContext): AsyncIterable<Sample>;
 }
 

@@ -44,6 +44,10 @@ export function encodeSample(s: Sample): Buffer {
   return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), ...chunks]);
 }
 
+/**
+ * Decodes a sample written by the disk cache (a JSON header line, then the raw array bytes); throws an Error naming
+ * `source` when the header is missing or the data is truncated.
+ */
 export function decodeSample(buf: Buffer, source = '<sample>'): Sample {
   const nl = buf.indexOf(10);
   if (nl < 0) throw new Error(`${source}: not a cached sample (no header)`);
@@ -62,6 +66,7 @@ export function decodeSample(buf: Buffer, source = '<sample>'): Sample {
   return out;
 }
 
+/** Where {@link diskCache} stores samples: `<dir>/<key>/<index>.sample`. */
 export interface DiskCacheOptions {
   readonly dir: string;
   /** Content hash of what determines the samples (e.g. contentKey({ file: path }, JSON.stringify(options))). */

@@ -13,7 +13,9 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 
 /** Mean and standard deviation of the training pixels scaled to [0, 1]. */
 export const FASHION_MEAN = 0.286;
+/** Standard deviation of the Fashion-MNIST training pixels scaled to [0, 1]. */
 export const FASHION_STD = 0.353;
+/** The ten Fashion-MNIST class names, in label order (0 = 'T-shirt/top' … 9 = 'Ankle boot'). */
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
 
 /** The official files and their MD5 sums as published by the project (github.com/zalandoresearch/fashion-mnist). */
@@ -27,19 +29,26 @@ export const FASHION_FILES: Readonly<Record<string, string>> = {
 export const FASHION_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/';
 /** Where Debian's dataset-fashion-mnist package puts the files. */
 export const FASHION_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
+/** The download cache folder: $LATHE_CACHE/fashion-mnist when LATHE_CACHE is set, else ~/.cache/lathe/fashion-mnist. */
 export const fashionCacheDir = (): string => (process.env.LATHE_CACHE ? join(process.env.LATHE_CACHE, 'fashion-mnist') : join(homedir(), '.cache', 'lathe', 'fashion-mnist'));
 /** The class-balanced subset shipped in the repository (data/fashion-mnist-subset). */
 export const fashionSubsetDir = (): string => join(packageRoot(), 'data', 'fashion-mnist-subset');
 
+/** A Fashion-MNIST split: 'train' (60,000 images, files train-*) or 'test' (10,000 images, files t10k-*). */
 export type FashionSplit = 'train' | 'test';
 const prefix = (split: FashionSplit): string => (split === 'train' ? 'train' : 't10k');
 const hasSplit = (dir: string, split: FashionSplit): boolean =>
   existsSync(join(dir, `${prefix(split)}-images-idx3-ubyte.gz`)) && existsSync(join(dir, `${prefix(split)}-labels-idx1-ubyte.gz`));
 
+/**
+ * Options of {@link downloadFashionMnist}: target folder, mirror URL (default the official one), fetch function and the
+ * expected files with their MD5 sums.
+ */
 export interface DownloadOptions {
   /** Target folder (default: the cache dir, ~/.cache/lathe/fashion-mnist or $LATHE_CACHE/fashion-mnist). */
   readonly dir?: string;
   readonly baseUrl?: string;
+  /** The fetch implementation used for downloads (default: the global `fetch`); tests pass a stub. */
   readonly fetchImpl?: typeof fetch;
   /** File name → MD5 (default: the four official files). */
   readonly files?: Readonly<Record<string, string>>;
@@ -73,6 +82,10 @@ export async function downloadFashionMnist(opts: DownloadOptions = {}): Promise<
   return dir;
 }
 
+/**
+ * Options of {@link fashionMnist}: which split, where to look for the files (`root` alone when given, else
+ * $LATHE_FASHION_MNIST, the system dir and the cache dir), whether to download when none is found, and pixel scaling.
+ */
 export interface FashionOptions {
   readonly split: FashionSplit;
   /** A folder holding the four IDX .gz files; looked at first. */
@@ -157,6 +170,7 @@ export function fashionFromDir(dir: string, split: FashionSplit, scale: 'standar
   };
 }
 
+/** Options of {@link fashionSource}: the folder holding the IDX files, the split, and whether to augment. */
 export interface FashionSourceOptions {
   readonly dir: string;
   readonly split: FashionSplit;

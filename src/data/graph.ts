@@ -8,6 +8,7 @@ import type { BatchLoader } from './array-loader.js';
 import { parseCsvRows } from './readers/csv.js';
 import type { Batch } from './tensor.js';
 
+/** A node split of a graph dataset: training, validation or test nodes. */
 export type GraphSplit = 'train' | 'val' | 'test';
 
 /** One graph with node-level labels and a fixed split. */
@@ -26,6 +27,7 @@ export interface GraphDataset {
   readonly source: string;
 }
 
+/** Options for reading a graph dataset from JSON or CSV. */
 export interface GraphReadOptions {
   /** Add the reverse of every edge (dropping duplicates and self loops); default true. */
   readonly undirected?: boolean;
@@ -202,6 +204,7 @@ export class GraphLoader implements BatchLoader {
     this.batch = graphBatch(graph, split);
     this.size = graph.splits[split].length;
   }
+  /** Yields the one full-graph batch of every epoch (nothing when `fromBatch` ≥ 1); `epoch` does not change it. */
   async *iterate(_epoch: number, fromBatch = 0): AsyncIterable<Batch> {
     if (fromBatch < 1) yield this.batch;
   }

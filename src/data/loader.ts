@@ -24,6 +24,10 @@ export interface SourceSpec {
   readonly options?: unknown;
 }
 
+/**
+ * Options of {@link DataLoader}: samples per batch (`batchSize`), shuffling and seed, worker threads, prefetch depth
+ * and collation.
+ */
 export interface DataLoaderOptions {
   readonly batchSize: number;
   /** Shuffle each epoch with permutation(size, seed, epoch) (default false). */

@@ -10,6 +10,10 @@ import type { Batch } from './tensor.js';
 import type { BatchTransform } from './transforms/mix.js';
 import './builtins.js';
 
+/**
+ * A data pipeline described as plain JSON: a dataset kind, array and batch transform kinds, an optional sample cache,
+ * and modules to import first that register custom kinds; built by {@link pipelineSource}.
+ */
 export interface PipelineSpec {
   /** Modules (file URLs or paths) imported first: they register custom kinds. */
   readonly imports?: readonly string[];

@@ -8,6 +8,10 @@ import { batchRandom } from './random.js';
 import type { Batch, Sample } from './tensor.js';
 import { jsonlLines } from './readers/jsonl.js';
 
+/**
+ * Options of {@link StreamLoader}: samples per batch (an integer ≥ 1), the seed (default 0), whether to drop the last
+ * incomplete batch, a shuffle buffer size and a custom collate.
+ */
 export interface StreamLoaderOptions {
   readonly batchSize: number;
   readonly seed?: number;
@@ -17,6 +21,11 @@ export interface StreamLoaderOptions {
   readonly collate?: Collate;
 }
 
+/**
+ * Batches from a {@link StreamDataset}, read in order or through a seeded shuffle buffer; iterating with `for await`
+ * continues from the saved position, and `state()`/`resume()` make a resume exact (by replaying and skipping the
+ * epoch's earlier batches).
+ */
 export class StreamLoader implements AsyncIterable<Batch> {
   private position = { epoch: 0, batch: 0 };
   constructor(readonly dataset: StreamDataset, readonly opts: StreamLoaderOptions) {
@@ -60,15 +69,18 @@ export class StreamLoader implements AsyncIterable<Batch> {
     if (pending.length && !this.opts.dropLast && b >= fromBatch) yield collate(pending);
   }
 
+  /** The position of the next batch (epoch, batch) and the seed, for a checkpoint. */
   state(): DataLoaderState {
     return { ...this.position, seed: this.seed };
   }
 
+  /** Continues from a saved position; throws if the state was saved with a different seed. */
   resume(s: DataLoaderState): void {
     if (s.seed !== this.seed) throw new Error(`StreamLoader.resume: state has seed ${s.seed}, this loader ${this.seed}`);
     this.position = { epoch: s.epoch, batch: s.batch };
   }
 
+  /** Yields the rest of the current epoch from the saved position, advancing the position as batches are consumed. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     yield* restOfEpoch(this.position, (e, b) => this.iterate(e, b), (p) => (this.position = p));
   }

@@ -6,6 +6,10 @@ import type { DType } from './dtype.js';
 
 let current: 'float16' | 'bfloat16' | undefined;
 
+/**
+ * Runs `fn` with autocast set to `dtype` (undefined turns it off) and restores the previous setting afterwards, even if
+ * `fn` throws; float32 matmul/gemm/conv traced inside compute in `dtype` and return float32.
+ */
 export function withAutocast<R>(dtype: 'float16' | 'bfloat16' | undefined, fn: () => R): R {
   const prev = current;
   current = dtype;

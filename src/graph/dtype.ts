@@ -17,6 +17,7 @@ interface TypedArrayMap {
   uint32: Uint32Array;
   uint64: BigUint64Array;
 }
+/** The typed array that holds elements of dtype `D` (e.g. `TypedArrayOf<'int64'>` is `BigInt64Array`). */
 export type TypedArrayOf<D extends DType> = TypedArrayMap[D];
 export type AnyTypedArray = TypedArrayMap[DType];
 
@@ -31,6 +32,7 @@ export function dtypeFromOnnx(code: number): DType {
 }
 
 const FLOAT_DTYPES: ReadonlySet<DType> = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+/** True for the floating-point dtypes: float32, float16, bfloat16 and float64. */
 export const isFloat = (d: DType): boolean => FLOAT_DTYPES.has(d);
 export const isInteger = (d: DType): boolean => !isFloat(d) && d !== 'bool';
 

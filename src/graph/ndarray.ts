@@ -28,9 +28,25 @@ export function ndarray<D extends DType>(dtype: D, shape: readonly number[], dat
   return { dtype, shape: [...shape], data: arr };
 }
 
+/**
+ * A float32 NDArray of `shape`, zero-filled or copied from `data`; throws if `data` does not have exactly as many
+ * values as the shape.
+ */
 export const float32 = (shape: readonly number[], data?: ArrayLike<number>): NDArray<'float32'> => ndarray('float32', shape, data);
+/**
+ * A float64 NDArray of `shape`, zero-filled or copied from `data`; throws if `data` does not have exactly as many
+ * values as the shape.
+ */
 export const float64 = (shape: readonly number[], data?: ArrayLike<number>): NDArray<'float64'> => ndarray('float64', shape, data);
+/**
+ * An int64 NDArray of `shape` (stored as BigInt64Array; values truncated toward zero), zero-filled or copied from
+ * `data`; throws on a length mismatch.
+ */
 export const int64 = (shape: readonly number[], data?: ArrayLike<number>): NDArray<'int64'> => ndarray('int64', shape, data);
+/**
+ * An int32 NDArray of `shape`, zero-filled or copied from `data`; throws if `data` does not have exactly as many values
+ * as the shape.
+ */
 export const int32 = (shape: readonly number[], data?: ArrayLike<number>): NDArray<'int32'> => ndarray('int32', shape, data);
 
 /** Elements as JS numbers (bigint converted), for tests and printing. */

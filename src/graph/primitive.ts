@@ -48,17 +48,25 @@ export type VjpRule<A extends object> = (node: Node<A>, cotangents: readonly (Te
  */
 export interface Primitive<A extends object = object> {
   readonly name: string;
+  /**
+   * The shape/dtype rule: checks the inputs and attributes (throwing a clear error on bad ones) and returns one spec
+   * per output.
+   */
   infer(inputs: readonly Tensor[], attrs: A): readonly OutSpec[];
+  /** Emits the ONNX nodes for `node` given its inputs' value names and returns its outputs' value names. */
   lower(ctx: LowerCtx, node: Node<A>, inputs: readonly string[]): readonly string[];
   readonly vjp: VjpRule<A> | 'none';
 }
 
 const registry = new Map<string, Primitive<never>>();
 
-/** Registers a primitive and returns a function that records it. */
 /** The recording function a primitive definition returns. */
 export type PrimFn<A extends object> = (inputs: readonly Tensor[], attrs: A) => Tensor[];
 
+/**
+ * Registers a primitive definition under its name and returns the function that records it on tensors; throws if a
+ * primitive of that name already exists.
+ */
 export function primitive<A extends object>(def: Primitive<A>): PrimFn<A> {
   if (registry.has(def.name)) throw new Error(`primitive ${def.name} is defined twice`);
   registry.set(def.name, def as unknown as Primitive<never>);
@@ -75,4 +83,5 @@ export function apply<A extends object>(prim: Primitive<A>, inputs: readonly Ten
   return node.outputs as Tensor[];
 }
 
+/** The names of every registered primitive, sorted. */
 export const primitiveNames = (): string[] => [...registry.keys()].sort();

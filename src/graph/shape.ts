@@ -3,8 +3,10 @@
  * value of a symbol. Derived symbolic dims are products written "batch*seq".
  */
 export type Dim = number | string;
+/** A tensor shape: one entry per axis, each a static size or a symbolic name resolved at run time. */
 export type Shape = readonly Dim[];
 
+/** Formats a shape for messages, e.g. `[batch,3,224,224]`. */
 export const formatShape = (s: Shape): string => `[${s.join(',')}]`;
 
 export function numel(s: Shape): Dim {

@@ -34,9 +34,11 @@ export class Tensor {
     return this.shape.length;
   }
 
+  /** A short description for messages and debugging, e.g. `Tensor<float32[batch,10]>(matmul#42)`. */
   toString(): string {
     return `Tensor<${this.dtype}${formatShape(this.shape)}>(${this.node.prim.name}#${this.node.id})`;
   }
 }
 
+/** Type guard: true when `x` is a (symbolic) {@link Tensor}. */
 export const isTensor = (x: unknown): x is Tensor => x instanceof Tensor;

@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential, BatchNorm2d } from '../nn/index.js';
 import { registerModel } from './registry.js';
 
+/**
+ * Options of the registered 'mlp' model (zod schema; unknown keys are rejected): input features, hidden layer widths
+ * (default [256, 256]), classes (default 10), dropout (default 0) and an optional image shape to flatten.
+ */
 export const mlpOptions = z.object({
   /** Flattened input features (784 for 28×28 images). */
   inputs: z.number().int().positive().default(784),
@@ -32,6 +36,10 @@ registerModel({
   },
 });
 
+/**
+ * Options of the registered 'cnn' model (zod schema; unknown keys are rejected): input channels and square size,
+ * classes, the two conv widths (default [32, 64]), the dense width (default 128), dropout, padding and BatchNorm.
+ */
 export const cnnOptions = z.object({
   channels: z.number().int().positive().default(1),
   /** Square input size (28 for Fashion-MNIST). */

@@ -13,6 +13,7 @@ import type { InputSpec } from '../onnx/trace.js';
 import type { SessionConfig } from '../runtime/device.js';
 import type { GPT } from './transformer.js';
 
+/** How one token is sampled from a row of logits: temperature, then top-k, then top-p (nucleus) filtering. */
 export interface SampleOptions {
   /** 0 = greedy (argmax). Default 1. */
   readonly temperature?: number;
@@ -22,6 +23,10 @@ export interface SampleOptions {
   readonly topP?: number;
 }
 
+/**
+ * Options of text generation: the sampling options plus the number of new tokens to produce, the sampling seed and
+ * whether to use the KV cache.
+ */
 export interface GenerateOptions extends SampleOptions {
   readonly maxNewTokens: number;
   readonly seed?: number;

@@ -20,6 +20,10 @@ const graphInputs = (features: number): readonly ModelInput[] => [
 
 /** The batch keys a graph model reads, in forward order, and the name of each key's leading dim. */
 export const GRAPH_INPUT_KEYS = ['x', 'src', 'dst'] as const;
+/**
+ * The name of each graph batch key's leading dim: per-node keys (x, y, mask) use 'nodes', the edge list (src, dst)
+ * 'edges'.
+ */
 export const GRAPH_BATCH_DIMS: Readonly<Record<string, string>> = { x: 'nodes', y: 'nodes', mask: 'nodes', src: 'edges', dst: 'edges' };
 
 /** Cross-entropy over the nodes where mask [N] is 1 (the split being trained or scored). */
@@ -47,12 +51,17 @@ const common = {
 
 // ---- GCN ------------------------------------------------------------------------------------------------------
 
+/**
+ * Options of the registered 'gcn' model (zod schema, strict): features and classes (Cora: 1,433 and 7), hidden width
+ * (default 16), dropout (default 0.5) and sparse input handling.
+ */
 export const gcnOptions = z.object({
   ...common,
   hidden: z.number().int().positive().default(16),
   /** Dropout on the input of each layer (paper: 0.5). */
   dropout: z.number().min(0).lt(1).default(0.5),
 }).strict();
+/** Parsed options of {@link GCN} (every default filled in). */
 export type GCNOptions = z.infer<typeof gcnOptions>;
 
 /** dropout → GCNConv(F, hidden) → ReLU → dropout → GCNConv(hidden, classes) (each conv drops out its own input). */
@@ -64,6 +73,7 @@ export class GCN extends Module {
     this.conv1 = new GCNConv(o.features, o.hidden, { inputDropout: o.dropout, sparseInput: o.sparseInput });
     this.conv2 = new GCNConv(o.hidden, o.classes, { inputDropout: o.dropout });
   }
+  /** Logits [N, classes] for node features x [N, F] (float32) over the edge list src, dst [E] (int64 node ids). */
   forward(x: Tensor, src: Tensor, dst: Tensor): Tensor {
     const h = relu(this.conv1.forward(x, src, dst)); // [N, hidden]
     return this.conv2.forward(h, src, dst); // [N, classes]
@@ -81,6 +91,10 @@ registerModel({
 
 // ---- GAT ------------------------------------------------------------------------------------------------------
 
+/**
+ * Options of the registered 'gat' model (zod schema, strict): features and classes, per-head width (default 8), heads
+ * (default 8), output heads (default 1), input and attention dropout (default 0.6).
+ */
 export const gatOptions = z.object({
   ...common,
   /** Features per head in the first layer (paper: 8). */
@@ -94,6 +108,7 @@ export const gatOptions = z.object({
   /** Dropout on the attention coefficients (paper: 0.6). */
   attnDropout: z.number().min(0).lt(1).default(0.6),
 }).strict();
+/** Parsed options of {@link GAT} (every default filled in). */
 export type GATOptions = z.infer<typeof gatOptions>;
 
 /** dropout → GATConv(F, hidden × heads, concat) → ELU → dropout → GATConv(hidden·heads, classes × outHeads, mean). */
@@ -105,6 +120,10 @@ export class GAT extends Module {
     this.conv1 = new GATConv(o.features, o.hidden, { heads: o.heads, dropout: o.attnDropout, inputDropout: o.dropout, sparseInput: o.sparseInput });
     this.conv2 = new GATConv(o.hidden * o.heads, o.classes, { heads: o.outHeads, concat: false, dropout: o.attnDropout, inputDropout: o.dropout });
   }
+  /**
+   * Logits [N, classes] for node features x [N, F] (float32) over the edge list src, dst [E] (int64 node ids); the
+   * hidden layer is [N, heads·hidden].
+   */
   forward(x: Tensor, src: Tensor, dst: Tensor): Tensor {
     const h = elu(this.conv1.forward(x, src, dst)); // [N, heads·hidden]
     return this.conv2.forward(h, src, dst); // [N, classes]
@@ -122,6 +141,10 @@ registerModel({
 
 // ---- GraphSAGE ------------------------------------------------------------------------------------------------
 
+/**
+ * Options of the registered 'graphsage' model (zod schema, strict): features and classes, hidden width (default 16),
+ * dropout (default 0.5) and the aggregation (default 'mean').
+ */
 export const graphsageOptions = z.object({
   ...common,
   hidden: z.number().int().positive().default(16),
@@ -129,6 +152,7 @@ export const graphsageOptions = z.object({
   /** Neighbour aggregation: mean (GraphSAGE-mean) or elementwise max. */
   aggr: z.enum(['mean', 'max']).default('mean'),
 }).strict();
+/** Parsed options of {@link GraphSAGE} (every default filled in). */
 export type GraphSAGEOptions = z.infer<typeof graphsageOptions>;
 
 /** dropout → SAGEConv(F, hidden) → ReLU → dropout → SAGEConv(hidden, classes). */
@@ -140,6 +164,7 @@ export class GraphSAGE extends Module {
     this.conv1 = new SAGEConv(o.features, o.hidden, { aggr: o.aggr, inputDropout: o.dropout, sparseInput: o.sparseInput && o.aggr === 'mean' });
     this.conv2 = new SAGEConv(o.hidden, o.classes, { aggr: o.aggr, inputDropout: o.dropout });
   }
+  /** Logits [N, classes] for node features x [N, F] (float32) over the edge list src, dst [E] (int64 node ids). */
   forward(x: Tensor, src: Tensor, dst: Tensor): Tensor {
     const h = relu(this.conv1.forward(x, src, dst)); // [N, hidden]
     return this.conv2.forward(h, src, dst); // [N, classes]

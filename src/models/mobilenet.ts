@@ -9,6 +9,11 @@ import { Dropout, Linear, Module } from '../nn/index.js';
 import { ConvBN } from './resnet.js';
 import { registerModel } from './registry.js';
 
+/**
+ * MobileNetV2's inverted residual block: 1×1 expansion by `ratio` (skipped when 1) → 3×3 depthwise conv with `stride` →
+ * linear 1×1 projection to `cout`, each with BatchNorm (ReLU6 after the first two); adds the input when stride is 1 and
+ * cin = cout.
+ */
 export class InvertedResidual extends Module {
   readonly expand?: ConvBN;
   readonly dw: ConvBN;
@@ -22,6 +27,7 @@ export class InvertedResidual extends Module {
     this.project = new ConvBN(hidden, cout, 1, { act: 'none' });
     this.residual = stride === 1 && cin === cout;
   }
+  /** [B, cin, H, W] → [B, cout, H/stride, W/stride] (plus x when the block is residual). */
   forward(x: Tensor): Tensor {
     const h = this.project.forward(this.dw.forward(this.expand ? this.expand.forward(x) : x));
     return this.residual ? add(x, h) : h;
@@ -30,6 +36,11 @@ export class InvertedResidual extends Module {
 
 const divisible = (v: number, d = 8): number => Math.max(d, Math.floor((v + d / 2) / d) * d);
 
+/**
+ * Options of the registered 'mobilenetv2' model (zod schema, strict): the stage table, width multiplier (default 1),
+ * stem and last widths, input channels and size (default 1 × 28), classes (default 10), dropout (default 0.2) and stem
+ * stride.
+ */
 export const mobilenetOptions = z.object({
   /** Stages as [expansion t, channels c, repeats n, stride s] (MobileNetV2's table; default: a 28-px variant). */
   stages: z.array(z.tuple([z.number().positive(), z.number().int().positive(), z.number().int().positive(), z.number().int().positive()])).default([
@@ -47,6 +58,11 @@ export const mobilenetOptions = z.object({
 }).strict();
 export type MobileNetOptions = z.input<typeof mobilenetOptions>;
 
+/**
+ * MobileNetV2-style classifier (Sandler et al. 2018): a 3×3 conv-BN-ReLU6 stem, stages of inverted residual blocks
+ * (channels rounded to multiples of 8 after the width multiplier), a 1×1 conv to the last width, global average
+ * pooling, dropout and a linear head; throws (zod) on invalid options.
+ */
 export class MobileNetV2 extends Module {
   readonly stem: ConvBN;
   readonly blocks: InvertedResidual[];
@@ -71,6 +87,7 @@ export class MobileNetV2 extends Module {
     this.drop = new Dropout(c.dropout);
     this.fc = new Linear(last, c.classes);
   }
+  /** Class logits [B, classes] for images x [B, channels, size, size] (float32). */
   forward(x: Tensor): Tensor {
     let h = this.stem.forward(x);
     for (const b of this.blocks) h = b.forward(h);

@@ -13,6 +13,10 @@ export interface ModelInput {
   readonly batchDim?: string;
 }
 
+/**
+ * A registered model: its name and description, a zod schema of its options, the input it expects, and a factory that
+ * builds the Module from parsed options.
+ */
 export interface ModelEntry<O extends z.ZodType = z.ZodType> {
   readonly name: string;
   readonly description: string;
@@ -24,23 +28,27 @@ export interface ModelEntry<O extends z.ZodType = z.ZodType> {
    * `inputShape`, int64 for models with a `vocab` option, else float32).
    */
   inputs?(opts: z.infer<O>): readonly ModelInput[];
+  /** Builds a fresh model (new parameters) from options the schema has parsed. */
   create(opts: z.infer<O>): Module;
 }
 
 const registry = new Map<string, ModelEntry>();
 
+/** Adds a model to the registry and returns the entry; throws if a model of that name is already registered. */
 export function registerModel<O extends z.ZodType>(entry: ModelEntry<O>): ModelEntry<O> {
   if (registry.has(entry.name)) throw new Error(`model ${entry.name} is registered twice`);
   registry.set(entry.name, entry as unknown as ModelEntry);
   return entry;
 }
 
+/** The registered model called `name`; throws an Error listing the known names when there is none. */
 export function getModel(name: string): ModelEntry {
   const e = registry.get(name);
   if (!e) throw new Error(`unknown model "${name}" (known: ${[...registry.keys()].sort().join(', ')})`);
   return e;
 }
 
+/** The names of every registered model, sorted. */
 export const modelNames = (): string[] => [...registry.keys()].sort();
 
 /** The inputs of a registered model for parsed options (see ModelEntry.inputs). */

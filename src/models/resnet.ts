@@ -21,6 +21,10 @@ export class ConvBN extends Module {
     this.bn = new BatchNorm2d(cout);
     if (opts.zeroGamma) this.bn.weight!.data = zeros([cout], initGenerator());
   }
+  /**
+   * conv → BN (→ ReLU or ReLU6): [B, cin, H, W] → [B, cout, H/stride, W/stride] (padding (k − 1)/2 keeps the size at
+   * stride 1).
+   */
   forward(x: Tensor): Tensor {
     const y = this.bn.forward(this.conv.forward(x));
     const act = this.opts.act ?? 'relu';
@@ -28,8 +32,10 @@ export class ConvBN extends Module {
   }
 }
 
-/** min(max(x, 0), 6) as relu(x) − relu(x − 6): two ReLUs keep the gradient exact and cheap. */
-
+/**
+ * ResNet's basic block: 3×3 conv-BN-ReLU with `stride` → 3×3 conv-BN (last BN zero-initialised), added to the input
+ * or to a 1×1 strided projection of it when the stride or width changes, then ReLU.
+ */
 export class BasicBlock extends Module {
   static readonly expansion = 1;
   readonly a: ConvBN;
@@ -41,11 +47,16 @@ export class BasicBlock extends Module {
     this.b = new ConvBN(width, width, 3, { act: 'none', zeroGamma: true });
     if (stride !== 1 || cin !== width) this.down = new ConvBN(cin, width, 1, { stride, act: 'none' });
   }
+  /** relu(b(a(x)) + shortcut(x)): [B, cin, H, W] → [B, width, H/stride, W/stride]. */
   forward(x: Tensor): Tensor {
     return relu(add(this.b.forward(this.a.forward(x)), this.down ? this.down.forward(x) : x));
   }
 }
 
+/**
+ * ResNet's bottleneck block: 1×1 conv to `width` → 3×3 conv with `stride` → 1×1 conv to 4·width (last BN
+ * zero-initialised), added to the input or to a 1×1 strided projection of it, then ReLU.
+ */
 export class Bottleneck extends Module {
   static readonly expansion = 4;
   readonly a: ConvBN;
@@ -60,11 +71,16 @@ export class Bottleneck extends Module {
     this.c = new ConvBN(width, out, 1, { act: 'none', zeroGamma: true });
     if (stride !== 1 || cin !== out) this.down = new ConvBN(cin, out, 1, { stride, act: 'none' });
   }
+  /** relu(c(b(a(x))) + shortcut(x)): [B, cin, H, W] → [B, 4·width, H/stride, W/stride]. */
   forward(x: Tensor): Tensor {
     return relu(add(this.c.forward(this.b.forward(this.a.forward(x))), this.down ? this.down.forward(x) : x));
   }
 }
 
+/**
+ * Options of the registered 'resnet' model (zod schema, strict): block type, blocks and width per stage, strides, input
+ * channels and size (default 1 × 28), classes (default 10) and the stem.
+ */
 export const resnetOptions = z.object({
   block: z.enum(['basic', 'bottleneck']).default('basic'),
   /** Blocks per stage ([2,2,2,2] = ResNet-18, [3,4,6,3] = ResNet-34/50). */
@@ -81,6 +97,11 @@ export const resnetOptions = z.object({
 }).strict();
 export type ResNetOptions = z.input<typeof resnetOptions>;
 
+/**
+ * ResNet (He et al. 2015): a conv-BN-ReLU stem (3×3 for small images, or 7×7 stride 2 + max-pool), stages of basic or
+ * bottleneck blocks, global average pooling and a linear head; throws if `widths` or `strides` do not have one entry
+ * per stage.
+ */
 export class ResNet extends Module {
   readonly cfg: z.output<typeof resnetOptions>;
   readonly stem: ConvBN;
@@ -106,6 +127,7 @@ export class ResNet extends Module {
     });
     this.fc = new Linear(cin, c.classes);
   }
+  /** Class logits [B, classes] for images x [B, channels, size, size] (float32). */
   forward(x: Tensor): Tensor {
     let h = this.stem.forward(x);
     if (this.cfg.stem === 'imagenet') h = maxPool2d(h, 3, { stride: 2, padding: 1 });

@@ -14,6 +14,10 @@ import { normal } from '../nn/init.js';
 import type { Parameter } from '../nn/parameter.js';
 import { registerModel } from './registry.js';
 
+/**
+ * Options of the registered 'char-rnn' model (zod schema, strict): cell type (default 'lstm'), vocabulary size (default
+ * 96), context length, embedding and hidden widths, layers and dropout.
+ */
 export const charRnnOptions = z.object({
   cell: z.enum(['lstm', 'gru']).default('lstm'),
   vocab: z.number().int().positive().default(96),
@@ -42,6 +46,7 @@ export class CharRNN extends Module {
     this.drop = new Dropout(c.dropout);
     this.head = new Linear(c.hidden, c.vocab);
   }
+  /** Logits [B, T, vocab] for token ids [B, T] (int64): one prediction of the next token per position. */
   forward(ids: Tensor): Tensor {
     return this.head.forward(this.drop.forward(this.rnn.forward(embedding(ids, this.emb.t))));
   }
@@ -55,6 +60,10 @@ registerModel({
   create: (o) => new CharRNN(o),
 });
 
+/**
+ * Options of the registered 'rnn-classifier' model (zod schema, strict): cell type, vocabulary size and classes (both
+ * required), context length, widths, layers, bidirectionality (default true), dropout and the padding id.
+ */
 export const rnnClassifierOptions = z.object({
   cell: z.enum(['lstm', 'gru']).default('lstm'),
   vocab: z.number().int().positive(),
@@ -87,6 +96,10 @@ export class RNNClassifier extends Module {
     this.drop = new Dropout(c.dropout);
     this.head = new Linear(c.hidden * (c.bidirectional ? 2 : 1), c.classes);
   }
+  /**
+   * Class logits [B, classes] for right-padded token ids [B, T] (int64): padded steps are masked in the recurrence and
+   * excluded from the mean over time.
+   */
   forward(ids: Tensor): Tensor {
     const keep = notEqual(ids, scalar(this.cfg.padId, ids.dtype));
     const h = this.rnn.forward(embedding(ids, this.emb.t), keep); // 0 at padded steps

@@ -22,6 +22,10 @@ import type { Parameter } from '../nn/parameter.js';
 import { TransformerBlock } from './transformer.js';
 import { registerModel } from './registry.js';
 
+/**
+ * Options of the registered 'seq2seq' model (zod schema, strict): shared vocabulary, source and decoder lengths, width,
+ * encoder and decoder layers, heads, MLP ratio, dropout and the pad/BOS/EOS token ids.
+ */
 export const seq2seqOptions = z.object({
   /** Source and target share one vocabulary (and one embedding table). */
   vocab: z.number().int().positive().default(16),
@@ -38,6 +42,7 @@ export const seq2seqOptions = z.object({
   bosId: z.number().int().min(0).default(1),
   eosId: z.number().int().min(0).default(2),
 }).strict();
+/** Options of {@link Seq2Seq} as accepted (every field optional, defaults from {@link seq2seqOptions}). */
 export type Seq2SeqOptions = z.input<typeof seq2seqOptions>;
 type Cfg = z.output<typeof seq2seqOptions>;
 
@@ -62,6 +67,10 @@ export class DecoderBlock extends Module {
     this.proj = new Linear(Math.round(dim * mlpRatio), dim);
     this.drop = new Dropout(dropout);
   }
+  /**
+   * x [B, T, D] attending causally to itself, then to `memory` [B, S, D] (the encoder output; required) with `srcKeep`
+   * [B, S] masking source padding → [B, T, D].
+   */
   forward(x: Tensor, memory?: Tensor, srcKeep?: Tensor): Tensor {
     const a = this.ln1.forward(x);
     let h = add(x, this.drop.forward(this.self.attend(a, a, { causal: true }).y)); // [B, T, D]
@@ -117,6 +126,10 @@ export class Seq2Seq extends Module {
     return linear(this.lnDec.forward(h), this.wte.t);
   }
 
+  /**
+   * Logits [B, T, vocab] for source ids `src` [B, S] and decoder input ids `tgtIn` [B, T] (int64, static lengths ≤
+   * srcLen and tgtLen); throws when `tgtIn` is missing or a length is too long.
+   */
   forward(src: Tensor, tgtIn: Tensor): Tensor {
     // callers through Module's variadic forward can still pass one tensor
     if (!tgtIn) throw new Error('Seq2Seq: forward needs source ids [B, S] and decoder input ids [B, T] (with the Trainer: inputKeys: [\'src\', \'tgt_in\'])');

@@ -11,12 +11,14 @@ import { reachable } from '../graph/traverse.js';
 import { withFrozenParameters } from '../nn/export.js';
 import { Module } from '../nn/module.js';
 
+/** One model input for {@link summarize}: its dtype and full shape including the batch dim. */
 export interface SummaryInput {
   readonly dtype: DType;
   /** Full shape including the batch dim; every dim must be a number for FLOPs. */
   readonly shape: readonly number[];
 }
 
+/** One row of a model summary: a module, its output shape, its parameters and its multiply-accumulates. */
 export interface LayerRow {
   /** Dotted module path ('' for the model itself). */
   readonly path: string;
@@ -30,6 +32,10 @@ export interface LayerRow {
   readonly macs: number;
 }
 
+/**
+ * What {@link summarize} returns: one row per module plus totals of parameters, MACs and FLOPs, the node count and the
+ * output shapes.
+ */
 export interface ModelSummary {
   readonly rows: readonly LayerRow[];
   readonly totalParams: number;

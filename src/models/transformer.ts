@@ -72,6 +72,10 @@ export class TransformerBlock extends Module {
     for (const p of [this.attn.qkvBias, this.attn.outBias, this.fc?.bias, this.proj?.bias]) if (p) p.data = zeros(p.data.shape, initGenerator());
   }
 
+  /**
+   * The block's feed-forward half: dropout(proj(gelu(fc(ln2(x))))), [B, T, D] → [B, T, D] (the residual add is the
+   * caller's).
+   */
   mlp(x: Tensor): Tensor {
     const n = this.ln2.forward(x);
     if (this.moe) return this.drop.forward(this.moe.forward(n));
@@ -79,10 +83,18 @@ export class TransformerBlock extends Module {
     return this.drop.forward(proj.forward(gelu(fc.forward(n))));
   }
 
+  /**
+   * Bidirectional (non-causal) block: x [B, T, D] → [B, T, D]; `keyPadding` [B, T] (1/true for real tokens) keeps
+   * padded keys out of attention.
+   */
   forward(x: Tensor, keyPadding?: Tensor): Tensor {
     return this.run(x, { causal: false, keyPadding }).y;
   }
 
+  /**
+   * The block with every attention option (causal mask, key padding, KV cache `past`, RoPE `positions`): x [B, T, D] →
+   * y [B, T, D] and the keys/values `present` to cache.
+   */
   run(x: Tensor, opts: { causal: boolean; keyPadding?: Tensor; past?: KVCache; positions?: Tensor }): { y: Tensor; present: KVCache } {
     const n = this.ln1.forward(x);
     const a = this.attn.attend(n, n, opts);
@@ -93,6 +105,10 @@ export class TransformerBlock extends Module {
 
 // ---- GPT ---------------------------------------------------------------------------------------
 
+/**
+ * Options of the registered 'gpt' model (zod schema, strict): vocabulary (default 96), context (default 64), width,
+ * layers, heads and KV heads, MLP ratio, dropout, position encoding (default 'rope'), tied head and biases.
+ */
 export const gptOptions = z.object({
   vocab: z.number().int().positive().default(96),
   /** Maximum context length (position table / RoPE tables). */
@@ -117,6 +133,7 @@ export const gptOptions = z.object({
     zLossWeight: z.number().min(0).default(0.001),
   }).strict().optional(),
 }).strict();
+/** Options of {@link GPT} as accepted (every field optional, defaults from {@link gptOptions}). */
 export type GPTOptions = z.input<typeof gptOptions>;
 
 export interface DecodeResult {
@@ -165,6 +182,10 @@ export class GPT extends Module {
     return linear(this.lnf.forward(h), (this.head ?? this.wte).t);
   }
 
+  /**
+   * Next-token logits [B, T, vocab] for token ids [B, T] (int64) with causal attention; with learned positions T must
+   * be static and ≤ context (throws otherwise).
+   */
   forward(ids: Tensor): Tensor {
     let h = this.embed(ids);
     for (const b of this.blocks) h = b.run(h, { causal: true }).y;
@@ -204,6 +225,10 @@ registerModel({
 
 // ---- encoder classifier ------------------------------------------------------------------------
 
+/**
+ * Options of the registered 'transformer-classifier' model (zod schema, strict): vocabulary and classes (required),
+ * context (default 128), width, layers, heads, MLP ratio, dropout (default 0.1) and the padding id.
+ */
 export const encoderClassifierOptions = z.object({
   vocab: z.number().int().positive(),
   /** Sequence length the classifier is trained on (position table size). */
@@ -217,6 +242,10 @@ export const encoderClassifierOptions = z.object({
   /** Token id of padding: those keys are masked and excluded from the pooled mean. */
   padId: z.number().int().min(0).default(0),
 }).strict();
+/**
+ * Options of {@link EncoderClassifier} as accepted (vocab and classes required, the rest defaulted by {@link
+ * encoderClassifierOptions}).
+ */
 export type EncoderClassifierOptions = z.input<typeof encoderClassifierOptions>;
 
 /** BERT-style encoder classifier: ids [B, T] (padId = padding) → class logits [B, classes] (masked mean pooling). */
@@ -252,6 +281,10 @@ export class EncoderClassifier extends Module {
     return this.lnf.forward(h);
   }
 
+  /**
+   * Class logits [B, classes] for token ids [B, T] (int64, T static and ≤ context): the mean of the encoded tokens over
+   * non-padding positions, through dropout and a linear head.
+   */
   forward(ids: Tensor): Tensor {
     const h = this.encode(ids); // [B, T, D]
     const keep = notEqual(ids, scalar(this.cfg.padId, ids.dtype)); // [B, T]

@@ -12,6 +12,11 @@ import type { Tensor } from '../graph/tensor.js';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, GroupNorm, Linear, Module } from '../nn/index.js';
 import { registerModel } from './registry.js';
 
+/**
+ * Options of the registered 'unet' model (zod schema, strict): in/out channels (default 1), base width (default 32),
+ * depth (default 2), normalisation, GroupNorm groups, upsampling mode, timestep embedding width, activation and input
+ * size.
+ */
 export const unetOptions = z.object({
   inChannels: z.number().int().positive().default(1),
   outChannels: z.number().int().positive().default(1),
@@ -30,6 +35,7 @@ export const unetOptions = z.object({
   /** Input size (square) for export and summaries. */
   size: z.number().int().positive().default(28),
 }).strict();
+/** Options of {@link UNet} as accepted (every field optional, defaults from {@link unetOptions}). */
 export type UNetOptions = z.input<typeof unetOptions>;
 type Cfg = z.output<typeof unetOptions>;
 
@@ -53,6 +59,10 @@ export class DoubleConv extends Module {
     if (c.timeEmbed > 0) this.time = new Linear(c.timeEmbed, cout);
     this.act = activation(c);
   }
+  /**
+   * x [B, cin, H, W] → [B, cout, H, W]; `temb` [B, timeEmbed] adds a per-channel bias after the first conv when the
+   * block has a timestep projection.
+   */
   forward(x: Tensor, temb?: Tensor): Tensor {
     let h = this.act(this.norm1.forward(this.conv1.forward(x)));
     if (this.time && temb) h = add(h, unsqueeze(unsqueeze(this.time.forward(temb), 2), 3)); // + [B, C, 1, 1]
@@ -76,6 +86,10 @@ export class UpBlock extends Module {
     this.up = mode === 'transpose' ? new ConvTranspose2d(cin, cout, 2, { stride: 2 }) : new Conv2d(cin, cout, 3, { padding: 1 });
     this.conv = new DoubleConv(2 * cout, cout, c);
   }
+  /**
+   * Upsamples x [B, cin, H/2, W/2] to [B, cout, H, W], concatenates `skip` [B, cout, H, W] (required) on channels and
+   * applies the DoubleConv → [B, cout, H, W].
+   */
   forward(x: Tensor, skip?: Tensor, temb?: Tensor): Tensor {
     const u = this.mode === 'transpose' ? this.up.forward(x) : this.up.forward(upsampleNearest2x(x));
     return this.conv.forward(concat([skip!, u], 1), temb); // [B, 2·cout, H, W]
@@ -124,6 +138,10 @@ export class UNet extends Module {
     return this.t2!.forward(silu(this.t1!.forward(timestepFeatures(t, this.cfg.timeEmbed))));
   }
 
+  /**
+   * x [B, inChannels, H, W] (float32, H and W divisible by 2^depth) → [B, outChannels, H, W]; `t` [B] (float32
+   * timesteps) is required when built with timeEmbed > 0 (throws otherwise) and ignored when not.
+   */
   forward(x: Tensor, t?: Tensor): Tensor {
     if (this.cfg.timeEmbed > 0 && !t) throw new Error('UNet: built with timeEmbed > 0, so forward needs timesteps t [B]');
     const temb = t && this.cfg.timeEmbed > 0 ? this.embedTime(t) : undefined;

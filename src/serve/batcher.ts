@@ -11,6 +11,7 @@ import type { InstancePool } from './pool.js';
 import type { WireTensor } from './worker-messages.js';
 import { allocateOip, elementCount, type HostTensor, type ModelSignature, type TypedArray } from './tensor.js';
 
+/** How a model version batches requests (the `batching` section of its serve config). */
 export interface BatchingOptions {
   /** Largest number of rows (leading-dimension entries) in one session run; 1 disables batching. */
   readonly maxBatchSize: number;
@@ -44,6 +45,11 @@ interface Job {
   done: boolean;
 }
 
+/**
+ * Dynamic batching for one model version: queues requests and, whenever an instance of the pool is idle, runs
+ * everything compatible that has queued (up to `maxBatchSize` rows) as one session run, then splits the outputs back
+ * per request; refuses with 503 (QueueFullError) when `maxQueueSize` requests wait.
+ */
 export class DynamicBatcher {
   private queue: Job[] = [];
   private inFlight = 0;

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { HostTensor } from './tensor.js';
 
+/** Limits of a {@link ResponseCache}: how many entries it keeps and how long each lives. */
 export interface CacheOptions {
   /** Most entries kept; the least recently used one is evicted first. */
   readonly maxEntries: number;
@@ -20,6 +21,10 @@ export function cacheKey(model: string, version: string, inputs: readonly HostTe
   return h.digest('base64');
 }
 
+/**
+ * An LRU cache with a time-to-live for inference responses, keyed by {@link cacheKey}; counts its hits and misses.
+ * `now` (default Date.now) is injectable for tests.
+ */
 export class ResponseCache<V> {
   private readonly entries = new Map<string, { value: V; expires: number }>();
   hits = 0;
@@ -31,6 +36,10 @@ export class ResponseCache<V> {
     return this.entries.size;
   }
 
+  /**
+   * The value under `key`, marked most recently used, or undefined (a miss) when absent or expired (an expired entry is
+   * removed).
+   */
   get(key: string): V | undefined {
     const e = this.entries.get(key);
     if (!e || (this.options.ttlMs > 0 && e.expires <= this.now())) {
@@ -45,6 +54,10 @@ export class ResponseCache<V> {
     return e.value;
   }
 
+  /**
+   * Stores `value` under `key` as the most recently used entry, evicting the least recently used ones beyond
+   * `maxEntries`.
+   */
   set(key: string, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, { value, expires: this.now() + this.options.ttlMs });
@@ -54,6 +67,7 @@ export class ResponseCache<V> {
     }
   }
 
+  /** Removes every entry (the hit and miss counts are kept). */
   clear(): void {
     this.entries.clear();
   }

@@ -99,11 +99,25 @@ const serveConfigSchema = z.strictObject({
   experiments: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), experimentSchema).default({}),
 });
 
+/**
+ * A validated serve config (from {@link parseServeConfig}) with every default filled in: server settings, models by
+ * name and experiments by name.
+ */
 export type ServeConfig = z.output<typeof serveConfigSchema>;
+/** A serve config as written in YAML/JSON or code, before validation (defaults optional). */
 export type ServeConfigInput = z.input<typeof serveConfigSchema>;
+/**
+ * One served model's validated config: source, versions policy, instances, batching, cache, timeout and fallback chain.
+ */
 export type ModelConfig = z.output<typeof modelSchema>;
+/** One served model's config as written, before validation (defaults optional). */
 export type ModelConfigInput = z.input<typeof modelSchema>;
+/**
+ * One validated experiment: weighted variants or a canary split, optional shadow traffic, the sticky-key header and the
+ * shadow log.
+ */
 export type ExperimentConfig = z.output<typeof experimentSchema>;
+/** One step of a model's fallback chain: another model (and optional version) to ask, or a fixed response to return. */
 export type FallbackStep = z.output<typeof fallbackSchema>;
 
 /** Validates a config object; the error lists each bad field by its path (`models.cnn.batching.maxBatchSize`). */

@@ -2,6 +2,7 @@
 import type { ExperimentConfig } from './config.js';
 import type { HostTensor } from './tensor.js';
 
+/** A model, and optionally one version of it (default: the highest loaded), that a request can be routed to. */
 export interface Target {
   readonly model: string;
   readonly version?: string;
@@ -31,6 +32,10 @@ export function stickyFraction(key: string): number {
   return (h >>> 0) / 0x1_0000_0000;
 }
 
+/**
+ * One experiment's routing: weighted variants (or a canary split) chosen per request, sticky by request key, plus
+ * optional shadow mirroring; throws if the variant weights sum to 0.
+ */
 export class Experiment {
   private readonly variants: readonly Variant[];
   private readonly total: number;
@@ -82,6 +87,11 @@ export interface ShadowComparison {
   readonly argmaxAgreement: number;
 }
 
+/**
+ * Compares a shadow answer with the primary one: they agree when every output has the same name and shape and no
+ * element differs by more than `tolerance` (default 1e-4); also reports the largest difference (Infinity on a shape
+ * mismatch) and the per-row argmax agreement of the first output.
+ */
 export function compareOutputs(primary: readonly HostTensor[], shadow: readonly HostTensor[], tolerance = 1e-4): ShadowComparison {
   let maxAbsDiff = 0;
   let sameShape = primary.length === shadow.length;

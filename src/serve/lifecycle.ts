@@ -6,8 +6,13 @@
 // warm. On shutdown `unready` still answers every request (with `Connection: close`) for
 // `readinessDrainMs`, so load balancers see readiness fail and stop sending; then `draining` closes the
 // listener and finishes what was accepted.
+/**
+ * The server's phase: loading → serving → unready (still answering, readiness false) → draining (listener closed) →
+ * closed.
+ */
 export type Phase = 'loading' | 'serving' | 'unready' | 'draining' | 'closed';
 
+/** The server's current phase, which health, readiness and request admission read. */
 export class Lifecycle {
   phase: Phase = 'loading';
 

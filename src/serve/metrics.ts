@@ -41,6 +41,11 @@ export interface QueueProbe {
   instances?(): readonly (readonly [string, string, readonly number[]])[];
 }
 
+/**
+ * The server's Prometheus metrics (prom-client, names prefixed `lathe_`): request counts, failures and latency, queue
+ * time and depth, batch sizes and run times, fallbacks, shadow outcomes and cache lookups, with bounded model/version
+ * labels.
+ */
 export class ServeMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'model' | 'version' | 'code' | 'protocol'>;

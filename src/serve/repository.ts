@@ -31,19 +31,26 @@ function pickVersions(found: readonly ModelVersionFile[], policy: ModelConfig['v
   return chosen;
 }
 
+/**
+ * The served models and their loaded versions: loads, unloads and hot-reloads them (a reload warms the new versions
+ * before switching and drains the ones that left), resolving sources through `resolvers` first.
+ */
 export class ModelRepository {
   private readonly models = new Map<string, ModelEntry>();
 
   constructor(private readonly resolvers: readonly ModelResolver[] = [], private readonly events: RepositoryEvents = {}) {}
 
+  /** The names of the configured models. */
   names(): string[] {
     return [...this.models.keys()];
   }
 
+  /** Whether a model of that name is configured. */
   has(name: string): boolean {
     return this.models.has(name);
   }
 
+  /** The config a model was loaded with, or undefined when it is not configured. */
   configOf(name: string): ModelConfig | undefined {
     return this.models.get(name)?.config;
   }
@@ -53,6 +60,7 @@ export class ModelRepository {
     return [...(this.models.get(name)?.versions.values() ?? [])];
   }
 
+  /** Every loaded version of every model. */
   all(): ModelVersion[] {
     return [...this.models.values()].flatMap((e) => [...e.versions.values()]);
   }

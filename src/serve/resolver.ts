@@ -19,6 +19,10 @@ export interface ModelVersionFile {
  * one (the response cache is keyed by version). Called on the event loop: do I/O asynchronously.
  */
 export interface ModelResolver {
+  /**
+   * The local ONNX files of `uri`, one per version, or undefined when this resolver does not handle the URI; throws an
+   * Error naming the URI when it handles it but cannot resolve it.
+   */
   resolve(uri: string): Promise<readonly ModelVersionFile[] | undefined>;
 }
 

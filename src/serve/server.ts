@@ -19,6 +19,7 @@ import { metricsRoute } from './routes/metrics.js';
 import { startGrpc, stopGrpc } from './grpc/server.js';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 
+/** Options of {@link createServer}: the validated serve config, model resolvers and a logger. */
 export interface ServeOptions {
   readonly config: ServeConfig;
   /** Tried before the file system for each model source (e.g. the tracking registry's `models:/`); default: those registered with registerModelResolver. */

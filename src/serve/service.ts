@@ -12,12 +12,20 @@ import { fromJson, type HostTensor, type ModelSignature, type OipDatatype } from
 
 /** The logging calls the server makes (pino's and fastify's loggers fit). */
 export interface ServeLogger {
+  /** Logs at info level: structured fields and an optional message. */
   info(obj: object, msg?: string): void;
+  /** Logs at warn level: structured fields and an optional message. */
   warn(obj: object, msg?: string): void;
+  /** Logs at error level: structured fields and an optional message. */
   error(obj: object, msg?: string): void;
+  /** Logs at debug level: structured fields and an optional message. */
   debug(obj: object, msg?: string): void;
 }
 
+/**
+ * The answer to one inference request: which model version answered, its outputs, whether they came from the cache, and
+ * the fallback step or experiment involved.
+ */
 export interface InferOutcome {
   readonly model: string;
   readonly version: string;
@@ -35,6 +43,10 @@ export interface InferContext {
   readonly log: ServeLogger;
 }
 
+/**
+ * The protocol-independent request path shared by REST and gRPC: routes a name (model or experiment) to a model
+ * version, validates inputs, consults the response cache, batches, falls back on failure and mirrors shadow traffic.
+ */
 export class InferenceService {
   readonly experiments = new Map<string, Experiment>();
 
@@ -69,6 +81,11 @@ export class InferenceService {
     return { mv, signature: mv.signature };
   }
 
+  /**
+   * Runs one request against `name` (a model or an experiment) at `version` (default: the highest loaded); throws a
+   * ServeError (404 unknown name or version, 400 invalid inputs), a QueueFullError (503) when the queue is full, or an
+   * InferenceError when the model fails and no fallback step answers.
+   */
   async infer(name: string, version: string | undefined, req: InferRequest, ctx: InferContext): Promise<InferOutcome> {
     const { mv, experiment } = this.route(name, version, ctx.key);
     const inputs = validateInputs(mv.name, mv.signature, req, mv.maxBatchSize, mv.config.allowNonFinite);

@@ -12,15 +12,21 @@ export function trackingCallback(run: Run, opts: { readonly everyBatches?: numbe
   const every = opts.everyBatches ?? 1;
   return {
     name: 'tracking',
+    /**
+     * Logs `train/loss`, `train/lr` and each `train/<metric>` at the global step, every `everyBatches` batches (default
+     * 1).
+     */
     onBatchEnd(_t: unknown, logs: StepLogs & { readonly batch: number }): void {
       if (logs.batch % every !== 0) return;
       if (logs.loss !== undefined) run.logMetric('train/loss', logs.loss, logs.step);
       if (logs.lr !== undefined) run.logMetric('train/lr', logs.lr, logs.step);
       for (const [k, v] of Object.entries(logs.metrics)) run.logMetric(`train/${k}`, v, logs.step);
     },
+    /** Logs every epoch-end metric (and `epoch`) at the global step. */
     onEpochEnd(_t: unknown, logs: StepLogs & { readonly epoch: number }): void {
       run.logMetrics({ ...logs.metrics, epoch: logs.epoch }, logs.step);
     },
+    /** Ends the run as finished (or, with `endRun: false`, only flushes it). */
     async onFitEnd(): Promise<void> {
       if (opts.endRun !== false) await run.end('finished');
       else await run.flush();

@@ -48,6 +48,10 @@ export function fingerprintFiles(paths: readonly string[]): string {
   return 'sha256:' + hash.digest('hex');
 }
 
+/**
+ * What {@link collectLineage} records besides what it finds itself (git state, package versions, host, platform): the
+ * config (hashed), the seed, the dataset fingerprint, and whether and where to read git.
+ */
 export interface LineageInput {
   readonly config?: unknown;
   readonly seed?: number;

@@ -11,6 +11,10 @@ import type { TrackingStore } from './store.js';
 /** Where tracking goes when nothing is configured. */
 export const DEFAULT_TRACKING_URL = '.lathe';
 
+/**
+ * Where a tracking URL points: a SQLite file or a PostgreSQL connection and schema, each with the folder of its
+ * artifact store.
+ */
 export type TrackingLocation =
   | { readonly kind: 'sqlite'; readonly file: string; readonly artifactRoot: string }
   | { readonly kind: 'postgres'; readonly connection: string; readonly schema: string; readonly artifactRoot: string };
@@ -44,6 +48,7 @@ export function parseTrackingUrl(url: string): TrackingLocation {
   return { kind: 'sqlite', file: join(dir, 'tracking.db'), artifactRoot: join(dir, 'artifacts') };
 }
 
+/** Options of {@link openStore} and {@link openTracking}. */
 export interface OpenOptions {
   /**
    * When opening, mark runs whose writer died (dead pid on this host, or no heartbeat for `staleMs`) and remove the
@@ -87,7 +92,9 @@ export async function sweepDeadWriters(store: TrackingStore, staleMs: number = D
 /** A tracking store plus a shortcut to start runs in it: what the Trainer and `lathe tune` call. */
 export interface Tracking {
   readonly store: TrackingStore;
+  /** Starts a run in this store (see {@link startRun}); logging into it only buffers. */
   startRun(options?: StartRunOptions): Promise<Run>;
+  /** Closes the store; end or flush the runs started from it first. */
   close(): Promise<void>;
 }
 

@@ -4,6 +4,10 @@ import { artifactKind, blobPath, putFile, DEFAULT_MAX_ARTIFACT_BYTES } from './a
 import type { TrackingStore } from './store.js';
 import { TrackingError, type ModelSignature, type ModelVersionRecord } from './types.js';
 
+/**
+ * A parsed `models:/` URI: a name with an alias (`models:/name@alias`), with a version (`models:/name/3`), or alone
+ * (every version).
+ */
 export type ModelUri =
   | { readonly name: string; readonly alias: string; readonly version?: undefined }
   | { readonly name: string; readonly version: number; readonly alias?: undefined }
@@ -33,6 +37,10 @@ export function parseModelUri(uri: string): ModelUri {
   return { name: m[1] };
 }
 
+/**
+ * Options of {@link registerModel}: the model name, the source run, the ONNX file and weights (artifact paths of the
+ * run or local files), signature, description, tags and aliases to point at the new version.
+ */
 export interface RegisterModelOptions {
   readonly name: string;
   /** Run the model comes from: its metrics and lineage are copied into the version. */
@@ -111,7 +119,13 @@ export async function resolveModelUri(uri: string, store: TrackingStore): Promis
  * A resolver with the shape `lathe serve` expects (`ModelResolver` in src/serve/resolver.ts): `models:/name@alias`
  * and `models:/name/<v>` give one version, `models:/name` gives every version; other URIs are not ours (undefined).
  */
-export function registryResolver(store: TrackingStore): { resolve(uri: string): Promise<readonly { version: string; path: string }[] | undefined> } {
+export function registryResolver(store: TrackingStore): {
+  /**
+   * Local ONNX files of a `models:` URI (one per version); undefined for other URIs; throws a TrackingError for a
+   * malformed URI or a missing model, alias or version.
+   */
+  resolve(uri: string): Promise<readonly { version: string; path: string }[] | undefined>;
+} {
   return {
     async resolve(uri: string) {
       if (!uri.startsWith('models:')) return undefined;

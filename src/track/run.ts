@@ -10,6 +10,10 @@ import { SqlInputError } from '../util/sql/driver.js';
 import { TrackingError, type ArtifactRecord, type MetricPoint, type ParamValue, type RunStatus } from './types.js';
 import { checkKey, checkParam, checkParamsAndTags, checkTag } from './validate.js';
 
+/**
+ * Options of {@link startRun}: experiment, name, params, config, seed, dataset fingerprint, tags and notes to record,
+ * and how the run buffers, beats, samples system metrics, records git state, limits artifacts and handles process exit.
+ */
 export interface StartRunOptions {
   /** Experiment the run belongs to (default 'default'). */
   readonly experiment?: string;
@@ -59,6 +63,10 @@ export function isPermanentWriteError(err: unknown): boolean {
   return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }
 
+/**
+ * A run being recorded (made by {@link startRun}): metrics, params, tags and artifacts are buffered and written in
+ * batches by timers, on size, on `end` and on process exit; a heartbeat keeps it from being swept as dead.
+ */
 export class Run {
   readonly id: string;
   private buffer: MetricPoint[] = [];
@@ -133,11 +141,13 @@ export class Run {
     this.schedule(this.opts.flushIntervalMs ?? 500);
   }
 
+  /** Sets (or overwrites) a tag, written with the next flush; throws a TrackingError for an invalid key or value. */
   setTag(key: string, value: string): void {
     this.pendingTags[key] = checkTag(key, String(value));
     this.schedule(this.opts.flushIntervalMs ?? 500);
   }
 
+  /** Replaces the run's notes (written at once, not buffered). */
   async setNotes(notes: string): Promise<void> {
     await this.store.setNotes(this.id, notes);
   }

@@ -13,6 +13,10 @@ import type { TrackingStore } from './store.js';
 import { optimizationHistory, paramImportance, paretoFront, type StudySource } from './study-views.js';
 import { TrackingError } from './types.js';
 
+/**
+ * Options of {@link createTrackingServer}: the store, the study source, logging, allowed Host names and the write
+ * token.
+ */
 export interface TrackingServerOptions {
   readonly store: TrackingStore;
   /** HPO studies shown by the study views (none: the views say so). */
@@ -226,6 +230,7 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
   return app;
 }
 
+/** Options of {@link startUi}: the server options plus where to listen, the write token and the dead-writer sweep. */
 export interface StartUiOptions extends TrackingServerOptions {
   /** Interface to listen on (default 127.0.0.1). */
   readonly host?: string;

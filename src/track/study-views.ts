@@ -3,6 +3,7 @@ import type { Direction, TrialState } from '../util/study-types.js';
 
 export type { Direction, TrialState } from '../util/study-types.js';
 
+/** One HPO study as the UI lists it: id, name, optimisation directions (one per objective) and trial count. */
 export interface StudySummary {
   readonly id: string;
   readonly name: string;
@@ -10,6 +11,10 @@ export interface StudySummary {
   readonly trials: number;
 }
 
+/**
+ * One trial of a study as the UI plots it: number, state, parameters, objective values and start/end times (ms since
+ * the epoch).
+ */
 export interface TrialRecord {
   readonly number: number;
   readonly state: TrialState;
@@ -26,8 +31,11 @@ export interface TrialRecord {
  * whose message names the id when the study does not exist. Called from request handlers: keep it async.
  */
 export interface StudySource {
+  /** Every study, with its trial count. */
   listStudies(): Promise<readonly StudySummary[]>;
+  /** One study; throws an Error naming the id when it does not exist. */
   getStudy(id: string): Promise<StudySummary>;
+  /** Every trial of a study in trial-number order; throws an Error naming the id when it does not exist. */
   trials(id: string): Promise<readonly TrialRecord[]>;
 }
 
@@ -35,21 +43,25 @@ export interface StudySource {
 export class InMemoryStudySource implements StudySource {
   private readonly studies = new Map<string, { summary: Omit<StudySummary, 'trials'>; trials: TrialRecord[] }>();
 
+  /** Adds (or replaces) a study and its trials (sorted by number); returns this for chaining. */
   add(study: { readonly id: string; readonly name?: string; readonly directions: readonly Direction[] }, trials: readonly TrialRecord[]): this {
     this.studies.set(study.id, { summary: { id: study.id, name: study.name ?? study.id, directions: study.directions }, trials: [...trials].sort((a, b) => a.number - b.number) });
     return this;
   }
 
+  /** Every study added, with its trial count. */
   async listStudies(): Promise<readonly StudySummary[]> {
     return [...this.studies.values()].map((s) => ({ ...s.summary, trials: s.trials.length }));
   }
 
+  /** One study; throws an Error naming the id when it was not added. */
   async getStudy(id: string): Promise<StudySummary> {
     const s = this.studies.get(id);
     if (!s) throw new Error(`study '${id}' not found`);
     return { ...s.summary, trials: s.trials.length };
   }
 
+  /** The trials of one study in number order; throws an Error naming the id when it was not added. */
   async trials(id: string): Promise<readonly TrialRecord[]> {
     const s = this.studies.get(id);
     if (!s) throw new Error(`study '${id}' not found`);

@@ -1,10 +1,12 @@
 // Public record types of the tracking layer: runs, metrics, artifacts, model versions.
 
-/** Lifecycle of a run. `killed`: the writer died without ending it (found by a pid/heartbeat sweep). */
 import { UserError } from '../util/errors.js';
+/** Lifecycle of a run. `killed`: the writer died without ending it (found by a pid/heartbeat sweep). */
 export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
+/** Every run status, in lifecycle order (for validation and UI filters). */
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'killed'];
 
+/** The value of a run param: a string, a number or a boolean (params are set once and never change). */
 export type ParamValue = string | number | boolean;
 
 /** One point of a metric series. `value` may be NaN (a diverged loss is worth recording). */
@@ -29,6 +31,10 @@ export interface Lineage {
   readonly argv?: readonly string[];
 }
 
+/**
+ * A run as stored: identity, status and times (ms since the epoch; endTime null while running), host and pid of the
+ * writer, params, tags, notes, the latest value of each metric and the lineage.
+ */
 export interface RunRecord {
   readonly id: string;
   readonly experiment: string;
@@ -61,6 +67,7 @@ export interface NewRun {
   readonly lineage: Lineage;
 }
 
+/** Sort direction of a runs query. */
 export type SortOrder = 'asc' | 'desc';
 
 /**
@@ -79,12 +86,14 @@ export interface RunQuery {
   readonly limit?: number;
 }
 
+/** One page of a runs query: the total number of matching runs, the offset of this page and its runs. */
 export interface RunPage {
   readonly total: number;
   readonly offset: number;
   readonly runs: readonly RunRecord[];
 }
 
+/** One experiment: its name, number of runs and latest run start (ms since the epoch). */
 export interface ExperimentSummary {
   readonly name: string;
   readonly runs: number;
@@ -107,11 +116,16 @@ export interface TensorSpec {
   readonly dtype: string;
   readonly shape: readonly (number | string)[];
 }
+/** A registered model's inputs and outputs (names, element types, shapes). */
 export interface ModelSignature {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
 }
 
+/**
+ * One version of a registered model: the source run, the ONNX and weights digests in the artifact store, signature,
+ * copied metrics and lineage, description, tags and creation time.
+ */
 export interface ModelVersionRecord {
   readonly name: string;
   readonly version: number;
@@ -127,6 +141,10 @@ export interface ModelVersionRecord {
   readonly createdAt: number;
 }
 
+/**
+ * A registered model: its name, creation time, latest version number (0 when it has none) and its aliases (alias →
+ * version).
+ */
 export interface RegisteredModel {
   readonly name: string;
   readonly createdAt: number;

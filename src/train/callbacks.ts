@@ -6,6 +6,10 @@ import type { Trainer } from './trainer.js';
 import { removeCheckpoint, sweepCheckpointDir } from './checkpoint.js';
 import { writeAtomicFile } from '../util/write-atomic.js';
 
+/**
+ * What `onBatchEnd` hooks receive: the position (epoch, batch of `batches`, global optimizer step), the batch loss, the
+ * learning rate and the in-graph metrics of that batch.
+ */
 export interface BatchLogs {
   readonly epoch: number;
   readonly batch: number;
@@ -16,6 +20,10 @@ export interface BatchLogs {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
+/**
+ * What `onEpochEnd`, `onCommit` and `onFitEnd` hooks receive: the epoch, the global step, the epoch's wall time in
+ * seconds and its metrics.
+ */
 export interface EpochLogs {
   readonly epoch: number;
   readonly step: number;
@@ -24,10 +32,17 @@ export interface EpochLogs {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
+/**
+ * A Trainer callback: a named object of optional hooks run on the training thread between steps, in the order given; a
+ * hook may set `trainer.shouldStop` and must not keep references to batch data.
+ */
 export interface Callback {
   readonly name: string;
+  /** Called once before the first step of `fit` (after a resume has restored state). */
   onFitStart?(t: Trainer): void | Promise<void>;
+  /** Called after every training batch (micro-batch) with its loss and metrics. */
   onBatchEnd?(t: Trainer, logs: BatchLogs): void | Promise<void>;
+  /** Called at the end of every epoch, after validation, with the epoch's metrics. */
   onEpochEnd?(t: Trainer, logs: EpochLogs): void | Promise<void>;
   /**
    * The run's state is consistent here — after every `onEpochEnd` hook of an epoch, and every `checkpointEvery`
@@ -35,9 +50,11 @@ export interface Callback {
    * states a checkpoint records are snapshotted at this point.
    */
   onCommit?(t: Trainer, logs: EpochLogs | undefined): void | Promise<void>;
+  /** Called once when `fit` returns (finished, stopped early or out of epochs), with the last epoch's logs if any. */
   onFitEnd?(t: Trainer, logs: EpochLogs | undefined): void | Promise<void>;
   /** State saved in checkpoints (best scores, counters) and restored on resume. */
   state?(): Record<string, unknown>;
+  /** Restores what `state()` returned, from a checkpoint being resumed. */
   load?(s: Readonly<Record<string, unknown>>): void;
 }
 

@@ -15,6 +15,11 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 /** A checkpoint that cannot be used: missing, not a checkpoint, or corrupt (the message names the file). */
 class CheckpointError extends UserError {}
 
+/**
+ * The JSON manifest of a checkpoint (`format: 'lathe-checkpoint/1'`): the training position (step, epoch, batch in
+ * epoch), seed and RNG state, optimizer and callback state, metrics, config, package versions, and the name and SHA-256
+ * of its safetensors file.
+ */
 export interface CheckpointManifest {
   readonly format: 'lathe-checkpoint/1';
   readonly step: number;
@@ -32,6 +37,7 @@ export interface CheckpointManifest {
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
+/** A checkpoint in memory: its manifest and its tensors (parameters, optimizer slots, buffers) by state key. */
 export interface Checkpoint {
   readonly manifest: CheckpointManifest;
   readonly tensors: Record<string, NDArray>;

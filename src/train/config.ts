@@ -7,6 +7,10 @@ import { optimizerConfig, scheduleConfig } from '../optim/registry.js';
 import { textDataOptions } from './text-data.js';
 import { graphDataOptions } from './graph-data.js';
 
+/**
+ * The zod schema of a training config (YAML or JSON): run name and seed, model and its options, data, loss, optimizer
+ * and schedule, trainer settings, callbacks, output folder and export options; unknown keys are errors.
+ */
 export const trainConfigSchema = z.object({
   name: z.string().min(1).default('run'),
   seed: z.number().int().default(0),
@@ -55,6 +59,7 @@ export const trainConfigSchema = z.object({
   export: z.object({ foldBatchNorm: z.boolean().default(true) }).strict().optional(),
 }).strict();
 
+/** A validated training config with every default filled in (see {@link trainConfigSchema}). */
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
 /** A config error that names the file and the field path. */

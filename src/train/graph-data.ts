@@ -9,6 +9,10 @@ import { GRAPH_BATCH_DIMS, GRAPH_INPUT_KEYS, graphAccuracy, graphLoss } from '..
 import { packageRoot } from '../util/package-root.js';
 import type { TrainerConfig } from './trainer.js';
 
+/**
+ * The `data.graph` section of a training config: a JSON graph file or a nodes/edges CSV pair, and the preprocessing
+ * (undirected edges and row-normalised features, both on by default).
+ */
 export const graphDataOptions = z.object({
   /** A JSON graph (the layout of data/cora/README.md). */
   path: z.string().optional(),
@@ -20,9 +24,11 @@ export const graphDataOptions = z.object({
   /** Scale feature rows to sum 1, as Kipf & Welling preprocess Cora (default true). */
   normalizeFeatures: z.boolean().default(true),
 }).strict();
+/** A validated `data.graph` section (see {@link graphDataOptions}). */
 export type GraphDataOptions = z.infer<typeof graphDataOptions>;
 
 const GRAPH_DATASETS = ['cora', 'graph'] as const;
+/** Whether a config's `data.name` is a graph dataset ('cora' or 'graph'), trained full-batch. */
 export const isGraphData = (name: string): boolean => (GRAPH_DATASETS as readonly string[]).includes(name);
 
 /** The cora.json shipped with lathe (data/cora, MIT, from tkipf/gcn). */

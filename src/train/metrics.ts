@@ -23,6 +23,10 @@ export function topKAccuracy(scores: ArrayLike<number>, classes: number, target:
   return n ? hit / n : 0;
 }
 
+/**
+ * The index of the highest score of each row of a row-major [N, classes] score array (the first on ties), as an
+ * Int32Array [N].
+ */
 export function argmaxRows(scores: ArrayLike<number>, classes: number): Int32Array {
   const n = scores.length / classes;
   const out = new Int32Array(n);
@@ -41,6 +45,7 @@ export function confusionMatrix(pred: ArrayLike<number>, target: ArrayLike<numbe
   return m;
 }
 
+/** Precision, recall and F1 of a classifier, each in [0, 1] (0 where a denominator is 0). */
 export interface PrecisionRecallF1 {
   readonly precision: number;
   readonly recall: number;
@@ -88,16 +93,22 @@ export function auroc(scores: ArrayLike<number>, labels: ArrayLike<number>): num
   return (sumPos - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
+/** Mean squared error of predictions against targets (same length; NaN when empty). */
 export function mse(pred: ArrayLike<number>, target: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < pred.length; i++) s += (pred[i] - target[i]) ** 2;
   return s / pred.length;
 }
+/** Mean absolute error of predictions against targets (same length; NaN when empty). */
 export function mae(pred: ArrayLike<number>, target: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < pred.length; i++) s += Math.abs(pred[i] - target[i]);
   return s / pred.length;
 }
+/**
+ * Coefficient of determination R² = 1 − SS_res/SS_tot of predictions against targets (1 is perfect; −Infinity or NaN
+ * when the targets are constant).
+ */
 export function r2(pred: ArrayLike<number>, target: ArrayLike<number>): number {
   let mean = 0;
   for (let i = 0; i < target.length; i++) mean += target[i];

@@ -27,6 +27,10 @@ import type { Module } from '../nn/module.js';
 import { GraphLoader, type GraphDataset } from '../data/graph.js';
 import { graphTrainerConfig, isGraphData, loadGraphData } from './graph-data.js';
 
+/**
+ * What {@link runTraining} returns: the run folder, test accuracy (classification) and loss, epochs trained, wall time
+ * in seconds, the exported ONNX file and the last checkpoint.
+ */
 export interface RunResult {
   readonly runDir: string;
   readonly testAccuracy?: number;

@@ -6,12 +6,22 @@
 //   b.<buffer>            buffer (running stats)    ls.scale, ls.good  dynamic loss scale and its clean-step count
 // Step graph inputs that are not state: x.<batch key>, lr, step, seed, stepIndex; outputs: loss, m.<metric>.
 
+/**
+ * Names of the training state in the step graph and in checkpoint files (part of the checkpoint format; see the table
+ * at the top of this file).
+ */
 export const stateKey = {
+  /** `p.<name>`: a parameter. */
   param: (name: string): string => `p.${name}`,
+  /** `s.<param>.<slot>`: an optimizer slot of one parameter (e.g. Adam's moments). */
   slot: (param: string, slot: string): string => `s.${param}.${slot}`,
+  /** `s.__flat__.<slot>`: an optimizer slot over the flat vector of every trainable parameter (fused update). */
   flatSlot: (slot: string): string => `s.__flat__.${slot}`,
+  /** `a.<param>`: the gradient accumulator of a parameter (gradient accumulation). */
   accumulator: (param: string): string => `a.${param}`,
+  /** `e.<param>`: the exponential moving average of a parameter. */
   ema: (param: string): string => `e.${param}`,
+  /** `b.<name>`: a buffer such as BatchNorm's running statistics. */
   buffer: (name: string): string => `b.${name}`,
   lossScale: 'ls.scale',
   goodSteps: 'ls.good',

@@ -28,6 +28,7 @@ export interface StepContext {
   readonly key: Tensor;
 }
 
+/** What the traced forward function returns: the scalar loss, metrics to report and updated buffers. */
 export interface StepOutputs {
   /** Scalar loss to minimise. */
   readonly loss: Tensor;
@@ -37,10 +38,16 @@ export interface StepOutputs {
   readonly buffers?: Readonly<Record<string, Tensor>>;
 }
 
+/**
+ * Everything that defines a training step graph: initial parameters and buffers, batch input specs, the forward
+ * function, the optimizer, and the options (frozen parameters, gradient clipping, accumulation, EMA, loss scaling,
+ * seed, session).
+ */
 export interface TrainStepConfig {
   readonly params: Readonly<Record<string, NDArray>>;
   readonly buffers?: Readonly<Record<string, NDArray>>;
   readonly batch: Readonly<Record<string, InputSpec>>;
+  /** Traces the model's forward pass and loss for one batch (called once, while the graph is built). */
   readonly forward: (ctx: StepContext) => StepOutputs;
   readonly optimizer: Optimizer;
   /** Parameters that receive no update (frozen). */

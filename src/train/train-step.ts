@@ -13,6 +13,7 @@ import { createSession } from '../runtime/session.js';
 import { buildTrainStepModel, fusedLayout, type BuiltStep, type StepPhase, type TrainStepConfig } from './step-graph.js';
 import { batchKey, metricKey, stateKey, UPDATED } from './state-keys.js';
 
+/** The result of one micro-step: the batch loss, its metrics, and whether the parameters were updated. */
 export interface StepResult {
   readonly loss: number;
   readonly metrics: Readonly<Record<string, number>>;
@@ -77,6 +78,10 @@ export class TrainStep {
     this.state_ = new PingPong(initialState(cfg));
   }
 
+  /**
+   * Builds the step graph (one per phase: 'update', or 'accumulate' and 'apply' with `accumulate` > 1) and creates its
+   * ORT sessions.
+   */
   static async create(cfg: TrainStepConfig): Promise<TrainStep> {
     const k = cfg.accumulate ?? 1;
     const wanted: StepPhase[] = k > 1 ? ['accumulate', 'apply'] : ['update'];
@@ -144,6 +149,10 @@ export class TrainStep {
     return Object.fromEntries(Object.keys(this.cfg.params).map((n) => [n, this.state_.view(ema(n))]));
   }
 
+  /**
+   * The current buffers (e.g. BatchNorm running statistics) by name: views of the current state set, so copy them to
+   * keep values past later steps.
+   */
   buffers(): Record<string, NDArray> {
     return Object.fromEntries(Object.keys(this.cfg.buffers ?? {}).map((n) => [n, this.state_.view(stateKey.buffer(n))]));
   }
@@ -182,6 +191,7 @@ export class TrainStep {
     return summarizeProfile(newest);
   }
 
+  /** Releases the ORT sessions; the step cannot run afterwards. */
   async release(): Promise<void> {
     for (const p of Object.values(this.phases)) await p!.session.release();
   }

@@ -25,6 +25,11 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointManifest } from './check
 import type { Batch, BatchLoader } from './loader.js';
 import { argmaxRows } from './metrics.js';
 
+/**
+ * Everything a {@link Trainer} needs: the model, optimizer and learning rate, epochs, batch keys, loss and metrics,
+ * callbacks, seed, gradient options (clipping, accumulation, EMA, loss scaling), checkpoint folder and frequency,
+ * session options and a logger.
+ */
 export interface TrainerConfig {
   readonly model: Module;
   readonly optimizer: Optimizer;
@@ -75,6 +80,10 @@ export interface TrainerConfig {
   readonly logger?: (record: Record<string, unknown>) => void;
 }
 
+/**
+ * What {@link Trainer.evaluate} returns: the mean loss per sample, accuracy (classification), the configured metrics,
+ * the sample count, and the collected outputs and targets when asked.
+ */
 export interface EvalResult {
   /** Mean loss per sample: the configured `loss` computed in-graph, else cross-entropy / squared error in JS. */
   readonly loss: number;
@@ -98,6 +107,11 @@ interface EvalGraph {
   readonly metricNames: readonly string[];
 }
 
+/**
+ * Trains a Module: `fit` compiles the whole training step (forward, backward, optimizer update) into one ONNX graph run
+ * by ONNX Runtime, iterates the loaders epoch by epoch, runs callbacks and checkpoints, and resumes exactly; `evaluate`
+ * scores a loader.
+ */
 export class Trainer {
   shouldStop = false;
   private step?: TrainStep;
@@ -144,6 +158,7 @@ export class Trainer {
     return this.cfg.batchDims?.[key] ?? 'batch';
   }
 
+  /** Sends a structured record to the configured logger (nothing without one). */
   log(record: Record<string, unknown>): void {
     this.cfg.logger?.(record);
   }
@@ -418,6 +433,7 @@ export class Trainer {
     this.log({ event: 'resume', from: ck.path, epoch: this.epoch, batch: this.batchInEpoch, step: m.step });
   }
 
+  /** Releases the ORT sessions of the training step and the evaluation graphs. */
   async release(): Promise<void> {
     await this.step?.release();
     const graphs = [...this.evalGraphs.values()];

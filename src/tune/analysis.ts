@@ -5,6 +5,10 @@ import type { Direction, FrozenTrial, ParamValue } from './types.js';
 export { paramImportance } from './importance.js';
 export { paretoFront } from './pareto.js';
 
+/**
+ * One point of the optimization history: a COMPLETE trial's number, its value (first objective) and the best value so
+ * far.
+ */
 export interface HistoryPoint {
   readonly number: number;
   readonly value: number;

@@ -48,10 +48,15 @@ const tuneConfigSchema = z
   .strict()
   .refine((c) => !(c.direction && c.directions), { message: 'give direction or directions, not both', path: ['directions'] });
 
+/**
+ * A validated `lathe tune` config (see `tuneConfigSchema`) plus `configDir`, the folder relative paths in it are
+ * resolved against.
+ */
 export type TuneConfig = z.infer<typeof tuneConfigSchema> & { readonly configDir: string };
 export type ParamSpec = z.infer<typeof paramSchema>;
 export type TrainObjectiveSpec = z.infer<typeof trainObjectiveSchema>;
 
+/** A `lathe tune` config that cannot be read or is invalid; the message names the file and each bad field. */
 export class TuneConfigError extends UserError {
   constructor(message: string) {
     super(message);
@@ -70,6 +75,10 @@ export function parseTuneConfig(raw: unknown, configDir: string, source = 'confi
   return { ...r.data, configDir };
 }
 
+/**
+ * Reads and validates a tune config file (YAML, or JSON for `.json`); relative paths in it resolve against its folder;
+ * throws a TuneConfigError naming the file when it cannot be read or parsed or a field is invalid.
+ */
 export function loadTuneConfig(path: string): TuneConfig {
   let text: string;
   try {

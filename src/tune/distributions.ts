@@ -3,6 +3,7 @@
 import { SearchSpaceError } from './errors.js';
 import type { CategoricalChoice, ParamValue } from './types.js';
 
+/** A float parameter in [low, high], sampled uniformly or log-uniformly, optionally on a grid of `step`. */
 export interface FloatDistribution {
   readonly type: 'float';
   readonly low: number;
@@ -13,6 +14,7 @@ export interface FloatDistribution {
   readonly step: number | null;
 }
 
+/** An integer parameter in [low, high] on a grid of `step`, sampled uniformly or log-uniformly. */
 export interface IntDistribution {
   readonly type: 'int';
   readonly low: number;
@@ -22,11 +24,13 @@ export interface IntDistribution {
   readonly step: number;
 }
 
+/** A categorical parameter: one of `choices` (stored internally as its index). */
 export interface CategoricalDistribution {
   readonly type: 'categorical';
   readonly choices: readonly CategoricalChoice[];
 }
 
+/** What a parameter is sampled from: a float, int or categorical distribution. */
 export type Distribution = FloatDistribution | IntDistribution | CategoricalDistribution;
 
 const bad = (name: string, msg: string): never => {

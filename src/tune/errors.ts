@@ -1,7 +1,7 @@
 // Errors of the tune layer. Each names the parameter, trial, study or storage URL at fault.
 
-/** Thrown by an objective (or by `trial.report` callers) to stop a trial early; the trial ends PRUNED, not FAILED. */
 import { UserError } from '../util/errors.js';
+/** Thrown by an objective (or by `trial.report` callers) to stop a trial early; the trial ends PRUNED, not FAILED. */
 export class TrialPruned extends Error {
   constructor(message = 'trial pruned') {
     super(message);

@@ -4,6 +4,10 @@
 import { hostname } from 'node:os';
 import type { Storage } from './storage/storage.js';
 
+/**
+ * Heartbeats of running trials: how often they beat, how long a silent trial lives, and whether its parameters are
+ * re-queued when it is failed.
+ */
 export interface HeartbeatOptions {
   /** How often a running trial beats (default 5,000 ms). */
   readonly intervalMs?: number;

@@ -3,6 +3,10 @@
 // layers the sampled depth has), so every sampler — evolution, TPE, NSGA-II — can search it.
 import type { Trial } from './trial.js';
 
+/**
+ * An architecture search space: the depth range, widths, and optional kernel sizes and block types, chosen per layer or
+ * shared.
+ */
 export interface ArchitectureSpace {
   /** Number of blocks. */
   readonly depth: { readonly low: number; readonly high: number };
@@ -16,12 +20,14 @@ export interface ArchitectureSpace {
   readonly perLayer?: boolean;
 }
 
+/** One sampled layer: its width, and its kernel size and block type when the space has them. */
 export interface LayerConfig {
   readonly width: number;
   readonly kernelSize?: number;
   readonly block?: string;
 }
 
+/** An architecture sampled by {@link suggestArchitecture}: the depth and one {@link LayerConfig} per layer. */
 export interface ArchitectureConfig {
   readonly depth: number;
   readonly layers: readonly LayerConfig[];

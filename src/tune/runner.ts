@@ -74,19 +74,30 @@ export type ConfigObjective = (trial: Trial, params: Readonly<Record<string, Par
  * `end` is logged (the trial is already stored).
  */
 export interface TrialObserver {
+  /** Called once a trial's parameters are set, before the objective; an error here fails the trial. */
   start(study: string, trial: Trial, params: Readonly<Record<string, ParamValue>>): Promise<TrialObservation>;
+  /** Called when the worker stops, after its last trial. */
   close?(): Promise<void>;
 }
 
+/**
+ * What {@link TrialObserver.start} returns for one trial: Trainer callbacks for a training objective, and the hook
+ * called when the trial finishes.
+ */
 export interface TrialObservation {
   readonly callbacks?: readonly object[];
+  /** Called with the finished trial (COMPLETE, PRUNED or FAILED); an error here is logged, not raised. */
   end(trial: FrozenTrial): Promise<void>;
 }
 
 /** Builds the objective of a training-config spec (`objective: { train, monitor }`), checking it before any trial. */
 export type TrainObjectiveLoader = (cfg: TuneConfig, spec: TrainObjectiveSpec, space: Readonly<Record<string, SpaceEntry>>, direction: Direction) => Promise<ConfigObjective>;
 
+/**
+ * Options of {@link runWorker}: a log sink, the training-objective loader, a per-trial callback and a trial observer.
+ */
 export interface WorkerOptions {
+  /** Structured log sink (one object per event); default: none. */
   readonly log?: (r: Readonly<Record<string, unknown>>) => void;
   /** Builds training-config objectives (the tuner itself knows no trainer); without it such a config is refused. */
   readonly trainObjective?: TrainObjectiveLoader;
@@ -185,6 +196,7 @@ export interface WorkerExit {
   readonly stderr: string;
 }
 
+/** Options of {@link runWorkers}: the worker script each child process runs and a hook that sees each child start. */
 export interface RunWorkersOptions {
   /**
    * The worker script: `node <entry> <config> <storage-url>` runs trials until the budget is used (`lathe tune`'s is

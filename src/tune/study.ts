@@ -13,9 +13,18 @@ import { Trial, type TrialHost } from './trial.js';
 import { paretoFront } from './pareto.js';
 import type { Direction, FrozenTrial, JsonValue, ParamValue, TrialState } from './types.js';
 
+/** What an objective returns: one value, or one per objective of a multi-objective study. */
 export type ObjectiveResult = number | readonly number[];
+/**
+ * The function a study optimizes: receives a {@link Trial}, suggests parameters through it and returns its value(s);
+ * throwing TrialPruned ends the trial PRUNED, any other error FAILED.
+ */
 export type Objective = (trial: Trial) => ObjectiveResult | Promise<ObjectiveResult>;
 
+/**
+ * Options of {@link Study.create}: name, storage, direction(s), sampler, pruner, whether to join an existing study,
+ * heartbeats and a log sink.
+ */
 export interface StudyOptions {
   /** Default: `study-<timestamp>`. */
   readonly name?: string;
@@ -36,6 +45,10 @@ export interface StudyOptions {
   readonly log?: (record: Readonly<Record<string, unknown>>) => void;
 }
 
+/**
+ * Options of {@link Study.optimize}: how many trials to run (per call, or a study-wide budget), a timeout, concurrency,
+ * error handling, per-trial callbacks and the polling period.
+ */
 export interface OptimizeOptions {
   /** Trials this call runs (like Optuna's n_trials). */
   readonly nTrials?: number;
@@ -61,8 +74,14 @@ export class ObjectiveError extends Error {
   }
 }
 
+/** What {@link Study.tell} accepts: the objective's value(s) for a COMPLETE trial, or the PRUNED or FAILED state. */
 export type TellResult = ObjectiveResult | { readonly state: 'PRUNED' } | { readonly state: 'FAILED'; readonly error?: unknown };
 
+/**
+ * A named hyperparameter optimization over one storage (Optuna's model): `optimize` runs trials of an objective
+ * (several at once, from any number of processes sharing the storage), or drive it by hand with `ask`/`tell`;
+ * `bestTrial`, `bestTrials` and `trials` read the results.
+ */
 export class Study {
   private finished: FrozenTrial[] = [];
   private cursor = 0;
@@ -288,6 +307,7 @@ export class Study {
 
   // ---- analysis shortcuts -------------------------------------------------------------------------------
 
+  /** The study's trials in number order, optionally only those in `states`. */
   async trials(states?: readonly TrialState[]): Promise<readonly FrozenTrial[]> {
     return this.storage.getTrials(this.record.id, states);
   }
@@ -302,10 +322,18 @@ export class Study {
     return best;
   }
 
+  /**
+   * The value of the best COMPLETE trial (single objective); throws when there is none or the study has several
+   * objectives.
+   */
   async bestValue(): Promise<number> {
     return (await this.bestTrial()).values![0];
   }
 
+  /**
+   * The parameters of the best COMPLETE trial (single objective); throws when there is none or the study has several
+   * objectives.
+   */
   async bestParams(): Promise<Readonly<Record<string, ParamValue>>> {
     return (await this.bestTrial()).params;
   }
@@ -315,6 +343,7 @@ export class Study {
     return paretoFront(await this.trials(['COMPLETE']), this.directions);
   }
 
+  /** Sets a user attribute of the study (any JSON value). */
   async setUserAttr(key: string, value: JsonValue): Promise<void> {
     await this.storage.setStudyAttr(this.record.id, 'user', key, value);
   }

@@ -17,6 +17,10 @@ export interface TrialHost {
   readonly multiObjective: boolean;
 }
 
+/**
+ * One trial of a study, what an objective talks to: suggestions are synchronous (sampled from the snapshot taken when
+ * the trial started), and their storage writes are queued and awaited at the next report, prune check or the end.
+ */
 export class Trial {
   readonly number: number;
   readonly id: number;
@@ -46,14 +50,27 @@ export class Trial {
     return Object.fromEntries([...this.values].map(([k, v]) => [k, v.distribution]));
   }
 
+  /**
+   * A float in [low, high] for parameter `name`: log-uniform with `log`, on a grid of `step` otherwise if given; the
+   * same name again returns the same value; throws a SearchSpaceError on invalid bounds or a conflicting earlier
+   * suggestion.
+   */
   suggestFloat(name: string, low: number, high: number, opts: { log?: boolean; step?: number | null } = {}): number {
     return this.suggest(name, floatDistribution(name, low, high, opts)) as number;
   }
 
+  /**
+   * An integer in [low, high] for parameter `name` (on a grid of `step`, default 1; log-uniform with `log`); the same
+   * name again returns the same value; throws a SearchSpaceError on invalid bounds or a conflicting earlier suggestion.
+   */
   suggestInt(name: string, low: number, high: number, opts: { log?: boolean; step?: number } = {}): number {
     return this.suggest(name, intDistribution(name, low, high, opts)) as number;
   }
 
+  /**
+   * One of `choices` (strings, numbers, booleans or null, distinct) for parameter `name`; the same name again returns
+   * the same value; throws a SearchSpaceError on an empty or invalid list or a conflicting earlier suggestion.
+   */
   suggestCategorical<T extends CategoricalChoice>(name: string, choices: readonly T[]): T {
     return this.suggest(name, categoricalDistribution(name, choices)) as T;
   }
@@ -104,6 +121,7 @@ export class Trial {
     return this.host.shouldPrune(view, this.freeze());
   }
 
+  /** Sets a user attribute of the trial (any JSON value); the write is queued like the suggestions'. */
   setUserAttr(key: string, value: JsonValue): void {
     this.queue(() => this.host.storage.setTrialAttr(this.id, 'user', key, value));
   }

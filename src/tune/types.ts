@@ -8,8 +8,10 @@ export type { Direction, TrialState } from '../util/study-types.js';
 
 /** A categorical choice; stored as its index, reported as the value itself. */
 export type CategoricalChoice = string | number | boolean | null;
+/** A parameter value as the objective sees it: a number, a string, a boolean or null. */
 export type ParamValue = number | string | boolean | null;
 
+/** Any JSON value (the type of study and trial attributes). */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
 
 /** An immutable snapshot of a trial as the storage holds it. */

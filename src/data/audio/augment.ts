@@ -9,6 +9,10 @@ function asFloat(name: string, a: NDArray, ranks: readonly number[]): NDArray<'f
   return a as NDArray<'float32'>;
 }
 
+/**
+ * Options of {@link specAugment}: mask counts and maximum widths (defaults: 2 frequency masks up to 8 bins, 2 time
+ * masks up to 20 frames) and the fill value (default 0).
+ */
 export interface SpecAugmentOptions {
   /** Number of frequency masks and their maximum width in bins (width uniform in [0, freqWidth]). */
   readonly freqMasks?: number;
@@ -43,6 +47,7 @@ export function specAugment(options?: SpecAugmentOptions): ArrayTransform {
   };
 }
 
+/** Options of {@link addNoise}: a fixed noise standard deviation, or a target SNR in dB. */
 export interface NoiseOptions {
   /** Gaussian noise standard deviation (default 0.005), or ... */
   readonly std?: number;
@@ -64,6 +69,7 @@ export function addNoise(options?: NoiseOptions): ArrayTransform {
   };
 }
 
+/** Options of {@link timeShift}: the maximum shift in samples, and whether the signal wraps around. */
 export interface TimeShiftOptions {
   /** Shift uniform in [-max, max] samples. */
   readonly max: number;

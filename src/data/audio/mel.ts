@@ -5,6 +5,10 @@
 import type { NDArray } from '../../graph/ndarray.js';
 import { spectrogram, type StftOptions } from './stft.js';
 
+/**
+ * The mel scale: 'htk' (2595·log10(1 + f/700), torchaudio's default) or 'slaney' (linear below 1 kHz, logarithmic
+ * above; librosa's default).
+ */
 export type MelScale = 'htk' | 'slaney';
 
 const SLANEY_F_SP = 200 / 3;
@@ -12,16 +16,22 @@ const SLANEY_MIN_LOG_HZ = 1000;
 const SLANEY_MIN_LOG_MEL = SLANEY_MIN_LOG_HZ / SLANEY_F_SP;
 const SLANEY_LOGSTEP = Math.log(6.4) / 27;
 
+/** Converts a frequency in Hz to mels on the given scale. */
 export function hzToMel(f: number, scale: MelScale): number {
   if (scale === 'htk') return 2595 * Math.log10(1 + f / 700);
   return f < SLANEY_MIN_LOG_HZ ? f / SLANEY_F_SP : SLANEY_MIN_LOG_MEL + Math.log(f / SLANEY_MIN_LOG_HZ) / SLANEY_LOGSTEP;
 }
 
+/** Converts mels back to a frequency in Hz on the given scale (the inverse of {@link hzToMel}). */
 export function melToHz(m: number, scale: MelScale): number {
   if (scale === 'htk') return 700 * (10 ** (m / 2595) - 1);
   return m < SLANEY_MIN_LOG_MEL ? m * SLANEY_F_SP : SLANEY_MIN_LOG_HZ * Math.exp(SLANEY_LOGSTEP * (m - SLANEY_MIN_LOG_MEL));
 }
 
+/**
+ * Options of {@link melFilterbank}: sample rate (Hz), FFT size, number of mel bands, band edges fMin (default 0 Hz) and
+ * fMax, the mel scale and the triangle normalisation.
+ */
 export interface MelOptions {
   readonly sampleRate: number;
   readonly nFft: number;
@@ -57,6 +67,10 @@ export function melFilterbank(o: MelOptions): NDArray<'float32'> {
   return { dtype: 'float32', shape: [o.nMels, bins], data: out };
 }
 
+/**
+ * Options of {@link logMelSpectrogram}: the STFT options plus the mel filterbank options (nFft comes from the STFT) and
+ * the floor before the log.
+ */
 export interface LogMelOptions extends StftOptions, Omit<MelOptions, 'nFft'> {
   /** Values below `floor` are clamped before the log (default 1e-10). */
   readonly floor?: number;

@@ -1,6 +1,7 @@
 // Band-limited resampling by windowed sinc: each output sample is a Hann-windowed sinc interpolation of the
 // input, with the cutoff at the lower Nyquist frequency (times `rolloff`) so downsampling does not alias.
 
+/** Options of {@link resample}: the sinc kernel's width in zero crossings and its cutoff. */
 export interface ResampleOptions {
   /** Zero crossings of the sinc on each side (default 16: sharper cutoff, more work). */
   readonly zeros?: number;
@@ -8,6 +9,11 @@ export interface ResampleOptions {
   readonly rolloff?: number;
 }
 
+/**
+ * Resamples a signal from `fromRate` to `toRate` Hz by Hann-windowed sinc interpolation (band-limited, so downsampling
+ * does not alias); returns ceil(n·toRate/fromRate) samples (a copy when the rates are equal); throws unless both rates
+ * are > 0.
+ */
 export function resample(signal: ArrayLike<number>, fromRate: number, toRate: number, o: ResampleOptions = {}): Float32Array {
   if (!(fromRate > 0 && toRate > 0)) throw new Error(`resample: rates must be > 0, got ${fromRate} → ${toRate}`);
   const n = signal.length;

@@ -3,6 +3,7 @@
 import type { NDArray } from '../../graph/ndarray.js';
 import { fft } from './fft.js';
 
+/** Options of {@link stft} (torch.stft's conventions): FFT size, hop, window length, and centre padding. */
 export interface StftOptions {
   /** FFT size, a power of two. */
   readonly nFft: number;
@@ -20,6 +21,7 @@ export function hannWindow(n: number): Float64Array {
   return Float64Array.from({ length: n }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n));
 }
 
+/** A one-sided short-time Fourier transform: `bins` = nFft/2 + 1 frequency bins by `frames` time frames. */
 export interface Stft {
   readonly bins: number;
   readonly frames: number;
@@ -28,6 +30,10 @@ export interface Stft {
   readonly im: Float64Array;
 }
 
+/**
+ * Short-time Fourier transform of a real signal with a periodic Hann window, one-sided, [bins, frames]; throws if
+ * winLength is not in [1, nFft], hop < 1, or the signal is too short for nFft (or for reflect padding).
+ */
 export function stft(signal: ArrayLike<number>, o: StftOptions): Stft {
   const nFft = o.nFft;
   const hop = o.hop ?? nFft >> 2;

@@ -2,7 +2,15 @@
 // missing values (NaN in number columns, null in string columns), and errors that name file, line and column.
 import { readFileSync } from 'node:fs';
 
+/**
+ * The type of a CSV column: 'number' (float64, NaN when missing), 'int' (integers, stored as float64) or 'string' (null
+ * when missing).
+ */
 export type ColumnType = 'number' | 'int' | 'string';
+/**
+ * One column of a {@link Table}: numbers in a Float64Array (NaN for missing values), or strings (null for missing
+ * values).
+ */
 export type Column =
   | { readonly type: 'number' | 'int'; readonly values: Float64Array }
   | { readonly type: 'string'; readonly values: readonly (string | null)[] };
@@ -14,6 +22,10 @@ export interface Table {
   readonly columns: Readonly<Record<string, Column>>;
 }
 
+/**
+ * Options of {@link readCsv}: column types, delimiter (default ','), header row, missing-value markers and the name
+ * used in errors.
+ */
 export interface CsvOptions {
   /** Column types by name; columns not named are inferred (number when every present value parses). */
   readonly columns?: Readonly<Record<string, ColumnType>>;

@@ -4,6 +4,10 @@ import { readIdxArray } from '../idx.js';
 import type { Sample } from '../tensor.js';
 import type { NDArray } from '../../graph/ndarray.js';
 
+/**
+ * Options of {@link idxDataset}: the IDX file of images (rows), an optional IDX file of labels with one per row, and
+ * whether to add a channel axis.
+ */
 export interface IdxDatasetOptions {
   readonly images: string;
   readonly labels?: string;

@@ -6,6 +6,10 @@ import sharp from 'sharp';
 import { assertIndex, type Dataset } from '../dataset.js';
 import type { NDArray } from '../../graph/ndarray.js';
 
+/**
+ * Options of {@link imageFolder}: the root folder (one subfolder per class), the output size, the channel count and the
+ * file extensions to read.
+ */
 export interface ImageFolderOptions {
   readonly root: string;
   /** Every image is resized to this (square or [height, width]); aspect ratio is not kept ('fill'). */

@@ -3,6 +3,7 @@ import { assertIndex, type Dataset } from '../dataset.js';
 import type { Table } from './csv.js';
 import type { Sample } from '../tensor.js';
 
+/** Options of {@link tableDataset}: which columns form x, which is the label, and the class order of a string label. */
 export interface TableDatasetOptions {
   /** Numeric columns for x (default: every column except the label). */
   readonly features?: readonly string[];

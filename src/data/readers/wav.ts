@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import wavefile from 'wavefile';
 
+/** Decoded audio: the sample rate in Hz and one float32 array per channel with values in [-1, 1]. */
 export interface Audio {
   readonly sampleRate: number;
   /** One Float32Array per channel, values in [-1, 1]. */
@@ -23,6 +24,10 @@ export function decodeWav(bytes: Uint8Array, source = '<wav>'): Audio {
   return { sampleRate, channels };
 }
 
+/**
+ * Reads and decodes the WAV file at `path` to float32 samples in [-1, 1]; throws an Error naming the file when it is
+ * not a readable WAV.
+ */
 export function readWav(path: string): Audio {
   return decodeWav(readFileSync(path), path);
 }
@@ -42,6 +47,7 @@ export function encodeWav(a: Audio, bitDepth: '16' | '32f' = '16'): Uint8Array {
   return wav.toBuffer();
 }
 
+/** Writes `a` to `path` as a WAV file: 16-bit PCM (default; samples clipped to [-1, 1]) or 32-bit float. */
 export function writeWav(path: string, a: Audio, bitDepth: '16' | '32f' = '16'): void {
   writeFileSync(path, encodeWav(a, bitDepth));
 }

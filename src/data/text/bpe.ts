@@ -12,6 +12,10 @@ const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
 const pairKey = (a: number, b: number): number => a * 0x100000 + b; // ids < 2^20
 
+/**
+ * Options of {@link BpeTokenizer.train}: the final vocabulary size, the minimum pair frequency to merge, and the
+ * special tokens.
+ */
 export interface BpeTrainOptions {
   /** Final vocabulary size including the 256 bytes and the specials. */
   readonly vocabSize: number;
@@ -20,6 +24,7 @@ export interface BpeTrainOptions {
   readonly specials?: readonly string[];
 }
 
+/** The JSON form of a {@link BpeTokenizer}: its merges in order and its special tokens. */
 export interface BpeJson {
   readonly type: 'bpe';
   readonly version: 1;
@@ -28,6 +33,11 @@ export interface BpeJson {
   readonly specials: readonly string[];
 }
 
+/**
+ * Byte-level BPE tokenizer (as GPT-2): UTF-8 bytes are ids 0–255, merge i creates id 256 + i, specials follow the
+ * merges; every string round-trips. Build it with {@link BpeTokenizer.train} or from saved JSON; the constructor throws
+ * if a merge refers to an id not yet defined.
+ */
 export class BpeTokenizer implements Tokenizer {
   readonly merges: readonly (readonly [number, number])[];
   readonly specials: readonly string[];
@@ -100,6 +110,9 @@ export class BpeTokenizer implements Tokenizer {
     return ids;
   }
 
+  /**
+   * Encodes text to ids: specials matched literally, the rest split by GPT-2's regex and each word byte-pair encoded.
+   */
   encode(text: string): number[] {
     const out: number[] = [];
     for (const piece of splitSpecials(text, this.specials)) {
@@ -109,6 +122,7 @@ export class BpeTokenizer implements Tokenizer {
     return out;
   }
 
+  /** Decodes ids to text (invalid UTF-8 byte runs become U+FFFD); throws if an id is not in [0, vocabSize). */
   decode(ids: readonly number[]): string {
     const n = 256 + this.merges.length;
     let text = '';
@@ -141,10 +155,15 @@ export class BpeTokenizer implements Tokenizer {
     return this.bytes[id].slice();
   }
 
+  /** The merges and specials as plain JSON, which {@link BpeTokenizer.fromJSON} rebuilds. */
   toJSON(): BpeJson {
     return { type: 'bpe', version: 1, merges: this.merges, specials: this.specials };
   }
 
+  /**
+   * Rebuilds a tokenizer from its {@link BpeJson}; throws if the JSON has the wrong type or version or a merge is not a
+   * pair.
+   */
   static fromJSON(json: unknown): BpeTokenizer {
     const j = json as Partial<BpeJson> | null;
     if (j?.type !== 'bpe' || j.version !== 1 || !Array.isArray(j.merges) || !Array.isArray(j.specials))
@@ -153,10 +172,15 @@ export class BpeTokenizer implements Tokenizer {
     return new BpeTokenizer(j.merges, j.specials);
   }
 
+  /** Writes the tokenizer's JSON to `path` atomically. */
   save(path: string): void {
     writeAtomicFile(path, JSON.stringify(this.toJSON()));
   }
 
+  /**
+   * Reads a tokenizer saved by {@link BpeTokenizer.save}; throws an Error naming the file when it cannot be read or
+   * parsed.
+   */
   static load(path: string): BpeTokenizer {
     let json: unknown;
     try {

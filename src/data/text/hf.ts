@@ -247,11 +247,13 @@ function wordPieceModel(j: Json): Model {
   };
 }
 
+/** Options of {@link HfTokenizer.encode}: whether the post-processor's special tokens are added around the ids. */
 export interface HfEncodeOptions {
   /** Add the post-processor's special tokens ([CLS] … [SEP], <s> … </s>) (default true, as `tokenizers`). */
   readonly addSpecialTokens?: boolean;
 }
 
+/** Options of {@link HfTokenizer.decode}: whether special added tokens are left out of the text. */
 export interface HfDecodeOptions {
   /** Leave out special added tokens (default true). */
   readonly skipSpecialTokens?: boolean;
@@ -291,6 +293,10 @@ export class HfTokenizer implements Tokenizer {
     if (this.decoder !== undefined && !['ByteLevel', 'WordPiece', 'BPEDecoder'].includes(this.decoder.type)) throw new Error(`tokenizer.json: decoder "${this.decoder.type}" is not supported`);
   }
 
+  /**
+   * Reads a Hugging Face `tokenizer.json` file; throws an Error naming the file when it cannot be read or parsed, or
+   * when its model, decoder or post-processor is not supported.
+   */
   static load(path: string): HfTokenizer {
     let json: unknown;
     try {
@@ -348,10 +354,15 @@ export class HfTokenizer implements Tokenizer {
     return this.added.find((t) => t.content === token)?.id ?? this.model.vocab.get(token);
   }
 
+  /** The token string of `id`, or undefined when the id is not in the vocabulary. */
   idToTokenString(id: number): string | undefined {
     return this.idToToken[id];
   }
 
+  /**
+   * Encodes text as `tokenizers` does: added tokens matched literally, the rest normalized, pre-tokenized and split by
+   * the BPE or WordPiece model; with the post-processor's special tokens unless `addSpecialTokens` is false.
+   */
   encode(text: string, options: HfEncodeOptions = {}): number[] {
     const ids: number[] = [];
     for (const piece of splitSpecials(text, this.added.map((t) => t.content))) {
@@ -366,6 +377,10 @@ export class HfTokenizer implements Tokenizer {
     return this.encode(text, options).map((id) => this.idToToken[id]);
   }
 
+  /**
+   * Decodes ids to text with the file's decoder (ByteLevel, WordPiece or BPEDecoder), leaving out special tokens unless
+   * `skipSpecialTokens` is false; throws on an id not in the vocabulary.
+   */
   decode(ids: readonly number[], options: HfDecodeOptions = {}): string {
     const skip = options.skipSpecialTokens !== false;
     const specialIds = new Set(this.added.filter((t) => t.special).map((t) => t.id));
@@ -393,6 +408,7 @@ export class HfTokenizer implements Tokenizer {
     }
   }
 
+  /** The `tokenizer.json` content this tokenizer was built from. */
   toJSON(): Json {
     return this.json;
   }

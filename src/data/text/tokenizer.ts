@@ -10,10 +10,15 @@
  */
 export interface Tokenizer {
   readonly vocabSize: number;
+  /** Text to token ids, deterministic; every id is in [0, vocabSize). */
   encode(text: string): number[];
+  /**
+   * Token ids to text (`decode(encode(s)) === s` for representable strings); throws on an id outside [0, vocabSize).
+   */
   decode(ids: readonly number[]): string;
   /** The id of a token string (a special token, a character, ...) or undefined. */
   tokenToId(token: string): number | undefined;
+  /** Plain JSON from which the implementation's `fromJSON` rebuilds an equal tokenizer. */
   toJSON(): unknown;
 }
 
@@ -44,6 +49,7 @@ function checkIds(name: string, ids: readonly number[], vocabSize: number): void
   for (const id of ids) if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new Error(`${name}.decode: id ${id} is not in [0, ${vocabSize})`);
 }
 
+/** Options of {@link ByteTokenizer}: the special tokens that get ids after the 256 byte values. */
 export interface ByteTokenizerOptions {
   /** Special tokens, given ids 256, 257, ... in order (default none). */
   readonly specials?: readonly string[];
@@ -57,6 +63,7 @@ export class ByteTokenizer implements Tokenizer {
     this.specials = [...(options.specials ?? [])];
     this.vocabSize = 256 + this.specials.length;
   }
+  /** UTF-8 bytes of the text as ids 0..255, with special tokens (matched literally) as ids 256 onwards. */
   encode(text: string): number[] {
     const out: number[] = [];
     for (const piece of splitSpecials(text, this.specials)) {
@@ -65,6 +72,7 @@ export class ByteTokenizer implements Tokenizer {
     }
     return out;
   }
+  /** Ids back to text (invalid UTF-8 byte runs become U+FFFD); throws if an id is not in [0, vocabSize). */
   decode(ids: readonly number[]): string {
     checkIds('ByteTokenizer', ids, this.vocabSize);
     let text = '';
@@ -89,9 +97,11 @@ export class ByteTokenizer implements Tokenizer {
     const b = utf8.encode(token);
     return b.length === 1 ? b[0] : undefined;
   }
+  /** The tokenizer as JSON: `{ type: 'byte', specials }`. */
   toJSON(): { readonly type: 'byte'; readonly specials: readonly string[] } {
     return { type: 'byte', specials: this.specials };
   }
+  /** Rebuilds a ByteTokenizer from its JSON; throws if it is not `{ type: "byte", specials: string[] }`. */
   static fromJSON(json: unknown): ByteTokenizer {
     const j = json as { type?: unknown; specials?: unknown };
     if (j?.type !== 'byte' || !isStringArray(j.specials)) throw new Error('ByteTokenizer.fromJSON: expected { type: "byte", specials: string[] }');
@@ -101,6 +111,7 @@ export class ByteTokenizer implements Tokenizer {
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
+/** Options of {@link CharTokenizer.fromCorpus}: the unknown token (id 0) and the special tokens (ids 1..). */
 export interface CharTokenizerOptions {
   /** The unknown token, id 0 (default '<unk>'). */
   readonly unk?: string;
@@ -142,6 +153,7 @@ export class CharTokenizer implements Tokenizer {
     }
     return out;
   }
+  /** Ids back to text (id 0 becomes the unknown token); throws if an id is not in [0, vocabSize). */
   decode(ids: readonly number[]): string {
     checkIds('CharTokenizer', ids, this.vocabSize);
     return ids.map((id) => (id === 0 ? this.unk : id <= this.specials.length ? this.specials[id - 1] : this.chars[id - 1 - this.specials.length])).join('');
@@ -149,9 +161,14 @@ export class CharTokenizer implements Tokenizer {
   tokenToId(token: string): number | undefined {
     return this.ids.get(token);
   }
+  /** The tokenizer as JSON: `{ type: 'char', unk, specials, chars }`. */
   toJSON(): { readonly type: 'char'; readonly unk: string; readonly specials: readonly string[]; readonly chars: readonly string[] } {
     return { type: 'char', unk: this.unk, specials: this.specials, chars: this.chars };
   }
+  /**
+   * Rebuilds a CharTokenizer from its JSON; throws if it is not `{ type: "char", unk, specials: string[], chars:
+   * string[] }`.
+   */
   static fromJSON(json: unknown): CharTokenizer {
     const j = json as { type?: unknown; unk?: unknown; specials?: unknown; chars?: unknown };
     if (j?.type !== 'char' || typeof j.unk !== 'string' || !isStringArray(j.specials) || !isStringArray(j.chars))

@@ -12,6 +12,7 @@ function asImage(name: string, a: NDArray): { img: Image; c: number; h: number; 
 const image = (c: number, h: number, w: number, data: Float32Array): Image => ({ dtype: 'float32', shape: [c, h, w], data });
 const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
+/** Options of {@link toFloat}: the factor every value is multiplied by on the way to float32. */
 export interface ToFloatOptions {
   /** Multiplier applied to every value (default 1/255: uint8 pixels to [0, 1]). */
   readonly scale?: number;
@@ -27,6 +28,7 @@ export function toFloat(options?: ToFloatOptions): ArrayTransform {
   };
 }
 
+/** Options of {@link normalize}: x ↦ (x − mean)/std per channel. */
 export interface NormalizeOptions {
   /** Per-channel (or one for all) mean and standard deviation. */
   readonly mean: number | readonly number[];
@@ -53,6 +55,7 @@ export function normalize(options: NormalizeOptions): ArrayTransform {
   };
 }
 
+/** Options of {@link randomCrop}: output size, padding added first and its fill value. */
 export interface RandomCropOptions {
   /** Output size (square or [height, width]). */
   readonly size: number | readonly [number, number];
@@ -84,6 +87,7 @@ export function randomCrop(options: RandomCropOptions): ArrayTransform {
   };
 }
 
+/** Options of {@link randomHorizontalFlip}: the probability that a sample is mirrored left to right. */
 export interface FlipOptions {
   /** Probability of flipping (default 0.5). */
   readonly p?: number;
@@ -100,6 +104,7 @@ export function randomHorizontalFlip(options?: FlipOptions): ArrayTransform {
   };
 }
 
+/** Options of {@link randomRotation}: the maximum angle in degrees and the fill for uncovered pixels. */
 export interface RotationOptions {
   /** The angle is uniform in [-degrees, degrees]. */
   readonly degrees: number;
@@ -141,6 +146,7 @@ export function rotate(src: Float32Array, c: number, h: number, w: number, theta
   return out;
 }
 
+/** Options of {@link colorJitter}: the ranges of the random brightness, contrast and saturation factors. */
 export interface ColorJitterOptions {
   /** Each factor is uniform in [1 - v, 1 + v] (default 0: off). */
   readonly brightness?: number;
@@ -176,6 +182,7 @@ export function colorJitter(options: ColorJitterOptions): ArrayTransform {
   };
 }
 
+/** Options of {@link cutout}: the side of the square hole, the probability and the fill value. */
 export interface CutoutOptions {
   /** Side of the square hole. */
   readonly size: number;

@@ -6,8 +6,13 @@ import type { Batch } from '../tensor.js';
 import type { NDArray } from '../../graph/ndarray.js';
 import { withDefaults } from './transform.js';
 
+/** A transform of a whole collated batch (mixup, cutmix), seeded through `ctx`; a pure function of (batch, ctx). */
 export type BatchTransform = (batch: Batch, ctx: BatchContext) => Batch;
 
+/**
+ * Options of {@link mixup} and {@link cutmix}: the class count (labels become soft [B, K]), the Beta concentration and
+ * the batch keys of inputs and labels.
+ */
 export interface MixOptions {
   readonly numClasses: number;
   /** Beta(alpha, alpha) concentration (default 1 for cutmix, 0.2 for mixup). */

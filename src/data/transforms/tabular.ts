@@ -10,16 +10,25 @@ import type { NDArray } from '../../graph/ndarray.js';
 /** A step before fitting: a factory's result (`standardize()`), fitted on a training table. */
 export interface TableStep {
   readonly kind: string;
+  /**
+   * Computes this step's statistics on a training table and returns the fitted step; throws on a missing or wrongly
+   * typed column.
+   */
   fit(table: Table): FittedTableStep;
 }
 
 /** A fitted step: a pure function of its JSON statistics. */
 export interface FittedTableStep {
   readonly kind: string;
+  /** Applies the fitted statistics to a table (training or new data) and returns a new table. */
   transform(table: Table): Table;
+  /** The fitted statistics as plain JSON, which {@link fittedFromJSON} rebuilds. */
   toJSON(): FittedJson;
 }
 
+/**
+ * The JSON form of a fitted tabular step (standardize, impute, oneHot, or a pipeline of them), as `toJSON` writes it.
+ */
 export type FittedJson =
   | { readonly kind: 'standardize'; readonly stats: Readonly<Record<string, { readonly mean: number; readonly std: number }>> }
   | { readonly kind: 'impute'; readonly strategy: TableImputeStrategy; readonly fills: Readonly<Record<string, number | string>> }
@@ -37,6 +46,7 @@ const withColumns = (t: Table, names: readonly string[], columns: Record<string,
 
 // ---- standardize -------------------------------------------------------------------------------------------------
 
+/** Options of {@link standardize}: the numeric columns scaled to zero mean and unit variance. */
 export interface StandardizeOptions {
   /** Numeric columns to scale (default: every numeric column of the training table). */
   readonly columns?: readonly string[];
@@ -80,8 +90,10 @@ function fittedStandardize(stats: Readonly<Record<string, { readonly mean: numbe
 
 // ---- impute ------------------------------------------------------------------------------------------------------
 
+/** How {@link impute} fills missing values: the training column's mean, median, most frequent value, or a constant. */
 export type TableImputeStrategy = 'mean' | 'median' | 'mostFrequent' | 'constant';
 
+/** Options of {@link impute}: the fill strategy, the constant for 'constant', and the columns to fill. */
 export interface ImputeOptions {
   /** Default 'mean'; string columns use 'mostFrequent' unless the strategy is 'constant'. */
   readonly strategy?: TableImputeStrategy;
@@ -153,6 +165,7 @@ function fittedImpute(strategy: TableImputeStrategy, fills: Readonly<Record<stri
 
 // ---- one-hot -----------------------------------------------------------------------------------------------------
 
+/** Options of {@link oneHot}: the columns to encode and what a category unseen in training becomes. */
 export interface OneHotOptions {
   /** Columns to encode (default: every string column). Numbers are encoded by their decimal text. */
   readonly columns?: readonly string[];

@@ -15,6 +15,10 @@ import { pad, reshape, slice, squeeze, transpose, unsqueeze } from './movement.j
 import { gather } from './indexing.js';
 import { sum } from './reduce.js';
 
+/**
+ * Attributes of the conv2d primitive (ONNX Conv): strides, pads, dilations per spatial axis [h, w], and the group
+ * count.
+ */
 export interface Conv2dAttrs {
   readonly strides: readonly [number, number];
   /** [top, left, bottom, right] (ONNX order). */
@@ -164,6 +168,10 @@ function correlate(A: Tensor, B: Tensor, [kh, kw]: readonly [number, number], a:
   return transpose(reshape(out, [ca, kh, kw, cbg]), [0, 3, 1, 2]);
 }
 
+/**
+ * Attributes of the transposed conv2d primitive (ONNX ConvTranspose): Conv's attributes plus the extra output
+ * rows/columns `outputPadding` [h, w] added at the bottom/right.
+ */
 export interface ConvTranspose2dAttrs extends Conv2dAttrs {
   readonly outputPadding: readonly [number, number];
 }
@@ -200,17 +208,30 @@ const convTransposePrim = primitive<ConvTranspose2dAttrs>({
   },
 });
 
+/**
+ * conv2d with fully resolved ONNX attributes, lowered to ONNX Conv: x [N, Cin, H, W], w [Cout, Cin/group, kh, kw],
+ * optional b [Cout] → [N, Cout, OH, OW]; under autocast it computes in float16/bfloat16 and casts back.
+ */
 export function conv2dRaw(x: Tensor, w: Tensor, b: Tensor | undefined, a: Conv2dAttrs): Tensor {
   const low = autocastTarget(x.dtype);
   if (low) return cast(convPrim(b ? [cast(x, low), cast(w, low), cast(b, low)] : [cast(x, low), cast(w, low)], a)[0], x.dtype);
   return convPrim(b ? [x, w, b] : [x, w], a)[0];
 }
+/**
+ * Transposed 2-D convolution with resolved attributes, lowered to ONNX ConvTranspose: x [N, Cin, H, W], w [Cin,
+ * Cout/group, kh, kw], optional b → [N, Cout, OH, OW] with OH = s·(H−1) + outputPadding + d·(kh−1) + 1 − padTop −
+ * padBottom.
+ */
 export const convTranspose2dRaw = (x: Tensor, w: Tensor, b: Tensor | undefined, a: ConvTranspose2dAttrs): Tensor =>
   convTransposePrim(b ? [x, w, b] : [x, w], a)[0];
 
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
+/**
+ * Options of {@link conv2d} (PyTorch-style): stride (default 1), padding (default 0), dilation (default 1) and groups
+ * (default 1); a number applies to both spatial axes.
+ */
 export interface Conv2dOptions {
   readonly stride?: Pair;
   /** Symmetric padding per axis, or 'same' (stride 1; odd extra padding goes bottom/right, as PyTorch). */

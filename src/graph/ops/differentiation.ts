@@ -12,6 +12,7 @@ const stopGradientPrim = primitive<Record<string, never>>({
 });
 /** The same values, but no gradient flows through (torch's `detach`). */
 export const stopGradient = (x: Tensor): Tensor => stopGradientPrim([x], {})[0];
+/** Alias of `stopGradient` (PyTorch's name): the same values, with no gradient flowing back to `x`. */
 export const detach = stopGradient;
 
 // Custom VJPs for composite functions (jax.custom_vjp): the forward is traced as ordinary ops, but reverse mode

@@ -27,36 +27,59 @@ function unary(name: string, onnx: string, vjp: VjpRule<NoAttrs> | 'none', float
   return (x: Tensor): Tensor => f([x], none)[0];
 }
 
+/** −x elementwise (ONNX Neg); any numeric dtype, same shape. */
 export const neg = unary('neg', 'Neg', (_n, [g]) => [g && neg(g)], false);
+/** |x| elementwise (ONNX Abs); any numeric dtype, same shape; the gradient is sign(x)·g (0 at x = 0). */
 export const abs = unary('abs', 'Abs', (n, [g]) => [g && mul(g, sign(n.inputs[0]))], false);
+/** −1, 0 or 1 by the sign of x (ONNX Sign); same dtype and shape; no gradient. */
 export const sign = unary('sign', 'Sign', 'none', false);
+/** Rounds down elementwise (ONNX Floor); float tensors only (throws otherwise); no gradient. */
 export const floor = unary('floor', 'Floor', 'none');
+/** Rounds up elementwise (ONNX Ceil); float tensors only (throws otherwise); no gradient. */
 export const ceil = unary('ceil', 'Ceil', 'none');
+/** Rounds to the nearest integer, halves to even (ONNX Round); float tensors only (throws otherwise); no gradient. */
 export const round = unary('round', 'Round', 'none');
+/** e^x elementwise (ONNX Exp); float tensors only (throws otherwise), same shape. */
 export const exp = unary('exp', 'Exp', (n, [g]) => [g && mul(g, n.outputs[0])]);
+/**
+ * Natural logarithm elementwise (ONNX Log); float tensors only (throws otherwise), same shape; −inf at 0, NaN below.
+ */
 export const log = unary('log', 'Log', (n, [g]) => [g && div(g, n.inputs[0])]);
+/** Square root elementwise (ONNX Sqrt); float tensors only (throws otherwise), same shape; NaN below 0. */
 export const sqrt = unary('sqrt', 'Sqrt', (n, [g]) => [g && div(mul(g, 0.5), n.outputs[0])]);
+/** 1/x elementwise (ONNX Reciprocal); float tensors only (throws otherwise), same shape. */
 export const reciprocal = unary('reciprocal', 'Reciprocal', (n, [g]) => {
   const y = n.outputs[0];
   return [g && neg(mul(g, mul(y, y)))];
 });
+/** Sine of x in radians (ONNX Sin); float tensors only (throws otherwise), same shape. */
 export const sin = unary('sin', 'Sin', (n, [g]) => [g && mul(g, cos(n.inputs[0]))]);
+/** Cosine of x in radians (ONNX Cos); float tensors only (throws otherwise), same shape. */
 export const cos = unary('cos', 'Cos', (n, [g]) => [g && neg(mul(g, sin(n.inputs[0])))]);
+/**
+ * Hyperbolic tangent elementwise (ONNX Tanh); float tensors only (throws otherwise), same shape; the gradient uses the
+ * output (1 − y²).
+ */
 export const tanh = unary('tanh', 'Tanh', (n, [g]) => {
   const y = n.outputs[0];
   return [g && mul(g, sub(1, mul(y, y)))];
 });
+/** Logistic sigmoid 1/(1 + e^−x) elementwise (ONNX Sigmoid); float tensors only (throws otherwise), same shape. */
 export const sigmoid = unary('sigmoid', 'Sigmoid', (n, [g]) => {
   const y = n.outputs[0];
   return [g && mul(g, mul(y, sub(1, y)))];
 });
+/** max(x, 0) elementwise (ONNX Relu); any numeric dtype, same shape; the gradient is 0 at x ≤ 0. */
 export const relu = unary('relu', 'Relu', (n, [g]) => [g && where(greater(n.inputs[0], 0), g, 0)], false);
+/** The Gauss error function elementwise (ONNX Erf); float tensors only (throws otherwise), same shape. */
 export const erf = unary('erf', 'Erf', (n, [g]) => {
   const x = n.inputs[0];
   return [g && mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))];
 });
 
+/** 1/√x elementwise, composed as reciprocal(sqrt(x)) (ONNX Sqrt then Reciprocal); float tensors only. */
 export const rsqrt = (x: Tensor): Tensor => reciprocal(sqrt(x));
+/** x² elementwise, composed as x·x (ONNX Mul); same dtype and shape. */
 export const square = (x: Tensor): Tensor => mul(x, x);
 
 const leakyReluPrim = primitive<{ alpha: number }>({
@@ -65,6 +88,10 @@ const leakyReluPrim = primitive<{ alpha: number }>({
   lower: (ctx, n, [x]) => ctx.emit('LeakyRelu', [x], { alpha: { float: n.attrs.alpha } }),
   vjp: (n, [g]) => [g && where(greater(n.inputs[0], 0), g, mul(g, n.attrs.alpha))],
 });
+/**
+ * Leaky ReLU: x for x > 0, alpha·x otherwise (ONNX LeakyRelu); `alpha` defaults to 0.01; float tensors only (throws
+ * otherwise).
+ */
 export const leakyRelu = (x: Tensor, alpha = 0.01): Tensor => leakyReluPrim([x], { alpha })[0];
 
 const eluPrim = primitive<{ alpha: number }>({
@@ -73,6 +100,9 @@ const eluPrim = primitive<{ alpha: number }>({
   lower: (ctx, n, [x]) => ctx.emit('Elu', [x], { alpha: { float: n.attrs.alpha } }),
   vjp: (n, [g]) => [g && where(greater(n.inputs[0], 0), g, mul(g, add(n.outputs[0], n.attrs.alpha)))],
 });
+/**
+ * ELU: x for x > 0, alpha·(e^x − 1) otherwise (ONNX Elu); `alpha` defaults to 1; float tensors only (throws otherwise).
+ */
 export const elu = (x: Tensor, alpha = 1): Tensor => eluPrim([x], { alpha })[0];
 
 /**
@@ -106,6 +136,10 @@ const geluPrim = primitive<{ approximate: 'none' | 'tanh' }>({
     return [mul(g, d)];
   },
 });
+/**
+ * GELU, exact (`'none'`, the default: 0.5·x·(1 + erf(x/√2))) or the tanh approximation; lowers to ONNX Gelu at opset ≥
+ * 20, to its formula below; float tensors only.
+ */
 export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => geluPrim([x], { approximate })[0];
 
 /**
@@ -126,10 +160,15 @@ const hardtanhPrim = primitive<{ lo: number; hi: number }>({
     return [where(logicalAnd(greater(y, n.attrs.lo), less(y, n.attrs.hi)), g, 0)];
   },
 });
+/**
+ * Clamps x to [lo, hi] (defaults −1 and 1) via ONNX Clip; the gradient passes only strictly inside the bounds; throws
+ * unless lo < hi, or for non-float x.
+ */
 export const hardtanh = (x: Tensor, lo = -1, hi = 1): Tensor => hardtanhPrim([x], { lo, hi })[0];
 /** min(max(x, 0), 6) (MobileNet's activation). */
 export const relu6 = (x: Tensor): Tensor => hardtanh(x, 0, 6);
 
+/** SiLU (swish): x·sigmoid(x), composed from ONNX Sigmoid and Mul; float tensors only. */
 export const silu = (x: Tensor): Tensor => mul(x, sigmoid(x));
 /** softplus(x) = relu(x) + log(1 + exp(-|x|)): never overflows, and its gradient has no inf·0. */
 export const softplus = (x: Tensor): Tensor => add(relu(x), log(add(exp(neg(abs(x))), 1)));
@@ -153,17 +192,37 @@ function binary(name: string, onnx: string, vjp: VjpRule<NoAttrs> | 'none', out?
   };
 }
 
+/**
+ * a + b elementwise (ONNX Add) with numpy broadcasting; a JS number becomes a scalar of the other operand's dtype;
+ * throws if the dtypes differ or the shapes do not broadcast.
+ */
 export const add = binary('add', 'Add', (_n, [g]) => [g, g]);
+/**
+ * a − b elementwise (ONNX Sub) with numpy broadcasting; a JS number becomes a scalar of the other operand's dtype;
+ * throws if the dtypes differ or the shapes do not broadcast.
+ */
 export const sub = binary('sub', 'Sub', (_n, [g]) => [g, g && neg(g)]);
+/**
+ * a · b elementwise (ONNX Mul) with numpy broadcasting; a JS number becomes a scalar of the other operand's dtype;
+ * throws if the dtypes differ or the shapes do not broadcast.
+ */
 export const mul = binary('mul', 'Mul', (n, [g]) => {
   const [a, b] = n.inputs;
   return [g && mul(g, b), g && mul(g, a)];
 });
+/**
+ * a / b elementwise (ONNX Div) with numpy broadcasting; a JS number becomes a scalar of the other operand's dtype;
+ * throws if the dtypes differ or the shapes do not broadcast.
+ */
 export const div = binary('div', 'Div', (n, [g]) => {
   const [, b] = n.inputs;
   const y = n.outputs[0];
   return [g && div(g, b), g && neg(div(mul(g, y), b))];
 });
+/**
+ * a^b elementwise (ONNX Pow) with numpy broadcasting; float tensors only; a JS number becomes a scalar of the other
+ * operand's dtype; throws on mismatched dtypes or shapes.
+ */
 export const pow = binary(
   'pow',
   'Pow',
@@ -175,11 +234,19 @@ export const pow = binary(
   undefined,
   true,
 );
+/**
+ * Elementwise maximum (ONNX Max) with numpy broadcasting; on ties the gradient goes to `a`; throws if the dtypes differ
+ * or the shapes do not broadcast.
+ */
 export const maximum = binary('maximum', 'Max', (n, [g]) => {
   const [a, b] = n.inputs;
   const pick = greaterOrEqual(a, b);
   return [g && where(pick, g, 0), g && where(pick, 0, g)];
 });
+/**
+ * Elementwise minimum (ONNX Min) with numpy broadcasting; on ties the gradient goes to `a`; throws if the dtypes differ
+ * or the shapes do not broadcast.
+ */
 export const minimum = binary('minimum', 'Min', (n, [g]) => {
   const [a, b] = n.inputs;
   const pick = lessOrEqual(a, b);
@@ -187,11 +254,35 @@ export const minimum = binary('minimum', 'Min', (n, [g]) => {
 });
 
 const toBool = (): DType => 'bool';
+/**
+ * a == b elementwise as a bool tensor (ONNX Equal) with numpy broadcasting; throws if the dtypes differ or the shapes
+ * do not broadcast.
+ */
 export const equal = binary('equal', 'Equal', 'none', toBool);
+/**
+ * a < b elementwise as a bool tensor (ONNX Less) with numpy broadcasting; throws if the dtypes differ or the shapes do
+ * not broadcast.
+ */
 export const less = binary('less', 'Less', 'none', toBool);
+/**
+ * a > b elementwise as a bool tensor (ONNX Greater) with numpy broadcasting; throws if the dtypes differ or the shapes
+ * do not broadcast.
+ */
 export const greater = binary('greater', 'Greater', 'none', toBool);
+/**
+ * a ≤ b elementwise as a bool tensor (ONNX LessOrEqual) with numpy broadcasting; throws if the dtypes differ or the
+ * shapes do not broadcast.
+ */
 export const lessOrEqual = binary('lessOrEqual', 'LessOrEqual', 'none', toBool);
+/**
+ * a ≥ b elementwise as a bool tensor (ONNX GreaterOrEqual) with numpy broadcasting; throws if the dtypes differ or the
+ * shapes do not broadcast.
+ */
 export const greaterOrEqual = binary('greaterOrEqual', 'GreaterOrEqual', 'none', toBool);
+/**
+ * a ≠ b elementwise as a bool tensor (ONNX Equal then Not) with numpy broadcasting; throws if the dtypes differ or the
+ * shapes do not broadcast.
+ */
 export const notEqual = (a: TensorLike, b: TensorLike): Tensor => logicalNot(equal(a, b));
 
 function logical(name: string, onnx: string) {
@@ -206,8 +297,11 @@ function logical(name: string, onnx: string) {
   });
   return (a: Tensor, b: Tensor): Tensor => f([a, b], none)[0];
 }
+/** Elementwise AND of two bool tensors (ONNX And) with numpy broadcasting; throws if either is not bool. */
 export const logicalAnd = logical('logicalAnd', 'And');
+/** Elementwise OR of two bool tensors (ONNX Or) with numpy broadcasting; throws if either is not bool. */
 export const logicalOr = logical('logicalOr', 'Or');
+/** Elementwise XOR of two bool tensors (ONNX Xor) with numpy broadcasting; throws if either is not bool. */
 export const logicalXor = logical('logicalXor', 'Xor');
 const notPrim = primitive<NoAttrs>({
   name: 'logicalNot',
@@ -218,6 +312,7 @@ const notPrim = primitive<NoAttrs>({
   lower: (ctx, _n, [a]) => ctx.emit('Not', [a]),
   vjp: 'none',
 });
+/** Elementwise NOT of a bool tensor (ONNX Not), same shape; throws if `a` is not bool. */
 export const logicalNot = (a: Tensor): Tensor => notPrim([a], none)[0];
 
 // ---- where, clamp, cast ------------------------------------------------------------------------
@@ -235,6 +330,10 @@ const wherePrim = primitive<NoAttrs>({
     return [null, g && where(c, g, 0), g && where(c, 0, g)];
   },
 });
+/**
+ * Picks `a` where `cond` is true and `b` elsewhere (ONNX Where); cond must be bool, the three shapes broadcast together
+ * (numpy rules), and a number branch takes the other branch's dtype; throws if both branches are numbers.
+ */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const like = typeof a === 'number' ? (b as Tensor) : a;
   if (typeof a === 'number' && typeof b === 'number') throw new Error('where: at least one branch must be a Tensor');
@@ -258,6 +357,10 @@ const castPrim = primitive<{ to: DType }>({
     return [g && isFloat(x.dtype) && isFloat(n.attrs.to) ? cast(g, x.dtype) : null];
   },
 });
+/**
+ * Converts x to dtype `to` (ONNX Cast; returns x itself when it already has that dtype); gradients flow only between
+ * float dtypes.
+ */
 export const cast = (x: Tensor, to: DType): Tensor => (x.dtype === to ? x : castPrim([x], { to })[0]);
 
 const onnxCode = (d: DType): number => ONNX_DTYPE[d];

@@ -32,6 +32,10 @@ const gatherPrim = primitive<{ axis: number }>({
 export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   return gatherPrim([x, indices], { axis: normAxis('gather', axis, x.rank) })[0];
 }
+/**
+ * Selects slices of x along `axis` at the integer `indices` (ONNX Gather; PyTorch's argument order): the axis is
+ * replaced by the indices' shape.
+ */
 export const indexSelect = (x: Tensor, axis: number, indices: Tensor): Tensor => gather(x, indices, axis);
 
 /**
@@ -154,6 +158,10 @@ const cumsumPrim: PrimFn<{ axis: number; exclusive: boolean; reverse: boolean }>
   // the transpose of a (reverse) cumulative sum is the cumulative sum in the other direction
   vjp: (n, [g]) => [g && cumsumPrim([g], { ...n.attrs, reverse: !n.attrs.reverse })[0]],
 });
+/**
+ * Cumulative sum along `axis` (ONNX CumSum), same shape; `exclusive` leaves out the current element and `reverse` sums
+ * from the end (both default false); throws on an out-of-range axis.
+ */
 export const cumsum = (x: Tensor, axis: number, opts: { exclusive?: boolean; reverse?: boolean } = {}): Tensor =>
   cumsumPrim([x], { axis: normAxis('cumsum', axis, x.rank), exclusive: opts.exclusive ?? false, reverse: opts.reverse ?? false })[0];
 
@@ -168,7 +176,15 @@ const triluPrim: PrimFn<{ upper: boolean; k: number }> = primitive<{ upper: bool
   lower: (ctx, n, [x]) => ctx.emit('Trilu', [x, ctx.scalar(n.attrs.k, 'int64')], { upper: n.attrs.upper ? 1 : 0 }),
   vjp: (n, [g]) => [g && triluPrim([g], n.attrs)[0]],
 });
+/**
+ * Keeps the upper triangle of the last two dims (j − i ≥ k, default k = 0) and zeroes the rest (ONNX Trilu, upper = 1);
+ * throws below rank 2.
+ */
 export const triu = (x: Tensor, k = 0): Tensor => triluPrim([x], { upper: true, k })[0];
+/**
+ * Keeps the lower triangle of the last two dims (j − i ≤ k, default k = 0) and zeroes the rest (ONNX Trilu, upper = 0);
+ * throws below rank 2.
+ */
 export const tril = (x: Tensor, k = 0): Tensor => triluPrim([x], { upper: false, k })[0];
 
 /** A [t, t] additive causal mask: 0 on and below the diagonal, -inf above (a constant for static t). */

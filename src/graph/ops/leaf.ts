@@ -14,6 +14,10 @@ export const inputPrim: Primitive<{ name: string; dtype: DType; shape: Shape }> 
   vjp: 'none',
 };
 
+/**
+ * The primitive behind {@link constant}: a value baked into the graph, lowered to an ONNX initializer; no inputs, no
+ * gradient.
+ */
 export const constantPrim: Primitive<{ value: NDArray; name?: string }> = {
   name: 'constant',
   infer: (_, a) => [{ dtype: a.value.dtype, shape: a.value.shape }],
@@ -36,6 +40,9 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
   return constant(ndarray(dtype, [], [value]));
 }
 
+/**
+ * What the binary ops accept as an operand: a Tensor, or a JS number lifted to a scalar of the other operand's dtype.
+ */
 export type TensorLike = Tensor | number;
 
 /** Turns a JS number into a scalar constant with the dtype of `like`. */

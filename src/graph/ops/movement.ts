@@ -59,6 +59,10 @@ const reshapeLikePrim = primitive<NoAttrs>({
 /** Reshape `x` to the (runtime) shape of `like`. */
 export const reshapeLike = (x: Tensor, like: Tensor): Tensor => reshapeLikePrim([x, like], none)[0];
 
+/**
+ * Merges dims `startDim..endDim` (inclusive, negative counts from the end; defaults 0 and −1) into one, via reshape
+ * (ONNX Reshape); throws on an out-of-range axis.
+ */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   const s = normAxis('flatten', startDim, x.rank);
   const e = normAxis('flatten', endDim, x.rank);
@@ -97,6 +101,10 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   if (p.every((a, i) => a === i)) return src;
   return transposePrim([src], { perm: p })[0];
 }
+/**
+ * Alias of `transpose` (PyTorch's name): permutes axes by `perm` (ONNX Transpose), reversing them when `perm` is
+ * omitted.
+ */
 export const permute = transpose;
 /** Swaps two axes. */
 export function swapAxes(x: Tensor, a: number, b: number): Tensor {
@@ -133,6 +141,7 @@ export const expandAs = (x: Tensor, like: Tensor): Tensor => expandAsPrim([x, li
 
 /** Zeros / ones with the dtype and runtime shape of `like`. */
 export const zerosLike = (like: Tensor): Tensor => expandAs(scalar(0, like.dtype), like);
+/** A tensor of ones with the dtype and (runtime) shape of `like`: a scalar 1 expanded (ONNX Expand). */
 export const onesLike = (like: Tensor): Tensor => expandAs(scalar(1, like.dtype), like);
 /** A constant filled with `value` of a static shape. */
 export function full(shape: readonly number[], value: number, dtype: Tensor['dtype'] = 'float32'): Tensor {
@@ -196,11 +205,19 @@ const concatPrim = primitive<{ axis: number }>({
   lower: (ctx, n, xs) => ctx.emit('Concat', xs, { axis: n.attrs.axis }),
   vjp: (n, [g]) => (g ? splitLike(g, n.inputs, n.attrs.axis) : n.inputs.map(() => null)),
 });
+/**
+ * Joins tensors along an existing `axis` (default 0; ONNX Concat); all must share dtype, rank and the other dims;
+ * throws on an empty list or a mismatch (one tensor is returned as is).
+ */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new Error('concat: needs at least one tensor');
   if (xs.length === 1) return xs[0];
   return concatPrim(xs, { axis: normAxis('concat', axis, xs[0].rank) })[0];
 }
+/**
+ * Joins same-shaped tensors along a new `axis` (default 0): each is unsqueezed, then concatenated (ONNX Unsqueeze +
+ * Concat); throws on an empty list.
+ */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new Error('stack: needs at least one tensor');
   const ax = normAxis('stack', axis, xs[0].rank + 1);
@@ -252,10 +269,18 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
   } else list = [...sizes];
   return splitPrim([x], { sizes: list, axis: ax });
 }
+/**
+ * Splits x into `n` equal pieces along `axis` (default 0; ONNX Split); throws if that axis is symbolic or not divisible
+ * by `n`.
+ */
 export const chunk = (x: Tensor, n: number, axis = 0): Tensor[] => split(x, n, axis);
 
 // ---- slice -------------------------------------------------------------------------------------
 
+/**
+ * Arguments of {@link slice} (ONNX Slice semantics): per listed axis a start, an exclusive end (clamped; negative
+ * counts from the end) and a step (default 1); `axes` defaults to 0..starts.length−1.
+ */
 export interface SliceSpec {
   readonly starts: readonly number[];
   readonly ends: readonly number[];
@@ -341,6 +366,10 @@ const sliceGrad = (g: Tensor, x: Tensor, a: SliceAttrs): Tensor => sliceGradPrim
 
 // ---- pad ---------------------------------------------------------------------------------------
 
+/**
+ * How {@link pad} fills: a constant value, a mirror of the interior without the edge ('reflect'), or copies of the edge
+ * element ('edge'), as ONNX Pad's modes.
+ */
 export type PadMode = 'constant' | 'reflect' | 'edge';
 const padPrim = primitive<{ pads: readonly number[]; mode: PadMode; value: number }>({
   name: 'pad',
@@ -411,4 +440,8 @@ const tilePrim = primitive<{ repeats: readonly number[] }>({
     return [reshapeLike(reduceSumAxes(r, x.shape.map((_, i) => 2 * i)), x)];
   },
 });
+/**
+ * Repeats x `repeats[i]` times along each axis i (ONNX Tile); each dim d becomes d·repeats[i]; throws unless `repeats`
+ * has one entry per axis.
+ */
 export const tile = (x: Tensor, repeats: readonly number[]): Tensor => tilePrim([x], { repeats })[0];

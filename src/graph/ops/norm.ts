@@ -26,6 +26,10 @@ const softmaxPrim = primitive<{ axis: number }>({
     return [mul(y, sub(g, sum(mul(g, y), n.attrs.axis, true)))];
   },
 });
+/**
+ * Softmax along `axis` (default −1; ONNX Softmax): exp(x)/Σexp(x), same shape; float tensors only; throws on a
+ * non-float dtype or an out-of-range axis.
+ */
 export const softmax = (x: Tensor, axis = -1): Tensor => softmaxPrim([x], { axis: normAxis('softmax', axis, x.rank) })[0];
 
 const logSoftmaxPrim = primitive<{ axis: number }>({
@@ -40,6 +44,10 @@ const logSoftmaxPrim = primitive<{ axis: number }>({
     return [sub(g, mul(exp(n.outputs[0]), sum(g, n.attrs.axis, true)))];
   },
 });
+/**
+ * log(softmax(x)) along `axis` (default −1), computed stably as one op (ONNX LogSoftmax); float tensors only; throws on
+ * a non-float dtype or an out-of-range axis.
+ */
 export const logSoftmax = (x: Tensor, axis = -1): Tensor => logSoftmaxPrim([x], { axis: normAxis('logSoftmax', axis, x.rank) })[0];
 
 // ---- layerNorm ---------------------------------------------------------------------------------
@@ -92,6 +100,10 @@ export function rmsNorm(x: Tensor, weight?: Tensor, eps = 1e-6): Tensor {
 
 // ---- batchNorm ---------------------------------------------------------------------------------
 
+/**
+ * What {@link batchNorm} returns: the normalized output `y` (shape of x) and the running statistics [C] to carry into
+ * the next step.
+ */
 export interface BatchNormResult {
   readonly y: Tensor;
   /** Updated running statistics (training mode); the inputs themselves in eval mode. */

@@ -17,6 +17,10 @@ import { mean, reducedCount } from './reduce.js';
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
+/**
+ * Resolved attributes of a 2-D pooling primitive (ONNX MaxPool/AveragePool): kernel [kh, kw], strides [sh, sw], and
+ * pads [top, left, bottom, right].
+ */
 export interface Pool2dAttrs {
   readonly kernel: readonly [number, number];
   readonly strides: readonly [number, number];

@@ -58,6 +58,7 @@ let streamCounter = 0;
 /** A fresh stream id per call site in trace order (so one traced graph's random ops never share bits). */
 export const nextStream = (): number => streamCounter++;
 
+/** Options of the keyed random ops: the stream id, and the output dtype (float32 by default). */
 export interface RandomOptions {
   /** Separates independent draws under one key; default: a fresh id per call (in trace order). */
   readonly stream?: number;

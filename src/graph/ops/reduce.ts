@@ -52,16 +52,36 @@ export function reducedCount(x: Tensor, axes: readonly number[], dtype: DType): 
   return div(numelOf(x, dtype), numelOfShape(x, kept, dtype));
 }
 
+/**
+ * Sums over `axes` (default: all; a number or a list, negatives count from the end) keeping them as size 1 when
+ * `keepdim` (ONNX ReduceSum); any numeric dtype; throws on an out-of-range or repeated axis.
+ */
 export const sum = reduction('sum', 'ReduceSum', (x, _y, gk) => expandAs(gk, x), false);
+/**
+ * Mean over `axes` (default: all) keeping them as size 1 when `keepdim` (ONNX ReduceMean); float tensors only; throws
+ * on a non-float dtype or an out-of-range or repeated axis.
+ */
 export const mean = reduction('mean', 'ReduceMean', (x, _y, gk, _yk, a) => div(expandAs(gk, x), reducedCount(x, a.axes, x.dtype)));
+/**
+ * Maximum over `axes` (default: all) keeping them as size 1 when `keepdim` (ONNX ReduceMax); tied maxima share the
+ * gradient equally; float tensors only.
+ */
 export const max = reduction('max', 'ReduceMax', (x, _y, gk, yk, a) => {
   const mask = cast(equal(x, expandAs(yk, x)), x.dtype);
   return div(mul(mask, gk), sum(mask, a.axes, true)); // ties share the gradient equally (as torch.amax)
 });
+/**
+ * Minimum over `axes` (default: all) keeping them as size 1 when `keepdim` (ONNX ReduceMin); tied minima share the
+ * gradient equally; float tensors only.
+ */
 export const min = reduction('min', 'ReduceMin', (x, _y, gk, yk, a) => {
   const mask = cast(equal(x, expandAs(yk, x)), x.dtype);
   return div(mul(mask, gk), sum(mask, a.axes, true));
 });
+/**
+ * Product over `axes` (default: all) keeping them as size 1 when `keepdim` (ONNX ReduceProd); float tensors only; its
+ * gradient y/x is not defined at zeros.
+ */
 export const prod = reduction('prod', 'ReduceProd', (x, _y, gk, yk) => div(mul(expandAs(gk, x), yk), x));
 
 /** Variance with Bessel's `correction` (1 = unbiased, as torch.var's default). */
@@ -72,6 +92,10 @@ export function variance(x: Tensor, axes?: number | readonly number[], opts: { c
   const ss = sum(mul(d, d), ax, opts.keepdim ?? false);
   return div(ss, sub(reducedCount(x, ax, x.dtype), correction));
 }
+/**
+ * Standard deviation over `axes` (default: all): √variance with Bessel's `correction` (default 1, unbiased) and
+ * optional `keepdim`; float tensors only.
+ */
 export const std = (x: Tensor, axes?: number | readonly number[], opts: { correction?: number; keepdim?: boolean } = {}): Tensor =>
   sqrt(variance(x, axes, opts));
 
@@ -92,7 +116,15 @@ function argReduce(name: string, onnx: string) {
   });
   return (x: Tensor, axis = -1, keepdim = false): Tensor => prim([x], { axis: normAxis(name, axis, x.rank), keepdims: keepdim })[0];
 }
+/**
+ * int64 index of the largest value along `axis` (default −1; first one on ties), the axis dropped unless `keepdim`
+ * (ONNX ArgMax); no gradient.
+ */
 export const argmax = argReduce('argmax', 'ArgMax');
+/**
+ * int64 index of the smallest value along `axis` (default −1; first one on ties), the axis dropped unless `keepdim`
+ * (ONNX ArgMin); no gradient.
+ */
 export const argmin = argReduce('argmin', 'ArgMin');
 
 const numelPrim = primitive<{ dtype: DType; shape?: readonly Dim[] }>({

@@ -32,6 +32,10 @@ export interface InferParameter {
   readonly uint64_param?: number;
 }
 
+/**
+ * KServe v2 gRPC InferTensorContents: a tensor's values in the typed field of its datatype (when not sent as raw
+ * bytes).
+ */
 export interface InferTensorContents {
   readonly bool_contents?: readonly boolean[];
   readonly int_contents?: readonly number[];
@@ -51,6 +55,10 @@ export interface InferInputTensor {
   readonly contents?: InferTensorContents | null;
 }
 
+/**
+ * KServe v2 gRPC ModelInferRequest as decoded by proto-loader (snake_case fields; tensor data in `contents` or
+ * `raw_input_contents`).
+ */
 export interface ModelInferRequest {
   readonly model_name: string;
   readonly model_version: string;
@@ -61,6 +69,10 @@ export interface ModelInferRequest {
   readonly raw_input_contents: readonly Buffer[];
 }
 
+/**
+ * KServe v2 gRPC ModelInferResponse as sent: output metadata, with the output bytes in `raw_output_contents` in the
+ * same order.
+ */
 export interface ModelInferResponse {
   readonly model_name: string;
   readonly model_version: string;

@@ -57,6 +57,10 @@ function toVersion(r: Row, tags: Record<string, string>): ModelVersionRecord {
   };
 }
 
+/**
+ * The {@link TrackingStore} over a SQL driver (SQLite or PostgreSQL): the one implementation of runs, metrics,
+ * artifacts and the model registry; `openStore` builds it from a tracking URL.
+ */
 export class SqlStore implements TrackingStore {
   readonly kind: 'sqlite' | 'postgres';
   private readonly d: DialectSql;

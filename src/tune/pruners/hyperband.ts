@@ -7,6 +7,10 @@ import type { FrozenTrial } from '../types.js';
 import { lastStep, type Pruner } from './pruner.js';
 import { successiveHalvingPruner } from './successive-halving.js';
 
+/**
+ * Options of {@link hyperbandPruner}: minimum resource (default 1 step), maximum resource (default 'auto'), reduction
+ * factor eta (default 3) and the trials a rung needs before it judges (default 0).
+ */
 export interface HyperbandOptions {
   readonly minResource?: number;
   /** Largest step a trial runs to; 'auto' = the last step of the first complete trial (default). */
@@ -21,6 +25,11 @@ export interface HyperbandPruner extends Pruner {
   bracketOf(study: StudyView, trialNumber: number): number | null;
 }
 
+/**
+ * A Hyperband pruner (Li et al. 2018, as Optuna's): successive-halving brackets with growing minimum resource, each
+ * trial competing only within the bracket its number hashes to; throws a RangeError unless minResource > 0 and
+ * maxResource ≥ minResource.
+ */
 export function hyperbandPruner(opts: HyperbandOptions = {}): HyperbandPruner {
   const minResource = opts.minResource ?? 1;
   const eta = opts.reductionFactor ?? 3;

@@ -4,6 +4,7 @@ import type { StudyView } from '../samplers/sampler.js';
 import type { FrozenTrial } from '../types.js';
 import { lastStep, type Pruner } from './pruner.js';
 
+/** Options of {@link percentilePruner}: when pruning starts and which steps are judged. */
 export interface PercentilePrunerOptions {
   /** Complete trials needed before pruning starts (default 5). */
   readonly nStartupTrials?: number;
@@ -24,6 +25,11 @@ function percentileOf(sorted: readonly number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/**
+ * Prunes a trial whose best intermediate value so far is worse than the `percentile`-th percentile (in the study's
+ * direction) of COMPLETE trials' values at the same step (Optuna's PercentilePruner; 50 is the median pruner); throws a
+ * RangeError unless 0 ≤ percentile ≤ 100.
+ */
 export function percentilePruner(percentile: number, opts: PercentilePrunerOptions = {}): Pruner {
   if (!(percentile >= 0 && percentile <= 100)) throw new RangeError(`percentile pruner: percentile must be in [0, 100], got ${percentile}`);
   const nStartup = opts.nStartupTrials ?? 5;

@@ -13,6 +13,10 @@ import type { FrozenTrial } from '../types.js';
  */
 export interface Pruner {
   readonly name: string;
+  /**
+   * Whether `trial` should stop at its latest reported step, judged from the study snapshot alone (synchronous, no
+   * per-trial state).
+   */
   prune(study: StudyView, trial: FrozenTrial): boolean;
 }
 

@@ -5,6 +5,7 @@
 import { TrialPruned } from '../errors.js';
 import type { Trial } from '../trial.js';
 
+/** Options of {@link pruningReporter}: the monitored metric and the run's final step. */
 export interface PruningReporterOptions {
   /** Metric reported as the intermediate value (e.g. 'val_loss', 'val_accuracy'). */
   readonly monitor: string;
@@ -20,6 +21,10 @@ interface EpochMetrics {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
+/**
+ * The pruning hook of a training loop, returned by {@link pruningReporter}: `report(metrics, step)` from any loop, or
+ * `onEpochEnd` as a Trainer callback.
+ */
 export interface PruningReporter {
   readonly name: 'TunePruning';
   /** Reports `metrics[monitor]` at `step`; throws TrialPruned if the pruner says stop. */
@@ -32,6 +37,11 @@ export interface PruningReporter {
   readonly lastValue: number | undefined;
 }
 
+/**
+ * Makes the pruning hook for one trial: each report records `metrics[monitor]` as the trial's intermediate value at
+ * that step and throws TrialPruned when the study's pruner says stop (reports at or after `finalStep` are recorded, not
+ * judged); a missing metric is an Error naming it.
+ */
 export function pruningReporter(trial: Trial, opts: PruningReporterOptions): PruningReporter {
   let last = -1;
   let lastValue: number | undefined;

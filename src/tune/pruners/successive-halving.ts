@@ -6,6 +6,10 @@ import type { StudyView } from '../samplers/sampler.js';
 import type { FrozenTrial } from '../types.js';
 import { lastStep, type Pruner } from './pruner.js';
 
+/**
+ * Options of {@link successiveHalvingPruner}: the first rung's step, the reduction factor eta, the rung shift and the
+ * trials a rung needs before it judges.
+ */
 export interface SuccessiveHalvingOptions {
   /** First rung's step; 'auto' = max(last step of the first complete trial / 100, 1) (default). */
   readonly minResource?: number | 'auto';
@@ -25,6 +29,11 @@ function valueAtRung(t: FrozenTrial, rungStep: number): number | undefined {
   return v;
 }
 
+/**
+ * An asynchronous successive-halving (ASHA) pruner with Optuna's rules: at each rung a trial continues only if its
+ * value is in the top 1/eta of the trials that reached the rung (only those passing `filter`, when given, as
+ * Hyperband's brackets do).
+ */
 export function successiveHalvingPruner(opts: SuccessiveHalvingOptions = {}, filter?: (t: FrozenTrial) => boolean): Pruner {
   const eta = opts.reductionFactor ?? 4;
   const rate = opts.minEarlyStoppingRate ?? 0;

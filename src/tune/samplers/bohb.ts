@@ -9,6 +9,10 @@ import { sampleUniform } from './random.js';
 import type { RelativeSample, Sampler, StudyView } from './sampler.js';
 import { tpeSampler } from './tpe.js';
 
+/**
+ * Options of {@link bohbSampler}: the Hyperband options (which must match the study's pruner) plus the seed, the share
+ * of random trials and the observations a budget needs before the model uses it.
+ */
 export interface BohbOptions extends HyperbandOptions {
   readonly seed?: number;
   /** Share of trials drawn at random (default 1/3). */
@@ -17,6 +21,10 @@ export interface BohbOptions extends HyperbandOptions {
   readonly minPointsInModel?: number;
 }
 
+/**
+ * A BOHB sampler (Falkner et al. 2018): multivariate TPE fitted on the largest budget (rung step) with enough
+ * observations, a third of the trials random by default; pair it with a Hyperband pruner.
+ */
 export function bohbSampler(opts: BohbOptions = {}): Sampler {
   const rng = new Rng(opts.seed);
   const eta = opts.reductionFactor ?? 3;

@@ -8,6 +8,10 @@ import type { FrozenTrial } from '../types.js';
 import { sampleUniform } from './random.js';
 import { IntersectionSpace, sign, type RelativeParam, type RelativeSample, type Sampler, type StudyView } from './sampler.js';
 
+/**
+ * Options of {@link cmaEsSampler}: seed, initial step size (in unit-cube coordinates), population size and initial
+ * mean.
+ */
 export interface CmaEsOptions {
   readonly seed?: number;
   /** Initial step size in unit-cube coordinates (default 1/6: a sixth of each range). */
@@ -203,6 +207,10 @@ function jacobiEigen(C: readonly Float64Array[]): { vectors: Float64Array[]; val
   return { vectors: v, values: Float64Array.from(a.map((r, i) => r[i])) };
 }
 
+/**
+ * A CMA-ES sampler over the numeric parameters (mapped to the unit cube; categoricals random), its state replayed
+ * deterministically from the study so any process can continue it.
+ */
 export function cmaEsSampler(opts: CmaEsOptions = {}): Sampler {
   const rng = new Rng(opts.seed);
   const space = new IntersectionSpace();

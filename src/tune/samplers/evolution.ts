@@ -8,6 +8,7 @@ import type { FrozenTrial } from '../types.js';
 import { sampleUniform } from './random.js';
 import { sign, type RelativeParam, type RelativeSample, type Sampler } from './sampler.js';
 
+/** Options of {@link evolutionSampler}: seed, population size, tournament size and mutations per child. */
 export interface EvolutionOptions {
   readonly seed?: number;
   /** Population (default 20); until that many trials are complete, trials are random. */
@@ -18,6 +19,10 @@ export interface EvolutionOptions {
   readonly mutations?: number;
 }
 
+/**
+ * A regularized (aging) evolution sampler (Real et al. 2019): a trial copies the best of a random sample of the last
+ * `populationSize` complete trials and mutates some parameters; random until the population is full.
+ */
 export function evolutionSampler(opts: EvolutionOptions = {}): Sampler {
   const rng = new Rng(opts.seed);
   const P = opts.populationSize ?? 20;

@@ -11,6 +11,10 @@ export interface GridSamplerOptions {
   readonly seed?: number;
 }
 
+/**
+ * A grid-search sampler: every combination of `grid`'s values once, in a shuffled order seeded by `opts.seed`
+ * (revisited once exhausted); throws a SearchSpaceError when a parameter has no values.
+ */
 export function gridSampler(grid: Readonly<Record<string, readonly CategoricalChoice[]>>, opts: GridSamplerOptions = {}): Sampler {
   const names = Object.keys(grid).sort();
   for (const n of names) if (!Array.isArray(grid[n]) || grid[n].length === 0) throw new SearchSpaceError(`grid: parameter '${n}' needs a non-empty list of values`);

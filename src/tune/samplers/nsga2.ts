@@ -8,6 +8,10 @@ import type { FrozenTrial } from '../types.js';
 import { sampleUniform } from './random.js';
 import { IntersectionSpace, type RelativeParam, type RelativeSample, type Sampler, type StudyView } from './sampler.js';
 
+/**
+ * Options of {@link nsga2Sampler}: seed, population size (default 50), and the mutation, crossover (default 0.9) and
+ * swapping (default 0.5) probabilities.
+ */
 export interface Nsga2Options {
   readonly seed?: number;
   readonly populationSize?: number;
@@ -25,6 +29,10 @@ interface Ranked {
   readonly crowding: number;
 }
 
+/**
+ * An NSGA-II sampler (Deb et al. 2002) for multi-objective studies, with Optuna's defaults; generations are recorded on
+ * trials, so it is stateless across processes.
+ */
 export function nsga2Sampler(opts: Nsga2Options = {}): Sampler {
   const rng = new Rng(opts.seed);
   const pop = opts.populationSize ?? 50;

@@ -13,6 +13,10 @@ export interface RandomSamplerOptions {
   readonly seed?: number;
 }
 
+/**
+ * A random-search sampler: each parameter uniform (log-uniform on log scales, uniform over the grid points with a
+ * step), seeded by `opts.seed`.
+ */
 export function randomSampler(opts: RandomSamplerOptions = {}): Sampler {
   const rng = new Rng(opts.seed);
   return {

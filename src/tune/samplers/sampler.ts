@@ -15,12 +15,14 @@ export interface StudyView {
   readonly running: readonly FrozenTrial[];
 }
 
+/** A jointly proposed parameter: its distribution and internal value. */
 export interface RelativeParam {
   readonly distribution: Distribution;
   /** Internal value (category index for categoricals). */
   readonly internal: number;
 }
 
+/** What `sampleRelative` proposes: parameters by name, and system attributes to store on the trial. */
 export interface RelativeSample {
   readonly params: Readonly<Record<string, RelativeParam>>;
   /** System attributes to store on the trial (e.g. the CMA-ES generation it belongs to). */
@@ -41,7 +43,15 @@ export interface RelativeSample {
  */
 export interface Sampler {
   readonly name: string;
+  /**
+   * Proposes several parameters jointly when a trial starts (optional); used only where the objective later asks for
+   * the same name and distribution.
+   */
   sampleRelative?(study: StudyView, trial: FrozenTrial): RelativeSample;
+  /**
+   * Proposes one parameter not covered by `sampleRelative`: an internal value inside `distribution` (a category index
+   * for categoricals).
+   */
   sampleIndependent(study: StudyView, trial: FrozenTrial, name: string, distribution: Distribution): number;
 }
 

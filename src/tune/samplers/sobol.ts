@@ -47,6 +47,10 @@ export interface SobolSamplerOptions {
   readonly space?: Readonly<Record<string, Distribution>>;
 }
 
+/**
+ * A Sobol quasi-random sampler: trial k takes the k-th point of a (by default scrambled) Sobol sequence, so workers
+ * share one low-discrepancy sequence without coordination.
+ */
 export function sobolSampler(opts: SobolSamplerOptions = {}): Sampler {
   const rng = new Rng(opts.seed);
   const scramble = opts.scramble ?? true;

@@ -15,6 +15,7 @@ import { Parzen, type ParzenDim } from './parzen.js';
 import { sampleUniform } from './random.js';
 import { GroupSpace, IntersectionSpace, sign, type RelativeParam, type RelativeSample, type Sampler, type StudyView } from './sampler.js';
 
+/** Options of {@link tpeSampler} (Optuna's TPESampler defaults). */
 export interface TpeOptions {
   readonly seed?: number;
   /** Random trials before the model is used (default 10). */
@@ -134,6 +135,11 @@ function parzenDim(d: Distribution): ParzenDim {
   return step === null ? { kind: 'num', low: d.low, high: d.high, step: null } : { kind: 'num', low: d.low - step / 2, high: d.high + step / 2, step };
 }
 
+/**
+ * A Tree-structured Parzen Estimator sampler (Bergstra et al. 2011; Optuna's defaults): random for the first
+ * `nStartupTrials` (default 10), then the candidate maximising l(x)/g(x); the default sampler of single-objective
+ * studies.
+ */
 export function tpeSampler(opts: TpeOptions = {}): Sampler {
   const rng = new Rng(opts.seed);
   const nStartup = opts.nStartupTrials ?? 10;

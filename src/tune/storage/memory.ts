@@ -31,6 +31,10 @@ interface MutableStudy {
   finished: MutableTrial[];
 }
 
+/**
+ * Study storage in process memory (`memory:`): no persistence, one process; the reference implementation of the {@link
+ * Storage} contract.
+ */
 export class MemoryStorage implements Storage {
   readonly kind = 'memory' as const;
   readonly url = 'memory:';

@@ -48,6 +48,10 @@ function studyRecord(r: Row): StudyRecord {
   };
 }
 
+/**
+ * Study storage in SQLite (the embedded default; worker processes on one file take turns) or PostgreSQL (many processes
+ * or machines on one study), implementing the {@link Storage} contract with the database clock for heartbeats.
+ */
 export class SqlStorage implements Storage {
   readonly kind: 'sqlite' | 'postgres';
   private readonly d: DialectSql;

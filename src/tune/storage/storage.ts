@@ -3,6 +3,10 @@
 import type { Distribution } from '../distributions.js';
 import type { Direction, FrozenTrial, JsonValue, TrialCounts, TrialState } from '../types.js';
 
+/**
+ * A study as stored: id, name, optimisation directions (one per objective), user and system attributes and creation
+ * time (ms since the epoch).
+ */
 export interface StudyRecord {
   readonly id: number;
   readonly name: string;
@@ -62,24 +66,51 @@ export interface Storage {
   createStudy(name: string, directions: readonly Direction[], opts?: { loadIfExists?: boolean }): Promise<StudyRecord>;
   /** The study, or undefined. */
   getStudy(name: string): Promise<StudyRecord | undefined>;
+  /** Every study in this storage. */
   listStudies(): Promise<readonly StudyRecord[]>;
+  /** Deletes a study and its trials; throws a StorageError when it does not exist. */
   deleteStudy(name: string): Promise<void>;
+  /** Sets a user or system attribute of a study (JSON value; replaces any earlier value). */
   setStudyAttr(studyId: number, kind: 'user' | 'system', key: string, value: JsonValue): Promise<void>;
 
+  /**
+   * Creates a RUNNING or WAITING trial with the next number (atomically); with `maxTrials`, returns null instead once
+   * the study's budget count has reached it.
+   */
   createTrial(studyId: number, trial: NewTrial, maxTrials?: number): Promise<FrozenTrial | null>;
+  /**
+   * Moves the oldest WAITING trial to RUNNING for `worker` and returns it, or null when none waits; two callers never
+   * get the same trial.
+   */
   claimWaiting(studyId: number, worker: string): Promise<FrozenTrial | null>;
+  /** Sets (or replaces) a parameter of a RUNNING trial; throws a StorageError otherwise. */
   setParam(trialId: number, name: string, param: NewParam): Promise<void>;
+  /** Records (or replaces) the intermediate value of a RUNNING trial at `step`; throws a StorageError otherwise. */
   reportIntermediate(trialId: number, step: number, value: number): Promise<void>;
+  /** Sets a user or system attribute of a RUNNING trial; throws a StorageError otherwise. */
   setTrialAttr(trialId: number, kind: 'user' | 'system', key: string, value: JsonValue): Promise<void>;
+  /**
+   * Writes a RUNNING trial's final state and values (one per objective for COMPLETE, else null); returns false and
+   * changes nothing when the trial is not RUNNING.
+   */
   finishTrial(trialId: number, state: 'COMPLETE' | 'PRUNED' | 'FAILED', values: readonly number[] | null): Promise<boolean>;
+  /** Records that a RUNNING trial's worker is alive (nothing happens for a trial in another state). */
   heartbeat(trialId: number): Promise<void>;
+  /**
+   * Atomically fails RUNNING trials silent for longer than `graceMs`, re-queueing each one's parameters as a WAITING
+   * trial while its retry chain is shorter than `maxRetries`; returns the failed trials.
+   */
   failStale(studyId: number, graceMs: number, maxRetries: number): Promise<readonly FrozenTrial[]>;
 
+  /** The trial with this storage-wide id; throws a StorageError when there is none. */
   getTrial(trialId: number): Promise<FrozenTrial>;
   /** Every trial of the study in number order (optionally only some states). */
   getTrials(studyId: number, states?: readonly TrialState[]): Promise<readonly FrozenTrial[]>;
+  /** Finished trials in finish order after `cursor` (start at 0), with the cursor to pass next. */
   finishedSince(studyId: number, cursor: number): Promise<FinishedPage>;
+  /** The study's trial counts per state and its budget count (re-queued failures not counted twice). */
   counts(studyId: number): Promise<TrialCounts>;
+  /** Closes the connection (nothing for memory storage). */
   close(): Promise<void>;
 }
 
