@@ -17,6 +17,7 @@ import { normal, uniform, zeros } from '../init.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 
+/** Options of {@link MoE}: the number of experts, experts per token, expert width, capacity and auxiliary-loss weights. */
 export interface MoEOptions {
   /** Number of experts E (≥ 2). */
   readonly experts: number;
