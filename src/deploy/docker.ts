@@ -59,8 +59,10 @@ COPY model/model.onnx ${MODEL_PATH}
 USER ${RUN_AS_USER}:${RUN_AS_USER}
 EXPOSE ${c.port}
 STOPSIGNAL SIGTERM
+# Run with another --port? Set LATHE_HEALTH_URL to match (docker run -e LATHE_HEALTH_URL=http://127.0.0.1:PORT${ROUTES.ready}).
+ENV LATHE_HEALTH_URL=${ready}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=${Math.min(c.startupSeconds, 300)}s --retries=3 \\
-  CMD ["node", "-e", "fetch('${ready}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch(process.env.LATHE_HEALTH_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/app/node_modules/lathe/bin/lathe.js"]
 CMD ["serve", "--config", "${IMAGE_CONFIG_PATH}"]
 `;
