@@ -10,7 +10,7 @@ import { OipHandler, type HttpAnswer, type SessionLike } from './oip-handler.js'
 export interface ApiGatewayV2Event {
   readonly version?: string;
   readonly rawPath: string;
-  readonly requestContext: { readonly http: { readonly method: string; readonly path?: string } };
+  readonly requestContext: { readonly http: { readonly method: string; readonly path?: string }; readonly domainName?: string; readonly requestId?: string };
   readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
