@@ -90,7 +90,8 @@ export function addBrowserBundle(c: DeployConfig, model: DeployModel, files: Fil
   for (const f of ['index.html', 'app.js']) files.set(f, readFileSync(join(assets, f)));
   let ortDist: string;
   try {
-    ortDist = join(dirname(createRequire(join(packageRoot(), 'package.json')).resolve('onnxruntime-web/package.json')), 'dist');
+    // its exports map hides package.json; the CommonJS entry is dist/ort.min.js
+    ortDist = dirname(createRequire(join(packageRoot(), 'package.json')).resolve('onnxruntime-web'));
   } catch {
     throw new DeployError('target browser needs the onnxruntime-web package (npm install onnxruntime-web)');
   }
