@@ -91,3 +91,42 @@ test('lathe deploy (CLI): one-line errors with exit code 2, nothing written', ()
   assert.match(r.stdout, /knative\/service\.yaml/);
   assert.ok(existsSync(join(out, 'knative', 'service.yaml')));
 });
+
+test('a models:/ URI resolves through the registered resolvers; a run folder through its model.onnx', async () => {
+  const { registerModelResolver } = await import('../../src/serve/index.js');
+  registerModelResolver({ resolve: async (uri) => (uri.startsWith('models:/deploy-test') ? [{ version: '3', path: CNN }, { version: '1', path: '/nonexistent' }] : undefined) });
+  const out = join(tempDir(), 'out');
+  const r = await deploy({ model: 'models:/deploy-test@champion', target: 'kserve', out, name: 'cnn' });
+  assert.equal(r.model, CNN, 'the highest version is shipped');
+  await assert.rejects(deploy({ model: 'models:/other@x', target: 'kserve', out: join(out, 'x') }), /no resolver handles 'models:\/other@x'/);
+  const run = tempDir();
+  writeFileSync(join(run, 'model.onnx'), readFileSync(CNN));
+  assert.equal((await deploy({ model: run, target: 'knative', out: join(out, 'run') })).model, join(run, 'model.onnx'));
+});
+
+test('lathe deploy preview (CLI) serves a bundle folder on 127.0.0.1', { timeout: 30_000 }, async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>x</title>');
+  const { spawn } = await import('node:child_process');
+  const p = spawn(process.execPath, ['bin/lathe.js', 'deploy', 'preview', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      p.stdout.on('data', (d) => {
+        text += d;
+        const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(text);
+        if (m) resolve(m[1]);
+      });
+      p.on('exit', (code) => reject(new Error(`preview exited with ${code}`)));
+    });
+    const r = await fetch(url + '/');
+    assert.equal(r.status, 200);
+    assert.match(await r.text(), /<title>x<\/title>/);
+    assert.equal((await fetch(url + '/missing.js')).status, 404);
+  } finally {
+    p.kill('SIGTERM');
+  }
+  const bad = spawnSync(process.execPath, ['bin/lathe.js', 'deploy', 'preview', tempDir()], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /holds no index\.html/);
+});
