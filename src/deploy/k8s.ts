@@ -8,7 +8,7 @@
 // two failed polls take the pod out of the endpoints well within that), liveness polls live.
 import { stringify } from 'yaml';
 import type { DeployConfig } from './config.js';
-import { CONFIG_DIR, commonLabels, containerServeConfig, contentHash, MODEL_DIR, PORT_NAME, ROUTES, RUN_AS_USER, selectorLabels, terminationGraceSeconds } from './contract.js';
+import { CONFIG_DIR, commonLabels, containerServeConfig, contentHash, PORT_NAME, ROUTES, RUN_AS_USER, selectorLabels, terminationGraceSeconds } from './contract.js';
 import type { Json, Manifest } from './manifest.js';
 
 export const READINESS_PERIOD_S = 2;
@@ -128,5 +128,3 @@ export function networkPolicy(c: DeployConfig): Manifest {
     spec: { podSelector: { matchLabels: selectorLabels(c) }, policyTypes: ['Ingress'], ingress: [{ ports: [{ protocol: 'TCP', port: c.port }] }] },
   };
 }
-
-export { MODEL_DIR };

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { deploy, DeployError, kubernetesNameProblem, loadDeployConfig, parseDeployConfig } from '../../src/deploy/index.js';
+import { deploy, DeployError, imageLockfile, kubernetesNameProblem, loadDeployConfig, parseDeployConfig } from '../../src/deploy/index.js';
 import { CNN, tempDir } from './helpers.js';
 
 async function refused(input: Record<string, unknown>, message: RegExp): Promise<void> {
@@ -129,4 +129,19 @@ test('lathe deploy preview (CLI) serves a bundle folder on 127.0.0.1', { timeout
   const bad = spawnSync(process.execPath, ['bin/lathe.js', 'deploy', 'preview', tempDir()], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /holds no index\.html/);
+});
+
+test("the image's lockfile holds lathe's runtime dependencies and what they reach, nothing else", () => {
+  const lathe = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const deps = Object.fromEntries(Object.entries(lathe.dependencies).filter(([n]) => n !== 'onnxruntime-web'));
+  const lock = JSON.parse(imageLockfile(process.cwd(), 'app', deps)!) as { packages: Record<string, { dev?: boolean; version?: string }> };
+  assert.deepEqual(lock.packages[''], { name: 'app', version: '1.0.0', dependencies: deps });
+  for (const d of Object.keys(deps)) assert.ok(lock.packages[`node_modules/${d}`], d);
+  const full = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean }> };
+  // dev-only packages (a devDependency that a runtime one also needs, like protobufjs's @types/node, is not dev-only)
+  const devOnly = Object.keys(lathe.devDependencies).filter((d) => full.packages[`node_modules/${d}`]?.dev);
+  assert.ok(devOnly.includes('typescript'));
+  for (const d of [...devOnly, 'onnxruntime-web', 'guid-typescript']) assert.equal(lock.packages[`node_modules/${d}`], undefined, `${d} is not in the image`);
+  assert.ok(Object.values(lock.packages).every((p) => p.dev === undefined));
+  for (const [path, p] of Object.entries(lock.packages)) if (path) assert.equal(p.version, full.packages[path].version, path);
 });
