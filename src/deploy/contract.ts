@@ -6,10 +6,7 @@ import { createHash } from 'node:crypto';
 import { parseServeConfig, type ServeConfig } from '../serve/config.js';
 import type { DeployConfig } from './config.js';
 
-/** OIP v2 health routes and the Prometheus route of lathe serve. */
-export const ROUTES = { live: '/v2/health/live', ready: '/v2/health/ready', metrics: '/metrics' } as const;
-/** The OIP v2 infer route of a model. */
-export const inferPath = (model: string): string => `/v2/models/${model}/infer`;
+export { ROUTES, inferPath } from './routes.js';
 /** Name of the container port every manifest refers to. */
 export const PORT_NAME = 'http';
 /** KServe's convention: the model lives (or its storage initializer puts it) here. */

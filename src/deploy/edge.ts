@@ -23,7 +23,7 @@ export function addLambdaHandler(c: DeployConfig, model: DeployModel, files: Fil
   files.set(
     'index.mjs',
     `// AWS Lambda (Node.js 20, API Gateway HTTP API / function URL): lathe's OIP v2 routes for '${c.name}'.
-// Package: npm install --omit=dev && zip -r function.zip index.mjs model.onnx package.json node_modules
+// Package: npm install --omit=dev --install-links && zip -r function.zip index.mjs model.onnx package.json node_modules
 import { fileURLToPath } from 'node:url';
 import { createLambdaHandler } from 'lathe/deploy/lambda';
 

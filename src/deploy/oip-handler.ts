@@ -7,7 +7,7 @@ import { ServeError } from '../serve/errors.js';
 import { encodeResponse, parseInferRequest, validateInputs } from '../serve/oip.js';
 import { signatureOf, type ValueInfo } from '../serve/signature.js';
 import type { HostTensor, ModelSignature, TypedArray } from '../serve/tensor.js';
-import { ROUTES } from './contract.js';
+import { ROUTES } from './routes.js';
 
 /** The parts of an ONNX Runtime session (node or web: both implement onnxruntime-common) a handler uses. */
 export interface SessionLike {

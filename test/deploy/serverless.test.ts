@@ -111,3 +111,19 @@ test('fetch handler (onnxruntime-web, WASM): the same events as Requests get the
     console.log(`fetch-cold-start: ${JSON.stringify({ first_request_ms: +coldMs.toFixed(1), session_init_ms: +(handler.initMs() ?? -1).toFixed(1), warm_request_ms: +warmMs.toFixed(2) })}`);
   });
 });
+
+test('the fetch handler imports no Node module and no server dependency (it must bundle for edge runtimes)', () => {
+  const seen = new Set<string>();
+  const bare: string[] = [];
+  const walk = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/^(import|export)(?! type)[^'"]*from\s+'([^']+)'/gm)) {
+      if (m[2].startsWith('.')) walk(join(file, '..', m[2]));
+      else bare.push(`${m[2]} (from ${file})`);
+    }
+  };
+  walk(join(process.cwd(), 'dist', 'src', 'deploy', 'fetch.js'));
+  assert.ok(seen.size >= 5, `walked ${seen.size} modules`);
+  assert.deepEqual(bare, []);
+});
