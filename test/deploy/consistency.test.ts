@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { checkConsistency, inferPath, QUERIED_METRICS, type Manifest } from '../../src/deploy/index.js';
 import { createServer, parseServeConfig, type ServeConfigInput } from '../../src/serve/index.js';
 import { CNN, generated, manifestsOf } from './helpers.js';
+import { checkOipConformance } from './oip-conformance.js';
 
 type Mutable = Record<string, any>;
 
@@ -86,6 +87,9 @@ test("the manifests' probe, metrics and infer paths are the real server's routes
     const metrics = await server.app.inject({ method: 'GET', url: sm.spec.endpoints[0].path });
     assert.equal(metrics.statusCode, 200);
     for (const name of QUERIED_METRICS) assert.match(metrics.body, new RegExp(`^${name}[{ ]`, 'm'), `${name} missing from /metrics`);
+    // The OIP conformance checks the container must pass (docker.test.ts), here against the reference server.
+    const url = await server.listen();
+    assert.equal(await checkOipConformance(url, 'fashion-cnn'), 26);
   } finally {
     await server.close();
   }

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { deploy } from '../../src/deploy/index.js';
 import { createServer, parseServeConfig } from '../../src/serve/index.js';
 import { CNN, tempDir } from './helpers.js';
+import { checkOipConformance } from './oip-conformance.js';
 
 const IMAGE = 'lathe-deploy-test:latest';
 const NAME = 'fashion-cnn';
@@ -93,7 +94,9 @@ test('docker: the generated image serves the model, healthy and draining on SIGT
     assert.ok(readyMs > 0, `not ready after 120 s:\n${(await sh('docker', ['logs', container])).out.slice(-2000)}`);
     assert.equal((await fetch(`${base_url}/v2/health/live`)).status, 200);
 
-    // OIP: server and model metadata, errors that name the field, inference equal to the in-process server.
+    // OIP conformance (the checks the reference server passes in consistency.test.ts), then inference equal to
+    // the in-process server and the binary extension.
+    const conformance = await checkOipConformance(base_url, NAME);
     const meta = (await (await fetch(`${base_url}/v2/models/${NAME}`)).json()) as { inputs: { name: string; shape: number[] }[] };
     assert.deepEqual(meta.inputs, [{ name: 'image', datatype: 'FP32', shape: [-1, 1, 28, 28] }]);
     assert.match(JSON.stringify(await (await fetch(`${base_url}/v2`)).json()), /binary_tensor_data/);
@@ -164,7 +167,7 @@ test('docker: the generated image serves the model, healthy and draining on SIGT
     assert.equal(exit, '0', 'lathe serve exits 0 after draining');
     assert.ok(stopMs >= 1400, `the listener stayed open for the drain delay (stopped after ${stopMs.toFixed(0)} ms)`);
 
-    const report = { image_bytes: size, base_image_bytes: base, build_s: +buildS.toFixed(1), start_to_ready_ms: Math.round(readyMs), stop_ms: Math.round(stopMs), requests_during_stop: statuses.length, refused_after_close: refused };
+    const report = { oip_checks: conformance, image_bytes: size, base_image_bytes: base, build_s: +buildS.toFixed(1), start_to_ready_ms: Math.round(readyMs), stop_ms: Math.round(stopMs), requests_during_stop: statuses.length, refused_after_close: refused };
     console.log(`docker-deploy: ${JSON.stringify(report)}`);
     if (process.env.LATHE_DEPLOY_REPORT) writeFileSync(process.env.LATHE_DEPLOY_REPORT, JSON.stringify(report) + '\n');
   } finally {
