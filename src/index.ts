@@ -1,5 +1,5 @@
 // Public API of lathe. Each layer re-exports from its own index; the areas are also subpaths of the package
-// ('lathe/nn', 'lathe/optim', 'lathe/data', 'lathe/train', 'lathe/models', 'lathe/serve', 'lathe/track', 'lathe/tune').
+// ('lathe/nn', 'lathe/optim', 'lathe/data', 'lathe/train', 'lathe/models', 'lathe/serve', 'lathe/track', 'lathe/tune', 'lathe/deploy').
 export * from './graph/index.js';
 export * from './autodiff/index.js';
 export { compile, type CompileOptions, type CompiledFn } from './runtime/compile.js';
@@ -18,3 +18,4 @@ export * as serve from './serve/index.js';
 export * as track from './track/index.js';
 export * as tune from './tune/index.js';
 export * as data from './data/index.js';
+export * as deploy from './deploy/index.js';

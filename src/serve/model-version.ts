@@ -2,26 +2,14 @@
 import { DynamicBatcher, type BatchInfo, type BatchObserver } from './batcher.js';
 import { ResponseCache } from './cache.js';
 import type { ModelConfig } from './config.js';
-import { oipDatatypeOf, OIP_DTYPE } from '../graph/dtype.js';
-import { InstancePool, type ModelIo } from './pool.js';
+import { OIP_DTYPE } from '../graph/dtype.js';
+import { InstancePool } from './pool.js';
+import { signatureOf } from './signature.js';
 import type { WireTensor } from './worker-messages.js';
 import { mtimeOf } from './resolver.js';
-import { allocateOip, elementCount, type HostTensor, type ModelSignature, type TensorSpec } from './tensor.js';
+import { allocateOip, elementCount, type HostTensor, type ModelSignature } from './tensor.js';
 
 export type VersionState = 'loading' | 'ready' | 'draining' | 'unloaded';
-
-/** Signature of an ONNX model from the worker's metadata; symbolic dimensions become -1. */
-function signatureOf(io: ModelIo, path: string): ModelSignature {
-  const spec = (v: ModelIo['inputs'][number], kind: string): TensorSpec => {
-    const datatype = oipDatatypeOf(v.type);
-    if (!datatype) throw new Error(`${path}: ${kind} '${v.name}' has type ${v.type}, which the server does not serve`);
-    return { name: v.name, datatype, shape: v.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
-  };
-  const inputs = io.inputs.map((v) => spec(v, 'input'));
-  const outputs = io.outputs.map((v) => spec(v, 'output'));
-  const batchable = [...inputs, ...outputs].every((t) => t.shape.length > 0 && t.shape[0] === -1);
-  return { inputs, outputs, batchable };
-}
 
 export class ModelVersion {
   state: VersionState = 'loading';

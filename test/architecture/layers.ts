@@ -80,8 +80,10 @@ export const LAYERS: Layers = {
     util: 'version, atomic writes',
   },
   deploy: {
-    serve: 'artifacts run lathe serve and reuse its config schema',
+    serve: 'artifacts run lathe serve and reuse its config schema; the serverless handlers reuse its OIP parsing and encoding',
     onnx: 'reads model metadata for manifests',
+    graph: 'the one dtype table: OIP datatypes to ONNX Runtime element types in the serverless handlers',
+    runtime: 'the Lambda handler creates its session with runtime/session.ts, like every lathe session',
     util: 'plain helpers',
   },
   advise: {

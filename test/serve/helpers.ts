@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { createServer, parseServeConfig, type LatheServer, type ModelConfigInput, type ServeConfigInput } from '../../src/serve/index.js';
 
-export const fixtures = join(process.cwd(), 'test', 'fixtures', 'serve');
+const fixtures = join(process.cwd(), 'test', 'fixtures', 'serve');
 export const repo = join(fixtures, 'repo');
 
 /** A model entry with small, fast defaults (1 instance, 1 thread, 1 warm-up run). */

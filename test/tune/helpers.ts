@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import YAML from 'yaml';
 
-export const PG_BASE = process.env.LATHE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_BASE = process.env.LATHE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const objectiveFixture = resolve(process.cwd(), 'test/fixtures/tune/objective.js');
 
 export interface TempStorage {

@@ -10,7 +10,7 @@ import type { DType } from '../../src/graph/dtype.js';
 import { isFloat } from '../../src/graph/dtype.js';
 
 /** Deterministic normal-ish numbers (xorshift + Box–Muller) for test inputs. */
-export function rng(seed = 1): () => number {
+function rng(seed = 1): () => number {
   let s = seed >>> 0 || 1;
   const u = () => {
     s ^= s << 13; s >>>= 0;

@@ -1,0 +1,102 @@
+// `lathe deploy <model> --target ...` and `lathe deploy preview <dir>`: thin commands over src/deploy.
+import type { Command } from 'commander';
+import { openStore } from '../track/open.js';
+import { registryResolver } from '../track/registry.js';
+import { registerModelResolver } from '../serve/resolver.js';
+import { deploy, loadDeployConfig, parseDeployConfig, startPreview, TARGETS } from '../deploy/index.js';
+import { CliError } from './errors.js';
+
+interface DeployFlags {
+  config?: string;
+  target?: string;
+  out?: string;
+  name?: string;
+  namespace?: string;
+  image?: string;
+  port?: string;
+  replicas?: string;
+  minReplicas?: string;
+  maxReplicas?: string;
+  canary?: string;
+  autoscaler?: string;
+  kserveMode?: string;
+  storageUri?: string;
+  sample?: string[];
+  lathePackage?: string;
+}
+
+function num(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new CliError(`--${flag} must be a number (got '${value}')`);
+  return n;
+}
+
+/** The deploy config from `--config`, the positional model and flags (flags win). */
+function deployInputFromCli(model: string | undefined, f: DeployFlags): Record<string, unknown> {
+  const flags: Record<string, unknown> = {
+    target: f.target,
+    model,
+    out: f.out,
+    name: f.name,
+    namespace: f.namespace,
+    image: f.image,
+    port: num(f.port, 'port'),
+    replicas: num(f.replicas, 'replicas'),
+    minReplicas: num(f.minReplicas, 'min-replicas'),
+    maxReplicas: num(f.maxReplicas, 'max-replicas'),
+    canary: num(f.canary, 'canary'),
+    autoscaler: f.autoscaler,
+    kserveMode: f.kserveMode,
+    storageUri: f.storageUri,
+    samples: f.sample && f.sample.length > 0 ? f.sample : undefined,
+    lathePackage: f.lathePackage,
+  };
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+}
+
+export function registerDeploy(program: Command): void {
+  const cmd = program
+    .command('deploy')
+    .description(`Generate a deployable folder for a model: ${TARGETS.join(', ')}`)
+    .argument('[model]', 'model.onnx, a run or model folder holding model.onnx, or models:/name@alias')
+    .option('-t, --target <target>', TARGETS.join(' | '))
+    .option('-c, --config <file>', 'deploy.yaml with any of the fields below (flags win)')
+    .option('-o, --out <dir>', 'folder to write (default ./deploy)')
+    .option('--name <name>', 'app and model name (a Kubernetes name; default lathe-model)')
+    .option('--namespace <ns>', 'Kubernetes namespace (default default)')
+    .option('--image <ref>', 'container image the manifests run (default <name>:latest)')
+    .option('--port <port>', 'port inside the container (default 8080)')
+    .option('--replicas <n>', 'Deployment/Rollout replicas (default 2)')
+    .option('--min-replicas <n>', 'autoscaling minimum (default 2)')
+    .option('--max-replicas <n>', 'autoscaling maximum (default 10)')
+    .option('--canary <percent>', 'canary traffic percent (KServe canaryTrafficPercent, first Argo step; default 10)')
+    .option('--autoscaler <hpa|keda>', 'k8s target: HPA (CPU + queue depth) or a KEDA ScaledObject')
+    .option('--kserve-mode <mode>', 'RawDeployment (default) or Serverless')
+    .option('--storage-uri <uri>', 'KServe storageUri (the model is fetched to /mnt/models)')
+    .option('--sample <image...>', 'browser target: sample images bundled and classified when the page loads')
+    .option('--lathe-package <spec>', "how the image gets lathe: 'vendor' (copy this lathe, default) or an npm spec")
+    .action(async (model: string | undefined, flags: DeployFlags) => {
+      const overrides = deployInputFromCli(model, flags);
+      if (model?.startsWith('models:/')) registerModelResolver(registryResolver(await openStore()));
+      if (!flags.config && !flags.target) throw new CliError(`--target is required (${TARGETS.join(', ')})`);
+      const config = flags.config ? loadDeployConfig(flags.config, overrides) : parseDeployConfig(overrides, 'deploy options');
+      const r = await deploy(config);
+      console.log(`lathe deploy: ${r.target} for ${r.model} → ${r.out} (${r.files.length} files)`);
+      for (const f of r.files.filter((x) => !x.startsWith('vendor/') && !x.startsWith('ort/'))) console.log(`  ${f}`);
+    });
+  cmd
+    .command('preview')
+    .description('Serve a browser bundle (lathe deploy --target browser) on 127.0.0.1')
+    .argument('[dir]', 'the bundle folder', 'deploy')
+    .option('-p, --port <port>', 'port (default 8080; 0 = any free port)', '8080')
+    .action(async (dir: string, flags: { port: string }) => {
+      const port = Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be an integer in 0..65535 (got '${flags.port}')`);
+      const p = await startPreview(dir, port);
+      console.log(`lathe deploy preview: ${p.url}/ (Ctrl-C to stop)`);
+      const stop = (): void => void p.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
