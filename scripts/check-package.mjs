@@ -44,7 +44,7 @@ try {
   const required = [
     'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/lathe.js', 'dist/src/index.js', 'dist/src/index.d.ts',
     'dist/src/cli/bin.js', 'data/fashion-mnist-subset/LICENSE', 'data/fashion-mnist-subset/train-images-idx3-ubyte.gz',
-    'data/fashion-mnist-subset/t10k-labels-idx1-ubyte.gz', 'src/track/ui/index.html', 'src/serve/grpc/grpc_predict_v2.proto',
+    'data/fashion-mnist-subset/t10k-labels-idx1-ubyte.gz', 'src/track/ui/index.html', 'src/serve/grpc/grpc_predict_v2.proto', 'src/deploy/browser/index.html',
   ];
   for (const [sub, target] of Object.entries(pkg.exports)) {
     if (typeof target === 'string') continue;
