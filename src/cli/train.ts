@@ -16,6 +16,12 @@ import { trackingCallback } from '../track/callback.js';
 import { registerModel as registerTrackedModel } from '../track/registry.js';
 import type { TrainConfig } from '../train/config.js';
 
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag}: expected a positive integer, got ${v}`);
+  return n;
+}
+
 /** Flattens a config into tracking params ("optimizer.lr": 0.002). */
 function flatParams(cfg: TrainConfig): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
@@ -93,8 +99,14 @@ export function registerTrain(program: Command): void {
     .command('eval')
     .description('evaluate a checkpoint (or a run directory) on its dataset’s test split')
     .argument('<checkpoint>', 'checkpoint manifest (.json) or run directory')
-    .action(async (path: string) => {
-      const r = await userErrors(() => evaluateCheckpoint(path));
+    .option('--iwae <k>', 'VAEs: also the ELBO and the k-sample importance-weighted bound (nats per image)')
+    .option('--images <n>', 'with --iwae: only the first n test images')
+    .action(async (path: string, o: { iwae?: string; images?: string }) => {
+      const k = o.iwae === undefined ? undefined : positiveInt('--iwae', o.iwae);
+      const images = o.images === undefined ? undefined : positiveInt('--images', o.images);
+      const progress = (done: number, total: number) => process.stderr.write(`\riwae: ${done}/${total} images`);
+      const r = await userErrors(() => evaluateCheckpoint(path, k ? { iwae: { k, images, onProgress: progress } } : {}));
+      if (k) process.stderr.write('\n');
       console.log(JSON.stringify(r));
     });
 

@@ -17,3 +17,7 @@ export { UNet, DoubleConv, UpBlock, unetOptions, upsampleNearest2x, timestepFeat
 export { Seq2Seq, seq2seqOptions, seq2seqLoss, greedyDecode, type Seq2SeqOptions } from './seq2seq.js';
 import './gnn.js';
 export { GCN, GAT, GraphSAGE, gcnOptions, gatOptions, graphsageOptions, graphLoss, graphAccuracy, GRAPH_INPUT_KEYS, GRAPH_BATCH_DIMS, type GCNOptions, type GATOptions, type GraphSAGEOptions } from './gnn.js';
+import './vae.js';
+export { VAE, vaeOptions, vaeObjective, vaeTerms, binarize, type VAEOptions } from './vae.js';
+export type { ModelObjective } from './registry.js';
+export { vaeBounds, vaeLogWeights, type VaeBoundOptions, type VaeBounds } from './vae-bounds.js';

@@ -1,4 +1,4 @@
-export { Trainer, type TrainerConfig, type EvalResult } from './trainer.js';
+export { Trainer, type TrainerConfig, type EvalResult, type Objective } from './trainer.js';
 export { TrainStep, type StepResult } from './train-step.js';
 export { buildTrainStepModel, type TrainStepConfig, type StepContext, type StepOutputs, type StepPhase } from './step-graph.js';
 export { stateKey } from './state-keys.js';
