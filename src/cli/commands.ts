@@ -4,11 +4,13 @@ import { registerTrack } from './track.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerModels } from './models.js';
+import { registerSample } from './sample.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
   registerTrain(program);
   registerModels(program);
+  registerSample(program);
   registerTune(program);
   registerTrack(program);
   registerServe(program);

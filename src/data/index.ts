@@ -31,3 +31,4 @@ export * from './audio/augment.js';
 export * from './text/index.js';
 export * from './graph.js';
 export { toPixelRange, binarizeFixed } from './pixels.js';
+export { imageGrid, writeImageGrid, encodeNpy, readNpy, type GridImage } from './image-grid.js';

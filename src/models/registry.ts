@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { DType } from '../graph/dtype.js';
 import type { Tensor } from '../graph/tensor.js';
 import type { Module } from '../nn/module.js';
+import type { GenerativeInfo } from './generative.js';
 
 /**
  * How a generative model trains: an objective that replaces forward + loss (the Trainer's `objective`), the pixel
@@ -16,6 +17,8 @@ export interface ModelObjective {
   readonly monitor: { readonly metric: string; readonly mode: 'min' | 'max' };
   /** Evaluate on a fixed binarisation of the held-out images (binary-likelihood models). */
   readonly binaryEval?: boolean;
+  /** What sampling needs (written into the exported model's metadata). */
+  readonly generative: GenerativeInfo;
 }
 
 /** One model input without the batch dim. */

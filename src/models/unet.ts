@@ -124,9 +124,11 @@ export class UNet extends Module {
     return this.t2!.forward(silu(this.t1!.forward(timestepFeatures(t, this.cfg.timeEmbed))));
   }
 
-  forward(x: Tensor, t?: Tensor): Tensor {
+  /** `cond` [B, timeEmbed] (e.g. a class embedding) is added to the timestep embedding. */
+  forward(x: Tensor, t?: Tensor, cond?: Tensor): Tensor {
     if (this.cfg.timeEmbed > 0 && !t) throw new Error('UNet: built with timeEmbed > 0, so forward needs timesteps t [B]');
-    const temb = t && this.cfg.timeEmbed > 0 ? this.embedTime(t) : undefined;
+    let temb = t && this.cfg.timeEmbed > 0 ? this.embedTime(t) : undefined;
+    if (cond && temb) temb = add(temb, cond); // [B, timeEmbed]
     const skips: Tensor[] = [];
     let h = x;
     for (const d of this.down) {

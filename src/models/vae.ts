@@ -187,5 +187,8 @@ registerModel({
   inputShape: (o) => [o.latent],
   inputs: (o) => [{ name: 'z', dtype: 'float32', shape: [o.latent] }],
   create: (o) => new VAE(o),
-  objective: (o): ModelObjective => ({ objective: vaeObjective, pixels: 'unit', monitor: { metric: 'val_elbo', mode: 'max' }, binaryEval: o.likelihood === 'bernoulli' && o.binarize }),
+  objective: (o): ModelObjective => ({
+    objective: vaeObjective, pixels: 'unit', monitor: { metric: 'val_elbo', mode: 'max' }, binaryEval: o.likelihood === 'bernoulli' && o.binarize,
+    generative: { kind: 'vae', channels: o.channels, size: o.size, latent: o.latent },
+  }),
 });

@@ -7,7 +7,7 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 import { exportModule } from '../nn/export.js';
 import { manualSeed } from '../nn/module.js';
 import { accuracy as accuracyMetric } from '../nn/losses.js';
-import { getModel, modelInputs, VAE, vaeBounds, type VaeBounds, type ModelEntry, type ModelInput, type ModelObjective } from '../models/index.js';
+import { generativeMetadataProps, getModel, modelInputs, VAE, vaeBounds, type VaeBounds, type ModelEntry, type ModelInput, type ModelObjective } from '../models/index.js';
 import { binarizeFixed, toPixelRange } from '../data/pixels.js';
 import { lmLoss } from '../models/transformer.js';
 import { reshape } from '../graph/ops/movement.js';
@@ -22,7 +22,7 @@ import { DataLoader } from '../data/loader.js';
 import { Trainer, type EvalResult, type TrainerConfig } from './trainer.js';
 import { versions } from '../util/version.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { moduleStateKey } from './state-keys.js';
+import { moduleStateKey, stateKey } from './state-keys.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import type { Module } from '../nn/module.js';
 import { GraphLoader, type GraphDataset } from '../data/graph.js';
@@ -72,7 +72,8 @@ export function inferenceMetadataFor(cfg: TrainConfig, inputs: readonly ModelInp
 }
 
 /** The metadata_props of a model exported from a run: its config, versions and inference metadata. */
-export function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown): Record<string, string> {
+export function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown, objective?: ModelObjective): Record<string, string> {
+  if (objective) return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps({ input: { kind: 'array' }, output: 'logits' }), ...generativeMetadataProps(objective.generative) };
   return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps(inferenceMetadataFor(cfg, inputs, options)) };
 }
 
@@ -91,10 +92,10 @@ function runCallbacks(cfg: TrainConfig, runDir: string, opts: RunOptions, object
 }
 
 /** Writes the trained model as an inference ONNX file (symbolic leading dims, metadata, BatchNorm folded unless off). */
-function exportRunModel(model: Module, cfg: TrainConfig, resolved: { entry: ModelEntry; options: unknown }, path: string): void {
+function exportRunModel(model: Module, cfg: TrainConfig, resolved: { entry: ModelEntry; options: unknown; objective?: ModelObjective }, path: string): void {
   const inputs = modelInputs(resolved.entry, resolved.options);
   exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), {
-    path, metadata: exportMetadata(cfg, inputs, resolved.options), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true },
+    path, metadata: exportMetadata(cfg, inputs, resolved.options, resolved.objective), ...(resolved.objective ? { inputNames: inputs.map((i) => i.name) } : {}), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true },
   });
 }
 
@@ -232,8 +233,11 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     if (train instanceof DataLoader) await train.close();
     throw err;
   }
-  const test = testScores(await trainer.evaluate(evalLoader(data.test, lm)));
+  // generative models are scored and exported with their EMA weights when an EMA is kept
+  const ema = !!resolved.objective && cfg.trainer.ema !== undefined;
+  const test = testScores(await trainer.evaluate(evalLoader(data.test, lm), { useEma: ema }));
   const onnxPath = join(runDir, 'model.onnx');
+  if (ema) trainer.syncModel({ useEma: true });
   exportRunModel(model, cfg, resolved, onnxPath);
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, ...(test.metrics ? { testMetrics: test.metrics } : {}),
@@ -351,19 +355,23 @@ export function runConfig(runDir: string): TrainConfig {
 }
 
 /** Rebuilds a run's model with the weights of a checkpoint (a manifest path or a run directory → last). */
-export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[]; metadata: Record<string, string> } {
+export function modelFromCheckpoint(path: string, opts: { ema?: boolean } = {}): {
+  model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[]; metadata: Record<string, string>; objective?: ModelObjective; usedEma: boolean;
+} {
   const ck = loadCheckpoint(path);
   if (ck.fallback) process.emitWarning(ck.fallback, 'CheckpointFallback');
   const cfg = parseTrainConfig(ck.manifest.config, `${path} (manifest config)`);
-  const { entry, options, create } = resolveModel(cfg);
+  const { entry, options, create, objective } = resolveModel(cfg);
   const model = create();
   const inputs = modelInputs(entry, options);
+  // the EMA of the weights (state key e.<name>) when asked for and saved; frozen parameters and buffers have none
+  const usedEma = !!opts.ema && Object.keys(ck.tensors).some((k) => k.startsWith(stateKey.ema('')));
   for (const [k, p] of model.namedState()) {
-    const t = ck.tensors[moduleStateKey(k, p.kind)];
+    const t = (usedEma && p.kind === 'param' ? ck.tensors[stateKey.ema(k)] : undefined) ?? ck.tensors[moduleStateKey(k, p.kind)];
     if (!t) throw new Error(`${path}: checkpoint has no tensor for ${k}`);
     p.data = t;
   }
-  return { model, cfg, inputShape: entry.inputShape(options), inputs, metadata: exportMetadata(cfg, inputs, options) };
+  return { model, cfg, inputShape: entry.inputShape(options), inputs, metadata: exportMetadata(cfg, inputs, options, objective), objective, usedEma };
 }
 
 /** Evaluates a checkpoint on its dataset's test split. */

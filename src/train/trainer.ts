@@ -252,10 +252,10 @@ export class Trainer {
     return this.lastLogs;
   }
 
-  /** Writes the trained values back into the module's parameters (copies), e.g. before export. */
-  syncModel(): void {
+  /** Writes the trained values (or their EMA, with `useEma`) back into the module's parameters (copies), e.g. before export. */
+  syncModel(opts: { useEma?: boolean } = {}): void {
     if (!this.step) return;
-    const state = { ...this.step.params(), ...this.step.buffers() };
+    const state = { ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()), ...this.step.buffers() };
     for (const [k, p] of this.cfg.model.namedState()) {
       const v = state[k];
       if (v) p.data = { dtype: v.dtype, shape: [...v.shape], data: (v.data as Float32Array).slice() as NDArray['data'] };
