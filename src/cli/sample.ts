@@ -89,7 +89,7 @@ export function registerSample(program: Command): void {
         r = await sampleImages(modelSource(source), { ...opts, onStep: progress });
       } catch (err) {
         if (err instanceof UserError) throw err;
-        if (err instanceof Error && /^sample: |steps must be/.test(err.message)) throw new CliError(err.message);
+        if (err instanceof Error && /^sample: /.test(err.message)) throw new CliError(err.message);
         throw err;
       }
       if (process.stderr.isTTY) process.stderr.write('\n');

@@ -32,10 +32,11 @@ export interface DiffusionSampleOptions {
   readonly onStep?: (done: number, total: number) => void;
 }
 
-/** DDIM's timesteps for `steps` of T: evenly spaced, descending, ending at 0 (all of T − 1 … 0 when steps = T). */
+/** DDIM's timesteps for `steps` of T: evenly spaced from T − 1 down to 0, both included (all of them when steps = T; [T − 1] for one step). */
 export function timestepSequence(T: number, steps: number): number[] {
-  if (!Number.isInteger(steps) || steps < 1 || steps > T) throw new Error(`steps must be an integer in [1, ${T}], got ${steps}`);
-  const ts = Array.from({ length: steps }, (_, i) => Math.round((i * (T - 1)) / Math.max(1, steps - 1)));
+  if (!Number.isInteger(steps) || steps < 1 || steps > T) throw new Error(`sample: steps must be an integer in [1, ${T}] (the model's T), got ${steps}`);
+  if (steps === 1) return [T - 1];
+  const ts = Array.from({ length: steps }, (_, i) => Math.round((i * (T - 1)) / (steps - 1)));
   return [...new Set(ts)].sort((a, b) => b - a);
 }
 
