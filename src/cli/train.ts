@@ -9,6 +9,7 @@ import { openStore } from '../track/open.js';
 import { resolveModelUri } from '../track/registry.js';
 import { quickstartConfig } from '../train/quickstart.js';
 import { evaluateCheckpoint, modelFromCheckpoint, runConfig, runTraining } from '../train/run.js';
+import { evaluateGenerative } from '../train/generative-eval.js';
 import { CliError } from './errors.js';
 import { UserError } from '../util/errors.js';
 import { openTracking } from '../track/open.js';
@@ -101,7 +102,22 @@ export function registerTrain(program: Command): void {
     .argument('<checkpoint>', 'checkpoint manifest (.json) or run directory')
     .option('--iwae <k>', 'VAEs: also the ELBO and the k-sample importance-weighted bound (nats per image)')
     .option('--images <n>', 'with --iwae: only the first n test images')
-    .action(async (path: string, o: { iwae?: string; images?: string }) => {
+    .option('--fid <n>', 'generative models: draw n samples and score FID-FMNIST, precision/recall (and class agreement) against the test split')
+    .option('--steps <n>', 'with --fid, diffusion: denoising steps', '50')
+    .option('--sampler <name>', 'with --fid, diffusion: ddim or ddpm', 'ddim')
+    .option('--guidance <w>', 'with --fid, diffusion: classifier-free guidance scale', '0')
+    .option('--seed <n>', 'with --fid: sampling seed', '0')
+    .action(async (path: string, o: { iwae?: string; images?: string; fid?: string; steps: string; sampler: string; guidance: string; seed: string }) => {
+      if (o.fid !== undefined) {
+        if (o.sampler !== 'ddim' && o.sampler !== 'ddpm') throw new CliError(`--sampler: ddim or ddpm, got ${o.sampler}`);
+        const guidance = Number(o.guidance);
+        if (!Number.isFinite(guidance)) throw new CliError(`--guidance: expected a number, got ${o.guidance}`);
+        const n = positiveInt('--fid', o.fid);
+        const opts = { n, steps: positiveInt('--steps', o.steps), sampler: o.sampler, guidance, seed: Number(o.seed) || 0 } as const;
+        const r = await userErrors(() => evaluateGenerative(path, { ...opts, onStep: (d, t) => process.stderr.isTTY && process.stderr.write(`\rsampling: ${Math.floor((100 * d) / t)}%`) }));
+        console.log(JSON.stringify({ ...opts, ...r }));
+        return;
+      }
       const k = o.iwae === undefined ? undefined : positiveInt('--iwae', o.iwae);
       const images = o.images === undefined ? undefined : positiveInt('--images', o.images);
       const progress = (done: number, total: number) => process.stderr.write(`\riwae: ${done}/${total} images`);
