@@ -1,6 +1,6 @@
 // `lathe sample`: from a tiny trained ddpm run (and its checkpoint) and a vae run it writes a valid PNG grid of the
-// requested size and a .npy that NumPy's format describes; --track logs the grid as an image artifact; bad input
-// gets one-line errors.
+// requested size and a .npy that NumPy's format describes; --track logs the grid as an image artifact; `lathe eval
+// --fid` scores samples; bad input gets one-line errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -48,6 +48,16 @@ test('lathe sample: PNG grid of the requested size, .npy, checkpoint source, tra
   } finally {
     await store.close();
   }
+
+  // lathe eval --fid: FID-FMNIST, precision/recall and class agreement of samples against the test split
+  const ev = runCli(['eval', join(dir, 'ddpm'), '--fid', '20', '--steps', '2', '--guidance', '1']);
+  assert.equal(ev.status, 0, ev.stderr);
+  const scores = JSON.parse(ev.stdout) as { fid: number; precision: number; recall: number; classAgreement: number; n: number };
+  assert.ok(scores.fid > 0 && Number.isFinite(scores.fid), ev.stdout);
+  assert.ok(scores.classAgreement >= 0 && scores.classAgreement <= 1 && scores.n === 20, ev.stdout);
+  const evVae = runCli(['eval', join(dir, 'vae'), '--fid', '20']);
+  assert.equal(evVae.status, 0, evVae.stderr);
+  assert.ok(!('classAgreement' in JSON.parse(evVae.stdout)));
 
   const bad = runCli(['sample', join(dir, 'ddpm'), '--out', join(dir, 'x.jpg')]);
   assert.equal(bad.status, 2);
