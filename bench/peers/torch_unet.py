@@ -77,7 +77,8 @@ def sample(model, channels_last, w=3.0):
         c, u = out[:n], out[n:]
         eps = (1 + w) * c - w * u
         a_t = float(abar[t]); a_p = float(abar[ts[k + 1]]) if k + 1 < len(ts) else 1.0
-        x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+        x0 = ((x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)).clamp(-1, 1)  # clip_sample, as lathe's default
+        eps = (x - math.sqrt(a_t) * x0) / math.sqrt(1 - a_t)
         x = math.sqrt(a_p) * x0 + math.sqrt(1 - a_p) * eps
     return x.clamp(-1, 1)
 

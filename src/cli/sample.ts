@@ -16,7 +16,7 @@ import { CliError } from './errors.js';
 
 interface SampleFlags {
   n: string; steps: string; sampler: string; eta: string; guidance: string; class?: string; seed: string; batch: string;
-  threads?: string; out: string; cols?: string; track?: string | boolean; runId?: string; json?: boolean;
+  threads?: string; clip: boolean; out: string; cols?: string; track?: string | boolean; runId?: string; json?: boolean;
 }
 
 const int = (flag: string, v: string, min: number): number => {
@@ -59,6 +59,7 @@ export function registerSample(program: Command): void {
     .option('--steps <n>', 'diffusion: denoising steps (DDIM; DDPM takes all T)', '50')
     .option('--sampler <name>', 'diffusion: ddim or ddpm', 'ddim')
     .option('--eta <x>', 'DDIM noise scale (0 deterministic, 1 ancestral)', '0')
+    .option('--no-clip', 'diffusion: do not clip the predicted x̂0 to [−1, 1] at each step')
     .option('--guidance <w>', 'classifier-free guidance scale w: (1 + w)·cond − w·uncond', '0')
     .option('--class <k>', 'class label for every image (default: classes in turn)')
     .option('--seed <n>', 'seed of the initial noise', '0')
@@ -76,7 +77,7 @@ export function registerSample(program: Command): void {
       const opts = {
         n: int('--n', o.n, 1), steps: int('--steps', o.steps, 1), sampler: o.sampler, eta: num('--eta', o.eta), guidance: num('--guidance', o.guidance),
         labels: o.class === undefined ? undefined : int('--class', o.class, 0), seed: int('--seed', o.seed, 0), batch: int('--batch', o.batch, 1),
-        threads: o.threads === undefined ? undefined : int('--threads', o.threads, 1),
+        threads: o.threads === undefined ? undefined : int('--threads', o.threads, 1), clipSample: o.clip,
       } as const;
       let last = -1;
       const progress = (done: number, total: number) => {

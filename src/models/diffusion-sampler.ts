@@ -29,7 +29,20 @@ export interface DiffusionSampleOptions {
   readonly seed?: number;
   /** Images per denoiser run (default 64; doubled inside with guidance). */
   readonly batch?: number;
+  /**
+   * Clip the predicted x̂_0 to [−1, 1] at every step and re-derive ε from it (DDPM's reference code and diffusers'
+   * `clip_sample`, default true): without it an imperfect ε at large t (x̂_0 = (x − √(1 − ᾱ)·ε)/√ᾱ divides by √ᾱ ≈ 0.006)
+   * saturates the samples.
+   */
+  readonly clipSample?: boolean;
   readonly onStep?: (done: number, total: number) => void;
+}
+
+/** x̂_0 clipped to [−1, 1] and the ε consistent with it: ε′ = (x − √ᾱ·x̂_0)/√(1 − ᾱ). */
+export function clipPrediction(x: Float32Array, eps: Float32Array, alphaBar: number): Float32Array {
+  const sa = Math.sqrt(alphaBar);
+  const s1 = Math.sqrt(1 - alphaBar);
+  return x.map((xi, i) => (xi - sa * Math.min(1, Math.max(-1, (xi - s1 * eps[i]) / sa))) / s1);
 }
 
 /** DDIM's timesteps for `steps` of T: evenly spaced from T − 1 down to 0, both included (all of them when steps = T; [T − 1] for one step). */
@@ -129,7 +142,8 @@ export async function sampleDiffusion(denoise: Denoiser, info: DiffusionInfo, op
         const u = raw.subarray(b * px);
         pred = pred.map((c, i) => (1 + w) * c - w * u[i]);
       }
-      const eps = toEps(pred, x, sched.alphaBars[t], info.prediction);
+      let eps = toEps(pred, x, sched.alphaBars[t], info.prediction);
+      if (opts.clipSample ?? true) eps = clipPrediction(x, eps, sched.alphaBars[t]);
       const z = t > 0 && eta > 0 ? gaussian(rng, b * px) : undefined;
       if (kind === 'ddpm') x = ddpmStep(x, eps, t, sched, z);
       else x = ddimStep(x, eps, sched.alphaBars[t], k + 1 < ts.length ? sched.alphaBars[ts[k + 1]] : 1, eta, z);

@@ -25,5 +25,5 @@ import './ddpm.js';
 export { DDPM, ddpmOptions, ddpmObjective, type DDPMOptions } from './ddpm.js';
 export { noiseSchedule, type NoiseSchedule, type ScheduleKind, type ScheduleOptions } from './noise-schedule.js';
 export { GENERATIVE_METADATA_KEY, generativeMetadataProps, readGenerativeMetadata, type GenerativeInfo } from './generative.js';
-export { sampleDiffusion, sessionDenoiser, ddimStep, ddpmStep, toEps, timestepSequence, type Denoiser, type DiffusionSampleOptions } from './diffusion-sampler.js';
+export { sampleDiffusion, sessionDenoiser, clipPrediction, ddimStep, ddpmStep, toEps, timestepSequence, type Denoiser, type DiffusionSampleOptions } from './diffusion-sampler.js';
 export { sampleImages, type SampleImagesOptions, type SampledImages } from './sample.js';

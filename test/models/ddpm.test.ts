@@ -96,11 +96,11 @@ test('v-prediction converts to ε; guidance sends the null label and combines (1
     return x.map((_, i) => (y![Math.floor(i / 16)] === 3n ? 0.25 : 1));
   };
   const w = 2;
-  const one = await sampleDiffusion(fake, info({ classes: 3 }), { n: 2, steps: 1, guidance: w, labels: [1, 2], seed: 0 });
+  const one = await sampleDiffusion(fake, info({ classes: 3 }), { n: 2, steps: 1, guidance: w, labels: [1, 2], seed: 0, clipSample: false });
   assert.deepEqual(seen[0], [1n, 2n, 3n, 3n]);
   // one DDIM step from t = T−1 to ᾱ = 1: x_0 = (x − √(1 − ᾱ)·ε)/√ᾱ with ε = 1 + 0.75·w, from the same initial noise
   const s = noiseSchedule('linear', 40);
-  const start = await sampleDiffusion(async (x) => x.map(() => 0), info({ classes: 3 }), { n: 2, steps: 1, labels: [1, 2], seed: 0 });
+  const start = await sampleDiffusion(async (x) => x.map(() => 0), info({ classes: 3 }), { n: 2, steps: 1, labels: [1, 2], seed: 0, clipSample: false });
   const abT = s.alphaBars[39];
   for (let i = 0; i < 32; i++) {
     const xT = (start.data[i] as number) * Math.sqrt(abT); // with ε̂ = 0, x_0 = x_T/√ᾱ (before clipping to [−1, 1])
@@ -110,6 +110,19 @@ test('v-prediction converts to ε; guidance sends the null label and combines (1
   await assert.rejects(sampleDiffusion(fake, info(), { n: 1, steps: 5, guidance: 1 }), /guidance needs a class-conditional model/);
   await assert.rejects(sampleDiffusion(fake, info({ classes: 3 }), { n: 1, steps: 5, labels: 7 }), /label 7 is not a class/);
   await assert.rejects(sampleDiffusion(fake, info(), { n: 1, steps: 41 }), /steps must be an integer in \[1, 40\]/);
+});
+
+test('clipSample: x̂_0 clipped to [−1, 1] and ε re-derived consistently; a wild ε still gives images in range', async () => {
+  const { clipPrediction } = await import('../../src/models/index.js');
+  const ab = 0.01;
+  const x = Float32Array.of(0.5, -0.2, 0.05);
+  const eps = Float32Array.of(-30, 9, 0.5); // x̂_0 = (x − 0.995·ε)/0.1: 303.5, −91.5, −4.475 → clipped to 1, −1, −1
+  const e2 = clipPrediction(x, eps, ab);
+  const x0 = Array.from(x, (v, i) => (v - Math.sqrt(1 - ab) * e2[i]) / Math.sqrt(ab));
+  for (const [i, want] of [1, -1, -1].entries()) close(x0[i], want, 1e-5, `clipped x̂_0[${i}]`);
+  const wild: Denoiser = async (xs) => xs.map((_, i) => (i % 2 ? 40 : -40));
+  const r = await sampleDiffusion(wild, info(), { n: 2, steps: 5, seed: 3 });
+  assert.ok((r.data as Float32Array).every((v) => v >= -1 && v <= 1));
 });
 
 test('DDPM (tiny, class-conditional, v-prediction, cosine): the denoising loss falls', async () => {
