@@ -74,7 +74,7 @@ export function registerTrain(program: Command): void {
       try {
         const r = await userErrors(() => runTraining(cfg, { resume: !!o.resume, overwrite: o.overwrite, json: o.json, callbacks: run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [] }));
         if (run && tracking) {
-          run.logMetrics({ test_accuracy: r.testAccuracy ?? NaN, test_loss: r.testLoss }, r.epochs);
+          run.logMetrics({ test_accuracy: r.testAccuracy ?? NaN, test_loss: r.testLoss, ...Object.fromEntries(Object.entries(r.testMetrics ?? {}).map(([k, v]) => [`test_${k}`, v])) }, r.epochs);
           await run.logArtifact(r.onnxPath, { name: 'model.onnx' });
           await run.end('finished');
           if (o.register) {
