@@ -1,6 +1,6 @@
 // Grad-of-grad through a DCGAN-style critic (4×4 stride-2 convs, LeakyReLU 0.2, a linear head): WGAN-GP's gradient
 // penalty and its gradients with respect to the critic's weights match PyTorch 1.13
-// (test/fixtures/torch/gradient_penalty.json, made by make_gradient_penalty.py there) and central differences.
+// (test/fixtures/gan/gradient_penalty.json, made by make_gradient_penalty.py there) and central differences.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ function gradientPenalty(real: L.Tensor, fake: L.Tensor, alpha: L.Tensor, w1: L.
 }
 
 test('WGAN-GP penalty and its weight gradients (second order) match PyTorch 1.13 for the same weights', async () => {
-  const fx = JSON.parse(readFileSync('test/fixtures/torch/gradient_penalty.json', 'utf8')) as Record<string, number[] | number>;
+  const fx = JSON.parse(readFileSync('test/fixtures/gan/gradient_penalty.json', 'utf8')) as Record<string, number[] | number>;
   const arr = (k: string, shape: number[]) => L.float32(shape, fx[k] as number[]);
   const inputs = [arr('real', [3, 1, 8, 8]), arr('fake', [3, 1, 8, 8]), arr('alpha', [3, 1, 1, 1]), arr('w1', [4, 1, 4, 4]), arr('w2', [8, 4, 4, 4]), arr('wl', [1, 32])];
   const f = compile((real: L.Tensor, fake: L.Tensor, alpha: L.Tensor, w1: L.Tensor, w2: L.Tensor, wl: L.Tensor) => {
