@@ -115,7 +115,7 @@ export function registerTrain(program: Command): void {
         const n = positiveInt('--fid', o.fid);
         const opts = { n, steps: positiveInt('--steps', o.steps), sampler: o.sampler, guidance, seed: Number(o.seed) || 0 } as const;
         const r = await userErrors(() => evaluateGenerative(path, { ...opts, onStep: (d, t) => process.stderr.isTTY && process.stderr.write(`\rsampling: ${Math.floor((100 * d) / t)}%`) }));
-        console.log(JSON.stringify({ ...opts, ...r }));
+        console.log(JSON.stringify({ ...opts, ...(opts.sampler === 'ddpm' ? { steps: 'all' } : {}), ...r }));
         return;
       }
       const k = o.iwae === undefined ? undefined : positiveInt('--iwae', o.iwae);
