@@ -5,11 +5,13 @@ import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerModels } from './models.js';
 import { registerDeploy } from './deploy.js';
+import { registerSample } from './sample.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
   registerTrain(program);
   registerModels(program);
+  registerSample(program);
   registerTune(program);
   registerTrack(program);
   registerServe(program);

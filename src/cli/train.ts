@@ -9,12 +9,19 @@ import { openStore } from '../track/open.js';
 import { resolveModelUri } from '../track/registry.js';
 import { quickstartConfig } from '../train/quickstart.js';
 import { evaluateCheckpoint, modelFromCheckpoint, runConfig, runTraining } from '../train/run.js';
+import { evaluateGenerative } from '../train/generative-eval.js';
 import { CliError } from './errors.js';
 import { UserError } from '../util/errors.js';
 import { openTracking } from '../track/open.js';
 import { trackingCallback } from '../track/callback.js';
 import { registerModel as registerTrackedModel } from '../track/registry.js';
 import type { TrainConfig } from '../train/config.js';
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag}: expected a positive integer, got ${v}`);
+  return n;
+}
 
 /** Flattens a config into tracking params ("optimizer.lr": 0.002). */
 function flatParams(cfg: TrainConfig): Record<string, string | number | boolean> {
@@ -67,7 +74,7 @@ export function registerTrain(program: Command): void {
       try {
         const r = await userErrors(() => runTraining(cfg, { resume: !!o.resume, overwrite: o.overwrite, json: o.json, callbacks: run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [] }));
         if (run && tracking) {
-          run.logMetrics({ test_accuracy: r.testAccuracy ?? NaN, test_loss: r.testLoss }, r.epochs);
+          run.logMetrics({ test_accuracy: r.testAccuracy ?? NaN, test_loss: r.testLoss, ...Object.fromEntries(Object.entries(r.testMetrics ?? {}).map(([k, v]) => [`test_${k}`, v])) }, r.epochs);
           await run.logArtifact(r.onnxPath, { name: 'model.onnx' });
           await run.end('finished');
           if (o.register) {
@@ -93,8 +100,29 @@ export function registerTrain(program: Command): void {
     .command('eval')
     .description('evaluate a checkpoint (or a run directory) on its dataset’s test split')
     .argument('<checkpoint>', 'checkpoint manifest (.json) or run directory')
-    .action(async (path: string) => {
-      const r = await userErrors(() => evaluateCheckpoint(path));
+    .option('--iwae <k>', 'VAEs: also the ELBO and the k-sample importance-weighted bound (nats per image)')
+    .option('--images <n>', 'with --iwae: only the first n test images')
+    .option('--fid <n>', 'generative models: draw n samples and score FID-FMNIST, precision/recall (and class agreement) against the test split')
+    .option('--steps <n>', 'with --fid, diffusion: denoising steps', '50')
+    .option('--sampler <name>', 'with --fid, diffusion: ddim or ddpm', 'ddim')
+    .option('--guidance <w>', 'with --fid, diffusion: classifier-free guidance scale', '0')
+    .option('--seed <n>', 'with --fid: sampling seed', '0')
+    .action(async (path: string, o: { iwae?: string; images?: string; fid?: string; steps: string; sampler: string; guidance: string; seed: string }) => {
+      if (o.fid !== undefined) {
+        if (o.sampler !== 'ddim' && o.sampler !== 'ddpm') throw new CliError(`--sampler: ddim or ddpm, got ${o.sampler}`);
+        const guidance = Number(o.guidance);
+        if (!Number.isFinite(guidance)) throw new CliError(`--guidance: expected a number, got ${o.guidance}`);
+        const n = positiveInt('--fid', o.fid);
+        const opts = { n, steps: positiveInt('--steps', o.steps), sampler: o.sampler, guidance, seed: Number(o.seed) || 0 } as const;
+        const r = await userErrors(() => evaluateGenerative(path, { ...opts, onStep: (d, t) => process.stderr.isTTY && process.stderr.write(`\rsampling: ${Math.floor((100 * d) / t)}%`) }));
+        console.log(JSON.stringify({ ...opts, ...(opts.sampler === 'ddpm' ? { steps: 'all' } : {}), ...r }));
+        return;
+      }
+      const k = o.iwae === undefined ? undefined : positiveInt('--iwae', o.iwae);
+      const images = o.images === undefined ? undefined : positiveInt('--images', o.images);
+      const progress = (done: number, total: number) => process.stderr.write(`\riwae: ${done}/${total} images`);
+      const r = await userErrors(() => evaluateCheckpoint(path, k ? { iwae: { k, images, onProgress: progress } } : {}));
+      if (k) process.stderr.write('\n');
       console.log(JSON.stringify(r));
     });
 

@@ -30,3 +30,5 @@ export * from './audio/resample.js';
 export * from './audio/augment.js';
 export * from './text/index.js';
 export * from './graph.js';
+export { toPixelRange, binarizeFixed } from './pixels.js';
+export { imageGrid, writeImageGrid, encodeNpy, readNpy, type GridImage } from './image-grid.js';

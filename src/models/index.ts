@@ -17,3 +17,13 @@ export { UNet, DoubleConv, UpBlock, unetOptions, upsampleNearest2x, timestepFeat
 export { Seq2Seq, seq2seqOptions, seq2seqLoss, greedyDecode, type Seq2SeqOptions } from './seq2seq.js';
 import './gnn.js';
 export { GCN, GAT, GraphSAGE, gcnOptions, gatOptions, graphsageOptions, graphLoss, graphAccuracy, GRAPH_INPUT_KEYS, GRAPH_BATCH_DIMS, type GCNOptions, type GATOptions, type GraphSAGEOptions } from './gnn.js';
+import './vae.js';
+export { VAE, vaeOptions, vaeObjective, vaeTerms, binarize, type VAEOptions } from './vae.js';
+export type { ModelObjective } from './registry.js';
+export { vaeBounds, vaeLogWeights, type VaeBoundOptions, type VaeBounds } from './vae-bounds.js';
+import './ddpm.js';
+export { DDPM, ddpmOptions, ddpmObjective, type DDPMOptions } from './ddpm.js';
+export { noiseSchedule, type NoiseSchedule, type ScheduleKind, type ScheduleOptions } from './noise-schedule.js';
+export { GENERATIVE_METADATA_KEY, generativeMetadataProps, readGenerativeMetadata, type GenerativeInfo } from './generative.js';
+export { sampleDiffusion, sessionDenoiser, clipPrediction, ddimStep, ddpmStep, toEps, timestepSequence, type Denoiser, type DiffusionSampleOptions } from './diffusion-sampler.js';
+export { sampleImages, type SampleImagesOptions, type SampledImages } from './sample.js';

@@ -2,7 +2,24 @@
 // zod schema (errors name the exact field) and the input it expects.
 import type { z } from 'zod';
 import type { DType } from '../graph/dtype.js';
+import type { Tensor } from '../graph/tensor.js';
 import type { Module } from '../nn/module.js';
+import type { GenerativeInfo } from './generative.js';
+
+/**
+ * How a generative model trains: an objective that replaces forward + loss (the Trainer's `objective`), the pixel
+ * range it expects in `batch.x`, and the metric that picks the best checkpoint.
+ */
+export interface ModelObjective {
+  readonly objective: (model: Module, batch: Readonly<Record<string, Tensor>>) => { readonly loss: Tensor; readonly metrics?: Readonly<Record<string, Tensor>> };
+  /** 'unit': intensities in [0, 1]; 'symmetric': in [−1, 1] (instead of the dataset's normalisation). */
+  readonly pixels: 'unit' | 'symmetric';
+  readonly monitor: { readonly metric: string; readonly mode: 'min' | 'max' };
+  /** Evaluate on a fixed binarisation of the held-out images (binary-likelihood models). */
+  readonly binaryEval?: boolean;
+  /** What sampling needs (written into the exported model's metadata). */
+  readonly generative: GenerativeInfo;
+}
 
 /** One model input without the batch dim. */
 export interface ModelInput {
@@ -30,6 +47,8 @@ export interface ModelEntry<O extends z.ZodType = z.ZodType> {
   inputs?(opts: z.infer<O>): readonly ModelInput[];
   /** Builds a fresh model (new parameters) from options the schema has parsed. */
   create(opts: z.infer<O>): Module;
+  /** Generative models: how they train (see ModelObjective); absent for models trained on labels. */
+  objective?(opts: z.infer<O>): ModelObjective;
 }
 
 const registry = new Map<string, ModelEntry>();

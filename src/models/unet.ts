@@ -140,11 +140,13 @@ export class UNet extends Module {
 
   /**
    * x [B, inChannels, H, W] (float32, H and W divisible by 2^depth) → [B, outChannels, H, W]; `t` [B] (float32
-   * timesteps) is required when built with timeEmbed > 0 (throws otherwise) and ignored when not.
+   * timesteps) is required when built with timeEmbed > 0 (throws otherwise) and ignored when not; `cond`
+   * [B, timeEmbed] (e.g. a class embedding) is added to the timestep embedding.
    */
-  forward(x: Tensor, t?: Tensor): Tensor {
+  forward(x: Tensor, t?: Tensor, cond?: Tensor): Tensor {
     if (this.cfg.timeEmbed > 0 && !t) throw new Error('UNet: built with timeEmbed > 0, so forward needs timesteps t [B]');
-    const temb = t && this.cfg.timeEmbed > 0 ? this.embedTime(t) : undefined;
+    let temb = t && this.cfg.timeEmbed > 0 ? this.embedTime(t) : undefined;
+    if (cond && temb) temb = add(temb, cond); // [B, timeEmbed]
     const skips: Tensor[] = [];
     let h = x;
     for (const d of this.down) {

@@ -1,4 +1,4 @@
-export { Trainer, type TrainerConfig, type EvalResult } from './trainer.js';
+export { Trainer, type TrainerConfig, type EvalResult, type Objective } from './trainer.js';
 export { TrainStep, type StepResult } from './train-step.js';
 export { buildTrainStepModel, type TrainStepConfig, type StepContext, type StepOutputs, type StepPhase } from './step-graph.js';
 export { stateKey } from './state-keys.js';
@@ -10,3 +10,6 @@ export { runTraining, evaluateCheckpoint, modelFromCheckpoint, buildModel, type 
 export { loadTrainConfig, parseTrainConfig, trainConfigSchema, ConfigError, type TrainConfig } from './config.js';
 export { quickstartConfig } from './quickstart.js';
 export { loadGraphData, graphTrainerConfig, graphDataOptions, isGraphData, CORA_DIR, type GraphDataOptions } from './graph-data.js';
+export { featureStats, frechetDistance, precisionRecall, fmnistFeatures, scoreGenerated, classAgreement, symmetricEigen, FID_FMNIST_CLASSIFIER, type FeatureStats, type ImageFeatures, type GenerativeScores } from './fid.js';
+export { evaluateGenerative, generativeModelBytes, type GenerativeEvalResult } from './generative-eval.js';
+export { generativeSplits, type EvaluateOptions } from './run.js';

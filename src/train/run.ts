@@ -7,7 +7,8 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 import { exportModule } from '../nn/export.js';
 import { manualSeed } from '../nn/module.js';
 import { accuracy as accuracyMetric } from '../nn/losses.js';
-import { getModel, modelInputs, type ModelEntry, type ModelInput } from '../models/index.js';
+import { generativeMetadataProps, getModel, modelInputs, VAE, vaeBounds, type VaeBounds, type ModelEntry, type ModelInput, type ModelObjective } from '../models/index.js';
+import { binarizeFixed, toPixelRange } from '../data/pixels.js';
 import { lmLoss } from '../models/transformer.js';
 import { reshape } from '../graph/ops/movement.js';
 import { loadTextWindows, type TextSplits } from './text-data.js';
@@ -21,7 +22,7 @@ import { DataLoader } from '../data/loader.js';
 import { Trainer, type EvalResult, type TrainerConfig } from './trainer.js';
 import { versions } from '../util/version.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { moduleStateKey } from './state-keys.js';
+import { moduleStateKey, stateKey } from './state-keys.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import type { Module } from '../nn/module.js';
 import { GraphLoader, type GraphDataset } from '../data/graph.js';
@@ -35,6 +36,8 @@ export interface RunResult {
   readonly runDir: string;
   readonly testAccuracy?: number;
   readonly testLoss: number;
+  /** In-graph test metrics of generative models (a VAE's `elbo`, `rec`, `kl`, in nats per image). */
+  readonly testMetrics?: Readonly<Record<string, number>>;
   readonly epochs: number;
   readonly seconds: number;
   readonly onnxPath: string;
@@ -73,15 +76,18 @@ function inferenceMetadataFor(cfg: TrainConfig, inputs: readonly ModelInput[], o
 }
 
 /** The metadata_props of a model exported from a run: its config, versions and inference metadata. */
-function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown): Record<string, string> {
+function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown, objective?: ModelObjective): Record<string, string> {
+  if (objective) return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps({ input: { kind: 'array' }, output: 'logits' }), ...generativeMetadataProps(objective.generative) };
   return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps(inferenceMetadataFor(cfg, inputs, options)) };
 }
 
 /** The callbacks every run has: LR monitor, checkpoints, CSV metrics, early stopping when configured, progress. */
-function runCallbacks(cfg: TrainConfig, runDir: string, opts: RunOptions): Callback[] {
+function runCallbacks(cfg: TrainConfig, runDir: string, opts: RunOptions, objective?: ModelObjective): Callback[] {
+  // a generative model's own metric picks the best checkpoint unless the config names another than the default
+  const own = objective && cfg.callbacks.checkpoint.monitor === 'val_accuracy' ? objective.monitor : undefined;
   const callbacks: Callback[] = [
     lrMonitor(),
-    modelCheckpoint({ monitor: cfg.callbacks.checkpoint.monitor, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
+    modelCheckpoint({ monitor: own?.metric ?? cfg.callbacks.checkpoint.monitor, mode: own?.mode, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
     csvLogger(join(runDir, 'metrics.csv')),
   ];
   if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
@@ -90,10 +96,10 @@ function runCallbacks(cfg: TrainConfig, runDir: string, opts: RunOptions): Callb
 }
 
 /** Writes the trained model as an inference ONNX file (symbolic leading dims, metadata, BatchNorm folded unless off). */
-function exportRunModel(model: Module, cfg: TrainConfig, resolved: { entry: ModelEntry; options: unknown }, path: string): void {
+function exportRunModel(model: Module, cfg: TrainConfig, resolved: { entry: ModelEntry; options: unknown; objective?: ModelObjective }, path: string): void {
   const inputs = modelInputs(resolved.entry, resolved.options);
   exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), {
-    path, metadata: exportMetadata(cfg, inputs, resolved.options), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true },
+    path, metadata: exportMetadata(cfg, inputs, resolved.options, resolved.objective), ...(resolved.objective ? { inputNames: inputs.map((i) => i.name) } : {}), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true },
   });
 }
 
@@ -112,7 +118,7 @@ export function buildModel(cfg: TrainConfig): Module {
 }
 
 /** The zoo entry a config names, its validated options and a factory that seeds and builds the model. */
-function resolveModel(cfg: TrainConfig): { entry: ModelEntry; options: unknown; create: () => Module } {
+function resolveModel(cfg: TrainConfig): { entry: ModelEntry; options: unknown; create: () => Module; objective?: ModelObjective } {
   let entry: ModelEntry;
   try {
     entry = getModel(cfg.model.name);
@@ -125,6 +131,7 @@ function resolveModel(cfg: TrainConfig): { entry: ModelEntry; options: unknown; 
   return {
     entry,
     options,
+    objective: entry.objective?.(options),
     create: () => {
       manualSeed(cfg.seed);
       return entry.create(options);
@@ -191,9 +198,11 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   }
   const resolved = resolveModel(cfg);
   const model = resolved.create();
+  if (resolved.objective) Object.assign(data, generativeSplits(cfg, data, resolved.objective));
   const workers = cfg.data.workers ?? (cfg.data.augment ? 1 : 0);
   let train: BatchLoader;
   if (workers > 0 || cfg.data.augment) {
+    if (resolved.objective) throw new ConfigError(`data.augment/data.workers: not available for generative models (${cfg.model.name}) yet`);
     if (cfg.data.name === 'text') throw new ConfigError('data.augment/data.workers: not available for text data');
     const entry0 = getDataset(cfg.data.name);
     if (!entry0.trainSource) throw new ConfigError(`data.augment/data.workers: dataset ${cfg.data.name} has no worker source`);
@@ -202,7 +211,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   } else train = new ArrayLoader(data.train, { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, dropLast: false });
   const val = evalLoader(data.val, lm);
   const totalSteps = Math.ceil((cfg.trainer.epochs * train.length) / cfg.trainer.accumulate);
-  const callbacks = runCallbacks(cfg, runDir, opts);
+  const callbacks = runCallbacks(cfg, runDir, opts, resolved.objective);
   const trainer = new Trainer({
     model,
     ...createTraining(cfg.optimizer, cfg.schedule, totalSteps),
@@ -215,7 +224,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     runDir,
     callbacks,
     config: cfg,
-    ...lossAndMetrics(lm),
+    ...(resolved.objective ? { objective: resolved.objective.objective } : lossAndMetrics(lm)),
     session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
     logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),
   });
@@ -228,11 +237,15 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     if (train instanceof DataLoader) await train.close();
     throw err;
   }
-  const test = testScores(await trainer.evaluate(evalLoader(data.test, lm)));
+  // generative models are scored and exported with their EMA weights when an EMA is kept
+  const ema = !!resolved.objective && cfg.trainer.ema !== undefined;
+  const test = testScores(await trainer.evaluate(evalLoader(data.test, lm), { useEma: ema }));
   const onnxPath = join(runDir, 'model.onnx');
+  if (ema) trainer.syncModel({ useEma: true });
   exportRunModel(model, cfg, resolved, onnxPath);
   const result: RunResult = {
-    runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
+    runDir, testAccuracy: test.accuracy, testLoss: test.loss, ...(test.metrics ? { testMetrics: test.metrics } : {}),
+    epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
   };
   writeAtomicFile(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: data.source }, null, 2));
   await trainer.release();
@@ -314,14 +327,28 @@ function lossAndMetrics(lm: boolean): Pick<TrainerConfig, 'loss' | 'metrics'> {
   };
 }
 
+/**
+ * The splits of a generative model: images in the objective's pixel range (instead of the dataset's normalisation),
+ * and held-out images binarised once (binarizeFixed, seed 0) for binary likelihoods, so every run scores the same set.
+ */
+export function generativeSplits(cfg: TrainConfig, data: { train: Split; val: Split; test: Split }, objective: ModelObjective): { train: Split; val: Split; test: Split } {
+  const norm = datasetNames().includes(cfg.data.name) ? getDataset(cfg.data.name).normalization : undefined;
+  if (!norm) throw new ConfigError(`data.name: ${cfg.data.name} has no image normalisation to undo; generative models train on image datasets (fashion-mnist, fashion-mnist-subset)`);
+  const px = (s: Split) => ({ x: toPixelRange(s.x, norm, objective.pixels), y: s.y });
+  const held = (s: Split) => (objective.binaryEval ? { x: binarizeFixed(px(s).x, 0), y: s.y } : px(s));
+  const test = held(data.test);
+  return { train: px(data.train), val: data.val === data.test ? test : held(data.val), test };
+}
+
 /** Held-out batches: 500 images, or 64 windows for language models (their logits are [B, T, vocab]). */
 function evalLoader(split: Split, lm: boolean): ArrayLoader {
   return new ArrayLoader(split, { batchSize: lm ? 64 : 500 });
 }
 
 /** Test loss and accuracy: classifiers' accuracy from evaluate's JS scoring, LMs' token accuracy from the metric. */
-function testScores(r: EvalResult): { loss: number; accuracy?: number; samples: number } {
-  return { loss: r.loss, accuracy: r.accuracy ?? r.metrics?.accuracy, samples: r.samples };
+function testScores(r: EvalResult): { loss: number; accuracy?: number; samples: number; metrics?: Readonly<Record<string, number>> } {
+  const { accuracy, ...others } = r.metrics ?? {};
+  return { loss: r.loss, accuracy: r.accuracy ?? accuracy, samples: r.samples, ...(Object.keys(others).length ? { metrics: others } : {}) };
 }
 
 /** Reads the config saved in a run directory. */
@@ -332,24 +359,34 @@ export function runConfig(runDir: string): TrainConfig {
 }
 
 /** Rebuilds a run's model with the weights of a checkpoint (a manifest path or a run directory → last). */
-export function modelFromCheckpoint(path: string): { model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[]; metadata: Record<string, string> } {
+export function modelFromCheckpoint(path: string, opts: { ema?: boolean } = {}): {
+  model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[]; metadata: Record<string, string>; objective?: ModelObjective; usedEma: boolean;
+} {
   const ck = loadCheckpoint(path);
   if (ck.fallback) process.emitWarning(ck.fallback, 'CheckpointFallback');
   const cfg = parseTrainConfig(ck.manifest.config, `${path} (manifest config)`);
-  const { entry, options, create } = resolveModel(cfg);
+  const { entry, options, create, objective } = resolveModel(cfg);
   const model = create();
   const inputs = modelInputs(entry, options);
+  // the EMA of the weights (state key e.<name>) when asked for and saved; frozen parameters and buffers have none
+  const usedEma = !!opts.ema && Object.keys(ck.tensors).some((k) => k.startsWith(stateKey.ema('')));
   for (const [k, p] of model.namedState()) {
-    const t = ck.tensors[moduleStateKey(k, p.kind)];
+    const t = (usedEma && p.kind === 'param' ? ck.tensors[stateKey.ema(k)] : undefined) ?? ck.tensors[moduleStateKey(k, p.kind)];
     if (!t) throw new Error(`${path}: checkpoint has no tensor for ${k}`);
     p.data = t;
   }
-  return { model, cfg, inputShape: entry.inputShape(options), inputs, metadata: exportMetadata(cfg, inputs, options) };
+  return { model, cfg, inputShape: entry.inputShape(options), inputs, metadata: exportMetadata(cfg, inputs, options, objective), objective, usedEma };
 }
 
 /** Evaluates a checkpoint on its dataset's test split. */
-export async function evaluateCheckpoint(path: string): Promise<{ accuracy?: number; loss: number; samples: number }> {
+export interface EvaluateOptions {
+  /** VAEs: also the ELBO and the importance-weighted bound with k samples on the first `images` test images. */
+  readonly iwae?: { readonly k: number; readonly images?: number; readonly onProgress?: (done: number, total: number) => void };
+}
+
+export async function evaluateCheckpoint(path: string, opts: EvaluateOptions = {}): Promise<{ accuracy?: number; loss: number; samples: number; metrics?: Readonly<Record<string, number>>; bounds?: VaeBounds }> {
   const { model, cfg } = modelFromCheckpoint(path);
+  if (opts.iwae && !(model instanceof VAE)) throw new ConfigError(`--iwae: ${path} holds a ${cfg.model.name}, not a vae`);
   if (isGraphData(cfg.data.name)) {
     const g = graphFor(cfg);
     const t = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, ...graphTrainerConfig() });
@@ -359,11 +396,21 @@ export async function evaluateCheckpoint(path: string): Promise<{ accuracy?: num
       await t.release();
     }
   }
-  const data = splits(cfg);
+  let data = splits(cfg);
   const lm = cfg.loss === 'lm';
-  const t = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, ...lossAndMetrics(lm) });
+  const objective = resolveModel(cfg).objective;
+  if (objective) data = { ...data, ...generativeSplits(cfg, data, objective) };
+  const t = new Trainer({
+    model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, seed: cfg.seed, ...(objective ? { objective: objective.objective } : lossAndMetrics(lm)),
+  });
   try {
-    return testScores(await t.evaluate(evalLoader(data.test, lm)));
+    const scores = testScores(await t.evaluate(evalLoader(data.test, lm)));
+    if (!opts.iwae || !(model instanceof VAE)) return scores;
+    const n = Math.min(opts.iwae.images ?? data.test.x.shape[0], data.test.x.shape[0]);
+    const row = data.test.x.shape.slice(1).reduce((a, b) => a * b, 1);
+    const x: NDArray = { dtype: 'float32', shape: [n, ...data.test.x.shape.slice(1)], data: (data.test.x.data as Float32Array).subarray(0, n * row) };
+    const bounds = await vaeBounds(model, x, { k: opts.iwae.k, seed: cfg.seed, threads: cfg.trainer.threads, onProgress: opts.iwae.onProgress });
+    return { ...scores, bounds };
   } finally {
     await t.release();
   }

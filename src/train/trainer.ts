@@ -1,7 +1,7 @@
 // The Trainer: fit / validate / test over deterministic loaders, with the whole optimizer step compiled into one
 // ONNX graph (train/step-graph.ts, run by train/train-step.ts), callbacks, checkpoints and exact resume.
 import { availableParallelism } from 'node:os';
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import { isFloat } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
 import { placeholder } from '../graph/ops/leaf.js';
@@ -18,6 +18,7 @@ import type { SessionConfig } from '../runtime/device.js';
 import { createSession } from '../runtime/session.js';
 import { moduleStateKey } from './state-keys.js';
 import { failpoint } from '../util/failpoint.js';
+import { mixSeed } from '../util/random.js';
 import { versions } from '../util/version.js';
 import { TrainStep } from './train-step.js';
 import type { BatchLogs, Callback, EpochLogs } from './callbacks.js';
@@ -60,6 +61,14 @@ export interface TrainerConfig {
    * sample-weighted means (`val_<name>` in the epoch metrics of `fit`).
    */
   readonly metrics?: Readonly<Record<string, (output: Tensor, batch: Readonly<Record<string, Tensor>>) => Tensor>>;
+  /**
+   * A training objective that replaces `model.forward` + `loss` (generative models: a VAE's negative ELBO, a
+   * diffusion model's denoising loss). It is traced with the model's parameters bound and `traceContext().key` set
+   * (in training a pure function of (seed, step); in `evaluate` of (seed, batch index)), and returns the scalar loss
+   * to minimise and in-graph metrics. `evaluate` computes both over every batch key. Not combinable with `loss` or
+   * `metrics`; `model.forward` stays the inference function that export writes.
+   */
+  readonly objective?: Objective;
   readonly callbacks?: readonly Callback[];
   readonly seed?: number;
   readonly clipGradNorm?: number;
@@ -79,6 +88,9 @@ export interface TrainerConfig {
   /** Structured log sink (JSON objects); default: none. */
   readonly logger?: (record: Record<string, unknown>) => void;
 }
+
+/** See TrainerConfig.objective. */
+export type Objective = (model: Module, batch: Readonly<Record<string, Tensor>>) => { readonly loss: Tensor; readonly metrics?: Readonly<Record<string, Tensor>> };
 
 /**
  * What {@link Trainer.evaluate} returns: the mean loss per sample, accuracy (classification), the configured metrics,
@@ -105,6 +117,8 @@ interface EvalGraph {
   readonly feedKeys: readonly string[];
   readonly hasLoss: boolean;
   readonly metricNames: readonly string[];
+  /** An objective's eval graph takes an int64 `key` input (one per batch) for its randomness. */
+  readonly keyed: boolean;
 }
 
 /**
@@ -137,6 +151,7 @@ export class Trainer {
       throw new Error('Trainer: set inputKey (one model input) or inputKeys (several, in forward order), not both');
     }
     if (cfg.inputKeys !== undefined && cfg.inputKeys.length === 0) throw new Error('Trainer: inputKeys must name at least one batch key');
+    if (cfg.objective && (cfg.loss || cfg.metrics)) throw new Error('Trainer: an objective computes its own loss and metrics; do not set loss or metrics with it');
     this.inputKeys = cfg.inputKeys ?? [cfg.inputKey ?? 'x'];
     this.schedule = typeof cfg.lr === 'number' ? constantLr(cfg.lr) : cfg.lr;
     this.stateKeys = cfg.model.namedState().map(([k]) => k);
@@ -165,7 +180,7 @@ export class Trainer {
 
   private async buildStep(sample: Batch): Promise<TrainStep> {
     const model = this.cfg.model;
-    pick(sample, this.inputKeys, 'Trainer');
+    if (!this.cfg.objective) pick(sample, this.inputKeys, 'Trainer');
     const frozen = model.namedParameters().filter(([, p]) => p.frozen).map(([k]) => k);
     const lossFn = this.cfg.loss ?? ((out: Tensor, b: Readonly<Record<string, Tensor>>) => crossEntropy(out, b[this.cfg.targetKey ?? 'y']));
     return TrainStep.create({
@@ -185,10 +200,12 @@ export class Trainer {
         return withContext({ training: true, key, auxiliaries }, () =>
           bindParameters(model, { ...params, ...buffers }, () => {
             model.train();
-            const out = model.forward(...pick(batch, this.inputKeys, 'Trainer'));
-            const metrics = Object.fromEntries(Object.entries(this.cfg.metrics ?? {}).map(([k, f]) => [k, f(out, batch)]));
+            const { loss: taskLoss, metrics } = this.cfg.objective ? objectiveOutputs(this.cfg.objective(model, batch)) : (() => {
+              const out = model.forward(...pick(batch, this.inputKeys, 'Trainer'));
+              return { loss: lossFn(out, batch), metrics: Object.fromEntries(Object.entries(this.cfg.metrics ?? {}).map(([k, f]) => [k, f(out, batch)])) };
+            })();
             // Auxiliary losses (a router's load balancing) join the objective; each is also reported on its own.
-            let loss = lossFn(out, batch);
+            let loss = taskLoss;
             const aux = auxiliaryOutputs(auxiliaries);
             for (const l of aux.losses) loss = add(loss, l);
             Object.assign(metrics, aux.metrics);
@@ -219,7 +236,7 @@ export class Trainer {
         if (!Number.isFinite(r.loss) && this.cfg.lossScale === undefined) {
           throw new Error(`training diverged: loss is ${r.loss} at epoch ${this.epoch + 1}, batch ${this.batchInEpoch + 1} (lower the learning rate or clip gradients)`);
         }
-        const rows = batch[rowsKey]?.shape[0] ?? 1;
+        const rows = (batch[rowsKey] ?? Object.values(batch)[0])?.shape[0] ?? 1;
         this.epochLoss += r.loss * rows;
         this.epochRows += rows;
         const logs: BatchLogs = { epoch: this.epoch, batch: this.batchInEpoch, batches: train.length, step: this.step.stepCount, loss: r.loss, lr, metrics: r.metrics };
@@ -258,10 +275,10 @@ export class Trainer {
     return this.lastLogs;
   }
 
-  /** Writes the trained values back into the module's parameters (copies), e.g. before export. */
-  syncModel(): void {
+  /** Writes the trained values (or their EMA, with `useEma`) back into the module's parameters (copies), e.g. before export. */
+  syncModel(opts: { useEma?: boolean } = {}): void {
     if (!this.step) return;
-    const state = { ...this.step.params(), ...this.step.buffers() };
+    const state = { ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()), ...this.step.buffers() };
     for (const [k, p] of this.cfg.model.namedState()) {
       const v = state[k];
       if (v) p.data = { dtype: v.dtype, shape: [...v.shape], data: (v.data as Float32Array).slice() as NDArray['data'] };
@@ -273,6 +290,7 @@ export class Trainer {
    * loss or metrics, every batch key is a graph input (symbolic batch dim) and `loss` / `metric.<name>` are outputs.
    */
   private async evalSession(sample: Batch): Promise<EvalGraph> {
+    if (this.cfg.objective) return this.objectiveEvalSession(sample, this.cfg.objective);
     const model = this.cfg.model;
     const state = model.namedState();
     pick(sample, this.inputKeys, 'evaluate');
@@ -303,7 +321,34 @@ export class Trainer {
     );
     const model_ = emitModel({ inputs: [...params, ...feedKeys.map((k) => batch[k])], outputs }, { name: 'eval' });
     const session = await createSession(model_, this.cfg.session ?? { threads: availableParallelism() });
-    return { session, stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const), feedKeys, hasLoss: lossFn !== undefined, metricNames: Object.keys(outputs).filter((k) => k.startsWith('metric.')).map((k) => k.slice('metric.'.length)) };
+    return { session, stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const), feedKeys, hasLoss: lossFn !== undefined, metricNames: Object.keys(outputs).filter((k) => k.startsWith('metric.')).map((k) => k.slice('metric.'.length)), keyed: false };
+  }
+
+  /** The eval graph of an objective: every batch key and an int64 `key` in, `loss` and `metric.<name>` out. */
+  private async objectiveEvalSession(sample: Batch, objective: Objective): Promise<EvalGraph> {
+    const model = this.cfg.model;
+    const state = model.namedState();
+    const feedKeys = Object.keys(sample);
+    const params = state.map(([k, p]) => placeholder(moduleStateKey(k, p.kind), p.data.dtype, p.data.shape));
+    const batch: Record<string, Tensor> = Object.fromEntries(
+      feedKeys.map((k) => [k, placeholder(`batch.${k}`, sample[k].dtype, [this.batchDim(k), ...sample[k].shape.slice(1)])]),
+    );
+    const key = placeholder('key', 'int64', []);
+    const { loss, metrics } = withContext({ training: false, key }, () =>
+      bindParameters(model, Object.fromEntries(state.map(([k], i) => [k, params[i]])), () => {
+        const wasTraining = model.training;
+        model.eval();
+        try {
+          return objectiveOutputs(objective(model, batch));
+        } finally {
+          model.train(wasTraining);
+        }
+      }),
+    );
+    const outputs: Record<string, Tensor> = { loss, ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`metric.${k}`, v])) };
+    const proto = emitModel({ inputs: [...params, ...feedKeys.map((k) => batch[k]), key], outputs }, { name: 'eval_objective' });
+    const session = await createSession(proto, this.cfg.session ?? { threads: availableParallelism() });
+    return { session, stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const), feedKeys, hasLoss: true, metricNames: Object.keys(metrics), keyed: true };
   }
 
   /**
@@ -326,9 +371,9 @@ export class Trainer {
       ? { ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()), ...this.step.buffers() }
       : Object.fromEntries(this.cfg.model.namedState().map(([k, p]) => [k, p.data]));
     const feeds: Record<string, ort.Tensor> = Object.fromEntries(g.stateNames.map(([k, input]) => [input, toOrt(current[k])]));
-    const lossFn = this.cfg.loss;
+    const lossFn = this.cfg.loss ?? (g.keyed ? this.cfg.objective : undefined);
     // the model output comes back to JS only when it is scored here (default loss) or collected
-    const fetches = [...(lossFn && !opts.collect ? [] : ['output']), ...(g.hasLoss ? ['loss'] : []), ...g.metricNames.map((m) => `metric.${m}`)];
+    const fetches = [...((lossFn && !opts.collect) || g.keyed ? [] : ['output']), ...(g.hasLoss ? ['loss'] : []), ...g.metricNames.map((m) => `metric.${m}`)];
     let lossSum = 0;
     let correct = 0;
     let n = 0;
@@ -336,8 +381,11 @@ export class Trainer {
     const metricSums = new Map(g.metricNames.map((m) => [m, 0]));
     const outs: Float32Array[] = [];
     const targets: number[] = [];
+    let batchIndex = 0;
     for await (const batch of loader.iterate(0)) {
-      const rows = pick(batch, this.inputKeys, 'evaluate')[0].shape[0];
+      const rows = g.keyed ? Object.values(batch)[0].shape[0] : pick(batch, this.inputKeys, 'evaluate')[0].shape[0];
+      // an objective's randomness in evaluation: a pure function of (seed, batch index), different from training's keys
+      if (g.keyed) feeds.key = new ort.Tensor('int64', BigInt64Array.of(BigInt(mixSeed(this.cfg.seed ?? 0, 0x65766131, batchIndex++))), []);
       for (const k of g.feedKeys) {
         const a = batch[k];
         if (!a) throw new Error(`evaluate: the batch has no "${k}" (the first batch had it); its keys are ${Object.keys(batch).map((x) => `"${x}"`).join(', ')}`);
@@ -449,6 +497,12 @@ function pick<T>(batch: Readonly<Record<string, T>>, keys: readonly string[], wh
     if (v === undefined) throw new Error(`${where}: the batch has no "${k}" (a model input key); its keys are ${Object.keys(batch).map((x) => `"${x}"`).join(', ') || '(none)'}`);
     return v;
   });
+}
+
+/** An objective's outputs checked: a scalar loss and scalar (or fixed-shape) metrics. */
+function objectiveOutputs(o: ReturnType<Objective>): { loss: Tensor; metrics: Record<string, Tensor> } {
+  if (o.loss.rank !== 0) throw new Error(`Trainer: the objective's loss must be a scalar, got rank ${o.loss.rank}`);
+  return { loss: o.loss, metrics: { ...(o.metrics ?? {}) } };
 }
 
 /** Reads a scalar ORT output (a loss or a metric) as a number. */

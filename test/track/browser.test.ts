@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startUi } from '../../src/track/index.js';
+import { logArtifactTo, startUi } from '../../src/track/index.js';
+import { writeImageGrid } from '../../src/data/image-grid.js';
 import { tempSqlite } from './helpers.js';
 import { seedStore, seedStudies } from './seed.js';
 
@@ -70,10 +71,15 @@ test('the tracking UI works in headless Chromium', { timeout: 90_000 }, async (t
     await page.waitForSelector('#chart svg path.series');
     await page.screenshot({ path: join(shots, 'compare.png') });
 
-    // Run page with metric charts and artifacts.
+    // Run page with metric charts and artifacts; a PNG artifact (a sample grid) is shown inline.
+    const grid = join(mkdtempSync(join(tmpdir(), 'lathe-grid-')), 'grid.png');
+    await writeImageGrid(grid, { dtype: 'float32', shape: [4, 1, 6, 6], data: Float32Array.from({ length: 144 }, (_, i) => (i % 7) / 6) });
+    await logArtifactTo(store, runIds[0], grid, { name: 'samples/grid.png' });
     await page.goto(`${ui.url}/#/run/${runIds[0]}`);
     await page.waitForSelector('#charts svg path.series');
     assert.match(await page.locator('main').innerText(), /model\.onnx/);
+    await page.waitForFunction("(() => { const i = document.querySelector('figure.artifact-image img'); return !!i && i.complete && i.naturalWidth > 0; })()");
+    assert.equal(await page.evaluate("document.querySelector('figure.artifact-image img').naturalWidth"), 2 * 6 + 3 * 2);
     await page.screenshot({ path: join(shots, 'run.png'), fullPage: true });
 
     // Notes are a write: refused without the token, saved once the page was opened with the token URL lathe ui prints.

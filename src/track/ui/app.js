@@ -122,7 +122,11 @@
         '<div class="card"><h2>Lineage</h2>' + kv({ git: lin.git ? lin.git.commit.slice(0, 12) + (lin.git.dirty ? ' (dirty)' : '') : '–', config_hash: lin.configHash || '–', dataset: lin.dataset ? lin.dataset.fingerprint : '–', seed: lin.seed === null || lin.seed === undefined ? '–' : lin.seed, versions: lin.versions || {} }) + '</div>' +
         '<div class="card"><h2>Tags</h2>' + kv(run.tags) + '<h2>Notes</h2><textarea id="notes">' + esc(run.notes) + '</textarea><button id="saveNotes">Save notes</button></div></div>' +
         '<h2>Metrics</h2><div id="charts" class="grid"></div><h2>Artifacts</h2>' +
-        (arts.length ? '<table><tr><th>path</th><th>kind</th><th>size</th><th>digest</th></tr>' + arts.map(function (a) { return '<tr><td><a href="/api/runs/' + encodeURIComponent(run.id) + '/artifacts/' + a.path.split('/').map(encodeURIComponent).join('/') + '">' + esc(a.path) + '</a></td><td>' + esc(a.kind) + '</td><td class="num">' + a.size + '</td><td>' + esc(a.digest.slice(0, 19)) + '…</td></tr>'; }).join('') + '</table>' : '<p class="muted">none</p>');
+        (arts.length ? '<table><tr><th>path</th><th>kind</th><th>size</th><th>digest</th></tr>' + arts.map(function (a) { return '<tr><td><a href="/api/runs/' + encodeURIComponent(run.id) + '/artifacts/' + a.path.split('/').map(encodeURIComponent).join('/') + '">' + esc(a.path) + '</a></td><td>' + esc(a.kind) + '</td><td class="num">' + a.size + '</td><td>' + esc(a.digest.slice(0, 19)) + '…</td></tr>'; }).join('') + '</table>' : '<p class="muted">none</p>') +
+        // raster images (sample grids, plots) are shown inline below the table
+        arts.filter(function (a) { return /\.(png|jpe?g|gif|webp)$/i.test(a.path); }).map(function (a) {
+          return '<figure class="artifact-image"><img src="/api/runs/' + encodeURIComponent(run.id) + '/artifacts/' + a.path.split('/').map(encodeURIComponent).join('/') + '" alt="' + esc(a.path) + '" style="max-width:100%;image-rendering:pixelated"><figcaption class="muted">' + esc(a.path) + '</figcaption></figure>';
+        }).join('');
       document.getElementById('saveNotes').onclick = function () {
         write('PATCH', '/api/runs/' + encodeURIComponent(run.id), { notes: document.getElementById('notes').value }).catch(function (err) { alert('notes not saved: ' + err.message); });
       };
