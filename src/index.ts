@@ -18,3 +18,4 @@ export * as serve from './serve/index.js';
 export * as track from './track/index.js';
 export * as tune from './tune/index.js';
 export * as data from './data/index.js';
+export * as advise from './advise/index.js';

@@ -54,3 +54,19 @@ test('docs/expert.md lists every rule with its guard', () => {
   const doc = readFileSync('docs/expert.md', 'utf8');
   for (const r of RULES) assert.ok(doc.includes(`\`${r.id}\``), `docs/expert.md lacks ${r.id}`);
 });
+
+test('reviewCallback warns once per rule from the epoch history and at the first step', async () => {
+  const { reviewCallback } = await import('../../src/advise/callback.js');
+  const found: string[] = [];
+  const logged: unknown[] = [];
+  const cb = reviewCallback({ classes: 10, warn: false, onFinding: (f) => found.push(f.rule) });
+  const t = { log: (r: Record<string, unknown>) => void logged.push(r) } as never;
+  cb.onBatchEnd!(t, { epoch: 0, batch: 0, batches: 10, step: 1, loss: 9.5, lr: 1e-3, metrics: {} });
+  const rows = [[0.8, 0.6], [0.45, 0.42], [0.3, 0.45], [0.2, 0.5], [0.12, 0.58], [0.07, 0.66]];
+  for (const [i, [tl, vl]] of rows.entries()) await cb.onEpochEnd!(t, { epoch: i, step: i * 10, seconds: 1, metrics: { train_loss: tl, val_loss: vl, val_accuracy: 0.8 } });
+  assert.deepEqual(found, ['init-loss', 'overfitting']);
+  assert.equal(logged.length, 2);
+  const quiet = reviewCallback({ classes: 10, warn: false, ignore: ['init-loss'], onFinding: (f) => found.push(f.rule) });
+  quiet.onBatchEnd!(t, { epoch: 0, batch: 0, batches: 10, step: 1, loss: 9.5, lr: 1e-3, metrics: {} });
+  assert.equal(found.length, 2);
+});
