@@ -5,9 +5,7 @@
 import type { NDArray } from '../graph/ndarray.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { TrainStep } from '../train/train-step.js';
-import { withContext } from '../nn/context.js';
-import { bindParameters } from '../nn/module.js';
+import { createStep } from './step.js';
 import type { Finding } from './finding.js';
 import { probe, traceNonFinite, type LossFn, type NanOrigin, type ProbeResult } from './probe.js';
 
@@ -192,21 +190,7 @@ export async function checkDynamic(spec: DynamicSpec): Promise<DynamicResult> {
   const overfitRows = Math.min(batchRows, 32);
   const small = headRows(spec.batch, overfitRows);
   const steps = spec.overfitSteps ?? 60;
-  const model = spec.model;
-  const keys = spec.inputKeys ?? ['x'];
-  const frozen = model.namedParameters().filter(([, q]) => q.frozen).map(([k]) => k);
-  const step = await TrainStep.create({
-    params: Object.fromEntries(model.namedParameters().map(([k, q]) => [k, q.data])),
-    buffers: Object.fromEntries(model.namedBuffers().map(([k, q]) => [k, q.data])),
-    batch: Object.fromEntries(Object.entries(small).map(([k, a]) => [k, { dtype: a.dtype, shape: ['batch', ...a.shape.slice(1)] }])),
-    optimizer: spec.optimizer, frozen, clipGradNorm: spec.clipGradNorm, seed: spec.seed ?? 0, session: { threads: 1 },
-    forward: ({ params, buffers, batch, key }) => withContext({ training: true, key }, () => bindParameters(model, { ...params, ...buffers }, () => {
-      model.train();
-      const out = model.forward(...keys.map((k) => batch[k]));
-      const updates = Object.fromEntries(model.namedBuffers().filter(([, q]) => q.pending).map(([k, q]) => [k, q.pending!]));
-      return { loss: spec.loss(out, batch), buffers: updates };
-    })),
-  });
+  const step = await createStep({ ...spec, batch: small });
   const copy = (r: Record<string, NDArray>): Record<string, NDArray> => Object.fromEntries(Object.entries(r).map(([k, a]) => [k, { ...a, data: a.data.slice() as NDArray['data'] }]));
   const losses: number[] = [];
   const ratios = new Map<string, number[]>();

@@ -9,3 +9,6 @@ export { checkData, labelNoise, type DataSplit, type DataUnderReview } from './d
 export { checkHistory, parseMetricsCsv } from './run-rules.js';
 export { checkModel } from './model-rules.js';
 export { checkConfig, LR_RANGE } from './config-rules.js';
+export { design, DesignError, TASKS, PLATFORMS, type Requirements, type Candidate, type DesignResult, type Task, type Platform } from './design.js';
+export { QUALITY, type QualityRecord } from './quality.js';
+export { lrFind, lrFindConfig, plotSvg, type LrFindOptions, type LrFindResult, type LrFindSpec } from './lr-find.js';

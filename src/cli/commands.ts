@@ -4,7 +4,7 @@ import { registerTrack } from './track.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerModels } from './models.js';
-import { registerExpert } from './expert.js';
+import { registerDesign, registerExpert, registerLrFind } from './expert.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
@@ -14,4 +14,6 @@ export function registerCommands(program: Command): void {
   registerTrack(program);
   registerServe(program);
   registerExpert(program);
+  registerDesign(program);
+  registerLrFind(program);
 }

@@ -4,6 +4,10 @@ import type { Command } from 'commander';
 import { review } from '../advise/review.js';
 import { reportMarkdown, reportText, type Severity } from '../advise/finding.js';
 import { CliError } from './errors.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { design, type Candidate, type Requirements } from '../advise/design.js';
+import { lrFindConfig } from '../advise/lr-find.js';
 
 const list = (v: string, acc: string[]): string[] => [...acc, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -26,5 +30,89 @@ export function registerExpert(program: Command): void {
       if (o.markdown) writeFileSync(o.markdown, reportMarkdown(r));
       console.log(o.json ? JSON.stringify(r, null, 2) : reportText(r));
       if (o.failOn !== 'none' && r.findings.some((f) => rank[f.severity] <= rank[o.failOn as Severity])) process.exitCode = 1;
+    });
+}
+
+const num = (flag: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`${flag}: a positive number expected, got "${v}"`);
+  return n;
+};
+
+function formatCandidate(c: Candidate): string {
+  const exp = c.expected ? `${(c.expected.accuracy * 100).toFixed(2)} % (${c.expected.basis}, ${c.expected.epochs} epochs)` : 'unknown';
+  return [
+    `${c.rank}. ${c.id}: ${c.model.name} ${JSON.stringify(c.model.options)}`,
+    `   ${c.params.toLocaleString('en-US')} params, ${(c.flops / 1e6).toFixed(2)} MFLOPs/sample, ${c.latency.ms.toFixed(3)} ms at batch ${c.latency.batch} (${c.latency.how})`,
+    `   expected accuracy ${exp}; training ~${c.training.minutes.toFixed(1)} min for ${c.training.epochs} epochs (${c.training.stepMs.toFixed(1)} ms/step at batch ${c.training.batchSize}, measured)`,
+    ...c.reasonsFor.map((r) => `   + ${r}`), ...c.reasonsAgainst.map((r) => `   - ${r}`), ...c.violations.map((r) => `   ! ${r}`),
+    ...(c.configPath ? [`   config: ${c.configPath}  (npx lathe train ${c.configPath})`] : []),
+  ].join('\n');
+}
+
+export function registerDesign(program: Command): void {
+  program
+    .command('design')
+    .description('rank zoo architectures for a task and budgets: params and FLOPs from the traced graph, latency measured with ORT, expected accuracy from recorded runs, training time from measured steps; writes ready-to-run configs')
+    .option('--file <requirements.yaml>', 'requirements as YAML/JSON (the flags below override it)')
+    .option('--task <task>', 'image-classification | text-classification | sequence-classification | tabular-classification | graph-classification | regression | language-modelling | generation')
+    .option('--input <shape>', 'per-sample input shape, e.g. 1,28,28 (images) or 64 (tokens)')
+    .option('--classes <n>', 'output classes', num('--classes'))
+    .option('--vocab <n>', 'token vocabulary (text and language models)', num('--vocab'))
+    .option('--dataset-size <n>', 'training samples', num('--dataset-size'))
+    .option('--dataset <name>', 'catalog dataset for the configs (quality records are matched on it)')
+    .option('--latency-ms <ms>', 'inference latency budget per batch', num('--latency-ms'))
+    .option('--latency-batch <n>', 'batch size of the latency budget (default 1)', num('--latency-batch'))
+    .option('--max-params <n>', 'parameter budget', num('--max-params'))
+    .option('--max-memory-mb <mb>', 'weight memory budget', num('--max-memory-mb'))
+    .option('--platform <p>', 'server-cpu (measured) | gpu | browser | edge-int8 (estimated)')
+    .option('--train-minutes <min>', 'training-time budget on this machine', num('--train-minutes'))
+    .option('--out <dir>', 'write the ready-to-run configs here', 'designs')
+    .option('--top <k>', 'candidates to show', num('--top'))
+    .option('--json', 'print the result as JSON')
+    .action(async (o: Record<string, string | number | boolean | undefined>) => {
+      let base: Partial<Requirements> = {};
+      if (typeof o.file === 'string') {
+        if (!existsSync(o.file)) throw new CliError(`${o.file}: requirements file not found`);
+        base = (parseYaml(readFileSync(o.file, 'utf8')) ?? {}) as Partial<Requirements>;
+      }
+      const shape = typeof o.input === 'string' ? o.input.split(/[,x×]/).map((d) => Number(d.trim())) : base.inputShape;
+      const req = {
+        ...base,
+        ...(o.task !== undefined ? { task: o.task } : {}), ...(shape ? { inputShape: shape } : {}),
+        ...(o.classes !== undefined ? { classes: o.classes } : {}), ...(o.vocab !== undefined ? { vocab: o.vocab } : {}),
+        ...(o.datasetSize !== undefined ? { datasetSize: o.datasetSize } : {}), ...(o.dataset !== undefined ? { dataset: o.dataset } : {}),
+        ...(o.latencyMs !== undefined ? { latencyMs: o.latencyMs } : {}), ...(o.latencyBatch !== undefined ? { latencyBatch: o.latencyBatch } : {}),
+        ...(o.maxParams !== undefined ? { maxParams: o.maxParams } : {}), ...(o.maxMemoryMb !== undefined ? { maxMemoryMB: o.maxMemoryMb } : {}),
+        ...(o.platform !== undefined ? { platform: o.platform } : {}), ...(o.trainMinutes !== undefined ? { trainMinutes: o.trainMinutes } : {}),
+        ...(o.top !== undefined ? { top: o.top } : {}), outDir: base.outDir ?? (o.out as string),
+      } as Requirements;
+      if (!req.task) throw new CliError('--task is required (or task: in --file)');
+      if (!req.inputShape) throw new CliError('--input is required (or inputShape: in --file)');
+      if (!req.datasetSize) throw new CliError('--dataset-size is required (or datasetSize: in --file)');
+      const r = await design(req, { onProgress: o.json ? undefined : (m) => process.stderr.write(`${m}\n`) });
+      if (o.json) console.log(JSON.stringify(r, null, 2));
+      else {
+        console.log(r.candidates.map(formatCandidate).join('\n\n'));
+        if (r.rejected.length) console.log(`\nover budget: ${r.rejected.map((c) => `${c.id} (${c.violations.join('; ')})`).join(', ')}`);
+      }
+    });
+}
+
+export function registerLrFind(program: Command): void {
+  program
+    .command('lr-find')
+    .description('learning-rate range test (Smith 2017) on a training config: loss against an exponentially growing rate, a suggested rate, and a PNG plot')
+    .argument('<config>', 'training config (YAML/JSON)')
+    .option('--start <lr>', 'first learning rate', num('--start'), 1e-7)
+    .option('--end <lr>', 'last learning rate', num('--end'), 10)
+    .option('--steps <n>', 'batches (default 100)', num('--steps'), 100)
+    .option('--png <file>', 'plot file', 'lr-find.png')
+    .option('--set <path=value>', 'override a config field (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--json', 'print the curve and suggestion as JSON')
+    .action(async (config: string, o: { start: number; end: number; steps: number; png: string; set: string[]; json?: boolean }) => {
+      const r = await lrFindConfig(config, { start: o.start, end: o.end, steps: o.steps, png: o.png, overrides: o.set });
+      if (o.json) console.log(JSON.stringify(r));
+      else console.log(`suggested lr ${r.suggestion.toPrecision(2)} (lowest loss at ${r.minLossLr.toPrecision(2)}${r.stoppedEarly ? ', stopped when the loss blew up' : ''}); plot: ${r.png}\n  set it: --set optimizer.lr=${r.suggestion.toPrecision(2)}`);
     });
 }
