@@ -222,7 +222,7 @@ export async function design(req: Requirements, opts: { onProgress?: (msg: strin
     const s = summarize(model, inputs.map((i) => ({ dtype: i.dtype, shape: [1, ...i.shape] })));
     const measured = await measureLatency(model, inputs, lb, vocab);
     const lat = platformLatency(measured, s.totalFlops * lb, platform);
-    const q = qualityFor(p, req.dataset);
+    let q = qualityFor(p, req.dataset);
     const recipe = (q?.rec.recipe ?? { data: { batchSize: 64 }, optimizer: { name: 'adamw', lr: 0.003, weightDecay: 0.0005 }, schedule: { name: 'one-cycle', pctStart: 0.25 } }) as Record<string, Record<string, unknown>>;
     const batchSize = Number(recipe.data?.batchSize ?? 64);
     // a training step measured at the recipe's batch size, on synthetic data of the right shape
@@ -243,6 +243,13 @@ export async function design(req: Requirements, opts: { onProgress?: (msg: strin
     const epochMin = (stepMs * stepsPerEpoch) / 60000;
     const wanted = q?.rec.epochs ?? p.defaultEpochs;
     const epochs = req.trainMinutes !== undefined ? Math.max(0, Math.min(wanted, Math.floor(req.trainMinutes / epochMin))) : wanted;
+    // a shorter plan than the record: predict from the shortest recorded run of this exact setup that is still ≥ it
+    if (q && epochs < q.rec.epochs) {
+      const base = q.rec;
+      const shorter = QUALITY.filter((r) => r.model === base.model && r.dataset === base.dataset && JSON.stringify(r.options) === JSON.stringify(base.options) && r.epochs < base.epochs).sort((a, b) => a.epochs - b.epochs);
+      const pick = shorter.find((r) => r.epochs >= epochs) ?? shorter[shorter.length - 1];
+      if (pick) q = { rec: pick, basis: q.basis };
+    }
     const memoryMB = (s.totalParams * (platform === 'edge-int8' ? 1 : 4)) / 1e6;
     const violations: string[] = [];
     const against: string[] = [];
