@@ -11,4 +11,5 @@ export { checkModel } from './model-rules.js';
 export { checkConfig, LR_RANGE } from './config-rules.js';
 export { design, DesignError, TASKS, PLATFORMS, type Requirements, type Candidate, type DesignResult, type Task, type Platform } from './design.js';
 export { QUALITY, type QualityRecord } from './quality.js';
+export { profileConfig, profileModel, matmulRoofline, formatProfileResult, type ProfileResult, type ModuleTime, type Suggestion } from './profile.js';
 export { lrFind, lrFindConfig, plotSvg, type LrFindOptions, type LrFindResult, type LrFindSpec } from './lr-find.js';

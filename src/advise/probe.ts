@@ -28,7 +28,7 @@ export interface ProbeSpec {
 }
 
 /** A module span: nodes with ids in [start, end) were created inside `path`'s forward. */
-interface Span {
+export interface Span {
   readonly path: string;
   readonly type: string;
   readonly start: number;
@@ -65,7 +65,7 @@ export interface NanOrigin {
 const typeName = (m: Module): string => (m.constructor.name === 'Lambda' ? (m as unknown as { name: string }).name : m.constructor.name);
 
 /** Traces `fn` with every module's forward wrapped to record the node ids it creates. */
-function withSpans<R>(model: Module, fn: () => R): { result: R; spans: Span[] } {
+export function withSpans<R>(model: Module, fn: () => R): { result: R; spans: Span[] } {
   const spans: Span[] = [];
   const restore: (() => void)[] = [];
   const walk = (m: Module, path: string): void => {
@@ -94,7 +94,7 @@ function peekId(): number {
   return placeholder(`__peek${probeCounter++}`, 'float32', []).node.id + 1;
 }
 
-function innermost(spans: readonly Span[], id: number): Span | undefined {
+export function innermost(spans: readonly Span[], id: number): Span | undefined {
   let best: Span | undefined;
   for (const s of spans) if (id >= s.start && id < s.end && (!best || s.end - s.start < best.end - best.start)) best = s;
   return best;

@@ -4,7 +4,7 @@ import { registerTrack } from './track.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerModels } from './models.js';
-import { registerDesign, registerExpert, registerLrFind } from './expert.js';
+import { registerDesign, registerExpert, registerLrFind, registerProfile } from './expert.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
@@ -16,4 +16,5 @@ export function registerCommands(program: Command): void {
   registerExpert(program);
   registerDesign(program);
   registerLrFind(program);
+  registerProfile(program);
 }

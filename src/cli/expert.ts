@@ -8,6 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { design, type Candidate, type Requirements } from '../advise/design.js';
 import { lrFindConfig } from '../advise/lr-find.js';
+import { formatProfileResult, profileConfig, profileModel } from '../advise/profile.js';
+import { join } from 'node:path';
+import { statSync } from 'node:fs';
 
 const list = (v: string, acc: string[]): string[] => [...acc, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -114,5 +117,27 @@ export function registerLrFind(program: Command): void {
       const r = await lrFindConfig(config, { start: o.start, end: o.end, steps: o.steps, png: o.png, overrides: o.set });
       if (o.json) console.log(JSON.stringify(r));
       else console.log(`suggested lr ${r.suggestion.toPrecision(2)} (lowest loss at ${r.minLossLr.toPrecision(2)}${r.stoppedEarly ? ', stopped when the loss blew up' : ''}); plot: ${r.png}\n  set it: --set optimizer.lr=${r.suggestion.toPrecision(2)}`);
+    });
+}
+
+export function registerProfile(program: Command): void {
+  program
+    .command('profile')
+    .description('per-op time of a training step (config or run directory) by lathe module, or of an inference (.onnx); achieved GFLOP/s against a measured MatMul roofline; the top changes, measured')
+    .argument('<target>', 'config.yaml | run directory | model.onnx')
+    .option('--threads <n>', 'ORT intra-op threads (default 1)', num('--threads'))
+    .option('--steps <n>', 'profiled training steps (default 20)', num('--steps'))
+    .option('--batch <n>', 'inference batch size for .onnx targets (default 1)', num('--batch'))
+    .option('--set <path=value>', 'override a config field (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--json', 'print the profile as JSON')
+    .action(async (target: string, o: { threads?: number; steps?: number; batch?: number; set: string[]; json?: boolean }) => {
+      let r;
+      if (target.toLowerCase().endsWith('.onnx')) r = await profileModel(target, { batch: o.batch, threads: o.threads });
+      else {
+        const path = existsSync(target) && statSync(target).isDirectory() ? join(target, 'config.json') : target;
+        if (!existsSync(path)) throw new CliError(`${path}: no such config (give a config file, a run directory or an .onnx model)`);
+        r = await profileConfig(path, { threads: o.threads, steps: o.steps, overrides: o.set });
+      }
+      console.log(o.json ? JSON.stringify(r, null, 2) : formatProfileResult(r));
     });
 }
