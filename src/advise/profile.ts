@@ -166,6 +166,13 @@ function moduleOfNodes(model: ModelProto, spans: readonly Span[], forwardEnd: nu
         }
       });
       for (const [name, mod] of reached) out.set(name, `${mod} (backward)`);
+      // a backward kernel that reads a module's weights directly (dX = dY·W) is that module's backward
+      for (const n of model.graph.node) {
+        const id = /_n(\d+)(?:_\d+)?$/.exec(n.name ?? '');
+        if (id && Number(id[1]) < forwardEnd) continue;
+        const p = n.input.find((v) => /^p\./.test(v));
+        if (p && out.get(n.name ?? '') !== '(optimizer)') out.set(n.name ?? '', `${p.slice(2).replace(/\.[^.]+$/, '')} (backward)`);
+      }
     }
   }
   // backward work on the batch itself (a first conv's weight gradient reads only the input): charge it to the
