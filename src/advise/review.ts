@@ -143,7 +143,7 @@ async function reviewTrainConfig(cfg: TrainConfig, raw: Record<string, unknown>,
     augmentable: info?.trainSource !== undefined,
   }));
   if (opts.data !== false) {
-    add(c, checkData({ train: data.train, test: cfg.data.valFraction > 0 ? data.test : data.test, classes: info?.classes, normalized: info?.normalization !== undefined || lm }));
+    add(c, checkData({ train: data.train, test: data.test, classes: info?.classes, normalized: info?.normalization !== undefined || lm }));
   }
   const shapeBroken = c.findings.some((f) => f.rule === 'shape-mismatch');
   if (opts.dynamic === false) c.skipped.push('dynamic checks: turned off');
