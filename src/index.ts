@@ -19,3 +19,4 @@ export * as track from './track/index.js';
 export * as tune from './tune/index.js';
 export * as data from './data/index.js';
 export * as deploy from './deploy/index.js';
+export * as advise from './advise/index.js';

@@ -6,6 +6,7 @@ import { registerTrain } from './train.js';
 import { registerModels } from './models.js';
 import { registerDeploy } from './deploy.js';
 import { registerSample } from './sample.js';
+import { registerDesign, registerExpert, registerLrFind, registerProfile } from './expert.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
@@ -16,4 +17,8 @@ export function registerCommands(program: Command): void {
   registerTrack(program);
   registerServe(program);
   registerDeploy(program);
+  registerExpert(program);
+  registerDesign(program);
+  registerLrFind(program);
+  registerProfile(program);
 }

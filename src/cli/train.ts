@@ -16,6 +16,9 @@ import { openTracking } from '../track/open.js';
 import { trackingCallback } from '../track/callback.js';
 import { registerModel as registerTrackedModel } from '../track/registry.js';
 import type { TrainConfig } from '../train/config.js';
+import type { Callback } from '../train/callbacks.js';
+import { datasetNames, getDataset } from '../data/catalog.js';
+import { reviewCallback } from '../advise/callback.js';
 
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);
@@ -59,7 +62,8 @@ export function registerTrain(program: Command): void {
     .option('--json', 'JSON-lines progress even on a terminal')
     .option('--track [url]', 'log params, metrics and lineage to a tracking store (default $LATHE_TRACKING_URL or ./.lathe; on automatically when LATHE_TRACKING_URL is set)')
     .option('--register <name>', 'with --track: register the trained ONNX model in the model registry under this name')
-    .action(async (config: string | undefined, o: { resume?: string; json?: boolean; track?: string | boolean; register?: string; set: string[]; overwrite?: boolean }) => {
+    .option('--review', 'run the review rules during training (init loss, divergence, flat loss, overfitting): warnings on stderr, tags review.<rule> on a tracked run')
+    .action(async (config: string | undefined, o: { resume?: string; json?: boolean; track?: string | boolean; register?: string; set: string[]; overwrite?: boolean; review?: boolean }) => {
       const cfg = await userErrors(() => {
         if (o.resume) {
           if (o.set.length) throw new CliError('--set changes a config; a resumed run keeps its own (config.json in the run directory)');
@@ -72,7 +76,12 @@ export function registerTrain(program: Command): void {
       const tracking = o.track || process.env.LATHE_TRACKING_URL ? await openTracking(typeof o.track === 'string' ? o.track : undefined) : undefined;
       const run = tracking ? await tracking.startRun({ experiment: cfg.name, params: flatParams(cfg), config: cfg, seed: cfg.seed }) : undefined;
       try {
-        const r = await userErrors(() => runTraining(cfg, { resume: !!o.resume, overwrite: o.overwrite, json: o.json, callbacks: run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [] }));
+        const callbacks: Callback[] = run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [];
+        if (o.review) {
+          const classes = cfg.loss === 'lm' ? (cfg.model.options as { vocab?: number }).vocab : datasetNames().includes(cfg.data.name) ? getDataset(cfg.data.name).classes?.length : undefined;
+          callbacks.push(reviewCallback({ classes, lm: cfg.loss === 'lm', ignore: cfg.review?.ignore, onFinding: (f) => run?.setTag(`review.${f.rule}`, `${f.severity}: ${f.message}`) }));
+        }
+        const r = await userErrors(() => runTraining(cfg, { resume: !!o.resume, overwrite: o.overwrite, json: o.json, callbacks }));
         if (run && tracking) {
           run.logMetrics({ test_accuracy: r.testAccuracy ?? NaN, test_loss: r.testLoss, ...Object.fromEntries(Object.entries(r.testMetrics ?? {}).map(([k, v]) => [`test_${k}`, v])) }, r.epochs);
           await run.logArtifact(r.onnxPath, { name: 'model.onnx' });

@@ -85,6 +85,8 @@ class Emitter implements LowerCtx {
   private readonly symbols = new Map<string, { input: string; axis: number }>();
   private counter = 0;
   private readonly namedConsts = new Set<string>();
+  /** Id of the graph node being lowered (for withNodeSources). */
+  private source?: number;
 
   constructor(inputs: readonly Tensor[], readonly opset: number) {
     for (const t of inputs) {
@@ -119,10 +121,13 @@ class Emitter implements LowerCtx {
     }
     const ins = node.inputs.map((x) => this.nameOf(x));
     let outs: readonly string[];
+    this.source = node.id;
     try {
       outs = node.prim.lower(this, node, ins);
     } catch (err) {
       throw new Error(`emit: lowering ${node.prim.name}: ${(err as Error).message}`);
+    } finally {
+      this.source = undefined;
     }
     if (outs.length < node.outputs.length) throw new Error(`emit: ${node.prim.name} lowered to ${outs.length} outputs, needs ${node.outputs.length}`);
     node.outputs.forEach((t, i) => this.names.set(`${t.node.id}:${t.index}`, outs[i]));
@@ -134,7 +139,7 @@ class Emitter implements LowerCtx {
       opType,
       input: [...inputs],
       output: outNames,
-      name: `${opType}_${this.nodes.length}`,
+      name: `${opType}_${this.nodes.length}${nodeSources && this.source !== undefined ? `_n${this.source}` : ''}`,
       attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
     });
     return outNames;
@@ -220,6 +225,22 @@ class Emitter implements LowerCtx {
     }
     if (run.length) pieces.push(this.i64(run));
     return pieces.length === 1 ? pieces[0] : this.emit('Concat', pieces, { axis: 0 })[0];
+  }
+}
+
+let nodeSources = false;
+
+/**
+ * Runs `fn` with ONNX node names that end in the id of the graph node they lower (`Gemm_12_n345`), so a profile's
+ * kernels can be mapped back to the module that created them (advise/profile.ts). Off otherwise: names stay short.
+ */
+export function withNodeSources<R>(fn: () => R): R {
+  const prev = nodeSources;
+  nodeSources = true;
+  try {
+    return fn();
+  } finally {
+    nodeSources = prev;
   }
 }
 

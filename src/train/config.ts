@@ -57,6 +57,8 @@ export const trainConfigSchema = z.object({
   output: z.string().optional(),
   /** The model.onnx written after training: BatchNorm folded into the preceding conv (default true; onnx/inference.ts). */
   export: z.object({ foldBatchNorm: z.boolean().default(true) }).strict().optional(),
+  /** `lathe review`: rule ids whose findings this config silences (docs/expert.md lists the rules). */
+  review: z.object({ ignore: z.array(z.string().min(1)).default([]) }).strict().optional(),
 }).strict();
 
 /** A validated training config with every default filled in (see {@link trainConfigSchema}). */

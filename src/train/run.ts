@@ -144,7 +144,8 @@ function sliceRows(a: NDArray, start: number, end: number): NDArray {
   return ndarray(a.dtype, [end - start, ...a.shape.slice(1)], (a.data as Float32Array).slice(start * row, end * row) as never);
 }
 
-function splits(cfg: TrainConfig): { train: Split; val: Split; test: Split; source: string; vocabSize?: number } {
+/** The train, validation and test arrays a config trains on (not for graph data). */
+export function splits(cfg: TrainConfig): { train: Split; val: Split; test: Split; source: string; vocabSize?: number } {
   if (cfg.data.name === 'text') {
     if (!cfg.data.text) throw new ConfigError('data.text: required for data.name "text" (give at least data.text.path)');
     let t: TextSplits;
@@ -319,7 +320,7 @@ async function runGraphTraining(cfg: TrainConfig, runDir: string, opts: RunOptio
  * models (`loss: lm`): next-token cross-entropy and token accuracy over [B, T, vocab] logits — the Trainer's
  * evaluate computes both in-graph, so val/test loss is nats per token (every window has T tokens).
  */
-function lossAndMetrics(lm: boolean): Pick<TrainerConfig, 'loss' | 'metrics'> {
+export function lossAndMetrics(lm: boolean): Pick<TrainerConfig, 'loss' | 'metrics'> {
   if (!lm) return { metrics: { accuracy: (o, b) => accuracyMetric(o, b.y) } };
   return {
     loss: (o, b) => lmLoss(o, b.y),

@@ -89,6 +89,9 @@ export const LAYERS: Layers = {
   advise: {
     graph: 'inspects graphs', onnx: 'reads models', nn: 'inspects modules', models: 'proposes zoo models',
     data: 'inspects datasets', train: 'reads runs and configs', track: 'reads tracked runs', util: 'plain helpers',
+    autodiff: 'dynamic review differentiates the loss to read per-layer gradients and trace a NaN to its op',
+    runtime: 'dynamic review, design latency, lr-find and profile run ORT sessions (runtime/session.ts)',
+    optim: 'review and lr-find run the optimizer a config names for a few steps',
   },
   cli: {
     '*': 'the CLI wires the layers together (tune objectives that train, tune trials logged to track, registry models served)',

@@ -1,0 +1,32 @@
+// The quality runs this project has recorded (README, docs/models.md), as data: what `lathe design` predicts from.
+// Add a row when a new full-quality run is published; each row names its source.
+
+export interface QualityRecord {
+  readonly model: string;
+  /** The model options of the run (compared with a candidate's: an exact match predicts, a mismatch is "nearest"). */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly dataset: string;
+  readonly epochs: number;
+  /** Test accuracy (0–1), or token accuracy for language models. */
+  readonly accuracy: number;
+  /** The training recipe of the run (merged into the config design writes). */
+  readonly recipe: Readonly<Record<string, unknown>>;
+  readonly source: string;
+}
+
+const cnnRecipe = { data: { batchSize: 64 }, optimizer: { name: 'adamw', lr: 0.003, weightDecay: 0.0005 }, schedule: { name: 'one-cycle', pctStart: 0.25 } };
+const visionRecipe = { data: { batchSize: 128, augment: true }, optimizer: { name: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.0005 }, schedule: { name: 'one-cycle', pctStart: 0.25 } };
+
+export const QUALITY: readonly QualityRecord[] = [
+  { model: 'cnn', options: { widths: [32, 64], hidden: 256, dropout: 0.4 }, dataset: 'fashion-mnist', epochs: 15, accuracy: 0.921, recipe: cnnRecipe, source: 'README "Training": examples/fashion-cnn.yaml, 92.1 % after 15 epochs' },
+  { model: 'cnn', options: { widths: [32, 64], hidden: 256, dropout: 0.4 }, dataset: 'fashion-mnist', epochs: 9, accuracy: 0.914, recipe: cnnRecipe, source: 'README "Training": the same config, 91.4 % after 9 epochs' },
+  { model: 'cnn', options: { widths: [32, 64], hidden: 128 }, dataset: 'fashion-mnist-subset', epochs: 4, accuracy: 0.876, recipe: { data: { batchSize: 64, valFraction: 0.1 }, optimizer: { name: 'adam', lr: 0.002 }, schedule: { name: 'cosine', warmup: 50 } }, source: 'README "Training": lathe quickstart, 87.6 %' },
+  { model: 'resnet', options: { layers: [1, 1, 1], widths: [32, 64, 128], strides: [2, 2, 2] }, dataset: 'fashion-mnist', epochs: 30, accuracy: 0.9389, recipe: visionRecipe, source: 'docs/models.md "Full-quality runs": ResNet 1-1-1, 93.89 % after 30 epochs' },
+  { model: 'resnet', options: { layers: [1, 1, 1], widths: [32, 64, 128], strides: [2, 2, 2] }, dataset: 'fashion-mnist', epochs: 12, accuracy: 0.9266, recipe: visionRecipe, source: 'docs/models.md "Full-quality runs": ResNet 1-1-1, 92.66 % after 12 epochs' },
+  { model: 'resnet', options: { layers: [2, 2, 2], widths: [32, 64, 128], strides: [2, 2, 2] }, dataset: 'fashion-mnist', epochs: 18, accuracy: 0.9321, recipe: visionRecipe, source: 'docs/models.md "Full-quality runs": ResNet 2-2-2, 93.21 % after 18 epochs' },
+  { model: 'mobilenetv2', options: {}, dataset: 'fashion-mnist', epochs: 4, accuracy: 0.9209, recipe: visionRecipe, source: 'docs/models.md "Full-quality runs": MobileNetV2-style, 92.09 % after 4 epochs' },
+  { model: 'transformer-classifier', options: { dim: 64, layers: 1, heads: 4, context: 64 }, dataset: 'fortunes', epochs: 20, accuracy: 0.71, recipe: { data: { batchSize: 32 }, optimizer: { name: 'adamw', lr: 0.001, weightDecay: 0.01 }, schedule: { name: 'cosine', warmup: 50 }, trainer: { clipGradNorm: 1 } }, source: 'docs/models.md: encoder classifier on fortunes categories, 71.0 %' },
+  { model: 'gcn', options: {}, dataset: 'cora', epochs: 200, accuracy: 0.817, recipe: {}, source: 'README: GCN on Cora, 81.7 ± 1.0 % over 10 seeds' },
+  { model: 'gat', options: {}, dataset: 'cora', epochs: 200, accuracy: 0.829, recipe: {}, source: 'README: GAT on Cora, 82.9 ± 0.7 %' },
+  { model: 'graphsage', options: {}, dataset: 'cora', epochs: 200, accuracy: 0.811, recipe: {}, source: 'README: GraphSAGE on Cora, 81.1 ± 0.5 %' },
+];
