@@ -38,6 +38,8 @@ export interface Dataset {
   get(index: number, ctx: SampleContext): Sample | Promise<Sample>;
   readonly collate?: Collate;
   readonly batchTransform?: (batch: Batch, ctx: BatchContext) => Batch;
+  /** Where sample `index` comes from (a file path), for error messages; wrappers pass it through. */
+  readonly describe?: (index: number) => string | undefined;
 }
 
 /** The name the first DataLoader used; the same interface. */

@@ -61,6 +61,7 @@ export function imageFolder(o: ImageFolderOptions): ImageFolderDataset {
     length: files.length,
     classes,
     files,
+    describe: (i) => files[i]?.path,
     async get(i) {
       assertIndex(i, files.length, `imageFolder ${o.root}`);
       const f = files[i];

@@ -47,6 +47,7 @@ export function mapDataset(dataset: Dataset, ...transforms: readonly SampleTrans
     length: dataset.length,
     collate: dataset.collate,
     batchTransform: dataset.batchTransform,
+    describe: dataset.describe,
     async get(i, ctx) {
       return t(await dataset.get(i, ctx), ctx);
     },
