@@ -6,6 +6,7 @@ import { tableDataset, type TableDatasetOptions } from './readers/table-dataset.
 import { imageFolder, type ImageFolderOptions } from './readers/image-folder.js';
 import { registerBatchTransformKind, registerDatasetKind, registerTransformKind } from './registry.js';
 import * as image from './transforms/image.js';
+import * as color from './transforms/color.js';
 import { cutmix, mixup, type MixOptions } from './transforms/mix.js';
 import * as audio from './audio/augment.js';
 import { logMelSpectrogram, type LogMelOptions } from './audio/mel.js';
@@ -33,7 +34,7 @@ registerTransformKind('normalize', (o) => image.normalize(o as Opts<image.Normal
 registerTransformKind('randomCrop', (o) => image.randomCrop(o as Opts<image.RandomCropOptions>));
 registerTransformKind('randomHorizontalFlip', (o) => image.randomHorizontalFlip(o));
 registerTransformKind('randomRotation', (o) => image.randomRotation(o as Opts<image.RotationOptions>));
-registerTransformKind('colorJitter', (o) => image.colorJitter(o));
+registerTransformKind('colorJitter', (o) => color.colorJitter(o));
 registerTransformKind('cutout', (o) => image.cutout(o as Opts<image.CutoutOptions>));
 
 registerTransformKind('specAugment', (o) => audio.specAugment(o));

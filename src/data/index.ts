@@ -22,6 +22,7 @@ export * from './readers/table-dataset.js';
 export * from './readers/idx-dataset.js';
 export * from './transforms/transform.js';
 export * from './transforms/image.js';
+export * from './transforms/color.js';
 export * from './transforms/mix.js';
 export * from './transforms/tabular.js';
 export * from './audio/fft.js';

@@ -6,6 +6,7 @@ import { sampleRandom } from '../../src/data/random.js';
 import type { NDArray } from '../../src/graph/ndarray.js';
 import type { ArrayTransform } from '../../src/data/transforms/transform.js';
 import * as image from '../../src/data/transforms/image.js';
+import * as color from '../../src/data/transforms/color.js';
 import * as audio from '../../src/data/audio/augment.js';
 
 /** Every array transform, with an input it accepts and one it must reject. */
@@ -20,7 +21,7 @@ export const CASES: readonly { readonly t: ArrayTransform; readonly input: NDArr
     { t: image.randomCrop({ size: [6, 4], padding: 2 }), input: img, bad: bytes },
     { t: image.randomHorizontalFlip(), input: img, bad: bytes },
     { t: image.randomRotation({ degrees: 30 }), input: img, bad: bytes },
-    { t: image.colorJitter({ brightness: 0.3, contrast: 0.3, saturation: 0.3 }), input: img, bad: bytes },
+    { t: color.colorJitter({ brightness: 0.3, contrast: 0.3, saturation: 0.3 }), input: img, bad: bytes },
     { t: image.cutout({ size: 3 }), input: img, bad: bytes },
     { t: audio.specAugment({ freqMasks: 2, freqWidth: 3, timeMasks: 2, timeWidth: 4 }), input: spec, bad: bytes },
     { t: audio.addNoise({ std: 0.1 }), input: wave, bad: bytes },
