@@ -5,14 +5,20 @@ import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { assertIndex, type Dataset } from '../dataset.js';
 import type { NDArray } from '../../graph/ndarray.js';
+import { withDefaults } from '../transforms/transform.js';
+import { resample2d, type Interpolation } from '../transforms/resample2d.js';
 
 export interface ImageFolderOptions {
   readonly root: string;
   /** Every image is resized to this (square or [height, width]); aspect ratio is not kept ('fill'). */
   readonly size: number | readonly [number, number];
-  /** 1: greyscale, 3: RGB (default 3); alpha is dropped. */
+  /** 1: greyscale (PIL's convert('L') luma), 3: RGB (default 3); alpha is dropped. */
   readonly channels?: 1 | 3;
   readonly extensions?: readonly string[];
+  /** Resampling filter when an image is not already `size` (default 'bilinear', as torchvision's Resize). */
+  readonly interpolation?: Interpolation;
+  /** Widen the filter when shrinking (default true: PIL, and so torchvision on PIL images, always do). */
+  readonly antialias?: boolean;
 }
 
 export interface ImageFolderDataset extends Dataset {
@@ -20,29 +26,55 @@ export interface ImageFolderDataset extends Dataset {
   readonly files: readonly { readonly path: string; readonly label: number }[];
 }
 
-/** Decodes one image file to float32 [C, H, W] in [0, 1]. */
-export async function decodeImage(path: string, size: readonly [number, number], channels: 1 | 3): Promise<NDArray<'float32'>> {
+/** How `decodeImage` makes the pixels: PIL's conventions (see resample2d.ts). */
+export interface DecodeOptions {
+  /** Resampling filter (default 'bilinear', torchvision's Resize default). */
+  readonly interpolation?: Interpolation;
+  /** Widen the filter when shrinking, as PIL always does (default true). */
+  readonly antialias?: boolean;
+}
+
+/**
+ * Decodes one image file to float32 [C, H, W] in [0, 1] as torchvision's PIL path does: sharp decodes to 8-bit sRGB
+ * (alpha dropped), `channels: 1` takes PIL's convert('L') luma (R·299 + G·587 + B·114)/1000 in its fixed-point
+ * form, and the resize is PIL's (8-bit rounding after each pass). An image already at `size` is not resampled.
+ */
+export async function decodeImage(path: string, size: readonly [number, number], channels: 1 | 3, o: DecodeOptions = {}): Promise<NDArray<'float32'>> {
   const [h, w] = size;
   let raw: Buffer;
+  let info: { width: number; height: number; channels: number };
   try {
-    let img = sharp(path).resize(w, h, { fit: 'fill' }).removeAlpha();
-    img = channels === 1 ? img.greyscale() : img.toColourspace('srgb');
-    raw = await img.raw().toBuffer();
+    ({ data: raw, info } = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }));
   } catch (e) {
     throw new Error(`${path}: cannot decode image (${(e as Error).message})`);
   }
-  const got = raw.length / (h * w);
-  if (got !== channels) throw new Error(`${path}: decoded ${got} channels, expected ${channels}`);
-  const x = new Float32Array(channels * h * w);
-  for (let p = 0; p < h * w; p++) for (let k = 0; k < channels; k++) x[k * h * w + p] = raw[p * channels + k] / 255; // HWC → CHW
-  return { dtype: 'float32', shape: [channels, h, w], data: x };
+  if (info.channels !== 3) throw new Error(`${path}: decoded ${info.channels} channels, expected 3 after sRGB conversion`);
+  const n = info.width * info.height;
+  const planes = new Uint8Array(channels * n); // HWC → CHW (or the luma plane)
+  if (channels === 1) {
+    // PIL's L24: (r·19595 + g·38470 + b·7471 + 0x8000) >> 16
+    for (let p = 0; p < n; p++) planes[p] = (raw[3 * p] * 19595 + raw[3 * p + 1] * 38470 + raw[3 * p + 2] * 7471 + 0x8000) >>> 16;
+  } else {
+    for (let p = 0; p < n; p++) (planes[p] = raw[3 * p]), (planes[n + p] = raw[3 * p + 1]), (planes[2 * n + p] = raw[3 * p + 2]);
+  }
+  const sized = resample2d(planes, channels, info.height, info.width, h, w, o.interpolation ?? 'bilinear', o.antialias ?? true, true);
+  for (let i = 0; i < sized.length; i++) sized[i] /= 255;
+  return { dtype: 'float32', shape: [channels, h, w], data: sized };
 }
 
 /** Lists root/<class>/* and returns a Dataset that decodes lazily (so workers decode in parallel). */
-export function imageFolder(o: ImageFolderOptions): ImageFolderDataset {
-  const exts = new Set((o.extensions ?? ['.png', '.jpg', '.jpeg', '.webp']).map((e) => e.toLowerCase()));
+export function imageFolder(options: ImageFolderOptions): ImageFolderDataset {
+  const o = withDefaults<ImageFolderOptions>(
+    'imageFolder',
+    { root: '', size: 0, channels: 3, extensions: ['.png', '.jpg', '.jpeg', '.webp'], interpolation: 'bilinear', antialias: true },
+    options,
+  );
+  if (!['nearest', 'bilinear', 'bicubic'].includes(o.interpolation)) throw new Error(`imageFolder: interpolation must be nearest, bilinear or bicubic, got ${JSON.stringify(o.interpolation)}`);
+  if (o.channels !== 1 && o.channels !== 3) throw new Error(`imageFolder: channels must be 1 or 3, got ${JSON.stringify(o.channels)}`);
+  const exts = new Set(o.extensions.map((e) => e.toLowerCase()));
   const size: [number, number] = typeof o.size === 'number' ? [o.size, o.size] : [o.size[0], o.size[1]];
-  const channels = o.channels ?? 3;
+  const channels = o.channels;
+  const decode = { interpolation: o.interpolation, antialias: o.antialias };
   let entries: string[];
   try {
     entries = readdirSync(o.root).sort();
@@ -65,7 +97,7 @@ export function imageFolder(o: ImageFolderOptions): ImageFolderDataset {
     async get(i) {
       assertIndex(i, files.length, `imageFolder ${o.root}`);
       const f = files[i];
-      return { x: await decodeImage(f.path, size, channels), y: f.label };
+      return { x: await decodeImage(f.path, size, channels, decode), y: f.label };
     },
   };
 }
