@@ -23,6 +23,8 @@ export * from './readers/idx-dataset.js';
 export * from './transforms/transform.js';
 export * from './transforms/image.js';
 export * from './transforms/color.js';
+export * from './transforms/geometry.js';
+export * from './transforms/resample2d.js';
 export * from './transforms/mix.js';
 export * from './transforms/tabular.js';
 export * from './audio/fft.js';

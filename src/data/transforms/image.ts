@@ -1,7 +1,7 @@
 // Image transforms on float32 [C, H, W] arrays (C = 1 or 3). Geometry first, then colour, then normalise.
 // Colour adjustments (colorJitter and its steps) live in color.ts.
 import type { NDArray } from '../../graph/ndarray.js';
-import { withDefaults, type ArrayTransform } from './transform.js';
+import { rejectUnknown, withDefaults, type ArrayTransform } from './transform.js';
 
 type Image = NDArray<'float32'>;
 
@@ -35,6 +35,7 @@ export interface NormalizeOptions {
 }
 /** (x - mean[c]) / std[c]. */
 export function normalize(options: NormalizeOptions): ArrayTransform {
+  rejectUnknown('normalize', options, ['mean', 'std']);
   const stds = ([] as number[]).concat(options.std);
   if (stds.some((s) => !(s > 0))) throw new Error(`normalize: std must be > 0, got ${stds}`);
   return function normalize(a) {
