@@ -69,5 +69,21 @@ for fname in ['noise.png', 'primaries.png']:
                 pil[f'{fname}_{ch}_{name}_{h}x{w}'] = a.reshape(-1).tolist()
 ref['pil'] = pil
 
+# PNG layouts the JS decoder must read as Pillow does (convert('RGB') and convert('L'))
+pngdir = os.path.join(ROOT, 'png')
+os.makedirs(pngdir, exist_ok=True)
+base = Image.fromarray(rng.integers(0, 256, (5, 7, 3), dtype=np.uint8), 'RGB')
+variants = {
+    'L': base.convert('L'), 'LA': base.convert('LA'), 'RGB': base, 'RGBA': base.convert('RGBA'),
+    'P8': base.quantize(200), 'P4': base.quantize(12), '1': base.convert('1'),
+}
+png = {}
+for name, im in variants.items():
+    path = os.path.join(pngdir, f'{name}.png')
+    im.save(path, bits=4) if name == 'P4' else im.save(path)
+    back = Image.open(path)
+    png[name] = {'RGB': np.asarray(back.convert('RGB')).transpose(2, 0, 1).reshape(-1).tolist(), 'L': np.asarray(back.convert('L')).reshape(-1).tolist()}
+ref['png'] = png
+
 with open(os.path.join(ROOT, 'image-reference.json'), 'w') as f:
     json.dump(ref, f, separators=(',', ':'))

@@ -1,12 +1,15 @@
 // Image folders: root/<class>/<image>.{png,jpg,jpeg,webp}, one class per subfolder (sorted names → indices),
-// decoded and resized with sharp when a sample is read. Samples: { x: float32 [C, H, W] in [0, 1], y: class }.
+// decoded (common PNGs in JS, the rest by sharp) and resized as Pillow does when a sample is read.
+// Samples: { x: float32 [C, H, W] in [0, 1], y: class }.
 import { readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { assertIndex, type Dataset } from '../dataset.js';
 import type { NDArray } from '../../graph/ndarray.js';
 import { withDefaults } from '../transforms/transform.js';
 import { resample2d, type Interpolation } from '../transforms/resample2d.js';
+import { decodePng, type RawImage } from './png.js';
 
 export interface ImageFolderOptions {
   readonly root: string;
@@ -34,32 +37,60 @@ export interface DecodeOptions {
   readonly antialias?: boolean;
 }
 
-/**
- * Decodes one image file to float32 [C, H, W] in [0, 1] as torchvision's PIL path does: sharp decodes to 8-bit sRGB
- * (alpha dropped), `channels: 1` takes PIL's convert('L') luma (R·299 + G·587 + B·114)/1000 in its fixed-point
- * form, and the resize is PIL's (8-bit rounding after each pass). An image already at `size` is not resampled.
- */
-export async function decodeImage(path: string, size: readonly [number, number], channels: 1 | 3, o: DecodeOptions = {}): Promise<NDArray<'float32'>> {
-  const [h, w] = size;
-  let raw: Buffer;
-  let info: { width: number; height: number; channels: number };
+/** Reads and decodes a file to 8-bit pixels: common PNGs in JS (png.ts), everything else with sharp (as sRGB). */
+export async function decodeRaw(path: string): Promise<RawImage> {
+  let bytes: Buffer;
   try {
-    ({ data: raw, info } = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }));
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read (${(e as Error).message})`);
+  }
+  const png = decodePng(bytes, path);
+  if (png) return png;
+  try {
+    const { data, info } = await sharp(bytes).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3 after sRGB conversion`);
+    return { width: info.width, height: info.height, channels: 3, data };
   } catch (e) {
     throw new Error(`${path}: cannot decode image (${(e as Error).message})`);
   }
-  if (info.channels !== 3) throw new Error(`${path}: decoded ${info.channels} channels, expected 3 after sRGB conversion`);
-  const n = info.width * info.height;
-  const planes = new Uint8Array(channels * n); // HWC → CHW (or the luma plane)
+}
+
+/** Interleaved 8-bit pixels to planes [C, H, W]: grey by PIL's convert('L') luma, RGB replicating grey; alpha dropped. */
+export function toPlanes(img: RawImage, channels: 1 | 3): Uint8Array {
+  const n = img.width * img.height;
+  const s = img.channels;
+  const d = img.data;
+  const out = new Uint8Array(channels * n);
   if (channels === 1) {
+    if (s <= 2) for (let p = 0; p < n; p++) out[p] = d[p * s];
     // PIL's L24: (r·19595 + g·38470 + b·7471 + 0x8000) >> 16
-    for (let p = 0; p < n; p++) planes[p] = (raw[3 * p] * 19595 + raw[3 * p + 1] * 38470 + raw[3 * p + 2] * 7471 + 0x8000) >>> 16;
+    else for (let p = 0; p < n; p++) out[p] = (d[p * s] * 19595 + d[p * s + 1] * 38470 + d[p * s + 2] * 7471 + 0x8000) >>> 16;
+  } else if (s <= 2) {
+    for (let p = 0; p < n; p++) out[p] = out[n + p] = out[2 * n + p] = d[p * s];
   } else {
-    for (let p = 0; p < n; p++) (planes[p] = raw[3 * p]), (planes[n + p] = raw[3 * p + 1]), (planes[2 * n + p] = raw[3 * p + 2]);
+    for (let p = 0; p < n; p++) (out[p] = d[p * s]), (out[n + p] = d[p * s + 1]), (out[2 * n + p] = d[p * s + 2]);
   }
-  const sized = resample2d(planes, channels, info.height, info.width, h, w, o.interpolation ?? 'bilinear', o.antialias ?? true, true);
-  for (let i = 0; i < sized.length; i++) sized[i] /= 255;
-  return { dtype: 'float32', shape: [channels, h, w], data: sized };
+  return out;
+}
+
+/**
+ * Decodes one image file to float32 [C, H, W] in [0, 1] as torchvision's PIL path does: 8-bit pixels, `channels: 1`
+ * by PIL's convert('L') luma (R·299 + G·587 + B·114)/1000 in its fixed-point form, alpha dropped, and PIL's resize
+ * (8-bit rounding after each pass). An image already at `size` is not resampled.
+ */
+export async function decodeImage(path: string, size: readonly [number, number], channels: 1 | 3, o: DecodeOptions = {}): Promise<NDArray<'float32'>> {
+  const [h, w] = size;
+  const img = await decodeRaw(path);
+  const planes = toPlanes(img, channels);
+  const out = new Float32Array(channels * h * w);
+  if (img.height === h && img.width === w) {
+    for (let i = 0; i < out.length; i++) out[i] = planes[i] / 255;
+  } else {
+    const sized = resample2d(planes, channels, img.height, img.width, h, w, o.interpolation ?? 'bilinear', o.antialias ?? true, true);
+    for (let i = 0; i < out.length; i++) out[i] = sized[i] / 255;
+  }
+  return { dtype: 'float32', shape: [channels, h, w], data: out };
 }
 
 /** Lists root/<class>/* and returns a Dataset that decodes lazily (so workers decode in parallel). */
