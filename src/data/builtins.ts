@@ -11,6 +11,7 @@ import * as geometry from './transforms/geometry.js';
 import { cutmix, mixup, type MixOptions } from './transforms/mix.js';
 import * as audio from './audio/augment.js';
 import { logMelSpectrogram, type LogMelOptions } from './audio/mel.js';
+import { mfcc, type MfccOptions } from './audio/mfcc.js';
 import { checkResampleOptions, resample, type ResampleOptions } from './audio/resample.js';
 import type { ArrayTransform } from './transforms/transform.js';
 
@@ -53,6 +54,13 @@ registerTransformKind('logMel', (o) => {
     return logMelSpectrogram(a.data as Float32Array, opts);
   } satisfies ArrayTransform;
 }, ['sampleRate', 'nFft', 'nMels', 'fMin', 'fMax', 'scale', 'norm', 'hop', 'winLength', 'center', 'padMode', 'floor']);
+registerTransformKind('mfcc', (o) => {
+  const opts = o as Opts<MfccOptions>;
+  return function mfccTransform(a) {
+    if (a.dtype !== 'float32' || a.shape.length !== 1) throw new Error(`mfcc: expects a float32 waveform [N], got ${a.dtype}[${a.shape}]`);
+    return mfcc(a.data as Float32Array, opts);
+  } satisfies ArrayTransform;
+}, ['sampleRate', 'nMfcc', 'nFft', 'hop', 'winLength', 'nMels', 'fMin', 'fMax', 'scale', 'norm', 'center', 'padMode', 'logMels', 'topDb']);
 registerTransformKind('resample', (o) => {
   const { from, to, ...filter } = o as Opts<{ from: number; to: number } & ResampleOptions>;
   checkResampleOptions(filter);

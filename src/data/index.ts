@@ -30,6 +30,7 @@ export * from './transforms/tabular.js';
 export * from './audio/fft.js';
 export * from './audio/stft.js';
 export * from './audio/mel.js';
+export * from './audio/mfcc.js';
 export * from './audio/resample.js';
 export * from './audio/augment.js';
 export * from './text/index.js';

@@ -4,7 +4,7 @@ import type { NDArray } from '../../graph/ndarray.js';
 import { fft } from './fft.js';
 
 export interface StftOptions {
-  /** FFT size, a power of two. */
+  /** FFT size (any length ≥ 2; powers of two are fastest). */
   readonly nFft: number;
   /** Hop between frames (default nFft / 4). */
   readonly hop?: number;
