@@ -45,6 +45,18 @@ impulse[0, 0, 3] = 1.0
 impulse[0, 0, 4] = 1.0
 ref['impulse_8_to_16'] = flat(F.resize(impulse, [1, 16], interpolation=IM.BILINEAR, antialias=True))
 
+# geometry on the same 2x7x9 input
+geo = {
+    'center_crop_4x5': flat(F.center_crop(small, [4, 5])),
+    'center_crop_4x6': flat(F.center_crop(small, [4, 6])),
+    'center_crop_9x11': flat(F.center_crop(small, [9, 11])),
+    'vflip': flat(F.vflip(small)),
+    'resized_crop_1_2_5x6_to_8x8': flat(F.resized_crop(small, 1, 2, 5, 6, [8, 8], interpolation=IM.BILINEAR, antialias=True)),
+}
+for mode in ['constant', 'edge', 'reflect', 'symmetric']:
+    geo[f'pad_{mode}'] = flat(F.pad(small, [1, 2, 3, 1], fill=0.5 if mode == 'constant' else 0, padding_mode=mode))
+ref['geometry'] = geo
+
 # image folder: PNGs decoded and resized by Pillow as torchvision's ImageFolder + Resize would
 folder = os.path.join(ROOT, 'image-folder', 'a')
 os.makedirs(folder, exist_ok=True)
