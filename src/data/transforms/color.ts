@@ -21,7 +21,12 @@ const grey = (d: Float32Array, n: number, p: number): number => 0.2989 * d[p] + 
 /** clamp(f·x): adjust_brightness. */
 export function adjustBrightness(a: NDArray, f: number): Image {
   const { data } = asImage('adjustBrightness', a);
-  return like(a, data.map((v) => clamp01(f * v)));
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = f * data[i];
+    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  return like(a, out);
 }
 
 /** clamp(f·x + (1 − f)·mean(grey(x))): adjust_contrast (the mean over the whole image). */
@@ -31,7 +36,13 @@ export function adjustContrast(a: NDArray, f: number): Image {
   if (c === 3) for (let p = 0; p < n; p++) mean += grey(data, n, p);
   else for (let p = 0; p < n; p++) mean += data[p];
   mean /= n;
-  return like(a, data.map((v) => clamp01(f * v + (1 - f) * mean)));
+  const out = new Float32Array(data.length);
+  const shift = (1 - f) * mean;
+  for (let i = 0; i < data.length; i++) {
+    const v = f * data[i] + shift;
+    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  return like(a, out);
 }
 
 /** clamp(f·x + (1 − f)·grey(x)) per pixel: adjust_saturation (one channel: unchanged). */
@@ -39,9 +50,18 @@ export function adjustSaturation(a: NDArray, f: number): Image {
   const { data, c, n } = asImage('adjustSaturation', a);
   if (c === 1) return like(a, data.slice());
   const out = new Float32Array(data.length);
+  const f1 = 1 - f;
   for (let p = 0; p < n; p++) {
-    const g = grey(data, n, p);
-    for (let k = 0; k < 3; k++) out[k * n + p] = clamp01(f * data[k * n + p] + (1 - f) * g);
+    const r = data[p];
+    const g = data[n + p];
+    const b = data[2 * n + p];
+    const l = f1 * (0.2989 * r + 0.587 * g + 0.114 * b);
+    const vr = f * r + l;
+    const vg = f * g + l;
+    const vb = f * b + l;
+    out[p] = vr < 0 ? 0 : vr > 1 ? 1 : vr;
+    out[n + p] = vg < 0 ? 0 : vg > 1 ? 1 : vg;
+    out[2 * n + p] = vb < 0 ? 0 : vb > 1 ? 1 : vb;
   }
   return like(a, out);
 }

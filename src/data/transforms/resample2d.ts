@@ -23,8 +23,20 @@ const cubic = (a: number) => (x: number): number => {
   return 0;
 };
 
-/** The taps resampling `inSize` samples to `outSize`. */
+const cache = new Map<string, Taps>();
+
+/** The taps resampling `inSize` samples to `outSize` (cached: a dataset resizes every image the same way). */
 export function taps(inSize: number, outSize: number, interpolation: Interpolation, antialias: boolean): Taps {
+  const key = `${inSize} ${outSize} ${interpolation} ${antialias}`;
+  let t = cache.get(key);
+  if (!t) {
+    if (cache.size > 64) cache.clear();
+    cache.set(key, (t = computeTaps(inSize, outSize, interpolation, antialias)));
+  }
+  return t;
+}
+
+function computeTaps(inSize: number, outSize: number, interpolation: Interpolation, antialias: boolean): Taps {
   const scale = inSize / outSize;
   if (interpolation === 'nearest') {
     const start = Int32Array.from({ length: outSize }, (_, x) => Math.min(inSize - 1, Math.floor((x + 0.5) * scale)));
@@ -87,6 +99,9 @@ function torchBicubic(inSize: number, outSize: number, scale: number): Taps {
   return out;
 }
 
+/** Rounds and clips to 0..255 (PIL's clip8 after a pass over 8-bit pixels). */
+const clip8 = (v: number): number => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
+
 /**
  * Resizes planes [C, H, W] (any numeric array) to [C, oh, ow], horizontal pass first as PIL does. With `quantize`,
  * each pass rounds and clips to 0..255, as PIL does for 8-bit images.
@@ -95,39 +110,42 @@ export function resample2d(
   src: ArrayLike<number>, c: number, h: number, w: number, oh: number, ow: number,
   interpolation: Interpolation, antialias: boolean, quantize = false,
 ): Float32Array {
-  const q = (v: number): number => (quantize ? Math.min(255, Math.max(0, Math.round(v))) : v);
-  const tx = w === ow ? undefined : taps(w, ow, interpolation, antialias);
-  const ty = h === oh ? undefined : taps(h, oh, interpolation, antialias);
-  // horizontal: [C, h, w] → [C, h, ow]
   let mid: ArrayLike<number> = src;
-  if (tx) {
+  if (w !== ow) {
+    const { start, count, weights, ksize } = taps(w, ow, interpolation, antialias);
     const m = new Float64Array(c * h * ow);
-    for (let row = 0; row < c * h; row++)
+    for (let row = 0; row < c * h; row++) {
+      const rowIn = row * w;
+      const rowOut = row * ow;
       for (let x = 0; x < ow; x++) {
-        let s = 0;
-        const base = row * w + tx.start[x];
-        for (let k = 0; k < tx.count[x]; k++) s += tx.weights[x * tx.ksize + k] * src[base + k];
-        m[row * ow + x] = q(s);
+        let acc = 0;
+        const base = rowIn + start[x];
+        const wb = x * ksize;
+        for (let k = 0, n = count[x]; k < n; k++) acc += weights[wb + k] * src[base + k];
+        m[rowOut + x] = quantize ? clip8(acc) : acc;
       }
+    }
     mid = m;
   }
   const out = new Float32Array(c * oh * ow);
-  if (!ty) {
+  if (h === oh) {
     for (let i = 0; i < out.length; i++) out[i] = mid[i];
     return out;
   }
   // vertical: [C, h, ow] → [C, oh, ow], a float64 row accumulator per output row
+  const { start, count, weights, ksize } = taps(h, oh, interpolation, antialias);
   const acc = new Float64Array(ow);
   for (let k0 = 0; k0 < c; k0++)
     for (let y = 0; y < oh; y++) {
       acc.fill(0);
-      for (let k = 0; k < ty.count[y]; k++) {
-        const wk = ty.weights[y * ty.ksize + k];
-        const base = (k0 * h + ty.start[y] + k) * ow;
+      for (let k = 0, n = count[y]; k < n; k++) {
+        const wk = weights[y * ksize + k];
+        const base = (k0 * h + start[y] + k) * ow;
         for (let x = 0; x < ow; x++) acc[x] += wk * mid[base + x];
       }
       const o = (k0 * oh + y) * ow;
-      for (let x = 0; x < ow; x++) out[o + x] = q(acc[x]);
+      if (quantize) for (let x = 0; x < ow; x++) out[o + x] = clip8(acc[x]);
+      else for (let x = 0; x < ow; x++) out[o + x] = acc[x];
     }
   return out;
 }
