@@ -8,6 +8,7 @@ import { registerBatchTransformKind, registerDatasetKind, registerTransformKind 
 import * as image from './transforms/image.js';
 import * as color from './transforms/color.js';
 import * as geometry from './transforms/geometry.js';
+import * as autoaugment from './transforms/autoaugment.js';
 import { cutmix, mixup, type MixOptions } from './transforms/mix.js';
 import * as audio from './audio/augment.js';
 import { logMelSpectrogram, type LogMelOptions } from './audio/mel.js';
@@ -43,6 +44,8 @@ registerTransformKind('centerCrop', (o) => geometry.centerCrop(o as Opts<geometr
 registerTransformKind('pad', (o) => geometry.pad(o as Opts<geometry.PadOptions>));
 registerTransformKind('randomVerticalFlip', (o) => geometry.randomVerticalFlip(o));
 registerTransformKind('randomResizedCrop', (o) => geometry.randomResizedCrop(o as Opts<geometry.RandomResizedCropOptions>));
+registerTransformKind('randAugment', (o) => autoaugment.randAugment(o));
+registerTransformKind('trivialAugmentWide', (o) => autoaugment.trivialAugmentWide(o));
 
 registerTransformKind('specAugment', (o) => audio.specAugment(o));
 registerTransformKind('addNoise', (o) => audio.addNoise(o));

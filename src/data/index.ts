@@ -25,6 +25,7 @@ export * from './transforms/image.js';
 export * from './transforms/color.js';
 export * from './transforms/geometry.js';
 export * from './transforms/resample2d.js';
+export * from './transforms/autoaugment.js';
 export * from './transforms/mix.js';
 export * from './transforms/tabular.js';
 export * from './audio/fft.js';
