@@ -44,6 +44,8 @@ export interface Dataset {
   readonly collate?: Collate;
   /** Applied to each collated batch where the batch is built (mixup, cutmix); must take its randomness from `ctx`. */
   readonly batchTransform?: (batch: Batch, ctx: BatchContext) => Batch;
+  /** Where sample `index` comes from (a file path), for error messages; wrappers pass it through. */
+  readonly describe?: (index: number) => string | undefined;
 }
 
 /** The name the first DataLoader used; the same interface. */

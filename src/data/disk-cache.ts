@@ -88,6 +88,7 @@ export function diskCache(source: Dataset, o: DiskCacheOptions): Dataset & { rea
     length: source.length,
     collate: source.collate,
     batchTransform: source.batchTransform,
+    describe: source.describe,
     get hits() {
       return hits;
     },

@@ -8,10 +8,13 @@ import { permutation, sampleRandom, batchRandom } from './random.js';
 import { defaultCollate } from './collate.js';
 import type { BatchLoader } from './array-loader.js';
 import type { Collate, Dataset } from './dataset.js';
-import type { Batch } from './tensor.js';
+import type { Batch, Sample } from './tensor.js';
+import { SampleError, type SkippedSample } from './sample-error.js';
 
 export type { Collate };
-export type { SampleSource } from './dataset.js';
+export type { Sample } from './tensor.js';
+export type { SampleContext, SampleSource } from './dataset.js';
+export { SampleError, type SkippedSample };
 
 /**
  * How a worker rebuilds the dataset: a module (file URL or path) exporting a factory `(options) => Dataset`.
@@ -42,6 +45,14 @@ export interface DataLoaderOptions {
   readonly prefetch?: number;
   /** Custom collate (main thread only; with workers give the dataset a `collate`). */
   readonly collate?: Collate;
+  /**
+   * Leave samples that fail to load out of their batch instead of failing the epoch (default false): for scraped
+   * folders with a few corrupt files. Each one is counted in `loader.skipped` and reported through `onSkip`
+   * (default: a process warning naming the sample and file). A batch whose every sample fails is left out.
+   */
+  readonly skipErrors?: boolean;
+  /** Called for each skipped sample (with `skipErrors`); replaces the default warning. */
+  readonly onSkip?: (s: SkippedSample) => void;
 }
 
 /** The loader's position: the next batch `for await` yields. Saved in checkpoints for exact resume. */
@@ -59,20 +70,65 @@ export async function loadSource(spec: SourceSpec): Promise<Dataset> {
   return (await (factory as (o: unknown) => Dataset | Promise<Dataset>)(spec.options)) as Dataset;
 }
 
-/** Builds batch `batch` of `epoch` from the dataset indices `indices` (the work a worker does). */
-export async function buildBatch(source: Dataset, indices: ArrayLike<number>, epoch: number, seed: number, collate?: Collate, batch = 0): Promise<Batch> {
-  const samples = [];
-  for (let k = 0; k < indices.length; k++) {
+/** What building one batch gave: the batch (absent when `skipErrors` left out every sample) and what was skipped. */
+export interface BuiltBatch {
+  readonly batch?: Batch;
+  readonly skipped: readonly SkippedSample[];
+}
+
+/**
+ * Builds batch `batch` of `epoch` from the dataset indices `indices` (the work a worker does). The samples are read
+ * concurrently (an image dataset's decodes overlap on libuv's thread pool); a failing sample rejects with a
+ * SampleError naming its index and file (the first failing one in batch order, so the error is deterministic), or,
+ * with `skipErrors`, is left out of the batch and reported in `skipped`.
+ */
+export async function buildBatchReport(
+  source: Dataset,
+  indices: ArrayLike<number>,
+  epoch: number,
+  seed: number,
+  o: { readonly collate?: Collate; readonly batch?: number; readonly skipErrors?: boolean } = {},
+): Promise<BuiltBatch> {
+  const batch = o.batch ?? 0;
+  const reads = Array.from(indices, async (i) => source.get(i, { epoch, index: i, random: sampleRandom(seed, epoch, i) }));
+  const settled = await Promise.allSettled(reads);
+  const samples: Sample[] = [];
+  const skipped: SkippedSample[] = [];
+  settled.forEach((r, k) => {
+    if (r.status === 'fulfilled') return void samples.push(r.value);
     const i = indices[k];
-    samples.push(await source.get(i, { epoch, index: i, random: sampleRandom(seed, epoch, i) }));
+    const err = r.reason instanceof SampleError ? r.reason : new SampleError(i, describe(source, i), r.reason);
+    if (!o.skipErrors) throw err;
+    skipped.push({ epoch, batch, index: i, file: err.file, message: err.message });
+  });
+  if (samples.length === 0) return { skipped };
+  const out = (o.collate ?? source.collate ?? defaultCollate)(samples);
+  return { batch: source.batchTransform ? source.batchTransform(out, { epoch, batch, random: batchRandom(seed, epoch, batch) }) : out, skipped };
+}
+
+/** Builds batch `batch` of `epoch` from the dataset indices `indices`; a failing sample rejects with a SampleError. */
+export async function buildBatch(source: Dataset, indices: ArrayLike<number>, epoch: number, seed: number, collate?: Collate, batch = 0): Promise<Batch> {
+  return (await buildBatchReport(source, indices, epoch, seed, { collate, batch })).batch!;
+}
+
+function describe(source: Dataset, i: number): string | undefined {
+  try {
+    return source.describe?.(i);
+  } catch {
+    return undefined;
   }
-  const out = (collate ?? source.collate ?? defaultCollate)(samples);
-  return source.batchTransform ? source.batchTransform(out, { epoch, batch, random: batchRandom(seed, epoch, batch) }) : out;
 }
 
 interface Pending {
-  readonly resolve: (b: Batch) => void;
+  readonly resolve: (b: BuiltBatch) => void;
   readonly reject: (e: Error) => void;
+}
+
+/** A worker's reply: a batch and what it skipped, or the error that failed it. */
+export interface WorkerReply {
+  readonly id: number;
+  readonly built?: BuiltBatch;
+  readonly error?: { readonly message: string; readonly index?: number; readonly file?: string };
 }
 
 const isSpec = (x: Dataset | SourceSpec): x is SourceSpec => 'module' in x && 'export' in x;
@@ -93,6 +149,7 @@ export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
   private pool?: Worker[];
   private next = 0;
   private readonly pending = new Map<number, Pending>();
+  private skippedCount = 0;
   private position = { epoch: 0, batch: 0 };
 
   constructor(input: Dataset, opts: DataLoaderOptions);
@@ -151,37 +208,48 @@ export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
   private workerPool(): Worker[] {
     if (this.pool) return this.pool;
     const spec = this.input as SourceSpec;
-    this.pool = Array.from({ length: this.opts.workers ?? 0 }, () => {
-      const w = new Worker(new URL('./worker-loader.js', import.meta.url), { workerData: { spec, seed: this.seed } });
-      w.on('message', (m: { id: number; batch?: Batch; error?: string }) => {
+    const pool: Worker[] = Array.from({ length: this.opts.workers ?? 0 }, () => {
+      const w = new Worker(new URL('./worker-loader.js', import.meta.url), {
+        workerData: { spec, seed: this.seed, skipErrors: this.opts.skipErrors ?? false },
+      });
+      w.on('message', (m: WorkerReply) => {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
         // idle workers must not keep the process alive; busy ones must (their replies are awaited)
         if (this.pending.size === 0) for (const x of this.pool ?? []) x.unref();
-        if (m.error !== undefined) p.reject(new Error(m.error));
-        else p.resolve(m.batch!);
+        if (m.error === undefined) return p.resolve(m.built!);
+        const { message, index, file } = m.error;
+        p.reject(index === undefined ? new Error(message) : Object.assign(new SampleError(index, file, new Error(message)), { message }));
       });
-      w.on('error', (e) => {
+      // a worker that dies fails every batch in flight; the next request starts a fresh pool
+      const dead = (e: Error): void => {
+        if (this.pool !== pool) return;
+        this.pool = undefined;
         for (const p of this.pending.values()) p.reject(e);
         this.pending.clear();
-      });
+        for (const x of pool) if (x !== w) void x.terminate();
+      };
+      w.on('error', dead);
+      w.on('exit', (code) => dead(new Error(`DataLoader: worker thread exited (code ${code})`)));
       w.unref();
       return w;
     });
-    return this.pool;
+    this.pool = pool;
+    return pool;
   }
 
-  private request(epoch: number, b: number): Promise<Batch> {
+  private request(epoch: number, b: number): Promise<BuiltBatch> {
     const idx = this.indices(epoch, b);
     const workers = this.opts.workers ?? 0;
     if (workers === 0) {
       this.source ??= isSpec(this.input) ? loadSource(this.input) : Promise.resolve(this.input);
-      return this.source.then((s) => buildBatch(s, idx, epoch, this.seed, this.opts.collate, b));
+      const o = { collate: this.opts.collate, batch: b, skipErrors: this.opts.skipErrors };
+      return this.source.then((s) => buildBatchReport(s, idx, epoch, this.seed, o));
     }
     const pool = this.workerPool();
     const id = this.next++;
-    return new Promise<Batch>((resolve, reject) => {
+    return new Promise<BuiltBatch>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const w = pool[b % pool.length];
       w.ref();
@@ -189,33 +257,67 @@ export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
     });
   }
 
+  /** How many samples `skipErrors` has left out so far (all epochs). */
+  get skipped(): number {
+    return this.skippedCount;
+  }
+
+  private report(built: BuiltBatch): void {
+    for (const s of built.skipped) {
+      this.skippedCount++;
+      if (this.opts.onSkip) this.opts.onSkip(s);
+      else process.emitWarning(`DataLoader: skipped ${s.message} (epoch ${s.epoch}, batch ${s.batch}; ${this.skippedCount} skipped so far)`, 'SkippedSample');
+    }
+  }
+
+  /** Batches `fromBatch..length-1` of `epoch` as [index, batch], prefetching `prefetch` ahead. */
+  private async *indexed(epoch: number, fromBatch: number): AsyncGenerator<readonly [number, Batch]> {
+    const ahead = Math.max(1, this.opts.prefetch ?? 2 * Math.max(1, this.opts.workers ?? 0));
+    const queue: { b: number; p: Promise<BuiltBatch> }[] = [];
+    let b = fromBatch;
+    const enqueue = (): void => {
+      const p = this.request(epoch, b);
+      // a prefetched batch may fail before it is awaited: without a handler now, Node would end the process
+      p.catch(() => undefined);
+      queue.push({ b: b++, p });
+    };
+    while (b < this.length && queue.length < ahead) enqueue();
+    while (queue.length) {
+      const { b: at, p } = queue.shift()!;
+      const built = await p;
+      if (b < this.length) enqueue();
+      this.report(built);
+      if (built.batch) yield [at, built.batch];
+    }
+  }
+
   /** Batches `fromBatch..length-1` of `epoch`, prefetching `prefetch` ahead. Does not move `state()`. */
   async *iterate(epoch: number, fromBatch = 0): AsyncGenerator<Batch> {
-    const ahead = Math.max(1, this.opts.prefetch ?? 2 * Math.max(1, this.opts.workers ?? 0));
-    const queue: Promise<Batch>[] = [];
-    let b = fromBatch;
-    while (b < this.length && queue.length < ahead) queue.push(this.request(epoch, b++));
-    try {
-      while (queue.length) {
-        const batch = await queue.shift()!;
-        if (b < this.length) queue.push(this.request(epoch, b++));
-        yield batch;
-      }
-    } finally {
-      // a consumer that stops early leaves prefetched requests behind: settle them quietly
-      for (const q of queue) q.catch(() => undefined);
-    }
+    for await (const [, batch] of this.indexed(epoch, fromBatch)) yield batch;
   }
 
   /** The rest of the current epoch; `state()` advances as each batch is handed out, and to the next epoch at its end. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
-    yield* restOfEpoch(this.position, (e, b) => this.iterate(e, b), (p) => (this.position = p));
+    const { epoch, batch } = this.position;
+    for await (const [b, out] of this.indexed(epoch, batch)) {
+      this.position = { epoch, batch: b + 1 };
+      yield out;
+    }
+    this.position = { epoch: epoch + 1, batch: 0 };
   }
 
-  /** Stops the worker threads (a later batch starts new ones). */
+  /**
+   * Stops the worker threads (a later batch starts new ones); batches still in flight reject. Always settles: the
+   * workers are held referenced until they have exited, so the process cannot end with `close()` pending.
+   */
   async close(): Promise<void> {
-    await Promise.all((this.pool ?? []).map((w) => w.terminate()));
+    const pool = this.pool;
     this.pool = undefined;
+    for (const p of this.pending.values()) p.reject(new Error('DataLoader: closed'));
+    this.pending.clear();
+    if (!pool) return;
+    for (const w of pool) w.ref();
+    await Promise.all(pool.map((w) => w.terminate()));
   }
 }
 

@@ -13,6 +13,7 @@ export function memoryCache(source: Dataset, augment?: (s: Sample, ctx: SampleCo
     length: source.length,
     collate: source.collate,
     batchTransform: source.batchTransform,
+    describe: source.describe,
     get cached() {
       return cache.size;
     },

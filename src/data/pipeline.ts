@@ -44,6 +44,7 @@ export async function pipelineSource(spec: PipelineSpec): Promise<Dataset> {
     length: mapped.length,
     get: (i, ctx) => mapped.get(i, ctx),
     collate: mapped.collate,
+    describe: mapped.describe,
     batchTransform(b, ctx) {
       let out: Batch = b;
       for (const t of batch) out = t(out, ctx);

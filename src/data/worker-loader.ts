@@ -1,17 +1,22 @@
 // Worker entry of DataLoader: rebuilds the dataset from its spec, builds requested batches, transfers buffers.
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildBatch, loadSource, type SourceSpec } from './loader.js';
+import { buildBatchReport, loadSource, SampleError, type SourceSpec, type WorkerReply } from './loader.js';
 
-const { spec, seed } = workerData as { spec: SourceSpec; seed: number };
+const { spec, seed, skipErrors } = workerData as { spec: SourceSpec; seed: number; skipErrors: boolean };
 const source = loadSource(spec);
 source.catch(() => undefined); // reported per request below
 
 parentPort!.on('message', async (m: { id: number; epoch: number; batch: number; indices: Uint32Array }) => {
+  let reply: WorkerReply;
+  let transfer: ArrayBuffer[] = [];
   try {
-    const batch = await buildBatch(await source, m.indices, m.epoch, seed, undefined, m.batch);
-    const buffers = new Set(Object.values(batch).map((a) => (a.data as ArrayBufferView).buffer as ArrayBuffer));
-    parentPort!.postMessage({ id: m.id, batch }, [...buffers].filter((b) => !(b instanceof SharedArrayBuffer)));
+    const built = await buildBatchReport(await source, m.indices, m.epoch, seed, { batch: m.batch, skipErrors });
+    const buffers = new Set(Object.values(built.batch ?? {}).map((a) => (a.data as ArrayBufferView).buffer as ArrayBuffer));
+    transfer = [...buffers].filter((b) => !(b instanceof SharedArrayBuffer));
+    reply = { id: m.id, built };
   } catch (err) {
-    parentPort!.postMessage({ id: m.id, error: (err as Error).message });
+    const e = err as Error;
+    reply = { id: m.id, error: e instanceof SampleError ? { message: e.message, index: e.index, file: e.file } : { message: e.message ?? String(err) } };
   }
+  parentPort!.postMessage(reply, transfer);
 });

@@ -5,8 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Sharp } from 'sharp';
 import { readIdx } from '../data/idx.js';
+import { decodeRaw, toPlanes } from '../data/readers/image-folder.js';
+import { resample2d } from '../data/transforms/resample2d.js';
 import { dtypeFromOnnx, type DType } from '../graph/dtype.js';
 import { decodeModel } from '../onnx/decode.js';
 import { readInferenceMetadata, type InferenceMetadata } from '../onnx/inference-metadata.js';
@@ -84,20 +85,18 @@ async function readImages(path: string, input: ModelInputInfo, norm: { mean: num
     if (idx.dims.length !== 3 || idx.dims[1] !== h || idx.dims[2] !== w) throw new PredictError(`${path}: IDX images of shape ${fmt(idx.dims.slice(1))}; the model takes [${h}, ${w}]`);
     [pixels, rows] = [idx.data, idx.dims[0]];
   } else {
-    const sharp = (await import('sharp')).default;
-    let img: Sharp;
+    // the training-time decoding (data/readers/image-folder.ts): PIL's greyscale and resize, so predictions see the
+    // pixels the model was trained on
+    let img: Awaited<ReturnType<typeof decodeRaw>>;
     try {
-      img = sharp(path);
-      const meta = await img.metadata();
-      if (meta.width !== w || meta.height !== h) warnings.push(`${path}: ${meta.width}×${meta.height} image resized to the model's ${w}×${h}`);
-      if ((meta.channels ?? 3) >= 3 && c === 1) warnings.push(`${path}: colour image converted to greyscale for a 1-channel model`);
+      img = await decodeRaw(path);
     } catch (err) {
-      throw new PredictError(`${path}: not an image sharp can read (${(err as Error).message})`);
+      throw new PredictError((err as Error).message); // names the file: `<path>: cannot decode image (...)`
     }
-    const raw = await (c === 1 ? img.greyscale() : img.removeAlpha()).resize(w, h, { fit: 'fill' }).raw().toBuffer();
-    // interleaved HWC → planar CHW
-    pixels = new Uint8Array(c * h * w);
-    for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) pixels[k * h * w + p] = raw[p * c + k];
+    if (img.width !== w || img.height !== h) warnings.push(`${path}: ${img.width}×${img.height} image resized to the model's ${w}×${h}`);
+    if (img.channels >= 3 && c === 1) warnings.push(`${path}: colour image converted to greyscale for a 1-channel model`);
+    const planes = toPlanes(img, c);
+    pixels = img.width === w && img.height === h ? planes : Uint8Array.from(resample2d(planes, c, img.height, img.width, h, w, 'bilinear', true, true));
     rows = 1;
   }
   const plane = h * w;

@@ -13,3 +13,16 @@ export function counting(o: { n: number }): SampleSource {
 export function failing(): SampleSource {
   return { length: 4, get: (i) => { if (i === 2) throw new Error('sample 2 is unreadable'); return { x: ndarray('float32', [1], [i]) }; } };
 }
+
+/** n samples; sample `bad` throws at once, the others arrive after `delayMs`: a prefetched batch fails first. */
+export function failingFast(o: { n: number; bad: number; delayMs: number }): SampleSource {
+  return {
+    length: o.n,
+    describe: (i) => `/data/img-${i}.png`,
+    async get(i) {
+      if (i === o.bad) throw new Error('corrupt');
+      await new Promise((r) => setTimeout(r, o.delayMs));
+      return { x: ndarray('float32', [1], [i]) };
+    },
+  };
+}

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sampleRandom, batchRandom } from '../../src/data/random.js';
 import * as image from '../../src/data/transforms/image.js';
+import * as color from '../../src/data/transforms/color.js';
 import { cutmix, mixup } from '../../src/data/transforms/mix.js';
 import { compose, onKey } from '../../src/data/transforms/transform.js';
 
@@ -34,7 +35,7 @@ test('flip mirrors columns; rotation by 90° moves pixels exactly; normalize per
 
 test('colorJitter keeps [0, 1]; cutout zeroes a size×size square; compose/onKey apply in order on one key', () => {
   const x = { dtype: 'float32' as const, shape: [3, 4, 4], data: Float32Array.from({ length: 48 }, (_, i) => (i % 7) / 7) };
-  const j = image.colorJitter({ brightness: 0.9, contrast: 0.9, saturation: 0.9 })(x, ctx(4));
+  const j = color.colorJitter({ brightness: 0.9, contrast: 0.9, saturation: 0.9 })(x, ctx(4));
   assert.ok(j.data.every((v) => v >= 0 && v <= 1));
   const ones = { dtype: 'float32' as const, shape: [1, 8, 8], data: new Float32Array(64).fill(1) };
   const c = image.cutout({ size: 4 })(ones, fixed(0, 0.5, 0.5));

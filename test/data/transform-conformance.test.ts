@@ -6,6 +6,9 @@ import { sampleRandom } from '../../src/data/random.js';
 import type { NDArray } from '../../src/graph/ndarray.js';
 import type { ArrayTransform } from '../../src/data/transforms/transform.js';
 import * as image from '../../src/data/transforms/image.js';
+import * as color from '../../src/data/transforms/color.js';
+import * as geometry from '../../src/data/transforms/geometry.js';
+import * as autoaugment from '../../src/data/transforms/autoaugment.js';
 import * as audio from '../../src/data/audio/augment.js';
 
 /** Every array transform, with an input it accepts and one it must reject. */
@@ -20,8 +23,16 @@ export const CASES: readonly { readonly t: ArrayTransform; readonly input: NDArr
     { t: image.randomCrop({ size: [6, 4], padding: 2 }), input: img, bad: bytes },
     { t: image.randomHorizontalFlip(), input: img, bad: bytes },
     { t: image.randomRotation({ degrees: 30 }), input: img, bad: bytes },
-    { t: image.colorJitter({ brightness: 0.3, contrast: 0.3, saturation: 0.3 }), input: img, bad: bytes },
+    { t: color.colorJitter({ brightness: 0.3, contrast: 0.3, saturation: 0.3 }), input: img, bad: bytes },
+    { t: color.colorJitter({ hue: 0.3 }), input: img, bad: bytes },
     { t: image.cutout({ size: 3 }), input: img, bad: bytes },
+    { t: geometry.resize({ size: [5, 7] }), input: img, bad: bytes },
+    { t: geometry.centerCrop({ size: 5 }), input: img, bad: bytes },
+    { t: geometry.pad({ padding: 2, paddingMode: 'reflect' }), input: img, bad: bytes },
+    { t: geometry.randomVerticalFlip(), input: img, bad: bytes },
+    { t: geometry.randomResizedCrop({ size: 5 }), input: img, bad: bytes },
+    { t: autoaugment.randAugment(), input: img, bad: bytes },
+    { t: autoaugment.trivialAugmentWide(), input: img, bad: bytes },
     { t: audio.specAugment({ freqMasks: 2, freqWidth: 3, timeMasks: 2, timeWidth: 4 }), input: spec, bad: bytes },
     { t: audio.addNoise({ std: 0.1 }), input: wave, bad: bytes },
     { t: audio.timeShift({ max: 50 }), input: wave, bad: bytes },
@@ -41,7 +52,8 @@ for (const { t, input, bad } of CASES) {
     assert.deepEqual(snapshot(t(input, ctx(1, 3))), snapshot(a), 'same (seed, epoch, index) → same output');
     assert.equal(a.data.length, a.shape.reduce((p, q) => p * q, 1), 'data fills the shape');
     const outs = new Set(Array.from({ length: 8 }, (_, i) => JSON.stringify(snapshot(t(input, ctx(2, i))).data)));
-    if (t.name !== 'toFloat' && t.name !== 'normalize') assert.ok(outs.size > 1, 'randomness comes from ctx');
+    const deterministic = ['toFloat', 'normalize', 'resize', 'centerCrop', 'pad'];
+    if (!deterministic.includes(t.name)) assert.ok(outs.size > 1, 'randomness comes from ctx');
     if (bad) assert.throws(() => t(bad, ctx(1, 0)), new RegExp(t.name));
   });
 }

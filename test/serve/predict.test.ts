@@ -65,7 +65,7 @@ test('images: a fitting PNG is read as is; a colour image of another size is con
   assert.match(r.warnings.join('\n'), /colour image converted to greyscale/);
   const fake = join(tmp, 'fake.png');
   writeFileSync(fake, 'not an image');
-  await assert.rejects(predictFile(model, fake), /fake\.png: not an image sharp can read/);
+  await assert.rejects(predictFile(model, fake), /fake\.png: cannot decode image/);
   const wrong = join(tmp, 'wrong.json');
   writeFileSync(wrong, JSON.stringify([[1, 2, 3]]));
   await assert.rejects(predictFile(model, wrong), /wrong\.json: 3 values do not form rows of shape \[1, 28, 28\]/);

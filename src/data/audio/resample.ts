@@ -3,10 +3,16 @@
 
 /** Options of {@link resample}: the sinc kernel's width in zero crossings and its cutoff. */
 export interface ResampleOptions {
-  /** Zero crossings of the sinc on each side (default 16: sharper cutoff, more work). */
+  /** Zero crossings of the sinc on each side (default 16: sharper cutoff, more work; torchaudio's lowpass_filter_width). */
   readonly zeros?: number;
   /** Cutoff as a fraction of the lower Nyquist frequency (default 0.945). */
   readonly rolloff?: number;
+}
+
+/** Throws unless `zeros` is an integer ≥ 1 and 0 < rolloff ≤ 1. */
+export function checkResampleOptions(o: ResampleOptions): void {
+  if (o.zeros !== undefined && !(Number.isInteger(o.zeros) && o.zeros >= 1)) throw new Error(`resample: zeros must be an integer ≥ 1, got ${o.zeros}`);
+  if (o.rolloff !== undefined && !(o.rolloff > 0 && o.rolloff <= 1)) throw new Error(`resample: rolloff must be in (0, 1], got ${o.rolloff}`);
 }
 
 /**
@@ -16,6 +22,7 @@ export interface ResampleOptions {
  */
 export function resample(signal: ArrayLike<number>, fromRate: number, toRate: number, o: ResampleOptions = {}): Float32Array {
   if (!(fromRate > 0 && toRate > 0)) throw new Error(`resample: rates must be > 0, got ${fromRate} → ${toRate}`);
+  checkResampleOptions(o);
   const n = signal.length;
   const outLen = Math.ceil((n * toRate) / fromRate);
   if (fromRate === toRate) return Float32Array.from(signal);

@@ -5,7 +5,7 @@ import { fft } from './fft.js';
 
 /** Options of {@link stft} (torch.stft's conventions): FFT size, hop, window length, and centre padding. */
 export interface StftOptions {
-  /** FFT size, a power of two. */
+  /** FFT size (any length ≥ 2; powers of two are fastest). */
   readonly nFft: number;
   /** Hop between frames (default nFft / 4). */
   readonly hop?: number;

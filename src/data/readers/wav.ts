@@ -1,27 +1,15 @@
-// WAV files through `wavefile`: PCM 8/16/24/32-bit and IEEE float, mono or multi-channel, as float32 in [-1, 1].
+// WAV files: decoded by wav-decode.ts (PCM 8–32 bit, float 32/64, A-law/μ-law, extensible; the rest refused by name),
+// encoded through `wavefile`, as float32 in [-1, 1].
 import { readFileSync, writeFileSync } from 'node:fs';
 import wavefile from 'wavefile';
+import { FileFormatError } from '../../util/errors.js';
+import { decodeWavBytes, type Audio } from './wav-decode.js';
 
-/** Decoded audio: the sample rate in Hz and one float32 array per channel with values in [-1, 1]. */
-export interface Audio {
-  readonly sampleRate: number;
-  /** One Float32Array per channel, values in [-1, 1]. */
-  readonly channels: readonly Float32Array[];
-}
+export type { Audio };
 
-/** Decodes WAV bytes (`source` names the file in errors). */
+/** Decodes WAV bytes (`source` names the file in errors); see wav-decode.ts for the formats accepted. */
 export function decodeWav(bytes: Uint8Array, source = '<wav>'): Audio {
-  let wav: InstanceType<typeof wavefile.WaveFile>;
-  try {
-    wav = new wavefile.WaveFile(bytes);
-  } catch (e) {
-    throw new Error(`${source}: not a readable WAV file (${(e as Error).message})`);
-  }
-  const { numChannels, sampleRate } = wav.fmt as { numChannels: number; sampleRate: number }; // read before conversion
-  if (wav.bitDepth !== '32f') wav.toBitDepth('32f');
-  const s = wav.getSamples(false, Float32Array) as unknown as Float32Array | Float32Array[];
-  const channels = numChannels === 1 ? [s as Float32Array] : Array.from(s as Float32Array[], (c) => Float32Array.from(c));
-  return { sampleRate, channels };
+  return decodeWavBytes(bytes, source);
 }
 
 /**
@@ -29,7 +17,13 @@ export function decodeWav(bytes: Uint8Array, source = '<wav>'): Audio {
  * not a readable WAV.
  */
 export function readWav(path: string): Audio {
-  return decodeWav(readFileSync(path), path);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new FileFormatError(`${path}: cannot read (${(e as Error).message})`);
+  }
+  return decodeWav(bytes, path);
 }
 
 /** The average of the channels. */

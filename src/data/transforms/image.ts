@@ -1,6 +1,7 @@
 // Image transforms on float32 [C, H, W] arrays (C = 1 or 3). Geometry first, then colour, then normalise.
+// Colour adjustments (colorJitter and its steps) live in color.ts.
 import type { NDArray } from '../../graph/ndarray.js';
-import { withDefaults, type ArrayTransform } from './transform.js';
+import { rejectUnknown, withDefaults, type ArrayTransform } from './transform.js';
 
 type Image = NDArray<'float32'>;
 
@@ -36,6 +37,7 @@ export interface NormalizeOptions {
 }
 /** (x - mean[c]) / std[c]. */
 export function normalize(options: NormalizeOptions): ArrayTransform {
+  rejectUnknown('normalize', options, ['mean', 'std']);
   const stds = ([] as number[]).concat(options.std);
   if (stds.some((s) => !(s > 0))) throw new Error(`normalize: std must be > 0, got ${stds}`);
   return function normalize(a) {
@@ -146,43 +148,6 @@ export function rotate(src: Float32Array, c: number, h: number, w: number, theta
   return out;
 }
 
-/** Options of {@link colorJitter}: the ranges of the random brightness, contrast and saturation factors. */
-export interface ColorJitterOptions {
-  /** Each factor is uniform in [1 - v, 1 + v] (default 0: off). */
-  readonly brightness?: number;
-  readonly contrast?: number;
-  /** RGB only (ignored for one channel). */
-  readonly saturation?: number;
-}
-/**
- * Brightness (scale), contrast (blend with the mean grey level) and saturation (blend with the grey image), in this
- * fixed order, on images in [0, 1]; results are clamped to [0, 1]. (torchvision also shuffles the order and has hue.)
- */
-export function colorJitter(options: ColorJitterOptions): ArrayTransform {
-  const o = withDefaults<ColorJitterOptions>('colorJitter', { brightness: 0, contrast: 0, saturation: 0 }, options);
-  return function colorJitter(a, ctx) {
-    const { img, c, h, w } = asImage('colorJitter', a);
-    const n = h * w;
-    const factor = (v: number): number => 1 + (ctx.random() * 2 - 1) * v;
-    const [fb, fc, fs] = [factor(o.brightness), factor(o.contrast), factor(o.saturation)];
-    const out = img.data.map((v) => v * fb);
-    const grey = (p: number): number => (c === 3 ? 0.299 * out[p] + 0.587 * out[n + p] + 0.114 * out[2 * n + p] : out[p]);
-    let mean = 0;
-    for (let p = 0; p < n; p++) mean += grey(p);
-    mean /= n;
-    for (let i = 0; i < out.length; i++) out[i] = fc * out[i] + (1 - fc) * mean;
-    if (c === 3) {
-      for (let p = 0; p < n; p++) {
-        const g = grey(p);
-        for (let k = 0; k < 3; k++) out[k * n + p] = fs * out[k * n + p] + (1 - fs) * g;
-      }
-    }
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i]));
-    return image(c, h, w, out);
-  };
-}
-
-/** Options of {@link cutout}: the side of the square hole, the probability and the fill value. */
 export interface CutoutOptions {
   /** Side of the square hole. */
   readonly size: number;

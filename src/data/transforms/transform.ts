@@ -47,15 +47,21 @@ export function mapDataset(dataset: Dataset, ...transforms: readonly SampleTrans
     length: dataset.length,
     collate: dataset.collate,
     batchTransform: dataset.batchTransform,
+    describe: dataset.describe,
     async get(i, ctx) {
       return t(await dataset.get(i, ctx), ctx);
     },
   };
 }
 
-/** Merges typed defaults with user options, rejecting unknown keys (a typo would otherwise be ignored silently). */
+/** Throws naming the first key of `options` not in `known` (a typo would otherwise be ignored silently). */
+export function rejectUnknown(name: string, options: object | undefined, known: readonly string[]): void {
+  for (const k of Object.keys(options ?? {})) if (!known.includes(k)) throw new Error(`${name}: unknown option "${k}" (known: ${known.join(', ')})`);
+}
+
+/** Merges typed defaults with user options, rejecting unknown keys. */
 export function withDefaults<T extends object>(name: string, defaults: Required<T>, options: Partial<T> | undefined): Required<T> {
-  for (const k of Object.keys(options ?? {})) if (!(k in defaults)) throw new Error(`${name}: unknown option "${k}" (known: ${Object.keys(defaults).join(', ')})`);
+  rejectUnknown(name, options, Object.keys(defaults));
   const out = { ...defaults } as Required<T>;
   for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
