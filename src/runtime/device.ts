@@ -27,6 +27,8 @@ export interface SessionConfig {
   /** Write a Chrome-trace profile with one event per kernel (see runtime/profile.ts). */
   readonly profile?: boolean;
   readonly profilePrefix?: string;
+  /** Write the graph ORT runs after its optimizations (fusions, layouts) to this file (e.g. to see int8 kernels). */
+  readonly optimizedModelPath?: string;
 }
 
 export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.SessionOptions {
@@ -42,6 +44,7 @@ export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.Sessio
     // ORT warns about every constant it cannot fold (e.g. float64 ConvTranspose); errors still surface as exceptions
     logSeverityLevel: cfg.logSeverity ?? (Number(process.env.LATHE_ORT_LOG_LEVEL ?? 3) as 0 | 1 | 2 | 3 | 4),
     profileFilePrefix: cfg.profilePrefix,
+    ...(cfg.optimizedModelPath ? { optimizedModelFilePath: cfg.optimizedModelPath } : {}),
     ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
 }
