@@ -4,6 +4,7 @@ import { registerTrack } from './track.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerModels } from './models.js';
+import { registerCompress } from './compress.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerTune(program);
   registerTrack(program);
   registerServe(program);
+  registerCompress(program);
 }

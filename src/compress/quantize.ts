@@ -35,7 +35,9 @@ export function observedTensors(plan: QuantPlan): string[] {
 export async function quantizeStatic(model: ModelProto, calibration: readonly Feeds[], opts: StaticQuantOptions = {}): Promise<StaticQuantResult> {
   const float = withNodeNames(model);
   const plan = planQuantization(float, opts);
-  const ranges = await calibrate(float, observedTensors(plan), calibration, opts);
+  // inherited tensors are observed too: a plan that quantizes fewer nodes (sensitivity) may need their own range
+  const inherited = [...plan.tensors].flatMap(([t, s]) => (s.kind === 'inherit' ? [t] : []));
+  const ranges = await calibrate(float, [...new Set([...observedTensors(plan), ...inherited])], calibration, opts);
   return { model: insertQdq(float, plan, ranges, opts), float, plan, ranges };
 }
 

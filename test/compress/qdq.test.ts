@@ -44,6 +44,7 @@ test('residual block: ReLUs folded into the quantized outputs, the Add quantized
   assert.equal(q.plan.folded.size, 3, 'the three ReLUs after a conv or the add');
   assert.deepEqual([...new Set(q.plan.nodes.map((n) => q.plan.kinds.get(n)))].sort(), ['binary', 'conv']);
   assert.ok(!q.model.graph.node.some((n) => n.opType === 'Relu'));
+  assert.deepEqual(q.model.graph.initializer.filter((t) => t.dataType === 1 && t.dims.length > 1), [], 'no float weight left');
   const kernels = await optimizedKernels(q.model, { session: { threads: 1 } });
   assert.deepEqual(kernels, { QLinearConv: 4, QLinearAdd: 1 }, JSON.stringify(kernels));
   const f = await run(q.float, data.x);
