@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { compressModel, loadCompressConfig, loadCompressData, parseCompressConfig, reportMarkdown, type CompressConfig, type CompressReport } from '../compress/index.js';
+import { datasetNames } from '../data/catalog.js';
 import { loadModelFile } from '../onnx/external-data.js';
 import { encodeModel } from '../onnx/encode.js';
 import { openStore, openTracking } from '../track/open.js';
@@ -82,13 +83,14 @@ function num(v: string | undefined, flag: string, check: (n: number) => boolean)
 /** The config file (or the defaults) with the flags laid over it. */
 export function compressConfigFromCli(flags: CompressFlags, source: Source): CompressConfig {
   const base = flags.config ? loadCompressConfig(flags.config) : parseCompressConfig({});
-  if (flags.quantize !== undefined && flags.quantize !== 'static') throw new CliError(`--quantize: '${flags.quantize}' is not available (available: static)`);
+  if (flags.quantize !== undefined && flags.quantize !== 'static' && flags.quantize !== 'dynamic') throw new CliError(`--quantize: '${flags.quantize}' is not available (available: static, dynamic)`);
   const q = base.quantize;
   const c = q.calibration;
   const batches = flags.latencyBatches?.split(',').map((s) => num(s, 'latency-batches', (n) => Number.isInteger(n) && n > 0)!);
   return parseCompressConfig({
     quantize: {
       ...q,
+      mode: flags.quantize ?? q.mode,
       calibration: { ...c, method: flags.calibration ?? c.method, percentile: num(flags.percentile, 'percentile', (n) => n > 50 && n <= 100) ?? c.percentile, samples: num(flags.samples, 'samples', (n) => Number.isInteger(n) && n >= 0) ?? c.samples },
       perChannel: flags.perTensor ? false : q.perChannel,
       activationType: flags.activationType ?? q.activationType,
@@ -116,7 +118,7 @@ function flat(v: unknown, path = '', out: Record<string, string | number | boole
 async function logToTracking(url: string | undefined, source: string, src: Source, cfg: CompressConfig, report: CompressReport, files: { onnx: string; json: string; md: string }, register?: string): Promise<{ runId: string; uri?: string }> {
   const tracking = await openTracking(url);
   try {
-    const tags: Record<string, string> = { 'lathe.source': source, 'lathe.compression': 'static-int8' };
+    const tags: Record<string, string> = { 'lathe.source': source, 'lathe.compression': `${cfg.quantize.mode}-int8` };
     if (src.runId) tags['lathe.source_run'] = src.runId;
     if (src.modelVersion) tags['lathe.source_model'] = `models:/${src.modelVersion.name}/${src.modelVersion.version}`;
     const run = await tracking.startRun({ experiment: 'compress', name: `compress ${basename(source)}`, params: flat(cfg), config: { source, ...cfg }, tags });
@@ -129,7 +131,7 @@ async function logToTracking(url: string | undefined, source: string, src: Sourc
     await run.logArtifact(files.md, { name: 'compress-report.md' });
     await run.end('finished');
     if (!register) return { runId: run.id };
-    const v = await registerModel(tracking.store, { name: register, runId: run.id, onnx: 'model.onnx', description: `int8 static quantization of ${source}`, tags });
+    const v = await registerModel(tracking.store, { name: register, runId: run.id, onnx: 'model.onnx', description: `int8 ${cfg.quantize.mode} quantization of ${source}`, tags });
     return { runId: run.id, uri: `models:/${register}/${v.version}` };
   } finally {
     await tracking.close();
@@ -139,10 +141,10 @@ async function logToTracking(url: string | undefined, source: string, src: Sourc
 export function registerCompress(program: Command): void {
   program
     .command('compress')
-    .description('quantize a model to int8 (static PTQ) and report size, accuracy and latency before and after')
+    .description('quantize a model to int8 (static or dynamic) and report size, accuracy and latency before and after')
     .argument('<source>', '.onnx file, run directory, or models:/name/<version> | models:/name@alias')
     .option('--config <file>', 'compress config (YAML/JSON; see docs/compress.md); flags override it')
-    .option('--quantize <mode>', 'quantization mode: static', 'static')
+    .option('--quantize <mode>', 'static (int8 weights and activations, calibrated) or dynamic (int8 MatMul/Gemm weights, activations per batch)')
     .option('--calibration <method>', 'activation ranges: minmax, percentile or entropy')
     .option('--percentile <p>', 'with --calibration percentile: the percentile kept (default 99.999)')
     .option('--samples <n>', 'calibration samples from the training split (default 512)')
@@ -167,7 +169,8 @@ export function registerCompress(program: Command): void {
         if (o.register && !o.track && !process.env.LATHE_TRACKING_URL) throw new CliError('--register needs --track (the registry lives in the tracking store)');
         const src = await resolveSource(source, trackUrl);
         const cfg = compressConfigFromCli(o, src);
-        const data = loadCompressData(cfg);
+        // dynamic quantization needs no calibration: data only when one is named (for accuracy)
+        const data = cfg.quantize.mode === 'dynamic' && !(cfg.data.name && datasetNames().includes(cfg.data.name)) ? undefined : loadCompressData(cfg);
         const model = loadModelFile(src.onnx);
         const { model: out, report } = await compressModel(model, data, cfg, { source, onProgress: (m) => process.stderr.write(`lathe compress: ${m}\n`) });
         const output = o.output ?? src.defaultOutput;

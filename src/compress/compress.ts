@@ -13,7 +13,19 @@ import type { CompressConfig } from './config.js';
 import { CompressError } from './errors.js';
 import { accuracyOf, labelsOf, latencyOf, type EvalSet } from './evaluate.js';
 import { optimizedKernels } from './kernels.js';
-import { quantizeStatic, sensitivity, type SensitivityRow } from './quantize.js';
+import { quantizeDynamic } from './dynamic.js';
+import { quantizeStatic, sensitivity, type SensitivityRow, type StaticQuantResult } from './quantize.js';
+
+/** Zeros shaped like the model's first input (symbolic dimensions 1), for timing a model without a data set. */
+function syntheticInput(m: ModelProto): NDArray {
+  const i = m.graph.input.find((v) => !m.graph.initializer.some((t) => t.name === v.name))!;
+  const dims = (i.type?.tensorType?.shape?.dim ?? []).map((d) => ('dimValue' in d ? d.dimValue : 1));
+  const n = dims.reduce((a, b) => a * b, 1);
+  const elem = i.type?.tensorType?.elemType;
+  if (elem === 7) return { dtype: 'int64', shape: dims, data: new BigInt64Array(n) };
+  if (elem !== 1) throw new CompressError(`input ${i.name}: only float32 and int64 inputs can be timed without a data set`);
+  return { dtype: 'float32', shape: dims, data: new Float32Array(n) };
+}
 
 export const COMPRESSION_METADATA_KEY = 'lathe.compression';
 
@@ -85,37 +97,50 @@ export interface CompressOptions {
 }
 
 /** Quantizes `model` as `cfg` says and measures it against the original. */
-export async function compressModel(model: ModelProto, data: CompressData, cfg: CompressConfig, opts: CompressOptions): Promise<{ model: ModelProto; report: CompressReport }> {
+export async function compressModel(model: ModelProto, data: CompressData | undefined, cfg: CompressConfig, opts: CompressOptions): Promise<{ model: ModelProto; report: CompressReport }> {
   const q = cfg.quantize;
   const say = opts.onProgress ?? (() => undefined);
   const session: SessionConfig = { threads: cfg.report.threads };
   const input = model.graph.input.find((i) => !model.graph.initializer.some((t) => t.name === i.name));
   if (!input) throw new CompressError(`${opts.source}: the model has no graph input to feed`);
   // fail before the long work: a sensitivity analysis scores accuracy, so it needs labels
-  if (q.sensitivity) labelsOf(data.eval ?? { x: data.calibration, source: 'the calibration data (no held-out set was given)' }, 'quantize.sensitivity');
-  say(`calibrating on ${data.calibration.shape[0]} samples (${q.calibration.method})`);
-  const quant = await quantizeStatic(model, batchFeeds({ [input.name]: data.calibration }, q.calibration.batchSize), {
-    method: q.calibration.method, percentile: q.calibration.percentile, perChannel: q.perChannel, activationType: q.activationType, reduceRange: q.reduceRange,
-    excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes, session,
-    onProgress: (pass, b, of) => { if (b === of) say(`calibration pass ${pass} done (${of} batches)`); },
-  });
-  const metadata = [...(quant.model.metadataProps ?? []).filter((p) => p.key !== COMPRESSION_METADATA_KEY), { key: COMPRESSION_METADATA_KEY, value: JSON.stringify({ quantize: 'static-int8', method: q.calibration.method, perChannel: q.perChannel, activationType: q.activationType, source: opts.source }) }];
-  const out: ModelProto = { ...quant.model, metadataProps: metadata };
-  const before = encodeModel(quant.float);
+  if (q.sensitivity && q.mode === 'dynamic') throw new CompressError('quantize.sensitivity: the per-layer analysis is for static quantization (mode: static)');
+  if (q.sensitivity) labelsOf(data?.eval ?? { x: data?.calibration ?? { dtype: 'float32', shape: [0], data: new Float32Array(0) }, source: data ? 'the calibration data (no held-out set was given)' : 'no data set' }, 'quantize.sensitivity');
+  let quant: StaticQuantResult | undefined;
+  let float: ModelProto, quantized: ModelProto, plan: { nodes: ReadonlySet<string>; folded: ReadonlyMap<string, string>; skipped: ReadonlyMap<string, string> };
+  if (q.mode === 'static') {
+    if (!data) throw new CompressError('static quantization calibrates activation ranges on data: name a data set (data.name, --data) or use --quantize dynamic');
+    say(`calibrating on ${data.calibration.shape[0]} samples (${q.calibration.method})`);
+    quant = await quantizeStatic(model, batchFeeds({ [input.name]: data.calibration }, q.calibration.batchSize), {
+      method: q.calibration.method, percentile: q.calibration.percentile, perChannel: q.perChannel, activationType: q.activationType, reduceRange: q.reduceRange,
+      excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes, session,
+      onProgress: (pass, b, of) => { if (b === of) say(`calibration pass ${pass} done (${of} batches)`); },
+    });
+    ({ float, model: quantized } = quant);
+    plan = { nodes: new Set(quant.plan.kinds.keys()), folded: quant.plan.folded, skipped: quant.plan.skipped };
+  } else {
+    const d = await quantizeDynamic(model, { perChannel: q.perChannel, reduceRange: q.reduceRange, excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes });
+    ({ float, model: quantized } = d);
+    plan = { nodes: new Set(d.nodes), folded: new Map(), skipped: d.skipped };
+  }
+  const kind = q.mode === 'static' ? 'static-int8' : 'dynamic-int8';
+  const metadata = [...(quantized.metadataProps ?? []).filter((p) => p.key !== COMPRESSION_METADATA_KEY), { key: COMPRESSION_METADATA_KEY, value: JSON.stringify({ quantize: kind, ...(q.mode === 'static' ? { method: q.calibration.method, activationType: q.activationType } : {}), perChannel: q.perChannel, source: opts.source }) }];
+  const out: ModelProto = { ...quantized, metadataProps: metadata };
+  const before = encodeModel(float);
   const after = encodeModel(out);
 
   let accuracy: CompressReport['accuracy'];
   let sens: SensitivityRow[] | undefined;
-  if (data.eval) {
+  if (data?.eval) {
     say(`scoring ${data.eval.x.shape[0]} held-out samples before and after`);
     const a0 = await accuracyOf(before, data.eval, { session });
     const a1 = await accuracyOf(after, data.eval, { session });
     accuracy = { before: a0, after: a1, dropPoints: 100 * (a0 - a1), samples: data.eval.x.shape[0], set: data.eval.source ?? 'held-out set' };
-    if (q.sensitivity) sens = await sensitivity(quant, data.eval, { excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes, perChannel: q.perChannel, activationType: q.activationType, reduceRange: q.reduceRange, session, floatAccuracy: a0, onProgress: (i, of, node) => say(`sensitivity ${i}/${of}: ${node}`) });
+    if (q.sensitivity && quant) sens = await sensitivity(quant, data.eval, { excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes, perChannel: q.perChannel, activationType: q.activationType, reduceRange: q.reduceRange, session, floatAccuracy: a0, onProgress: (i, of, node) => say(`sensitivity ${i}/${of}: ${node}`) });
   }
 
   const latency: { batch: number; beforeMs: number; afterMs: number; speedup: number }[] = [];
-  const sample = data.eval?.x ?? data.calibration;
+  const sample = data?.eval?.x ?? data?.calibration ?? syntheticInput(float);
   for (const batch of cfg.report.latencyBatches) {
     say(`timing batch ${batch}`);
     // alternate the two models twice and keep each one's best: a burst of load then hits both
@@ -127,19 +152,18 @@ export async function compressModel(model: ModelProto, data: CompressData, cfg: 
     latency.push({ batch, beforeMs: b, afterMs: a, speedup: b / a });
   }
 
-  const folded = new Map([...quant.plan.folded].map(([act, into]) => [act, into]));
-  const layers: LayerRow[] = quant.float.graph.node.map((n) => {
+  const layers: LayerRow[] = float.graph.node.map((n) => {
     const name = n.name!;
-    if (quant.plan.kinds.has(name)) return { node: name, opType: n.opType, status: 'int8' };
-    if (folded.has(name)) return { node: name, opType: n.opType, status: 'folded', detail: `into ${folded.get(name)}` };
-    return { node: name, opType: n.opType, status: 'float', detail: quant.plan.skipped.get(name) ?? 'input not quantized' };
+    if (plan.nodes.has(name)) return { node: name, opType: n.opType, status: 'int8' };
+    if (plan.folded.has(name)) return { node: name, opType: n.opType, status: 'folded', detail: `into ${plan.folded.get(name)}` };
+    return { node: name, opType: n.opType, status: 'float', detail: plan.skipped.get(name) ?? (q.mode === 'static' ? 'input not quantized' : 'not a MatMul/Gemm') };
   });
   const report: CompressReport = {
     source: opts.source, quantize: q,
     size: { beforeBytes: before.length, afterBytes: after.length, ratio: before.length / after.length },
     ...(accuracy ? { accuracy } : {}),
     latency, kernels: await optimizedKernels(after, { session }), layers, ...(sens ? { sensitivity: sens } : {}),
-    calibrationSamples: data.calibration.shape[0],
+    calibrationSamples: q.mode === 'static' ? data!.calibration.shape[0] : 0,
     machine: { cpu: cpus()[0]?.model ?? 'unknown', loadavg: loadavg().map((x) => Math.round(x * 100) / 100), date: new Date().toISOString(), ...(cfg.report.threads ? { threads: cfg.report.threads } : {}) },
   };
   return { model: out, report };

@@ -7,8 +7,11 @@ import { CompressError } from './errors.js';
 
 export const compressConfigSchema = z.object({
   quantize: z.object({
-    /** 'static': int8 weights and activations, activation ranges calibrated on sample data. */
-    mode: z.enum(['static']).default('static'),
+    /**
+     * 'static': int8 weights and activations, activation ranges calibrated on sample data (convolutional nets).
+     * 'dynamic': int8 MatMul/Gemm weights, activations quantized per batch in the graph (transformers, LSTMs).
+     */
+    mode: z.enum(['static', 'dynamic']).default('static'),
     calibration: z.object({
       method: z.enum(['minmax', 'percentile', 'entropy']).default('minmax'),
       /** For 'percentile': the percentile of the values kept (the rest clipped). */

@@ -9,6 +9,8 @@ export { batchFeeds, calibrate, withObservedOutputs, type CalibrationOptions, ty
 export { observedTensors, quantizeStatic, sensitivity, withNodeNames, type SensitivityRow, type StaticQuantOptions, type StaticQuantResult } from './quantize.js';
 export { accuracyOf, latencyOf, labelsOf, timeSession, type EvalSet, type Latency } from './evaluate.js';
 export { optimizedKernels } from './kernels.js';
+export { quantizeDynamic, type DynamicQuantOptions, type DynamicQuantResult } from './dynamic.js';
+export { foldConstants } from './fold-constants.js';
 export { compressConfigSchema, loadCompressConfig, parseCompressConfig, type CompressConfig } from './config.js';
 export { compressModel, loadCompressData, COMPRESSION_METADATA_KEY, type CompressData, type CompressOptions, type CompressReport, type LayerRow } from './compress.js';
 export { reportMarkdown } from './report.js';

@@ -9,9 +9,11 @@ export function reportMarkdown(r: CompressReport): string {
   const lines = [
     `# Compression report: ${r.source}`,
     '',
-    `Static int8 quantization: ${q.calibration.method} calibration on ${r.calibrationSamples} training samples` +
-      `${q.calibration.method === 'percentile' ? ` (percentile ${q.calibration.percentile})` : ''}, weights ${q.perChannel ? 'per channel' : 'per tensor'}` +
-      `${q.reduceRange ? ' (7-bit, reduce-range)' : ''}, activations ${q.activationType}.`,
+    q.mode === 'static'
+      ? `Static int8 quantization: ${q.calibration.method} calibration on ${r.calibrationSamples} training samples` +
+        `${q.calibration.method === 'percentile' ? ` (percentile ${q.calibration.percentile})` : ''}, weights ${q.perChannel ? 'per channel' : 'per tensor'}` +
+        `${q.reduceRange ? ' (7-bit, reduce-range)' : ''}, activations ${q.activationType}.`
+      : `Dynamic int8 quantization: MatMul/Gemm weights int8 ${q.perChannel ? 'per output column' : 'per tensor'}${q.reduceRange ? ' (7-bit, reduce-range)' : ''}, activations uint8 per batch in the graph.`,
     '',
     '| | before | after | |',
     '|---|---|---|---|',

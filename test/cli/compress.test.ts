@@ -96,3 +96,21 @@ test('compress errors name what is wrong: the file, the config field, the data s
   assert.equal(sin.status, 2);
   assert.match(sin.stderr, /nothing to quantize: .*ops: Sin/);
 });
+
+test('compress --quantize dynamic: no data set needed, timed on a synthetic input', async () => {
+  const L = await import('../../src/graph/index.js');
+  const { emitModel } = await import('../../src/onnx/emit.js');
+  const { randn } = await import('../util/gradcheck.js');
+  const dir = mkdtempSync(join(tmpdir(), 'lathe-compress-dyn-'));
+  const x = L.placeholder('x', 'float32', ['batch', 16]);
+  const y = L.matmul(L.relu(L.matmul(x, L.constant(randn([16, 32], 1, 'float32')))), L.constant(randn([32, 4], 2, 'float32')));
+  writeFileSync(join(dir, 'mlp.onnx'), encodeModel(emitModel({ inputs: [x], outputs: { y } })));
+  const r = runCli(['compress', join(dir, 'mlp.onnx'), '--quantize', 'dynamic', '--latency-batches', '1', '--threads', '1', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { kernels: Record<string, number>; accuracy?: unknown; latency: unknown[]; output: string };
+  assert.equal(line.kernels.DynamicQuantizeMatMul, 2);
+  assert.equal(line.accuracy, undefined);
+  assert.equal(line.latency.length, 1);
+  assert.ok(existsSync(join(dir, 'mlp.int8.onnx')));
+  assert.match(readFileSync(join(dir, 'mlp.int8.report.md'), 'utf8'), /Dynamic int8 quantization/);
+});
