@@ -162,14 +162,11 @@ export function insertQdq(model: ModelProto, plan: QuantPlan, ranges: Ranges, op
   const out: NodeProto[] = [...head];
   for (const i of g.input) if (qdqAfter.has(i.name)) out.push(...qdqAfter.get(i.name)!);
   for (const n of nodes) {
+    const written = [...n.output];
     n.input = n.input.map((i) => readAs.get(i) ?? i);
     n.output = n.output.map((o) => producerOut.get(o) ?? o);
     out.push(n);
-    for (const o of n.output) {
-      const orig = [...producerOut].find(([, v]) => v === o)?.[0] ?? o;
-      const pair = qdqAfter.get(orig);
-      if (pair) out.push(...pair);
-    }
+    for (const o of written) if (qdqAfter.has(o)) out.push(...qdqAfter.get(o)!);
   }
   const graph = { ...g, node: out, initializer: [...g.initializer, ...newInits], valueInfo: [] };
   const result: ModelProto = { ...model, graph };
