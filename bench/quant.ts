@@ -4,8 +4,9 @@
 // weights, uint8 activations, calibrated on 512 training images), scored on the 10,000 test images, timed in ORT at
 // the fastest of 1 thread and 2 threads spinning or not, fp32 alongside. The peer: the float model rebuilt in
 // torch.nn from the same ONNX weights (BatchNorm folded), prepare → calibrate on the same 512 images → convert,
-// engines onednn (per-channel) and qnnpack, 1 and 2 threads, NCHW and channels_last, the fastest kept. Debian's
-// torch 1.13 has no fbgemm engine (supported_engines: qnnpack, onednn), so the peer is named by the engine it ran.
+// engine onednn (x86, per-channel weights; LATHE_QUANT_PEER_ENGINES=onednn,qnnpack adds ARM's qnnpack, per-tensor),
+// 1 and 2 threads, NCHW and channels_last, the fastest kept. Debian's torch 1.13 has no fbgemm engine
+// (supported_engines: qnnpack, onednn): onednn is its x86 int8 backend, and the peer is named by the engine it ran.
 // Models: runs/fashion-resnet/model.onnx and runs/fashion-cnn/model.onnx (train them with `lathe train
 // examples/fashion-resnet.yaml` / `examples/fashion-cnn.yaml`), or LATHE_QUANT_RESNET / LATHE_QUANT_CNN.
 // Prints per workload and batch:
@@ -102,7 +103,7 @@ interface PeerRun {
 function peerRuns(dir: string): PeerRun[] {
   const script = join(packageRoot(), 'bench', 'peers', 'torch_quant.py');
   const out: PeerRun[] = [];
-  for (const engine of ['onednn', 'qnnpack']) {
+  for (const engine of (process.env.LATHE_QUANT_PEER_ENGINES ?? 'onednn').split(',')) {
     for (const threads of [2, 1]) {
       const r = spawnSync('/usr/bin/python3', [script, dir, engine, String(threads), BATCHES.join(','), ...(threads === 1 ? ['noacc'] : [])], {
         encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, timeout: 1_200_000,
