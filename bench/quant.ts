@@ -100,12 +100,12 @@ interface PeerRun {
   readonly latency: Record<string, { samples_per_s: number; ms_per_batch: number; layout: string }>;
 }
 
-function peerRuns(dir: string): PeerRun[] {
+function peerRuns(dir: string, score: boolean): PeerRun[] {
   const script = join(packageRoot(), 'bench', 'peers', 'torch_quant.py');
   const out: PeerRun[] = [];
   for (const engine of (process.env.LATHE_QUANT_PEER_ENGINES ?? 'onednn').split(',')) {
     for (const threads of [2, 1]) {
-      const r = spawnSync('/usr/bin/python3', [script, dir, engine, String(threads), BATCHES.join(','), ...(threads === 1 ? ['noacc'] : [])], {
+      const r = spawnSync('/usr/bin/python3', [script, dir, engine, String(threads), BATCHES.join(','), ...(threads === 1 || !score ? ['noacc'] : [])], {
         encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, timeout: 1_200_000,
       });
       if (r.status !== 0) throw new Error(`PyTorch quantization peer failed (${engine}, ${threads} threads): ${r.stderr}`);
@@ -134,19 +134,27 @@ export async function run(args: string[]): Promise<void> {
     const q = await quantizeStatic(float, batchFeeds({ [input]: data.calibration }, 64), { method });
     const fBytes = encodeModel(q.float), qBytes = encodeModel(q.model);
     const acc32 = await accuracyOf(fBytes, test), acc8 = await accuracyOf(qBytes, test);
+    // LATHE_BENCH_ROUNDS=n alternates the two sides n times and keeps each side's best, so a burst of load on this
+    // shared machine does not land on one side only (the peer scores accuracy in the first round only)
+    const rounds = Number(process.env.LATHE_BENCH_ROUNDS ?? 1);
     const dir = mkdtempSync(join(tmpdir(), 'lathe-quant-peer-'));
-    let peers: PeerRun[] = [];
+    const peers: PeerRun[] = [];
+    const oursBest = new Map<number, { int8: { ms: number; label: string }; fp32: { ms: number; label: string } }>();
     try {
-      if (withPeer) {
-        writePeerInputs(dir, q.float, data.calibration, test);
-        peers = peerRuns(dir);
+      if (withPeer) writePeerInputs(dir, q.float, data.calibration, test);
+      for (let k = 0; k < rounds; k++) {
+        for (const batch of BATCHES) {
+          const int8 = await fastest(qBytes, test.x, batch), fp32 = await fastest(fBytes, test.x, batch);
+          const b = oursBest.get(batch);
+          oursBest.set(batch, { int8: !b || int8.ms < b.int8.ms ? int8 : b.int8, fp32: !b || fp32.ms < b.fp32.ms ? fp32 : b.fp32 });
+        }
+        if (withPeer) peers.push(...peerRuns(dir, k === 0));
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     for (const batch of BATCHES) {
-      const ours = await fastest(qBytes, test.x, batch);
-      const fp32 = await fastest(fBytes, test.x, batch);
+      const { int8: ours, fp32 } = oursBest.get(batch)!;
       const sps = batch / (ours.ms / 1000);
       const best = peers.reduce<PeerRun | undefined>((b, p) => (!b || p.latency[batch].samples_per_s > b.latency[batch].samples_per_s ? p : b), undefined);
       const scored = best ? peers.find((p) => p.engine === best.engine && p.fp32_accuracy !== null) : undefined;
@@ -158,7 +166,7 @@ export async function run(args: string[]): Promise<void> {
         peer_threads: best?.threads ?? null, peer_layout: best?.latency[batch].layout ?? null,
         peer_accuracy_fp32: scored?.fp32_accuracy ?? null, peer_accuracy_int8: scored?.int8_accuracy ?? null,
         peer_accuracy_drop: scored ? r(100 * (scored.fp32_accuracy! - scored.int8_accuracy!), 2) : null,
-        ratio: best ? r(sps / best.latency[batch].samples_per_s, 3) : null,
+        ratio: best ? r(sps / best.latency[batch].samples_per_s, 3) : null, rounds,
         cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => r(x, 2)), date: new Date().toISOString(),
       };
       report(json, line, `${line.workload}: lathe int8 ${line.samples_per_s} samples/s (${line.speedup_vs_fp32}× its fp32), accuracy ${(100 * acc32).toFixed(2)} → ${(100 * acc8).toFixed(2)} %` +
