@@ -1,5 +1,6 @@
 // Public API of lathe. Each layer re-exports from its own index; the areas are also subpaths of the package
-// ('lathe/nn', 'lathe/optim', 'lathe/data', 'lathe/train', 'lathe/models', 'lathe/serve', 'lathe/track', 'lathe/tune', 'lathe/deploy').
+// ('lathe/nn', 'lathe/optim', 'lathe/data', 'lathe/train', 'lathe/models', 'lathe/serve', 'lathe/track', 'lathe/tune', 'lathe/compress',
+// 'lathe/deploy', 'lathe/advise').
 export * from './graph/index.js';
 export * from './autodiff/index.js';
 export { compile, type CompileOptions, type CompiledFn } from './runtime/compile.js';
@@ -17,6 +18,7 @@ export * as models from './models/index.js';
 export * as serve from './serve/index.js';
 export * as track from './track/index.js';
 export * as tune from './tune/index.js';
+export * as compress from './compress/index.js';
 export * as data from './data/index.js';
 export * as deploy from './deploy/index.js';
 export * as advise from './advise/index.js';

@@ -21,7 +21,7 @@ function docImports(file: string): { specifier: string; names: string[] }[] {
 }
 
 test('lathe and its subpaths resolve', async () => {
-  for (const sub of ['', '/nn', '/optim', '/data', '/train', '/models', '/serve', '/track', '/tune', '/deploy']) {
+  for (const sub of ['', '/nn', '/optim', '/data', '/train', '/models', '/serve', '/track', '/tune', '/compress', '/deploy', '/advise']) {
     const mod = (await import(`lathe${sub}`)) as Record<string, unknown>;
     assert.ok(Object.keys(mod).length > 0, `lathe${sub} exports something`);
   }

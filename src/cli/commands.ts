@@ -7,6 +7,7 @@ import { registerModels } from './models.js';
 import { registerDeploy } from './deploy.js';
 import { registerSample } from './sample.js';
 import { registerDesign, registerExpert, registerLrFind, registerProfile } from './expert.js';
+import { registerCompress } from './compress.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   registerDesign(program);
   registerLrFind(program);
   registerProfile(program);
+  registerCompress(program);
 }

@@ -33,6 +33,8 @@ export interface SessionConfig {
   readonly profile?: boolean;
   /** File name prefix of the profile ORT writes when `profile` is on (ORT's default: `onnxruntime_profile_`). */
   readonly profilePrefix?: string;
+  /** Write the graph ORT runs after its optimizations (fusions, layouts) to this file (e.g. to see int8 kernels). */
+  readonly optimizedModelPath?: string;
 }
 
 /**
@@ -53,6 +55,7 @@ export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.Sessio
     // ORT warns about every constant it cannot fold (e.g. float64 ConvTranspose); errors still surface as exceptions
     logSeverityLevel: cfg.logSeverity ?? (Number(process.env.LATHE_ORT_LOG_LEVEL ?? 3) as 0 | 1 | 2 | 3 | 4),
     profileFilePrefix: cfg.profilePrefix,
+    ...(cfg.optimizedModelPath ? { optimizedModelFilePath: cfg.optimizedModelPath } : {}),
     ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
 }

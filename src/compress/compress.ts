@@ -1,0 +1,170 @@
+// `lathe compress` as a library call: quantize a float ONNX model with a config, and measure what it changed —
+// file size, accuracy on held-out data before and after, ORT latency at the configured batch sizes, the kernels ORT
+// runs, and what happened to every layer. The CLI adds files, tracking and the registry around it.
+import { cpus, loadavg } from 'node:os';
+import type { NDArray } from '../graph/ndarray.js';
+import { getDataset } from '../data/catalog.js';
+import { encodeModel } from '../onnx/encode.js';
+import type { ModelProto } from '../onnx/proto.js';
+import type { SessionConfig } from '../runtime/device.js';
+import { Rng } from '../util/random.js';
+import { batchFeeds } from './calibrate.js';
+import type { CompressConfig } from './config.js';
+import { CompressError } from './errors.js';
+import { accuracyOf, labelsOf, latencyOf, type EvalSet } from './evaluate.js';
+import { optimizedKernels } from './kernels.js';
+import { quantizeDynamic } from './dynamic.js';
+import { quantizeStatic, sensitivity, type SensitivityRow, type StaticQuantResult } from './quantize.js';
+
+/** Zeros shaped like the model's first input (symbolic dimensions 1), for timing a model without a data set. */
+function syntheticInput(m: ModelProto): NDArray {
+  const i = m.graph.input.find((v) => !m.graph.initializer.some((t) => t.name === v.name))!;
+  const dims = (i.type?.tensorType?.shape?.dim ?? []).map((d) => ('dimValue' in d ? d.dimValue : 1));
+  const n = dims.reduce((a, b) => a * b, 1);
+  const elem = i.type?.tensorType?.elemType;
+  if (elem === 7) return { dtype: 'int64', shape: dims, data: new BigInt64Array(n) };
+  if (elem !== 1) throw new CompressError(`input ${i.name}: only float32 and int64 inputs can be timed without a data set`);
+  return { dtype: 'float32', shape: dims, data: new Float32Array(n) };
+}
+
+export const COMPRESSION_METADATA_KEY = 'lathe.compression';
+
+export interface CompressData {
+  /** Calibration inputs [N, ...] (the model's first input). */
+  readonly calibration: NDArray;
+  /** Held-out inputs and labels for accuracy (optional: without it the report has no accuracy). */
+  readonly eval?: EvalSet;
+}
+
+export interface LayerRow {
+  readonly node: string;
+  readonly opType: string;
+  /** 'int8', 'folded' (an activation absorbed by the quantized output of `into`), or 'float'. */
+  readonly status: 'int8' | 'folded' | 'float';
+  readonly detail?: string;
+}
+
+export interface CompressReport {
+  readonly source: string;
+  readonly quantize: CompressConfig['quantize'];
+  readonly size: { readonly beforeBytes: number; readonly afterBytes: number; readonly ratio: number };
+  readonly accuracy?: { readonly before: number; readonly after: number; readonly dropPoints: number; readonly samples: number; readonly set: string };
+  readonly latency: readonly { readonly batch: number; readonly beforeMs: number; readonly afterMs: number; readonly speedup: number }[];
+  /** Compute kernels ORT runs for the compressed model (after its fusions). */
+  readonly kernels: Readonly<Record<string, number>>;
+  readonly layers: readonly LayerRow[];
+  readonly sensitivity?: readonly SensitivityRow[];
+  readonly calibrationSamples: number;
+  readonly machine: { readonly cpu: string; readonly loadavg: readonly number[]; readonly date: string; readonly threads?: number };
+}
+
+/** Calibration rows (a seeded sample of the training split) and the held-out test split of a catalog data set. */
+export function loadCompressData(cfg: CompressConfig): CompressData {
+  const name = cfg.data.name;
+  if (!name) throw new CompressError('data.name: name the data set to calibrate and evaluate on (e.g. --data fashion-mnist), or compress a run directory (its own data set)');
+  let ds: ReturnType<ReturnType<typeof getDataset>['load']>;
+  try {
+    ds = getDataset(name).load({ root: cfg.data.root });
+  } catch (err) {
+    throw new CompressError(`data: ${(err as Error).message}`);
+  }
+  const take = (x: NDArray, idx: readonly number[]): NDArray => {
+    const row = x.shape.slice(1).reduce((a, b) => a * b, 1);
+    const out = new (x.data.constructor as Float32ArrayConstructor)(idx.length * row);
+    idx.forEach((r, i) => out.set((x.data as Float32Array).subarray(r * row, (r + 1) * row), i * row));
+    return { dtype: x.dtype, shape: [idx.length, ...x.shape.slice(1)], data: out } as NDArray;
+  };
+  const n = ds.train.x.shape[0];
+  const k = Math.min(n, cfg.quantize.calibration.samples);
+  const rng = new Rng(cfg.quantize.calibration.seed);
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rng.random() * (n - i));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const m = Math.min(ds.test.x.shape[0], cfg.data.evalSamples ?? Infinity);
+  const testIdx = Array.from({ length: m }, (_, i) => i);
+  return {
+    calibration: take(ds.train.x, order.slice(0, k)),
+    eval: { x: m === ds.test.x.shape[0] ? ds.test.x : take(ds.test.x, testIdx), y: m === ds.test.y.shape[0] ? ds.test.y : take(ds.test.y, testIdx), source: `${name} test split` },
+  };
+}
+
+export interface CompressOptions {
+  /** Where the model came from (a path, run or models:/ URI), recorded in the report and the model's metadata. */
+  readonly source: string;
+  readonly onProgress?: (message: string) => void;
+}
+
+/** Quantizes `model` as `cfg` says and measures it against the original. */
+export async function compressModel(model: ModelProto, data: CompressData | undefined, cfg: CompressConfig, opts: CompressOptions): Promise<{ model: ModelProto; report: CompressReport }> {
+  const q = cfg.quantize;
+  const say = opts.onProgress ?? (() => undefined);
+  const session: SessionConfig = { threads: cfg.report.threads };
+  const input = model.graph.input.find((i) => !model.graph.initializer.some((t) => t.name === i.name));
+  if (!input) throw new CompressError(`${opts.source}: the model has no graph input to feed`);
+  // fail before the long work: a sensitivity analysis scores accuracy, so it needs labels
+  if (q.sensitivity && q.mode === 'dynamic') throw new CompressError('quantize.sensitivity: the per-layer analysis is for static quantization (mode: static)');
+  if (q.sensitivity) labelsOf(data?.eval ?? { x: data?.calibration ?? { dtype: 'float32', shape: [0], data: new Float32Array(0) }, source: data ? 'the calibration data (no held-out set was given)' : 'no data set' }, 'quantize.sensitivity');
+  let quant: StaticQuantResult | undefined;
+  let float: ModelProto, quantized: ModelProto, plan: { nodes: ReadonlySet<string>; folded: ReadonlyMap<string, string>; skipped: ReadonlyMap<string, string> };
+  if (q.mode === 'static') {
+    if (!data) throw new CompressError('static quantization calibrates activation ranges on data: name a data set (data.name, --data) or use --quantize dynamic');
+    say(`calibrating on ${data.calibration.shape[0]} samples (${q.calibration.method})`);
+    quant = await quantizeStatic(model, batchFeeds({ [input.name]: data.calibration }, q.calibration.batchSize), {
+      method: q.calibration.method, percentile: q.calibration.percentile, perChannel: q.perChannel, activationType: q.activationType, reduceRange: q.reduceRange,
+      excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes, session,
+      onProgress: (pass, b, of) => { if (b === of) say(`calibration pass ${pass} done (${of} batches)`); },
+    });
+    ({ float, model: quantized } = quant);
+    plan = { nodes: new Set(quant.plan.kinds.keys()), folded: quant.plan.folded, skipped: quant.plan.skipped };
+  } else {
+    const d = await quantizeDynamic(model, { perChannel: q.perChannel, reduceRange: q.reduceRange, excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes });
+    ({ float, model: quantized } = d);
+    plan = { nodes: new Set(d.nodes), folded: new Map(), skipped: d.skipped };
+  }
+  const kind = q.mode === 'static' ? 'static-int8' : 'dynamic-int8';
+  const metadata = [...(quantized.metadataProps ?? []).filter((p) => p.key !== COMPRESSION_METADATA_KEY), { key: COMPRESSION_METADATA_KEY, value: JSON.stringify({ quantize: kind, ...(q.mode === 'static' ? { method: q.calibration.method, activationType: q.activationType } : {}), perChannel: q.perChannel, source: opts.source }) }];
+  const out: ModelProto = { ...quantized, metadataProps: metadata };
+  const before = encodeModel(float);
+  const after = encodeModel(out);
+
+  let accuracy: CompressReport['accuracy'];
+  let sens: SensitivityRow[] | undefined;
+  if (data?.eval) {
+    say(`scoring ${data.eval.x.shape[0]} held-out samples before and after`);
+    const a0 = await accuracyOf(before, data.eval, { session });
+    const a1 = await accuracyOf(after, data.eval, { session });
+    accuracy = { before: a0, after: a1, dropPoints: 100 * (a0 - a1), samples: data.eval.x.shape[0], set: data.eval.source ?? 'held-out set' };
+    if (q.sensitivity && quant) sens = await sensitivity(quant, data.eval, { excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes, perChannel: q.perChannel, activationType: q.activationType, reduceRange: q.reduceRange, session, floatAccuracy: a0, onProgress: (i, of, node) => say(`sensitivity ${i}/${of}: ${node}`) });
+  }
+
+  const latency: { batch: number; beforeMs: number; afterMs: number; speedup: number }[] = [];
+  const sample = data?.eval?.x ?? data?.calibration ?? syntheticInput(float);
+  for (const batch of cfg.report.latencyBatches) {
+    say(`timing batch ${batch}`);
+    // alternate the two models twice and keep each one's best: a burst of load then hits both
+    let b = Infinity, a = Infinity;
+    for (let k = 0; k < 2; k++) {
+      b = Math.min(b, (await latencyOf(before, sample, batch, { session })).msPerBatch);
+      a = Math.min(a, (await latencyOf(after, sample, batch, { session })).msPerBatch);
+    }
+    latency.push({ batch, beforeMs: b, afterMs: a, speedup: b / a });
+  }
+
+  const layers: LayerRow[] = float.graph.node.map((n) => {
+    const name = n.name!;
+    if (plan.nodes.has(name)) return { node: name, opType: n.opType, status: 'int8' };
+    if (plan.folded.has(name)) return { node: name, opType: n.opType, status: 'folded', detail: `into ${plan.folded.get(name)}` };
+    return { node: name, opType: n.opType, status: 'float', detail: plan.skipped.get(name) ?? (q.mode === 'static' ? 'input not quantized' : 'not a MatMul/Gemm') };
+  });
+  const report: CompressReport = {
+    source: opts.source, quantize: q,
+    size: { beforeBytes: before.length, afterBytes: after.length, ratio: before.length / after.length },
+    ...(accuracy ? { accuracy } : {}),
+    latency, kernels: await optimizedKernels(after, { session }), layers, ...(sens ? { sensitivity: sens } : {}),
+    calibrationSamples: q.mode === 'static' ? data!.calibration.shape[0] : 0,
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', loadavg: loadavg().map((x) => Math.round(x * 100) / 100), date: new Date().toISOString(), ...(cfg.report.threads ? { threads: cfg.report.threads } : {}) },
+  };
+  return { model: out, report };
+}

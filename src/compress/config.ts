@@ -1,0 +1,76 @@
+// `lathe compress` configs (YAML or JSON), validated with zod; an error names the file and the path of the bad field.
+// Every field has its default here, so a config file only says what differs; CLI flags override the file.
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { CompressError } from './errors.js';
+
+export const compressConfigSchema = z.object({
+  quantize: z.object({
+    /**
+     * 'static': int8 weights and activations, activation ranges calibrated on sample data (convolutional nets).
+     * 'dynamic': int8 MatMul/Gemm weights, activations quantized per batch in the graph (transformers, LSTMs).
+     */
+    mode: z.enum(['static', 'dynamic']).default('static'),
+    calibration: z.object({
+      method: z.enum(['minmax', 'percentile', 'entropy']).default('minmax'),
+      /** For 'percentile': the percentile of the values kept (the rest clipped). */
+      percentile: z.number().gt(50).max(100).default(99.999),
+      /** Training samples the ranges are calibrated on (a seeded random sample of the training split). */
+      samples: z.number().int().min(0).default(512),
+      batchSize: z.number().int().positive().default(64),
+      seed: z.number().int().default(0),
+    }).strict().prefault({}),
+    /** Weights: one scale per output channel (true) or per tensor. */
+    perChannel: z.boolean().default(true),
+    /** Activations as uint8 (ORT's u8·s8 kernels, the default) or int8. */
+    activationType: z.enum(['uint8', 'int8']).default('uint8'),
+    /** 7-bit weights, for CPUs without VNNI (u8·s8 products saturate in 16 bits there). */
+    reduceRange: z.boolean().default(false),
+    exclude: z.object({
+      /** Node names kept in float (`lathe compress --report` lists them). */
+      nodes: z.array(z.string()).default([]),
+      /** Op types kept in float, e.g. [Add]. */
+      opTypes: z.array(z.string()).default([]),
+    }).strict().prefault({}),
+    /** Score every layer quantized alone on the held-out set (one evaluation per layer). */
+    sensitivity: z.boolean().default(false),
+  }).strict().prefault({}),
+  data: z.object({
+    /** A data set of the catalog (`fashion-mnist`, ...); a run's own data set when compressing a run. */
+    name: z.string().min(1).optional(),
+    root: z.string().optional(),
+    /** Held-out samples scored before and after (default: the whole test split). */
+    evalSamples: z.number().int().positive().optional(),
+  }).strict().prefault({}),
+  report: z.object({
+    /** Batch sizes whose latency is measured before and after. */
+    latencyBatches: z.array(z.number().int().positive()).default([1, 64]),
+    /** ORT intra-op threads for the latency figures (default: the cores). */
+    threads: z.number().int().positive().optional(),
+  }).strict().prefault({}),
+}).strict();
+
+export type CompressConfig = z.infer<typeof compressConfigSchema>;
+
+/** Validates a parsed config; `source` names the file in errors. */
+export function parseCompressConfig(raw: unknown, source = 'compress config'): CompressConfig {
+  const r = compressConfigSchema.safeParse(raw ?? {});
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new CompressError(`${source}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/** Reads a YAML or JSON config file. */
+export function loadCompressConfig(path: string): CompressConfig {
+  if (!existsSync(path)) throw new CompressError(`${path}: no such config file`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CompressError(`${path}: not valid YAML/JSON: ${(err as Error).message}`);
+  }
+  return parseCompressConfig(raw, path);
+}

@@ -1,0 +1,43 @@
+// The compression report as Markdown (the JSON form is the CompressReport object itself).
+import type { CompressReport } from './compress.js';
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
+const kb = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
+
+export function reportMarkdown(r: CompressReport): string {
+  const q = r.quantize;
+  const lines = [
+    `# Compression report: ${r.source}`,
+    '',
+    q.mode === 'static'
+      ? `Static int8 quantization: ${q.calibration.method} calibration on ${r.calibrationSamples} training samples` +
+        `${q.calibration.method === 'percentile' ? ` (percentile ${q.calibration.percentile})` : ''}, weights ${q.perChannel ? 'per channel' : 'per tensor'}` +
+        `${q.reduceRange ? ' (7-bit, reduce-range)' : ''}, activations ${q.activationType}.`
+      : `Dynamic int8 quantization: MatMul/Gemm weights int8 ${q.perChannel ? 'per output column' : 'per tensor'}${q.reduceRange ? ' (7-bit, reduce-range)' : ''}, activations uint8 per batch in the graph.`,
+    '',
+    '| | before | after | |',
+    '|---|---|---|---|',
+    `| size | ${kb(r.size.beforeBytes)} | ${kb(r.size.afterBytes)} | ${r.size.ratio.toFixed(2)}× smaller |`,
+  ];
+  if (r.accuracy) lines.push(`| accuracy (${r.accuracy.set}, ${r.accuracy.samples} samples) | ${pct(r.accuracy.before)} | ${pct(r.accuracy.after)} | ${r.accuracy.dropPoints >= 0 ? '−' : '+'}${Math.abs(r.accuracy.dropPoints).toFixed(2)} points |`);
+  for (const l of r.latency) lines.push(`| latency, batch ${l.batch} | ${l.beforeMs.toFixed(3)} ms | ${l.afterMs.toFixed(3)} ms | ${l.speedup.toFixed(2)}× faster |`);
+  lines.push(
+    '',
+    `Measured with ONNX Runtime on ${r.machine.cpu}${r.machine.threads ? `, ${r.machine.threads} thread(s)` : ''}, load average ${r.machine.loadavg.join(' ')}, ${r.machine.date}` +
+      ' (best of two alternated runs of each model; on a loaded machine absolute times vary, the ratio less).',
+    '',
+    `Kernels ORT runs for the compressed model: ${Object.entries(r.kernels).map(([k, n]) => `${k} ×${n}`).join(', ')}.`,
+    '',
+    '## Layers',
+    '',
+    '| node | op | precision |',
+    '|---|---|---|',
+    ...r.layers.map((l) => `| ${l.node} | ${l.opType} | ${l.status}${l.detail ? ` (${l.detail})` : ''} |`),
+  );
+  if (r.sensitivity) {
+    lines.push('', '## Sensitivity (only this layer quantized; worst first)', '', '| node | op | accuracy | drop |', '|---|---|---|---|');
+    for (const s of r.sensitivity) lines.push(`| ${s.node} | ${s.opType} | ${pct(s.accuracy)} | ${s.dropPoints.toFixed(2)} points |`);
+    lines.push('', 'Keep the worst layers in float with `quantize.exclude.nodes` (or `--exclude-node`).');
+  }
+  return lines.join('\n') + '\n';
+}
