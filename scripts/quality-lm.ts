@@ -118,6 +118,8 @@ export interface LmRunOptions {
   readonly patience?: number;
   readonly threads: number;
   readonly peer: boolean;
+  /** Where the files the peer reads go (default runs/quality-lm/<corpus>-<model>/). */
+  readonly workDir?: string;
 }
 
 interface SideResult {
@@ -189,7 +191,7 @@ export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<stri
   const corpus = loadCorpus(o.corpus);
   const data = splitCorpus(encode(corpus.text));
   const offsets = batchOffsets(data.trainEnd, o.steps);
-  const dir = join(packageRoot(), 'runs', 'quality-lm', `${o.corpus}-${name}`);
+  const dir = o.workDir ?? join(packageRoot(), 'runs', 'quality-lm', `${o.corpus}-${name}`);
   mkdirSync(dir, { recursive: true });
   const model = makeLm(name);
   // what the peer reads: the corpus ids, the batch offsets, lathe's initial weights and the schedule
