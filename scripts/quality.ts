@@ -1,8 +1,9 @@
-// `npm run quality -- <name> [--seconds N]`: full-quality runs of the model zoo on real data, printing one JSON line
+// `npm run quality -- <name> [options]`: full-quality runs of the model zoo on real data, printing one JSON line
 // per result (docs/models.md records them).
-//   gpt | lstm | gru   char-level LM on the Debian licence texts (/usr/share/common-licenses, regular files only,
-//                      sorted by name, concatenated; 90/10 train/validation split by position): validation
-//                      bits per character after a wall-clock training budget (default 300 s).
+//   gpt | lstm | gru   char-level LM on the KJV Bible (--corpus kjv, default) or the Debian licence texts (--corpus
+//                      licenses, the small CI case) for a step budget (--steps, default 2000), validated every
+//                      --eval-every steps, test bits/char of the best-validation weights, beside a PyTorch peer
+//                      trained on the same batches from the same initial weights (scripts/quality-lm.ts).
 //   generation         tokens/s of GPT generation with and without the KV cache at growing lengths.
 //   resnet | mobilenet full Fashion-MNIST (60,000 train / 10,000 test): random crop (padding 2) + horizontal flip
 //                      from src/data transforms, SGD (Nesterov, weight decay) with a one-cycle schedule; test
@@ -21,18 +22,10 @@
 //                      `--setup '{"dim":128,...}'` overrides fields of CLASSIFIER_SETUP (quality-tasks.ts), e.g.
 //                      `{"mlmEpochs":2}`: masked-LM pre-training first, on every other fortune on the machine (all
 //                      files, minus the scored texts and the test split).
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ndarray, type NDArray } from '../src/graph/ndarray.js';
-import type { Tensor } from '../src/graph/tensor.js';
 import { manualSeed, type Module } from '../src/nn/index.js';
-import { withFrozenParameters } from '../src/nn/export.js';
-import { adam, cosineWithWarmup } from '../src/optim/index.js';
-import { compile } from '../src/runtime/compile.js';
 import { Trainer } from '../src/train/trainer.js';
 import { ArrayLoader } from '../src/train/loader.js';
-import { GPT, lmLoss } from '../src/models/transformer.js';
-import { CharRNN } from '../src/models/rnn.js';
+import { GPT } from '../src/models/transformer.js';
 import { TextGenerator } from '../src/models/generate.js';
 import { ResNet } from '../src/models/resnet.js';
 import { MobileNetV2 } from '../src/models/mobilenet.js';
@@ -43,92 +36,12 @@ import { mapDataset, onKey } from '../src/data/transforms/transform.js';
 import { randomCrop, randomHorizontalFlip } from '../src/data/transforms/image.js';
 import { accuracy } from '../src/nn/losses.js';
 import { fortuneClassifier, seq2seqDates } from './quality-tasks.js';
+import { charLm } from './quality-lm.js';
+import { encode as encodeChars, type CorpusName } from './lm-corpus.js';
 import { coraQuality } from './quality-gnn.js';
 
-const CORPUS_DIR = '/usr/share/common-licenses';
-/** Printable ASCII 32..126 and newline: 96 symbols; anything else maps to space. */
-const VOCAB = '\n' + Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
-const CTX = 64;
-
-export function loadCorpus(dir = CORPUS_DIR): { text: string; files: string[] } {
-  const files = readdirSync(dir).sort().filter((f) => lstatSync(join(dir, f)).isFile());
-  return { text: files.map((f) => readFileSync(join(dir, f), 'latin1')).join('\n'), files };
-}
-
-export const encode = (s: string): number[] => [...s].map((c) => {
-  const i = VOCAB.indexOf(c === '\t' ? ' ' : c);
-  return i < 0 ? 1 : i;
-});
-export const decode = (ids: readonly number[]): string => ids.map((i) => VOCAB[i]).join('');
-
-/** Windows [n, T] of ids with next-character targets; `stride` T gives non-overlapping windows. */
-function windows(ids: readonly number[], stride: number): { x: NDArray; y: NDArray } {
-  const xs: number[] = [];
-  const ys: number[] = [];
-  let n = 0;
-  for (let o = 0; o + CTX + 1 <= ids.length; o += stride) {
-    xs.push(...ids.slice(o, o + CTX));
-    ys.push(...ids.slice(o + 1, o + CTX + 1));
-    n++;
-  }
-  return { x: ndarray('int64', [n, CTX], xs), y: ndarray('int64', [n, CTX], ys) };
-}
-
-async function validationBpc(model: Module, val: { x: NDArray; y: NDArray }): Promise<number> {
-  const f = compile((x: Tensor, y: Tensor) => withFrozenParameters(model, () => lmLoss(model.forward(x), y)));
-  const n = val.x.shape[0];
-  const b = 64;
-  let total = 0;
-  let count = 0;
-  for (let i = 0; i < n; i += b) {
-    const m = Math.min(b, n - i);
-    const sl = (a: NDArray) => ndarray('int64', [m, CTX], (a.data as BigInt64Array).slice(i * CTX, (i + m) * CTX));
-    const l = await f(sl(val.x), sl(val.y));
-    total += Number((l.data as Float32Array)[0]) * m;
-    count += m;
-  }
-  return total / count / Math.LN2;
-}
-
-function makeModel(name: string): Module {
-  manualSeed(0);
-  if (name === 'gpt') return new GPT({ vocab: 96, context: CTX, dim: 128, layers: 2, heads: 4, positions: 'rope' });
-  if (name === 'lstm') return new CharRNN({ cell: 'lstm', vocab: 96, context: CTX, embed: 64, hidden: 256 });
-  if (name === 'gru') return new CharRNN({ cell: 'gru', vocab: 96, context: CTX, embed: 64, hidden: 300 });
-  throw new Error(`unknown model ${name}`);
-}
-
-async function charLm(name: string, seconds: number): Promise<void> {
-  const { text, files } = loadCorpus();
-  const ids = encode(text);
-  const cut = Math.floor(ids.length * 0.9);
-  const train = windows(ids.slice(0, cut), 16);
-  const val = windows(ids.slice(cut), CTX);
-  const model = makeModel(name);
-  const lr = name === 'gpt' ? 2e-3 : 3e-3;
-  const steps = Math.ceil(train.x.shape[0] / 32) * 100;
-  const t0 = Date.now();
-  let stepsDone = 0;
-  const trainer = new Trainer({
-    model, optimizer: adam(), lr: cosineWithWarmup(lr, steps, { warmup: 100 }), epochs: 100, seed: 1, clipGradNorm: 1,
-    loss: (o, b) => lmLoss(o, b.y),
-    callbacks: [{ name: 'budget', onBatchEnd: (t, l) => { stepsDone = l.step; if (Date.now() - t0 > seconds * 1000) t.shouldStop = true; } }],
-  });
-  await trainer.fit(new ArrayLoader(train, { batchSize: 32, shuffle: true, seed: 2, dropLast: true }));
-  await trainer.release();
-  const bpc = await validationBpc(model, val);
-  const line: Record<string, unknown> = {
-    quality: `${name}-charlm`, corpus: CORPUS_DIR, files: files.length, chars: ids.length, train_chars: cut, val_chars: ids.length - cut,
-    params: model.parameterCount(), train_seconds: Math.round((Date.now() - t0) / 1000), steps: stepsDone, batch: 32, context: CTX, val_bpc: Math.round(bpc * 1000) / 1000,
-  };
-  if (model instanceof GPT) {
-    const gen = new TextGenerator(model);
-    const prompt = encode('This License ');
-    line.sample_t08_topk20 = decode(prompt) + decode(await gen.generate(prompt, { maxNewTokens: 48, temperature: 0.8, topK: 20, seed: 3 }));
-    line.sample_t1_topp09 = decode(prompt) + decode(await gen.generate(prompt, { maxNewTokens: 48, temperature: 1, topP: 0.9, seed: 4 }));
-  }
-  console.log(JSON.stringify(line));
-}
+/** Printable ASCII 32..126 and newline (the generation benchmark's vocabulary, as the char-LM corpora's). */
+const encode = (s: string): number[] => Array.from(encodeChars(s));
 
 async function generationSpeed(): Promise<void> {
   manualSeed(0);
@@ -197,14 +110,20 @@ async function fashionVision(name: 'resnet' | 'mobilenet', epochs: number, probe
 
 const [name, ...rest] = process.argv.slice(2);
 const arg = (k: string): string | undefined => (rest.indexOf(k) >= 0 ? rest[rest.indexOf(k) + 1] : undefined);
-const seconds = Number(arg('--seconds') ?? 300);
-if (name === 'gpt' || name === 'lstm' || name === 'gru') await charLm(name, seconds);
+if (name === 'gpt' || name === 'lstm' || name === 'gru') {
+  const steps = Number(arg('--steps') ?? 2000);
+  const line = await charLm(name, {
+    corpus: (arg('--corpus') ?? 'kjv') as CorpusName, steps, evalEvery: Number(arg('--eval-every') ?? Math.max(1, Math.floor(steps / 10))),
+    patience: arg('--patience') ? Number(arg('--patience')) : undefined, threads: Number(arg('--threads') ?? 2), peer: !rest.includes('--no-peer'),
+  });
+  console.log(JSON.stringify(line));
+}
 else if (name === 'generation') await generationSpeed();
 else if (name === 'resnet' || name === 'mobilenet') await fashionVision(name, Number(arg('--epochs') ?? 8), arg('--probe') ? Number(arg('--probe')) : undefined, arg('--layers')?.split(',').map(Number));
 else if (name === 'seq2seq') await seq2seqDates(Number(arg('--epochs') ?? 3));
 else if (name === 'gcn' || name === 'gat' || name === 'graphsage') await coraQuality(name, Number(arg('--seeds') ?? 10), Number(arg('--from') ?? 0));
 else if (name === 'classifier') await fortuneClassifier(Number(arg('--epochs') ?? 20), { validate: rest.includes('--validate'), setup: arg('--setup') ? JSON.parse(arg('--setup')!) : undefined });
 else {
-  console.error('usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage> [--seconds N] [--epochs N] [--probe B] [--validate] [--setup JSON]');
+  console.error('usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON]');
   process.exit(2);
 }

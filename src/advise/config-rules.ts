@@ -5,6 +5,7 @@ import type { TrainConfig } from '../train/config.js';
 import type { Module } from '../nn/module.js';
 import { BatchNorm, GroupNorm, LayerNorm, RMSNorm } from '../nn/layers/norm.js';
 import type { Finding } from './finding.js';
+import { checkpointMonitor } from '../train/run.js';
 
 /** The usual learning-rate range of each optimizer (from the literature and the optimizers' defaults). */
 export const LR_RANGE: Readonly<Record<TrainConfig['optimizer']['name'], readonly [number, number]>> = {
@@ -96,7 +97,7 @@ export function checkConfig(f: ConfigFacts): { findings: Finding[]; checked: str
   if (cfg.data.valFraction === 0 && selects && cfg.data.name !== 'text' && cfg.data.name !== 'cora' && cfg.data.name !== 'graph') {
     findings.push({
       rule: 'test-split-selection', severity: 'warning', message: `data.valFraction is 0, so validation runs on the test split, and ${cfg.callbacks.earlyStopping ? 'early stopping' : `the best of ${cfg.trainer.epochs} epochs`} is chosen on it`,
-      evidence: { valFraction: 0, epochs: cfg.trainer.epochs, early_stopping: cfg.callbacks.earlyStopping !== undefined, monitor: cfg.callbacks.checkpoint.monitor },
+      evidence: { valFraction: 0, epochs: cfg.trainer.epochs, early_stopping: cfg.callbacks.earlyStopping !== undefined, monitor: checkpointMonitor(cfg) },
       why: 'choosing a checkpoint by test accuracy makes the reported test accuracy optimistic: it is no longer a held-out estimate',
       fix: 'hold out part of the training split for validation',
       diff: [{ path: 'data.valFraction', from: 0, to: 0.1 }],

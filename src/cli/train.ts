@@ -95,6 +95,10 @@ export function registerTrain(program: Command): void {
         else {
           const acc = r.testAccuracy !== undefined ? `test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` : '';
           console.log(`\n${acc}test loss ${r.testLoss.toFixed(4)} after ${r.epochs} epochs in ${r.seconds.toFixed(1)} s`);
+          if (r.lm) {
+            const unit = r.lm.tokenizer === 'byte' ? 'byte' : 'char';
+            console.log(`test ${r.lm.testBitsPerToken.toFixed(3)} bits/${unit}, perplexity ${r.lm.testPerplexity.toFixed(2)} (the ${r.lm.scored === 'best' ? 'best-validation' : 'last'} checkpoint: step ${r.lm.step}, val_loss ${r.lm.valLoss.toFixed(4)})`);
+          }
           console.log(`run: ${r.runDir}\ncheckpoint: ${r.checkpoint}\nONNX model: ${r.onnxPath}${run ? `\ntracked run: ${run.id}` : ''}`);
         }
       } catch (err) {

@@ -54,22 +54,20 @@ export class TransformerBlock extends Module {
     this.ln1 = new LayerNorm(d);
     this.attn = new MultiHeadAttention(d, { heads: cfg.heads, kvHeads: cfg.kvHeads, dropout: cfg.dropout, rope: cfg.rope, bias });
     this.ln2 = new LayerNorm(d);
+    // The order of construction and re-initialisation is the order of draws from the seeded generator: a dense block
+    // draws exactly as before MoE existed, so seeded figures stay reproducible.
+    if (cfg.moe) this.moe = new MoE(d, { ...cfg.moe, hidden, bias });
+    else {
+      this.fc = new Linear(d, hidden, { bias });
+      this.proj = new Linear(hidden, d, { bias });
+    }
     this.drop = new Dropout(cfg.dropout ?? 0);
     const resid = 0.02 / Math.sqrt(2 * (cfg.layers ?? 1));
     reinit(this.attn.qkv, 0.02);
     reinit(this.attn.out, resid);
-    if (cfg.moe) {
-      this.moe = new MoE(d, { ...cfg.moe, hidden, bias });
-      reinit(this.moe.w1, 0.02);
-      reinit(this.moe.w2, resid);
-      for (const p of [this.moe.b1, this.moe.b2]) if (p) p.data = zeros(p.data.shape, initGenerator());
-    } else {
-      this.fc = new Linear(d, hidden, { bias });
-      this.proj = new Linear(hidden, d, { bias });
-      reinit(this.fc.weight, 0.02);
-      reinit(this.proj.weight, resid);
-    }
-    for (const p of [this.attn.qkvBias, this.attn.outBias, this.fc?.bias, this.proj?.bias]) if (p) p.data = zeros(p.data.shape, initGenerator());
+    reinit(this.moe?.w1 ?? (this.fc as Linear).weight, 0.02);
+    reinit(this.moe?.w2 ?? (this.proj as Linear).weight, resid);
+    for (const p of [this.attn.qkvBias, this.attn.outBias, this.fc?.bias, this.proj?.bias, this.moe?.b1, this.moe?.b2]) if (p) p.data = zeros(p.data.shape, initGenerator());
   }
 
   /**

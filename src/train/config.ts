@@ -50,9 +50,10 @@ export const trainConfigSchema = z.object({
     checkpointEvery: z.object({ steps: z.number().int().positive().optional(), seconds: z.number().positive().optional() }).strict().optional(),
   }).strict(),
   callbacks: z.object({
-    checkpoint: z.object({ monitor: z.string().default('val_accuracy'), saveTopK: z.number().int().min(0).default(1) }).strict().default({ monitor: 'val_accuracy', saveTopK: 1 }),
+    /** `monitor` defaults to val_loss for language models (`loss: lm`), val_accuracy otherwise. */
+    checkpoint: z.object({ monitor: z.string().optional(), saveTopK: z.number().int().min(0).default(1) }).strict().default({ saveTopK: 1 }),
     earlyStopping: z.object({ monitor: z.string().default('val_loss'), patience: z.number().int().positive().default(3) }).strict().optional(),
-  }).strict().default({ checkpoint: { monitor: 'val_accuracy', saveTopK: 1 } }),
+  }).strict().default({ checkpoint: { saveTopK: 1 } }),
   /** Run directory (checkpoints, metrics.csv, model.onnx). */
   output: z.string().optional(),
   /** The model.onnx written after training: BatchNorm folded into the preceding conv (default true; onnx/inference.ts). */

@@ -6,7 +6,7 @@ export { ArrayLoader, permutation, type BatchLoader, type Batch, type ArrayLoade
 export { modelCheckpoint, earlyStopping, lrMonitor, progressBar, csvLogger, jsonlLogger, type Callback, type BatchLogs, type EpochLogs } from './callbacks.js';
 export * as metrics from './metrics.js';
 export { saveCheckpoint, loadCheckpoint, type Checkpoint, type CheckpointManifest } from './checkpoint.js';
-export { runTraining, evaluateCheckpoint, modelFromCheckpoint, buildModel, type RunResult } from './run.js';
+export { runTraining, evaluateCheckpoint, modelFromCheckpoint, buildModel, type RunResult, type LmSummary } from './run.js';
 export { loadTrainConfig, parseTrainConfig, trainConfigSchema, ConfigError, type TrainConfig } from './config.js';
 export { quickstartConfig } from './quickstart.js';
 export { loadGraphData, graphTrainerConfig, graphDataOptions, isGraphData, CORA_DIR, type GraphDataOptions } from './graph-data.js';

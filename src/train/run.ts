@@ -42,6 +42,21 @@ export interface RunResult {
   readonly seconds: number;
   readonly onnxPath: string;
   readonly checkpoint: string;
+  /** Language models (`loss: lm`): the test split scored with the best-validation checkpoint, per token. */
+  readonly lm?: LmSummary;
+}
+
+export interface LmSummary {
+  /** Which weights scored the test split: `best` (lowest val_loss) or `last` (no best checkpoint was kept). */
+  readonly scored: 'best' | 'last';
+  /** The optimizer step and epoch of those weights, and their validation loss (nats per token). */
+  readonly step: number;
+  readonly epoch: number;
+  readonly valLoss: number;
+  /** Test loss in bits per token (bits per byte for `tokenizer: byte`, per character for `char`) and perplexity. */
+  readonly testBitsPerToken: number;
+  readonly testPerplexity: number;
+  readonly tokenizer: 'byte' | 'char';
 }
 
 export interface RunOptions {
@@ -81,13 +96,16 @@ function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], options
   return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps(inferenceMetadataFor(cfg, inputs, options)) };
 }
 
+/** What ModelCheckpoint ranks by: the configured monitor, else val_loss for language models, val_accuracy otherwise. */
+export const checkpointMonitor = (cfg: TrainConfig): string => cfg.callbacks.checkpoint.monitor ?? (cfg.loss === 'lm' ? 'val_loss' : 'val_accuracy');
+
 /** The callbacks every run has: LR monitor, checkpoints, CSV metrics, early stopping when configured, progress. */
 function runCallbacks(cfg: TrainConfig, runDir: string, opts: RunOptions, objective?: ModelObjective): Callback[] {
   // a generative model's own metric picks the best checkpoint unless the config names another than the default
-  const own = objective && cfg.callbacks.checkpoint.monitor === 'val_accuracy' ? objective.monitor : undefined;
+  const own = objective && (cfg.callbacks.checkpoint.monitor === undefined || cfg.callbacks.checkpoint.monitor === 'val_accuracy') ? objective.monitor : undefined;
   const callbacks: Callback[] = [
     lrMonitor(),
-    modelCheckpoint({ monitor: own?.metric ?? cfg.callbacks.checkpoint.monitor, mode: own?.mode, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
+    modelCheckpoint({ monitor: own?.metric ?? checkpointMonitor(cfg), mode: own?.mode, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
     csvLogger(join(runDir, 'metrics.csv')),
   ];
   if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
@@ -154,7 +172,7 @@ export function splits(cfg: TrainConfig): { train: Split; val: Split; test: Spli
     } catch (err) {
       throw new ConfigError((err as Error).message);
     }
-    return { train: t.train, val: t.test, test: t.test, source: t.source, vocabSize: t.vocabSize };
+    return { train: t.train, val: t.val, test: t.test, source: t.source, vocabSize: t.vocabSize };
   }
   let ds: CatalogDataset;
   try {
@@ -238,15 +256,20 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     if (train instanceof DataLoader) await train.close();
     throw err;
   }
-  // generative models are scored and exported with their EMA weights when an EMA is kept
+  // generative models are scored and exported with their EMA weights when an EMA is kept; language models are scored
+  // with their best-validation checkpoint
   const ema = !!resolved.objective && cfg.trainer.ema !== undefined;
-  const test = testScores(await trainer.evaluate(evalLoader(data.test, lm), { useEma: ema }));
+  let test: ReturnType<typeof testScores>;
+  let lmSummary: LmSummary | undefined;
+  if (lm) ({ test, summary: lmSummary } = await scoreLmBest(model, cfg, runDir, data.test, trainer));
+  else test = testScores(await trainer.evaluate(evalLoader(data.test, lm), { useEma: ema }));
   const onnxPath = join(runDir, 'model.onnx');
   if (ema) trainer.syncModel({ useEma: true });
   exportRunModel(model, cfg, resolved, onnxPath);
   const result: RunResult = {
     runDir, testAccuracy: test.accuracy, testLoss: test.loss, ...(test.metrics ? { testMetrics: test.metrics } : {}),
     epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
+    ...(lmSummary ? { lm: lmSummary } : {}),
   };
   writeAtomicFile(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: data.source }, null, 2));
   await trainer.release();
@@ -339,6 +362,39 @@ export function generativeSplits(cfg: TrainConfig, data: { train: Split; val: Sp
   const held = (s: Split) => (objective.binaryEval ? { x: binarizeFixed(px(s).x, 0), y: s.y } : px(s));
   const test = held(data.test);
   return { train: px(data.train), val: data.val === data.test ? test : held(data.val), test };
+}
+
+/**
+ * Language models: the test split scored once, with the best-validation checkpoint (`best.json`, kept by
+ * ModelCheckpoint ranking val_loss) loaded into `model` — which the run then exports — or with the last weights when
+ * no best checkpoint exists (saveTopK 0, or a monitor that was never reported).
+ */
+async function scoreLmBest(model: Module, cfg: TrainConfig, runDir: string, test: Split, trainer: Trainer): Promise<{ test: ReturnType<typeof testScores>; summary: LmSummary }> {
+  const bestPath = join(runDir, 'best.json');
+  const tokenizer = cfg.data.text?.tokenizer ?? 'byte';
+  const lossMetrics = lossAndMetrics(true);
+  if (!existsSync(bestPath)) {
+    const r = testScores(await trainer.evaluate(evalLoader(test, true)));
+    const last = loadCheckpoint(join(runDir, 'last.json')).manifest;
+    return { test: r, summary: lmSummaryOf('last', last.step, last.epoch, last.metrics.val_loss ?? NaN, r.loss, tokenizer) };
+  }
+  const ck = loadCheckpoint(bestPath);
+  for (const [k, p] of model.namedState()) {
+    const t = ck.tensors[moduleStateKey(k, p.kind)];
+    if (!t) throw new Error(`${bestPath}: checkpoint has no tensor for ${k}`);
+    p.data = t;
+  }
+  const scorer = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, ...lossMetrics, session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined });
+  try {
+    const r = testScores(await scorer.evaluate(evalLoader(test, true)));
+    return { test: r, summary: lmSummaryOf('best', ck.manifest.step, ck.manifest.epoch, ck.manifest.metrics.val_loss ?? NaN, r.loss, tokenizer) };
+  } finally {
+    await scorer.release();
+  }
+}
+
+function lmSummaryOf(scored: 'best' | 'last', step: number, epoch: number, valLoss: number, testLoss: number, tokenizer: 'byte' | 'char'): LmSummary {
+  return { scored, step, epoch, valLoss, testBitsPerToken: testLoss / Math.LN2, testPerplexity: Math.exp(testLoss), tokenizer };
 }
 
 /** Held-out batches: 500 images, or 64 windows for language models (their logits are [B, T, vocab]). */
