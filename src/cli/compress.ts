@@ -89,7 +89,7 @@ function num(v: string | undefined, flag: string, check: (n: number) => boolean)
 function compressConfigFromCli(flags: CompressFlags, source: Source): CompressConfig {
   const base = flags.config ? loadCompressConfig(flags.config) : parseCompressConfig({});
   if (flags.quantize !== undefined && !['static', 'dynamic', 'none'].includes(flags.quantize)) throw new CliError(`--quantize: '${flags.quantize}' is not available (available: static, dynamic, none)`);
-  if (flags.prune !== undefined && flags.prune !== 'magnitude') throw new CliError(`--prune: '${flags.prune}' is not available (available: magnitude)`);
+  if (flags.prune !== undefined && flags.prune !== 'magnitude' && flags.prune !== 'channel') throw new CliError(`--prune: '${flags.prune}' is not available (available: magnitude, channel)`);
   if ((flags.sparsity !== undefined || flags.pruneScope !== undefined) && !flags.prune && !base.prune) throw new CliError('--sparsity/--prune-scope: add --prune magnitude');
   if (flags.prune && flags.sparsity === undefined && !base.prune) throw new CliError('--prune: give the target --sparsity (e.g. 0.5)');
   const prune = flags.prune || base.prune ? {
@@ -133,7 +133,7 @@ function flat(v: unknown, path = '', out: Record<string, string | number | boole
 async function logToTracking(url: string | undefined, source: string, src: Source, cfg: CompressConfig, report: CompressReport, files: { onnx: string; json: string; md: string }, register?: string): Promise<{ runId: string; uri?: string }> {
   const tracking = await openTracking(url);
   try {
-    const what = [...(cfg.prune ? [`magnitude-pruned-${cfg.prune.sparsity}`] : []), ...(cfg.quantize.mode === 'none' ? [] : [`${cfg.quantize.mode}-int8`])].join('+');
+    const what = [...(cfg.prune ? [`${cfg.prune.method}-pruned-${cfg.prune.sparsity}`] : []), ...(cfg.quantize.mode === 'none' ? [] : [`${cfg.quantize.mode}-int8`])].join('+');
     const tags: Record<string, string> = { 'lathe.source': source, 'lathe.compression': what };
     if (src.runId) tags['lathe.source_run'] = src.runId;
     if (src.modelVersion) tags['lathe.source_model'] = `models:/${src.modelVersion.name}/${src.modelVersion.version}`;
@@ -162,8 +162,8 @@ export function registerCompress(program: Command): void {
     .argument('<source>', '.onnx file, run directory, or models:/name/<version> | models:/name@alias')
     .option('--config <file>', 'compress config (YAML/JSON; see docs/compress.md); flags override it')
     .option('--quantize <mode>', 'static (int8 weights and activations, calibrated) or dynamic (int8 MatMul/Gemm weights, activations per batch)')
-    .option('--prune <method>', 'magnitude: zero the smallest weights of Conv/Gemm/MatMul layers (alone: no quantization)')
-    .option('--sparsity <s>', 'with --prune: the fraction of weights set to zero, e.g. 0.5')
+    .option('--prune <method>', 'magnitude: zero the smallest weights of Conv/Gemm/MatMul layers; channel: remove conv filters and their dependents (alone: no quantization)')
+    .option('--sparsity <s>', 'with --prune: the fraction of weights set to zero (magnitude) or of channels removed (channel), e.g. 0.5')
     .option('--prune-scope <scope>', 'with --prune: global (one threshold, default) or layerwise')
     .option('--calibration <method>', 'activation ranges: minmax, percentile or entropy')
     .option('--percentile <p>', 'with --calibration percentile: the percentile kept (default 99.999)')

@@ -39,8 +39,9 @@ export const compressConfigSchema = z.object({
   }).strict().prefault({}),
   /** Unstructured magnitude pruning before any quantization (src/compress/prune.ts). */
   prune: z.object({
-    method: z.enum(['magnitude']).default('magnitude'),
-    /** Fraction of the Conv/Gemm/MatMul weights set to zero. */
+    /** magnitude: zero single weights (unstructured); channel: remove whole conv filters and their dependents. */
+    method: z.enum(['magnitude', 'channel']).default('magnitude'),
+    /** magnitude: fraction of the Conv/Gemm/MatMul weights set to zero; channel: fraction of each group's channels removed. */
     sparsity: z.number().min(0).lt(1),
     /** 'global': one threshold over all prunable weights; 'layerwise': this sparsity in every layer. */
     scope: z.enum(['global', 'layerwise']).default('global'),

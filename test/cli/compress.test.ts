@@ -143,5 +143,14 @@ test('compress --prune magnitude --sparsity 0.5 on a run: pruned model, per-laye
   assert.match(badS.stderr, /--sparsity: invalid value '1\.2'/);
   const badM = runCli(['compress', join(dir, 'run'), '--prune', 'random', '--sparsity', '0.5']);
   assert.equal(badM.status, 2);
-  assert.match(badM.stderr, /--prune: 'random' is not available \(available: magnitude\)/);
+  assert.match(badM.stderr, /--prune: 'random' is not available \(available: magnitude, channel\)/);
+  // structured: whole filters removed, a smaller dense model, timed
+  const ch = runCli(['compress', join(dir, 'run'), '--prune', 'channel', '--sparsity', '0.5', '--eval-samples', '200', '--latency-batches', '1', '--threads', '1', '--output', join(dir, 'ch.onnx'), '--json']);
+  assert.equal(ch.status, 0, ch.stderr);
+  const cl = JSON.parse(ch.stdout.trim().split('\n').pop()!) as { size: { ratio: number }; prune: { channelGroups: { producers: string[]; channels: number; removed: number[] }[]; sparsityReached: number }; latency: unknown[]; accuracy: { after: number } };
+  assert.ok(cl.prune.channelGroups.length >= 1, JSON.stringify(cl.prune));
+  for (const g of cl.prune.channelGroups) assert.equal(g.removed.length, Math.floor(g.channels / 2));
+  assert.ok(cl.size.ratio > 1, `a smaller file: ${cl.size.ratio}`); // the CNN's Gemm after Flatten (no global pool) keeps the second conv whole
+  assert.equal(cl.latency.length, 1);
+  assert.ok(Number.isFinite(cl.accuracy.after));
 });
