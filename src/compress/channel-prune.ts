@@ -34,6 +34,12 @@ const attrInt = (n: NodeProto, name: string): number | undefined => {
   return a?.i === undefined ? undefined : Number(a.i);
 };
 
+/** A Reshape of a pooled [N, C, 1, 1] to rows: a constant shape [n, c] (c = -1 or the channel count). */
+function rowsReshape(n: NodeProto, inits: ReadonlyMap<string, TensorProto>): boolean {
+  const t = n.input[1] ? inits.get(n.input[1]) : undefined;
+  return !!t && t.dims.length === 1 && Number(t.dims[0]) === 2;
+}
+
 /** Union-find over tensor names. */
 class Groups {
   private parent = new Map<string, string>();
@@ -91,7 +97,7 @@ function plan(model: ModelProto): Plan {
       uf.union(n.output[0], n.input[0]);
     } else if (n.opType === 'Conv' && n.input[0] === chIn[0] && chIn.length === 1 && producers.has(n.output[0])) {
       // a consumer: its weight's input channels (checked below)
-    } else if (n.opType === 'Flatten' && chIn.length === 1 && g.node.some((p) => p.output[0] === n.input[0] && (p.opType === 'GlobalAveragePool' || p.opType === 'GlobalMaxPool'))) {
+    } else if ((n.opType === 'Flatten' || (n.opType === 'Reshape' && rowsReshape(n, inits))) && chIn.length === 1 && n.input[0] === chIn[0] && g.node.some((p) => p.output[0] === n.input[0] && (p.opType === 'GlobalAveragePool' || p.opType === 'GlobalMaxPool'))) {
       const readers = g.node.filter((r) => r.input.includes(n.output[0]));
       const ok = readers.length > 0 && readers.every((r) => r.opType === 'Gemm' && r.input[0] === n.output[0] && inits.has(r.input[1]) && !attrInt(r, 'transA'));
       if (!ok) block(chIn[0], `${n.name}: the flattened channels are read by something other than a Gemm with a constant weight`);
@@ -212,7 +218,13 @@ function applyRemoval(model: ModelProto, p: Plan, removed: Map<string, number[]>
       // zeroed: scale and shift 0 make the channel's output exactly 0 whatever its mean and variance
       for (const [i, name] of n.input.slice(1).entries()) { touch(name); if (mode === 'remove' || i < 2) edit(name, 0, removed.get(inRoot)!, 0); }
     }
-    if (n.opType === 'Flatten' && inRoot && removed.has(inRoot) && mode === 'remove') {
+    if (n.opType === 'Reshape' && inRoot && removed.has(inRoot) && mode === 'remove') {
+      touch(n.input[1]);
+      const shape = tensorToTypedArray(edits.get(n.input[1]) ?? inits.get(n.input[1])!) as BigInt64Array;
+      const c = Number(inits.get(p.producers.get(inRoot)![0].input[1])!.dims[0]);
+      if (Number(shape[1]) === c) edits.set(n.input[1], typedArrayToTensor(n.input[1], BigInt64Array.from([shape[0], BigInt(c - removed.get(inRoot)!.length)]), [2]));
+    }
+    if ((n.opType === 'Flatten' || n.opType === 'Reshape') && inRoot && removed.has(inRoot) && mode === 'remove') {
       for (const r of g.node.filter((x) => x.opType === 'Gemm' && x.input[0] === n.output[0])) edit(r.input[1], attrInt(r, 'transB') ? 1 : 0, removed.get(inRoot)!);
     }
   }

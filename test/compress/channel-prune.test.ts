@@ -26,16 +26,18 @@ function bn(name: string, x: string, c: number, out: string): { node: NodeProto;
 const relu = (name: string, x: string, out: string): NodeProto => ({ opType: 'Relu', name, input: [x], output: [out], attribute: [] });
 
 /** stem conv → BN → ReLU = a; a → conv1 → BN → ReLU → conv2 → BN → Add(a) → ReLU → GAP → Flatten → Gemm. */
-function residual(extraConcat = false): ModelProto {
+function residual(extraConcat = false, flatten: 'Flatten' | 'Reshape' = 'Flatten'): ModelProto {
   const parts = [conv('stem', 'x', 3, 8, 's0'), bn('bn0', 's0', 8, 's1'), conv('conv1', 'a', 8, 6, 'c1'), bn('bn1', 'c1', 6, 'c1n'), conv('conv2', 'c1r', 6, 8, 'c2'), bn('bn2', 'c2', 8, 'c2n')];
   const node: NodeProto[] = [
     parts[0].node, parts[1].node, relu('r0', 's1', 'a'), parts[2].node, parts[3].node, relu('r1', 'c1n', 'c1r'), parts[4].node, parts[5].node,
     { opType: 'Add', name: 'add', input: ['c2n', 'a'], output: ['sum'], attribute: [] }, relu('r2', 'sum', 'h'),
     { opType: 'GlobalAveragePool', name: 'gap', input: ['h'], output: ['p'], attribute: [] },
-    { opType: 'Flatten', name: 'flat', input: ['p'], output: ['f'], attribute: [int('axis', 1)] },
+    flatten === 'Flatten'
+      ? { opType: 'Flatten', name: 'flat', input: ['p'], output: ['f'], attribute: [int('axis', 1)] }
+      : { opType: 'Reshape', name: 'flat', input: ['p', 'shape'], output: ['f'], attribute: [] },
     { opType: 'Gemm', name: 'fc', input: ['f', 'fc.w', 'fc.b'], output: ['logits'], attribute: [int('transB', 1)] },
   ];
-  const inits = [...parts.flatMap((p) => p.inits), w('fc.w', [5, 8]), w('fc.b', [5], 0.1)];
+  const inits = [...parts.flatMap((p) => p.inits), w('fc.w', [5, 8]), w('fc.b', [5], 0.1), typedArrayToTensor('shape', BigInt64Array.from([-1n, 8n]), [2])];
   const outputs = [{ name: 'logits', type: { tensorType: { elemType: 1 } } }];
   if (extraConcat) {
     node.splice(6, 0, { opType: 'Concat', name: 'cat', input: ['c1r', 'c1r'], output: ['cat'], attribute: [int('axis', 1)] });
@@ -56,8 +58,9 @@ async function run(m: ModelProto, x: Float32Array): Promise<Float32Array> {
   }
 }
 
-test('channel pruning of a residual block: groups through the Add, smaller dense weights, equal to the zeroed original', async () => {
-  const m = residual();
+for (const flatten of ['Flatten', 'Reshape'] as const)
+test(`channel pruning of a residual block (${flatten} to the classifier): groups through the Add, smaller dense weights, equal to the zeroed original`, async () => {
+  const m = residual(false, flatten);
   const r = pruneChannels(m, { ratio: 0.5 });
   assert.equal(r.groups.length, 2, JSON.stringify(r.groups));
   const joint = r.groups.find((g) => g.producers.length === 2)!;
