@@ -19,6 +19,9 @@ import { CliError } from './errors.js';
 interface CompressFlags {
   config?: string;
   quantize?: string;
+  prune?: string;
+  sparsity?: string;
+  pruneScope?: string;
   calibration?: string;
   percentile?: string;
   samples?: string;
@@ -85,14 +88,23 @@ function num(v: string | undefined, flag: string, check: (n: number) => boolean)
 /** The config file (or the defaults) with the flags laid over it. */
 function compressConfigFromCli(flags: CompressFlags, source: Source): CompressConfig {
   const base = flags.config ? loadCompressConfig(flags.config) : parseCompressConfig({});
-  if (flags.quantize !== undefined && flags.quantize !== 'static' && flags.quantize !== 'dynamic') throw new CliError(`--quantize: '${flags.quantize}' is not available (available: static, dynamic)`);
+  if (flags.quantize !== undefined && !['static', 'dynamic', 'none'].includes(flags.quantize)) throw new CliError(`--quantize: '${flags.quantize}' is not available (available: static, dynamic, none)`);
+  if (flags.prune !== undefined && flags.prune !== 'magnitude' && flags.prune !== 'channel') throw new CliError(`--prune: '${flags.prune}' is not available (available: magnitude, channel)`);
+  if ((flags.sparsity !== undefined || flags.pruneScope !== undefined) && !flags.prune && !base.prune) throw new CliError('--sparsity/--prune-scope: add --prune magnitude');
+  if (flags.prune && flags.sparsity === undefined && !base.prune) throw new CliError('--prune: give the target --sparsity (e.g. 0.5)');
+  const prune = flags.prune || base.prune ? {
+    ...(base.prune ?? {}), method: flags.prune ?? base.prune?.method,
+    sparsity: num(flags.sparsity, 'sparsity', (n) => n >= 0 && n < 1) ?? base.prune?.sparsity,
+    scope: flags.pruneScope ?? base.prune?.scope,
+  } : undefined;
   const q = base.quantize;
   const c = q.calibration;
   const batches = flags.latencyBatches?.split(',').map((s) => num(s, 'latency-batches', (n) => Number.isInteger(n) && n > 0));
   return parseCompressConfig({
     quantize: {
       ...q,
-      mode: flags.quantize ?? q.mode,
+      // --prune alone only prunes (add --quantize static to quantize the pruned model too)
+      mode: flags.quantize ?? (flags.prune && !base.prune ? 'none' : q.mode),
       calibration: { ...c, method: flags.calibration ?? c.method, percentile: num(flags.percentile, 'percentile', (n) => n > 50 && n <= 100) ?? c.percentile, samples: num(flags.samples, 'samples', (n) => Number.isInteger(n) && n >= 0) ?? c.samples },
       perChannel: flags.perTensor ? false : q.perChannel,
       activationType: flags.activationType ?? q.activationType,
@@ -100,6 +112,7 @@ function compressConfigFromCli(flags: CompressFlags, source: Source): CompressCo
       exclude: { nodes: [...q.exclude.nodes, ...flags.excludeNode], opTypes: [...q.exclude.opTypes, ...flags.excludeOp] },
       sensitivity: flags.sensitivity ?? q.sensitivity,
     },
+    ...(prune ? { prune } : {}),
     data: {
       ...base.data,
       name: flags.data ?? base.data.name ?? source.data?.name,
@@ -120,11 +133,13 @@ function flat(v: unknown, path = '', out: Record<string, string | number | boole
 async function logToTracking(url: string | undefined, source: string, src: Source, cfg: CompressConfig, report: CompressReport, files: { onnx: string; json: string; md: string }, register?: string): Promise<{ runId: string; uri?: string }> {
   const tracking = await openTracking(url);
   try {
-    const tags: Record<string, string> = { 'lathe.source': source, 'lathe.compression': `${cfg.quantize.mode}-int8` };
+    const what = [...(cfg.prune ? [`${cfg.prune.method}-pruned-${cfg.prune.sparsity}`] : []), ...(cfg.quantize.mode === 'none' ? [] : [`${cfg.quantize.mode}-int8`])].join('+');
+    const tags: Record<string, string> = { 'lathe.source': source, 'lathe.compression': what };
     if (src.runId) tags['lathe.source_run'] = src.runId;
     if (src.modelVersion) tags['lathe.source_model'] = `models:/${src.modelVersion.name}/${src.modelVersion.version}`;
     const run = await tracking.startRun({ experiment: 'compress', name: `compress ${basename(source)}`, params: flat(cfg), config: { source, ...cfg }, tags });
     const metrics: Record<string, number> = { size_bytes: report.size.afterBytes, size_ratio: report.size.ratio };
+    if (report.prune) metrics.sparsity = report.prune.sparsityReached;
     if (report.accuracy) Object.assign(metrics, { accuracy_before: report.accuracy.before, accuracy_after: report.accuracy.after, accuracy_drop_points: report.accuracy.dropPoints, test_accuracy: report.accuracy.after });
     for (const l of report.latency) Object.assign(metrics, { [`latency_b${l.batch}_ms`]: l.afterMs, [`speedup_b${l.batch}`]: l.speedup });
     run.logMetrics(metrics, 0);
@@ -133,7 +148,7 @@ async function logToTracking(url: string | undefined, source: string, src: Sourc
     await run.logArtifact(files.md, { name: 'compress-report.md' });
     await run.end('finished');
     if (!register) return { runId: run.id };
-    const v = await registerModel(tracking.store, { name: register, runId: run.id, onnx: 'model.onnx', description: `int8 ${cfg.quantize.mode} quantization of ${source}`, tags });
+    const v = await registerModel(tracking.store, { name: register, runId: run.id, onnx: 'model.onnx', description: `${what} of ${source}`, tags });
     return { runId: run.id, uri: `models:/${register}/${v.version}` };
   } finally {
     await tracking.close();
@@ -143,10 +158,13 @@ async function logToTracking(url: string | undefined, source: string, src: Sourc
 export function registerCompress(program: Command): void {
   program
     .command('compress')
-    .description('quantize a model to int8 (static or dynamic) and report size, accuracy and latency before and after')
+    .description('quantize a model to int8 (static or dynamic) and/or prune it, and report size, accuracy and latency before and after')
     .argument('<source>', '.onnx file, run directory, or models:/name/<version> | models:/name@alias')
     .option('--config <file>', 'compress config (YAML/JSON; see docs/compress.md); flags override it')
     .option('--quantize <mode>', 'static (int8 weights and activations, calibrated) or dynamic (int8 MatMul/Gemm weights, activations per batch)')
+    .option('--prune <method>', 'magnitude: zero the smallest weights of Conv/Gemm/MatMul layers; channel: remove conv filters and their dependents (alone: no quantization)')
+    .option('--sparsity <s>', 'with --prune: the fraction of weights set to zero (magnitude) or of channels removed (channel), e.g. 0.5')
+    .option('--prune-scope <scope>', 'with --prune: global (one threshold, default) or layerwise')
     .option('--calibration <method>', 'activation ranges: minmax, percentile or entropy')
     .option('--percentile <p>', 'with --calibration percentile: the percentile kept (default 99.999)')
     .option('--samples <n>', 'calibration samples from the training split (default 512)')
@@ -172,10 +190,10 @@ export function registerCompress(program: Command): void {
         const src = await resolveSource(source, trackUrl);
         const cfg = compressConfigFromCli(o, src);
         // dynamic quantization needs no calibration: data only when one is named (for accuracy)
-        const data = cfg.quantize.mode === 'dynamic' && !(cfg.data.name && datasetNames().includes(cfg.data.name)) ? undefined : loadCompressData(cfg);
+        const data = cfg.quantize.mode !== 'static' && !(cfg.data.name && datasetNames().includes(cfg.data.name)) ? undefined : loadCompressData(cfg);
         const model = loadModelFile(src.onnx);
         const { model: out, report } = await compressModel(model, data, cfg, { source, onProgress: (m) => process.stderr.write(`lathe compress: ${m}\n`) });
-        const output = o.output ?? src.defaultOutput;
+        const output = o.output ?? (cfg.quantize.mode === 'none' ? src.defaultOutput.replace(/\.int8\.onnx$/, '.pruned.onnx') : src.defaultOutput);
         writeAtomic(output, encodeModel(out));
         const stem = output.replace(/\.onnx$/, '');
         const files = { onnx: output, json: `${stem}.report.json`, md: `${stem}.report.md` };

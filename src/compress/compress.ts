@@ -14,6 +14,9 @@ import { CompressError } from './errors.js';
 import { accuracyOf, labelsOf, latencyOf, type EvalSet } from './evaluate.js';
 import { optimizedKernels } from './kernels.js';
 import { quantizeDynamic } from './dynamic.js';
+import { pruneMagnitude, type PrunedLayer } from './prune.js';
+import { pruneChannels, type ChannelGroup } from './channel-prune.js';
+import { gzipSync } from 'node:zlib';
 import { quantizeStatic, sensitivity, type SensitivityRow, type StaticQuantResult } from './quantize.js';
 
 /** Zeros shaped like the model's first input (symbolic dimensions 1), for timing a model without a data set. */
@@ -47,7 +50,13 @@ export interface LayerRow {
 export interface CompressReport {
   readonly source: string;
   readonly quantize: CompressConfig['quantize'];
-  readonly size: { readonly beforeBytes: number; readonly afterBytes: number; readonly ratio: number };
+  readonly size: { readonly beforeBytes: number; readonly afterBytes: number; readonly ratio: number; readonly beforeGzipBytes?: number; readonly afterGzipBytes?: number };
+  /** Magnitude pruning: the config, the sparsity reached over the prunable weights, and each layer's. */
+  readonly prune?: CompressConfig['prune'] & {
+    readonly sparsityReached: number; readonly params: number; readonly layers: readonly PrunedLayer[];
+    /** Channel pruning: the conv groups whose channels were removed, and those left whole with the reason. */
+    readonly channelGroups?: readonly ChannelGroup[]; readonly keptGroups?: readonly { readonly producers: readonly string[]; readonly reason: string }[];
+  };
   readonly accuracy?: { readonly before: number; readonly after: number; readonly dropPoints: number; readonly samples: number; readonly set: string };
   readonly latency: readonly { readonly batch: number; readonly beforeMs: number; readonly afterMs: number; readonly speedup: number }[];
   /** Compute kernels ORT runs for the compressed model (after its fusions). */
@@ -106,6 +115,23 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
   // fail before the long work: a sensitivity analysis scores accuracy, so it needs labels
   if (q.sensitivity && q.mode === 'dynamic') throw new CompressError('quantize.sensitivity: the per-layer analysis is for static quantization (mode: static)');
   if (q.sensitivity) labelsOf(data?.eval ?? { x: data?.calibration ?? { dtype: 'float32', shape: [0], data: new Float32Array(0) }, source: data ? 'the calibration data (no held-out set was given)' : 'no data set' }, 'quantize.sensitivity');
+  const original = model;
+  let pruned: ReturnType<typeof pruneMagnitude> | undefined;
+  let channels: ReturnType<typeof pruneChannels> | undefined;
+  if (cfg.prune?.method === 'channel') {
+    say(`removing ${cfg.prune.sparsity} of the channels of every prunable conv group`);
+    if (cfg.prune.sparsity <= 0) throw new CompressError('prune.sparsity: channel pruning needs a fraction above 0');
+    channels = pruneChannels(model, { ratio: cfg.prune.sparsity });
+    if (!channels.groups.length) throw new CompressError(`nothing to prune: no conv group of the model can lose channels${channels.kept.length ? ` (${channels.kept.map((k) => k.reason).join('; ')})` : ''}`);
+    model = channels.model;
+    const count = (m: ModelProto) => m.graph.node.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm').reduce((a, n) => a + (m.graph.initializer.find((t) => t.name === n.input[1])?.dims.reduce((x: number, y) => x * Number(y), 1) ?? 0), 0);
+    const [p0, p1] = [count(original), count(model)];
+    pruned = { model, layers: [], sparsity: 1 - p1 / p0, params: p0 };
+  } else if (cfg.prune) {
+    say(`pruning to ${cfg.prune.sparsity} sparsity (magnitude, ${cfg.prune.scope})`);
+    pruned = pruneMagnitude(model, { sparsity: cfg.prune.sparsity, scope: cfg.prune.scope, excludeNodes: cfg.prune.excludeNodes });
+    model = pruned.model;
+  }
   let quant: StaticQuantResult | undefined;
   let float: ModelProto, quantized: ModelProto, plan: { nodes: ReadonlySet<string>; folded: ReadonlyMap<string, string>; skipped: ReadonlyMap<string, string> };
   if (q.mode === 'static') {
@@ -118,15 +144,22 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
     });
     ({ float, model: quantized } = quant);
     plan = { nodes: new Set(quant.plan.kinds.keys()), folded: quant.plan.folded, skipped: quant.plan.skipped };
+  } else if (q.mode === 'none') {
+    if (!cfg.prune) throw new CompressError('quantize.mode none: nothing to do (no prune section either)');
+    float = original;
+    quantized = model;
+    plan = { nodes: new Set(), folded: new Map(), skipped: new Map() };
   } else {
     const d = await quantizeDynamic(model, { perChannel: q.perChannel, reduceRange: q.reduceRange, excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes });
     ({ float, model: quantized } = d);
     plan = { nodes: new Set(d.nodes), folded: new Map(), skipped: d.skipped };
   }
-  const kind = q.mode === 'static' ? 'static-int8' : 'dynamic-int8';
-  const metadata = [...(quantized.metadataProps ?? []).filter((p) => p.key !== COMPRESSION_METADATA_KEY), { key: COMPRESSION_METADATA_KEY, value: JSON.stringify({ quantize: kind, ...(q.mode === 'static' ? { method: q.calibration.method, activationType: q.activationType } : {}), perChannel: q.perChannel, source: opts.source }) }];
+  const kind = q.mode === 'static' ? 'static-int8' : q.mode === 'dynamic' ? 'dynamic-int8' : 'none';
+  const pruneMeta = pruned ? { prune: { method: cfg.prune!.method, scope: cfg.prune!.scope, sparsity: pruned.sparsity } } : {};
+  const quantMeta = q.mode === 'none' ? {} : { quantize: kind, ...(q.mode === 'static' ? { method: q.calibration.method, activationType: q.activationType } : {}), perChannel: q.perChannel };
+  const metadata = [...(quantized.metadataProps ?? []).filter((p) => p.key !== COMPRESSION_METADATA_KEY), { key: COMPRESSION_METADATA_KEY, value: JSON.stringify({ ...quantMeta, ...pruneMeta, source: opts.source }) }];
   const out: ModelProto = { ...quantized, metadataProps: metadata };
-  const before = encodeModel(float);
+  const before = encodeModel(pruned ? original : float);
   const after = encodeModel(out);
 
   let accuracy: CompressReport['accuracy'];
@@ -141,7 +174,9 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
 
   const latency: { batch: number; beforeMs: number; afterMs: number; speedup: number }[] = [];
   const sample = data?.eval?.x ?? data?.calibration ?? syntheticInput(float);
-  for (const batch of cfg.report.latencyBatches) {
+  // magnitude pruning alone changes no kernel: the dense graph runs as fast as before, so nothing is timed or claimed;
+  // channel pruning makes smaller convs, so it is timed
+  for (const batch of q.mode === 'none' && !channels ? [] : cfg.report.latencyBatches) {
     say(`timing batch ${batch}`);
     // alternate the two models twice and keep each one's best: a burst of load then hits both
     let b = Infinity, a = Infinity;
@@ -152,7 +187,7 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
     latency.push({ batch, beforeMs: b, afterMs: a, speedup: b / a });
   }
 
-  const layers: LayerRow[] = float.graph.node.map((n) => {
+  const layers: LayerRow[] = q.mode === 'none' ? [] : float.graph.node.map((n) => {
     const name = n.name!;
     if (plan.nodes.has(name)) return { node: name, opType: n.opType, status: 'int8' };
     if (plan.folded.has(name)) return { node: name, opType: n.opType, status: 'folded', detail: `into ${plan.folded.get(name)}` };
@@ -160,9 +195,10 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
   });
   const report: CompressReport = {
     source: opts.source, quantize: q,
-    size: { beforeBytes: before.length, afterBytes: after.length, ratio: before.length / after.length },
+    size: { beforeBytes: before.length, afterBytes: after.length, ratio: before.length / after.length, ...(pruned ? { beforeGzipBytes: gzipSync(before).length, afterGzipBytes: gzipSync(after).length } : {}) },
+    ...(pruned ? { prune: { ...cfg.prune!, sparsityReached: pruned.sparsity, params: pruned.params, layers: pruned.layers, ...(channels ? { channelGroups: channels.groups, keptGroups: channels.kept } : {}) } } : {}),
     ...(accuracy ? { accuracy } : {}),
-    latency, kernels: await optimizedKernels(after, { session }), layers, ...(sens ? { sensitivity: sens } : {}),
+    latency, kernels: q.mode === 'none' ? {} : await optimizedKernels(after, { session }), layers, ...(sens ? { sensitivity: sens } : {}),
     calibrationSamples: q.mode === 'static' ? data!.calibration.shape[0] : 0,
     machine: { cpu: cpus()[0]?.model ?? 'unknown', loadavg: loadavg().map((x) => Math.round(x * 100) / 100), date: new Date().toISOString(), ...(cfg.report.threads ? { threads: cfg.report.threads } : {}) },
   };

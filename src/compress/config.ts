@@ -10,8 +10,9 @@ export const compressConfigSchema = z.object({
     /**
      * 'static': int8 weights and activations, activation ranges calibrated on sample data (convolutional nets).
      * 'dynamic': int8 MatMul/Gemm weights, activations quantized per batch in the graph (transformers, LSTMs).
+     * 'none': no quantization (pruning only; the default when a config has a `prune` section and no mode).
      */
-    mode: z.enum(['static', 'dynamic']).default('static'),
+    mode: z.enum(['static', 'dynamic', 'none']).default('static'),
     calibration: z.object({
       method: z.enum(['minmax', 'percentile', 'entropy']).default('minmax'),
       /** For 'percentile': the percentile of the values kept (the rest clipped). */
@@ -36,6 +37,17 @@ export const compressConfigSchema = z.object({
     /** Score every layer quantized alone on the held-out set (one evaluation per layer). */
     sensitivity: z.boolean().default(false),
   }).strict().prefault({}),
+  /** Unstructured magnitude pruning before any quantization (src/compress/prune.ts). */
+  prune: z.object({
+    /** magnitude: zero single weights (unstructured); channel: remove whole conv filters and their dependents. */
+    method: z.enum(['magnitude', 'channel']).default('magnitude'),
+    /** magnitude: fraction of the Conv/Gemm/MatMul weights set to zero; channel: fraction of each group's channels removed. */
+    sparsity: z.number().min(0).lt(1),
+    /** 'global': one threshold over all prunable weights; 'layerwise': this sparsity in every layer. */
+    scope: z.enum(['global', 'layerwise']).default('global'),
+    /** Node names whose weights are not pruned. */
+    excludeNodes: z.array(z.string()).default([]),
+  }).strict().optional(),
   data: z.object({
     /** A data set of the catalog (`fashion-mnist`, ...); a run's own data set when compressing a run. */
     name: z.string().min(1).optional(),
@@ -55,7 +67,10 @@ export type CompressConfig = z.infer<typeof compressConfigSchema>;
 
 /** Validates a parsed config; `source` names the file in errors. */
 export function parseCompressConfig(raw: unknown, source = 'compress config'): CompressConfig {
-  const r = compressConfigSchema.safeParse(raw ?? {});
+  // a config that prunes and names no quantization mode only prunes
+  const o = (raw ?? {}) as { prune?: unknown; quantize?: { mode?: unknown } };
+  const pruneOnly = typeof o === 'object' && o.prune !== undefined && (typeof o.quantize !== 'object' || o.quantize === null || o.quantize.mode === undefined);
+  const r = compressConfigSchema.safeParse(pruneOnly ? { ...o, quantize: { ...(o.quantize ?? {}), mode: 'none' } } : (raw ?? {}));
   if (!r.success) {
     const i = r.error.issues[0];
     throw new CompressError(`${source}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);

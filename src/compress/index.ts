@@ -13,4 +13,6 @@ export { quantizeDynamic, type DynamicQuantOptions, type DynamicQuantResult } fr
 export { foldConstants } from './fold-constants.js';
 export { compressConfigSchema, loadCompressConfig, parseCompressConfig, type CompressConfig } from './config.js';
 export { compressModel, loadCompressData, COMPRESSION_METADATA_KEY, type CompressData, type CompressOptions, type CompressReport, type LayerRow } from './compress.js';
+export { pruneMagnitude, PRUNABLE_OPS, type MagnitudePruneOptions, type MagnitudePruneResult, type PrunedLayer } from './prune.js';
+export { pruneChannels, zeroPrunedChannels, type ChannelGroup, type ChannelPruneResult } from './channel-prune.js';
 export { reportMarkdown } from './report.js';

@@ -38,6 +38,16 @@ export const trainConfigSchema = z.object({
    * [B, T, vocab] against targets [B, T] (gpt, char-rnn), reported per token with token accuracy.
    */
   loss: z.enum(['cross-entropy', 'lm']).optional(),
+  /**
+   * Knowledge distillation (classifiers): a frozen teacher's logits enter the loss
+   * α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − α)·CE(student, y) (src/train/distill.ts).
+   */
+  distill: z.object({
+    /** An .onnx file, a run directory (its model.onnx) or a checkpoint .json; it takes the student's inputs. */
+    teacher: z.string().min(1),
+    temperature: z.number().positive().default(4),
+    alpha: z.number().min(0).max(1).default(0.9),
+  }).strict().optional(),
   optimizer: optimizerConfig,
   schedule: scheduleConfig.optional(),
   trainer: z.object({

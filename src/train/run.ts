@@ -27,6 +27,7 @@ import { ndarray, type NDArray } from '../graph/ndarray.js';
 import type { Module } from '../nn/module.js';
 import { GraphLoader, type GraphDataset } from '../data/graph.js';
 import { graphTrainerConfig, isGraphData, loadGraphData } from './graph-data.js';
+import { distillLoss, openTeacher, TeacherLoader, type Teacher } from './distill.js';
 
 /**
  * What {@link runTraining} returns: the run folder, test accuracy (classification) and loss, epochs trained, wall time
@@ -228,7 +229,14 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     if (cfg.data.limit !== undefined || cfg.data.valFraction > 0) throw new ConfigError('data.workers: not combinable with data.limit or data.valFraction yet');
     train = await DataLoader.fromSpec(entry0.trainSource({ root: cfg.data.root, augment: cfg.data.augment }), { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, workers });
   } else train = new ArrayLoader(data.train, { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, dropLast: false });
-  const val = evalLoader(data.val, lm);
+  let val: BatchLoader = evalLoader(data.val, lm);
+  let teacher: Teacher | undefined;
+  if (cfg.distill) {
+    if (lm || resolved.objective) throw new ConfigError(`distill: for classifiers (class logits against labels), not ${lm ? 'language models (loss: lm)' : `generative models (${cfg.model.name})`}`);
+    teacher = await openTeacher(cfg.distill.teacher, { session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined, fromCheckpoint: teacherFromCheckpoint });
+    train = new TeacherLoader(train, teacher);
+    val = new TeacherLoader(val, teacher);
+  }
   const totalSteps = Math.ceil((cfg.trainer.epochs * train.length) / cfg.trainer.accumulate);
   const callbacks = runCallbacks(cfg, runDir, opts, resolved.objective);
   const trainer = new Trainer({
@@ -244,25 +252,31 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     callbacks,
     config: cfg,
     ...(resolved.objective ? { objective: resolved.objective.objective } : lossAndMetrics(lm)),
+    ...(cfg.distill ? { loss: distillLoss(cfg.distill) } : {}),
     session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
     logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),
   });
   const t0 = Date.now();
-  try {
-    await trainer.fit(train, val, { resumeFrom: opts.resume ? runDir : undefined });
-  } catch (err) {
-    // A callback may stop the run by throwing (a tuning trial pruned): free the sessions and loader workers.
-    await trainer.release();
-    if (train instanceof DataLoader) await train.close();
-    throw err;
-  }
+  const loaderOf = (l: BatchLoader): DataLoader | undefined => (l instanceof DataLoader ? l : l instanceof TeacherLoader && l.inner instanceof DataLoader ? l.inner : undefined);
+  let test: ReturnType<typeof testScores>;
+  let lmSummary: LmSummary | undefined;
   // generative models are scored and exported with their EMA weights when an EMA is kept; language models are scored
   // with their best-validation checkpoint
   const ema = !!resolved.objective && cfg.trainer.ema !== undefined;
-  let test: ReturnType<typeof testScores>;
-  let lmSummary: LmSummary | undefined;
-  if (lm) ({ test, summary: lmSummary } = await scoreLmBest(model, cfg, runDir, data.test, trainer));
-  else test = testScores(await trainer.evaluate(evalLoader(data.test, lm), { useEma: ema }));
+  try {
+    await trainer.fit(train, val, { resumeFrom: opts.resume ? runDir : undefined });
+    // a distilled run's test loss is the distillation loss (its accuracy is the student's own)
+    const testLoader = evalLoader(data.test, lm);
+    if (lm) ({ test, summary: lmSummary } = await scoreLmBest(model, cfg, runDir, data.test, trainer));
+    else test = testScores(await trainer.evaluate(teacher ? new TeacherLoader(testLoader, teacher) : testLoader, { useEma: ema }));
+  } catch (err) {
+    // A callback may stop the run by throwing (a tuning trial pruned): free the sessions and loader workers.
+    await trainer.release();
+    await teacher?.release();
+    await loaderOf(train)?.close();
+    throw err;
+  }
+  await teacher?.release();
   const onnxPath = join(runDir, 'model.onnx');
   if (ema) trainer.syncModel({ useEma: true });
   exportRunModel(model, cfg, resolved, onnxPath);
@@ -273,8 +287,14 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   };
   writeAtomicFile(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: data.source }, null, 2));
   await trainer.release();
-  if (train instanceof DataLoader) await train.close();
+  await loaderOf(train)?.close();
   return result;
+}
+
+/** A checkpoint's model exported in memory as inference ONNX (a distillation teacher given as a checkpoint). */
+function teacherFromCheckpoint(path: string): Uint8Array {
+  const { model, inputs } = modelFromCheckpoint(path);
+  return exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), { inference: { foldBatchNorm: true } });
 }
 
 /** The graph a config names (`data.name: cora | graph`), checked against the model's features and classes. */
@@ -297,6 +317,7 @@ function graphFor(cfg: TrainConfig): GraphDataset {
  * nodes; validation and test score the same graph under their masks. Writes what runTraining writes.
  */
 async function runGraphTraining(cfg: TrainConfig, runDir: string, opts: RunOptions): Promise<RunResult> {
+  if (cfg.distill) throw new ConfigError(`distill: not available for graph data (${cfg.data.name}) yet`);
   const g = graphFor(cfg);
   const entry = getModel(cfg.model.name);
   if (!entry.inputs || modelInputs(entry, entry.options.parse(cfg.model.options)).length !== 3) {

@@ -114,3 +114,43 @@ test('compress --quantize dynamic: no data set needed, timed on a synthetic inpu
   assert.ok(existsSync(join(dir, 'mlp.int8.onnx')));
   assert.match(readFileSync(join(dir, 'mlp.int8.report.md'), 'utf8'), /Dynamic int8 quantization/);
 });
+
+test('compress --prune magnitude --sparsity 0.5 on a run: pruned model, per-layer sparsity, accuracy before/after, no latency', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lathe-compress-prune-'));
+  const cfg = join(dir, 'cfg.json');
+  writeFileSync(cfg, JSON.stringify({
+    name: 'p', model: { name: 'cnn', options: { widths: [4, 8], hidden: 16 } },
+    data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 }, optimizer: { name: 'adam', lr: 0.003 },
+    trainer: { epochs: 1 }, output: join(dir, 'run'),
+  }));
+  const t = runCli(['train', cfg, '--json']);
+  assert.equal(t.status, 0, t.stderr);
+  const r = runCli(['compress', join(dir, 'run'), '--prune', 'magnitude', '--sparsity', '0.5', '--prune-scope', 'layerwise', '--eval-samples', '200', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { output: string; prune: { sparsityReached: number; layers: { opType: string; sparsity: number }[] }; accuracy: { samples: number }; latency: unknown[]; quantize: { mode: string } };
+  assert.equal(line.output, join(dir, 'run', 'model.pruned.onnx'));
+  assert.equal(line.quantize.mode, 'none');
+  assert.ok(line.prune.layers.length >= 3, JSON.stringify(line.prune.layers));
+  for (const l of line.prune.layers) assert.ok(Math.abs(l.sparsity - 0.5) < 0.01, JSON.stringify(l));
+  assert.equal(line.accuracy.samples, 200);
+  assert.deepEqual(line.latency, []);
+  assert.match(readFileSync(join(dir, 'run', 'model.pruned.report.md'), 'utf8'), /## Pruned layers/);
+  const noS = runCli(['compress', join(dir, 'run'), '--prune', 'magnitude']);
+  assert.equal(noS.status, 2);
+  assert.match(noS.stderr, /--prune: give the target --sparsity/);
+  const badS = runCli(['compress', join(dir, 'run'), '--prune', 'magnitude', '--sparsity', '1.2']);
+  assert.equal(badS.status, 2);
+  assert.match(badS.stderr, /--sparsity: invalid value '1\.2'/);
+  const badM = runCli(['compress', join(dir, 'run'), '--prune', 'random', '--sparsity', '0.5']);
+  assert.equal(badM.status, 2);
+  assert.match(badM.stderr, /--prune: 'random' is not available \(available: magnitude, channel\)/);
+  // structured: whole filters removed, a smaller dense model, timed
+  const ch = runCli(['compress', join(dir, 'run'), '--prune', 'channel', '--sparsity', '0.5', '--eval-samples', '200', '--latency-batches', '1', '--threads', '1', '--output', join(dir, 'ch.onnx'), '--json']);
+  assert.equal(ch.status, 0, ch.stderr);
+  const cl = JSON.parse(ch.stdout.trim().split('\n').pop()!) as { size: { ratio: number }; prune: { channelGroups: { producers: string[]; channels: number; removed: number[] }[]; sparsityReached: number }; latency: unknown[]; accuracy: { after: number } };
+  assert.ok(cl.prune.channelGroups.length >= 1, JSON.stringify(cl.prune));
+  for (const g of cl.prune.channelGroups) assert.equal(g.removed.length, Math.floor(g.channels / 2));
+  assert.ok(cl.size.ratio > 1, `a smaller file: ${cl.size.ratio}`); // the CNN's Gemm after Flatten (no global pool) keeps the second conv whole
+  assert.equal(cl.latency.length, 1);
+  assert.ok(Number.isFinite(cl.accuracy.after));
+});
