@@ -9,6 +9,18 @@ import type { Dim, Shape } from '../graph/shape.js';
 import { Tensor } from '../graph/tensor.js';
 import { decodeModel, denseSparseInitializers, localFunctionNames, tensorToTypedArray } from './decode.js';
 import type { AttributeProto, ModelProto, NodeProto, TensorProto } from './proto.js';
+import { UserError } from '../util/errors.js';
+
+/**
+ * The importer declines a model it cannot represent faithfully (an op, attribute or form it does not implement);
+ * the message names the op, the node and the reason. Any other error while importing is a bug.
+ */
+export class UnsupportedOnnxError extends UserError {}
+
+/** Declines the current node: see {@link UnsupportedOnnxError}. */
+function refuse(reason: string): never {
+  throw new UnsupportedOnnxError(reason);
+}
 
 /** A value during import: a traced tensor, or a small host-known integer vector (shape arithmetic). */
 type Value = Tensor | { readonly host: readonly Dim[]; readonly scalar: boolean };
@@ -70,7 +82,7 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
   const functions = new Set(localFunctionNames(model));
   for (const n of g.node) {
     if (functions.has(`${n.domain ?? ''}:${n.opType}`)) {
-      throw new Error(`importOnnx: node ${n.name ?? ''} calls the model-local function ${n.domain ? `${n.domain}.` : ''}${n.opType}; importOnnx does not inline functions yet (ORT runs such models as they are: use lathe serve or predict)`);
+      throw new UnsupportedOnnxError(`importOnnx: node ${n.name ?? ''} calls the model-local function ${n.domain ? `${n.domain}.` : ''}${n.opType}; importOnnx does not inline functions yet (ORT runs such models as they are: use lathe serve or predict)`);
     }
   }
   const inits = new Map([...g.initializer, ...denseSparseInitializers(g)].map((t) => [t.name ?? '', tensorProtoToNDArray(t)]));
@@ -81,7 +93,7 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
     .filter((vi) => !inits.has(vi.name))
     .map((vi) => {
       const tt = vi.type?.tensorType;
-      if (!tt) throw new Error(`importOnnx: input ${vi.name} is not a tensor`);
+      if (!tt) throw new UnsupportedOnnxError(`importOnnx: input ${vi.name} is not a tensor (sequences, maps and optionals are not representable)`);
       const shape = (tt.shape?.dim ?? []).map((d, i): Dim => ('dimValue' in d && d.dimValue !== undefined ? Number(d.dimValue) : 'dimParam' in d && d.dimParam ? d.dimParam : `${vi.name}_d${i}`));
       return { name: vi.name, dtype: dtypeFromOnnx(tt.elemType), shape };
     });
@@ -118,9 +130,13 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
             }),
           );
         } catch (err) {
-          throw new Error(`importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`);
+          const message = `importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`;
+          throw err instanceof UnsupportedOnnxError ? new UnsupportedOnnxError(message) : new Error(message);
         }
-        n.output.forEach((name, i) => outs[i] !== undefined && env.set(name, outs[i]));
+        n.output.forEach((name, i) => {
+          if (outs[i] !== undefined) env.set(name, outs[i]);
+          else if (name !== '') throw new UnsupportedOnnxError(`importOnnx: node ${n.name ?? ''} (${n.opType}): optional output ${i} ('${name}') is not produced by the importer`);
+        });
       }
       return Object.fromEntries(outputs.map((o) => [o, asTensor(env.get(o), o)]));
     },
@@ -137,24 +153,81 @@ function hostOrConst(v: NDArray): Value {
 function asTensor(v: Value | undefined, what: string): Tensor {
   if (v === undefined) throw new Error(`value ${what} is not defined`);
   if (v instanceof Tensor) return v;
-  if (v.host.some((d) => typeof d !== 'number')) throw new Error(`symbolic shape value ${JSON.stringify(v.host)} used as a tensor`);
+  if (v.host.some((d) => typeof d !== 'number')) refuse(`symbolic shape value ${JSON.stringify(v.host)} used as a tensor`);
   return op.constant(ndarray('int64', v.scalar ? [] : [v.host.length], v.host as number[]));
+}
+
+/** The single number held by a constant (a host integer or a constant tensor of one element), else undefined. */
+function scalarOf(v: Value): number | undefined {
+  if (!(v instanceof Tensor)) return v.host.length === 1 && typeof v.host[0] === 'number' ? v.host[0] : undefined;
+  if (v.node.prim.name !== 'constant') return undefined;
+  const data = (v.node.attrs as { value: NDArray }).value.data as ArrayLike<number | bigint>;
+  return data.length === 1 ? Number(data[0]) : undefined;
 }
 
 function hostInts(v: Value | undefined, what: string): Dim[] {
   if (v === undefined) throw new Error(`${what} is missing`);
-  if (v instanceof Tensor) throw new Error(`${what} must be a constant known at import time`);
+  if (v instanceof Tensor) refuse(`${what} must be a constant known at import time`);
   return [...v.host];
+}
+
+/** Strides, dilations and explicit [top, left, bottom, right] pads of a 1-D or 2-D conv/pool node (1-D as 1×k). */
+interface Spatial {
+  readonly oneD: boolean;
+  readonly kernel: [number, number];
+  readonly strides: [number, number];
+  readonly dilations: [number, number];
+  readonly pads: [number, number, number, number];
+}
+
+/**
+ * Reads kernel-window attributes with ONNX's defaults (strides and dilations 1, pads 0), resolving auto_pad
+ * (SAME_UPPER, SAME_LOWER, VALID) into explicit pads from the static input size. 3-D and larger are refused.
+ */
+function spatialAttrs(a: Map<string, AttributeProto>, x: Tensor, kernel: readonly number[], what: string): Spatial {
+  const d = kernel.length;
+  if (d !== 1 && d !== 2) refuse(`${d}-D ${what} is not supported (1-D and 2-D are)`);
+  if (x.rank !== d + 2) throw new Error(`input has rank ${x.rank}, a ${d}-D kernel needs ${d + 2}`);
+  const strides = intsAttr(a, 'strides') ?? new Array<number>(d).fill(1);
+  const dilations = intsAttr(a, 'dilations') ?? new Array<number>(d).fill(1);
+  let pads = intsAttr(a, 'pads') ?? new Array<number>(2 * d).fill(0);
+  const autoPad = strAttr(a, 'auto_pad', 'NOTSET');
+  if (autoPad === 'VALID') pads = new Array<number>(2 * d).fill(0);
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const sizes = x.shape.slice(2);
+    if (sizes.some((v) => typeof v !== 'number')) refuse(`auto_pad=${autoPad} needs static spatial dims, got [${x.shape.join(', ')}]`);
+    pads = new Array<number>(2 * d).fill(0);
+    sizes.forEach((v, i) => {
+      const inp = v as number;
+      const out = Math.ceil(inp / strides[i]);
+      const total = Math.max(0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - inp);
+      const small = Math.floor(total / 2);
+      pads[i] = autoPad === 'SAME_UPPER' ? small : total - small;
+      pads[i + d] = total - pads[i];
+    });
+  } else if (autoPad !== 'NOTSET') throw new Error(`auto_pad '${autoPad}' is not an ONNX value`);
+  if (d === 1) return { oneD: true, kernel: [1, kernel[0]], strides: [1, strides[0]], dilations: [1, dilations[0]], pads: [0, pads[0], 0, pads[1]] };
+  return { oneD: false, kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]], dilations: [dilations[0], dilations[1]], pads: [pads[0], pads[1], pads[2], pads[3]] };
 }
 
 function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
   const a = attrs(n);
   const T = (i: number) => asTensor(ins[i], `input ${i}`);
   switch (n.opType) {
-    case 'Identity': case 'Dropout': {
+    case 'Identity': {
       const x = ins[0];
       if (x === undefined) throw new Error('input 0 is missing');
       return [x];
+    }
+    case 'Dropout': {
+      // inference only: training_mode (opset 12+, an input) must be absent or a constant false; is_test (opset < 7)
+      // must not be 0
+      const mode = ins[2];
+      if (mode !== undefined && scalarOf(mode) !== 0) refuse('training_mode is true or not a constant: random dropout is not imported (export the model in eval mode)');
+      if (a.has('is_test') && intAttr(a, 'is_test', 0) === 0) refuse('is_test=0 (training-mode dropout) is not imported');
+      const x = T(0);
+      const mask = op.expand(op.constant(ndarray('bool', [], [1])), [...x.shape]);
+      return [x, mask];
     }
     case 'Add': case 'Sub': case 'Mul': case 'Div': {
       const [x, y] = ins;
@@ -166,7 +239,13 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       const fn = { Add: op.add, Sub: op.sub, Mul: op.mul, Div: op.div }[n.opType];
       return [fn(T(0), T(1))];
     }
-    case 'Pow': return [op.pow(T(0), T(1))];
+    case 'Pow': {
+      // ONNX Pow(T, T1) → T: the exponent takes the base's type; integer bases are computed in float64 and rounded
+      const x = T(0);
+      const y = T(1);
+      if (!isFloat(x.dtype)) return [op.cast(op.round(op.pow(op.cast(x, 'float64'), op.cast(y, 'float64'))), x.dtype)];
+      return [op.pow(x, y.dtype === x.dtype ? y : op.cast(y, x.dtype))];
+    }
     case 'Neg': return [op.neg(T(0))];
     case 'Abs': return [op.abs(T(0))];
     case 'Exp': return [op.exp(T(0))];
@@ -182,8 +261,17 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
     case 'LeakyRelu': return [op.leakyRelu(T(0), floatAttr(a, 'alpha', 0.01))];
     case 'Elu': return [op.elu(T(0), floatAttr(a, 'alpha', 1))];
     case 'Gelu': return [op.gelu(T(0), strAttr(a, 'approximate', 'none') as 'none' | 'tanh')];
-    case 'Max': return [op.maximum(T(0), T(1))];
-    case 'Min': return [op.minimum(T(0), T(1))];
+    case 'Max': case 'Min': case 'Sum': case 'Mean': {
+      // variadic (1 or more inputs, broadcast); ORT's Max/Min have no 8/16-bit integer kernels: computed in int32
+      const xs = ins.map((_, i) => T(i));
+      if (xs.length === 0) throw new Error('needs at least one input');
+      const narrow = ['int8', 'uint8', 'int16', 'uint16'].includes(xs[0].dtype);
+      const f = { Max: op.maximum, Min: op.minimum, Sum: op.add, Mean: op.add }[n.opType];
+      let acc = narrow ? op.cast(xs[0], 'int32') : xs[0];
+      for (const x of xs.slice(1)) acc = f(acc, narrow ? op.cast(x, 'int32') : x);
+      if (n.opType === 'Mean' && xs.length > 1) acc = op.div(acc, xs.length);
+      return [narrow ? op.cast(acc, xs[0].dtype) : acc];
+    }
     case 'Where': return [op.where(T(0), T(1), T(2))];
     case 'Equal': return [op.equal(T(0), T(1))];
     case 'Less': return [op.less(T(0), T(1))];
@@ -201,33 +289,33 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
     }
     case 'Conv': {
       const x = T(0);
-      const pads = intsAttr(a, 'pads');
       const w = T(1);
-      if (x.rank !== 4) throw new Error('only 2-D convolutions are imported');
-      if (strAttr(a, 'auto_pad', 'NOTSET') !== 'NOTSET') throw new Error('auto_pad is not supported; export with explicit pads');
-      return [op.conv2dRaw(x, w, ins[2] ? T(2) : undefined, {
-        strides: (intsAttr(a, 'strides') ?? [1, 1]) as [number, number],
-        pads: (pads ?? [0, 0, 0, 0]) as [number, number, number, number],
-        dilations: (intsAttr(a, 'dilations') ?? [1, 1]) as [number, number],
-        group: intAttr(a, 'group', 1),
-      })];
+      const k = intsAttr(a, 'kernel_shape') ?? w.shape.slice(2).map(Number);
+      const s = spatialAttrs(a, x, k, 'convolution');
+      const y = op.conv2dRaw(s.oneD ? op.unsqueeze(x, [2]) : x, s.oneD ? op.unsqueeze(w, [2]) : w, ins[2] ? T(2) : undefined, {
+        strides: s.strides, pads: s.pads, dilations: s.dilations, group: intAttr(a, 'group', 1),
+      });
+      return [s.oneD ? op.squeeze(y, [2]) : y];
     }
-    case 'MaxPool': {
+    case 'MaxPool': case 'AveragePool': {
+      const x = T(0);
       const k = requiredIntsAttr(a, 'kernel_shape');
-      const p = intsAttr(a, 'pads') ?? [0, 0, 0, 0];
-      if (p[0] !== p[2] || p[1] !== p[3]) throw new Error('asymmetric pooling pads are not supported');
-      return [op.maxPool2d(T(0), [k[0], k[1]], { stride: (intsAttr(a, 'strides') ?? k) as [number, number], padding: [p[0], p[1]] })];
-    }
-    case 'AveragePool': {
-      const k = requiredIntsAttr(a, 'kernel_shape');
-      const p = intsAttr(a, 'pads') ?? [0, 0, 0, 0];
-      return [op.avgPool2d(T(0), [k[0], k[1]], { stride: (intsAttr(a, 'strides') ?? k) as [number, number], padding: [p[0], p[1]], countIncludePad: intAttr(a, 'count_include_pad', 0) === 1 })];
+      const s = spatialAttrs(a, x, k, 'pooling');
+      if (intAttr(a, 'storage_order', 0) !== 0) refuse('storage_order=1 (column-major Indices) is not supported');
+      const attrs = { kernel: s.kernel, strides: s.strides, pads: s.pads, dilations: s.dilations, ceilMode: intAttr(a, 'ceil_mode', 0) === 1 };
+      const x4 = s.oneD ? op.unsqueeze(x, [2]) : x;
+      const back = (t: Tensor) => (s.oneD ? op.squeeze(t, [2]) : t);
+      if (n.opType === 'AveragePool') return [back(op.avgPool2dRaw(x4, { ...attrs, countIncludePad: intAttr(a, 'count_include_pad', 0) === 1 }))];
+      const [y, idx] = op.maxPool2dRaw(x4, attrs);
+      return n.output.length > 1 && n.output[1] !== '' ? [back(y), back(idx)] : [back(y)];
     }
     case 'GlobalAveragePool': return [op.globalAvgPool(T(0))];
     case 'Flatten': {
       const x = T(0);
       const axis = intAttr(a, 'axis', 1);
       const ax = axis < 0 ? axis + x.rank : axis;
+      if (ax < 0 || ax > x.rank) throw new Error(`axis ${axis} is out of range for rank ${x.rank}`);
+      if (ax === x.rank) return [op.reshape(x, [-1, 1])];
       return [op.reshape(op.flatten(op.flatten(x, ax), 0, ax === 0 ? 0 : ax - 1), ax === 0 ? [1, -1] : [x.shape.slice(0, ax).reduce<Dim>((p, d) => (typeof p === 'number' && typeof d === 'number' ? p * d : `${p}*${d}`), 1), -1])];
     }
     case 'Reshape': {
@@ -248,8 +336,10 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       return [op.concat(ins.map((_, i) => T(i)), intAttr(a, 'axis', 0))];
     }
     case 'Shape': {
+      // Shape-15 start/end: clamped like Python slicing
       const x = T(0);
-      return [{ host: [...x.shape], scalar: false }];
+      const clampAxis = (v: number) => Math.min(Math.max(v < 0 ? v + x.rank : v, 0), x.rank);
+      return [{ host: x.shape.slice(clampAxis(intAttr(a, 'start', 0)), clampAxis(intAttr(a, 'end', x.rank))), scalar: false }];
     }
     case 'Gather': {
       const src = ins[0];
@@ -262,7 +352,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
     }
     case 'Constant': {
       const t = a.get('value')?.t;
-      if (!t) throw new Error('only tensor-valued Constant nodes are supported');
+      if (!t) refuse('only tensor-valued Constant nodes are supported');
       return [hostOrConst(tensorProtoToNDArray(t))];
     }
     case 'Softmax': return [op.softmax(T(0), intAttr(a, 'axis', -1))];
@@ -284,16 +374,33 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       return [op.layerNorm(x, T(1), ins[2] ? T(2) : undefined, { eps: floatAttr(a, 'epsilon', 1e-5), normalizedDims: k })];
     }
     case 'Slice': {
-      const starts = hostInts(ins[1], 'starts') as number[];
-      const ends = hostInts(ins[2], 'ends') as number[];
-      const axes = ins[3] ? (hostInts(ins[3], 'axes') as number[]) : undefined;
+      // Slice-1 has starts/ends/axes as attributes; Slice-10+ as inputs
+      const old = ins.length === 1;
+      const starts = old ? requiredIntsAttr(a, 'starts') : (hostInts(ins[1], 'starts') as number[]);
+      const ends = old ? requiredIntsAttr(a, 'ends') : (hostInts(ins[2], 'ends') as number[]);
+      const axes = old ? intsAttr(a, 'axes') : ins[3] ? (hostInts(ins[3], 'axes') as number[]) : undefined;
       const steps = ins[4] ? (hostInts(ins[4], 'steps') as number[]) : undefined;
       return [op.slice(T(0), { starts, ends, axes, steps })];
     }
     case 'Pad': {
-      const pads = hostInts(ins[1], 'pads') as number[];
-      const mode = strAttr(a, 'mode', 'constant') as op.PadMode;
-      return [op.pad(T(0), pads, mode, 0)];
+      // Pad-2 has pads and value as attributes; Pad-11+ as inputs (constant_value, then axes from opset 18)
+      const old = ins.length === 1;
+      const x = T(0);
+      let pads = old ? requiredIntsAttr(a, 'pads') : (hostInts(ins[1], 'pads') as number[]);
+      const value = old ? floatAttr(a, 'value', 0) : ins[2] === undefined ? 0 : scalarOf(ins[2]);
+      if (value === undefined) refuse('constant_value must be a constant known at import time');
+      if (ins[3] !== undefined) {
+        const axes = (hostInts(ins[3], 'axes') as number[]).map((v) => (v < 0 ? v + x.rank : v));
+        const full = new Array<number>(2 * x.rank).fill(0);
+        axes.forEach((ax, i) => {
+          full[ax] = pads[i];
+          full[ax + x.rank] = pads[i + axes.length];
+        });
+        pads = full;
+      }
+      const mode = strAttr(a, 'mode', 'constant');
+      if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge') refuse(`mode '${mode}' is not supported`);
+      return [op.pad(x, pads, mode as op.PadMode, value)];
     }
     case 'Expand': return [op.expand(T(0), hostInts(ins[1], 'Expand shape'))];
     case 'Tile': return [op.tile(T(0), hostInts(ins[1], 'repeats') as number[])];
@@ -303,14 +410,47 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
     }
     case 'CumSum': return [op.cumsum(T(0), Number(hostInts(ins[1], 'axis')[0]), { exclusive: intAttr(a, 'exclusive', 0) === 1, reverse: intAttr(a, 'reverse', 0) === 1 })];
     case 'ConvTranspose': {
-      const p = intsAttr(a, 'pads') ?? [0, 0, 0, 0];
-      return [op.convTranspose2dRaw(T(0), T(1), ins[2] ? T(2) : undefined, {
-        strides: (intsAttr(a, 'strides') ?? [1, 1]) as [number, number], pads: p as [number, number, number, number],
-        dilations: (intsAttr(a, 'dilations') ?? [1, 1]) as [number, number], group: intAttr(a, 'group', 1),
-        outputPadding: (intsAttr(a, 'output_padding') ?? [0, 0]) as [number, number],
-      })];
+      const x = T(0);
+      const w = T(1);
+      const k = intsAttr(a, 'kernel_shape') ?? w.shape.slice(2).map(Number);
+      const d = k.length;
+      const autoPad = strAttr(a, 'auto_pad', 'NOTSET');
+      const outputShape = intsAttr(a, 'output_shape');
+      // pads are resolved here (ONNX's ConvTranspose rules), not by spatialAttrs (which follows Conv's)
+      const plain = new Map(a);
+      plain.delete('auto_pad');
+      const s = spatialAttrs(plain, x, k, 'transposed convolution');
+      const outPad = [...(intsAttr(a, 'output_padding') ?? new Array<number>(d).fill(0))];
+      let pads: number[] = s.oneD ? [s.pads[1], s.pads[3]] : [...s.pads];
+      if (outputShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' || autoPad === 'VALID') {
+        const sizes = x.shape.slice(2);
+        if (sizes.some((v) => typeof v !== 'number')) refuse('output_shape/auto_pad need static spatial dims');
+        const strides = s.oneD ? [s.strides[1]] : s.strides;
+        const dil = s.oneD ? [s.dilations[1]] : s.dilations;
+        pads = new Array<number>(2 * d).fill(0);
+        if (outputShape || autoPad !== 'VALID') {
+          const target = outputShape ? outputShape.slice(-d) : sizes.map((v, i) => (v as number) * strides[i]);
+          sizes.forEach((v, i) => {
+            const total = strides[i] * ((v as number) - 1) + outPad[i] + (k[i] - 1) * dil[i] + 1 - target[i];
+            if (total < 0) {
+              // a larger output than the full transposed convolution: the extra rows and columns are output padding
+              outPad[i] -= total;
+              return;
+            }
+            const half = Math.floor(total / 2);
+            pads[i] = autoPad === 'SAME_UPPER' ? half : total - half;
+            pads[i + d] = total - pads[i];
+          });
+        }
+      } else if (autoPad !== 'NOTSET') throw new Error(`auto_pad '${autoPad}' is not an ONNX value`);
+      const y = op.convTranspose2dRaw(s.oneD ? op.unsqueeze(x, [2]) : x, s.oneD ? op.unsqueeze(w, [2]) : w, ins[2] ? T(2) : undefined, {
+        strides: s.strides, dilations: s.dilations, group: intAttr(a, 'group', 1),
+        pads: (s.oneD ? [0, pads[0], 0, pads[1]] : pads) as [number, number, number, number],
+        outputPadding: (s.oneD ? [0, outPad[0]] : outPad) as [number, number],
+      });
+      return [s.oneD ? op.squeeze(y, [2]) : y];
     }
     default:
-      throw new Error(`ONNX op ${n.opType} is not supported by the importer`);
+      refuse(`ONNX op ${n.opType} is not supported by the importer`);
   }
 }
