@@ -272,6 +272,84 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       if (n.opType === 'Mean' && xs.length > 1) acc = op.div(acc, xs.length);
       return [narrow ? op.cast(acc, xs[0].dtype) : acc];
     }
+    case 'Floor': return [op.floor(T(0))];
+    case 'Ceil': return [op.ceil(T(0))];
+    case 'Round': return [op.round(T(0))];
+    case 'Sign': return [op.sign(T(0))];
+    case 'Softplus': return [op.softplus(T(0))];
+    case 'Softsign': { const x = T(0); return [op.div(x, op.add(op.abs(x), 1))]; }
+    case 'Mish': { const x = T(0); return [op.mul(x, op.tanh(op.softplus(x)))]; }
+    case 'Selu': return [op.mul(op.elu(T(0), floatAttr(a, 'alpha', 1.67326319217681884765625)), floatAttr(a, 'gamma', 1.05070102214813232421875))];
+    case 'Celu': {
+      const x = T(0);
+      const alpha = floatAttr(a, 'alpha', 1);
+      return [op.add(op.relu(x), op.minimum(op.mul(op.sub(op.exp(op.div(x, alpha)), 1), alpha), op.scalar(0, x.dtype)))];
+    }
+    case 'ThresholdedRelu': { const x = T(0); return [op.where(op.greater(x, op.scalar(floatAttr(a, 'alpha', 1), x.dtype)), x, op.scalar(0, x.dtype))]; }
+    case 'HardSigmoid': { const x = T(0); return [op.hardtanh(op.add(op.mul(x, floatAttr(a, 'alpha', 0.2)), floatAttr(a, 'beta', 0.5)), 0, 1)]; }
+    case 'HardSwish': { const x = T(0); return [op.mul(x, op.div(op.hardtanh(op.add(x, 3), 0, 6), 6))]; }
+    case 'PRelu': {
+      const x = T(0);
+      let slope = T(1);
+      // PyTorch's old exports give a per-channel slope as [C] for an [N, C, ...] input (opset < 7 broadcasting)
+      if (slope.rank === 1 && x.rank > 2 && slope.shape[0] === x.shape[1] && slope.shape[0] !== x.shape[x.rank - 1]) slope = op.reshape(slope, [slope.shape[0], ...new Array<number>(x.rank - 2).fill(1)]);
+      return [op.add(op.relu(x), op.mul(slope, op.minimum(x, op.scalar(0, x.dtype))))];
+    }
+    case 'Clip': {
+      // Clip-11+: optional min and max inputs; Clip-6: min/max attributes
+      const x = T(0);
+      const old = n.input.length === 1;
+      const lo = old ? (a.has('min') ? op.scalar(floatAttr(a, 'min', 0), x.dtype) : undefined) : ins[1] ? T(1) : undefined;
+      const hi = old ? (a.has('max') ? op.scalar(floatAttr(a, 'max', 0), x.dtype) : undefined) : ins[2] ? T(2) : undefined;
+      return [lo === undefined && hi === undefined ? x : op.clamp(x, lo, hi)];
+    }
+    case 'And': return [op.logicalAnd(T(0), T(1))];
+    case 'Or': return [op.logicalOr(T(0), T(1))];
+    case 'Xor': return [op.logicalXor(T(0), T(1))];
+    case 'LessOrEqual': return [op.lessOrEqual(T(0), T(1))];
+    case 'GreaterOrEqual': return [op.greaterOrEqual(T(0), T(1))];
+    case 'CastLike': return [op.cast(T(0), T(1).dtype)];
+    case 'Mod': return [op.mod(T(0), T(1), intAttr(a, 'fmod', 0) === 1)];
+    case 'ArgMax': case 'ArgMin': {
+      if (intAttr(a, 'select_last_index', 0) !== 0) refuse('select_last_index=1 is not supported');
+      const f = n.opType === 'ArgMax' ? op.argmax : op.argmin;
+      return [f(T(0), intAttr(a, 'axis', 0), intAttr(a, 'keepdims', 1) === 1)];
+    }
+    case 'Hardmax': {
+      const x = T(0);
+      const axis = intAttr(a, 'axis', -1);
+      if (axis !== -1 && axis !== x.rank - 1) refuse('Hardmax over an axis other than the last is not supported');
+      const depth = x.shape[x.rank - 1];
+      if (typeof depth !== 'number') refuse('Hardmax needs a static last dimension');
+      return [op.oneHot(op.argmax(x, -1, false), depth, x.dtype)];
+    }
+    case 'GatherElements': return [op.gatherElements(T(0), T(1), intAttr(a, 'axis', 0))];
+    case 'Trilu': {
+      const k = ins[1] === undefined ? 0 : scalarOf(ins[1]);
+      if (k === undefined) refuse('k must be a constant known at import time');
+      return [intAttr(a, 'upper', 1) === 1 ? op.triu(T(0), k) : op.tril(T(0), k)];
+    }
+    case 'Size': {
+      const x = T(0);
+      if (x.shape.every((d) => typeof d === 'number')) return [{ host: [x.shape.reduce<number>((p, d) => p * (d as number), 1)], scalar: true }];
+      return [op.numelOf(x, 'int64')];
+    }
+    case 'ConstantOfShape': {
+      const shape = hostInts(ins[0], 'shape');
+      const t = a.get('value')?.t;
+      const value = t ? tensorProtoToNDArray(t) : ndarray('float32', [1], [0]);
+      return [op.expand(op.constant(ndarray(value.dtype, [], value.data as NDArray['data'])), shape)];
+    }
+    case 'Einsum': {
+      let eq = strAttr(a, 'equation', '').replace(/\s+/g, '');
+      if (eq.includes('.')) refuse(`equation "${eq}" uses an ellipsis, which is not supported`);
+      if (!eq.includes('->')) {
+        // implicit output: the letters that occur once, in alphabetical order
+        const letters = eq.replace(/,/g, '').split('');
+        eq = `${eq}->${[...new Set(letters)].filter((c) => letters.indexOf(c) === letters.lastIndexOf(c)).sort().join('')}`;
+      }
+      return [op.einsum(eq, ...ins.map((_, i) => T(i)))];
+    }
     case 'Where': return [op.where(T(0), T(1), T(2))];
     case 'Equal': return [op.equal(T(0), T(1))];
     case 'Less': return [op.less(T(0), T(1))];
@@ -351,17 +429,35 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       return [op.gather(T(0), T(1), intAttr(a, 'axis', 0))];
     }
     case 'Constant': {
+      if (a.has('value_float')) return [op.constant(ndarray('float32', [], [floatAttr(a, 'value_float', 0)]))];
+      if (a.has('value_floats')) { const v = (a.get('value_floats')?.floats ?? []).map(Number); return [op.constant(ndarray('float32', [v.length], v))]; }
+      if (a.has('value_int')) return [{ host: [intAttr(a, 'value_int', 0)], scalar: true }];
+      if (a.has('value_ints')) return [{ host: intsAttr(a, 'value_ints') ?? [], scalar: false }];
       const t = a.get('value')?.t;
-      if (!t) refuse('only tensor-valued Constant nodes are supported');
+      if (!t) refuse('only tensor, float(s) and int(s) Constant values are supported (not sparse or string)');
       return [hostOrConst(tensorProtoToNDArray(t))];
     }
     case 'Softmax': return [op.softmax(T(0), intAttr(a, 'axis', -1))];
     case 'LogSoftmax': return [op.logSoftmax(T(0), intAttr(a, 'axis', -1))];
-    case 'ReduceMean': case 'ReduceSum': case 'ReduceMax': case 'ReduceMin': {
-      const axes = ins[1] ? (hostInts(ins[1], 'axes') as number[]) : intsAttr(a, 'axes');
+    case 'ReduceMean': case 'ReduceSum': case 'ReduceMax': case 'ReduceMin': case 'ReduceProd': case 'ReduceL1': case 'ReduceL2':
+    case 'ReduceSumSquare': case 'ReduceLogSum': case 'ReduceLogSumExp': {
+      const x = T(0);
+      let axes = ins[1] ? (hostInts(ins[1], 'axes') as number[]) : intsAttr(a, 'axes');
+      if (axes !== undefined && axes.length === 0) axes = undefined;
+      if (axes === undefined && intAttr(a, 'noop_with_empty_axes', 0) === 1) return [x];
       const keep = intAttr(a, 'keepdims', 1) === 1;
-      const fn = { ReduceMean: op.mean, ReduceSum: op.sum, ReduceMax: op.max, ReduceMin: op.min }[n.opType];
-      return [fn(T(0), axes, keep)];
+      const all = axes ?? x.shape.map((_, i) => i);
+      switch (n.opType) {
+        case 'ReduceL1': return [op.sum(op.abs(x), all, keep)];
+        case 'ReduceL2': return [op.sqrt(op.sum(op.mul(x, x), all, keep))];
+        case 'ReduceSumSquare': return [op.sum(op.mul(x, x), all, keep)];
+        case 'ReduceLogSum': return [op.log(op.sum(x, all, keep))];
+        case 'ReduceLogSumExp': return [op.logsumexp(x, all, keep)];
+        default: {
+          const fn = { ReduceMean: op.mean, ReduceSum: op.sum, ReduceMax: op.max, ReduceMin: op.min, ReduceProd: op.prod }[n.opType] ?? op.sum;
+          return [fn(x, all, keep)];
+        }
+      }
     }
     case 'BatchNormalization': {
       const r = op.batchNorm(T(0), T(1), T(2), T(3), T(4), { training: false, eps: floatAttr(a, 'epsilon', 1e-5) });
@@ -371,7 +467,14 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       const x = T(0);
       const axis = intAttr(a, 'axis', -1);
       const k = x.rank - (axis < 0 ? axis + x.rank : axis);
-      return [op.layerNorm(x, T(1), ins[2] ? T(2) : undefined, { eps: floatAttr(a, 'epsilon', 1e-5), normalizedDims: k })];
+      const eps = floatAttr(a, 'epsilon', 1e-5);
+      const y = op.layerNorm(x, T(1), ins[2] ? T(2) : undefined, { eps, normalizedDims: k });
+      if (n.output.length < 2) return [y];
+      // the optional Mean and InvStdDev outputs (kept dims), computed in the input's type
+      const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
+      const mean = op.mean(x, axes, true);
+      const centred = op.sub(x, mean);
+      return [y, mean, op.rsqrt(op.add(op.mean(op.mul(centred, centred), axes, true), eps))];
     }
     case 'Slice': {
       // Slice-1 has starts/ends/axes as attributes; Slice-10+ as inputs
