@@ -210,6 +210,29 @@ function spatialAttrs(a: Map<string, AttributeProto>, x: Tensor, kernel: readonl
   return { oneD: false, kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]], dilations: [dilations[0], dilations[1]], pads: [pads[0], pads[1], pads[2], pads[3]] };
 }
 
+/**
+ * ONNX NegativeLogLikelihoodLoss over log-probabilities [N, C, d…] and targets [N, d…]: −w[t]·x[n, t, d…], with
+ * ignore_index masked out; reduction none, sum, or mean (divided by the summed weights of the kept targets).
+ */
+function nllLoss(a: Map<string, AttributeProto>, x: Tensor, target: Tensor, weight: Tensor | undefined): Tensor {
+  const t = op.cast(target, 'int64');
+  let keep: Tensor | undefined;
+  let safe = t;
+  if (a.has('ignore_index')) {
+    keep = op.notEqual(t, op.scalar(intAttr(a, 'ignore_index', 0), 'int64'));
+    safe = op.where(keep, t, op.scalar(0, 'int64'));
+  }
+  const picked = op.squeeze(op.gatherElements(x, op.unsqueeze(safe, [1]), 1), [1]);
+  let w: Tensor | undefined = weight ? op.gather(weight, safe, 0) : undefined;
+  if (keep) w = w ? op.mul(w, op.cast(keep, x.dtype)) : op.cast(keep, x.dtype);
+  const loss = op.neg(w ? op.mul(picked, w) : picked);
+  const reduction = strAttr(a, 'reduction', 'mean');
+  if (reduction === 'none') return loss;
+  if (reduction === 'sum') return op.sum(loss);
+  if (reduction !== 'mean') throw new Error(`reduction '${reduction}' is not an ONNX value`);
+  return w ? op.div(op.sum(loss), op.sum(w)) : op.mean(loss);
+}
+
 function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
   const a = attrs(n);
   const T = (i: number) => asTensor(ins[i], `input ${i}`);
@@ -311,9 +334,66 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
     case 'CastLike': return [op.cast(T(0), T(1).dtype)];
     case 'Mod': return [op.mod(T(0), T(1), intAttr(a, 'fmod', 0) === 1)];
     case 'ArgMax': case 'ArgMin': {
-      if (intAttr(a, 'select_last_index', 0) !== 0) refuse('select_last_index=1 is not supported');
+      const x = T(0);
       const f = n.opType === 'ArgMax' ? op.argmax : op.argmin;
-      return [f(T(0), intAttr(a, 'axis', 0), intAttr(a, 'keepdims', 1) === 1)];
+      const axis = intAttr(a, 'axis', 0);
+      const keep = intAttr(a, 'keepdims', 1) === 1;
+      if (intAttr(a, 'select_last_index', 0) === 0) return [f(x, axis, keep)];
+      // the last extreme: the first one of the reversed axis, counted from the end
+      const ax = axis < 0 ? axis + x.rank : axis;
+      const size = x.shape[ax];
+      if (typeof size !== 'number') refuse('select_last_index=1 needs a static size along the axis');
+      const reversed = op.slice(x, { starts: [-1], ends: [-Number.MAX_SAFE_INTEGER], axes: [ax], steps: [-1] });
+      return [op.sub(op.scalar(size - 1, 'int64'), f(reversed, ax, keep))];
+    }
+    case 'Tan': { const x = T(0); return [op.div(op.sin(x), op.cos(x))]; }
+    case 'Sinh': case 'Cosh': {
+      const x = T(0);
+      const e = op.exp(x), ie = op.exp(op.neg(x));
+      return [op.mul(n.opType === 'Sinh' ? op.sub(e, ie) : op.add(e, ie), 0.5)];
+    }
+    case 'Shrink': {
+      const x = T(0);
+      const lambd = floatAttr(a, 'lambd', 0.5), bias = floatAttr(a, 'bias', 0);
+      const zero = op.scalar(0, x.dtype);
+      return [op.where(op.less(x, op.scalar(-lambd, x.dtype)), op.add(x, op.scalar(bias, x.dtype)), op.where(op.greater(x, op.scalar(lambd, x.dtype)), op.sub(x, op.scalar(bias, x.dtype)), zero))];
+    }
+    case 'TopK': {
+      const k = ins[1] === undefined ? intAttr(a, 'k', 1) : scalarOf(ins[1]);
+      if (k === undefined) refuse('k must be a constant known at import time');
+      if (intAttr(a, 'sorted', 1) !== 1) refuse('sorted=0 is not supported');
+      return op.topk(T(0), k, intAttr(a, 'axis', -1), intAttr(a, 'largest', 1) === 1);
+    }
+    case 'GlobalMaxPool': { const x = T(0); return [op.max(x, x.shape.slice(2).map((_, i) => i + 2), true)]; }
+    case 'InstanceNormalization': {
+      const x = T(0);
+      const axes = x.shape.slice(2).map((_, i) => i + 2);
+      const mean = op.mean(x, axes, true);
+      const centred = op.sub(x, mean);
+      const inv = op.rsqrt(op.add(op.mean(op.mul(centred, centred), axes, true), floatAttr(a, 'epsilon', 1e-5)));
+      const perChannel = (t: Tensor) => op.reshape(t, [t.shape[0], ...new Array<number>(x.rank - 2).fill(1)]);
+      return [op.add(op.mul(op.mul(centred, inv), perChannel(T(1))), perChannel(T(2)))];
+    }
+    case 'DepthToSpace': case 'SpaceToDepth': {
+      const x = T(0);
+      const b = intAttr(a, 'blocksize', 1);
+      const [N, C, H, W] = x.shape;
+      if (x.rank !== 4 || [C, H, W].some((d) => typeof d !== 'number')) refuse('needs a 4-D input with static C, H, W');
+      const [c, h, w] = [C as number, H as number, W as number];
+      if (n.opType === 'SpaceToDepth') {
+        const t = op.transpose(op.reshape(x, [N, c, h / b, b, w / b, b]), [0, 3, 5, 1, 2, 4]);
+        return [op.reshape(t, [N, c * b * b, h / b, w / b])];
+      }
+      const crd = strAttr(a, 'mode', 'DCR') === 'CRD';
+      const t = crd
+        ? op.transpose(op.reshape(x, [N, c / (b * b), b, b, h, w]), [0, 1, 4, 2, 5, 3])
+        : op.transpose(op.reshape(x, [N, b, b, c / (b * b), h, w]), [0, 3, 4, 1, 5, 2]);
+      return [op.reshape(t, [N, c / (b * b), h * b, w * b])];
+    }
+    case 'NegativeLogLikelihoodLoss': return [nllLoss(a, T(0), T(1), ins[2] ? T(2) : undefined)];
+    case 'SoftmaxCrossEntropyLoss': {
+      const logp = op.logSoftmax(T(0), 1);
+      return [nllLoss(a, logp, T(1), ins[2] ? T(2) : undefined), logp];
     }
     case 'Hardmax': {
       const x = T(0);
