@@ -174,6 +174,8 @@ function hostInts(v: Value | undefined, what: string): Dim[] {
 /** Strides, dilations and explicit [top, left, bottom, right] pads of a 1-D or 2-D conv/pool node (1-D as 1×k). */
 interface Spatial {
   readonly oneD: boolean;
+  /** The attributes as ONNX has them (any rank), auto_pad resolved; for N-D ops. */
+  readonly nd: op.WindowNdAttrs;
   readonly kernel: [number, number];
   readonly strides: [number, number];
   readonly dilations: [number, number];
@@ -186,7 +188,7 @@ interface Spatial {
  */
 function spatialAttrs(a: Map<string, AttributeProto>, x: Tensor, kernel: readonly number[], what: string): Spatial {
   const d = kernel.length;
-  if (d !== 1 && d !== 2) refuse(`${d}-D ${what} is not supported (1-D and 2-D are)`);
+  if (d < 1 || d > 3) refuse(`${d}-D ${what} is not supported (1-D, 2-D and 3-D are)`);
   if (x.rank !== d + 2) throw new Error(`input has rank ${x.rank}, a ${d}-D kernel needs ${d + 2}`);
   const strides = intsAttr(a, 'strides') ?? new Array<number>(d).fill(1);
   const dilations = intsAttr(a, 'dilations') ?? new Array<number>(d).fill(1);
@@ -206,8 +208,10 @@ function spatialAttrs(a: Map<string, AttributeProto>, x: Tensor, kernel: readonl
       pads[i + d] = total - pads[i];
     });
   } else if (autoPad !== 'NOTSET') throw new Error(`auto_pad '${autoPad}' is not an ONNX value`);
-  if (d === 1) return { oneD: true, kernel: [1, kernel[0]], strides: [1, strides[0]], dilations: [1, dilations[0]], pads: [0, pads[0], 0, pads[1]] };
-  return { oneD: false, kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]], dilations: [dilations[0], dilations[1]], pads: [pads[0], pads[1], pads[2], pads[3]] };
+  const nd = { kernel: [...kernel], strides, dilations, pads, ceilMode: intAttr(a, 'ceil_mode', 0) === 1 };
+  if (d === 3) return { oneD: false, nd, kernel: [0, 0], strides: [0, 0], dilations: [0, 0], pads: [0, 0, 0, 0] };
+  if (d === 1) return { nd, oneD: true, kernel: [1, kernel[0]], strides: [1, strides[0]], dilations: [1, dilations[0]], pads: [0, pads[0], 0, pads[1]] };
+  return { nd, oneD: false, kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]], dilations: [dilations[0], dilations[1]], pads: [pads[0], pads[1], pads[2], pads[3]] };
 }
 
 /**
@@ -450,6 +454,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       const w = T(1);
       const k = intsAttr(a, 'kernel_shape') ?? w.shape.slice(2).map(Number);
       const s = spatialAttrs(a, x, k, 'convolution');
+      if (k.length === 3) return [op.convNdRaw(x, w, ins[2] ? T(2) : undefined, { ...s.nd, group: intAttr(a, 'group', 1) })];
       const y = op.conv2dRaw(s.oneD ? op.unsqueeze(x, [2]) : x, s.oneD ? op.unsqueeze(w, [2]) : w, ins[2] ? T(2) : undefined, {
         strides: s.strides, pads: s.pads, dilations: s.dilations, group: intAttr(a, 'group', 1),
       });
@@ -460,6 +465,10 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       const k = requiredIntsAttr(a, 'kernel_shape');
       const s = spatialAttrs(a, x, k, 'pooling');
       if (intAttr(a, 'storage_order', 0) !== 0) refuse('storage_order=1 (column-major Indices) is not supported');
+      if (k.length === 3) {
+        if (n.output.length > 1 && n.output[1] !== '') refuse('the Indices output of a 3-D MaxPool is not supported');
+        return [op.poolNdRaw(x, n.opType === 'MaxPool' ? 'max' : 'average', { ...s.nd, countIncludePad: intAttr(a, 'count_include_pad', 0) === 1 })];
+      }
       const attrs = { kernel: s.kernel, strides: s.strides, pads: s.pads, dilations: s.dilations, ceilMode: intAttr(a, 'ceil_mode', 0) === 1 };
       const x4 = s.oneD ? op.unsqueeze(x, [2]) : x;
       const back = (t: Tensor) => (s.oneD ? op.squeeze(t, [2]) : t);
@@ -602,6 +611,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       // pads are resolved here (ONNX's ConvTranspose rules), not by spatialAttrs (which follows Conv's)
       const plain = new Map(a);
       plain.delete('auto_pad');
+      if (d === 3) refuse('3-D transposed convolution is not supported (1-D and 2-D are)');
       const s = spatialAttrs(plain, x, k, 'transposed convolution');
       const outPad = [...(intsAttr(a, 'output_padding') ?? new Array<number>(d).fill(0))];
       let pads: number[] = s.oneD ? [s.pads[1], s.pads[3]] : [...s.pads];

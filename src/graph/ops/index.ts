@@ -10,3 +10,4 @@ export * from './norm.js';
 export * from './random.js';
 export * from './differentiation.js';
 export * from './segment.js';
+export * from './window-nd.js';
