@@ -8,7 +8,8 @@ import * as op from '../graph/ops/index.js';
 import type { Dim, Shape } from '../graph/shape.js';
 import { Tensor } from '../graph/tensor.js';
 import { decodeModel, denseSparseInitializers, localFunctionNames, tensorToTypedArray } from './decode.js';
-import type { AttributeProto, ModelProto, NodeProto, TensorProto } from './proto.js';
+import { AttributeType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
+import type { AttrValue } from '../graph/primitive.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -237,8 +238,83 @@ function nllLoss(a: Map<string, AttributeProto>, x: Tensor, target: Tensor, weig
   return w ? op.div(op.sum(loss), op.sum(w)) : op.mean(loss);
 }
 
+/** The node's attributes as the emitter takes them (for data-dependent ops emitted as they are). */
+function emitAttrs(n: NodeProto): Record<string, AttrValue> {
+  const out: Record<string, AttrValue> = {};
+  for (const at of n.attribute) {
+    if (at.type === AttributeType.INT) out[at.name] = Number(at.i ?? 0);
+    else if (at.type === AttributeType.FLOAT) out[at.name] = { float: at.f ?? 0 };
+    else if (at.type === AttributeType.STRING) out[at.name] = new TextDecoder().decode(at.s);
+    else if (at.type === AttributeType.INTS) out[at.name] = (at.ints ?? []).map(Number);
+    else if (at.type === AttributeType.FLOATS) out[at.name] = { floats: at.floats ?? [] };
+    else if (at.type === AttributeType.TENSOR && at.t) out[at.name] = { tensor: tensorProtoToNDArray(at.t) };
+    else refuse(`attribute '${at.name}' of type ${at.type} cannot be emitted for a data-dependent op`);
+  }
+  return out;
+}
+
+/** `rank` fresh symbolic dims for output `k` of a node (resolved by the emitter from the value's runtime shape). */
+function freshDims(n: NodeProto, k: number, rank: number): Dim[] {
+  const base = `dyn_${(n.output[k] ?? `${n.name}_${k}`).replace(/\W/g, '_')}`;
+  return Array.from({ length: rank }, (_, i) => `${base}_${i}`);
+}
+
+/** Length of a 1-D tensor input holding a shape, axes or repeats (static), or a refusal. */
+function lengthOf(t: Tensor, what: string): number {
+  const len = t.rank === 0 ? 1 : t.shape[0];
+  if (typeof len !== 'number' || t.rank > 1) refuse(`${what} is a tensor of unknown length ${JSON.stringify(t.shape)}`);
+  return len;
+}
+
+const REDUCE_OPS = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp']);
+
+/**
+ * Ops whose shape inputs are tensors computed at run time (not constants folded at import): emitted as the ONNX node
+ * itself with fresh symbolic output dims. Undefined when every shape input is known at import time.
+ */
+function lowerDataDependent(n: NodeProto, a: Map<string, AttributeProto>, ins: (Value | undefined)[]): Value[] | undefined {
+  const isT = (i: number) => ins[i] instanceof Tensor && !(i > 0 && scalarOf(ins[i] as Tensor) !== undefined && n.opType === 'Trilu');
+  const shapeIns = ({ Reshape: [1], Expand: [1], ConstantOfShape: [0], Tile: [1], Slice: [1, 2, 3, 4], Unsqueeze: [1], Squeeze: [1], CumSum: [1], Pad: [1, 3], Split: [1], Trilu: [1], Range: [0, 1, 2], TopK: [1], NonZero: [0] } as Record<string, number[]>)[n.opType] ?? (REDUCE_OPS.has(n.opType) ? [1] : []);
+  const dynamic = n.opType === 'Range' || n.opType === 'NonZero' || shapeIns.some((i) => isT(i));
+  if (!dynamic) return undefined;
+  if (n.input.slice(0, -1).some((name, i) => name === '' && n.input.slice(i + 1).some((m) => m !== ''))) refuse('an omitted middle input with shape inputs known only at run time');
+  const xs = ins.filter((v) => v !== undefined).map((v, i) => asTensor(v, `input ${i}`));
+  const x = xs[0];
+  const at = emitAttrs(n);
+  const len = (i: number) => lengthOf(asTensor(ins[i], `input ${i}`), `input ${i}`);
+  const same = (t: Tensor) => [{ dtype: t.dtype, shape: freshDims(n, 0, t.rank) }];
+  let outs: { dtype: Tensor['dtype']; shape: Dim[] }[];
+  let grad: op.DynamicGrad = 'none';
+  switch (n.opType) {
+    case 'Reshape': outs = [{ dtype: x.dtype, shape: freshDims(n, 0, len(1)) }]; grad = 'reshape'; break;
+    case 'Expand': outs = [{ dtype: x.dtype, shape: freshDims(n, 0, Math.max(x.rank, len(1))) }]; break;
+    case 'ConstantOfShape': {
+      const t = a.get('value')?.t;
+      outs = [{ dtype: t ? dtypeFromOnnx(t.dataType) : 'float32', shape: freshDims(n, 0, len(0)) }];
+      break;
+    }
+    case 'Unsqueeze': outs = [{ dtype: x.dtype, shape: freshDims(n, 0, x.rank + len(1)) }]; break;
+    case 'Squeeze': outs = [{ dtype: x.dtype, shape: freshDims(n, 0, x.rank - len(1)) }]; break;
+    case 'Tile': case 'Slice': case 'Pad': outs = same(x); break;
+    case 'CumSum': outs = [{ dtype: x.dtype, shape: [...x.shape] }]; break;
+    case 'Trilu': outs = [{ dtype: x.dtype, shape: [...x.shape] }]; grad = 'same-op'; break;
+    case 'Split': outs = n.output.map((_, k) => ({ dtype: x.dtype, shape: freshDims(n, k, x.rank) })); break;
+    case 'Range': outs = [{ dtype: x.dtype, shape: freshDims(n, 0, 1) }]; break;
+    case 'NonZero': outs = [{ dtype: 'int64', shape: [x.rank, ...freshDims(n, 0, 1)] }]; break;
+    case 'TopK': outs = [{ dtype: x.dtype, shape: freshDims(n, 0, x.rank) }, { dtype: 'int64', shape: freshDims(n, 1, x.rank) }]; break;
+    default: {
+      // the reductions: keepdims keeps the rank
+      const keep = intAttr(a, 'keepdims', 1) === 1;
+      outs = [{ dtype: x.dtype, shape: freshDims(n, 0, keep ? x.rank : x.rank - len(1)) }];
+    }
+  }
+  return op.dynamicOnnx(n.opType, xs, at, outs, grad);
+}
+
 function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
   const a = attrs(n);
+  const dynamicOuts = lowerDataDependent(n, a, ins);
+  if (dynamicOuts) return dynamicOuts;
   const T = (i: number) => asTensor(ins[i], `input ${i}`);
   switch (n.opType) {
     case 'Identity': {

@@ -11,3 +11,4 @@ export * from './random.js';
 export * from './differentiation.js';
 export * from './segment.js';
 export * from './window-nd.js';
+export * from './dynamic.js';
