@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dtypeFromOnnx, isFloat } from '../graph/dtype.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import * as op from '../graph/ops/index.js';
-import type { Dim, Shape } from '../graph/shape.js';
+import { broadcastShapes, type Dim, type Shape } from '../graph/shape.js';
 import { Tensor } from '../graph/tensor.js';
 import { decodeModel, denseSparseInitializers, localFunctionNames, tensorToTypedArray } from './decode.js';
 import { AttributeType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
@@ -80,6 +80,8 @@ function tensorProtoToNDArray(t: TensorProto): NDArray {
 export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGraph {
   const model: ModelProto = typeof source === 'string' ? decodeModel(readFileSync(source)) : source instanceof Uint8Array ? decodeModel(source) : source;
   const g = model.graph;
+  /** The default-domain opset the model declares (version-specific attribute forms and semantics follow it). */
+  const opset = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 21;
   const functions = new Set(localFunctionNames(model));
   for (const n of g.node) {
     if (functions.has(`${n.domain ?? ''}:${n.opType}`)) {
@@ -129,6 +131,7 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
               if (v === undefined) throw new Error(`input '${name}' is not a graph input, an initializer or an output of an earlier node`);
               return v;
             }),
+            opset,
           );
         } catch (err) {
           const message = `importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`;
@@ -311,7 +314,91 @@ function lowerDataDependent(n: NodeProto, a: Map<string, AttributeProto>, ins: (
   return op.dynamicOnnx(n.opType, xs, at, outs, grad);
 }
 
-function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
+type OutSpec = { dtype: Tensor['dtype']; shape: Dim[] };
+
+/**
+ * ONNX ops lathe has no primitive for, run by ORT as they are (emitted unchanged) with the output dtypes and ranks
+ * given here (unknown dims fresh symbols). Forward only, except the inverse trigonometric ops ('unary' gradients):
+ * differentiating through the others throws.
+ */
+const PASSTHROUGH: Readonly<Record<string, (n: NodeProto, a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]) => OutSpec[]>> = (() => {
+  const sameShape = (_n: NodeProto, _a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]): OutSpec[] => [{ dtype: xs[0]!.dtype, shape: [...xs[0]!.shape] }];
+  const boolSame = (_n: NodeProto, _a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]): OutSpec[] => [{ dtype: 'bool', shape: [...xs[0]!.shape] }];
+  const freshRank = (dtype: (xs: readonly (Tensor | undefined)[]) => Tensor['dtype'], rank: (xs: readonly (Tensor | undefined)[], a: Map<string, AttributeProto>) => number) =>
+    (n: NodeProto, a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]): OutSpec[] => [{ dtype: dtype(xs), shape: freshDims(n, 0, rank(xs, a)) }];
+  const first = (xs: readonly (Tensor | undefined)[]) => xs[0]!.dtype;
+  const rankOf = (i: number) => (xs: readonly (Tensor | undefined)[]) => xs[i]!.rank;
+  const table: Record<string, (n: NodeProto, a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]) => OutSpec[]> = {
+    Acos: sameShape, Acosh: sameShape, Asin: sameShape, Asinh: sameShape, Atan: sameShape, Atanh: sameShape,
+    IsInf: boolSame, IsNaN: boolSame, LRN: sameShape, MeanVarianceNormalization: sameShape, ReverseSequence: sameShape, Hardmax: sameShape,
+    ScatterElements: sameShape, ScatterND: sameShape,
+    BitShift: (_n, _a, xs) => [{ dtype: xs[0]!.dtype, shape: broadcastShapes('BitShift', xs[0]!.shape, xs[1]!.shape) }],
+    EyeLike: (_n, a, xs) => [{ dtype: a.has('dtype') ? dtypeFromOnnx(intAttr(a, 'dtype', 1)) : xs[0]!.dtype, shape: [...xs[0]!.shape] }],
+    Det: (_n, _a, xs) => [{ dtype: xs[0]!.dtype, shape: xs[0]!.shape.slice(0, -2) }],
+    OneHot: (n, a, xs) => [{ dtype: xs[2]!.dtype, shape: freshDims(n, 0, xs[0]!.rank + 1) }],
+    Compress: freshRank(first, (xs, a) => (a.has('axis') ? xs[0]!.rank : 1)),
+    GatherND: (n, a, xs) => {
+      const last = xs[1]!.shape[xs[1]!.rank - 1];
+      if (typeof last !== 'number') refuse('GatherND needs a static last dim of indices');
+      return [{ dtype: xs[0]!.dtype, shape: freshDims(n, 0, xs[1]!.rank - 1 + xs[0]!.rank - last - intAttr(a, 'batch_dims', 0)) }];
+    },
+    QuantizeLinear: (_n, _a, xs) => [{ dtype: xs[2]?.dtype ?? 'uint8', shape: [...xs[0]!.shape] }],
+    DequantizeLinear: (_n, _a, xs) => [{ dtype: xs[1]!.dtype, shape: [...xs[0]!.shape] }],
+    DynamicQuantizeLinear: (_n, _a, xs) => [{ dtype: 'uint8', shape: [...xs[0]!.shape] }, { dtype: 'float32', shape: [] }, { dtype: 'uint8', shape: [] }],
+    NonMaxSuppression: (n) => [{ dtype: 'int64', shape: [...freshDims(n, 0, 1), 3] }],
+    Unique: (n, a, xs) => [
+      { dtype: xs[0]!.dtype, shape: freshDims(n, 0, a.has('axis') ? xs[0]!.rank : 1) },
+      { dtype: 'int64', shape: freshDims(n, 1, 1) }, { dtype: 'int64', shape: freshDims(n, 2, 1) }, { dtype: 'int64', shape: freshDims(n, 3, 1) },
+    ],
+    TfIdfVectorizer: freshRank(() => 'float32', rankOf(0)),
+    HannWindow: freshRank((_) => 'float32', () => 1), HammingWindow: freshRank((_) => 'float32', () => 1), BlackmanWindow: freshRank((_) => 'float32', () => 1),
+    MelWeightMatrix: freshRank(() => 'float32', () => 2),
+    GridSample: freshRank(first, rankOf(0)), Resize: freshRank(first, rankOf(0)), MaxUnpool: freshRank(first, rankOf(0)),
+    RoiAlign: freshRank(first, () => 4),
+    ConvInteger: freshRank(() => 'int32', rankOf(0)), QLinearConv: freshRank((xs) => xs[7]!.dtype, rankOf(0)),
+    MatMulInteger: freshRank(() => 'int32', (xs) => Math.max(xs[0]!.rank, xs[1]!.rank)), QLinearMatMul: freshRank((xs) => xs[7]!.dtype, (xs) => Math.max(xs[0]!.rank, xs[3]!.rank)),
+    RNN: (n, _a, xs) => [{ dtype: first(xs), shape: freshDims(n, 0, 4) }, { dtype: first(xs), shape: freshDims(n, 1, 3) }],
+    GRU: (n, _a, xs) => [{ dtype: first(xs), shape: freshDims(n, 0, 4) }, { dtype: first(xs), shape: freshDims(n, 1, 3) }],
+    LSTM: (n, _a, xs) => [{ dtype: first(xs), shape: freshDims(n, 0, 4) }, { dtype: first(xs), shape: freshDims(n, 1, 3) }, { dtype: first(xs), shape: freshDims(n, 2, 3) }],
+  };
+  return table;
+})();
+
+/**
+ * The opset from which each pass-through op means what it means at the opset lathe emits (21): a model of an older
+ * opset whose op was defined differently is refused rather than run with the newer semantics.
+ */
+const PASSTHROUGH_SINCE: Readonly<Record<string, number>> = {
+  IsInf: 10, IsNaN: 9, MeanVarianceNormalization: 9, ReverseSequence: 10, Hardmax: 13, ScatterElements: 11, ScatterND: 11, BitShift: 11,
+  EyeLike: 9, Det: 11, OneHot: 11, Compress: 11, GatherND: 12, QuantizeLinear: 13, DequantizeLinear: 13, DynamicQuantizeLinear: 11,
+  NonMaxSuppression: 11, Unique: 11, TfIdfVectorizer: 9, HannWindow: 17, HammingWindow: 17, BlackmanWindow: 17, MelWeightMatrix: 17,
+  GridSample: 16, Resize: 11, MaxUnpool: 11, RoiAlign: 16, ConvInteger: 10, QLinearConv: 10, MatMulInteger: 10, QLinearMatMul: 10,
+  RNN: 7, GRU: 7, LSTM: 7,
+};
+
+function lowerPassthrough(n: NodeProto, a: Map<string, AttributeProto>, ins: (Value | undefined)[], opset: number): Value[] {
+  if (n.domain && n.domain !== 'ai.onnx') refuse(`domain '${n.domain}' is not supported`);
+  const since = PASSTHROUGH_SINCE[n.opType] ?? 7;
+  if (opset < since) refuse(`${n.opType} of opset ${opset} differs from its opset-21 definition (imported from opset ${since})`);
+  if (['RNN', 'GRU', 'LSTM'].includes(n.opType) && intAttr(a, 'layout', 0) !== 0) refuse("layout=1 (batch-first) is not supported by ORT's CPU provider");
+  if (n.opType === 'MaxUnpool' && ins[2] !== undefined) refuse("with output_shape ORT's MaxUnpool disagrees with ONNX's reference outputs");
+  if (n.opType === 'Resize' && strAttr(a, 'coordinate_transformation_mode', 'half_pixel') === 'align_corners' && strAttr(a, 'mode', 'nearest') !== 'nearest') {
+    refuse("align_corners with linear/cubic modes: ORT's CPU Resize disagrees with ONNX's reference outputs when downsampling");
+  }
+  if (n.opType === 'GridSample' && opset < 20) {
+    // opset 16's mode names; opset 20 renamed bilinear/bicubic to linear/cubic
+    const mode = strAttr(a, 'mode', 'bilinear');
+    a.set('mode', { name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode(mode === 'bilinear' ? 'linear' : mode === 'bicubic' ? 'cubic' : mode) });
+    n = { ...n, attribute: [...a.values()] };
+  }
+  const xs = ins.map((v, i) => (v === undefined ? undefined : asTensor(v, `input ${i}`)));
+  const outs = PASSTHROUGH[n.opType](n, a, xs).slice(0, Math.max(1, n.output.length));
+  const present = xs.map((x) => x !== undefined);
+  const grad = /^A(sin|cos|tan)h?$/.test(n.opType) ? 'unary' : 'none';
+  return op.dynamicOnnx(n.opType, xs.filter((x): x is Tensor => x !== undefined), emitAttrs(n), outs, grad, present.every(Boolean) ? undefined : present);
+}
+
+function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Value[] {
   const a = attrs(n);
   const dynamicOuts = lowerDataDependent(n, a, ins);
   if (dynamicOuts) return dynamicOuts;
@@ -478,7 +565,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
     case 'Hardmax': {
       const x = T(0);
       const axis = intAttr(a, 'axis', -1);
-      if (axis !== -1 && axis !== x.rank - 1) refuse('Hardmax over an axis other than the last is not supported');
+      if (axis !== -1 && axis !== x.rank - 1) return lowerPassthrough(n, a, ins, opset);
       const depth = x.shape[x.rank - 1];
       if (typeof depth !== 'number') refuse('Hardmax needs a static last dimension');
       return [op.oneHot(op.argmax(x, -1, false), depth, x.dtype)];
@@ -720,6 +807,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       return [s.oneD ? op.squeeze(y, [2]) : y];
     }
     default:
+      if (Object.hasOwn(PASSTHROUGH, n.opType)) return lowerPassthrough(n, a, ins, opset);
       refuse(`ONNX op ${n.opType} is not supported by the importer`);
   }
 }
