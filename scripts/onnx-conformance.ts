@@ -44,7 +44,11 @@ export interface CaseResult {
 const RTOL = 1e-3;
 const ATOL = 1e-7;
 /** Element types lathe can feed to and read back from onnxruntime-node (runtime/convert.ts): not int16, uint16, bfloat16. */
-const KNOWN: ReadonlySet<number> = new Set((['float32', 'float64', 'float16', 'int32', 'int64', 'bool', 'uint8', 'int8', 'uint32', 'uint64'] as const).map((d) => ONNX_DTYPE[d]));
+const KNOWN: ReadonlySet<number> = new Set(
+  (['float32', 'float64', 'float16', 'int32', 'int64', 'bool', 'uint8', 'int8', 'uint32', 'uint64'] as const).map(
+    (d) => ONNX_DTYPE[d],
+  ),
+);
 
 interface Case {
   readonly inputs: NDArray[];
@@ -76,33 +80,49 @@ function unrepresentable(m: ModelProto): string | undefined {
   for (const vi of [...m.graph.input, ...m.graph.output]) {
     const tt = vi.type?.tensorType;
     if (!tt) return `${vi.name} is not a tensor (sequence, map or optional)`;
-    if (!KNOWN.has(tt.elemType)) return `${vi.name} has ONNX element type ${tt.elemType}, which lathe cannot feed to or read from onnxruntime-node`;
+    if (!KNOWN.has(tt.elemType))
+      return `${vi.name} has ONNX element type ${tt.elemType}, which lathe cannot feed to or read from onnxruntime-node`;
   }
   return undefined;
 }
 
 const asNumbers = (a: NDArray): number[] =>
-  a.dtype === 'float16' ? Array.from(a.data as Uint16Array, halfToFloat) : Array.from(a.data as ArrayLike<number | bigint>, Number);
+  a.dtype === 'float16'
+    ? Array.from(a.data as Uint16Array, halfToFloat)
+    : Array.from(a.data as ArrayLike<number | bigint>, Number);
 
 /** The first difference between `got` and `want` (ONNX's tolerances), or undefined when they agree. */
 function mismatch(got: NDArray, want: NDArray, what: string): string | undefined {
   if (got.dtype !== want.dtype) return `${what}: dtype ${got.dtype}, expected ${want.dtype}`;
   if (got.shape.join(',') !== want.shape.join(',')) return `${what}: shape [${got.shape}], expected [${want.shape}]`;
-  const exact = !(want.dtype === 'float32' || want.dtype === 'float64' || want.dtype === 'float16' || want.dtype === 'bfloat16');
+  const exact = !(
+    want.dtype === 'float32' ||
+    want.dtype === 'float64' ||
+    want.dtype === 'float16' ||
+    want.dtype === 'bfloat16'
+  );
   if (exact && (want.dtype === 'int64' || want.dtype === 'uint64')) {
-    const g = got.data as BigInt64Array, w = want.data as BigInt64Array;
+    const g = got.data as BigInt64Array,
+      w = want.data as BigInt64Array;
     for (let i = 0; i < w.length; i++) if (g[i] !== w[i]) return `${what}[${i}]: ${g[i]}, expected ${w[i]}`;
     return undefined;
   }
-  const g = asNumbers(got), w = asNumbers(want);
+  const g = asNumbers(got),
+    w = asNumbers(want);
   for (let i = 0; i < w.length; i++) {
     if (Number.isNaN(w[i]) && Number.isNaN(g[i])) continue;
-    if (exact ? g[i] !== w[i] : !(Math.abs(g[i] - w[i]) <= ATOL + RTOL * Math.abs(w[i]) || g[i] === w[i])) return `${what}[${i}]: ${g[i]}, expected ${w[i]}`;
+    if (exact ? g[i] !== w[i] : !(Math.abs(g[i] - w[i]) <= ATOL + RTOL * Math.abs(w[i]) || g[i] === w[i]))
+      return `${what}[${i}]: ${g[i]}, expected ${w[i]}`;
   }
   return undefined;
 }
 
-async function ortPasses(path: string, names: readonly string[], outs: readonly string[], cases: readonly Case[]): Promise<boolean> {
+async function ortPasses(
+  path: string,
+  names: readonly string[],
+  outs: readonly string[],
+  cases: readonly Case[],
+): Promise<boolean> {
   try {
     const s = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
     for (const c of cases) {
@@ -119,13 +139,19 @@ async function ortPasses(path: string, names: readonly string[], outs: readonly 
   }
 }
 
-/** Runs one test directory through importOnnx → compile and through ORT directly. */
-export async function runCase(suite: string, name: string, root = SUITE_ROOT): Promise<CaseResult> {
+/** Runs one test through importOnnx → compile and, unless `withOrt` is false, through ORT directly on the file. */
+export async function runCase(suite: string, name: string, withOrt = true, root = SUITE_ROOT): Promise<CaseResult> {
   const dir = join(root, suite, name);
   const path = join(dir, 'model.onnx');
   const t0 = performance.now();
   const id = `${suite}/${name}`;
-  const done = (outcome: Outcome, ort: boolean, reason?: string): CaseResult => ({ id, outcome, reason, ortPasses: ort, ms: Math.round(performance.now() - t0) });
+  const done = (outcome: Outcome, ort: boolean, reason?: string): CaseResult => ({
+    id,
+    outcome,
+    reason,
+    ortPasses: ort,
+    ms: Math.round(performance.now() - t0),
+  });
   const model = decodeModel(readFileSync(path));
   const bad = unrepresentable(model);
   let cases: Case[];
@@ -138,7 +164,7 @@ export async function runCase(suite: string, name: string, root = SUITE_ROOT): P
   const inits = new Set(model.graph.initializer.map((t) => t.name));
   const inputNames = model.graph.input.map((v) => v.name).filter((n) => !inits.has(n));
   const outputNames = model.graph.output.map((v) => v.name);
-  const ortOk = await ortPasses(path, inputNames, outputNames, cases);
+  const ortOk = withOrt ? await ortPasses(path, inputNames, outputNames, cases) : false;
   try {
     const g = importOnnx(model);
     const params = Object.fromEntries(Object.entries(g.params).map(([k, v]) => [k, op.constant(v)]));
@@ -166,16 +192,29 @@ export function listTests(suite: string, filter?: string, root = SUITE_ROOT): st
   const dir = join(root, suite);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((d) => existsSync(join(dir, d, 'model.onnx')) && (!filter || d.toLowerCase().includes(filter.toLowerCase())))
+    .filter(
+      (d) => existsSync(join(dir, d, 'model.onnx')) && (!filter || d.toLowerCase().includes(filter.toLowerCase())),
+    )
     .sort();
 }
 
 /** Per-suite counts of each outcome, and how many tests ORT itself passes (and how many of those lathe passes). */
-function summarize(results: readonly CaseResult[]): Record<string, Record<Outcome | 'total' | 'ortPasses' | 'passOfOrt', number>> {
+function summarize(
+  results: readonly CaseResult[],
+): Record<string, Record<Outcome | 'total' | 'ortPasses' | 'passOfOrt', number>> {
   const out: Record<string, Record<Outcome | 'total' | 'ortPasses' | 'passOfOrt', number>> = {};
   for (const r of results) {
     const suite = r.id.split('/')[0];
-    const s = (out[suite] ??= { total: 0, pass: 0, wrong: 0, crash: 0, refused: 0, 'not-representable': 0, ortPasses: 0, passOfOrt: 0 });
+    const s = (out[suite] ??= {
+      total: 0,
+      pass: 0,
+      wrong: 0,
+      crash: 0,
+      refused: 0,
+      'not-representable': 0,
+      ortPasses: 0,
+      passOfOrt: 0,
+    });
     s.total++;
     s[r.outcome]++;
     if (r.ortPasses) s.ortPasses++;
@@ -190,7 +229,9 @@ async function main(argv: readonly string[]): Promise<void> {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   if (!existsSync(SUITE_ROOT)) {
-    console.error(`onnx-conformance: ${SUITE_ROOT} is absent; install Debian's libonnx-testdata (apt-get install libonnx-testdata)`);
+    console.error(
+      `onnx-conformance: ${SUITE_ROOT} is absent; install Debian's libonnx-testdata (apt-get install libonnx-testdata)`,
+    );
     process.exit(2);
   }
   const suiteArg = arg('--suite');
@@ -208,7 +249,10 @@ async function main(argv: readonly string[]): Promise<void> {
       const r = await runCase(suite, name);
       results.push(r);
       if (!argv.includes('--json')) {
-        if (r.outcome !== 'pass' || argv.includes('--verbose')) console.log(`${r.outcome.padEnd(17)} ${r.id}${r.ortPasses ? '' : ' (ORT fails)'}${r.reason ? `: ${r.reason}` : ''}`);
+        if (r.outcome !== 'pass' || argv.includes('--verbose'))
+          console.log(
+            `${r.outcome.padEnd(17)} ${r.id}${r.ortPasses ? '' : ' (ORT fails)'}${r.reason ? `: ${r.reason}` : ''}`,
+          );
         if ((i + 1) % 100 === 0) console.error(`  ${suite}: ${i + 1}/${names.length}`);
       }
     }
@@ -216,7 +260,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   const expectations = arg('--write-expectations');
   if (expectations) {
-    writeFileSync(expectations, `${JSON.stringify(Object.fromEntries(results.map((r) => [r.id, r.outcome])), null, 1)}\n`);
+    writeFileSync(
+      expectations,
+      `${JSON.stringify(Object.fromEntries(results.map((r) => [r.id, r.outcome])), null, 1)}\n`,
+    );
   }
   if (argv.includes('--json')) console.log(JSON.stringify({ seconds, summary: summarize(results), results }));
   else {

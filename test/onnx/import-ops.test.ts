@@ -14,10 +14,19 @@ import { checkGrad, randn } from '../util/gradcheck.js';
 
 const f = (name: string, v: number): AttributeProto => ({ name, type: AttributeType.FLOAT, f: v });
 const i = (name: string, v: number): AttributeProto => ({ name, type: AttributeType.INT, i: v });
-const s = (name: string, v: string): AttributeProto => ({ name, type: AttributeType.STRING, s: new TextEncoder().encode(v) });
+const s = (name: string, v: string): AttributeProto => ({
+  name,
+  type: AttributeType.STRING,
+  s: new TextEncoder().encode(v),
+});
 
 /** A one-node model over inputs X0..Xn-1 (dtype and shape as the arrays) with output Y. */
-function oneNode(opType: string, inputs: readonly NDArray[], attribute: AttributeProto[] = [], outputs = ['Y']): ModelProto {
+function oneNode(
+  opType: string,
+  inputs: readonly NDArray[],
+  attribute: AttributeProto[] = [],
+  outputs = ['Y'],
+): ModelProto {
   const code = (d: string) => ({ float64: 11, float32: 1, int64: 7, bool: 9 })[d] ?? 1;
   return {
     irVersion: 8,
@@ -26,7 +35,10 @@ function oneNode(opType: string, inputs: readonly NDArray[], attribute: Attribut
       name: opType,
       node: [{ name: `my_${opType}`, opType, input: inputs.map((_, k) => `X${k}`), output: outputs, attribute }],
       initializer: [],
-      input: inputs.map((a, k) => ({ name: `X${k}`, type: { tensorType: { elemType: code(a.dtype), shape: { dim: a.shape.map((d) => ({ dimValue: d })) } } } })),
+      input: inputs.map((a, k) => ({
+        name: `X${k}`,
+        type: { tensorType: { elemType: code(a.dtype), shape: { dim: a.shape.map((d) => ({ dimValue: d })) } } },
+      })),
       output: [{ name: outputs[0] }],
       valueInfo: [],
     },
@@ -41,7 +53,12 @@ const applied = (m: ModelProto, out = 'Y') => {
 const cases: [string, string, NDArray[], AttributeProto[]][] = [
   ['HardSwish', 'HardSwish', [randn([2, 5], 1, 'float64', 3)], []],
   ['HardSigmoid', 'HardSigmoid', [randn([2, 5], 2, 'float64', 3)], [f('alpha', 0.3), f('beta', 0.4)]],
-  ['Clip with tensor bounds', 'Clip', [randn([2, 5], 3, 'float64', 2), ndarray('float64', [], [-0.5]), ndarray('float64', [], [0.7])], []],
+  [
+    'Clip with tensor bounds',
+    'Clip',
+    [randn([2, 5], 3, 'float64', 2), ndarray('float64', [], [-0.5]), ndarray('float64', [], [0.7])],
+    [],
+  ],
   ['PRelu', 'PRelu', [randn([2, 5], 4), randn([5], 5, 'float64', 0.5)], []],
   ['Selu (float32: ORT has no float64 Elu)', 'Selu', [randn([2, 5], 6, 'float32')], []],
   ['Celu', 'Celu', [randn([2, 5], 7)], [f('alpha', 0.7)]],
@@ -52,10 +69,22 @@ const cases: [string, string, NDArray[], AttributeProto[]][] = [
   ['Cosh', 'Cosh', [randn([2, 5], 12)], []],
   ['ReduceL2', 'ReduceL2', [randn([3, 4], 13)], [{ name: 'axes', type: AttributeType.INTS, ints: [1] }]],
   ['ReduceLogSumExp', 'ReduceLogSumExp', [randn([3, 4], 14)], [i('keepdims', 0)]],
-  ['ReduceProd', 'ReduceProd', [randn([3, 4], 15, 'float64', 1, 0.2)], [{ name: 'axes', type: AttributeType.INTS, ints: [0] }]],
+  [
+    'ReduceProd',
+    'ReduceProd',
+    [randn([3, 4], 15, 'float64', 1, 0.2)],
+    [{ name: 'axes', type: AttributeType.INTS, ints: [0] }],
+  ],
   ['InstanceNormalization', 'InstanceNormalization', [randn([2, 3, 4], 16), randn([3], 17), randn([3], 18)], []],
   ['DepthToSpace (CRD)', 'DepthToSpace', [randn([1, 8, 2, 3], 19)], [i('blocksize', 2), s('mode', 'CRD')]],
-  ['Mod (fmod) in the dividend and the divisor', 'Mod', [randn([2, 5], 20, 'float64', 4), randn([2, 5], 21, 'float64', 1, 3)], [i('fmod', 1)]],
+  [
+    'Mod (fmod) in the dividend and the divisor',
+    'Mod',
+    [randn([2, 5], 20, 'float64', 4), randn([2, 5], 21, 'float64', 1, 3)],
+    [i('fmod', 1)],
+  ],
+  ['Asin (run by ORT as it is, with its own VJP)', 'Asin', [randn([2, 5], 23, 'float32', 0.3)], []],
+  ['Atanh (run by ORT as it is, with its own VJP)', 'Atanh', [randn([2, 5], 24, 'float32', 0.3)], []],
   ['GlobalMaxPool', 'GlobalMaxPool', [randn([1, 2, 3, 3], 22)], []],
 ];
 for (const [name, opType, inputs, attrs] of cases) {
@@ -76,7 +105,9 @@ test('imported NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss (weights, i
 
 test('a MaxPool with only kernel_shape strides by 1, as ONNX defines (not by the kernel size)', async () => {
   const x = randn([1, 1, 4, 4], 40, 'float32');
-  const y = await compile(applied(oneNode('MaxPool', [x], [{ name: 'kernel_shape', type: AttributeType.INTS, ints: [2, 2] }])))(x);
+  const y = await compile(
+    applied(oneNode('MaxPool', [x], [{ name: 'kernel_shape', type: AttributeType.INTS, ints: [2, 2] }])),
+  )(x);
   assert.deepEqual(y.shape, [1, 1, 3, 3]);
 });
 
@@ -85,11 +116,18 @@ test('refusals are UnsupportedOnnxErrors naming the op, the node and the reason'
   const ratio = ndarray('float32', [], [0.5]);
   const training = ndarray('bool', [], [1]);
   const refused: [ModelProto, NDArray[], RegExp][] = [
-    [oneNode('Dropout', [x, ratio, training]), [x, ratio, training], /node my_Dropout \(Dropout\): training_mode is true or not a constant/],
-    [oneNode('NonMaxSuppression', [x]), [x], /node my_NonMaxSuppression \(NonMaxSuppression\): ONNX op NonMaxSuppression is not supported/],
+    [
+      oneNode('Dropout', [x, ratio, training]),
+      [x, ratio, training],
+      /node my_Dropout \(Dropout\): training_mode is true or not a constant/,
+    ],
+    [oneNode('Loop', [x]), [x], /node my_Loop \(Loop\): ONNX op Loop is not supported/],
   ];
   for (const [m, feeds, message] of refused) {
-    assert.throws(() => compile(applied(m)).model(...feeds), (err: Error) => err instanceof UnsupportedOnnxError && message.test(err.message));
+    assert.throws(
+      () => compile(applied(m)).model(...feeds),
+      (err: Error) => err instanceof UnsupportedOnnxError && message.test(err.message),
+    );
   }
 });
 
@@ -99,5 +137,8 @@ test('a 3-D convolution runs but refuses to differentiate instead of returning a
   const conv = applied(oneNode('Conv', [x, w]));
   const y = await compile(conv)(x, w);
   assert.deepEqual(y.shape, [1, 2, 2, 2, 2]);
-  assert.throws(() => compile((a: L.Tensor, b: L.Tensor) => gradients(L.sum(conv(a, b)), [a])[0]).model(x, w), /gradient of an N-D \(3-D\) window op is not implemented/);
+  assert.throws(
+    () => compile((a: L.Tensor, b: L.Tensor) => gradients(L.sum(conv(a, b)), [a])[0]).model(x, w),
+    /gradient of an N-D \(3-D\) window op is not implemented/,
+  );
 });

@@ -47,7 +47,11 @@ const dynamicPrim: PrimFn<DynamicAttrs> = primitive<DynamicAttrs>({
     // Reshape: the gradient takes the input's shape back; Trilu (x, k) is linear in x and its own transpose
     if (a.grad === 'reshape') return [reshapeLike(g, n.inputs[0]), ...rest];
     if (a.grad === 'unary') return [mul(g, UNARY_DERIVATIVE[a.opType](n.inputs[0]))];
-    if (a.grad === 'same-op') return [dynamicPrim([g, ...n.inputs.slice(1)], { ...a, outs: [{ dtype: g.dtype, shape: n.inputs[0].shape }] })[0], ...rest];
+    if (a.grad === 'same-op')
+      return [
+        dynamicPrim([g, ...n.inputs.slice(1)], { ...a, outs: [{ dtype: g.dtype, shape: n.inputs[0].shape }] })[0],
+        ...rest,
+      ];
     throw new Error(`${a.opType} with a shape known only at run time is not differentiable in lathe`);
   },
 });

@@ -16,7 +16,8 @@ export interface WindowNdAttrs {
 
 function outSizes(op: string, x: Tensor, a: WindowNdAttrs): number[] {
   const d = a.kernel.length;
-  if (x.rank !== d + 2) throw new Error(`${op}: a ${d}-D window needs a rank-${d + 2} input, got ${formatShape(x.shape)}`);
+  if (x.rank !== d + 2)
+    throw new Error(`${op}: a ${d}-D window needs a rank-${d + 2} input, got ${formatShape(x.shape)}`);
   return x.shape.slice(2).map((v, i) => {
     if (typeof v !== 'number') throw new Error(`${op}: spatial dims must be static, got ${formatShape(x.shape)}`);
     const span = v + a.pads[i] + a.pads[i + d] - (a.dilations[i] * (a.kernel[i] - 1) + 1);
@@ -28,7 +29,9 @@ function outSizes(op: string, x: Tensor, a: WindowNdAttrs): number[] {
 }
 
 const noGradient = (op: string) => (): never => {
-  throw new Error(`${op}: the gradient of an N-D (3-D) window op is not implemented; 1-D and 2-D ones are differentiable`);
+  throw new Error(
+    `${op}: the gradient of an N-D (3-D) window op is not implemented; 1-D and 2-D ones are differentiable`,
+  );
 };
 
 const convNdPrim = primitive<WindowNdAttrs & { group: number }>({
@@ -40,13 +43,24 @@ const convNdPrim = primitive<WindowNdAttrs & { group: number }>({
   },
   lower: (ctx, n, ins) => {
     const a = n.attrs;
-    return ctx.emit('Conv', ins, { kernel_shape: a.kernel, strides: a.strides, pads: a.pads, dilations: a.dilations, group: a.group });
+    return ctx.emit('Conv', ins, {
+      kernel_shape: a.kernel,
+      strides: a.strides,
+      pads: a.pads,
+      dilations: a.dilations,
+      group: a.group,
+    });
   },
   vjp: noGradient('convNd'),
 });
 
 /** N-D convolution (ONNX Conv with explicit attributes); `bias` optional. Not differentiable. */
-export function convNdRaw(x: Tensor, w: Tensor, bias: Tensor | undefined, attrs: Omit<WindowNdAttrs, 'ceilMode'> & { readonly group: number }): Tensor {
+export function convNdRaw(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | undefined,
+  attrs: Omit<WindowNdAttrs, 'ceilMode'> & { readonly group: number },
+): Tensor {
   return convNdPrim(bias ? [x, w, bias] : [x, w], { ...attrs, ceilMode: false })[0];
 }
 
@@ -55,13 +69,25 @@ const poolNdPrim = primitive<WindowNdAttrs & { kind: 'max' | 'average'; countInc
   infer: ([x], a) => [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...outSizes('poolNd', x, a)] }],
   lower: (ctx, n, [x]) => {
     const a = n.attrs;
-    const common = { kernel_shape: a.kernel, strides: a.strides, pads: a.pads, dilations: a.dilations, ceil_mode: a.ceilMode ? 1 : 0 };
-    return a.kind === 'max' ? ctx.emit('MaxPool', [x], common) : ctx.emit('AveragePool', [x], { ...common, count_include_pad: a.countIncludePad ? 1 : 0 });
+    const common = {
+      kernel_shape: a.kernel,
+      strides: a.strides,
+      pads: a.pads,
+      dilations: a.dilations,
+      ceil_mode: a.ceilMode ? 1 : 0,
+    };
+    return a.kind === 'max'
+      ? ctx.emit('MaxPool', [x], common)
+      : ctx.emit('AveragePool', [x], { ...common, count_include_pad: a.countIncludePad ? 1 : 0 });
   },
   vjp: noGradient('poolNd'),
 });
 
 /** N-D max or average pooling (ONNX MaxPool/AveragePool with explicit attributes). Not differentiable. */
-export function poolNdRaw(x: Tensor, kind: 'max' | 'average', attrs: WindowNdAttrs & { readonly countIncludePad?: boolean }): Tensor {
+export function poolNdRaw(
+  x: Tensor,
+  kind: 'max' | 'average',
+  attrs: WindowNdAttrs & { readonly countIncludePad?: boolean },
+): Tensor {
   return poolNdPrim([x], { ...attrs, kind, countIncludePad: attrs.countIncludePad ?? false })[0];
 }
