@@ -9,7 +9,7 @@ export type { Device, SessionConfig } from './runtime/device.js';
 export { summarizeProfile, formatProfile, type OpProfileRow } from './runtime/profile.js';
 export { emitModel, DEFAULT_OPSET, DEFAULT_IR_VERSION, type GraphSpec, type EmitOptions } from './onnx/emit.js';
 export { exportOnnx, exportModel, type ExportOptions } from './onnx/export.js';
-export { importOnnx, type ImportedGraph } from './onnx/import.js';
+export { importOnnx, UnsupportedOnnxError, type ImportedGraph } from './onnx/import.js';
 export * as nn from './nn/index.js';
 
 export * as optim from './optim/index.js';

@@ -130,7 +130,13 @@ class Emitter implements LowerCtx {
       this.source = undefined;
     }
     if (outs.length < node.outputs.length) throw new Error(`emit: ${node.prim.name} lowered to ${outs.length} outputs, needs ${node.outputs.length}`);
-    node.outputs.forEach((t, i) => this.names.set(`${t.node.id}:${t.index}`, outs[i]));
+    node.outputs.forEach((t, i) => {
+      this.names.set(`${t.node.id}:${t.index}`, outs[i]);
+      // a dim first seen on a node's output (a data-dependent op's fresh symbol) resolves from that value's shape
+      t.shape.forEach((d, axis) => {
+        if (typeof d === 'string' && /^[A-Za-z_][\w]*$/.test(d) && !this.symbols.has(d)) this.symbols.set(d, { input: outs[i], axis });
+      });
+    });
   }
 
   emit(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, AttrValue>> = {}, outputs = 1): string[] {

@@ -5,10 +5,23 @@ import { readFileSync } from 'node:fs';
 import { dtypeFromOnnx, isFloat } from '../graph/dtype.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import * as op from '../graph/ops/index.js';
-import type { Dim, Shape } from '../graph/shape.js';
+import { broadcastShapes, type Dim, type Shape } from '../graph/shape.js';
 import { Tensor } from '../graph/tensor.js';
 import { decodeModel, denseSparseInitializers, localFunctionNames, tensorToTypedArray } from './decode.js';
-import type { AttributeProto, ModelProto, NodeProto, TensorProto } from './proto.js';
+import { AttributeType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
+import type { AttrValue } from '../graph/primitive.js';
+import { UserError } from '../util/errors.js';
+
+/**
+ * The importer declines a model it cannot represent faithfully (an op, attribute or form it does not implement);
+ * the message names the op, the node and the reason. Any other error while importing is a bug.
+ */
+export class UnsupportedOnnxError extends UserError {}
+
+/** Declines the current node: see {@link UnsupportedOnnxError}. */
+function refuse(reason: string): never {
+  throw new UnsupportedOnnxError(reason);
+}
 
 /** A value during import: a traced tensor, or a small host-known integer vector (shape arithmetic). */
 type Value = Tensor | { readonly host: readonly Dim[]; readonly scalar: boolean };
@@ -65,15 +78,27 @@ function tensorProtoToNDArray(t: TensorProto): NDArray {
 
 /** Reads an .onnx file (or bytes) into an importable graph. */
 export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGraph {
-  const model: ModelProto = typeof source === 'string' ? decodeModel(readFileSync(source)) : source instanceof Uint8Array ? decodeModel(source) : source;
+  const model: ModelProto =
+    typeof source === 'string'
+      ? decodeModel(readFileSync(source))
+      : source instanceof Uint8Array
+        ? decodeModel(source)
+        : source;
   const g = model.graph;
+  /** The default-domain opset the model declares (version-specific attribute forms and semantics follow it). */
+  const opset = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 21;
   const functions = new Set(localFunctionNames(model));
   for (const n of g.node) {
     if (functions.has(`${n.domain ?? ''}:${n.opType}`)) {
-      throw new Error(`importOnnx: node ${n.name ?? ''} calls the model-local function ${n.domain ? `${n.domain}.` : ''}${n.opType}; importOnnx does not inline functions yet (ORT runs such models as they are: use lathe serve or predict)`);
+      throw new UnsupportedOnnxError(
+        `importOnnx: node ${n.name ?? ''} calls the model-local function ${n.domain ? `${n.domain}.` : ''}${n.opType}; importOnnx does not inline functions yet (ORT runs such models as they are: use lathe serve or predict)`,
+      );
     }
   }
-  const inits = new Map([...g.initializer, ...denseSparseInitializers(g)].map((t) => [t.name ?? '', tensorProtoToNDArray(t)]));
+  for (const n of g.node) checkSupported(n);
+  const inits = new Map(
+    [...g.initializer, ...denseSparseInitializers(g)].map((t) => [t.name ?? '', tensorProtoToNDArray(t)]),
+  );
   const params: Record<string, NDArray> = {};
   const constants: Record<string, NDArray> = {};
   for (const [k, v] of inits) (isFloat(v.dtype) && v.shape.length > 0 ? params : constants)[k] = v;
@@ -81,8 +106,18 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
     .filter((vi) => !inits.has(vi.name))
     .map((vi) => {
       const tt = vi.type?.tensorType;
-      if (!tt) throw new Error(`importOnnx: input ${vi.name} is not a tensor`);
-      const shape = (tt.shape?.dim ?? []).map((d, i): Dim => ('dimValue' in d && d.dimValue !== undefined ? Number(d.dimValue) : 'dimParam' in d && d.dimParam ? d.dimParam : `${vi.name}_d${i}`));
+      if (!tt)
+        throw new UnsupportedOnnxError(
+          `importOnnx: input ${vi.name} is not a tensor (sequences, maps and optionals are not representable)`,
+        );
+      const shape = (tt.shape?.dim ?? []).map(
+        (d, i): Dim =>
+          'dimValue' in d && d.dimValue !== undefined
+            ? Number(d.dimValue)
+            : 'dimParam' in d && d.dimParam
+              ? d.dimParam
+              : `${vi.name}_d${i}`,
+      );
       return { name: vi.name, dtype: dtypeFromOnnx(tt.elemType), shape };
     });
   const outputs = g.output.map((o) => o.name);
@@ -113,14 +148,23 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
             n.input.map((name) => {
               if (name === '') return undefined; // an optional input left out
               const v = env.get(name);
-              if (v === undefined) throw new Error(`input '${name}' is not a graph input, an initializer or an output of an earlier node`);
+              if (v === undefined)
+                throw new Error(`input '${name}' is not a graph input, an initializer or an output of an earlier node`);
               return v;
             }),
+            opset,
           );
         } catch (err) {
-          throw new Error(`importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`);
+          const message = `importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`;
+          throw err instanceof UnsupportedOnnxError ? new UnsupportedOnnxError(message) : new Error(message);
         }
-        n.output.forEach((name, i) => outs[i] !== undefined && env.set(name, outs[i]));
+        n.output.forEach((name, i) => {
+          if (outs[i] !== undefined) env.set(name, outs[i]);
+          else if (name !== '')
+            throw new UnsupportedOnnxError(
+              `importOnnx: node ${n.name ?? ''} (${n.opType}): optional output ${i} ('${name}') is not produced by the importer`,
+            );
+        });
       }
       return Object.fromEntries(outputs.map((o) => [o, asTensor(env.get(o), o)]));
     },
@@ -128,7 +172,11 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
 }
 
 function hostOrConst(v: NDArray): Value {
-  if ((v.dtype === 'int64' || v.dtype === 'int32') && v.shape.length <= 1 && (v.data as ArrayLike<unknown>).length <= 16) {
+  if (
+    (v.dtype === 'int64' || v.dtype === 'int32') &&
+    v.shape.length <= 1 &&
+    (v.data as ArrayLike<unknown>).length <= 16
+  ) {
     return { host: Array.from(v.data as ArrayLike<number | bigint>, Number), scalar: v.shape.length === 0 };
   }
   return op.constant(v);
@@ -137,60 +185,939 @@ function hostOrConst(v: NDArray): Value {
 function asTensor(v: Value | undefined, what: string): Tensor {
   if (v === undefined) throw new Error(`value ${what} is not defined`);
   if (v instanceof Tensor) return v;
-  if (v.host.some((d) => typeof d !== 'number')) throw new Error(`symbolic shape value ${JSON.stringify(v.host)} used as a tensor`);
+  if (v.host.some((d) => typeof d !== 'number'))
+    refuse(`symbolic shape value ${JSON.stringify(v.host)} used as a tensor`);
   return op.constant(ndarray('int64', v.scalar ? [] : [v.host.length], v.host as number[]));
+}
+
+/** The single number held by a constant (a host integer or a constant tensor of one element), else undefined. */
+function scalarOf(v: Value): number | undefined {
+  if (!(v instanceof Tensor)) return v.host.length === 1 && typeof v.host[0] === 'number' ? v.host[0] : undefined;
+  if (v.node.prim.name !== 'constant') return undefined;
+  const data = (v.node.attrs as { value: NDArray }).value.data as ArrayLike<number | bigint>;
+  return data.length === 1 ? Number(data[0]) : undefined;
 }
 
 function hostInts(v: Value | undefined, what: string): Dim[] {
   if (v === undefined) throw new Error(`${what} is missing`);
-  if (v instanceof Tensor) throw new Error(`${what} must be a constant known at import time`);
+  if (v instanceof Tensor) refuse(`${what} must be a constant known at import time`);
   return [...v.host];
 }
 
-function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
+/** Strides, dilations and explicit [top, left, bottom, right] pads of a 1-D or 2-D conv/pool node (1-D as 1×k). */
+interface Spatial {
+  readonly oneD: boolean;
+  /** The attributes as ONNX has them (any rank), auto_pad resolved; for N-D ops. */
+  readonly nd: op.WindowNdAttrs;
+  readonly kernel: [number, number];
+  readonly strides: [number, number];
+  readonly dilations: [number, number];
+  readonly pads: [number, number, number, number];
+}
+
+/**
+ * Reads kernel-window attributes with ONNX's defaults (strides and dilations 1, pads 0), resolving auto_pad
+ * (SAME_UPPER, SAME_LOWER, VALID) into explicit pads from the static input size. 3-D and larger are refused.
+ */
+function spatialAttrs(a: Map<string, AttributeProto>, x: Tensor, kernel: readonly number[], what: string): Spatial {
+  const d = kernel.length;
+  if (d < 1 || d > 3) refuse(`${d}-D ${what} is not supported (1-D, 2-D and 3-D are)`);
+  if (x.rank !== d + 2) throw new Error(`input has rank ${x.rank}, a ${d}-D kernel needs ${d + 2}`);
+  const strides = intsAttr(a, 'strides') ?? new Array<number>(d).fill(1);
+  const dilations = intsAttr(a, 'dilations') ?? new Array<number>(d).fill(1);
+  let pads = intsAttr(a, 'pads') ?? new Array<number>(2 * d).fill(0);
+  const autoPad = strAttr(a, 'auto_pad', 'NOTSET');
+  if (autoPad === 'VALID') pads = new Array<number>(2 * d).fill(0);
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const sizes = x.shape.slice(2);
+    if (sizes.some((v) => typeof v !== 'number'))
+      refuse(`auto_pad=${autoPad} needs static spatial dims, got [${x.shape.join(', ')}]`);
+    pads = new Array<number>(2 * d).fill(0);
+    sizes.forEach((v, i) => {
+      const inp = v as number;
+      const out = Math.ceil(inp / strides[i]);
+      const total = Math.max(0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - inp);
+      const small = Math.floor(total / 2);
+      pads[i] = autoPad === 'SAME_UPPER' ? small : total - small;
+      pads[i + d] = total - pads[i];
+    });
+  } else if (autoPad !== 'NOTSET') throw new Error(`auto_pad '${autoPad}' is not an ONNX value`);
+  const nd = { kernel: [...kernel], strides, dilations, pads, ceilMode: intAttr(a, 'ceil_mode', 0) === 1 };
+  if (d === 3) return { oneD: false, nd, kernel: [0, 0], strides: [0, 0], dilations: [0, 0], pads: [0, 0, 0, 0] };
+  if (d === 1)
+    return {
+      nd,
+      oneD: true,
+      kernel: [1, kernel[0]],
+      strides: [1, strides[0]],
+      dilations: [1, dilations[0]],
+      pads: [0, pads[0], 0, pads[1]],
+    };
+  return {
+    nd,
+    oneD: false,
+    kernel: [kernel[0], kernel[1]],
+    strides: [strides[0], strides[1]],
+    dilations: [dilations[0], dilations[1]],
+    pads: [pads[0], pads[1], pads[2], pads[3]],
+  };
+}
+
+/**
+ * ONNX NegativeLogLikelihoodLoss over log-probabilities [N, C, d…] and targets [N, d…]: −w[t]·x[n, t, d…], with
+ * ignore_index masked out; reduction none, sum, or mean (divided by the summed weights of the kept targets).
+ */
+function nllLoss(a: Map<string, AttributeProto>, x: Tensor, target: Tensor, weight: Tensor | undefined): Tensor {
+  const t = op.cast(target, 'int64');
+  let keep: Tensor | undefined;
+  let safe = t;
+  if (a.has('ignore_index')) {
+    keep = op.notEqual(t, op.scalar(intAttr(a, 'ignore_index', 0), 'int64'));
+    safe = op.where(keep, t, op.scalar(0, 'int64'));
+  }
+  const picked = op.squeeze(op.gatherElements(x, op.unsqueeze(safe, [1]), 1), [1]);
+  let w: Tensor | undefined = weight ? op.gather(weight, safe, 0) : undefined;
+  if (keep) w = w ? op.mul(w, op.cast(keep, x.dtype)) : op.cast(keep, x.dtype);
+  const loss = op.neg(w ? op.mul(picked, w) : picked);
+  const reduction = strAttr(a, 'reduction', 'mean');
+  if (reduction === 'none') return loss;
+  if (reduction === 'sum') return op.sum(loss);
+  if (reduction !== 'mean') throw new Error(`reduction '${reduction}' is not an ONNX value`);
+  return w ? op.div(op.sum(loss), op.sum(w)) : op.mean(loss);
+}
+
+/** The node's attributes as the emitter takes them (for data-dependent ops emitted as they are). */
+function emitAttrs(n: NodeProto): Record<string, AttrValue> {
+  const out: Record<string, AttrValue> = {};
+  for (const at of n.attribute) {
+    if (at.type === AttributeType.INT) out[at.name] = Number(at.i ?? 0);
+    else if (at.type === AttributeType.FLOAT) out[at.name] = { float: at.f ?? 0 };
+    else if (at.type === AttributeType.STRING) out[at.name] = new TextDecoder().decode(at.s);
+    else if (at.type === AttributeType.INTS) out[at.name] = (at.ints ?? []).map(Number);
+    else if (at.type === AttributeType.FLOATS) out[at.name] = { floats: at.floats ?? [] };
+    else if (at.type === AttributeType.TENSOR && at.t) out[at.name] = { tensor: tensorProtoToNDArray(at.t) };
+    else refuse(`attribute '${at.name}' of type ${at.type} cannot be emitted for a data-dependent op`);
+  }
+  return out;
+}
+
+/** `rank` fresh symbolic dims for output `k` of a node (resolved by the emitter from the value's runtime shape). */
+function freshDims(n: NodeProto, k: number, rank: number): Dim[] {
+  const base = `dyn_${(n.output[k] ?? `${n.name}_${k}`).replace(/\W/g, '_')}`;
+  return Array.from({ length: rank }, (_, i) => `${base}_${i}`);
+}
+
+/** Length of a 1-D tensor input holding a shape, axes or repeats (static), or a refusal. */
+function lengthOf(t: Tensor, what: string): number {
+  const len = t.rank === 0 ? 1 : t.shape[0];
+  if (typeof len !== 'number' || t.rank > 1) refuse(`${what} is a tensor of unknown length ${JSON.stringify(t.shape)}`);
+  return len;
+}
+
+const REDUCE_OPS = new Set([
+  'ReduceMean',
+  'ReduceSum',
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceSumSquare',
+  'ReduceLogSum',
+  'ReduceLogSumExp',
+]);
+
+/**
+ * Ops whose shape inputs are tensors computed at run time (not constants folded at import): emitted as the ONNX node
+ * itself with fresh symbolic output dims. Undefined when every shape input is known at import time.
+ */
+function lowerDataDependent(
+  n: NodeProto,
+  a: Map<string, AttributeProto>,
+  ins: (Value | undefined)[],
+): Value[] | undefined {
+  const isT = (i: number) =>
+    ins[i] instanceof Tensor && !(i > 0 && scalarOf(ins[i] as Tensor) !== undefined && n.opType === 'Trilu');
+  const shapeIns =
+    (
+      {
+        Reshape: [1],
+        Expand: [1],
+        ConstantOfShape: [0],
+        Tile: [1],
+        Slice: [1, 2, 3, 4],
+        Unsqueeze: [1],
+        Squeeze: [1],
+        CumSum: [1],
+        Pad: [1, 3],
+        Split: [1],
+        Trilu: [1],
+        Range: [0, 1, 2],
+        TopK: [1],
+        NonZero: [0],
+      } as Record<string, number[]>
+    )[n.opType] ?? (REDUCE_OPS.has(n.opType) ? [1] : []);
+  const dynamic = n.opType === 'Range' || n.opType === 'NonZero' || shapeIns.some((i) => isT(i));
+  if (!dynamic) return undefined;
+  if (n.input.slice(0, -1).some((name, i) => name === '' && n.input.slice(i + 1).some((m) => m !== '')))
+    refuse('an omitted middle input with shape inputs known only at run time');
+  const xs = ins.filter((v) => v !== undefined).map((v, i) => asTensor(v, `input ${i}`));
+  const x = xs[0];
+  const at = emitAttrs(n);
+  const len = (i: number) => lengthOf(asTensor(ins[i], `input ${i}`), `input ${i}`);
+  const same = (t: Tensor) => [{ dtype: t.dtype, shape: freshDims(n, 0, t.rank) }];
+  let outs: { dtype: Tensor['dtype']; shape: Dim[] }[];
+  let grad: op.DynamicGrad = 'none';
+  switch (n.opType) {
+    case 'Reshape':
+      outs = [{ dtype: x.dtype, shape: freshDims(n, 0, len(1)) }];
+      grad = 'reshape';
+      break;
+    case 'Expand':
+      outs = [{ dtype: x.dtype, shape: freshDims(n, 0, Math.max(x.rank, len(1))) }];
+      break;
+    case 'ConstantOfShape': {
+      const t = a.get('value')?.t;
+      outs = [{ dtype: t ? dtypeFromOnnx(t.dataType) : 'float32', shape: freshDims(n, 0, len(0)) }];
+      break;
+    }
+    case 'Unsqueeze':
+      outs = [{ dtype: x.dtype, shape: freshDims(n, 0, x.rank + len(1)) }];
+      break;
+    case 'Squeeze':
+      outs = [{ dtype: x.dtype, shape: freshDims(n, 0, x.rank - len(1)) }];
+      break;
+    case 'Tile':
+    case 'Slice':
+    case 'Pad':
+      outs = same(x);
+      break;
+    case 'CumSum':
+      outs = [{ dtype: x.dtype, shape: [...x.shape] }];
+      break;
+    case 'Trilu':
+      outs = [{ dtype: x.dtype, shape: [...x.shape] }];
+      grad = 'same-op';
+      break;
+    case 'Split':
+      outs = n.output.map((_, k) => ({ dtype: x.dtype, shape: freshDims(n, k, x.rank) }));
+      break;
+    case 'Range':
+      outs = [{ dtype: x.dtype, shape: freshDims(n, 0, 1) }];
+      break;
+    case 'NonZero':
+      outs = [{ dtype: 'int64', shape: [x.rank, ...freshDims(n, 0, 1)] }];
+      break;
+    case 'TopK':
+      outs = [
+        { dtype: x.dtype, shape: freshDims(n, 0, x.rank) },
+        { dtype: 'int64', shape: freshDims(n, 1, x.rank) },
+      ];
+      break;
+    default: {
+      // the reductions: keepdims keeps the rank
+      const keep = intAttr(a, 'keepdims', 1) === 1;
+      outs = [{ dtype: x.dtype, shape: freshDims(n, 0, keep ? x.rank : x.rank - len(1)) }];
+    }
+  }
+  return op.dynamicOnnx(n.opType, xs, at, outs, grad);
+}
+
+type OutSpec = { dtype: Tensor['dtype']; shape: Dim[] };
+
+/** Input `i` of a pass-through op, which its ONNX definition requires. */
+function at(xs: readonly (Tensor | undefined)[], i: number): Tensor {
+  const t = xs[i];
+  if (t === undefined) throw new Error(`input ${i} is missing`);
+  return t;
+}
+
+/**
+ * ONNX ops lathe has no primitive for, run by ORT as they are (emitted unchanged) with the output dtypes and ranks
+ * given here (unknown dims fresh symbols). Forward only, except the inverse trigonometric ops ('unary' gradients):
+ * differentiating through the others throws.
+ */
+const PASSTHROUGH: Readonly<
+  Record<string, (n: NodeProto, a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]) => OutSpec[]>
+> = (() => {
+  const sameShape = (
+    _n: NodeProto,
+    _a: Map<string, AttributeProto>,
+    xs: readonly (Tensor | undefined)[],
+  ): OutSpec[] => [{ dtype: at(xs, 0).dtype, shape: [...at(xs, 0).shape] }];
+  const boolSame = (_n: NodeProto, _a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]): OutSpec[] => [
+    { dtype: 'bool', shape: [...at(xs, 0).shape] },
+  ];
+  const freshRank =
+    (
+      dtype: (xs: readonly (Tensor | undefined)[]) => Tensor['dtype'],
+      rank: (xs: readonly (Tensor | undefined)[], a: Map<string, AttributeProto>) => number,
+    ) =>
+    (n: NodeProto, a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]): OutSpec[] => [
+      { dtype: dtype(xs), shape: freshDims(n, 0, rank(xs, a)) },
+    ];
+  const first = (xs: readonly (Tensor | undefined)[]) => at(xs, 0).dtype;
+  const rankOf = (i: number) => (xs: readonly (Tensor | undefined)[]) => at(xs, i).rank;
+  const table: Record<
+    string,
+    (n: NodeProto, a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]) => OutSpec[]
+  > = {
+    Acos: sameShape,
+    Acosh: sameShape,
+    Asin: sameShape,
+    Asinh: sameShape,
+    Atan: sameShape,
+    Atanh: sameShape,
+    IsInf: boolSame,
+    IsNaN: boolSame,
+    LRN: sameShape,
+    MeanVarianceNormalization: sameShape,
+    ReverseSequence: sameShape,
+    Hardmax: sameShape,
+    ScatterElements: sameShape,
+    ScatterND: sameShape,
+    BitShift: (_n, _a, xs) => [
+      { dtype: at(xs, 0).dtype, shape: broadcastShapes('BitShift', at(xs, 0).shape, at(xs, 1).shape) },
+    ],
+    EyeLike: (_n, a, xs) => [
+      { dtype: a.has('dtype') ? dtypeFromOnnx(intAttr(a, 'dtype', 1)) : at(xs, 0).dtype, shape: [...at(xs, 0).shape] },
+    ],
+    Det: (_n, _a, xs) => [{ dtype: at(xs, 0).dtype, shape: at(xs, 0).shape.slice(0, -2) }],
+    OneHot: (n, _a, xs) => [{ dtype: at(xs, 2).dtype, shape: freshDims(n, 0, at(xs, 0).rank + 1) }],
+    Compress: freshRank(first, (xs, a) => (a.has('axis') ? at(xs, 0).rank : 1)),
+    GatherND: (n, a, xs) => {
+      const last = at(xs, 1).shape[at(xs, 1).rank - 1];
+      if (typeof last !== 'number') refuse('GatherND needs a static last dim of indices');
+      return [
+        {
+          dtype: at(xs, 0).dtype,
+          shape: freshDims(n, 0, at(xs, 1).rank - 1 + at(xs, 0).rank - last - intAttr(a, 'batch_dims', 0)),
+        },
+      ];
+    },
+    QuantizeLinear: (_n, _a, xs) => [{ dtype: xs[2]?.dtype ?? 'uint8', shape: [...at(xs, 0).shape] }],
+    DequantizeLinear: (_n, _a, xs) => [{ dtype: at(xs, 1).dtype, shape: [...at(xs, 0).shape] }],
+    DynamicQuantizeLinear: (_n, _a, xs) => [
+      { dtype: 'uint8', shape: [...at(xs, 0).shape] },
+      { dtype: 'float32', shape: [] },
+      { dtype: 'uint8', shape: [] },
+    ],
+    NonMaxSuppression: (n) => [{ dtype: 'int64', shape: [...freshDims(n, 0, 1), 3] }],
+    Unique: (n, a, xs) => [
+      { dtype: at(xs, 0).dtype, shape: freshDims(n, 0, a.has('axis') ? at(xs, 0).rank : 1) },
+      { dtype: 'int64', shape: freshDims(n, 1, 1) },
+      { dtype: 'int64', shape: freshDims(n, 2, 1) },
+      { dtype: 'int64', shape: freshDims(n, 3, 1) },
+    ],
+    TfIdfVectorizer: freshRank(() => 'float32', rankOf(0)),
+    HannWindow: freshRank(
+      (_) => 'float32',
+      () => 1,
+    ),
+    HammingWindow: freshRank(
+      (_) => 'float32',
+      () => 1,
+    ),
+    BlackmanWindow: freshRank(
+      (_) => 'float32',
+      () => 1,
+    ),
+    MelWeightMatrix: freshRank(
+      () => 'float32',
+      () => 2,
+    ),
+    GridSample: freshRank(first, rankOf(0)),
+    Resize: freshRank(first, rankOf(0)),
+    MaxUnpool: freshRank(first, rankOf(0)),
+    RoiAlign: freshRank(first, () => 4),
+    ConvInteger: freshRank(() => 'int32', rankOf(0)),
+    QLinearConv: freshRank((xs) => at(xs, 7).dtype, rankOf(0)),
+    MatMulInteger: freshRank(
+      () => 'int32',
+      (xs) => Math.max(at(xs, 0).rank, at(xs, 1).rank),
+    ),
+    QLinearMatMul: freshRank(
+      (xs) => at(xs, 7).dtype,
+      (xs) => Math.max(at(xs, 0).rank, at(xs, 3).rank),
+    ),
+    RNN: (n, _a, xs) => [
+      { dtype: first(xs), shape: freshDims(n, 0, 4) },
+      { dtype: first(xs), shape: freshDims(n, 1, 3) },
+    ],
+    GRU: (n, _a, xs) => [
+      { dtype: first(xs), shape: freshDims(n, 0, 4) },
+      { dtype: first(xs), shape: freshDims(n, 1, 3) },
+    ],
+    LSTM: (n, _a, xs) => [
+      { dtype: first(xs), shape: freshDims(n, 0, 4) },
+      { dtype: first(xs), shape: freshDims(n, 1, 3) },
+      { dtype: first(xs), shape: freshDims(n, 2, 3) },
+    ],
+  };
+  return table;
+})();
+
+/**
+ * The opset from which each pass-through op means what it means at the opset lathe emits (21): a model of an older
+ * opset whose op was defined differently is refused rather than run with the newer semantics.
+ */
+const PASSTHROUGH_SINCE: Readonly<Record<string, number>> = {
+  IsInf: 10,
+  IsNaN: 9,
+  MeanVarianceNormalization: 9,
+  ReverseSequence: 10,
+  Hardmax: 13,
+  ScatterElements: 11,
+  ScatterND: 11,
+  BitShift: 11,
+  EyeLike: 9,
+  Det: 11,
+  OneHot: 11,
+  Compress: 11,
+  GatherND: 12,
+  QuantizeLinear: 13,
+  DequantizeLinear: 13,
+  DynamicQuantizeLinear: 11,
+  NonMaxSuppression: 11,
+  Unique: 11,
+  TfIdfVectorizer: 9,
+  HannWindow: 17,
+  HammingWindow: 17,
+  BlackmanWindow: 17,
+  MelWeightMatrix: 17,
+  GridSample: 16,
+  Resize: 11,
+  MaxUnpool: 11,
+  RoiAlign: 16,
+  ConvInteger: 10,
+  QLinearConv: 10,
+  MatMulInteger: 10,
+  QLinearMatMul: 10,
+  RNN: 7,
+  GRU: 7,
+  LSTM: 7,
+};
+
+/** Whether a Resize's constant scales (input 2) or sizes (input 3) enlarge every axis (false when not constant). */
+function upsamplesOnly(ins: readonly (Value | undefined)[], x: Tensor): boolean {
+  const values = (v: Value | undefined): number[] | undefined => {
+    if (v === undefined) return undefined;
+    if (!(v instanceof Tensor)) return v.host.every((d) => typeof d === 'number') ? (v.host as number[]) : undefined;
+    if (v.node.prim.name !== 'constant') return undefined;
+    return Array.from((v.node.attrs as { value: NDArray }).value.data as ArrayLike<number | bigint>, Number);
+  };
+  const scales = values(ins[2]);
+  if (scales && scales.length > 0) return scales.every((f) => f >= 1);
+  const sizes = values(ins[3]);
+  return !!sizes && sizes.every((d, i) => typeof x.shape[i] === 'number' && d >= (x.shape[i] as number));
+}
+
+function lowerPassthrough(
+  n: NodeProto,
+  a: Map<string, AttributeProto>,
+  ins: (Value | undefined)[],
+  opset: number,
+): Value[] {
+  if (n.domain && n.domain !== 'ai.onnx') refuse(`domain '${n.domain}' is not supported`);
+  const since = PASSTHROUGH_SINCE[n.opType] ?? 7;
+  if (opset < since)
+    refuse(`${n.opType} of opset ${opset} differs from its opset-21 definition (imported from opset ${since})`);
+  if (['RNN', 'GRU', 'LSTM'].includes(n.opType) && intAttr(a, 'layout', 0) !== 0)
+    refuse("layout=1 (batch-first) is not supported by ORT's CPU provider");
+  if (n.opType === 'MaxUnpool' && ins[2] !== undefined)
+    refuse("with output_shape ORT's MaxUnpool disagrees with ONNX's reference outputs");
+  if (
+    n.opType === 'Resize' &&
+    strAttr(a, 'coordinate_transformation_mode', 'half_pixel') === 'align_corners' &&
+    strAttr(a, 'mode', 'nearest') !== 'nearest' &&
+    !upsamplesOnly(
+      ins,
+      at(
+        ins.map((v) => (v instanceof Tensor ? v : undefined)),
+        0,
+      ),
+    )
+  ) {
+    refuse(
+      "align_corners with linear/cubic modes: ORT's CPU Resize disagrees with ONNX's reference outputs when downsampling",
+    );
+  }
+  if (n.opType === 'GridSample' && opset < 20) {
+    // opset 16's mode names; opset 20 renamed bilinear/bicubic to linear/cubic
+    const mode = strAttr(a, 'mode', 'bilinear');
+    a.set('mode', {
+      name: 'mode',
+      type: AttributeType.STRING,
+      s: new TextEncoder().encode(mode === 'bilinear' ? 'linear' : mode === 'bicubic' ? 'cubic' : mode),
+    });
+    n = { ...n, attribute: [...a.values()] };
+  }
+  const xs = ins.map((v, i) => (v === undefined ? undefined : asTensor(v, `input ${i}`)));
+  const outs = PASSTHROUGH[n.opType](n, a, xs).slice(0, Math.max(1, n.output.length));
+  const present = xs.map((x) => x !== undefined);
+  const grad = /^A(sin|cos|tan)h?$/.test(n.opType) ? 'unary' : 'none';
+  return op.dynamicOnnx(
+    n.opType,
+    xs.filter((x): x is Tensor => x !== undefined),
+    emitAttrs(n),
+    outs,
+    grad,
+    present.every(Boolean) ? undefined : present,
+  );
+}
+
+/** The ops lowerNode translates into lathe ops (besides {@link PASSTHROUGH} and the data-dependent forms). */
+const LOWERED_OPS: ReadonlySet<string> = new Set([
+  'Abs',
+  'Add',
+  'And',
+  'ArgMax',
+  'ArgMin',
+  'AveragePool',
+  'BatchNormalization',
+  'Cast',
+  'CastLike',
+  'Ceil',
+  'Celu',
+  'Clip',
+  'Concat',
+  'Constant',
+  'ConstantOfShape',
+  'Conv',
+  'ConvTranspose',
+  'Cos',
+  'Cosh',
+  'CumSum',
+  'DepthToSpace',
+  'Div',
+  'Dropout',
+  'Einsum',
+  'Elu',
+  'Equal',
+  'Erf',
+  'Exp',
+  'Expand',
+  'Flatten',
+  'Floor',
+  'Gather',
+  'GatherElements',
+  'Gelu',
+  'Gemm',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Greater',
+  'GreaterOrEqual',
+  'HardSigmoid',
+  'HardSwish',
+  'Hardmax',
+  'Identity',
+  'InstanceNormalization',
+  'LayerNormalization',
+  'LeakyRelu',
+  'Less',
+  'LessOrEqual',
+  'Log',
+  'LogSoftmax',
+  'MatMul',
+  'Max',
+  'MaxPool',
+  'Mean',
+  'Min',
+  'Mish',
+  'Mod',
+  'Mul',
+  'Neg',
+  'NegativeLogLikelihoodLoss',
+  'Not',
+  'Or',
+  'PRelu',
+  'Pad',
+  'Pow',
+  'Reciprocal',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceLogSum',
+  'ReduceLogSumExp',
+  'ReduceMax',
+  'ReduceMean',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceSum',
+  'ReduceSumSquare',
+  'Relu',
+  'Reshape',
+  'Round',
+  'Selu',
+  'Shape',
+  'Shrink',
+  'Sigmoid',
+  'Sign',
+  'Sin',
+  'Sinh',
+  'Size',
+  'Slice',
+  'Softmax',
+  'SoftmaxCrossEntropyLoss',
+  'Softplus',
+  'Softsign',
+  'SpaceToDepth',
+  'Split',
+  'Sqrt',
+  'Squeeze',
+  'Sub',
+  'Sum',
+  'Tan',
+  'Tanh',
+  'ThresholdedRelu',
+  'Tile',
+  'TopK',
+  'Transpose',
+  'Trilu',
+  'Unsqueeze',
+  'Where',
+  'Xor',
+  'Range',
+  'NonZero',
+]);
+
+/** Refuses, before any tracing, a node whose op the importer does not handle at all (op, node name and reason). */
+function checkSupported(n: NodeProto): void {
+  const where = `importOnnx: node ${n.name ?? ''} (${n.opType})`;
+  if (n.domain && n.domain !== 'ai.onnx')
+    throw new UnsupportedOnnxError(`${where}: domain '${n.domain}' is not supported (only the default ONNX domain)`);
+  if (!LOWERED_OPS.has(n.opType) && !Object.hasOwn(PASSTHROUGH, n.opType))
+    throw new UnsupportedOnnxError(`${where}: ONNX op ${n.opType} is not supported by the importer`);
+}
+
+function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Value[] {
   const a = attrs(n);
+  const dynamicOuts = lowerDataDependent(n, a, ins);
+  if (dynamicOuts) return dynamicOuts;
   const T = (i: number) => asTensor(ins[i], `input ${i}`);
   switch (n.opType) {
-    case 'Identity': case 'Dropout': {
+    case 'Identity': {
       const x = ins[0];
       if (x === undefined) throw new Error('input 0 is missing');
       return [x];
     }
-    case 'Add': case 'Sub': case 'Mul': case 'Div': {
+    case 'Dropout': {
+      // inference only: training_mode (opset 12+, an input) must be absent or a constant false; is_test (opset < 7)
+      // must not be 0
+      const mode = ins[2];
+      if (mode !== undefined && scalarOf(mode) !== 0)
+        refuse(
+          'training_mode is true or not a constant: random dropout is not imported (export the model in eval mode)',
+        );
+      if (a.has('is_test') && intAttr(a, 'is_test', 0) === 0)
+        refuse('is_test=0 (training-mode dropout) is not imported');
+      const x = T(0);
+      const mask = op.expand(op.constant(ndarray('bool', [], [1])), [...x.shape]);
+      return [x, mask];
+    }
+    case 'Add':
+    case 'Sub':
+    case 'Mul':
+    case 'Div': {
       const [x, y] = ins;
-      if (x && y && !(x instanceof Tensor) && !(y instanceof Tensor) && x.host.every((d) => typeof d === 'number') && y.host.every((d) => typeof d === 'number')) {
-        const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => Math.trunc(p / q) }[n.opType];
+      if (
+        x &&
+        y &&
+        !(x instanceof Tensor) &&
+        !(y instanceof Tensor) &&
+        x.host.every((d) => typeof d === 'number') &&
+        y.host.every((d) => typeof d === 'number')
+      ) {
+        const f = {
+          Add: (p: number, q: number) => p + q,
+          Sub: (p: number, q: number) => p - q,
+          Mul: (p: number, q: number) => p * q,
+          Div: (p: number, q: number) => Math.trunc(p / q),
+        }[n.opType];
         const len = Math.max(x.host.length, y.host.length);
-        return [{ host: Array.from({ length: len }, (_, i) => f(x.host[x.host.length === 1 ? 0 : i] as number, y.host[y.host.length === 1 ? 0 : i] as number)), scalar: x.scalar && y.scalar }];
+        return [
+          {
+            host: Array.from({ length: len }, (_, i) =>
+              f(x.host[x.host.length === 1 ? 0 : i] as number, y.host[y.host.length === 1 ? 0 : i] as number),
+            ),
+            scalar: x.scalar && y.scalar,
+          },
+        ];
       }
       const fn = { Add: op.add, Sub: op.sub, Mul: op.mul, Div: op.div }[n.opType];
       return [fn(T(0), T(1))];
     }
-    case 'Pow': return [op.pow(T(0), T(1))];
-    case 'Neg': return [op.neg(T(0))];
-    case 'Abs': return [op.abs(T(0))];
-    case 'Exp': return [op.exp(T(0))];
-    case 'Log': return [op.log(T(0))];
-    case 'Sqrt': return [op.sqrt(T(0))];
-    case 'Reciprocal': return [op.reciprocal(T(0))];
-    case 'Sin': return [op.sin(T(0))];
-    case 'Cos': return [op.cos(T(0))];
-    case 'Tanh': return [op.tanh(T(0))];
-    case 'Sigmoid': return [op.sigmoid(T(0))];
-    case 'Relu': return [op.relu(T(0))];
-    case 'Erf': return [op.erf(T(0))];
-    case 'LeakyRelu': return [op.leakyRelu(T(0), floatAttr(a, 'alpha', 0.01))];
-    case 'Elu': return [op.elu(T(0), floatAttr(a, 'alpha', 1))];
-    case 'Gelu': return [op.gelu(T(0), strAttr(a, 'approximate', 'none') as 'none' | 'tanh')];
-    case 'Max': return [op.maximum(T(0), T(1))];
-    case 'Min': return [op.minimum(T(0), T(1))];
-    case 'Where': return [op.where(T(0), T(1), T(2))];
-    case 'Equal': return [op.equal(T(0), T(1))];
-    case 'Less': return [op.less(T(0), T(1))];
-    case 'Greater': return [op.greater(T(0), T(1))];
-    case 'Not': return [op.logicalNot(T(0))];
-    case 'Cast': return [op.cast(T(0), dtypeFromOnnx(intAttr(a, 'to', 1)))];
-    case 'MatMul': return [op.matmul(T(0), T(1))];
+    case 'Pow': {
+      // ONNX Pow(T, T1) → T: the exponent takes the base's type; integer bases are computed in float64 and rounded
+      const x = T(0);
+      const y = T(1);
+      if (!isFloat(x.dtype)) return [op.cast(op.round(op.pow(op.cast(x, 'float64'), op.cast(y, 'float64'))), x.dtype)];
+      return [op.pow(x, y.dtype === x.dtype ? y : op.cast(y, x.dtype))];
+    }
+    case 'Neg':
+      return [op.neg(T(0))];
+    case 'Abs':
+      return [op.abs(T(0))];
+    case 'Exp':
+      return [op.exp(T(0))];
+    case 'Log':
+      return [op.log(T(0))];
+    case 'Sqrt':
+      return [op.sqrt(T(0))];
+    case 'Reciprocal':
+      return [op.reciprocal(T(0))];
+    case 'Sin':
+      return [op.sin(T(0))];
+    case 'Cos':
+      return [op.cos(T(0))];
+    case 'Tanh':
+      return [op.tanh(T(0))];
+    case 'Sigmoid':
+      return [op.sigmoid(T(0))];
+    case 'Relu':
+      return [op.relu(T(0))];
+    case 'Erf':
+      return [op.erf(T(0))];
+    case 'LeakyRelu':
+      return [op.leakyRelu(T(0), floatAttr(a, 'alpha', 0.01))];
+    case 'Elu':
+      return [op.elu(T(0), floatAttr(a, 'alpha', 1))];
+    case 'Gelu':
+      return [op.gelu(T(0), strAttr(a, 'approximate', 'none') as 'none' | 'tanh')];
+    case 'Max':
+    case 'Min':
+    case 'Sum':
+    case 'Mean': {
+      // variadic (1 or more inputs, broadcast); ORT's Max/Min have no 8/16-bit integer kernels: computed in int32
+      const xs = ins.map((_, i) => T(i));
+      if (xs.length === 0) throw new Error('needs at least one input');
+      const narrow = ['int8', 'uint8', 'int16', 'uint16'].includes(xs[0].dtype);
+      const f = { Max: op.maximum, Min: op.minimum, Sum: op.add, Mean: op.add }[n.opType];
+      let acc = narrow ? op.cast(xs[0], 'int32') : xs[0];
+      for (const x of xs.slice(1)) acc = f(acc, narrow ? op.cast(x, 'int32') : x);
+      if (n.opType === 'Mean' && xs.length > 1) acc = op.div(acc, xs.length);
+      return [narrow ? op.cast(acc, xs[0].dtype) : acc];
+    }
+    case 'Floor':
+      return [op.floor(T(0))];
+    case 'Ceil':
+      return [op.ceil(T(0))];
+    case 'Round':
+      return [op.round(T(0))];
+    case 'Sign':
+      return [op.sign(T(0))];
+    case 'Softplus':
+      return [op.softplus(T(0))];
+    case 'Softsign': {
+      const x = T(0);
+      return [op.div(x, op.add(op.abs(x), 1))];
+    }
+    case 'Mish': {
+      const x = T(0);
+      return [op.mul(x, op.tanh(op.softplus(x)))];
+    }
+    case 'Selu':
+      return [op.mul(op.elu(T(0), floatAttr(a, 'alpha', 1.6732632)), floatAttr(a, 'gamma', 1.050701))];
+    case 'Celu': {
+      const x = T(0);
+      const alpha = floatAttr(a, 'alpha', 1);
+      return [
+        op.add(op.relu(x), op.minimum(op.mul(op.sub(op.exp(op.div(x, alpha)), 1), alpha), op.scalar(0, x.dtype))),
+      ];
+    }
+    case 'ThresholdedRelu': {
+      const x = T(0);
+      return [op.where(op.greater(x, op.scalar(floatAttr(a, 'alpha', 1), x.dtype)), x, op.scalar(0, x.dtype))];
+    }
+    case 'HardSigmoid': {
+      const x = T(0);
+      return [op.hardtanh(op.add(op.mul(x, floatAttr(a, 'alpha', 0.2)), floatAttr(a, 'beta', 0.5)), 0, 1)];
+    }
+    case 'HardSwish': {
+      const x = T(0);
+      return [op.mul(x, op.div(op.hardtanh(op.add(x, 3), 0, 6), 6))];
+    }
+    case 'PRelu': {
+      const x = T(0);
+      let slope = T(1);
+      // PyTorch's old exports give a per-channel slope as [C] for an [N, C, ...] input (opset < 7 broadcasting)
+      if (slope.rank === 1 && x.rank > 2 && slope.shape[0] === x.shape[1] && slope.shape[0] !== x.shape[x.rank - 1])
+        slope = op.reshape(slope, [slope.shape[0], ...new Array<number>(x.rank - 2).fill(1)]);
+      return [op.add(op.relu(x), op.mul(slope, op.minimum(x, op.scalar(0, x.dtype))))];
+    }
+    case 'Clip': {
+      // Clip-11+: optional min and max inputs; Clip-6: min/max attributes
+      const x = T(0);
+      const old = n.input.length === 1;
+      const lo = old
+        ? a.has('min')
+          ? op.scalar(floatAttr(a, 'min', 0), x.dtype)
+          : undefined
+        : ins[1]
+          ? T(1)
+          : undefined;
+      const hi = old
+        ? a.has('max')
+          ? op.scalar(floatAttr(a, 'max', 0), x.dtype)
+          : undefined
+        : ins[2]
+          ? T(2)
+          : undefined;
+      return [lo === undefined && hi === undefined ? x : op.clamp(x, lo, hi)];
+    }
+    case 'And':
+      return [op.logicalAnd(T(0), T(1))];
+    case 'Or':
+      return [op.logicalOr(T(0), T(1))];
+    case 'Xor':
+      return [op.logicalXor(T(0), T(1))];
+    case 'LessOrEqual':
+      return [op.lessOrEqual(T(0), T(1))];
+    case 'GreaterOrEqual':
+      return [op.greaterOrEqual(T(0), T(1))];
+    case 'CastLike':
+      return [op.cast(T(0), T(1).dtype)];
+    case 'Mod':
+      return [op.mod(T(0), T(1), intAttr(a, 'fmod', 0) === 1)];
+    case 'ArgMax':
+    case 'ArgMin': {
+      const x = T(0);
+      const f = n.opType === 'ArgMax' ? op.argmax : op.argmin;
+      const axis = intAttr(a, 'axis', 0);
+      const keep = intAttr(a, 'keepdims', 1) === 1;
+      if (intAttr(a, 'select_last_index', 0) === 0) return [f(x, axis, keep)];
+      // the last extreme: the first one of the reversed axis, counted from the end
+      const ax = axis < 0 ? axis + x.rank : axis;
+      const size = x.shape[ax];
+      if (typeof size !== 'number') refuse('select_last_index=1 needs a static size along the axis');
+      const reversed = op.slice(x, { starts: [-1], ends: [-Number.MAX_SAFE_INTEGER], axes: [ax], steps: [-1] });
+      return [op.sub(op.scalar(size - 1, 'int64'), f(reversed, ax, keep))];
+    }
+    case 'Tan': {
+      const x = T(0);
+      return [op.div(op.sin(x), op.cos(x))];
+    }
+    case 'Sinh':
+    case 'Cosh': {
+      const x = T(0);
+      const e = op.exp(x),
+        ie = op.exp(op.neg(x));
+      return [op.mul(n.opType === 'Sinh' ? op.sub(e, ie) : op.add(e, ie), 0.5)];
+    }
+    case 'Shrink': {
+      const x = T(0);
+      const lambd = floatAttr(a, 'lambd', 0.5),
+        bias = floatAttr(a, 'bias', 0);
+      const zero = op.scalar(0, x.dtype);
+      return [
+        op.where(
+          op.less(x, op.scalar(-lambd, x.dtype)),
+          op.add(x, op.scalar(bias, x.dtype)),
+          op.where(op.greater(x, op.scalar(lambd, x.dtype)), op.sub(x, op.scalar(bias, x.dtype)), zero),
+        ),
+      ];
+    }
+    case 'TopK': {
+      const k = ins[1] === undefined ? intAttr(a, 'k', 1) : scalarOf(ins[1]);
+      if (k === undefined) refuse('k must be a constant known at import time');
+      if (intAttr(a, 'sorted', 1) !== 1) refuse('sorted=0 is not supported');
+      return op.topk(T(0), k, intAttr(a, 'axis', -1), intAttr(a, 'largest', 1) === 1);
+    }
+    case 'GlobalMaxPool': {
+      const x = T(0);
+      return [
+        op.max(
+          x,
+          x.shape.slice(2).map((_, i) => i + 2),
+          true,
+        ),
+      ];
+    }
+    case 'InstanceNormalization': {
+      const x = T(0);
+      const axes = x.shape.slice(2).map((_, i) => i + 2);
+      const mean = op.mean(x, axes, true);
+      const centred = op.sub(x, mean);
+      const inv = op.rsqrt(op.add(op.mean(op.mul(centred, centred), axes, true), floatAttr(a, 'epsilon', 1e-5)));
+      const perChannel = (t: Tensor) => op.reshape(t, [t.shape[0], ...new Array<number>(x.rank - 2).fill(1)]);
+      return [op.add(op.mul(op.mul(centred, inv), perChannel(T(1))), perChannel(T(2)))];
+    }
+    case 'DepthToSpace':
+    case 'SpaceToDepth': {
+      const x = T(0);
+      const b = intAttr(a, 'blocksize', 1);
+      const [N, C, H, W] = x.shape;
+      if (x.rank !== 4 || [C, H, W].some((d) => typeof d !== 'number')) refuse('needs a 4-D input with static C, H, W');
+      const [c, h, w] = [C as number, H as number, W as number];
+      if (n.opType === 'SpaceToDepth') {
+        const t = op.transpose(op.reshape(x, [N, c, h / b, b, w / b, b]), [0, 3, 5, 1, 2, 4]);
+        return [op.reshape(t, [N, c * b * b, h / b, w / b])];
+      }
+      const crd = strAttr(a, 'mode', 'DCR') === 'CRD';
+      const t = crd
+        ? op.transpose(op.reshape(x, [N, c / (b * b), b, b, h, w]), [0, 1, 4, 2, 5, 3])
+        : op.transpose(op.reshape(x, [N, b, b, c / (b * b), h, w]), [0, 3, 4, 1, 5, 2]);
+      return [op.reshape(t, [N, c / (b * b), h * b, w * b])];
+    }
+    case 'NegativeLogLikelihoodLoss':
+      return [nllLoss(a, T(0), T(1), ins[2] ? T(2) : undefined)];
+    case 'SoftmaxCrossEntropyLoss': {
+      const logp = op.logSoftmax(T(0), 1);
+      return [nllLoss(a, logp, T(1), ins[2] ? T(2) : undefined), logp];
+    }
+    case 'Hardmax': {
+      const x = T(0);
+      const axis = intAttr(a, 'axis', -1);
+      if (axis !== -1 && axis !== x.rank - 1) return lowerPassthrough(n, a, ins, opset);
+      const depth = x.shape[x.rank - 1];
+      if (typeof depth !== 'number') refuse('Hardmax needs a static last dimension');
+      return [op.oneHot(op.argmax(x, -1, false), depth, x.dtype)];
+    }
+    case 'GatherElements':
+      return [op.gatherElements(T(0), T(1), intAttr(a, 'axis', 0))];
+    case 'Trilu': {
+      const k = ins[1] === undefined ? 0 : scalarOf(ins[1]);
+      if (k === undefined) refuse('k must be a constant known at import time');
+      return [intAttr(a, 'upper', 1) === 1 ? op.triu(T(0), k) : op.tril(T(0), k)];
+    }
+    case 'Size': {
+      const x = T(0);
+      if (x.shape.every((d) => typeof d === 'number'))
+        return [{ host: [x.shape.reduce<number>((p, d) => p * (d as number), 1)], scalar: true }];
+      return [op.numelOf(x, 'int64')];
+    }
+    case 'ConstantOfShape': {
+      const shape = hostInts(ins[0], 'shape');
+      const t = a.get('value')?.t;
+      const value = t ? tensorProtoToNDArray(t) : ndarray('float32', [1], [0]);
+      return [op.expand(op.constant(ndarray(value.dtype, [], value.data as NDArray['data'])), shape)];
+    }
+    case 'Einsum': {
+      let eq = strAttr(a, 'equation', '').replace(/\s+/g, '');
+      if (eq.includes('.')) refuse(`equation "${eq}" uses an ellipsis, which is not supported`);
+      if (!eq.includes('->')) {
+        // implicit output: the letters that occur once, in alphabetical order
+        const letters = eq.replace(/,/g, '').split('');
+        eq = `${eq}->${[...new Set(letters)]
+          .filter((c) => letters.indexOf(c) === letters.lastIndexOf(c))
+          .sort()
+          .join('')}`;
+      }
+      return [op.einsum(eq, ...ins.map((_, i) => T(i)))];
+    }
+    case 'Where':
+      return [op.where(T(0), T(1), T(2))];
+    case 'Equal':
+      return [op.equal(T(0), T(1))];
+    case 'Less':
+      return [op.less(T(0), T(1))];
+    case 'Greater':
+      return [op.greater(T(0), T(1))];
+    case 'Not':
+      return [op.logicalNot(T(0))];
+    case 'Cast':
+      return [op.cast(T(0), dtypeFromOnnx(intAttr(a, 'to', 1)))];
+    case 'MatMul':
+      return [op.matmul(T(0), T(1))];
     case 'Gemm': {
       const alpha = floatAttr(a, 'alpha', 1);
       const beta = floatAttr(a, 'beta', 1);
@@ -201,42 +1128,84 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
     }
     case 'Conv': {
       const x = T(0);
-      const pads = intsAttr(a, 'pads');
       const w = T(1);
-      if (x.rank !== 4) throw new Error('only 2-D convolutions are imported');
-      if (strAttr(a, 'auto_pad', 'NOTSET') !== 'NOTSET') throw new Error('auto_pad is not supported; export with explicit pads');
-      return [op.conv2dRaw(x, w, ins[2] ? T(2) : undefined, {
-        strides: (intsAttr(a, 'strides') ?? [1, 1]) as [number, number],
-        pads: (pads ?? [0, 0, 0, 0]) as [number, number, number, number],
-        dilations: (intsAttr(a, 'dilations') ?? [1, 1]) as [number, number],
-        group: intAttr(a, 'group', 1),
-      })];
+      const k = intsAttr(a, 'kernel_shape') ?? w.shape.slice(2).map(Number);
+      const s = spatialAttrs(a, x, k, 'convolution');
+      if (k.length === 3)
+        return [op.convNdRaw(x, w, ins[2] ? T(2) : undefined, { ...s.nd, group: intAttr(a, 'group', 1) })];
+      const y = op.conv2dRaw(
+        s.oneD ? op.unsqueeze(x, [2]) : x,
+        s.oneD ? op.unsqueeze(w, [2]) : w,
+        ins[2] ? T(2) : undefined,
+        {
+          strides: s.strides,
+          pads: s.pads,
+          dilations: s.dilations,
+          group: intAttr(a, 'group', 1),
+        },
+      );
+      return [s.oneD ? op.squeeze(y, [2]) : y];
     }
-    case 'MaxPool': {
-      const k = requiredIntsAttr(a, 'kernel_shape');
-      const p = intsAttr(a, 'pads') ?? [0, 0, 0, 0];
-      if (p[0] !== p[2] || p[1] !== p[3]) throw new Error('asymmetric pooling pads are not supported');
-      return [op.maxPool2d(T(0), [k[0], k[1]], { stride: (intsAttr(a, 'strides') ?? k) as [number, number], padding: [p[0], p[1]] })];
-    }
+    case 'MaxPool':
     case 'AveragePool': {
+      const x = T(0);
       const k = requiredIntsAttr(a, 'kernel_shape');
-      const p = intsAttr(a, 'pads') ?? [0, 0, 0, 0];
-      return [op.avgPool2d(T(0), [k[0], k[1]], { stride: (intsAttr(a, 'strides') ?? k) as [number, number], padding: [p[0], p[1]], countIncludePad: intAttr(a, 'count_include_pad', 0) === 1 })];
+      const s = spatialAttrs(a, x, k, 'pooling');
+      if (intAttr(a, 'storage_order', 0) !== 0) refuse('storage_order=1 (column-major Indices) is not supported');
+      if (k.length === 3) {
+        if (n.output.length > 1 && n.output[1] !== '') refuse('the Indices output of a 3-D MaxPool is not supported');
+        return [
+          op.poolNdRaw(x, n.opType === 'MaxPool' ? 'max' : 'average', {
+            ...s.nd,
+            countIncludePad: intAttr(a, 'count_include_pad', 0) === 1,
+          }),
+        ];
+      }
+      const attrs = {
+        kernel: s.kernel,
+        strides: s.strides,
+        pads: s.pads,
+        dilations: s.dilations,
+        ceilMode: intAttr(a, 'ceil_mode', 0) === 1,
+      };
+      const x4 = s.oneD ? op.unsqueeze(x, [2]) : x;
+      const back = (t: Tensor) => (s.oneD ? op.squeeze(t, [2]) : t);
+      if (n.opType === 'AveragePool')
+        return [back(op.avgPool2dRaw(x4, { ...attrs, countIncludePad: intAttr(a, 'count_include_pad', 0) === 1 }))];
+      const [y, idx] = op.maxPool2dRaw(x4, attrs);
+      return n.output.length > 1 && n.output[1] !== '' ? [back(y), back(idx)] : [back(y)];
     }
-    case 'GlobalAveragePool': return [op.globalAvgPool(T(0))];
+    case 'GlobalAveragePool':
+      return [op.globalAvgPool(T(0))];
     case 'Flatten': {
       const x = T(0);
       const axis = intAttr(a, 'axis', 1);
       const ax = axis < 0 ? axis + x.rank : axis;
-      return [op.reshape(op.flatten(op.flatten(x, ax), 0, ax === 0 ? 0 : ax - 1), ax === 0 ? [1, -1] : [x.shape.slice(0, ax).reduce<Dim>((p, d) => (typeof p === 'number' && typeof d === 'number' ? p * d : `${p}*${d}`), 1), -1])];
+      if (ax < 0 || ax > x.rank) throw new Error(`axis ${axis} is out of range for rank ${x.rank}`);
+      if (ax === x.rank) return [op.reshape(x, [-1, 1])];
+      return [
+        op.reshape(
+          op.flatten(op.flatten(x, ax), 0, ax === 0 ? 0 : ax - 1),
+          ax === 0
+            ? [1, -1]
+            : [
+                x.shape
+                  .slice(0, ax)
+                  .reduce<Dim>((p, d) => (typeof p === 'number' && typeof d === 'number' ? p * d : `${p}*${d}`), 1),
+                -1,
+              ],
+        ),
+      ];
     }
     case 'Reshape': {
       const x = T(0);
       const target = hostInts(ins[1], 'Reshape shape').map((d, i) => (d === 0 ? x.shape[i] : d));
       return [op.reshape(x, target)];
     }
-    case 'Transpose': return [op.transpose(T(0), intsAttr(a, 'perm'))];
-    case 'Squeeze': return [op.squeeze(T(0), ins[1] ? (hostInts(ins[1], 'axes') as number[]) : intsAttr(a, 'axes'))];
+    case 'Transpose':
+      return [op.transpose(T(0), intsAttr(a, 'perm'))];
+    case 'Squeeze':
+      return [op.squeeze(T(0), ins[1] ? (hostInts(ins[1], 'axes') as number[]) : intsAttr(a, 'axes'))];
     case 'Unsqueeze': {
       const axes = (ins[1] ? hostInts(ins[1], 'axes') : requiredIntsAttr(a, 'axes')) as number[];
       const x = ins[0];
@@ -244,12 +1213,22 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       return [op.unsqueeze(T(0), axes)];
     }
     case 'Concat': {
-      if (ins.every((v) => v && !(v instanceof Tensor))) return [{ host: ins.flatMap((v) => [...(v as { readonly host: readonly Dim[] }).host]), scalar: false }];
-      return [op.concat(ins.map((_, i) => T(i)), intAttr(a, 'axis', 0))];
+      if (ins.every((v) => v && !(v instanceof Tensor)))
+        return [{ host: ins.flatMap((v) => [...(v as { readonly host: readonly Dim[] }).host]), scalar: false }];
+      return [
+        op.concat(
+          ins.map((_, i) => T(i)),
+          intAttr(a, 'axis', 0),
+        ),
+      ];
     }
     case 'Shape': {
+      // Shape-15 start/end: clamped like Python slicing
       const x = T(0);
-      return [{ host: [...x.shape], scalar: false }];
+      const clampAxis = (v: number) => Math.min(Math.max(v < 0 ? v + x.rank : v, 0), x.rank);
+      return [
+        { host: x.shape.slice(clampAxis(intAttr(a, 'start', 0)), clampAxis(intAttr(a, 'end', x.rank))), scalar: false },
+      ];
     }
     case 'Gather': {
       const src = ins[0];
@@ -261,17 +1240,56 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       return [op.gather(T(0), T(1), intAttr(a, 'axis', 0))];
     }
     case 'Constant': {
+      if (a.has('value_float')) return [op.constant(ndarray('float32', [], [floatAttr(a, 'value_float', 0)]))];
+      if (a.has('value_floats')) {
+        const v = (a.get('value_floats')?.floats ?? []).map(Number);
+        return [op.constant(ndarray('float32', [v.length], v))];
+      }
+      if (a.has('value_int')) return [{ host: [intAttr(a, 'value_int', 0)], scalar: true }];
+      if (a.has('value_ints')) return [{ host: intsAttr(a, 'value_ints') ?? [], scalar: false }];
       const t = a.get('value')?.t;
-      if (!t) throw new Error('only tensor-valued Constant nodes are supported');
+      if (!t) refuse('only tensor, float(s) and int(s) Constant values are supported (not sparse or string)');
       return [hostOrConst(tensorProtoToNDArray(t))];
     }
-    case 'Softmax': return [op.softmax(T(0), intAttr(a, 'axis', -1))];
-    case 'LogSoftmax': return [op.logSoftmax(T(0), intAttr(a, 'axis', -1))];
-    case 'ReduceMean': case 'ReduceSum': case 'ReduceMax': case 'ReduceMin': {
-      const axes = ins[1] ? (hostInts(ins[1], 'axes') as number[]) : intsAttr(a, 'axes');
+    case 'Softmax':
+      return [op.softmax(T(0), intAttr(a, 'axis', -1))];
+    case 'LogSoftmax':
+      return [op.logSoftmax(T(0), intAttr(a, 'axis', -1))];
+    case 'ReduceMean':
+    case 'ReduceSum':
+    case 'ReduceMax':
+    case 'ReduceMin':
+    case 'ReduceProd':
+    case 'ReduceL1':
+    case 'ReduceL2':
+    case 'ReduceSumSquare':
+    case 'ReduceLogSum':
+    case 'ReduceLogSumExp': {
+      const x = T(0);
+      let axes = ins[1] ? (hostInts(ins[1], 'axes') as number[]) : intsAttr(a, 'axes');
+      if (axes !== undefined && axes.length === 0) axes = undefined;
+      if (axes === undefined && intAttr(a, 'noop_with_empty_axes', 0) === 1) return [x];
       const keep = intAttr(a, 'keepdims', 1) === 1;
-      const fn = { ReduceMean: op.mean, ReduceSum: op.sum, ReduceMax: op.max, ReduceMin: op.min }[n.opType];
-      return [fn(T(0), axes, keep)];
+      const all = axes ?? x.shape.map((_, i) => i);
+      switch (n.opType) {
+        case 'ReduceL1':
+          return [op.sum(op.abs(x), all, keep)];
+        case 'ReduceL2':
+          return [op.sqrt(op.sum(op.mul(x, x), all, keep))];
+        case 'ReduceSumSquare':
+          return [op.sum(op.mul(x, x), all, keep)];
+        case 'ReduceLogSum':
+          return [op.log(op.sum(x, all, keep))];
+        case 'ReduceLogSumExp':
+          return [op.logsumexp(x, all, keep)];
+        default: {
+          const fn =
+            { ReduceMean: op.mean, ReduceSum: op.sum, ReduceMax: op.max, ReduceMin: op.min, ReduceProd: op.prod }[
+              n.opType
+            ] ?? op.sum;
+          return [fn(x, all, keep)];
+        }
+      }
     }
     case 'BatchNormalization': {
       const r = op.batchNorm(T(0), T(1), T(2), T(3), T(4), { training: false, eps: floatAttr(a, 'epsilon', 1e-5) });
@@ -281,36 +1299,110 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[]): Value[] {
       const x = T(0);
       const axis = intAttr(a, 'axis', -1);
       const k = x.rank - (axis < 0 ? axis + x.rank : axis);
-      return [op.layerNorm(x, T(1), ins[2] ? T(2) : undefined, { eps: floatAttr(a, 'epsilon', 1e-5), normalizedDims: k })];
+      const eps = floatAttr(a, 'epsilon', 1e-5);
+      const y = op.layerNorm(x, T(1), ins[2] ? T(2) : undefined, { eps, normalizedDims: k });
+      if (n.output.length < 2) return [y];
+      // the optional Mean and InvStdDev outputs (kept dims), computed in the input's type
+      const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
+      const mean = op.mean(x, axes, true);
+      const centred = op.sub(x, mean);
+      return [y, mean, op.rsqrt(op.add(op.mean(op.mul(centred, centred), axes, true), eps))];
     }
     case 'Slice': {
-      const starts = hostInts(ins[1], 'starts') as number[];
-      const ends = hostInts(ins[2], 'ends') as number[];
-      const axes = ins[3] ? (hostInts(ins[3], 'axes') as number[]) : undefined;
+      // Slice-1 has starts/ends/axes as attributes; Slice-10+ as inputs
+      const old = ins.length === 1;
+      const starts = old ? requiredIntsAttr(a, 'starts') : (hostInts(ins[1], 'starts') as number[]);
+      const ends = old ? requiredIntsAttr(a, 'ends') : (hostInts(ins[2], 'ends') as number[]);
+      const axes = old ? intsAttr(a, 'axes') : ins[3] ? (hostInts(ins[3], 'axes') as number[]) : undefined;
       const steps = ins[4] ? (hostInts(ins[4], 'steps') as number[]) : undefined;
       return [op.slice(T(0), { starts, ends, axes, steps })];
     }
     case 'Pad': {
-      const pads = hostInts(ins[1], 'pads') as number[];
-      const mode = strAttr(a, 'mode', 'constant') as op.PadMode;
-      return [op.pad(T(0), pads, mode, 0)];
+      // Pad-2 has pads and value as attributes; Pad-11+ as inputs (constant_value, then axes from opset 18)
+      const old = ins.length === 1;
+      const x = T(0);
+      let pads = old ? requiredIntsAttr(a, 'pads') : (hostInts(ins[1], 'pads') as number[]);
+      const value = old ? floatAttr(a, 'value', 0) : ins[2] === undefined ? 0 : scalarOf(ins[2]);
+      if (value === undefined) refuse('constant_value must be a constant known at import time');
+      if (ins[3] !== undefined) {
+        const axes = (hostInts(ins[3], 'axes') as number[]).map((v) => (v < 0 ? v + x.rank : v));
+        const full = new Array<number>(2 * x.rank).fill(0);
+        axes.forEach((ax, i) => {
+          full[ax] = pads[i];
+          full[ax + x.rank] = pads[i + axes.length];
+        });
+        pads = full;
+      }
+      const mode = strAttr(a, 'mode', 'constant');
+      if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge') refuse(`mode '${mode}' is not supported`);
+      return [op.pad(x, pads, mode as op.PadMode, value)];
     }
-    case 'Expand': return [op.expand(T(0), hostInts(ins[1], 'Expand shape'))];
-    case 'Tile': return [op.tile(T(0), hostInts(ins[1], 'repeats') as number[])];
+    case 'Expand':
+      return [op.expand(T(0), hostInts(ins[1], 'Expand shape'))];
+    case 'Tile':
+      return [op.tile(T(0), hostInts(ins[1], 'repeats') as number[])];
     case 'Split': {
-      const sizes = ins[1] ? (hostInts(ins[1], 'split') as number[]) : intsAttr(a, 'split') ?? n.output.length;
+      const sizes = ins[1] ? (hostInts(ins[1], 'split') as number[]) : (intsAttr(a, 'split') ?? n.output.length);
       return op.split(T(0), sizes, intAttr(a, 'axis', 0));
     }
-    case 'CumSum': return [op.cumsum(T(0), Number(hostInts(ins[1], 'axis')[0]), { exclusive: intAttr(a, 'exclusive', 0) === 1, reverse: intAttr(a, 'reverse', 0) === 1 })];
+    case 'CumSum':
+      return [
+        op.cumsum(T(0), Number(hostInts(ins[1], 'axis')[0]), {
+          exclusive: intAttr(a, 'exclusive', 0) === 1,
+          reverse: intAttr(a, 'reverse', 0) === 1,
+        }),
+      ];
     case 'ConvTranspose': {
-      const p = intsAttr(a, 'pads') ?? [0, 0, 0, 0];
-      return [op.convTranspose2dRaw(T(0), T(1), ins[2] ? T(2) : undefined, {
-        strides: (intsAttr(a, 'strides') ?? [1, 1]) as [number, number], pads: p as [number, number, number, number],
-        dilations: (intsAttr(a, 'dilations') ?? [1, 1]) as [number, number], group: intAttr(a, 'group', 1),
-        outputPadding: (intsAttr(a, 'output_padding') ?? [0, 0]) as [number, number],
-      })];
+      const x = T(0);
+      const w = T(1);
+      const k = intsAttr(a, 'kernel_shape') ?? w.shape.slice(2).map(Number);
+      const d = k.length;
+      const autoPad = strAttr(a, 'auto_pad', 'NOTSET');
+      const outputShape = intsAttr(a, 'output_shape');
+      // pads are resolved here (ONNX's ConvTranspose rules), not by spatialAttrs (which follows Conv's)
+      const plain = new Map(a);
+      plain.delete('auto_pad');
+      if (d === 3) refuse('3-D transposed convolution is not supported (1-D and 2-D are)');
+      const s = spatialAttrs(plain, x, k, 'transposed convolution');
+      const outPad = [...(intsAttr(a, 'output_padding') ?? new Array<number>(d).fill(0))];
+      let pads: number[] = s.oneD ? [s.pads[1], s.pads[3]] : [...s.pads];
+      if (outputShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' || autoPad === 'VALID') {
+        const sizes = x.shape.slice(2);
+        if (sizes.some((v) => typeof v !== 'number')) refuse('output_shape/auto_pad need static spatial dims');
+        const strides = s.oneD ? [s.strides[1]] : s.strides;
+        const dil = s.oneD ? [s.dilations[1]] : s.dilations;
+        pads = new Array<number>(2 * d).fill(0);
+        if (outputShape || autoPad !== 'VALID') {
+          const target = outputShape ? outputShape.slice(-d) : sizes.map((v, i) => (v as number) * strides[i]);
+          sizes.forEach((v, i) => {
+            const total = strides[i] * ((v as number) - 1) + outPad[i] + (k[i] - 1) * dil[i] + 1 - target[i];
+            if (total < 0) {
+              // a larger output than the full transposed convolution: the extra rows and columns are output padding
+              outPad[i] -= total;
+              return;
+            }
+            const half = Math.floor(total / 2);
+            pads[i] = autoPad === 'SAME_UPPER' ? half : total - half;
+            pads[i + d] = total - pads[i];
+          });
+        }
+      } else if (autoPad !== 'NOTSET') throw new Error(`auto_pad '${autoPad}' is not an ONNX value`);
+      const y = op.convTranspose2dRaw(
+        s.oneD ? op.unsqueeze(x, [2]) : x,
+        s.oneD ? op.unsqueeze(w, [2]) : w,
+        ins[2] ? T(2) : undefined,
+        {
+          strides: s.strides,
+          dilations: s.dilations,
+          group: intAttr(a, 'group', 1),
+          pads: (s.oneD ? [0, pads[0], 0, pads[1]] : pads) as [number, number, number, number],
+          outputPadding: (s.oneD ? [0, outPad[0]] : outPad) as [number, number],
+        },
+      );
+      return [s.oneD ? op.squeeze(y, [2]) : y];
     }
     default:
-      throw new Error(`ONNX op ${n.opType} is not supported by the importer`);
+      if (Object.hasOwn(PASSTHROUGH, n.opType)) return lowerPassthrough(n, a, ins, opset);
+      refuse(`ONNX op ${n.opType} is not supported by the importer`);
   }
 }

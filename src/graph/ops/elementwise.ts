@@ -253,6 +253,29 @@ export const minimum = binary('minimum', 'Min', (n, [g]) => {
   return [g && where(pick, g, 0), g && where(pick, 0, g)];
 });
 
+const modPrim = primitive<{ fmod: boolean }>({
+  name: 'mod',
+  infer: ([a, b], attrs) => {
+    const dt = sameDType('mod', a.dtype, b.dtype);
+    if (isFloat(dt) && !attrs.fmod) throw new Error('mod: a floating-point remainder needs fmod=true (the sign of the dividend, as C fmod)');
+    return [{ dtype: dt, shape: broadcastShapes('mod', a.shape, b.shape) }];
+  },
+  lower: (ctx, n, [a, b]) => ctx.emit('Mod', [a, b], { fmod: n.attrs.fmod ? 1 : 0 }),
+  // y = a − q·b with q piecewise constant: dy/da = 1, dy/db = −q = (y − a)/b
+  vjp: (n, [g]) => {
+    const [a, b] = n.inputs;
+    return [g, g && mul(g, div(sub(n.outputs[0], a), b))];
+  },
+});
+/**
+ * Remainder of a / b, as ONNX Mod: with `fmod` the sign of the dividend (C fmod, required for floats), else the
+ * sign of the divisor (Python %, integers only).
+ */
+export function mod(a: TensorLike, b: TensorLike, fmod = false): Tensor {
+  const [x, y] = typeof a === 'number' ? [lift(a, b as Tensor), b as Tensor] : [a, lift(b, a)];
+  return modPrim([x, y], { fmod })[0];
+}
+
 const toBool = (): DType => 'bool';
 /**
  * a == b elementwise as a bool tensor (ONNX Equal) with numpy broadcasting; throws if the dtypes differ or the shapes

@@ -10,3 +10,5 @@ export * from './norm.js';
 export * from './random.js';
 export * from './differentiation.js';
 export * from './segment.js';
+export * from './window-nd.js';
+export * from './dynamic.js';

@@ -25,17 +25,42 @@ export interface Pool2dAttrs {
   readonly kernel: readonly [number, number];
   readonly strides: readonly [number, number];
   readonly pads: readonly [number, number, number, number];
+  /** Kernel dilations (ONNX `dilations`); [1, 1] when absent. */
+  readonly dilations?: readonly [number, number];
+  /** ONNX `ceil_mode`: the output size rounds up (a last window may start in the padding-free tail). */
+  readonly ceilMode?: boolean;
+}
+
+/** Output size along one axis, as ONNX Runtime computes it (a ceil-mode window must start inside input + head pad). */
+function poolOutSize(inp: number, k: number, s: number, pb: number, pe: number, d: number, ceil: boolean): number {
+  const span = inp + pb + pe - (d * (k - 1) + 1);
+  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  if (ceil && (out - 1) * s >= inp + pb) out--;
+  return out;
 }
 
 function poolOut(op: string, x: Tensor, a: Pool2dAttrs): [number, number] {
   if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got ${formatShape(x.shape)}`);
   const [h, w] = [x.shape[2], x.shape[3]];
   if (typeof h !== 'number' || typeof w !== 'number') throw new Error(`${op}: spatial dims must be static, got ${formatShape(x.shape)}`);
-  const oh = Math.floor((h + a.pads[0] + a.pads[2] - a.kernel[0]) / a.strides[0]) + 1;
-  const ow = Math.floor((w + a.pads[1] + a.pads[3] - a.kernel[1]) / a.strides[1]) + 1;
+  const d = a.dilations ?? [1, 1];
+  const oh = poolOutSize(h, a.kernel[0], a.strides[0], a.pads[0], a.pads[2], d[0], a.ceilMode ?? false);
+  const ow = poolOutSize(w, a.kernel[1], a.strides[1], a.pads[1], a.pads[3], d[1], a.ceilMode ?? false);
   if (oh <= 0 || ow <= 0) throw new Error(`${op}: kernel ${formatShape(a.kernel)} does not fit ${formatShape(x.shape)}`);
   return [oh, ow];
 }
+
+/** The ONNX attributes of a pool node: dilations and ceil_mode only when they differ from the defaults. */
+function poolOnnxAttrs(a: Pool2dAttrs): Record<string, readonly number[] | number> {
+  const out: Record<string, readonly number[] | number> = { kernel_shape: a.kernel, strides: a.strides, pads: a.pads };
+  if (a.dilations && (a.dilations[0] !== 1 || a.dilations[1] !== 1)) out.dilations = a.dilations;
+  if (a.ceilMode) out.ceil_mode = 1;
+  return out;
+}
+
+/** Whether a pool's windows are plain (no dilation, no ceil-mode tail) and never overlap. */
+const plainDisjoint = (a: Pool2dAttrs): boolean =>
+  !a.ceilMode && (a.dilations ?? [1, 1]).every((d) => d === 1) && a.strides[0] >= a.kernel[0] && a.strides[1] >= a.kernel[1];
 
 const maxUnpoolPrim = primitive<Record<string, never>>({
   name: 'maxUnpool',
@@ -43,7 +68,7 @@ const maxUnpoolPrim = primitive<Record<string, never>>({
   lower: (ctx, n, [g, idx, like]) => {
     const pool = n.inputs[1].node.attrs as Pool2dAttrs;
     const shape = ctx.shapeOf(n.inputs[2]);
-    if (pool.strides[0] >= pool.kernel[0] && pool.strides[1] >= pool.kernel[1]) {
+    if (plainDisjoint(pool)) {
       // windows do not overlap: each input element receives at most one gradient, MaxUnpool places it exactly
       return ctx.emit('MaxUnpool', [g, idx, shape], { kernel_shape: pool.kernel, strides: pool.strides, pads: pool.pads });
     }
@@ -64,7 +89,7 @@ const maxPoolPrim = primitive<Pool2dAttrs>({
     const shape = [x.shape[0], x.shape[1], oh, ow];
     return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }];
   },
-  lower: (ctx, n, [x]) => ctx.emit('MaxPool', [x], { kernel_shape: n.attrs.kernel, strides: n.attrs.strides, pads: n.attrs.pads }, 2),
+  lower: (ctx, n, [x]) => ctx.emit('MaxPool', [x], poolOnnxAttrs(n.attrs), 2),
   vjp: (n, [g]) => [g && maxUnpoolPrim([g, n.outputs[1], n.inputs[0]], {})[0]],
 });
 
@@ -116,11 +141,14 @@ const avgPoolPrim = primitive<AvgAttrs>({
     return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], oh, ow] }];
   },
   lower: (ctx, n, [x]) =>
-    ctx.emit('AveragePool', [x], { kernel_shape: n.attrs.kernel, strides: n.attrs.strides, pads: n.attrs.pads, count_include_pad: n.attrs.countIncludePad ? 1 : 0 }),
+    ctx.emit('AveragePool', [x], { ...poolOnnxAttrs(n.attrs), count_include_pad: n.attrs.countIncludePad ? 1 : 0 }),
   vjp: (n, [g]) => {
     if (!g) return [null];
     const x = n.inputs[0];
     const a = n.attrs;
+    if (a.ceilMode || (a.dilations ?? [1, 1]).some((d) => d !== 1)) {
+      throw new Error('avgPool2d: the gradient of average pooling with dilations or ceil_mode is not implemented');
+    }
     const [h, w] = [x.shape[2] as number, x.shape[3] as number];
     const [oh, ow] = [g.shape[2] as number, g.shape[3] as number];
     const scaled = mul(g, constant(ndarray(g.dtype, [oh, ow], inverseCounts(h, w, oh, ow, a))));
@@ -187,3 +215,17 @@ const globalAvgPoolPrim = primitive<Record<string, never>>({
 
 /** Mean over H and W, keeping [N, C, 1, 1]. */
 export const globalAvgPool = (x: Tensor): Tensor => (x.rank === 4 ? globalAvgPoolPrim([x], {})[0] : mean(x, [2, 3], true));
+
+/**
+ * Max pooling with every ONNX attribute explicit (kernel, strides, [top, left, bottom, right] pads, dilations,
+ * ceil_mode), as imported models need; returns the output and the flattened (N·C·H·W) argmax indices.
+ */
+export function maxPool2dRaw(x: Tensor, attrs: Pool2dAttrs): [Tensor, Tensor] {
+  const [y, i] = maxPoolPrim([x], attrs);
+  return [y, i];
+}
+
+/** Average pooling with every ONNX attribute explicit (see {@link maxPool2dRaw}). */
+export function avgPool2dRaw(x: Tensor, attrs: Pool2dAttrs & { readonly countIncludePad: boolean }): Tensor {
+  return avgPoolPrim([x], attrs)[0];
+}
