@@ -9,6 +9,8 @@ export const GENERATIVE_METADATA_KEY = 'lathe.generative';
 export type GenerativeInfo =
   /** A VAE: forward(z [N, latent]) → images [N, C, H, W] in [0, 1]. */
   | { readonly kind: 'vae'; readonly channels: number; readonly size: number; readonly latent: number }
+  /** A GAN generator: forward(z [N, latent]) → images [N, C, H, W] in [−1, 1]. */
+  | { readonly kind: 'gan'; readonly channels: number; readonly size: number; readonly latent: number }
   /**
    * A diffusion denoiser: forward(x_t [N, C, H, W], t [N] float32, y [N] int64 when classes > 0) → ε or v; images in
    * [−1, 1]; label `classes` is the null label.
@@ -37,12 +39,12 @@ export function readGenerativeMetadata(model: ModelProto, source = 'model'): Gen
   };
   posInt('channels');
   posInt('size');
-  if (v.kind === 'vae') posInt('latent');
+  if (v.kind === 'vae' || v.kind === 'gan') posInt('latent');
   else if (v.kind === 'diffusion') {
     posInt('timesteps');
     if (v.schedule !== 'linear' && v.schedule !== 'cosine') throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: schedule must be linear or cosine`);
     if (v.prediction !== 'eps' && v.prediction !== 'v') throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: prediction must be eps or v`);
     if (!(Number.isInteger(v.classes) && (v.classes as number) >= 0)) throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: classes must be an integer ≥ 0`);
-  } else throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: kind ${JSON.stringify(v.kind)} is not vae or diffusion`);
+  } else throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: kind ${JSON.stringify(v.kind)} is not vae, gan or diffusion`);
   return v as unknown as GenerativeInfo;
 }

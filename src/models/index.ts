@@ -18,8 +18,10 @@ export { Seq2Seq, seq2seqOptions, seq2seqLoss, greedyDecode, type Seq2SeqOptions
 import './gnn.js';
 export { GCN, GAT, GraphSAGE, gcnOptions, gatOptions, graphsageOptions, graphLoss, graphAccuracy, GRAPH_INPUT_KEYS, GRAPH_BATCH_DIMS, type GCNOptions, type GATOptions, type GraphSAGEOptions } from './gnn.js';
 import './vae.js';
+import './gan.js';
+export { GAN, Generator, Critic, ganOptions, criticObjective, generatorObjective, gradientPenalty, ganPhases, type GANOptions } from './gan.js';
 export { VAE, vaeOptions, vaeObjective, vaeTerms, binarize, type VAEOptions } from './vae.js';
-export type { ModelObjective } from './registry.js';
+export type { ModelObjective, ModelPhase } from './registry.js';
 export { vaeBounds, vaeLogWeights, type VaeBoundOptions, type VaeBounds } from './vae-bounds.js';
 import './ddpm.js';
 export { DDPM, ddpmOptions, ddpmObjective, type DDPMOptions } from './ddpm.js';

@@ -19,6 +19,20 @@ export interface ModelObjective {
   readonly binaryEval?: boolean;
   /** What sampling needs (written into the exported model's metadata). */
   readonly generative: GenerativeInfo;
+  /**
+   * Models trained by alternating objectives (GANs): the Trainer's `phases`, in cycle order; `objective` is then the
+   * one `evaluate` scores (the first phase's).
+   */
+  readonly phases?: readonly ModelPhase[];
+}
+
+/** One phase of alternating training: its objective, the parameters it updates (name prefixes), Adam, steps per cycle. */
+export interface ModelPhase {
+  readonly name: string;
+  readonly objective: ModelObjective['objective'];
+  readonly parameters: readonly string[];
+  readonly steps: number;
+  readonly optimizer: { readonly lr: number; readonly beta1: number; readonly beta2: number };
 }
 
 /** One model input without the batch dim. */

@@ -65,6 +65,16 @@ export class PingPong {
     return Object.fromEntries(Object.entries(this.cur).map(([k, v]) => [k, fromOrt(v)]));
   }
 
+  /** Overwrites the current values of the names in `part` (each must exist, with an equal shape). */
+  assign(part: Readonly<Record<string, NDArray>>): void {
+    for (const [k, s] of Object.entries(part)) {
+      const t = this.cur[k];
+      if (!t) throw new Error(`state: no entry ${k}`);
+      if (s.shape.join(',') !== t.dims.join(',')) throw new Error(`state ${k} has shape ${formatShape(s.shape)}, expected ${formatShape(t.dims)}`);
+      (t.data as Float32Array).set(s.data as Float32Array);
+    }
+  }
+
   /** Overwrites every current value from `state` (which must hold each name, with equal shapes). */
   load(state: Readonly<Record<string, NDArray>>, what = 'state'): void {
     for (const [k, t] of Object.entries(this.cur)) {

@@ -1,4 +1,5 @@
-export { Trainer, type TrainerConfig, type EvalResult, type Objective } from './trainer.js';
+export { Trainer, type TrainerConfig, type EvalResult, type Objective, type TrainPhase } from './trainer.js';
+export { PhasedStep, type CompiledPhase, type PhasedResult } from './phased-step.js';
 export { TrainStep, type StepResult } from './train-step.js';
 export { buildTrainStepModel, type TrainStepConfig, type StepContext, type StepOutputs, type StepPhase } from './step-graph.js';
 export { stateKey } from './state-keys.js';

@@ -12,7 +12,7 @@ import { binarizeFixed, toPixelRange } from '../data/pixels.js';
 import { lmLoss } from '../models/transformer.js';
 import { reshape } from '../graph/ops/movement.js';
 import { loadTextWindows, type TextSplits } from './text-data.js';
-import { createOptimizer, createTraining } from '../optim/registry.js';
+import { createOptimizer, createTraining, optimizerConfig } from '../optim/registry.js';
 import { csvLogger, earlyStopping, lrMonitor, modelCheckpoint, progressBar, type Callback } from './callbacks.js';
 import { ConfigError, formatIssues, parseTrainConfig, type TrainConfig } from './config.js';
 import { datasetNames, getDataset, type CatalogDataset, type DatasetSplits, type Split } from '../data/catalog.js';
@@ -239,19 +239,23 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   }
   const totalSteps = Math.ceil((cfg.trainer.epochs * train.length) / cfg.trainer.accumulate);
   const callbacks = runCallbacks(cfg, runDir, opts, resolved.objective);
+  const phases = resolved.objective?.phases;
+  if (phases && (cfg.trainer.ema !== undefined || cfg.trainer.accumulate > 1)) throw new ConfigError(`trainer.ema/trainer.accumulate: not available for ${cfg.model.name} (alternating phases)`);
   const trainer = new Trainer({
     model,
     ...createTraining(cfg.optimizer, cfg.schedule, totalSteps),
     epochs: cfg.trainer.epochs,
     seed: cfg.seed,
     clipGradNorm: cfg.trainer.clipGradNorm,
-    accumulate: cfg.trainer.accumulate,
+    accumulate: phases ? undefined : cfg.trainer.accumulate,
     ema: cfg.trainer.ema !== undefined ? { decay: cfg.trainer.ema } : undefined,
     checkpointEvery: cfg.trainer.checkpointEvery,
     runDir,
     callbacks,
     config: cfg,
-    ...(resolved.objective ? { objective: resolved.objective.objective } : lossAndMetrics(lm)),
+    // GANs: each phase its own Adam (the model's options); the config's optimizer section does not apply
+    ...(phases ? { phases: phases.map((p) => ({ ...p, optimizer: createOptimizer(optimizerConfig.parse({ name: 'adam', lr: p.optimizer.lr, beta1: p.optimizer.beta1, beta2: p.optimizer.beta2 })), lr: p.optimizer.lr })) }
+      : resolved.objective ? { objective: resolved.objective.objective } : lossAndMetrics(lm)),
     ...(cfg.distill ? { loss: distillLoss(cfg.distill) } : {}),
     session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
     logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),

@@ -167,6 +167,11 @@ export class TrainStep {
     return this.state_.snapshot();
   }
 
+  /** Overwrites some state entries (by state key) in place, e.g. parameters another phase updated. */
+  assign(part: Readonly<Record<string, NDArray>>): void {
+    this.state_.assign(part);
+  }
+
   /** Restores state written by `state()` and the counters (exact resume). */
   load(state: Readonly<Record<string, NDArray>>, counters: { readonly step: number; readonly micro?: number }): void {
     this.state_.load(state, 'trainStep: checkpoint');

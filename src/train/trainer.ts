@@ -21,6 +21,7 @@ import { failpoint } from '../util/failpoint.js';
 import { mixSeed } from '../util/random.js';
 import { versions } from '../util/version.js';
 import { TrainStep } from './train-step.js';
+import { PhasedStep, type CompiledPhase } from './phased-step.js';
 import type { BatchLogs, Callback, EpochLogs } from './callbacks.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointManifest } from './checkpoint.js';
 import type { Batch, BatchLoader } from './loader.js';
@@ -69,6 +70,14 @@ export interface TrainerConfig {
    * `metrics`; `model.forward` stays the inference function that export writes.
    */
   readonly objective?: Objective;
+  /**
+   * Alternating training (GANs): each phase is its own compiled step with its own objective and optimizer that updates
+   * only the parameters named by its prefixes (the rest are frozen in its graph); a cycle runs each phase's `steps`
+   * batches in order, every batch one phase. All phases share the parameters and buffers; one checkpoint holds them
+   * and every phase's optimizer state, and resume is exact. `evaluate` scores the first phase's objective. Not
+   * combinable with `objective`, `loss`, `metrics`, `ema`, `accumulate` or `lossScale`.
+   */
+  readonly phases?: readonly TrainPhase[];
   readonly callbacks?: readonly Callback[];
   readonly seed?: number;
   readonly clipGradNorm?: number;
@@ -87,6 +96,19 @@ export interface TrainerConfig {
   readonly config?: unknown;
   /** Structured log sink (JSON objects); default: none. */
   readonly logger?: (record: Record<string, unknown>) => void;
+}
+
+/** One phase of alternating training (see TrainerConfig.phases). */
+export interface TrainPhase {
+  readonly name: string;
+  readonly objective: Objective;
+  /** Name prefixes of the parameters this phase updates (e.g. `['critic.']`); every prefix must match one. */
+  readonly parameters: readonly string[];
+  /** Batches per cycle. */
+  readonly steps: number;
+  /** Default: the Trainer's optimizer and learning rate; a schedule runs over this phase's own updates. */
+  readonly optimizer?: Optimizer;
+  readonly lr?: number | Schedule;
 }
 
 /** See TrainerConfig.objective. */
@@ -128,7 +150,7 @@ interface EvalGraph {
  */
 export class Trainer {
   shouldStop = false;
-  private step?: TrainStep;
+  private step?: TrainStep | PhasedStep;
   private epoch = 0;
   private batchInEpoch = 0;
   private readonly schedule: Schedule;
@@ -152,6 +174,7 @@ export class Trainer {
     }
     if (cfg.inputKeys !== undefined && cfg.inputKeys.length === 0) throw new Error('Trainer: inputKeys must name at least one batch key');
     if (cfg.objective && (cfg.loss || cfg.metrics)) throw new Error('Trainer: an objective computes its own loss and metrics; do not set loss or metrics with it');
+    if (cfg.phases) checkPhases(cfg);
     this.inputKeys = cfg.inputKeys ?? [cfg.inputKey ?? 'x'];
     this.schedule = typeof cfg.lr === 'number' ? constantLr(cfg.lr) : cfg.lr;
     this.stateKeys = cfg.model.namedState().map(([k]) => k);
@@ -178,29 +201,53 @@ export class Trainer {
     this.cfg.logger?.(record);
   }
 
-  private async buildStep(sample: Batch): Promise<TrainStep> {
+  /** The objective `evaluate` scores: the configured one, or the first phase's. */
+  private get evalObjective(): Objective | undefined {
+    return this.cfg.objective ?? this.cfg.phases?.[0].objective;
+  }
+
+  private async buildStep(sample: Batch): Promise<TrainStep | PhasedStep> {
+    if (this.cfg.phases) return this.buildPhases(sample, this.cfg.phases);
+    return this.buildOne(sample, this.cfg.objective, this.cfg.optimizer, [], this.cfg.seed ?? 0);
+  }
+
+  /** One compiled step per phase; each freezes every parameter its prefixes do not name. */
+  private async buildPhases(sample: Batch, phases: readonly TrainPhase[]): Promise<PhasedStep> {
+    const names = this.cfg.model.namedParameters().map(([k]) => k);
+    const compiled: CompiledPhase[] = [];
+    for (const [i, ph] of phases.entries()) {
+      const trained = names.filter((n) => ph.parameters.some((pre) => n.startsWith(pre)));
+      const others = names.filter((n) => !trained.includes(n));
+      const step = await this.buildOne(sample, ph.objective, ph.optimizer ?? this.cfg.optimizer, others, mixSeed(this.cfg.seed ?? 0, 0x70686173, i));
+      const lr = ph.lr === undefined ? this.schedule : typeof ph.lr === 'number' ? constantLr(ph.lr) : ph.lr;
+      compiled.push({ name: ph.name, step, trained: trained.filter((n) => !this.cfg.model.namedParameters().find(([k]) => k === n)![1].frozen), steps: ph.steps, lr: (u) => lr.lr(u) });
+    }
+    return new PhasedStep(compiled, this.cfg.model.namedBuffers().map(([k]) => k));
+  }
+
+  private async buildOne(sample: Batch, objective: Objective | undefined, optimizer: Optimizer, alsoFrozen: readonly string[], seed: number): Promise<TrainStep> {
     const model = this.cfg.model;
-    if (!this.cfg.objective) pick(sample, this.inputKeys, 'Trainer');
-    const frozen = model.namedParameters().filter(([, p]) => p.frozen).map(([k]) => k);
+    if (!objective) pick(sample, this.inputKeys, 'Trainer');
+    const frozen = [...new Set([...model.namedParameters().filter(([, p]) => p.frozen).map(([k]) => k), ...alsoFrozen])];
     const lossFn = this.cfg.loss ?? ((out: Tensor, b: Readonly<Record<string, Tensor>>) => crossEntropy(out, b[this.cfg.targetKey ?? 'y']));
     return TrainStep.create({
       params: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
       buffers: Object.fromEntries(model.namedBuffers().map(([k, p]) => [k, p.data])),
       batch: Object.fromEntries(Object.entries(sample).map(([k, a]) => [k, { dtype: a.dtype, shape: [this.batchDim(k), ...a.shape.slice(1)] }])),
-      optimizer: this.cfg.optimizer,
+      optimizer,
       frozen,
       clipGradNorm: this.cfg.clipGradNorm,
       accumulate: this.cfg.accumulate,
       ema: this.cfg.ema,
       lossScale: this.cfg.lossScale,
-      seed: this.cfg.seed ?? 0,
+      seed,
       session: this.cfg.session,
       forward: ({ params, buffers, batch, key }) => {
         const auxiliaries = new Auxiliaries();
         return withContext({ training: true, key, auxiliaries }, () =>
           bindParameters(model, { ...params, ...buffers }, () => {
             model.train();
-            const { loss: taskLoss, metrics } = this.cfg.objective ? objectiveOutputs(this.cfg.objective(model, batch)) : (() => {
+            const { loss: taskLoss, metrics } = objective ? objectiveOutputs(objective(model, batch)) : (() => {
               const out = model.forward(...pick(batch, this.inputKeys, 'Trainer'));
               return { loss: lossFn(out, batch), metrics: Object.fromEntries(Object.entries(this.cfg.metrics ?? {}).map(([k, f]) => [k, f(out, batch)])) };
             })();
@@ -231,15 +278,16 @@ export class Trainer {
       const t0 = Date.now();
       if (this.batchInEpoch === 0) this.epochLoss = this.epochRows = 0;
       for await (const batch of train.iterate(this.epoch, this.batchInEpoch)) {
-        const lr = this.schedule.lr(this.step.stepCount);
-        const r = await this.step.run(batch, lr);
+        const step = this.step;
+        const lr = step instanceof PhasedStep ? step.nextLr() : this.schedule.lr(step.stepCount);
+        const r = step instanceof PhasedStep ? await step.run(batch) : await step.run(batch, lr);
         if (!Number.isFinite(r.loss) && this.cfg.lossScale === undefined) {
           throw new Error(`training diverged: loss is ${r.loss} at epoch ${this.epoch + 1}, batch ${this.batchInEpoch + 1} (lower the learning rate or clip gradients)`);
         }
         const rows = (batch[rowsKey] ?? Object.values(batch)[0])?.shape[0] ?? 1;
         this.epochLoss += r.loss * rows;
         this.epochRows += rows;
-        const logs: BatchLogs = { epoch: this.epoch, batch: this.batchInEpoch, batches: train.length, step: this.step.stepCount, loss: r.loss, lr, metrics: r.metrics };
+        const logs: BatchLogs = { epoch: this.epoch, batch: this.batchInEpoch, batches: train.length, step: this.step.stepCount, loss: r.loss, lr, metrics: r.metrics, ...('phase' in r ? { phase: r.phase } : {}) };
         this.batchInEpoch++;
         for (const c of callbacks) await c.onBatchEnd?.(this, logs);
         if (this.shouldStop) break;
@@ -290,7 +338,8 @@ export class Trainer {
    * loss or metrics, every batch key is a graph input (symbolic batch dim) and `loss` / `metric.<name>` are outputs.
    */
   private async evalSession(sample: Batch): Promise<EvalGraph> {
-    if (this.cfg.objective) return this.objectiveEvalSession(sample, this.cfg.objective);
+    const objective = this.evalObjective;
+    if (objective) return this.objectiveEvalSession(sample, objective);
     const model = this.cfg.model;
     const state = model.namedState();
     pick(sample, this.inputKeys, 'evaluate');
@@ -371,7 +420,7 @@ export class Trainer {
       ? { ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()), ...this.step.buffers() }
       : Object.fromEntries(this.cfg.model.namedState().map(([k, p]) => [k, p.data]));
     const feeds: Record<string, ort.Tensor> = Object.fromEntries(g.stateNames.map(([k, input]) => [input, toOrt(current[k])]));
-    const lossFn = this.cfg.loss ?? (g.keyed ? this.cfg.objective : undefined);
+    const lossFn = this.cfg.loss ?? (g.keyed ? this.evalObjective : undefined);
     // the model output comes back to JS only when it is scored here (default loss) or collected
     const fetches = [...((lossFn && !opts.collect) || g.keyed ? [] : ['output']), ...(g.hasLoss ? ['loss'] : []), ...g.metricNames.map((m) => `metric.${m}`)];
     let lossSum = 0;
@@ -487,6 +536,32 @@ export class Trainer {
     const graphs = [...this.evalGraphs.values()];
     this.evalGraphs.clear();
     for (const g of graphs) await (await g.catch(() => undefined))?.session.release();
+  }
+}
+
+/** Phases: unique names, positive steps, prefixes that name parameters, no parameter in two phases, no conflicting options. */
+function checkPhases(cfg: TrainerConfig): void {
+  const phases = cfg.phases!;
+  if (!phases.length) throw new Error('Trainer: phases must list at least one phase');
+  for (const k of ['objective', 'loss', 'metrics', 'ema', 'accumulate', 'lossScale'] as const) {
+    if (cfg[k] !== undefined) throw new Error(`Trainer: ${k} is not combinable with phases (each phase has its own objective)`);
+  }
+  const names = cfg.model.namedParameters().map(([k]) => k);
+  const owner = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const [i, ph] of phases.entries()) {
+    if (!ph.name || seen.has(ph.name) || ph.name.includes('/')) throw new Error(`Trainer: phases[${i}].name must be unique, non-empty and without "/", got ${JSON.stringify(ph.name)}`);
+    seen.add(ph.name);
+    if (!(Number.isInteger(ph.steps) && ph.steps >= 1)) throw new Error(`Trainer: phases[${i}].steps must be a positive integer, got ${ph.steps}`);
+    for (const pre of ph.parameters) {
+      const hit = names.filter((n) => n.startsWith(pre));
+      if (!hit.length) throw new Error(`Trainer: phases[${i}].parameters: no parameter starts with "${pre}"`);
+      for (const n of hit) {
+        const o = owner.get(n);
+        if (o !== undefined && o !== ph.name) throw new Error(`Trainer: parameter ${n} is updated by phases ${o} and ${ph.name}; each parameter belongs to one phase`);
+        owner.set(n, ph.name);
+      }
+    }
   }
 }
 

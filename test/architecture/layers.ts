@@ -38,6 +38,7 @@ export const LAYERS: Layers = {
   },
   models: {
     graph: 'architectures are compositions of ops',
+    autodiff: "WGAN-GP's gradient penalty differentiates the critic inside its objective (grad-of-grad)",
     nn: 'layers and Module',
     onnx: 'decoder export for cached generation',
     runtime: 'compiled generation loops',

@@ -72,3 +72,30 @@ test('lathe sample: PNG grid of the requested size, .npy, checkpoint source, tra
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /no such run directory, checkpoint or \.onnx file/);
 });
+
+test('lathe sample and lathe eval --fid on a GAN run (wgan-gp): PNG from the run and its checkpoint, FID, errors', async () => {
+  const cfg = (trainer: Record<string, unknown>) => parseTrainConfig({
+    name: 'wgan', seed: 0, model: { name: 'wgan-gp', options: { latent: 8, width: 4, nCritic: 2 } },
+    data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 64 }, optimizer: { name: 'adam', lr: 0.001 }, trainer, output: join(dir, 'wgan'),
+  });
+  await assert.rejects(runTraining(cfg({ epochs: 1, threads: 1, ema: 0.9 }), { quiet: true }), /trainer\.ema\/trainer\.accumulate: not available for wgan-gp/);
+  await runTraining(cfg({ epochs: 1, threads: 1 }), { quiet: true });
+  const png = join(dir, 'gan.png');
+  const r = runCli(['sample', join(dir, 'wgan'), '--n', '4', '--cols', '2', '--out', png, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).kind, 'gan');
+  const meta = await sharp(png).metadata();
+  assert.deepEqual([meta.width, meta.height], [2 * 28 + 3 * 2, 2 * 28 + 3 * 2]);
+  const npy = join(dir, 'gan.npy');
+  const c = runCli(['sample', join(dir, 'wgan', 'last.json'), '--n', '3', '--out', npy]);
+  assert.equal(c.status, 0, c.stderr);
+  const a = readNpy(npy);
+  assert.deepEqual(a.shape, [3, 1, 28, 28]);
+  assert.ok((a.data as Float32Array).every((v) => v >= 0 && v <= 1), 'tanh images mapped to [0, 1]');
+  const ev = runCli(['eval', join(dir, 'wgan'), '--fid', '20']);
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.ok(Number.isFinite((JSON.parse(ev.stdout) as { fid: number }).fid), ev.stdout);
+  const cls = runCli(['sample', join(dir, 'wgan'), '--class', '1', '--out', png]);
+  assert.equal(cls.status, 2);
+  assert.match(cls.stderr, /a GAN is unconditional/);
+});
