@@ -10,8 +10,20 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 import { CliError } from './errors.js';
 
 interface NerfFlags {
-  out: string; steps: string; minutes?: string; views: string; heldOut: string; size: string; batch: string; lr: string;
-  width: string; depth: string; samples: string; fineSamples: string; seed: string; json?: boolean;
+  out: string;
+  steps: string;
+  minutes?: string;
+  views: string;
+  heldOut: string;
+  size: string;
+  batch: string;
+  lr: string;
+  width: string;
+  depth: string;
+  samples: string;
+  fineSamples: string;
+  seed: string;
+  json?: boolean;
 }
 
 const int = (flag: string, v: string, min: number): number => {
@@ -28,7 +40,9 @@ const pos = (flag: string, v: string): number => {
 export function registerNerf(program: Command): void {
   program
     .command('nerf')
-    .description('train a NeRF on the procedural scene; write held-out views (truth over rendered) as PNG, model.onnx and PSNR')
+    .description(
+      'train a NeRF on the procedural scene; write held-out views (truth over rendered) as PNG, model.onnx and PSNR',
+    )
     .requiredOption('--out <dir>', 'output directory (views.png, model.onnx, result.json)')
     .option('--steps <n>', 'optimizer steps', '2000')
     .option('--minutes <m>', 'stop training after this many minutes')
@@ -47,17 +61,38 @@ export function registerNerf(program: Command): void {
       const out = resolve(o.out);
       mkdirSync(out, { recursive: true });
       const r = await trainNerf({
-        steps: int('--steps', o.steps, 1), timeBudgetS: o.minutes === undefined ? undefined : pos('--minutes', o.minutes) * 60,
-        views: int('--views', o.views, 2), heldOut: int('--held-out', o.heldOut, 1), size: int('--size', o.size, 1),
-        batchSize: int('--batch', o.batch, 1), lr: pos('--lr', o.lr), seed: int('--seed', o.seed, 0),
-        model: { width: int('--width', o.width, 1), depth: int('--depth', o.depth, 1), samples: int('--samples', o.samples, 3), fineSamples: int('--fine-samples', o.fineSamples, 0) },
+        steps: int('--steps', o.steps, 1),
+        timeBudgetS: o.minutes === undefined ? undefined : pos('--minutes', o.minutes) * 60,
+        views: int('--views', o.views, 2),
+        heldOut: int('--held-out', o.heldOut, 1),
+        size: int('--size', o.size, 1),
+        batchSize: int('--batch', o.batch, 1),
+        lr: pos('--lr', o.lr),
+        seed: int('--seed', o.seed, 0),
+        model: {
+          width: int('--width', o.width, 1),
+          depth: int('--depth', o.depth, 1),
+          samples: int('--samples', o.samples, 3),
+          fineSamples: int('--fine-samples', o.fineSamples, 0),
+        },
         png: join(out, 'views.png'),
-        onProgress: o.json ? undefined : (p) => process.stderr.write(`\rstep ${p.step}/${p.steps}  train PSNR ${p.psnr.toFixed(2)} dB  ${p.seconds.toFixed(0)} s   `),
+        onProgress: o.json
+          ? undefined
+          : (p) =>
+              process.stderr.write(
+                `\rstep ${p.step}/${p.steps}  train PSNR ${p.psnr.toFixed(2)} dB  ${p.seconds.toFixed(0)} s   `,
+              ),
       });
-      writeAtomicFile(join(out, 'model.onnx'), exportModule(r.model, [{ dtype: 'float32', shape: ['batch', 6] }], { inputNames: ['rays'] }));
+      writeAtomicFile(
+        join(out, 'model.onnx'),
+        exportModule(r.model, [{ dtype: 'float32', shape: ['batch', 6] }], { inputNames: ['rays'] }),
+      );
       const result = { steps: r.stepsDone, seconds: r.seconds, heldOutPsnr: r.heldOutPsnr, perViewPsnr: r.perViewPsnr };
       writeAtomicFile(join(out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
       if (o.json) console.log(JSON.stringify(result));
-      else console.log(`\n${r.stepsDone} steps in ${r.seconds.toFixed(0)} s; held-out PSNR ${r.heldOutPsnr.toFixed(2)} dB → ${join(out, 'views.png')}`);
+      else
+        console.log(
+          `\n${r.stepsDone} steps in ${r.seconds.toFixed(0)} s; held-out PSNR ${r.heldOutPsnr.toFixed(2)} dB → ${join(out, 'views.png')}`,
+        );
     });
 }

@@ -6,14 +6,32 @@ import { Rng } from '../util/random.js';
 
 export type Vec3 = readonly [number, number, number];
 
-export interface Sphere { readonly kind: 'sphere'; readonly center: Vec3; readonly radius: number; readonly color: Vec3 }
-export interface Box { readonly kind: 'box'; readonly min: Vec3; readonly max: Vec3; readonly color: Vec3 }
+export interface Sphere {
+  readonly kind: 'sphere';
+  readonly center: Vec3;
+  readonly radius: number;
+  readonly color: Vec3;
+}
+export interface Box {
+  readonly kind: 'box';
+  readonly min: Vec3;
+  readonly max: Vec3;
+  readonly color: Vec3;
+}
 /** A horizontal square at height `y`, |x| ≤ half and |z| ≤ half. */
-export interface Floor { readonly kind: 'floor'; readonly y: number; readonly half: number; readonly color: Vec3 }
+export interface Floor {
+  readonly kind: 'floor';
+  readonly y: number;
+  readonly half: number;
+  readonly color: Vec3;
+}
 export type Primitive = Sphere | Box | Floor;
 
 /** A hit: distance along the ray and the unit surface normal facing the ray. */
-export interface Hit { readonly t: number; readonly normal: Vec3 }
+export interface Hit {
+  readonly t: number;
+  readonly normal: Vec3;
+}
 
 /** The default scene: a floor, two spheres and two boxes, all within 2.9 units of the origin. */
 export const DEFAULT_SCENE: readonly Primitive[] = [
@@ -33,7 +51,11 @@ function normalize(v: Vec3): Vec3 {
   return [v[0] / n, v[1] / n, v[2] / n];
 }
 const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+const cross = (a: Vec3, b: Vec3): Vec3 => [
+  a[1] * b[2] - a[2] * b[1],
+  a[2] * b[0] - a[0] * b[2],
+  a[0] * b[1] - a[1] * b[0],
+];
 
 /** The nearest intersection with t > tMin of the ray o + t·d (d need not be unit) and `p`, or null. */
 export function intersect(p: Primitive, o: Vec3, d: Vec3, tMin = 1e-6): Hit | null {
@@ -73,8 +95,14 @@ export function intersect(p: Primitive, o: Vec3, d: Vec3, tMin = 1e-6): Hit | nu
     let t0 = (p.min[k] - o[k]) / d[k];
     let t1 = (p.max[k] - o[k]) / d[k];
     if (t0 > t1) [t0, t1] = [t1, t0];
-    if (t0 > tNear) { tNear = t0; nearAxis = k; }
-    if (t1 < tFar) { tFar = t1; farAxis = k; }
+    if (t0 > tNear) {
+      tNear = t0;
+      nearAxis = k;
+    }
+    if (t1 < tFar) {
+      tFar = t1;
+      farAxis = k;
+    }
   }
   if (tNear > tFar) return null;
   const [t, axis] = tNear > tMin ? [tNear, nearAxis] : [tFar, farAxis];
@@ -95,7 +123,10 @@ export function shadeRay(scene: readonly Primitive[], o: Vec3, d: Vec3): Vec3 {
   let color: Vec3 = [1, 1, 1];
   for (const p of scene) {
     const h = intersect(p, o, d);
-    if (h && (!best || h.t < best.t)) { best = h; color = p.color; }
+    if (h && (!best || h.t < best.t)) {
+      best = h;
+      color = p.color;
+    }
   }
   if (!best) return [1, 1, 1];
   const k = AMBIENT + (1 - AMBIENT) * Math.max(0, dot(best.normal, LIGHT));
@@ -103,7 +134,12 @@ export function shadeRay(scene: readonly Primitive[], o: Vec3, d: Vec3): Vec3 {
 }
 
 /** A pinhole camera: camera-to-world rotation (columns right, up, back; it looks along −back) and position. */
-export interface Camera { readonly right: Vec3; readonly up: Vec3; readonly back: Vec3; readonly origin: Vec3 }
+export interface Camera {
+  readonly right: Vec3;
+  readonly up: Vec3;
+  readonly back: Vec3;
+  readonly origin: Vec3;
+}
 
 /** A camera at `origin` looking at `target` with world up +y. */
 export function lookAt(origin: Vec3, target: Vec3): Camera {
@@ -172,8 +208,12 @@ export function renderSceneViews(opts: SceneViewsOptions = {}): SceneViews {
   const size = opts.size ?? 64;
   const radius = opts.radius ?? 4.5;
   const scene = opts.scene ?? DEFAULT_SCENE;
-  for (const [k, v] of [['views', views], ['size', size]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`renderSceneViews: ${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of [
+    ['views', views],
+    ['size', size],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`renderSceneViews: ${k} must be a positive integer, got ${v}`);
   }
   if (!(radius > 0)) throw new RangeError(`renderSceneViews: radius must be positive, got ${radius}`);
   const focal = size / 2 / Math.tan(((opts.fovDeg ?? 45) * Math.PI) / 360);

@@ -28,4 +28,18 @@ export { GENERATIVE_METADATA_KEY, generativeMetadataProps, readGenerativeMetadat
 export { sampleDiffusion, sessionDenoiser, clipPrediction, ddimStep, ddpmStep, toEps, timestepSequence, type Denoiser, type DiffusionSampleOptions } from './diffusion-sampler.js';
 export { sampleImages, type SampleImagesOptions, type SampledImages } from './sample.js';
 import './nerf.js';
-export { NeRF, RadianceField, nerfOptions, nerfObjective, volumeRender, positionalEncoding, encodedWidth, stratifiedDepths, samplePdf, sampleDeltas, psnrFromMse, type NeRFOptions, type RenderedRays } from './nerf.js';
+export {
+  NeRF,
+  RadianceField,
+  nerfOptions,
+  nerfObjective,
+  volumeRender,
+  positionalEncoding,
+  encodedWidth,
+  stratifiedDepths,
+  samplePdf,
+  sampleDeltas,
+  psnrFromMse,
+  type NeRFOptions,
+  type RenderedRays,
+} from './nerf.js';

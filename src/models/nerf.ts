@@ -6,7 +6,28 @@
 // samples drawn by inverse-CDF from the coarse weights (hierarchical sampling, computed in the graph with no gradient
 // through the positions). Everything is traced ops, so a training step is one graph like every other model's.
 import { z } from 'zod';
-import { add, cast, clamp, cos, exp, lessOrEqual, log, maximum, minimum, mul, neg, relu, sigmoid, sin, softplus, square, sub, div, where, less } from '../graph/ops/elementwise.js';
+import {
+  add,
+  cast,
+  clamp,
+  cos,
+  exp,
+  lessOrEqual,
+  log,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  relu,
+  sigmoid,
+  sin,
+  softplus,
+  square,
+  sub,
+  div,
+  where,
+  less,
+} from '../graph/ops/elementwise.js';
 import { cumsum, gatherElements, topk } from '../graph/ops/indexing.js';
 import { constant, scalar } from '../graph/ops/leaf.js';
 import { concat, reshape, sliceAxis, unsqueeze } from '../graph/ops/movement.js';
@@ -19,24 +40,27 @@ import { Linear, Module } from '../nn/index.js';
 import { traceContext } from '../nn/context.js';
 import { registerModel } from './registry.js';
 
-export const nerfOptions = z.object({
-  /** Frequencies of the position encoding (x, sin 2^k x, cos 2^k x for k < posFreqs). */
-  posFreqs: z.number().int().nonnegative().default(8),
-  /** Frequencies of the view-direction encoding. */
-  dirFreqs: z.number().int().nonnegative().default(3),
-  /** Width and number of hidden layers of the density trunk. */
-  width: z.number().int().positive().default(128),
-  depth: z.number().int().positive().default(4),
-  /** Stratified (coarse) samples per ray. */
-  samples: z.number().int().min(2).default(32),
-  /** Inverse-CDF (fine) samples per ray; 0 disables the fine field. */
-  fineSamples: z.number().int().nonnegative().default(32),
-  /** Ray bounds (unit directions). */
-  near: z.number().nonnegative().default(1.5),
-  far: z.number().positive().default(7.5),
-  /** Composite on white (the procedural scene's background). */
-  whiteBackground: z.boolean().default(true),
-}).strict().refine((o) => o.far > o.near, { message: 'far must be greater than near', path: ['far'] });
+export const nerfOptions = z
+  .object({
+    /** Frequencies of the position encoding (x, sin 2^k x, cos 2^k x for k < posFreqs). */
+    posFreqs: z.number().int().nonnegative().default(8),
+    /** Frequencies of the view-direction encoding. */
+    dirFreqs: z.number().int().nonnegative().default(3),
+    /** Width and number of hidden layers of the density trunk. */
+    width: z.number().int().positive().default(128),
+    depth: z.number().int().positive().default(4),
+    /** Stratified (coarse) samples per ray. */
+    samples: z.number().int().min(2).default(32),
+    /** Inverse-CDF (fine) samples per ray; 0 disables the fine field. */
+    fineSamples: z.number().int().nonnegative().default(32),
+    /** Ray bounds (unit directions). */
+    near: z.number().nonnegative().default(1.5),
+    far: z.number().positive().default(7.5),
+    /** Composite on white (the procedural scene's background). */
+    whiteBackground: z.boolean().default(true),
+  })
+  .strict()
+  .refine((o) => o.far > o.near, { message: 'far must be greater than near', path: ['far'] });
 export type NeRFOptions = z.input<typeof nerfOptions>;
 type Cfg = z.output<typeof nerfOptions>;
 
@@ -54,7 +78,11 @@ export function positionalEncoding(x: Tensor, freqs: number): Tensor {
 export const encodedWidth = (d: number, freqs: number): number => d * (1 + 2 * freqs);
 
 /** Volume-rendered rays: colour [B, 3], accumulated opacity [B], and the per-sample weights [B, S]. */
-export interface RenderedRays { readonly rgb: Tensor; readonly acc: Tensor; readonly weights: Tensor }
+export interface RenderedRays {
+  readonly rgb: Tensor;
+  readonly acc: Tensor;
+  readonly weights: Tensor;
+}
 
 /**
  * Quadrature of the volume-rendering integral: densities σ [B, S] ≥ 0, colours [B, S, 3], interval lengths δ [B, S].
@@ -87,9 +115,21 @@ function zerosRows(like: Tensor, n: number): Tensor {
  * Stratified depths [B, S] in [near, far]: bin i is [near + i·h, near + (i+1)·h), one uniform draw per bin from `key`,
  * or the bin centres when `key` is null.
  */
-export function stratifiedDepths(rays: Tensor, samples: number, near: number, far: number, key: Tensor | null, stream = 1): Tensor {
+export function stratifiedDepths(
+  rays: Tensor,
+  samples: number,
+  near: number,
+  far: number,
+  key: Tensor | null,
+  stream = 1,
+): Tensor {
   const h = (far - near) / samples;
-  const base = constant(float32([1, samples], Array.from({ length: samples }, (_, i) => near + i * h)));
+  const base = constant(
+    float32(
+      [1, samples],
+      Array.from({ length: samples }, (_, i) => near + i * h),
+    ),
+  );
   const zeros = zerosRows(rays, samples);
   const u = key ? randomUniform(key, zeros, { stream }) : add(zeros, 0.5);
   return add(base, mul(u, h));
@@ -111,7 +151,15 @@ export function samplePdf(t: Tensor, weights: Tensor, n: number, key: Tensor | n
   const zeros = zerosRows(t, n);
   const u = key
     ? randomUniform(key, zeros, { stream })
-    : add(zeros, constant(float32([1, n], Array.from({ length: n }, (_, i) => (i + 0.5) / n))));
+    : add(
+        zeros,
+        constant(
+          float32(
+            [1, n],
+            Array.from({ length: n }, (_, i) => (i + 0.5) / n),
+          ),
+        ),
+      );
   // the number of CDF entries ≤ u: the bin above u (searchsorted, right)
   const inds = sum(cast(lessOrEqual(unsqueeze(cdf, 1), unsqueeze(u, 2)), 'int64'), 2); // [B, n]
   const below = maximum(sub(inds, scalar(1, 'int64')), scalar(0, 'int64'));
@@ -165,7 +213,12 @@ export class RadianceField extends Module {
     const pts = add(unsqueeze(o, 1), mul(unsqueeze(t, 2), unsqueeze(d, 1))); // [B, S, 3]
     const dirs = add(unsqueeze(d, 1), unsqueeze(mul(t, 0), 2)); // [B, S, 3]
     const { sigma, rgb } = this.query(reshape(pts, [-1, 3]), reshape(dirs, [-1, 3]));
-    return volumeRender(reshape(sigma, [-1, s]), reshape(rgb, [-1, s, 3]), sampleDeltas(t, this.c.far), this.c.whiteBackground);
+    return volumeRender(
+      reshape(sigma, [-1, s]),
+      reshape(rgb, [-1, s, 3]),
+      sampleDeltas(t, this.c.far),
+      this.c.whiteBackground,
+    );
   }
 }
 
@@ -204,10 +257,16 @@ export const psnrFromMse = (mse: Tensor): Tensor => mul(log(maximum(mse, 1e-10))
  * The training objective: mean squared error of the coarse and the fine renderings against `batch.y` [B, 3], rays
  * in `batch.x` [B, 6]; metrics `mse` and `psnr` of the final rendering. Stratified offsets come from the step's key.
  */
-export function nerfObjective(model: Module, batch: Readonly<Record<string, Tensor>>): { loss: Tensor; metrics: Record<string, Tensor> } {
+export function nerfObjective(
+  model: Module,
+  batch: Readonly<Record<string, Tensor>>,
+): { loss: Tensor; metrics: Record<string, Tensor> } {
   if (!(model instanceof NeRF)) throw new Error('nerfObjective: the model is not a NeRF');
   const { x, y } = batch;
-  if (!x || !y) throw new Error(`nerfObjective: the batch needs "x" (rays) and "y" (colours); its keys are ${Object.keys(batch).join(', ')}`);
+  if (!x || !y)
+    throw new Error(
+      `nerfObjective: the batch needs "x" (rays) and "y" (colours); its keys are ${Object.keys(batch).join(', ')}`,
+    );
   const key = traceContext().key ?? null;
   const r = model.render(x, key);
   const coarse = mean(square(sub(r.coarse.rgb, y)));
@@ -218,7 +277,8 @@ export function nerfObjective(model: Module, batch: Readonly<Record<string, Tens
 
 registerModel({
   name: 'nerf',
-  description: 'neural radiance field: positional encoding, view-dependent MLP, stratified + hierarchical sampling, volume rendering; forward(rays [B, 6]) renders colours',
+  description:
+    'neural radiance field: positional encoding, view-dependent MLP, stratified + hierarchical sampling, volume rendering; forward(rays [B, 6]) renders colours',
   options: nerfOptions,
   inputShape: () => [6],
   inputs: () => [{ name: 'rays', dtype: 'float32', shape: [6] }],

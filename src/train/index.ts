@@ -13,4 +13,10 @@ export { loadGraphData, graphTrainerConfig, graphDataOptions, isGraphData, CORA_
 export { featureStats, frechetDistance, precisionRecall, fmnistFeatures, scoreGenerated, classAgreement, symmetricEigen, FID_FMNIST_CLASSIFIER, type FeatureStats, type ImageFeatures, type GenerativeScores } from './fid.js';
 export { evaluateGenerative, generativeModelBytes, type GenerativeEvalResult } from './generative-eval.js';
 export { generativeSplits, type EvaluateOptions } from './run.js';
-export { trainNerf, renderRays, psnr, type TrainNerfOptions, type TrainNerfResult } from './nerf.js';
+export {
+  trainNerf,
+  renderRays,
+  psnr,
+  type TrainNerfOptions,
+  type TrainNerfResult,
+} from './nerf.js';

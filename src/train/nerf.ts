@@ -73,7 +73,8 @@ export function psnr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function toImages(rgb: Float32Array, v: number, size: number): NDArray {
   const out = new Float32Array(rgb.length);
   const px = size * size;
-  for (let k = 0; k < v; k++) for (let p = 0; p < px; p++) for (let c = 0; c < 3; c++) out[(k * 3 + c) * px + p] = rgb[(k * px + p) * 3 + c];
+  for (let k = 0; k < v; k++)
+    for (let p = 0; p < px; p++) for (let c = 0; c < 3; c++) out[(k * 3 + c) * px + p] = rgb[(k * px + p) * 3 + c];
   return float32([v, 3, size, size], out);
 }
 
@@ -84,8 +85,10 @@ export async function trainNerf(opts: TrainNerfOptions = {}): Promise<TrainNerfR
   const heldOut = opts.heldOut ?? 10;
   const steps = opts.steps ?? 2000;
   const batchSize = opts.batchSize ?? 1024;
-  if (!Number.isInteger(heldOut) || heldOut < 1 || heldOut >= views) throw new UserError(`trainNerf: heldOut must be an integer in [1, views − 1], got ${heldOut} with views ${views}`);
-  if (!Number.isInteger(steps) || steps < 1) throw new UserError(`trainNerf: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(heldOut) || heldOut < 1 || heldOut >= views)
+    throw new UserError(`trainNerf: heldOut must be an integer in [1, views − 1], got ${heldOut} with views ${views}`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new UserError(`trainNerf: steps must be a positive integer, got ${steps}`);
   const scene: SceneViews = renderSceneViews({ views, size: opts.size ?? 64, seed });
   const px = scene.size * scene.size;
   const nTrain = (views - heldOut) * px;
@@ -95,23 +98,34 @@ export async function trainNerf(opts: TrainNerfOptions = {}): Promise<TrainNerfR
   // exponential decay to lr/10 over the planned steps (the reference decays to lr/10 over its run)
   const schedule: Schedule = { name: 'exponential', lr: (s) => lr * 0.1 ** Math.min(1, s / steps) };
   const loader = new ArrayLoader(
-    { x: float32([nTrain, 6], scene.rays.subarray(0, nTrain * 6)), y: float32([nTrain, 3], scene.rgb.subarray(0, nTrain * 3)) },
+    {
+      x: float32([nTrain, 6], scene.rays.subarray(0, nTrain * 6)),
+      y: float32([nTrain, 3], scene.rgb.subarray(0, nTrain * 3)),
+    },
     { batchSize, shuffle: true, seed, dropLast: true },
   );
   const epochs = Math.ceil(steps / loader.length);
   const t0 = Date.now();
   let stepsDone = 0;
   const trainer = new Trainer({
-    model, optimizer: adam(), lr: schedule, epochs, seed, objective: nerfObjective,
-    callbacks: [{
-      name: 'nerf-budget',
-      onBatchEnd: (t, l) => {
-        stepsDone = l.step;
-        const seconds = (Date.now() - t0) / 1000;
-        if (l.step % 50 === 0) opts.onProgress?.({ step: l.step, steps, loss: l.loss, psnr: l.metrics?.psnr ?? NaN, seconds });
-        if (l.step >= steps || (opts.timeBudgetS !== undefined && seconds >= opts.timeBudgetS)) t.shouldStop = true;
+    model,
+    optimizer: adam(),
+    lr: schedule,
+    epochs,
+    seed,
+    objective: nerfObjective,
+    callbacks: [
+      {
+        name: 'nerf-budget',
+        onBatchEnd: (t, l) => {
+          stepsDone = l.step;
+          const seconds = (Date.now() - t0) / 1000;
+          if (l.step % 50 === 0)
+            opts.onProgress?.({ step: l.step, steps, loss: l.loss, psnr: l.metrics?.psnr ?? NaN, seconds });
+          if (l.step >= steps || (opts.timeBudgetS !== undefined && seconds >= opts.timeBudgetS)) t.shouldStop = true;
+        },
       },
-    }],
+    ],
   });
   try {
     await trainer.fit(loader);
@@ -121,9 +135,13 @@ export async function trainNerf(opts: TrainNerfOptions = {}): Promise<TrainNerfR
   const seconds = (Date.now() - t0) / 1000;
   const rendered = await renderRays(model, scene.rays.subarray(nTrain * 6));
   const truth = scene.rgb.subarray(nTrain * 3);
-  const perViewPsnr = Array.from({ length: heldOut }, (_, k) => psnr(rendered.subarray(k * px * 3, (k + 1) * px * 3), truth.subarray(k * px * 3, (k + 1) * px * 3)));
+  const perViewPsnr = Array.from({ length: heldOut }, (_, k) =>
+    psnr(rendered.subarray(k * px * 3, (k + 1) * px * 3), truth.subarray(k * px * 3, (k + 1) * px * 3)),
+  );
   const result: TrainNerfResult = {
-    model, stepsDone, seconds,
+    model,
+    stepsDone,
+    seconds,
     heldOutPsnr: perViewPsnr.reduce((a, b) => a + b, 0) / heldOut,
     perViewPsnr,
     truth: toImages(truth, heldOut, scene.size),

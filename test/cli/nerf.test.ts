@@ -12,10 +12,36 @@ import { runCli } from '../util/cli.js';
 
 test('lathe nerf: PNG, ONNX model of rays → colours, result.json; errors name the flag', async () => {
   const out = mkdtempSync(join(tmpdir(), 'lathe-nerf-'));
-  const r = runCli(['nerf', '--out', out, '--views', '5', '--held-out', '3', '--size', '8', '--steps', '4', '--batch', '32',
-    '--width', '8', '--depth', '1', '--samples', '6', '--fine-samples', '4', '--json']);
+  const r = runCli([
+    'nerf',
+    '--out',
+    out,
+    '--views',
+    '5',
+    '--held-out',
+    '3',
+    '--size',
+    '8',
+    '--steps',
+    '4',
+    '--batch',
+    '32',
+    '--width',
+    '8',
+    '--depth',
+    '1',
+    '--samples',
+    '6',
+    '--fine-samples',
+    '4',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
-  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { steps: number; heldOutPsnr: number; perViewPsnr: number[] };
+  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    steps: number;
+    heldOutPsnr: number;
+    perViewPsnr: number[];
+  };
   assert.equal(res.steps, 4);
   assert.equal(res.perViewPsnr.length, 3);
   assert.ok(Number.isFinite(res.heldOutPsnr));

@@ -1,7 +1,14 @@
 // The ground-truth ray caster: ray–primitive intersections on hand-computed cases, camera rays, determinism.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { intersect, shadeRay, lookAt, cameraRays, renderSceneViews, type Primitive } from '../../src/data/procedural-scene.js';
+import {
+  intersect,
+  shadeRay,
+  lookAt,
+  cameraRays,
+  renderSceneViews,
+  type Primitive,
+} from '../../src/data/procedural-scene.js';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -66,7 +73,9 @@ test('camera rays are unit, start at the camera, and pixel (0, 0) looks up-left'
   }
   // pixel (0, 0) is top-left: direction (−0.5, 0.5, −1)/|·|
   const n = Math.hypot(0.5, 0.5, 1);
-  close(r[3], -0.5 / n, 1e-6); close(r[4], 0.5 / n, 1e-6); close(r[5], -1 / n, 1e-6);
+  close(r[3], -0.5 / n, 1e-6);
+  close(r[4], 0.5 / n, 1e-6);
+  close(r[5], -1 / n, 1e-6);
 });
 
 test('renderSceneViews is deterministic per seed, in [0, 1], and shows both objects and background', () => {
@@ -77,7 +86,9 @@ test('renderSceneViews is deterministic per seed, in [0, 1], and shows both obje
   assert.notDeepEqual(a.rgb, c.rgb);
   assert.equal(a.rgb.length, 3 * 256 * 3);
   assert.ok(a.rgb.every((v) => v >= 0 && v <= 1));
-  const white = a.rgb.filter((_, i) => i % 3 === 0 && a.rgb[i] === 1 && a.rgb[i + 1] === 1 && a.rgb[i + 2] === 1).length;
+  const white = a.rgb.filter(
+    (_, i) => i % 3 === 0 && a.rgb[i] === 1 && a.rgb[i + 1] === 1 && a.rgb[i + 2] === 1,
+  ).length;
   assert.ok(white > 0 && white < 3 * 256, `white pixels ${white}`);
   assert.throws(() => renderSceneViews({ size: 0 }), /size must be a positive integer/);
 });

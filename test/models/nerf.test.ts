@@ -9,7 +9,15 @@ import { adam } from '../../src/optim/index.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { ArrayLoader } from '../../src/train/loader.js';
 import { compile } from '../../src/runtime/compile.js';
-import { NeRF, nerfObjective, volumeRender, samplePdf, positionalEncoding, getModel, modelNames } from '../../src/models/index.js';
+import {
+  NeRF,
+  nerfObjective,
+  volumeRender,
+  samplePdf,
+  positionalEncoding,
+  getModel,
+  modelNames,
+} from '../../src/models/index.js';
 import { renderSceneViews } from '../../src/data/procedural-scene.js';
 import { checkGrad, randn } from '../util/gradcheck.js';
 
@@ -26,7 +34,10 @@ test('volume rendering, constant density σ over length L: opacity 1 − exp(−
   const col = [0.2, 0.5, 0.9];
   const r = await f(
     L.float64([1, S], new Array(S).fill(sigma)),
-    L.float64([1, S, 3], Array.from({ length: S * 3 }, (_, i) => col[i % 3])),
+    L.float64(
+      [1, S, 3],
+      Array.from({ length: S * 3 }, (_, i) => col[i % 3]),
+    ),
     L.float64([1, S], deltas),
   );
   const acc = 1 - Math.exp(-sigma * len);
@@ -48,11 +59,20 @@ for (const threads of [1, 2]) {
   test(`volume rendering: finite-difference gradients w.r.t. densities and colours (${threads} ORT thread${threads > 1 ? 's' : ''})`, async () => {
     const B = 2;
     const S = 5;
-    const sigma = L.float64([B, S], Array.from(randn([B * S], 3).data as Float64Array, (v) => Math.abs(v) + 0.1));
+    const sigma = L.float64(
+      [B, S],
+      Array.from(randn([B * S], 3).data as Float64Array, (v) => Math.abs(v) + 0.1),
+    );
     const rgb = randn([B, S, 3], 4, 'float64', 0.3, 0.5);
-    const deltas = L.float64([B, S], Array.from({ length: B * S }, (_, i) => 0.2 + 0.05 * (i % 4)));
+    const deltas = L.float64(
+      [B, S],
+      Array.from({ length: B * S }, (_, i) => 0.2 + 0.05 * (i % 4)),
+    );
     for (const white of [false, true]) {
-      await checkGrad(`render white=${white}`, (s, c, d) => volumeRender(s, c, d, white).rgb, [sigma, rgb, deltas], { wrt: [0, 1], threads });
+      await checkGrad(`render white=${white}`, (s, c, d) => volumeRender(s, c, d, white).rgb, [sigma, rgb, deltas], {
+        wrt: [0, 1],
+        threads,
+      });
     }
     await checkGrad('acc', (s, c, d) => volumeRender(s, c, d).acc, [sigma, rgb, deltas], { wrt: [0], threads });
   });
@@ -75,7 +95,10 @@ test('inverse-CDF sampling puts fine samples where the coarse weights are', asyn
   const got = Array.from(r.data as Float32Array);
   const inBin = got.filter((v) => v >= 3.5 - 1e-5 && v <= 4.5 + 1e-5).length;
   assert.ok(inBin >= 14, `fine samples ${got.join(', ')}`);
-  assert.ok(got.every((v, i) => i === 0 || v >= got[i - 1] - 1e-6), 'sorted');
+  assert.ok(
+    got.every((v, i) => i === 0 || v >= got[i - 1] - 1e-6),
+    'sorted',
+  );
 });
 
 test('nerf is in the zoo with a rays input; bad options name the field', () => {
@@ -90,10 +113,24 @@ test('NeRF (tiny): the photometric loss falls on the procedural scene, coarse + 
   const views = renderSceneViews({ views: 4, size: 16, seed: 1 });
   const n = views.rgb.length / 3;
   const data = { x: L.float32([n, 6], views.rays), y: L.float32([n, 3], views.rgb) };
-  const model = new NeRF({ width: 32, depth: 2, posFreqs: 4, dirFreqs: 2, samples: 12, fineSamples: 8, near: views.near, far: views.far });
+  const model = new NeRF({
+    width: 32,
+    depth: 2,
+    posFreqs: 4,
+    dirFreqs: 2,
+    samples: 12,
+    fineSamples: 8,
+    near: views.near,
+    far: views.far,
+  });
   const losses: number[] = [];
   const trainer = new Trainer({
-    model, optimizer: adam(), lr: 5e-3, epochs: 10, seed: 1, objective: nerfObjective,
+    model,
+    optimizer: adam(),
+    lr: 5e-3,
+    epochs: 10,
+    seed: 1,
+    objective: nerfObjective,
     callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }],
   });
   await trainer.fit(new ArrayLoader(data, { batchSize: 128, shuffle: true, seed: 1 }));

@@ -15,7 +15,15 @@ test('psnr: 20 dB at RMS error 0.1, infinite-ish when equal', () => {
 
 test('trainNerf (tiny): stops at its steps, PSNR matches its renderings, PNG has 2 rows of held-out views', async () => {
   const png = join(mkdtempSync(join(tmpdir(), 'nerf-')), 'views.png');
-  const r = await trainNerf({ views: 4, heldOut: 2, size: 8, steps: 6, batchSize: 64, png, model: { width: 16, depth: 1, samples: 8, fineSamples: 4, posFreqs: 2 } });
+  const r = await trainNerf({
+    views: 4,
+    heldOut: 2,
+    size: 8,
+    steps: 6,
+    batchSize: 64,
+    png,
+    model: { width: 16, depth: 1, samples: 8, fineSamples: 4, posFreqs: 2 },
+  });
   assert.equal(r.stepsDone, 6);
   assert.deepEqual(r.truth.shape, [2, 3, 8, 8]);
   const t = r.truth.data as Float32Array;
