@@ -22,6 +22,7 @@ interface NerfFlags {
   depth: string;
   samples: string;
   fineSamples: string;
+  posFreqs: string;
   seed: string;
   json?: boolean;
 }
@@ -53,6 +54,7 @@ export function registerNerf(program: Command): void {
     .option('--lr <lr>', 'peak learning rate (decays to a tenth over --steps)', '3e-3')
     .option('--width <n>', 'MLP width', '64')
     .option('--depth <n>', 'MLP hidden layers', '3')
+    .option('--pos-freqs <n>', 'frequencies of the position encoding', '6')
     .option('--samples <n>', 'stratified samples per ray', '24')
     .option('--fine-samples <n>', 'inverse-CDF samples per ray (0: no fine field)', '24')
     .option('--seed <n>', 'seed of the poses, weights and ray order', '0')
@@ -72,6 +74,7 @@ export function registerNerf(program: Command): void {
         model: {
           width: int('--width', o.width, 1),
           depth: int('--depth', o.depth, 1),
+          posFreqs: int('--pos-freqs', o.posFreqs, 0),
           samples: int('--samples', o.samples, 3),
           fineSamples: int('--fine-samples', o.fineSamples, 0),
         },
