@@ -8,6 +8,7 @@ import { registerDeploy } from './deploy.js';
 import { registerSample } from './sample.js';
 import { registerDesign, registerExpert, registerLrFind, registerProfile } from './expert.js';
 import { registerCompress } from './compress.js';
+import { registerNerf } from './nerf.js';
 
 /** Each area adds its commands here; the functions live beside their area's CLI file. */
 export function registerCommands(program: Command): void {
@@ -23,4 +24,5 @@ export function registerCommands(program: Command): void {
   registerLrFind(program);
   registerProfile(program);
   registerCompress(program);
+  registerNerf(program);
 }

@@ -38,3 +38,17 @@ export * from './text/index.js';
 export * from './graph.js';
 export { toPixelRange, binarizeFixed } from './pixels.js';
 export { imageGrid, writeImageGrid, encodeNpy, readNpy, type GridImage } from './image-grid.js';
+export {
+  renderSceneViews,
+  cameraRays,
+  lookAt,
+  intersect,
+  shadeRay,
+  DEFAULT_SCENE,
+  SCENE_TARGET,
+  type Primitive,
+  type Camera,
+  type SceneViews,
+  type SceneViewsOptions,
+  type Hit,
+} from './procedural-scene.js';

@@ -29,3 +29,19 @@ export { noiseSchedule, type NoiseSchedule, type ScheduleKind, type ScheduleOpti
 export { GENERATIVE_METADATA_KEY, generativeMetadataProps, readGenerativeMetadata, type GenerativeInfo } from './generative.js';
 export { sampleDiffusion, sessionDenoiser, clipPrediction, ddimStep, ddpmStep, toEps, timestepSequence, type Denoiser, type DiffusionSampleOptions } from './diffusion-sampler.js';
 export { sampleImages, type SampleImagesOptions, type SampledImages } from './sample.js';
+import './nerf.js';
+export {
+  NeRF,
+  RadianceField,
+  nerfOptions,
+  nerfObjective,
+  volumeRender,
+  positionalEncoding,
+  encodedWidth,
+  stratifiedDepths,
+  samplePdf,
+  sampleDeltas,
+  psnrFromMse,
+  type NeRFOptions,
+  type RenderedRays,
+} from './nerf.js';

@@ -15,3 +15,10 @@ export { featureStats, frechetDistance, precisionRecall, fmnistFeatures, scoreGe
 export { evaluateGenerative, generativeModelBytes, type GenerativeEvalResult } from './generative-eval.js';
 export { generativeSplits, type EvaluateOptions } from './run.js';
 export { distillationLoss, distillLoss, openTeacher, TeacherLoader, type DistillOptions, type Teacher } from './distill.js';
+export {
+  trainNerf,
+  renderRays,
+  psnr,
+  type TrainNerfOptions,
+  type TrainNerfResult,
+} from './nerf.js';
