@@ -26,11 +26,15 @@ export async function imageFolderFor(w: ImageWorkload): Promise<string> {
     mkdirSync(dir, { recursive: true });
     const grey = Buffer.from(Array.from(x.data, (v) => Math.round(v * 255)));
     if (w === 'png28') {
-      await sharp(grey, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(dir, `${i}.png`));
+      await sharp(grey, { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toFile(join(dir, `${i}.png`));
     } else {
       const tint = [(label * 37) % 256, (label * 91) % 256, (label * 53) % 256];
       const rgb = Buffer.alloc(28 * 28 * 3);
-      for (let p = 0; p < 28 * 28; p++) for (let k = 0; k < 3; k++) rgb[3 * p + k] = Math.round((grey[p] * (128 + tint[k] / 2)) / 255 + ((p * 7 + k * 13 + i) % 17));
+      for (let p = 0; p < 28 * 28; p++)
+        for (let k = 0; k < 3; k++)
+          rgb[3 * p + k] = Math.round((grey[p] * (128 + tint[k] / 2)) / 255 + ((p * 7 + k * 13 + i) % 17));
       const big = sharp(rgb, { raw: { width: 28, height: 28, channels: 3 } }).resize(96, 96, { kernel: 'cubic' });
       if (w === 'png96') await big.png().toFile(join(dir, `${i}.png`));
       else await big.jpeg({ quality: 90 }).toFile(join(dir, `${i}.jpg`));

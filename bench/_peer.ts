@@ -25,7 +25,9 @@ export function torchAvailable(): boolean {
   const r = spawnSync('/usr/bin/python3', ['-c', BLAS_PROBE], { encoding: 'utf8' });
   if (r.status !== 0) return false;
   if (r.stdout.trim() === 'reference')
-    throw new Error('PyTorch runs on the reference BLAS (Debian libblas3), far from its best: `apt-get install libopenblas0-pthread` before benchmarking');
+    throw new Error(
+      'PyTorch runs on the reference BLAS (Debian libblas3), far from its best: `apt-get install libopenblas0-pthread` before benchmarking',
+    );
   return true;
 }
 
@@ -55,4 +57,3 @@ export const median = (xs: readonly number[]): number => {
 export function report(json: boolean, line: Record<string, unknown>, human: string): void {
   console.log(json ? JSON.stringify(line) : human);
 }
-

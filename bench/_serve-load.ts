@@ -41,7 +41,9 @@ export function images(n: number): number[][] {
   const path = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
   if (existsSync(path)) {
     const raw = gunzipSync(readFileSync(path));
-    return Array.from({ length: n }, (_, k) => Array.from(raw.subarray(16 + k * 784, 16 + (k + 1) * 784), (v) => Math.round((v / 255) * 1000) / 1000));
+    return Array.from({ length: n }, (_, k) =>
+      Array.from(raw.subarray(16 + k * 784, 16 + (k + 1) * 784), (v) => Math.round((v / 255) * 1000) / 1000),
+    );
   }
   return Array.from({ length: n }, (_, k) => Array.from({ length: 784 }, (_, i) => ((i * 7 + k * 13) % 256) / 256));
 }
@@ -51,10 +53,17 @@ function requests(format: LoadSpec['format']): { headers: Record<string, string>
   if (format === 'json') {
     return {
       headers: { 'content-type': 'application/json' },
-      bodies: data.map((img) => JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: img }] })),
+      bodies: data.map((img) =>
+        JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], data: img }] }),
+      ),
     };
   }
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], parameters: { binary_data_size: 784 * 4 } }], parameters: { binary_data_output: true } }));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28], parameters: { binary_data_size: 784 * 4 } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
   return {
     headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
     bodies: data.map((img) => {
@@ -79,7 +88,11 @@ async function grpcLoad(spec: LoadSpec, seconds: number): Promise<Omit<LoadResul
   const worker = async (): Promise<void> => {
     while (performance.now() < end) {
       const t0 = performance.now();
-      const req = { model_name: 'cnn', inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28] }], raw_input_contents: [raw[k++ % raw.length]] };
+      const req = {
+        model_name: 'cnn',
+        inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 1, 28, 28] }],
+        raw_input_contents: [raw[k++ % raw.length]],
+      };
       await new Promise<void>((resolve) => {
         infer(req, (err) => {
           if (!err) ok++;
@@ -96,8 +109,17 @@ async function grpcLoad(spec: LoadSpec, seconds: number): Promise<Omit<LoadResul
   const elapsed = (performance.now() - t0) / 1000;
   client.close();
   latencies.sort((a, b) => a - b);
-  const q = (p: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 100) / 100;
-  return { rps: latencies.length / elapsed, requests: latencies.length, p50_ms: q(0.5), p99_ms: q(0.99), failures, ok, rejected };
+  const q = (p: number): number =>
+    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 100) / 100;
+  return {
+    rps: latencies.length / elapsed,
+    requests: latencies.length,
+    p50_ms: q(0.5),
+    p99_ms: q(0.99),
+    failures,
+    ok,
+    rejected,
+  };
 }
 
 function load(spec: LoadSpec, seconds: number): Promise<autocannon.Result> {

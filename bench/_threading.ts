@@ -9,17 +9,28 @@ import { timeSteps } from './_workloads.js';
  * 2 threads under OMP_WAIT_POLICY=PASSIVE (on a 2-core machine shared with other jobs, a spinning 2-thread pool makes
  * each kernel wait for the busier core). LATHE_THREADS, when set, fixes the thread count instead.
  */
-export async function fastestThreading(workload: string, make: () => Promise<{ step: TrainStep; batch: Record<string, NDArray> }>): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
+export async function fastestThreading(
+  workload: string,
+  make: () => Promise<{ step: TrainStep; batch: Record<string, NDArray> }>,
+): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
   if (process.env.LATHE_THREADS) return make();
   let best: { step: TrainStep; batch: Record<string, NDArray>; ms: number; label: string } | undefined;
-  for (const [threads, spinning] of [['1', '1'], ['2', '1'], ['2', '0']] as const) {
+  for (const [threads, spinning] of [
+    ['1', '1'],
+    ['2', '1'],
+    ['2', '0'],
+  ] as const) {
     process.env.LATHE_THREADS = threads; // both read when the session is created
     process.env.LATHE_SPINNING = spinning;
     const made = await make();
     const ms = await timeSteps(made.step, made.batch, 5, 3);
     if (!best || ms < best.ms) {
       await best?.step.release();
-      best = { ...made, ms, label: `${threads} intra-op thread(s)${threads === '2' ? (spinning === '1' ? ', spinning' : ', not spinning') : ''}` };
+      best = {
+        ...made,
+        ms,
+        label: `${threads} intra-op thread(s)${threads === '2' ? (spinning === '1' ? ', spinning' : ', not spinning') : ''}`,
+      };
     } else await made.step.release();
   }
   delete process.env.LATHE_THREADS;

@@ -7,7 +7,10 @@ import { timeSteps } from './_workloads.js';
 import { fastestThreading } from './_threading.js';
 
 export async function trainBench(
-  args: readonly string[], workload: string, peerWorkload: string, batchSize: number,
+  args: readonly string[],
+  workload: string,
+  peerWorkload: string,
+  batchSize: number,
   make: () => Promise<{ step: TrainStep; batch: Record<string, NDArray> }>,
 ): Promise<void> {
   const json = args.includes('--json');
@@ -21,8 +24,19 @@ export async function trainBench(
   const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
   report(
     json,
-    { workload, samples_per_s: r(ours), ms_per_step: r(ms, 3), peer: 'pytorch', peer_samples_per_s: peer ? r(peer.samples_per_s) : null, peer_threads: peer?.threads ?? null, ratio: ratio === null ? null : r(ratio, 3) },
-    `${workload}: lathe ${r(ours)} samples/s (${r(ms, 3)} ms/step)` + (peer ? `, PyTorch ${r(peer.samples_per_s)} samples/s (${peer.threads} thread(s)) → ratio ${r(ratio!, 3)}` : ', PyTorch not installed (ratio null)'),
+    {
+      workload,
+      samples_per_s: r(ours),
+      ms_per_step: r(ms, 3),
+      peer: 'pytorch',
+      peer_samples_per_s: peer ? r(peer.samples_per_s) : null,
+      peer_threads: peer?.threads ?? null,
+      ratio: ratio === null ? null : r(ratio, 3),
+    },
+    `${workload}: lathe ${r(ours)} samples/s (${r(ms, 3)} ms/step)` +
+      (peer
+        ? `, PyTorch ${r(peer.samples_per_s)} samples/s (${peer.threads} thread(s)) → ratio ${r(ratio!, 3)}`
+        : ', PyTorch not installed (ratio null)'),
   );
   await step.release();
 }

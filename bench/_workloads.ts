@@ -1,6 +1,18 @@
 // Shared benchmark workloads (the same models the PyTorch peer builds in bench/peers/torch_train.py).
 import { ndarray, type NDArray } from '../src/graph/ndarray.js';
-import { Linear, Conv2d, Sequential, ReLU, MaxPool2d, Flatten, crossEntropy, manualSeed, type Module, bindParameters, withContext } from '../src/nn/index.js';
+import {
+  Linear,
+  Conv2d,
+  Sequential,
+  ReLU,
+  MaxPool2d,
+  Flatten,
+  crossEntropy,
+  manualSeed,
+  type Module,
+  bindParameters,
+  withContext,
+} from '../src/nn/index.js';
 import { adam } from '../src/optim/adam.js';
 import { TrainStep } from '../src/train/train-step.js';
 import { median } from './_peer.js';
@@ -11,7 +23,10 @@ function stepFor(model: Module, xShape: readonly number[], classes: number): Pro
     params,
     batch: { x: { dtype: 'float32', shape: xShape }, y: { dtype: 'int64', shape: [xShape[0]] } },
     optimizer: adam(),
-    forward: ({ params: ps, batch }) => withContext({ training: true }, () => bindParameters(model, ps, () => ({ loss: crossEntropy(model.forward(batch.x), batch.y) }))),
+    forward: ({ params: ps, batch }) =>
+      withContext({ training: true }, () =>
+        bindParameters(model, ps, () => ({ loss: crossEntropy(model.forward(batch.x), batch.y) })),
+      ),
   }).then((s) => (void classes, s));
 }
 
@@ -21,7 +36,11 @@ function randomBatch(xShape: readonly number[], classes: number): Record<string,
   const n = xShape.reduce((a, b) => a * b, 1);
   return {
     x: ndarray('float32', xShape, Float32Array.from({ length: n }, r)),
-    y: ndarray('int64', [xShape[0]], Array.from({ length: xShape[0] }, (_, i) => i % classes)),
+    y: ndarray(
+      'int64',
+      [xShape[0]],
+      Array.from({ length: xShape[0] }, (_, i) => i % classes),
+    ),
   };
 }
 
@@ -34,15 +53,27 @@ export async function mlpTrainStep(): Promise<{ step: TrainStep; batch: Record<s
 export async function cnnTrainStep(): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
   manualSeed(0);
   const model = new Sequential(
-    new Conv2d(1, 32, 3), ReLU(), MaxPool2d(2),
-    new Conv2d(32, 64, 3), ReLU(), MaxPool2d(2),
-    Flatten(), new Linear(64 * 5 * 5, 128), ReLU(), new Linear(128, 10),
+    new Conv2d(1, 32, 3),
+    ReLU(),
+    MaxPool2d(2),
+    new Conv2d(32, 64, 3),
+    ReLU(),
+    MaxPool2d(2),
+    Flatten(),
+    new Linear(64 * 5 * 5, 128),
+    ReLU(),
+    new Linear(128, 10),
   );
   return { step: await stepFor(model, [64, 1, 28, 28], 10), batch: randomBatch([64, 1, 28, 28], 10) };
 }
 
 /** Median ms per step over `reps` repetitions of `steps` steps, after warm-up. */
-export async function timeSteps(step: TrainStep, batch: Record<string, NDArray>, steps: number, reps: number): Promise<number> {
+export async function timeSteps(
+  step: TrainStep,
+  batch: Record<string, NDArray>,
+  steps: number,
+  reps: number,
+): Promise<number> {
   for (let i = 0; i < 10; i++) await step.run(batch, 1e-3);
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {

@@ -18,7 +18,11 @@ function spec(w: ImageWorkload, root: string): PipelineSpec {
   if (w === 'png28')
     return {
       dataset: { kind: 'image-folder', root, size: 28, channels: 1 },
-      transforms: [{ kind: 'randomCrop', size: 28, padding: 2 }, { kind: 'randomHorizontalFlip' }, { kind: 'normalize', mean: 0.286, std: 0.353 }],
+      transforms: [
+        { kind: 'randomCrop', size: 28, padding: 2 },
+        { kind: 'randomHorizontalFlip' },
+        { kind: 'normalize', mean: 0.286, std: 0.353 },
+      ],
     };
   return {
     dataset: { kind: 'image-folder', root, size: 64, channels: 3 },
@@ -55,11 +59,23 @@ interface PeerLine {
 
 function peer(w: ImageWorkload, root: string, epochs: number): PeerLine | null {
   if (!torchAvailable()) return null;
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', join(packageRoot(), 'bench', 'peers', 'torch_data.py'), w, root, WORKERS.join(','), String(epochs)], {
-    encoding: 'utf8',
-    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
-    timeout: 900_000,
-  });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      '-W',
+      'ignore',
+      join(packageRoot(), 'bench', 'peers', 'torch_data.py'),
+      w,
+      root,
+      WORKERS.join(','),
+      String(epochs),
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+      timeout: 900_000,
+    },
+  );
   if (r.status !== 0) throw new Error(`PyTorch data peer failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerLine;
 }
@@ -93,6 +109,10 @@ export async function run(args: string[]): Promise<void> {
       loadavg: loadavg().map((v) => Math.round(v * 100) / 100),
       date: new Date().toISOString(),
     };
-    report(json, line, `${name}: ${per[best]} samples/s (${best} workers; ${JSON.stringify(per)}) vs PyTorch ${p?.samples_per_s ?? '-'} (${p?.workers ?? '-'} workers): ratio ${line.ratio ?? '-'}`);
+    report(
+      json,
+      line,
+      `${name}: ${per[best]} samples/s (${best} workers; ${JSON.stringify(per)}) vs PyTorch ${p?.samples_per_s ?? '-'} (${p?.workers ?? '-'} workers): ratio ${line.ratio ?? '-'}`,
+    );
   }
 }

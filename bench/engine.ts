@@ -13,7 +13,10 @@ export async function run(args: string[]): Promise<void> {
 
   // 1024×1024 fp32 MatMul throughput
   const n = 1024;
-  const a = float32([n, n], Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000));
+  const a = float32(
+    [n, n],
+    Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000),
+  );
   const f = compile((x, y) => matmul(x, y));
   for (let i = 0; i < 5; i++) await f(a, a);
   const times: number[] = [];
@@ -23,7 +26,11 @@ export async function run(args: string[]): Promise<void> {
     times.push((performance.now() - t0) / 10);
   }
   const gflops = (2 * n ** 3) / (median(times) / 1000) / 1e9;
-  report(json, { workload: 'matmul-1024', gflops: round(gflops, 1), ms: round(median(times), 3) }, `matmul 1024²: ${round(gflops, 1)} GFLOP/s`);
+  report(
+    json,
+    { workload: 'matmul-1024', gflops: round(gflops, 1), ms: round(median(times), 3) },
+    `matmul 1024²: ${round(gflops, 1)} GFLOP/s`,
+  );
 }
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;

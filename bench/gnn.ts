@@ -26,11 +26,15 @@ async function graphStep(name: string): Promise<{ step: TrainStep; batch: Return
   const loss = graphTrainerConfig().loss!;
   const step = await TrainStep.create({
     params: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
-    batch: Object.fromEntries(Object.entries(batch).map(([k, a]) => [k, { dtype: a.dtype, shape: [GRAPH_BATCH_DIMS[k], ...a.shape.slice(1)] }])),
+    batch: Object.fromEntries(
+      Object.entries(batch).map(([k, a]) => [k, { dtype: a.dtype, shape: [GRAPH_BATCH_DIMS[k], ...a.shape.slice(1)] }]),
+    ),
     optimizer: adam({ weightDecay: 5e-4 }),
     seed: 0,
     forward: ({ params, batch: b, key }) =>
-      withContext({ training: true, key }, () => bindParameters(model, params, () => ({ loss: loss(model.train().forward(b.x, b.src, b.dst), b) }))),
+      withContext({ training: true, key }, () =>
+        bindParameters(model, params, () => ({ loss: loss(model.train().forward(b.x, b.src, b.dst), b) })),
+      ),
   });
   return { step, batch };
 }
@@ -39,9 +43,22 @@ function torchGnn(name: string, steps: number, reps: number): { ms_per_step: num
   if (!torchAvailable()) return null;
   let best: { ms_per_step: number; threads: number } | null = null;
   for (const threads of [1, 2]) {
-    const r = spawnSync('/usr/bin/python3', [join(packageRoot(), 'bench', 'peers', 'torch_gnn.py'), 'bench', name, String(threads), String(steps), String(reps)], {
-      encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, timeout: 600_000,
-    });
+    const r = spawnSync(
+      '/usr/bin/python3',
+      [
+        join(packageRoot(), 'bench', 'peers', 'torch_gnn.py'),
+        'bench',
+        name,
+        String(threads),
+        String(steps),
+        String(reps),
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+        timeout: 600_000,
+      },
+    );
     if (r.status !== 0) throw new Error(`PyTorch peer failed: ${r.stderr}`);
     const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms_per_step: number; threads: number };
     if (!best || res.ms_per_step < best.ms_per_step) best = res;
@@ -67,8 +84,20 @@ export async function run(args: string[]): Promise<void> {
     const ratio = peerSps ? ours / peerSps : null;
     report(
       json,
-      { workload, samples_per_s: r(ours), ms_per_step: r(ms, 3), peer: 'pytorch', peer_samples_per_s: peerSps === null ? null : r(peerSps), peer_ms_per_step: peer ? r(peer.ms_per_step, 3) : null, peer_threads: peer?.threads ?? null, ratio: ratio === null ? null : r(ratio, 3) },
-      `${workload}: lathe ${r(ms, 2)} ms/step` + (peer ? `, PyTorch ${r(peer.ms_per_step, 2)} ms/step (${peer.threads} thread(s)) → ratio ${r(ratio!, 3)} (samples/s, higher is better for lathe)` : ', PyTorch not installed (ratio null)'),
+      {
+        workload,
+        samples_per_s: r(ours),
+        ms_per_step: r(ms, 3),
+        peer: 'pytorch',
+        peer_samples_per_s: peerSps === null ? null : r(peerSps),
+        peer_ms_per_step: peer ? r(peer.ms_per_step, 3) : null,
+        peer_threads: peer?.threads ?? null,
+        ratio: ratio === null ? null : r(ratio, 3),
+      },
+      `${workload}: lathe ${r(ms, 2)} ms/step` +
+        (peer
+          ? `, PyTorch ${r(peer.ms_per_step, 2)} ms/step (${peer.threads} thread(s)) → ratio ${r(ratio!, 3)} (samples/s, higher is better for lathe)`
+          : ', PyTorch not installed (ratio null)'),
     );
   }
 }

@@ -24,7 +24,10 @@ export async function lmTrainStep(model: Module): Promise<{ step: TrainStep; bat
     params: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
     batch: { x: { dtype: 'int64', shape: [b, t] }, y: { dtype: 'int64', shape: [b, t] } },
     optimizer: adam(),
-    forward: ({ params, batch }) => withContext({ training: true }, () => bindParameters(model, params, () => ({ loss: lmLoss(model.forward(batch.x), batch.y) }))),
+    forward: ({ params, batch }) =>
+      withContext({ training: true }, () =>
+        bindParameters(model, params, () => ({ loss: lmLoss(model.forward(batch.x), batch.y) })),
+      ),
   });
   let s = 777;
   const r = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % vocab;
@@ -38,7 +41,9 @@ function seqPeer(workload: 'gpt' | 'lstm', steps: number, reps: number): PeerRes
   let best: PeerResult | null = null;
   for (const threads of [1, 2]) {
     const r = spawnSync('/usr/bin/python3', [script, workload, String(threads), String(steps), String(reps)], {
-      encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, timeout: 600_000,
+      encoding: 'utf8',
+      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+      timeout: 600_000,
     });
     if (r.status !== 0) throw new Error(`PyTorch peer failed: ${r.stderr}`);
     const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerResult;
@@ -48,7 +53,12 @@ function seqPeer(workload: 'gpt' | 'lstm', steps: number, reps: number): PeerRes
 }
 
 /** Times our step, then the PyTorch peer in the same run; prints the engine benchmark's JSON fields. */
-export async function seqBench(args: readonly string[], workload: string, peer: 'gpt' | 'lstm', make: () => Promise<{ step: TrainStep; batch: Record<string, NDArray> }>): Promise<void> {
+export async function seqBench(
+  args: readonly string[],
+  workload: string,
+  peer: 'gpt' | 'lstm',
+  make: () => Promise<{ step: TrainStep; batch: Record<string, NDArray> }>,
+): Promise<void> {
   const json = args.includes('--json');
   const steps = Number(process.env.LATHE_BENCH_STEPS ?? 20);
   const reps = 5;
@@ -61,14 +71,35 @@ export async function seqBench(args: readonly string[], workload: string, peer: 
   const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
   report(
     json,
-    { workload, samples_per_s: r(ours), ms_per_step: r(ms, 3), peer: 'pytorch', peer_samples_per_s: p ? r(p.samples_per_s) : null, peer_threads: p?.threads ?? null, ratio: ratio === null ? null : r(ratio, 3) },
-    `${workload}: lathe ${r(ours)} samples/s (${r(ms, 3)} ms/step)` + (p ? `, PyTorch ${r(p.samples_per_s)} samples/s (${p.threads} thread(s)) → ratio ${r(ratio!, 3)}` : ', PyTorch not installed (ratio null)'),
+    {
+      workload,
+      samples_per_s: r(ours),
+      ms_per_step: r(ms, 3),
+      peer: 'pytorch',
+      peer_samples_per_s: p ? r(p.samples_per_s) : null,
+      peer_threads: p?.threads ?? null,
+      ratio: ratio === null ? null : r(ratio, 3),
+    },
+    `${workload}: lathe ${r(ours)} samples/s (${r(ms, 3)} ms/step)` +
+      (p
+        ? `, PyTorch ${r(p.samples_per_s)} samples/s (${p.threads} thread(s)) → ratio ${r(ratio!, 3)}`
+        : ', PyTorch not installed (ratio null)'),
   );
 }
 
 export const gptBenchModel = (): GPT => {
   manualSeed(0);
-  return new GPT({ vocab: SEQ.vocab, context: SEQ.context, dim: 128, heads: 4, layers: 2, mlpRatio: 4, positions: 'learned', tied: true });
+  return new GPT({
+    vocab: SEQ.vocab,
+    context: SEQ.context,
+    dim: 128,
+    heads: 4,
+    layers: 2,
+    mlpRatio: 4,
+    positions: 'learned',
+    tied: true,
+  });
 };
 
-export const run = (args: string[]): Promise<void> => seqBench(args, 'gpt-train', 'gpt', () => fastestThreading('gpt-train', () => lmTrainStep(gptBenchModel())));
+export const run = (args: string[]): Promise<void> =>
+  seqBench(args, 'gpt-train', 'gpt', () => fastestThreading('gpt-train', () => lmTrainStep(gptBenchModel())));

@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const available = readdirSync(here).filter((f) => f.endsWith('.js') && f !== 'index.js' && !f.startsWith('_')).map((f) => f.slice(0, -3)).sort();
+const available = readdirSync(here)
+  .filter((f) => f.endsWith('.js') && f !== 'index.js' && !f.startsWith('_'))
+  .map((f) => f.slice(0, -3))
+  .sort();
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <name> [--json]\navailable: ${available.join(', ')}`);

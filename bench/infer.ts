@@ -25,23 +25,41 @@ interface InferWorkload {
   readonly input: { readonly dtype: 'float32' | 'int64'; readonly shape: readonly number[] };
 }
 
-const zoo = (name: string, options: Record<string, unknown> = {}) => (): Module => {
-  manualSeed(0);
-  const e = getModel(name);
-  return e.create(e.options.parse(options));
-};
+const zoo =
+  (name: string, options: Record<string, unknown> = {}) =>
+  (): Module => {
+    manualSeed(0);
+    const e = getModel(name);
+    return e.create(e.options.parse(options));
+  };
 
 const WORKLOADS: readonly InferWorkload[] = [
   // the quickstart CNN (src/train/quickstart.ts)
-  { name: 'cnn', batches: [64, 1], model: zoo('cnn', { widths: [32, 64], hidden: 128 }), input: { dtype: 'float32', shape: [1, 28, 28] } },
+  {
+    name: 'cnn',
+    batches: [64, 1],
+    model: zoo('cnn', { widths: [32, 64], hidden: 128 }),
+    input: { dtype: 'float32', shape: [1, 28, 28] },
+  },
   { name: 'resnet', batches: [16, 1], model: zoo('resnet'), input: { dtype: 'float32', shape: [1, 28, 28] } },
   { name: 'mobilenetv2', batches: [16, 1], model: zoo('mobilenetv2'), input: { dtype: 'float32', shape: [1, 28, 28] } },
   // the GPT of the training benchmark (bench/gpt.ts): logits of all 64 positions
   {
-    name: 'gpt', batches: [32, 1], input: { dtype: 'int64', shape: [64] },
+    name: 'gpt',
+    batches: [32, 1],
+    input: { dtype: 'int64', shape: [64] },
     model: () => {
       manualSeed(0);
-      return new GPT({ vocab: 96, context: 64, dim: 128, heads: 4, layers: 2, mlpRatio: 4, positions: 'learned', tied: true });
+      return new GPT({
+        vocab: 96,
+        context: 64,
+        dim: 128,
+        heads: 4,
+        layers: 2,
+        mlpRatio: 4,
+        positions: 'learned',
+        tied: true,
+      });
     },
   },
 ];
@@ -52,12 +70,24 @@ function feed(w: InferWorkload, batch: number): ort.Tensor {
   let s = 4242;
   const r = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
   return w.input.dtype === 'int64'
-    ? new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(Math.floor(r() * 96))), shape)
-    : new ort.Tensor('float32', Float32Array.from({ length: n }, () => r() * 2 - 1), shape);
+    ? new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: n }, () => BigInt(Math.floor(r() * 96))),
+        shape,
+      )
+    : new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: n }, () => r() * 2 - 1),
+        shape,
+      );
 }
 
 /** Median ms per run over `reps` repetitions of enough runs for ~0.3 s each, after warm-up. */
-async function timeRuns(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, reps: number): Promise<number> {
+async function timeRuns(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  reps: number,
+): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < 5; i++) await session.run(feeds);
   const per = (performance.now() - t0) / 5;
@@ -78,11 +108,26 @@ const SETTINGS = [
 ] as const;
 
 /** Our ms per batch at the fastest thread setting (LATHE_THREADS fixes the count instead). */
-async function ours(bytes: Uint8Array, feeds: Record<string, ort.Tensor>, reps: number): Promise<{ ms: number; label: string }> {
-  const fixed = process.env.LATHE_THREADS ? [{ threads: Number(process.env.LATHE_THREADS), spinning: process.env.LATHE_SPINNING !== '0', label: `${process.env.LATHE_THREADS} thread(s) (LATHE_THREADS)` }] : SETTINGS;
+async function ours(
+  bytes: Uint8Array,
+  feeds: Record<string, ort.Tensor>,
+  reps: number,
+): Promise<{ ms: number; label: string }> {
+  const fixed = process.env.LATHE_THREADS
+    ? [
+        {
+          threads: Number(process.env.LATHE_THREADS),
+          spinning: process.env.LATHE_SPINNING !== '0',
+          label: `${process.env.LATHE_THREADS} thread(s) (LATHE_THREADS)`,
+        },
+      ]
+    : SETTINGS;
   let best: { session: ort.InferenceSession; label: string; ms: number } | undefined;
   for (const s of fixed) {
-    const session = await ort.InferenceSession.create(bytes, sessionOptions({ threads: s.threads, spinning: s.spinning }));
+    const session = await ort.InferenceSession.create(
+      bytes,
+      sessionOptions({ threads: s.threads, spinning: s.spinning }),
+    );
     const ms = await timeRuns(session, feeds, 2);
     if (!best || ms < best.ms) {
       await best?.session.release();
@@ -108,7 +153,9 @@ function peer(workload: string, batch: number, reps: number): InferPeer | null {
   let best: InferPeer | null = null;
   for (const threads of [1, 2]) {
     const r = spawnSync('/usr/bin/python3', [script, workload, String(batch), String(threads), String(reps)], {
-      encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, timeout: 600_000,
+      encoding: 'utf8',
+      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+      timeout: 600_000,
     });
     if (r.status !== 0) throw new Error(`PyTorch peer failed: ${r.stderr}`);
     const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as InferPeer;
@@ -121,7 +168,10 @@ export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const only = args.filter((a) => !a.startsWith('--'));
   const unknown = only.filter((a) => !WORKLOADS.some((w) => w.name === a));
-  if (unknown.length) throw new Error(`infer: unknown workload(s) ${unknown.join(', ')} (known: ${WORKLOADS.map((w) => w.name).join(', ')})`);
+  if (unknown.length)
+    throw new Error(
+      `infer: unknown workload(s) ${unknown.join(', ')} (known: ${WORKLOADS.map((w) => w.name).join(', ')})`,
+    );
   const reps = 5;
   const rounds = Number(process.env.LATHE_BENCH_ROUNDS ?? 1);
   const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -146,12 +196,21 @@ export async function run(args: string[]): Promise<void> {
       report(
         json,
         {
-          workload, samples_per_s: r(sps), ms_per_batch: r(ms, 4), threads: label, peer: 'pytorch',
-          peer_samples_per_s: p ? r(p.samples_per_s) : null, peer_threads: p?.threads ?? null, peer_layout: p?.layout ?? null, peer_mode: p?.mode ?? null,
+          workload,
+          samples_per_s: r(sps),
+          ms_per_batch: r(ms, 4),
+          threads: label,
+          peer: 'pytorch',
+          peer_samples_per_s: p ? r(p.samples_per_s) : null,
+          peer_threads: p?.threads ?? null,
+          peer_layout: p?.layout ?? null,
+          peer_mode: p?.mode ?? null,
           ratio: ratio === null ? null : r(ratio, 3),
         },
         `${workload}: lathe ${r(sps)} samples/s (${r(ms, 4)} ms/batch, ${label})` +
-          (p ? `, PyTorch ${r(p.samples_per_s)} samples/s (${p.threads} thread(s), ${p.layout}, ${p.mode}) → ratio ${r(ratio!, 3)}` : ', PyTorch not installed (ratio null)'),
+          (p
+            ? `, PyTorch ${r(p.samples_per_s)} samples/s (${p.threads} thread(s), ${p.layout}, ${p.mode}) → ratio ${r(ratio!, 3)}`
+            : ', PyTorch not installed (ratio null)'),
       );
     }
   }

@@ -11,4 +11,5 @@ export const lstmBenchModel = (): CharRNN => {
   return new CharRNN({ cell: 'lstm', vocab: SEQ.vocab, context: SEQ.context, embed: 64, hidden: 128 });
 };
 
-export const run = (args: string[]): Promise<void> => seqBench(args, 'lstm-train', 'lstm', () => fastestThreading('lstm-train', () => lmTrainStep(lstmBenchModel())));
+export const run = (args: string[]): Promise<void> =>
+  seqBench(args, 'lstm-train', 'lstm', () => fastestThreading('lstm-train', () => lmTrainStep(lstmBenchModel())));

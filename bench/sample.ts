@@ -28,10 +28,24 @@ export async function run(args: string[]): Promise<void> {
   manualSeed(0);
   const model = new DDPM(opts);
   const params = model.namedParameters().reduce((s, [, p]) => s + p.data.data.length, 0);
-  const bytes = exportModule(model, [
-    { dtype: 'float32', shape: ['batch', 1, 28, 28] }, { dtype: 'float32', shape: ['batch'] }, { dtype: 'int64', shape: ['batch'] },
-  ], { inputNames: ['x', 'timesteps', 'labels'] });
-  const info = { kind: 'diffusion', channels: 1, size: 28, timesteps: 1000, schedule: 'linear', prediction: 'eps', classes: 10 } as const;
+  const bytes = exportModule(
+    model,
+    [
+      { dtype: 'float32', shape: ['batch', 1, 28, 28] },
+      { dtype: 'float32', shape: ['batch'] },
+      { dtype: 'int64', shape: ['batch'] },
+    ],
+    { inputNames: ['x', 'timesteps', 'labels'] },
+  );
+  const info = {
+    kind: 'diffusion',
+    channels: 1,
+    size: 28,
+    timesteps: 1000,
+    schedule: 'linear',
+    prediction: 'eps',
+    classes: 10,
+  } as const;
   let best = 0;
   let bestThreads = 0;
   for (const threads of [1, 2]) {
@@ -49,23 +63,62 @@ export async function run(args: string[]): Promise<void> {
     if (sps > best) [best, bestThreads] = [sps, threads];
     await session.release();
   }
-  interface PeerLine { samples_per_s: number; threads: number; channels_last: boolean; params: number }
+  interface PeerLine {
+    samples_per_s: number;
+    threads: number;
+    channels_last: boolean;
+    params: number;
+  }
   let peer: PeerLine | null = null;
   if (torchAvailable()) {
     for (const threads of [1, 2]) {
-      const r = spawnSync('/usr/bin/python3', [join(packageRoot(), 'bench', 'peers', 'torch_unet.py'), String(threads), String(n), String(steps), String(reps), '32', '2', '8', '128', '10', '1000'], {
-        encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, timeout: 1_200_000,
-      });
+      const r = spawnSync(
+        '/usr/bin/python3',
+        [
+          join(packageRoot(), 'bench', 'peers', 'torch_unet.py'),
+          String(threads),
+          String(n),
+          String(steps),
+          String(reps),
+          '32',
+          '2',
+          '8',
+          '128',
+          '10',
+          '1000',
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+          timeout: 1_200_000,
+        },
+      );
       if (r.status !== 0) throw new Error(`PyTorch peer failed: ${r.stderr}`);
       const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerLine;
-      if (res.params !== params) throw new Error(`the peer's U-Net has ${res.params} parameters, ours ${params}: not the same network`);
+      if (res.params !== params)
+        throw new Error(`the peer's U-Net has ${res.params} parameters, ours ${params}: not the same network`);
       if (!peer || res.samples_per_s > peer.samples_per_s) peer = res;
     }
   }
   const line = {
-    workload: `ddim${steps}-sample`, samples_per_s: best, threads: bestThreads, n, guidance: 3, params,
-    peer: 'pytorch', peer_samples_per_s: peer?.samples_per_s ?? null, peer_threads: peer?.threads ?? null, peer_channels_last: peer?.channels_last ?? null,
+    workload: `ddim${steps}-sample`,
+    samples_per_s: best,
+    threads: bestThreads,
+    n,
+    guidance: 3,
+    params,
+    peer: 'pytorch',
+    peer_samples_per_s: peer?.samples_per_s ?? null,
+    peer_threads: peer?.threads ?? null,
+    peer_channels_last: peer?.channels_last ?? null,
     ratio: peer ? best / peer.samples_per_s : null,
   };
-  report(json, line, `ddim${steps}-sample: lathe ${best.toFixed(2)} samples/s (${bestThreads} threads)` + (peer ? `, PyTorch ${peer.samples_per_s.toFixed(2)} (${peer.threads} threads${peer.channels_last ? ', channels_last' : ''}), ratio ${(best / peer.samples_per_s).toFixed(2)}` : ', PyTorch not installed'));
+  report(
+    json,
+    line,
+    `ddim${steps}-sample: lathe ${best.toFixed(2)} samples/s (${bestThreads} threads)` +
+      (peer
+        ? `, PyTorch ${peer.samples_per_s.toFixed(2)} (${peer.threads} threads${peer.channels_last ? ', channels_last' : ''}), ratio ${(best / peer.samples_per_s).toFixed(2)}`
+        : ', PyTorch not installed'),
+  );
 }

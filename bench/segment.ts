@@ -29,18 +29,29 @@ async function time(f: (...a: NDArray[]) => Promise<unknown>, args: NDArray[], r
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
   let s = 12345;
-  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
-  const seg = int64([E], Array.from({ length: E }, () => Math.floor(rnd() * N)));
+  const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
+  const seg = int64(
+    [E],
+    Array.from({ length: E }, () => Math.floor(rnd() * N)),
+  );
   const nodes = float32([N, 1], new Float32Array(N));
   for (const R of [16, 64]) {
-    const x = float32([E, R], Float32Array.from({ length: E * R }, () => rnd() - 0.5));
+    const x = float32(
+      [E, R],
+      Float32Array.from({ length: E * R }, () => rnd() - 0.5),
+    );
     const out: Record<string, number> = {};
     let bits1: Float32Array | undefined;
     let same = true;
     for (const threads of [1, 2]) {
       const sorted = compile((v: Tensor, i: Tensor, n: Tensor) => segmentSum(v, i, n), { threads });
-      const scatter = compile((v: Tensor, i: Tensor) => scatterAdd(full([N, R], 0), 0, expand(unsqueeze(i, 1), [E, R]), v), { threads });
-      const onehot = compile((v: Tensor, i: Tensor) => gemm(cast(oneHot(i, N), 'float32'), v, { transA: true }), { threads });
+      const scatter = compile(
+        (v: Tensor, i: Tensor) => scatterAdd(full([N, R], 0), 0, expand(unsqueeze(i, 1), [E, R]), v),
+        { threads },
+      );
+      const onehot = compile((v: Tensor, i: Tensor) => gemm(cast(oneHot(i, N), 'float32'), v, { transA: true }), {
+        threads,
+      });
       out[`sorted_cumsum_ms_t${threads}`] = round(await time(sorted, [x, seg, nodes]), 3);
       out[`scatter_elements_ms_t${threads}`] = round(await time(scatter, [x, seg]), 3);
       out[`onehot_ms_t${threads}`] = round(await time(onehot, [x, seg], 5), 3);
@@ -50,7 +61,11 @@ export async function run(args: string[]): Promise<void> {
         else if (!y.every((v, j) => Object.is(v, bits1![j]))) same = false;
       }
     }
-    report(json, { workload: `segment-sum-${E}x${R}`, ...out, deterministic_across_threads: same }, `segmentSum E=${E} R=${R}: ${JSON.stringify(out)} same bits at 1 and 2 threads: ${same}`);
+    report(
+      json,
+      { workload: `segment-sum-${E}x${R}`, ...out, deterministic_across_threads: same },
+      `segmentSum E=${E} R=${R}: ${JSON.stringify(out)} same bits at 1 and 2 threads: ${same}`,
+    );
   }
 }
 

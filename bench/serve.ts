@@ -25,7 +25,13 @@ function flag(args: readonly string[], name: string, dflt: number): number {
 }
 
 /** Samples/s of a bare session run in a loop at each batch size (best of spinning on/off), and its CPU µs per sample. */
-async function bareOrt(model: string, threads: number, batches: readonly number[], seconds: number, data: readonly number[][]): Promise<Map<number, { rate: number; cpuUs: number }>> {
+async function bareOrt(
+  model: string,
+  threads: number,
+  batches: readonly number[],
+  seconds: number,
+  data: readonly number[][],
+): Promise<Map<number, { rate: number; cpuUs: number }>> {
   const best = new Map<number, { rate: number; cpuUs: number }>();
   for (const spinning of [false, true]) {
     const session = await ort.InferenceSession.create(model, {
@@ -78,7 +84,9 @@ interface Served {
 }
 
 async function startServer(model: string, extra: readonly string[]): Promise<Served> {
-  const child = spawn(process.execPath, [cli, 'serve', model, '--port', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'serve', model, '--port', '0', '--log-level', 'warn', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
@@ -101,12 +109,23 @@ async function stopServer(s: Served): Promise<void> {
 
 async function batchStats(url: string): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const get = (name: string): number => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').filter((l) => l.startsWith(name)).join('\n'))?.[2] ?? 0);
+  const get = (name: string): number =>
+    Number(
+      /^(\S+) (\S+)$/m.exec(
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(name))
+          .join('\n'),
+      )?.[2] ?? 0,
+    );
   return { sum: get('lathe_batch_size_sum'), count: get('lathe_batch_size_count') };
 }
 
 /** Runs the load generator process against a server; samples the server's CPU over the measured part. */
-async function load(server: Served, spec: LoadSpec): Promise<LoadResult & { serverCpu?: { process: number; main: number }; meanBatch: number }> {
+async function load(
+  server: Served,
+  spec: LoadSpec,
+): Promise<LoadResult & { serverCpu?: { process: number; main: number }; meanBatch: number }> {
   const child = spawn(process.execPath, [loader, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   let started = false;
@@ -135,7 +154,8 @@ async function load(server: Served, spec: LoadSpec): Promise<LoadResult & { serv
   const n = batches1.count - batches0.count;
   return {
     ...result,
-    serverCpu: before && after ? { process: after.process - before.process, main: after.main - before.main } : undefined,
+    serverCpu:
+      before && after ? { process: after.process - before.process, main: after.main - before.main } : undefined,
     meanBatch: n > 0 ? (batches1.sum - batches0.sum) / n : 0,
   };
 }
@@ -146,9 +166,17 @@ interface Mode {
   readonly args: readonly string[];
 }
 
-const perReq = (seconds: number | undefined, requests: number): number | null => (seconds === undefined || requests === 0 ? null : Math.round((seconds / requests) * 1e6));
+const perReq = (seconds: number | undefined, requests: number): number | null =>
+  seconds === undefined || requests === 0 ? null : Math.round((seconds / requests) * 1e6);
 
-async function measure(model: string, mode: Mode, format: LoadSpec['format'], connections: number, seconds: number, extra: readonly string[] = []) {
+async function measure(
+  model: string,
+  mode: Mode,
+  format: LoadSpec['format'],
+  connections: number,
+  seconds: number,
+  extra: readonly string[] = [],
+) {
   const s = await startServer(model, [...mode.args, ...extra, ...(format === 'grpc' ? ['--grpc-port', '0'] : [])]);
   try {
     const r = await load(s, { url: s.url, grpc: s.grpc, format, connections, seconds });
@@ -184,7 +212,10 @@ export async function run(args: string[]): Promise<void> {
   const model = join(packageRoot(), 'test', 'fixtures', 'serve', 'cnn.onnx');
   const data = images(64);
   const loadStart = Math.round(loadavg()[0] * 100) / 100;
-  if (loadStart > cpus().length / 2) console.error(`serve bench: load average ${loadStart} on ${cpus().length} cores: other work will slow every run; CPU-per-request ratios hold up better than req/s`);
+  if (loadStart > cpus().length / 2)
+    console.error(
+      `serve bench: load average ${loadStart} on ${cpus().length} cores: other work will slow every run; CPU-per-request ratios hold up better than req/s`,
+    );
 
   const mode = (instances: number, threads: number, maxBatch: number): Mode => ({
     label: `${instances}x${threads}`,
@@ -209,9 +240,13 @@ export async function run(args: string[]): Promise<void> {
   }
   const runs: (Run & { rpsRange: [number, number] })[] = [...perConfig.values()].map((rs) => {
     const sorted = [...rs].sort((a, b) => a.rps - b.rps);
-    return { ...sorted[sorted.length - 1], rpsRange: [Math.round(sorted[0].rps), Math.round(sorted[sorted.length - 1].rps)] };
+    return {
+      ...sorted[sorted.length - 1],
+      rpsRange: [Math.round(sorted[0].rps), Math.round(sorted[sorted.length - 1].rps)],
+    };
   });
-  const best = (format: LoadSpec['format'], batched: boolean) => runs.filter((r) => r.format === format && r.batched === batched).reduce((a, b) => (b.rps > a.rps ? b : a));
+  const best = (format: LoadSpec['format'], batched: boolean) =>
+    runs.filter((r) => r.format === format && r.batched === batched).reduce((a, b) => (b.rps > a.rps ? b : a));
   const bestB = best('json', true);
   const bestU = best('json', false);
   const binB = best('binary', true);
@@ -237,7 +272,10 @@ export async function run(args: string[]): Promise<void> {
   const over = await measure(model, overloadMode, 'json', 256, seconds, ['--queue', '4']);
   const base200 = runs.find((r) => r.format === 'json' && !r.batched && r.config === overloadMode.label)!;
   const cpu200 = base200.serverUs ?? 0;
-  const cpu503 = over.serverCpuS !== undefined && over.rejected > 0 ? Math.max(0, (over.serverCpuS * 1e6 - over.ok * cpu200) / over.rejected) : null;
+  const cpu503 =
+    over.serverCpuS !== undefined && over.rejected > 0
+      ? Math.max(0, (over.serverCpuS * 1e6 - over.ok * cpu200) / over.rejected)
+      : null;
 
   // Latency at a fixed request rate: half the batched JSON throughput, in the best batched config.
   const rate = Math.max(10, Math.round(bestB.rps / 2));
@@ -300,7 +338,8 @@ export async function run(args: string[]): Promise<void> {
     cpu_fraction_of_bare_ort_binary: binB.serverUs ? r2(bareCpuAt(batchOf(binB)) / binB.serverUs) : null,
     // the server's own CPU per request: whole server CPU minus ORT's own CPU per sample at the same batch size
     server_cpu_us_per_request: bestB.serverUs !== null ? Math.round(bestB.serverUs - bareCpuAt(batchOf(bestB))) : null,
-    server_cpu_us_per_request_binary: binB.serverUs !== null ? Math.round(binB.serverUs - bareCpuAt(batchOf(binB))) : null,
+    server_cpu_us_per_request_binary:
+      binB.serverUs !== null ? Math.round(binB.serverUs - bareCpuAt(batchOf(binB))) : null,
     // CPU of a 503 / CPU of a 200 under overload (queue 4, 256 connections, 1 instance, batch 1)
     reject_cost_ratio: cpu503 !== null && cpu200 > 0 ? Math.round((cpu503 / cpu200) * 1000) / 1000 : null,
     reject_cpu_us: cpu503 !== null ? Math.round(cpu503) : null,
@@ -312,7 +351,8 @@ export async function run(args: string[]): Promise<void> {
     rps_unbatched_grpc: Math.round(grpcU.rps),
     batching_gain_grpc: r2(grpcB.rps / grpcU.rps),
     fraction_of_bare_ort_grpc: r2(grpcB.rps / bareAt(batchOf(grpcB))),
-    server_cpu_us_per_request_grpc: grpcB.serverUs !== null ? Math.round(grpcB.serverUs - bareCpuAt(batchOf(grpcB))) : null,
+    server_cpu_us_per_request_grpc:
+      grpcB.serverUs !== null ? Math.round(grpcB.serverUs - bareCpuAt(batchOf(grpcB))) : null,
     event_loop_us_per_req_grpc: grpcB.mainUs,
     p50_ms_grpc: grpcB.p50,
     p99_ms_grpc: grpcB.p99,
@@ -324,7 +364,12 @@ export async function run(args: string[]): Promise<void> {
     rounds,
     cores: cpus().length,
     failures: runs.reduce((n, r) => n + r.failures, 0) + fixed.failures + grpcB.failures + grpcU.failures,
-    bare_ort: sizes.map((b) => ({ batch: b, threads1: Math.round(bare1t.get(b)!.rate), threads2: Math.round(bare2t.get(b)!.rate), cpu_us_per_sample: Math.round(bareCpuAt(b)) })),
+    bare_ort: sizes.map((b) => ({
+      batch: b,
+      threads1: Math.round(bare1t.get(b)!.rate),
+      threads2: Math.round(bare2t.get(b)!.rate),
+      cpu_us_per_sample: Math.round(bareCpuAt(b)),
+    })),
     all: runs.map((r) => ({
       format: r.format,
       batched: r.batched,
@@ -341,16 +386,23 @@ export async function run(args: string[]): Promise<void> {
       loadgen_cores: r.loadgenCores,
     })),
   };
-  report(json, line, [
-    `serve-cnn-c64 (${connections} connections, ${seconds}s per run, load generator in its own process, ${line.cores} cores shared, load average ${line.load_average.join(' -> ')})`,
-    `  JSON    batched ${line.rps_batched} req/s (${line.batched_config}, mean batch ${line.mean_batch}), unbatched ${line.rps_unbatched} (${line.unbatched_config}) -> gain ${line.batching_gain}x; ${line.fraction_of_bare_ort} of bare ORT at batch ${line.bare_ort_batch} (${line.bare_ort_rps}/s)`,
-    `  binary  batched ${line.rps_batched_binary} req/s (${line.batched_config_binary}, mean batch ${line.mean_batch_binary}), unbatched ${line.rps_unbatched_binary} -> gain ${line.batching_gain_binary}x; ${line.fraction_of_bare_ort_binary} of bare ORT (${line.bare_ort_rps_binary}/s)`,
-    `  bare ORT samples/s: ${line.bare_ort.map((b) => `b${b.batch} ${b.threads1}/${b.threads2}`).join(', ')} (1/2 threads); batch 64 vs 1: ${line.bare_ort_gain_64_vs_1}x`,
-    `  CPU efficiency (ORT's CPU per sample / server CPU per request): JSON ${line.cpu_fraction_of_bare_ort}, binary ${line.cpu_fraction_of_bare_ort_binary}; batching gain in CPU per request: JSON ${line.batching_gain_cpu}x, binary ${line.batching_gain_cpu_binary}x`,
-    `  CPU µs/request (event loop / server / load generator): JSON ${line.event_loop_us_per_req}/${line.server_cpu_us_per_req}/${line.loadgen_cpu_us_per_req}, binary ${line.event_loop_us_per_req_binary}/${line.server_cpu_us_per_req_binary}/${line.loadgen_cpu_us_per_req_binary}`,
-    `  gRPC    batched ${line.rps_batched_grpc} req/s (mean batch ${line.mean_batch_grpc}), unbatched ${line.rps_unbatched_grpc} -> gain ${line.batching_gain_grpc}x; ${line.fraction_of_bare_ort_grpc} of bare ORT; server overhead ${line.server_cpu_us_per_request_grpc} µs/req`,
-    `  server's own CPU per request (server minus ORT): JSON ${line.server_cpu_us_per_request} µs, binary ${line.server_cpu_us_per_request_binary} µs; a 503 costs ${line.reject_cpu_us} µs = ${line.reject_cost_ratio} of a 200 (${line.overload_rejected_rps} refused/s, ${line.overload_ok_rps} ok/s)`,
-    `  fixed ${rate} req/s (JSON): p50 ${line.p50_ms} ms, p99 ${line.p99_ms} ms; failures ${line.failures}`,
-    ...line.all.map((a) => `    ${a.format.padEnd(6)} ${a.batched ? 'batched  ' : 'unbatched'} ${a.config}: ${a.rps} req/s (${a.rps_range.join('-')}), batch ${a.mean_batch}, p50 ${a.p50_ms} p99 ${a.p99_ms} ms, µs/req loop ${a.event_loop_us} server ${a.server_us} loadgen ${a.loadgen_us}`),
-  ].join('\n'));
+  report(
+    json,
+    line,
+    [
+      `serve-cnn-c64 (${connections} connections, ${seconds}s per run, load generator in its own process, ${line.cores} cores shared, load average ${line.load_average.join(' -> ')})`,
+      `  JSON    batched ${line.rps_batched} req/s (${line.batched_config}, mean batch ${line.mean_batch}), unbatched ${line.rps_unbatched} (${line.unbatched_config}) -> gain ${line.batching_gain}x; ${line.fraction_of_bare_ort} of bare ORT at batch ${line.bare_ort_batch} (${line.bare_ort_rps}/s)`,
+      `  binary  batched ${line.rps_batched_binary} req/s (${line.batched_config_binary}, mean batch ${line.mean_batch_binary}), unbatched ${line.rps_unbatched_binary} -> gain ${line.batching_gain_binary}x; ${line.fraction_of_bare_ort_binary} of bare ORT (${line.bare_ort_rps_binary}/s)`,
+      `  bare ORT samples/s: ${line.bare_ort.map((b) => `b${b.batch} ${b.threads1}/${b.threads2}`).join(', ')} (1/2 threads); batch 64 vs 1: ${line.bare_ort_gain_64_vs_1}x`,
+      `  CPU efficiency (ORT's CPU per sample / server CPU per request): JSON ${line.cpu_fraction_of_bare_ort}, binary ${line.cpu_fraction_of_bare_ort_binary}; batching gain in CPU per request: JSON ${line.batching_gain_cpu}x, binary ${line.batching_gain_cpu_binary}x`,
+      `  CPU µs/request (event loop / server / load generator): JSON ${line.event_loop_us_per_req}/${line.server_cpu_us_per_req}/${line.loadgen_cpu_us_per_req}, binary ${line.event_loop_us_per_req_binary}/${line.server_cpu_us_per_req_binary}/${line.loadgen_cpu_us_per_req_binary}`,
+      `  gRPC    batched ${line.rps_batched_grpc} req/s (mean batch ${line.mean_batch_grpc}), unbatched ${line.rps_unbatched_grpc} -> gain ${line.batching_gain_grpc}x; ${line.fraction_of_bare_ort_grpc} of bare ORT; server overhead ${line.server_cpu_us_per_request_grpc} µs/req`,
+      `  server's own CPU per request (server minus ORT): JSON ${line.server_cpu_us_per_request} µs, binary ${line.server_cpu_us_per_request_binary} µs; a 503 costs ${line.reject_cpu_us} µs = ${line.reject_cost_ratio} of a 200 (${line.overload_rejected_rps} refused/s, ${line.overload_ok_rps} ok/s)`,
+      `  fixed ${rate} req/s (JSON): p50 ${line.p50_ms} ms, p99 ${line.p99_ms} ms; failures ${line.failures}`,
+      ...line.all.map(
+        (a) =>
+          `    ${a.format.padEnd(6)} ${a.batched ? 'batched  ' : 'unbatched'} ${a.config}: ${a.rps} req/s (${a.rps_range.join('-')}), batch ${a.mean_batch}, p50 ${a.p50_ms} p99 ${a.p99_ms} ms, µs/req loop ${a.event_loop_us} server ${a.server_us} loadgen ${a.loadgen_us}`,
+      ),
+    ].join('\n'),
+  );
 }

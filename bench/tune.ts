@@ -20,22 +20,47 @@ const branin = ([x1, x2]: number[]): number => {
   const t = 1 / (8 * Math.PI);
   return (x2 - b * x1 * x1 + c * x1 - 6) ** 2 + 10 * (1 - t) * Math.cos(x1) + 10;
 };
-const HA = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]];
+const HA = [
+  [10, 3, 17, 3.5, 1.7, 8],
+  [0.05, 10, 17, 0.1, 8, 14],
+  [3, 3.5, 1.7, 10, 17, 8],
+  [17, 8, 0.05, 10, 0.1, 14],
+];
 const HC = [1.0, 1.2, 3.0, 3.2];
-const HP = [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991], [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]];
-const hartmann6 = (x: number[]): number => -HC.reduce((s, c, i) => s + c * Math.exp(-HA[i].reduce((a, aij, j) => a + aij * (x[j] - HP[i][j] * 1e-4) ** 2, 0)), 0);
-const rosenbrock = (x: number[]): number => x.slice(0, -1).reduce((s, v, i) => s + 100 * (x[i + 1] - v * v) ** 2 + (1 - v) ** 2, 0);
+const HP = [
+  [1312, 1696, 5569, 124, 8283, 5886],
+  [2329, 4135, 8307, 3736, 1004, 9991],
+  [2348, 1451, 3522, 2883, 3047, 6650],
+  [4047, 8828, 8732, 5743, 1091, 381],
+];
+const hartmann6 = (x: number[]): number =>
+  -HC.reduce(
+    (s, c, i) => s + c * Math.exp(-HA[i].reduce((a, aij, j) => a + aij * (x[j] - HP[i][j] * 1e-4) ** 2, 0)),
+    0,
+  );
+const rosenbrock = (x: number[]): number =>
+  x.slice(0, -1).reduce((s, v, i) => s + 100 * (x[i + 1] - v * v) ** 2 + (1 - v) ** 2, 0);
 
 const FUNCTIONS: Record<string, { f: (x: number[]) => number; bounds: [number, number][] }> = {
-  branin: { f: branin, bounds: [[-5, 10], [0, 15]] },
+  branin: {
+    f: branin,
+    bounds: [
+      [-5, 10],
+      [0, 15],
+    ],
+  },
   hartmann6: { f: hartmann6, bounds: Array(6).fill([0, 1]) },
   rosenbrock10: { f: rosenbrock, bounds: Array(10).fill([-5, 10]) },
 };
 
-const optunaAvailable = (): boolean => spawnSync('/usr/bin/python3', ['-c', 'import optuna'], { stdio: 'ignore' }).status === 0;
+const optunaAvailable = (): boolean =>
+  spawnSync('/usr/bin/python3', ['-c', 'import optuna'], { stdio: 'ignore' }).status === 0;
 
 function optuna(args: string[]): Record<string, unknown> {
-  const r = spawnSync('/usr/bin/python3', [join(packageRoot(), 'bench', 'peers', 'optuna_tune.py'), ...args], { encoding: 'utf8', timeout: 1_800_000 });
+  const r = spawnSync('/usr/bin/python3', [join(packageRoot(), 'bench', 'peers', 'optuna_tune.py'), ...args], {
+    encoding: 'utf8',
+    timeout: 1_800_000,
+  });
   if (r.status !== 0) throw new Error(`Optuna peer failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -86,7 +111,10 @@ async function ourOverhead(filled: number, measured: number): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < measured; i++) {
     const t = await study.ask(dists);
-    await study.tell(t, Object.values(t.params).reduce((a: number, x) => a + (x as number) ** 2, 0));
+    await study.tell(
+      t,
+      Object.values(t.params).reduce((a: number, x) => a + (x as number) ** 2, 0),
+    );
   }
   return (performance.now() - t0) / measured;
 }
@@ -100,25 +128,53 @@ export async function run(args: string[]): Promise<void> {
   const trials = 100;
   const peer = optunaAvailable();
   if (!peer && !json) console.log('Optuna not found at /usr/bin/python3: reporting lathe only');
-  if (!json) console.log(`quality: mean best after ${trials} trials over ${seeds} seeds (minimize)\n${'workload'.padEnd(24)} ${'lathe'.padStart(10)} ${'optuna'.padStart(10)}  diff [95% CI]`);
+  if (!json)
+    console.log(
+      `quality: mean best after ${trials} trials over ${seeds} seeds (minimize)\n${'workload'.padEnd(24)} ${'lathe'.padStart(10)} ${'optuna'.padStart(10)}  diff [95% CI]`,
+    );
   for (const sampler of args.includes('--speed') ? [] : (['tpe', 'cmaes'] as const)) {
     for (const fn of Object.keys(FUNCTIONS)) {
       const ours = await ourBest(sampler, fn, seeds, trials);
       const theirs = peer ? (optuna(['quality', sampler, fn, String(seeds), String(trials)]).best as number[]) : null;
       const ci = theirs ? welch(ours, theirs) : null;
       const line = {
-        workload: `${sampler}-${fn}`, trials, seeds, mean_best: mean(ours), peer: theirs ? 'optuna' : null,
-        peer_mean_best: theirs ? mean(theirs) : null, diff: theirs ? mean(ours) - mean(theirs) : null, diff_ci95: ci,
+        workload: `${sampler}-${fn}`,
+        trials,
+        seeds,
+        mean_best: mean(ours),
+        peer: theirs ? 'optuna' : null,
+        peer_mean_best: theirs ? mean(theirs) : null,
+        diff: theirs ? mean(ours) - mean(theirs) : null,
+        diff_ci95: ci,
       };
-      report(json, line, `${line.workload.padEnd(24)} ${mean(ours).toFixed(4).padStart(10)} ${(theirs ? mean(theirs).toFixed(4) : '-').padStart(10)}  ${ci ? `${line.diff!.toFixed(4)} [${ci[0].toFixed(4)}, ${ci[1].toFixed(4)}]` : ''}`);
+      report(
+        json,
+        line,
+        `${line.workload.padEnd(24)} ${mean(ours).toFixed(4).padStart(10)} ${(theirs ? mean(theirs).toFixed(4) : '-').padStart(10)}  ${ci ? `${line.diff!.toFixed(4)} [${ci[0].toFixed(4)}, ${ci[1].toFixed(4)}]` : ''}`,
+      );
     }
   }
-  if (!json) console.log(`\nspeed: TPE overhead per trial, 8 parameters\n${'workload'.padEnd(24)} ${'lathe ms'.padStart(10)} ${'optuna ms'.padStart(10)}  ratio`);
+  if (!json)
+    console.log(
+      `\nspeed: TPE overhead per trial, 8 parameters\n${'workload'.padEnd(24)} ${'lathe ms'.padStart(10)} ${'optuna ms'.padStart(10)}  ratio`,
+    );
   for (const filled of quick ? [1000] : [1000, 5000]) {
     const measured = filled >= 5000 ? 20 : 40;
     const ours = await ourOverhead(filled, measured);
-    const theirs = peer ? (optuna(['overhead', String(filled), String(Math.min(measured, 20)), '8']).ms_per_trial as number) : null;
-    const line = { workload: `tpe-overhead-${filled}`, ms_per_trial: ours, peer: theirs ? 'optuna' : null, peer_ms_per_trial: theirs, ratio: theirs ? theirs / ours : null };
-    report(json, line, `${line.workload.padEnd(24)} ${ours.toFixed(2).padStart(10)} ${(theirs ? theirs.toFixed(2) : '-').padStart(10)}  ${line.ratio ? line.ratio.toFixed(1) + 'x' : ''}`);
+    const theirs = peer
+      ? (optuna(['overhead', String(filled), String(Math.min(measured, 20)), '8']).ms_per_trial as number)
+      : null;
+    const line = {
+      workload: `tpe-overhead-${filled}`,
+      ms_per_trial: ours,
+      peer: theirs ? 'optuna' : null,
+      peer_ms_per_trial: theirs,
+      ratio: theirs ? theirs / ours : null,
+    };
+    report(
+      json,
+      line,
+      `${line.workload.padEnd(24)} ${ours.toFixed(2).padStart(10)} ${(theirs ? theirs.toFixed(2) : '-').padStart(10)}  ${line.ratio ? line.ratio.toFixed(1) + 'x' : ''}`,
+    );
   }
 }

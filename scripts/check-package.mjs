@@ -32,19 +32,44 @@ const work = mkdtempSync(join(tmpdir(), 'lathe-package-'));
 try {
   step('npm pack');
   const packed = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+    execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
   )[0];
   const tarball = join(work, packed.filename);
   const files = packed.files.map((f) => f.path);
   const figures = { tarball_bytes: packed.size, unpacked_bytes: packed.unpackedSize, files: files.length };
-  console.log(`${packed.filename}: ${(packed.size / 1e6).toFixed(2)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(2)} MB unpacked, ${files.length} files`);
+  console.log(
+    `${packed.filename}: ${(packed.size / 1e6).toFixed(2)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(2)} MB unpacked, ${files.length} files`,
+  );
 
-  const forbidden = [/^dist\/(test|bench|scripts)\//, /^test\//, /\.map$/, /^docs\/screenshots\//, /\.tsbuildinfo/, /^src\/.*\.ts$/];
-  for (const f of files) for (const re of forbidden) if (re.test(f)) fail(`the tarball must not contain ${f} (matches ${re})`);
+  const forbidden = [
+    /^dist\/(test|bench|scripts)\//,
+    /^test\//,
+    /\.map$/,
+    /^docs\/screenshots\//,
+    /\.tsbuildinfo/,
+    /^src\/.*\.ts$/,
+  ];
+  for (const f of files)
+    for (const re of forbidden) if (re.test(f)) fail(`the tarball must not contain ${f} (matches ${re})`);
   const required = [
-    'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/lathe.js', 'dist/src/index.js', 'dist/src/index.d.ts',
-    'dist/src/cli/bin.js', 'data/fashion-mnist-subset/LICENSE', 'data/fashion-mnist-subset/train-images-idx3-ubyte.gz',
-    'data/fashion-mnist-subset/t10k-labels-idx1-ubyte.gz', 'src/track/ui/index.html', 'src/serve/grpc/grpc_predict_v2.proto', 'src/deploy/browser/index.html',
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'CHANGELOG.md',
+    'bin/lathe.js',
+    'dist/src/index.js',
+    'dist/src/index.d.ts',
+    'dist/src/cli/bin.js',
+    'data/fashion-mnist-subset/LICENSE',
+    'data/fashion-mnist-subset/train-images-idx3-ubyte.gz',
+    'data/fashion-mnist-subset/t10k-labels-idx1-ubyte.gz',
+    'src/track/ui/index.html',
+    'src/serve/grpc/grpc_predict_v2.proto',
+    'src/deploy/browser/index.html',
   ];
   for (const [sub, target] of Object.entries(pkg.exports)) {
     if (typeof target === 'string') continue;
@@ -52,7 +77,9 @@ try {
     if (!sub) fail('empty export key');
   }
   for (const f of required) if (!files.includes(f)) fail(`the tarball lacks ${f}`);
-  console.log(`contents ok: ${required.length} required files present, nothing from tests, benches, maps or screenshots`);
+  console.log(
+    `contents ok: ${required.length} required files present, nothing from tests, benches, maps or screenshots`,
+  );
 
   step('publint');
   run(bin('publint'), ['run', '--strict', tarball], { cwd: root });
@@ -62,15 +89,21 @@ try {
   step('install the tarball into an empty project');
   const app = join(work, 'app');
   run('mkdir', ['-p', app]);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'lathe-smoke', private: true, type: 'module' }, null, 2));
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'lathe-smoke', private: true, type: 'module' }, null, 2),
+  );
   // onnxruntime-node's postinstall would fetch CUDA libraries from outside the npm registry (DESIGN.md).
   writeFileSync(join(app, '.npmrc'), 'onnxruntime-node-install=skip\n');
   const t0 = Date.now();
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app });
   figures.install_s = +((Date.now() - t0) / 1000).toFixed(1);
 
-  const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json').map((s) => s.replace(/^\./, 'lathe'));
-  const probe = subpaths.map((s, i) => `import * as m${i} from '${s}';`).join('\n') +
+  const subpaths = Object.keys(pkg.exports)
+    .filter((s) => s !== './package.json')
+    .map((s) => s.replace(/^\./, 'lathe'));
+  const probe =
+    subpaths.map((s, i) => `import * as m${i} from '${s}';`).join('\n') +
     `\nconst mods = [${subpaths.map((_, i) => `m${i}`).join(', ')}];\n` +
     `const names = ${JSON.stringify(subpaths)};\n` +
     `mods.forEach((m, i) => { if (Object.keys(m).length === 0) throw new Error(names[i] + ' exports nothing'); });\n` +
@@ -80,15 +113,31 @@ try {
   run(process.execPath, ['probe.mjs'], { cwd: app });
 
   step('types resolve (tsc in the empty project)');
-  writeFileSync(join(app, 'probe.ts'), subpaths.map((s, i) => `import type * as T${i} from '${s}';\nexport type U${i} = keyof typeof T${i};`).join('\n') +
-    `\nimport { Trainer } from 'lathe/train';\nimport { float32 } from 'lathe';\nexport const t: typeof Trainer = Trainer;\nexport const x = float32([1], [1]);\n`);
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true,
-      skipLibCheck: true, types: ['node'], typeRoots: [join(root, 'node_modules', '@types')],
-    },
-    files: ['probe.ts'],
-  }, null, 2));
+  writeFileSync(
+    join(app, 'probe.ts'),
+    subpaths.map((s, i) => `import type * as T${i} from '${s}';\nexport type U${i} = keyof typeof T${i};`).join('\n') +
+      `\nimport { Trainer } from 'lathe/train';\nimport { float32 } from 'lathe';\nexport const t: typeof Trainer = Trainer;\nexport const x = float32([1], [1]);\n`,
+  );
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(root, 'node_modules', '@types')],
+        },
+        files: ['probe.ts'],
+      },
+      null,
+      2,
+    ),
+  );
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app });
   console.log('types ok');
 

@@ -19,13 +19,26 @@ if (!src || !out) {
 }
 const { model, cfg } = modelFromCheckpoint(src);
 const seq = model as Sequential;
-if (cfg.model.name !== 'cnn' || seq.layers.length !== 10) throw new Error(`${src}: expected the cnn of examples/fid-fmnist-classifier.yaml`);
-exportOnnx((x: Tensor) => withFrozenParameters(model, () => {
-  let h = div(sub(x, FASHION_MEAN), FASHION_STD); // [N, 1, 28, 28], normalised as in training
-  for (const l of seq.layers.slice(0, 9)) h = l.forward(h); // … dense 800→64 → ReLU: [N, 64]
-  return { features: h, logits: seq.layers[9].forward(h) }; // [N, 64], [N, 10]
-}), [{ dtype: 'float32', shape: ['batch', 1, 28, 28] }], {
-  path: out, inputNames: ['images'], inference: true,
-  metadata: { ...versions(), lathe_config: JSON.stringify(cfg), 'lathe.fid': 'FID-FMNIST feature network: features = ReLU(dense 800→64) (layers.8), logits = layers.9; input images in [0, 1]' },
-});
+if (cfg.model.name !== 'cnn' || seq.layers.length !== 10)
+  throw new Error(`${src}: expected the cnn of examples/fid-fmnist-classifier.yaml`);
+exportOnnx(
+  (x: Tensor) =>
+    withFrozenParameters(model, () => {
+      let h = div(sub(x, FASHION_MEAN), FASHION_STD); // [N, 1, 28, 28], normalised as in training
+      for (const l of seq.layers.slice(0, 9)) h = l.forward(h); // … dense 800→64 → ReLU: [N, 64]
+      return { features: h, logits: seq.layers[9].forward(h) }; // [N, 64], [N, 10]
+    }),
+  [{ dtype: 'float32', shape: ['batch', 1, 28, 28] }],
+  {
+    path: out,
+    inputNames: ['images'],
+    inference: true,
+    metadata: {
+      ...versions(),
+      lathe_config: JSON.stringify(cfg),
+      'lathe.fid':
+        'FID-FMNIST feature network: features = ReLU(dense 800→64) (layers.8), logits = layers.9; input images in [0, 1]',
+    },
+  },
+);
 console.log(`wrote ${out}`);

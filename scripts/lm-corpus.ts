@@ -37,29 +37,39 @@ export interface Corpus {
 
 /** The KJV as one verse per line (see the header); throws a clear error when the `bible` program is missing. */
 export function extractKjv(): string {
-  const r = spawnSync('bible', [...KJV_ARGS], { encoding: 'latin1', env: { ...process.env, COLUMNS: '' }, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('bible', [...KJV_ARGS], {
+    encoding: 'latin1',
+    env: { ...process.env, COLUMNS: '' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.error || r.status !== 0) {
-    throw new Error(`corpus kjv: running \`bible ${KJV_ARGS.join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}: ${r.stderr}`}); install the Debian packages bible-kjv and bible-kjv-text`);
+    throw new Error(
+      `corpus kjv: running \`bible ${KJV_ARGS.join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}: ${r.stderr}`}); install the Debian packages bible-kjv and bible-kjv-text`,
+    );
   }
   const verses: string[] = [];
   for (const line of r.stdout.split('\n')) {
     const m = /^ +\d+ (.*)$/.exec(line);
     if (m) verses.push(m[1]);
   }
-  if (verses.length !== KJV_VERSES) throw new Error(`corpus kjv: expected ${KJV_VERSES} verses from \`bible\`, got ${verses.length}`);
+  if (verses.length !== KJV_VERSES)
+    throw new Error(`corpus kjv: expected ${KJV_VERSES} verses from \`bible\`, got ${verses.length}`);
   return verses.join('\n') + '\n';
 }
 
 export function extractLicenses(dir = LICENSES_DIR): string {
-  const files = readdirSync(dir).sort().filter((f) => lstatSync(join(dir, f)).isFile());
+  const files = readdirSync(dir)
+    .sort()
+    .filter((f) => lstatSync(join(dir, f)).isFile());
   return files.map((f) => readFileSync(join(dir, f), 'latin1')).join('\n');
 }
 
 export function loadCorpus(name: CorpusName): Corpus {
   const text = name === 'kjv' ? extractKjv() : extractLicenses();
-  const source = name === 'kjv'
-    ? `Debian bible-kjv-text via \`COLUMNS= bible ${KJV_ARGS.join(' ')}\`, verse numbers and chapter headings removed, one verse per line`
-    : `${LICENSES_DIR} (regular files, sorted by name, latin1, joined with "\\n")`;
+  const source =
+    name === 'kjv'
+      ? `Debian bible-kjv-text via \`COLUMNS= bible ${KJV_ARGS.join(' ')}\`, verse numbers and chapter headings removed, one verse per line`
+      : `${LICENSES_DIR} (regular files, sorted by name, latin1, joined with "\\n")`;
   return { name, source, text, sha256: createHash('sha256').update(text, 'utf8').digest('hex') };
 }
 

@@ -27,7 +27,13 @@ interface Protocol {
 }
 export const GNN_PROTOCOLS: Readonly<Record<string, Protocol>> = {
   gcn: { options: { hidden: 16, dropout: 0.5 }, lr: 0.01, weightDecay: 5e-4, epochs: 200 },
-  gat: { options: { hidden: 8, heads: 8, outHeads: 1, dropout: 0.6, attnDropout: 0.6 }, lr: 0.005, weightDecay: 5e-4, epochs: 1000, patience: 100 },
+  gat: {
+    options: { hidden: 8, heads: 8, outHeads: 1, dropout: 0.6, attnDropout: 0.6 },
+    lr: 0.005,
+    weightDecay: 5e-4,
+    epochs: 1000,
+    patience: 100,
+  },
   graphsage: { options: { hidden: 16, dropout: 0.5, aggr: 'mean' }, lr: 0.01, weightDecay: 5e-4, epochs: 200 },
 };
 
@@ -46,7 +52,12 @@ class ScoreLoader implements BatchLoader {
 }
 
 /** Trains one seed; returns the test accuracy at the best validation epoch and the mean train-step time. */
-export async function trainCoraSeed(g: GraphDataset, model: string, seed: number, threads?: number): Promise<{ test: number; val: number; epoch: number; epochs: number; stepMs: number }> {
+export async function trainCoraSeed(
+  g: GraphDataset,
+  model: string,
+  seed: number,
+  threads?: number,
+): Promise<{ test: number; val: number; epoch: number; epochs: number; stepMs: number }> {
   const p = GNN_PROTOCOLS[model];
   const entry = getModel(model);
   manualSeed(seed);
@@ -61,28 +72,38 @@ export async function trainCoraSeed(g: GraphDataset, model: string, seed: number
   let t0 = 0;
   const scores = new ScoreLoader(g);
   const trainer: Trainer = new Trainer({
-    model: net, optimizer: adam({ weightDecay: p.weightDecay }), lr: p.lr, epochs: p.epochs, seed, ...base,
+    model: net,
+    optimizer: adam({ weightDecay: p.weightDecay }),
+    lr: p.lr,
+    epochs: p.epochs,
+    seed,
+    ...base,
     batchDims: { ...base.batchDims, testMask: 'nodes' },
     metrics: { ...base.metrics, test_accuracy: (o, b) => graphAccuracy(o, b.y, b.testMask ?? b.mask) },
     session: threads ? { threads } : undefined,
-    callbacks: [{
-      name: 'cora-scores',
-      onBatchEnd: () => {
-        if (timed++ > 0) stepMs += performance.now() - t0; // the first step includes building the session
+    callbacks: [
+      {
+        name: 'cora-scores',
+        onBatchEnd: () => {
+          if (timed++ > 0) stepMs += performance.now() - t0; // the first step includes building the session
+        },
+        onEpochEnd: async (tr, logs) => {
+          const r = await tr.evaluate(scores);
+          const [val, test, loss] = [r.metrics!.accuracy, r.metrics!.test_accuracy, r.loss];
+          if (val > best.val || (val === best.val && loss < best.valLoss))
+            best = { val, valLoss: loss, test, epoch: logs.epoch };
+          if (loss < bestLoss || val > bestAcc) since = 0;
+          else since++;
+          bestLoss = Math.min(bestLoss, loss);
+          bestAcc = Math.max(bestAcc, val);
+          if (p.patience !== undefined && since >= p.patience) tr.shouldStop = true;
+          t0 = performance.now();
+        },
+        onFitStart: () => {
+          t0 = performance.now();
+        },
       },
-      onEpochEnd: async (tr, logs) => {
-        const r = await tr.evaluate(scores);
-        const [val, test, loss] = [r.metrics!.accuracy, r.metrics!.test_accuracy, r.loss];
-        if (val > best.val || (val === best.val && loss < best.valLoss)) best = { val, valLoss: loss, test, epoch: logs.epoch };
-        if (loss < bestLoss || val > bestAcc) since = 0;
-        else since++;
-        bestLoss = Math.min(bestLoss, loss);
-        bestAcc = Math.max(bestAcc, val);
-        if (p.patience !== undefined && since >= p.patience) tr.shouldStop = true;
-        t0 = performance.now();
-      },
-      onFitStart: () => { t0 = performance.now(); },
-    }],
+    ],
   });
   await trainer.fit(new GraphLoader(g, 'train'));
   const epochs = trainer.currentEpoch;
@@ -99,11 +120,30 @@ export async function coraQuality(model: string, seeds: number, from = 0): Promi
   for (let s = from; s < from + seeds; s++) {
     const r = await trainCoraSeed(g, model, s, threads);
     accs.push(r.test);
-    console.log(JSON.stringify({ quality: `${model}-cora`, seed: s, test_accuracy: round(r.test), val_accuracy: round(r.val), best_epoch: r.epoch, epochs: r.epochs, ms_per_epoch: Math.round(r.stepMs * 10) / 10 }));
+    console.log(
+      JSON.stringify({
+        quality: `${model}-cora`,
+        seed: s,
+        test_accuracy: round(r.test),
+        val_accuracy: round(r.val),
+        best_epoch: r.epoch,
+        epochs: r.epochs,
+        ms_per_epoch: Math.round(r.stepMs * 10) / 10,
+      }),
+    );
   }
   const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
   const std = Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, accs.length - 1));
-  console.log(JSON.stringify({ quality: `${model}-cora`, seeds, test_accuracy_mean: round(mean), test_accuracy_std: round(std), seconds: Math.round((Date.now() - t0) / 1000), ...GNN_PROTOCOLS[model] }));
+  console.log(
+    JSON.stringify({
+      quality: `${model}-cora`,
+      seeds,
+      test_accuracy_mean: round(mean),
+      test_accuracy_std: round(std),
+      seconds: Math.round((Date.now() - t0) / 1000),
+      ...GNN_PROTOCOLS[model],
+    }),
+  );
 }
 
 const round = (x: number): number => Math.round(x * 1e4) / 1e4;

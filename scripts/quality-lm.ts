@@ -34,7 +34,16 @@ import { CharRNN } from '../src/models/rnn.js';
 import { TextGenerator } from '../src/models/generate.js';
 import { packageRoot } from '../src/util/package-root.js';
 import { Rng } from '../src/util/random.js';
-import { CORPORA, decode, encode, loadCorpus, splitCorpus, VOCAB, type CorpusName, type CorpusSplits } from './lm-corpus.js';
+import {
+  CORPORA,
+  decode,
+  encode,
+  loadCorpus,
+  splitCorpus,
+  VOCAB,
+  type CorpusName,
+  type CorpusSplits,
+} from './lm-corpus.js';
 
 export type LmName = 'gpt' | 'lstm' | 'gru';
 
@@ -97,7 +106,11 @@ class StepBatches implements BatchLoader {
   readonly length: number;
   readonly size: number;
   lastYield = 0;
-  constructor(readonly ids: Uint8Array, readonly offsets: Int32Array, readonly every: number) {
+  constructor(
+    readonly ids: Uint8Array,
+    readonly offsets: Int32Array,
+    readonly every: number,
+  ) {
     this.length = every;
     this.size = every * BATCH;
   }
@@ -136,7 +149,14 @@ const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const progress = (o: Record<string, unknown>): void => void process.stderr.write(JSON.stringify(o) + '\n');
 
-async function runLathe(name: LmName, data: CorpusSplits, offsets: Int32Array, o: LmRunOptions, dir: string, model: Module): Promise<SideResult> {
+async function runLathe(
+  name: LmName,
+  data: CorpusSplits,
+  offsets: Int32Array,
+  o: LmRunOptions,
+  dir: string,
+  model: Module,
+): Promise<SideResult> {
   const t0 = performance.now();
   const steps = offsets.length / BATCH;
   const train = new StepBatches(data.ids, offsets, o.evalEvery);
@@ -151,41 +171,90 @@ async function runLathe(name: LmName, data: CorpusSplits, offsets: Int32Array, o
     onEpochEnd(t, logs) {
       const bpc = logs.metrics.val_loss / Math.LN2;
       curve.push([logs.step, r3(bpc)]);
-      progress({ side: 'lathe', model: name, step: logs.step, val_bpc: r3(bpc), train_loss: r3(logs.metrics.train_loss), elapsed_s: r1((performance.now() - t0) / 1000) });
+      progress({
+        side: 'lathe',
+        model: name,
+        step: logs.step,
+        val_bpc: r3(bpc),
+        train_loss: r3(logs.metrics.train_loss),
+        elapsed_s: r1((performance.now() - t0) / 1000),
+      });
       if (bpc < best.bpc) {
         t.syncModel();
-        best = { bpc, step: logs.step, weights: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])) };
+        best = {
+          bpc,
+          step: logs.step,
+          weights: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
+        };
         bad = 0;
       } else if (o.patience !== undefined && ++bad >= o.patience) t.shouldStop = true;
     },
   };
   const trainer = new Trainer({
-    model, optimizer: adam(ADAM), lr: cosineWithWarmup(LM_CONFIGS[name].lr, steps, { warmup: WARMUP }), epochs: steps / o.evalEvery, seed: 1, clipGradNorm: CLIP,
-    loss: (out, b) => lmLoss(out, b.y), session: { threads: o.threads, spinning: false }, callbacks: [keepBest],
+    model,
+    optimizer: adam(ADAM),
+    lr: cosineWithWarmup(LM_CONFIGS[name].lr, steps, { warmup: WARMUP }),
+    epochs: steps / o.evalEvery,
+    seed: 1,
+    clipGradNorm: CLIP,
+    loss: (out, b) => lmLoss(out, b.y),
+    session: { threads: o.threads, spinning: false },
+    callbacks: [keepBest],
   });
   await trainer.fit(train, val);
   const stepsDone = trainer.globalStep;
   await trainer.release();
   for (const [k, p] of model.namedParameters()) p.data = best.weights[k];
   writeSafetensors(join(dir, 'best.safetensors'), best.weights, { step: String(best.step) });
-  const scorer = new Trainer({ model, optimizer: adam(), lr: 0, epochs: 1, loss: (out, b) => lmLoss(out, b.y), session: { threads: o.threads, spinning: false } });
-  const test = await scorer.evaluate(new ArrayLoader(heldOut(data.ids, data.valEnd, data.ids.length), { batchSize: 64 }));
+  const scorer = new Trainer({
+    model,
+    optimizer: adam(),
+    lr: 0,
+    epochs: 1,
+    loss: (out, b) => lmLoss(out, b.y),
+    session: { threads: o.threads, spinning: false },
+  });
+  const test = await scorer.evaluate(
+    new ArrayLoader(heldOut(data.ids, data.valEnd, data.ids.length), { batchSize: 64 }),
+  );
   await scorer.release();
-  return { best_val_bpc: r3(best.bpc), best_step: best.step, test_bpc: r3(test.loss / Math.LN2), steps_done: stepsDone, train_s: r1(trainMs / 1000), wall_s: r1((performance.now() - t0) / 1000), curve };
+  return {
+    best_val_bpc: r3(best.bpc),
+    best_step: best.step,
+    test_bpc: r3(test.loss / Math.LN2),
+    steps_done: stepsDone,
+    train_s: r1(trainMs / 1000),
+    wall_s: r1((performance.now() - t0) / 1000),
+    curve,
+  };
 }
 
 function runPeer(dir: string): SideResult {
   const script = join(packageRoot(), 'bench', 'peers', 'torch_charlm.py');
-  const r = spawnSync('/usr/bin/python3', [script, dir], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 });
+  const r = spawnSync('/usr/bin/python3', [script, dir], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`PyTorch peer failed (exit ${r.status}): ${r.stdout}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as SideResult;
 }
 
-export const torchInstalled = (): boolean => spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+export const torchInstalled = (): boolean =>
+  spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
 export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<string, unknown>> {
   if (!CORPORA.includes(o.corpus)) throw new Error(`--corpus: one of ${CORPORA.join(', ')}, got ${o.corpus}`);
-  if (!(Number.isInteger(o.steps) && o.steps > 0 && Number.isInteger(o.evalEvery) && o.evalEvery > 0 && o.steps % o.evalEvery === 0)) {
+  if (
+    !(
+      Number.isInteger(o.steps) &&
+      o.steps > 0 &&
+      Number.isInteger(o.evalEvery) &&
+      o.evalEvery > 0 &&
+      o.steps % o.evalEvery === 0
+    )
+  ) {
     throw new Error(`--steps (${o.steps}) must be a positive multiple of --eval-every (${o.evalEvery})`);
   }
   const corpus = loadCorpus(o.corpus);
@@ -197,30 +266,58 @@ export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<stri
   // what the peer reads: the corpus ids, the batch offsets, lathe's initial weights and the schedule
   writeFileSync(join(dir, 'ids.u8'), data.ids);
   writeFileSync(join(dir, 'batches.i32'), new Uint8Array(offsets.buffer));
-  writeSafetensors(join(dir, 'init.safetensors'), Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])));
+  writeSafetensors(
+    join(dir, 'init.safetensors'),
+    Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
+  );
   const schedule = cosineWithWarmup(LM_CONFIGS[name].lr, o.steps, { warmup: WARMUP });
   const spec = {
-    model: name, config: LM_CONFIGS[name], batch: BATCH, context: CTX, steps: o.steps, eval_every: o.evalEvery, patience: o.patience ?? null,
-    train_end: data.trainEnd, val_end: data.valEnd, adam: ADAM, clip: CLIP, threads: o.threads, lrs: Array.from({ length: o.steps }, (_, s) => schedule.lr(s)),
+    model: name,
+    config: LM_CONFIGS[name],
+    batch: BATCH,
+    context: CTX,
+    steps: o.steps,
+    eval_every: o.evalEvery,
+    patience: o.patience ?? null,
+    train_end: data.trainEnd,
+    val_end: data.valEnd,
+    adam: ADAM,
+    clip: CLIP,
+    threads: o.threads,
+    lrs: Array.from({ length: o.steps }, (_, s) => schedule.lr(s)),
   };
   writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
   const params = model.parameterCount();
   const lathe = await runLathe(name, data, offsets, o, dir, model);
   const line: Record<string, unknown> = {
-    quality: `${name}-charlm`, corpus: o.corpus, source: corpus.source, sha256: corpus.sha256, chars: data.ids.length,
+    quality: `${name}-charlm`,
+    corpus: o.corpus,
+    source: corpus.source,
+    sha256: corpus.sha256,
+    chars: data.ids.length,
     split: { train: data.trainEnd, val: data.valEnd - data.trainEnd, test: data.ids.length - data.valEnd },
-    params, steps: o.steps, batch: BATCH, context: CTX, eval_every: o.evalEvery, patience: o.patience ?? null, threads: o.threads, lathe,
+    params,
+    steps: o.steps,
+    batch: BATCH,
+    context: CTX,
+    eval_every: o.evalEvery,
+    patience: o.patience ?? null,
+    threads: o.threads,
+    lathe,
   };
   if (model instanceof GPT) {
     const gen = new TextGenerator(model);
     const prompt = Array.from(encode(o.corpus === 'kjv' ? 'And God said' : 'This License '));
-    line.sample_t08_topk20 = decode(prompt) + decode(await gen.generate(prompt, { maxNewTokens: 48, temperature: 0.8, topK: 20, seed: 3 }));
+    line.sample_t08_topk20 =
+      decode(prompt) + decode(await gen.generate(prompt, { maxNewTokens: 48, temperature: 0.8, topK: 20, seed: 3 }));
   }
   if (o.peer && torchInstalled() && existsSync(join(packageRoot(), 'bench', 'peers', 'torch_charlm.py'))) {
     const pytorch = runPeer(dir);
     line.pytorch = pytorch;
     line.test_bpc_diff = r3(lathe.test_bpc - pytorch.test_bpc);
-    process.stderr.write(`${name} (${o.corpus}, ${o.steps} steps): test bpc lathe ${lathe.test_bpc} | PyTorch ${pytorch.test_bpc} | wall lathe ${lathe.wall_s} s | PyTorch ${pytorch.wall_s} s\n`);
+    process.stderr.write(
+      `${name} (${o.corpus}, ${o.steps} steps): test bpc lathe ${lathe.test_bpc} | PyTorch ${pytorch.test_bpc} | wall lathe ${lathe.wall_s} s | PyTorch ${pytorch.wall_s} s\n`,
+    );
   }
   return line;
 }

@@ -26,7 +26,20 @@ import { BpeTokenizer } from '../src/data/text/bpe.js';
 /** LATHE_THREADS=n limits ORT's intra-op threads (when other runs share the cores). */
 const session = process.env.LATHE_THREADS ? { threads: Number(process.env.LATHE_THREADS) } : undefined;
 
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const ALPHABET = ' ,./-0123456789' + 'abcdefghijklmnopqrstuvwxyz' + 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const [PAD, BOS, EOS] = [0, 1, 2];
@@ -43,12 +56,18 @@ const pad2 = (n: number): string => String(n).padStart(2, '0');
 function formatDate(d: Date, f: number): string {
   const [y, m, day, wd] = [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCDay()];
   switch (f) {
-    case 0: return `${day} ${MONTHS[m]} ${y}`;
-    case 1: return `${MONTHS[m]} ${day}, ${y}`;
-    case 2: return `${pad2(day)}/${pad2(m + 1)}/${y}`;
-    case 3: return `${day} ${MONTHS[m].slice(0, 3).toLowerCase()} ${y}`;
-    case 4: return `${DAYS[wd]}, ${MONTHS[m]} ${day}, ${y}`;
-    default: return `${DAYS[wd].slice(0, 3)} ${pad2(day)}.${pad2(m + 1)}.${y}`;
+    case 0:
+      return `${day} ${MONTHS[m]} ${y}`;
+    case 1:
+      return `${MONTHS[m]} ${day}, ${y}`;
+    case 2:
+      return `${pad2(day)}/${pad2(m + 1)}/${y}`;
+    case 3:
+      return `${day} ${MONTHS[m].slice(0, 3).toLowerCase()} ${y}`;
+    case 4:
+      return `${DAYS[wd]}, ${MONTHS[m]} ${day}, ${y}`;
+    default:
+      return `${DAYS[wd].slice(0, 3)} ${pad2(day)}.${pad2(m + 1)}.${y}`;
   }
 }
 const iso = (d: Date): string => `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
@@ -67,7 +86,11 @@ function dateSplit(): { train: Date[]; test: Date[] } {
 }
 
 /** Source ids [n, SRC_LEN], decoder input ids [n, TGT_LEN] (BOS + target) and targets [n, TGT_LEN] (target + EOS). */
-function encodeDates(days: readonly Date[], n: number, g: Generator): { src: NDArray; tgtIn: NDArray; y: NDArray; want: string[]; shown: string[] } {
+function encodeDates(
+  days: readonly Date[],
+  n: number,
+  g: Generator,
+): { src: NDArray; tgtIn: NDArray; y: NDArray; want: string[]; shown: string[] } {
   const tgtIn = new Array<number>(n * TGT_LEN).fill(PAD);
   const y = new Array<number>(n * TGT_LEN).fill(PAD);
   const src = new Array<number>(n * SRC_LEN).fill(PAD);
@@ -87,7 +110,13 @@ function encodeDates(days: readonly Date[], n: number, g: Generator): { src: NDA
     want.push(t);
     shown.push(s);
   }
-  return { src: ndarray('int64', [n, SRC_LEN], src), tgtIn: ndarray('int64', [n, TGT_LEN], tgtIn), y: ndarray('int64', [n, TGT_LEN], y), want, shown };
+  return {
+    src: ndarray('int64', [n, SRC_LEN], src),
+    tgtIn: ndarray('int64', [n, TGT_LEN], tgtIn),
+    y: ndarray('int64', [n, TGT_LEN], y),
+    want,
+    shown,
+  };
 }
 
 export async function seq2seqDates(epochs: number): Promise<void> {
@@ -96,21 +125,53 @@ export async function seq2seqDates(epochs: number): Promise<void> {
   const tr = encodeDates(train, 20_000, g);
   const te = encodeDates(test, 1000, new Generator(2));
   manualSeed(0);
-  const model = new Seq2Seq({ vocab: 3 + ALPHABET.length, srcLen: SRC_LEN, tgtLen: TGT_LEN, dim: 64, encoderLayers: 2, decoderLayers: 2, heads: 4, dropout: 0 });
+  const model = new Seq2Seq({
+    vocab: 3 + ALPHABET.length,
+    srcLen: SRC_LEN,
+    tgtLen: TGT_LEN,
+    dim: 64,
+    encoderLayers: 2,
+    decoderLayers: 2,
+    heads: 4,
+    dropout: 0,
+  });
   const batch = 64;
   const steps = epochs * Math.floor(20_000 / batch);
   const t0 = Date.now();
   const trainer = new Trainer({
-    model, optimizer: adam({ weightDecay: 0.01, decoupled: true }), lr: cosineWithWarmup(2e-3, steps, { warmup: 100 }), epochs, seed: 1, clipGradNorm: 1, session,
-    inputKeys: ['src', 'tgt_in'], loss: (o, b) => seq2seqLoss(o, b.y, PAD),
-    callbacks: [{
-      name: 'progress',
-      onBatchEnd: (_t, l) => {
-        if ((l.batch + 1) % 100 === 0) console.log(JSON.stringify({ epoch: l.epoch + 1, batch: l.batch + 1, of: l.batches, loss: Math.round(l.loss * 1e4) / 1e4, elapsed_s: Math.round((Date.now() - t0) / 1000) }));
+    model,
+    optimizer: adam({ weightDecay: 0.01, decoupled: true }),
+    lr: cosineWithWarmup(2e-3, steps, { warmup: 100 }),
+    epochs,
+    seed: 1,
+    clipGradNorm: 1,
+    session,
+    inputKeys: ['src', 'tgt_in'],
+    loss: (o, b) => seq2seqLoss(o, b.y, PAD),
+    callbacks: [
+      {
+        name: 'progress',
+        onBatchEnd: (_t, l) => {
+          if ((l.batch + 1) % 100 === 0)
+            console.log(
+              JSON.stringify({
+                epoch: l.epoch + 1,
+                batch: l.batch + 1,
+                of: l.batches,
+                loss: Math.round(l.loss * 1e4) / 1e4,
+                elapsed_s: Math.round((Date.now() - t0) / 1000),
+              }),
+            );
+        },
       },
-    }],
+    ],
   });
-  await trainer.fit(new ArrayLoader({ src: tr.src, tgt_in: tr.tgtIn, y: tr.y }, { batchSize: batch, shuffle: true, seed: 3, dropLast: true }));
+  await trainer.fit(
+    new ArrayLoader(
+      { src: tr.src, tgt_in: tr.tgtIn, y: tr.y },
+      { batchSize: batch, shuffle: true, seed: 3, dropLast: true },
+    ),
+  );
   trainer.syncModel();
   await trainer.release();
   const trainSeconds = (Date.now() - t0) / 1000;
@@ -123,10 +184,22 @@ export async function seq2seqDates(epochs: number): Promise<void> {
     if (got === te.want[i]) exact++;
     else if (errors.length < 5) errors.push(`${te.shown[i]} → ${got} (want ${te.want[i]})`);
   });
-  console.log(JSON.stringify({
-    quality: 'seq2seq-dates', params: model.parameterCount(), train_examples: 20_000, train_days: train.length, test_days: test.length, test_examples: 1000,
-    epochs, steps, batch, train_seconds: Math.round(trainSeconds), exact_match: exact / 1000, sample_errors: errors,
-  }));
+  console.log(
+    JSON.stringify({
+      quality: 'seq2seq-dates',
+      params: model.parameterCount(),
+      train_examples: 20_000,
+      train_days: train.length,
+      test_days: test.length,
+      test_examples: 1000,
+      epochs,
+      steps,
+      batch,
+      train_seconds: Math.round(trainSeconds),
+      exact_match: exact / 1000,
+      sample_errors: errors,
+    }),
+  );
 }
 
 // ---- classifier: fortunes ---------------------------------------------------------------------------
@@ -141,7 +214,11 @@ function readFortunes(cat: string): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const e of raw.split(/\n%\n/)) {
-    const t = e.replace(/.\x08/g, '').replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/\s+/g, ' ').trim();
+    const t = e
+      .replace(/.\x08/g, '')
+      .replace(/[\x00-\x1f\x7f]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
     if (t.length >= 10 && !seen.has(t)) {
       seen.add(t);
       out.push(t);
@@ -150,7 +227,10 @@ function readFortunes(cat: string): string[] {
   return out;
 }
 
-interface Example { readonly text: string; readonly label: number }
+interface Example {
+  readonly text: string;
+  readonly label: number;
+}
 
 /** 600 fortunes per category (a seeded shuffle, then the first 600); every 5th of each class is test (20 %). */
 function fortuneSplit(): { train: Example[]; test: Example[]; counts: Record<string, number> } {
@@ -177,8 +257,20 @@ function fortuneSplit(): { train: Example[]; test: Example[]; counts: Record<str
  */
 function tokenIds(tok: BpeTokenizer, xs: readonly Example[], context: number, pad: number): { x: NDArray; y: NDArray } {
   const ids = new Array<number>(xs.length * context).fill(pad);
-  xs.forEach((e, i) => tok.encode(e.text).slice(0, context).forEach((id, j) => (ids[i * context + j] = id)));
-  return { x: ndarray('int64', [xs.length, context], ids), y: ndarray('int64', [xs.length], xs.map((e) => e.label)) };
+  xs.forEach((e, i) =>
+    tok
+      .encode(e.text)
+      .slice(0, context)
+      .forEach((id, j) => (ids[i * context + j] = id)),
+  );
+  return {
+    x: ndarray('int64', [xs.length, context], ids),
+    y: ndarray(
+      'int64',
+      [xs.length],
+      xs.map((e) => e.label),
+    ),
+  };
 }
 
 const words = (t: string): string[] => t.toLowerCase().match(/[a-z0-9']+/g) ?? [];
@@ -187,12 +279,22 @@ const words = (t: string): string[] => t.toLowerCase().match(/[a-z0-9']+/g) ?? [
  * Multinomial logistic regression on binary bag-of-words features (words seen ≥ 2 times in training, each row
  * L2-normalised), mini-batch SGD with L2 — fixed hyperparameters, not tuned on the test split.
  */
-function bowLogReg(train: readonly Example[], test: readonly Example[], classes: number): { predictions: number[]; vocab: number } {
+function bowLogReg(
+  train: readonly Example[],
+  test: readonly Example[],
+  classes: number,
+): { predictions: number[]; vocab: number } {
   const counts = new Map<string, number>();
   for (const e of train) for (const w of new Set(words(e.text))) counts.set(w, (counts.get(w) ?? 0) + 1);
   const vocab = new Map<string, number>();
   for (const [w, c] of [...counts].sort()) if (c >= 2) vocab.set(w, vocab.size);
-  const feats = (e: Example): number[] => [...new Set(words(e.text).map((w) => vocab.get(w)).filter((i): i is number => i !== undefined))];
+  const feats = (e: Example): number[] => [
+    ...new Set(
+      words(e.text)
+        .map((w) => vocab.get(w))
+        .filter((i): i is number => i !== undefined),
+    ),
+  ];
   const tr = train.map(feats);
   const te = test.map(feats);
   const V = vocab.size;
@@ -202,7 +304,9 @@ function bowLogReg(train: readonly Example[], test: readonly Example[], classes:
   const l2 = 1e-4;
   const logits = (f: number[]): number[] => {
     const s = 1 / Math.sqrt(Math.max(1, f.length));
-    return Array.from({ length: classes }, (_, c) => f.reduce((a, i) => a + W[c * (V + 1) + i] * s, W[c * (V + 1) + V]));
+    return Array.from({ length: classes }, (_, c) =>
+      f.reduce((a, i) => a + W[c * (V + 1) + i] * s, W[c * (V + 1) + V]),
+    );
   };
   for (let epoch = 0; epoch < 40; epoch++) {
     const order = Array.from(tr.keys());
@@ -232,10 +336,12 @@ function bowLogReg(train: readonly Example[], test: readonly Example[], classes:
 }
 
 function perClass(pred: readonly number[], test: readonly Example[]): Record<string, number> {
-  return Object.fromEntries(FORTUNE_CATEGORIES.map((cat, c) => {
-    const rows = test.map((e, i) => [e.label, pred[i]]).filter(([l]) => l === c);
-    return [cat, Math.round((rows.filter(([l, p]) => l === p).length / rows.length) * 1000) / 1000];
-  }));
+  return Object.fromEntries(
+    FORTUNE_CATEGORIES.map((cat, c) => {
+      const rows = test.map((e, i) => [e.label, pred[i]]).filter(([l]) => l === c);
+      return [cat, Math.round((rows.filter(([l, p]) => l === p).length / rows.length) * 1000) / 1000];
+    }),
+  );
 }
 
 /** Tied token head on the classifier's encoder body: ids [B, T] → token logits [B, T, vocab] (masked-LM pre-training). */
@@ -266,7 +372,13 @@ function unlabeledFortunes(exclude: ReadonlySet<string>): string[] {
  * each text; each real token is picked with p 0.15 and then replaced by `mask` (80 %), a random token (10 %) or
  * kept (10 %); the loss is the cross-entropy at picked positions only. A fresh draw of masks for every pass.
  */
-async function maskedLmPretrain(model: EncoderClassifier, tok: BpeTokenizer, texts: readonly string[], cfg: ClassifierSetup, ids: { pad: number; mask: number }): Promise<{ seconds: number; loss: number }> {
+async function maskedLmPretrain(
+  model: EncoderClassifier,
+  tok: BpeTokenizer,
+  texts: readonly string[],
+  cfg: ClassifierSetup,
+  ids: { pad: number; mask: number },
+): Promise<{ seconds: number; loss: number }> {
   const c = cfg.context;
   const g = new Generator(7);
   const enc = texts.map((t) => tok.encode(t).slice(0, c));
@@ -290,17 +402,38 @@ async function maskedLmPretrain(model: EncoderClassifier, tok: BpeTokenizer, tex
   const steps = Math.ceil(rows / batch);
   const t0 = Date.now();
   const trainer = new Trainer({
-    model: mlm, optimizer: adam({ weightDecay: cfg.weightDecay, decoupled: true }), lr: cosineWithWarmup(cfg.lr, steps, { warmup: 100 }), epochs: 1, seed: 3, clipGradNorm: 1, session,
+    model: mlm,
+    optimizer: adam({ weightDecay: cfg.weightDecay, decoupled: true }),
+    lr: cosineWithWarmup(cfg.lr, steps, { warmup: 100 }),
+    epochs: 1,
+    seed: 3,
+    clipGradNorm: 1,
+    session,
     loss: (o, b) => lmLoss(o, b.y),
-    callbacks: [{
-      name: 'progress',
-      onBatchEnd: (_t, l) => {
-        if ((l.batch + 1) % 100 === 0) console.log(JSON.stringify({ mlm_batch: l.batch + 1, of: l.batches, loss: Math.round(l.loss * 1e4) / 1e4, elapsed_s: Math.round((Date.now() - t0) / 1000) }));
+    callbacks: [
+      {
+        name: 'progress',
+        onBatchEnd: (_t, l) => {
+          if ((l.batch + 1) % 100 === 0)
+            console.log(
+              JSON.stringify({
+                mlm_batch: l.batch + 1,
+                of: l.batches,
+                loss: Math.round(l.loss * 1e4) / 1e4,
+                elapsed_s: Math.round((Date.now() - t0) / 1000),
+              }),
+            );
+        },
       },
-    }],
+    ],
   });
   // one epoch over the `mlmEpochs` differently masked copies, in shuffled order
-  const logs = await trainer.fit(new ArrayLoader({ x: ndarray('int64', [rows, c], x), y: ndarray('int64', [rows, c], y) }, { batchSize: batch, shuffle: true, seed: 4 }));
+  const logs = await trainer.fit(
+    new ArrayLoader(
+      { x: ndarray('int64', [rows, c], x), y: ndarray('int64', [rows, c], y) },
+      { batchSize: batch, shuffle: true, seed: 4 },
+    ),
+  );
   await trainer.release();
   model.unfreeze('head');
   return { seconds: (Date.now() - t0) / 1000, loss: logs?.metrics.train_loss ?? NaN };
@@ -325,7 +458,17 @@ export interface ClassifierSetup {
 }
 
 export const CLASSIFIER_SETUP: ClassifierSetup = {
-  vocab: 2048, context: 64, dim: 64, layers: 1, heads: 4, dropout: 0.1, lr: 1e-3, weightDecay: 0.01, labelSmoothing: 0.1, batch: 32, mlmEpochs: 0,
+  vocab: 2048,
+  context: 64,
+  dim: 64,
+  layers: 1,
+  heads: 4,
+  dropout: 0.1,
+  lr: 1e-3,
+  weightDecay: 0.01,
+  labelSmoothing: 0.1,
+  batch: 32,
+  mlmEpochs: 0,
 };
 
 /**
@@ -333,7 +476,10 @@ export const CLASSIFIER_SETUP: ClassifierSetup = {
  * each class is held out and scored instead of the test split (the test split is not read) — the mode every
  * choice of setup and epochs was made in; without it both models train on all 2,400 and score the 600 test fortunes.
  */
-export async function fortuneClassifier(epochs: number, opts: { validate?: boolean; setup?: Partial<ClassifierSetup> } = {}): Promise<void> {
+export async function fortuneClassifier(
+  epochs: number,
+  opts: { validate?: boolean; setup?: Partial<ClassifierSetup> } = {},
+): Promise<void> {
   if (!existsSync(join(FORTUNE_DIR, FORTUNE_CATEGORIES[0]))) {
     throw new Error(`${FORTUNE_DIR}: no fortunes — apt-get install -y fortune-mod fortunes`);
   }
@@ -352,7 +498,10 @@ export async function fortuneClassifier(epochs: number, opts: { validate?: boole
   const bowSeconds = (Date.now() - tb) / 1000;
   // tokenizer: byte-level BPE learned from the training texts only
   const tt = Date.now();
-  const tok = BpeTokenizer.train(train.map((e) => e.text), { vocabSize: cfg.vocab, specials: ['<pad>', '<mask>'] });
+  const tok = BpeTokenizer.train(
+    train.map((e) => e.text),
+    { vocabSize: cfg.vocab, specials: ['<pad>', '<mask>'] },
+  );
   const pad = tok.tokenToId('<pad>')!;
   const mask = tok.tokenToId('<mask>')!;
   const tr = tokenIds(tok, train, cfg.context, pad);
@@ -361,7 +510,16 @@ export async function fortuneClassifier(epochs: number, opts: { validate?: boole
   const truncated = test.filter((e) => tok.encode(e.text).length > cfg.context).length / test.length;
   // encoder classifier over BPE tokens
   manualSeed(0);
-  const model = new EncoderClassifier({ vocab: tok.vocabSize, context: cfg.context, dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, classes: k, padId: pad, dropout: cfg.dropout });
+  const model = new EncoderClassifier({
+    vocab: tok.vocabSize,
+    context: cfg.context,
+    dim: cfg.dim,
+    layers: cfg.layers,
+    heads: cfg.heads,
+    classes: k,
+    padId: pad,
+    dropout: cfg.dropout,
+  });
   // optional masked-LM pre-training on every fortune file, minus the scored texts (and the test split always)
   let mlm: { corpus: number; seconds: number; loss: number } | undefined;
   if (cfg.mlmEpochs > 0) {
@@ -372,20 +530,36 @@ export async function fortuneClassifier(epochs: number, opts: { validate?: boole
   const steps = epochs * Math.ceil(train.length / cfg.batch);
   const t0 = Date.now();
   const trainer = new Trainer({
-    model, optimizer: adam({ weightDecay: cfg.weightDecay, decoupled: true }), lr: cosineWithWarmup(cfg.lr, steps, { warmup: 50 }), epochs, seed: 1, clipGradNorm: 1, session,
+    model,
+    optimizer: adam({ weightDecay: cfg.weightDecay, decoupled: true }),
+    lr: cosineWithWarmup(cfg.lr, steps, { warmup: 50 }),
+    epochs,
+    seed: 1,
+    clipGradNorm: 1,
+    session,
     loss: (o, b) => crossEntropy(o, b.y, { labelSmoothing: cfg.labelSmoothing }),
     metrics: { acc: (o, b) => accuracy(o, b.y) },
-    callbacks: [{
-      name: 'progress',
-      onEpochEnd: (_t, l) => console.log(JSON.stringify({
-        epoch: l.epoch + 1, train_loss: Math.round(l.metrics.train_loss * 1e4) / 1e4,
-        ...(opts.validate ? { val_accuracy: Math.round(l.metrics.val_acc * 1e4) / 1e4 } : {}), epoch_seconds: Math.round(l.seconds),
-      })),
-    }],
+    callbacks: [
+      {
+        name: 'progress',
+        onEpochEnd: (_t, l) =>
+          console.log(
+            JSON.stringify({
+              epoch: l.epoch + 1,
+              train_loss: Math.round(l.metrics.train_loss * 1e4) / 1e4,
+              ...(opts.validate ? { val_accuracy: Math.round(l.metrics.val_acc * 1e4) / 1e4 } : {}),
+              epoch_seconds: Math.round(l.seconds),
+            }),
+          ),
+      },
+    ],
   });
   const testLoader = new ArrayLoader(te, { batchSize: 200 });
   // validation mode scores the held-out part after every epoch (progress); test mode passes no validation loader
-  await trainer.fit(new ArrayLoader(tr, { batchSize: cfg.batch, shuffle: true, seed: 2 }), opts.validate ? testLoader : undefined);
+  await trainer.fit(
+    new ArrayLoader(tr, { batchSize: cfg.batch, shuffle: true, seed: 2 }),
+    opts.validate ? testLoader : undefined,
+  );
   const trainSeconds = (Date.now() - t0) / 1000;
   const r = await trainer.evaluate(testLoader, { collect: true });
   await trainer.release();
@@ -395,12 +569,43 @@ export async function fortuneClassifier(epochs: number, opts: { validate?: boole
     return row.indexOf(Math.max(...row));
   });
   const acc = pred.filter((p, i) => p === test[i].label).length / test.length;
-  console.log(JSON.stringify({
-    quality: 'fortunes-classifier', scored, categories: FORTUNE_CATEGORIES, available: counts, per_class: PER_CLASS, train: train.length, [scored]: test.length,
-    encoder: {
-      setup: cfg, bpe_vocab: tok.vocabSize, ...(mlm ? { mlm: { corpus: mlm.corpus, train_seconds: Math.round(mlm.seconds), loss: Math.round(mlm.loss * 1e4) / 1e4 } } : {}), bpe_seconds: Math.round(bpeSeconds), truncated: Math.round(truncated * 1000) / 1000, params: model.parameterCount(), epochs, steps,
-      train_seconds: Math.round(trainSeconds), [`${scored}_accuracy`]: Math.round(acc * 1e4) / 1e4, per_class: perClass(pred, test),
-    },
-    bow_logreg: { vocab: bow.vocab, epochs: 40, train_seconds: Math.round(bowSeconds * 10) / 10, [`${scored}_accuracy`]: Math.round(bowAcc * 1e4) / 1e4, per_class: perClass(bow.predictions, test) },
-  }));
+  console.log(
+    JSON.stringify({
+      quality: 'fortunes-classifier',
+      scored,
+      categories: FORTUNE_CATEGORIES,
+      available: counts,
+      per_class: PER_CLASS,
+      train: train.length,
+      [scored]: test.length,
+      encoder: {
+        setup: cfg,
+        bpe_vocab: tok.vocabSize,
+        ...(mlm
+          ? {
+              mlm: {
+                corpus: mlm.corpus,
+                train_seconds: Math.round(mlm.seconds),
+                loss: Math.round(mlm.loss * 1e4) / 1e4,
+              },
+            }
+          : {}),
+        bpe_seconds: Math.round(bpeSeconds),
+        truncated: Math.round(truncated * 1000) / 1000,
+        params: model.parameterCount(),
+        epochs,
+        steps,
+        train_seconds: Math.round(trainSeconds),
+        [`${scored}_accuracy`]: Math.round(acc * 1e4) / 1e4,
+        per_class: perClass(pred, test),
+      },
+      bow_logreg: {
+        vocab: bow.vocab,
+        epochs: 40,
+        train_seconds: Math.round(bowSeconds * 10) / 10,
+        [`${scored}_accuracy`]: Math.round(bowAcc * 1e4) / 1e4,
+        per_class: perClass(bow.predictions, test),
+      },
+    }),
+  );
 }

@@ -55,9 +55,17 @@ async function generationSpeed(): Promise<void> {
     for (const cache of [true, false]) {
       const t0 = performance.now();
       await gen.generate(prompt, { maxNewTokens: n, cache, seed: 1 });
-      r[cache ? 'cached_tokens_per_s' : 'uncached_tokens_per_s'] = Math.round((n / ((performance.now() - t0) / 1000)) * 10) / 10;
+      r[cache ? 'cached_tokens_per_s' : 'uncached_tokens_per_s'] =
+        Math.round((n / ((performance.now() - t0) / 1000)) * 10) / 10;
     }
-    console.log(JSON.stringify({ quality: 'gpt-generation', new_tokens: n, ...r, speedup: Math.round((r.cached_tokens_per_s / r.uncached_tokens_per_s) * 100) / 100 }));
+    console.log(
+      JSON.stringify({
+        quality: 'gpt-generation',
+        new_tokens: n,
+        ...r,
+        speedup: Math.round((r.cached_tokens_per_s / r.uncached_tokens_per_s) * 100) / 100,
+      }),
+    );
   }
 }
 
@@ -69,11 +77,19 @@ function visionModel(name: 'resnet' | 'mobilenet', layers: readonly number[] = [
   return new MobileNetV2({});
 }
 
-async function fashionVision(name: 'resnet' | 'mobilenet', epochs: number, probe?: number, layers?: readonly number[]): Promise<void> {
+async function fashionVision(
+  name: 'resnet' | 'mobilenet',
+  epochs: number,
+  probe?: number,
+  layers?: readonly number[],
+): Promise<void> {
   const train = await fashionMnist({ split: 'train', download: false });
   const test = await fashionMnist({ split: 'test', download: false });
   const bg = (0 - FASHION_MEAN) / FASHION_STD; // a black pixel after normalisation
-  const augmented = mapDataset(train, onKey('x', randomCrop({ size: 28, padding: 2, fill: bg }), randomHorizontalFlip()));
+  const augmented = mapDataset(
+    train,
+    onKey('x', randomCrop({ size: 28, padding: 2, fill: bg }), randomHorizontalFlip()),
+  );
   const batch = 128;
   const loader = new DataLoader(augmented, { batchSize: batch, shuffle: true, seed: 1, dropLast: true });
   const model = visionModel(name, layers);
@@ -82,30 +98,65 @@ async function fashionVision(name: 'resnet' | 'mobilenet', epochs: number, probe
   let tLast = t0;
   const every = probe ? 10 : 50;
   const trainer = new Trainer({
-    model, optimizer: sgd({ momentum: 0.9, nesterov: true, weightDecay: 5e-4 }), lr: oneCycle(0.1, total, { pctStart: 0.25 }), epochs, seed: 1,
+    model,
+    optimizer: sgd({ momentum: 0.9, nesterov: true, weightDecay: 5e-4 }),
+    lr: oneCycle(0.1, total, { pctStart: 0.25 }),
+    epochs,
+    seed: 1,
     session: process.env.LATHE_THREADS ? { threads: Number(process.env.LATHE_THREADS) } : undefined,
     metrics: { acc: (o, b) => accuracy(o, b.y) },
-    callbacks: [{
-      name: 'progress',
-      onBatchEnd: (t, l) => {
-        if ((l.batch + 1) % every === 0) {
-          const now = Date.now();
-          console.log(JSON.stringify({ epoch: l.epoch + 1, batch: l.batch + 1, of: l.batches, loss: Math.round(l.loss * 1e4) / 1e4, acc: l.metrics?.acc, lr: Math.round(l.lr * 1e5) / 1e5, ms_per_batch: Math.round((now - tLast) / every), elapsed_s: Math.round((now - t0) / 1000) }));
-          tLast = now;
-        }
-        if (probe && l.batch + 1 >= probe) t.shouldStop = true;
+    callbacks: [
+      {
+        name: 'progress',
+        onBatchEnd: (t, l) => {
+          if ((l.batch + 1) % every === 0) {
+            const now = Date.now();
+            console.log(
+              JSON.stringify({
+                epoch: l.epoch + 1,
+                batch: l.batch + 1,
+                of: l.batches,
+                loss: Math.round(l.loss * 1e4) / 1e4,
+                acc: l.metrics?.acc,
+                lr: Math.round(l.lr * 1e5) / 1e5,
+                ms_per_batch: Math.round((now - tLast) / every),
+                elapsed_s: Math.round((now - t0) / 1000),
+              }),
+            );
+            tLast = now;
+          }
+          if (probe && l.batch + 1 >= probe) t.shouldStop = true;
+        },
+        onEpochEnd: (_t, l) =>
+          console.log(
+            JSON.stringify({
+              epoch: l.epoch + 1,
+              ...l.metrics,
+              epoch_seconds: Math.round(l.seconds),
+              elapsed_s: Math.round((Date.now() - t0) / 1000),
+            }),
+          ),
       },
-      onEpochEnd: (_t, l) => console.log(JSON.stringify({ epoch: l.epoch + 1, ...l.metrics, epoch_seconds: Math.round(l.seconds), elapsed_s: Math.round((Date.now() - t0) / 1000) })),
-    }],
+    ],
   });
   const testLoader = new ArrayLoader(test.toArrays(), { batchSize: 500 });
   await trainer.fit(loader, testLoader);
   const r = await trainer.evaluate(testLoader);
   await trainer.release();
-  console.log(JSON.stringify({
-    quality: `${name}-fashion-mnist`, ...(name === 'resnet' ? { layers: layers ?? [1, 1, 1] } : {}), params: model.parameterCount(), epochs, batch, train_seconds: Math.round((Date.now() - t0) / 1000),
-    test_accuracy: Math.round((r.accuracy ?? NaN) * 1e4) / 1e4, test_loss: Math.round(r.loss * 1e4) / 1e4, train: train.length, test: test.length,
-  }));
+  console.log(
+    JSON.stringify({
+      quality: `${name}-fashion-mnist`,
+      ...(name === 'resnet' ? { layers: layers ?? [1, 1, 1] } : {}),
+      params: model.parameterCount(),
+      epochs,
+      batch,
+      train_seconds: Math.round((Date.now() - t0) / 1000),
+      test_accuracy: Math.round((r.accuracy ?? NaN) * 1e4) / 1e4,
+      test_loss: Math.round(r.loss * 1e4) / 1e4,
+      train: train.length,
+      test: test.length,
+    }),
+  );
 }
 
 const [name, ...rest] = process.argv.slice(2);
@@ -113,17 +164,33 @@ const arg = (k: string): string | undefined => (rest.indexOf(k) >= 0 ? rest[rest
 if (name === 'gpt' || name === 'lstm' || name === 'gru') {
   const steps = Number(arg('--steps') ?? 2000);
   const line = await charLm(name, {
-    corpus: (arg('--corpus') ?? 'kjv') as CorpusName, steps, evalEvery: Number(arg('--eval-every') ?? Math.max(1, Math.floor(steps / 10))),
-    patience: arg('--patience') ? Number(arg('--patience')) : undefined, threads: Number(arg('--threads') ?? 2), peer: !rest.includes('--no-peer'),
+    corpus: (arg('--corpus') ?? 'kjv') as CorpusName,
+    steps,
+    evalEvery: Number(arg('--eval-every') ?? Math.max(1, Math.floor(steps / 10))),
+    patience: arg('--patience') ? Number(arg('--patience')) : undefined,
+    threads: Number(arg('--threads') ?? 2),
+    peer: !rest.includes('--no-peer'),
   });
   console.log(JSON.stringify(line));
-}
-else if (name === 'generation') await generationSpeed();
-else if (name === 'resnet' || name === 'mobilenet') await fashionVision(name, Number(arg('--epochs') ?? 8), arg('--probe') ? Number(arg('--probe')) : undefined, arg('--layers')?.split(',').map(Number));
+} else if (name === 'generation') await generationSpeed();
+else if (name === 'resnet' || name === 'mobilenet')
+  await fashionVision(
+    name,
+    Number(arg('--epochs') ?? 8),
+    arg('--probe') ? Number(arg('--probe')) : undefined,
+    arg('--layers')?.split(',').map(Number),
+  );
 else if (name === 'seq2seq') await seq2seqDates(Number(arg('--epochs') ?? 3));
-else if (name === 'gcn' || name === 'gat' || name === 'graphsage') await coraQuality(name, Number(arg('--seeds') ?? 10), Number(arg('--from') ?? 0));
-else if (name === 'classifier') await fortuneClassifier(Number(arg('--epochs') ?? 20), { validate: rest.includes('--validate'), setup: arg('--setup') ? JSON.parse(arg('--setup')!) : undefined });
+else if (name === 'gcn' || name === 'gat' || name === 'graphsage')
+  await coraQuality(name, Number(arg('--seeds') ?? 10), Number(arg('--from') ?? 0));
+else if (name === 'classifier')
+  await fortuneClassifier(Number(arg('--epochs') ?? 20), {
+    validate: rest.includes('--validate'),
+    setup: arg('--setup') ? JSON.parse(arg('--setup')!) : undefined,
+  });
 else {
-  console.error('usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON]');
+  console.error(
+    'usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON]',
+  );
   process.exit(2);
 }

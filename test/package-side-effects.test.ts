@@ -20,16 +20,32 @@ function sourceFiles(dir: string): string[] {
 
 /** Top-level statements that do something when the module is imported: calls and assignments at column 0. */
 function topLevelEffects(source: string): string[] {
-  const keyword = /^(import|export|const|let|var|function|async|class|abstract|interface|type|enum|declare|\/\/|\/\*|\*|\}|\)|\]|$)/;
-  return source.split('\n').filter((line) => /^\S/.test(line) && !keyword.test(line) && /^[\w$.[\]'"]+\s*(\(|=[^=>])|^await\b/.test(line));
+  const keyword =
+    /^(import|export|const|let|var|function|async|class|abstract|interface|type|enum|declare|\/\/|\/\*|\*|\}|\)|\]|$)/;
+  return source
+    .split('\n')
+    .filter((line) => /^\S/.test(line) && !keyword.test(line) && /^[\w$.[\]'"]+\s*(\(|=[^=>])|^await\b/.test(line));
 }
 
 const globToRegExp = (glob: string): RegExp =>
-  new RegExp('^' + glob.replace(/^\.\//, '').replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*\*/g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '.*') + '$');
+  new RegExp(
+    '^' +
+      glob
+        .replace(/^\.\//, '')
+        .replace(/[.+^${}()|\\]/g, '\\$&')
+        .replace(/\*\*/g, '\0')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\0/g, '.*') +
+      '$',
+  );
 
 test('the detector sees registrations and prototype patches, and not declarations', () => {
-  assert.deepEqual(topLevelEffects("registerModel({\n  name: 'x',\n});\nexport const a = 1;\nfunction f() {}\n"), ['registerModel({']);
-  assert.deepEqual(topLevelEffects('Object.assign(Tensor.prototype, methods);\n'), ['Object.assign(Tensor.prototype, methods);']);
+  assert.deepEqual(topLevelEffects("registerModel({\n  name: 'x',\n});\nexport const a = 1;\nfunction f() {}\n"), [
+    'registerModel({',
+  ]);
+  assert.deepEqual(topLevelEffects('Object.assign(Tensor.prototype, methods);\n'), [
+    'Object.assign(Tensor.prototype, methods);',
+  ]);
   assert.deepEqual(topLevelEffects('const x = f();\n  g();\n// h();\n'), []);
 });
 

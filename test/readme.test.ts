@@ -17,7 +17,24 @@ test('README: the engine example type-checks under strict and prints its gradien
     const entry = join(root, 'dist', 'src', 'index.js');
     writeFileSync(join(dir, 'example.mts'), block.replace("from 'lathe'", `from ${JSON.stringify(entry)}`));
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const c = spawnSync(process.execPath, [tsc, '--strict', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--outDir', dir, join(dir, 'example.mts')], { encoding: 'utf8' });
+    const c = spawnSync(
+      process.execPath,
+      [
+        tsc,
+        '--strict',
+        '--target',
+        'ES2022',
+        '--module',
+        'NodeNext',
+        '--moduleResolution',
+        'NodeNext',
+        '--skipLibCheck',
+        '--outDir',
+        dir,
+        join(dir, 'example.mts'),
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(c.status, 0, `tsc --strict: ${c.stdout}${c.stderr}`);
     const r = spawnSync(process.execPath, [join(dir, 'example.mjs')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

@@ -26,7 +26,10 @@ const write = (p, dims, data) => {
   writeFileSync(join(out, p), gzipSync(Buffer.concat([h, Buffer.from(data)]), { level: 9 }));
 };
 mkdirSync(out, { recursive: true });
-for (const [prefix, per] of [['train', PER_CLASS_TRAIN], ['t10k', PER_CLASS_TEST]]) {
+for (const [prefix, per] of [
+  ['train', PER_CLASS_TRAIN],
+  ['t10k', PER_CLASS_TEST],
+]) {
   const img = idx(`${prefix}-images-idx3-ubyte.gz`);
   const lab = idx(`${prefix}-labels-idx1-ubyte.gz`);
   const counts = new Array(10).fill(0);
@@ -36,6 +39,10 @@ for (const [prefix, per] of [['train', PER_CLASS_TRAIN], ['t10k', PER_CLASS_TEST
   const images = new Uint8Array(keep.length * px);
   keep.forEach((i, k) => images.set(img.data.subarray(i * px, (i + 1) * px), k * px));
   write(`${prefix}-images-idx3-ubyte.gz`, [keep.length, img.dims[1], img.dims[2]], images);
-  write(`${prefix}-labels-idx1-ubyte.gz`, [keep.length], Uint8Array.from(keep, (i) => lab.data[i]));
+  write(
+    `${prefix}-labels-idx1-ubyte.gz`,
+    [keep.length],
+    Uint8Array.from(keep, (i) => lab.data[i]),
+  );
   console.log(`${prefix}: ${keep.length} images`);
 }

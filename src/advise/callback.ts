@@ -27,7 +27,8 @@ export function reviewCallback(opts: ReviewCallbackOptions = {}): Callback {
       seen.add(f.rule);
       found.push(f);
       t.log({ event: 'review', rule: f.rule, severity: f.severity, message: f.message, evidence: f.evidence });
-      if (opts.warn ?? true) process.stderr.write(`lathe review: ${f.severity} ${f.rule}: ${f.message} (fix: ${f.fix})\n`);
+      if (opts.warn ?? true)
+        process.stderr.write(`lathe review: ${f.severity} ${f.rule}: ${f.message} (fix: ${f.fix})\n`);
       opts.onFinding?.(f);
     }
   };
@@ -38,12 +39,16 @@ export function reviewCallback(opts: ReviewCallbackOptions = {}): Callback {
       const expected = Math.log(opts.classes);
       // the loss of the first step is the loss at initialisation (the update comes after it); same band as review
       if (Math.abs(logs.loss - expected) > Math.max(0.5 * expected, 1)) {
-        report(t, [{
-          rule: 'init-loss', severity: 'warning', message: `the first step's loss is ${logs.loss.toFixed(3)}, expected about ln(${opts.classes}) = ${expected.toFixed(3)}`,
-          evidence: { init_loss: logs.loss, expected, classes: opts.classes },
-          why: 'an untrained classifier should be unsure of every class; a loss far from ln(C) means a bad initial scale or leaking labels',
-          fix: 'run `lathe review` on the config for the layer-by-layer statistics',
-        }]);
+        report(t, [
+          {
+            rule: 'init-loss',
+            severity: 'warning',
+            message: `the first step's loss is ${logs.loss.toFixed(3)}, expected about ln(${opts.classes}) = ${expected.toFixed(3)}`,
+            evidence: { init_loss: logs.loss, expected, classes: opts.classes },
+            why: 'an untrained classifier should be unsure of every class; a loss far from ln(C) means a bad initial scale or leaking labels',
+            fix: 'run `lathe review` on the config for the layer-by-layer statistics',
+          },
+        ]);
       }
     },
     onEpochEnd(t, logs) {
@@ -57,4 +62,3 @@ export function reviewCallback(opts: ReviewCallbackOptions = {}): Callback {
     },
   };
 }
-

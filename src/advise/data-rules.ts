@@ -33,7 +33,12 @@ function rowHashes(x: NDArray): string[] {
   const bytes = new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength);
   const per = bytes.byteLength / Math.max(1, n);
   const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(createHash('sha1').update(bytes.subarray(i * per, (i + 1) * per)).digest('base64'));
+  for (let i = 0; i < n; i++)
+    out.push(
+      createHash('sha1')
+        .update(bytes.subarray(i * per, (i + 1) * per))
+        .digest('base64'),
+    );
   return out;
 }
 
@@ -65,7 +70,9 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
     for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) bad++;
     if (bad > 0) {
       findings.push({
-        rule: 'nonfinite-features', severity: 'error', message: `${bad} training input values are NaN or infinite (${pct(bad / xs.length)} % of ${xs.length})`,
+        rule: 'nonfinite-features',
+        severity: 'error',
+        message: `${bad} training input values are NaN or infinite (${pct(bad / xs.length)} % of ${xs.length})`,
         evidence: { nonfinite_values: bad, values: xs.length },
         why: 'a single NaN input makes the loss and every gradient it reaches NaN; training diverges at the first batch that holds it',
         fix: 'impute missing values (median per column) or drop the rows before training',
@@ -83,7 +90,9 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
     // of the test split and at least 3 samples
     if (leaked >= 3 && leaked / testHash.length >= 0.01) {
       findings.push({
-        rule: 'train-test-leakage', severity: 'error', message: `${leaked} of ${testHash.length} test samples (${pct(leaked / testHash.length)} %) also occur in the training split (same bytes)`,
+        rule: 'train-test-leakage',
+        severity: 'error',
+        message: `${leaked} of ${testHash.length} test samples (${pct(leaked / testHash.length)} %) also occur in the training split (same bytes)`,
         evidence: { leaked, test_samples: testHash.length, fraction: leaked / testHash.length },
         why: 'the test score then measures memorisation of those samples, not generalisation, and overstates accuracy',
         fix: 'deduplicate across splits before splitting (hash each sample, keep each hash on one side)',
@@ -114,7 +123,9 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
     // guard: a few repeats are normal; fire when more than 5 % of training rows are copies
     if (dupRows / n > 0.05) {
       findings.push({
-        rule: 'duplicate-samples', severity: 'warning', message: `${dupRows} of ${n} training rows (${pct(dupRows / n)} %) are exact copies of another row`,
+        rule: 'duplicate-samples',
+        severity: 'warning',
+        message: `${dupRows} of ${n} training rows (${pct(dupRows / n)} %) are exact copies of another row`,
         evidence: { duplicate_rows: dupRows, rows: n, fraction: dupRows / n },
         why: 'copies weight some samples more than others and, with a validation split cut from train, leak into validation',
         fix: 'drop exact duplicates (keep one row per content hash) unless the repetition is deliberate oversampling',
@@ -123,7 +134,9 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
     // guard: at least 3 rows and 0.1 % of the split, so one mislabelled pair in a big set stays silent
     if (classification && conflictRows >= 3 && conflictRows / n >= 0.001) {
       findings.push({
-        rule: 'conflicting-labels', severity: 'warning', message: `${conflictRows} training rows share their exact input with a row of another label (first rows: ${conflictExamples.join(', ')})`,
+        rule: 'conflicting-labels',
+        severity: 'warning',
+        message: `${conflictRows} training rows share their exact input with a row of another label (first rows: ${conflictExamples.join(', ')})`,
         evidence: { conflicting_rows: conflictRows, rows: n, first_rows: conflictExamples },
         why: 'identical inputs with different labels cap the reachable accuracy and usually mean labelling errors or a key column missing from the features',
         fix: 'inspect those rows: fix the labels, or add the feature that tells them apart',
@@ -144,9 +157,18 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
     if (missing.length || max / min >= 10) {
       const minority = [...counts.entries()].sort((a, b) => a[1] - b[1])[0];
       findings.push({
-        rule: 'class-imbalance', severity: 'warning',
-        message: missing.length ? `classes ${missing.join(', ')} have no training sample` : `the largest class has ${max} samples, the smallest (${minority[0]}) ${min}: ${(max / min).toFixed(1)}:1`,
-        evidence: { largest: max, smallest: min, ratio: min ? max / min : Infinity, classes: counts.size, ...(missing.length ? { missing_classes: missing } : {}) },
+        rule: 'class-imbalance',
+        severity: 'warning',
+        message: missing.length
+          ? `classes ${missing.join(', ')} have no training sample`
+          : `the largest class has ${max} samples, the smallest (${minority[0]}) ${min}: ${(max / min).toFixed(1)}:1`,
+        evidence: {
+          largest: max,
+          smallest: min,
+          ratio: min ? max / min : Infinity,
+          classes: counts.size,
+          ...(missing.length ? { missing_classes: missing } : {}),
+        },
         why: 'accuracy then rewards predicting the majority class; the minority classes are learnt late or never',
         fix: 'use class weights in the loss (crossEntropy weight option) or resample the minority classes, and report per-class recall or macro F1',
       });
@@ -154,7 +176,8 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
   }
 
   // feature checks for tabular data (one row per sample); image pixels may be constant (borders) by nature
-  const tabular = d.train.x.shape.length === 2 && !d.normalized && (d.train.x.dtype === 'float32' || d.train.x.dtype === 'float64');
+  const tabular =
+    d.train.x.shape.length === 2 && !d.normalized && (d.train.x.dtype === 'float32' || d.train.x.dtype === 'float64');
   if (tabular) {
     checked.push('constant-feature', 'unscaled-features', 'out-of-range-features');
     const dim = rowSize(d.train.x);
@@ -164,13 +187,16 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
     const lo = new Float64Array(dim).fill(Infinity);
     const hi = new Float64Array(dim).fill(-Infinity);
     const cnt = new Float64Array(dim);
-    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) {
-      const v = xs[i * dim + j];
-      if (!Number.isFinite(v)) continue;
-      mean[j] += v; sq[j] += v * v; cnt[j]++;
-      if (v < lo[j]) lo[j] = v;
-      if (v > hi[j]) hi[j] = v;
-    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < dim; j++) {
+        const v = xs[i * dim + j];
+        if (!Number.isFinite(v)) continue;
+        mean[j] += v;
+        sq[j] += v * v;
+        cnt[j]++;
+        if (v < lo[j]) lo[j] = v;
+        if (v > hi[j]) hi[j] = v;
+      }
     const std = new Float64Array(dim);
     for (let j = 0; j < dim; j++) {
       mean[j] /= Math.max(1, cnt[j]);
@@ -180,10 +206,13 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
     const constant = [...Array(dim).keys()].filter((j) => cnt[j] > 0 && hi[j] === lo[j]);
     if (constant.length) {
       findings.push({
-        rule: 'constant-feature', severity: 'warning', message: `${constant.length} feature(s) never change in the training split: ${constant.slice(0, 5).map(name).join(', ')}`,
+        rule: 'constant-feature',
+        severity: 'warning',
+        message: `${constant.length} feature(s) never change in the training split: ${constant.slice(0, 5).map(name).join(', ')}`,
         evidence: { constant_features: constant.map(name).slice(0, 10), features: dim },
         why: 'a constant column carries no information; standardising it divides by zero',
-        fix: 'drop the constant columns', where: constant.slice(0, 3).map(name).join(', '),
+        fix: 'drop the constant columns',
+        where: constant.slice(0, 3).map(name).join(', '),
       });
     }
     const varying = [...Array(dim).keys()].filter((j) => std[j] > 0);
@@ -196,7 +225,8 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
       // (|mean| or std) is beyond 100 — scales a default initialisation does not expect
       if (spread >= 100 || std[worst] >= 100 || offCentre.length) {
         findings.push({
-          rule: 'unscaled-features', severity: 'warning',
+          rule: 'unscaled-features',
+          severity: 'warning',
           message: `features are not normalised: column scales differ ${spread.toFixed(0)}× (std of ${name(worst)} is ${std[worst].toPrecision(3)})${offCentre.length ? `, ${offCentre.length} column(s) far from zero mean` : ''}`,
           evidence: { std_ratio: spread, largest_std: std[worst], off_centre_columns: offCentre.length },
           why: 'gradient descent on unscaled inputs is ill-conditioned: the large columns dominate the first layer and the learning rate that suits them is too small for the rest',
@@ -213,14 +243,19 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
           let out = false;
           for (const j of varying) {
             const v = tx[i * dim + j];
-            if (Number.isFinite(v) && (v > hi[j] + 5 * std[j] || v < lo[j] - 5 * std[j])) { out = true; cols.add(j); }
+            if (Number.isFinite(v) && (v > hi[j] + 5 * std[j] || v < lo[j] - 5 * std[j])) {
+              out = true;
+              cols.add(j);
+            }
           }
           if (out) outRows++;
         }
         // guard: 5 training stds beyond the training range, on more than 1 % of test rows (a few outliers are normal)
         if (outRows / tn > 0.01) {
           findings.push({
-            rule: 'out-of-range-features', severity: 'warning', message: `${outRows} of ${tn} test rows (${pct(outRows / tn)} %) have a feature more than 5 training stds outside the training range (${[...cols].slice(0, 5).map(name).join(', ')})`,
+            rule: 'out-of-range-features',
+            severity: 'warning',
+            message: `${outRows} of ${tn} test rows (${pct(outRows / tn)} %) have a feature more than 5 training stds outside the training range (${[...cols].slice(0, 5).map(name).join(', ')})`,
             evidence: { rows_out_of_range: outRows, test_rows: tn, columns: [...cols].map(name).slice(0, 10) },
             why: 'the model never saw such values; its predictions there are extrapolation, and a unit change or a shifted source is the usual cause',
             fix: 'check the units and source of those columns; clip or retrain with data that covers the range',
@@ -238,8 +273,15 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
     // error is high on hard but clean data (the Fashion-MNIST subset: 5.75 % by this count); fire from 10 %
     if (est.fraction >= 0.1) {
       findings.push({
-        rule: 'label-noise', severity: 'warning', message: `about ${pct(est.fraction)} % of training labels look wrong: for ${est.contradicted} of ${est.probed} probed samples at least 4 of the 5 nearest neighbours agree on another class`,
-        evidence: { contradicted: est.contradicted, probed: est.probed, fraction: est.fraction, examples: est.examples },
+        rule: 'label-noise',
+        severity: 'warning',
+        message: `about ${pct(est.fraction)} % of training labels look wrong: for ${est.contradicted} of ${est.probed} probed samples at least 4 of the 5 nearest neighbours agree on another class`,
+        evidence: {
+          contradicted: est.contradicted,
+          probed: est.probed,
+          fraction: est.fraction,
+          examples: est.examples,
+        },
         why: 'noisy labels cap accuracy and, once memorised, hurt generalisation; a model trained on them learns the noise late in training',
         fix: 'inspect the listed rows and relabel them, or train with label smoothing (crossEntropy labelSmoothing 0.1) and early stopping',
       });
@@ -249,7 +291,11 @@ export function checkData(d: DataUnderReview): { findings: Finding[]; checked: s
 }
 
 /** Samples of which at least 4 of the 5 nearest neighbours (L2, standardised columns for tabular data) carry one other label. */
-export function labelNoise(x: NDArray, y: readonly number[], standardise: boolean): { contradicted: number; probed: number; fraction: number; examples: number[] } {
+export function labelNoise(
+  x: NDArray,
+  y: readonly number[],
+  standardise: boolean,
+): { contradicted: number; probed: number; fraction: number; examples: number[] } {
   const n = rows(x);
   const dim = rowSize(x);
   const xs = floats(x);
@@ -270,8 +316,17 @@ export function labelNoise(x: NDArray, y: readonly number[], standardise: boolea
   if (standardise) {
     const m = new Float64Array(dim);
     const s = new Float64Array(dim);
-    for (const i of refs) for (let j = 0; j < dim; j++) { const v = xs[i * dim + j]; m[j] += v; s[j] += v * v; }
-    scale = scale.map((_, j) => { const mu = m[j] / refs.length; const sd = Math.sqrt(Math.max(0, s[j] / refs.length - mu * mu)); return sd > 0 ? 1 / sd : 0; });
+    for (const i of refs)
+      for (let j = 0; j < dim; j++) {
+        const v = xs[i * dim + j];
+        m[j] += v;
+        s[j] += v * v;
+      }
+    scale = scale.map((_, j) => {
+      const mu = m[j] / refs.length;
+      const sd = Math.sqrt(Math.max(0, s[j] / refs.length - mu * mu));
+      return sd > 0 ? 1 / sd : 0;
+    });
   }
   let contradicted = 0;
   const examples: number[] = [];
@@ -281,7 +336,10 @@ export function labelNoise(x: NDArray, y: readonly number[], standardise: boolea
     for (const r of refs) {
       if (r === p) continue;
       let dist = 0;
-      for (let j = 0; j < dim; j++) { const t = (xs[p * dim + j] - xs[r * dim + j]) * scale[j]; dist += t * t; }
+      for (let j = 0; j < dim; j++) {
+        const t = (xs[p * dim + j] - xs[r * dim + j]) * scale[j];
+        dist += t * t;
+      }
       if (best.length < k || dist < best[best.length - 1].d) {
         best.push({ d: dist, i: r });
         best.sort((a, b) => a.d - b.d);

@@ -48,7 +48,10 @@ export interface ReviewReport {
 const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 /** Splits findings into kept and suppressed by rule id, most severe first. */
-export function suppress(findings: readonly Finding[], ignore: readonly string[]): { kept: Finding[]; suppressed: Finding[] } {
+export function suppress(
+  findings: readonly Finding[],
+  ignore: readonly string[],
+): { kept: Finding[]; suppressed: Finding[] } {
   const ids = new Set(ignore);
   const sorted = [...findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
   return { kept: sorted.filter((f) => !ids.has(f.rule)), suppressed: sorted.filter((f) => ids.has(f.rule)) };
@@ -56,25 +59,40 @@ export function suppress(findings: readonly Finding[], ignore: readonly string[]
 
 /** The worst severity in a report, or undefined when it found nothing. */
 export function worstSeverity(r: ReviewReport): Severity | undefined {
-  return r.findings.reduce<Severity | undefined>((w, f) => (w === undefined || rank[f.severity] < rank[w] ? f.severity : w), undefined);
+  return r.findings.reduce<Severity | undefined>(
+    (w, f) => (w === undefined || rank[f.severity] < rank[w] ? f.severity : w),
+    undefined,
+  );
 }
 
 const fmt = (v: unknown): string => {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(4).replace(/\.?0+$/, '');
+  if (typeof v === 'number')
+    return Number.isInteger(v)
+      ? String(v)
+      : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0)
+        ? v.toExponential(2)
+        : v.toPrecision(4).replace(/\.?0+$/, '');
   if (Array.isArray(v)) return `[${v.map(fmt).join(', ')}]`;
   return JSON.stringify(v);
 };
 
 /** A config diff as text: `- optimizer.lr: 0.5` / `+ optimizer.lr: 0.001`. */
 export function formatDiff(diff: readonly ConfigChange[]): string {
-  return diff.map((c) => `${c.from === undefined ? '' : `- ${c.path}: ${fmt(c.from)}\n`}+ ${c.path}: ${fmt(c.to)}`).join('\n');
+  return diff
+    .map((c) => `${c.from === undefined ? '' : `- ${c.path}: ${fmt(c.from)}\n`}+ ${c.path}: ${fmt(c.to)}`)
+    .join('\n');
 }
 
 /** The report as Markdown. */
 export function reportMarkdown(r: ReviewReport): string {
   const lines = [`# lathe review: ${r.target} (${r.kind})`, ''];
-  const counts = (['error', 'warning', 'info'] as const).map((s) => `${r.findings.filter((f) => f.severity === s).length} ${s}`);
-  lines.push(`${counts.join(', ')}; ${r.checked.length} rules checked${r.suppressed.length ? `, ${r.suppressed.length} suppressed (${[...new Set(r.suppressed.map((f) => f.rule))].join(', ')})` : ''}.`, '');
+  const counts = (['error', 'warning', 'info'] as const).map(
+    (s) => `${r.findings.filter((f) => f.severity === s).length} ${s}`,
+  );
+  lines.push(
+    `${counts.join(', ')}; ${r.checked.length} rules checked${r.suppressed.length ? `, ${r.suppressed.length} suppressed (${[...new Set(r.suppressed.map((f) => f.rule))].join(', ')})` : ''}.`,
+    '',
+  );
   for (const f of r.findings) {
     lines.push(`## ${f.severity.toUpperCase()} ${f.rule}${f.where ? ` (${f.where})` : ''}`, '', f.message, '');
     const ev = Object.entries(f.evidence);
@@ -89,6 +107,12 @@ export function reportMarkdown(r: ReviewReport): string {
 
 /** The report as one line per finding, for a terminal. */
 export function reportText(r: ReviewReport): string {
-  if (!r.findings.length) return `${r.target}: no findings (${r.checked.length} rules checked${r.suppressed.length ? `, ${r.suppressed.length} suppressed` : ''})`;
-  return r.findings.map((f) => `${f.severity.padEnd(7)} ${f.rule}${f.where ? ` [${f.where}]` : ''}: ${f.message}\n        fix: ${f.fix}${f.diff?.length ? `\n${formatDiff(f.diff).replace(/^/gm, '        ')}` : ''}`).join('\n');
+  if (!r.findings.length)
+    return `${r.target}: no findings (${r.checked.length} rules checked${r.suppressed.length ? `, ${r.suppressed.length} suppressed` : ''})`;
+  return r.findings
+    .map(
+      (f) =>
+        `${f.severity.padEnd(7)} ${f.rule}${f.where ? ` [${f.where}]` : ''}: ${f.message}\n        fix: ${f.fix}${f.diff?.length ? `\n${formatDiff(f.diff).replace(/^/gm, '        ')}` : ''}`,
+    )
+    .join('\n');
 }

@@ -60,7 +60,8 @@ export async function lrFind(spec: LrFindSpec, opts: LrFindOptions = {}): Promis
   const end = opts.end ?? 10;
   const steps = opts.steps ?? 100;
   if (!(start > 0 && end > start)) throw new UserError(`lr-find: need 0 < start < end, got ${start} and ${end}`);
-  if (!(Number.isInteger(steps) && steps >= 10)) throw new UserError(`lr-find: steps must be an integer ≥ 10, got ${steps}`);
+  if (!(Number.isInteger(steps) && steps >= 10))
+    throw new UserError(`lr-find: steps must be an integer ≥ 10, got ${steps}`);
   const n = spec.x.shape[0];
   const order = permutation(n, spec.seed ?? 0, 0);
   const batchAt = (i: number) => {
@@ -69,7 +70,14 @@ export async function lrFind(spec: LrFindSpec, opts: LrFindOptions = {}): Promis
     return { x: rows(spec.x, idx), y: rows(spec.y, idx) };
   };
   const loss = spec.loss ?? ((o, b) => crossEntropy(o, b.y));
-  const step = await createStep({ model: spec.model, batch: headRows({ x: spec.x, y: spec.y }, 2), loss, optimizer: spec.optimizer, seed: spec.seed, session: { threads: 2 } });
+  const step = await createStep({
+    model: spec.model,
+    batch: headRows({ x: spec.x, y: spec.y }, 2),
+    loss,
+    optimizer: spec.optimizer,
+    seed: spec.seed,
+    session: { threads: 2 },
+  });
   const lrs: number[] = [];
   const losses: number[] = [];
   const smoothed: number[] = [];
@@ -102,12 +110,17 @@ export async function lrFind(spec: LrFindSpec, opts: LrFindOptions = {}): Promis
   let slope = 0;
   for (let i = Math.max(1, Math.floor(lrs.length * 0.1)); i <= minAt; i++) {
     const g = (smoothed[i] - smoothed[i - 1]) / Math.log(lrs[i] / lrs[i - 1]);
-    if (g < slope) { slope = g; steepest = i; }
+    if (g < slope) {
+      slope = g;
+      steepest = i;
+    }
   }
   const suggestion = Math.min(lrs[steepest], lrs[minAt] / 10);
   const result: LrFindResult = { lrs, losses, smoothed, suggestion, minLossLr: lrs[minAt], stoppedEarly };
   if (opts.png) {
-    await sharp(Buffer.from(plotSvg(result))).png().toFile(opts.png);
+    await sharp(Buffer.from(plotSvg(result)))
+      .png()
+      .toFile(opts.png);
     return { ...result, png: opts.png };
   }
   return result;
@@ -125,9 +138,15 @@ export function plotSvg(r: Pick<LrFindResult, 'lrs' | 'losses' | 'smoothed' | 's
   const hi = Math.min(Math.max(...ys), lo + 4 * (r.smoothed[0] - lo || 1));
   const px = (x: number) => m.l + ((x - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
   const py = (y: number) => m.t + (1 - (Math.min(y, hi) - lo) / (hi - lo || 1)) * (H - m.t - m.b);
-  const path = (v: readonly number[]) => v.map((y, i) => (Number.isFinite(y) ? `${i ? 'L' : 'M'}${px(xs[i]).toFixed(1)},${py(y).toFixed(1)}` : '')).join(' ');
+  const path = (v: readonly number[]) =>
+    v
+      .map((y, i) => (Number.isFinite(y) ? `${i ? 'L' : 'M'}${px(xs[i]).toFixed(1)},${py(y).toFixed(1)}` : ''))
+      .join(' ');
   const ticks: string[] = [];
-  for (let e = Math.ceil(x0); e <= Math.floor(x1); e++) ticks.push(`<line x1="${px(e)}" y1="${H - m.b}" x2="${px(e)}" y2="${H - m.b + 5}" stroke="#333"/><text x="${px(e)}" y="${H - m.b + 20}" font-size="12" text-anchor="middle" font-family="sans-serif">1e${e}</text>`);
+  for (let e = Math.ceil(x0); e <= Math.floor(x1); e++)
+    ticks.push(
+      `<line x1="${px(e)}" y1="${H - m.b}" x2="${px(e)}" y2="${H - m.b + 5}" stroke="#333"/><text x="${px(e)}" y="${H - m.b + 20}" font-size="12" text-anchor="middle" font-family="sans-serif">1e${e}</text>`,
+    );
   const sx = px(Math.log10(r.suggestion));
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect width="100%" height="100%" fill="white"/>
 <text x="${W / 2}" y="18" font-size="14" text-anchor="middle" font-family="sans-serif">lathe lr-find: suggested lr ${r.suggestion.toPrecision(2)}</text>
@@ -144,9 +163,23 @@ ${ticks.join('')}
 }
 
 /** lr-find on a training config: its model, optimizer (rate swept), loss, batch size and training split. */
-export async function lrFindConfig(path: string, opts: LrFindOptions & { overrides?: readonly string[] } = {}): Promise<LrFindResult> {
+export async function lrFindConfig(
+  path: string,
+  opts: LrFindOptions & { overrides?: readonly string[] } = {},
+): Promise<LrFindResult> {
   const cfg = loadTrainConfig(path, opts.overrides ?? []);
   const data = splits(cfg);
   const lm = cfg.loss === 'lm';
-  return lrFind({ model: buildModel(cfg), x: data.train.x, y: data.train.y, batchSize: cfg.data.batchSize, loss: lossAndMetrics(lm).loss, optimizer: createOptimizer(cfg.optimizer), seed: cfg.seed }, opts);
+  return lrFind(
+    {
+      model: buildModel(cfg),
+      x: data.train.x,
+      y: data.train.y,
+      batchSize: cfg.data.batchSize,
+      loss: lossAndMetrics(lm).loss,
+      optimizer: createOptimizer(cfg.optimizer),
+      seed: cfg.seed,
+    },
+    opts,
+  );
 }

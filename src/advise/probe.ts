@@ -62,7 +62,8 @@ export interface NanOrigin {
   readonly inputRanges: readonly string[];
 }
 
-const typeName = (m: Module): string => (m.constructor.name === 'Lambda' ? (m as unknown as { name: string }).name : m.constructor.name);
+const typeName = (m: Module): string =>
+  m.constructor.name === 'Lambda' ? (m as unknown as { name: string }).name : m.constructor.name;
 
 /** Traces `fn` with every module's forward wrapped to record the node ids it creates. */
 export function withSpans<R>(model: Module, fn: () => R): { result: R; spans: Span[] } {
@@ -96,7 +97,8 @@ function peekId(): number {
 
 export function innermost(spans: readonly Span[], id: number): Span | undefined {
   let best: Span | undefined;
-  for (const s of spans) if (id >= s.start && id < s.end && (!best || s.end - s.start < best.end - best.start)) best = s;
+  for (const s of spans)
+    if (id >= s.start && id < s.end && (!best || s.end - s.start < best.end - best.start)) best = s;
   return best;
 }
 
@@ -120,23 +122,32 @@ function build(spec: ProbeSpec, trace: boolean): Built {
   const state = model.namedState();
   const values = (k: string, p: { data: NDArray }): NDArray => spec.params?.[k] ?? p.data;
   const stateT = state.map(([k, p]) => placeholder(`s.${k}`, p.data.dtype, values(k, p).shape));
-  const batchT: Record<string, Tensor> = Object.fromEntries(Object.entries(spec.batch).map(([k, a]) => [k, placeholder(`b.${k}`, a.dtype, a.shape)]));
+  const batchT: Record<string, Tensor> = Object.fromEntries(
+    Object.entries(spec.batch).map(([k, a]) => [k, placeholder(`b.${k}`, a.dtype, a.shape)]),
+  );
   const key = placeholder('key', 'int64', []);
-  const trainable = state.map(([k, p], i) => ({ k, p, t: stateT[i] })).filter((s) => s.p.kind === 'param' && !s.p.frozen);
+  const trainable = state
+    .map(([k, p], i) => ({ k, p, t: stateT[i] }))
+    .filter((s) => s.p.kind === 'param' && !s.p.frozen);
   const { result, spans } = withSpans(model, () =>
     withContext({ training: true, key }, () =>
       bindParameters(model, Object.fromEntries(state.map(([k], i) => [k, stateT[i]])), () => {
         const was = model.training;
         model.train();
         try {
-          const output = model.forward(...keys.map((k) => {
-            const t = batchT[k];
-            if (!t) throw new Error(`review: the batch has no "${k}" (keys: ${Object.keys(batchT).join(', ')})`);
-            return t;
-          }));
+          const output = model.forward(
+            ...keys.map((k) => {
+              const t = batchT[k];
+              if (!t) throw new Error(`review: the batch has no "${k}" (keys: ${Object.keys(batchT).join(', ')})`);
+              return t;
+            }),
+          );
           const forwardEnd = peekId();
           const loss = spec.loss(output, batchT);
-          const grads = gradients(loss, trainable.map((s) => s.t));
+          const grads = gradients(
+            loss,
+            trainable.map((s) => s.t),
+          );
           return { output, loss, grads, forwardEnd };
         } finally {
           model.train(was);
@@ -164,24 +175,34 @@ function build(spec: ProbeSpec, trace: boolean): Built {
     actMeta.push({ op, where: label(s) });
   }
   if (trace) {
-    for (const n of nodes) n.outputs.forEach((t, j) => {
-      if (!seen.has(t) && isFloat(t.dtype) && n.prim.name !== 'input' && n.prim.name !== 'constant') {
-        seen.add(t);
-        outputs[`n.${n.id}.${j}`] = t;
-      }
-    });
+    for (const n of nodes)
+      n.outputs.forEach((t, j) => {
+        if (!seen.has(t) && isFloat(t.dtype) && n.prim.name !== 'input' && n.prim.name !== 'constant') {
+          seen.add(t);
+          outputs[`n.${n.id}.${j}`] = t;
+        }
+      });
   }
   const feeds: Record<string, ort.Tensor> = { key: new ort.Tensor('int64', BigInt64Array.of(0n), []) };
   state.forEach(([k, p]) => void (feeds[`s.${k}`] = toOrt(values(k, p))));
   for (const [k, a] of Object.entries(spec.batch)) feeds[`b.${k}`] = toOrt(a);
   return {
-    feeds, outputs, inputs: [...stateT, ...Object.values(batchT), key], nodes, spans, forwardEnd: result.forwardEnd, gradNames, actMeta,
+    feeds,
+    outputs,
+    inputs: [...stateT, ...Object.values(batchT), key],
+    nodes,
+    spans,
+    forwardEnd: result.forwardEnd,
+    gradNames,
+    actMeta,
     outputOp: result.output.node.prim.name,
   };
 }
 
 async function runBuilt(b: Built): Promise<Record<string, NDArray>> {
-  const session = await createSession(emitModel({ inputs: b.inputs, outputs: b.outputs }, { name: 'review_probe' }), { threads: 1 });
+  const session = await createSession(emitModel({ inputs: b.inputs, outputs: b.outputs }, { name: 'review_probe' }), {
+    threads: 1,
+  });
   try {
     const feeds = Object.fromEntries(Object.entries(b.feeds).filter(([k]) => session.inputNames.includes(k)));
     const res = await session.run(feeds);
@@ -220,7 +241,10 @@ function range(a: NDArray): string {
   for (let i = 0; i < d.length; i++) {
     const v = d[i];
     if (!Number.isFinite(v)) bad++;
-    else { if (v < lo) lo = v; if (v > hi) hi = v; }
+    else {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
   }
   return `[${lo.toPrecision(3)}, ${hi.toPrecision(3)}]${bad ? ` +${bad} non-finite` : ''}`;
 }
@@ -250,8 +274,12 @@ export async function traceNonFinite(spec: ProbeSpec): Promise<NanOrigin | undef
     const ins = n.inputs.map(inputValue);
     if (ins.some((v) => v && isFloat(v.dtype) && !finite(v))) continue;
     return {
-      op: n.prim.name, where: label(innermost(b.spans, n.id)), pass: n.id < b.forwardEnd ? 'forward' : 'backward',
-      inputRanges: ins.map((v, i) => (v && isFloat(v.dtype) ? `input ${i}: ${range(v)}` : `input ${i}: ${n.inputs[i].dtype}`)),
+      op: n.prim.name,
+      where: label(innermost(b.spans, n.id)),
+      pass: n.id < b.forwardEnd ? 'forward' : 'backward',
+      inputRanges: ins.map((v, i) =>
+        v && isFloat(v.dtype) ? `input ${i}: ${range(v)}` : `input ${i}: ${n.inputs[i].dtype}`,
+      ),
     };
   }
   return undefined;

@@ -86,7 +86,12 @@ export async function matmulRoofline(threads: number): Promise<number> {
   return (2 * n ** 3) / (ms * 1e6);
 }
 
-interface KernelEvent { readonly cat?: string; readonly name?: string; readonly dur?: number; readonly args?: { readonly op_name?: string } }
+interface KernelEvent {
+  readonly cat?: string;
+  readonly name?: string;
+  readonly dur?: number;
+  readonly args?: { readonly op_name?: string };
+}
 
 /** Per ONNX node: its op type and the median duration (µs) over the profiled runs. */
 function nodeMedians(file: string): Map<string, { op: string; us: number }> {
@@ -103,13 +108,20 @@ function nodeMedians(file: string): Map<string, { op: string; us: number }> {
 }
 
 function newestJson(dir: string): string {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => join(dir, f));
   if (!files.length) throw new Error(`profile: ORT wrote no profile in ${dir}`);
   return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
 /** Module of each ONNX node of a step graph: forward by span, backward by what it reads, the update as optimizer. */
-function moduleOfNodes(model: ModelProto, spans: readonly Span[], forwardEnd: number, params: readonly string[]): Map<string, string> {
+function moduleOfNodes(
+  model: ModelProto,
+  spans: readonly Span[],
+  forwardEnd: number,
+  params: readonly string[],
+): Map<string, string> {
   const ofValue = new Map<string, string>();
   for (const i of model.graph.input) {
     const m = /^[pb]\.(.+)\.[^.]+$/.exec(i.name);
@@ -132,7 +144,11 @@ function moduleOfNodes(model: ModelProto, spans: readonly Span[], forwardEnd: nu
       if (readsState || flatConcat || ofValue.get(n.input[0]) === '(optimizer)') label = '(optimizer)';
       else {
         const mod = ins.find((v) => !v.startsWith('('));
-        label = mod ? `${mod.replace(/ \(backward\)$/, '')} (backward)` : ins.includes('(input)') ? '(input)' : ins[0] ?? '(loss)';
+        label = mod
+          ? `${mod.replace(/ \(backward\)$/, '')} (backward)`
+          : ins.includes('(input)')
+            ? '(input)'
+            : (ins[0] ?? '(loss)');
       }
     }
     out.set(n.name ?? '', label);
@@ -144,10 +160,20 @@ function moduleOfNodes(model: ModelProto, spans: readonly Span[], forwardEnd: nu
   if (params.length > 1) {
     const producer = new Map<string, NodeProto>();
     for (const n of model.graph.node) for (const o of n.output) producer.set(o, n);
-    const gradConcat = model.graph.node.find((n) => n.opType === 'Concat' && n.input.length === params.length && out.get(n.name ?? '') !== '(optimizer)' && !n.input.some((v) => v.startsWith('p.')));
+    const gradConcat = model.graph.node.find(
+      (n) =>
+        n.opType === 'Concat' &&
+        n.input.length === params.length &&
+        out.get(n.name ?? '') !== '(optimizer)' &&
+        !n.input.some((v) => v.startsWith('p.')),
+    );
     if (gradConcat) {
       const order = new Map<string, number>();
-      [...spans].sort((a, b) => a.start - b.start).forEach((sp) => { if (!order.has(sp.path)) order.set(sp.path, order.size); });
+      [...spans]
+        .sort((a, b) => a.start - b.start)
+        .forEach((sp) => {
+          if (!order.has(sp.path)) order.set(sp.path, order.size);
+        });
       const reached = new Map<string, string>();
       gradConcat.input.forEach((v, k) => {
         const mod = params[k].replace(/\.[^.]+$/, '');
@@ -171,24 +197,32 @@ function moduleOfNodes(model: ModelProto, spans: readonly Span[], forwardEnd: nu
         const id = /_n(\d+)(?:_\d+)?$/.exec(n.name ?? '');
         if (id && Number(id[1]) < forwardEnd) continue;
         const p = n.input.find((v) => /^p\./.test(v));
-        if (p && out.get(n.name ?? '') !== '(optimizer)') out.set(n.name ?? '', `${p.slice(2).replace(/\.[^.]+$/, '')} (backward)`);
+        if (p && out.get(n.name ?? '') !== '(optimizer)')
+          out.set(n.name ?? '', `${p.slice(2).replace(/\.[^.]+$/, '')} (backward)`);
       }
     }
   }
   // backward work on the batch itself (a first conv's weight gradient reads only the input): charge it to the
   // module of the first node that consumes it
   const consumers = new Map<string, string[]>();
-  for (const n of model.graph.node) for (const i of n.input) consumers.set(i, [...(consumers.get(i) ?? []), n.name ?? '']);
+  for (const n of model.graph.node)
+    for (const i of n.input) consumers.set(i, [...(consumers.get(i) ?? []), n.name ?? '']);
   for (const n of [...model.graph.node].reverse()) {
     const name = n.name ?? '';
     if (out.get(name) !== '(input)' && out.get(name) !== '(input) (backward)') continue;
-    const c = n.output.flatMap((o) => consumers.get(o) ?? []).map((x) => out.get(x)).find((l) => l && !l.startsWith('('));
+    const c = n.output
+      .flatMap((o) => consumers.get(o) ?? [])
+      .map((x) => out.get(x))
+      .find((l) => l && !l.startsWith('('));
     out.set(name, c ?? '(input)');
   }
   return out;
 }
 
-function group(nodes: Map<string, { op: string; us: number }>, labelOf: (name: string) => string): { byModule: ModuleTime[]; byOp: ProfileResult['byOp']; totalMs: number } {
+function group(
+  nodes: Map<string, { op: string; us: number }>,
+  labelOf: (name: string) => string,
+): { byModule: ModuleTime[]; byOp: ProfileResult['byOp']; totalMs: number } {
   const mods = new Map<string, Map<string, number>>();
   const ops = new Map<string, number>();
   let total = 0;
@@ -200,11 +234,23 @@ function group(nodes: Map<string, { op: string; us: number }>, labelOf: (name: s
     ops.set(v.op, (ops.get(v.op) ?? 0) + v.us);
     total += v.us;
   }
-  const byModule = [...mods.entries()].map(([module, m]) => {
-    const us = [...m.values()].reduce((a, b) => a + b, 0);
-    return { module, ms: us / 1000, percent: (100 * us) / (total || 1), ops: [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([op, u]) => ({ op, ms: u / 1000 })) };
-  }).sort((a, b) => b.ms - a.ms);
-  const byOp = [...ops.entries()].map(([op, us]) => ({ op, ms: us / 1000, percent: (100 * us) / (total || 1) })).sort((a, b) => b.ms - a.ms);
+  const byModule = [...mods.entries()]
+    .map(([module, m]) => {
+      const us = [...m.values()].reduce((a, b) => a + b, 0);
+      return {
+        module,
+        ms: us / 1000,
+        percent: (100 * us) / (total || 1),
+        ops: [...m.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 4)
+          .map(([op, u]) => ({ op, ms: u / 1000 })),
+      };
+    })
+    .sort((a, b) => b.ms - a.ms);
+  const byOp = [...ops.entries()]
+    .map(([op, us]) => ({ op, ms: us / 1000, percent: (100 * us) / (total || 1) }))
+    .sort((a, b) => b.ms - a.ms);
   return { byModule, byOp, totalMs: total / 1000 };
 }
 
@@ -217,7 +263,12 @@ interface StepTarget {
   readonly full?: { readonly x: NDArray; readonly y: NDArray };
 }
 
-async function stepSamplesPerSecond(t: StepTarget, batch: Readonly<Record<string, NDArray>>, threads: number, reps: number): Promise<number> {
+async function stepSamplesPerSecond(
+  t: StepTarget,
+  batch: Readonly<Record<string, NDArray>>,
+  threads: number,
+  reps: number,
+): Promise<number> {
   const step = await createStep({ model: t.model, batch, loss: t.loss, optimizer: t.optimizer, session: { threads } });
   try {
     const ms = await timeMs(() => step.run(batch, t.lr), reps, 2);
@@ -228,33 +279,67 @@ async function stepSamplesPerSecond(t: StepTarget, batch: Readonly<Record<string
 }
 
 /** Profiles the training step of a config (its model, loss, optimizer and batch size, on its real data). */
-export async function profileConfig(path: string, opts: { threads?: number; steps?: number; overrides?: readonly string[] } = {}): Promise<ProfileResult> {
+export async function profileConfig(
+  path: string,
+  opts: { threads?: number; steps?: number; overrides?: readonly string[] } = {},
+): Promise<ProfileResult> {
   const cfg = loadTrainConfig(path, opts.overrides ?? []);
   const data = splits(cfg);
   const lm = cfg.loss === 'lm';
   const model = buildModel(cfg);
   const batch = headRows({ x: data.train.x, y: data.train.y }, cfg.data.batchSize);
-  const target: StepTarget = { model, batch, loss: lossAndMetrics(lm).loss ?? ((o, b) => crossEntropy(o, b.y)), optimizer: createOptimizer(cfg.optimizer), lr: cfg.optimizer.lr, full: { x: data.train.x, y: data.train.y } };
+  const target: StepTarget = {
+    model,
+    batch,
+    loss: lossAndMetrics(lm).loss ?? ((o, b) => crossEntropy(o, b.y)),
+    optimizer: createOptimizer(cfg.optimizer),
+    lr: cfg.optimizer.lr,
+    full: { x: data.train.x, y: data.train.y },
+  };
   return profileStep(path, target, opts);
 }
 
-async function profileStep(name: string, t: StepTarget, opts: { threads?: number; steps?: number }): Promise<ProfileResult> {
+async function profileStep(
+  name: string,
+  t: StepTarget,
+  opts: { threads?: number; steps?: number },
+): Promise<ProfileResult> {
   const threads = opts.threads ?? cfgThreads();
   const steps = opts.steps ?? 20;
   const b = Object.values(t.batch)[0].shape[0];
   const dir = mkdtempSync(join(tmpdir(), 'lathe-profile-'));
   let step: TrainStep | undefined;
   try {
-    const { result, spans } = withSpans(t.model, () => withNodeSources(() => createStep({ model: t.model, batch: t.batch, loss: t.loss, optimizer: t.optimizer, session: { threads, profile: true, profilePrefix: join(dir, 'step') } })));
+    const { result, spans } = withSpans(t.model, () =>
+      withNodeSources(() =>
+        createStep({
+          model: t.model,
+          batch: t.batch,
+          loss: t.loss,
+          optimizer: t.optimizer,
+          session: { threads, profile: true, profilePrefix: join(dir, 'step') },
+        }),
+      ),
+    );
     step = await result;
     const forwardEnd = spans.reduce((m, s) => Math.max(m, s.end), 0);
     for (let i = 0; i < steps; i++) await step.run(t.batch, t.lr);
     step.profileSummary(); // ends profiling
-    const labels = moduleOfNodes(step.model, spans, forwardEnd, t.model.namedParameters().filter(([, p]) => !p.frozen).map(([k]) => k));
+    const labels = moduleOfNodes(
+      step.model,
+      spans,
+      forwardEnd,
+      t.model
+        .namedParameters()
+        .filter(([, p]) => !p.frozen)
+        .map(([k]) => k),
+    );
     const g = group(nodeMedians(newestJson(dir)), (n) => labels.get(n) ?? '(other)');
     await step.release();
     step = undefined;
-    const inputs = Object.entries(t.batch).filter(([k]) => k !== 'y').map(([, a]) => ({ dtype: a.dtype, shape: [1, ...a.shape.slice(1)] }));
+    const inputs = Object.entries(t.batch)
+      .filter(([k]) => k !== 'y')
+      .map(([, a]) => ({ dtype: a.dtype, shape: [1, ...a.shape.slice(1)] }));
     const fwd = summarize(t.model, inputs).totalFlops;
     const base = await stepSamplesPerSecond(t, t.batch, threads, 8);
     const ms = (b * 1000) / base;
@@ -266,22 +351,49 @@ async function profileStep(name: string, t: StepTarget, opts: { threads?: number
     {
       const before = await stepSamplesPerSecond(t, t.batch, threads, 6);
       const after = await stepSamplesPerSecond(t, t.batch, other, 6);
-      suggestions.push({ change: `trainer.threads: ${other} (now ${threads})`, why: 'ORT intra-op threads: more help large Gemm/Conv kernels, fewer avoid synchronising on many small ones', measured: { before, after, speedup: after / before } });
+      suggestions.push({
+        change: `trainer.threads: ${other} (now ${threads})`,
+        why: 'ORT intra-op threads: more help large Gemm/Conv kernels, fewer avoid synchronising on many small ones',
+        measured: { before, after, speedup: after / before },
+      });
     }
     if (t.full && t.full.x.shape[0] >= 2 * b) {
       const big = headRows(t.full, 2 * b);
       const before = await stepSamplesPerSecond(t, t.batch, threads, 6);
       const after = await stepSamplesPerSecond(t, big, threads, 6);
-      suggestions.push({ change: `data.batchSize: ${2 * b} (now ${b}; scale the learning rate with it)`, why: 'larger batches amortise per-kernel overhead and run the products closer to the MatMul roofline', measured: { before, after, speedup: after / before } });
+      suggestions.push({
+        change: `data.batchSize: ${2 * b} (now ${b}; scale the learning rate with it)`,
+        why: 'larger batches amortise per-kernel overhead and run the products closer to the MatMul roofline',
+        measured: { before, after, speedup: after / before },
+      });
     }
     const convs = t.model.namedParameters().filter(([, p]) => p.data.shape.length === 4 && p.data.shape[0] % 8 !== 0);
-    if (convs.length) suggestions.push({ change: `round the output channels of ${convs.map(([k]) => k).join(', ')} to a multiple of 8`, why: 'ORT\'s blocked NCHWc convolutions work in groups of 8/16 channels; other widths pad or take slower kernels (not measured here)' });
+    if (convs.length)
+      suggestions.push({
+        change: `round the output channels of ${convs.map(([k]) => k).join(', ')} to a multiple of 8`,
+        why: "ORT's blocked NCHWc convolutions work in groups of 8/16 channels; other widths pad or take slower kernels (not measured here)",
+      });
     const pool = g.byOp.find((o) => o.op === 'MaxPool');
-    if (pool && pool.percent > 15) suggestions.push({ change: 'replace max pooling by a stride-2 convolution', why: `MaxPool with indices is ${pool.percent.toFixed(0)} % of the step: ORT's indices path is scalar code (README) (not measured here)` });
+    if (pool && pool.percent > 15)
+      suggestions.push({
+        change: 'replace max pooling by a stride-2 convolution',
+        why: `MaxPool with indices is ${pool.percent.toFixed(0)} % of the step: ORT's indices path is scalar code (README) (not measured here)`,
+      });
     suggestions.sort((a, c) => (c.measured?.speedup ?? 0) - (a.measured?.speedup ?? 0));
     return {
-      target: name, kind: 'train-step', batch: b, threads, ms, samplesPerSecond: base, byModule: g.byModule, byOp: g.byOp, flops, gflops: flops / (ms * 1e6), rooflineGflops: roofline,
-      peakRssMB: process.resourceUsage().maxRSS / 1024, suggestions: suggestions.slice(0, 3),
+      target: name,
+      kind: 'train-step',
+      batch: b,
+      threads,
+      ms,
+      samplesPerSecond: base,
+      byModule: g.byModule,
+      byOp: g.byOp,
+      flops,
+      gflops: flops / (ms * 1e6),
+      rooflineGflops: roofline,
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      suggestions: suggestions.slice(0, 3),
     };
   } finally {
     if (step) await step.release();
@@ -292,7 +404,10 @@ async function profileStep(name: string, t: StepTarget, opts: { threads?: number
 const cfgThreads = (): number => 1;
 
 /** Profiles inference of an ONNX file at `batch` (random inputs of its declared shape; symbolic dims → batch). */
-export async function profileModel(path: string, opts: { batch?: number; threads?: number; runs?: number } = {}): Promise<ProfileResult> {
+export async function profileModel(
+  path: string,
+  opts: { batch?: number; threads?: number; runs?: number } = {},
+): Promise<ProfileResult> {
   let proto: ModelProto;
   try {
     proto = decodeModel(new Uint8Array(readFileSync(path)));
@@ -302,15 +417,26 @@ export async function profileModel(path: string, opts: { batch?: number; threads
   const batch = opts.batch ?? 1;
   const threads = opts.threads ?? 1;
   const inits = new Set(proto.graph.initializer.map((t) => t.name));
-  const feedsFor = (b: number): Record<string, ort.Tensor> => Object.fromEntries(proto.graph.input.filter((i) => !inits.has(i.name)).map((i) => {
-    const tt = i.type?.tensorType;
-    const dims = (tt?.shape?.dim ?? []).map((d, k) => ('dimValue' in d ? d.dimValue : k === 0 ? b : 1));
-    const n = dims.reduce((x, y) => x * y, 1);
-    const elem = tt?.elemType ?? 1;
-    if (elem === 7) return [i.name, new ort.Tensor('int64', new BigInt64Array(n), dims)];
-    if (elem !== 1) throw new UserError(`${path}: input ${i.name} has element type ${elem}; profile feeds float32 and int64 inputs`);
-    return [i.name, toOrt({ dtype: 'float32', shape: dims, data: new Float32Array(n).map((_, k) => Math.sin(k)) })];
-  }));
+  const feedsFor = (b: number): Record<string, ort.Tensor> =>
+    Object.fromEntries(
+      proto.graph.input
+        .filter((i) => !inits.has(i.name))
+        .map((i) => {
+          const tt = i.type?.tensorType;
+          const dims = (tt?.shape?.dim ?? []).map((d, k) => ('dimValue' in d ? d.dimValue : k === 0 ? b : 1));
+          const n = dims.reduce((x, y) => x * y, 1);
+          const elem = tt?.elemType ?? 1;
+          if (elem === 7) return [i.name, new ort.Tensor('int64', new BigInt64Array(n), dims)];
+          if (elem !== 1)
+            throw new UserError(
+              `${path}: input ${i.name} has element type ${elem}; profile feeds float32 and int64 inputs`,
+            );
+          return [
+            i.name,
+            toOrt({ dtype: 'float32', shape: dims, data: new Float32Array(n).map((_, k) => Math.sin(k)) }),
+          ];
+        }),
+    );
   const dir = mkdtempSync(join(tmpdir(), 'lathe-profile-'));
   try {
     const s = await createSession(path, { threads, profile: true, profilePrefix: join(dir, 'infer') });
@@ -332,13 +458,31 @@ export async function profileModel(path: string, opts: { batch?: number; threads
     const roofline = await matmulRoofline(threads);
     const suggestions: Suggestion[] = [];
     const other = threads === 1 ? 2 : 1;
-    suggestions.push({ change: `intraOpNumThreads ${other} (now ${threads})`, why: 'more threads help large kernels; one thread per worker serves more requests at once', measured: { before: base, after: await speed(batch, other), speedup: 0 } });
-    suggestions.push({ change: `batch ${batch * 8} (now ${batch}; lathe serve batches requests)`, why: 'batching amortises per-kernel overhead', measured: { before: base, after: await speed(batch * 8, threads), speedup: 0 } });
-    const ranked = suggestions.map((x) => ({ ...x, measured: x.measured && { ...x.measured, speedup: x.measured.after / x.measured.before } })).sort((a, c) => (c.measured?.speedup ?? 0) - (a.measured?.speedup ?? 0));
+    suggestions.push({
+      change: `intraOpNumThreads ${other} (now ${threads})`,
+      why: 'more threads help large kernels; one thread per worker serves more requests at once',
+      measured: { before: base, after: await speed(batch, other), speedup: 0 },
+    });
+    suggestions.push({
+      change: `batch ${batch * 8} (now ${batch}; lathe serve batches requests)`,
+      why: 'batching amortises per-kernel overhead',
+      measured: { before: base, after: await speed(batch * 8, threads), speedup: 0 },
+    });
+    const ranked = suggestions
+      .map((x) => ({ ...x, measured: x.measured && { ...x.measured, speedup: x.measured.after / x.measured.before } }))
+      .sort((a, c) => (c.measured?.speedup ?? 0) - (a.measured?.speedup ?? 0));
     return {
-      target: path, kind: 'inference', batch, threads, ms: (batch * 1000) / base, samplesPerSecond: base,
-      byModule: g.byOp.map((o) => ({ module: o.op, ms: o.ms, percent: o.percent, ops: [{ op: o.op, ms: o.ms }] })), byOp: g.byOp,
-      rooflineGflops: roofline, peakRssMB: process.resourceUsage().maxRSS / 1024, suggestions: ranked,
+      target: path,
+      kind: 'inference',
+      batch,
+      threads,
+      ms: (batch * 1000) / base,
+      samplesPerSecond: base,
+      byModule: g.byOp.map((o) => ({ module: o.op, ms: o.ms, percent: o.percent, ops: [{ op: o.op, ms: o.ms }] })),
+      byOp: g.byOp,
+      rooflineGflops: roofline,
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      suggestions: ranked,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -349,11 +493,23 @@ export async function profileModel(path: string, opts: { batch?: number; threads
 export function formatProfileResult(r: ProfileResult): string {
   const lines = [
     `${r.target}: ${r.kind}, batch ${r.batch}, ${r.threads} thread(s): ${r.ms.toFixed(2)} ms per run, ${r.samplesPerSecond.toFixed(0)} samples/s, peak RSS ${r.peakRssMB.toFixed(0)} MB`,
-    r.gflops !== undefined ? `achieved ${r.gflops.toFixed(1)} GFLOP/s (${((r.flops ?? 0) / 1e9).toFixed(3)} GFLOP per step, 3 × forward) against a measured 1024² MatMul roofline of ${r.rooflineGflops.toFixed(1)} GFLOP/s (${((100 * r.gflops) / r.rooflineGflops).toFixed(0)} %)` : `MatMul roofline ${r.rooflineGflops.toFixed(1)} GFLOP/s`,
-    '', `${r.kind === 'train-step' ? 'module' : 'op type'}                        ms/run      %   largest ops`,
-    ...r.byModule.slice(0, 15).map((m) => `${m.module.padEnd(28)} ${m.ms.toFixed(3).padStart(9)} ${m.percent.toFixed(1).padStart(6)}   ${m.ops.map((o) => `${o.op} ${o.ms.toFixed(2)}`).join(', ')}`),
-    '', 'top suggestions:',
-    ...r.suggestions.map((s, i) => `${i + 1}. ${s.change}${s.measured ? `: ${s.measured.before.toFixed(0)} → ${s.measured.after.toFixed(0)} samples/s (${s.measured.speedup.toFixed(2)}×, measured)` : ''}\n   ${s.why}`),
+    r.gflops !== undefined
+      ? `achieved ${r.gflops.toFixed(1)} GFLOP/s (${((r.flops ?? 0) / 1e9).toFixed(3)} GFLOP per step, 3 × forward) against a measured 1024² MatMul roofline of ${r.rooflineGflops.toFixed(1)} GFLOP/s (${((100 * r.gflops) / r.rooflineGflops).toFixed(0)} %)`
+      : `MatMul roofline ${r.rooflineGflops.toFixed(1)} GFLOP/s`,
+    '',
+    `${r.kind === 'train-step' ? 'module' : 'op type'}                        ms/run      %   largest ops`,
+    ...r.byModule
+      .slice(0, 15)
+      .map(
+        (m) =>
+          `${m.module.padEnd(28)} ${m.ms.toFixed(3).padStart(9)} ${m.percent.toFixed(1).padStart(6)}   ${m.ops.map((o) => `${o.op} ${o.ms.toFixed(2)}`).join(', ')}`,
+      ),
+    '',
+    'top suggestions:',
+    ...r.suggestions.map(
+      (s, i) =>
+        `${i + 1}. ${s.change}${s.measured ? `: ${s.measured.before.toFixed(0)} → ${s.measured.after.toFixed(0)} samples/s (${s.measured.speedup.toFixed(2)}×, measured)` : ''}\n   ${s.why}`,
+    ),
   ];
   return lines.join('\n');
 }

@@ -87,13 +87,17 @@ export async function review(target: string | LiveTarget, opts: ReviewOptions = 
   if (existsSync(target) && statSync(target).isDirectory()) {
     if (existsSync(join(target, 'config.json'))) return reviewRun(target, opts);
     if (readdirSync(target).some((f) => /idx\d-ubyte/.test(f))) return reviewDataset(target, opts);
-    throw new ReviewError(`${target}: a folder review can read holds a run (config.json) or IDX files (train-images-idx3-ubyte.gz, ...)`);
+    throw new ReviewError(
+      `${target}: a folder review can read holds a run (config.json) or IDX files (train-images-idx3-ubyte.gz, ...)`,
+    );
   }
   if (ext === '.onnx') return reviewModelFile(target, opts);
   if (ext === '.csv') return reviewDataset(target, opts);
   if (ext === '.yaml' || ext === '.yml' || ext === '.json') return reviewConfig(target, opts);
   if (datasetNames().includes(target)) return reviewDataset(target, opts);
-  throw new ReviewError(`${target}: not a config (.yaml/.json), run directory, .onnx model, dataset (.csv, IDX folder) or catalog dataset (${datasetNames().join(', ')})`);
+  throw new ReviewError(
+    `${target}: not a config (.yaml/.json), run directory, .onnx model, dataset (.csv, IDX folder) or catalog dataset (${datasetNames().join(', ')})`,
+  );
 }
 
 async function reviewModelFile(path: string, opts: ReviewOptions): Promise<ReviewReport> {
@@ -113,7 +117,12 @@ async function reviewConfig(path: string, opts: ReviewOptions): Promise<ReviewRe
   return finish(path, 'config', c, [...(opts.ignore ?? []), ...(cfg.review?.ignore ?? [])]);
 }
 
-async function reviewTrainConfig(cfg: TrainConfig, raw: Record<string, unknown>, c: Collected, opts: ReviewOptions & { data?: boolean }): Promise<void> {
+async function reviewTrainConfig(
+  cfg: TrainConfig,
+  raw: Record<string, unknown>,
+  c: Collected,
+  opts: ReviewOptions & { data?: boolean },
+): Promise<void> {
   const model = buildModel(cfg);
   const entry = getModel(cfg.model.name);
   const options = entry.options.parse(cfg.model.options);
@@ -123,12 +132,16 @@ async function reviewTrainConfig(cfg: TrainConfig, raw: Record<string, unknown>,
   let outShape: readonly (number | string)[] | undefined;
   if (inputs.length === 1 && !isGraphData(cfg.data.name)) {
     try {
-      outShape = summarize(model, [{ dtype: inputs[0].dtype, shape: [2, ...inputs[0].shape] }]).outputShapes[0] as readonly (number | string)[];
+      outShape = summarize(model, [{ dtype: inputs[0].dtype, shape: [2, ...inputs[0].shape] }])
+        .outputShapes[0] as readonly (number | string)[];
     } catch {
       outShape = undefined;
     }
   }
-  const modelClasses = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
+  const modelClasses =
+    outShape && typeof outShape[outShape.length - 1] === 'number'
+      ? (outShape[outShape.length - 1] as number)
+      : undefined;
   if (isGraphData(cfg.data.name)) {
     add(c, checkConfig({ raw, cfg, model, augmentable: false }));
     c.skipped.push('data and dynamic checks: graph datasets are not reviewed yet');
@@ -137,13 +150,31 @@ async function reviewTrainConfig(cfg: TrainConfig, raw: Record<string, unknown>,
   const data = splits(cfg);
   const info = datasetNames().includes(cfg.data.name) ? getDataset(cfg.data.name) : undefined;
   const dataClasses = info?.classes?.length ?? (lm ? undefined : maxLabel(data.train.y) + 1);
-  add(c, checkConfig({
-    raw, cfg, model, modelInput: inputs.length === 1 ? inputs[0].shape : undefined, dataInput: data.train.x.shape.slice(1),
-    modelClasses: lm ? undefined : modelClasses, dataClasses, modelVocab: typeof vocab === 'number' ? vocab : undefined, dataVocab: data.vocabSize,
-    augmentable: info?.trainSource !== undefined,
-  }));
+  add(
+    c,
+    checkConfig({
+      raw,
+      cfg,
+      model,
+      modelInput: inputs.length === 1 ? inputs[0].shape : undefined,
+      dataInput: data.train.x.shape.slice(1),
+      modelClasses: lm ? undefined : modelClasses,
+      dataClasses,
+      modelVocab: typeof vocab === 'number' ? vocab : undefined,
+      dataVocab: data.vocabSize,
+      augmentable: info?.trainSource !== undefined,
+    }),
+  );
   if (opts.data !== false) {
-    add(c, checkData({ train: data.train, test: data.test, classes: info?.classes, normalized: info?.normalization !== undefined || lm }));
+    add(
+      c,
+      checkData({
+        train: data.train,
+        test: data.test,
+        classes: info?.classes,
+        normalized: info?.normalization !== undefined || lm,
+      }),
+    );
   }
   const shapeBroken = c.findings.some((f) => f.rule === 'shape-mismatch');
   if (opts.dynamic === false) c.skipped.push('dynamic checks: turned off');
@@ -152,14 +183,22 @@ async function reviewTrainConfig(cfg: TrainConfig, raw: Record<string, unknown>,
     const rows = Math.min(cfg.data.batchSize, 64);
     const batch = headRows({ x: data.train.x, y: data.train.y }, rows);
     const r = await checkDynamic({
-      model, batch, loss: lossAndMetrics(lm).loss ?? defaultLoss, optimizer: createOptimizer(cfg.optimizer), lr: cfg.optimizer.lr,
-      classes: lm ? (typeof vocab === 'number' ? vocab : undefined) : modelClasses, clipGradNorm: cfg.trainer.clipGradNorm, seed: cfg.seed, overfitSteps: opts.overfitSteps,
+      model,
+      batch,
+      loss: lossAndMetrics(lm).loss ?? defaultLoss,
+      optimizer: createOptimizer(cfg.optimizer),
+      lr: cfg.optimizer.lr,
+      classes: lm ? (typeof vocab === 'number' ? vocab : undefined) : modelClasses,
+      clipGradNorm: cfg.trainer.clipGradNorm,
+      seed: cfg.seed,
+      overfitSteps: opts.overfitSteps,
     });
     add(c, r);
   }
 }
 
-const maxLabel = (y: NDArray): number => Array.from(y.data as ArrayLike<number | bigint>, Number).reduce((a, b) => Math.max(a, b), -1);
+const maxLabel = (y: NDArray): number =>
+  Array.from(y.data as ArrayLike<number | bigint>, Number).reduce((a, b) => Math.max(a, b), -1);
 
 async function reviewRun(dir: string, opts: ReviewOptions): Promise<ReviewReport> {
   const cfg = runConfig(dir);
@@ -169,12 +208,13 @@ async function reviewRun(dir: string, opts: ReviewOptions): Promise<ReviewReport
   const csv = join(dir, 'metrics.csv');
   if (existsSync(csv)) {
     let classes: number | undefined;
-    if (cfg.loss !== 'lm' && datasetNames().includes(cfg.data.name)) classes = getDataset(cfg.data.name).classes?.length;
+    if (cfg.loss !== 'lm' && datasetNames().includes(cfg.data.name))
+      classes = getDataset(cfg.data.name).classes?.length;
     add(c, checkHistory(parseMetricsCsv(readFileSync(csv, 'utf8')), { classes, lm: cfg.loss === 'lm' }));
   } else c.skipped.push('history checks: the run has no metrics.csv');
   const onnx = join(dir, 'model.onnx');
   if (existsSync(onnx)) add(c, checkModel(decodeModel(new Uint8Array(readFileSync(onnx))), onnx));
-  c.skipped.push('data and dynamic checks: review the run\'s config file for them');
+  c.skipped.push("data and dynamic checks: review the run's config file for them");
   return finish(dir, 'run', c, [...(opts.ignore ?? []), ...(cfg.review?.ignore ?? [])]);
 }
 
@@ -182,7 +222,8 @@ async function reviewRun(dir: string, opts: ReviewOptions): Promise<ReviewReport
 export function csvDataset(path: string, label?: string): DataUnderReview & { skippedColumns: string[] } {
   const t = readCsv(path);
   const labelCol = label ?? (t.names.includes('label') ? 'label' : t.names[t.names.length - 1]);
-  if (!t.names.includes(labelCol)) throw new ReviewError(`${path}: no label column "${labelCol}" (columns: ${t.names.join(', ')})`);
+  if (!t.names.includes(labelCol))
+    throw new ReviewError(`${path}: no label column "${labelCol}" (columns: ${t.names.join(', ')})`);
   const splitCol = t.names.includes('split') ? t.columns.split : undefined;
   const features = t.names.filter((n) => n !== labelCol && n !== 'split' && t.columns[n].type !== 'string');
   const skippedColumns = t.names.filter((n) => n !== labelCol && n !== 'split' && t.columns[n].type === 'string');
@@ -195,12 +236,19 @@ export function csvDataset(path: string, label?: string): DataUnderReview & { sk
   } else ys = Array.from(lc.values);
   const isInt = ys.every(Number.isInteger);
   const part = (want: string | undefined): DataSplit | undefined => {
-    const idx = [...Array(t.rows).keys()].filter((i) => want === undefined || (splitCol?.type === 'string' ? splitCol.values[i] === want : false));
+    const idx = [...Array(t.rows).keys()].filter(
+      (i) => want === undefined || (splitCol?.type === 'string' ? splitCol.values[i] === want : false),
+    );
     if (!idx.length) return undefined;
     const x = new Float32Array(idx.length * features.length);
-    idx.forEach((r, i) => features.forEach((f, j) => void (x[i * features.length + j] = (t.columns[f].values as Float64Array)[r])));
+    idx.forEach((r, i) =>
+      features.forEach((f, j) => void (x[i * features.length + j] = (t.columns[f].values as Float64Array)[r])),
+    );
     const y = isInt ? new BigInt64Array(idx.map((r) => BigInt(ys[r]))) : new Float32Array(idx.map((r) => ys[r]));
-    return { x: { dtype: 'float32', shape: [idx.length, features.length], data: x }, y: { dtype: isInt ? 'int64' : 'float32', shape: [idx.length], data: y } };
+    return {
+      x: { dtype: 'float32', shape: [idx.length, features.length], data: x },
+      y: { dtype: isInt ? 'int64' : 'float32', shape: [idx.length], data: y },
+    };
   };
   const train = splitCol ? part('train') : part(undefined);
   if (!train) throw new ReviewError(`${path}: no training rows${splitCol ? ' (split column has no "train")' : ''}`);
@@ -236,10 +284,20 @@ async function reviewLive(t: LiveTarget, opts: ReviewOptions): Promise<ReviewRep
   add(c, checkData({ train: t.train, test: t.test }));
   if (opts.dynamic !== false) {
     const batch = headRows({ ...t.train }, 64);
-    add(c, await checkDynamic({
-      model: t.model, batch, inputKeys: t.inputKeys, loss: t.loss ?? defaultLoss, optimizer: t.optimizer ?? adam(), lr: t.lr ?? 1e-3,
-      classes: t.classes, clipGradNorm: t.clipGradNorm, overfitSteps: opts.overfitSteps,
-    }));
+    add(
+      c,
+      await checkDynamic({
+        model: t.model,
+        batch,
+        inputKeys: t.inputKeys,
+        loss: t.loss ?? defaultLoss,
+        optimizer: t.optimizer ?? adam(),
+        lr: t.lr ?? 1e-3,
+        classes: t.classes,
+        clipGradNorm: t.clipGradNorm,
+        overfitSteps: opts.overfitSteps,
+      }),
+    );
   } else c.skipped.push('dynamic checks: turned off');
   return finish(t.name ?? 'model', 'dynamic', c, opts.ignore ?? []);
 }

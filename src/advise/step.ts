@@ -27,17 +27,30 @@ export function createStep(spec: StepSpec): Promise<TrainStep> {
   return TrainStep.create({
     params: Object.fromEntries(model.namedParameters().map(([k, q]) => [k, q.data])),
     buffers: Object.fromEntries(model.namedBuffers().map(([k, q]) => [k, q.data])),
-    batch: Object.fromEntries(Object.entries(spec.batch).map(([k, a]) => [k, { dtype: a.dtype, shape: ['batch', ...a.shape.slice(1)] }])),
+    batch: Object.fromEntries(
+      Object.entries(spec.batch).map(([k, a]) => [k, { dtype: a.dtype, shape: ['batch', ...a.shape.slice(1)] }]),
+    ),
     optimizer: spec.optimizer,
-    frozen: model.namedParameters().filter(([, q]) => q.frozen).map(([k]) => k),
+    frozen: model
+      .namedParameters()
+      .filter(([, q]) => q.frozen)
+      .map(([k]) => k),
     clipGradNorm: spec.clipGradNorm,
     seed: spec.seed ?? 0,
     session: spec.session ?? { threads: 1 },
-    forward: ({ params, buffers, batch, key }) => withContext({ training: true, key }, () => bindParameters(model, { ...params, ...buffers }, () => {
-      model.train();
-      const out = model.forward(...keys.map((k) => batch[k]));
-      const updates = Object.fromEntries(model.namedBuffers().filter(([, q]) => q.pending).map(([k, q]) => [k, q.pending!]));
-      return { loss: spec.loss(out, batch), buffers: updates };
-    })),
+    forward: ({ params, buffers, batch, key }) =>
+      withContext({ training: true, key }, () =>
+        bindParameters(model, { ...params, ...buffers }, () => {
+          model.train();
+          const out = model.forward(...keys.map((k) => batch[k]));
+          const updates = Object.fromEntries(
+            model
+              .namedBuffers()
+              .filter(([, q]) => q.pending)
+              .map(([k, q]) => [k, q.pending!]),
+          );
+          return { loss: spec.loss(out, batch), buffers: updates };
+        }),
+      ),
   });
 }

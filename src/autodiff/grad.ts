@@ -27,7 +27,10 @@ function gradsOrThrow(gs: (Tensor | null)[], args: readonly Tensor[], idx: reado
  * `valueAndGrad(f)(...args)` → [f(...args), [df/dargs...]] for a scalar-valued f.
  * `argnums` picks which arguments to differentiate (default: all).
  */
-export function valueAndGrad(f: TracedFn<Tensor>, argnums?: number | readonly number[]): (...args: Tensor[]) => [Tensor, Tensor[]] {
+export function valueAndGrad(
+  f: TracedFn<Tensor>,
+  argnums?: number | readonly number[],
+): (...args: Tensor[]) => [Tensor, Tensor[]] {
   return (...args) => {
     const y = f(...args);
     const idx = argList(args.length, argnums);
@@ -43,7 +46,10 @@ export function grad(f: TracedFn<Tensor>, argnums?: number | readonly number[]):
 }
 
 /** JAX-style vjp: returns f's outputs and a function from output cotangents to argument cotangents. */
-export function vjp(f: TracedFn<Tensor | Tensor[]>, ...args: Tensor[]): [Tensor[], (...cotangents: Tensor[]) => (Tensor | null)[]] {
+export function vjp(
+  f: TracedFn<Tensor | Tensor[]>,
+  ...args: Tensor[]
+): [Tensor[], (...cotangents: Tensor[]) => (Tensor | null)[]] {
   const out = f(...args);
   const outs = Array.isArray(out) ? out : [out];
   return [outs, (...cts) => vjpGraph(outs, args, cts)];
@@ -51,5 +57,9 @@ export function vjp(f: TracedFn<Tensor | Tensor[]>, ...args: Tensor[]): [Tensor[
 
 /** Gradients of a scalar `y` with respect to already-traced tensors `wrt` (for training loops over parameters). */
 export function gradients(y: Tensor, wrt: readonly Tensor[]): Tensor[] {
-  return gradsOrThrow(vjpGraph([y], wrt, [seed(y)]), wrt, wrt.map((_, i) => i));
+  return gradsOrThrow(
+    vjpGraph([y], wrt, [seed(y)]),
+    wrt,
+    wrt.map((_, i) => i),
+  );
 }

@@ -14,7 +14,8 @@ const key = (t: Tensor): string => `${t.node.id}:${t.index}`;
 export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
   const lead = g.rank - shape.length;
-  if (lead < 0) throw new Error(`autodiff: gradient ${formatShape(g.shape)} has fewer dims than its input ${formatShape(shape)}`);
+  if (lead < 0)
+    throw new Error(`autodiff: gradient ${formatShape(g.shape)} has fewer dims than its input ${formatShape(shape)}`);
   const axes: number[] = [];
   for (let i = 0; i < g.rank; i++) {
     if (i < lead) axes.push(i);
@@ -23,7 +24,11 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   // only leading axes summed (a bias over a batch): one ReduceSum without keepdims, no Squeeze after it
   if (lead > 0 && axes.length === lead) return sum(g, axes, false);
   let r = axes.length ? sum(g, axes, true) : g;
-  if (lead > 0) r = squeeze(r, Array.from({ length: lead }, (_, i) => i));
+  if (lead > 0)
+    r = squeeze(
+      r,
+      Array.from({ length: lead }, (_, i) => i),
+    );
   return r;
 }
 
@@ -46,8 +51,13 @@ function relevantNodes(outputs: readonly Tensor[], inputs: readonly Tensor[]): N
  * Gradients of sum(outputs[i] · cotangents[i]) with respect to each of `inputs`.
  * Inputs that do not reach an output get zeros; integer/bool inputs get null (no gradient).
  */
-export function vjpGraph(outputs: readonly Tensor[], inputs: readonly Tensor[], cotangents: readonly Tensor[]): (Tensor | null)[] {
-  if (outputs.length !== cotangents.length) throw new Error(`vjp: ${outputs.length} outputs but ${cotangents.length} cotangents`);
+export function vjpGraph(
+  outputs: readonly Tensor[],
+  inputs: readonly Tensor[],
+  cotangents: readonly Tensor[],
+): (Tensor | null)[] {
+  if (outputs.length !== cotangents.length)
+    throw new Error(`vjp: ${outputs.length} outputs but ${cotangents.length} cotangents`);
   const ct = new Map<string, Tensor>();
   const accumulate = (t: Tensor, g: Tensor): void => {
     const k = key(t);
@@ -56,7 +66,9 @@ export function vjpGraph(outputs: readonly Tensor[], inputs: readonly Tensor[], 
   };
   outputs.forEach((o, i) => {
     if (!sameShape(o.shape, cotangents[i].shape)) {
-      throw new Error(`vjp: cotangent ${i} has shape ${formatShape(cotangents[i].shape)}, output has ${formatShape(o.shape)}`);
+      throw new Error(
+        `vjp: cotangent ${i} has shape ${formatShape(cotangents[i].shape)}, output has ${formatShape(o.shape)}`,
+      );
     }
     accumulate(o, cotangents[i]);
   });
@@ -71,7 +83,9 @@ export function vjpGraph(outputs: readonly Tensor[], inputs: readonly Tensor[], 
     if (rule === 'none') continue;
     const grads = rule(n, cts);
     if (grads.length !== n.inputs.length) {
-      throw new Error(`autodiff: the VJP of ${n.prim.name} returned ${grads.length} gradients for ${n.inputs.length} inputs`);
+      throw new Error(
+        `autodiff: the VJP of ${n.prim.name} returned ${grads.length} gradients for ${n.inputs.length} inputs`,
+      );
     }
     grads.forEach((g, j) => {
       const x = n.inputs[j];
@@ -90,7 +104,9 @@ export function vjpGraph(outputs: readonly Tensor[], inputs: readonly Tensor[], 
 /** The cotangent that starts differentiation of a scalar: a one of the output's dtype. */
 export function seed(y: Tensor): Tensor {
   if (!isFloat(y.dtype)) throw new Error(`grad: the function must return a floating-point value, got ${y.dtype}`);
-  if (y.rank !== 0) throw new Error(`grad: the function must return a scalar, got shape ${formatShape(y.shape)} (reduce it, or use vjp)`);
+  if (y.rank !== 0)
+    throw new Error(
+      `grad: the function must return a scalar, got shape ${formatShape(y.shape)} (reduce it, or use vjp)`,
+    );
   return onesLike(y);
 }
-

@@ -5,7 +5,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { compressModel, loadCompressConfig, loadCompressData, parseCompressConfig, reportMarkdown, type CompressConfig, type CompressReport } from '../compress/index.js';
+import {
+  compressModel,
+  loadCompressConfig,
+  loadCompressData,
+  parseCompressConfig,
+  reportMarkdown,
+  type CompressConfig,
+  type CompressReport,
+} from '../compress/index.js';
 import { datasetNames } from '../data/catalog.js';
 import { loadModelFile } from '../onnx/external-data.js';
 import { encodeModel } from '../onnx/encode.js';
@@ -58,7 +66,10 @@ async function resolveSource(source: string, trackUrl: string | undefined): Prom
       const r = await resolveModelUri(source, store);
       const cfg = r.record.lineage?.config as { data?: { name?: string; root?: string } } | undefined;
       return {
-        onnx: r.onnxPath, defaultOutput: `${r.name}-v${r.version}.int8.onnx`, runId: r.record.runId ?? undefined, modelVersion: { name: r.name, version: r.version },
+        onnx: r.onnxPath,
+        defaultOutput: `${r.name}-v${r.version}.int8.onnx`,
+        runId: r.record.runId ?? undefined,
+        modelVersion: { name: r.name, version: r.version },
         ...(cfg?.data?.name ? { data: { name: cfg.data.name, root: cfg.data.root } } : {}),
       };
     } finally {
@@ -69,10 +80,14 @@ async function resolveSource(source: string, trackUrl: string | undefined): Prom
   if (statSync(source).isDirectory()) {
     const cfg = runConfig(source);
     const onnx = join(source, 'model.onnx');
-    if (!existsSync(onnx)) throw new CliError(`${source}: the run has no model.onnx yet (export one with lathe export ${source} --onnx ${onnx})`);
+    if (!existsSync(onnx))
+      throw new CliError(
+        `${source}: the run has no model.onnx yet (export one with lathe export ${source} --onnx ${onnx})`,
+      );
     return { onnx, defaultOutput: join(source, 'model.int8.onnx'), data: { name: cfg.data.name, root: cfg.data.root } };
   }
-  if (!source.endsWith('.onnx')) throw new CliError(`${source}: expected an .onnx file, a run directory or a models:/ URI`);
+  if (!source.endsWith('.onnx'))
+    throw new CliError(`${source}: expected an .onnx file, a run directory or a models:/ URI`);
   return { onnx: source, defaultOutput: source.replace(/\.onnx$/, '.int8.onnx') };
 }
 
@@ -88,67 +103,128 @@ function num(v: string | undefined, flag: string, check: (n: number) => boolean)
 /** The config file (or the defaults) with the flags laid over it. */
 function compressConfigFromCli(flags: CompressFlags, source: Source): CompressConfig {
   const base = flags.config ? loadCompressConfig(flags.config) : parseCompressConfig({});
-  if (flags.quantize !== undefined && !['static', 'dynamic', 'none'].includes(flags.quantize)) throw new CliError(`--quantize: '${flags.quantize}' is not available (available: static, dynamic, none)`);
-  if (flags.prune !== undefined && flags.prune !== 'magnitude' && flags.prune !== 'channel') throw new CliError(`--prune: '${flags.prune}' is not available (available: magnitude, channel)`);
-  if ((flags.sparsity !== undefined || flags.pruneScope !== undefined) && !flags.prune && !base.prune) throw new CliError('--sparsity/--prune-scope: add --prune magnitude');
-  if (flags.prune && flags.sparsity === undefined && !base.prune) throw new CliError('--prune: give the target --sparsity (e.g. 0.5)');
-  const prune = flags.prune || base.prune ? {
-    ...(base.prune ?? {}), method: flags.prune ?? base.prune?.method,
-    sparsity: num(flags.sparsity, 'sparsity', (n) => n >= 0 && n < 1) ?? base.prune?.sparsity,
-    scope: flags.pruneScope ?? base.prune?.scope,
-  } : undefined;
+  if (flags.quantize !== undefined && !['static', 'dynamic', 'none'].includes(flags.quantize))
+    throw new CliError(`--quantize: '${flags.quantize}' is not available (available: static, dynamic, none)`);
+  if (flags.prune !== undefined && flags.prune !== 'magnitude' && flags.prune !== 'channel')
+    throw new CliError(`--prune: '${flags.prune}' is not available (available: magnitude, channel)`);
+  if ((flags.sparsity !== undefined || flags.pruneScope !== undefined) && !flags.prune && !base.prune)
+    throw new CliError('--sparsity/--prune-scope: add --prune magnitude');
+  if (flags.prune && flags.sparsity === undefined && !base.prune)
+    throw new CliError('--prune: give the target --sparsity (e.g. 0.5)');
+  const prune =
+    flags.prune || base.prune
+      ? {
+          ...(base.prune ?? {}),
+          method: flags.prune ?? base.prune?.method,
+          sparsity: num(flags.sparsity, 'sparsity', (n) => n >= 0 && n < 1) ?? base.prune?.sparsity,
+          scope: flags.pruneScope ?? base.prune?.scope,
+        }
+      : undefined;
   const q = base.quantize;
   const c = q.calibration;
-  const batches = flags.latencyBatches?.split(',').map((s) => num(s, 'latency-batches', (n) => Number.isInteger(n) && n > 0));
-  return parseCompressConfig({
-    quantize: {
-      ...q,
-      // --prune alone only prunes (add --quantize static to quantize the pruned model too)
-      mode: flags.quantize ?? (flags.prune && !base.prune ? 'none' : q.mode),
-      calibration: { ...c, method: flags.calibration ?? c.method, percentile: num(flags.percentile, 'percentile', (n) => n > 50 && n <= 100) ?? c.percentile, samples: num(flags.samples, 'samples', (n) => Number.isInteger(n) && n >= 0) ?? c.samples },
-      perChannel: flags.perTensor ? false : q.perChannel,
-      activationType: flags.activationType ?? q.activationType,
-      reduceRange: flags.reduceRange ?? q.reduceRange,
-      exclude: { nodes: [...q.exclude.nodes, ...flags.excludeNode], opTypes: [...q.exclude.opTypes, ...flags.excludeOp] },
-      sensitivity: flags.sensitivity ?? q.sensitivity,
+  const batches = flags.latencyBatches
+    ?.split(',')
+    .map((s) => num(s, 'latency-batches', (n) => Number.isInteger(n) && n > 0));
+  return parseCompressConfig(
+    {
+      quantize: {
+        ...q,
+        // --prune alone only prunes (add --quantize static to quantize the pruned model too)
+        mode: flags.quantize ?? (flags.prune && !base.prune ? 'none' : q.mode),
+        calibration: {
+          ...c,
+          method: flags.calibration ?? c.method,
+          percentile: num(flags.percentile, 'percentile', (n) => n > 50 && n <= 100) ?? c.percentile,
+          samples: num(flags.samples, 'samples', (n) => Number.isInteger(n) && n >= 0) ?? c.samples,
+        },
+        perChannel: flags.perTensor ? false : q.perChannel,
+        activationType: flags.activationType ?? q.activationType,
+        reduceRange: flags.reduceRange ?? q.reduceRange,
+        exclude: {
+          nodes: [...q.exclude.nodes, ...flags.excludeNode],
+          opTypes: [...q.exclude.opTypes, ...flags.excludeOp],
+        },
+        sensitivity: flags.sensitivity ?? q.sensitivity,
+      },
+      ...(prune ? { prune } : {}),
+      data: {
+        ...base.data,
+        name: flags.data ?? base.data.name ?? source.data?.name,
+        root: flags.dataRoot ?? base.data.root ?? (flags.data ? undefined : source.data?.root),
+        evalSamples:
+          num(flags.evalSamples, 'eval-samples', (n) => Number.isInteger(n) && n > 0) ?? base.data.evalSamples,
+      },
+      report: {
+        ...base.report,
+        latencyBatches: batches ?? base.report.latencyBatches,
+        threads: num(flags.threads, 'threads', (n) => Number.isInteger(n) && n > 0) ?? base.report.threads,
+      },
     },
-    ...(prune ? { prune } : {}),
-    data: {
-      ...base.data,
-      name: flags.data ?? base.data.name ?? source.data?.name,
-      root: flags.dataRoot ?? base.data.root ?? (flags.data ? undefined : source.data?.root),
-      evalSamples: num(flags.evalSamples, 'eval-samples', (n) => Number.isInteger(n) && n > 0) ?? base.data.evalSamples,
-    },
-    report: { ...base.report, latencyBatches: batches ?? base.report.latencyBatches, threads: num(flags.threads, 'threads', (n) => Number.isInteger(n) && n > 0) ?? base.report.threads },
-  }, flags.config ?? 'flags');
+    flags.config ?? 'flags',
+  );
 }
 
-function flat(v: unknown, path = '', out: Record<string, string | number | boolean> = {}): Record<string, string | number | boolean> {
-  if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) flat(x, path ? `${path}.${k}` : k, out);
+function flat(
+  v: unknown,
+  path = '',
+  out: Record<string, string | number | boolean> = {},
+): Record<string, string | number | boolean> {
+  if (v && typeof v === 'object' && !Array.isArray(v))
+    for (const [k, x] of Object.entries(v)) flat(x, path ? `${path}.${k}` : k, out);
   else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[path] = v;
   else if (v !== undefined) out[path] = JSON.stringify(v);
   return out;
 }
 
-async function logToTracking(url: string | undefined, source: string, src: Source, cfg: CompressConfig, report: CompressReport, files: { onnx: string; json: string; md: string }, register?: string): Promise<{ runId: string; uri?: string }> {
+async function logToTracking(
+  url: string | undefined,
+  source: string,
+  src: Source,
+  cfg: CompressConfig,
+  report: CompressReport,
+  files: { onnx: string; json: string; md: string },
+  register?: string,
+): Promise<{ runId: string; uri?: string }> {
   const tracking = await openTracking(url);
   try {
-    const what = [...(cfg.prune ? [`${cfg.prune.method}-pruned-${cfg.prune.sparsity}`] : []), ...(cfg.quantize.mode === 'none' ? [] : [`${cfg.quantize.mode}-int8`])].join('+');
+    const what = [
+      ...(cfg.prune ? [`${cfg.prune.method}-pruned-${cfg.prune.sparsity}`] : []),
+      ...(cfg.quantize.mode === 'none' ? [] : [`${cfg.quantize.mode}-int8`]),
+    ].join('+');
     const tags: Record<string, string> = { 'lathe.source': source, 'lathe.compression': what };
     if (src.runId) tags['lathe.source_run'] = src.runId;
     if (src.modelVersion) tags['lathe.source_model'] = `models:/${src.modelVersion.name}/${src.modelVersion.version}`;
-    const run = await tracking.startRun({ experiment: 'compress', name: `compress ${basename(source)}`, params: flat(cfg), config: { source, ...cfg }, tags });
+    const run = await tracking.startRun({
+      experiment: 'compress',
+      name: `compress ${basename(source)}`,
+      params: flat(cfg),
+      config: { source, ...cfg },
+      tags,
+    });
     const metrics: Record<string, number> = { size_bytes: report.size.afterBytes, size_ratio: report.size.ratio };
     if (report.prune) metrics.sparsity = report.prune.sparsityReached;
-    if (report.accuracy) Object.assign(metrics, { accuracy_before: report.accuracy.before, accuracy_after: report.accuracy.after, accuracy_drop_points: report.accuracy.dropPoints, test_accuracy: report.accuracy.after });
-    for (const l of report.latency) Object.assign(metrics, { [`latency_b${l.batch}_ms`]: l.afterMs, [`speedup_b${l.batch}`]: l.speedup });
+    if (report.accuracy)
+      Object.assign(metrics, {
+        accuracy_before: report.accuracy.before,
+        accuracy_after: report.accuracy.after,
+        accuracy_drop_points: report.accuracy.dropPoints,
+        test_accuracy: report.accuracy.after,
+      });
+    for (const l of report.latency)
+      Object.assign(metrics, { [`latency_b${l.batch}_ms`]: l.afterMs, [`speedup_b${l.batch}`]: l.speedup });
     run.logMetrics(metrics, 0);
     await run.logArtifact(files.onnx, { name: 'model.onnx' });
     await run.logArtifact(files.json, { name: 'compress-report.json' });
     await run.logArtifact(files.md, { name: 'compress-report.md' });
     await run.end('finished');
     if (!register) return { runId: run.id };
-    const v = await registerModel(tracking.store, { name: register, runId: run.id, onnx: 'model.onnx', description: `${what} of ${source}`, tags });
+    const v = await registerModel(tracking.store, {
+      name: register,
+      runId: run.id,
+      onnx: 'model.onnx',
+      description: `${what} of ${source}`,
+      tags,
+    });
     return { runId: run.id, uri: `models:/${register}/${v.version}` };
   } finally {
     await tracking.close();
@@ -158,12 +234,23 @@ async function logToTracking(url: string | undefined, source: string, src: Sourc
 export function registerCompress(program: Command): void {
   program
     .command('compress')
-    .description('quantize a model to int8 (static or dynamic) and/or prune it, and report size, accuracy and latency before and after')
+    .description(
+      'quantize a model to int8 (static or dynamic) and/or prune it, and report size, accuracy and latency before and after',
+    )
     .argument('<source>', '.onnx file, run directory, or models:/name/<version> | models:/name@alias')
     .option('--config <file>', 'compress config (YAML/JSON; see docs/compress.md); flags override it')
-    .option('--quantize <mode>', 'static (int8 weights and activations, calibrated) or dynamic (int8 MatMul/Gemm weights, activations per batch)')
-    .option('--prune <method>', 'magnitude: zero the smallest weights of Conv/Gemm/MatMul layers; channel: remove conv filters and their dependents (alone: no quantization)')
-    .option('--sparsity <s>', 'with --prune: the fraction of weights set to zero (magnitude) or of channels removed (channel), e.g. 0.5')
+    .option(
+      '--quantize <mode>',
+      'static (int8 weights and activations, calibrated) or dynamic (int8 MatMul/Gemm weights, activations per batch)',
+    )
+    .option(
+      '--prune <method>',
+      'magnitude: zero the smallest weights of Conv/Gemm/MatMul layers; channel: remove conv filters and their dependents (alone: no quantization)',
+    )
+    .option(
+      '--sparsity <s>',
+      'with --prune: the fraction of weights set to zero (magnitude) or of channels removed (channel), e.g. 0.5',
+    )
     .option('--prune-scope <scope>', 'with --prune: global (one threshold, default) or layerwise')
     .option('--calibration <method>', 'activation ranges: minmax, percentile or entropy')
     .option('--percentile <p>', 'with --calibration percentile: the percentile kept (default 99.999)')
@@ -171,10 +258,20 @@ export function registerCompress(program: Command): void {
     .option('--per-tensor', 'one weight scale per tensor instead of per output channel')
     .option('--activation-type <t>', 'uint8 (default) or int8 activations')
     .option('--reduce-range', '7-bit weights (CPUs without VNNI)')
-    .option('--exclude-node <name>', 'keep this node in float (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--exclude-op <type>', 'keep every node of this op type in float (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--exclude-node <name>',
+      'keep this node in float (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      '--exclude-op <type>',
+      'keep every node of this op type in float (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--sensitivity', 'score each layer quantized alone (one evaluation per layer)')
-    .option('--data <name>', 'data set to calibrate and evaluate on (default: the run\'s)')
+    .option('--data <name>', "data set to calibrate and evaluate on (default: the run's)")
     .option('--data-root <dir>', 'folder of the data set files')
     .option('--eval-samples <n>', 'held-out samples scored (default: the whole test split)')
     .option('--latency-batches <list>', 'batch sizes timed before and after (default 1,64)')
@@ -186,24 +283,49 @@ export function registerCompress(program: Command): void {
     .action(async (source: string, o: CompressFlags) => {
       try {
         const trackUrl = typeof o.track === 'string' ? o.track : undefined;
-        if (o.register && !o.track && !process.env.LATHE_TRACKING_URL) throw new CliError('--register needs --track (the registry lives in the tracking store)');
+        if (o.register && !o.track && !process.env.LATHE_TRACKING_URL)
+          throw new CliError('--register needs --track (the registry lives in the tracking store)');
         const src = await resolveSource(source, trackUrl);
         const cfg = compressConfigFromCli(o, src);
         // dynamic quantization needs no calibration: data only when one is named (for accuracy)
-        const data = cfg.quantize.mode !== 'static' && !(cfg.data.name && datasetNames().includes(cfg.data.name)) ? undefined : loadCompressData(cfg);
+        const data =
+          cfg.quantize.mode !== 'static' && !(cfg.data.name && datasetNames().includes(cfg.data.name))
+            ? undefined
+            : loadCompressData(cfg);
         const model = loadModelFile(src.onnx);
-        const { model: out, report } = await compressModel(model, data, cfg, { source, onProgress: (m) => process.stderr.write(`lathe compress: ${m}\n`) });
-        const output = o.output ?? (cfg.quantize.mode === 'none' ? src.defaultOutput.replace(/\.int8\.onnx$/, '.pruned.onnx') : src.defaultOutput);
+        const { model: out, report } = await compressModel(model, data, cfg, {
+          source,
+          onProgress: (m) => process.stderr.write(`lathe compress: ${m}\n`),
+        });
+        const output =
+          o.output ??
+          (cfg.quantize.mode === 'none'
+            ? src.defaultOutput.replace(/\.int8\.onnx$/, '.pruned.onnx')
+            : src.defaultOutput);
         writeAtomic(output, encodeModel(out));
         const stem = output.replace(/\.onnx$/, '');
         const files = { onnx: output, json: `${stem}.report.json`, md: `${stem}.report.md` };
         writeAtomic(files.json, JSON.stringify(report, null, 2) + '\n');
         writeAtomic(files.md, reportMarkdown(report));
-        const tracked = o.track || process.env.LATHE_TRACKING_URL ? await logToTracking(trackUrl, source, src, cfg, report, files, o.register) : undefined;
-        if (o.json) console.log(JSON.stringify({ event: 'compressed', output, report: files.json, ...(tracked ? { trackedRun: tracked.runId, ...(tracked.uri ? { registered: tracked.uri } : {}) } : {}), ...report }));
+        const tracked =
+          o.track || process.env.LATHE_TRACKING_URL
+            ? await logToTracking(trackUrl, source, src, cfg, report, files, o.register)
+            : undefined;
+        if (o.json)
+          console.log(
+            JSON.stringify({
+              event: 'compressed',
+              output,
+              report: files.json,
+              ...(tracked ? { trackedRun: tracked.runId, ...(tracked.uri ? { registered: tracked.uri } : {}) } : {}),
+              ...report,
+            }),
+          );
         else {
           process.stdout.write(reportMarkdown(report).split('\n## Layers')[0]);
-          console.log(`\ncompressed model: ${output}\nreport: ${files.md}, ${files.json}${tracked ? `\ntracked run: ${tracked.runId}${tracked.uri ? `\nregistered: ${tracked.uri}` : ''}` : ''}`);
+          console.log(
+            `\ncompressed model: ${output}\nreport: ${files.md}, ${files.json}${tracked ? `\ntracked run: ${tracked.runId}${tracked.uri ? `\nregistered: ${tracked.uri}` : ''}` : ''}`,
+          );
         }
       } catch (err) {
         if (err instanceof UserError && !(err instanceof CliError)) throw new CliError(err.message);

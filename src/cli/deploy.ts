@@ -80,7 +80,9 @@ export function registerDeploy(program: Command): void {
       const overrides = deployInputFromCli(model, flags);
       if (model?.startsWith('models:/')) registerModelResolver(registryResolver(await openStore()));
       if (!flags.config && !flags.target) throw new CliError(`--target is required (${TARGETS.join(', ')})`);
-      const config = flags.config ? loadDeployConfig(flags.config, overrides) : parseDeployConfig(overrides, 'deploy options');
+      const config = flags.config
+        ? loadDeployConfig(flags.config, overrides)
+        : parseDeployConfig(overrides, 'deploy options');
       const r = await deploy(config);
       console.log(`lathe deploy: ${r.target} for ${r.model} → ${r.out} (${r.files.length} files)`);
       for (const f of r.files.filter((x) => !x.startsWith('vendor/') && !x.startsWith('ort/'))) console.log(`  ${f}`);
@@ -92,7 +94,8 @@ export function registerDeploy(program: Command): void {
     .option('-p, --port <port>', 'port (default 8080; 0 = any free port)', '8080')
     .action(async (dir: string, flags: { port: string }) => {
       const port = Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be an integer in 0..65535 (got '${flags.port}')`);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new CliError(`--port must be an integer in 0..65535 (got '${flags.port}')`);
       const p = await startPreview(dir, port);
       console.log(`lathe deploy preview: ${p.url}/ (Ctrl-C to stop)`);
       const stop = (): void => void p.close().then(() => process.exit(0));

@@ -12,43 +12,86 @@ import { formatProfileResult, profileConfig, profileModel } from '../advise/prof
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
 
-const list = (v: string, acc: string[]): string[] => [...acc, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const list = (v: string, acc: string[]): string[] => [
+  ...acc,
+  ...v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 export function registerExpert(program: Command): void {
   program
     .command('review')
-    .description('review a training config, run directory, ONNX model or dataset (catalog name, IDX folder, CSV): rules with evidence, why and the fix')
+    .description(
+      'review a training config, run directory, ONNX model or dataset (catalog name, IDX folder, CSV): rules with evidence, why and the fix',
+    )
     .argument('<target>', 'config.yaml | run directory | model.onnx | dataset')
-    .option('--ignore <ids>', 'rule ids to silence, comma-separated (repeatable); configs can also list them in review.ignore', list, [] as string[])
+    .option(
+      '--ignore <ids>',
+      'rule ids to silence, comma-separated (repeatable); configs can also list them in review.ignore',
+      list,
+      [] as string[],
+    )
     .option('--no-dynamic', 'skip the checks that run training steps')
-    .option('--set <path=value>', 'override a config field before reviewing it (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--set <path=value>',
+      'override a config field before reviewing it (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--label <column>', 'CSV datasets: the label column (default `label`, else the last)')
     .option('--json', 'print the report as JSON')
     .option('--markdown <file>', 'also write the report as Markdown to this file')
-    .option('--fail-on <severity>', 'exit with status 1 when a finding is at least this severe: error, warning, info or none', 'error')
-    .action(async (target: string, o: { ignore: string[]; dynamic: boolean; set: string[]; label?: string; json?: boolean; markdown?: string; failOn: string }) => {
-      if (!['error', 'warning', 'info', 'none'].includes(o.failOn)) throw new CliError(`--fail-on: expected error, warning, info or none, got "${o.failOn}"`);
-      const r = await review(target, { ignore: o.ignore, dynamic: o.dynamic, overrides: o.set, label: o.label });
-      if (o.markdown) writeFileSync(o.markdown, reportMarkdown(r));
-      console.log(o.json ? JSON.stringify(r, null, 2) : reportText(r));
-      if (o.failOn !== 'none' && r.findings.some((f) => rank[f.severity] <= rank[o.failOn as Severity])) process.exitCode = 1;
-    });
+    .option(
+      '--fail-on <severity>',
+      'exit with status 1 when a finding is at least this severe: error, warning, info or none',
+      'error',
+    )
+    .action(
+      async (
+        target: string,
+        o: {
+          ignore: string[];
+          dynamic: boolean;
+          set: string[];
+          label?: string;
+          json?: boolean;
+          markdown?: string;
+          failOn: string;
+        },
+      ) => {
+        if (!['error', 'warning', 'info', 'none'].includes(o.failOn))
+          throw new CliError(`--fail-on: expected error, warning, info or none, got "${o.failOn}"`);
+        const r = await review(target, { ignore: o.ignore, dynamic: o.dynamic, overrides: o.set, label: o.label });
+        if (o.markdown) writeFileSync(o.markdown, reportMarkdown(r));
+        console.log(o.json ? JSON.stringify(r, null, 2) : reportText(r));
+        if (o.failOn !== 'none' && r.findings.some((f) => rank[f.severity] <= rank[o.failOn as Severity]))
+          process.exitCode = 1;
+      },
+    );
 }
 
-const num = (flag: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CliError(`${flag}: a positive number expected, got "${v}"`);
-  return n;
-};
+const num =
+  (flag: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new CliError(`${flag}: a positive number expected, got "${v}"`);
+    return n;
+  };
 
 function formatCandidate(c: Candidate): string {
-  const exp = c.expected ? `${(c.expected.accuracy * 100).toFixed(2)} % (${c.expected.basis}, ${c.expected.epochs} epochs)` : 'unknown';
+  const exp = c.expected
+    ? `${(c.expected.accuracy * 100).toFixed(2)} % (${c.expected.basis}, ${c.expected.epochs} epochs)`
+    : 'unknown';
   return [
     `${c.rank}. ${c.id}: ${c.model.name} ${JSON.stringify(c.model.options)}`,
     `   ${c.params.toLocaleString('en-US')} params, ${(c.flops / 1e6).toFixed(2)} MFLOPs/sample, ${c.latency.ms.toFixed(3)} ms at batch ${c.latency.batch} (${c.latency.how})`,
     `   expected accuracy ${exp}; training ~${c.training.minutes.toFixed(1)} min for ${c.training.epochs} epochs (${c.training.stepMs.toFixed(1)} ms/step at batch ${c.training.batchSize}, measured)`,
-    ...c.reasonsFor.map((r) => `   + ${r}`), ...c.reasonsAgainst.map((r) => `   - ${r}`), ...c.violations.map((r) => `   ! ${r}`),
+    ...c.reasonsFor.map((r) => `   + ${r}`),
+    ...c.reasonsAgainst.map((r) => `   - ${r}`),
+    ...c.violations.map((r) => `   ! ${r}`),
     ...(c.configPath ? [`   config: ${c.configPath}  (npx lathe train ${c.configPath})`] : []),
   ].join('\n');
 }
@@ -56,9 +99,14 @@ function formatCandidate(c: Candidate): string {
 export function registerDesign(program: Command): void {
   program
     .command('design')
-    .description('rank zoo architectures for a task and budgets: params and FLOPs from the traced graph, latency measured with ORT, expected accuracy from recorded runs, training time from measured steps; writes ready-to-run configs')
+    .description(
+      'rank zoo architectures for a task and budgets: params and FLOPs from the traced graph, latency measured with ORT, expected accuracy from recorded runs, training time from measured steps; writes ready-to-run configs',
+    )
     .option('--file <requirements.yaml>', 'requirements as YAML/JSON (the flags below override it)')
-    .option('--task <task>', 'image-classification | text-classification | sequence-classification | tabular-classification | graph-classification | regression | language-modelling | generation')
+    .option(
+      '--task <task>',
+      'image-classification | text-classification | sequence-classification | tabular-classification | graph-classification | regression | language-modelling | generation',
+    )
     .option('--input <shape>', 'per-sample input shape, e.g. 1,28,28 (images) or 64 (tokens)')
     .option('--classes <n>', 'output classes', num('--classes'))
     .option('--vocab <n>', 'token vocabulary (text and language models)', num('--vocab'))
@@ -82,13 +130,20 @@ export function registerDesign(program: Command): void {
       const shape = typeof o.input === 'string' ? o.input.split(/[,x×]/).map((d) => Number(d.trim())) : base.inputShape;
       const req = {
         ...base,
-        ...(o.task !== undefined ? { task: o.task } : {}), ...(shape ? { inputShape: shape } : {}),
-        ...(o.classes !== undefined ? { classes: o.classes } : {}), ...(o.vocab !== undefined ? { vocab: o.vocab } : {}),
-        ...(o.datasetSize !== undefined ? { datasetSize: o.datasetSize } : {}), ...(o.dataset !== undefined ? { dataset: o.dataset } : {}),
-        ...(o.latencyMs !== undefined ? { latencyMs: o.latencyMs } : {}), ...(o.latencyBatch !== undefined ? { latencyBatch: o.latencyBatch } : {}),
-        ...(o.maxParams !== undefined ? { maxParams: o.maxParams } : {}), ...(o.maxMemoryMb !== undefined ? { maxMemoryMB: o.maxMemoryMb } : {}),
-        ...(o.platform !== undefined ? { platform: o.platform } : {}), ...(o.trainMinutes !== undefined ? { trainMinutes: o.trainMinutes } : {}),
-        ...(o.top !== undefined ? { top: o.top } : {}), outDir: base.outDir ?? (o.out as string),
+        ...(o.task !== undefined ? { task: o.task } : {}),
+        ...(shape ? { inputShape: shape } : {}),
+        ...(o.classes !== undefined ? { classes: o.classes } : {}),
+        ...(o.vocab !== undefined ? { vocab: o.vocab } : {}),
+        ...(o.datasetSize !== undefined ? { datasetSize: o.datasetSize } : {}),
+        ...(o.dataset !== undefined ? { dataset: o.dataset } : {}),
+        ...(o.latencyMs !== undefined ? { latencyMs: o.latencyMs } : {}),
+        ...(o.latencyBatch !== undefined ? { latencyBatch: o.latencyBatch } : {}),
+        ...(o.maxParams !== undefined ? { maxParams: o.maxParams } : {}),
+        ...(o.maxMemoryMb !== undefined ? { maxMemoryMB: o.maxMemoryMb } : {}),
+        ...(o.platform !== undefined ? { platform: o.platform } : {}),
+        ...(o.trainMinutes !== undefined ? { trainMinutes: o.trainMinutes } : {}),
+        ...(o.top !== undefined ? { top: o.top } : {}),
+        outDir: base.outDir ?? (o.out as string),
       } as Requirements;
       if (!req.task) throw new CliError('--task is required (or task: in --file)');
       if (!req.inputShape) throw new CliError('--input is required (or inputShape: in --file)');
@@ -97,7 +152,8 @@ export function registerDesign(program: Command): void {
       if (o.json) console.log(JSON.stringify(r, null, 2));
       else {
         console.log(r.candidates.map(formatCandidate).join('\n\n'));
-        if (r.rejected.length) console.log(`\nover budget: ${r.rejected.map((c) => `${c.id} (${c.violations.join('; ')})`).join(', ')}`);
+        if (r.rejected.length)
+          console.log(`\nover budget: ${r.rejected.map((c) => `${c.id} (${c.violations.join('; ')})`).join(', ')}`);
       }
     });
 }
@@ -105,39 +161,74 @@ export function registerDesign(program: Command): void {
 export function registerLrFind(program: Command): void {
   program
     .command('lr-find')
-    .description('learning-rate range test (Smith 2017) on a training config: loss against an exponentially growing rate, a suggested rate, and a PNG plot')
+    .description(
+      'learning-rate range test (Smith 2017) on a training config: loss against an exponentially growing rate, a suggested rate, and a PNG plot',
+    )
     .argument('<config>', 'training config (YAML/JSON)')
     .option('--start <lr>', 'first learning rate', num('--start'), 1e-7)
     .option('--end <lr>', 'last learning rate', num('--end'), 10)
     .option('--steps <n>', 'batches (default 100)', num('--steps'), 100)
     .option('--png <file>', 'plot file', 'lr-find.png')
-    .option('--set <path=value>', 'override a config field (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--set <path=value>',
+      'override a config field (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--json', 'print the curve and suggestion as JSON')
-    .action(async (config: string, o: { start: number; end: number; steps: number; png: string; set: string[]; json?: boolean }) => {
-      const r = await lrFindConfig(config, { start: o.start, end: o.end, steps: o.steps, png: o.png, overrides: o.set });
-      if (o.json) console.log(JSON.stringify(r));
-      else console.log(`suggested lr ${r.suggestion.toPrecision(2)} (lowest loss at ${r.minLossLr.toPrecision(2)}${r.stoppedEarly ? ', stopped when the loss blew up' : ''}); plot: ${r.png}\n  set it: --set optimizer.lr=${r.suggestion.toPrecision(2)}`);
-    });
+    .action(
+      async (
+        config: string,
+        o: { start: number; end: number; steps: number; png: string; set: string[]; json?: boolean },
+      ) => {
+        const r = await lrFindConfig(config, {
+          start: o.start,
+          end: o.end,
+          steps: o.steps,
+          png: o.png,
+          overrides: o.set,
+        });
+        if (o.json) console.log(JSON.stringify(r));
+        else
+          console.log(
+            `suggested lr ${r.suggestion.toPrecision(2)} (lowest loss at ${r.minLossLr.toPrecision(2)}${r.stoppedEarly ? ', stopped when the loss blew up' : ''}); plot: ${r.png}\n  set it: --set optimizer.lr=${r.suggestion.toPrecision(2)}`,
+          );
+      },
+    );
 }
 
 export function registerProfile(program: Command): void {
   program
     .command('profile')
-    .description('per-op time of a training step (config or run directory) by lathe module, or of an inference (.onnx); achieved GFLOP/s against a measured MatMul roofline; the top changes, measured')
+    .description(
+      'per-op time of a training step (config or run directory) by lathe module, or of an inference (.onnx); achieved GFLOP/s against a measured MatMul roofline; the top changes, measured',
+    )
     .argument('<target>', 'config.yaml | run directory | model.onnx')
     .option('--threads <n>', 'ORT intra-op threads (default 1)', num('--threads'))
     .option('--steps <n>', 'profiled training steps (default 20)', num('--steps'))
     .option('--batch <n>', 'inference batch size for .onnx targets (default 1)', num('--batch'))
-    .option('--set <path=value>', 'override a config field (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--set <path=value>',
+      'override a config field (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--json', 'print the profile as JSON')
-    .action(async (target: string, o: { threads?: number; steps?: number; batch?: number; set: string[]; json?: boolean }) => {
-      let r: Awaited<ReturnType<typeof profileModel>>;
-      if (target.toLowerCase().endsWith('.onnx')) r = await profileModel(target, { batch: o.batch, threads: o.threads });
-      else {
-        const path = existsSync(target) && statSync(target).isDirectory() ? join(target, 'config.json') : target;
-        if (!existsSync(path)) throw new CliError(`${path}: no such config (give a config file, a run directory or an .onnx model)`);
-        r = await profileConfig(path, { threads: o.threads, steps: o.steps, overrides: o.set });
-      }
-      console.log(o.json ? JSON.stringify(r, null, 2) : formatProfileResult(r));
-    });
+    .action(
+      async (
+        target: string,
+        o: { threads?: number; steps?: number; batch?: number; set: string[]; json?: boolean },
+      ) => {
+        let r: Awaited<ReturnType<typeof profileModel>>;
+        if (target.toLowerCase().endsWith('.onnx'))
+          r = await profileModel(target, { batch: o.batch, threads: o.threads });
+        else {
+          const path = existsSync(target) && statSync(target).isDirectory() ? join(target, 'config.json') : target;
+          if (!existsSync(path))
+            throw new CliError(`${path}: no such config (give a config file, a run directory or an .onnx model)`);
+          r = await profileConfig(path, { threads: o.threads, steps: o.steps, overrides: o.set });
+        }
+        console.log(o.json ? JSON.stringify(r, null, 2) : formatProfileResult(r));
+      },
+    );
 }

@@ -15,8 +15,21 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 import { CliError } from './errors.js';
 
 interface SampleFlags {
-  n: string; steps: string; sampler: string; eta: string; guidance: string; class?: string; seed: string; batch: string;
-  threads?: string; clip: boolean; out: string; cols?: string; track?: string | boolean; runId?: string; json?: boolean;
+  n: string;
+  steps: string;
+  sampler: string;
+  eta: string;
+  guidance: string;
+  class?: string;
+  seed: string;
+  batch: string;
+  threads?: string;
+  clip: boolean;
+  out: string;
+  cols?: string;
+  track?: string | boolean;
+  runId?: string;
+  json?: boolean;
 }
 
 const int = (flag: string, v: string, min: number): number => {
@@ -36,7 +49,8 @@ function modelSource(source: string): string | Uint8Array {
   if (statSync(source).isDirectory()) {
     const onnx = join(source, 'model.onnx');
     if (existsSync(onnx)) return onnx;
-    if (!existsSync(join(source, 'last.json'))) throw new CliError(`${source}: not a run directory (no model.onnx or last.json)`);
+    if (!existsSync(join(source, 'last.json')))
+      throw new CliError(`${source}: not a run directory (no model.onnx or last.json)`);
     return checkpointBytes(join(source, 'last.json'));
   }
   if (extname(source) === '.onnx') return source;
@@ -47,7 +61,11 @@ function modelSource(source: string): string | Uint8Array {
 function checkpointBytes(path: string): Uint8Array {
   const { model, inputs, metadata, objective } = modelFromCheckpoint(path, { ema: true });
   if (!objective) throw new CliError(`${path}: not a generative model (vae or ddpm)`);
-  return exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })), { metadata, inputNames: inputs.map((i) => i.name) });
+  return exportModule(
+    model,
+    inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })),
+    { metadata, inputNames: inputs.map((i) => i.name) },
+  );
 }
 
 export function registerSample(program: Command): void {
@@ -66,18 +84,34 @@ export function registerSample(program: Command): void {
     .option('--batch <n>', 'images per denoiser run', '64')
     .option('--threads <n>', 'ORT intra-op threads')
     .option('--cols <n>', 'grid columns (default √n)')
-    .requiredOption('--out <file>', 'grid.png (an image grid) or samples.npy (float32 [n, C, H, W] in [0, 1], NumPy format 1.0)')
-    .option('--track [url]', 'log the grid as an image artifact to a tracking store (default $LATHE_TRACKING_URL or ./.lathe)')
-    .option('--run-id <id>', 'with --track: add the grid to this tracked run (default: a new run in experiment "<name>-samples")')
+    .requiredOption(
+      '--out <file>',
+      'grid.png (an image grid) or samples.npy (float32 [n, C, H, W] in [0, 1], NumPy format 1.0)',
+    )
+    .option(
+      '--track [url]',
+      'log the grid as an image artifact to a tracking store (default $LATHE_TRACKING_URL or ./.lathe)',
+    )
+    .option(
+      '--run-id <id>',
+      'with --track: add the grid to this tracked run (default: a new run in experiment "<name>-samples")',
+    )
     .option('--json', 'one JSON line of results')
     .action(async (source: string, o: SampleFlags) => {
       const ext = extname(o.out).toLowerCase();
       if (ext !== '.png' && ext !== '.npy') throw new CliError(`--out ${o.out}: expected a .png or .npy file`);
       if (o.sampler !== 'ddim' && o.sampler !== 'ddpm') throw new CliError(`--sampler: ddim or ddpm, got ${o.sampler}`);
       const opts = {
-        n: int('--n', o.n, 1), steps: int('--steps', o.steps, 1), sampler: o.sampler, eta: num('--eta', o.eta), guidance: num('--guidance', o.guidance),
-        labels: o.class === undefined ? undefined : int('--class', o.class, 0), seed: int('--seed', o.seed, 0), batch: int('--batch', o.batch, 1),
-        threads: o.threads === undefined ? undefined : int('--threads', o.threads, 1), clipSample: o.clip,
+        n: int('--n', o.n, 1),
+        steps: int('--steps', o.steps, 1),
+        sampler: o.sampler,
+        eta: num('--eta', o.eta),
+        guidance: num('--guidance', o.guidance),
+        labels: o.class === undefined ? undefined : int('--class', o.class, 0),
+        seed: int('--seed', o.seed, 0),
+        batch: int('--batch', o.batch, 1),
+        threads: o.threads === undefined ? undefined : int('--threads', o.threads, 1),
+        clipSample: o.clip,
       } as const;
       let last = -1;
       const progress = (done: number, total: number) => {
@@ -95,7 +129,8 @@ export function registerSample(program: Command): void {
       }
       if (process.stderr.isTTY) process.stderr.write('\n');
       const out = resolve(o.out);
-      if (ext === '.png') await writeImageGrid(out, r.images, { cols: o.cols === undefined ? undefined : int('--cols', o.cols, 1) });
+      if (ext === '.png')
+        await writeImageGrid(out, r.images, { cols: o.cols === undefined ? undefined : int('--cols', o.cols, 1) });
       else writeAtomicFile(out, encodeNpy(r.images));
       let trackedRun: string | undefined;
       if (o.track && ext === '.png') {
@@ -105,7 +140,10 @@ export function registerSample(program: Command): void {
             await logArtifactTo(tracking.store, o.runId, out, { name: `samples/${basename(out)}` });
             trackedRun = o.runId;
           } else {
-            const run = await tracking.startRun({ experiment: `${r.info.kind}-samples`, params: { source, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } });
+            const run = await tracking.startRun({
+              experiment: `${r.info.kind}-samples`,
+              params: { source, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) },
+            });
             await run.logArtifact(out, { name: `samples/${basename(out)}` });
             await run.end('finished');
             trackedRun = run.id;
@@ -114,8 +152,20 @@ export function registerSample(program: Command): void {
           await tracking.close();
         }
       }
-      const result = { event: 'sampled', out, n: opts.n, kind: r.info.kind, seconds: r.seconds, samplesPerSecond: opts.n / r.seconds, ...(trackedRun ? { trackedRun } : {}) };
-      console.log(o.json || !process.stdout.isTTY ? JSON.stringify(result) : `wrote ${out}: ${opts.n} images in ${r.seconds.toFixed(2)} s`);
+      const result = {
+        event: 'sampled',
+        out,
+        n: opts.n,
+        kind: r.info.kind,
+        seconds: r.seconds,
+        samplesPerSecond: opts.n / r.seconds,
+        ...(trackedRun ? { trackedRun } : {}),
+      };
+      console.log(
+        o.json || !process.stdout.isTTY
+          ? JSON.stringify(result)
+          : `wrote ${out}: ${opts.n} images in ${r.seconds.toFixed(2)} s`,
+      );
     });
 }
 

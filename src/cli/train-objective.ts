@@ -21,7 +21,8 @@ const PLACEHOLDER = /\$\{([A-Za-z_][\w.-]*)\}/g;
 export function templatePlaceholders(t: Template, path = ''): { name: string; path: string }[] {
   if (typeof t === 'string') return [...t.matchAll(PLACEHOLDER)].map((m) => ({ name: m[1], path }));
   if (Array.isArray(t)) return t.flatMap((v, i) => templatePlaceholders(v, path ? `${path}.${i}` : String(i)));
-  if (t && typeof t === 'object') return Object.entries(t).flatMap(([k, v]) => templatePlaceholders(v, path ? `${path}.${k}` : k));
+  if (t && typeof t === 'object')
+    return Object.entries(t).flatMap(([k, v]) => templatePlaceholders(v, path ? `${path}.${k}` : k));
   return [];
 }
 
@@ -36,12 +37,16 @@ export function fillTemplate(t: Template, values: Readonly<Record<string, ParamV
     return t.replace(PLACEHOLDER, (_, name: string) => String(lookup(values, name)));
   }
   if (Array.isArray(t)) return t.map((v) => fillTemplate(v, values));
-  if (t && typeof t === 'object') return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, fillTemplate(v, values)]));
+  if (t && typeof t === 'object')
+    return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, fillTemplate(v, values)]));
   return t;
 }
 
 function lookup(values: Readonly<Record<string, ParamValue>>, name: string): ParamValue {
-  if (!(name in values)) throw new TuneConfigError(`objective.train: placeholder \${${name}} has no value in this trial (a conditional parameter that was not suggested?)`);
+  if (!(name in values))
+    throw new TuneConfigError(
+      `objective.train: placeholder \${${name}} has no value in this trial (a conditional parameter that was not suggested?)`,
+    );
   return values[name];
 }
 
@@ -60,7 +65,12 @@ export function loadTrainTemplate(spec: TrainObjectiveSpec, configDir: string): 
 }
 
 /** The filled template for a set of values, run directory defaulted to `runs/<study>/<dir>`. */
-function trialConfig(template: Template, values: Readonly<Record<string, ParamValue>>, study: string, dir = `trial-${values.trial}`): Record<string, unknown> {
+function trialConfig(
+  template: Template,
+  values: Readonly<Record<string, ParamValue>>,
+  study: string,
+  dir = `trial-${values.trial}`,
+): Record<string, unknown> {
   const cfg = fillTemplate(template, values) as Record<string, unknown>;
   return { ...cfg, output: cfg.output ?? join('runs', study, dir) };
 }
@@ -69,12 +79,19 @@ function trialConfig(template: Template, values: Readonly<Record<string, ParamVa
  * Checks a training objective before any trial runs: every placeholder names a parameter of the space (or
  * `trial`/`study`), and the template filled with each parameter's first value is a valid training config.
  */
-async function checkTrainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, space: Readonly<Record<string, SpaceEntry>>): Promise<Template> {
+async function checkTrainObjective(
+  cfg: TuneConfig,
+  spec: TrainObjectiveSpec,
+  space: Readonly<Record<string, SpaceEntry>>,
+): Promise<Template> {
   const template = loadTrainTemplate(spec, cfg.configDir);
-  if (!template || typeof template !== 'object' || Array.isArray(template)) throw new TuneConfigError('objective.train: must be a training config (a mapping) or the path of one');
+  if (!template || typeof template !== 'object' || Array.isArray(template))
+    throw new TuneConfigError('objective.train: must be a training config (a mapping) or the path of one');
   for (const p of templatePlaceholders(template)) {
     if (!(p.name in space) && !BUILTINS.includes(p.name)) {
-      throw new TuneConfigError(`objective.train.${p.path}: placeholder \${${p.name}} is not a parameter of space (have: ${[...Object.keys(space), ...BUILTINS].join(', ')})`);
+      throw new TuneConfigError(
+        `objective.train.${p.path}: placeholder \${${p.name}} is not a parameter of space (have: ${[...Object.keys(space), ...BUILTINS].join(', ')})`,
+      );
     }
   }
   const sample: Record<string, ParamValue> = { trial: 0, study: cfg.study };
@@ -97,7 +114,12 @@ async function checkTrainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, sp
     throw new TuneConfigError(`objective.train.model.name: ${(err as Error).message}`);
   }
   const options = model.options.safeParse(train.model.options);
-  if (!options.success) throw new TuneConfigError(options.error.issues.map((i) => `objective.train.model.options${i.path.map((k) => `.${String(k)}`).join('')}: ${i.message}`).join('\n'));
+  if (!options.success)
+    throw new TuneConfigError(
+      options.error.issues
+        .map((i) => `objective.train.model.options${i.path.map((k) => `.${String(k)}`).join('')}: ${i.message}`)
+        .join('\n'),
+    );
   return template;
 }
 
@@ -106,11 +128,23 @@ async function checkTrainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, sp
  * and returns the last (or, with `value: best`, the best) reported value of `monitor`. Test accuracy, run directory
  * and epochs go into the trial's user attributes.
  */
-function trainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, template: Template, direction: 'minimize' | 'maximize'): ConfigObjective {
-  return async (trial: Trial, params: Readonly<Record<string, ParamValue>>, ctx?: ObjectiveContext): Promise<number> => {
+function trainObjective(
+  cfg: TuneConfig,
+  spec: TrainObjectiveSpec,
+  template: Template,
+  direction: 'minimize' | 'maximize',
+): ConfigObjective {
+  return async (
+    trial: Trial,
+    params: Readonly<Record<string, ParamValue>>,
+    ctx?: ObjectiveContext,
+  ): Promise<number> => {
     const { runTraining } = await import('../train/run.js');
     const { parseTrainConfig } = await import('../train/config.js');
-    const train = parseTrainConfig(trialConfig(template, { ...params, trial: trial.number, study: cfg.study }, cfg.study), `trial ${trial.number} training config`);
+    const train = parseTrainConfig(
+      trialConfig(template, { ...params, trial: trial.number, study: cfg.study }, cfg.study),
+      `trial ${trial.number} training config`,
+    );
     const rep = pruningReporter(trial, { monitor: spec.monitor, finalStep: train.trainer.epochs });
     let best = direction === 'maximize' ? -Infinity : Infinity;
     const track = {
@@ -120,22 +154,34 @@ function trainObjective(cfg: TuneConfig, spec: TrainObjectiveSpec, template: Tem
         if (typeof v === 'number') best = direction === 'maximize' ? Math.max(best, v) : Math.min(best, v);
       },
     };
-    const r = await runTraining(train, { quiet: true, callbacks: [...((ctx?.callbacks ?? []) as Callback[]), track, rep] });
+    const r = await runTraining(train, {
+      quiet: true,
+      callbacks: [...((ctx?.callbacks ?? []) as Callback[]), track, rep],
+    });
     trial.setUserAttr('run_dir', r.runDir);
     trial.setUserAttr('epochs', r.epochs);
     trial.setUserAttr('train_seconds', r.seconds);
     if (r.testAccuracy !== undefined) trial.setUserAttr('test_accuracy', r.testAccuracy);
     trial.setUserAttr('test_loss', r.testLoss);
     const value = spec.value === 'best' ? best : rep.lastValue;
-    if (value === undefined || !Number.isFinite(value)) throw new Error(`objective: metric '${spec.monitor}' was never reported (is it a validation metric of this run?)`);
+    if (value === undefined || !Number.isFinite(value))
+      throw new Error(
+        `objective: metric '${spec.monitor}' was never reported (is it a validation metric of this run?)`,
+      );
     return value;
   };
 }
 
 /** What `lathe tune` passes the tuner (`WorkerOptions.trainObjective`): checks the spec, then builds the objective. */
-export const loadTrainObjective: TrainObjectiveLoader = async (cfg, spec, space, direction) => trainObjective(cfg, spec, await checkTrainObjective(cfg, spec, space), direction);
+export const loadTrainObjective: TrainObjectiveLoader = async (cfg, spec, space, direction) =>
+  trainObjective(cfg, spec, await checkTrainObjective(cfg, spec, space), direction);
 
 /** The training config of a finished trial (for `--export-best`): the template filled with its parameters. */
-export function exportTrainConfig(cfg: TuneConfig, template: Template, params: Readonly<Record<string, ParamValue>>, trialNumber: number): Record<string, unknown> {
+export function exportTrainConfig(
+  cfg: TuneConfig,
+  template: Template,
+  params: Readonly<Record<string, ParamValue>>,
+  trialNumber: number,
+): Record<string, unknown> {
   return trialConfig(template, { ...params, trial: trialNumber, study: cfg.study }, cfg.study, 'best');
 }

@@ -10,7 +10,8 @@ import type { StudySource, StudySummary, TrialRecord } from '../track/study-view
 /** A tune trial as the UI shows it: booleans and null parameters as text. */
 function trialRecord(t: FrozenTrial): TrialRecord {
   const params: Record<string, number | string> = {};
-  for (const [k, v] of Object.entries(t.params)) params[k] = typeof v === 'number' || typeof v === 'string' ? v : String(v);
+  for (const [k, v] of Object.entries(t.params))
+    params[k] = typeof v === 'number' || typeof v === 'string' ? v : String(v);
   return {
     number: t.number,
     state: t.state,
@@ -23,7 +24,10 @@ function trialRecord(t: FrozenTrial): TrialRecord {
 
 /** Read-only view of the studies in a tune storage; study ids are the study names. */
 export class TuneStudySource implements StudySource {
-  private constructor(private readonly storage: Storage, private readonly owns: boolean) {}
+  private constructor(
+    private readonly storage: Storage,
+    private readonly owns: boolean,
+  ) {}
 
   /** Wraps an open storage (not closed by `close()`). */
   static of(storage: Storage): TuneStudySource {
@@ -33,7 +37,8 @@ export class TuneStudySource implements StudySource {
   /** Opens a storage URL (`sqlite:path`, `postgres://...`); errors name the URL. */
   static async open(url: string): Promise<TuneStudySource> {
     const loc = parseStorageUrl(url);
-    if (loc.kind === 'sqlite' && !existsSync(loc.path)) throw new Error(`tune storage ${url}: no such file ${loc.path}`);
+    if (loc.kind === 'sqlite' && !existsSync(loc.path))
+      throw new Error(`tune storage ${url}: no such file ${loc.path}`);
     return new TuneStudySource(await openStorage(url), true);
   }
 
@@ -45,7 +50,12 @@ export class TuneStudySource implements StudySource {
 
   private async summary(r: StudyRecord): Promise<StudySummary> {
     const c = await this.storage.counts(r.id);
-    return { id: r.name, name: r.name, directions: r.directions, trials: c.WAITING + c.RUNNING + c.COMPLETE + c.PRUNED + c.FAILED };
+    return {
+      id: r.name,
+      name: r.name,
+      directions: r.directions,
+      trials: c.WAITING + c.RUNNING + c.COMPLETE + c.PRUNED + c.FAILED,
+    };
   }
 
   async listStudies(): Promise<readonly StudySummary[]> {

@@ -25,14 +25,18 @@ export async function trackingObserver(url = process.env.LATHE_TRACKING_URL): Pr
       const flat: Record<string, string | number | boolean> = {};
       for (const [k, v] of Object.entries(params)) flat[k] = v === null ? 'null' : v;
       const run = await tracking.startRun({
-        experiment: study, name: `${study} #${trial.number}`, params: flat, systemMetricsMs: 0,
+        experiment: study,
+        name: `${study} #${trial.number}`,
+        params: flat,
+        systemMetricsMs: 0,
         tags: { 'tune.study': study, 'tune.trial': String(trial.number) },
       });
       return {
         callbacks: [trackingCallback(run, { everyBatches: 50, endRun: false })],
         async end(t) {
           run.setTag('tune.state', t.state);
-          for (const [step, v] of [...t.intermediate].sort((a, b) => a[0] - b[0])) run.logMetric('tune/intermediate', v, step);
+          for (const [step, v] of [...t.intermediate].sort((a, b) => a[0] - b[0]))
+            run.logMetric('tune/intermediate', v, step);
           t.values?.forEach((v, i) => run.logMetric(i === 0 ? 'tune/value' : `tune/value_${i}`, v, 0));
           await run.end(t.state === 'FAILED' ? 'failed' : 'finished');
         },

@@ -11,9 +11,18 @@ import { trackingObserver } from './tune-tracking.js';
 
 const [configPath, storageUrl] = process.argv.slice(2);
 try {
-  await runWorker(loadTuneConfig(configPath), storageUrl, { observer: await trackingObserver(), trainObjective: loadTrainObjective });
+  await runWorker(loadTuneConfig(configPath), storageUrl, {
+    observer: await trackingObserver(),
+    trainObjective: loadTrainObjective,
+  });
   process.exit(0);
 } catch (err) {
   process.stderr.write(`worker ${process.pid}: ${(err as Error).message}\n`);
-  process.exit(err instanceof ObjectiveError ? 3 : err instanceof TuneConfigError || err instanceof SearchSpaceError || err instanceof StorageError ? 2 : 1);
+  process.exit(
+    err instanceof ObjectiveError
+      ? 3
+      : err instanceof TuneConfigError || err instanceof SearchSpaceError || err instanceof StorageError
+        ? 2
+        : 1,
+  );
 }

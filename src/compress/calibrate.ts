@@ -42,7 +42,11 @@ export function batchFeeds(inputs: Readonly<Record<string, NDArray>>, batchSize:
     const feeds: Record<string, NDArray> = {};
     for (const [k, a] of entries) {
       const row = a.shape.slice(1).reduce((x, y) => x * y, 1);
-      feeds[k] = { dtype: a.dtype, shape: [e - s, ...a.shape.slice(1)], data: a.data.subarray(s * row, e * row) } as NDArray;
+      feeds[k] = {
+        dtype: a.dtype,
+        shape: [e - s, ...a.shape.slice(1)],
+        data: a.data.subarray(s * row, e * row),
+      } as NDArray;
     }
     out.push(feeds);
   }
@@ -50,8 +54,16 @@ export function batchFeeds(inputs: Readonly<Record<string, NDArray>>, batchSize:
 }
 
 /** Ranges [min, max] of `tensors` over the calibration batches. */
-export async function calibrate(model: ModelProto, tensors: readonly string[], batches: readonly Feeds[], opts: CalibrationOptions = {}): Promise<Map<string, [number, number]>> {
-  if (batches.length === 0 || batches.every((b) => Object.values(b).every((a) => a.shape[0] === 0))) throw new CompressError('calibration set is empty: give at least one sample (calibration.samples > 0, and a data set with rows)');
+export async function calibrate(
+  model: ModelProto,
+  tensors: readonly string[],
+  batches: readonly Feeds[],
+  opts: CalibrationOptions = {},
+): Promise<Map<string, [number, number]>> {
+  if (batches.length === 0 || batches.every((b) => Object.values(b).every((a) => a.shape[0] === 0)))
+    throw new CompressError(
+      'calibration set is empty: give at least one sample (calibration.samples > 0, and a data set with rows)',
+    );
   const method = opts.method ?? 'minmax';
   const session = await createSession(withObservedOutputs(model, tensors), opts.session);
   const run = async (b: Feeds): Promise<Record<string, ort.Tensor>> => {
@@ -70,10 +82,17 @@ export async function calibrate(model: ModelProto, tensors: readonly string[], b
     if (method === 'minmax') return ranges;
     const bins = opts.bins ?? 2048;
     // percentile: signed values over [min, max]; entropy: |x| over [0, max |x|]
-    const hists = new Map(tensors.map((t) => {
-      const [lo, hi] = ranges.get(t)!;
-      return [t, method === 'percentile' ? new Histogram(lo, hi, bins) : new Histogram(0, Math.max(Math.abs(lo), Math.abs(hi)), bins)];
-    }));
+    const hists = new Map(
+      tensors.map((t) => {
+        const [lo, hi] = ranges.get(t)!;
+        return [
+          t,
+          method === 'percentile'
+            ? new Histogram(lo, hi, bins)
+            : new Histogram(0, Math.max(Math.abs(lo), Math.abs(hi)), bins),
+        ];
+      }),
+    );
     for (const [k, b] of batches.entries()) {
       const out = await run(b);
       for (const t of tensors) hists.get(t)!.add(out[t].data as Float32Array, method === 'entropy');

@@ -12,7 +12,17 @@ import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { CompressError } from './errors.js';
 
 /** Ops through which channel c of the input is channel c of the output, and a zero channel stays zero. */
-const PASS = new Set(['Relu', 'LeakyRelu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Identity', 'Dropout']);
+const PASS = new Set([
+  'Relu',
+  'LeakyRelu',
+  'Clip',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Identity',
+  'Dropout',
+]);
 
 export interface ChannelGroup {
   /** The convs whose output channels this group is. */
@@ -72,9 +82,16 @@ function plan(model: ModelProto): Plan {
   const channelTensors = new Set<string>();
   const producers = new Map<string, NodeProto[]>();
   const blockedT = new Map<string, string>();
-  const block = (t: string, why: string) => { if (!blockedT.has(t)) blockedT.set(t, why); };
+  const block = (t: string, why: string) => {
+    if (!blockedT.has(t)) blockedT.set(t, why);
+  };
   for (const n of g.node) {
-    if (n.opType === 'Conv' && inits.has(n.input[1]) && (attrInt(n, 'group') ?? 1) === 1 && inits.get(n.input[1])!.dataType === 1) {
+    if (
+      n.opType === 'Conv' &&
+      inits.has(n.input[1]) &&
+      (attrInt(n, 'group') ?? 1) === 1 &&
+      inits.get(n.input[1])!.dataType === 1
+    ) {
       channelTensors.add(n.output[0]);
       producers.set(n.output[0], [n]);
     }
@@ -85,10 +102,19 @@ function plan(model: ModelProto): Plan {
     if (!chIn.length) continue;
     if (PASS.has(n.opType) || n.opType === 'BatchNormalization') {
       if (n.opType === 'Clip') {
-        const lo = n.input[1] && inits.has(n.input[1]) ? (tensorToTypedArray(inits.get(n.input[1])!) as Float32Array)[0] : undefined;
-        if (lo !== undefined && lo > 0) { block(n.input[0], `${n.name}: Clip with min > 0 does not keep a zero channel zero`); continue; }
+        const lo =
+          n.input[1] && inits.has(n.input[1])
+            ? (tensorToTypedArray(inits.get(n.input[1])!) as Float32Array)[0]
+            : undefined;
+        if (lo !== undefined && lo > 0) {
+          block(n.input[0], `${n.name}: Clip with min > 0 does not keep a zero channel zero`);
+          continue;
+        }
       }
-      if (n.input[0] !== chIn[0] || chIn.length > 1) { block(chIn[0], `${n.name} (${n.opType}) reads the channels as a parameter`); continue; }
+      if (n.input[0] !== chIn[0] || chIn.length > 1) {
+        block(chIn[0], `${n.name} (${n.opType}) reads the channels as a parameter`);
+        continue;
+      }
       channelTensors.add(n.output[0]);
       uf.union(n.output[0], n.input[0]);
     } else if (n.opType === 'Add' && chIn.length === 2 && n.input.length === 2) {
@@ -97,10 +123,25 @@ function plan(model: ModelProto): Plan {
       uf.union(n.output[0], n.input[0]);
     } else if (n.opType === 'Conv' && n.input[0] === chIn[0] && chIn.length === 1 && producers.has(n.output[0])) {
       // a consumer: its weight's input channels (checked below)
-    } else if ((n.opType === 'Flatten' || (n.opType === 'Reshape' && rowsReshape(n, inits))) && chIn.length === 1 && n.input[0] === chIn[0] && g.node.some((p) => p.output[0] === n.input[0] && (p.opType === 'GlobalAveragePool' || p.opType === 'GlobalMaxPool'))) {
+    } else if (
+      (n.opType === 'Flatten' || (n.opType === 'Reshape' && rowsReshape(n, inits))) &&
+      chIn.length === 1 &&
+      n.input[0] === chIn[0] &&
+      g.node.some(
+        (p) => p.output[0] === n.input[0] && (p.opType === 'GlobalAveragePool' || p.opType === 'GlobalMaxPool'),
+      )
+    ) {
       const readers = g.node.filter((r) => r.input.includes(n.output[0]));
-      const ok = readers.length > 0 && readers.every((r) => r.opType === 'Gemm' && r.input[0] === n.output[0] && inits.has(r.input[1]) && !attrInt(r, 'transA'));
-      if (!ok) block(chIn[0], `${n.name}: the flattened channels are read by something other than a Gemm with a constant weight`);
+      const ok =
+        readers.length > 0 &&
+        readers.every(
+          (r) => r.opType === 'Gemm' && r.input[0] === n.output[0] && inits.has(r.input[1]) && !attrInt(r, 'transA'),
+        );
+      if (!ok)
+        block(
+          chIn[0],
+          `${n.name}: the flattened channels are read by something other than a Gemm with a constant weight`,
+        );
     } else {
       for (const c of chIn) block(c, `${n.name} (${n.opType}) cannot follow a channel removal`);
     }
@@ -118,12 +159,22 @@ function plan(model: ModelProto): Plan {
 }
 
 /** Copies `data` (dims) keeping index `keep` along `axis`. */
-function take(data: Float32Array, dims: readonly number[], axis: number, keep: readonly number[]): { data: Float32Array; dims: number[] } {
+function take(
+  data: Float32Array,
+  dims: readonly number[],
+  axis: number,
+  keep: readonly number[],
+): { data: Float32Array; dims: number[] } {
   const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const out = new Float32Array(outer * keep.length * inner);
   for (let o = 0; o < outer; o++) {
-    keep.forEach((k, j) => out.set(data.subarray((o * dims[axis] + k) * inner, (o * dims[axis] + k + 1) * inner), (o * keep.length + j) * inner));
+    keep.forEach((k, j) =>
+      out.set(
+        data.subarray((o * dims[axis] + k) * inner, (o * dims[axis] + k + 1) * inner),
+        (o * keep.length + j) * inner,
+      ),
+    );
   }
   const nd = [...dims];
   nd[axis] = keep.length;
@@ -148,7 +199,10 @@ function choose(model: ModelProto, p: Plan, ratio: number): Map<string, number[]
     const n = Math.min(c - 1, Math.floor(ratio * c));
     if (n <= 0) continue;
     const order = Array.from({ length: c }, (_, i) => i).sort((a, b) => score[a] - score[b] || a - b);
-    out.set(root, order.slice(0, n).sort((a, b) => a - b));
+    out.set(
+      root,
+      order.slice(0, n).sort((a, b) => a - b),
+    );
   }
   return out;
 }
@@ -158,7 +212,8 @@ function choose(model: ModelProto, p: Plan, ratio: number): Map<string, number[]
  * Returns the smaller model, the groups pruned and those left whole with the reason.
  */
 export function pruneChannels(model: ModelProto, opts: { readonly ratio: number }): ChannelPruneResult {
-  if (!(opts.ratio > 0 && opts.ratio < 1)) throw new CompressError(`prune.ratio: expected a fraction in (0, 1), got ${opts.ratio}`);
+  if (!(opts.ratio > 0 && opts.ratio < 1))
+    throw new CompressError(`prune.ratio: expected a fraction in (0, 1), got ${opts.ratio}`);
   const p = plan(model);
   const removed = choose(model, p, opts.ratio);
   return { model: applyRemoval(model, p, removed, 'remove'), groups: groupsOf(p, removed, model), kept: keptOf(p) };
@@ -172,11 +227,17 @@ export function zeroPrunedChannels(model: ModelProto, opts: { readonly ratio: nu
 
 function groupsOf(p: Plan, removed: Map<string, number[]>, model: ModelProto): ChannelGroup[] {
   const inits = new Map(model.graph.initializer.map((t) => [t.name!, t] as const));
-  return [...removed].map(([root, r]) => ({ producers: p.producers.get(root)!.map((n) => n.name ?? n.output[0]), channels: Number(inits.get(p.producers.get(root)![0].input[1])!.dims[0]), removed: r }));
+  return [...removed].map(([root, r]) => ({
+    producers: p.producers.get(root)!.map((n) => n.name ?? n.output[0]),
+    channels: Number(inits.get(p.producers.get(root)![0].input[1])!.dims[0]),
+    removed: r,
+  }));
 }
 
 function keptOf(p: Plan): { producers: string[]; reason: string }[] {
-  return [...p.blocked].filter(([r]) => p.producers.get(r)?.length).map(([r, reason]) => ({ producers: p.producers.get(r)!.map((n) => n.name ?? n.output[0]), reason }));
+  return [...p.blocked]
+    .filter(([r]) => p.producers.get(r)?.length)
+    .map(([r, reason]) => ({ producers: p.producers.get(r)!.map((n) => n.name ?? n.output[0]), reason }));
 }
 
 function applyRemoval(model: ModelProto, p: Plan, removed: Map<string, number[]>, mode: 'remove' | 'zero'): ModelProto {
@@ -195,14 +256,17 @@ function applyRemoval(model: ModelProto, p: Plan, removed: Map<string, number[]>
       const r = take(data, dims, axis, keep);
       edits.set(name, typedArrayToTensor(name, r.data, r.dims));
     } else {
-      const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1), inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-      for (let o = 0; o < outer; o++) for (const k of drop) data.fill(zeroValue, (o * dims[axis] + k) * inner, (o * dims[axis] + k + 1) * inner);
+      const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1),
+        inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+      for (let o = 0; o < outer; o++)
+        for (const k of drop) data.fill(zeroValue, (o * dims[axis] + k) * inner, (o * dims[axis] + k + 1) * inner);
       edits.set(name, typedArrayToTensor(name, data, dims));
     }
   };
   const shared = new Set<string>();
   const touch = (name: string) => {
-    if (shared.has(name)) throw new CompressError(`channel pruning: initializer ${name} is read by two pruned layers; not supported`);
+    if (shared.has(name))
+      throw new CompressError(`channel pruning: initializer ${name} is read by two pruned layers; not supported`);
     shared.add(name);
   };
   for (const n of g.node) {
@@ -210,27 +274,44 @@ function applyRemoval(model: ModelProto, p: Plan, removed: Map<string, number[]>
     const outRoot = n.output[0] && p.channelTensors.has(n.output[0]) ? p.uf.find(n.output[0]) : undefined;
     if (n.opType === 'Conv' && outRoot && removed.has(outRoot) && p.producers.get(outRoot)!.includes(n)) {
       const r = removed.get(outRoot)!;
-      touch(n.input[1]); edit(n.input[1], 0, r);
-      if (n.input[2]) { touch(n.input[2]); edit(n.input[2], 0, r); }
+      touch(n.input[1]);
+      edit(n.input[1], 0, r);
+      if (n.input[2]) {
+        touch(n.input[2]);
+        edit(n.input[2], 0, r);
+      }
     }
-    if (n.opType === 'Conv' && inRoot && removed.has(inRoot) && mode === 'remove') edit(n.input[1], 1, removed.get(inRoot)!);
+    if (n.opType === 'Conv' && inRoot && removed.has(inRoot) && mode === 'remove')
+      edit(n.input[1], 1, removed.get(inRoot)!);
     if (n.opType === 'BatchNormalization' && inRoot && removed.has(inRoot)) {
       // zeroed: scale and shift 0 make the channel's output exactly 0 whatever its mean and variance
-      for (const [i, name] of n.input.slice(1).entries()) { touch(name); if (mode === 'remove' || i < 2) edit(name, 0, removed.get(inRoot)!, 0); }
+      for (const [i, name] of n.input.slice(1).entries()) {
+        touch(name);
+        if (mode === 'remove' || i < 2) edit(name, 0, removed.get(inRoot)!, 0);
+      }
     }
     if (n.opType === 'Reshape' && inRoot && removed.has(inRoot) && mode === 'remove') {
       touch(n.input[1]);
       const shape = tensorToTypedArray(edits.get(n.input[1]) ?? inits.get(n.input[1])!) as BigInt64Array;
       const c = Number(inits.get(p.producers.get(inRoot)![0].input[1])!.dims[0]);
-      if (Number(shape[1]) === c) edits.set(n.input[1], typedArrayToTensor(n.input[1], BigInt64Array.from([shape[0], BigInt(c - removed.get(inRoot)!.length)]), [2]));
+      if (Number(shape[1]) === c)
+        edits.set(
+          n.input[1],
+          typedArrayToTensor(n.input[1], BigInt64Array.from([shape[0], BigInt(c - removed.get(inRoot)!.length)]), [2]),
+        );
     }
     if ((n.opType === 'Flatten' || n.opType === 'Reshape') && inRoot && removed.has(inRoot) && mode === 'remove') {
-      for (const r of g.node.filter((x) => x.opType === 'Gemm' && x.input[0] === n.output[0])) edit(r.input[1], attrInt(r, 'transB') ? 1 : 0, removed.get(inRoot)!);
+      for (const r of g.node.filter((x) => x.opType === 'Gemm' && x.input[0] === n.output[0]))
+        edit(r.input[1], attrInt(r, 'transB') ? 1 : 0, removed.get(inRoot)!);
     }
   }
   return {
     ...model,
     // the shapes recorded for intermediate tensors are stale now: ORT infers them again
-    graph: { ...g, initializer: g.initializer.map((t) => edits.get(t.name!) ?? t), valueInfo: mode === 'remove' ? [] : g.valueInfo },
+    graph: {
+      ...g,
+      initializer: g.initializer.map((t) => edits.get(t.name!) ?? t),
+      valueInfo: mode === 'remove' ? [] : g.valueInfo,
+    },
   };
 }

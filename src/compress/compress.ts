@@ -26,7 +26,8 @@ function syntheticInput(m: ModelProto): NDArray {
   const n = dims.reduce((a, b) => a * b, 1);
   const elem = i.type?.tensorType?.elemType;
   if (elem === 7) return { dtype: 'int64', shape: dims, data: new BigInt64Array(n) };
-  if (elem !== 1) throw new CompressError(`input ${i.name}: only float32 and int64 inputs can be timed without a data set`);
+  if (elem !== 1)
+    throw new CompressError(`input ${i.name}: only float32 and int64 inputs can be timed without a data set`);
   return { dtype: 'float32', shape: dims, data: new Float32Array(n) };
 }
 
@@ -50,27 +51,55 @@ export interface LayerRow {
 export interface CompressReport {
   readonly source: string;
   readonly quantize: CompressConfig['quantize'];
-  readonly size: { readonly beforeBytes: number; readonly afterBytes: number; readonly ratio: number; readonly beforeGzipBytes?: number; readonly afterGzipBytes?: number };
+  readonly size: {
+    readonly beforeBytes: number;
+    readonly afterBytes: number;
+    readonly ratio: number;
+    readonly beforeGzipBytes?: number;
+    readonly afterGzipBytes?: number;
+  };
   /** Magnitude pruning: the config, the sparsity reached over the prunable weights, and each layer's. */
   readonly prune?: CompressConfig['prune'] & {
-    readonly sparsityReached: number; readonly params: number; readonly layers: readonly PrunedLayer[];
+    readonly sparsityReached: number;
+    readonly params: number;
+    readonly layers: readonly PrunedLayer[];
     /** Channel pruning: the conv groups whose channels were removed, and those left whole with the reason. */
-    readonly channelGroups?: readonly ChannelGroup[]; readonly keptGroups?: readonly { readonly producers: readonly string[]; readonly reason: string }[];
+    readonly channelGroups?: readonly ChannelGroup[];
+    readonly keptGroups?: readonly { readonly producers: readonly string[]; readonly reason: string }[];
   };
-  readonly accuracy?: { readonly before: number; readonly after: number; readonly dropPoints: number; readonly samples: number; readonly set: string };
-  readonly latency: readonly { readonly batch: number; readonly beforeMs: number; readonly afterMs: number; readonly speedup: number }[];
+  readonly accuracy?: {
+    readonly before: number;
+    readonly after: number;
+    readonly dropPoints: number;
+    readonly samples: number;
+    readonly set: string;
+  };
+  readonly latency: readonly {
+    readonly batch: number;
+    readonly beforeMs: number;
+    readonly afterMs: number;
+    readonly speedup: number;
+  }[];
   /** Compute kernels ORT runs for the compressed model (after its fusions). */
   readonly kernels: Readonly<Record<string, number>>;
   readonly layers: readonly LayerRow[];
   readonly sensitivity?: readonly SensitivityRow[];
   readonly calibrationSamples: number;
-  readonly machine: { readonly cpu: string; readonly loadavg: readonly number[]; readonly date: string; readonly threads?: number };
+  readonly machine: {
+    readonly cpu: string;
+    readonly loadavg: readonly number[];
+    readonly date: string;
+    readonly threads?: number;
+  };
 }
 
 /** Calibration rows (a seeded sample of the training split) and the held-out test split of a catalog data set. */
 export function loadCompressData(cfg: CompressConfig): CompressData {
   const name = cfg.data.name;
-  if (!name) throw new CompressError('data.name: name the data set to calibrate and evaluate on (e.g. --data fashion-mnist), or compress a run directory (its own data set)');
+  if (!name)
+    throw new CompressError(
+      'data.name: name the data set to calibrate and evaluate on (e.g. --data fashion-mnist), or compress a run directory (its own data set)',
+    );
   let ds: ReturnType<ReturnType<typeof getDataset>['load']>;
   try {
     ds = getDataset(name).load({ root: cfg.data.root });
@@ -95,7 +124,11 @@ export function loadCompressData(cfg: CompressConfig): CompressData {
   const testIdx = Array.from({ length: m }, (_, i) => i);
   return {
     calibration: take(ds.train.x, order.slice(0, k)),
-    eval: { x: m === ds.test.x.shape[0] ? ds.test.x : take(ds.test.x, testIdx), y: m === ds.test.y.shape[0] ? ds.test.y : take(ds.test.y, testIdx), source: `${name} test split` },
+    eval: {
+      x: m === ds.test.x.shape[0] ? ds.test.x : take(ds.test.x, testIdx),
+      y: m === ds.test.y.shape[0] ? ds.test.y : take(ds.test.y, testIdx),
+      source: `${name} test split`,
+    },
   };
 }
 
@@ -106,15 +139,28 @@ export interface CompressOptions {
 }
 
 /** Quantizes `model` as `cfg` says and measures it against the original. */
-export async function compressModel(model: ModelProto, data: CompressData | undefined, cfg: CompressConfig, opts: CompressOptions): Promise<{ model: ModelProto; report: CompressReport }> {
+export async function compressModel(
+  model: ModelProto,
+  data: CompressData | undefined,
+  cfg: CompressConfig,
+  opts: CompressOptions,
+): Promise<{ model: ModelProto; report: CompressReport }> {
   const q = cfg.quantize;
   const say = opts.onProgress ?? (() => undefined);
   const session: SessionConfig = { threads: cfg.report.threads };
   const input = model.graph.input.find((i) => !model.graph.initializer.some((t) => t.name === i.name));
   if (!input) throw new CompressError(`${opts.source}: the model has no graph input to feed`);
   // fail before the long work: a sensitivity analysis scores accuracy, so it needs labels
-  if (q.sensitivity && q.mode === 'dynamic') throw new CompressError('quantize.sensitivity: the per-layer analysis is for static quantization (mode: static)');
-  if (q.sensitivity) labelsOf(data?.eval ?? { x: data?.calibration ?? { dtype: 'float32', shape: [0], data: new Float32Array(0) }, source: data ? 'the calibration data (no held-out set was given)' : 'no data set' }, 'quantize.sensitivity');
+  if (q.sensitivity && q.mode === 'dynamic')
+    throw new CompressError('quantize.sensitivity: the per-layer analysis is for static quantization (mode: static)');
+  if (q.sensitivity)
+    labelsOf(
+      data?.eval ?? {
+        x: data?.calibration ?? { dtype: 'float32', shape: [0], data: new Float32Array(0) },
+        source: data ? 'the calibration data (no held-out set was given)' : 'no data set',
+      },
+      'quantize.sensitivity',
+    );
   const original = model;
   let pruned: ReturnType<typeof pruneMagnitude> | undefined;
   let channels: ReturnType<typeof pruneChannels> | undefined;
@@ -122,25 +168,54 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
     say(`removing ${cfg.prune.sparsity} of the channels of every prunable conv group`);
     if (cfg.prune.sparsity <= 0) throw new CompressError('prune.sparsity: channel pruning needs a fraction above 0');
     channels = pruneChannels(model, { ratio: cfg.prune.sparsity });
-    if (!channels.groups.length) throw new CompressError(`nothing to prune: no conv group of the model can lose channels${channels.kept.length ? ` (${channels.kept.map((k) => k.reason).join('; ')})` : ''}`);
+    if (!channels.groups.length)
+      throw new CompressError(
+        `nothing to prune: no conv group of the model can lose channels${channels.kept.length ? ` (${channels.kept.map((k) => k.reason).join('; ')})` : ''}`,
+      );
     model = channels.model;
-    const count = (m: ModelProto) => m.graph.node.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm').reduce((a, n) => a + (m.graph.initializer.find((t) => t.name === n.input[1])?.dims.reduce((x: number, y) => x * Number(y), 1) ?? 0), 0);
+    const count = (m: ModelProto) =>
+      m.graph.node
+        .filter((n) => n.opType === 'Conv' || n.opType === 'Gemm')
+        .reduce(
+          (a, n) =>
+            a +
+            (m.graph.initializer.find((t) => t.name === n.input[1])?.dims.reduce((x: number, y) => x * Number(y), 1) ??
+              0),
+          0,
+        );
     const [p0, p1] = [count(original), count(model)];
     pruned = { model, layers: [], sparsity: 1 - p1 / p0, params: p0 };
   } else if (cfg.prune) {
     say(`pruning to ${cfg.prune.sparsity} sparsity (magnitude, ${cfg.prune.scope})`);
-    pruned = pruneMagnitude(model, { sparsity: cfg.prune.sparsity, scope: cfg.prune.scope, excludeNodes: cfg.prune.excludeNodes });
+    pruned = pruneMagnitude(model, {
+      sparsity: cfg.prune.sparsity,
+      scope: cfg.prune.scope,
+      excludeNodes: cfg.prune.excludeNodes,
+    });
     model = pruned.model;
   }
   let quant: StaticQuantResult | undefined;
-  let float: ModelProto, quantized: ModelProto, plan: { nodes: ReadonlySet<string>; folded: ReadonlyMap<string, string>; skipped: ReadonlyMap<string, string> };
+  let float: ModelProto,
+    quantized: ModelProto,
+    plan: { nodes: ReadonlySet<string>; folded: ReadonlyMap<string, string>; skipped: ReadonlyMap<string, string> };
   if (q.mode === 'static') {
-    if (!data) throw new CompressError('static quantization calibrates activation ranges on data: name a data set (data.name, --data) or use --quantize dynamic');
+    if (!data)
+      throw new CompressError(
+        'static quantization calibrates activation ranges on data: name a data set (data.name, --data) or use --quantize dynamic',
+      );
     say(`calibrating on ${data.calibration.shape[0]} samples (${q.calibration.method})`);
     quant = await quantizeStatic(model, batchFeeds({ [input.name]: data.calibration }, q.calibration.batchSize), {
-      method: q.calibration.method, percentile: q.calibration.percentile, perChannel: q.perChannel, activationType: q.activationType, reduceRange: q.reduceRange,
-      excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes, session,
-      onProgress: (pass, b, of) => { if (b === of) say(`calibration pass ${pass} done (${of} batches)`); },
+      method: q.calibration.method,
+      percentile: q.calibration.percentile,
+      perChannel: q.perChannel,
+      activationType: q.activationType,
+      reduceRange: q.reduceRange,
+      excludeNodes: q.exclude.nodes,
+      excludeOpTypes: q.exclude.opTypes,
+      session,
+      onProgress: (pass, b, of) => {
+        if (b === of) say(`calibration pass ${pass} done (${of} batches)`);
+      },
     });
     ({ float, model: quantized } = quant);
     plan = { nodes: new Set(quant.plan.kinds.keys()), folded: quant.plan.folded, skipped: quant.plan.skipped };
@@ -150,14 +225,31 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
     quantized = model;
     plan = { nodes: new Set(), folded: new Map(), skipped: new Map() };
   } else {
-    const d = await quantizeDynamic(model, { perChannel: q.perChannel, reduceRange: q.reduceRange, excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes });
+    const d = await quantizeDynamic(model, {
+      perChannel: q.perChannel,
+      reduceRange: q.reduceRange,
+      excludeNodes: q.exclude.nodes,
+      excludeOpTypes: q.exclude.opTypes,
+    });
     ({ float, model: quantized } = d);
     plan = { nodes: new Set(d.nodes), folded: new Map(), skipped: d.skipped };
   }
   const kind = q.mode === 'static' ? 'static-int8' : q.mode === 'dynamic' ? 'dynamic-int8' : 'none';
-  const pruneMeta = pruned ? { prune: { method: cfg.prune!.method, scope: cfg.prune!.scope, sparsity: pruned.sparsity } } : {};
-  const quantMeta = q.mode === 'none' ? {} : { quantize: kind, ...(q.mode === 'static' ? { method: q.calibration.method, activationType: q.activationType } : {}), perChannel: q.perChannel };
-  const metadata = [...(quantized.metadataProps ?? []).filter((p) => p.key !== COMPRESSION_METADATA_KEY), { key: COMPRESSION_METADATA_KEY, value: JSON.stringify({ ...quantMeta, ...pruneMeta, source: opts.source }) }];
+  const pruneMeta = pruned
+    ? { prune: { method: cfg.prune!.method, scope: cfg.prune!.scope, sparsity: pruned.sparsity } }
+    : {};
+  const quantMeta =
+    q.mode === 'none'
+      ? {}
+      : {
+          quantize: kind,
+          ...(q.mode === 'static' ? { method: q.calibration.method, activationType: q.activationType } : {}),
+          perChannel: q.perChannel,
+        };
+  const metadata = [
+    ...(quantized.metadataProps ?? []).filter((p) => p.key !== COMPRESSION_METADATA_KEY),
+    { key: COMPRESSION_METADATA_KEY, value: JSON.stringify({ ...quantMeta, ...pruneMeta, source: opts.source }) },
+  ];
   const out: ModelProto = { ...quantized, metadataProps: metadata };
   const before = encodeModel(pruned ? original : float);
   const after = encodeModel(out);
@@ -168,8 +260,24 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
     say(`scoring ${data.eval.x.shape[0]} held-out samples before and after`);
     const a0 = await accuracyOf(before, data.eval, { session });
     const a1 = await accuracyOf(after, data.eval, { session });
-    accuracy = { before: a0, after: a1, dropPoints: 100 * (a0 - a1), samples: data.eval.x.shape[0], set: data.eval.source ?? 'held-out set' };
-    if (q.sensitivity && quant) sens = await sensitivity(quant, data.eval, { excludeNodes: q.exclude.nodes, excludeOpTypes: q.exclude.opTypes, perChannel: q.perChannel, activationType: q.activationType, reduceRange: q.reduceRange, session, floatAccuracy: a0, onProgress: (i, of, node) => say(`sensitivity ${i}/${of}: ${node}`) });
+    accuracy = {
+      before: a0,
+      after: a1,
+      dropPoints: 100 * (a0 - a1),
+      samples: data.eval.x.shape[0],
+      set: data.eval.source ?? 'held-out set',
+    };
+    if (q.sensitivity && quant)
+      sens = await sensitivity(quant, data.eval, {
+        excludeNodes: q.exclude.nodes,
+        excludeOpTypes: q.exclude.opTypes,
+        perChannel: q.perChannel,
+        activationType: q.activationType,
+        reduceRange: q.reduceRange,
+        session,
+        floatAccuracy: a0,
+        onProgress: (i, of, node) => say(`sensitivity ${i}/${of}: ${node}`),
+      });
   }
 
   const latency: { batch: number; beforeMs: number; afterMs: number; speedup: number }[] = [];
@@ -179,7 +287,8 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
   for (const batch of q.mode === 'none' && !channels ? [] : cfg.report.latencyBatches) {
     say(`timing batch ${batch}`);
     // alternate the two models twice and keep each one's best: a burst of load then hits both
-    let b = Infinity, a = Infinity;
+    let b = Infinity,
+      a = Infinity;
     for (let k = 0; k < 2; k++) {
       b = Math.min(b, (await latencyOf(before, sample, batch, { session })).msPerBatch);
       a = Math.min(a, (await latencyOf(after, sample, batch, { session })).msPerBatch);
@@ -187,20 +296,53 @@ export async function compressModel(model: ModelProto, data: CompressData | unde
     latency.push({ batch, beforeMs: b, afterMs: a, speedup: b / a });
   }
 
-  const layers: LayerRow[] = q.mode === 'none' ? [] : float.graph.node.map((n) => {
-    const name = n.name!;
-    if (plan.nodes.has(name)) return { node: name, opType: n.opType, status: 'int8' };
-    if (plan.folded.has(name)) return { node: name, opType: n.opType, status: 'folded', detail: `into ${plan.folded.get(name)}` };
-    return { node: name, opType: n.opType, status: 'float', detail: plan.skipped.get(name) ?? (q.mode === 'static' ? 'input not quantized' : 'not a MatMul/Gemm') };
-  });
+  const layers: LayerRow[] =
+    q.mode === 'none'
+      ? []
+      : float.graph.node.map((n) => {
+          const name = n.name!;
+          if (plan.nodes.has(name)) return { node: name, opType: n.opType, status: 'int8' };
+          if (plan.folded.has(name))
+            return { node: name, opType: n.opType, status: 'folded', detail: `into ${plan.folded.get(name)}` };
+          return {
+            node: name,
+            opType: n.opType,
+            status: 'float',
+            detail: plan.skipped.get(name) ?? (q.mode === 'static' ? 'input not quantized' : 'not a MatMul/Gemm'),
+          };
+        });
   const report: CompressReport = {
-    source: opts.source, quantize: q,
-    size: { beforeBytes: before.length, afterBytes: after.length, ratio: before.length / after.length, ...(pruned ? { beforeGzipBytes: gzipSync(before).length, afterGzipBytes: gzipSync(after).length } : {}) },
-    ...(pruned ? { prune: { ...cfg.prune!, sparsityReached: pruned.sparsity, params: pruned.params, layers: pruned.layers, ...(channels ? { channelGroups: channels.groups, keptGroups: channels.kept } : {}) } } : {}),
+    source: opts.source,
+    quantize: q,
+    size: {
+      beforeBytes: before.length,
+      afterBytes: after.length,
+      ratio: before.length / after.length,
+      ...(pruned ? { beforeGzipBytes: gzipSync(before).length, afterGzipBytes: gzipSync(after).length } : {}),
+    },
+    ...(pruned
+      ? {
+          prune: {
+            ...cfg.prune!,
+            sparsityReached: pruned.sparsity,
+            params: pruned.params,
+            layers: pruned.layers,
+            ...(channels ? { channelGroups: channels.groups, keptGroups: channels.kept } : {}),
+          },
+        }
+      : {}),
     ...(accuracy ? { accuracy } : {}),
-    latency, kernels: q.mode === 'none' ? {} : await optimizedKernels(after, { session }), layers, ...(sens ? { sensitivity: sens } : {}),
+    latency,
+    kernels: q.mode === 'none' ? {} : await optimizedKernels(after, { session }),
+    layers,
+    ...(sens ? { sensitivity: sens } : {}),
     calibrationSamples: q.mode === 'static' ? data!.calibration.shape[0] : 0,
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', loadavg: loadavg().map((x) => Math.round(x * 100) / 100), date: new Date().toISOString(), ...(cfg.report.threads ? { threads: cfg.report.threads } : {}) },
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+      date: new Date().toISOString(),
+      ...(cfg.report.threads ? { threads: cfg.report.threads } : {}),
+    },
   };
   return { model: out, report };
 }

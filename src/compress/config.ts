@@ -5,63 +5,83 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CompressError } from './errors.js';
 
-export const compressConfigSchema = z.object({
-  quantize: z.object({
-    /**
-     * 'static': int8 weights and activations, activation ranges calibrated on sample data (convolutional nets).
-     * 'dynamic': int8 MatMul/Gemm weights, activations quantized per batch in the graph (transformers, LSTMs).
-     * 'none': no quantization (pruning only; the default when a config has a `prune` section and no mode).
-     */
-    mode: z.enum(['static', 'dynamic', 'none']).default('static'),
-    calibration: z.object({
-      method: z.enum(['minmax', 'percentile', 'entropy']).default('minmax'),
-      /** For 'percentile': the percentile of the values kept (the rest clipped). */
-      percentile: z.number().gt(50).max(100).default(99.999),
-      /** Training samples the ranges are calibrated on (a seeded random sample of the training split). */
-      samples: z.number().int().min(0).default(512),
-      batchSize: z.number().int().positive().default(64),
-      seed: z.number().int().default(0),
-    }).strict().prefault({}),
-    /** Weights: one scale per output channel (true) or per tensor. */
-    perChannel: z.boolean().default(true),
-    /** Activations as uint8 (ORT's u8·s8 kernels, the default) or int8. */
-    activationType: z.enum(['uint8', 'int8']).default('uint8'),
-    /** 7-bit weights, for CPUs without VNNI (u8·s8 products saturate in 16 bits there). */
-    reduceRange: z.boolean().default(false),
-    exclude: z.object({
-      /** Node names kept in float (`lathe compress --report` lists them). */
-      nodes: z.array(z.string()).default([]),
-      /** Op types kept in float, e.g. [Add]. */
-      opTypes: z.array(z.string()).default([]),
-    }).strict().prefault({}),
-    /** Score every layer quantized alone on the held-out set (one evaluation per layer). */
-    sensitivity: z.boolean().default(false),
-  }).strict().prefault({}),
-  /** Unstructured magnitude pruning before any quantization (src/compress/prune.ts). */
-  prune: z.object({
-    /** magnitude: zero single weights (unstructured); channel: remove whole conv filters and their dependents. */
-    method: z.enum(['magnitude', 'channel']).default('magnitude'),
-    /** magnitude: fraction of the Conv/Gemm/MatMul weights set to zero; channel: fraction of each group's channels removed. */
-    sparsity: z.number().min(0).lt(1),
-    /** 'global': one threshold over all prunable weights; 'layerwise': this sparsity in every layer. */
-    scope: z.enum(['global', 'layerwise']).default('global'),
-    /** Node names whose weights are not pruned. */
-    excludeNodes: z.array(z.string()).default([]),
-  }).strict().optional(),
-  data: z.object({
-    /** A data set of the catalog (`fashion-mnist`, ...); a run's own data set when compressing a run. */
-    name: z.string().min(1).optional(),
-    root: z.string().optional(),
-    /** Held-out samples scored before and after (default: the whole test split). */
-    evalSamples: z.number().int().positive().optional(),
-  }).strict().prefault({}),
-  report: z.object({
-    /** Batch sizes whose latency is measured before and after. */
-    latencyBatches: z.array(z.number().int().positive()).default([1, 64]),
-    /** ORT intra-op threads for the latency figures (default: the cores). */
-    threads: z.number().int().positive().optional(),
-  }).strict().prefault({}),
-}).strict();
+export const compressConfigSchema = z
+  .object({
+    quantize: z
+      .object({
+        /**
+         * 'static': int8 weights and activations, activation ranges calibrated on sample data (convolutional nets).
+         * 'dynamic': int8 MatMul/Gemm weights, activations quantized per batch in the graph (transformers, LSTMs).
+         * 'none': no quantization (pruning only; the default when a config has a `prune` section and no mode).
+         */
+        mode: z.enum(['static', 'dynamic', 'none']).default('static'),
+        calibration: z
+          .object({
+            method: z.enum(['minmax', 'percentile', 'entropy']).default('minmax'),
+            /** For 'percentile': the percentile of the values kept (the rest clipped). */
+            percentile: z.number().gt(50).max(100).default(99.999),
+            /** Training samples the ranges are calibrated on (a seeded random sample of the training split). */
+            samples: z.number().int().min(0).default(512),
+            batchSize: z.number().int().positive().default(64),
+            seed: z.number().int().default(0),
+          })
+          .strict()
+          .prefault({}),
+        /** Weights: one scale per output channel (true) or per tensor. */
+        perChannel: z.boolean().default(true),
+        /** Activations as uint8 (ORT's u8·s8 kernels, the default) or int8. */
+        activationType: z.enum(['uint8', 'int8']).default('uint8'),
+        /** 7-bit weights, for CPUs without VNNI (u8·s8 products saturate in 16 bits there). */
+        reduceRange: z.boolean().default(false),
+        exclude: z
+          .object({
+            /** Node names kept in float (`lathe compress --report` lists them). */
+            nodes: z.array(z.string()).default([]),
+            /** Op types kept in float, e.g. [Add]. */
+            opTypes: z.array(z.string()).default([]),
+          })
+          .strict()
+          .prefault({}),
+        /** Score every layer quantized alone on the held-out set (one evaluation per layer). */
+        sensitivity: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    /** Unstructured magnitude pruning before any quantization (src/compress/prune.ts). */
+    prune: z
+      .object({
+        /** magnitude: zero single weights (unstructured); channel: remove whole conv filters and their dependents. */
+        method: z.enum(['magnitude', 'channel']).default('magnitude'),
+        /** magnitude: fraction of the Conv/Gemm/MatMul weights set to zero; channel: fraction of each group's channels removed. */
+        sparsity: z.number().min(0).lt(1),
+        /** 'global': one threshold over all prunable weights; 'layerwise': this sparsity in every layer. */
+        scope: z.enum(['global', 'layerwise']).default('global'),
+        /** Node names whose weights are not pruned. */
+        excludeNodes: z.array(z.string()).default([]),
+      })
+      .strict()
+      .optional(),
+    data: z
+      .object({
+        /** A data set of the catalog (`fashion-mnist`, ...); a run's own data set when compressing a run. */
+        name: z.string().min(1).optional(),
+        root: z.string().optional(),
+        /** Held-out samples scored before and after (default: the whole test split). */
+        evalSamples: z.number().int().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
+    report: z
+      .object({
+        /** Batch sizes whose latency is measured before and after. */
+        latencyBatches: z.array(z.number().int().positive()).default([1, 64]),
+        /** ORT intra-op threads for the latency figures (default: the cores). */
+        threads: z.number().int().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
 
 export type CompressConfig = z.infer<typeof compressConfigSchema>;
 
@@ -69,8 +89,13 @@ export type CompressConfig = z.infer<typeof compressConfigSchema>;
 export function parseCompressConfig(raw: unknown, source = 'compress config'): CompressConfig {
   // a config that prunes and names no quantization mode only prunes
   const o = (raw ?? {}) as { prune?: unknown; quantize?: { mode?: unknown } };
-  const pruneOnly = typeof o === 'object' && o.prune !== undefined && (typeof o.quantize !== 'object' || o.quantize === null || o.quantize.mode === undefined);
-  const r = compressConfigSchema.safeParse(pruneOnly ? { ...o, quantize: { ...(o.quantize ?? {}), mode: 'none' } } : (raw ?? {}));
+  const pruneOnly =
+    typeof o === 'object' &&
+    o.prune !== undefined &&
+    (typeof o.quantize !== 'object' || o.quantize === null || o.quantize.mode === undefined);
+  const r = compressConfigSchema.safeParse(
+    pruneOnly ? { ...o, quantize: { ...(o.quantize ?? {}), mode: 'none' } } : (raw ?? {}),
+  );
   if (!r.success) {
     const i = r.error.issues[0];
     throw new CompressError(`${source}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);

@@ -35,7 +35,7 @@ export interface DynamicQuantResult {
 
 const attr = (n: NodeProto, name: string): number | undefined => {
   const a = n.attribute.find((x) => x.name === name);
-  return a === undefined ? undefined : a.f ?? (a.i === undefined ? undefined : Number(a.i));
+  return a === undefined ? undefined : (a.f ?? (a.i === undefined ? undefined : Number(a.i)));
 };
 
 /** Returns a dynamically quantized copy of `model` (constant subexpressions folded first: foldConstants). */
@@ -43,14 +43,23 @@ export async function quantizeDynamic(model: ModelProto, opts: DynamicQuantOptio
   const float = withNodeNames(await foldConstants(model));
   const g = float.graph;
   const names = new Set(g.node.map((n) => n.name!));
-  for (const n of opts.excludeNodes ?? []) if (!names.has(n)) throw new CompressError(`node "${n}" is not in the model`);
+  for (const n of opts.excludeNodes ?? [])
+    if (!names.has(n)) throw new CompressError(`node "${n}" is not in the model`);
   const opset = float.opsetImport.find((o) => (o.domain ?? '') === '')?.version ?? 0;
-  if (opset < 11) throw new CompressError(`dynamic quantization needs opset >= 11 (DynamicQuantizeLinear); the model has opset ${opset}`);
+  if (opset < 11)
+    throw new CompressError(
+      `dynamic quantization needs opset >= 11 (DynamicQuantizeLinear); the model has opset ${opset}`,
+    );
   const inits = new Map(g.initializer.filter((t) => t.name).map((t) => [t.name!, t]));
-  const exclN = new Set(opts.excludeNodes ?? []), exclT = new Set(opts.excludeOpTypes ?? []);
+  const exclN = new Set(opts.excludeNodes ?? []),
+    exclT = new Set(opts.excludeOpTypes ?? []);
   const perChannel = opts.perChannel ?? true;
   const newInits: TensorProto[] = [];
-  const used = new Set<string>([...g.node.flatMap((n) => [...n.input, ...n.output]), ...inits.keys(), ...g.input.map((i) => i.name)]);
+  const used = new Set<string>([
+    ...g.node.flatMap((n) => [...n.input, ...n.output]),
+    ...inits.keys(),
+    ...g.input.map((i) => i.name),
+  ]);
   const fresh = (base: string): string => {
     let s = base;
     for (let k = 1; used.has(s); k++) s = `${base}_${k}`;
@@ -64,19 +73,34 @@ export async function quantizeDynamic(model: ModelProto, opts: DynamicQuantOptio
   const skipped = new Map<string, string>();
   for (const n of g.node) {
     const name = n.name!;
-    if (n.opType !== 'MatMul' && n.opType !== 'Gemm') { out.push(n); continue; }
+    if (n.opType !== 'MatMul' && n.opType !== 'Gemm') {
+      out.push(n);
+      continue;
+    }
     const w = inits.get(n.input[1]);
-    const reason = exclN.has(name) ? 'excluded by name' : exclT.has(n.opType) ? 'excluded by op type'
-      : w?.dataType !== 1 || w.dims.length !== 2 ? 'weight is not a 2-D float constant'
-      : n.opType === 'Gemm' && ((attr(n, 'alpha') ?? 1) !== 1 || (attr(n, 'beta') ?? 1) !== 1 || (attr(n, 'transA') ?? 0) !== 0) ? 'Gemm with alpha, beta or transA' : undefined;
-    if (reason) { skipped.set(name, reason); out.push(n); continue; }
+    const reason = exclN.has(name)
+      ? 'excluded by name'
+      : exclT.has(n.opType)
+        ? 'excluded by op type'
+        : w?.dataType !== 1 || w.dims.length !== 2
+          ? 'weight is not a 2-D float constant'
+          : n.opType === 'Gemm' &&
+              ((attr(n, 'alpha') ?? 1) !== 1 || (attr(n, 'beta') ?? 1) !== 1 || (attr(n, 'transA') ?? 0) !== 0)
+            ? 'Gemm with alpha, beta or transA'
+            : undefined;
+    if (reason) {
+      skipped.set(name, reason);
+      out.push(n);
+      continue;
+    }
     const transB = n.opType === 'Gemm' && (attr(n, 'transB') ?? 0) === 1;
     const key = `${n.input[1]}|${transB}`;
     let wq = weights.get(key);
     if (!wq) {
       let data = tensorToTypedArray(w!) as Float32Array;
       let [k, m] = w!.dims;
-      if (transB) { // [N, K] → [K, N]
+      if (transB) {
+        // [N, K] → [K, N]
         const t = new Float32Array(data.length);
         for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) t[j * k + i] = data[i * m + j];
         data = t;
@@ -85,30 +109,68 @@ export async function quantizeDynamic(model: ModelProto, opts: DynamicQuantOptio
       const q = quantizeWeight(data, [k, m], perChannel ? 1 : undefined, opts.reduceRange);
       const base = n.input[1];
       wq = { q: fresh(`${base}_quantized`), scale: fresh(`${base}_scale`), zp: fresh(`${base}_zero_point`) };
-      newInits.push(typedArrayToTensor(wq.q, q.data, [k, m]), typedArrayToTensor(wq.scale, q.scales, perChannel ? [m] : []), typedArrayToTensor(wq.zp, new Int8Array(perChannel ? m : 1), perChannel ? [m] : []));
+      newInits.push(
+        typedArrayToTensor(wq.q, q.data, [k, m]),
+        typedArrayToTensor(wq.scale, q.scales, perChannel ? [m] : []),
+        typedArrayToTensor(wq.zp, new Int8Array(perChannel ? m : 1), perChannel ? [m] : []),
+      );
       weights.set(key, wq);
     }
     const a = n.input[0];
     let aq = dql.get(a);
     if (!aq) {
       aq = [fresh(`${a}_quantized`), fresh(`${a}_scale`), fresh(`${a}_zero_point`)];
-      out.push({ opType: 'DynamicQuantizeLinear', name: fresh(`${a}_DynamicQuantizeLinear`), input: [a], output: [...aq], attribute: [] });
+      out.push({
+        opType: 'DynamicQuantizeLinear',
+        name: fresh(`${a}_DynamicQuantizeLinear`),
+        input: [a],
+        output: [...aq],
+        attribute: [],
+      });
       dql.set(a, aq);
     }
     const y = n.output[0];
-    const yi = fresh(`${y}_int32`), yf = fresh(`${y}_cast`), s = fresh(`${y}_scale_product`);
+    const yi = fresh(`${y}_int32`),
+      yf = fresh(`${y}_cast`),
+      s = fresh(`${y}_scale_product`);
     const scaled = n.opType === 'Gemm' && n.input[2] ? fresh(`${y}_scaled`) : y;
     out.push(
-      { opType: 'MatMulInteger', name: fresh(`${name}_MatMulInteger`), input: [aq[0], wq.q, aq[2], wq.zp], output: [yi], attribute: [] },
-      { opType: 'Cast', name: fresh(`${name}_Cast`), input: [yi], output: [yf], attribute: [{ name: 'to', type: 2, i: 1 }] },
+      {
+        opType: 'MatMulInteger',
+        name: fresh(`${name}_MatMulInteger`),
+        input: [aq[0], wq.q, aq[2], wq.zp],
+        output: [yi],
+        attribute: [],
+      },
+      {
+        opType: 'Cast',
+        name: fresh(`${name}_Cast`),
+        input: [yi],
+        output: [yf],
+        attribute: [{ name: 'to', type: 2, i: 1 }],
+      },
       { opType: 'Mul', name: fresh(`${name}_ScaleProduct`), input: [aq[1], wq.scale], output: [s], attribute: [] },
       { opType: 'Mul', name: fresh(`${name}_Rescale`), input: [yf, s], output: [scaled], attribute: [] },
     );
-    if (scaled !== y) out.push({ opType: 'Add', name: fresh(`${name}_Bias`), input: [scaled, n.input[2]], output: [y], attribute: [] });
+    if (scaled !== y)
+      out.push({ opType: 'Add', name: fresh(`${name}_Bias`), input: [scaled, n.input[2]], output: [y], attribute: [] });
     nodes.push(name);
   }
-  if (nodes.length === 0) throw new CompressError(`nothing to quantize dynamically: no MatMul/Gemm with a constant 2-D weight${skipped.size ? ` (${[...skipped].map(([k, v]) => `${k}: ${v}`).slice(0, 5).join('; ')})` : ` (ops: ${[...new Set(g.node.map((n) => n.opType))].join(', ')})`}`);
-  const result: ModelProto = { ...float, graph: { ...g, node: out, initializer: [...g.initializer, ...newInits], valueInfo: [] } };
+  if (nodes.length === 0)
+    throw new CompressError(
+      `nothing to quantize dynamically: no MatMul/Gemm with a constant 2-D weight${
+        skipped.size
+          ? ` (${[...skipped]
+              .map(([k, v]) => `${k}: ${v}`)
+              .slice(0, 5)
+              .join('; ')})`
+          : ` (ops: ${[...new Set(g.node.map((n) => n.opType))].join(', ')})`
+      }`,
+    );
+  const result: ModelProto = {
+    ...float,
+    graph: { ...g, node: out, initializer: [...g.initializer, ...newInits], valueInfo: [] },
+  };
   pruneUnusedOutputs(result.graph);
   return { model: result, float, nodes, skipped };
 }

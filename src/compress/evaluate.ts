@@ -26,13 +26,21 @@ function rows(a: NDArray, s: number, e: number): NDArray {
 
 /** The labels of `set`, or a clear error when it has none. */
 export function labelsOf(set: EvalSet, what: string): NDArray {
-  if (!set.y) throw new CompressError(`${what} needs labels, but ${set.source ?? 'the evaluation set'} has none (give a labelled data set)`);
-  if (set.y.shape[0] !== set.x.shape[0]) throw new CompressError(`${set.source ?? 'evaluation set'}: ${set.x.shape[0]} inputs but ${set.y.shape[0]} labels`);
+  if (!set.y)
+    throw new CompressError(
+      `${what} needs labels, but ${set.source ?? 'the evaluation set'} has none (give a labelled data set)`,
+    );
+  if (set.y.shape[0] !== set.x.shape[0])
+    throw new CompressError(`${set.source ?? 'evaluation set'}: ${set.x.shape[0]} inputs but ${set.y.shape[0]} labels`);
   return set.y;
 }
 
 /** Top-1 accuracy of a classifier (its first output holds [N, classes] scores). */
-export async function accuracyOf(model: ModelProto | Uint8Array, set: EvalSet, opts: { batchSize?: number; session?: SessionConfig } = {}): Promise<number> {
+export async function accuracyOf(
+  model: ModelProto | Uint8Array,
+  set: EvalSet,
+  opts: { batchSize?: number; session?: SessionConfig } = {},
+): Promise<number> {
   const y = labelsOf(set, 'accuracy');
   const session = await createSession(bytesOf(model), opts.session);
   try {
@@ -70,7 +78,12 @@ const median = (xs: readonly number[]): number => {
 };
 
 /** Median ms per run of `session` on `feeds` over `reps` repetitions of ~`repMs` each, after warm-up. */
-export async function timeSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, reps = 5, repMs = 300): Promise<number> {
+export async function timeSession(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  reps = 5,
+  repMs = 300,
+): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < 5; i++) await session.run(feeds);
   const per = (performance.now() - t0) / 5;
@@ -85,14 +98,20 @@ export async function timeSession(session: ort.InferenceSession, feeds: Record<s
 }
 
 /** Latency at `batch`, fed with the first rows of `x` (repeated when it has fewer). */
-export async function latencyOf(model: ModelProto | Uint8Array, x: NDArray, batch: number, opts: { session?: SessionConfig; reps?: number } = {}): Promise<Latency> {
+export async function latencyOf(
+  model: ModelProto | Uint8Array,
+  x: NDArray,
+  batch: number,
+  opts: { session?: SessionConfig; reps?: number } = {},
+): Promise<Latency> {
   const session = await createSession(bytesOf(model), opts.session);
   try {
     const row = x.shape.slice(1).reduce((a, b) => a * b, 1);
     const n = x.shape[0];
     if (n === 0) throw new CompressError('latency: no input rows');
     const data = new (x.data.constructor as Float32ArrayConstructor)(batch * row);
-    for (let i = 0; i < batch; i++) data.set((x.data as Float32Array).subarray((i % n) * row, (i % n + 1) * row), i * row);
+    for (let i = 0; i < batch; i++)
+      data.set((x.data as Float32Array).subarray((i % n) * row, ((i % n) + 1) * row), i * row);
     const feed = toOrt({ dtype: x.dtype, shape: [batch, ...x.shape.slice(1)], data } as NDArray);
     const ms = await timeSession(session, { [session.inputNames[0]]: feed }, opts.reps ?? 5);
     return { batch, msPerBatch: ms, samplesPerS: batch / (ms / 1000) };

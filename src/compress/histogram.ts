@@ -16,7 +16,8 @@ export class MinMax {
   min = Infinity;
   max = -Infinity;
   add(data: ArrayLike<number>): void {
-    let lo = this.min, hi = this.max;
+    let lo = this.min,
+      hi = this.max;
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
       if (v < lo) lo = v;
@@ -30,7 +31,11 @@ export class MinMax {
 /** Counts of values in `bins` equal-width bins over [lo, hi] (values outside land in the end bins). */
 export class Histogram {
   readonly counts: Float64Array;
-  constructor(readonly lo: number, readonly hi: number, bins = 2048) {
+  constructor(
+    readonly lo: number,
+    readonly hi: number,
+    bins = 2048,
+  ) {
     if (!(hi >= lo)) throw new Error(`histogram: empty range [${lo}, ${hi}]`);
     this.counts = new Float64Array(bins);
   }
@@ -38,7 +43,9 @@ export class Histogram {
     return (this.hi - this.lo) / this.counts.length || 1;
   }
   add(data: ArrayLike<number>, abs = false): void {
-    const n = this.counts.length, lo = this.lo, inv = 1 / this.width;
+    const n = this.counts.length,
+      lo = this.lo,
+      inv = 1 / this.width;
     for (let i = 0; i < data.length; i++) {
       const v = abs ? Math.abs(data[i]) : data[i];
       const k = Math.floor((v - lo) * inv);
@@ -66,14 +73,19 @@ export function histogramQuantile(h: Histogram, q: number): number {
 
 /** [(100 − p)-th, p-th] percentile range of a histogram of signed values. */
 export function percentileRange(h: Histogram, percentile: number): [number, number] {
-  if (!(percentile > 50 && percentile <= 100)) throw new Error(`percentile: expected a value in (50, 100], got ${percentile}`);
+  if (!(percentile > 50 && percentile <= 100))
+    throw new Error(`percentile: expected a value in (50, 100], got ${percentile}`);
   const p = percentile / 100;
   return [histogramQuantile(h, 1 - p), histogramQuantile(h, p)];
 }
 
 function klDivergence(p: Float64Array, q: Float64Array): number {
-  let sp = 0, sq = 0;
-  for (let i = 0; i < p.length; i++) { sp += p[i]; sq += q[i]; }
+  let sp = 0,
+    sq = 0;
+  for (let i = 0; i < p.length; i++) {
+    sp += p[i];
+    sq += q[i];
+  }
   if (sp === 0 || sq === 0) return Infinity;
   let d = 0;
   for (let i = 0; i < p.length; i++) {
@@ -105,13 +117,20 @@ export function entropyThreshold(absHist: Histogram, levels: number): number {
     for (let j = 0; j < levels; j++) {
       const start = Math.floor(j * per);
       const end = j === levels - 1 ? i : Math.floor((j + 1) * per);
-      let sum = 0, nonzero = 0;
-      for (let k = start; k < end; k++) { sum += bins[k]; if (bins[k] !== 0) nonzero++; }
+      let sum = 0,
+        nonzero = 0;
+      for (let k = start; k < end; k++) {
+        sum += bins[k];
+        if (bins[k] !== 0) nonzero++;
+      }
       if (nonzero === 0) continue;
       for (let k = start; k < end; k++) if (bins[k] !== 0) q[k] = sum / nonzero;
     }
     const d = klDivergence(p, q);
-    if (d < best) { best = d; bestI = i; }
+    if (d < best) {
+      best = d;
+      bestI = i;
+    }
   }
   return absHist.lo + bestI * absHist.width;
 }

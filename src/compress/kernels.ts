@@ -11,14 +11,32 @@ import type { SessionConfig } from '../runtime/device.js';
 import { createSession } from '../runtime/session.js';
 
 /** Kernels ORT would treat as plumbing rather than compute: not counted. */
-const PLUMBING = new Set(['QuantizeLinear', 'DequantizeLinear', 'Transpose', 'Reshape', 'ReorderInput', 'ReorderOutput', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
+const PLUMBING = new Set([
+  'QuantizeLinear',
+  'DequantizeLinear',
+  'Transpose',
+  'Reshape',
+  'ReorderInput',
+  'ReorderOutput',
+  'Flatten',
+  'Squeeze',
+  'Unsqueeze',
+  'Identity',
+]);
 
 /** Op types (domain-qualified when not ONNX's) of the optimized graph, with counts; plumbing ops left out unless `all`. */
-export async function optimizedKernels(model: ModelProto | Uint8Array, opts: { session?: SessionConfig; all?: boolean } = {}): Promise<Record<string, number>> {
+export async function optimizedKernels(
+  model: ModelProto | Uint8Array,
+  opts: { session?: SessionConfig; all?: boolean } = {},
+): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'lathe-kernels-'));
   try {
     const path = join(dir, 'optimized.onnx');
-    const s = await createSession(model instanceof Uint8Array ? model : encodeModel(model), { ...opts.session, logSeverity: 3, optimizedModelPath: path });
+    const s = await createSession(model instanceof Uint8Array ? model : encodeModel(model), {
+      ...opts.session,
+      logSeverity: 3,
+      optimizedModelPath: path,
+    });
     await s.release();
     const counts: Record<string, number> = {};
     for (const n of decodeModel(readFileSync(path)).graph.node) {

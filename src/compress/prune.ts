@@ -38,7 +38,10 @@ export interface MagnitudePruneResult {
 }
 
 /** The float32 weight initializers of the prunable layers, each once, with its first reader. */
-function prunableWeights(model: ModelProto, exclude: ReadonlySet<string>): { name: string; node: string; opType: string; tensor: TensorProto }[] {
+function prunableWeights(
+  model: ModelProto,
+  exclude: ReadonlySet<string>,
+): { name: string; node: string; opType: string; tensor: TensorProto }[] {
   const inits = new Map(model.graph.initializer.map((t) => [t.name!, t] as const));
   const seen = new Set<string>();
   const out: { name: string; node: string; opType: string; tensor: TensorProto }[] = [];
@@ -76,7 +79,10 @@ export function pruneMagnitude(model: ModelProto, opts: MagnitudePruneOptions): 
   const known = new Set(model.graph.node.map((n) => n.name));
   for (const e of exclude) if (!known.has(e)) throw new CompressError(`prune.exclude: node "${e}" is not in the model`);
   const weights = prunableWeights(model, exclude);
-  if (!weights.length) throw new CompressError(`nothing to prune: the model has no ${PRUNABLE_OPS.join('/')} node with a constant float weight of rank ≥ 2 (ops: ${[...new Set(model.graph.node.map((n) => n.opType))].join(', ')})`);
+  if (!weights.length)
+    throw new CompressError(
+      `nothing to prune: the model has no ${PRUNABLE_OPS.join('/')} node with a constant float weight of rank ≥ 2 (ops: ${[...new Set(model.graph.node.map((n) => n.opType))].join(', ')})`,
+    );
   const data = weights.map((w) => Float32Array.from(tensorToTypedArray(w.tensor) as Float32Array));
   if (scope === 'layerwise') {
     for (const d of data) {
@@ -97,15 +103,29 @@ export function pruneMagnitude(model: ModelProto, opts: MagnitudePruneOptions): 
     const starts = data.map((_, j) => data.slice(0, j).reduce((a, d) => a + d.length, 0));
     for (const g of smallest(mags, Math.floor(s * total))) data[owner[g]][g - starts[owner[g]]] = 0;
   }
-  const replaced = new Map(weights.map((w, j) => [w.name, typedArrayToTensor(w.name, data[j], w.tensor.dims)] as const));
+  const replaced = new Map(
+    weights.map((w, j) => [w.name, typedArrayToTensor(w.name, data[j], w.tensor.dims)] as const),
+  );
   const layers: PrunedLayer[] = weights.map((w, j) => {
     const zeros = data[j].reduce((a, v) => a + (v === 0 ? 1 : 0), 0);
-    return { weight: w.name, node: w.node, opType: w.opType, params: data[j].length, zeros, sparsity: zeros / data[j].length };
+    return {
+      weight: w.name,
+      node: w.node,
+      opType: w.opType,
+      params: data[j].length,
+      zeros,
+      sparsity: zeros / data[j].length,
+    };
   });
   const params = layers.reduce((a, l) => a + l.params, 0);
   const zeros = layers.reduce((a, l) => a + l.zeros, 0);
   return {
-    model: { ...model, graph: { ...model.graph, initializer: model.graph.initializer.map((t) => replaced.get(t.name!) ?? t) } },
-    layers, sparsity: zeros / params, params,
+    model: {
+      ...model,
+      graph: { ...model.graph, initializer: model.graph.initializer.map((t) => replaced.get(t.name!) ?? t) },
+    },
+    layers,
+    sparsity: zeros / params,
+    params,
   };
 }

@@ -21,9 +21,23 @@ import { CompressError } from './errors.js';
 export type OpKind = 'conv' | 'gemm' | 'matmul' | 'binary' | 'concat' | 'unary' | 'same';
 
 export const QUANTIZABLE_OPS: Readonly<Record<string, OpKind>> = {
-  Conv: 'conv', Gemm: 'gemm', MatMul: 'matmul', Add: 'binary', Mul: 'binary', Concat: 'concat',
-  GlobalAveragePool: 'unary', AveragePool: 'unary', Sigmoid: 'unary', LeakyRelu: 'unary',
-  MaxPool: 'same', Reshape: 'same', Flatten: 'same', Transpose: 'same', Squeeze: 'same', Unsqueeze: 'same', Identity: 'same',
+  Conv: 'conv',
+  Gemm: 'gemm',
+  MatMul: 'matmul',
+  Add: 'binary',
+  Mul: 'binary',
+  Concat: 'concat',
+  GlobalAveragePool: 'unary',
+  AveragePool: 'unary',
+  Sigmoid: 'unary',
+  LeakyRelu: 'unary',
+  MaxPool: 'same',
+  Reshape: 'same',
+  Flatten: 'same',
+  Transpose: 'same',
+  Squeeze: 'same',
+  Unsqueeze: 'same',
+  Identity: 'same',
 };
 
 /** Ops that only move or select values: quantized when their input is, never on their own. */
@@ -86,7 +100,7 @@ export function nameNodes(graph: GraphProto): void {
 
 const attr = (n: NodeProto, name: string): number | undefined => {
   const a = n.attribute.find((x) => x.name === name);
-  return a === undefined ? undefined : a.f ?? (a.i === undefined ? undefined : Number(a.i));
+  return a === undefined ? undefined : (a.f ?? (a.i === undefined ? undefined : Number(a.i)));
 };
 
 /** The scalar value of a constant initializer input, if it is one. */
@@ -100,13 +114,22 @@ function scalarInit(inits: ReadonlyMap<string, TensorProto>, name: string | unde
 export function planQuantization(model: ModelProto, opts: PlanOptions = {}): QuantPlan {
   const g = model.graph;
   const opset = model.opsetImport.find((o) => (o.domain ?? '') === '')?.version ?? 0;
-  if (opset < 13) throw new CompressError(`quantization needs opset >= 13 (per-channel DequantizeLinear); the model has opset ${opset}`);
+  if (opset < 13)
+    throw new CompressError(
+      `quantization needs opset >= 13 (per-channel DequantizeLinear); the model has opset ${opset}`,
+    );
   for (const t of opts.opTypes ?? []) {
-    if (!QUANTIZABLE_OPS[t]) throw new CompressError(`op type ${t} cannot be quantized: ONNX Runtime has no int8 kernel for it (quantizable: ${Object.keys(QUANTIZABLE_OPS).join(', ')})`);
+    if (!QUANTIZABLE_OPS[t])
+      throw new CompressError(
+        `op type ${t} cannot be quantized: ONNX Runtime has no int8 kernel for it (quantizable: ${Object.keys(QUANTIZABLE_OPS).join(', ')})`,
+      );
   }
   const names = new Set(g.node.map((n) => n.name!));
   for (const n of [...(opts.excludeNodes ?? []), ...(opts.onlyNodes ?? [])]) {
-    if (!names.has(n)) throw new CompressError(`node "${n}" is not in the model (nodes: ${[...names].slice(0, 12).join(', ')}${names.size > 12 ? ', …' : ''})`);
+    if (!names.has(n))
+      throw new CompressError(
+        `node "${n}" is not in the model (nodes: ${[...names].slice(0, 12).join(', ')}${names.size > 12 ? ', …' : ''})`,
+      );
   }
   const inits = new Map(g.initializer.filter((t) => t.name).map((t) => [t.name!, t]));
   const floatInit = (name: string): boolean => inits.get(name)?.dataType === 1;
@@ -132,9 +155,18 @@ export function planQuantization(model: ModelProto, opts: PlanOptions = {}): Qua
       if (!['Relu', 'Clip'].includes(n.opType)) skipped.set(name, `${n.opType} has no int8 kernel`);
       continue;
     }
-    if (excludeNodes.has(name)) { skipped.set(name, 'excluded by name'); continue; }
-    if (excludeTypes.has(n.opType)) { skipped.set(name, 'excluded by op type'); continue; }
-    if (onlyTypes && !onlyTypes.has(n.opType)) { skipped.set(name, 'op type not selected'); continue; }
+    if (excludeNodes.has(name)) {
+      skipped.set(name, 'excluded by name');
+      continue;
+    }
+    if (excludeTypes.has(n.opType)) {
+      skipped.set(name, 'excluded by op type');
+      continue;
+    }
+    if (onlyTypes && !onlyTypes.has(n.opType)) {
+      skipped.set(name, 'op type not selected');
+      continue;
+    }
     if (FOLLOWERS.has(kind)) {
       // quantized when its data input is: it then runs on int8 with the input's range
       if (!tensors.has(n.input[0]) || n.input.slice(1).some((i) => i && !inits.has(i))) continue;
@@ -142,33 +174,55 @@ export function planQuantization(model: ModelProto, opts: PlanOptions = {}): Qua
       tensors.set(n.output[0], { kind: 'inherit', from: n.input[0] });
       continue;
     }
-    if (onlyNodes && !onlyNodes.has(name)) { skipped.set(name, 'not selected'); continue; }
+    if (onlyNodes && !onlyNodes.has(name)) {
+      skipped.set(name, 'not selected');
+      continue;
+    }
     const acts: number[] = [];
     if (kind === 'conv') {
-      if (!floatInit(n.input[1])) { skipped.set(name, 'weight is not a constant'); continue; }
+      if (!floatInit(n.input[1])) {
+        skipped.set(name, 'weight is not a constant');
+        continue;
+      }
       acts.push(0);
       weights.push({ node: name, input: 1, axis: perChannel ? 0 : undefined, role: 'weight' });
       if (n.input[2]) {
-        if (!floatInit(n.input[2])) { skipped.set(name, 'bias is not a constant'); continue; }
+        if (!floatInit(n.input[2])) {
+          skipped.set(name, 'bias is not a constant');
+          continue;
+        }
         weights.push({ node: name, input: 2, axis: perChannel ? 0 : undefined, role: 'bias' });
       }
     } else if (kind === 'gemm') {
       const w = inits.get(n.input[1]);
-      if ((attr(n, 'alpha') ?? 1) !== 1 || (attr(n, 'beta') ?? 1) !== 1 || (attr(n, 'transA') ?? 0) !== 0) { skipped.set(name, 'Gemm with alpha, beta or transA'); continue; }
-      if (w?.dataType !== 1) { skipped.set(name, 'weight is not a constant'); continue; }
+      if ((attr(n, 'alpha') ?? 1) !== 1 || (attr(n, 'beta') ?? 1) !== 1 || (attr(n, 'transA') ?? 0) !== 0) {
+        skipped.set(name, 'Gemm with alpha, beta or transA');
+        continue;
+      }
+      if (w?.dataType !== 1) {
+        skipped.set(name, 'weight is not a constant');
+        continue;
+      }
       const transB = (attr(n, 'transB') ?? 0) === 1;
       acts.push(0);
       weights.push({ node: name, input: 1, axis: perChannel ? (transB ? 0 : 1) : undefined, role: 'weight' });
       const b = n.input[2] ? inits.get(n.input[2]) : undefined;
       if (n.input[2]) {
-        if (b?.dataType !== 1 || b.dims.length !== 1) { skipped.set(name, 'bias is not a 1-D constant'); continue; }
+        if (b?.dataType !== 1 || b.dims.length !== 1) {
+          skipped.set(name, 'bias is not a 1-D constant');
+          continue;
+        }
         weights.push({ node: name, input: 2, axis: perChannel ? 0 : undefined, role: 'bias' });
       }
     } else if (kind === 'matmul') {
       acts.push(0);
       const w = inits.get(n.input[1]);
-      if (w && w.dataType === 1 && w.dims.length === 2) weights.push({ node: name, input: 1, axis: perChannel ? 1 : undefined, role: 'weight' });
-      else if (w) { skipped.set(name, 'weight is not a 2-D float constant'); continue; } else acts.push(1);
+      if (w && w.dataType === 1 && w.dims.length === 2)
+        weights.push({ node: name, input: 1, axis: perChannel ? 1 : undefined, role: 'weight' });
+      else if (w) {
+        skipped.set(name, 'weight is not a 2-D float constant');
+        continue;
+      } else acts.push(1);
     } else {
       // binary, concat, unary: every input is an activation; constants are stored quantized like activations
       for (let k = 0; k < n.input.length; k++) {
@@ -178,26 +232,51 @@ export function planQuantization(model: ModelProto, opts: PlanOptions = {}): Qua
           weights.push({ node: name, input: k, axis: undefined, role: 'constant' });
         } else acts.push(k);
       }
-      if (n.opType === 'AveragePool' || n.opType === 'GlobalAveragePool' || n.opType === 'Sigmoid' || n.opType === 'LeakyRelu') acts.splice(1);
+      if (
+        n.opType === 'AveragePool' ||
+        n.opType === 'GlobalAveragePool' ||
+        n.opType === 'Sigmoid' ||
+        n.opType === 'LeakyRelu'
+      )
+        acts.splice(1);
     }
     kinds.set(name, kind);
-    for (const k of acts) if (!tensors.has(n.input[k])) tensors.set(n.input[k], { kind: 'observe', observe: n.input[k] });
+    for (const k of acts)
+      if (!tensors.has(n.input[k])) tensors.set(n.input[k], { kind: 'observe', observe: n.input[k] });
     // the output: folded with a following Relu/Clip(0, m), float for a gemm/matmul graph output, else its own range
     const out = n.output[0];
     if ((kind === 'gemm' || kind === 'matmul') && graphOutputs.has(out)) continue;
     const act = consumers.get(out)?.length === 1 && !graphOutputs.has(out) ? consumers.get(out)![0] : undefined;
     const clipLo = act?.opType === 'Clip' ? scalarInit(inits, act.input[1]) : undefined;
     const clipHi = act?.opType === 'Clip' ? scalarInit(inits, act.input[2]) : undefined;
-    const foldable = act && (act.domain ?? '') === '' && !excludeNodes.has(act.name!) && (act.opType === 'Relu' || (act.opType === 'Clip' && clipLo === 0 && (act.input[2] === undefined || act.input[2] === '' || clipHi !== undefined)));
+    const foldable =
+      act &&
+      (act.domain ?? '') === '' &&
+      !excludeNodes.has(act.name!) &&
+      (act.opType === 'Relu' ||
+        (act.opType === 'Clip' &&
+          clipLo === 0 &&
+          (act.input[2] === undefined || act.input[2] === '' || clipHi !== undefined)));
     if (foldable) {
       folded.set(act.name!, name);
       // the rewrite gives the node the activation's output name: the tensor is known by that name from here on
-      tensors.set(act.output[0], { kind: 'observe', observe: act.output[0], clampMin: 0, ...(clipHi !== undefined ? { clampMax: clipHi } : {}) });
+      tensors.set(act.output[0], {
+        kind: 'observe',
+        observe: act.output[0],
+        clampMin: 0,
+        ...(clipHi !== undefined ? { clampMax: clipHi } : {}),
+      });
     } else tensors.set(out, { kind: 'observe', observe: out });
   }
   if (kinds.size === 0 || [...kinds.values()].every((k) => FOLLOWERS.has(k))) {
     const ops = [...new Set(g.node.map((n) => n.opType))].join(', ');
-    throw new CompressError(`nothing to quantize: no node of the model (ops: ${ops}) has an int8 kernel that the options select (quantizable: ${Object.keys(QUANTIZABLE_OPS).filter((k) => !FOLLOWERS.has(QUANTIZABLE_OPS[k])).join(', ')})`);
+    throw new CompressError(
+      `nothing to quantize: no node of the model (ops: ${ops}) has an int8 kernel that the options select (quantizable: ${Object.keys(
+        QUANTIZABLE_OPS,
+      )
+        .filter((k) => !FOLLOWERS.has(QUANTIZABLE_OPS[k]))
+        .join(', ')})`,
+    );
   }
   return { nodes: g.node.map((n) => n.name!).filter((n) => kinds.has(n)), kinds, folded, tensors, weights, skipped };
 }

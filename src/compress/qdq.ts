@@ -9,7 +9,15 @@ import { pruneUnusedOutputs } from '../onnx/prune.js';
 import type { AttributeProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { CompressError } from './errors.js';
 import type { QuantPlan, WeightUse } from './qdq-plan.js';
-import { activationParams, quantizeBias, quantizeWeight, quantRange, roundHalfEven, type QuantParams, type QuantType } from './quant-params.js';
+import {
+  activationParams,
+  quantizeBias,
+  quantizeWeight,
+  quantRange,
+  roundHalfEven,
+  type QuantParams,
+  type QuantType,
+} from './quant-params.js';
 
 export interface QdqOptions {
   /** Activation type (default 'uint8': ORT's u8·s8 kernels). */
@@ -50,7 +58,11 @@ export function insertQdq(model: ModelProto, plan: QuantPlan, ranges: Ranges, op
   const inits = new Map(g.initializer.filter((t) => t.name).map((t) => [t.name!, t]));
   const newInits: TensorProto[] = [];
   const head: NodeProto[] = []; // weight DQs and graph-input Q/DQs: they depend on nothing computed
-  const used = new Set<string>([...g.node.flatMap((n) => [...n.input, ...n.output]), ...inits.keys(), ...g.input.map((i) => i.name)]);
+  const used = new Set<string>([
+    ...g.node.flatMap((n) => [...n.input, ...n.output]),
+    ...inits.keys(),
+    ...g.input.map((i) => i.name),
+  ]);
   const fresh = (base: string): string => {
     let name = base;
     for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
@@ -61,17 +73,21 @@ export function insertQdq(model: ModelProto, plan: QuantPlan, ranges: Ranges, op
     const s = fresh(`${base}_scale`);
     const z = fresh(`${base}_zero_point`);
     newInits.push(typedArrayToTensor(s, Float32Array.of(p.scale), []));
-    newInits.push(typedArrayToTensor(z, p.type === 'int8' ? Int8Array.of(p.zeroPoint) : Uint8Array.of(p.zeroPoint), []));
+    newInits.push(
+      typedArrayToTensor(z, p.type === 'int8' ? Int8Array.of(p.zeroPoint) : Uint8Array.of(p.zeroPoint), []),
+    );
     return [s, z];
   };
 
   // nodes: folded activations removed, their producers writing the activation's output
   const foldedInto = new Map<string, NodeProto>();
   for (const n of g.node) if (plan.folded.has(n.name!)) foldedInto.set(plan.folded.get(n.name!)!, n);
-  const nodes = g.node.filter((n) => !plan.folded.has(n.name!)).map((n): NodeProto => {
-    const act = foldedInto.get(n.name!);
-    return { ...n, input: [...n.input], output: act ? [act.output[0], ...n.output.slice(1)] : [...n.output] };
-  });
+  const nodes = g.node
+    .filter((n) => !plan.folded.has(n.name!))
+    .map((n): NodeProto => {
+      const act = foldedInto.get(n.name!);
+      return { ...n, input: [...n.input], output: act ? [act.output[0], ...n.output.slice(1)] : [...n.output] };
+    });
   const byName = new Map(nodes.map((n) => [n.name!, n]));
   const original = new Map(g.node.map((n) => [n.name!, n]));
 
@@ -83,7 +99,8 @@ export function insertQdq(model: ModelProto, plan: QuantPlan, ranges: Ranges, op
   const producerOut = new Map<string, string>(); // graph output → the name its producer writes now
   for (const [t, p] of params) {
     const [s, z] = scalarParams(t, p);
-    let src = t, dst: string;
+    let src = t,
+      dst: string;
     if (graphOutputs.has(t)) {
       src = fresh(`${t}_float`);
       producerOut.set(t, src);
@@ -93,17 +110,43 @@ export function insertQdq(model: ModelProto, plan: QuantPlan, ranges: Ranges, op
     readAs.set(t, dst);
     qdqAfter.set(t, [
       { opType: 'QuantizeLinear', name: fresh(`${t}_QuantizeLinear`), input: [src, s, z], output: [q], attribute: [] },
-      { opType: 'DequantizeLinear', name: fresh(`${t}_DequantizeLinear`), input: [q, s, z], output: [dst], attribute: [] },
+      {
+        opType: 'DequantizeLinear',
+        name: fresh(`${t}_DequantizeLinear`),
+        input: [q, s, z],
+        output: [dst],
+        attribute: [],
+      },
     ]);
   }
 
   // weights, biases and constants: stored quantized behind a DequantizeLinear, one per (initializer, axis)
   const weightDq = new Map<string, { out: string; scales: Float32Array }>();
-  const dq = (base: string, data: Int8Array | Uint8Array | Int32Array, dims: readonly number[], scales: Float32Array, zeros: Int8Array | Uint8Array | Int32Array, axis: number | undefined): string => {
-    const qn = fresh(`${base}_quantized`), sn = fresh(`${base}_scale`), zn = fresh(`${base}_zero_point`), out = fresh(`${base}_dequantized`);
+  const dq = (
+    base: string,
+    data: Int8Array | Uint8Array | Int32Array,
+    dims: readonly number[],
+    scales: Float32Array,
+    zeros: Int8Array | Uint8Array | Int32Array,
+    axis: number | undefined,
+  ): string => {
+    const qn = fresh(`${base}_quantized`),
+      sn = fresh(`${base}_scale`),
+      zn = fresh(`${base}_zero_point`),
+      out = fresh(`${base}_dequantized`);
     const vec = axis !== undefined;
-    newInits.push(typedArrayToTensor(qn, data, dims), typedArrayToTensor(sn, scales, vec ? [scales.length] : []), typedArrayToTensor(zn, zeros, vec ? [zeros.length] : []));
-    head.push({ opType: 'DequantizeLinear', name: fresh(`${base}_DequantizeLinear`), input: [qn, sn, zn], output: [out], attribute: vec ? [intAttr('axis', axis)] : [] });
+    newInits.push(
+      typedArrayToTensor(qn, data, dims),
+      typedArrayToTensor(sn, scales, vec ? [scales.length] : []),
+      typedArrayToTensor(zn, zeros, vec ? [zeros.length] : []),
+    );
+    head.push({
+      opType: 'DequantizeLinear',
+      name: fresh(`${base}_DequantizeLinear`),
+      input: [qn, sn, zn],
+      output: [out],
+      attribute: vec ? [intAttr('axis', axis)] : [],
+    });
     return out;
   };
   const floatData = (name: string): { data: Float32Array; dims: readonly number[] } => {
@@ -134,22 +177,37 @@ export function insertQdq(model: ModelProto, plan: QuantPlan, ranges: Ranges, op
       const w = weightOf(wUse);
       if (!x) throw new Error(`qdq: the input of ${u.node} has no quantization parameters`);
       const { data } = floatData(name);
-      if (w.scales.length !== 1 && w.scales.length !== data.length) throw new CompressError(`node ${u.node}: bias "${name}" has ${data.length} values for ${w.scales.length} output channels`);
+      if (w.scales.length !== 1 && w.scales.length !== data.length)
+        throw new CompressError(
+          `node ${u.node}: bias "${name}" has ${data.length} values for ${w.scales.length} output channels`,
+        );
       const b = quantizeBias(data, x.scale, w.scales);
       const perChannel = w.scales.length !== 1;
       // one scale per channel, or the one shared scale for a per-tensor weight
-      n.input[u.input] = dq(`${name}_${u.node}`, b.data, [data.length], perChannel ? b.scales : b.scales.subarray(0, 1), new Int32Array(perChannel ? data.length : 1), perChannel ? 0 : undefined);
+      n.input[u.input] = dq(
+        `${name}_${u.node}`,
+        b.data,
+        [data.length],
+        perChannel ? b.scales : b.scales.subarray(0, 1),
+        new Int32Array(perChannel ? data.length : 1),
+        perChannel ? 0 : undefined,
+      );
     } else {
       const key = `${name}|const`;
       let c = weightDq.get(key);
       if (!c) {
         const { data, dims } = floatData(name);
-        let lo = 0, hi = 0;
-        for (const v of data) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        let lo = 0,
+          hi = 0;
+        for (const v of data) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
         const p = activationParams(lo, hi, type);
         const [qmin, qmax] = quantRange(type);
         const qd = type === 'int8' ? new Int8Array(data.length) : new Uint8Array(data.length);
-        for (let i = 0; i < data.length; i++) qd[i] = Math.min(qmax, Math.max(qmin, roundHalfEven(data[i] / p.scale) + p.zeroPoint));
+        for (let i = 0; i < data.length; i++)
+          qd[i] = Math.min(qmax, Math.max(qmin, roundHalfEven(data[i] / p.scale) + p.zeroPoint));
         const zeros = type === 'int8' ? Int8Array.of(p.zeroPoint) : Uint8Array.of(p.zeroPoint);
         c = { out: dq(name, qd, dims, Float32Array.of(p.scale), zeros, undefined), scales: Float32Array.of(p.scale) };
         weightDq.set(key, c);

@@ -27,7 +27,8 @@ export function roundHalfEven(x: number): number {
 
 /** Asymmetric parameters for a calibrated activation range (widened to contain 0). */
 export function activationParams(min: number, max: number, type: QuantType): QuantParams {
-  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) throw new Error(`quantization range [${min}, ${max}] is not a finite interval`);
+  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max)
+    throw new Error(`quantization range [${min}, ${max}] is not a finite interval`);
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
   const [qmin, qmax] = quantRange(type);
@@ -55,7 +56,12 @@ export interface QuantizedWeight {
  * Symmetric int8 quantization of a float weight of shape `dims`: per-tensor (`axis` undefined) or one scale per index
  * along `axis`.
  */
-export function quantizeWeight(w: Float32Array, dims: readonly number[], axis: number | undefined, reduceRange = false): QuantizedWeight {
+export function quantizeWeight(
+  w: Float32Array,
+  dims: readonly number[],
+  axis: number | undefined,
+  reduceRange = false,
+): QuantizedWeight {
   const [, qmax] = quantRange('int8', reduceRange);
   const channels = axis === undefined ? 1 : dims[axis];
   const inner = axis === undefined ? w.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -64,12 +70,17 @@ export function quantizeWeight(w: Float32Array, dims: readonly number[], axis: n
   for (let i = 0; i < w.length; i++) absmax[channelOf(i)] = Math.max(absmax[channelOf(i)], Math.abs(w[i]));
   const scales = Float32Array.from(absmax, (m) => (m > 0 ? m / qmax : 1));
   const data = new Int8Array(w.length);
-  for (let i = 0; i < w.length; i++) data[i] = Math.max(-qmax - 1, Math.min(qmax, roundHalfEven(w[i] / scales[channelOf(i)])));
+  for (let i = 0; i < w.length; i++)
+    data[i] = Math.max(-qmax - 1, Math.min(qmax, roundHalfEven(w[i] / scales[channelOf(i)])));
   return { data, scales, axis };
 }
 
 /** int32 bias with scale x_scale · w_scale[c] and zero point 0 (what QLinearConv and QGemm expect). */
-export function quantizeBias(b: Float32Array, xScale: number, wScales: Float32Array): { data: Int32Array; scales: Float32Array } {
+export function quantizeBias(
+  b: Float32Array,
+  xScale: number,
+  wScales: Float32Array,
+): { data: Int32Array; scales: Float32Array } {
   const scales = Float32Array.from(b, (_, c) => Math.fround(xScale) * wScales[wScales.length === 1 ? 0 : c]);
   const data = Int32Array.from(b, (v, c) => Math.max(-2147483648, Math.min(2147483647, roundHalfEven(v / scales[c]))));
   return { data, scales };

@@ -32,7 +32,11 @@ export function observedTensors(plan: QuantPlan): string[] {
 }
 
 /** Quantizes `model` with ranges calibrated on `calibration` (one feed per batch). */
-export async function quantizeStatic(model: ModelProto, calibration: readonly Feeds[], opts: StaticQuantOptions = {}): Promise<StaticQuantResult> {
+export async function quantizeStatic(
+  model: ModelProto,
+  calibration: readonly Feeds[],
+  opts: StaticQuantOptions = {},
+): Promise<StaticQuantResult> {
   const float = withNodeNames(model);
   const plan = planQuantization(float, opts);
   // inherited tensors are observed too: a plan that quantizes fewer nodes (sensitivity) may need their own range
@@ -55,7 +59,14 @@ export interface SensitivityRow {
  * when only that layer is quantized, worst first. Uses the ranges of a full quantization (`quantizeStatic`).
  */
 export async function sensitivity(
-  q: StaticQuantResult, set: EvalSet, opts: PlanOptions & QdqOptions & { session?: SessionConfig; floatAccuracy?: number; onProgress?: (i: number, of: number, node: string) => void } = {},
+  q: StaticQuantResult,
+  set: EvalSet,
+  opts: PlanOptions &
+    QdqOptions & {
+      session?: SessionConfig;
+      floatAccuracy?: number;
+      onProgress?: (i: number, of: number, node: string) => void;
+    } = {},
 ): Promise<SensitivityRow[]> {
   labelsOf(set, 'a sensitivity analysis');
   const base = opts.floatAccuracy ?? (await accuracyOf(q.float, set, { session: opts.session }));

@@ -38,11 +38,15 @@ export interface ArrayLoaderOptions {
 export class ArrayLoader implements BatchLoader {
   readonly size: number;
   readonly length: number;
-  constructor(readonly arrays: Readonly<Record<string, NDArray>>, readonly opts: ArrayLoaderOptions) {
+  constructor(
+    readonly arrays: Readonly<Record<string, NDArray>>,
+    readonly opts: ArrayLoaderOptions,
+  ) {
     const sizes = Object.entries(arrays).map(([k, a]) => [k, a.shape[0]] as const);
     if (sizes.length === 0) throw new Error('ArrayLoader: no arrays');
     const n = sizes[0][1];
-    for (const [k, s] of sizes) if (s !== n) throw new Error(`ArrayLoader: "${k}" has ${s} rows, "${sizes[0][0]}" has ${n}`);
+    for (const [k, s] of sizes)
+      if (s !== n) throw new Error(`ArrayLoader: "${k}" has ${s} rows, "${sizes[0][0]}" has ${n}`);
     if (!(opts.batchSize >= 1)) throw new Error(`ArrayLoader: batchSize must be ≥ 1, got ${opts.batchSize}`);
     this.size = n;
     this.length = opts.dropLast ? Math.floor(n / opts.batchSize) : Math.ceil(n / opts.batchSize);

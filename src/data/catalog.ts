@@ -3,7 +3,16 @@
 // *kinds* for pipelines described as data (idx, csv, image-folder, ...) are a separate registry (registry.ts).
 import { existsSync } from 'node:fs';
 import type { NDArray } from '../graph/ndarray.js';
-import { FASHION_CLASSES, FASHION_MEAN, FASHION_STD, fashionFromDir, fashionSubsetDir, findFashionMnist, FASHION_SYSTEM_DIR, type FashionSplit } from './fashion.js';
+import {
+  FASHION_CLASSES,
+  FASHION_MEAN,
+  FASHION_STD,
+  fashionFromDir,
+  fashionSubsetDir,
+  findFashionMnist,
+  FASHION_SYSTEM_DIR,
+  type FashionSplit,
+} from './fashion.js';
 import type { SourceSpec } from './loader.js';
 
 /** One split as arrays: inputs x [N, ...] and targets y [N]. (A type, not an interface: it is passed as a record of arrays.) */
@@ -61,7 +70,10 @@ function fashionSplits(dir: string, limit?: number): DatasetSplits {
     const { x, y } = fashionFromDir(dir, split).toArrays();
     const n = Math.min(x.shape[0], cap ?? Infinity);
     const row = x.shape.slice(1).reduce((a, b) => a * b, 1);
-    return { x: { dtype: 'float32', shape: [n, ...x.shape.slice(1)], data: x.data.subarray(0, n * row) }, y: { dtype: 'int64', shape: [n], data: y.data.subarray(0, n) } };
+    return {
+      x: { dtype: 'float32', shape: [n, ...x.shape.slice(1)], data: x.data.subarray(0, n * row) },
+      y: { dtype: 'int64', shape: [n], data: y.data.subarray(0, n) },
+    };
   };
   return { train: arrays('train', limit), test: arrays('test'), classes: FASHION_CLASSES, source: dir };
 }
@@ -71,8 +83,13 @@ function fashionDir(root: string | undefined): string {
   if (root !== undefined && !existsSync(root)) throw new Error(`data.root: ${root} does not exist`);
   const dir = findFashionMnist({ root, split: 'train' });
   if (dir) return dir;
-  if (root !== undefined) throw new Error(`data.root: ${root} has no Fashion-MNIST files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz)`);
-  throw new Error(`Fashion-MNIST not found (looked in $LATHE_FASHION_MNIST, ${FASHION_SYSTEM_DIR} and the cache dir). Pass data.root, set LATHE_FASHION_MNIST, install Debian's dataset-fashion-mnist, or download it with downloadFashionMnist().`);
+  if (root !== undefined)
+    throw new Error(
+      `data.root: ${root} has no Fashion-MNIST files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz)`,
+    );
+  throw new Error(
+    `Fashion-MNIST not found (looked in $LATHE_FASHION_MNIST, ${FASHION_SYSTEM_DIR} and the cache dir). Pass data.root, set LATHE_FASHION_MNIST, install Debian's dataset-fashion-mnist, or download it with downloadFashionMnist().`,
+  );
 }
 
 const fashionSource = (dir: string, augment: boolean): SourceSpec => ({
@@ -97,8 +114,10 @@ registerDataset({
 
 registerDataset({
   name: 'fashion-mnist-subset',
-  description: 'the Fashion-MNIST subset shipped with lathe (data/fashion-mnist-subset): a class-balanced slice of train and test',
+  description:
+    'the Fashion-MNIST subset shipped with lathe (data/fashion-mnist-subset): a class-balanced slice of train and test',
   ...fashionInfo,
   load: ({ root, limit }) => fashionSplits(root === undefined ? fashionSubsetDir() : fashionDir(root), limit),
-  trainSource: ({ root, augment }) => fashionSource(root === undefined ? fashionSubsetDir() : fashionDir(root), augment),
+  trainSource: ({ root, augment }) =>
+    fashionSource(root === undefined ? fashionSubsetDir() : fashionDir(root), augment),
 });

@@ -19,7 +19,8 @@ export const defaultCollate: Collate = function defaultCollate(samples) {
       } else {
         const data = new Float32Array(samples.length);
         samples.forEach((s, i) => {
-          if (typeof s[key] !== 'number') throw new Error(`collate: sample ${i} "${key}" is not a number, sample 0's is`);
+          if (typeof s[key] !== 'number')
+            throw new Error(`collate: sample ${i} "${key}" is not a number, sample 0's is`);
           data[i] = s[key] as number;
         });
         out[key] = { dtype, shape: [samples.length], data };
@@ -30,9 +31,16 @@ export const defaultCollate: Collate = function defaultCollate(samples) {
     const data = allocate(first.dtype, per * samples.length);
     samples.forEach((s, i) => {
       const a = s[key];
-      if (a === undefined || typeof a === 'number' || a.shape.join(',') !== first.shape.join(',') || a.dtype !== first.dtype) {
+      if (
+        a === undefined ||
+        typeof a === 'number' ||
+        a.shape.join(',') !== first.shape.join(',') ||
+        a.dtype !== first.dtype
+      ) {
         const got = a === undefined ? 'missing' : typeof a === 'number' ? 'a number' : `${a.dtype}[${a.shape}]`;
-        throw new Error(`collate: sample ${i} "${key}" is ${got}, sample 0 is ${first.dtype}[${first.shape}] (give a custom collate)`);
+        throw new Error(
+          `collate: sample ${i} "${key}" is ${got}, sample 0 is ${first.dtype}[${first.shape}] (give a custom collate)`,
+        );
       }
       (data as Float32Array).set(a.data as Float32Array, i * per);
     });

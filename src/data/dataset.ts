@@ -70,7 +70,8 @@ export interface StreamDataset {
 
 /** Throws an Error naming the index unless it is an integer in [0, length). */
 export function assertIndex(index: number, length: number, what: string): void {
-  if (!(Number.isInteger(index) && index >= 0 && index < length)) throw new Error(`${what}: index ${index} out of range [0, ${length})`);
+  if (!(Number.isInteger(index) && index >= 0 && index < length))
+    throw new Error(`${what}: index ${index} out of range [0, ${length})`);
 }
 
 /** A plain array of samples as a Dataset. */
@@ -90,6 +91,7 @@ export function fromSamples(samples: readonly Sample[]): Dataset {
  */
 export async function loadAll(dataset: Dataset, seed = 0): Promise<Batch> {
   const samples: Sample[] = [];
-  for (let i = 0; i < dataset.length; i++) samples.push(await dataset.get(i, { epoch: 0, index: i, random: sampleRandom(seed, 0, i) }));
+  for (let i = 0; i < dataset.length; i++)
+    samples.push(await dataset.get(i, { epoch: 0, index: i, random: sampleRandom(seed, 0, i) }));
   return (dataset.collate ?? defaultCollate)(samples);
 }

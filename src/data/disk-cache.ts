@@ -24,7 +24,9 @@ export function contentKey(...parts: readonly (string | { readonly file: string 
   return h.digest('hex').slice(0, 16);
 }
 
-type Entry = { readonly n: number } | { readonly dtype: DType; readonly shape: readonly number[]; readonly offset: number; readonly bytes: number };
+type Entry =
+  | { readonly n: number }
+  | { readonly dtype: DType; readonly shape: readonly number[]; readonly offset: number; readonly bytes: number };
 
 /** Serializes a sample: a JSON header line, then the arrays' raw bytes. */
 export function encodeSample(s: Sample): Buffer {
@@ -78,7 +80,10 @@ export interface DiskCacheOptions {
  * loaded from there afterwards (across runs and processes). The wrapped dataset must be deterministic (no
  * `ctx.random()`): put augmentation after the cache. `hits`/`misses` count this process's reads.
  */
-export function diskCache(source: Dataset, o: DiskCacheOptions): Dataset & { readonly hits: number; readonly misses: number } {
+export function diskCache(
+  source: Dataset,
+  o: DiskCacheOptions,
+): Dataset & { readonly hits: number; readonly misses: number } {
   if (!/^[0-9A-Za-z_-]+$/.test(o.key)) throw new Error(`diskCache: key "${o.key}" must be a file-name-safe hash`);
   const folder = join(o.dir, o.key);
   mkdirSync(folder, { recursive: true });

@@ -16,7 +16,18 @@ export const FASHION_MEAN = 0.286;
 /** Standard deviation of the Fashion-MNIST training pixels scaled to [0, 1]. */
 export const FASHION_STD = 0.353;
 /** The ten Fashion-MNIST class names, in label order (0 = 'T-shirt/top' … 9 = 'Ankle boot'). */
-export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
+export const FASHION_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+] as const;
 
 /** The official files and their MD5 sums as published by the project (github.com/zalandoresearch/fashion-mnist). */
 export const FASHION_FILES: Readonly<Record<string, string>> = {
@@ -30,7 +41,10 @@ export const FASHION_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazona
 /** Where Debian's dataset-fashion-mnist package puts the files. */
 export const FASHION_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 /** The download cache folder: $LATHE_CACHE/fashion-mnist when LATHE_CACHE is set, else ~/.cache/lathe/fashion-mnist. */
-export const fashionCacheDir = (): string => (process.env.LATHE_CACHE ? join(process.env.LATHE_CACHE, 'fashion-mnist') : join(homedir(), '.cache', 'lathe', 'fashion-mnist'));
+export const fashionCacheDir = (): string =>
+  process.env.LATHE_CACHE
+    ? join(process.env.LATHE_CACHE, 'fashion-mnist')
+    : join(homedir(), '.cache', 'lathe', 'fashion-mnist');
 /** The class-balanced subset shipped in the repository (data/fashion-mnist-subset). */
 export const fashionSubsetDir = (): string => join(packageRoot(), 'data', 'fashion-mnist-subset');
 
@@ -38,7 +52,8 @@ export const fashionSubsetDir = (): string => join(packageRoot(), 'data', 'fashi
 export type FashionSplit = 'train' | 'test';
 const prefix = (split: FashionSplit): string => (split === 'train' ? 'train' : 't10k');
 const hasSplit = (dir: string, split: FashionSplit): boolean =>
-  existsSync(join(dir, `${prefix(split)}-images-idx3-ubyte.gz`)) && existsSync(join(dir, `${prefix(split)}-labels-idx1-ubyte.gz`));
+  existsSync(join(dir, `${prefix(split)}-images-idx3-ubyte.gz`)) &&
+  existsSync(join(dir, `${prefix(split)}-labels-idx1-ubyte.gz`));
 
 /**
  * Options of {@link downloadFashionMnist}: target folder, mirror URL (default the official one), fetch function and the
@@ -76,7 +91,8 @@ export async function downloadFashionMnist(opts: DownloadOptions = {}): Promise<
     if (!res.ok) throw new Error(`Fashion-MNIST download: ${url}: HTTP ${res.status}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const got = createHash('md5').update(bytes).digest('hex');
-    if (got !== md5) throw new Error(`Fashion-MNIST download: ${name} has MD5 ${got}, expected ${md5} (corrupt or tampered download)`);
+    if (got !== md5)
+      throw new Error(`Fashion-MNIST download: ${name} has MD5 ${got}, expected ${md5} (corrupt or tampered download)`);
     writeAtomicFile(path, bytes);
   }
   return dir;
@@ -115,7 +131,9 @@ export interface FashionDataset extends Dataset {
 
 /** `root` if given (and nothing else), else the first of $LATHE_FASHION_MNIST, the system dir and the cache dir that holds `split`. */
 export function findFashionMnist(o: Omit<FashionOptions, 'download'>): string | undefined {
-  const candidates = o.root ? [o.root] : [process.env.LATHE_FASHION_MNIST, o.systemDir ?? FASHION_SYSTEM_DIR, o.cacheDir ?? fashionCacheDir()];
+  const candidates = o.root
+    ? [o.root]
+    : [process.env.LATHE_FASHION_MNIST, o.systemDir ?? FASHION_SYSTEM_DIR, o.cacheDir ?? fashionCacheDir()];
   return candidates.find((d): d is string => !!d && hasSplit(d, o.split));
 }
 
@@ -126,8 +144,14 @@ export function findFashionMnist(o: Omit<FashionOptions, 'download'>): string | 
 export async function fashionMnist(o: FashionOptions): Promise<FashionDataset> {
   let dir = findFashionMnist(o);
   if (!dir) {
-    if (o.root) throw new Error(`Fashion-MNIST: ${o.root} has no ${prefix(o.split)}-images-idx3-ubyte.gz / ${prefix(o.split)}-labels-idx1-ubyte.gz`);
-    if (o.download === false) throw new Error(`Fashion-MNIST not found (looked in $LATHE_FASHION_MNIST, ${o.systemDir ?? FASHION_SYSTEM_DIR}, ${o.cacheDir ?? fashionCacheDir()}) and download is off`);
+    if (o.root)
+      throw new Error(
+        `Fashion-MNIST: ${o.root} has no ${prefix(o.split)}-images-idx3-ubyte.gz / ${prefix(o.split)}-labels-idx1-ubyte.gz`,
+      );
+    if (o.download === false)
+      throw new Error(
+        `Fashion-MNIST not found (looked in $LATHE_FASHION_MNIST, ${o.systemDir ?? FASHION_SYSTEM_DIR}, ${o.cacheDir ?? fashionCacheDir()}) and download is off`,
+      );
     dir = await downloadFashionMnist({ dir: o.cacheDir ?? fashionCacheDir(), baseUrl: o.baseUrl, files: o.files });
   }
   return fashionFromDir(dir, o.split, o.scale);
@@ -139,11 +163,17 @@ export function fashionMnistSubset(split: FashionSplit, scale: 'standard' | 'uni
 }
 
 /** Reads a split from a folder of IDX .gz files. */
-export function fashionFromDir(dir: string, split: FashionSplit, scale: 'standard' | 'unit' = 'standard'): FashionDataset {
+export function fashionFromDir(
+  dir: string,
+  split: FashionSplit,
+  scale: 'standard' | 'unit' = 'standard',
+): FashionDataset {
   const imgs = readIdx(join(dir, `${prefix(split)}-images-idx3-ubyte.gz`));
   const labs = readIdx(join(dir, `${prefix(split)}-labels-idx1-ubyte.gz`));
-  if (imgs.dims.length !== 3) throw new Error(`${dir}: ${prefix(split)} images have rank ${imgs.dims.length}, expected 3`);
-  if (imgs.dims[0] !== labs.dims[0]) throw new Error(`${dir}: ${imgs.dims[0]} images but ${labs.dims[0]} labels in ${prefix(split)}`);
+  if (imgs.dims.length !== 3)
+    throw new Error(`${dir}: ${prefix(split)} images have rank ${imgs.dims.length}, expected 3`);
+  if (imgs.dims[0] !== labs.dims[0])
+    throw new Error(`${dir}: ${imgs.dims[0]} images but ${labs.dims[0]} labels in ${prefix(split)}`);
   const [n, h, w] = imgs.dims;
   const px = h * w;
   const [mean, std] = scale === 'standard' ? [FASHION_MEAN, FASHION_STD] : [0, 1];
@@ -199,7 +229,8 @@ export function fashionSource(o: FashionSourceOptions): Dataset {
           const sr = r + dy;
           const sc0 = c + dx;
           const sc = flip ? w - 1 - sc0 : sc0;
-          x[r * w + c] = sr < 0 || sr >= h || sc < 0 || sc >= w ? bg : (px[sr * w + sc] / 255 - FASHION_MEAN) / FASHION_STD;
+          x[r * w + c] =
+            sr < 0 || sr >= h || sc < 0 || sc >= w ? bg : (px[sr * w + sc] / 255 - FASHION_MEAN) / FASHION_STD;
         }
       return { x: { dtype: 'float32', shape: [1, h, w], data: x }, y: base.labels.data[i] };
     },

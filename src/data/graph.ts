@@ -40,12 +40,23 @@ const fail = (source: string, msg: string): never => {
 };
 
 function checkId(source: string, what: string, v: unknown, n: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= n) fail(source, `${what} must be a node id in [0, ${n}), got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= n)
+    fail(source, `${what} must be a node id in [0, ${n}), got ${JSON.stringify(v)}`);
   return v as number;
 }
 
 /** Builds the dataset from checked parts: edge list clean-up, optional symmetrisation and row normalisation. */
-function assemble(name: string, source: string, x: Float32Array, n: number, f: number, labels: readonly number[], edges: readonly (readonly [number, number])[], splits: Record<GraphSplit, number[]>, opts: GraphReadOptions): GraphDataset {
+function assemble(
+  name: string,
+  source: string,
+  x: Float32Array,
+  n: number,
+  f: number,
+  labels: readonly number[],
+  edges: readonly (readonly [number, number])[],
+  splits: Record<GraphSplit, number[]>,
+  opts: GraphReadOptions,
+): GraphDataset {
   const seen = new Set<number>();
   const src: number[] = [];
   const dst: number[] = [];
@@ -71,7 +82,10 @@ function assemble(name: string, source: string, x: Float32Array, n: number, f: n
   }
   const numClasses = labels.reduce((m, c) => Math.max(m, c + 1), 0);
   return {
-    name, source, numClasses, splits,
+    name,
+    source,
+    numClasses,
+    splits,
     x: ndarray('float32', [n, f], x),
     y: ndarray('int64', [n], labels),
     src: ndarray('int64', [src.length], src),
@@ -93,27 +107,33 @@ export function readGraphJson(path: string, opts: GraphReadOptions = {}): GraphD
   }
   const n = raw.num_nodes;
   const f = raw.num_features;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) fail(path, `num_nodes must be a positive integer, got ${JSON.stringify(n)}`);
-  if (typeof f !== 'number' || !Number.isInteger(f) || f < 1) fail(path, `num_features must be a positive integer, got ${JSON.stringify(f)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+    fail(path, `num_nodes must be a positive integer, got ${JSON.stringify(n)}`);
+  if (typeof f !== 'number' || !Number.isInteger(f) || f < 1)
+    fail(path, `num_features must be a positive integer, got ${JSON.stringify(f)}`);
   const N = n as number;
   const F = f as number;
   const feats = raw.features;
   if (!Array.isArray(feats) || feats.length !== N) fail(path, `features must be an array of ${N} rows`);
   const x = new Float32Array(N * F);
   const dense = raw.feature_format === 'dense';
-  if (raw.feature_format !== undefined && !dense && raw.feature_format !== 'indices') fail(path, `feature_format must be "indices" or "dense", got ${JSON.stringify(raw.feature_format)}`);
+  if (raw.feature_format !== undefined && !dense && raw.feature_format !== 'indices')
+    fail(path, `feature_format must be "indices" or "dense", got ${JSON.stringify(raw.feature_format)}`);
   (feats as unknown[]).forEach((row, i) => {
     if (!Array.isArray(row)) fail(path, `features[${i}] must be an array`);
     const r = row as unknown[];
     if (dense) {
       if (r.length !== F) fail(path, `features[${i}] must have ${F} numbers (feature_format "dense"), got ${r.length}`);
-      r.forEach((v, j) => (x[i * F + j] = typeof v === 'number' ? v : fail(path, `features[${i}][${j}] must be a number`)));
+      r.forEach(
+        (v, j) => (x[i * F + j] = typeof v === 'number' ? v : fail(path, `features[${i}][${j}] must be a number`)),
+      );
     } else r.forEach((v, k) => (x[i * F + checkId(path, `features[${i}][${k}]`, v, F)] = 1));
   });
   const labels = raw.labels;
   if (!Array.isArray(labels) || labels.length !== N) fail(path, `labels must be an array of ${N} class ids`);
   (labels as unknown[]).forEach((c, i) => {
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) fail(path, `labels[${i}] must be a class id ≥ 0, got ${JSON.stringify(c)}`);
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0)
+      fail(path, `labels[${i}] must be a class id ≥ 0, got ${JSON.stringify(c)}`);
   });
   const edges = raw.edges;
   if (!Array.isArray(edges)) fail(path, 'edges must be an array of [source, target] pairs');
@@ -137,7 +157,10 @@ export function readGraphJson(path: string, opts: GraphReadOptions = {}): GraphD
  * empty) and then one numeric column per feature; ids may be any strings. Edges: the first two columns are the
  * source and target node ids.
  */
-export function readGraphCsv(paths: { readonly nodes: string; readonly edges: string }, opts: GraphReadOptions = {}): GraphDataset {
+export function readGraphCsv(
+  paths: { readonly nodes: string; readonly edges: string },
+  opts: GraphReadOptions = {},
+): GraphDataset {
   const rows = parseCsvRows(readFileSync(paths.nodes, 'utf8'), ',', paths.nodes);
   if (rows.length < 2) fail(paths.nodes, 'needs a header row and at least one node');
   const header = rows[0].fields.map((h) => h.trim());
@@ -160,14 +183,16 @@ export function readGraphCsv(paths: { readonly nodes: string; readonly edges: st
     if (index.has(id)) fail(paths.nodes, `line ${line}: node id "${id}" appears twice`);
     index.set(id, i);
     const c = Number(fields[cl]);
-    if (!Number.isInteger(c) || c < 0) fail(paths.nodes, `line ${line}: label must be a class id ≥ 0, got "${fields[cl]}"`);
+    if (!Number.isInteger(c) || c < 0)
+      fail(paths.nodes, `line ${line}: label must be a class id ≥ 0, got "${fields[cl]}"`);
     labels.push(c);
     const s = (fields[cs] ?? '').trim();
     if (s === 'train' || s === 'val' || s === 'test') splits[s].push(i);
     else if (s !== '') fail(paths.nodes, `line ${line}: split must be train, val, test or empty, got "${s}"`);
     featCols.forEach((j, k) => {
       const v = Number(fields[j]);
-      if (!Number.isFinite(v)) fail(paths.nodes, `line ${line}: column ${header[j]} must be a number, got "${fields[j]}"`);
+      if (!Number.isFinite(v))
+        fail(paths.nodes, `line ${line}: column ${header[j]} must be a number, got "${fields[j]}"`);
       x[i * F + k] = v;
     });
   });
@@ -200,7 +225,10 @@ export class GraphLoader implements BatchLoader {
   readonly length = 1;
   readonly size: number;
   private readonly batch: Batch;
-  constructor(readonly graph: GraphDataset, readonly split: GraphSplit) {
+  constructor(
+    readonly graph: GraphDataset,
+    readonly split: GraphSplit,
+  ) {
     this.batch = graphBatch(graph, split);
     this.size = graph.splits[split].length;
   }

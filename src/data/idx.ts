@@ -26,7 +26,9 @@ function parse(path: string): { type: number; dims: number[]; body: Buffer } {
     }
   }
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0 || !(buf[2] in IDX_TYPES)) {
-    throw new FileFormatError(`${path}: not an IDX file (bad magic ${[...buf.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('')})`);
+    throw new FileFormatError(
+      `${path}: not an IDX file (bad magic ${[...buf.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('')})`,
+    );
   }
   const type = buf[2];
   const rank = buf[3];
@@ -34,14 +36,18 @@ function parse(path: string): { type: number; dims: number[]; body: Buffer } {
   const dims = Array.from({ length: rank }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const n = dims.reduce((a, b) => a * b, 1) * IDX_TYPES[type].bytes;
   const body = buf.subarray(4 + 4 * rank);
-  if (body.length !== n) throw new FileFormatError(`${path}: header [${dims.join(',')}] needs ${n} bytes of data, file has ${body.length}`);
+  if (body.length !== n)
+    throw new FileFormatError(`${path}: header [${dims.join(',')}] needs ${n} bytes of data, file has ${body.length}`);
   return { type, dims, body };
 }
 
 /** Parses an unsigned-byte IDX file (MNIST images and labels), gzipped or not; errors name the file. */
 export function readIdx(path: string): { dims: number[]; data: Uint8Array } {
   const { type, dims, body } = parse(path);
-  if (type !== 0x08) throw new FileFormatError(`${path}: IDX element type is ${IDX_TYPES[type].name}, expected unsigned byte (use readIdxArray)`);
+  if (type !== 0x08)
+    throw new FileFormatError(
+      `${path}: IDX element type is ${IDX_TYPES[type].name}, expected unsigned byte (use readIdxArray)`,
+    );
   return { dims, data: new Uint8Array(body.buffer, body.byteOffset, body.length) };
 }
 
@@ -52,12 +58,26 @@ export function readIdxArray(path: string): NDArray {
   const n = body.length / t.bytes;
   const view = new DataView(body.buffer, body.byteOffset, body.length);
   switch (type) {
-    case 0x08: return { dtype: 'uint8', shape: dims, data: new Uint8Array(body) };
-    case 0x09: return { dtype: 'int8', shape: dims, data: new Int8Array(new Uint8Array(body).buffer) };
-    case 0x0b: return { dtype: 'int32', shape: dims, data: Int32Array.from({ length: n }, (_, i) => view.getInt16(2 * i)) };
-    case 0x0c: return { dtype: 'int32', shape: dims, data: Int32Array.from({ length: n }, (_, i) => view.getInt32(4 * i)) };
-    case 0x0d: return { dtype: 'float32', shape: dims, data: Float32Array.from({ length: n }, (_, i) => view.getFloat32(4 * i)) };
-    default: return { dtype: 'float64', shape: dims, data: Float64Array.from({ length: n }, (_, i) => view.getFloat64(8 * i)) };
+    case 0x08:
+      return { dtype: 'uint8', shape: dims, data: new Uint8Array(body) };
+    case 0x09:
+      return { dtype: 'int8', shape: dims, data: new Int8Array(new Uint8Array(body).buffer) };
+    case 0x0b:
+      return { dtype: 'int32', shape: dims, data: Int32Array.from({ length: n }, (_, i) => view.getInt16(2 * i)) };
+    case 0x0c:
+      return { dtype: 'int32', shape: dims, data: Int32Array.from({ length: n }, (_, i) => view.getInt32(4 * i)) };
+    case 0x0d:
+      return {
+        dtype: 'float32',
+        shape: dims,
+        data: Float32Array.from({ length: n }, (_, i) => view.getFloat32(4 * i)),
+      };
+    default:
+      return {
+        dtype: 'float64',
+        shape: dims,
+        data: Float64Array.from({ length: n }, (_, i) => view.getFloat64(8 * i)),
+      };
   }
 }
 

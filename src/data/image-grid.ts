@@ -18,7 +18,8 @@ export interface GridImage {
 /** Tiles images [N, C, H, W] with values in [0, 1] into one image: `cols` per row (default ⌈√N⌉), `pad` pixels between. */
 export function imageGrid(images: NDArray, opts: { cols?: number; pad?: number } = {}): GridImage {
   const [n, c, h, w] = images.shape;
-  if (images.shape.length !== 4 || (c !== 1 && c !== 3)) throw new Error(`imageGrid: images must be [N, 1 or 3, H, W], got [${images.shape.join(', ')}]`);
+  if (images.shape.length !== 4 || (c !== 1 && c !== 3))
+    throw new Error(`imageGrid: images must be [N, 1 or 3, H, W], got [${images.shape.join(', ')}]`);
   const cols = opts.cols ?? Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
   const pad = opts.pad ?? 2;
@@ -42,9 +43,15 @@ export function imageGrid(images: NDArray, opts: { cols?: number; pad?: number }
 }
 
 /** Writes a grid of images [N, C, H, W] in [0, 1] as a PNG file (atomically). */
-export async function writeImageGrid(path: string, images: NDArray, opts: { cols?: number; pad?: number } = {}): Promise<GridImage> {
+export async function writeImageGrid(
+  path: string,
+  images: NDArray,
+  opts: { cols?: number; pad?: number } = {},
+): Promise<GridImage> {
   const g = imageGrid(images, opts);
-  const img = sharp(Buffer.from(g.data.buffer, g.data.byteOffset, g.data.byteLength), { raw: { width: g.width, height: g.height, channels: g.channels } });
+  const img = sharp(Buffer.from(g.data.buffer, g.data.byteOffset, g.data.byteLength), {
+    raw: { width: g.width, height: g.height, channels: g.channels },
+  });
   const png = await (g.channels === 1 ? img.toColourspace('b-w') : img).png().toBuffer();
   writeAtomicFile(path, png);
   return g;
@@ -69,18 +76,27 @@ export function encodeNpy(a: NDArray): Uint8Array {
 /** Reads a float32 C-order .npy file written by encodeNpy (or numpy.save). */
 export function readNpy(path: string): NDArray<'float32'> {
   const b = readFileSync(path);
-  if (b.length < 10 || b[0] !== 0x93 || b.subarray(1, 6).toString('latin1') !== 'NUMPY') throw new FileFormatError(`${path}: not a .npy file (bad magic)`);
+  if (b.length < 10 || b[0] !== 0x93 || b.subarray(1, 6).toString('latin1') !== 'NUMPY')
+    throw new FileFormatError(`${path}: not a .npy file (bad magic)`);
   const hlen = b[6] === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
   const off = b[6] === 1 ? 10 : 12;
   const header = b.subarray(off, off + hlen).toString('latin1');
-  if (!/'descr':\s*'<f4'/.test(header)) throw new FileFormatError(`${path}: only little-endian float32 .npy files are read (header ${header.trim()})`);
+  if (!/'descr':\s*'<f4'/.test(header))
+    throw new FileFormatError(`${path}: only little-endian float32 .npy files are read (header ${header.trim()})`);
   if (/'fortran_order':\s*True/.test(header)) throw new FileFormatError(`${path}: Fortran-order arrays are not read`);
   const m = /'shape':\s*\(([^)]*)\)/.exec(header);
   if (!m) throw new FileFormatError(`${path}: .npy header has no shape`);
-  const shape = m[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = m[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const n = shape.reduce((p, q) => p * q, 1);
   const start = off + hlen;
-  if (b.length - start !== 4 * n) throw new FileFormatError(`${path}: .npy data holds ${b.length - start} bytes, shape [${shape.join(', ')}] needs ${4 * n}`);
+  if (b.length - start !== 4 * n)
+    throw new FileFormatError(
+      `${path}: .npy data holds ${b.length - start} bytes, shape [${shape.join(', ')}] needs ${4 * n}`,
+    );
   const data = new Float32Array(n);
   new Uint8Array(data.buffer).set(b.subarray(start, start + 4 * n));
   return { dtype: 'float32', shape, data };

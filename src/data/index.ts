@@ -4,7 +4,16 @@ export * from './tensor.js';
 export * from './collate.js';
 export * from './random.js';
 export * from './array-loader.js';
-export { DataLoader, loadSource, buildBatch, buildBatchReport, type BuiltBatch, type DataLoaderOptions, type DataLoaderState, type SourceSpec } from './loader.js';
+export {
+  DataLoader,
+  loadSource,
+  buildBatch,
+  buildBatchReport,
+  type BuiltBatch,
+  type DataLoaderOptions,
+  type DataLoaderState,
+  type SourceSpec,
+} from './loader.js';
 export * from './sample-error.js';
 export * from './stream-loader.js';
 export * from './memory-cache.js';

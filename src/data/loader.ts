@@ -66,7 +66,8 @@ export interface DataLoaderState {
 export async function loadSource(spec: SourceSpec): Promise<Dataset> {
   const mod = (await import(spec.module)) as Record<string, unknown>;
   const factory = mod[spec.export];
-  if (typeof factory !== 'function') throw new Error(`DataLoader: ${spec.module} has no factory export "${spec.export}"`);
+  if (typeof factory !== 'function')
+    throw new Error(`DataLoader: ${spec.module} has no factory export "${spec.export}"`);
   return (await (factory as (o: unknown) => Dataset | Promise<Dataset>)(spec.options)) as Dataset;
 }
 
@@ -90,7 +91,9 @@ export async function buildBatchReport(
   o: { readonly collate?: Collate; readonly batch?: number; readonly skipErrors?: boolean } = {},
 ): Promise<BuiltBatch> {
   const batch = o.batch ?? 0;
-  const reads = Array.from(indices, async (i) => source.get(i, { epoch, index: i, random: sampleRandom(seed, epoch, i) }));
+  const reads = Array.from(indices, async (i) =>
+    source.get(i, { epoch, index: i, random: sampleRandom(seed, epoch, i) }),
+  );
   const settled = await Promise.allSettled(reads);
   const samples: Sample[] = [];
   const skipped: SkippedSample[] = [];
@@ -103,11 +106,23 @@ export async function buildBatchReport(
   });
   if (samples.length === 0) return { skipped };
   const out = (o.collate ?? source.collate ?? defaultCollate)(samples);
-  return { batch: source.batchTransform ? source.batchTransform(out, { epoch, batch, random: batchRandom(seed, epoch, batch) }) : out, skipped };
+  return {
+    batch: source.batchTransform
+      ? source.batchTransform(out, { epoch, batch, random: batchRandom(seed, epoch, batch) })
+      : out,
+    skipped,
+  };
 }
 
 /** Builds batch `batch` of `epoch` from the dataset indices `indices`; a failing sample rejects with a SampleError. */
-export async function buildBatch(source: Dataset, indices: ArrayLike<number>, epoch: number, seed: number, collate?: Collate, batch = 0): Promise<Batch> {
+export async function buildBatch(
+  source: Dataset,
+  indices: ArrayLike<number>,
+  epoch: number,
+  seed: number,
+  collate?: Collate,
+  batch = 0,
+): Promise<Batch> {
   return (await buildBatchReport(source, indices, epoch, seed, { collate, batch })).batch!;
 }
 
@@ -154,16 +169,25 @@ export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
 
   constructor(input: Dataset, opts: DataLoaderOptions);
   constructor(input: Dataset | SourceSpec, size: number, opts: DataLoaderOptions);
-  constructor(readonly input: Dataset | SourceSpec, sizeOrOpts: number | DataLoaderOptions, maybeOpts?: DataLoaderOptions) {
+  constructor(
+    readonly input: Dataset | SourceSpec,
+    sizeOrOpts: number | DataLoaderOptions,
+    maybeOpts?: DataLoaderOptions,
+  ) {
     const opts = typeof sizeOrOpts === 'number' ? maybeOpts : sizeOrOpts;
     if (!opts) throw new Error('DataLoader: options are required');
     let size: number;
     if (typeof sizeOrOpts === 'number') size = sizeOrOpts;
     else if (isSpec(input)) throw new Error('DataLoader: a SourceSpec needs its size (or use DataLoader.fromSpec)');
     else size = input.length;
-    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new Error(`DataLoader: batchSize must be an integer ≥ 1, got ${opts.batchSize}`);
-    if ((opts.workers ?? 0) > 0 && !isSpec(input)) throw new Error('DataLoader: workers need a SourceSpec ({ module, export, options }) the workers can rebuild');
-    if ((opts.workers ?? 0) > 0 && opts.collate) throw new Error('DataLoader: a custom collate cannot cross to worker threads; give the dataset a `collate` instead');
+    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1))
+      throw new Error(`DataLoader: batchSize must be an integer ≥ 1, got ${opts.batchSize}`);
+    if ((opts.workers ?? 0) > 0 && !isSpec(input))
+      throw new Error('DataLoader: workers need a SourceSpec ({ module, export, options }) the workers can rebuild');
+    if ((opts.workers ?? 0) > 0 && opts.collate)
+      throw new Error(
+        'DataLoader: a custom collate cannot cross to worker threads; give the dataset a `collate` instead',
+      );
     this.opts = opts;
     this.size = size;
     this.length = opts.dropLast ? Math.floor(size / opts.batchSize) : Math.ceil(size / opts.batchSize);
@@ -189,8 +213,18 @@ export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
   /** Continues from a saved state (a different seed would silently change the batches, so it is an error). */
   resume(s: DataLoaderState): void {
     if (s.seed !== this.seed) throw new Error(`DataLoader.resume: state has seed ${s.seed}, this loader ${this.seed}`);
-    if (!(Number.isInteger(s.epoch) && s.epoch >= 0 && Number.isInteger(s.batch) && s.batch >= 0 && s.batch <= this.length)) {
-      throw new Error(`DataLoader.resume: bad position epoch ${s.epoch} batch ${s.batch} (epoch has ${this.length} batches)`);
+    if (
+      !(
+        Number.isInteger(s.epoch) &&
+        s.epoch >= 0 &&
+        Number.isInteger(s.batch) &&
+        s.batch >= 0 &&
+        s.batch <= this.length
+      )
+    ) {
+      throw new Error(
+        `DataLoader.resume: bad position epoch ${s.epoch} batch ${s.batch} (epoch has ${this.length} batches)`,
+      );
     }
     this.position = { epoch: s.epoch, batch: s.batch };
   }
@@ -220,7 +254,11 @@ export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
         if (this.pending.size === 0) for (const x of this.pool ?? []) x.unref();
         if (m.error === undefined) return p.resolve(m.built!);
         const { message, index, file } = m.error;
-        p.reject(index === undefined ? new Error(message) : Object.assign(new SampleError(index, file, new Error(message)), { message }));
+        p.reject(
+          index === undefined
+            ? new Error(message)
+            : Object.assign(new SampleError(index, file, new Error(message)), { message }),
+        );
       });
       // a worker that dies fails every batch in flight; the next request starts a fresh pool
       const dead = (e: Error): void => {
@@ -266,7 +304,11 @@ export class DataLoader implements BatchLoader, AsyncIterable<Batch> {
     for (const s of built.skipped) {
       this.skippedCount++;
       if (this.opts.onSkip) this.opts.onSkip(s);
-      else process.emitWarning(`DataLoader: skipped ${s.message} (epoch ${s.epoch}, batch ${s.batch}; ${this.skippedCount} skipped so far)`, 'SkippedSample');
+      else
+        process.emitWarning(
+          `DataLoader: skipped ${s.message} (epoch ${s.epoch}, batch ${s.batch}; ${this.skippedCount} skipped so far)`,
+          'SkippedSample',
+        );
     }
   }
 

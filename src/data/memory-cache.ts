@@ -7,7 +7,10 @@ import type { Sample } from './tensor.js';
  * `augment` runs on every access with the per-(seed, epoch, index) randomness, so caching never freezes the
  * augmentation. The wrapped dataset must be deterministic. In worker threads each worker keeps its own cache.
  */
-export function memoryCache(source: Dataset, augment?: (s: Sample, ctx: SampleContext) => Sample): Dataset & { readonly cached: number } {
+export function memoryCache(
+  source: Dataset,
+  augment?: (s: Sample, ctx: SampleContext) => Sample,
+): Dataset & { readonly cached: number } {
   const cache = new Map<number, Sample>();
   return {
     length: source.length,

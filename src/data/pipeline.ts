@@ -34,10 +34,16 @@ export async function pipelineSource(spec: PipelineSpec): Promise<Dataset> {
   const sample: SampleTransform[] = [];
   for (const [i, t] of (spec.transforms ?? []).entries()) {
     const { key, ...rest } = t;
-    sample.push(onKey(typeof key === 'string' ? key : 'x', await transformKinds.build(rest as KindSpec, `pipeline.transforms[${i}]`)));
+    sample.push(
+      onKey(
+        typeof key === 'string' ? key : 'x',
+        await transformKinds.build(rest as KindSpec, `pipeline.transforms[${i}]`),
+      ),
+    );
   }
   const batch: BatchTransform[] = [];
-  for (const [i, t] of (spec.batchTransforms ?? []).entries()) batch.push(await batchTransformKinds.build(t, `pipeline.batchTransforms[${i}]`));
+  for (const [i, t] of (spec.batchTransforms ?? []).entries())
+    batch.push(await batchTransformKinds.build(t, `pipeline.batchTransforms[${i}]`));
   const mapped = sample.length ? mapDataset(ds, ...sample) : ds;
   if (!batch.length) return mapped;
   return {

@@ -5,7 +5,11 @@ import type { NDArray } from '../graph/ndarray.js';
 import { hash32 } from '../graph/ops/random.js';
 
 /** Undoes a per-channel normalisation of images [N, C, ...] and maps them to [0, 1] ('unit') or [−1, 1] ('symmetric'). */
-export function toPixelRange(x: NDArray, norm: { readonly mean: readonly number[]; readonly std: readonly number[] }, range: 'unit' | 'symmetric'): NDArray<'float32'> {
+export function toPixelRange(
+  x: NDArray,
+  norm: { readonly mean: readonly number[]; readonly std: readonly number[] },
+  range: 'unit' | 'symmetric',
+): NDArray<'float32'> {
   const [n, c] = x.shape;
   const plane = x.shape.slice(2).reduce((a, b) => a * b, 1);
   const src = x.data as Float32Array;

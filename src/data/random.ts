@@ -8,7 +8,10 @@ import { mixSeed, Rng, type Uniform } from '../util/random.js';
 
 export { normal, gamma, beta, type Uniform } from '../util/random.js';
 
-const PERMUTATION = 0x70e1, SAMPLE = 0x5a31, BATCH = 0xba7c, PLAIN = 0x91a1;
+const PERMUTATION = 0x70e1,
+  SAMPLE = 0x5a31,
+  BATCH = 0xba7c,
+  PLAIN = 0x91a1;
 
 /** Seeded Fisher–Yates permutation of 0..n-1, keyed by seed and epoch. */
 export function permutation(n: number, seed: number, epoch: number): Uint32Array {
@@ -25,10 +28,12 @@ export function permutation(n: number, seed: number, epoch: number): Uint32Array
 }
 
 /** Uniform [0, 1) stream for (seed, epoch, index). */
-export const sampleRandom = (seed: number, epoch: number, index: number): Uniform => new Rng(mixSeed(SAMPLE, seed, epoch, index)).stream;
+export const sampleRandom = (seed: number, epoch: number, index: number): Uniform =>
+  new Rng(mixSeed(SAMPLE, seed, epoch, index)).stream;
 
 /** Uniform [0, 1) stream for batch-level transforms at (seed, epoch, batch). */
-export const batchRandom = (seed: number, epoch: number, batch: number): Uniform => new Rng(mixSeed(BATCH, seed, epoch, batch)).stream;
+export const batchRandom = (seed: number, epoch: number, batch: number): Uniform =>
+  new Rng(mixSeed(BATCH, seed, epoch, batch)).stream;
 
 /** Uniform stream from a plain seed (shuffle buffers, noise that is not per sample). */
 export const seededRandom = (seed: number): Uniform => new Rng(mixSeed(PLAIN, seed)).stream;

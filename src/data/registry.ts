@@ -26,10 +26,12 @@ function registry<T>(what: string) {
      */
     async build(spec: KindSpec, where: string): Promise<T> {
       const entry = map.get(spec.kind);
-      if (!entry) throw new Error(`${where}: unknown ${what} kind "${spec.kind}" (known: ${[...map.keys()].sort().join(', ')})`);
+      if (!entry)
+        throw new Error(`${where}: unknown ${what} kind "${spec.kind}" (known: ${[...map.keys()].sort().join(', ')})`);
       const { kind: _kind, ...options } = spec;
       const unknown = entry.options && Object.keys(options).find((k) => !entry.options!.includes(k));
-      if (unknown) throw new Error(`${where} (${spec.kind}): unknown option "${unknown}" (known: ${entry.options!.join(', ')})`);
+      if (unknown)
+        throw new Error(`${where} (${spec.kind}): unknown option "${unknown}" (known: ${entry.options!.join(', ')})`);
       try {
         return await entry.factory(options);
       } catch (e) {
@@ -52,9 +54,17 @@ export const batchTransformKinds = registry<BatchTransform>('batch transform');
  * Registers a dataset kind (a module that calls this can be listed in a pipeline's `imports`). With `options`, any
  * other option in a spec is an error naming it before the factory runs (otherwise the factory must check).
  */
-export const registerDatasetKind = (kind: string, factory: Factory<Dataset>, options?: readonly string[]): void => datasetKinds.register(kind, factory, options);
+export const registerDatasetKind = (kind: string, factory: Factory<Dataset>, options?: readonly string[]): void =>
+  datasetKinds.register(kind, factory, options);
 /** Registers an array transform kind, applied to the sample key named by the spec's `key` (default 'x'). */
-export const registerTransformKind = (kind: string, factory: Factory<ArrayTransform>, options?: readonly string[]): void => transformKinds.register(kind, factory, options);
+export const registerTransformKind = (
+  kind: string,
+  factory: Factory<ArrayTransform>,
+  options?: readonly string[],
+): void => transformKinds.register(kind, factory, options);
 /** Registers a batch transform kind (mixup-like, applied to collated batches) for pipelines' `batchTransforms`. */
-export const registerBatchTransformKind = (kind: string, factory: Factory<BatchTransform>, options?: readonly string[]): void =>
-  batchTransformKinds.register(kind, factory, options);
+export const registerBatchTransformKind = (
+  kind: string,
+  factory: Factory<BatchTransform>,
+  options?: readonly string[],
+): void => batchTransformKinds.register(kind, factory, options);

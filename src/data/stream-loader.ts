@@ -28,8 +28,12 @@ export interface StreamLoaderOptions {
  */
 export class StreamLoader implements AsyncIterable<Batch> {
   private position = { epoch: 0, batch: 0 };
-  constructor(readonly dataset: StreamDataset, readonly opts: StreamLoaderOptions) {
-    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new Error(`StreamLoader: batchSize must be an integer ≥ 1, got ${opts.batchSize}`);
+  constructor(
+    readonly dataset: StreamDataset,
+    readonly opts: StreamLoaderOptions,
+  ) {
+    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1))
+      throw new Error(`StreamLoader: batchSize must be an integer ≥ 1, got ${opts.batchSize}`);
   }
 
   get seed(): number {
@@ -76,13 +80,18 @@ export class StreamLoader implements AsyncIterable<Batch> {
 
   /** Continues from a saved position; throws if the state was saved with a different seed. */
   resume(s: DataLoaderState): void {
-    if (s.seed !== this.seed) throw new Error(`StreamLoader.resume: state has seed ${s.seed}, this loader ${this.seed}`);
+    if (s.seed !== this.seed)
+      throw new Error(`StreamLoader.resume: state has seed ${s.seed}, this loader ${this.seed}`);
     this.position = { epoch: s.epoch, batch: s.batch };
   }
 
   /** Yields the rest of the current epoch from the saved position, advancing the position as batches are consumed. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
-    yield* restOfEpoch(this.position, (e, b) => this.iterate(e, b), (p) => (this.position = p));
+    yield* restOfEpoch(
+      this.position,
+      (e, b) => this.iterate(e, b),
+      (p) => (this.position = p),
+    );
   }
 }
 

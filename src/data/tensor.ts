@@ -19,6 +19,7 @@ export function sampleArray(s: Sample, key: string): NDArray {
 /** Reads `key` of a sample as a float32 array (other dtypes are an error: add `toFloat()` first). */
 export function sampleFloat(s: Sample, key: string): NDArray<'float32'> {
   const a = sampleArray(s, key);
-  if (a.dtype !== 'float32') throw new Error(`sample "${key}" is ${a.dtype}; this transform needs float32 (add toFloat() first)`);
+  if (a.dtype !== 'float32')
+    throw new Error(`sample "${key}" is ${a.dtype}; this transform needs float32 (add toFloat() first)`);
   return a as NDArray<'float32'>;
 }

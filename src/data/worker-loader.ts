@@ -11,12 +11,20 @@ parentPort!.on('message', async (m: { id: number; epoch: number; batch: number; 
   let transfer: ArrayBuffer[] = [];
   try {
     const built = await buildBatchReport(await source, m.indices, m.epoch, seed, { batch: m.batch, skipErrors });
-    const buffers = new Set(Object.values(built.batch ?? {}).map((a) => (a.data as ArrayBufferView).buffer as ArrayBuffer));
+    const buffers = new Set(
+      Object.values(built.batch ?? {}).map((a) => (a.data as ArrayBufferView).buffer as ArrayBuffer),
+    );
     transfer = [...buffers].filter((b) => !(b instanceof SharedArrayBuffer));
     reply = { id: m.id, built };
   } catch (err) {
     const e = err as Error;
-    reply = { id: m.id, error: e instanceof SampleError ? { message: e.message, index: e.index, file: e.file } : { message: e.message ?? String(err) } };
+    reply = {
+      id: m.id,
+      error:
+        e instanceof SampleError
+          ? { message: e.message, index: e.index, file: e.file }
+          : { message: e.message ?? String(err) },
+    };
   }
   parentPort!.postMessage(reply, transfer);
 });

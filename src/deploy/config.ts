@@ -15,7 +15,9 @@ const k8sName = z.string().superRefine((s, ctx) => {
   const problem = kubernetesNameProblem(s);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'a Kubernetes quantity such as 500m, 1, 512Mi or 2Gi');
+const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'a Kubernetes quantity such as 500m, 1, 512Mi or 2Gi');
 const resourceSchema = z.strictObject({ cpu: quantity, memory: quantity });
 const positiveInt = z.number().int().positive();
 
@@ -50,7 +52,10 @@ export const deployConfigSchema = z.strictObject({
   /** KServe storage URI (the storage initializer puts the model at /mnt/models); the image's copy otherwise. */
   storageUri: z.string().min(1).optional(),
   resources: z
-    .strictObject({ requests: resourceSchema.default({ cpu: '1', memory: '512Mi' }), limits: resourceSchema.default({ cpu: '2', memory: '1Gi' }) })
+    .strictObject({
+      requests: resourceSchema.default({ cpu: '1', memory: '512Mi' }),
+      limits: resourceSchema.default({ cpu: '2', memory: '1Gi' }),
+    })
     .default({ requests: { cpu: '1', memory: '512Mi' }, limits: { cpu: '2', memory: '1Gi' } }),
   /** Seconds the pod gets to become ready (model load + warm-up) before the startup probe gives up. */
   startupSeconds: positiveInt.max(3600).default(120),
@@ -59,7 +64,11 @@ export const deployConfigSchema = z.strictObject({
   drainTimeoutMs: positiveInt.max(600_000).default(20_000),
   /** Alert thresholds (PrometheusRule) and Argo analysis limits. */
   alerts: z
-    .strictObject({ errorRate: z.number().min(0).max(1).default(0.01), p99Seconds: z.number().positive().default(0.5), queueSaturation: z.number().min(0).max(1).default(0.8) })
+    .strictObject({
+      errorRate: z.number().min(0).max(1).default(0.01),
+      p99Seconds: z.number().positive().default(0.5),
+      queueSaturation: z.number().min(0).max(1).default(0.8),
+    })
     .default({ errorRate: 0.01, p99Seconds: 0.5, queueSaturation: 0.8 }),
   /** The server's batching queue bound (serve.yaml maxQueueSize), used by the saturation alert. */
   maxQueueSize: positiveInt.default(256),
@@ -67,7 +76,11 @@ export const deployConfigSchema = z.strictObject({
   samples: z.array(z.string().min(1)).default([]),
   /** Browser target: preprocessing for a model without lathe's inference metadata (else the metadata's). */
   preprocess: z
-    .strictObject({ mean: z.array(z.number()).min(1).optional(), std: z.array(z.number().positive()).min(1).optional(), classes: z.array(z.string()).optional() })
+    .strictObject({
+      mean: z.array(z.number()).min(1).optional(),
+      std: z.array(z.number().positive()).min(1).optional(),
+      classes: z.array(z.string()).optional(),
+    })
     .optional(),
   /** How the image gets lathe: `vendor` copies the running lathe into the build context; else an npm spec. */
   lathePackage: z.string().min(1).default('vendor'),
@@ -83,13 +96,17 @@ export function parseDeployConfig(raw: unknown, origin = 'deploy config'): Deplo
     const lines = r.error.issues.map((i) => {
       const field = i.path.join('.') || '(root)';
       const got = (raw as { target?: unknown } | null)?.target;
-      const msg = i.code === 'invalid_value' && field === 'target' ? `unknown target '${String(got)}'; one of ${TARGETS.join(', ')}` : i.message;
+      const msg =
+        i.code === 'invalid_value' && field === 'target'
+          ? `unknown target '${String(got)}'; one of ${TARGETS.join(', ')}`
+          : i.message;
       return `  ${field}: ${msg}`;
     });
     throw new DeployError(`${origin} is invalid:\n${lines.join('\n')}`);
   }
   const c = r.data;
-  if (c.minReplicas > c.maxReplicas) throw new DeployError(`${origin}: minReplicas (${c.minReplicas}) is above maxReplicas (${c.maxReplicas})`);
+  if (c.minReplicas > c.maxReplicas)
+    throw new DeployError(`${origin}: minReplicas (${c.minReplicas}) is above maxReplicas (${c.maxReplicas})`);
   return c;
 }
 
@@ -107,6 +124,7 @@ export function loadDeployConfig(path: string, overrides: Record<string, unknown
   } catch (err) {
     throw new DeployError(`deploy config '${path}' is not valid YAML: ${(err as Error).message}`);
   }
-  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) throw new DeployError(`deploy config '${path}' must be a mapping`);
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw)))
+    throw new DeployError(`deploy config '${path}' must be a mapping`);
   return parseDeployConfig({ ...(raw as Record<string, unknown> | null), ...overrides }, `deploy config '${path}'`);
 }

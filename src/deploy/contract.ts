@@ -31,7 +31,13 @@ export function commonLabels(c: DeployConfig): Record<string, string> {
 export function containerServeConfig(c: DeployConfig): ServeConfig {
   return parseServeConfig(
     {
-      server: { host: '0.0.0.0', port: c.port, readinessDrainMs: c.readinessDrainMs, drainTimeoutMs: c.drainTimeoutMs, logLevel: 'info' },
+      server: {
+        host: '0.0.0.0',
+        port: c.port,
+        readinessDrainMs: c.readinessDrainMs,
+        drainTimeoutMs: c.drainTimeoutMs,
+        logLevel: 'info',
+      },
       models: { [c.name]: { source: MODEL_PATH, versions: 'latest', batching: { maxQueueSize: c.maxQueueSize } } },
     },
     'generated serve config',

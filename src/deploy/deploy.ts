@@ -39,7 +39,9 @@ export function manifestsFor(c: DeployConfig): ManifestFile[] {
         f('k8s/deployment.yaml', deployment(c)),
         f('k8s/service.yaml', service(c)),
         f('k8s/pdb.yaml', podDisruptionBudget(c)),
-        c.autoscaler === 'keda' ? f('k8s/scaledobject.yaml', scaledObject(c)) : f('k8s/hpa.yaml', horizontalPodAutoscaler(c)),
+        c.autoscaler === 'keda'
+          ? f('k8s/scaledobject.yaml', scaledObject(c))
+          : f('k8s/hpa.yaml', horizontalPodAutoscaler(c)),
         f('k8s/networkpolicy.yaml', networkPolicy(c)),
         ...monitoring,
       ];
@@ -70,11 +72,21 @@ export function generate(c: DeployConfig, model: DeployModel): DeployFiles {
   const manifests = manifestsFor(c);
   if (manifests.length > 0) {
     const problems = checkConsistency(manifests.map((m) => m.manifest));
-    if (problems.length > 0) throw new Error(`lathe deploy generated inconsistent manifests (a bug):\n  ${problems.join('\n  ')}`);
+    if (problems.length > 0)
+      throw new Error(`lathe deploy generated inconsistent manifests (a bug):\n  ${problems.join('\n  ')}`);
     for (const m of manifests) files.set(m.file, stringify(m.manifest, { lineWidth: 0 }));
     const dir = dirname(manifests[0].file);
-    files.set(`${dir}/kustomization.yaml`, stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', namespace: c.namespace, resources: manifests.map((m) => m.file.slice(dir.length + 1)) }));
-    if (c.target === 'k8s' || c.target === 'rollout') files.set('monitoring/grafana-dashboard.json', JSON.stringify(grafanaDashboard(c), null, 2) + '\n');
+    files.set(
+      `${dir}/kustomization.yaml`,
+      stringify({
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        namespace: c.namespace,
+        resources: manifests.map((m) => m.file.slice(dir.length + 1)),
+      }),
+    );
+    if (c.target === 'k8s' || c.target === 'rollout')
+      files.set('monitoring/grafana-dashboard.json', JSON.stringify(grafanaDashboard(c), null, 2) + '\n');
   }
   switch (c.target) {
     case 'docker':

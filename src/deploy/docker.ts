@@ -117,17 +117,41 @@ export function imageLockfile(root: string, appName: string, deps: Record<string
     if (keep.has(at)) continue;
     const { dev: _dev, devOptional, ...entry } = packages[at];
     keep.set(at, devOptional ? { ...entry, optional: true } : entry);
-    const optionalPeers = new Set(Object.entries(entry.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional).map(([n]) => n));
-    for (const d of [...Object.keys(entry.dependencies ?? {}), ...Object.keys(entry.optionalDependencies ?? {}), ...Object.keys(entry.peerDependencies ?? {}).filter((n) => !optionalPeers.has(n))]) stack.push([at, d]);
+    const optionalPeers = new Set(
+      Object.entries(entry.peerDependenciesMeta ?? {})
+        .filter(([, m]) => m.optional)
+        .map(([n]) => n),
+    );
+    for (const d of [
+      ...Object.keys(entry.dependencies ?? {}),
+      ...Object.keys(entry.optionalDependencies ?? {}),
+      ...Object.keys(entry.peerDependencies ?? {}).filter((n) => !optionalPeers.has(n)),
+    ])
+      stack.push([at, d]);
   }
   const sorted = Object.fromEntries([...keep.entries()].sort(([a], [b]) => a.localeCompare(b)));
-  return JSON.stringify({ name: appName, version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: appName, version: '1.0.0', dependencies: deps }, ...sorted } }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        name: appName,
+        version: '1.0.0',
+        lockfileVersion: 3,
+        requires: true,
+        packages: { '': { name: appName, version: '1.0.0', dependencies: deps }, ...sorted },
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 /** The running lathe's files that the server needs: package.json, bin/, the compiled JS and its runtime assets. */
 export function vendorLathe(root: string, files: Files): void {
   const dist = join(root, 'dist', 'src');
-  if (!existsSync(join(dist, 'cli', 'bin.js'))) throw new DeployError(`lathePackage 'vendor': lathe at ${root} is not built (no dist/src/cli/bin.js); run \`npm run build\` there, or set lathePackage to an npm spec`);
+  if (!existsSync(join(dist, 'cli', 'bin.js')))
+    throw new DeployError(
+      `lathePackage 'vendor': lathe at ${root} is not built (no dist/src/cli/bin.js); run \`npm run build\` there, or set lathePackage to an npm spec`,
+    );
   const walk = (dir: string, keepFile: (name: string) => boolean): void => {
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
@@ -146,10 +170,25 @@ export function addDockerContext(c: DeployConfig, model: Uint8Array, files: File
   const root = packageRoot();
   const lathe = readJson<PackageJson>(join(root, 'package.json'));
   const vendored = c.lathePackage === 'vendor';
-  const runtimeDeps = Object.fromEntries(Object.entries(lathe.dependencies ?? {}).filter(([n]) => !NOT_IN_IMAGE.has(n)));
+  const runtimeDeps = Object.fromEntries(
+    Object.entries(lathe.dependencies ?? {}).filter(([n]) => !NOT_IN_IMAGE.has(n)),
+  );
   const deps = vendored ? runtimeDeps : { lathe: c.lathePackage };
   const appName = `${c.name}-image`;
-  files.set('package.json', JSON.stringify({ name: appName, version: '1.0.0', private: true, description: `lathe serve image for ${c.name}`, dependencies: deps }, null, 2) + '\n');
+  files.set(
+    'package.json',
+    JSON.stringify(
+      {
+        name: appName,
+        version: '1.0.0',
+        private: true,
+        description: `lathe serve image for ${c.name}`,
+        dependencies: deps,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   const lockfile = vendored ? imageLockfile(root, appName, deps) : undefined;
   if (lockfile) files.set('package-lock.json', lockfile);
   if (vendored) vendorLathe(root, files);

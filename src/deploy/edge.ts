@@ -16,7 +16,20 @@ const ORT_WEB_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wa
 
 function packageJson(c: DeployConfig, extra: Record<string, unknown>): string {
   const lathe = c.lathePackage === 'vendor' ? 'file:./vendor/lathe' : c.lathePackage;
-  return JSON.stringify({ name: `${c.name}-${c.target}`, version: '1.0.0', private: true, type: 'module', ...extra, dependencies: { lathe } }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        name: `${c.name}-${c.target}`,
+        version: '1.0.0',
+        private: true,
+        type: 'module',
+        ...extra,
+        dependencies: { lathe },
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 export function addLambdaHandler(c: DeployConfig, model: DeployModel, files: Files): void {
@@ -55,9 +68,15 @@ export default { fetch: createFetchHandler({ model, name: ${JSON.stringify(c.nam
 function browserModelConfig(c: DeployConfig, model: DeployModel): Record<string, unknown> {
   const meta = model.metadata;
   const image = meta?.input.kind === 'image' ? meta.input : undefined;
-  if (!image) throw new DeployError(`target browser: model '${model.path}' has no image input metadata (lathe writes it when it trains or exports an image model); the bundle classifies images`);
+  if (!image)
+    throw new DeployError(
+      `target browser: model '${model.path}' has no image input metadata (lathe writes it when it trains or exports an image model); the bundle classifies images`,
+    );
   const shape = [image.channels, image.height, image.width];
-  if (model.inputs.length !== 1) throw new DeployError(`target browser: the model has ${model.inputs.length} inputs; the bundle feeds one image input`);
+  if (model.inputs.length !== 1)
+    throw new DeployError(
+      `target browser: the model has ${model.inputs.length} inputs; the bundle feeds one image input`,
+    );
   const perChannel = (v: readonly number[] | undefined, fallback: readonly number[], what: string): number[] => {
     const x = v ?? fallback;
     if (x.length === 1) return new Array<number>(shape[0]).fill(x[0]);

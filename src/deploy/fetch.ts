@@ -16,7 +16,11 @@ export type FetchHandler = ((request: Request) => Promise<Response>) & { readonl
 
 interface OrtWeb {
   env: { wasm: { numThreads?: number; wasmPaths?: string; proxy?: boolean } };
-  Tensor: new (type: string, data: unknown, dims: readonly number[]) => { type: string; dims: readonly number[]; data: unknown };
+  Tensor: new (
+    type: string,
+    data: unknown,
+    dims: readonly number[],
+  ) => { type: string; dims: readonly number[]; data: unknown };
   InferenceSession: { create(model: Uint8Array, options: { executionProviders: string[] }): Promise<unknown> };
 }
 

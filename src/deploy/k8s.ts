@@ -8,14 +8,33 @@
 // two failed polls take the pod out of the endpoints well within that), liveness polls live.
 import { stringify } from 'yaml';
 import type { DeployConfig } from './config.js';
-import { CONFIG_DIR, commonLabels, containerServeConfig, contentHash, PORT_NAME, ROUTES, RUN_AS_USER, selectorLabels, terminationGraceSeconds } from './contract.js';
+import {
+  CONFIG_DIR,
+  commonLabels,
+  containerServeConfig,
+  contentHash,
+  PORT_NAME,
+  ROUTES,
+  RUN_AS_USER,
+  selectorLabels,
+  terminationGraceSeconds,
+} from './contract.js';
 import type { Json, Manifest } from './manifest.js';
 
 const READINESS_PERIOD_S = 2;
 const READINESS_FAILURES = 2;
 
-const meta = (c: DeployConfig, name: string = c.name, extra: Record<string, string> = {}) => ({ name, namespace: c.namespace, labels: { ...commonLabels(c), ...extra } });
-const probe = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 2) => ({ httpGet: { path, port: PORT_NAME }, periodSeconds, failureThreshold, timeoutSeconds });
+const meta = (c: DeployConfig, name: string = c.name, extra: Record<string, string> = {}) => ({
+  name,
+  namespace: c.namespace,
+  labels: { ...commonLabels(c), ...extra },
+});
+const probe = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 2) => ({
+  httpGet: { path, port: PORT_NAME },
+  periodSeconds,
+  failureThreshold,
+  timeoutSeconds,
+});
 
 export function imageOf(c: DeployConfig): string {
   return c.image ?? `${c.name}:latest`;
@@ -39,7 +58,13 @@ function latheContainer(c: DeployConfig): Record<string, Json> {
     readinessProbe: probe(ROUTES.ready, READINESS_PERIOD_S, READINESS_FAILURES),
     livenessProbe: probe(ROUTES.live, 10, 3),
     resources: { requests: { ...c.resources.requests }, limits: { ...c.resources.limits } },
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: RUN_AS_USER, capabilities: { drop: ['ALL'] } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: RUN_AS_USER,
+      capabilities: { drop: ['ALL'] },
+    },
     volumeMounts: [
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
@@ -52,24 +77,45 @@ export function podTemplate(c: DeployConfig): Record<string, Json> {
   return {
     metadata: {
       labels: { ...commonLabels(c) },
-      annotations: { 'checksum/config': contentHash(serveYaml(c)), 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(c.port), 'prometheus.io/path': ROUTES.metrics },
+      annotations: {
+        'checksum/config': contentHash(serveYaml(c)),
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(c.port),
+        'prometheus.io/path': ROUTES.metrics,
+      },
     },
     spec: {
       terminationGracePeriodSeconds: terminationGraceSeconds(c),
-      securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_USER, runAsGroup: RUN_AS_USER, fsGroup: RUN_AS_USER, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: RUN_AS_USER,
+        runAsGroup: RUN_AS_USER,
+        fsGroup: RUN_AS_USER,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
       automountServiceAccountToken: false,
       containers: [latheContainer(c)],
       volumes: [
         { name: 'config', configMap: { name: `${c.name}-config` } },
         { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
       ],
-      topologySpreadConstraints: ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels(c) } })),
+      topologySpreadConstraints: ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({
+        maxSkew: 1,
+        topologyKey,
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: selectorLabels(c) },
+      })),
     },
   };
 }
 
 export function configMap(c: DeployConfig): Manifest {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(c, `${c.name}-config`), data: { 'serve.yaml': serveYaml(c) } };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(c, `${c.name}-config`),
+    data: { 'serve.yaml': serveYaml(c) },
+  };
 }
 
 export function deployment(c: DeployConfig): Manifest {
@@ -92,16 +138,28 @@ export function service(c: DeployConfig, name: string = c.name): Manifest {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: meta(c, name),
-    spec: { type: 'ClusterIP', selector: selectorLabels(c), ports: [{ name: PORT_NAME, port: c.port, targetPort: PORT_NAME, protocol: 'TCP' }] },
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(c),
+      ports: [{ name: PORT_NAME, port: c.port, targetPort: PORT_NAME, protocol: 'TCP' }],
+    },
   };
 }
 
 export function podDisruptionBudget(c: DeployConfig): Manifest {
-  return { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: meta(c), spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(c) } } };
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: meta(c),
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(c) } },
+  };
 }
 
 /** HPA on CPU plus lathe's queue depth per pod (served to the metrics API by prometheus-adapter). */
-export function horizontalPodAutoscaler(c: DeployConfig, target: { apiVersion: string; kind: string } = { apiVersion: 'apps/v1', kind: 'Deployment' }): Manifest {
+export function horizontalPodAutoscaler(
+  c: DeployConfig,
+  target: { apiVersion: string; kind: string } = { apiVersion: 'apps/v1', kind: 'Deployment' },
+): Manifest {
   return {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
@@ -111,10 +169,22 @@ export function horizontalPodAutoscaler(c: DeployConfig, target: { apiVersion: s
       minReplicas: c.minReplicas,
       maxReplicas: c.maxReplicas,
       metrics: [
-        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: c.targetCpuPercent } } },
-        { type: 'Pods', pods: { metric: { name: 'lathe_queue_depth' }, target: { type: 'AverageValue', averageValue: String(c.targetQueueDepth) } } },
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: c.targetCpuPercent } },
+        },
+        {
+          type: 'Pods',
+          pods: {
+            metric: { name: 'lathe_queue_depth' },
+            target: { type: 'AverageValue', averageValue: String(c.targetQueueDepth) },
+          },
+        },
       ],
-      behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Percent', value: 50, periodSeconds: 60 }] }, scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 30 }] } },
+      behavior: {
+        scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Percent', value: 50, periodSeconds: 60 }] },
+        scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 30 }] },
+      },
     },
   };
 }
@@ -125,6 +195,10 @@ export function networkPolicy(c: DeployConfig): Manifest {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: meta(c),
-    spec: { podSelector: { matchLabels: selectorLabels(c) }, policyTypes: ['Ingress'], ingress: [{ ports: [{ protocol: 'TCP', port: c.port }] }] },
+    spec: {
+      podSelector: { matchLabels: selectorLabels(c) },
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ protocol: 'TCP', port: c.port }] }],
+    },
   };
 }

@@ -10,7 +10,11 @@ import { OipHandler, type HttpAnswer, type SessionLike } from './oip-handler.js'
 export interface ApiGatewayV2Event {
   readonly version?: string;
   readonly rawPath: string;
-  readonly requestContext: { readonly http: { readonly method: string; readonly path?: string }; readonly domainName?: string; readonly requestId?: string };
+  readonly requestContext: {
+    readonly http: { readonly method: string; readonly path?: string };
+    readonly domainName?: string;
+    readonly requestId?: string;
+  };
   readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
@@ -38,7 +42,12 @@ export type LambdaHandler = (event: ApiGatewayV2Event) => Promise<ApiGatewayV2Re
 export function toLambdaResult(a: HttpAnswer, extraHeaders: Record<string, string> = {}): ApiGatewayV2Result {
   const headers = { ...a.headers, ...extraHeaders };
   if (typeof a.body === 'string') return { statusCode: a.status, headers, body: a.body, isBase64Encoded: false };
-  return { statusCode: a.status, headers, body: Buffer.from(a.body.buffer, a.body.byteOffset, a.body.byteLength).toString('base64'), isBase64Encoded: true };
+  return {
+    statusCode: a.status,
+    headers,
+    body: Buffer.from(a.body.buffer, a.body.byteOffset, a.body.byteLength).toString('base64'),
+    isBase64Encoded: true,
+  };
 }
 
 /** A Lambda handler over one model; the session is made on the first event and kept for the environment's life. */
@@ -52,7 +61,11 @@ export function createLambdaHandler(options: LambdaHandlerOptions): LambdaHandle
       const t0 = performance.now();
       ready = createSession(options.model, { threads: options.threads ?? 1, spinning: false }).then((s) => {
         initMs = performance.now() - t0;
-        return new OipHandler(s as unknown as SessionLike, (type, data, dims) => new ort.Tensor(type as ort.Tensor.Type, data as ort.Tensor.DataType, dims), { name: options.name, version: options.version });
+        return new OipHandler(
+          s as unknown as SessionLike,
+          (type, data, dims) => new ort.Tensor(type as ort.Tensor.Type, data as ort.Tensor.DataType, dims),
+          { name: options.name, version: options.version },
+        );
       });
       ready.catch(() => {
         ready = undefined; // the next event tries again

@@ -29,7 +29,9 @@ export async function loadDeployModel(source: string): Promise<DeployModel> {
   } catch (err) {
     throw new DeployError(`model: ${(err as Error).message}`);
   }
-  const chosen = [...versions].sort((a, b) => Number(a.version) - Number(b.version) || a.version.localeCompare(b.version)).at(-1)!;
+  const chosen = [...versions]
+    .sort((a, b) => Number(a.version) - Number(b.version) || a.version.localeCompare(b.version))
+    .at(-1)!;
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(chosen.path);

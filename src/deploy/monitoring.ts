@@ -7,7 +7,15 @@ import { commonLabels, PORT_NAME, ROUTES, selectorLabels } from './contract.js';
 import type { Json, Manifest } from './manifest.js';
 
 /** Every lathe metric name the generated artifacts query (the test checks each exists on a real server). */
-export const QUERIED_METRICS = ['lathe_requests_total', 'lathe_request_duration_seconds_bucket', 'lathe_queue_depth', 'lathe_batch_size_bucket', 'lathe_batch_run_duration_seconds_bucket', 'process_cpu_seconds_total', 'process_resident_memory_bytes'] as const;
+export const QUERIED_METRICS = [
+  'lathe_requests_total',
+  'lathe_request_duration_seconds_bucket',
+  'lathe_queue_depth',
+  'lathe_batch_size_bucket',
+  'lathe_batch_run_duration_seconds_bucket',
+  'process_cpu_seconds_total',
+  'process_resident_memory_bytes',
+] as const;
 
 /** PromQL over the pods behind `service` (the `service` label is the one Prometheus Operator adds). */
 export function queries(c: DeployConfig, service: string = c.name) {
@@ -31,7 +39,11 @@ export function serviceMonitor(c: DeployConfig): Manifest {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
     metadata: { name: c.name, namespace: c.namespace, labels: commonLabels(c) },
-    spec: { selector: { matchLabels: selectorLabels(c) }, namespaceSelector: { matchNames: [c.namespace] }, endpoints: [{ port: PORT_NAME, path: ROUTES.metrics, interval: '15s', scrapeTimeout: '10s' }] },
+    spec: {
+      selector: { matchLabels: selectorLabels(c) },
+      namespaceSelector: { matchNames: [c.namespace] },
+      endpoints: [{ port: PORT_NAME, path: ROUTES.metrics, interval: '15s', scrapeTimeout: '10s' }],
+    },
   };
 }
 
@@ -47,9 +59,31 @@ export function prometheusRule(c: DeployConfig): Manifest {
         {
           name: `${c.name}.lathe`,
           rules: [
-            { alert: 'LatheHighErrorRate', expr: `${q.errorRate} > ${c.alerts.errorRate}`, for: '5m', labels: { ...labels, severity: 'critical' }, annotations: { summary: `${c.name}: more than ${c.alerts.errorRate * 100}% of inference requests fail with 5xx` } },
-            { alert: 'LatheHighP99Latency', expr: `${q.p99Seconds} > ${c.alerts.p99Seconds}`, for: '10m', labels, annotations: { summary: `${c.name}: p99 inference latency above ${c.alerts.p99Seconds} s` } },
-            { alert: 'LatheQueueSaturated', expr: `${q.queueSaturation} > ${c.alerts.queueSaturation}`, for: '5m', labels, annotations: { summary: `${c.name}: a batch queue is over ${c.alerts.queueSaturation * 100}% of maxQueueSize (${c.maxQueueSize}); requests will get 503` } },
+            {
+              alert: 'LatheHighErrorRate',
+              expr: `${q.errorRate} > ${c.alerts.errorRate}`,
+              for: '5m',
+              labels: { ...labels, severity: 'critical' },
+              annotations: {
+                summary: `${c.name}: more than ${c.alerts.errorRate * 100}% of inference requests fail with 5xx`,
+              },
+            },
+            {
+              alert: 'LatheHighP99Latency',
+              expr: `${q.p99Seconds} > ${c.alerts.p99Seconds}`,
+              for: '10m',
+              labels,
+              annotations: { summary: `${c.name}: p99 inference latency above ${c.alerts.p99Seconds} s` },
+            },
+            {
+              alert: 'LatheQueueSaturated',
+              expr: `${q.queueSaturation} > ${c.alerts.queueSaturation}`,
+              for: '5m',
+              labels,
+              annotations: {
+                summary: `${c.name}: a batch queue is over ${c.alerts.queueSaturation * 100}% of maxQueueSize (${c.maxQueueSize}); requests will get 503`,
+              },
+            },
           ],
         },
       ],
@@ -58,7 +92,10 @@ export function prometheusRule(c: DeployConfig): Manifest {
 }
 
 /** KEDA: scale on the queue depth from Prometheus, plus CPU (KEDA creates and owns the HPA). */
-export function scaledObject(c: DeployConfig, prometheusUrl = 'http://prometheus-operated.monitoring.svc:9090'): Manifest {
+export function scaledObject(
+  c: DeployConfig,
+  prometheusUrl = 'http://prometheus-operated.monitoring.svc:9090',
+): Manifest {
   return {
     apiVersion: 'keda.sh/v1alpha1',
     kind: 'ScaledObject',
@@ -70,7 +107,14 @@ export function scaledObject(c: DeployConfig, prometheusUrl = 'http://prometheus
       pollingInterval: 15,
       cooldownPeriod: 300,
       triggers: [
-        { type: 'prometheus', metadata: { serverAddress: prometheusUrl, query: queries(c).queueDepth, threshold: String(c.targetQueueDepth) } },
+        {
+          type: 'prometheus',
+          metadata: {
+            serverAddress: prometheusUrl,
+            query: queries(c).queueDepth,
+            threshold: String(c.targetQueueDepth),
+          },
+        },
         { type: 'cpu', metricType: 'Utilization', metadata: { value: String(c.targetCpuPercent) } },
       ],
     },
@@ -80,14 +124,25 @@ export function scaledObject(c: DeployConfig, prometheusUrl = 'http://prometheus
 /** A Grafana dashboard (import the JSON, or load it with a dashboard sidecar) over a Prometheus data source. */
 export function grafanaDashboard(c: DeployConfig): Record<string, Json> {
   const q = queries(c);
-  const panel = (id: number, title: string, exprs: Record<string, string>, unit: string, x: number, y: number): Json => ({
+  const panel = (
+    id: number,
+    title: string,
+    exprs: Record<string, string>,
+    unit: string,
+    x: number,
+    y: number,
+  ): Json => ({
     id,
     type: 'timeseries',
     title,
     datasource: { type: 'prometheus', uid: '${datasource}' },
     gridPos: { h: 8, w: 12, x, y },
     fieldConfig: { defaults: { unit }, overrides: [] },
-    targets: Object.entries(exprs).map(([legend, expr], i) => ({ refId: String.fromCharCode(65 + i), expr, legendFormat: legend })),
+    targets: Object.entries(exprs).map(([legend, expr], i) => ({
+      refId: String.fromCharCode(65 + i),
+      expr,
+      legendFormat: legend,
+    })),
   });
   return {
     title: `lathe: ${c.name}`,
@@ -102,7 +157,14 @@ export function grafanaDashboard(c: DeployConfig): Record<string, Json> {
       panel(1, 'Requests per second', { 'req/s': q.requestRate }, 'reqps', 0, 0),
       panel(2, 'Error rate (5xx)', { errors: q.errorRate }, 'percentunit', 12, 0),
       panel(3, 'Latency', { p50: q.p50Seconds, p99: q.p99Seconds, 'session run p99': q.runP99Seconds }, 's', 0, 8),
-      panel(4, 'Queue depth and batch size', { 'queued requests': q.queueDepth, 'mean batch': q.meanBatch }, 'short', 12, 8),
+      panel(
+        4,
+        'Queue depth and batch size',
+        { 'queued requests': q.queueDepth, 'mean batch': q.meanBatch },
+        'short',
+        12,
+        8,
+      ),
       panel(5, 'CPU per pod (cores)', { '{{pod}}': q.cpuCores }, 'short', 0, 16),
       panel(6, 'Memory per pod', { '{{pod}}': q.memoryBytes }, 'bytes', 12, 16),
     ],

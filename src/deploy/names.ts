@@ -9,7 +9,9 @@ export const MAX_NAME_LENGTH = 53;
 /** Why `name` cannot name the generated objects, or undefined when it can. */
 export function kubernetesNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
-  if (name.length > MAX_NAME_LENGTH) return `'${name}' is ${name.length} characters; at most ${MAX_NAME_LENGTH} (Kubernetes allows 63, and KServe/Knative append suffixes)`;
-  if (!LABEL.test(name)) return `'${name}' is not a valid Kubernetes name: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (RFC 1035 label)`;
+  if (name.length > MAX_NAME_LENGTH)
+    return `'${name}' is ${name.length} characters; at most ${MAX_NAME_LENGTH} (Kubernetes allows 63, and KServe/Knative append suffixes)`;
+  if (!LABEL.test(name))
+    return `'${name}' is not a valid Kubernetes name: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (RFC 1035 label)`;
   return undefined;
 }

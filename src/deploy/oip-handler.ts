@@ -15,7 +15,14 @@ export interface SessionLike {
   readonly outputMetadata: readonly SessionValueMetadata[];
   run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
 }
-export type SessionValueMetadata = { readonly name: string; readonly isTensor: true; readonly type: string; readonly shape: readonly (number | string)[] } | { readonly name: string; readonly isTensor: false };
+export type SessionValueMetadata =
+  | {
+      readonly name: string;
+      readonly isTensor: true;
+      readonly type: string;
+      readonly shape: readonly (number | string)[];
+    }
+  | { readonly name: string; readonly isTensor: false };
 export interface OrtTensorLike {
   readonly type: string;
   readonly dims: readonly number[];
@@ -36,10 +43,16 @@ export interface OipHandlerOptions {
   readonly version?: string;
 }
 
-const json = (status: number, value: unknown): HttpAnswer => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+const json = (status: number, value: unknown): HttpAnswer => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(value),
+});
 
 function describe(list: readonly SessionValueMetadata[]): ValueInfo[] {
-  return list.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] }));
+  return list.map((m) =>
+    m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] },
+  );
 }
 
 /** Routes one request (method, path, body text) to the session; never throws. */
@@ -52,7 +65,10 @@ export class OipHandler {
     private readonly tensor: TensorFactory,
     private readonly options: OipHandlerOptions,
   ) {
-    this.signature = signatureOf({ inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) }, options.name);
+    this.signature = signatureOf(
+      { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) },
+      options.name,
+    );
     this.version = options.version ?? '1';
   }
 
@@ -64,7 +80,11 @@ export class OipHandler {
     return this.signature.outputs.map((o) => {
       const t = out[o.name];
       const datatype = oipDatatypeOf(t.type);
-      if (!datatype) throw new ServeError(500, `model '${this.options.name}': output '${o.name}' has type ${t.type}, which OIP JSON does not carry`);
+      if (!datatype)
+        throw new ServeError(
+          500,
+          `model '${this.options.name}': output '${o.name}' has type ${t.type}, which OIP JSON does not carry`,
+        );
       return { name: o.name, datatype, shape: [...t.dims], data: t.data as TypedArray };
     });
   }
@@ -78,12 +98,24 @@ export class OipHandler {
       if (method === 'GET' && clean === '/v2') return json(200, { name: 'lathe', extensions: [] });
       const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/infer|\/ready)?$/.exec(clean);
       if (!m) return json(404, { error: `no route ${method} ${path}` });
-      if (decodeURIComponent(m[1]) !== name) return json(404, { error: `unknown model '${decodeURIComponent(m[1])}'; this function serves '${name}'` });
-      if (m[2] !== undefined && m[2] !== this.version) return json(404, { error: `model '${name}' has no version '${m[2]}' (serving '${this.version}')` });
+      if (decodeURIComponent(m[1]) !== name)
+        return json(404, { error: `unknown model '${decodeURIComponent(m[1])}'; this function serves '${name}'` });
+      if (m[2] !== undefined && m[2] !== this.version)
+        return json(404, { error: `model '${name}' has no version '${m[2]}' (serving '${this.version}')` });
       if (m[3] === '/ready' && method === 'GET') return json(200, { name, ready: true });
       if (m[3] === undefined && method === 'GET') {
-        const spec = (t: { name: string; datatype: string; shape: readonly number[] }) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] });
-        return json(200, { name, versions: [this.version], platform: 'onnxruntime_onnx', inputs: this.signature.inputs.map(spec), outputs: this.signature.outputs.map(spec) });
+        const spec = (t: { name: string; datatype: string; shape: readonly number[] }) => ({
+          name: t.name,
+          datatype: t.datatype,
+          shape: [...t.shape],
+        });
+        return json(200, {
+          name,
+          versions: [this.version],
+          platform: 'onnxruntime_onnx',
+          inputs: this.signature.inputs.map(spec),
+          outputs: this.signature.outputs.map(spec),
+        });
       }
       if (m[3] !== '/infer' || method !== 'POST') return json(405, { error: `${method} ${path} is not allowed` });
       if (body === undefined || body.length === 0) return json(400, { error: 'request body is missing' });
@@ -98,7 +130,14 @@ export class OipHandler {
       const outputs = await this.run(inputs);
       const reply = encodeResponse(name, this.version, req, outputs);
       if (reply.kind === 'json') return json(200, reply.body);
-      return { status: 200, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(reply.headerLength) }, body: new Uint8Array(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength) };
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': String(reply.headerLength),
+        },
+        body: new Uint8Array(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength),
+      };
     } catch (err) {
       if (err instanceof ServeError) return json(err.status, { error: err.message });
       return json(500, { error: `model '${name}' failed: ${(err as Error).message}` });

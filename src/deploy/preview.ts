@@ -7,8 +7,18 @@ import { extname, join, resolve, sep } from 'node:path';
 import { DeployError } from './config.js';
 
 const MIME: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.json': 'application/json',
-  '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif', '.css': 'text/css',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.css': 'text/css',
 };
 
 export interface PreviewServer {
@@ -19,7 +29,8 @@ export interface PreviewServer {
 /** Serves `dir` on 127.0.0.1:`port` (0 = any free port). */
 export async function startPreview(dir: string, port = 8080): Promise<PreviewServer> {
   const root = resolve(dir);
-  if (!existsSync(join(root, 'index.html'))) throw new DeployError(`preview: '${dir}' holds no index.html (make one with lathe deploy --target browser)`);
+  if (!existsSync(join(root, 'index.html')))
+    throw new DeployError(`preview: '${dir}' holds no index.html (make one with lathe deploy --target browser)`);
   const server: Server = createServer((req, res) => {
     let path: string;
     try {
@@ -37,7 +48,12 @@ export async function startPreview(dir: string, port = 8080): Promise<PreviewSer
       res.writeHead(405).end();
       return;
     }
-    res.writeHead(200, { 'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': statSync(file).size, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+    res.writeHead(200, {
+      'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'content-length': statSync(file).size,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);
   });

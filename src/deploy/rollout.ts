@@ -11,7 +11,10 @@ export const canaryServiceName = (c: DeployConfig): string => `${c.name}-canary`
 const analysisName = (c: DeployConfig): string => `${c.name}-analysis`;
 
 export function rollout(c: DeployConfig): Manifest {
-  const analysis = { templates: [{ templateName: analysisName(c) }], args: [{ name: 'service', value: canaryServiceName(c) }] };
+  const analysis = {
+    templates: [{ templateName: analysisName(c) }],
+    args: [{ name: 'service', value: canaryServiceName(c) }],
+  };
   const steps = [
     { setWeight: c.canary },
     { pause: { duration: '2m' } },
@@ -27,12 +30,23 @@ export function rollout(c: DeployConfig): Manifest {
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorLabels(c) },
       template: podTemplate(c),
-      strategy: { canary: { stableService: c.name, canaryService: canaryServiceName(c), maxSurge: '25%', maxUnavailable: 0, steps } },
+      strategy: {
+        canary: {
+          stableService: c.name,
+          canaryService: canaryServiceName(c),
+          maxSurge: '25%',
+          maxUnavailable: 0,
+          steps,
+        },
+      },
     },
   };
 }
 
-export function analysisTemplate(c: DeployConfig, prometheusUrl = 'http://prometheus-operated.monitoring.svc:9090'): Manifest {
+export function analysisTemplate(
+  c: DeployConfig,
+  prometheusUrl = 'http://prometheus-operated.monitoring.svc:9090',
+): Manifest {
   const q = queries(c, '{{args.service}}');
   // No traffic yet gives an empty vector or NaN: that passes (the next measurement decides).
   const atMost = (limit: number) => `len(result) == 0 || isNaN(result[0]) || result[0] <= ${limit}`;
@@ -43,8 +57,22 @@ export function analysisTemplate(c: DeployConfig, prometheusUrl = 'http://promet
     spec: {
       args: [{ name: 'service' }],
       metrics: [
-        { name: 'error-rate', interval: '1m', count: 3, failureLimit: 1, successCondition: atMost(c.alerts.errorRate), provider: { prometheus: { address: prometheusUrl, query: q.errorRate } } },
-        { name: 'p99-latency', interval: '1m', count: 3, failureLimit: 1, successCondition: atMost(c.alerts.p99Seconds), provider: { prometheus: { address: prometheusUrl, query: q.p99Seconds } } },
+        {
+          name: 'error-rate',
+          interval: '1m',
+          count: 3,
+          failureLimit: 1,
+          successCondition: atMost(c.alerts.errorRate),
+          provider: { prometheus: { address: prometheusUrl, query: q.errorRate } },
+        },
+        {
+          name: 'p99-latency',
+          interval: '1m',
+          count: 3,
+          failureLimit: 1,
+          successCondition: atMost(c.alerts.p99Seconds),
+          provider: { prometheus: { address: prometheusUrl, query: q.p99Seconds } },
+        },
       ],
     },
   };

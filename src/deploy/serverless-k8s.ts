@@ -14,11 +14,29 @@ function revisionContainer(c: DeployConfig, name: string): Record<string, Json> 
     image: imageOf(c),
     args: ['serve', '--config', IMAGE_CONFIG_PATH],
     ports: [{ name: 'http1', containerPort: c.port, protocol: 'TCP' }],
-    env: [{ name: 'NODE_ENV', value: 'production' }, ...(c.storageUri ? [{ name: 'STORAGE_URI', value: c.storageUri }] : [])],
-    readinessProbe: { httpGet: { path: ROUTES.ready, port: c.port }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 2 },
-    livenessProbe: { httpGet: { path: ROUTES.live, port: c.port }, periodSeconds: 10, failureThreshold: 3, initialDelaySeconds: Math.min(c.startupSeconds, 30) },
+    env: [
+      { name: 'NODE_ENV', value: 'production' },
+      ...(c.storageUri ? [{ name: 'STORAGE_URI', value: c.storageUri }] : []),
+    ],
+    readinessProbe: {
+      httpGet: { path: ROUTES.ready, port: c.port },
+      periodSeconds: 2,
+      failureThreshold: 2,
+      timeoutSeconds: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: ROUTES.live, port: c.port },
+      periodSeconds: 10,
+      failureThreshold: 3,
+      initialDelaySeconds: Math.min(c.startupSeconds, 30),
+    },
     resources: { requests: { ...c.resources.requests }, limits: { ...c.resources.limits } },
-    securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: RUN_AS_USER, capabilities: { drop: ['ALL'] } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      runAsUser: RUN_AS_USER,
+      capabilities: { drop: ['ALL'] },
+    },
   };
 }
 
@@ -33,7 +51,16 @@ export function inferenceService(c: DeployConfig): Manifest {
       labels: commonLabels(c),
       annotations: {
         'serving.kserve.io/deploymentMode': c.kserveMode,
-        ...(serverless ? { 'autoscaling.knative.dev/metric': 'concurrency', 'autoscaling.knative.dev/target': String(c.targetQueueDepth) } : { 'serving.kserve.io/autoscalerClass': 'hpa', 'serving.kserve.io/metrics': 'cpu', 'serving.kserve.io/targetUtilizationPercentage': String(c.targetCpuPercent) }),
+        ...(serverless
+          ? {
+              'autoscaling.knative.dev/metric': 'concurrency',
+              'autoscaling.knative.dev/target': String(c.targetQueueDepth),
+            }
+          : {
+              'serving.kserve.io/autoscalerClass': 'hpa',
+              'serving.kserve.io/metrics': 'cpu',
+              'serving.kserve.io/targetUtilizationPercentage': String(c.targetCpuPercent),
+            }),
         'prometheus.io/scrape': 'true',
         'prometheus.io/port': String(c.port),
         'prometheus.io/path': ROUTES.metrics,

@@ -1,5 +1,18 @@
 /** Element types a lathe tensor can hold. String literals, mapped to typed arrays (as onnxruntime-common does). */
-export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int32' | 'int64' | 'bool' | 'uint8' | 'int8' | 'int16' | 'uint16' | 'uint32' | 'uint64';
+export type DType =
+  | 'float32'
+  | 'float16'
+  | 'bfloat16'
+  | 'float64'
+  | 'int32'
+  | 'int64'
+  | 'bool'
+  | 'uint8'
+  | 'int8'
+  | 'int16'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64';
 
 /** The JS array that holds the elements of each dtype (float16/bfloat16 as raw 16-bit words). */
 interface TypedArrayMap {
@@ -23,7 +36,19 @@ export type AnyTypedArray = TypedArrayMap[DType];
 
 /** ONNX TensorProto.DataType numbers. */
 export const ONNX_DTYPE: Readonly<Record<DType, number>> = {
-  float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13, bfloat16: 16,
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  uint16: 4,
+  int16: 5,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+  uint32: 12,
+  uint64: 13,
+  bfloat16: 16,
 };
 
 export function dtypeFromOnnx(code: number): DType {
@@ -39,27 +64,50 @@ export const isInteger = (d: DType): boolean => !isFloat(d) && d !== 'bool';
 /** Byte size of one element. */
 export function itemSize(d: DType): number {
   switch (d) {
-    case 'float64': case 'int64': case 'uint64': return 8;
-    case 'float32': case 'int32': case 'uint32': return 4;
-    case 'float16': case 'bfloat16': case 'int16': case 'uint16': return 2;
-    default: return 1;
+    case 'float64':
+    case 'int64':
+    case 'uint64':
+      return 8;
+    case 'float32':
+    case 'int32':
+    case 'uint32':
+      return 4;
+    case 'float16':
+    case 'bfloat16':
+    case 'int16':
+    case 'uint16':
+      return 2;
+    default:
+      return 1;
   }
 }
 
 /** Allocates a zeroed typed array for `n` elements of `dtype`. */
 export function allocate<D extends DType>(dtype: D, n: number): TypedArrayOf<D> {
   switch (dtype) {
-    case 'float32': return new Float32Array(n) as TypedArrayOf<D>;
-    case 'float64': return new Float64Array(n) as TypedArrayOf<D>;
-    case 'float16': case 'bfloat16': return new Uint16Array(n) as TypedArrayOf<D>;
-    case 'int32': return new Int32Array(n) as TypedArrayOf<D>;
-    case 'int64': return new BigInt64Array(n) as TypedArrayOf<D>;
-    case 'uint32': return new Uint32Array(n) as TypedArrayOf<D>;
-    case 'uint64': return new BigUint64Array(n) as TypedArrayOf<D>;
-    case 'int8': return new Int8Array(n) as TypedArrayOf<D>;
-    case 'int16': return new Int16Array(n) as TypedArrayOf<D>;
-    case 'uint16': return new Uint16Array(n) as TypedArrayOf<D>;
-    default: return new Uint8Array(n) as TypedArrayOf<D>;
+    case 'float32':
+      return new Float32Array(n) as TypedArrayOf<D>;
+    case 'float64':
+      return new Float64Array(n) as TypedArrayOf<D>;
+    case 'float16':
+    case 'bfloat16':
+      return new Uint16Array(n) as TypedArrayOf<D>;
+    case 'int32':
+      return new Int32Array(n) as TypedArrayOf<D>;
+    case 'int64':
+      return new BigInt64Array(n) as TypedArrayOf<D>;
+    case 'uint32':
+      return new Uint32Array(n) as TypedArrayOf<D>;
+    case 'uint64':
+      return new BigUint64Array(n) as TypedArrayOf<D>;
+    case 'int8':
+      return new Int8Array(n) as TypedArrayOf<D>;
+    case 'int16':
+      return new Int16Array(n) as TypedArrayOf<D>;
+    case 'uint16':
+      return new Uint16Array(n) as TypedArrayOf<D>;
+    default:
+      return new Uint8Array(n) as TypedArrayOf<D>;
   }
 }
 
@@ -99,12 +147,32 @@ export function floatDataToFloat32(dtype: DType, data: AnyTypedArray): Float32Ar
  * Tensor datatypes of the Open Inference Protocol v2 (KServe/Triton) that lathe serves, each the
  * name of one lathe dtype (BYTES, FP16 and BF16 are not served).
  */
-export type OipDatatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP32' | 'FP64';
+export type OipDatatype =
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP32'
+  | 'FP64';
 
 /** OIP datatype name → lathe dtype (also ONNX Runtime's element type name). */
 export const OIP_DTYPE: Readonly<Record<OipDatatype, DType>> = {
-  BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
-  INT8: 'int8', INT16: 'int16', INT32: 'int32', INT64: 'int64', FP32: 'float32', FP64: 'float64',
+  BOOL: 'bool',
+  UINT8: 'uint8',
+  UINT16: 'uint16',
+  UINT32: 'uint32',
+  UINT64: 'uint64',
+  INT8: 'int8',
+  INT16: 'int16',
+  INT32: 'int32',
+  INT64: 'int64',
+  FP32: 'float32',
+  FP64: 'float64',
 };
 
 /** The OIP datatype of a lathe dtype (or ORT element type name), or undefined for those not served (float16, string, ...). */

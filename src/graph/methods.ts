@@ -99,40 +99,110 @@ declare module './tensor.js' {
 }
 
 const methods: Record<string, (this: Tensor, ...args: never[]) => Tensor> = {
-  add(y: TL) { return op.add(this, y); },
-  sub(y: TL) { return op.sub(this, y); },
-  mul(y: TL) { return op.mul(this, y); },
-  div(y: TL) { return op.div(this, y); },
-  pow(y: TL) { return op.pow(this, y); },
-  neg() { return op.neg(this); },
-  abs() { return op.abs(this); },
-  exp() { return op.exp(this); },
-  log() { return op.log(this); },
-  sqrt() { return op.sqrt(this); },
-  rsqrt() { return op.rsqrt(this); },
-  square() { return op.square(this); },
-  sigmoid() { return op.sigmoid(this); },
-  tanh() { return op.tanh(this); },
-  relu() { return op.relu(this); },
-  gelu(a?: 'none' | 'tanh') { return op.gelu(this, a); },
-  silu() { return op.silu(this); },
-  softmax(axis?: number) { return op.softmax(this, axis); },
-  logSoftmax(axis?: number) { return op.logSoftmax(this, axis); },
-  sum(axes?: Axes, keep?: boolean) { return op.sum(this, axes, keep); },
-  mean(axes?: Axes, keep?: boolean) { return op.mean(this, axes, keep); },
-  max(axes?: Axes, keep?: boolean) { return op.max(this, axes, keep); },
-  min(axes?: Axes, keep?: boolean) { return op.min(this, axes, keep); },
-  argmax(axis?: number, keep?: boolean) { return op.argmax(this, axis, keep); },
-  matmul(y: Tensor) { return op.matmul(this, y); },
-  reshape(shape: readonly Dim[]) { return op.reshape(this, shape); },
-  flatten(s?: number, e?: number) { return op.flatten(this, s, e); },
-  transpose(perm?: readonly number[]) { return op.transpose(this, perm); },
-  squeeze(axes?: Axes) { return op.squeeze(this, axes); },
-  unsqueeze(axes: Axes) { return op.unsqueeze(this, axes); },
-  cast(to: DType) { return op.cast(this, to); },
-  detach() { return op.stopGradient(this); },
-  eq(y: TL) { return op.equal(this, y); },
-  lt(y: TL) { return op.less(this, y); },
-  gt(y: TL) { return op.greater(this, y); },
+  add(y: TL) {
+    return op.add(this, y);
+  },
+  sub(y: TL) {
+    return op.sub(this, y);
+  },
+  mul(y: TL) {
+    return op.mul(this, y);
+  },
+  div(y: TL) {
+    return op.div(this, y);
+  },
+  pow(y: TL) {
+    return op.pow(this, y);
+  },
+  neg() {
+    return op.neg(this);
+  },
+  abs() {
+    return op.abs(this);
+  },
+  exp() {
+    return op.exp(this);
+  },
+  log() {
+    return op.log(this);
+  },
+  sqrt() {
+    return op.sqrt(this);
+  },
+  rsqrt() {
+    return op.rsqrt(this);
+  },
+  square() {
+    return op.square(this);
+  },
+  sigmoid() {
+    return op.sigmoid(this);
+  },
+  tanh() {
+    return op.tanh(this);
+  },
+  relu() {
+    return op.relu(this);
+  },
+  gelu(a?: 'none' | 'tanh') {
+    return op.gelu(this, a);
+  },
+  silu() {
+    return op.silu(this);
+  },
+  softmax(axis?: number) {
+    return op.softmax(this, axis);
+  },
+  logSoftmax(axis?: number) {
+    return op.logSoftmax(this, axis);
+  },
+  sum(axes?: Axes, keep?: boolean) {
+    return op.sum(this, axes, keep);
+  },
+  mean(axes?: Axes, keep?: boolean) {
+    return op.mean(this, axes, keep);
+  },
+  max(axes?: Axes, keep?: boolean) {
+    return op.max(this, axes, keep);
+  },
+  min(axes?: Axes, keep?: boolean) {
+    return op.min(this, axes, keep);
+  },
+  argmax(axis?: number, keep?: boolean) {
+    return op.argmax(this, axis, keep);
+  },
+  matmul(y: Tensor) {
+    return op.matmul(this, y);
+  },
+  reshape(shape: readonly Dim[]) {
+    return op.reshape(this, shape);
+  },
+  flatten(s?: number, e?: number) {
+    return op.flatten(this, s, e);
+  },
+  transpose(perm?: readonly number[]) {
+    return op.transpose(this, perm);
+  },
+  squeeze(axes?: Axes) {
+    return op.squeeze(this, axes);
+  },
+  unsqueeze(axes: Axes) {
+    return op.unsqueeze(this, axes);
+  },
+  cast(to: DType) {
+    return op.cast(this, to);
+  },
+  detach() {
+    return op.stopGradient(this);
+  },
+  eq(y: TL) {
+    return op.equal(this, y);
+  },
+  lt(y: TL) {
+    return op.less(this, y);
+  },
+  gt(y: TL) {
+    return op.greater(this, y);
+  },
 };
 Object.assign(Tensor.prototype, methods);

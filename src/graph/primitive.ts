@@ -23,7 +23,12 @@ export interface LowerCtx {
   /** The ONNX opset being emitted (17–21): lowerings choose the op forms that opset has. */
   readonly opset: number;
   /** Appends one ONNX node and returns the names of its outputs. */
-  emit(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, AttrValue>>, outputs?: number): string[];
+  emit(
+    opType: string,
+    inputs: readonly string[],
+    attrs?: Readonly<Record<string, AttrValue>>,
+    outputs?: number,
+  ): string[];
   /** A constant (initializer); equal small unnamed constants share one name. */
   constant(value: NDArray, name?: string): string;
   /** A 1-D int64 constant. */
@@ -40,7 +45,10 @@ export interface LowerCtx {
 }
 
 /** Gradient rule: cotangents of the node's outputs (null where none flows) → one entry per input (null: no gradient). */
-export type VjpRule<A extends object> = (node: Node<A>, cotangents: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
+export type VjpRule<A extends object> = (
+  node: Node<A>,
+  cotangents: readonly (Tensor | null)[],
+) => readonly (Tensor | null)[];
 
 /**
  * A primitive operation: the shape/dtype rule, the ONNX lowering and the VJP, side by side.

@@ -40,10 +40,16 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
     if (da === db || db === 1) out.push(da);
     else if (da === 1) out.push(db);
     else if (typeof da === 'number' && typeof db === 'number') {
-      throw new Error(`${op}: shapes do not broadcast: ${formatShape(a)} vs ${formatShape(b)} (dim ${i}: ${da} vs ${db})`);
-    } else if (typeof da === 'number') out.push(da); // a symbol meets a number: the number wins, ORT checks at run time
+      throw new Error(
+        `${op}: shapes do not broadcast: ${formatShape(a)} vs ${formatShape(b)} (dim ${i}: ${da} vs ${db})`,
+      );
+    } else if (typeof da === 'number')
+      out.push(da); // a symbol meets a number: the number wins, ORT checks at run time
     else if (typeof db === 'number') out.push(db);
-    else throw new Error(`${op}: shapes do not broadcast: ${formatShape(a)} vs ${formatShape(b)} (symbols ${da} and ${db} may differ)`);
+    else
+      throw new Error(
+        `${op}: shapes do not broadcast: ${formatShape(a)} vs ${formatShape(b)} (symbols ${da} and ${db} may differ)`,
+      );
   }
   return out;
 }

@@ -12,7 +12,12 @@ import { noiseSchedule, type NoiseSchedule } from './noise-schedule.js';
 type DiffusionInfo = Extract<GenerativeInfo, { kind: 'diffusion' }>;
 
 /** The denoiser: prediction (ε or v) for x_t [n, C, H, W], timesteps t [n] and labels y [n] (conditional models). */
-export type Denoiser = (x: Float32Array, t: Float32Array, y: BigInt64Array | undefined, n: number) => Promise<Float32Array>;
+export type Denoiser = (
+  x: Float32Array,
+  t: Float32Array,
+  y: BigInt64Array | undefined,
+  n: number,
+) => Promise<Float32Array>;
 
 export interface DiffusionSampleOptions {
   /** Images to draw. */
@@ -47,7 +52,8 @@ export function clipPrediction(x: Float32Array, eps: Float32Array, alphaBar: num
 
 /** DDIM's timesteps for `steps` of T: evenly spaced from T − 1 down to 0, both included (all of them when steps = T; [T − 1] for one step). */
 export function timestepSequence(T: number, steps: number): number[] {
-  if (!Number.isInteger(steps) || steps < 1 || steps > T) throw new Error(`sample: steps must be an integer in [1, ${T}] (the model's T), got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > T)
+    throw new Error(`sample: steps must be an integer in [1, ${T}] (the model's T), got ${steps}`);
   if (steps === 1) return [T - 1];
   const ts = Array.from({ length: steps }, (_, i) => Math.round((i * (T - 1)) / (steps - 1)));
   return [...new Set(ts)].sort((a, b) => b - a);
@@ -65,7 +71,14 @@ export function toEps(pred: Float32Array, x: Float32Array, alphaBar: number, pre
  * One DDIM update from ᾱ_t to ᾱ_prev: x̂_0 = (x − √(1 − ᾱ_t)·ε)/√ᾱ_t, σ = eta·√((1 − ᾱ_prev)/(1 − ᾱ_t))·√(1 − ᾱ_t/ᾱ_prev),
  * x_prev = √ᾱ_prev·x̂_0 + √(1 − ᾱ_prev − σ²)·ε + σ·z.
  */
-export function ddimStep(x: Float32Array, eps: Float32Array, abT: number, abPrev: number, eta: number, z?: Float32Array): Float32Array {
+export function ddimStep(
+  x: Float32Array,
+  eps: Float32Array,
+  abT: number,
+  abPrev: number,
+  eta: number,
+  z?: Float32Array,
+): Float32Array {
   const sigma = eta * Math.sqrt((1 - abPrev) / (1 - abT)) * Math.sqrt(1 - abT / abPrev);
   const dir = Math.sqrt(Math.max(0, 1 - abPrev - sigma * sigma));
   const sa = Math.sqrt(abT);
@@ -78,7 +91,13 @@ export function ddimStep(x: Float32Array, eps: Float32Array, abT: number, abPrev
  * One DDPM ancestral update at step t: x_{t−1} = (x − β_t/√(1 − ᾱ_t)·ε)/√α_t + σ_t·z, σ_t² = β_t·(1 − ᾱ_{t−1})/(1 − ᾱ_t)
  * (the posterior variance β̃_t; no noise at t = 0).
  */
-export function ddpmStep(x: Float32Array, eps: Float32Array, t: number, s: NoiseSchedule, z?: Float32Array): Float32Array {
+export function ddpmStep(
+  x: Float32Array,
+  eps: Float32Array,
+  t: number,
+  s: NoiseSchedule,
+  z?: Float32Array,
+): Float32Array {
   const beta = s.betas[t];
   const abPrev = t > 0 ? s.alphaBars[t - 1] : 1;
   const sigma = t > 0 ? Math.sqrt((beta * (1 - abPrev)) / (1 - s.alphaBars[t])) : 0;
@@ -94,21 +113,32 @@ function gaussian(rng: Rng, n: number): Float32Array {
 }
 
 /** Draws `opts.n` images [n, C, H, W] in [−1, 1] from a denoiser described by `info`. */
-export async function sampleDiffusion(denoise: Denoiser, info: DiffusionInfo, opts: DiffusionSampleOptions): Promise<NDArray<'float32'>> {
+export async function sampleDiffusion(
+  denoise: Denoiser,
+  info: DiffusionInfo,
+  opts: DiffusionSampleOptions,
+): Promise<NDArray<'float32'>> {
   const { channels, size, timesteps: T, classes } = info;
   const sched = noiseSchedule(info.schedule, T);
   const kind = opts.sampler ?? 'ddim';
   const ts = kind === 'ddpm' ? timestepSequence(T, T) : timestepSequence(T, opts.steps ?? 50);
-  const eta = kind === 'ddpm' ? 1 : opts.eta ?? 0;
+  const eta = kind === 'ddpm' ? 1 : (opts.eta ?? 0);
   const w = opts.guidance ?? 0;
   if (!Number.isInteger(opts.n) || opts.n < 1) throw new Error(`sample: n must be a positive integer, got ${opts.n}`);
-  if (w !== 0 && classes === 0) throw new Error('sample: guidance needs a class-conditional model (this one has classes: 0)');
-  const labelOf = (i: number): number => (typeof opts.labels === 'number' ? opts.labels : opts.labels ? opts.labels[i] : i % Math.max(1, classes));
-  if (Array.isArray(opts.labels) && opts.labels.length !== opts.n) throw new Error(`sample: ${opts.labels.length} labels for n = ${opts.n}`);
-  if (classes > 0) for (let i = 0; i < opts.n; i++) {
-    const l = labelOf(i);
-    if (!Number.isInteger(l) || l < 0 || l > classes) throw new Error(`sample: label ${l} is not a class of this model (0–${classes - 1}, or ${classes} for unconditional)`);
-  }
+  if (w !== 0 && classes === 0)
+    throw new Error('sample: guidance needs a class-conditional model (this one has classes: 0)');
+  const labelOf = (i: number): number =>
+    typeof opts.labels === 'number' ? opts.labels : opts.labels ? opts.labels[i] : i % Math.max(1, classes);
+  if (Array.isArray(opts.labels) && opts.labels.length !== opts.n)
+    throw new Error(`sample: ${opts.labels.length} labels for n = ${opts.n}`);
+  if (classes > 0)
+    for (let i = 0; i < opts.n; i++) {
+      const l = labelOf(i);
+      if (!Number.isInteger(l) || l < 0 || l > classes)
+        throw new Error(
+          `sample: label ${l} is not a class of this model (0–${classes - 1}, or ${classes} for unconditional)`,
+        );
+    }
   const px = channels * size * size;
   const batch = opts.batch ?? 64;
   const out = new Float32Array(opts.n * px);
@@ -122,10 +152,11 @@ export async function sampleDiffusion(denoise: Denoiser, info: DiffusionInfo, op
     const guided = classes > 0 && w !== 0;
     const rows = guided ? 2 * b : b;
     const y = classes > 0 ? new BigInt64Array(rows) : undefined;
-    if (y) for (let i = 0; i < b; i++) {
-      y[i] = BigInt(labelOf(start + i));
-      if (guided) y[b + i] = BigInt(classes);
-    }
+    if (y)
+      for (let i = 0; i < b; i++) {
+        y[i] = BigInt(labelOf(start + i));
+        if (guided) y[b + i] = BigInt(classes);
+      }
     const tIn = new Float32Array(rows);
     for (let k = 0; k < ts.length; k++) {
       const t = ts[k];

@@ -19,24 +19,31 @@ import { Conv2d, ConvTranspose2d, Linear, Module } from '../nn/index.js';
 import { traceContext } from '../nn/context.js';
 import { registerModel, type ModelObjective } from './registry.js';
 
-export const ganOptions = z.object({
-  /** Image channels and size (square, divisible by 4). */
-  channels: z.number().int().positive().default(1),
-  size: z.number().int().positive().refine((s) => s % 4 === 0, 'size must be divisible by 4').default(28),
-  /** Latent dimensions (z ~ N(0, I)). */
-  latent: z.number().int().positive().default(128),
-  /** Base width: the generator's last hidden and the critic's first conv have `width` channels, the next 2·width. */
-  width: z.number().int().positive().default(64),
-  /** 'bce': DCGAN's (non-saturating) loss; 'wgan-gp': Wasserstein loss with gradient penalty. */
-  loss: z.enum(['bce', 'wgan-gp']).default('wgan-gp'),
-  /** Gradient-penalty weight λ (wgan-gp). */
-  lambda: z.number().nonnegative().default(10),
-  /** Critic (discriminator) steps per generator step. */
-  nCritic: z.number().int().positive().default(5),
-  /** Adam of both players: learning rate and betas (WGAN-GP's defaults: 1e-4, (0, 0.9)). */
-  lr: z.number().positive().default(1e-4),
-  betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0, 0.9]),
-}).strict();
+export const ganOptions = z
+  .object({
+    /** Image channels and size (square, divisible by 4). */
+    channels: z.number().int().positive().default(1),
+    size: z
+      .number()
+      .int()
+      .positive()
+      .refine((s) => s % 4 === 0, 'size must be divisible by 4')
+      .default(28),
+    /** Latent dimensions (z ~ N(0, I)). */
+    latent: z.number().int().positive().default(128),
+    /** Base width: the generator's last hidden and the critic's first conv have `width` channels, the next 2·width. */
+    width: z.number().int().positive().default(64),
+    /** 'bce': DCGAN's (non-saturating) loss; 'wgan-gp': Wasserstein loss with gradient penalty. */
+    loss: z.enum(['bce', 'wgan-gp']).default('wgan-gp'),
+    /** Gradient-penalty weight λ (wgan-gp). */
+    lambda: z.number().nonnegative().default(10),
+    /** Critic (discriminator) steps per generator step. */
+    nCritic: z.number().int().positive().default(5),
+    /** Adam of both players: learning rate and betas (WGAN-GP's defaults: 1e-4, (0, 0.9)). */
+    lr: z.number().positive().default(1e-4),
+    betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0, 0.9]),
+  })
+  .strict();
 export type GANOptions = z.input<typeof ganOptions>;
 type Cfg = z.output<typeof ganOptions>;
 
@@ -107,7 +114,9 @@ function latents(x: Tensor, latent: number, key: Tensor, stream: number): Tensor
 export function gradientPenalty(critic: Module, real: Tensor, fake: Tensor, alpha: Tensor, lambda: number): Tensor {
   const xHat = add(mul(alpha, real), mul(sub(1, alpha), fake));
   const [g] = gradients(sum(critic.forward(xHat)), [xHat]); // [B, C, H, W]
-  const norm = sqrt(sum(square(reshape(g, [-1, g.shape.slice(1).reduce<number>((a, b) => a * (b as number), 1)])), [1])); // [B]
+  const norm = sqrt(
+    sum(square(reshape(g, [-1, g.shape.slice(1).reduce<number>((a, b) => a * (b as number), 1)])), [1]),
+  ); // [B]
   return mul(mean(square(sub(norm, 1))), lambda);
 }
 
@@ -126,7 +135,10 @@ function gan(model: Module, batch: Readonly<Record<string, Tensor>>, who: string
  * image); metrics `wdist` (mean D(real) − mean D(fake), the Wasserstein estimate) and `gp`. BCE: −log σ(D(real)) −
  * log(1 − σ(D(fake))); metrics `d_real`, `d_fake` (mean probabilities).
  */
-export function criticObjective(model: Module, batch: Readonly<Record<string, Tensor>>): { loss: Tensor; metrics: Record<string, Tensor> } {
+export function criticObjective(
+  model: Module,
+  batch: Readonly<Record<string, Tensor>>,
+): { loss: Tensor; metrics: Record<string, Tensor> } {
   const { m, x, key } = gan(model, batch, 'criticObjective');
   const fake = detach(m.generator.forward(latents(x, m.cfg.latent, key, 21)));
   const dReal = m.critic.forward(x);
@@ -145,7 +157,10 @@ export function criticObjective(model: Module, batch: Readonly<Record<string, Te
  * The generator's objective: fakes G(z) scored by the critic. WGAN-GP: −mean D(G(z)); BCE (non-saturating):
  * −log σ(D(G(z))). Metric `g_score` (mean D(G(z))).
  */
-export function generatorObjective(model: Module, batch: Readonly<Record<string, Tensor>>): { loss: Tensor; metrics: Record<string, Tensor> } {
+export function generatorObjective(
+  model: Module,
+  batch: Readonly<Record<string, Tensor>>,
+): { loss: Tensor; metrics: Record<string, Tensor> } {
   const { m, x, key } = gan(model, batch, 'generatorObjective');
   const dFake = m.critic.forward(m.generator.forward(latents(x, m.cfg.latent, key, 23)));
   const loss = m.cfg.loss === 'bce' ? bceWithLogits(dFake, add(mul(dFake, 0), 1)) : neg(mean(dFake));
@@ -166,20 +181,47 @@ export function ganPhases(c: Cfg): NonNullable<ModelObjective['phases']> {
 }
 
 function entry(name: 'dcgan' | 'wgan-gp', loss: Cfg['loss'], description: string) {
-  const schema = ganOptions.extend({ loss: z.enum(['bce', 'wgan-gp']).default(loss), nCritic: z.number().int().positive().default(loss === 'bce' ? 1 : 5),
-    lr: z.number().positive().default(loss === 'bce' ? 2e-4 : 1e-4),
-    betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default(loss === 'bce' ? [0.5, 0.999] : [0, 0.9]) }).strict();
+  const schema = ganOptions
+    .extend({
+      loss: z.enum(['bce', 'wgan-gp']).default(loss),
+      nCritic: z
+        .number()
+        .int()
+        .positive()
+        .default(loss === 'bce' ? 1 : 5),
+      lr: z
+        .number()
+        .positive()
+        .default(loss === 'bce' ? 2e-4 : 1e-4),
+      betas: z
+        .tuple([z.number().min(0).max(1), z.number().min(0).max(1)])
+        .default(loss === 'bce' ? [0.5, 0.999] : [0, 0.9]),
+    })
+    .strict();
   registerModel({
-    name, description, options: schema,
+    name,
+    description,
+    options: schema,
     inputShape: (o) => [o.latent],
     inputs: (o) => [{ name: 'z', dtype: 'float32', shape: [o.latent] }],
     create: (o) => new GAN(o),
     objective: (o): ModelObjective => ({
-      objective: criticObjective, phases: ganPhases(o), pixels: 'symmetric', monitor: { metric: 'val_loss', mode: 'min' },
+      objective: criticObjective,
+      phases: ganPhases(o),
+      pixels: 'symmetric',
+      monitor: { metric: 'val_loss', mode: 'min' },
       generative: { kind: 'gan', channels: o.channels, size: o.size, latent: o.latent },
     }),
   });
 }
 
-entry('dcgan', 'bce', 'DCGAN for 28×28 images: conv-transpose generator, conv discriminator, non-saturating BCE, Adam(2e-4, (0.5, 0.999)); forward(z) generates');
-entry('wgan-gp', 'wgan-gp', 'WGAN-GP for 28×28 images: DCGAN networks, Wasserstein loss + gradient penalty (λ 10, grad-of-grad), n_critic 5, Adam(1e-4, (0, 0.9)); forward(z) generates');
+entry(
+  'dcgan',
+  'bce',
+  'DCGAN for 28×28 images: conv-transpose generator, conv discriminator, non-saturating BCE, Adam(2e-4, (0.5, 0.999)); forward(z) generates',
+);
+entry(
+  'wgan-gp',
+  'wgan-gp',
+  'WGAN-GP for 28×28 images: DCGAN networks, Wasserstein loss + gradient penalty (λ 10, grad-of-grad), n_critic 5, Adam(1e-4, (0, 0.9)); forward(z) generates',
+);

@@ -84,24 +84,38 @@ export class TextGenerator {
   private readonly kvHeads: number;
   private readonly headDim: number;
 
-  constructor(readonly model: GPT, session: SessionConfig = {}) {
+  constructor(
+    readonly model: GPT,
+    session: SessionConfig = {},
+  ) {
     const c = model.cfg;
     this.layers = c.layers;
     this.kvHeads = c.kvHeads ?? c.heads;
     this.headDim = c.dim / c.heads;
     this.cached = compile((...xs: Tensor[]) => decoderGraph(model, xs), { ...session, inputs: decoderSpecs(model, 1) });
     // no cache: the whole prefix every step (one session for every length through the symbolic 'seq' dim)
-    this.full = compile((ids: Tensor, pos: Tensor) => withFrozenParameters(model, () => {
-      const r = model.decode(ids, pos, []);
-      return { logits: lastRow(r.logits) };
-    }), { ...session, inputs: [{ dtype: 'int64', shape: [1, 'seq'] }, { dtype: 'int64', shape: ['seq'] }] });
+    this.full = compile(
+      (ids: Tensor, pos: Tensor) =>
+        withFrozenParameters(model, () => {
+          const r = model.decode(ids, pos, []);
+          return { logits: lastRow(r.logits) };
+        }),
+      {
+        ...session,
+        inputs: [
+          { dtype: 'int64', shape: [1, 'seq'] },
+          { dtype: 'int64', shape: ['seq'] },
+        ],
+      },
+    );
   }
 
   /** Generates `maxNewTokens` ids after `prompt` (ids only; decode them with your vocabulary). */
   async generate(prompt: readonly number[], opts: GenerateOptions): Promise<number[]> {
     if (prompt.length === 0) throw new Error('generate: the prompt needs at least one token');
     const ctx = this.model.cfg.context;
-    if (prompt.length + opts.maxNewTokens > ctx) throw new Error(`generate: ${prompt.length} + ${opts.maxNewTokens} tokens exceed the context ${ctx}`);
+    if (prompt.length + opts.maxNewTokens > ctx)
+      throw new Error(`generate: ${prompt.length} + ${opts.maxNewTokens} tokens exceed the context ${ctx}`);
     const gen = new Generator(opts.seed ?? 0);
     const out: number[] = [];
     if (opts.cache ?? true) {
@@ -114,7 +128,15 @@ export class TextGenerator {
       let ids = [...prompt];
       let pos = 0;
       for (;;) {
-        const r = await this.cached(ndarray('int64', [1, ids.length], ids), ndarray('int64', [ids.length], ids.map((_, i) => pos + i)), ...past);
+        const r = await this.cached(
+          ndarray('int64', [1, ids.length], ids),
+          ndarray(
+            'int64',
+            [ids.length],
+            ids.map((_, i) => pos + i),
+          ),
+          ...past,
+        );
         past = Array.from({ length: this.layers }, (_, l) => [r[`present.${l}.k`], r[`present.${l}.v`]]).flat();
         pos += ids.length;
         const next = sampleLogits(r.logits.data as Float32Array, opts, gen);
@@ -126,7 +148,14 @@ export class TextGenerator {
     }
     const seq = [...prompt];
     while (out.length < opts.maxNewTokens) {
-      const r = await this.full(ndarray('int64', [1, seq.length], seq), ndarray('int64', [seq.length], seq.map((_, i) => i)));
+      const r = await this.full(
+        ndarray('int64', [1, seq.length], seq),
+        ndarray(
+          'int64',
+          [seq.length],
+          seq.map((_, i) => i),
+        ),
+      );
       const next = sampleLogits(r.logits.data as Float32Array, opts, gen);
       out.push(next);
       seq.push(next);
@@ -144,9 +173,15 @@ function decoderSpecs(model: GPT, batch: number | string): InputSpec[] {
   const c = model.cfg;
   const kvh = c.kvHeads ?? c.heads;
   const hd = c.dim / c.heads;
-  const specs: InputSpec[] = [{ dtype: 'int64', shape: [batch, 'new'], name: 'input_ids' }, { dtype: 'int64', shape: ['new'], name: 'positions' }];
+  const specs: InputSpec[] = [
+    { dtype: 'int64', shape: [batch, 'new'], name: 'input_ids' },
+    { dtype: 'int64', shape: ['new'], name: 'positions' },
+  ];
   for (let l = 0; l < c.layers; l++) {
-    specs.push({ dtype: 'float32', shape: [batch, kvh, 'past', hd], name: `past.${l}.k` }, { dtype: 'float32', shape: [batch, kvh, 'past', hd], name: `past.${l}.v` });
+    specs.push(
+      { dtype: 'float32', shape: [batch, kvh, 'past', hd], name: `past.${l}.k` },
+      { dtype: 'float32', shape: [batch, kvh, 'past', hd], name: `past.${l}.v` },
+    );
   }
   return specs;
 }
@@ -173,5 +208,8 @@ function decoderGraph(model: GPT, xs: readonly Tensor[]): StepOut {
  */
 export function exportDecoder(model: GPT, opts: { path?: string } = {}): Uint8Array {
   const specs = decoderSpecs(model, 'batch');
-  return exportOnnx((...xs: Tensor[]) => decoderGraph(model, xs), specs, { inputNames: specs.map((s) => s.name!), path: opts.path });
+  return exportOnnx((...xs: Tensor[]) => decoderGraph(model, xs), specs, {
+    inputNames: specs.map((s) => s.name!),
+    path: opts.path,
+  });
 }

@@ -16,9 +16,14 @@ export type GenerativeInfo =
    * [−1, 1]; label `classes` is the null label.
    */
   | {
-    readonly kind: 'diffusion'; readonly channels: number; readonly size: number; readonly timesteps: number;
-    readonly schedule: ScheduleKind; readonly prediction: 'eps' | 'v'; readonly classes: number;
-  };
+      readonly kind: 'diffusion';
+      readonly channels: number;
+      readonly size: number;
+      readonly timesteps: number;
+      readonly schedule: ScheduleKind;
+      readonly prediction: 'eps' | 'v';
+      readonly classes: number;
+    };
 
 export function generativeMetadataProps(g: GenerativeInfo): Record<string, string> {
   return { [GENERATIVE_METADATA_KEY]: JSON.stringify(g) };
@@ -35,16 +40,23 @@ export function readGenerativeMetadata(model: ModelProto, source = 'model'): Gen
     throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY} is not JSON`);
   }
   const posInt = (k: string) => {
-    if (!(Number.isInteger(v[k]) && (v[k] as number) > 0)) throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: ${k} must be a positive integer`);
+    if (!(Number.isInteger(v[k]) && (v[k] as number) > 0))
+      throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: ${k} must be a positive integer`);
   };
   posInt('channels');
   posInt('size');
   if (v.kind === 'vae' || v.kind === 'gan') posInt('latent');
   else if (v.kind === 'diffusion') {
     posInt('timesteps');
-    if (v.schedule !== 'linear' && v.schedule !== 'cosine') throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: schedule must be linear or cosine`);
-    if (v.prediction !== 'eps' && v.prediction !== 'v') throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: prediction must be eps or v`);
-    if (!(Number.isInteger(v.classes) && (v.classes as number) >= 0)) throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: classes must be an integer ≥ 0`);
-  } else throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: kind ${JSON.stringify(v.kind)} is not vae, gan or diffusion`);
+    if (v.schedule !== 'linear' && v.schedule !== 'cosine')
+      throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: schedule must be linear or cosine`);
+    if (v.prediction !== 'eps' && v.prediction !== 'v')
+      throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: prediction must be eps or v`);
+    if (!(Number.isInteger(v.classes) && (v.classes as number) >= 0))
+      throw new Error(`${source}: metadata ${GENERATIVE_METADATA_KEY}: classes must be an integer ≥ 0`);
+  } else
+    throw new Error(
+      `${source}: metadata ${GENERATIVE_METADATA_KEY}: kind ${JSON.stringify(v.kind)} is not vae, gan or diffusion`,
+    );
   return v as unknown as GenerativeInfo;
 }

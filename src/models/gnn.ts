@@ -24,7 +24,13 @@ export const GRAPH_INPUT_KEYS = ['x', 'src', 'dst'] as const;
  * The name of each graph batch key's leading dim: per-node keys (x, y, mask) use 'nodes', the edge list (src, dst)
  * 'edges'.
  */
-export const GRAPH_BATCH_DIMS: Readonly<Record<string, string>> = { x: 'nodes', y: 'nodes', mask: 'nodes', src: 'edges', dst: 'edges' };
+export const GRAPH_BATCH_DIMS: Readonly<Record<string, string>> = {
+  x: 'nodes',
+  y: 'nodes',
+  mask: 'nodes',
+  src: 'edges',
+  dst: 'edges',
+};
 
 /** Cross-entropy over the nodes where mask [N] is 1 (the split being trained or scored). */
 export function graphLoss(logits: Tensor, y: Tensor, mask: Tensor): Tensor {
@@ -55,12 +61,14 @@ const common = {
  * Options of the registered 'gcn' model (zod schema, strict): features and classes (Cora: 1,433 and 7), hidden width
  * (default 16), dropout (default 0.5) and sparse input handling.
  */
-export const gcnOptions = z.object({
-  ...common,
-  hidden: z.number().int().positive().default(16),
-  /** Dropout on the input of each layer (paper: 0.5). */
-  dropout: z.number().min(0).lt(1).default(0.5),
-}).strict();
+export const gcnOptions = z
+  .object({
+    ...common,
+    hidden: z.number().int().positive().default(16),
+    /** Dropout on the input of each layer (paper: 0.5). */
+    dropout: z.number().min(0).lt(1).default(0.5),
+  })
+  .strict();
 /** Parsed options of {@link GCN} (every default filled in). */
 export type GCNOptions = z.infer<typeof gcnOptions>;
 
@@ -82,7 +90,8 @@ export class GCN extends Module {
 
 registerModel({
   name: 'gcn',
-  description: 'graph convolutional network (Kipf & Welling): two GCNConv layers over an edge list, node classification',
+  description:
+    'graph convolutional network (Kipf & Welling): two GCNConv layers over an edge list, node classification',
   options: gcnOptions,
   inputShape: (o) => [o.features],
   inputs: (o) => graphInputs(o.features),
@@ -95,19 +104,21 @@ registerModel({
  * Options of the registered 'gat' model (zod schema, strict): features and classes, per-head width (default 8), heads
  * (default 8), output heads (default 1), input and attention dropout (default 0.6).
  */
-export const gatOptions = z.object({
-  ...common,
-  /** Features per head in the first layer (paper: 8). */
-  hidden: z.number().int().positive().default(8),
-  /** Heads of the first layer, concatenated (paper: 8). */
-  heads: z.number().int().positive().default(8),
-  /** Heads of the output layer, averaged (paper: 1 on Cora). */
-  outHeads: z.number().int().positive().default(1),
-  /** Dropout on each layer's input (paper: 0.6). */
-  dropout: z.number().min(0).lt(1).default(0.6),
-  /** Dropout on the attention coefficients (paper: 0.6). */
-  attnDropout: z.number().min(0).lt(1).default(0.6),
-}).strict();
+export const gatOptions = z
+  .object({
+    ...common,
+    /** Features per head in the first layer (paper: 8). */
+    hidden: z.number().int().positive().default(8),
+    /** Heads of the first layer, concatenated (paper: 8). */
+    heads: z.number().int().positive().default(8),
+    /** Heads of the output layer, averaged (paper: 1 on Cora). */
+    outHeads: z.number().int().positive().default(1),
+    /** Dropout on each layer's input (paper: 0.6). */
+    dropout: z.number().min(0).lt(1).default(0.6),
+    /** Dropout on the attention coefficients (paper: 0.6). */
+    attnDropout: z.number().min(0).lt(1).default(0.6),
+  })
+  .strict();
 /** Parsed options of {@link GAT} (every default filled in). */
 export type GATOptions = z.infer<typeof gatOptions>;
 
@@ -117,8 +128,18 @@ export class GAT extends Module {
   readonly conv2: GATConv;
   constructor(o: GATOptions) {
     super();
-    this.conv1 = new GATConv(o.features, o.hidden, { heads: o.heads, dropout: o.attnDropout, inputDropout: o.dropout, sparseInput: o.sparseInput });
-    this.conv2 = new GATConv(o.hidden * o.heads, o.classes, { heads: o.outHeads, concat: false, dropout: o.attnDropout, inputDropout: o.dropout });
+    this.conv1 = new GATConv(o.features, o.hidden, {
+      heads: o.heads,
+      dropout: o.attnDropout,
+      inputDropout: o.dropout,
+      sparseInput: o.sparseInput,
+    });
+    this.conv2 = new GATConv(o.hidden * o.heads, o.classes, {
+      heads: o.outHeads,
+      concat: false,
+      dropout: o.attnDropout,
+      inputDropout: o.dropout,
+    });
   }
   /**
    * Logits [N, classes] for node features x [N, F] (float32) over the edge list src, dst [E] (int64 node ids); the
@@ -145,13 +166,15 @@ registerModel({
  * Options of the registered 'graphsage' model (zod schema, strict): features and classes, hidden width (default 16),
  * dropout (default 0.5) and the aggregation (default 'mean').
  */
-export const graphsageOptions = z.object({
-  ...common,
-  hidden: z.number().int().positive().default(16),
-  dropout: z.number().min(0).lt(1).default(0.5),
-  /** Neighbour aggregation: mean (GraphSAGE-mean) or elementwise max. */
-  aggr: z.enum(['mean', 'max']).default('mean'),
-}).strict();
+export const graphsageOptions = z
+  .object({
+    ...common,
+    hidden: z.number().int().positive().default(16),
+    dropout: z.number().min(0).lt(1).default(0.5),
+    /** Neighbour aggregation: mean (GraphSAGE-mean) or elementwise max. */
+    aggr: z.enum(['mean', 'max']).default('mean'),
+  })
+  .strict();
 /** Parsed options of {@link GraphSAGE} (every default filled in). */
 export type GraphSAGEOptions = z.infer<typeof graphsageOptions>;
 
@@ -161,7 +184,11 @@ export class GraphSAGE extends Module {
   readonly conv2: SAGEConv;
   constructor(o: GraphSAGEOptions) {
     super();
-    this.conv1 = new SAGEConv(o.features, o.hidden, { aggr: o.aggr, inputDropout: o.dropout, sparseInput: o.sparseInput && o.aggr === 'mean' });
+    this.conv1 = new SAGEConv(o.features, o.hidden, {
+      aggr: o.aggr,
+      inputDropout: o.dropout,
+      sparseInput: o.sparseInput && o.aggr === 'mean',
+    });
     this.conv2 = new SAGEConv(o.hidden, o.classes, { aggr: o.aggr, inputDropout: o.dropout });
   }
   /** Logits [N, classes] for node features x [N, F] (float32) over the edge list src, dst [E] (int64 node ids). */

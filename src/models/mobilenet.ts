@@ -41,21 +41,36 @@ const divisible = (v: number, d = 8): number => Math.max(d, Math.floor((v + d / 
  * stem and last widths, input channels and size (default 1 × 28), classes (default 10), dropout (default 0.2) and stem
  * stride.
  */
-export const mobilenetOptions = z.object({
-  /** Stages as [expansion t, channels c, repeats n, stride s] (MobileNetV2's table; default: a 28-px variant). */
-  stages: z.array(z.tuple([z.number().positive(), z.number().int().positive(), z.number().int().positive(), z.number().int().positive()])).default([
-    [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 2, 1], [6, 96, 2, 1],
-  ]),
-  widthMult: z.number().positive().default(1),
-  stemWidth: z.number().int().positive().default(32),
-  lastWidth: z.number().int().positive().default(640),
-  channels: z.number().int().positive().default(1),
-  size: z.number().int().positive().default(28),
-  classes: z.number().int().positive().default(10),
-  dropout: z.number().min(0).max(0.9).default(0.2),
-  /** Stride of the stem conv (2 in the ImageNet network, 1 for 28-px images). */
-  stemStride: z.number().int().positive().default(1),
-}).strict();
+export const mobilenetOptions = z
+  .object({
+    /** Stages as [expansion t, channels c, repeats n, stride s] (MobileNetV2's table; default: a 28-px variant). */
+    stages: z
+      .array(
+        z.tuple([
+          z.number().positive(),
+          z.number().int().positive(),
+          z.number().int().positive(),
+          z.number().int().positive(),
+        ]),
+      )
+      .default([
+        [1, 16, 1, 1],
+        [6, 24, 2, 2],
+        [6, 32, 3, 2],
+        [6, 64, 2, 1],
+        [6, 96, 2, 1],
+      ]),
+    widthMult: z.number().positive().default(1),
+    stemWidth: z.number().int().positive().default(32),
+    lastWidth: z.number().int().positive().default(640),
+    channels: z.number().int().positive().default(1),
+    size: z.number().int().positive().default(28),
+    classes: z.number().int().positive().default(10),
+    dropout: z.number().min(0).max(0.9).default(0.2),
+    /** Stride of the stem conv (2 in the ImageNet network, 1 for 28-px images). */
+    stemStride: z.number().int().positive().default(1),
+  })
+  .strict();
 export type MobileNetOptions = z.input<typeof mobilenetOptions>;
 
 /**
@@ -98,7 +113,8 @@ export class MobileNetV2 extends Module {
 
 registerModel({
   name: 'mobilenetv2',
-  description: 'MobileNetV2-style: inverted residual blocks (1×1 expand, 3×3 depthwise, linear 1×1 project), ReLU6, width multiplier',
+  description:
+    'MobileNetV2-style: inverted residual blocks (1×1 expand, 3×3 depthwise, linear 1×1 project), ReLU6, width multiplier',
   options: mobilenetOptions,
   inputShape: (o) => [o.channels, o.size, o.size],
   create: (o) => new MobileNetV2(o),

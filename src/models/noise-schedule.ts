@@ -24,7 +24,8 @@ export interface ScheduleOptions {
 
 /** The schedule of `kind` over `steps` diffusion steps. */
 export function noiseSchedule(kind: ScheduleKind, steps: number, opts: ScheduleOptions = {}): NoiseSchedule {
-  if (!Number.isInteger(steps) || steps < 2) throw new Error(`noiseSchedule: steps must be an integer ≥ 2, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 2)
+    throw new Error(`noiseSchedule: steps must be an integer ≥ 2, got ${steps}`);
   const betas = new Float64Array(steps);
   if (kind === 'linear') {
     const b0 = opts.betaStart ?? 1e-4;
@@ -32,7 +33,7 @@ export function noiseSchedule(kind: ScheduleKind, steps: number, opts: ScheduleO
     for (let t = 0; t < steps; t++) betas[t] = b0 + ((b1 - b0) * t) / (steps - 1);
   } else if (kind === 'cosine') {
     const s = opts.s ?? 0.008;
-    const f = (t: number): number => Math.cos((((t / steps) + s) / (1 + s)) * (Math.PI / 2)) ** 2;
+    const f = (t: number): number => Math.cos(((t / steps + s) / (1 + s)) * (Math.PI / 2)) ** 2;
     for (let t = 0; t < steps; t++) betas[t] = Math.min(1 - f(t + 1) / f(t), 0.999);
   } else {
     throw new Error(`noiseSchedule: unknown kind ${String(kind)} (linear or cosine)`);

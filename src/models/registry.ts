@@ -11,7 +11,10 @@ import type { GenerativeInfo } from './generative.js';
  * range it expects in `batch.x`, and the metric that picks the best checkpoint.
  */
 export interface ModelObjective {
-  readonly objective: (model: Module, batch: Readonly<Record<string, Tensor>>) => { readonly loss: Tensor; readonly metrics?: Readonly<Record<string, Tensor>> };
+  readonly objective: (
+    model: Module,
+    batch: Readonly<Record<string, Tensor>>,
+  ) => { readonly loss: Tensor; readonly metrics?: Readonly<Record<string, Tensor>> };
   /** 'unit': intensities in [0, 1]; 'symmetric': in [−1, 1] (instead of the dataset's normalisation). */
   readonly pixels: 'unit' | 'symmetric';
   readonly monitor: { readonly metric: string; readonly mode: 'min' | 'max' };

@@ -14,9 +14,19 @@ import { registerModel } from './registry.js';
 export class ConvBN extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm;
-  constructor(cin: number, cout: number, k: number, readonly opts: { stride?: number; groups?: number; act?: 'relu' | 'relu6' | 'none'; zeroGamma?: boolean } = {}) {
+  constructor(
+    cin: number,
+    cout: number,
+    k: number,
+    readonly opts: { stride?: number; groups?: number; act?: 'relu' | 'relu6' | 'none'; zeroGamma?: boolean } = {},
+  ) {
     super();
-    this.conv = new Conv2d(cin, cout, k, { stride: opts.stride ?? 1, padding: (k - 1) / 2, groups: opts.groups ?? 1, bias: false });
+    this.conv = new Conv2d(cin, cout, k, {
+      stride: opts.stride ?? 1,
+      padding: (k - 1) / 2,
+      groups: opts.groups ?? 1,
+      bias: false,
+    });
     this.conv.weight.data = kaimingNormal(0, 'fanOut')(this.conv.weight.data.shape, initGenerator());
     this.bn = new BatchNorm2d(cout);
     if (opts.zeroGamma) this.bn.weight!.data = zeros([cout], initGenerator());
@@ -81,20 +91,22 @@ export class Bottleneck extends Module {
  * Options of the registered 'resnet' model (zod schema, strict): block type, blocks and width per stage, strides, input
  * channels and size (default 1 × 28), classes (default 10) and the stem.
  */
-export const resnetOptions = z.object({
-  block: z.enum(['basic', 'bottleneck']).default('basic'),
-  /** Blocks per stage ([2,2,2,2] = ResNet-18, [3,4,6,3] = ResNet-34/50). */
-  layers: z.array(z.number().int().positive()).min(1).default([2, 2, 2, 2]),
-  /** Base width per stage (bottleneck stages output 4× this). */
-  widths: z.array(z.number().int().positive()).min(1).default([64, 128, 256, 512]),
-  /** Stride of each stage's first block (default 1 for the first stage, 2 after: [1, 2, 2, 2]). */
-  strides: z.array(z.number().int().positive()).min(1).optional(),
-  channels: z.number().int().positive().default(1),
-  size: z.number().int().positive().default(28),
-  classes: z.number().int().positive().default(10),
-  /** 'small': 3×3 stride-1 stem, no max-pool (28–32 px images); 'imagenet': 7×7 stride-2 stem + 3×3 max-pool. */
-  stem: z.enum(['small', 'imagenet']).default('small'),
-}).strict();
+export const resnetOptions = z
+  .object({
+    block: z.enum(['basic', 'bottleneck']).default('basic'),
+    /** Blocks per stage ([2,2,2,2] = ResNet-18, [3,4,6,3] = ResNet-34/50). */
+    layers: z.array(z.number().int().positive()).min(1).default([2, 2, 2, 2]),
+    /** Base width per stage (bottleneck stages output 4× this). */
+    widths: z.array(z.number().int().positive()).min(1).default([64, 128, 256, 512]),
+    /** Stride of each stage's first block (default 1 for the first stage, 2 after: [1, 2, 2, 2]). */
+    strides: z.array(z.number().int().positive()).min(1).optional(),
+    channels: z.number().int().positive().default(1),
+    size: z.number().int().positive().default(28),
+    classes: z.number().int().positive().default(10),
+    /** 'small': 3×3 stride-1 stem, no max-pool (28–32 px images); 'imagenet': 7×7 stride-2 stem + 3×3 max-pool. */
+    stem: z.enum(['small', 'imagenet']).default('small'),
+  })
+  .strict();
 export type ResNetOptions = z.input<typeof resnetOptions>;
 
 /**
@@ -110,8 +122,10 @@ export class ResNet extends Module {
   constructor(opts: ResNetOptions = {}) {
     super();
     const c = resnetOptions.parse(opts);
-    if (c.widths.length !== c.layers.length) throw new Error(`ResNet: ${c.layers.length} stages but ${c.widths.length} widths`);
-    if (c.strides && c.strides.length !== c.layers.length) throw new Error(`ResNet: ${c.layers.length} stages but ${c.strides.length} strides`);
+    if (c.widths.length !== c.layers.length)
+      throw new Error(`ResNet: ${c.layers.length} stages but ${c.widths.length} widths`);
+    if (c.strides && c.strides.length !== c.layers.length)
+      throw new Error(`ResNet: ${c.layers.length} stages but ${c.strides.length} strides`);
     this.cfg = c;
     const stemW = c.widths[0];
     this.stem = new ConvBN(c.channels, stemW, c.stem === 'small' ? 3 : 7, { stride: c.stem === 'small' ? 1 : 2 });
@@ -138,7 +152,8 @@ export class ResNet extends Module {
 
 registerModel({
   name: 'resnet',
-  description: 'ResNet: conv-BN stem, stages of basic or bottleneck residual blocks (stride-2 downsampling), global average pool, linear',
+  description:
+    'ResNet: conv-BN stem, stages of basic or bottleneck residual blocks (stride-2 downsampling), global average pool, linear',
   options: resnetOptions,
   inputShape: (o) => [o.channels, o.size, o.size],
   create: (o) => new ResNet(o),

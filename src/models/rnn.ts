@@ -18,16 +18,18 @@ import { registerModel } from './registry.js';
  * Options of the registered 'char-rnn' model (zod schema, strict): cell type (default 'lstm'), vocabulary size (default
  * 96), context length, embedding and hidden widths, layers and dropout.
  */
-export const charRnnOptions = z.object({
-  cell: z.enum(['lstm', 'gru']).default('lstm'),
-  vocab: z.number().int().positive().default(96),
-  /** Sequence length the model is unrolled over. */
-  context: z.number().int().positive().default(64),
-  embed: z.number().int().positive().default(64),
-  hidden: z.number().int().positive().default(128),
-  layers: z.number().int().positive().default(1),
-  dropout: z.number().min(0).max(0.9).default(0),
-}).strict();
+export const charRnnOptions = z
+  .object({
+    cell: z.enum(['lstm', 'gru']).default('lstm'),
+    vocab: z.number().int().positive().default(96),
+    /** Sequence length the model is unrolled over. */
+    context: z.number().int().positive().default(64),
+    embed: z.number().int().positive().default(64),
+    hidden: z.number().int().positive().default(128),
+    layers: z.number().int().positive().default(1),
+    dropout: z.number().min(0).max(0.9).default(0),
+  })
+  .strict();
 export type CharRNNOptions = z.input<typeof charRnnOptions>;
 
 /** Character LM: ids [B, T] → Embedding → LSTM/GRU → Linear → logits [B, T, vocab] (train with lmLoss). */
@@ -42,7 +44,10 @@ export class CharRNN extends Module {
     const c = charRnnOptions.parse(opts);
     this.cfg = c;
     this.emb = this.param([c.vocab, c.embed], normal(1));
-    this.rnn = c.cell === 'lstm' ? new LSTM(c.embed, c.hidden, { layers: c.layers }) : new GRU(c.embed, c.hidden, { layers: c.layers });
+    this.rnn =
+      c.cell === 'lstm'
+        ? new LSTM(c.embed, c.hidden, { layers: c.layers })
+        : new GRU(c.embed, c.hidden, { layers: c.layers });
     this.drop = new Dropout(c.dropout);
     this.head = new Linear(c.hidden, c.vocab);
   }
@@ -64,19 +69,21 @@ registerModel({
  * Options of the registered 'rnn-classifier' model (zod schema, strict): cell type, vocabulary size and classes (both
  * required), context length, widths, layers, bidirectionality (default true), dropout and the padding id.
  */
-export const rnnClassifierOptions = z.object({
-  cell: z.enum(['lstm', 'gru']).default('lstm'),
-  vocab: z.number().int().positive(),
-  context: z.number().int().positive().default(64),
-  embed: z.number().int().positive().default(64),
-  hidden: z.number().int().positive().default(64),
-  layers: z.number().int().positive().default(1),
-  bidirectional: z.boolean().default(true),
-  classes: z.number().int().positive(),
-  dropout: z.number().min(0).max(0.9).default(0),
-  /** Token id of padding (right-padded sequences): masked in the recurrence and the pooling. */
-  padId: z.number().int().min(0).default(0),
-}).strict();
+export const rnnClassifierOptions = z
+  .object({
+    cell: z.enum(['lstm', 'gru']).default('lstm'),
+    vocab: z.number().int().positive(),
+    context: z.number().int().positive().default(64),
+    embed: z.number().int().positive().default(64),
+    hidden: z.number().int().positive().default(64),
+    layers: z.number().int().positive().default(1),
+    bidirectional: z.boolean().default(true),
+    classes: z.number().int().positive(),
+    dropout: z.number().min(0).max(0.9).default(0),
+    /** Token id of padding (right-padded sequences): masked in the recurrence and the pooling. */
+    padId: z.number().int().min(0).default(0),
+  })
+  .strict();
 export type RNNClassifierOptions = z.input<typeof rnnClassifierOptions>;
 
 /** Sequence classifier: ids [B, T] (right-padded with padId) → (bi)LSTM/GRU with masks → masked mean → logits. */
@@ -111,7 +118,8 @@ export class RNNClassifier extends Module {
 
 registerModel({
   name: 'rnn-classifier',
-  description: 'sequence classifier: embedding → (bidirectional) LSTM/GRU over right-padded sequences with masks → masked mean → linear',
+  description:
+    'sequence classifier: embedding → (bidirectional) LSTM/GRU over right-padded sequences with masks → masked mean → linear',
   options: rnnClassifierOptions,
   inputShape: (o) => [o.context],
   create: (o) => new RNNClassifier(o),

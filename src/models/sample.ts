@@ -28,19 +28,32 @@ export async function sampleImages(model: string | Uint8Array, opts: SampleImage
   const name = typeof model === 'string' ? model : 'model';
   const bytes = typeof model === 'string' ? readFileSync(model) : model;
   const info = readGenerativeMetadata(decodeModel(bytes), name);
-  if (!info) throw new UserError(`${name}: not a generative model (no lathe.generative metadata; train a vae or ddpm with lathe train)`);
+  if (!info)
+    throw new UserError(
+      `${name}: not a generative model (no lathe.generative metadata; train a vae or ddpm with lathe train)`,
+    );
   const session = await createSession(bytes, opts.threads ? { threads: opts.threads } : {});
   try {
     const t0 = performance.now();
-    const images = info.kind === 'vae' ? await sampleVae(session, info, opts) : info.kind === 'gan' ? unit(await sampleVae(session, info, opts)) : unit(await sampleDiffusion(sessionDenoiser(session, info), info, opts));
+    const images =
+      info.kind === 'vae'
+        ? await sampleVae(session, info, opts)
+        : info.kind === 'gan'
+          ? unit(await sampleVae(session, info, opts))
+          : unit(await sampleDiffusion(sessionDenoiser(session, info), info, opts));
     return { images, info, seconds: (performance.now() - t0) / 1000 };
   } finally {
     await session.release();
   }
 }
 
-async function sampleVae(session: ort.InferenceSession, info: Extract<GenerativeInfo, { kind: 'vae' | 'gan' }>, opts: SampleImagesOptions): Promise<NDArray<'float32'>> {
-  if (opts.guidance || opts.labels !== undefined) throw new UserError(`sample: a ${info.kind === 'gan' ? 'GAN' : 'VAE'} is unconditional (no --class or --guidance)`);
+async function sampleVae(
+  session: ort.InferenceSession,
+  info: Extract<GenerativeInfo, { kind: 'vae' | 'gan' }>,
+  opts: SampleImagesOptions,
+): Promise<NDArray<'float32'>> {
+  if (opts.guidance || opts.labels !== undefined)
+    throw new UserError(`sample: a ${info.kind === 'gan' ? 'GAN' : 'VAE'} is unconditional (no --class or --guidance)`);
   const rng = new Rng(mixSeed(opts.seed ?? 0, 0x7661));
   const z = Float32Array.from({ length: opts.n * info.latent }, () => normal(rng.stream));
   const r = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', z, [opts.n, info.latent]) });

@@ -26,22 +26,24 @@ import { registerModel } from './registry.js';
  * Options of the registered 'seq2seq' model (zod schema, strict): shared vocabulary, source and decoder lengths, width,
  * encoder and decoder layers, heads, MLP ratio, dropout and the pad/BOS/EOS token ids.
  */
-export const seq2seqOptions = z.object({
-  /** Source and target share one vocabulary (and one embedding table). */
-  vocab: z.number().int().positive().default(16),
-  /** Source length (padded with padId) and decoder length (BOS + target + EOS, padded). */
-  srcLen: z.number().int().positive().default(16),
-  tgtLen: z.number().int().positive().default(16),
-  dim: z.number().int().positive().default(128),
-  encoderLayers: z.number().int().positive().default(2),
-  decoderLayers: z.number().int().positive().default(2),
-  heads: z.number().int().positive().default(4),
-  mlpRatio: z.number().positive().default(4),
-  dropout: z.number().min(0).max(0.9).default(0),
-  padId: z.number().int().min(0).default(0),
-  bosId: z.number().int().min(0).default(1),
-  eosId: z.number().int().min(0).default(2),
-}).strict();
+export const seq2seqOptions = z
+  .object({
+    /** Source and target share one vocabulary (and one embedding table). */
+    vocab: z.number().int().positive().default(16),
+    /** Source length (padded with padId) and decoder length (BOS + target + EOS, padded). */
+    srcLen: z.number().int().positive().default(16),
+    tgtLen: z.number().int().positive().default(16),
+    dim: z.number().int().positive().default(128),
+    encoderLayers: z.number().int().positive().default(2),
+    decoderLayers: z.number().int().positive().default(2),
+    heads: z.number().int().positive().default(4),
+    mlpRatio: z.number().positive().default(4),
+    dropout: z.number().min(0).max(0.9).default(0),
+    padId: z.number().int().min(0).default(0),
+    bosId: z.number().int().min(0).default(1),
+    eosId: z.number().int().min(0).default(2),
+  })
+  .strict();
 /** Options of {@link Seq2Seq} as accepted (every field optional, defaults from {@link seq2seqOptions}). */
 export type Seq2SeqOptions = z.input<typeof seq2seqOptions>;
 type Cfg = z.output<typeof seq2seqOptions>;
@@ -100,9 +102,22 @@ export class Seq2Seq extends Module {
     this.wte = this.param([c.vocab, c.dim], normal(0.02));
     this.srcPos = this.param([c.srcLen, c.dim], normal(0.01));
     this.tgtPos = this.param([c.tgtLen, c.dim], normal(0.01));
-    this.encoder = Array.from({ length: c.encoderLayers }, () => new TransformerBlock({ dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio, dropout: c.dropout, layers: c.encoderLayers }));
+    this.encoder = Array.from(
+      { length: c.encoderLayers },
+      () =>
+        new TransformerBlock({
+          dim: c.dim,
+          heads: c.heads,
+          mlpRatio: c.mlpRatio,
+          dropout: c.dropout,
+          layers: c.encoderLayers,
+        }),
+    );
     this.lnEnc = new LayerNorm(c.dim);
-    this.decoder = Array.from({ length: c.decoderLayers }, () => new DecoderBlock(c.dim, c.heads, c.mlpRatio, c.dropout));
+    this.decoder = Array.from(
+      { length: c.decoderLayers },
+      () => new DecoderBlock(c.dim, c.heads, c.mlpRatio, c.dropout),
+    );
     this.lnDec = new LayerNorm(c.dim);
     this.drop = new Dropout(c.dropout);
   }
@@ -110,7 +125,8 @@ export class Seq2Seq extends Module {
   /** Encoder output [B, S, D] and the source keep-mask [B, S] (false at padding). */
   encode(src: Tensor): { memory: Tensor; keep: Tensor } {
     const s = src.shape[1];
-    if (typeof s !== 'number' || s > this.cfg.srcLen) throw new Error(`Seq2Seq: source length ${s} must be static and ≤ ${this.cfg.srcLen}`);
+    if (typeof s !== 'number' || s > this.cfg.srcLen)
+      throw new Error(`Seq2Seq: source length ${s} must be static and ≤ ${this.cfg.srcLen}`);
     const keep = notEqual(src, scalar(this.cfg.padId, src.dtype)); // [B, S]
     let h = this.drop.forward(add(embedding(src, this.wte.t), sliceAxis(this.srcPos.t, 0, 0, s)));
     for (const b of this.encoder) h = b.run(h, { causal: false, keyPadding: keep }).y;
@@ -120,7 +136,8 @@ export class Seq2Seq extends Module {
   /** Decoder logits [B, T, vocab] for decoder input ids [B, T] (tied output head). */
   decode(tgtIn: Tensor, memory: Tensor, keep: Tensor): Tensor {
     const t = tgtIn.shape[1];
-    if (typeof t !== 'number' || t > this.cfg.tgtLen) throw new Error(`Seq2Seq: target length ${t} must be static and ≤ ${this.cfg.tgtLen}`);
+    if (typeof t !== 'number' || t > this.cfg.tgtLen)
+      throw new Error(`Seq2Seq: target length ${t} must be static and ≤ ${this.cfg.tgtLen}`);
     let h = this.drop.forward(add(embedding(tgtIn, this.wte.t), sliceAxis(this.tgtPos.t, 0, 0, t)));
     for (const b of this.decoder) h = b.forward(h, memory, keep);
     return linear(this.lnDec.forward(h), this.wte.t);
@@ -132,7 +149,10 @@ export class Seq2Seq extends Module {
    */
   forward(src: Tensor, tgtIn: Tensor): Tensor {
     // callers through Module's variadic forward can still pass one tensor
-    if (!tgtIn) throw new Error('Seq2Seq: forward needs source ids [B, S] and decoder input ids [B, T] (with the Trainer: inputKeys: [\'src\', \'tgt_in\'])');
+    if (!tgtIn)
+      throw new Error(
+        "Seq2Seq: forward needs source ids [B, S] and decoder input ids [B, T] (with the Trainer: inputKeys: ['src', 'tgt_in'])",
+      );
     const { memory, keep } = this.encode(src);
     return this.decode(tgtIn, memory, keep);
   }
@@ -186,7 +206,8 @@ export async function greedyDecode(model: Seq2Seq, src: NDArray, opts: { batch?:
 
 registerModel({
   name: 'seq2seq',
-  description: 'encoder-decoder transformer: bidirectional encoder with padding masks, decoder with causal self-attention and cross-attention, tied embeddings',
+  description:
+    'encoder-decoder transformer: bidirectional encoder with padding masks, decoder with causal self-attention and cross-attention, tied embeddings',
   options: seq2seqOptions,
   inputShape: (o) => [o.srcLen], // the first input; `inputs` lists both
   inputs: (o) => [

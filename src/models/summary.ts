@@ -95,8 +95,16 @@ function ownMethods(m: Module): string[] {
 
 const firstTensor = (v: unknown): Tensor | undefined => {
   if (v instanceof Tensor) return v;
-  if (Array.isArray(v)) for (const x of v) { const t = firstTensor(x); if (t) return t; }
-  else if (v && typeof v === 'object') for (const x of Object.values(v)) { const t = firstTensor(x); if (t) return t; }
+  if (Array.isArray(v))
+    for (const x of v) {
+      const t = firstTensor(x);
+      if (t) return t;
+    }
+  else if (v && typeof v === 'object')
+    for (const x of Object.values(v)) {
+      const t = firstTensor(x);
+      if (t) return t;
+    }
   return undefined;
 };
 
@@ -160,7 +168,8 @@ export function summarize(model: Module, inputs: readonly SummaryInput[]): Model
     let best: (typeof spans)[number] | undefined;
     for (const s of spans) {
       if (n.id < s.start || n.id >= s.end) continue;
-      if (!best || s.path.length > best.path.length || (s.path.length === best.path.length && s.start > best.start)) best = s;
+      if (!best || s.path.length > best.path.length || (s.path.length === best.path.length && s.start > best.start))
+        best = s;
     }
     const path = best?.path ?? '';
     macsOf.set(path, (macsOf.get(path) ?? 0) + macs);
@@ -168,17 +177,40 @@ export function summarize(model: Module, inputs: readonly SummaryInput[]): Model
   const rows: LayerRow[] = modules.map(([path, m]) => {
     let macs = 0;
     for (const [p, v] of macsOf) if (p === path || path === '' || p.startsWith(path + '.')) macs += v;
-    return { path, type: m.constructor.name, depth: depthOf(path), outputShape: firstOut.get(path)?.shape, params: m.parameterCount(), macs };
+    return {
+      path,
+      type: m.constructor.name,
+      depth: depthOf(path),
+      outputShape: firstOut.get(path)?.shape,
+      params: m.parameterCount(),
+      macs,
+    };
   });
   const totalMacs = [...macsOf.values()].reduce((a, b) => a + b, 0);
-  const trainable = model.namedParameters().filter(([, p]) => !p.frozen).reduce((n, [, p]) => n + p.data.shape.reduce((a, b) => a * b, 1), 0);
-  return { rows, totalParams: model.parameterCount(), trainableParams: trainable, totalMacs, totalFlops: 2 * totalMacs, nodes: nodes.length, outputShapes: outputs.map((t) => t.shape) };
+  const trainable = model
+    .namedParameters()
+    .filter(([, p]) => !p.frozen)
+    .reduce((n, [, p]) => n + p.data.shape.reduce((a, b) => a * b, 1), 0);
+  return {
+    rows,
+    totalParams: model.parameterCount(),
+    trainableParams: trainable,
+    totalMacs,
+    totalFlops: 2 * totalMacs,
+    nodes: nodes.length,
+    outputShapes: outputs.map((t) => t.shape),
+  };
 }
 
 /** Human units: 1234567 → "1.23M". */
 export function humanCount(n: number): string {
   if (!Number.isFinite(n)) return '?';
-  const units: [number, string][] = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'K']];
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
   for (const [v, u] of units) if (Math.abs(n) >= v) return `${(n / v).toFixed(2)}${u}`;
   return String(n);
 }
@@ -195,7 +227,11 @@ export function formatSummary(s: ModelSummary, opts: { maxDepth?: number } = {})
   ]);
   const head = ['module', 'type', 'output shape', 'params', 'FLOPs'];
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [
     line(head),
     widths.map((w) => '-'.repeat(w)).join('  '),

@@ -52,7 +52,13 @@ export class TransformerBlock extends Module {
     const hidden = Math.round(d * (cfg.mlpRatio ?? 4));
     const bias = cfg.bias ?? true;
     this.ln1 = new LayerNorm(d);
-    this.attn = new MultiHeadAttention(d, { heads: cfg.heads, kvHeads: cfg.kvHeads, dropout: cfg.dropout, rope: cfg.rope, bias });
+    this.attn = new MultiHeadAttention(d, {
+      heads: cfg.heads,
+      kvHeads: cfg.kvHeads,
+      dropout: cfg.dropout,
+      rope: cfg.rope,
+      bias,
+    });
     this.ln2 = new LayerNorm(d);
     // The order of construction and re-initialisation is the order of draws from the seeded generator: a dense block
     // draws exactly as before MoE existed, so seeded figures stay reproducible.
@@ -67,7 +73,8 @@ export class TransformerBlock extends Module {
     reinit(this.attn.out, resid);
     reinit(this.moe?.w1 ?? (this.fc as Linear).weight, 0.02);
     reinit(this.moe?.w2 ?? (this.proj as Linear).weight, resid);
-    for (const p of [this.attn.qkvBias, this.attn.outBias, this.fc?.bias, this.proj?.bias, this.moe?.b1, this.moe?.b2]) if (p) p.data = zeros(p.data.shape, initGenerator());
+    for (const p of [this.attn.qkvBias, this.attn.outBias, this.fc?.bias, this.proj?.bias, this.moe?.b1, this.moe?.b2])
+      if (p) p.data = zeros(p.data.shape, initGenerator());
   }
 
   /**
@@ -93,7 +100,10 @@ export class TransformerBlock extends Module {
    * The block with every attention option (causal mask, key padding, KV cache `past`, RoPE `positions`): x [B, T, D] →
    * y [B, T, D] and the keys/values `present` to cache.
    */
-  run(x: Tensor, opts: { causal: boolean; keyPadding?: Tensor; past?: KVCache; positions?: Tensor }): { y: Tensor; present: KVCache } {
+  run(
+    x: Tensor,
+    opts: { causal: boolean; keyPadding?: Tensor; past?: KVCache; positions?: Tensor },
+  ): { y: Tensor; present: KVCache } {
     const n = this.ln1.forward(x);
     const a = this.attn.attend(n, n, opts);
     const h = add(x, this.drop.forward(a.y));
@@ -107,30 +117,35 @@ export class TransformerBlock extends Module {
  * Options of the registered 'gpt' model (zod schema, strict): vocabulary (default 96), context (default 64), width,
  * layers, heads and KV heads, MLP ratio, dropout, position encoding (default 'rope'), tied head and biases.
  */
-export const gptOptions = z.object({
-  vocab: z.number().int().positive().default(96),
-  /** Maximum context length (position table / RoPE tables). */
-  context: z.number().int().positive().default(64),
-  dim: z.number().int().positive().default(128),
-  layers: z.number().int().positive().default(2),
-  heads: z.number().int().positive().default(4),
-  /** Key/value heads (grouped-query attention); default = heads. */
-  kvHeads: z.number().int().positive().optional(),
-  mlpRatio: z.number().positive().default(4),
-  dropout: z.number().min(0).max(0.9).default(0),
-  positions: z.enum(['rope', 'learned']).default('rope'),
-  tied: z.boolean().default(true),
-  bias: z.boolean().default(true),
-  /** Mixture-of-experts MLPs in every block (`moe: { experts: 8, topK: 2 }`); absent: dense MLPs. */
-  moe: z.object({
-    experts: z.number().int().min(2),
-    topK: z.union([z.literal(1), z.literal(2)]).default(2),
-    capacityFactor: z.number().positive().default(1.25),
-    evalCapacityFactor: z.number().positive().default(2),
-    balanceWeight: z.number().min(0).default(0.01),
-    zLossWeight: z.number().min(0).default(0.001),
-  }).strict().optional(),
-}).strict();
+export const gptOptions = z
+  .object({
+    vocab: z.number().int().positive().default(96),
+    /** Maximum context length (position table / RoPE tables). */
+    context: z.number().int().positive().default(64),
+    dim: z.number().int().positive().default(128),
+    layers: z.number().int().positive().default(2),
+    heads: z.number().int().positive().default(4),
+    /** Key/value heads (grouped-query attention); default = heads. */
+    kvHeads: z.number().int().positive().optional(),
+    mlpRatio: z.number().positive().default(4),
+    dropout: z.number().min(0).max(0.9).default(0),
+    positions: z.enum(['rope', 'learned']).default('rope'),
+    tied: z.boolean().default(true),
+    bias: z.boolean().default(true),
+    /** Mixture-of-experts MLPs in every block (`moe: { experts: 8, topK: 2 }`); absent: dense MLPs. */
+    moe: z
+      .object({
+        experts: z.number().int().min(2),
+        topK: z.union([z.literal(1), z.literal(2)]).default(2),
+        capacityFactor: z.number().positive().default(1.25),
+        evalCapacityFactor: z.number().positive().default(2),
+        balanceWeight: z.number().min(0).default(0.01),
+        zLossWeight: z.number().min(0).default(0.001),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 /** Options of {@link GPT} as accepted (every field optional, defaults from {@link gptOptions}). */
 export type GPTOptions = z.input<typeof gptOptions>;
 
@@ -157,7 +172,21 @@ export class GPT extends Module {
     if (c.positions === 'learned') this.wpe = this.param([c.context, c.dim], normal(0.01));
     this.drop = new Dropout(c.dropout);
     const rope = c.positions === 'rope' ? { maxLen: c.context } : undefined;
-    this.blocks = Array.from({ length: c.layers }, () => new TransformerBlock({ dim: c.dim, heads: c.heads, kvHeads: c.kvHeads, mlpRatio: c.mlpRatio, dropout: c.dropout, rope, layers: c.layers, bias: c.bias, moe: c.moe }));
+    this.blocks = Array.from(
+      { length: c.layers },
+      () =>
+        new TransformerBlock({
+          dim: c.dim,
+          heads: c.heads,
+          kvHeads: c.kvHeads,
+          mlpRatio: c.mlpRatio,
+          dropout: c.dropout,
+          rope,
+          layers: c.layers,
+          bias: c.bias,
+          moe: c.moe,
+        }),
+    );
     this.lnf = new LayerNorm(c.dim);
     if (!c.tied) this.head = this.param([c.vocab, c.dim], normal(0.02));
   }
@@ -168,7 +197,8 @@ export class GPT extends Module {
       const t = ids.shape[1];
       if (positions) x = add(x, embedding(positions, this.wpe.t));
       else {
-        if (typeof t !== 'number') throw new Error('GPT: learned positions over a symbolic length need explicit positions');
+        if (typeof t !== 'number')
+          throw new Error('GPT: learned positions over a symbolic length need explicit positions');
         if (t > this.cfg.context) throw new Error(`GPT: sequence length ${t} exceeds the context ${this.cfg.context}`);
         x = add(x, sliceAxis(this.wpe.t, 0, 0, t));
       }
@@ -215,7 +245,8 @@ export function lmLoss(logits: Tensor, targets: Tensor): Tensor {
 
 registerModel({
   name: 'gpt',
-  description: 'GPT-style decoder: token embedding, pre-norm blocks (causal MHA with RoPE or learned positions, GELU MLP), tied output head',
+  description:
+    'GPT-style decoder: token embedding, pre-norm blocks (causal MHA with RoPE or learned positions, GELU MLP), tied output head',
   options: gptOptions,
   inputShape: (o) => [o.context],
   create: (o) => new GPT(o),
@@ -227,19 +258,21 @@ registerModel({
  * Options of the registered 'transformer-classifier' model (zod schema, strict): vocabulary and classes (required),
  * context (default 128), width, layers, heads, MLP ratio, dropout (default 0.1) and the padding id.
  */
-export const encoderClassifierOptions = z.object({
-  vocab: z.number().int().positive(),
-  /** Sequence length the classifier is trained on (position table size). */
-  context: z.number().int().positive().default(128),
-  dim: z.number().int().positive().default(128),
-  layers: z.number().int().positive().default(2),
-  heads: z.number().int().positive().default(4),
-  mlpRatio: z.number().positive().default(4),
-  dropout: z.number().min(0).max(0.9).default(0.1),
-  classes: z.number().int().positive(),
-  /** Token id of padding: those keys are masked and excluded from the pooled mean. */
-  padId: z.number().int().min(0).default(0),
-}).strict();
+export const encoderClassifierOptions = z
+  .object({
+    vocab: z.number().int().positive(),
+    /** Sequence length the classifier is trained on (position table size). */
+    context: z.number().int().positive().default(128),
+    dim: z.number().int().positive().default(128),
+    layers: z.number().int().positive().default(2),
+    heads: z.number().int().positive().default(4),
+    mlpRatio: z.number().positive().default(4),
+    dropout: z.number().min(0).max(0.9).default(0.1),
+    classes: z.number().int().positive(),
+    /** Token id of padding: those keys are masked and excluded from the pooled mean. */
+    padId: z.number().int().min(0).default(0),
+  })
+  .strict();
 /**
  * Options of {@link EncoderClassifier} as accepted (vocab and classes required, the rest defaulted by {@link
  * encoderClassifierOptions}).
@@ -261,7 +294,17 @@ export class EncoderClassifier extends Module {
     this.cfg = c;
     this.wte = this.param([c.vocab, c.dim], normal(0.02));
     this.wpe = this.param([c.context, c.dim], normal(0.01));
-    this.blocks = Array.from({ length: c.layers }, () => new TransformerBlock({ dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio, dropout: c.dropout, layers: c.layers }));
+    this.blocks = Array.from(
+      { length: c.layers },
+      () =>
+        new TransformerBlock({
+          dim: c.dim,
+          heads: c.heads,
+          mlpRatio: c.mlpRatio,
+          dropout: c.dropout,
+          layers: c.layers,
+        }),
+    );
     this.lnf = new LayerNorm(c.dim);
     this.drop = new Dropout(c.dropout);
     this.head = new Linear(c.dim, c.classes);
@@ -272,7 +315,8 @@ export class EncoderClassifier extends Module {
    */
   encode(ids: Tensor): Tensor {
     const t = ids.shape[1];
-    if (typeof t !== 'number' || t > this.cfg.context) throw new Error(`EncoderClassifier: sequence length ${t} must be static and ≤ ${this.cfg.context}`);
+    if (typeof t !== 'number' || t > this.cfg.context)
+      throw new Error(`EncoderClassifier: sequence length ${t} must be static and ≤ ${this.cfg.context}`);
     const keep = notEqual(ids, scalar(this.cfg.padId, ids.dtype)); // [B, T]
     let h = this.drop.forward(add(embedding(ids, this.wte.t), sliceAxis(this.wpe.t, 0, 0, t))); // [B, T, D]
     for (const b of this.blocks) h = b.run(h, { causal: false, keyPadding: keep }).y;
@@ -294,7 +338,8 @@ export class EncoderClassifier extends Module {
 
 registerModel({
   name: 'transformer-classifier',
-  description: 'BERT-style encoder classifier: token + learned positions, bidirectional blocks with key-padding masks, masked mean pooling',
+  description:
+    'BERT-style encoder classifier: token + learned positions, bidirectional blocks with key-padding masks, masked mean pooling',
   options: encoderClassifierOptions,
   inputShape: (o) => [o.context],
   create: (o) => new EncoderClassifier(o),

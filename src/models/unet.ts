@@ -17,30 +17,36 @@ import { registerModel } from './registry.js';
  * depth (default 2), normalisation, GroupNorm groups, upsampling mode, timestep embedding width, activation and input
  * size.
  */
-export const unetOptions = z.object({
-  inChannels: z.number().int().positive().default(1),
-  outChannels: z.number().int().positive().default(1),
-  /** Channels of the first level; level i has base·2^i. */
-  base: z.number().int().positive().default(32),
-  /** Number of 2× downsamplings (the input size must divide by 2^depth). */
-  depth: z.number().int().min(1).default(2),
-  norm: z.enum(['group', 'batch']).default('group'),
-  /** Groups of GroupNorm (must divide every level's channels). */
-  groups: z.number().int().positive().default(8),
-  /** 'transpose': ConvTranspose2d k2 s2; 'nearest': nearest-neighbour 2× then a 3×3 conv. */
-  upsample: z.enum(['transpose', 'nearest']).default('transpose'),
-  /** Width of the timestep embedding; 0 (default) = no timestep input. With > 0, forward takes (x, t [B] float32). */
-  timeEmbed: z.number().int().min(0).default(0),
-  act: z.enum(['silu', 'relu']).default('silu'),
-  /** Input size (square) for export and summaries. */
-  size: z.number().int().positive().default(28),
-}).strict();
+export const unetOptions = z
+  .object({
+    inChannels: z.number().int().positive().default(1),
+    outChannels: z.number().int().positive().default(1),
+    /** Channels of the first level; level i has base·2^i. */
+    base: z.number().int().positive().default(32),
+    /** Number of 2× downsamplings (the input size must divide by 2^depth). */
+    depth: z.number().int().min(1).default(2),
+    norm: z.enum(['group', 'batch']).default('group'),
+    /** Groups of GroupNorm (must divide every level's channels). */
+    groups: z.number().int().positive().default(8),
+    /** 'transpose': ConvTranspose2d k2 s2; 'nearest': nearest-neighbour 2× then a 3×3 conv. */
+    upsample: z.enum(['transpose', 'nearest']).default('transpose'),
+    /** Width of the timestep embedding; 0 (default) = no timestep input. With > 0, forward takes (x, t [B] float32). */
+    timeEmbed: z.number().int().min(0).default(0),
+    act: z.enum(['silu', 'relu']).default('silu'),
+    /** Input size (square) for export and summaries. */
+    size: z.number().int().positive().default(28),
+  })
+  .strict();
 /** Options of {@link UNet} as accepted (every field optional, defaults from {@link unetOptions}). */
 export type UNetOptions = z.input<typeof unetOptions>;
 type Cfg = z.output<typeof unetOptions>;
 
-const activation = (c: Cfg) => (x: Tensor): Tensor => (c.act === 'silu' ? silu(x) : relu(x));
-const normLayer = (c: Cfg, ch: number): Module => (c.norm === 'group' ? new GroupNorm(Math.min(c.groups, ch), ch) : new BatchNorm2d(ch));
+const activation =
+  (c: Cfg) =>
+  (x: Tensor): Tensor =>
+    c.act === 'silu' ? silu(x) : relu(x);
+const normLayer = (c: Cfg, ch: number): Module =>
+  c.norm === 'group' ? new GroupNorm(Math.min(c.groups, ch), ch) : new BatchNorm2d(ch);
 
 /** conv3×3 → norm → act (+ timestep bias) → conv3×3 → norm → act. */
 export class DoubleConv extends Module {
@@ -81,9 +87,17 @@ export function upsampleNearest2x(x: Tensor): Tensor {
 export class UpBlock extends Module {
   readonly up: ConvTranspose2d | Conv2d;
   readonly conv: DoubleConv;
-  constructor(cin: number, cout: number, readonly mode: Cfg['upsample'], c: Cfg) {
+  constructor(
+    cin: number,
+    cout: number,
+    readonly mode: Cfg['upsample'],
+    c: Cfg,
+  ) {
     super();
-    this.up = mode === 'transpose' ? new ConvTranspose2d(cin, cout, 2, { stride: 2 }) : new Conv2d(cin, cout, 3, { padding: 1 });
+    this.up =
+      mode === 'transpose'
+        ? new ConvTranspose2d(cin, cout, 2, { stride: 2 })
+        : new Conv2d(cin, cout, 3, { padding: 1 });
     this.conv = new DoubleConv(2 * cout, cout, c);
   }
   /**
@@ -99,7 +113,11 @@ export class UpBlock extends Module {
 /** Sinusoidal timestep features [B, dim] of float timesteps t [B] (the Transformer / DDPM table). */
 export function timestepFeatures(t: Tensor, dim: number): Tensor {
   const half = Math.floor(dim / 2);
-  const freqs = ndarray('float32', [1, half], Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / Math.max(1, half - 1))));
+  const freqs = ndarray(
+    'float32',
+    [1, half],
+    Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / Math.max(1, half - 1))),
+  );
   const a = mul(unsqueeze(t, 1), constant(freqs)); // [B, half]
   return concat([sin(a), cos(a)], 1); // [B, 2·half]
 }
@@ -117,14 +135,20 @@ export class UNet extends Module {
     super();
     const c = unetOptions.parse(opts);
     if (c.size % 2 ** c.depth) throw new Error(`UNet: size ${c.size} must divide by 2^depth = ${2 ** c.depth}`);
-    if (c.norm === 'group') for (let i = 0; i <= c.depth; i++) if ((c.base << i) % Math.min(c.groups, c.base << i)) throw new Error(`UNet: GroupNorm groups ${c.groups} must divide ${c.base << i} channels`);
+    if (c.norm === 'group')
+      for (let i = 0; i <= c.depth; i++)
+        if ((c.base << i) % Math.min(c.groups, c.base << i))
+          throw new Error(`UNet: GroupNorm groups ${c.groups} must divide ${c.base << i} channels`);
     this.cfg = c;
     const width = (i: number): number => c.base * 2 ** i;
     if (c.timeEmbed > 0) {
       this.t1 = new Linear(c.timeEmbed, c.timeEmbed);
       this.t2 = new Linear(c.timeEmbed, c.timeEmbed);
     }
-    this.down = Array.from({ length: c.depth }, (_, i) => new DoubleConv(i === 0 ? c.inChannels : width(i - 1), width(i), c));
+    this.down = Array.from(
+      { length: c.depth },
+      (_, i) => new DoubleConv(i === 0 ? c.inChannels : width(i - 1), width(i), c),
+    );
     this.mid = new DoubleConv(width(c.depth - 1), width(c.depth), c);
     this.up = Array.from({ length: c.depth }, (_, k) => {
       const i = c.depth - 1 - k; // level the block returns to
@@ -144,7 +168,8 @@ export class UNet extends Module {
    * [B, timeEmbed] (e.g. a class embedding) is added to the timestep embedding.
    */
   forward(x: Tensor, t?: Tensor, cond?: Tensor): Tensor {
-    if (this.cfg.timeEmbed > 0 && !t) throw new Error('UNet: built with timeEmbed > 0, so forward needs timesteps t [B]');
+    if (this.cfg.timeEmbed > 0 && !t)
+      throw new Error('UNet: built with timeEmbed > 0, so forward needs timesteps t [B]');
     let temb = t && this.cfg.timeEmbed > 0 ? this.embedTime(t) : undefined;
     if (cond && temb) temb = add(temb, cond); // [B, timeEmbed]
     const skips: Tensor[] = [];
@@ -162,7 +187,8 @@ export class UNet extends Module {
 
 registerModel({
   name: 'unet',
-  description: 'U-Net: conv encoder/decoder with concatenated skip connections, GroupNorm/BatchNorm, transposed-conv or nearest upsampling, optional timestep input',
+  description:
+    'U-Net: conv encoder/decoder with concatenated skip connections, GroupNorm/BatchNorm, transposed-conv or nearest upsampling, optional timestep input',
   options: unetOptions,
   inputShape: (o) => [o.inChannels, o.size, o.size],
   inputs: (o) => [

@@ -63,10 +63,16 @@ export async function vaeBounds(model: VAE, x: NDArray, opts: VaeBoundOptions = 
   if (x.shape.length !== 4 || x.shape[1] !== channels || x.shape[2] !== size || x.shape[3] !== size) {
     throw new Error(`vaeBounds: images must be [N, ${channels}, ${size}, ${size}], got [${x.shape.join(', ')}]`);
   }
-  const run = compile((xb: Tensor, key: Tensor) => withFrozenParameters(model, () => vaeLogWeights(model, xb, key, chunk)), {
-    inputs: [{ dtype: 'float32', shape: ['batch', channels, size, size] }, { dtype: 'int64', shape: [] }],
-    threads: opts.threads,
-  });
+  const run = compile(
+    (xb: Tensor, key: Tensor) => withFrozenParameters(model, () => vaeLogWeights(model, xb, key, chunk)),
+    {
+      inputs: [
+        { dtype: 'float32', shape: ['batch', channels, size, size] },
+        { dtype: 'int64', shape: [] },
+      ],
+      threads: opts.threads,
+    },
+  );
   const n = x.shape[0];
   const px = channels * size * size;
   const src = x.data as Float32Array;
@@ -74,12 +80,20 @@ export async function vaeBounds(model: VAE, x: NDArray, opts: VaeBoundOptions = 
   let iwaeSum = 0;
   for (let start = 0; start < n; start += batch) {
     const b = Math.min(batch, n - start);
-    const xb: NDArray = { dtype: 'float32', shape: [b, channels, size, size], data: src.subarray(start * px, (start + b) * px) };
+    const xb: NDArray = {
+      dtype: 'float32',
+      shape: [b, channels, size, size],
+      data: src.subarray(start * px, (start + b) * px),
+    };
     // running log-sum-exp of the log-weights per image, and their plain sum (for the ELBO)
     const lse = new Float64Array(b).fill(-Infinity);
     const tot = new Float64Array(b);
     for (let c = 0; c < k / chunk; c++) {
-      const key: NDArray = { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(mixSeed(opts.seed ?? 0, start, c))) };
+      const key: NDArray = {
+        dtype: 'int64',
+        shape: [],
+        data: BigInt64Array.of(BigInt(mixSeed(opts.seed ?? 0, start, c))),
+      };
       const lw = (await run(xb, key)).data as Float32Array; // [b, chunk]
       for (let i = 0; i < b; i++) {
         let m = lse[i];

@@ -7,7 +7,20 @@
 // data are binarised dynamically in the graph (each pixel ~ Bernoulli(intensity), a fresh draw per step from the
 // step's key). `forward(z)` is the inference function: the decoder's mean image, so an exported VAE samples images.
 import { z } from 'zod';
-import { add, clamp, exp, less, cast, mul, neg, relu, sigmoid, softplus, square, sub } from '../graph/ops/elementwise.js';
+import {
+  add,
+  clamp,
+  exp,
+  less,
+  cast,
+  mul,
+  neg,
+  relu,
+  sigmoid,
+  softplus,
+  square,
+  sub,
+} from '../graph/ops/elementwise.js';
 import { scalar } from '../graph/ops/leaf.js';
 import { reshape, split } from '../graph/ops/movement.js';
 import { randomNormal, randomUniform } from '../graph/ops/random.js';
@@ -17,23 +30,25 @@ import { Conv2d, ConvTranspose2d, Linear, Module } from '../nn/index.js';
 import { traceContext } from '../nn/context.js';
 import { registerModel, type ModelObjective } from './registry.js';
 
-export const vaeOptions = z.object({
-  /** 'mlp': pixels → hidden layers → (μ, log σ²); 'conv': two stride-2 4×4 convs (32, 64) → hidden → (μ, log σ²). */
-  arch: z.enum(['mlp', 'conv']).default('mlp'),
-  /** Image channels and size (square). */
-  channels: z.number().int().positive().default(1),
-  size: z.number().int().positive().default(28),
-  /** Hidden widths of the MLP encoder (the decoder mirrors them); the conv arch uses the first as its dense width. */
-  hidden: z.array(z.number().int().positive()).min(1).default([400]),
-  /** Latent dimensions. */
-  latent: z.number().int().positive().default(20),
-  /** 'bernoulli': binary pixels (logits out); 'gaussian': real pixels in [0, 1] (mean and log-variance out). */
-  likelihood: z.enum(['bernoulli', 'gaussian']).default('bernoulli'),
-  /** Weight of the KL term (β-VAE); 1 is the ELBO. */
-  beta: z.number().positive().default(1),
-  /** Bernoulli likelihood: binarise training images in the graph (pixel ~ Bernoulli(intensity), fresh each step). */
-  binarize: z.boolean().default(true),
-}).strict();
+export const vaeOptions = z
+  .object({
+    /** 'mlp': pixels → hidden layers → (μ, log σ²); 'conv': two stride-2 4×4 convs (32, 64) → hidden → (μ, log σ²). */
+    arch: z.enum(['mlp', 'conv']).default('mlp'),
+    /** Image channels and size (square). */
+    channels: z.number().int().positive().default(1),
+    size: z.number().int().positive().default(28),
+    /** Hidden widths of the MLP encoder (the decoder mirrors them); the conv arch uses the first as its dense width. */
+    hidden: z.array(z.number().int().positive()).min(1).default([400]),
+    /** Latent dimensions. */
+    latent: z.number().int().positive().default(20),
+    /** 'bernoulli': binary pixels (logits out); 'gaussian': real pixels in [0, 1] (mean and log-variance out). */
+    likelihood: z.enum(['bernoulli', 'gaussian']).default('bernoulli'),
+    /** Weight of the KL term (β-VAE); 1 is the ELBO. */
+    beta: z.number().positive().default(1),
+    /** Bernoulli likelihood: binarise training images in the graph (pixel ~ Bernoulli(intensity), fresh each step). */
+    binarize: z.boolean().default(true),
+  })
+  .strict();
 export type VAEOptions = z.input<typeof vaeOptions>;
 type Cfg = z.output<typeof vaeOptions>;
 
@@ -48,7 +63,10 @@ class Encoder extends Module {
     super();
     const px = c.channels * c.size * c.size;
     if (c.arch === 'conv') {
-      this.convs = [new Conv2d(c.channels, 32, 4, { stride: 2, padding: 1 }), new Conv2d(32, 64, 4, { stride: 2, padding: 1 })];
+      this.convs = [
+        new Conv2d(c.channels, 32, 4, { stride: 2, padding: 1 }),
+        new Conv2d(32, 64, 4, { stride: 2, padding: 1 }),
+      ];
       this.layers = [new Linear(64 * (c.size / 4) ** 2, c.hidden[0])];
     } else {
       this.convs = [];
@@ -75,10 +93,16 @@ class Decoder extends Module {
     const px = c.channels * c.size * c.size;
     if (c.arch === 'conv') {
       this.layers = [new Linear(c.latent, c.hidden[0]), new Linear(c.hidden[0], 64 * (c.size / 4) ** 2)];
-      this.deconvs = [new ConvTranspose2d(64, 32, 4, { stride: 2, padding: 1 }), new ConvTranspose2d(32, k * c.channels, 4, { stride: 2, padding: 1 })];
+      this.deconvs = [
+        new ConvTranspose2d(64, 32, 4, { stride: 2, padding: 1 }),
+        new ConvTranspose2d(32, k * c.channels, 4, { stride: 2, padding: 1 }),
+      ];
     } else {
       const widths = [...c.hidden].reverse();
-      this.layers = [...widths.map((h, i) => new Linear(i === 0 ? c.latent : widths[i - 1], h)), new Linear(widths[widths.length - 1], k * px)];
+      this.layers = [
+        ...widths.map((h, i) => new Linear(i === 0 ? c.latent : widths[i - 1], h)),
+        new Linear(widths[widths.length - 1], k * px),
+      ];
       this.deconvs = [];
     }
   }
@@ -105,7 +129,8 @@ export class VAE extends Module {
   constructor(opts: VAEOptions = {}) {
     super();
     const c = vaeOptions.parse(opts);
-    if (c.arch === 'conv' && c.size % 4) throw new Error(`VAE: the conv arch needs a size divisible by 4, got ${c.size}`);
+    if (c.arch === 'conv' && c.size % 4)
+      throw new Error(`VAE: the conv arch needs a size divisible by 4, got ${c.size}`);
     this.cfg = c;
     this.encoder = new Encoder(c);
     this.decoder = new Decoder(c);
@@ -166,7 +191,10 @@ export function vaeTerms(model: VAE, x: Tensor, key: Tensor): { rec: Tensor; kl:
  * The training objective: mean over the batch of rec + β·KL, with the ELBO (nats, higher is better), the
  * reconstruction and the KL as metrics. Reads images from `batch.x` in [0, 1] and the key from the trace context.
  */
-export function vaeObjective(model: Module, batch: Readonly<Record<string, Tensor>>): { loss: Tensor; metrics: Record<string, Tensor> } {
+export function vaeObjective(
+  model: Module,
+  batch: Readonly<Record<string, Tensor>>,
+): { loss: Tensor; metrics: Record<string, Tensor> } {
   if (!(model instanceof VAE)) throw new Error('vaeObjective: the model is not a VAE');
   const key = traceContext().key;
   if (!key) throw new Error('vaeObjective: needs a random key in the trace context (the Trainer sets one)');
@@ -179,16 +207,19 @@ export function vaeObjective(model: Module, batch: Readonly<Record<string, Tenso
   return { loss, metrics: { elbo: neg(negElbo), rec: mean(rec), kl: mean(kl) } };
 }
 
-
 registerModel({
   name: 'vae',
-  description: 'variational autoencoder: MLP or conv encoder/decoder, Bernoulli or Gaussian likelihood, β, in-graph reparameterisation; forward(z) decodes latents',
+  description:
+    'variational autoencoder: MLP or conv encoder/decoder, Bernoulli or Gaussian likelihood, β, in-graph reparameterisation; forward(z) decodes latents',
   options: vaeOptions,
   inputShape: (o) => [o.latent],
   inputs: (o) => [{ name: 'z', dtype: 'float32', shape: [o.latent] }],
   create: (o) => new VAE(o),
   objective: (o): ModelObjective => ({
-    objective: vaeObjective, pixels: 'unit', monitor: { metric: 'val_elbo', mode: 'max' }, binaryEval: o.likelihood === 'bernoulli' && o.binarize,
+    objective: vaeObjective,
+    pixels: 'unit',
+    monitor: { metric: 'val_elbo', mode: 'max' },
+    binaryEval: o.likelihood === 'bernoulli' && o.binarize,
     generative: { kind: 'vae', channels: o.channels, size: o.size, latent: o.latent },
   }),
 });

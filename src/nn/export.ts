@@ -8,7 +8,9 @@ import { bindParameters, type Module } from './module.js';
 
 /** Runs `fn` with the module's parameters bound to constants (its current values), in eval mode. */
 export function withFrozenParameters<R>(module: Module, fn: () => R): R {
-  const tensors: Record<string, Tensor> = Object.fromEntries(module.namedState().map(([k, p]) => [k, constant(p.data, k)]));
+  const tensors: Record<string, Tensor> = Object.fromEntries(
+    module.namedState().map(([k, p]) => [k, constant(p.data, k)]),
+  );
   const wasTraining = module.training;
   module.eval();
   try {
@@ -24,10 +26,22 @@ export function withFrozenParameters<R>(module: Module, fn: () => R): R {
  * ReLU before max pooling; onnx/inference.ts). Inputs may declare symbolic dims
  * (`{ dtype: 'float32', shape: ['batch', 1, 28, 28] }`).
  */
-export function exportModule(module: Module, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions & { path?: string; outputName?: string; externalData?: boolean | { readonly thresholdBytes: number } } = {}): Uint8Array {
+export function exportModule(
+  module: Module,
+  inputs: readonly (InputSpec | NDArray)[],
+  opts: ExportOptions & {
+    path?: string;
+    outputName?: string;
+    externalData?: boolean | { readonly thresholdBytes: number };
+  } = {},
+): Uint8Array {
   return exportOnnx(
     (...xs) => withFrozenParameters(module, () => ({ [opts.outputName ?? 'output']: module.forward(...xs) })),
     inputs,
-    { inputNames: opts.inputNames ?? (inputs.length === 1 ? ['input'] : undefined), ...opts, inference: opts.inference ?? true },
+    {
+      inputNames: opts.inputNames ?? (inputs.length === 1 ? ['input'] : undefined),
+      ...opts,
+      inference: opts.inference ?? true,
+    },
   );
 }

@@ -1,6 +1,23 @@
 // Losses, with PyTorch's semantics (mean reduction by default).
 import { isInteger } from '../graph/dtype.js';
-import { abs, add, cast, div, equal, exp, log, maximum, minimum, mul, neg, notEqual, relu, square, sub, where } from '../graph/ops/elementwise.js';
+import {
+  abs,
+  add,
+  cast,
+  div,
+  equal,
+  exp,
+  log,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  notEqual,
+  relu,
+  square,
+  sub,
+  where,
+} from '../graph/ops/elementwise.js';
 import { gather, gatherElements } from '../graph/ops/indexing.js';
 import { scalar } from '../graph/ops/leaf.js';
 import { reshape, squeeze, unsqueeze } from '../graph/ops/movement.js';
@@ -44,7 +61,8 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
 }
 
 function crossEntropyFromLogProbs(logp: Tensor, target: Tensor, opts: CrossEntropyOptions): Tensor {
-  if (!isInteger(target.dtype)) throw new Error(`crossEntropy: targets must be integer class indices, got ${target.dtype}`);
+  if (!isInteger(target.dtype))
+    throw new Error(`crossEntropy: targets must be integer class indices, got ${target.dtype}`);
   if (target.rank !== 1) throw new Error(`crossEntropy: targets must be [N], got ${formatShape(target.shape)}`);
   const c = logp.shape[1];
   if (typeof c !== 'number') throw new Error('crossEntropy: the class dim must be static');
@@ -69,7 +87,11 @@ function crossEntropyFromLogProbs(logp: Tensor, target: Tensor, opts: CrossEntro
 }
 
 /** Binary cross-entropy on logits, numerically stable: max(x,0) − x·y + log(1 + e^{−|x|}). */
-export function bceWithLogits(logits: Tensor, target: Tensor, opts: { reduction?: Reduction; posWeight?: Tensor } = {}): Tensor {
+export function bceWithLogits(
+  logits: Tensor,
+  target: Tensor,
+  opts: { reduction?: Reduction; posWeight?: Tensor } = {},
+): Tensor {
   const y = cast(target, logits.dtype);
   const sp = add(relu(neg(abs(logits))), log(add(exp(neg(abs(logits))), 1))); // log(1 + e^{−|x|})
   let l: Tensor;
@@ -83,11 +105,13 @@ export function bceWithLogits(logits: Tensor, target: Tensor, opts: { reduction?
 /**
  * Mean squared error (x − y)² between same-shaped (or broadcastable) tensors, reduced by `reduction` (default mean).
  */
-export const mseLoss = (x: Tensor, y: Tensor, reduction: Reduction = 'mean'): Tensor => reduce(square(sub(x, y)), reduction);
+export const mseLoss = (x: Tensor, y: Tensor, reduction: Reduction = 'mean'): Tensor =>
+  reduce(square(sub(x, y)), reduction);
 /**
  * Mean absolute error |x − y| between same-shaped (or broadcastable) tensors, reduced by `reduction` (default mean).
  */
-export const l1Loss = (x: Tensor, y: Tensor, reduction: Reduction = 'mean'): Tensor => reduce(abs(sub(x, y)), reduction);
+export const l1Loss = (x: Tensor, y: Tensor, reduction: Reduction = 'mean'): Tensor =>
+  reduce(abs(sub(x, y)), reduction);
 
 /** Huber loss: ½d² where |d| < δ, else δ(|d| − ½δ). */
 export function huberLoss(x: Tensor, y: Tensor, delta = 1, reduction: Reduction = 'mean'): Tensor {
@@ -97,7 +121,11 @@ export function huberLoss(x: Tensor, y: Tensor, delta = 1, reduction: Reduction 
 }
 
 /** KL(target ‖ input) with `input` as log-probabilities (torch.nn.functional.kl_div). */
-export function klDiv(input: Tensor, target: Tensor, opts: { logTarget?: boolean; reduction?: Reduction | 'batchmean' } = {}): Tensor {
+export function klDiv(
+  input: Tensor,
+  target: Tensor,
+  opts: { logTarget?: boolean; reduction?: Reduction | 'batchmean' } = {},
+): Tensor {
   const r = opts.reduction ?? 'batchmean';
   const l = opts.logTarget
     ? mul(exp(target), sub(target, input))

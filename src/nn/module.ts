@@ -103,7 +103,8 @@ export abstract class Module {
 
   /** Freezes parameters whose path starts with any of `prefixes` (all when none given). */
   freeze(...prefixes: string[]): this {
-    for (const [k, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((q) => k.startsWith(q))) p.frozen = true;
+    for (const [k, p] of this.namedParameters())
+      if (prefixes.length === 0 || prefixes.some((q) => k.startsWith(q))) p.frozen = true;
     return this;
   }
 
@@ -112,7 +113,8 @@ export abstract class Module {
    * returns `this`.
    */
   unfreeze(...prefixes: string[]): this {
-    for (const [k, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((q) => k.startsWith(q))) p.frozen = false;
+    for (const [k, p] of this.namedParameters())
+      if (prefixes.length === 0 || prefixes.some((q) => k.startsWith(q))) p.frozen = false;
     return this;
   }
 
@@ -139,9 +141,14 @@ export abstract class Module {
       }
       const castable = p.data.dtype === 'float32' && isFloat(v.dtype);
       if (v.shape.join(',') !== p.data.shape.join(',') || (v.dtype !== p.data.dtype && !castable)) {
-        throw new Error(`loadStateDict: "${k}" is ${v.dtype}${formatShape(v.shape)}, the model expects ${p.data.dtype}${formatShape(p.data.shape)}`);
+        throw new Error(
+          `loadStateDict: "${k}" is ${v.dtype}${formatShape(v.shape)}, the model expects ${p.data.dtype}${formatShape(p.data.shape)}`,
+        );
       }
-      p.data = v.dtype === p.data.dtype ? v : { dtype: 'float32', shape: [...v.shape], data: floatDataToFloat32(v.dtype, v.data) };
+      p.data =
+        v.dtype === p.data.dtype
+          ? v
+          : { dtype: 'float32', shape: [...v.shape], data: floatDataToFloat32(v.dtype, v.data) };
     }
     if (strict) for (const k of own.keys()) if (!(k in state)) throw new Error(`loadStateDict: missing key "${k}"`);
   }

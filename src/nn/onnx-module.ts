@@ -17,13 +17,20 @@ export class OnnxModule extends Module {
   readonly weights: Parameter[];
   private readonly names: string[];
 
-  constructor(source: string | Uint8Array | ModelProto, readonly outputName?: string) {
+  constructor(
+    source: string | Uint8Array | ModelProto,
+    readonly outputName?: string,
+  ) {
     super();
     this.graph = importOnnx(source);
     this.names = Object.keys(this.graph.params);
     this.weights = this.names.map((n) => new Parameter(this.graph.params[n]));
-    if (this.graph.inputs.length !== 1) throw new Error(`OnnxModule: the model has ${this.graph.inputs.length} inputs; use importOnnx() directly for multi-input models`);
-    if (outputName && !this.graph.outputs.includes(outputName)) throw new Error(`OnnxModule: no output named ${outputName} (outputs: ${this.graph.outputs.join(', ')})`);
+    if (this.graph.inputs.length !== 1)
+      throw new Error(
+        `OnnxModule: the model has ${this.graph.inputs.length} inputs; use importOnnx() directly for multi-input models`,
+      );
+    if (outputName && !this.graph.outputs.includes(outputName))
+      throw new Error(`OnnxModule: no output named ${outputName} (outputs: ${this.graph.outputs.join(', ')})`);
   }
 
   /** Initializer names in the order of `weights` (state-dict paths are weights.<i>). */

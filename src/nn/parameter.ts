@@ -23,7 +23,10 @@ export class Parameter {
 
   /** The traced tensor for this parameter (only while a model is being traced). */
   get t(): Tensor {
-    if (!this.traced) throw new Error(`parameter of shape ${formatShape(this.data.shape)} used outside a trace: call the model inside compile()/Trainer, or bind it with bindParameters()`);
+    if (!this.traced)
+      throw new Error(
+        `parameter of shape ${formatShape(this.data.shape)} used outside a trace: call the model inside compile()/Trainer, or bind it with bindParameters()`,
+      );
     return this.traced;
   }
 

@@ -7,12 +7,25 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 import { FileFormatError } from '../util/errors.js';
 
 const TO_ST: Partial<Record<DType, string>> = {
-  float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', int64: 'I64', uint8: 'U8', int8: 'I8', bool: 'BOOL', uint32: 'U32', uint64: 'U64',
+  float32: 'F32',
+  float64: 'F64',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int32: 'I32',
+  int64: 'I64',
+  uint8: 'U8',
+  int8: 'I8',
+  bool: 'BOOL',
+  uint32: 'U32',
+  uint64: 'U64',
 };
 const FROM_ST: Record<string, DType> = Object.fromEntries(Object.entries(TO_ST).map(([k, v]) => [v, k as DType]));
 
 /** Serialises named arrays (sorted by name) with optional string metadata. */
-export function encodeSafetensors(tensors: Readonly<Record<string, NDArray>>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Readonly<Record<string, NDArray>>,
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -52,7 +65,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
   if (n > bytes.length - 8) throw new FileFormatError(`${source}: header length ${n} exceeds the file`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  let header: Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
+  >;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch {
@@ -71,7 +87,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     if (!dtype) throw new FileFormatError(`${source}: tensor "${name}" has unsupported dtype ${e.dtype}`);
     const [s, t] = e.data_offsets;
     const count = e.shape.reduce((a, b) => a * b, 1);
-    if (t - s !== count * itemSize(dtype) || base + t > bytes.length) throw new FileFormatError(`${source}: tensor "${name}" has inconsistent offsets`);
+    if (t - s !== count * itemSize(dtype) || base + t > bytes.length)
+      throw new FileFormatError(`${source}: tensor "${name}" has inconsistent offsets`);
     const data = allocate(dtype, count);
     new Uint8Array((data as ArrayBufferView).buffer).set(bytes.subarray(base + s, base + t));
     tensors[name] = { dtype, shape: e.shape, data };
@@ -86,6 +103,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
 export const readSafetensors = (path: string): SafetensorsFile => decodeSafetensors(readFileSync(path), path);
 
 /** Writes tensors (and string metadata) as a safetensors file, atomically (temp, fsync, rename). */
-export function writeSafetensors(path: string, tensors: Readonly<Record<string, NDArray>>, metadata: Readonly<Record<string, string>> = {}): void {
+export function writeSafetensors(
+  path: string,
+  tensors: Readonly<Record<string, NDArray>>,
+  metadata: Readonly<Record<string, string>> = {},
+): void {
   writeAtomicFile(path, encodeSafetensors(tensors, metadata));
 }

@@ -71,10 +71,14 @@ function attribute(name: string, v: AttrValue): AttributeProto {
 function valueInfo(name: string, dtype: DType, shape: Shape): ValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: ONNX_DTYPE[dtype], shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType: ONNX_DTYPE[dtype],
+        shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   };
 }
-
 
 class Emitter implements LowerCtx {
   readonly nodes: NodeProto[] = [];
@@ -88,12 +92,16 @@ class Emitter implements LowerCtx {
   /** Id of the graph node being lowered (for withNodeSources). */
   private source?: number;
 
-  constructor(inputs: readonly Tensor[], readonly opset: number) {
+  constructor(
+    inputs: readonly Tensor[],
+    readonly opset: number,
+  ) {
     for (const t of inputs) {
       const name = (t.node.attrs as { name: string }).name;
       this.names.set(`${t.node.id}:0`, name);
       t.shape.forEach((d, axis) => {
-        if (typeof d === 'string' && /^[A-Za-z_][\w]*$/.test(d) && !this.symbols.has(d)) this.symbols.set(d, { input: name, axis });
+        if (typeof d === 'string' && /^[A-Za-z_][\w]*$/.test(d) && !this.symbols.has(d))
+          this.symbols.set(d, { input: name, axis });
       });
     }
   }
@@ -129,17 +137,24 @@ class Emitter implements LowerCtx {
     } finally {
       this.source = undefined;
     }
-    if (outs.length < node.outputs.length) throw new Error(`emit: ${node.prim.name} lowered to ${outs.length} outputs, needs ${node.outputs.length}`);
+    if (outs.length < node.outputs.length)
+      throw new Error(`emit: ${node.prim.name} lowered to ${outs.length} outputs, needs ${node.outputs.length}`);
     node.outputs.forEach((t, i) => {
       this.names.set(`${t.node.id}:${t.index}`, outs[i]);
       // a dim first seen on a node's output (a data-dependent op's fresh symbol) resolves from that value's shape
       t.shape.forEach((d, axis) => {
-        if (typeof d === 'string' && /^[A-Za-z_][\w]*$/.test(d) && !this.symbols.has(d)) this.symbols.set(d, { input: outs[i], axis });
+        if (typeof d === 'string' && /^[A-Za-z_][\w]*$/.test(d) && !this.symbols.has(d))
+          this.symbols.set(d, { input: outs[i], axis });
       });
     });
   }
 
-  emit(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, AttrValue>> = {}, outputs = 1): string[] {
+  emit(
+    opType: string,
+    inputs: readonly string[],
+    attrs: Readonly<Record<string, AttrValue>> = {},
+    outputs = 1,
+  ): string[] {
     const outNames = Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()));
     this.nodes.push({
       opType,
@@ -159,7 +174,9 @@ class Emitter implements LowerCtx {
       return name;
     }
     const small = value.data.length <= 16;
-    const k = small ? `${value.dtype}|${value.shape.join(',')}|${Array.from(value.data as ArrayLike<number | bigint>).join(',')}` : undefined;
+    const k = small
+      ? `${value.dtype}|${value.shape.join(',')}|${Array.from(value.data as ArrayLike<number | bigint>).join(',')}`
+      : undefined;
     if (k !== undefined) {
       const hit = this.consts.get(k);
       if (hit) return hit;
@@ -197,7 +214,9 @@ class Emitter implements LowerCtx {
         const src = this.symbols.get(atom);
         if (!src) throw new Error(`cannot resolve symbolic dim "${expr}": no graph input has a dim named ${atom}`);
         const key = `sym:${atom}`;
-        v = this.shapes.get(key) ?? this.emit('Slice', [this.inputShape(src.input), this.i64([src.axis]), this.i64([src.axis + 1])])[0];
+        v =
+          this.shapes.get(key) ??
+          this.emit('Slice', [this.inputShape(src.input), this.i64([src.axis]), this.i64([src.axis + 1])])[0];
         this.shapes.set(key, v);
       }
       acc = acc ? this.emit('Mul', [acc, v])[0] : v;
@@ -261,7 +280,8 @@ export function emitModel(spec: GraphSpec, opts: EmitOptions = {}): ModelProto {
   }
   const outputs = Object.entries(spec.outputs);
   const opset = opts.opset ?? DEFAULT_OPSET;
-  if (!(Number.isInteger(opset) && opset >= MIN_OPSET && opset <= MAX_OPSET)) throw new Error(`emit: opset ${opset} is not supported (lathe lowers for opsets ${MIN_OPSET}–${MAX_OPSET})`);
+  if (!(Number.isInteger(opset) && opset >= MIN_OPSET && opset <= MAX_OPSET))
+    throw new Error(`emit: opset ${opset} is not supported (lathe lowers for opsets ${MIN_OPSET}–${MAX_OPSET})`);
   const e = new Emitter(spec.inputs, opset);
   for (const n of reachable(outputs.map(([, t]) => t))) e.lowerNode(n);
   const used = new Set<string>();
@@ -277,7 +297,14 @@ export function emitModel(spec: GraphSpec, opts: EmitOptions = {}): ModelProto {
     used.add(name);
     const src = e.nameOf(t);
     if (producers.has(src) && !renamed.has(src)) renamed.set(src, name);
-    else e.nodes.push({ opType: 'Identity', input: [renamed.get(src) ?? src], output: [name], name: `out_${name}`, attribute: [] });
+    else
+      e.nodes.push({
+        opType: 'Identity',
+        input: [renamed.get(src) ?? src],
+        output: [name],
+        name: `out_${name}`,
+        attribute: [],
+      });
     graphOutputs.push(valueInfo(name, t.dtype, t.shape));
   }
   if (renamed.size) {

@@ -1,16 +1,44 @@
 /** ONNX protobuf encoder (see proto.ts for the presence conventions). */
-import { AttributeType, F, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type StringStringEntryProto, type TensorProto, type TensorTypedArray, type TypeProto, type ValueInfoProto } from './proto.js';
+import {
+  AttributeType,
+  F,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type StringStringEntryProto,
+  type TensorProto,
+  type TensorTypedArray,
+  type TypeProto,
+  type ValueInfoProto,
+} from './proto.js';
 import { Writer } from './wire.js';
 
 /** Bytes per element of fixed-size data types (undefined for STRING/UNDEFINED). */
 function dataTypeSize(dataType: number): number | undefined {
   switch (dataType) {
-    case 1: case 6: case 12: return 4; // FLOAT INT32 UINT32
-    case 2: case 3: case 9: return 1; // UINT8 INT8 BOOL
-    case 4: case 5: case 10: case 16: return 2; // UINT16 INT16 FLOAT16 BFLOAT16
-    case 7: case 11: case 13: case 14: return 8; // INT64 DOUBLE UINT64 COMPLEX64
-    case 15: return 16; // COMPLEX128
-    default: return undefined;
+    case 1:
+    case 6:
+    case 12:
+      return 4; // FLOAT INT32 UINT32
+    case 2:
+    case 3:
+    case 9:
+      return 1; // UINT8 INT8 BOOL
+    case 4:
+    case 5:
+    case 10:
+    case 16:
+      return 2; // UINT16 INT16 FLOAT16 BFLOAT16
+    case 7:
+    case 11:
+    case 13:
+    case 14:
+      return 8; // INT64 DOUBLE UINT64 COMPLEX64
+    case 15:
+      return 16; // COMPLEX128
+    default:
+      return undefined;
   }
 }
 
@@ -36,7 +64,9 @@ function writeTensor(w: Writer, t: TensorProto): void {
   if (t.rawData !== undefined) {
     const size = dataTypeSize(t.dataType);
     if (size !== undefined && t.rawData.length !== numElements(t.dims) * size) {
-      throw new Error(`encode: ${what}: rawData has ${t.rawData.length} bytes, dims [${t.dims.join(',')}] of type ${t.dataType} need ${numElements(t.dims) * size}`);
+      throw new Error(
+        `encode: ${what}: rawData has ${t.rawData.length} bytes, dims [${t.dims.join(',')}] of type ${t.dataType} need ${numElements(t.dims) * size}`,
+      );
     }
   }
   w.packedInt64(T.dims, t.dims, `${what} dims`);
@@ -56,20 +86,31 @@ function writeTensor(w: Writer, t: TensorProto): void {
 }
 
 const VALUE_FIELD: Record<number, keyof AttributeProto> = {
-  [AttributeType.FLOAT]: 'f', [AttributeType.INT]: 'i', [AttributeType.STRING]: 's', [AttributeType.TENSOR]: 't', [AttributeType.GRAPH]: 'g',
+  [AttributeType.FLOAT]: 'f',
+  [AttributeType.INT]: 'i',
+  [AttributeType.STRING]: 's',
+  [AttributeType.TENSOR]: 't',
+  [AttributeType.GRAPH]: 'g',
 };
 
 function writeAttribute(w: Writer, a: AttributeProto): void {
   const what = `attribute '${a.name}'`;
   const A = F.attr;
   const need = VALUE_FIELD[a.type];
-  if (need !== undefined && a[need] === undefined && a.refAttrName === undefined) throw new Error(`encode: ${what} of type ${a.type} has no '${need}' value`);
+  if (need !== undefined && a[need] === undefined && a.refAttrName === undefined)
+    throw new Error(`encode: ${what} of type ${a.type} has no '${need}' value`);
   if (a.name !== '') w.stringField(A.name, a.name);
   if (a.f !== undefined) w.floatField(A.f, a.f);
   if (a.i !== undefined) w.int64Field(A.i, a.i, what);
   if (a.s !== undefined) w.bytesField(A.s, a.s);
-  if (a.t !== undefined) { const t = a.t; w.messageField(A.t, (x) => writeTensor(x, t)); }
-  if (a.g !== undefined) { const g = a.g; w.messageField(A.g, (x) => writeGraph(x, g)); }
+  if (a.t !== undefined) {
+    const t = a.t;
+    w.messageField(A.t, (x) => writeTensor(x, t));
+  }
+  if (a.g !== undefined) {
+    const g = a.g;
+    w.messageField(A.g, (x) => writeGraph(x, g));
+  }
   if (a.floats) w.packedFloat32(A.floats, a.floats);
   if (a.ints) w.packedInt64(A.ints, a.ints, what);
   if (a.strings) for (const s of a.strings) w.bytesField(A.strings, s);
@@ -159,7 +200,10 @@ function writeModel(w: Writer, m: ModelProto): void {
 export function encodeModel(m: ModelProto): Uint8Array {
   const w = new Writer(4096);
   writeModel(w, m);
-  if (w.length > 2147483647) throw new Error(`encode: model is ${w.length} bytes, over the 2 GiB protobuf limit; use encodeModelWithExternalData`);
+  if (w.length > 2147483647)
+    throw new Error(
+      `encode: model is ${w.length} bytes, over the 2 GiB protobuf limit; use encodeModelWithExternalData`,
+    );
   return w.finish();
 }
 
@@ -169,7 +213,6 @@ export function encodeTensor(t: TensorProto): Uint8Array {
   writeTensor(w, t);
   return w.finish();
 }
-
 
 function dataTypeOf(data: TensorTypedArray): number {
   if (data instanceof Float32Array) return 1;
@@ -188,9 +231,21 @@ function dataTypeOf(data: TensorTypedArray): number {
  * A TensorProto whose rawData views `data`'s bytes (no copy; little-endian hosts). `dataType` overrides the
  * type implied by the array (e.g. FLOAT16/BFLOAT16 for a Uint16Array, BOOL for a Uint8Array).
  */
-export function typedArrayToTensor(name: string, data: TensorTypedArray, dims: readonly number[], dataType?: number): TensorProto {
+export function typedArrayToTensor(
+  name: string,
+  data: TensorTypedArray,
+  dims: readonly number[],
+  dataType?: number,
+): TensorProto {
   const dt = dataType ?? dataTypeOf(data);
-  if (numElements(dims) !== data.length) throw new Error(`typedArrayToTensor: '${name}': ${data.length} values do not fill dims [${dims.join(',')}]`);
-  if (dataTypeSize(dt) !== data.BYTES_PER_ELEMENT) throw new Error(`typedArrayToTensor: '${name}': data type ${dt} does not match ${data.constructor.name}`);
-  return { name, dataType: dt, dims: [...dims], rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  if (numElements(dims) !== data.length)
+    throw new Error(`typedArrayToTensor: '${name}': ${data.length} values do not fill dims [${dims.join(',')}]`);
+  if (dataTypeSize(dt) !== data.BYTES_PER_ELEMENT)
+    throw new Error(`typedArrayToTensor: '${name}': data type ${dt} does not match ${data.constructor.name}`);
+  return {
+    name,
+    dataType: dt,
+    dims: [...dims],
+    rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }

@@ -21,11 +21,23 @@ export interface ExportOptions extends EmitOptions {
   readonly inference?: boolean | InferencePasses;
 }
 
-const toSpec = (a: InputSpec | NDArray, name?: string): InputSpec => ({ dtype: a.dtype, shape: [...a.shape], name: name ?? ('name' in a ? a.name : undefined) });
+const toSpec = (a: InputSpec | NDArray, name?: string): InputSpec => ({
+  dtype: a.dtype,
+  shape: [...a.shape],
+  name: name ?? ('name' in a ? a.name : undefined),
+});
 
 /** Traces `fn` over inputs shaped like the examples (or declared specs with symbolic dims) into an ONNX model. */
-export function exportModel(fn: (...xs: Tensor[]) => TraceResult, inputs: readonly (InputSpec | NDArray)[], opts: ExportOptions = {}): ModelProto {
-  const model = trace(fn, inputs.map((a, i) => toSpec(a, opts.inputNames?.[i])), opts).model;
+export function exportModel(
+  fn: (...xs: Tensor[]) => TraceResult,
+  inputs: readonly (InputSpec | NDArray)[],
+  opts: ExportOptions = {},
+): ModelProto {
+  const model = trace(
+    fn,
+    inputs.map((a, i) => toSpec(a, opts.inputNames?.[i])),
+    opts,
+  ).model;
   if (opts.inference) optimizeForInference(model, opts.inference === true ? {} : opts.inference);
   return model;
 }
@@ -37,7 +49,8 @@ const TWO_GB = 2 ** 31 - 1;
  * file `<name>.data` when `externalData` is set or when they exceed protobuf's 2 GB limit (a path is then needed).
  */
 export function exportOnnx(
-  fn: (...xs: Tensor[]) => TraceResult, inputs: readonly (InputSpec | NDArray)[],
+  fn: (...xs: Tensor[]) => TraceResult,
+  inputs: readonly (InputSpec | NDArray)[],
   opts: ExportOptions & { path?: string; externalData?: boolean | { readonly thresholdBytes: number } } = {},
 ): Uint8Array {
   const model = exportModel(fn, inputs, opts);

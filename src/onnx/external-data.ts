@@ -3,7 +3,17 @@
  * useful for memory-mapping big weights). Tensors reference it with externalData {location, offset, length}
  * and dataLocation = 1.
  */
-import { closeSync, fsyncSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { tensorToTypedArray } from './decode.js';
 import { decodeModel } from './decode.js';
@@ -31,7 +41,8 @@ interface ExternalDataPlan {
 
 function rawBytes(t: TensorProto): Uint8Array | undefined {
   if (t.rawData) return t.rawData;
-  if (t.dataType === 8 || (!t.floatData && !t.int32Data && !t.int64Data && !t.doubleData && !t.uint64Data)) return undefined;
+  if (t.dataType === 8 || (!t.floatData && !t.int32Data && !t.int64Data && !t.doubleData && !t.uint64Data))
+    return undefined;
   const a = tensorToTypedArray(t);
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -66,7 +77,10 @@ function planExternalData(m: ModelProto, opts: ExternalDataOptions): ExternalDat
 }
 
 /** Encodes a model whose large initializers live in `data` (to be stored as `opts.location` beside the model). */
-export function encodeModelWithExternalData(m: ModelProto, opts: ExternalDataOptions): { model: Uint8Array; data: Uint8Array } {
+export function encodeModelWithExternalData(
+  m: ModelProto,
+  opts: ExternalDataOptions,
+): { model: Uint8Array; data: Uint8Array } {
   const plan = planExternalData(m, opts);
   const data = new Uint8Array(plan.size);
   for (const c of plan.chunks) data.set(c.bytes, c.offset);
@@ -75,7 +89,8 @@ export function encodeModelWithExternalData(m: ModelProto, opts: ExternalDataOpt
 
 function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), position + done);
+  while (done < bytes.length)
+    done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), position + done);
 }
 
 function tempPath(path: string): string {
@@ -87,7 +102,11 @@ function tempPath(path: string): string {
  * fsynced, then renamed into place (data first, then model). The data file is streamed, tensor by tensor,
  * so it may exceed what one buffer can hold.
  */
-export function saveModelWithExternalData(modelPath: string, m: ModelProto, opts: Partial<ExternalDataOptions> = {}): { dataPath: string; externalized: string[] } {
+export function saveModelWithExternalData(
+  modelPath: string,
+  m: ModelProto,
+  opts: Partial<ExternalDataOptions> = {},
+): { dataPath: string; externalized: string[] } {
   const location = opts.location ?? `${basename(modelPath)}.data`;
   const plan = planExternalData(m, { ...opts, location });
   const dataPath = join(dirname(modelPath), location);
@@ -95,7 +114,9 @@ export function saveModelWithExternalData(modelPath: string, m: ModelProto, opts
   const tmpData = tempPath(dataPath);
   const tmpModel = tempPath(modelPath);
   try {
-    writeFileDurably(tmpData, (fd) => { for (const c of plan.chunks) writeAll(fd, c.bytes, c.offset); });
+    writeFileDurably(tmpData, (fd) => {
+      for (const c of plan.chunks) writeAll(fd, c.bytes, c.offset);
+    });
     writeFileDurably(tmpModel, (fd) => writeAll(fd, modelBytes, 0));
     renameSync(tmpData, dataPath);
     renameSync(tmpModel, modelPath);
@@ -105,7 +126,9 @@ export function saveModelWithExternalData(modelPath: string, m: ModelProto, opts
     throw e;
   }
   syncDir(dirname(modelPath));
-  const externalized = plan.model.graph.initializer.filter((t, i) => t !== m.graph.initializer[i]).map((t) => t.name ?? '');
+  const externalized = plan.model.graph.initializer
+    .filter((t, i) => t !== m.graph.initializer[i])
+    .map((t) => t.name ?? '');
   return { dataPath, externalized };
 }
 
@@ -122,7 +145,11 @@ function writeFileDurably(path: string, body: (fd: number) => void): void {
 function syncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     // directory fsync is not supported everywhere (e.g. Windows); the renames are still atomic
   }
@@ -160,14 +187,21 @@ function externalRef(t: TensorProto): { location: string; offset: number; length
  * subgraphs) holds its bytes in rawData. Files are read once per tensor range, not whole, from a directory.
  */
 export function loadExternalData(m: ModelProto, source: ExternalDataSource): ModelProto {
-  const files = new Map<string, { readonly fd: number; readonly size: number } | { readonly bytes: Uint8Array; readonly size: number }>();
+  const files = new Map<
+    string,
+    { readonly fd: number; readonly size: number } | { readonly bytes: Uint8Array; readonly size: number }
+  >();
   const open = (location: string) => {
     let f = files.get(location);
     if (!f) {
       if (typeof source === 'string') {
         const path = join(source, location);
         let fd: number;
-        try { fd = openSync(path, 'r'); } catch (e) { throw new Error(`external data: cannot open '${path}': ${(e as Error).message}`); }
+        try {
+          fd = openSync(path, 'r');
+        } catch (e) {
+          throw new Error(`external data: cannot open '${path}': ${(e as Error).message}`);
+        }
         f = { fd, size: fstatSync(fd).size };
       } else {
         const bytes = source(location);
@@ -182,7 +216,10 @@ export function loadExternalData(m: ModelProto, source: ExternalDataSource): Mod
     const { location, offset, length } = externalRef(t);
     const f = open(location);
     const len = length ?? f.size - offset;
-    if (offset + len > f.size || len < 0) throw new Error(`external data: tensor '${t.name ?? ''}' wants bytes [${offset}, ${offset + len}) of '${location}', which has ${f.size}`);
+    if (offset + len > f.size || len < 0)
+      throw new Error(
+        `external data: tensor '${t.name ?? ''}' wants bytes [${offset}, ${offset + len}) of '${location}', which has ${f.size}`,
+      );
     let rawData: Uint8Array;
     if ('bytes' in f) rawData = f.bytes.slice(offset, offset + len);
     else {

@@ -7,7 +7,14 @@ const INFERENCE_METADATA_KEY = 'lathe.inference';
 
 type InferenceInput =
   /** Images as [N, channels, height, width] floats: (pixel / 255 − mean[c]) / std[c]. */
-  | { readonly kind: 'image'; readonly channels: number; readonly height: number; readonly width: number; readonly mean: readonly number[]; readonly std: readonly number[] }
+  | {
+      readonly kind: 'image';
+      readonly channels: number;
+      readonly height: number;
+      readonly width: number;
+      readonly mean: readonly number[];
+      readonly std: readonly number[];
+    }
   /** Token ids (int64) below `vocab`. */
   | { readonly kind: 'tokens'; readonly vocab: number }
   /** Numbers fed as they are. */
@@ -25,7 +32,8 @@ export function inferenceMetadataProps(m: InferenceMetadata): Record<string, str
   return { [INFERENCE_METADATA_KEY]: JSON.stringify(m) };
 }
 
-const isNums = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+const isNums = (v: unknown): v is number[] =>
+  Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
 
 /** Reads and checks the metadata of a model; undefined when it has none (a model lathe did not write). */
 export function readInferenceMetadata(model: ModelProto, source = 'model'): InferenceMetadata | undefined {
@@ -41,15 +49,26 @@ export function readInferenceMetadata(model: ModelProto, source = 'model'): Infe
     throw new Error(`${source}: metadata ${INFERENCE_METADATA_KEY}: ${what}`);
   };
   const m = v as Partial<InferenceMetadata> & { input?: Record<string, unknown> };
-  if (typeof m !== 'object' || m === null || typeof m.input !== 'object' || m.input === null) return bad('input is missing');
+  if (typeof m !== 'object' || m === null || typeof m.input !== 'object' || m.input === null)
+    return bad('input is missing');
   const i: Record<string, unknown> = m.input;
   if (i.kind === 'image') {
-    for (const k of ['channels', 'height', 'width'] as const) if (!(Number.isInteger(i[k]) && (i[k] as number) > 0)) bad(`input.${k} must be a positive integer`);
-    if (!isNums(i.mean) || !isNums(i.std) || i.mean.length !== i.channels || i.std.length !== i.channels || i.std.some((s) => s <= 0)) bad('input.mean/std must hold one value per channel (std > 0)');
+    for (const k of ['channels', 'height', 'width'] as const)
+      if (!(Number.isInteger(i[k]) && (i[k] as number) > 0)) bad(`input.${k} must be a positive integer`);
+    if (
+      !isNums(i.mean) ||
+      !isNums(i.std) ||
+      i.mean.length !== i.channels ||
+      i.std.length !== i.channels ||
+      i.std.some((s) => s <= 0)
+    )
+      bad('input.mean/std must hold one value per channel (std > 0)');
   } else if (i.kind === 'tokens') {
     if (!(Number.isInteger(i.vocab) && (i.vocab as number) > 0)) bad('input.vocab must be a positive integer');
   } else if (i.kind !== 'array') bad(`input.kind ${JSON.stringify(i.kind)} is not image, tokens or array`);
-  if (m.output !== 'logits' && m.output !== 'probabilities' && m.output !== 'token-logits') bad(`output ${JSON.stringify(m.output)} is not logits, probabilities or token-logits`);
-  if (m.classes !== undefined && !(Array.isArray(m.classes) && m.classes.every((c) => typeof c === 'string'))) bad('classes must be strings');
+  if (m.output !== 'logits' && m.output !== 'probabilities' && m.output !== 'token-logits')
+    bad(`output ${JSON.stringify(m.output)} is not logits, probabilities or token-logits`);
+  if (m.classes !== undefined && !(Array.isArray(m.classes) && m.classes.every((c) => typeof c === 'string')))
+    bad('classes must be strings');
   return m as InferenceMetadata;
 }

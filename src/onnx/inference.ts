@@ -41,7 +41,7 @@ function soleConsumer(u: Uses, value: string): NodeProto | undefined {
 
 const attrNumber = (n: NodeProto, name: string): number | undefined => {
   const a = n.attribute.find((x) => x.name === name);
-  return a === undefined ? undefined : a.f ?? (a.i === undefined ? undefined : Number(a.i));
+  return a === undefined ? undefined : (a.f ?? (a.i === undefined ? undefined : Number(a.i)));
 };
 
 function float32Initializers(graph: GraphProto): Map<string, TensorProto> {
@@ -91,7 +91,10 @@ export function foldBatchNorm(graph: GraphProto): number {
 }
 
 const raw = (name: string, dims: readonly number[], a: Float32Array): TensorProto => ({
-  name, dataType: 1, dims: [...dims], rawData: new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+  name,
+  dataType: 1,
+  dims: [...dims],
+  rawData: new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
 });
 
 /** Swaps Conv → MaxPool → Relu/Clip into Conv → Relu/Clip → MaxPool; returns how many it swapped. */
@@ -105,7 +108,13 @@ export function reluBeforePool(graph: GraphProto): number {
     const conv = producer.get(pool.input[0]);
     if (conv?.opType !== 'Conv' || soleConsumer(u, pool.input[0]) !== pool) continue;
     const act = soleConsumer(u, pool.output[0]);
-    if (!act || (act.opType !== 'Relu' && act.opType !== 'Clip') || (act.domain ?? '') !== '' || act.input[0] !== pool.output[0]) continue;
+    if (
+      !act ||
+      (act.opType !== 'Relu' && act.opType !== 'Clip') ||
+      (act.domain ?? '') !== '' ||
+      act.input[0] !== pool.output[0]
+    )
+      continue;
     const mid = `${act.output[0]}_prepool`;
     const newAct: NodeProto = { ...act, input: [pool.input[0], ...act.input.slice(1)], output: [mid] };
     const newPool: NodeProto = { ...pool, input: [mid], output: [act.output[0]] };

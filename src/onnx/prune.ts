@@ -58,7 +58,7 @@ export function pruneUnusedOutputs(graph: GraphProto): { outputs: number; nodes:
       nodes++;
       continue;
     }
-    const optional = (n.domain ?? '') === '' ? OPTIONAL_OUTPUTS[n.opType] ?? [] : [];
+    const optional = (n.domain ?? '') === '' ? (OPTIONAL_OUTPUTS[n.opType] ?? []) : [];
     if (optional.length) {
       const out = n.output.map((o, i) => (o !== '' && optional.includes(i) && !used.has(o) ? '' : o));
       while (out.length && out[out.length - 1] === '') out.pop();
@@ -100,14 +100,25 @@ function splitAsSlices(graph: GraphProto, n: NodeProto, used: ReadonlySet<string
         graph.initializer.push(int64(name, v));
         return name;
       };
-      slices.push({ opType: 'Slice', input: [n.input[0], c('start', start), c('end', start + size), c('axis', axis)], output: [out], name: `${n.name ?? 'Split'}_${k}`, attribute: [] });
+      slices.push({
+        opType: 'Slice',
+        input: [n.input[0], c('start', start), c('end', start + size), c('axis', axis)],
+        output: [out],
+        name: `${n.name ?? 'Split'}_${k}`,
+        attribute: [],
+      });
     }
     start += size;
   });
   return slices.reverse(); // kept is built backwards
 }
 
-const int64 = (name: string, v: number): TensorProto => ({ name, dataType: 7, dims: [1], rawData: new Uint8Array(BigInt64Array.of(BigInt(v)).buffer) });
+const int64 = (name: string, v: number): TensorProto => ({
+  name,
+  dataType: 7,
+  dims: [1],
+  rawData: new Uint8Array(BigInt64Array.of(BigInt(v)).buffer),
+});
 
 /** Node outputs (by node name and output) that no node and no graph output reads: empty for a pruned graph. */
 export function unusedOutputs(graph: GraphProto): string[] {

@@ -31,7 +31,11 @@ export interface Traced {
 }
 
 /** Traces `fn` over placeholders and emits its ONNX model. */
-export function trace(fn: (...xs: Tensor[]) => TraceResult, specs: readonly InputSpec[], opts: EmitOptions = {}): Traced {
+export function trace(
+  fn: (...xs: Tensor[]) => TraceResult,
+  specs: readonly InputSpec[],
+  opts: EmitOptions = {},
+): Traced {
   const inputs = specs.map((s, i) => placeholder(s.name ?? `x${i}`, s.dtype, s.shape));
   const out = fn(...inputs);
   let kind: Traced['kind'];
@@ -50,5 +54,10 @@ export function trace(fn: (...xs: Tensor[]) => TraceResult, specs: readonly Inpu
     if (!(t instanceof Tensor)) throw new Error(`trace: output ${k} is not a Tensor`);
   }
   const model = emitModel({ inputs, outputs }, opts);
-  return { model, inputNames: inputs.map((t) => (t.node.attrs as { name: string }).name), outputNames: Object.keys(outputs), kind };
+  return {
+    model,
+    inputNames: inputs.map((t) => (t.node.attrs as { name: string }).name),
+    outputNames: Object.keys(outputs),
+    kind,
+  };
 }

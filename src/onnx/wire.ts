@@ -267,7 +267,10 @@ export class Writer {
   /** Concatenates everything into one buffer (the single copy of large byte fields). */
   finish(): Uint8Array {
     this.flush();
-    const out = this.length > 4096 ? new Uint8Array(Buffer.allocUnsafeSlow(this.length).buffer, 0, this.length) : new Uint8Array(this.length);
+    const out =
+      this.length > 4096
+        ? new Uint8Array(Buffer.allocUnsafeSlow(this.length).buffer, 0, this.length)
+        : new Uint8Array(this.length);
     let o = 0;
     for (const p of this.parts) {
       out.set(p, o);
@@ -475,21 +478,38 @@ export class Reader {
   skip(field: number, wire: number): void {
     const at = this.pos;
     switch (wire) {
-      case WIRE_VARINT: this.varint64(`field ${field}`); return;
-      case WIRE_I64: this.need(8, `field ${field}`); this.pos += 8; return;
-      case WIRE_LEN: { const n = this.len(`field ${field}`); this.pos += n; return; }
-      case WIRE_I32: this.need(4, `field ${field}`); this.pos += 4; return;
-      case 3: { // group start: skip until the matching end group
+      case WIRE_VARINT:
+        this.varint64(`field ${field}`);
+        return;
+      case WIRE_I64:
+        this.need(8, `field ${field}`);
+        this.pos += 8;
+        return;
+      case WIRE_LEN: {
+        const n = this.len(`field ${field}`);
+        this.pos += n;
+        return;
+      }
+      case WIRE_I32:
+        this.need(4, `field ${field}`);
+        this.pos += 4;
+        return;
+      case 3: {
+        // group start: skip until the matching end group
         for (;;) {
           if (this.done) this.fail(`unterminated group field ${field}`, at);
           const t = this.tag();
           const f = t >>> 3;
           const w = t & 7;
-          if (w === 4) { if (f !== field) this.fail(`mismatched end group ${f} for ${field}`, at); return; }
+          if (w === 4) {
+            if (f !== field) this.fail(`mismatched end group ${f} for ${field}`, at);
+            return;
+          }
           this.skip(f, w);
         }
       }
-      default: this.fail(`unknown wire type ${wire} for field ${field}`, at);
+      default:
+        this.fail(`unknown wire type ${wire} for field ${field}`, at);
     }
   }
 

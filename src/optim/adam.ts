@@ -49,4 +49,5 @@ export function adam(opts: AdamOptions = {}): Optimizer {
  * AdamW (Loshchilov & Hutter): Adam with decoupled weight decay p ← p − lr·wd·p, as torch.optim.AdamW; the weight
  * decay defaults to 0.01, the other options as {@link adam}.
  */
-export const adamw = (opts: Omit<AdamOptions, 'decoupled'> = {}): Optimizer => adam({ weightDecay: 0.01, ...opts, decoupled: true });
+export const adamw = (opts: Omit<AdamOptions, 'decoupled'> = {}): Optimizer =>
+  adam({ weightDecay: 0.01, ...opts, decoupled: true });

@@ -21,7 +21,12 @@ export interface Optimizer {
    * Traces one update of one parameter inside the step graph: from the parameter, its gradient (same shape) and its
    * slot tensors (in `slots` order), returns the new parameter and the new slot values. Builds graph nodes only.
    */
-  update(param: Tensor, grad: Tensor, state: readonly Tensor[], s: StepScalars): { readonly param: Tensor; readonly state: readonly Tensor[] };
+  update(
+    param: Tensor,
+    grad: Tensor,
+    state: readonly Tensor[],
+    s: StepScalars,
+  ): { readonly param: Tensor; readonly state: readonly Tensor[] };
   /** Hyperparameters, recorded in checkpoints. */
   readonly config: Readonly<Record<string, number | boolean | string>>;
 }

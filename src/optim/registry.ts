@@ -4,7 +4,15 @@ import { adam, adamw } from './adam.js';
 import { lion } from './lion.js';
 import type { Optimizer } from './optimizer.js';
 import { rmsprop } from './rmsprop.js';
-import { constantLr, cosineWithWarmup, exponentialLr, oneCycle, reduceOnPlateau, stepLr, type Schedule } from './schedules.js';
+import {
+  constantLr,
+  cosineWithWarmup,
+  exponentialLr,
+  oneCycle,
+  reduceOnPlateau,
+  stepLr,
+  type Schedule,
+} from './schedules.js';
 import { sgd } from './sgd.js';
 
 /**
@@ -13,11 +21,53 @@ import { sgd } from './sgd.js';
  * and `parse` throws a ZodError naming the field at fault.
  */
 export const optimizerConfig = z.discriminatedUnion('name', [
-  z.object({ name: z.literal('sgd'), lr: z.number().positive(), momentum: z.number().min(0).default(0), nesterov: z.boolean().default(false), weightDecay: z.number().min(0).default(0) }).strict(),
-  z.object({ name: z.literal('adam'), lr: z.number().positive(), beta1: z.number().default(0.9), beta2: z.number().default(0.999), eps: z.number().default(1e-8), weightDecay: z.number().min(0).default(0) }).strict(),
-  z.object({ name: z.literal('adamw'), lr: z.number().positive(), beta1: z.number().default(0.9), beta2: z.number().default(0.999), eps: z.number().default(1e-8), weightDecay: z.number().min(0).default(0.01) }).strict(),
-  z.object({ name: z.literal('rmsprop'), lr: z.number().positive(), alpha: z.number().default(0.99), momentum: z.number().min(0).default(0), weightDecay: z.number().min(0).default(0) }).strict(),
-  z.object({ name: z.literal('lion'), lr: z.number().positive(), beta1: z.number().default(0.9), beta2: z.number().default(0.99), weightDecay: z.number().min(0).default(0) }).strict(),
+  z
+    .object({
+      name: z.literal('sgd'),
+      lr: z.number().positive(),
+      momentum: z.number().min(0).default(0),
+      nesterov: z.boolean().default(false),
+      weightDecay: z.number().min(0).default(0),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal('adam'),
+      lr: z.number().positive(),
+      beta1: z.number().default(0.9),
+      beta2: z.number().default(0.999),
+      eps: z.number().default(1e-8),
+      weightDecay: z.number().min(0).default(0),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal('adamw'),
+      lr: z.number().positive(),
+      beta1: z.number().default(0.9),
+      beta2: z.number().default(0.999),
+      eps: z.number().default(1e-8),
+      weightDecay: z.number().min(0).default(0.01),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal('rmsprop'),
+      lr: z.number().positive(),
+      alpha: z.number().default(0.99),
+      momentum: z.number().min(0).default(0),
+      weightDecay: z.number().min(0).default(0),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal('lion'),
+      lr: z.number().positive(),
+      beta1: z.number().default(0.9),
+      beta2: z.number().default(0.99),
+      weightDecay: z.number().min(0).default(0),
+    })
+    .strict(),
 ]);
 /**
  * A parsed optimizer config (the output of {@link optimizerConfig}, defaults filled in); {@link createOptimizer}
@@ -31,11 +81,16 @@ export type OptimizerConfig = z.infer<typeof optimizerConfig>;
  */
 export function createOptimizer(c: OptimizerConfig): Optimizer {
   switch (c.name) {
-    case 'sgd': return sgd({ momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
-    case 'adam': return adam({ beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay });
-    case 'adamw': return adamw({ beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay });
-    case 'rmsprop': return rmsprop({ alpha: c.alpha, momentum: c.momentum, weightDecay: c.weightDecay });
-    case 'lion': return lion({ beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay });
+    case 'sgd':
+      return sgd({ momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
+    case 'adam':
+      return adam({ beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay });
+    case 'adamw':
+      return adamw({ beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay });
+    case 'rmsprop':
+      return rmsprop({ alpha: c.alpha, momentum: c.momentum, weightDecay: c.weightDecay });
+    case 'lion':
+      return lion({ beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay });
   }
 }
 
@@ -46,11 +101,35 @@ export function createOptimizer(c: OptimizerConfig): Optimizer {
  */
 export const scheduleConfig = z.discriminatedUnion('name', [
   z.object({ name: z.literal('constant') }).strict(),
-  z.object({ name: z.literal('step'), stepSize: z.number().int().positive(), gamma: z.number().positive().default(0.1) }).strict(),
+  z
+    .object({
+      name: z.literal('step'),
+      stepSize: z.number().int().positive(),
+      gamma: z.number().positive().default(0.1),
+    })
+    .strict(),
   z.object({ name: z.literal('exponential'), gamma: z.number().positive() }).strict(),
-  z.object({ name: z.literal('cosine'), warmup: z.number().int().min(0).default(0), minLr: z.number().min(0).default(0) }).strict(),
-  z.object({ name: z.literal('one-cycle'), pctStart: z.number().gt(0).lt(1).default(0.3), divFactor: z.number().positive().default(25) }).strict(),
-  z.object({ name: z.literal('reduce-on-plateau'), factor: z.number().gt(0).lt(1).default(0.1), patience: z.number().int().min(0).default(10) }).strict(),
+  z
+    .object({
+      name: z.literal('cosine'),
+      warmup: z.number().int().min(0).default(0),
+      minLr: z.number().min(0).default(0),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal('one-cycle'),
+      pctStart: z.number().gt(0).lt(1).default(0.3),
+      divFactor: z.number().positive().default(25),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal('reduce-on-plateau'),
+      factor: z.number().gt(0).lt(1).default(0.1),
+      patience: z.number().int().min(0).default(10),
+    })
+    .strict(),
 ]);
 /**
  * A parsed schedule config (the output of {@link scheduleConfig}, defaults filled in); {@link createSchedule} turns
@@ -62,16 +141,26 @@ export type ScheduleConfig = z.infer<typeof scheduleConfig>;
 export function createSchedule(c: ScheduleConfig | undefined, lr: number, totalSteps: number): Schedule {
   if (!c) return constantLr(lr);
   switch (c.name) {
-    case 'constant': return constantLr(lr);
-    case 'step': return stepLr(lr, c.stepSize, c.gamma);
-    case 'exponential': return exponentialLr(lr, c.gamma);
-    case 'cosine': return cosineWithWarmup(lr, totalSteps, { warmup: c.warmup, minLr: c.minLr });
-    case 'one-cycle': return oneCycle(lr, totalSteps, { pctStart: c.pctStart, divFactor: c.divFactor });
-    case 'reduce-on-plateau': return reduceOnPlateau(lr, { factor: c.factor, patience: c.patience });
+    case 'constant':
+      return constantLr(lr);
+    case 'step':
+      return stepLr(lr, c.stepSize, c.gamma);
+    case 'exponential':
+      return exponentialLr(lr, c.gamma);
+    case 'cosine':
+      return cosineWithWarmup(lr, totalSteps, { warmup: c.warmup, minLr: c.minLr });
+    case 'one-cycle':
+      return oneCycle(lr, totalSteps, { pctStart: c.pctStart, divFactor: c.divFactor });
+    case 'reduce-on-plateau':
+      return reduceOnPlateau(lr, { factor: c.factor, patience: c.patience });
   }
 }
 
 /** The optimizer and the learning-rate schedule of a config: the schedule starts from the optimizer's `lr`. */
-export function createTraining(optimizer: OptimizerConfig, schedule: ScheduleConfig | undefined, totalSteps: number): { readonly optimizer: Optimizer; readonly lr: Schedule } {
+export function createTraining(
+  optimizer: OptimizerConfig,
+  schedule: ScheduleConfig | undefined,
+  totalSteps: number,
+): { readonly optimizer: Optimizer; readonly lr: Schedule } {
   return { optimizer: createOptimizer(optimizer), lr: createSchedule(schedule, optimizer.lr, totalSteps) };
 }

@@ -2,7 +2,9 @@ import { add, mul, sqrt, sub, div } from '../graph/ops/elementwise.js';
 import type { Optimizer } from './optimizer.js';
 
 /** RMSprop as torch.optim.RMSprop (non-centred, optional momentum). */
-export function rmsprop(opts: { alpha?: number; eps?: number; momentum?: number; weightDecay?: number } = {}): Optimizer {
+export function rmsprop(
+  opts: { alpha?: number; eps?: number; momentum?: number; weightDecay?: number } = {},
+): Optimizer {
   const alpha = opts.alpha ?? 0.99;
   const eps = opts.eps ?? 1e-8;
   const momentum = opts.momentum ?? 0;

@@ -18,10 +18,16 @@ export interface Schedule {
 export const constantLr = (lr: number): Schedule => ({ name: 'constant', lr: () => lr });
 
 /** lr · gamma^floor(step / stepSize). */
-export const stepLr = (lr: number, stepSize: number, gamma = 0.1): Schedule => ({ name: 'step', lr: (s) => lr * gamma ** Math.floor(s / stepSize) });
+export const stepLr = (lr: number, stepSize: number, gamma = 0.1): Schedule => ({
+  name: 'step',
+  lr: (s) => lr * gamma ** Math.floor(s / stepSize),
+});
 
 /** lr · gamma^step. */
-export const exponentialLr = (lr: number, gamma: number): Schedule => ({ name: 'exponential', lr: (s) => lr * gamma ** s });
+export const exponentialLr = (lr: number, gamma: number): Schedule => ({
+  name: 'exponential',
+  lr: (s) => lr * gamma ** s,
+});
 
 /** Linear warm-up from 0 over `warmup` steps, then cosine decay to `minLr` at `total`. */
 export function cosineWithWarmup(lr: number, total: number, opts: { warmup?: number; minLr?: number } = {}): Schedule {
@@ -38,16 +44,27 @@ export function cosineWithWarmup(lr: number, total: number, opts: { warmup?: num
 }
 
 /** One-cycle (Smith): cosine up from maxLr/divFactor to maxLr over pctStart, then down to maxLr/finalDiv. */
-export function oneCycle(maxLr: number, total: number, opts: { pctStart?: number; divFactor?: number; finalDivFactor?: number } = {}): Schedule {
+export function oneCycle(
+  maxLr: number,
+  total: number,
+  opts: { pctStart?: number; divFactor?: number; finalDivFactor?: number } = {},
+): Schedule {
   const up = Math.max(1, Math.floor((opts.pctStart ?? 0.3) * total));
   const initial = maxLr / (opts.divFactor ?? 25);
   const final = initial / (opts.finalDivFactor ?? 1e4);
   const cos = (a: number, b: number, p: number) => b + ((a - b) * (1 + Math.cos(Math.PI * p))) / 2;
-  return { name: 'one-cycle', lr: (s) => (s < up ? cos(initial, maxLr, s / up) : cos(maxLr, final, Math.min(1, (s - up) / Math.max(1, total - up)))) };
+  return {
+    name: 'one-cycle',
+    lr: (s) =>
+      s < up ? cos(initial, maxLr, s / up) : cos(maxLr, final, Math.min(1, (s - up) / Math.max(1, total - up))),
+  };
 }
 
 /** Multiplies lr by `factor` when the monitored value stops improving for `patience` validations. */
-export function reduceOnPlateau(lr: number, opts: { mode?: 'min' | 'max'; factor?: number; patience?: number; minLr?: number; threshold?: number } = {}): Schedule {
+export function reduceOnPlateau(
+  lr: number,
+  opts: { mode?: 'min' | 'max'; factor?: number; patience?: number; minLr?: number; threshold?: number } = {},
+): Schedule {
   const mode = opts.mode ?? 'min';
   const factor = opts.factor ?? 0.1;
   const patience = opts.patience ?? 10;

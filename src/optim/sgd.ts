@@ -19,7 +19,8 @@ export function sgd(opts: SgdOptions = {}): Optimizer {
   const dampening = opts.dampening ?? 0;
   const wd = opts.weightDecay ?? 0;
   const nesterov = opts.nesterov ?? false;
-  if (nesterov && (momentum <= 0 || dampening !== 0)) throw new Error('sgd: nesterov needs momentum > 0 and dampening 0');
+  if (nesterov && (momentum <= 0 || dampening !== 0))
+    throw new Error('sgd: nesterov needs momentum > 0 and dampening 0');
   return {
     name: 'sgd',
     slots: momentum > 0 ? ['momentum'] : [],

@@ -44,7 +44,8 @@ export interface CompiledFn<R extends TraceResult> {
 
 function signature(args: readonly NDArray[], declared?: readonly InputSpec[]): { key: string; specs: InputSpec[] } {
   if (declared) {
-    if (declared.length !== args.length) throw new Error(`compile: declared ${declared.length} inputs, called with ${args.length}`);
+    if (declared.length !== args.length)
+      throw new Error(`compile: declared ${declared.length} inputs, called with ${args.length}`);
     args.forEach((a, i) => {
       const d = declared[i];
       if (a.dtype !== d.dtype) throw new Error(`compile: input ${i} has dtype ${a.dtype}, declared ${d.dtype}`);
@@ -87,5 +88,7 @@ export function compile<R extends TraceResult>(fn: (...xs: Tensor[]) => R, opts:
     return Object.fromEntries(traced.outputNames.map((n, i) => [n, vals[i]])) as Outputs<R>;
   };
   Object.defineProperty(run, 'cacheSize', { get: () => cache.size });
-  return Object.assign(run, { model: (...args: NDArray[]) => trace(fn, signature(args, opts.inputs).specs, opts).model }) as unknown as CompiledFn<R>;
+  return Object.assign(run, {
+    model: (...args: NDArray[]) => trace(fn, signature(args, opts.inputs).specs, opts).model,
+  }) as unknown as CompiledFn<R>;
 }

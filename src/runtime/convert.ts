@@ -2,7 +2,18 @@ import * as ort from 'onnxruntime-node';
 import type { DType } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
 
-const ORT_TYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'int32', 'int64', 'bool', 'uint8', 'int8', 'float16', 'uint32', 'uint64']);
+const ORT_TYPES: ReadonlySet<string> = new Set([
+  'float32',
+  'float64',
+  'int32',
+  'int64',
+  'bool',
+  'uint8',
+  'int8',
+  'float16',
+  'uint32',
+  'uint64',
+]);
 
 /** Wraps an NDArray as an ORT tensor without copying. */
 export function toOrt(a: NDArray): ort.Tensor {

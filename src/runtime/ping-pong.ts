@@ -9,7 +9,10 @@ import { fromOrt, toOrt } from './convert.js';
 
 /** A new ORT tensor of `dtype` and `shape`, every element `fill`. */
 export function blankTensor(dtype: DType, shape: readonly number[], fill = 0): ort.Tensor {
-  const data = allocate(dtype, shape.reduce((x, y) => x * y, 1));
+  const data = allocate(
+    dtype,
+    shape.reduce((x, y) => x * y, 1),
+  );
   if (fill) (data as Float32Array).fill(fill);
   return toOrt({ dtype, shape, data });
 }
@@ -70,7 +73,8 @@ export class PingPong {
     for (const [k, s] of Object.entries(part)) {
       const t = this.cur[k];
       if (!t) throw new Error(`state: no entry ${k}`);
-      if (s.shape.join(',') !== t.dims.join(',')) throw new Error(`state ${k} has shape ${formatShape(s.shape)}, expected ${formatShape(t.dims)}`);
+      if (s.shape.join(',') !== t.dims.join(','))
+        throw new Error(`state ${k} has shape ${formatShape(s.shape)}, expected ${formatShape(t.dims)}`);
       (t.data as Float32Array).set(s.data as Float32Array);
     }
   }
@@ -80,7 +84,8 @@ export class PingPong {
     for (const [k, t] of Object.entries(this.cur)) {
       const s = state[k];
       if (!s) throw new Error(`${what} lacks ${k}`);
-      if (s.shape.join(',') !== t.dims.join(',')) throw new Error(`${what} ${k} has shape ${formatShape(s.shape)}, model has ${formatShape(t.dims)}`);
+      if (s.shape.join(',') !== t.dims.join(','))
+        throw new Error(`${what} ${k} has shape ${formatShape(s.shape)}, model has ${formatShape(t.dims)}`);
       (t.data as Float32Array).set(s.data as Float32Array);
     }
   }

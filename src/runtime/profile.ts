@@ -45,7 +45,10 @@ export function summarizeProfile(path: string): OpProfileRow[] {
   const total = [...by.values()].reduce((s, r) => s + r.us, 0) || 1;
   return [...by.entries()]
     .map(([opType, r]) => ({
-      opType, calls: r.calls, totalMs: r.us / 1000, percent: (100 * r.us) / total,
+      opType,
+      calls: r.calls,
+      totalMs: r.us / 1000,
+      percent: (100 * r.us) / total,
       medianMs: [...r.nodes.values()].reduce((s, d) => s + median(d), 0) / 1000,
     }))
     .sort((a, b) => b.totalMs - a.totalMs);
@@ -56,6 +59,12 @@ export function summarizeProfile(path: string): OpProfileRow[] {
  * row under a header line.
  */
 export function formatProfile(rows: readonly OpProfileRow[]): string {
-  const lines = ['op type              calls    total ms      %  median ms/run', ...rows.map((r) => `${r.opType.padEnd(20)} ${String(r.calls).padStart(5)} ${r.totalMs.toFixed(3).padStart(11)} ${r.percent.toFixed(1).padStart(6)} ${r.medianMs.toFixed(3).padStart(14)}`)];
+  const lines = [
+    'op type              calls    total ms      %  median ms/run',
+    ...rows.map(
+      (r) =>
+        `${r.opType.padEnd(20)} ${String(r.calls).padStart(5)} ${r.totalMs.toFixed(3).padStart(11)} ${r.percent.toFixed(1).padStart(6)} ${r.medianMs.toFixed(3).padStart(14)}`,
+    ),
+  ];
   return lines.join('\n');
 }

@@ -114,7 +114,9 @@ export class DynamicBatcher {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     const rows = this.signature.batchable ? inputs[0].shape[0] : 1;
-    const key = inputs.map((t) => `${t.datatype}[${(this.signature.batchable ? t.shape.slice(1) : t.shape).join(',')}]`).join(';');
+    const key = inputs
+      .map((t) => `${t.datatype}[${(this.signature.batchable ? t.shape.slice(1) : t.shape).join(',')}]`)
+      .join(';');
     return new Promise((resolve, reject) => {
       const job: Job = {
         key,
@@ -129,7 +131,10 @@ export class DynamicBatcher {
         job.timer = setTimeout(() => {
           const i = this.queue.indexOf(job);
           if (i >= 0) this.queue.splice(i, 1);
-          this.finish(job, new InferenceError(`model '${this.label}' did not answer within ${timeoutMs} ms`, 'timeout'));
+          this.finish(
+            job,
+            new InferenceError(`model '${this.label}' did not answer within ${timeoutMs} ms`, 'timeout'),
+          );
         }, timeoutMs);
       }
       this.queue.push(job);
@@ -177,10 +182,13 @@ export class DynamicBatcher {
     const waited = performance.now() - head.enqueuedAt;
     if (rows < full && maxQueueDelayMs > 0 && waited < maxQueueDelayMs) {
       if (!this.delayTimer) {
-        this.delayTimer = setTimeout(() => {
-          this.delayTimer = undefined;
-          this.pump();
-        }, Math.max(1, Math.ceil(maxQueueDelayMs - waited)));
+        this.delayTimer = setTimeout(
+          () => {
+            this.delayTimer = undefined;
+            this.pump();
+          },
+          Math.max(1, Math.ceil(maxQueueDelayMs - waited)),
+        );
       }
       return undefined;
     }
@@ -251,7 +259,13 @@ export class DynamicBatcher {
           continue;
         }
         if (out.dims[0] !== rows) {
-          this.finish(job, new InferenceError(`output '${spec.name}' has leading dimension ${out.dims[0]}, expected the batch size ${rows}`, 'error'));
+          this.finish(
+            job,
+            new InferenceError(
+              `output '${spec.name}' has leading dimension ${out.dims[0]}, expected the batch size ${rows}`,
+              'error',
+            ),
+          );
           break;
         }
         const inner = elementCount(out.dims.slice(1));

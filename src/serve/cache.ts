@@ -11,7 +11,12 @@ export interface CacheOptions {
 }
 
 /** Key of one request: model, version, requested outputs, and every input's name, datatype, shape and bytes. */
-export function cacheKey(model: string, version: string, inputs: readonly HostTensor[], outputs: readonly string[]): string {
+export function cacheKey(
+  model: string,
+  version: string,
+  inputs: readonly HostTensor[],
+  outputs: readonly string[],
+): string {
   const h = createHash('sha256');
   h.update(`${model}\0${version}\0${outputs.join(',')}\0`);
   for (const t of inputs) {
@@ -30,7 +35,10 @@ export class ResponseCache<V> {
   hits = 0;
   misses = 0;
 
-  constructor(readonly options: CacheOptions, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly options: CacheOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get size(): number {
     return this.entries.size;

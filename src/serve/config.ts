@@ -23,7 +23,14 @@ const fallbackSchema = z.union([
   targetSchema,
   z.strictObject({
     response: z.strictObject({
-      outputs: z.array(z.strictObject({ name: z.string(), datatype: z.enum(OIP_DATATYPES as [string, ...string[]]), shape: z.array(z.number().int().min(0)), data: z.array(z.union([z.number(), z.boolean()])) })),
+      outputs: z.array(
+        z.strictObject({
+          name: z.string(),
+          datatype: z.enum(OIP_DATATYPES as [string, ...string[]]),
+          shape: z.array(z.number().int().min(0)),
+          data: z.array(z.union([z.number(), z.boolean()])),
+        }),
+      ),
     }),
   }),
 ]);
@@ -48,9 +55,16 @@ const modelSchema = z.strictObject({
   spinning: z.boolean().default(false),
   /** Per-request deadline in milliseconds (queue + run); after it the fallback chain answers or 504. */
   timeoutMs: positiveInt.default(30_000),
-  batching: batchingSchema.default({ maxBatchSize: 32, maxQueueDelayMs: 0, preferredBatchSizes: [], maxQueueSize: 256 }),
+  batching: batchingSchema.default({
+    maxBatchSize: 32,
+    maxQueueDelayMs: 0,
+    preferredBatchSizes: [],
+    maxQueueSize: 256,
+  }),
   /** Response cache (LRU + TTL); off unless set. */
-  cache: z.strictObject({ maxEntries: positiveInt.default(1024), ttlMs: z.number().int().min(0).default(60_000) }).optional(),
+  cache: z
+    .strictObject({ maxEntries: positiveInt.default(1024), ttlMs: z.number().int().min(0).default(60_000) })
+    .optional(),
   /** Warm-up runs per instance at load; the version is not ready until they pass. */
   warmup: z.strictObject({ runs: z.number().int().min(0).max(100).default(2) }).default({ runs: 2 }),
   /** Accept NaN and ±Infinity in FP32/FP64 inputs (default: a 400 names the first such element). */
@@ -94,7 +108,15 @@ const serveConfigSchema = z.strictObject({
       maxLabelValues: positiveInt.max(100_000).default(256),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
-    .default({ host: '127.0.0.1', port: 8000, bodyLimitBytes: 8 * 1024 * 1024, drainTimeoutMs: 30_000, readinessDrainMs: 5_000, maxLabelValues: 256, logLevel: 'info' }),
+    .default({
+      host: '127.0.0.1',
+      port: 8000,
+      bodyLimitBytes: 8 * 1024 * 1024,
+      drainTimeoutMs: 30_000,
+      readinessDrainMs: 5_000,
+      maxLabelValues: 256,
+      logLevel: 'info',
+    }),
   models: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), modelSchema).default({}),
   experiments: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), experimentSchema).default({}),
 });
@@ -130,8 +152,10 @@ export function parseServeConfig(raw: unknown, origin = 'config'): ServeConfig {
   const cfg = r.data;
   for (const [name, exp] of Object.entries(cfg.experiments)) {
     if (cfg.models[name]) throw new Error(`${origin}: experiment '${name}' has the same name as a model`);
-    if (exp.variants.length === 0 && !exp.canary) throw new Error(`${origin}: experiments.${name} needs variants (or a canary)`);
-    if (exp.canary && exp.variants.length === 0) throw new Error(`${origin}: experiments.${name}.canary needs a first variant to split from`);
+    if (exp.variants.length === 0 && !exp.canary)
+      throw new Error(`${origin}: experiments.${name} needs variants (or a canary)`);
+    if (exp.canary && exp.variants.length === 0)
+      throw new Error(`${origin}: experiments.${name}.canary needs a first variant to split from`);
   }
   return cfg;
 }

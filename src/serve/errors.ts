@@ -1,6 +1,10 @@
 /** An error that maps onto an HTTP status: its message is safe to show to the client. */
 export class ServeError extends Error {
-  constructor(readonly status: number, message: string, readonly retryAfterS?: number) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterS?: number,
+  ) {
     super(message);
     this.name = 'ServeError';
   }
@@ -15,13 +19,22 @@ export const notFound = (message: string): ServeError => new ServeError(404, mes
  * (ONNX Runtime's own text, which names graph nodes) only to the server log.
  */
 export class InferenceError extends ServeError {
-  constructor(message: string, readonly reason: 'error' | 'timeout' | 'unavailable', readonly detail?: string) {
-    super(reason === 'timeout' ? 504 : reason === 'unavailable' ? 503 : 500, message, reason === 'unavailable' ? 1 : undefined);
+  constructor(
+    message: string,
+    readonly reason: 'error' | 'timeout' | 'unavailable',
+    readonly detail?: string,
+  ) {
+    super(
+      reason === 'timeout' ? 504 : reason === 'unavailable' ? 503 : 500,
+      message,
+      reason === 'unavailable' ? 1 : undefined,
+    );
     this.name = 'InferenceError';
   }
 }
 
-export const queueFullMessage = (model: string, capacity: number): string => `model '${model}' is overloaded: its queue holds ${capacity} requests; retry later`;
+export const queueFullMessage = (model: string, capacity: number): string =>
+  `model '${model}' is overloaded: its queue holds ${capacity} requests; retry later`;
 
 /** 503 with Retry-After: the model's queue is full (backpressure). */
 export class QueueFullError extends ServeError {

@@ -42,12 +42,18 @@ export class Experiment {
   /** The last variant with a weight above 0: the answer when rounding leaves `u` past the last bucket. */
   private readonly lastLive: Variant;
 
-  constructor(readonly name: string, readonly config: ExperimentConfig) {
+  constructor(
+    readonly name: string,
+    readonly config: ExperimentConfig,
+  ) {
     let variants: Variant[] = config.variants.map((v) => ({ model: v.model, version: v.version, weight: v.weight }));
     if (config.canary) {
       const base = variants[0];
       const p = config.canary.percent;
-      variants = [{ ...base, weight: 100 - p }, { model: config.canary.model, version: config.canary.version, weight: p }];
+      variants = [
+        { ...base, weight: 100 - p },
+        { model: config.canary.model, version: config.canary.version, weight: p },
+      ];
     }
     this.variants = variants;
     this.total = variants.reduce((s, v) => s + v.weight, 0);
@@ -92,7 +98,11 @@ export interface ShadowComparison {
  * element differs by more than `tolerance` (default 1e-4); also reports the largest difference (Infinity on a shape
  * mismatch) and the per-row argmax agreement of the first output.
  */
-export function compareOutputs(primary: readonly HostTensor[], shadow: readonly HostTensor[], tolerance = 1e-4): ShadowComparison {
+export function compareOutputs(
+  primary: readonly HostTensor[],
+  shadow: readonly HostTensor[],
+  tolerance = 1e-4,
+): ShadowComparison {
   let maxAbsDiff = 0;
   let sameShape = primary.length === shadow.length;
   for (const p of primary) {
@@ -101,7 +111,8 @@ export function compareOutputs(primary: readonly HostTensor[], shadow: readonly 
       sameShape = false;
       continue;
     }
-    for (let i = 0; i < p.data.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(Number(p.data[i]) - Number(s.data[i])));
+    for (let i = 0; i < p.data.length; i++)
+      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(Number(p.data[i]) - Number(s.data[i])));
   }
   let agreeRows = 0;
   let rows = 0;
@@ -120,5 +131,9 @@ export function compareOutputs(primary: readonly HostTensor[], shadow: readonly 
       if (ia === ib) agreeRows++;
     }
   }
-  return { agree: sameShape && maxAbsDiff <= tolerance, maxAbsDiff: sameShape ? maxAbsDiff : Infinity, argmaxAgreement: rows === 0 ? 0 : agreeRows / rows };
+  return {
+    agree: sameShape && maxAbsDiff <= tolerance,
+    maxAbsDiff: sameShape ? maxAbsDiff : Infinity,
+    argmaxAgreement: rows === 0 ? 0 : agreeRows / rows,
+  };
 }

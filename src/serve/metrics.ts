@@ -68,17 +68,71 @@ export class ServeMetrics {
     this.modelLabels = new BoundedLabel(options.maxLabelValues ?? 256);
     this.versionLabels = new BoundedLabel(options.maxLabelValues ?? 256);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'lathe_requests_total', help: 'Inference requests by model, version, HTTP status code (gRPC: its HTTP equivalent) and protocol (rest, grpc)', labelNames: ['model', 'version', 'code', 'protocol'], registers });
-    this.failures = new Counter({ name: 'lathe_request_failures_total', help: 'Inference requests answered with a 4xx/5xx status', labelNames: ['model', 'version', 'code', 'protocol'], registers });
+    this.requests = new Counter({
+      name: 'lathe_requests_total',
+      help: 'Inference requests by model, version, HTTP status code (gRPC: its HTTP equivalent) and protocol (rest, grpc)',
+      labelNames: ['model', 'version', 'code', 'protocol'],
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'lathe_request_failures_total',
+      help: 'Inference requests answered with a 4xx/5xx status',
+      labelNames: ['model', 'version', 'code', 'protocol'],
+      registers,
+    });
     const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-    this.latency = new Histogram({ name: 'lathe_request_duration_seconds', help: 'End-to-end inference latency in the server', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });
-    this.queueTime = new Histogram({ name: 'lathe_queue_duration_seconds', help: 'Time a request waited in the batch queue', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });
-    this.runTime = new Histogram({ name: 'lathe_batch_run_duration_seconds', help: 'Session run time per batch', labelNames: ['model', 'version'], buckets: latencyBuckets, registers });
-    this.batchSize = new Histogram({ name: 'lathe_batch_size', help: 'Rows per session run', labelNames: ['model', 'version'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
-    this.fallbacks = new Counter({ name: 'lathe_fallbacks_total', help: 'Requests answered by a fallback step', labelNames: ['model', 'version', 'to', 'reason'], registers });
-    this.inferenceFailures = new Counter({ name: 'lathe_inference_failures_total', help: 'Model-side failures (error, timeout, unavailable)', labelNames: ['model', 'version', 'reason'], registers });
-    this.shadow = new Counter({ name: 'lathe_shadow_requests_total', help: 'Shadow (mirrored) requests by outcome: agree, differ, error', labelNames: ['experiment', 'outcome'], registers });
-    this.cacheLookups = new Counter({ name: 'lathe_cache_lookups_total', help: 'Response cache lookups by result (hit, miss)', labelNames: ['model', 'result'], registers });
+    this.latency = new Histogram({
+      name: 'lathe_request_duration_seconds',
+      help: 'End-to-end inference latency in the server',
+      labelNames: ['model', 'version'],
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.queueTime = new Histogram({
+      name: 'lathe_queue_duration_seconds',
+      help: 'Time a request waited in the batch queue',
+      labelNames: ['model', 'version'],
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.runTime = new Histogram({
+      name: 'lathe_batch_run_duration_seconds',
+      help: 'Session run time per batch',
+      labelNames: ['model', 'version'],
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'lathe_batch_size',
+      help: 'Rows per session run',
+      labelNames: ['model', 'version'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'lathe_fallbacks_total',
+      help: 'Requests answered by a fallback step',
+      labelNames: ['model', 'version', 'to', 'reason'],
+      registers,
+    });
+    this.inferenceFailures = new Counter({
+      name: 'lathe_inference_failures_total',
+      help: 'Model-side failures (error, timeout, unavailable)',
+      labelNames: ['model', 'version', 'reason'],
+      registers,
+    });
+    this.shadow = new Counter({
+      name: 'lathe_shadow_requests_total',
+      help: 'Shadow (mirrored) requests by outcome: agree, differ, error',
+      labelNames: ['experiment', 'outcome'],
+      registers,
+    });
+    this.cacheLookups = new Counter({
+      name: 'lathe_cache_lookups_total',
+      help: 'Response cache lookups by result (hit, miss)',
+      labelNames: ['model', 'result'],
+      registers,
+    });
     new Gauge({
       name: 'lathe_queue_depth',
       help: 'Requests waiting in the batch queue',
@@ -107,7 +161,8 @@ export class ServeMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [model, version, busy] of probe.instances?.() ?? []) busy.forEach((s, i) => this.inc({ model, version, instance: String(i) }, s));
+        for (const [model, version, busy] of probe.instances?.() ?? [])
+          busy.forEach((s, i) => this.inc({ model, version, instance: String(i) }, s));
       },
     });
     new Gauge({
@@ -117,7 +172,8 @@ export class ServeMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [model, hits, misses] of probe.caches()) this.set({ model }, hits + misses === 0 ? 0 : hits / (hits + misses));
+        for (const [model, hits, misses] of probe.caches())
+          this.set({ model }, hits + misses === 0 ? 0 : hits / (hits + misses));
       },
     });
   }

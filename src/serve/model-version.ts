@@ -33,8 +33,21 @@ export class ModelVersion {
   }
 
   /** Starts the workers, reads the signature and warms every instance; `state` is 'ready' on return. */
-  static async load(name: string, version: string, path: string, config: ModelConfig, observer?: (v: { name: string; version: string }) => BatchObserver): Promise<ModelVersion> {
-    const pool = await InstancePool.start({ modelPath: path, instances: config.instances, intraOpThreads: config.intraOpThreads, spinning: config.spinning, device: config.device, inflight: config.inflight });
+  static async load(
+    name: string,
+    version: string,
+    path: string,
+    config: ModelConfig,
+    observer?: (v: { name: string; version: string }) => BatchObserver,
+  ): Promise<ModelVersion> {
+    const pool = await InstancePool.start({
+      modelPath: path,
+      instances: config.instances,
+      intraOpThreads: config.intraOpThreads,
+      spinning: config.spinning,
+      device: config.device,
+      inflight: config.inflight,
+    });
     try {
       const sig = signatureOf(pool.io, path);
       const mv = new ModelVersion(name, version, path, config, sig, pool, observer?.({ name, version }));
@@ -65,7 +78,12 @@ export class ModelVersion {
         const feeds = (): WireTensor[] =>
           this.signature.inputs.map((s) => {
             const dims = s.shape.map((d, i) => (i === 0 && this.signature.batchable ? rows : d < 0 ? 1 : d));
-            return { name: s.name, type: OIP_DTYPE[s.datatype], dims, data: allocateOip(s.datatype, elementCount(dims)) };
+            return {
+              name: s.name,
+              type: OIP_DTYPE[s.datatype],
+              dims,
+              data: allocateOip(s.datatype, elementCount(dims)),
+            };
           });
         const fetches = this.signature.outputs.map((o) => o.name);
         try {

@@ -17,7 +17,10 @@ import { badRequest } from './errors.js';
 
 /** Numbers of one JSON `data` array, flattened row-major; `depth` = nesting levels (a flat array is 1). */
 export class NumericData {
-  constructor(readonly values: Float64Array, readonly depth: number) {}
+  constructor(
+    readonly values: Float64Array,
+    readonly depth: number,
+  ) {}
 }
 
 /** A request body split into its JSON part (with fast-parsed `data` arrays) and its binary tail. */
@@ -41,14 +44,22 @@ export type JsonTextParser = (text: string) => unknown;
  * Splits and parses a request body. `headerLength` is the raw value of the
  * `Inference-Header-Content-Length` header, if any.
  */
-export function readOipBody(body: Buffer, headerLength: string | string[] | undefined, parseJson: JsonTextParser): OipBody {
+export function readOipBody(
+  body: Buffer,
+  headerLength: string | string[] | undefined,
+  parseJson: JsonTextParser,
+): OipBody {
   let jsonEnd = body.length;
   let binary: Uint8Array | undefined;
   if (headerLength !== undefined) {
     const raw = Array.isArray(headerLength) ? headerLength.join(',') : headerLength;
-    if (!/^\d{1,15}$/.test(raw.trim())) throw badRequest(`Inference-Header-Content-Length must be a non-negative integer (got ${JSON.stringify(raw.slice(0, 40))})`);
+    if (!/^\d{1,15}$/.test(raw.trim()))
+      throw badRequest(
+        `Inference-Header-Content-Length must be a non-negative integer (got ${JSON.stringify(raw.slice(0, 40))})`,
+      );
     const n = Number(raw.trim());
-    if (n > body.length) throw badRequest(`Inference-Header-Content-Length is ${n} but the body has only ${body.length} bytes`);
+    if (n > body.length)
+      throw badRequest(`Inference-Header-Content-Length is ${n} but the body has only ${body.length} bytes`);
     if (n === 0) throw badRequest('Inference-Header-Content-Length is 0: the JSON request header is missing');
     jsonEnd = n;
     binary = body.subarray(n);
@@ -95,7 +106,8 @@ function parseWithNumericData(body: Buffer, end: number, parseJson: JsonTextPars
     for (const input of inputs) {
       if (!isRecord(input) || typeof input.data !== 'number') continue;
       const k = input.data;
-      if (!Number.isInteger(k) || k < 0 || k >= spans.length || used[k]) return parseJson(body.toString('utf8', 0, end));
+      if (!Number.isInteger(k) || k < 0 || k >= spans.length || used[k])
+        return parseJson(body.toString('utf8', 0, end));
       used[k] = 1;
       placed++;
       input.data = spans[k].data;
@@ -122,10 +134,13 @@ const NINE = 0x39;
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 /** A byte that may continue a number token: digits, '.', 'e', 'E', '+', '-'. */
-const isNumberByte = (c: number): boolean => (c >= ZERO && c <= NINE) || c === DOT || c === 0x65 || c === 0x45 || c === PLUS || c === MINUS;
+const isNumberByte = (c: number): boolean =>
+  (c >= ZERO && c <= NINE) || c === DOT || c === 0x65 || c === 0x45 || c === PLUS || c === MINUS;
 
 function tooLong(length: number): Error {
-  return badRequest(`the body holds a number of ${length} characters; numbers are limited to ${MAX_NUMBER_CHARS} characters`);
+  return badRequest(
+    `the body holds a number of ${length} characters; numbers are limited to ${MAX_NUMBER_CHARS} characters`,
+  );
 }
 
 /** From b[i], a run of number bytes; throws a 400 when it is longer than MAX_NUMBER_CHARS. Returns where the run ends. */
@@ -168,7 +183,8 @@ function findDataArrays(b: Buffer, end: number): Span[] | undefined {
     if (j >= end) return undefined;
     i = j + 1;
     // "data" (4 bytes) followed by a colon and an array
-    if (j - start !== 4 || b[start] !== 0x64 || b[start + 1] !== 0x61 || b[start + 2] !== 0x74 || b[start + 3] !== 0x61) continue;
+    if (j - start !== 4 || b[start] !== 0x64 || b[start + 1] !== 0x61 || b[start + 2] !== 0x74 || b[start + 3] !== 0x61)
+      continue;
     let k = i;
     while (k < end && isSpace(b[k])) k++;
     if (b[k] !== COLON) continue;

@@ -84,7 +84,9 @@ function startWorker(init: WorkerInit): Promise<{ worker: Worker; io: ModelIo }>
       if (msg.kind === 'loaded') resolve({ worker, io: { inputs: msg.inputs, outputs: msg.outputs } });
       else {
         void worker.terminate();
-        reject(new Error(`cannot load ${init.modelPath}: ${msg.kind === 'load-error' ? msg.message : 'unexpected message'}`));
+        reject(
+          new Error(`cannot load ${init.modelPath}: ${msg.kind === 'load-error' ? msg.message : 'unexpected message'}`),
+        );
       }
     };
     const onError = (err: Error): void => {
@@ -100,10 +102,17 @@ function startWorker(init: WorkerInit): Promise<{ worker: Worker; io: ModelIo }>
 export class InstancePool {
   private readonly waiters: (() => void)[] = [];
 
-  private constructor(private readonly instances: Instance[], readonly io: ModelIo, private readonly inflight: number) {}
+  private constructor(
+    private readonly instances: Instance[],
+    readonly io: ModelIo,
+    private readonly inflight: number,
+  ) {}
 
   static async start(options: PoolOptions): Promise<InstancePool> {
-    const init: WorkerInit = { modelPath: options.modelPath, session: { device: options.device ?? 'cpu', threads: options.intraOpThreads, spinning: options.spinning } };
+    const init: WorkerInit = {
+      modelPath: options.modelPath,
+      session: { device: options.device ?? 'cpu', threads: options.intraOpThreads, spinning: options.spinning },
+    };
     const started = await Promise.allSettled(Array.from({ length: options.instances }, () => startWorker(init)));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
@@ -111,7 +120,11 @@ export class InstancePool {
       throw (failed as PromiseRejectedResult).reason;
     }
     const ok = started.map((s) => (s as PromiseFulfilledResult<{ worker: Worker; io: ModelIo }>).value);
-    return new InstancePool(ok.map((s) => new Instance(s.worker)), ok[0].io, Math.max(1, options.inflight ?? 1));
+    return new InstancePool(
+      ok.map((s) => new Instance(s.worker)),
+      ok[0].io,
+      Math.max(1, options.inflight ?? 1),
+    );
   }
 
   get size(): number {
@@ -138,7 +151,8 @@ export class InstancePool {
   /** Runs one batch on the least loaded instance with a free slot (the caller checked `idle > 0`). Calls `onIdle` listeners when the slot frees up. */
   async run(feeds: readonly WireTensor[], fetches: readonly string[]): Promise<RunResult> {
     let inst: Instance | undefined;
-    for (const i of this.instances) if (!i.dead && i.inFlight < this.inflight && (!inst || i.inFlight < inst.inFlight)) inst = i;
+    for (const i of this.instances)
+      if (!i.dead && i.inFlight < this.inflight && (!inst || i.inFlight < inst.inFlight)) inst = i;
     if (!inst) throw new InferenceError('no live session instance', 'unavailable');
     inst.inFlight++;
     try {

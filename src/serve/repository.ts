@@ -23,11 +23,18 @@ export interface RepositoryEvents {
   batchObserver?(v: { name: string; version: string }): BatchObserver;
 }
 
-function pickVersions(found: readonly ModelVersionFile[], policy: ModelConfig['versions'], name: string): ModelVersionFile[] {
+function pickVersions(
+  found: readonly ModelVersionFile[],
+  policy: ModelConfig['versions'],
+  name: string,
+): ModelVersionFile[] {
   if (policy === 'all') return [...found];
   if (policy === 'latest') return [found[found.length - 1]];
   const chosen = found.filter((f) => policy.includes(f.version));
-  if (chosen.length === 0) throw new Error(`model '${name}': none of versions ${policy.join(', ')} exists (found ${found.map((f) => f.version).join(', ')})`);
+  if (chosen.length === 0)
+    throw new Error(
+      `model '${name}': none of versions ${policy.join(', ')} exists (found ${found.map((f) => f.version).join(', ')})`,
+    );
   return chosen;
 }
 
@@ -38,7 +45,10 @@ function pickVersions(found: readonly ModelVersionFile[], policy: ModelConfig['v
 export class ModelRepository {
   private readonly models = new Map<string, ModelEntry>();
 
-  constructor(private readonly resolvers: readonly ModelResolver[] = [], private readonly events: RepositoryEvents = {}) {}
+  constructor(
+    private readonly resolvers: readonly ModelResolver[] = [],
+    private readonly events: RepositoryEvents = {},
+  ) {}
 
   /** The names of the configured models. */
   names(): string[] {
@@ -74,7 +84,8 @@ export class ModelRepository {
       return list.reduce((a, b) => (compareVersions(b.version, a.version) > 0 ? b : a));
     }
     const v = entry.versions.get(version);
-    if (!v) throw notFound(`model '${name}' has no version '${version}' (loaded: ${[...entry.versions.keys()].join(', ')})`);
+    if (!v)
+      throw notFound(`model '${name}' has no version '${version}' (loaded: ${[...entry.versions.keys()].join(', ')})`);
     return v;
   }
 
@@ -88,7 +99,11 @@ export class ModelRepository {
    * loaded and warmed before they take traffic; versions no longer wanted are drained, then closed.
    */
   async load(name: string, config: ModelConfig): Promise<string[]> {
-    const entry = this.models.get(name) ?? { config, versions: new Map<string, ModelVersion>(), lock: Promise.resolve() };
+    const entry = this.models.get(name) ?? {
+      config,
+      versions: new Map<string, ModelVersion>(),
+      lock: Promise.resolve(),
+    };
     const run = entry.lock.then(async () => {
       const found = await resolveSource(config.source, this.resolvers);
       const wanted = pickVersions(found, config.versions, name);
@@ -107,7 +122,11 @@ export class ModelRepository {
           fresh.set(f.version, mv);
         }
       } catch (err) {
-        await Promise.all([...fresh.values()].filter((v) => !entry.versions.has(v.version) || entry.versions.get(v.version) !== v).map((v) => v.retire()));
+        await Promise.all(
+          [...fresh.values()]
+            .filter((v) => !entry.versions.has(v.version) || entry.versions.get(v.version) !== v)
+            .map((v) => v.retire()),
+        );
         throw err;
       }
       // The switch: one synchronous assignment.
@@ -115,10 +134,12 @@ export class ModelRepository {
       entry.versions = fresh;
       entry.config = config;
       this.models.set(name, entry);
-      await Promise.all(leaving.map(async (v) => {
-        await v.retire();
-        this.events.retired?.(name, v.version);
-      }));
+      await Promise.all(
+        leaving.map(async (v) => {
+          await v.retire();
+          this.events.retired?.(name, v.version);
+        }),
+      );
       return [...fresh.keys()];
     });
     entry.lock = run.catch(() => undefined);
@@ -160,4 +181,3 @@ function compareVersions(a: string, b: string): number {
   if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
 }
-

@@ -58,7 +58,10 @@ export function resolveFileSource(source: string): ModelVersionFile[] {
 }
 
 /** Asks each resolver in turn, then the file system. */
-export async function resolveSource(source: string, resolvers: readonly ModelResolver[]): Promise<readonly ModelVersionFile[]> {
+export async function resolveSource(
+  source: string,
+  resolvers: readonly ModelResolver[],
+): Promise<readonly ModelVersionFile[]> {
   for (const r of resolvers) {
     const found = await r.resolve(source);
     if (found !== undefined) {
@@ -96,10 +99,12 @@ export function expandSource(source: string): Record<string, string> {
     if (e.endsWith('.onnx') && statSync(p).isFile()) models[e.slice(0, -5)] = p;
     else if (statSync(p).isDirectory()) {
       const inner = readdirSync(p);
-      if (inner.includes('model.onnx') || inner.some((d) => numeric(d) && existsSync(join(p, d, 'model.onnx')))) models[e] = p;
+      if (inner.includes('model.onnx') || inner.some((d) => numeric(d) && existsSync(join(p, d, 'model.onnx'))))
+        models[e] = p;
     }
   }
-  if (Object.keys(models).length === 0) throw new Error(`folder '${source}' holds no models (expected <model>/<version>/model.onnx or *.onnx)`);
+  if (Object.keys(models).length === 0)
+    throw new Error(`folder '${source}' holds no models (expected <model>/<version>/model.onnx or *.onnx)`);
   return models;
 }
 

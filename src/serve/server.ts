@@ -88,7 +88,8 @@ export function buildServer(options: ServeOptions): LatheServer {
     { maxLabelValues: config.server.maxLabelValues },
   );
   repository = new ModelRepository(options.resolvers ?? registeredModelResolvers(), {
-    loaded: (name, version, ms) => logger.info({ model: name, version, loadMs: Math.round(ms) }, 'model version loaded and warmed'),
+    loaded: (name, version, ms) =>
+      logger.info({ model: name, version, loadMs: Math.round(ms) }, 'model version loaded and warmed'),
     retired: (name, version) => logger.info({ model: name, version }, 'model version drained and unloaded'),
     batchObserver: ({ name, version }) => {
       const labels = { model: metrics.modelLabels.of(name), version: metrics.versionLabels.of(version) };
@@ -201,11 +202,14 @@ function makeApp(config: ServeConfig, logger: Logger, ctx: ServeContext): Fastif
       if (err.status >= 500) req.log.warn({ reqId: req.id, status: err.status, err: err.message }, 'request failed');
       return reply.code(err.status).send({ error: err.message });
     }
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    const status =
+      typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ reqId: req.id, err }, 'unexpected error');
     return reply.code(status).send({ error: status === 500 ? 'internal server error' : err.message });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
 
   // Callback-style hooks: an async hook costs a promise per request on the hot path.
   app.addHook('onSend', (req, reply, payload, done) => {
@@ -223,7 +227,17 @@ function makeApp(config: ServeConfig, logger: Logger, ctx: ServeContext): Fastif
       metrics.requests.labels(info.model, info.version, String(code), 'rest').inc();
       if (code >= 400) metrics.failures.labels(info.model, info.version, String(code), 'rest').inc();
       else metrics.latency.labels(info.model, info.version).observe(reply.elapsedTime / 1000);
-      if (debug) req.log.debug({ reqId: req.id, model: info.model, version: info.version, code: String(code), ms: Math.round(reply.elapsedTime * 100) / 100 }, 'inference');
+      if (debug)
+        req.log.debug(
+          {
+            reqId: req.id,
+            model: info.model,
+            version: info.version,
+            code: String(code),
+            ms: Math.round(reply.elapsedTime * 100) / 100,
+          },
+          'inference',
+        );
     }
     done();
   });

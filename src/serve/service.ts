@@ -50,7 +50,11 @@ export interface InferContext {
 export class InferenceService {
   readonly experiments = new Map<string, Experiment>();
 
-  constructor(private readonly repo: ModelRepository, config: ServeConfig, private readonly metrics: ServeMetrics) {
+  constructor(
+    private readonly repo: ModelRepository,
+    config: ServeConfig,
+    private readonly metrics: ServeMetrics,
+  ) {
     for (const [name, exp] of Object.entries(config.experiments)) this.experiments.set(name, new Experiment(name, exp));
   }
 
@@ -65,7 +69,11 @@ export class InferenceService {
   }
 
   /** The model version a name (model or experiment) maps to for this request. */
-  route(name: string, version: string | undefined, key: string | undefined): { mv: ModelVersion; experiment?: Experiment } {
+  route(
+    name: string,
+    version: string | undefined,
+    key: string | undefined,
+  ): { mv: ModelVersion; experiment?: Experiment } {
     const exp = this.experiments.get(name);
     if (exp) {
       if (version !== undefined) throw notFound(`'${name}' is an experiment; it has no versions`);
@@ -99,12 +107,25 @@ export class InferenceService {
     } catch (err) {
       if (!(err instanceof InferenceError) || err instanceof QueueFullError) throw err;
       this.metrics.inferenceFailures.inc({ ...this.labels(mv), reason: err.reason });
-      ctx.log.warn({ reqId: ctx.requestId, model: mv.name, version: mv.version, reason: err.reason, err: err.detail ?? err.message }, 'inference failed');
+      ctx.log.warn(
+        {
+          reqId: ctx.requestId,
+          model: mv.name,
+          version: mv.version,
+          reason: err.reason,
+          err: err.detail ?? err.message,
+        },
+        'inference failed',
+      );
       return this.fallBack(mv, inputs, req, err, ctx, experiment?.name);
     }
   }
 
-  private async run(mv: ModelVersion, inputs: readonly HostTensor[], wanted: readonly string[] | undefined): Promise<{ outputs: HostTensor[]; cached: boolean }> {
+  private async run(
+    mv: ModelVersion,
+    inputs: readonly HostTensor[],
+    wanted: readonly string[] | undefined,
+  ): Promise<{ outputs: HostTensor[]; cached: boolean }> {
     const key = mv.cache ? cacheKey(mv.name, mv.version, inputs, wanted ?? []) : '';
     if (mv.cache) {
       const hit = mv.cache.get(key);
@@ -117,25 +138,51 @@ export class InferenceService {
     return { outputs, cached: false };
   }
 
-  private async fallBack(mv: ModelVersion, inputs: readonly HostTensor[], req: InferRequest, cause: InferenceError, ctx: InferContext, experiment: string | undefined): Promise<InferOutcome> {
+  private async fallBack(
+    mv: ModelVersion,
+    inputs: readonly HostTensor[],
+    req: InferRequest,
+    cause: InferenceError,
+    ctx: InferContext,
+    experiment: string | undefined,
+  ): Promise<InferOutcome> {
     for (const step of mv.config.fallback) {
       const to = 'response' in step ? 'default-response' : `${step.model}/${step.version ?? 'latest'}`;
       try {
         const outcome = await this.tryStep(step, inputs, req);
         this.metrics.fallbacks.inc({ ...this.labels(mv), to, reason: cause.reason });
-        ctx.log.info({ reqId: ctx.requestId, model: mv.name, version: mv.version, fallback: to }, 'answered by fallback');
+        ctx.log.info(
+          { reqId: ctx.requestId, model: mv.name, version: mv.version, fallback: to },
+          'answered by fallback',
+        );
         return { ...outcome, fallback: to, experiment };
       } catch (err) {
-        ctx.log.warn({ reqId: ctx.requestId, model: mv.name, fallback: to, err: err instanceof InferenceError ? (err.detail ?? err.message) : (err as Error).message }, 'fallback step failed');
+        ctx.log.warn(
+          {
+            reqId: ctx.requestId,
+            model: mv.name,
+            fallback: to,
+            err: err instanceof InferenceError ? (err.detail ?? err.message) : (err as Error).message,
+          },
+          'fallback step failed',
+        );
       }
     }
     // Our own messages (timeout, unavailable) are safe to show; ORT's text names graph nodes, so the
     // client gets what failed and the request id, and the server log gets the rest.
     if (cause.detail === undefined) throw cause;
-    throw new InferenceError(`model '${mv.name}' version ${mv.version} failed to run this request (${cause.message}); the server log has the details under request id ${ctx.requestId}`, cause.reason, cause.detail);
+    throw new InferenceError(
+      `model '${mv.name}' version ${mv.version} failed to run this request (${cause.message}); the server log has the details under request id ${ctx.requestId}`,
+      cause.reason,
+      cause.detail,
+    );
   }
 
-  private async tryStep(step: FallbackStep, inputs: readonly HostTensor[], req: InferRequest): Promise<Omit<InferOutcome, 'fallback'>> {
+  private async tryStep(
+    step: FallbackStep,
+    inputs: readonly HostTensor[],
+    req: InferRequest,
+  ): Promise<Omit<InferOutcome, 'fallback'>> {
     if ('response' in step) {
       const outputs = step.response.outputs.map((o) => {
         const data = fromJson(o.datatype as OipDatatype, o.data);
@@ -151,7 +198,13 @@ export class InferenceService {
   }
 
   /** Runs the shadow target after the primary answered; compares, counts, logs. Never affects the client. */
-  private async mirror(exp: Experiment, target: Target, inputs: readonly HostTensor[], primary: Promise<{ outputs: HostTensor[] }>, ctx: InferContext): Promise<void> {
+  private async mirror(
+    exp: Experiment,
+    target: Target,
+    inputs: readonly HostTensor[],
+    primary: Promise<{ outputs: HostTensor[] }>,
+    ctx: InferContext,
+  ): Promise<void> {
     try {
       const sv = this.repo.get(target.model, target.version);
       const ordered = validateInputs(sv.name, sv.signature, { inputs, parameters: {} }, sv.maxBatchSize, true);
@@ -159,12 +212,22 @@ export class InferenceService {
       const cmp = compareOutputs(p.outputs, s.outputs);
       this.metrics.shadow.inc({ experiment: exp.name, outcome: cmp.agree ? 'agree' : 'differ' });
       if (exp.config.shadowLog) {
-        const record = { time: new Date().toISOString(), requestId: ctx.requestId, experiment: exp.name, shadow: `${sv.name}/${sv.version}`, ...cmp, maxAbsDiff: Number.isFinite(cmp.maxAbsDiff) ? cmp.maxAbsDiff : null };
+        const record = {
+          time: new Date().toISOString(),
+          requestId: ctx.requestId,
+          experiment: exp.name,
+          shadow: `${sv.name}/${sv.version}`,
+          ...cmp,
+          maxAbsDiff: Number.isFinite(cmp.maxAbsDiff) ? cmp.maxAbsDiff : null,
+        };
         await appendFile(exp.config.shadowLog, JSON.stringify(record) + '\n');
       }
     } catch (err) {
       this.metrics.shadow.inc({ experiment: exp.name, outcome: 'error' });
-      ctx.log.debug({ reqId: ctx.requestId, experiment: exp.name, err: (err as Error).message }, 'shadow request failed');
+      ctx.log.debug(
+        { reqId: ctx.requestId, experiment: exp.name, err: (err as Error).message },
+        'shadow request failed',
+      );
     }
   }
 }

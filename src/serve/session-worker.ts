@@ -15,7 +15,9 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 function describe(list: readonly ort.InferenceSession.ValueMetadata[]): WireValueInfo[] {
-  return list.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] }));
+  return list.map((m) =>
+    m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] },
+  );
 }
 
 /** Transferable buffer of a typed array when it owns its whole (non-shared) buffer; else a fresh copy. */
@@ -34,7 +36,8 @@ try {
     void (async () => {
       try {
         const feeds: Record<string, ort.Tensor> = {};
-        for (const t of msg.feeds) feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
+        for (const t of msg.feeds)
+          feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
         const t0 = performance.now();
         const result = await session.run(feeds, msg.fetches as string[]);
         const runMs = performance.now() - t0;

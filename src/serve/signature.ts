@@ -26,4 +26,3 @@ export function signatureOf(io: ModelIo, path: string): ModelSignature {
   const batchable = [...inputs, ...outputs].every((t) => t.shape.length > 0 && t.shape[0] === -1);
   return { inputs, outputs, batchable };
 }
-

@@ -1,7 +1,15 @@
 // Tensors as the server moves them between HTTP, batcher and workers, and their values as OIP's JSON
 // writes them. Datatypes come from the one dtype table (graph/dtype.ts): an OIP name maps to a lathe
 // dtype, which is also ONNX Runtime's element type name.
-import { allocate, isFloat, itemSize, OIP_DTYPE, type AnyTypedArray, type DType, type OipDatatype } from '../graph/dtype.js';
+import {
+  allocate,
+  isFloat,
+  itemSize,
+  OIP_DTYPE,
+  type AnyTypedArray,
+  type DType,
+  type OipDatatype,
+} from '../graph/dtype.js';
 
 export type { OipDatatype } from '../graph/dtype.js';
 /** The typed array that holds a tensor's elements. */
@@ -54,8 +62,15 @@ export function allocateOip(dt: OipDatatype, n: number): TypedArray {
 
 /** Integer ranges a JSON number must fall in (64-bit ones: the doubles that convert exactly). */
 const RANGE: Partial<Readonly<Record<DType, readonly [number, number]>>> = {
-  bool: [0, 1], uint8: [0, 255], uint16: [0, 65535], uint32: [0, 4294967295], uint64: [0, Number.MAX_SAFE_INTEGER],
-  int8: [-128, 127], int16: [-32768, 32767], int32: [-2147483648, 2147483647], int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  bool: [0, 1],
+  uint8: [0, 255],
+  uint16: [0, 65535],
+  uint32: [0, 4294967295],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+  int8: [-128, 127],
+  int16: [-32768, 32767],
+  int32: [-2147483648, 2147483647],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
 const isBig = (d: DType): boolean => d === 'int64' || d === 'uint64';
@@ -88,7 +103,8 @@ export function fromJson(dt: OipDatatype, values: readonly unknown[] | Float64Ar
   for (let i = 0; i < values.length; i++) {
     let v: unknown = values[i];
     if (d === 'bool' && typeof v === 'boolean') v = v ? 1 : 0;
-    if (typeof v !== 'number' || (!Number.isFinite(v) && range)) return `element ${i} is ${describe(v)}, expected ${d === 'bool' ? 'a boolean' : 'a number'}`;
+    if (typeof v !== 'number' || (!Number.isFinite(v) && range))
+      return `element ${i} is ${describe(v)}, expected ${d === 'bool' ? 'a boolean' : 'a number'}`;
     if (range) {
       if (!Number.isInteger(v)) return `element ${i} is ${v}, expected an integer for ${dt}`;
       if (v < range[0] || v > range[1]) return `element ${i} is ${v}, out of range for ${dt}`;

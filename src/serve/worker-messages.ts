@@ -24,7 +24,12 @@ export interface WorkerInit {
   readonly session: SessionConfig;
 }
 
-export type ToWorker = { readonly kind: 'run'; readonly id: number; readonly feeds: readonly WireTensor[]; readonly fetches: readonly string[] };
+export type ToWorker = {
+  readonly kind: 'run';
+  readonly id: number;
+  readonly feeds: readonly WireTensor[];
+  readonly fetches: readonly string[];
+};
 
 export type FromWorker =
   | { readonly kind: 'loaded'; readonly inputs: readonly WireValueInfo[]; readonly outputs: readonly WireValueInfo[] }

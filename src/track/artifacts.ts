@@ -1,6 +1,18 @@
 // Content-addressed artifact files: <root>/sha256/<2 hex>/<62 hex>, written once (temp file, fsync, rename).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { extname, join, posix } from 'node:path';
 import { pidAlive } from './pid.js';
@@ -14,7 +26,9 @@ export const DEFAULT_MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
  * Returns it unchanged or throws a 400 TrackingError naming it.
  */
 export function validateArtifactPath(path: string): string {
-  const bad = (why: string): never => { throw new TrackingError(`artifact path '${path}' rejected: ${why}`, 400); };
+  const bad = (why: string): never => {
+    throw new TrackingError(`artifact path '${path}' rejected: ${why}`, 400);
+  };
   if (typeof path !== 'string' || path.length === 0) bad('empty');
   if (path.length > 512) bad('longer than 512 characters');
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters (U+0000-U+001F) is the point
@@ -115,16 +129,18 @@ export function putFile(root: string, source: string, maxBytes: number): { diges
     if (err instanceof TrackingError) throw err;
     throw new TrackingError(`artifact source '${source}' cannot be read: ${(err as Error).message}`, 400);
   }
-  if (size > maxBytes) throw new TrackingError(`artifact '${source}' is ${size} bytes, over the limit of ${maxBytes} bytes`, 413);
+  if (size > maxBytes)
+    throw new TrackingError(`artifact '${source}' is ${size} bytes, over the limit of ${maxBytes} bytes`, 413);
   const hash = createHash('sha256');
   const tmp = tempFile(root);
   const src = openSync(source, 'r');
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     let total = 0;
-    for (let n: number; (n = readSync(src, buf, 0, buf.length, null)) > 0;) {
+    for (let n: number; (n = readSync(src, buf, 0, buf.length, null)) > 0; ) {
       total += n;
-      if (total > maxBytes) throw new TrackingError(`artifact '${source}' grew past the limit of ${maxBytes} bytes while copying`, 413);
+      if (total > maxBytes)
+        throw new TrackingError(`artifact '${source}' grew past the limit of ${maxBytes} bytes while copying`, 413);
       hash.update(buf.subarray(0, n));
       writeSync(tmp.fd, buf, 0, n);
     }
@@ -144,8 +160,17 @@ export function putFile(root: string, source: string, maxBytes: number): { diges
 }
 
 /** Stores bytes made in memory (a plot, a report). */
-export function putBytes(root: string, bytes: Uint8Array, maxBytes: number, label: string): { digest: string; size: number } {
-  if (bytes.byteLength > maxBytes) throw new TrackingError(`artifact '${label}' is ${bytes.byteLength} bytes, over the limit of ${maxBytes} bytes`, 413);
+export function putBytes(
+  root: string,
+  bytes: Uint8Array,
+  maxBytes: number,
+  label: string,
+): { digest: string; size: number } {
+  if (bytes.byteLength > maxBytes)
+    throw new TrackingError(
+      `artifact '${label}' is ${bytes.byteLength} bytes, over the limit of ${maxBytes} bytes`,
+      413,
+    );
   const digest = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
   const tmp = tempFile(root);
   try {

@@ -2,7 +2,12 @@
 import type { Run } from './run.js';
 
 /** What the callback reads from the Trainer's batch and epoch logs. */
-interface StepLogs { readonly step: number; readonly loss?: number; readonly lr?: number; readonly metrics: Readonly<Record<string, number>> }
+interface StepLogs {
+  readonly step: number;
+  readonly loss?: number;
+  readonly lr?: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
 
 /**
  * `trackingCallback(run)` logs train loss and lr every `everyBatches` batches, every epoch-end metric, and ends the run

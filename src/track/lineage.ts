@@ -10,7 +10,12 @@ import type { Lineage } from './types.js';
 /** The commit checked out in `cwd` and whether tracked files differ from it; null outside a git work tree. */
 export function gitInfo(cwd: string = process.cwd()): { commit: string; dirty: boolean } | null {
   try {
-    const opts = { cwd, encoding: 'utf8' as const, timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'] };
+    const opts = {
+      cwd,
+      encoding: 'utf8' as const,
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'],
+    };
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
     const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts);
     return { commit, dirty: status.trim().length > 0 };
@@ -21,14 +26,23 @@ export function gitInfo(cwd: string = process.cwd()): { commit: string; dirty: b
 
 /** JSON with object keys sorted at every level: equal configs give equal text. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : v));
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
 }
 
 /** `sha256:<hex>` of the canonical JSON of a config. */
 export function configHash(config: unknown): string {
-  return 'sha256:' + createHash('sha256').update(canonicalJson(config ?? null)).digest('hex');
+  return (
+    'sha256:' +
+    createHash('sha256')
+      .update(canonicalJson(config ?? null))
+      .digest('hex')
+  );
 }
 
 /** A fingerprint of files or folders: sha256 over each file's relative path and content, in sorted order. */

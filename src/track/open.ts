@@ -34,7 +34,8 @@ export function parseTrackingUrl(url: string): TrackingLocation {
       throw new Error(`malformed tracking URL '${url}'`);
     }
     const schema = u.searchParams.get('schema') ?? 'lathe';
-    const artifacts = u.searchParams.get('artifacts') ?? process.env.LATHE_ARTIFACT_ROOT ?? join(DEFAULT_TRACKING_URL, 'artifacts');
+    const artifacts =
+      u.searchParams.get('artifacts') ?? process.env.LATHE_ARTIFACT_ROOT ?? join(DEFAULT_TRACKING_URL, 'artifacts');
     u.searchParams.delete('schema');
     u.searchParams.delete('artifacts');
     return { kind: 'postgres', connection: u.toString(), schema, artifactRoot: resolve(artifacts) };
@@ -43,7 +44,8 @@ export function parseTrackingUrl(url: string): TrackingLocation {
     const file = resolve(url.replace(/^sqlite:(\/\/)?/i, ''));
     return { kind: 'sqlite', file, artifactRoot: join(dirname(file), 'artifacts') };
   }
-  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(url) && !/^file:\/\//i.test(url)) throw new Error(`unsupported tracking URL '${url}': use a folder, sqlite:<file> or postgres://...`);
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(url) && !/^file:\/\//i.test(url))
+    throw new Error(`unsupported tracking URL '${url}': use a folder, sqlite:<file> or postgres://...`);
   const dir = resolve(url.replace(/^file:\/\//i, ''));
   return { kind: 'sqlite', file: join(dir, 'tracking.db'), artifactRoot: join(dir, 'artifacts') };
 }
@@ -84,7 +86,10 @@ export async function openStore(url?: string, options: OpenOptions = {}): Promis
 export const DEFAULT_STALE_MS = 120_000;
 
 /** Marks runs whose writer died and removes dead writers' artifact temp files: what opening a store and `lathe ui`'s timer do. */
-export async function sweepDeadWriters(store: TrackingStore, staleMs: number = DEFAULT_STALE_MS): Promise<{ readonly runs: readonly string[]; readonly tempFiles: readonly string[] }> {
+export async function sweepDeadWriters(
+  store: TrackingStore,
+  staleMs: number = DEFAULT_STALE_MS,
+): Promise<{ readonly runs: readonly string[]; readonly tempFiles: readonly string[] }> {
   const runs = await store.sweep(staleMs);
   return { runs, tempFiles: sweepArtifactTemp(store.artifactRoot) };
 }

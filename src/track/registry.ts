@@ -17,13 +17,20 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Checks a registered-model name (letters, digits, `.`, `_`, `-`; 1-128 characters). */
 export function checkModelName(name: string): string {
-  if (!NAME.test(name)) throw new TrackingError(`model name '${name}' is not valid: use letters, digits, '.', '_' or '-' (1-128 characters, starting with a letter or digit)`);
+  if (!NAME.test(name))
+    throw new TrackingError(
+      `model name '${name}' is not valid: use letters, digits, '.', '_' or '-' (1-128 characters, starting with a letter or digit)`,
+    );
   return name;
 }
 
 /** Parses `models:/<name>@<alias>`, `models:/<name>/<version>` or `models:/<name>` (every version). */
 export function parseModelUri(uri: string): ModelUri {
-  const bad = (): never => { throw new TrackingError(`malformed model URI '${uri}': expected models:/<name>@<alias>, models:/<name>/<version> or models:/<name>`); };
+  const bad = (): never => {
+    throw new TrackingError(
+      `malformed model URI '${uri}': expected models:/<name>@<alias>, models:/<name>/<version> or models:/<name>`,
+    );
+  };
   const m = /^models:\/([^/@]+)(?:@([^/@]+)|\/([^/@]+))?$/.exec(uri);
   if (!m || !NAME.test(m[1])) return bad();
   if (m[2] !== undefined) {
@@ -62,8 +69,10 @@ async function contentOf(store: TrackingStore, runId: string | undefined, ref: s
     const own = (await store.listArtifacts(runId)).find((a) => a.path === ref);
     if (own) return own.digest;
   }
-  if (!existsSync(ref)) throw new TrackingError(`${field} '${ref}' is neither an artifact of run '${runId ?? '(none)'}' nor a file`, 400);
-  return putFile(store.artifactRoot, ref, Number(process.env.LATHE_MAX_ARTIFACT_BYTES) || DEFAULT_MAX_ARTIFACT_BYTES).digest;
+  if (!existsSync(ref))
+    throw new TrackingError(`${field} '${ref}' is neither an artifact of run '${runId ?? '(none)'}' nor a file`, 400);
+  return putFile(store.artifactRoot, ref, Number(process.env.LATHE_MAX_ARTIFACT_BYTES) || DEFAULT_MAX_ARTIFACT_BYTES)
+    .digest;
 }
 
 /** Registers a new version of a model (version numbers start at 1 and only grow). */
@@ -74,8 +83,15 @@ export async function registerModel(store: TrackingStore, opts: RegisterModelOpt
   const onnxDigest = await contentOf(store, opts.runId, opts.onnx, 'onnx');
   const weightsDigest = opts.weights !== undefined ? await contentOf(store, opts.runId, opts.weights, 'weights') : null;
   const version = await store.createModelVersion({
-    name: opts.name, runId: run?.id ?? null, onnxDigest, weightsDigest, signature: opts.signature ?? null,
-    metrics: run?.latest ?? {}, lineage: run?.lineage ?? null, description: opts.description ?? '', tags: opts.tags ?? {},
+    name: opts.name,
+    runId: run?.id ?? null,
+    onnxDigest,
+    weightsDigest,
+    signature: opts.signature ?? null,
+    metrics: run?.latest ?? {},
+    lineage: run?.lineage ?? null,
+    description: opts.description ?? '',
+    tags: opts.tags ?? {},
   });
   for (const a of opts.aliases ?? []) await store.setAlias(opts.name, a, version.version);
   return version;
@@ -93,8 +109,19 @@ export interface ResolvedModel {
 
 function toResolved(store: TrackingStore, v: ModelVersionRecord): ResolvedModel {
   const onnxPath = blobPath(store.artifactRoot, v.onnxDigest);
-  if (!existsSync(onnxPath)) throw new TrackingError(`model '${v.name}' version ${v.version}: ONNX content ${v.onnxDigest} is missing from ${store.artifactRoot}`, 404);
-  return { name: v.name, version: v.version, onnxPath, weightsPath: v.weightsDigest ? blobPath(store.artifactRoot, v.weightsDigest) : null, signature: v.signature, record: v };
+  if (!existsSync(onnxPath))
+    throw new TrackingError(
+      `model '${v.name}' version ${v.version}: ONNX content ${v.onnxDigest} is missing from ${store.artifactRoot}`,
+      404,
+    );
+  return {
+    name: v.name,
+    version: v.version,
+    onnxPath,
+    weightsPath: v.weightsDigest ? blobPath(store.artifactRoot, v.weightsDigest) : null,
+    signature: v.signature,
+    record: v,
+  };
 }
 
 /** `models:/name@alias` or `models:/name/3` -> local ONNX path + signature. `models:/name` means the latest version. */
@@ -104,7 +131,11 @@ export async function resolveModelUri(uri: string, store: TrackingStore): Promis
   if (u.alias !== undefined) {
     const model = await store.getModel(u.name);
     const v = model.aliases[u.alias];
-    if (v === undefined) throw new TrackingError(`model '${u.name}' has no alias '${u.alias}' (aliases: ${Object.keys(model.aliases).join(', ') || 'none'})`, 404);
+    if (v === undefined)
+      throw new TrackingError(
+        `model '${u.name}' has no alias '${u.alias}' (aliases: ${Object.keys(model.aliases).join(', ') || 'none'})`,
+        404,
+      );
     version = v;
   } else if (u.version !== undefined) version = u.version;
   else {

@@ -83,7 +83,12 @@ export class Run {
   /** Points handed to the store so far (written or being written). */
   private written = 0;
 
-  constructor(readonly store: TrackingStore, id: string, params: Readonly<Record<string, ParamValue>>, private readonly opts: StartRunOptions) {
+  constructor(
+    readonly store: TrackingStore,
+    id: string,
+    params: Readonly<Record<string, ParamValue>>,
+    private readonly opts: StartRunOptions,
+  ) {
     this.id = id;
     for (const [k, v] of Object.entries(params)) this.params.set(k, v);
   }
@@ -118,7 +123,8 @@ export class Run {
     checkKey('metric', key);
     if (typeof value !== 'number') throw new TrackingError(`metric '${key}' must be a number (got ${typeof value})`);
     const s = step ?? this.nextStep.get(key) ?? 0;
-    if (!Number.isInteger(s) || s < 0) throw new TrackingError(`step of metric '${key}' must be an integer >= 0 (got ${s})`);
+    if (!Number.isInteger(s) || s < 0)
+      throw new TrackingError(`step of metric '${key}' must be an integer >= 0 (got ${s})`);
     this.nextStep.set(key, s + 1);
     this.buffer.push({ key, step: s, time: Date.now(), value });
     if (this.buffer.length >= (this.opts.maxBuffered ?? 5000)) this.schedule(0);
@@ -134,7 +140,11 @@ export class Run {
   logParams(values: Readonly<Record<string, ParamValue>>): void {
     for (const [k, v] of Object.entries(values)) {
       checkParam(k, v);
-      if (this.params.has(k) && this.params.get(k) !== v) throw new TrackingError(`param '${k}' of run '${this.id}' is already ${JSON.stringify(this.params.get(k))}; params cannot change`, 409);
+      if (this.params.has(k) && this.params.get(k) !== v)
+        throw new TrackingError(
+          `param '${k}' of run '${this.id}' is already ${JSON.stringify(this.params.get(k))}; params cannot change`,
+          409,
+        );
       this.params.set(k, v);
       this.pendingParams[k] = v;
     }
@@ -153,7 +163,10 @@ export class Run {
   }
 
   /** Copies a file into the artifact store and references it from this run as `name` (default: the file name). */
-  async logArtifact(path: string, options: { readonly name?: string; readonly kind?: string } = {}): Promise<ArtifactRecord> {
+  async logArtifact(
+    path: string,
+    options: { readonly name?: string; readonly kind?: string } = {},
+  ): Promise<ArtifactRecord> {
     return logArtifactTo(this.store, this.id, path, { ...options, maxBytes: this.maxBytes() });
   }
 
@@ -187,7 +200,12 @@ export class Run {
 
   /** Takes what is buffered as one batch. */
   private take(): RunBatch {
-    const batch: RunBatch = { metrics: this.buffer, params: this.pendingParams, tags: this.pendingTags, heartbeatAt: Date.now() };
+    const batch: RunBatch = {
+      metrics: this.buffer,
+      params: this.pendingParams,
+      tags: this.pendingTags,
+      heartbeatAt: Date.now(),
+    };
     this.buffer = [];
     this.pendingParams = {};
     this.pendingTags = {};
@@ -231,8 +249,14 @@ export class Run {
   private async isolate(batch: RunBatch): Promise<void> {
     const parts: { what: string; batch: RunBatch }[] = [
       { what: 'metrics', batch: { metrics: batch.metrics, heartbeatAt: batch.heartbeatAt } },
-      ...Object.entries(batch.params ?? {}).map(([k, v]) => ({ what: `param '${k}'`, batch: { metrics: [], params: { [k]: v }, heartbeatAt: batch.heartbeatAt } })),
-      ...Object.entries(batch.tags ?? {}).map(([k, v]) => ({ what: `tag '${k}'`, batch: { metrics: [], tags: { [k]: v }, heartbeatAt: batch.heartbeatAt } })),
+      ...Object.entries(batch.params ?? {}).map(([k, v]) => ({
+        what: `param '${k}'`,
+        batch: { metrics: [], params: { [k]: v }, heartbeatAt: batch.heartbeatAt },
+      })),
+      ...Object.entries(batch.tags ?? {}).map(([k, v]) => ({
+        what: `tag '${k}'`,
+        batch: { metrics: [], tags: { [k]: v }, heartbeatAt: batch.heartbeatAt },
+      })),
     ];
     let first: Error | undefined;
     for (let i = 0; i < parts.length; i++) {
@@ -249,7 +273,9 @@ export class Run {
         const e = err as Error;
         this.rejectedWrites.push({ what: p.what, error: e });
         if (p.what.startsWith('param ')) for (const k of Object.keys(p.batch.params ?? {})) this.params.delete(k);
-        process.stderr.write(`lathe: run ${this.id}: the store refused ${p.what}; dropped it and kept logging: ${e.message}\n`);
+        process.stderr.write(
+          `lathe: run ${this.id}: the store refused ${p.what}; dropped it and kept logging: ${e.message}\n`,
+        );
         first ??= new TrackingError(`run '${this.id}': ${p.what} was not stored: ${e.message}`, 400);
       }
     }
@@ -305,11 +331,23 @@ export class Run {
 const defaultMaxBytes = (): number => Number(process.env.LATHE_MAX_ARTIFACT_BYTES) || DEFAULT_MAX_ARTIFACT_BYTES;
 
 /** Adds a file as an artifact of any run (also one that has ended): what `lathe track log-artifact` does. */
-export async function logArtifactTo(store: TrackingStore, runId: string, path: string, options: { readonly name?: string; readonly kind?: string; readonly maxBytes?: number } = {}): Promise<ArtifactRecord> {
+export async function logArtifactTo(
+  store: TrackingStore,
+  runId: string,
+  path: string,
+  options: { readonly name?: string; readonly kind?: string; readonly maxBytes?: number } = {},
+): Promise<ArtifactRecord> {
   const name = validateArtifactPath(options.name ?? basename(path));
   await store.getRun(runId);
   const { digest, size } = putFile(store.artifactRoot, path, options.maxBytes ?? defaultMaxBytes());
-  const rec: ArtifactRecord = { runId, path: name, digest, size, kind: options.kind ?? artifactKind(name), createdAt: Date.now() };
+  const rec: ArtifactRecord = {
+    runId,
+    path: name,
+    digest,
+    size,
+    kind: options.kind ?? artifactKind(name),
+    createdAt: Date.now(),
+  };
   await store.addArtifact(rec);
   return rec;
 }
@@ -332,7 +370,9 @@ function installExitHooks(): void {
     if (process.listenerCount(sig) > 0) continue; // the application handles it; 'exit' still closes runs
     const onSignal = (): void => {
       process.removeListener(sig, onSignal);
-      const pending = [...activeRuns].map((r) => (r.store.writeBatchSync ? (r.endSync('killed'), Promise.resolve()) : r.end('killed').catch(() => undefined)));
+      const pending = [...activeRuns].map((r) =>
+        r.store.writeBatchSync ? (r.endSync('killed'), Promise.resolve()) : r.end('killed').catch(() => undefined),
+      );
       void Promise.all(pending).then(() => process.kill(process.pid, sig));
     };
     process.on(sig, onSignal);
@@ -348,8 +388,16 @@ export async function startRun(store: TrackingStore, opts: StartRunOptions = {})
   checkKey('experiment', experiment);
   const lineage = collectLineage({ config: opts.config, seed: opts.seed, dataset: opts.dataset, git: opts.git });
   await store.createRun({
-    id, experiment, name: opts.name ?? id.slice(0, 8), startTime: Date.now(), host: hostname(), pid: process.pid,
-    params, tags: opts.tags ?? {}, notes: opts.notes ?? '', lineage,
+    id,
+    experiment,
+    name: opts.name ?? id.slice(0, 8),
+    startTime: Date.now(),
+    host: hostname(),
+    pid: process.pid,
+    params,
+    tags: opts.tags ?? {},
+    notes: opts.notes ?? '',
+    lineage,
   });
   const run = new Run(store, id, params, opts);
   run.startTimers();

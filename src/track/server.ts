@@ -51,7 +51,8 @@ export function hostOf(header: string | undefined): string {
 }
 
 const sameToken = (given: string, token: string): boolean => {
-  const a = Buffer.from(given), b = Buffer.from(token);
+  const a = Buffer.from(given),
+    b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
 };
 
@@ -67,15 +68,23 @@ function tokenOf(headers: Record<string, string | string[] | undefined>): string
 type Query = Record<string, string | undefined>;
 
 const CONTENT_TYPES: Record<string, string> = {
-  '.png': 'image/png', '.svg': 'image/svg+xml', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.json': 'application/json',
-  '.txt': 'text/plain; charset=utf-8', '.md': 'text/markdown; charset=utf-8', '.csv': 'text/csv; charset=utf-8', '.html': 'text/plain; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.csv': 'text/csv; charset=utf-8',
+  '.html': 'text/plain; charset=utf-8',
 };
 
 function intParam(q: Query, name: string, dflt: number, min: number, max: number): number {
   const raw = q[name];
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new TrackingError(`query parameter '${name}' must be an integer in ${min}..${max} (got '${raw}')`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new TrackingError(`query parameter '${name}' must be an integer in ${min}..${max} (got '${raw}')`);
   return n;
 }
 
@@ -87,28 +96,43 @@ function uiAsset(name: string): string {
 export function createTrackingServer(opts: TrackingServerOptions): FastifyInstance {
   const { store, studies } = opts;
   const app = Fastify({ logger: opts.logger ?? false });
-  const assets = { html: uiAsset('index.html'), js: uiAsset('app.js'), charts: uiAsset('charts.js'), css: uiAsset('app.css') };
+  const assets = {
+    html: uiAsset('index.html'),
+    js: uiAsset('app.js'),
+    charts: uiAsset('charts.js'),
+    css: uiAsset('app.css'),
+  };
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err instanceof TrackingError) return reply.code(err.status).send({ error: err.message });
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+      return reply.code(err.statusCode).send({ error: err.message });
     req.log.error(err);
     return reply.code(500).send({ error: `internal error: ${err.message}` });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
 
   // DNS rebinding guard first, then the write token: a write from a page that is not ours never reaches a handler.
-  const allowed = new Set([...LOOPBACK, ...(opts.allowedHosts ?? [])].map((h) => hostOf(h.includes(':') && !h.startsWith('[') && isIP(h) === 6 ? `[${h}]` : h)));
+  const allowed = new Set(
+    [...LOOPBACK, ...(opts.allowedHosts ?? [])].map((h) =>
+      hostOf(h.includes(':') && !h.startsWith('[') && isIP(h) === 6 ? `[${h}]` : h),
+    ),
+  );
   app.addHook('onRequest', async (req, reply) => {
     const host = hostOf(req.headers.host);
     if (!allowed.has(host)) {
-      return reply.code(403).send({ error: `Host '${req.headers.host ?? ''}' is not allowed: this server answers only its own host names (loopback, its --host; lathe ui --allow-host adds names)` });
+      return reply.code(403).send({
+        error: `Host '${req.headers.host ?? ''}' is not allowed: this server answers only its own host names (loopback, its --host; lathe ui --allow-host adds names)`,
+      });
     }
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return undefined;
     const given = tokenOf(req.headers);
-    if (!opts.writeToken) return reply.code(403).send({ error: 'writes are disabled: this server was started without a write token' });
+    if (!opts.writeToken)
+      return reply.code(403).send({ error: 'writes are disabled: this server was started without a write token' });
     if (given === undefined || !sameToken(given, opts.writeToken)) {
-      return reply.code(401).send({ error: `${req.method} ${req.url.split('?')[0]} needs the write token (header x-lathe-token or Authorization: Bearer; lathe ui prints it at start)` });
+      return reply.code(401).send({
+        error: `${req.method} ${req.url.split('?')[0]} needs the write token (header x-lathe-token or Authorization: Bearer; lathe ui prints it at start)`,
+      });
     }
     return undefined;
   });
@@ -124,10 +148,15 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
   app.get('/api/columns', async (req) => store.listColumns((req.query as Query).experiment || undefined));
   app.get('/api/runs', async (req) => {
     const q = req.query as Query;
-    if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') throw new TrackingError(`query parameter 'order' must be asc or desc (got '${q.order}')`);
+    if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc')
+      throw new TrackingError(`query parameter 'order' must be asc or desc (got '${q.order}')`);
     return store.listRuns({
-      experiment: q.experiment || undefined, filter: q.filter, sort: q.sort || undefined, order: q.order as 'asc' | 'desc' | undefined,
-      offset: intParam(q, 'offset', 0, 0, 1e9), limit: intParam(q, 'limit', 50, 1, 1000),
+      experiment: q.experiment || undefined,
+      filter: q.filter,
+      sort: q.sort || undefined,
+      order: q.order as 'asc' | 'desc' | undefined,
+      offset: intParam(q, 'offset', 0, 0, 1e9),
+      limit: intParam(q, 'limit', 50, 1, 1000),
     });
   });
   app.get('/api/runs/:id', async (req) => store.getRun((req.params as { id: string }).id));
@@ -139,39 +168,63 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
       await store.setNotes(id, body.notes);
     }
     if (body.tags !== undefined) {
-      if (typeof body.tags !== 'object' || body.tags === null || Object.values(body.tags).some((v) => typeof v !== 'string')) throw new TrackingError("body field 'tags' must be an object of strings");
-      await store.writeBatch(id, { metrics: [], tags: body.tags as Record<string, string>, heartbeatAt: (await store.getRun(id)).heartbeatAt });
+      if (
+        typeof body.tags !== 'object' ||
+        body.tags === null ||
+        Object.values(body.tags).some((v) => typeof v !== 'string')
+      )
+        throw new TrackingError("body field 'tags' must be an object of strings");
+      await store.writeBatch(id, {
+        metrics: [],
+        tags: body.tags as Record<string, string>,
+        heartbeatAt: (await store.getRun(id)).heartbeatAt,
+      });
     }
     return store.getRun(id);
   });
-  app.get('/api/runs/:id/metrics', async (req) => ({ keys: await store.metricKeys((req.params as { id: string }).id) }));
+  app.get('/api/runs/:id/metrics', async (req) => ({
+    keys: await store.metricKeys((req.params as { id: string }).id),
+  }));
   app.get('/api/runs/:id/series', async (req) => {
     const q = req.query as Query;
     if (!q.key) throw new TrackingError("query parameter 'key' is required");
-    const pts = await store.metricSeries((req.params as { id: string }).id, q.key, intParam(q, 'max_points', 2000, 2, 100_000));
+    const pts = await store.metricSeries(
+      (req.params as { id: string }).id,
+      q.key,
+      intParam(q, 'max_points', 2000, 2, 100_000),
+    );
     return { key: q.key, points: pts.map((p) => [p.step, Number.isNaN(p.value) ? null : p.value, p.time]) };
   });
   app.get('/api/compare', async (req) => {
     const q = req.query as Query;
     const ids = (q.runs ?? '').split(',').filter(Boolean);
-    if (ids.length === 0 || ids.length > 50) throw new TrackingError("query parameter 'runs' must list 1..50 run ids separated by commas");
+    if (ids.length === 0 || ids.length > 50)
+      throw new TrackingError("query parameter 'runs' must list 1..50 run ids separated by commas");
     const key = q.key;
     if (!key) throw new TrackingError("query parameter 'key' is required");
     const maxPoints = intParam(q, 'max_points', 1000, 2, 100_000);
-    const series = await Promise.all(ids.map(async (id) => {
-      const run = await store.getRun(id);
-      const pts = await store.metricSeries(id, key, maxPoints);
-      return { runId: id, name: run.name, points: pts.map((p) => [p.step, Number.isNaN(p.value) ? null : p.value]) };
-    }));
+    const series = await Promise.all(
+      ids.map(async (id) => {
+        const run = await store.getRun(id);
+        const pts = await store.metricSeries(id, key, maxPoints);
+        return { runId: id, name: run.name, points: pts.map((p) => [p.step, Number.isNaN(p.value) ? null : p.value]) };
+      }),
+    );
     return { key, series };
   });
-  app.get('/api/runs/:id/artifacts', async (req) => ({ artifacts: await store.listArtifacts((req.params as { id: string }).id) }));
+  app.get('/api/runs/:id/artifacts', async (req) => ({
+    artifacts: await store.listArtifacts((req.params as { id: string }).id),
+  }));
   app.get('/api/runs/:id/artifacts/*', async (req, reply: FastifyReply) => {
     const p = req.params as { id: string; '*': string };
     const path = validateArtifactPath(p['*']);
     const a = await store.getArtifact(p.id, path);
     const file = blobPath(store.artifactRoot, a.digest);
-    if (!existsSync(file)) throw new TrackingError(`artifact '${path}' of run '${p.id}': content ${a.digest} is missing from the store`, 404);
+    if (!existsSync(file))
+      throw new TrackingError(
+        `artifact '${path}' of run '${p.id}': content ${a.digest} is missing from the store`,
+        404,
+      );
     const ext = path.slice(path.lastIndexOf('.')).toLowerCase();
     reply.header('content-security-policy', 'sandbox').header('x-content-type-options', 'nosniff');
     return reply.type(CONTENT_TYPES[ext] ?? 'application/octet-stream').send(createReadStream(file));
@@ -181,7 +234,11 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
   app.get('/api/models', async () => ({ models: await store.listModels() }));
   app.get('/api/models/:name', async (req) => {
     const name = (req.params as { name: string }).name;
-    const [model, versions, history] = await Promise.all([store.getModel(name), store.listModelVersions(name), store.aliasHistory(name)]);
+    const [model, versions, history] = await Promise.all([
+      store.getModel(name),
+      store.listModelVersions(name),
+      store.aliasHistory(name),
+    ]);
     return { model, versions, history };
   });
   app.get('/api/models/:name/versions/:version', async (req) => {
@@ -192,7 +249,8 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
   app.put('/api/models/:name/aliases/:alias', async (req) => {
     const p = req.params as { name: string; alias: string };
     const v = (req.body as { version?: unknown } | undefined)?.version;
-    if (!Number.isInteger(v) || (v as number) < 1) throw new TrackingError("body field 'version' must be a positive integer");
+    if (!Number.isInteger(v) || (v as number) < 1)
+      throw new TrackingError("body field 'version' must be a positive integer");
     await store.setAlias(p.name, p.alias, v as number);
     return store.getModel(p.name);
   });
@@ -205,7 +263,13 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
     const uri = (req.query as Query).uri;
     if (!uri) throw new TrackingError("query parameter 'uri' is required");
     const r = await resolveModelUri(uri, store);
-    return { name: r.name, version: r.version, onnxPath: r.onnxPath, weightsPath: r.weightsPath, signature: r.signature };
+    return {
+      name: r.name,
+      version: r.version,
+      onnxPath: r.onnxPath,
+      weightsPath: r.weightsPath,
+      signature: r.signature,
+    };
   });
 
   // Studies
@@ -225,7 +289,13 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
     const id = (req.params as { id: string }).id;
     const s = await study(id);
     const trials = await source().trials(id);
-    return { study: s, trials, history: optimizationHistory(trials, s.directions[0] ?? 'minimize'), importance: paramImportance(trials), pareto: s.directions.length > 1 ? paretoFront(trials, s.directions) : [] };
+    return {
+      study: s,
+      trials,
+      history: optimizationHistory(trials, s.directions[0] ?? 'minimize'),
+      importance: paramImportance(trials),
+      pareto: s.directions.length > 1 ? paretoFront(trials, s.directions) : [],
+    };
   });
   return app;
 }
@@ -257,7 +327,9 @@ function interfaceAddresses(): string[] {
  * Allowed Host names: loopback, `host`, `allowedHosts`, and this machine's addresses when `host` is a wildcard.
  * While it runs it sweeps dead writers every `sweepIntervalMs`, so a SIGKILLed run does not show `running` forever.
  */
-export async function startUi(opts: StartUiOptions): Promise<{ url: string; token: string; openUrl: string; app: FastifyInstance }> {
+export async function startUi(
+  opts: StartUiOptions,
+): Promise<{ url: string; token: string; openUrl: string; app: FastifyInstance }> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.writeToken ?? process.env.LATHE_UI_TOKEN ?? randomBytes(16).toString('hex');
   const allowedHosts = [...(opts.allowedHosts ?? []), ...(isWildcard(host) ? interfaceAddresses() : [host])];
@@ -274,7 +346,9 @@ export async function startUi(opts: StartUiOptions): Promise<{ url: string; toke
           if (!warned) process.stderr.write(`lathe ui: sweeping dead writers failed (will retry): ${err.message}\n`);
           warned = true;
         })
-        .finally(() => { busy = false; });
+        .finally(() => {
+          busy = false;
+        });
     }, every);
     timer.unref();
     app.addHook('onClose', async () => clearInterval(timer));

@@ -1,7 +1,18 @@
 // The one storage interface behind tracking: runs, metrics, artifacts references and the model registry.
 import type {
-  AliasEvent, ArtifactRecord, ExperimentSummary, MetricPoint, ModelVersionRecord, NewModelVersion, NewRun,
-  ParamValue, RegisteredModel, RunPage, RunQuery, RunRecord, RunStatus,
+  AliasEvent,
+  ArtifactRecord,
+  ExperimentSummary,
+  MetricPoint,
+  ModelVersionRecord,
+  NewModelVersion,
+  NewRun,
+  ParamValue,
+  RegisteredModel,
+  RunPage,
+  RunQuery,
+  RunRecord,
+  RunStatus,
 } from './types.js';
 
 /** A batch of writes for one run, as the Run buffer flushes it. */
@@ -42,7 +53,11 @@ export interface TrackingStore {
   /** Every experiment with its run count and latest start time. */
   listExperiments(): Promise<readonly ExperimentSummary[]>;
   /** Param and metric keys seen in an experiment (or all): the columns the runs table can show. */
-  listColumns(experiment?: string): Promise<{ readonly params: readonly string[]; readonly metrics: readonly string[]; readonly tags: readonly string[] }>;
+  listColumns(experiment?: string): Promise<{
+    readonly params: readonly string[];
+    readonly metrics: readonly string[];
+    readonly tags: readonly string[];
+  }>;
   /**
    * Writes one flushed batch (metric points, params, tags, heartbeat) atomically; throws a TrackingError when a param
    * would change.

@@ -44,8 +44,14 @@ export class InMemoryStudySource implements StudySource {
   private readonly studies = new Map<string, { summary: Omit<StudySummary, 'trials'>; trials: TrialRecord[] }>();
 
   /** Adds (or replaces) a study and its trials (sorted by number); returns this for chaining. */
-  add(study: { readonly id: string; readonly name?: string; readonly directions: readonly Direction[] }, trials: readonly TrialRecord[]): this {
-    this.studies.set(study.id, { summary: { id: study.id, name: study.name ?? study.id, directions: study.directions }, trials: [...trials].sort((a, b) => a.number - b.number) });
+  add(
+    study: { readonly id: string; readonly name?: string; readonly directions: readonly Direction[] },
+    trials: readonly TrialRecord[],
+  ): this {
+    this.studies.set(study.id, {
+      summary: { id: study.id, name: study.name ?? study.id, directions: study.directions },
+      trials: [...trials].sort((a, b) => a.number - b.number),
+    });
     return this;
   }
 
@@ -73,10 +79,15 @@ export class InMemoryStudySource implements StudySource {
 type CompleteTrial = TrialRecord & { readonly values: readonly number[] };
 
 const complete = (trials: readonly TrialRecord[]): CompleteTrial[] =>
-  trials.filter((t): t is CompleteTrial => t.state === 'COMPLETE' && t.values !== null && t.values.every(Number.isFinite));
+  trials.filter(
+    (t): t is CompleteTrial => t.state === 'COMPLETE' && t.values !== null && t.values.every(Number.isFinite),
+  );
 
 /** Objective value of each complete trial and the best so far (first objective). */
-export function optimizationHistory(trials: readonly TrialRecord[], direction: Direction): { number: number; value: number; best: number }[] {
+export function optimizationHistory(
+  trials: readonly TrialRecord[],
+  direction: Direction,
+): { number: number; value: number; best: number }[] {
   let best = direction === 'minimize' ? Infinity : -Infinity;
   return complete(trials).map((t) => {
     const v = t.values[0];
@@ -97,7 +108,9 @@ export function paramImportance(trials: readonly TrialRecord[]): { param: string
   const total = ys.reduce((a, y) => a + (y - mean) ** 2, 0);
   const names = [...new Set(done.flatMap((t) => Object.keys(t.params)))].sort();
   const raw = names.map((param) => {
-    const pairs = done.filter((t) => t.params[param] !== undefined).map((t) => ({ x: t.params[param], y: t.values[0] }));
+    const pairs = done
+      .filter((t) => t.params[param] !== undefined)
+      .map((t) => ({ x: t.params[param], y: t.values[0] }));
     const groups = new Map<string, number[]>();
     if (pairs.every((p) => typeof p.x === 'number')) {
       const sorted = pairs.map((p) => p.x as number).sort((a, b) => a - b);
@@ -116,7 +129,9 @@ export function paramImportance(trials: readonly TrialRecord[]): { param: string
     return { param, importance: total > 0 ? between / total : 0 };
   });
   const sum = raw.reduce((a, r) => a + r.importance, 0);
-  return raw.map((r) => ({ param: r.param, importance: sum > 0 ? r.importance / sum : 0 })).sort((a, b) => b.importance - a.importance);
+  return raw
+    .map((r) => ({ param: r.param, importance: sum > 0 ? r.importance / sum : 0 }))
+    .sort((a, b) => b.importance - a.importance);
 }
 
 /** Trial numbers on the Pareto front (no other complete trial is at least as good in every objective and better in one). */

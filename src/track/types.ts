@@ -164,7 +164,10 @@ export type NewModelVersion = Omit<ModelVersionRecord, 'version' | 'createdAt'>;
 
 /** A request the store cannot satisfy because of its input (unknown id, bad filter, overwrite, ...). HTTP maps `status` (404/400/409/413). */
 export class TrackingError extends UserError {
-  constructor(message: string, readonly status: 400 | 404 | 409 | 413 = 400) {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 409 | 413 = 400,
+  ) {
     super(message);
     this.name = 'TrackingError';
   }

@@ -9,7 +9,8 @@ const KEY = /^[^\u0000-\u001f]{1,250}$/;
 
 /** Checks a param, tag or metric key (or an experiment name); throws a 400 naming it. */
 export function checkKey(what: string, key: unknown): string {
-  if (typeof key !== 'string' || !KEY.test(key)) throw new TrackingError(`${what} name ${JSON.stringify(key)} must be 1-250 characters without control characters`);
+  if (typeof key !== 'string' || !KEY.test(key))
+    throw new TrackingError(`${what} name ${JSON.stringify(key)} must be 1-250 characters without control characters`);
   return key;
 }
 
@@ -18,9 +19,13 @@ export function checkKey(what: string, key: unknown): string {
  * U+0000 in TEXT, so neither store accepts it (SQLite would, and the two would disagree).
  */
 export function checkText(what: string, value: unknown): string {
-  if (typeof value !== 'string') throw new TrackingError(`${what} must be a string (got ${value === null ? 'null' : typeof value})`);
+  if (typeof value !== 'string')
+    throw new TrackingError(`${what} must be a string (got ${value === null ? 'null' : typeof value})`);
   const at = value.indexOf('\u0000');
-  if (at >= 0) throw new TrackingError(`${what} contains a NUL character (U+0000) at position ${at}; the tracking stores cannot hold it`);
+  if (at >= 0)
+    throw new TrackingError(
+      `${what} contains a NUL character (U+0000) at position ${at}; the tracking stores cannot hold it`,
+    );
   return value;
 }
 
@@ -28,7 +33,8 @@ export function checkText(what: string, value: unknown): string {
 export function checkParam(key: string, value: unknown): ParamValue {
   checkKey('param', key);
   if (typeof value === 'string') return checkText(`param '${key}'`, value);
-  if (typeof value !== 'number' && typeof value !== 'boolean') throw new TrackingError(`param '${key}' must be a string, number or boolean`);
+  if (typeof value !== 'number' && typeof value !== 'boolean')
+    throw new TrackingError(`param '${key}' must be a string, number or boolean`);
   return value;
 }
 
@@ -39,7 +45,10 @@ export function checkTag(key: string, value: unknown): string {
 }
 
 /** Checks every param and tag of a batch or a new run. */
-export function checkParamsAndTags(params: Readonly<Record<string, unknown>> | undefined, tags: Readonly<Record<string, unknown>> | undefined): void {
+export function checkParamsAndTags(
+  params: Readonly<Record<string, unknown>> | undefined,
+  tags: Readonly<Record<string, unknown>> | undefined,
+): void {
   for (const [k, v] of Object.entries(params ?? {})) checkParam(k, v);
   for (const [k, v] of Object.entries(tags ?? {})) checkTag(k, v);
 }

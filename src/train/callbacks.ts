@@ -58,7 +58,8 @@ export interface Callback {
   load?(s: Readonly<Record<string, unknown>>): void;
 }
 
-const better = (mode: 'min' | 'max', a: number, b: number, delta = 0): boolean => (mode === 'min' ? a < b - delta : a > b + delta);
+const better = (mode: 'min' | 'max', a: number, b: number, delta = 0): boolean =>
+  mode === 'min' ? a < b - delta : a > b + delta;
 
 export interface ModelCheckpointOptions {
   /** Folder for checkpoints (default: the trainer's run directory). */
@@ -120,7 +121,9 @@ export function modelCheckpoint(opts: ModelCheckpointOptions = {}): Callback {
 }
 
 /** Stops when `monitor` has not improved by `minDelta` for `patience` epochs. */
-export function earlyStopping(opts: { monitor?: string; mode?: 'min' | 'max'; patience?: number; minDelta?: number } = {}): Callback {
+export function earlyStopping(
+  opts: { monitor?: string; mode?: 'min' | 'max'; patience?: number; minDelta?: number } = {},
+): Callback {
   const monitor = opts.monitor ?? 'val_loss';
   const mode = opts.mode ?? (monitor.includes('acc') ? 'max' : 'min');
   const patience = opts.patience ?? 3;
@@ -167,7 +170,9 @@ export function lrMonitor(): Callback {
  * times a second and cut to the terminal's width. Elsewhere (or with `json`): JSON lines, one per `everyBatches`
  * batches and one per epoch, numbers rounded.
  */
-export function progressBar(opts: { json?: boolean; everyBatches?: number; stream?: NodeJS.WriteStream; redrawsPerSecond?: number } = {}): Callback {
+export function progressBar(
+  opts: { json?: boolean; everyBatches?: number; stream?: NodeJS.WriteStream; redrawsPerSecond?: number } = {},
+): Callback {
   const out = opts.stream ?? process.stdout;
   const json = opts.json ?? !out.isTTY;
   const every = opts.everyBatches ?? 50;
@@ -179,11 +184,15 @@ export function progressBar(opts: { json?: boolean; everyBatches?: number; strea
   let epochs = 0;
   const fit = (line: string): string => {
     const width = (out.columns ?? 100) - 1;
-    return line.length > width ? line.slice(0, Math.max(0, width - 1)) + '…' : line.padEnd(Math.min(width, line.length + 3));
+    return line.length > width
+      ? line.slice(0, Math.max(0, width - 1)) + '…'
+      : line.padEnd(Math.min(width, line.length + 3));
   };
   const clock = (ms: number): string => {
     const s = Math.round(ms / 1000);
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const h = Math.floor(s / 3600),
+      m = Math.floor((s % 3600) / 60),
+      sec = s % 60;
     return `${h ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(sec).padStart(2, '0')}`;
   };
   return {
@@ -196,7 +205,18 @@ export function progressBar(opts: { json?: boolean; everyBatches?: number; strea
       lossSum += l.loss;
       count++;
       if (json) {
-        if ((l.batch + 1) % every === 0) out.write(JSON.stringify({ event: 'batch', epoch: l.epoch, batch: l.batch + 1, batches: l.batches, step: l.step, loss: round(l.loss), lr: sig(l.lr) }) + '\n');
+        if ((l.batch + 1) % every === 0)
+          out.write(
+            JSON.stringify({
+              event: 'batch',
+              epoch: l.epoch,
+              batch: l.batch + 1,
+              batches: l.batches,
+              step: l.step,
+              loss: round(l.loss),
+              lr: sig(l.lr),
+            }) + '\n',
+          );
         return;
       }
       const last = l.batch + 1 === l.batches;
@@ -210,11 +230,29 @@ export function progressBar(opts: { json?: boolean; everyBatches?: number; strea
       const eta = ((l.batches - l.batch - 1) / Math.max(rate, 1e-9)) * 1000;
       const bar = `${'='.repeat(Math.max(0, done - 1))}${done ? '>' : ''}${' '.repeat(w - done)}`;
       const phase = last ? '  validating…' : '';
-      out.write(`\r${fit(`epoch ${l.epoch + 1}/${epochs} [${bar}] ${l.batch + 1}/${l.batches}  loss ${(lossSum / count).toFixed(4)}  ${rate.toFixed(1)} it/s  ${clock(elapsed)} < ${clock(eta)}${phase}`)}`);
+      out.write(
+        `\r${fit(`epoch ${l.epoch + 1}/${epochs} [${bar}] ${l.batch + 1}/${l.batches}  loss ${(lossSum / count).toFixed(4)}  ${rate.toFixed(1)} it/s  ${clock(elapsed)} < ${clock(eta)}${phase}`)}`,
+      );
     },
     onEpochEnd(_t, l) {
-      if (json) out.write(JSON.stringify({ event: 'epoch', epoch: l.epoch, step: l.step, seconds: round(l.seconds), ...roundAll(l.metrics) }) + '\n');
-      else out.write(`\r${fit(`epoch ${l.epoch + 1}/${epochs} done in ${clock(l.seconds * 1000)}  ${Object.entries(l.metrics).map(([k, v]) => `${k} ${sig(v, 4)}`).join('  ')}`)}\n`);
+      if (json)
+        out.write(
+          JSON.stringify({
+            event: 'epoch',
+            epoch: l.epoch,
+            step: l.step,
+            seconds: round(l.seconds),
+            ...roundAll(l.metrics),
+          }) + '\n',
+        );
+      else
+        out.write(
+          `\r${fit(
+            `epoch ${l.epoch + 1}/${epochs} done in ${clock(l.seconds * 1000)}  ${Object.entries(l.metrics)
+              .map(([k, v]) => `${k} ${sig(v, 4)}`)
+              .join('  ')}`,
+          )}\n`,
+        );
       lossSum = 0;
       count = 0;
       t0 = Date.now();
@@ -229,7 +267,10 @@ export function progressBar(opts: { json?: boolean; everyBatches?: number; strea
  */
 function rewind(path: string, lines: number): string[] {
   if (!existsSync(path)) return [];
-  const kept = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').slice(0, lines);
+  const kept = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .slice(0, lines);
   writeAtomicFile(path, kept.map((l) => l + '\n').join(''));
   return kept;
 }
@@ -245,7 +286,8 @@ export function csvLogger(path: string): Callback {
       if (!columns) {
         mkdirSync(dirname(path), { recursive: true });
         const header = l.epoch > 0 && existsSync(path) ? readFileSync(path, 'utf8').split('\n')[0] : '';
-        if (header) columns = header.split(','); // resumed from a checkpoint that predates the logger's state: append
+        if (header)
+          columns = header.split(','); // resumed from a checkpoint that predates the logger's state: append
         else {
           columns = Object.keys(row);
           writeFileSync(path, columns.join(',') + '\n');
@@ -284,4 +326,5 @@ export function jsonlLogger(path: string): Callback {
 const round = (v: number): number => Math.round(v * 1e5) / 1e5;
 /** `digits` significant digits (learning rates are small). */
 const sig = (v: number, digits = 6): number => (Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(digits)) : v);
-const roundAll = (m: Readonly<Record<string, number>>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)]));
+const roundAll = (m: Readonly<Record<string, number>>) =>
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)]));

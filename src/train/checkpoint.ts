@@ -57,7 +57,12 @@ function readManifest(path: string): CheckpointManifest | undefined {
 }
 
 /** Writes `<dir>/<name>.<step>-<rand>.safetensors`, then commits `<dir>/<name>.json` (see the header). */
-export function saveCheckpoint(dir: string, name: string, tensors: Readonly<Record<string, NDArray>>, manifest: Omit<CheckpointManifest, 'format' | 'tensorsFile' | 'sha256'>): string {
+export function saveCheckpoint(
+  dir: string,
+  name: string,
+  tensors: Readonly<Record<string, NDArray>>,
+  manifest: Omit<CheckpointManifest, 'format' | 'tensorsFile' | 'sha256'>,
+): string {
   mkdirSync(dir, { recursive: true });
   const bytes = encodeSafetensors(tensors);
   const tensorsFile = `${name}.${manifest.step}-${randomBytes(4).toString('hex')}.safetensors`;
@@ -75,14 +80,19 @@ export function saveCheckpoint(dir: string, name: string, tensors: Readonly<Reco
 /** Reads and verifies one manifest and its tensors; throws an Error naming the file at fault. */
 function readCheckpointAt(manifestPath: string): Checkpoint {
   if (!existsSync(manifestPath)) throw new CheckpointError(`checkpoint ${manifestPath}: not found`);
-  if (statSync(manifestPath).isDirectory()) throw new CheckpointError(`checkpoint ${manifestPath}: a directory without last.json (not a run directory?)`);
+  if (statSync(manifestPath).isDirectory())
+    throw new CheckpointError(`checkpoint ${manifestPath}: a directory without last.json (not a run directory?)`);
   const manifest = readManifest(manifestPath);
-  if (!manifest) throw new CheckpointError(`checkpoint ${manifestPath}: manifest is not valid JSON (corrupt checkpoint)`);
-  if (manifest.format !== 'lathe-checkpoint/1') throw new CheckpointError(`checkpoint ${manifestPath}: unknown format ${String(manifest.format)}`);
+  if (!manifest)
+    throw new CheckpointError(`checkpoint ${manifestPath}: manifest is not valid JSON (corrupt checkpoint)`);
+  if (manifest.format !== 'lathe-checkpoint/1')
+    throw new CheckpointError(`checkpoint ${manifestPath}: unknown format ${String(manifest.format)}`);
   const tensorsPath = join(dirname(manifestPath), manifest.tensorsFile);
-  if (!existsSync(tensorsPath)) throw new CheckpointError(`checkpoint ${manifestPath}: tensor file ${manifest.tensorsFile} is missing`);
+  if (!existsSync(tensorsPath))
+    throw new CheckpointError(`checkpoint ${manifestPath}: tensor file ${manifest.tensorsFile} is missing`);
   const bytes = readFileSync(tensorsPath);
-  if (sha256(bytes) !== manifest.sha256) throw new CheckpointError(`checkpoint ${tensorsPath}: checksum mismatch (corrupt checkpoint)`);
+  if (sha256(bytes) !== manifest.sha256)
+    throw new CheckpointError(`checkpoint ${tensorsPath}: checksum mismatch (corrupt checkpoint)`);
   return { manifest, tensors: decodeSafetensors(bytes, tensorsPath).tensors };
 }
 
@@ -94,7 +104,8 @@ export function loadCheckpoint(path: string): Checkpoint & { readonly path: stri
   const isDir = existsSync(path) && statSync(path).isDirectory();
   if (!isDir) return { ...readCheckpointAt(path), path };
   const last = join(path, 'last.json');
-  if (!existsSync(last)) throw new CheckpointError(`checkpoint ${path}: no last.json (not a run directory, or nothing was saved yet)`);
+  if (!existsSync(last))
+    throw new CheckpointError(`checkpoint ${path}: no last.json (not a run directory, or nothing was saved yet)`);
   let firstError: Error;
   try {
     return { ...readCheckpointAt(last), path: last };
@@ -108,7 +119,11 @@ export function loadCheckpoint(path: string): Checkpoint & { readonly path: stri
     .sort((a, b) => b.step - a.step);
   for (const c of others) {
     try {
-      return { ...readCheckpointAt(c.file), path: c.file, fallback: `${firstError.message}; using ${c.file} (step ${c.step}) instead` };
+      return {
+        ...readCheckpointAt(c.file),
+        path: c.file,
+        fallback: `${firstError.message}; using ${c.file} (step ${c.step}) instead`,
+      };
     } catch {
       // try the next one
     }
@@ -131,8 +146,15 @@ export function removeCheckpoint(dir: string, name: string): void {
 export function sweepCheckpointDir(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const files = readdirSync(dir);
-  const referenced = new Set(files.filter((f) => f.endsWith('.json')).map((f) => readManifest(join(dir, f))?.tensorsFile).filter((t): t is string => !!t));
-  const removed = files.filter((f) => (f.startsWith('.') && f.endsWith('.tmp')) || (TENSORS_OF_SAVE.test(f) && !referenced.has(f)));
+  const referenced = new Set(
+    files
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => readManifest(join(dir, f))?.tensorsFile)
+      .filter((t): t is string => !!t),
+  );
+  const removed = files.filter(
+    (f) => (f.startsWith('.') && f.endsWith('.tmp')) || (TENSORS_OF_SAVE.test(f) && !referenced.has(f)),
+  );
   for (const f of removed) rmSync(join(dir, f), { force: true });
   return removed;
 }

@@ -34,7 +34,10 @@ export interface DistillOptions {
  */
 export function distillationLoss(student: Tensor, teacher: Tensor, y: Tensor, opts: DistillOptions): Tensor {
   const { temperature: T, alpha } = opts;
-  const kl = klDiv(logSoftmax(div(student, T), 1), logSoftmax(div(teacher, T), 1), { logTarget: true, reduction: 'batchmean' });
+  const kl = klDiv(logSoftmax(div(student, T), 1), logSoftmax(div(teacher, T), 1), {
+    logTarget: true,
+    reduction: 'batchmean',
+  });
   const soft = mul(kl, alpha * T * T);
   if (alpha === 1) return soft;
   return add(soft, mul(crossEntropy(student, y), 1 - alpha));
@@ -53,14 +56,21 @@ export interface Teacher {
  * Opens a teacher: an `.onnx` file, a run directory (its `model.onnx`) or a checkpoint (a manifest `.json`, rebuilt
  * and exported in memory by `fromCheckpoint`, which the caller passes to keep this module free of the run layer).
  */
-export async function openTeacher(path: string, opts: { session?: SessionConfig; fromCheckpoint?: (path: string) => Uint8Array } = {}): Promise<Teacher> {
+export async function openTeacher(
+  path: string,
+  opts: { session?: SessionConfig; fromCheckpoint?: (path: string) => Uint8Array } = {},
+): Promise<Teacher> {
   const where = `distill.teacher: ${path}`;
-  if (!existsSync(path)) throw new ConfigError(`${where}: no such file or run directory (give an .onnx file, a run directory or a checkpoint .json)`);
+  if (!existsSync(path))
+    throw new ConfigError(
+      `${where}: no such file or run directory (give an .onnx file, a run directory or a checkpoint .json)`,
+    );
   let model: Uint8Array | string;
   if (statSync(path).isDirectory()) {
     const onnx = join(path, 'model.onnx');
     if (existsSync(onnx)) model = onnx;
-    else if (existsSync(join(path, 'last.json')) && opts.fromCheckpoint) model = opts.fromCheckpoint(join(path, 'last.json'));
+    else if (existsSync(join(path, 'last.json')) && opts.fromCheckpoint)
+      model = opts.fromCheckpoint(join(path, 'last.json'));
     else throw new ConfigError(`${where}: the directory has no model.onnx (nor a checkpoint last.json)`);
   } else if (path.endsWith('.onnx')) model = path;
   else if (path.endsWith('.json') && opts.fromCheckpoint) {
@@ -79,7 +89,9 @@ export async function openTeacher(path: string, opts: { session?: SessionConfig;
   }
   if (session.inputNames.length !== 1) {
     await session.release();
-    throw new ConfigError(`${where}: the teacher must take one input (the student's images), it takes ${session.inputNames.length}: ${session.inputNames.join(', ')}`);
+    throw new ConfigError(
+      `${where}: the teacher must take one input (the student's images), it takes ${session.inputNames.length}: ${session.inputNames.join(', ')}`,
+    );
   }
   return {
     source: path,
@@ -88,10 +100,15 @@ export async function openTeacher(path: string, opts: { session?: SessionConfig;
       try {
         out = (await session.run({ [session.inputNames[0]]: toOrt(x) }))[session.outputNames[0]];
       } catch (err) {
-        throw new ConfigError(`${where}: running it on a batch of shape [${x.shape.join(', ')}] failed: ${(err as Error).message}`);
+        throw new ConfigError(
+          `${where}: running it on a batch of shape [${x.shape.join(', ')}] failed: ${(err as Error).message}`,
+        );
       }
       const t = fromOrt(out);
-      if (t.dtype !== 'float32' || t.shape.length !== 2 || t.shape[0] !== x.shape[0]) throw new ConfigError(`${where}: its output must be float32 logits [batch, classes], got ${t.dtype} [${t.shape.join(', ')}]`);
+      if (t.dtype !== 'float32' || t.shape.length !== 2 || t.shape[0] !== x.shape[0])
+        throw new ConfigError(
+          `${where}: its output must be float32 logits [batch, classes], got ${t.dtype} [${t.shape.join(', ')}]`,
+        );
       return t;
     },
     release: () => session.release(),
@@ -100,7 +117,12 @@ export async function openTeacher(path: string, opts: { session?: SessionConfig;
 
 /** A loader whose batches carry the teacher's logits for their inputs as `teacherKey` (default 'teacher'). */
 export class TeacherLoader implements BatchLoader {
-  constructor(readonly inner: BatchLoader, private readonly teacher: Teacher, private readonly inputKey = 'x', private readonly teacherKey = 'teacher') {}
+  constructor(
+    readonly inner: BatchLoader,
+    private readonly teacher: Teacher,
+    private readonly inputKey = 'x',
+    private readonly teacherKey = 'teacher',
+  ) {}
 
   get length(): number {
     return this.inner.length;
@@ -120,10 +142,13 @@ export class TeacherLoader implements BatchLoader {
 }
 
 /** The Trainer loss of a distilled run: checks the teacher's classes against the student's when the graph is traced. */
-export function distillLoss(opts: DistillOptions & { readonly teacher: string }): (output: Tensor, batch: Readonly<Record<string, Tensor>>) => Tensor {
+export function distillLoss(
+  opts: DistillOptions & { readonly teacher: string },
+): (output: Tensor, batch: Readonly<Record<string, Tensor>>) => Tensor {
   return (o, b) => {
     const t = b.teacher;
-    if (o.rank !== 2) throw new ConfigError(`distill: the student's output must be class logits [batch, classes], it is ${o.rank}-D`);
+    if (o.rank !== 2)
+      throw new ConfigError(`distill: the student's output must be class logits [batch, classes], it is ${o.rank}-D`);
     if (typeof o.shape[1] === 'number' && typeof t.shape[1] === 'number' && o.shape[1] !== t.shape[1]) {
       throw new ConfigError(`distill.teacher: ${opts.teacher} gives ${t.shape[1]} classes, the student ${o.shape[1]}`);
     }

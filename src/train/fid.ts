@@ -99,11 +99,12 @@ function sqrtPsd(m: Float64Array, d: number): Float64Array {
 
 function matmul(a: Float64Array, b: Float64Array, d: number): Float64Array {
   const out = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) {
-    const aik = a[i * d + k];
-    if (aik === 0) continue;
-    for (let j = 0; j < d; j++) out[i * d + j] += aik * b[k * d + j];
-  }
+  for (let i = 0; i < d; i++)
+    for (let k = 0; k < d; k++) {
+      const aik = a[i * d + k];
+      if (aik === 0) continue;
+      for (let j = 0; j < d; j++) out[i * d + j] += aik * b[k * d + j];
+    }
   return out;
 }
 
@@ -118,7 +119,8 @@ export function frechetDistance(a: FeatureStats, b: FeatureStats): number {
   for (let j = 0; j < d; j++) diff += (a.mean[j] - b.mean[j]) ** 2;
   const s1h = sqrtPsd(a.cov, d);
   const m = matmul(matmul(s1h, b.cov, d), s1h, d);
-  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) m[i * d + j] = m[j * d + i] = (m[i * d + j] + m[j * d + i]) / 2;
+  for (let i = 0; i < d; i++)
+    for (let j = i + 1; j < d; j++) m[i * d + j] = m[j * d + i] = (m[i * d + j] + m[j * d + i]) / 2;
   const { values } = symmetricEigen(m, d);
   let trSqrt = 0;
   for (const v of values) trSqrt += Math.sqrt(Math.max(0, v));
@@ -160,23 +162,32 @@ function kthRadii(x: Float32Array, n: number, d: number, k: number): Float64Arra
  * real manifold (the union of balls around each real sample reaching its k-th nearest real neighbour), recall the
  * share of real samples inside the generated manifold. O(n²·d): pass a few thousand samples.
  */
-export function precisionRecall(real: Float32Array, nReal: number, fake: Float32Array, nFake: number, d: number, k = 3): { precision: number; recall: number } {
+export function precisionRecall(
+  real: Float32Array,
+  nReal: number,
+  fake: Float32Array,
+  nFake: number,
+  d: number,
+  k = 3,
+): { precision: number; recall: number } {
   const rReal = kthRadii(real, nReal, d, k);
   const rFake = kthRadii(fake, nFake, d, k);
   const cross = pairwise(fake, nFake, real, nReal, d); // [nFake, nReal]
   let inReal = 0;
   for (let i = 0; i < nFake; i++) {
-    for (let j = 0; j < nReal; j++) if (cross[i * nReal + j] <= rReal[j]) {
-      inReal++;
-      break;
-    }
+    for (let j = 0; j < nReal; j++)
+      if (cross[i * nReal + j] <= rReal[j]) {
+        inReal++;
+        break;
+      }
   }
   let inFake = 0;
   for (let j = 0; j < nReal; j++) {
-    for (let i = 0; i < nFake; i++) if (cross[i * nReal + j] <= rFake[i]) {
-      inFake++;
-      break;
-    }
+    for (let i = 0; i < nFake; i++)
+      if (cross[i * nReal + j] <= rFake[i]) {
+        inFake++;
+        break;
+      }
   }
   return { precision: inReal / nFake, recall: inFake / nReal };
 }
@@ -191,9 +202,13 @@ export interface ImageFeatures {
 }
 
 /** Runs the FID-FMNIST feature network over images [N, 1, 28, 28] in [0, 1], 500 at a time. */
-export async function fmnistFeatures(images: NDArray, opts: { classifier?: string; threads?: number } = {}): Promise<ImageFeatures> {
+export async function fmnistFeatures(
+  images: NDArray,
+  opts: { classifier?: string; threads?: number } = {},
+): Promise<ImageFeatures> {
   const [n, c, h, w] = images.shape;
-  if (images.shape.length !== 4 || c !== 1 || h !== 28 || w !== 28) throw new Error(`FID-FMNIST: images must be [N, 1, 28, 28] in [0, 1], got [${images.shape.join(', ')}]`);
+  if (images.shape.length !== 4 || c !== 1 || h !== 28 || w !== 28)
+    throw new Error(`FID-FMNIST: images must be [N, 1, 28, 28] in [0, 1], got [${images.shape.join(', ')}]`);
   const session = await createSession(opts.classifier ?? FID_FMNIST_CLASSIFIER(), { threads: opts.threads });
   try {
     const src = images.data as Float32Array;
@@ -201,7 +216,9 @@ export async function fmnistFeatures(images: NDArray, opts: { classifier?: strin
     const logits: Float32Array[] = [];
     for (let s = 0; s < n; s += 500) {
       const b = Math.min(500, n - s);
-      const r = await session.run({ images: new ort.Tensor('float32', src.subarray(s * 784, (s + b) * 784), [b, 1, 28, 28]) });
+      const r = await session.run({
+        images: new ort.Tensor('float32', src.subarray(s * 784, (s + b) * 784), [b, 1, 28, 28]),
+      });
       feats.push(r.features.data as Float32Array);
       logits.push(r.logits.data as Float32Array);
     }
@@ -232,7 +249,11 @@ export interface GenerativeScores {
 }
 
 /** FID-FMNIST and precision/recall of `generated` against `reference` images (both [N, 1, 28, 28] in [0, 1]). */
-export async function scoreGenerated(generated: NDArray, reference: NDArray, opts: { classifier?: string; threads?: number; prSamples?: number; k?: number } = {}): Promise<GenerativeScores> {
+export async function scoreGenerated(
+  generated: NDArray,
+  reference: NDArray,
+  opts: { classifier?: string; threads?: number; prSamples?: number; k?: number } = {},
+): Promise<GenerativeScores> {
   const g = await fmnistFeatures(generated, opts);
   const r = await fmnistFeatures(reference, opts);
   const fid = frechetDistance(featureStats(g.features, g.n, g.d), featureStats(r.features, r.n, r.d));

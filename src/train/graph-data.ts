@@ -13,17 +13,19 @@ import type { TrainerConfig } from './trainer.js';
  * The `data.graph` section of a training config: a JSON graph file or a nodes/edges CSV pair, and the preprocessing
  * (undirected edges and row-normalised features, both on by default).
  */
-export const graphDataOptions = z.object({
-  /** A JSON graph (the layout of data/cora/README.md). */
-  path: z.string().optional(),
-  /** Or two CSV files: nodes (id, label, split, features...) and edges (source, target). */
-  nodes: z.string().optional(),
-  edges: z.string().optional(),
-  /** Add the reverse of every edge (default true). */
-  undirected: z.boolean().default(true),
-  /** Scale feature rows to sum 1, as Kipf & Welling preprocess Cora (default true). */
-  normalizeFeatures: z.boolean().default(true),
-}).strict();
+export const graphDataOptions = z
+  .object({
+    /** A JSON graph (the layout of data/cora/README.md). */
+    path: z.string().optional(),
+    /** Or two CSV files: nodes (id, label, split, features...) and edges (source, target). */
+    nodes: z.string().optional(),
+    edges: z.string().optional(),
+    /** Add the reverse of every edge (default true). */
+    undirected: z.boolean().default(true),
+    /** Scale feature rows to sum 1, as Kipf & Welling preprocess Cora (default true). */
+    normalizeFeatures: z.boolean().default(true),
+  })
+  .strict();
 /** A validated `data.graph` section (see {@link graphDataOptions}). */
 export type GraphDataOptions = z.infer<typeof graphDataOptions>;
 
@@ -35,12 +37,19 @@ export const isGraphData = (name: string): boolean => (GRAPH_DATASETS as readonl
 export const CORA_DIR = (): string => join(packageRoot(), 'data', 'cora');
 
 /** Reads the graph a config's `data` section names; errors name the field. */
-export function loadGraphData(data: { readonly name: string; readonly root?: string; readonly graph?: GraphDataOptions }): GraphDataset {
+export function loadGraphData(data: {
+  readonly name: string;
+  readonly root?: string;
+  readonly graph?: GraphDataOptions;
+}): GraphDataset {
   const o = graphDataOptions.parse(data.graph ?? {});
   const opts = { undirected: o.undirected, normalizeFeatures: o.normalizeFeatures };
   if (data.name === 'cora') {
     const path = o.path ?? join(data.root ?? CORA_DIR(), 'cora.json');
-    if (!existsSync(path)) throw new Error(`data.root: ${path} not found (Cora ships in the repository's data/cora; pass data.root or data.graph.path)`);
+    if (!existsSync(path))
+      throw new Error(
+        `data.root: ${path} not found (Cora ships in the repository's data/cora; pass data.root or data.graph.path)`,
+      );
     return readGraphJson(path, opts);
   }
   if (o.path) return readGraphJson(o.path, opts);

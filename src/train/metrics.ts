@@ -53,7 +53,12 @@ export interface PrecisionRecallF1 {
 }
 
 /** Macro (mean over classes) or micro (pooled counts) precision, recall and F1. */
-export function precisionRecallF1(pred: ArrayLike<number>, target: ArrayLike<number>, classes: number, average: 'macro' | 'micro' = 'macro'): PrecisionRecallF1 {
+export function precisionRecallF1(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  classes: number,
+  average: 'macro' | 'micro' = 'macro',
+): PrecisionRecallF1 {
   const m = confusionMatrix(pred, target, classes);
   const tp = m.map((row, c) => row[c]);
   const fp = m[0].map((_, c) => m.reduce((s, row, t) => s + (t !== c ? row[c] : 0), 0));
@@ -84,10 +89,11 @@ export function auroc(scores: ArrayLike<number>, labels: ArrayLike<number>): num
   }
   let pos = 0;
   let sumPos = 0;
-  for (let i = 0; i < labels.length; i++) if (Number(labels[i]) === 1) {
-    pos++;
-    sumPos += ranks[i];
-  }
+  for (let i = 0; i < labels.length; i++)
+    if (Number(labels[i]) === 1) {
+      pos++;
+      sumPos += ranks[i];
+    }
   const neg = labels.length - pos;
   if (pos === 0 || neg === 0) return NaN;
   return (sumPos - (pos * (pos + 1)) / 2) / (pos * neg);

@@ -30,7 +30,10 @@ export class PhasedStep {
   private t = 0;
   private readonly cycle: number;
 
-  constructor(private readonly phases: readonly CompiledPhase[], private readonly bufferNames: readonly string[]) {
+  constructor(
+    private readonly phases: readonly CompiledPhase[],
+    private readonly bufferNames: readonly string[],
+  ) {
     if (!phases.length) throw new Error('PhasedStep: no phases');
     this.cycle = phases.reduce((n, p) => n + p.steps, 0);
   }
@@ -108,7 +111,10 @@ export class PhasedStep {
     this.t = counters.step;
     const before = (i: number) => {
       const p = this.phases[i];
-      return Math.floor(this.t / this.cycle) * p.steps + Math.min(p.steps, Math.max(0, (this.t % this.cycle) - this.phases.slice(0, i).reduce((n, q) => n + q.steps, 0)));
+      return (
+        Math.floor(this.t / this.cycle) * p.steps +
+        Math.min(p.steps, Math.max(0, (this.t % this.cycle) - this.phases.slice(0, i).reduce((n, q) => n + q.steps, 0)))
+      );
     };
     this.phases.forEach((p, i) => {
       const own: Record<string, NDArray> = {};

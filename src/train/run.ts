@@ -7,7 +7,17 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 import { exportModule } from '../nn/export.js';
 import { manualSeed } from '../nn/module.js';
 import { accuracy as accuracyMetric } from '../nn/losses.js';
-import { generativeMetadataProps, getModel, modelInputs, VAE, vaeBounds, type VaeBounds, type ModelEntry, type ModelInput, type ModelObjective } from '../models/index.js';
+import {
+  generativeMetadataProps,
+  getModel,
+  modelInputs,
+  VAE,
+  vaeBounds,
+  type VaeBounds,
+  type ModelEntry,
+  type ModelInput,
+  type ModelObjective,
+} from '../models/index.js';
 import { binarizeFixed, toPixelRange } from '../data/pixels.js';
 import { lmLoss } from '../models/transformer.js';
 import { reshape } from '../graph/ops/movement.js';
@@ -79,34 +89,70 @@ export interface RunOptions {
  */
 function inferenceMetadataFor(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown): InferenceMetadata {
   const vocab = (options as { vocab?: unknown } | undefined)?.vocab;
-  if (cfg.loss === 'lm') return { input: { kind: 'tokens', vocab: typeof vocab === 'number' ? vocab : 0 }, output: 'token-logits' };
-  if (inputs.length === 1 && inputs[0].dtype === 'int64' && typeof vocab === 'number') return { input: { kind: 'tokens', vocab }, output: 'logits' };
+  if (cfg.loss === 'lm')
+    return { input: { kind: 'tokens', vocab: typeof vocab === 'number' ? vocab : 0 }, output: 'token-logits' };
+  if (inputs.length === 1 && inputs[0].dtype === 'int64' && typeof vocab === 'number')
+    return { input: { kind: 'tokens', vocab }, output: 'logits' };
   const info = datasetNames().includes(cfg.data.name) ? getDataset(cfg.data.name) : undefined;
   const shape = inputs.length === 1 ? inputs[0].shape : [];
   if (info?.normalization && shape.length === 3 && inputs[0].dtype === 'float32') {
     const [channels, height, width] = shape;
     const per = (v: readonly number[]) => (v.length === channels ? v : new Array<number>(channels).fill(v[0]));
-    return { input: { kind: 'image', channels, height, width, mean: per(info.normalization.mean), std: per(info.normalization.std) }, output: 'logits', classes: info.classes };
+    return {
+      input: {
+        kind: 'image',
+        channels,
+        height,
+        width,
+        mean: per(info.normalization.mean),
+        std: per(info.normalization.std),
+      },
+      output: 'logits',
+      classes: info.classes,
+    };
   }
   return { input: { kind: 'array' }, output: 'logits', ...(info?.classes ? { classes: info.classes } : {}) };
 }
 
 /** The metadata_props of a model exported from a run: its config, versions and inference metadata. */
-function exportMetadata(cfg: TrainConfig, inputs: readonly ModelInput[], options: unknown, objective?: ModelObjective): Record<string, string> {
-  if (objective) return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps({ input: { kind: 'array' }, output: 'logits' }), ...generativeMetadataProps(objective.generative) };
-  return { lathe_config: JSON.stringify(cfg), ...versions(), ...inferenceMetadataProps(inferenceMetadataFor(cfg, inputs, options)) };
+function exportMetadata(
+  cfg: TrainConfig,
+  inputs: readonly ModelInput[],
+  options: unknown,
+  objective?: ModelObjective,
+): Record<string, string> {
+  if (objective)
+    return {
+      lathe_config: JSON.stringify(cfg),
+      ...versions(),
+      ...inferenceMetadataProps({ input: { kind: 'array' }, output: 'logits' }),
+      ...generativeMetadataProps(objective.generative),
+    };
+  return {
+    lathe_config: JSON.stringify(cfg),
+    ...versions(),
+    ...inferenceMetadataProps(inferenceMetadataFor(cfg, inputs, options)),
+  };
 }
 
 /** What ModelCheckpoint ranks by: the configured monitor, else val_loss for language models, val_accuracy otherwise. */
-export const checkpointMonitor = (cfg: TrainConfig): string => cfg.callbacks.checkpoint.monitor ?? (cfg.loss === 'lm' ? 'val_loss' : 'val_accuracy');
+export const checkpointMonitor = (cfg: TrainConfig): string =>
+  cfg.callbacks.checkpoint.monitor ?? (cfg.loss === 'lm' ? 'val_loss' : 'val_accuracy');
 
 /** The callbacks every run has: LR monitor, checkpoints, CSV metrics, early stopping when configured, progress. */
 function runCallbacks(cfg: TrainConfig, runDir: string, opts: RunOptions, objective?: ModelObjective): Callback[] {
   // a generative model's own metric picks the best checkpoint unless the config names another than the default
-  const own = objective && (cfg.callbacks.checkpoint.monitor === undefined || cfg.callbacks.checkpoint.monitor === 'val_accuracy') ? objective.monitor : undefined;
+  const own =
+    objective && (cfg.callbacks.checkpoint.monitor === undefined || cfg.callbacks.checkpoint.monitor === 'val_accuracy')
+      ? objective.monitor
+      : undefined;
   const callbacks: Callback[] = [
     lrMonitor(),
-    modelCheckpoint({ monitor: own?.metric ?? checkpointMonitor(cfg), mode: own?.mode, saveTopK: cfg.callbacks.checkpoint.saveTopK }),
+    modelCheckpoint({
+      monitor: own?.metric ?? checkpointMonitor(cfg),
+      mode: own?.mode,
+      saveTopK: cfg.callbacks.checkpoint.saveTopK,
+    }),
     csvLogger(join(runDir, 'metrics.csv')),
   ];
   if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
@@ -115,17 +161,33 @@ function runCallbacks(cfg: TrainConfig, runDir: string, opts: RunOptions, object
 }
 
 /** Writes the trained model as an inference ONNX file (symbolic leading dims, metadata, BatchNorm folded unless off). */
-function exportRunModel(model: Module, cfg: TrainConfig, resolved: { entry: ModelEntry; options: unknown; objective?: ModelObjective }, path: string): void {
+function exportRunModel(
+  model: Module,
+  cfg: TrainConfig,
+  resolved: { entry: ModelEntry; options: unknown; objective?: ModelObjective },
+  path: string,
+): void {
   const inputs = modelInputs(resolved.entry, resolved.options);
-  exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), {
-    path, metadata: exportMetadata(cfg, inputs, resolved.options, resolved.objective), ...(resolved.objective ? { inputNames: inputs.map((i) => i.name) } : {}), inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true },
-  });
+  exportModule(
+    model,
+    inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })),
+    {
+      path,
+      metadata: exportMetadata(cfg, inputs, resolved.options, resolved.objective),
+      ...(resolved.objective ? { inputNames: inputs.map((i) => i.name) } : {}),
+      inference: { foldBatchNorm: cfg.export?.foldBatchNorm ?? true },
+    },
+  );
 }
 
 /** Removes what a run wrote into its directory (checkpoints, logs, model, summary); other files stay. */
 function clearRun(runDir: string): void {
   for (const f of readdirSync(runDir)) {
-    if (/^(last|best|epoch\d+)(\.json|\..*\.safetensors|\.safetensors)$/.test(f) || ['metrics.csv', 'model.onnx', 'summary.json', 'config.json'].includes(f) || (f.startsWith('.') && f.endsWith('.tmp'))) {
+    if (
+      /^(last|best|epoch\d+)(\.json|\..*\.safetensors|\.safetensors)$/.test(f) ||
+      ['metrics.csv', 'model.onnx', 'summary.json', 'config.json'].includes(f) ||
+      (f.startsWith('.') && f.endsWith('.tmp'))
+    ) {
       rmSync(join(runDir, f), { force: true });
     }
   }
@@ -137,7 +199,12 @@ export function buildModel(cfg: TrainConfig): Module {
 }
 
 /** The zoo entry a config names, its validated options and a factory that seeds and builds the model. */
-function resolveModel(cfg: TrainConfig): { entry: ModelEntry; options: unknown; create: () => Module; objective?: ModelObjective } {
+function resolveModel(cfg: TrainConfig): {
+  entry: ModelEntry;
+  options: unknown;
+  create: () => Module;
+  objective?: ModelObjective;
+} {
   let entry: ModelEntry;
   try {
     entry = getModel(cfg.model.name);
@@ -145,7 +212,8 @@ function resolveModel(cfg: TrainConfig): { entry: ModelEntry; options: unknown; 
     throw new ConfigError(`model.name: ${(err as Error).message}`);
   }
   const parsed = entry.options.safeParse(cfg.model.options);
-  if (!parsed.success) throw new ConfigError(formatIssues('model.options', parsed.error).replace(/^model\.options: /gm, 'model.options.'));
+  if (!parsed.success)
+    throw new ConfigError(formatIssues('model.options', parsed.error).replace(/^model\.options: /gm, 'model.options.'));
   const options = parsed.data;
   return {
     entry,
@@ -160,13 +228,24 @@ function resolveModel(cfg: TrainConfig): { entry: ModelEntry; options: unknown; 
 
 function sliceRows(a: NDArray, start: number, end: number): NDArray {
   const row = a.shape.slice(1).reduce((p, q) => p * q, 1);
-  return ndarray(a.dtype, [end - start, ...a.shape.slice(1)], (a.data as Float32Array).slice(start * row, end * row) as never);
+  return ndarray(
+    a.dtype,
+    [end - start, ...a.shape.slice(1)],
+    (a.data as Float32Array).slice(start * row, end * row) as never,
+  );
 }
 
 /** The train, validation and test arrays a config trains on (not for graph data). */
-export function splits(cfg: TrainConfig): { train: Split; val: Split; test: Split; source: string; vocabSize?: number } {
+export function splits(cfg: TrainConfig): {
+  train: Split;
+  val: Split;
+  test: Split;
+  source: string;
+  vocabSize?: number;
+} {
   if (cfg.data.name === 'text') {
-    if (!cfg.data.text) throw new ConfigError('data.text: required for data.name "text" (give at least data.text.path)');
+    if (!cfg.data.text)
+      throw new ConfigError('data.text: required for data.name "text" (give at least data.text.path)');
     let t: TextSplits;
     try {
       t = loadTextWindows(cfg.data.text, cfg.data.limit);
@@ -202,9 +281,13 @@ export function splits(cfg: TrainConfig): { train: Split; val: Split; test: Spli
 export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<RunResult> {
   const cfg = parseTrainConfig(cfgIn);
   const runDir = resolve(cfg.output ?? join('runs', cfg.name));
-  if (opts.resume && !existsSync(join(runDir, 'last.json'))) throw new ConfigError(`${runDir}: no checkpoint to resume from (last.json is missing)`);
+  if (opts.resume && !existsSync(join(runDir, 'last.json')))
+    throw new ConfigError(`${runDir}: no checkpoint to resume from (last.json is missing)`);
   if (!opts.resume && existsSync(join(runDir, 'last.json'))) {
-    if (!opts.overwrite) throw new ConfigError(`output: ${runDir} already holds a run (last.json): --resume ${runDir} continues it, --overwrite replaces it, or choose another output`);
+    if (!opts.overwrite)
+      throw new ConfigError(
+        `output: ${runDir} already holds a run (last.json): --resume ${runDir} continues it, --overwrite replaces it, or choose another output`,
+      );
     clearRun(runDir);
   }
   mkdirSync(runDir, { recursive: true });
@@ -214,7 +297,10 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   const lm = cfg.loss === 'lm';
   if (data.vocabSize !== undefined) {
     const vocab = (cfg.model.options as { vocab?: unknown }).vocab;
-    if (typeof vocab !== 'number' || vocab < data.vocabSize) throw new ConfigError(`model.options.vocab: the text has ${data.vocabSize} token ids (data.text.tokenizer ${cfg.data.text?.tokenizer ?? 'byte'}), so vocab must be ≥ ${data.vocabSize} (got ${String(vocab)})`);
+    if (typeof vocab !== 'number' || vocab < data.vocabSize)
+      throw new ConfigError(
+        `model.options.vocab: the text has ${data.vocabSize} token ids (data.text.tokenizer ${cfg.data.text?.tokenizer ?? 'byte'}), so vocab must be ≥ ${data.vocabSize} (got ${String(vocab)})`,
+      );
   }
   const resolved = resolveModel(cfg);
   const model = resolved.create();
@@ -222,25 +308,46 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   const workers = cfg.data.workers ?? (cfg.data.augment ? 1 : 0);
   let train: BatchLoader;
   if (workers > 0 || cfg.data.augment) {
-    if (resolved.objective) throw new ConfigError(`data.augment/data.workers: not available for generative models (${cfg.model.name}) yet`);
+    if (resolved.objective)
+      throw new ConfigError(`data.augment/data.workers: not available for generative models (${cfg.model.name}) yet`);
     if (cfg.data.name === 'text') throw new ConfigError('data.augment/data.workers: not available for text data');
     const entry0 = getDataset(cfg.data.name);
-    if (!entry0.trainSource) throw new ConfigError(`data.augment/data.workers: dataset ${cfg.data.name} has no worker source`);
-    if (cfg.data.limit !== undefined || cfg.data.valFraction > 0) throw new ConfigError('data.workers: not combinable with data.limit or data.valFraction yet');
-    train = await DataLoader.fromSpec(entry0.trainSource({ root: cfg.data.root, augment: cfg.data.augment }), { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, workers });
-  } else train = new ArrayLoader(data.train, { batchSize: cfg.data.batchSize, shuffle: true, seed: cfg.seed, dropLast: false });
+    if (!entry0.trainSource)
+      throw new ConfigError(`data.augment/data.workers: dataset ${cfg.data.name} has no worker source`);
+    if (cfg.data.limit !== undefined || cfg.data.valFraction > 0)
+      throw new ConfigError('data.workers: not combinable with data.limit or data.valFraction yet');
+    train = await DataLoader.fromSpec(entry0.trainSource({ root: cfg.data.root, augment: cfg.data.augment }), {
+      batchSize: cfg.data.batchSize,
+      shuffle: true,
+      seed: cfg.seed,
+      workers,
+    });
+  } else
+    train = new ArrayLoader(data.train, {
+      batchSize: cfg.data.batchSize,
+      shuffle: true,
+      seed: cfg.seed,
+      dropLast: false,
+    });
   let val: BatchLoader = evalLoader(data.val, lm);
   let teacher: Teacher | undefined;
   if (cfg.distill) {
-    if (lm || resolved.objective) throw new ConfigError(`distill: for classifiers (class logits against labels), not ${lm ? 'language models (loss: lm)' : `generative models (${cfg.model.name})`}`);
-    teacher = await openTeacher(cfg.distill.teacher, { session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined, fromCheckpoint: teacherFromCheckpoint });
+    if (lm || resolved.objective)
+      throw new ConfigError(
+        `distill: for classifiers (class logits against labels), not ${lm ? 'language models (loss: lm)' : `generative models (${cfg.model.name})`}`,
+      );
+    teacher = await openTeacher(cfg.distill.teacher, {
+      session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
+      fromCheckpoint: teacherFromCheckpoint,
+    });
     train = new TeacherLoader(train, teacher);
     val = new TeacherLoader(val, teacher);
   }
   const totalSteps = Math.ceil((cfg.trainer.epochs * train.length) / cfg.trainer.accumulate);
   const callbacks = runCallbacks(cfg, runDir, opts, resolved.objective);
   const phases = resolved.objective?.phases;
-  if (phases && (cfg.trainer.ema !== undefined || cfg.trainer.accumulate > 1)) throw new ConfigError(`trainer.ema/trainer.accumulate: not available for ${cfg.model.name} (alternating phases)`);
+  if (phases && (cfg.trainer.ema !== undefined || cfg.trainer.accumulate > 1))
+    throw new ConfigError(`trainer.ema/trainer.accumulate: not available for ${cfg.model.name} (alternating phases)`);
   const trainer = new Trainer({
     model,
     ...createTraining(cfg.optimizer, cfg.schedule, totalSteps),
@@ -254,14 +361,31 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     callbacks,
     config: cfg,
     // GANs: each phase its own Adam (the model's options); the config's optimizer section does not apply
-    ...(phases ? { phases: phases.map((p) => ({ ...p, optimizer: createOptimizer(optimizerConfig.parse({ name: 'adam', lr: p.optimizer.lr, beta1: p.optimizer.beta1, beta2: p.optimizer.beta2 })), lr: p.optimizer.lr })) }
-      : resolved.objective ? { objective: resolved.objective.objective } : lossAndMetrics(lm)),
+    ...(phases
+      ? {
+          phases: phases.map((p) => ({
+            ...p,
+            optimizer: createOptimizer(
+              optimizerConfig.parse({
+                name: 'adam',
+                lr: p.optimizer.lr,
+                beta1: p.optimizer.beta1,
+                beta2: p.optimizer.beta2,
+              }),
+            ),
+            lr: p.optimizer.lr,
+          })),
+        }
+      : resolved.objective
+        ? { objective: resolved.objective.objective }
+        : lossAndMetrics(lm)),
     ...(cfg.distill ? { loss: distillLoss(cfg.distill) } : {}),
     session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
     logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),
   });
   const t0 = Date.now();
-  const loaderOf = (l: BatchLoader): DataLoader | undefined => (l instanceof DataLoader ? l : l instanceof TeacherLoader && l.inner instanceof DataLoader ? l.inner : undefined);
+  const loaderOf = (l: BatchLoader): DataLoader | undefined =>
+    l instanceof DataLoader ? l : l instanceof TeacherLoader && l.inner instanceof DataLoader ? l.inner : undefined;
   let test: ReturnType<typeof testScores>;
   let lmSummary: LmSummary | undefined;
   // generative models are scored and exported with their EMA weights when an EMA is kept; language models are scored
@@ -272,7 +396,10 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     // a distilled run's test loss is the distillation loss (its accuracy is the student's own)
     const testLoader = evalLoader(data.test, lm);
     if (lm) ({ test, summary: lmSummary } = await scoreLmBest(model, cfg, runDir, data.test, trainer));
-    else test = testScores(await trainer.evaluate(teacher ? new TeacherLoader(testLoader, teacher) : testLoader, { useEma: ema }));
+    else
+      test = testScores(
+        await trainer.evaluate(teacher ? new TeacherLoader(testLoader, teacher) : testLoader, { useEma: ema }),
+      );
   } catch (err) {
     // A callback may stop the run by throwing (a tuning trial pruned): free the sessions and loader workers.
     await trainer.release();
@@ -285,8 +412,14 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
   if (ema) trainer.syncModel({ useEma: true });
   exportRunModel(model, cfg, resolved, onnxPath);
   const result: RunResult = {
-    runDir, testAccuracy: test.accuracy, testLoss: test.loss, ...(test.metrics ? { testMetrics: test.metrics } : {}),
-    epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
+    runDir,
+    testAccuracy: test.accuracy,
+    testLoss: test.loss,
+    ...(test.metrics ? { testMetrics: test.metrics } : {}),
+    epochs: trainer.currentEpoch,
+    seconds: (Date.now() - t0) / 1000,
+    onnxPath,
+    checkpoint: join(runDir, 'last.json'),
     ...(lmSummary ? { lm: lmSummary } : {}),
   };
   writeAtomicFile(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: data.source }, null, 2));
@@ -298,7 +431,11 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
 /** A checkpoint's model exported in memory as inference ONNX (a distillation teacher given as a checkpoint). */
 function teacherFromCheckpoint(path: string): Uint8Array {
   const { model, inputs } = modelFromCheckpoint(path);
-  return exportModule(model, inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })), { inference: { foldBatchNorm: true } });
+  return exportModule(
+    model,
+    inputs.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape] })),
+    { inference: { foldBatchNorm: true } },
+  );
 }
 
 /** The graph a config names (`data.name: cora | graph`), checked against the model's features and classes. */
@@ -311,8 +448,10 @@ function graphFor(cfg: TrainConfig): GraphDataset {
   }
   const o = cfg.model.options as { features?: unknown; classes?: unknown };
   const [f, c] = [g.x.shape[1], g.numClasses];
-  if (o.features !== undefined && o.features !== f) throw new ConfigError(`model.options.features: the graph's nodes have ${f} features, got ${String(o.features)}`);
-  if (o.classes !== undefined && typeof o.classes === 'number' && o.classes < c) throw new ConfigError(`model.options.classes: the graph has ${c} classes, got ${o.classes}`);
+  if (o.features !== undefined && o.features !== f)
+    throw new ConfigError(`model.options.features: the graph's nodes have ${f} features, got ${String(o.features)}`);
+  if (o.classes !== undefined && typeof o.classes === 'number' && o.classes < c)
+    throw new ConfigError(`model.options.classes: the graph has ${c} classes, got ${o.classes}`);
   return g;
 }
 
@@ -325,10 +464,15 @@ async function runGraphTraining(cfg: TrainConfig, runDir: string, opts: RunOptio
   const g = graphFor(cfg);
   const entry = getModel(cfg.model.name);
   if (!entry.inputs || modelInputs(entry, entry.options.parse(cfg.model.options)).length !== 3) {
-    throw new ConfigError(`model.name: ${cfg.model.name} is not a graph model (data.name ${cfg.data.name} needs gcn, gat or graphsage)`);
+    throw new ConfigError(
+      `model.name: ${cfg.model.name} is not a graph model (data.name ${cfg.data.name} needs gcn, gat or graphsage)`,
+    );
   }
   // the graph's sizes become the model's defaults, recorded in the run's config and checkpoints
-  cfg = { ...cfg, model: { ...cfg.model, options: { features: g.x.shape[1], classes: g.numClasses, ...cfg.model.options } } };
+  cfg = {
+    ...cfg,
+    model: { ...cfg.model, options: { features: g.x.shape[1], classes: g.numClasses, ...cfg.model.options } },
+  };
   if (!opts.resume) writeAtomicFile(join(runDir, 'config.json'), JSON.stringify(cfg, null, 2));
   const resolved = resolveModel(parseTrainConfig(cfg));
   const model = resolved.create();
@@ -349,12 +493,20 @@ async function runGraphTraining(cfg: TrainConfig, runDir: string, opts: RunOptio
   });
   const t0 = Date.now();
   try {
-    await trainer.fit(new GraphLoader(g, 'train'), new GraphLoader(g, 'val'), { resumeFrom: opts.resume ? runDir : undefined });
+    await trainer.fit(new GraphLoader(g, 'train'), new GraphLoader(g, 'val'), {
+      resumeFrom: opts.resume ? runDir : undefined,
+    });
     const test = testScores(await trainer.evaluate(new GraphLoader(g, 'test')));
     const onnxPath = join(runDir, 'model.onnx');
     exportRunModel(model, cfg, resolved, onnxPath);
     const result: RunResult = {
-      runDir, testAccuracy: test.accuracy, testLoss: test.loss, epochs: trainer.currentEpoch, seconds: (Date.now() - t0) / 1000, onnxPath, checkpoint: join(runDir, 'last.json'),
+      runDir,
+      testAccuracy: test.accuracy,
+      testLoss: test.loss,
+      epochs: trainer.currentEpoch,
+      seconds: (Date.now() - t0) / 1000,
+      onnxPath,
+      checkpoint: join(runDir, 'last.json'),
     };
     writeAtomicFile(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: g.source }, null, 2));
     return result;
@@ -380,9 +532,16 @@ export function lossAndMetrics(lm: boolean): Pick<TrainerConfig, 'loss' | 'metri
  * The splits of a generative model: images in the objective's pixel range (instead of the dataset's normalisation),
  * and held-out images binarised once (binarizeFixed, seed 0) for binary likelihoods, so every run scores the same set.
  */
-export function generativeSplits(cfg: TrainConfig, data: { train: Split; val: Split; test: Split }, objective: ModelObjective): { train: Split; val: Split; test: Split } {
+export function generativeSplits(
+  cfg: TrainConfig,
+  data: { train: Split; val: Split; test: Split },
+  objective: ModelObjective,
+): { train: Split; val: Split; test: Split } {
   const norm = datasetNames().includes(cfg.data.name) ? getDataset(cfg.data.name).normalization : undefined;
-  if (!norm) throw new ConfigError(`data.name: ${cfg.data.name} has no image normalisation to undo; generative models train on image datasets (fashion-mnist, fashion-mnist-subset)`);
+  if (!norm)
+    throw new ConfigError(
+      `data.name: ${cfg.data.name} has no image normalisation to undo; generative models train on image datasets (fashion-mnist, fashion-mnist-subset)`,
+    );
   const px = (s: Split) => ({ x: toPixelRange(s.x, norm, objective.pixels), y: s.y });
   const held = (s: Split) => (objective.binaryEval ? { x: binarizeFixed(px(s).x, 0), y: s.y } : px(s));
   const test = held(data.test);
@@ -394,14 +553,23 @@ export function generativeSplits(cfg: TrainConfig, data: { train: Split; val: Sp
  * ModelCheckpoint ranking val_loss) loaded into `model` — which the run then exports — or with the last weights when
  * no best checkpoint exists (saveTopK 0, or a monitor that was never reported).
  */
-async function scoreLmBest(model: Module, cfg: TrainConfig, runDir: string, test: Split, trainer: Trainer): Promise<{ test: ReturnType<typeof testScores>; summary: LmSummary }> {
+async function scoreLmBest(
+  model: Module,
+  cfg: TrainConfig,
+  runDir: string,
+  test: Split,
+  trainer: Trainer,
+): Promise<{ test: ReturnType<typeof testScores>; summary: LmSummary }> {
   const bestPath = join(runDir, 'best.json');
   const tokenizer = cfg.data.text?.tokenizer ?? 'byte';
   const lossMetrics = lossAndMetrics(true);
   if (!existsSync(bestPath)) {
     const r = testScores(await trainer.evaluate(evalLoader(test, true)));
     const last = loadCheckpoint(join(runDir, 'last.json')).manifest;
-    return { test: r, summary: lmSummaryOf('last', last.step, last.epoch, last.metrics.val_loss ?? NaN, r.loss, tokenizer) };
+    return {
+      test: r,
+      summary: lmSummaryOf('last', last.step, last.epoch, last.metrics.val_loss ?? NaN, r.loss, tokenizer),
+    };
   }
   const ck = loadCheckpoint(bestPath);
   for (const [k, p] of model.namedState()) {
@@ -409,17 +577,49 @@ async function scoreLmBest(model: Module, cfg: TrainConfig, runDir: string, test
     if (!t) throw new Error(`${bestPath}: checkpoint has no tensor for ${k}`);
     p.data = t;
   }
-  const scorer = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, ...lossMetrics, session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined });
+  const scorer = new Trainer({
+    model,
+    optimizer: createOptimizer(cfg.optimizer),
+    lr: 0,
+    epochs: 1,
+    ...lossMetrics,
+    session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
+  });
   try {
     const r = testScores(await scorer.evaluate(evalLoader(test, true)));
-    return { test: r, summary: lmSummaryOf('best', ck.manifest.step, ck.manifest.epoch, ck.manifest.metrics.val_loss ?? NaN, r.loss, tokenizer) };
+    return {
+      test: r,
+      summary: lmSummaryOf(
+        'best',
+        ck.manifest.step,
+        ck.manifest.epoch,
+        ck.manifest.metrics.val_loss ?? NaN,
+        r.loss,
+        tokenizer,
+      ),
+    };
   } finally {
     await scorer.release();
   }
 }
 
-function lmSummaryOf(scored: 'best' | 'last', step: number, epoch: number, valLoss: number, testLoss: number, tokenizer: 'byte' | 'char'): LmSummary {
-  return { scored, step, epoch, valLoss, testBitsPerToken: testLoss / Math.LN2, testPerplexity: Math.exp(testLoss), tokenizer };
+function lmSummaryOf(
+  scored: 'best' | 'last',
+  step: number,
+  epoch: number,
+  valLoss: number,
+  testLoss: number,
+  tokenizer: 'byte' | 'char',
+): LmSummary {
+  return {
+    scored,
+    step,
+    epoch,
+    valLoss,
+    testBitsPerToken: testLoss / Math.LN2,
+    testPerplexity: Math.exp(testLoss),
+    tokenizer,
+  };
 }
 
 /** Held-out batches: 500 images, or 64 windows for language models (their logits are [B, T, vocab]). */
@@ -428,9 +628,19 @@ function evalLoader(split: Split, lm: boolean): ArrayLoader {
 }
 
 /** Test loss and accuracy: classifiers' accuracy from evaluate's JS scoring, LMs' token accuracy from the metric. */
-function testScores(r: EvalResult): { loss: number; accuracy?: number; samples: number; metrics?: Readonly<Record<string, number>> } {
+function testScores(r: EvalResult): {
+  loss: number;
+  accuracy?: number;
+  samples: number;
+  metrics?: Readonly<Record<string, number>>;
+} {
   const { accuracy, ...others } = r.metrics ?? {};
-  return { loss: r.loss, accuracy: r.accuracy ?? accuracy, samples: r.samples, ...(Object.keys(others).length ? { metrics: others } : {}) };
+  return {
+    loss: r.loss,
+    accuracy: r.accuracy ?? accuracy,
+    samples: r.samples,
+    ...(Object.keys(others).length ? { metrics: others } : {}),
+  };
 }
 
 /** Reads the config saved in a run directory. */
@@ -441,8 +651,17 @@ export function runConfig(runDir: string): TrainConfig {
 }
 
 /** Rebuilds a run's model with the weights of a checkpoint (a manifest path or a run directory → last). */
-export function modelFromCheckpoint(path: string, opts: { ema?: boolean } = {}): {
-  model: Module; cfg: TrainConfig; inputShape: readonly number[]; inputs: readonly ModelInput[]; metadata: Record<string, string>; objective?: ModelObjective; usedEma: boolean;
+export function modelFromCheckpoint(
+  path: string,
+  opts: { ema?: boolean } = {},
+): {
+  model: Module;
+  cfg: TrainConfig;
+  inputShape: readonly number[];
+  inputs: readonly ModelInput[];
+  metadata: Record<string, string>;
+  objective?: ModelObjective;
+  usedEma: boolean;
 } {
   const ck = loadCheckpoint(path);
   if (ck.fallback) process.emitWarning(ck.fallback, 'CheckpointFallback');
@@ -453,25 +672,55 @@ export function modelFromCheckpoint(path: string, opts: { ema?: boolean } = {}):
   // the EMA of the weights (state key e.<name>) when asked for and saved; frozen parameters and buffers have none
   const usedEma = !!opts.ema && Object.keys(ck.tensors).some((k) => k.startsWith(stateKey.ema('')));
   for (const [k, p] of model.namedState()) {
-    const t = (usedEma && p.kind === 'param' ? ck.tensors[stateKey.ema(k)] : undefined) ?? ck.tensors[moduleStateKey(k, p.kind)];
+    const t =
+      (usedEma && p.kind === 'param' ? ck.tensors[stateKey.ema(k)] : undefined) ??
+      ck.tensors[moduleStateKey(k, p.kind)];
     if (!t) throw new Error(`${path}: checkpoint has no tensor for ${k}`);
     p.data = t;
   }
-  return { model, cfg, inputShape: entry.inputShape(options), inputs, metadata: exportMetadata(cfg, inputs, options, objective), objective, usedEma };
+  return {
+    model,
+    cfg,
+    inputShape: entry.inputShape(options),
+    inputs,
+    metadata: exportMetadata(cfg, inputs, options, objective),
+    objective,
+    usedEma,
+  };
 }
 
 /** Evaluates a checkpoint on its dataset's test split. */
 export interface EvaluateOptions {
   /** VAEs: also the ELBO and the importance-weighted bound with k samples on the first `images` test images. */
-  readonly iwae?: { readonly k: number; readonly images?: number; readonly onProgress?: (done: number, total: number) => void };
+  readonly iwae?: {
+    readonly k: number;
+    readonly images?: number;
+    readonly onProgress?: (done: number, total: number) => void;
+  };
 }
 
-export async function evaluateCheckpoint(path: string, opts: EvaluateOptions = {}): Promise<{ accuracy?: number; loss: number; samples: number; metrics?: Readonly<Record<string, number>>; bounds?: VaeBounds }> {
+export async function evaluateCheckpoint(
+  path: string,
+  opts: EvaluateOptions = {},
+): Promise<{
+  accuracy?: number;
+  loss: number;
+  samples: number;
+  metrics?: Readonly<Record<string, number>>;
+  bounds?: VaeBounds;
+}> {
   const { model, cfg } = modelFromCheckpoint(path);
-  if (opts.iwae && !(model instanceof VAE)) throw new ConfigError(`--iwae: ${path} holds a ${cfg.model.name}, not a vae`);
+  if (opts.iwae && !(model instanceof VAE))
+    throw new ConfigError(`--iwae: ${path} holds a ${cfg.model.name}, not a vae`);
   if (isGraphData(cfg.data.name)) {
     const g = graphFor(cfg);
-    const t = new Trainer({ model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, ...graphTrainerConfig() });
+    const t = new Trainer({
+      model,
+      optimizer: createOptimizer(cfg.optimizer),
+      lr: 0,
+      epochs: 1,
+      ...graphTrainerConfig(),
+    });
     try {
       return testScores(await t.evaluate(new GraphLoader(g, 'test')));
     } finally {
@@ -483,15 +732,29 @@ export async function evaluateCheckpoint(path: string, opts: EvaluateOptions = {
   const objective = resolveModel(cfg).objective;
   if (objective) data = { ...data, ...generativeSplits(cfg, data, objective) };
   const t = new Trainer({
-    model, optimizer: createOptimizer(cfg.optimizer), lr: 0, epochs: 1, seed: cfg.seed, ...(objective ? { objective: objective.objective } : lossAndMetrics(lm)),
+    model,
+    optimizer: createOptimizer(cfg.optimizer),
+    lr: 0,
+    epochs: 1,
+    seed: cfg.seed,
+    ...(objective ? { objective: objective.objective } : lossAndMetrics(lm)),
   });
   try {
     const scores = testScores(await t.evaluate(evalLoader(data.test, lm)));
     if (!opts.iwae || !(model instanceof VAE)) return scores;
     const n = Math.min(opts.iwae.images ?? data.test.x.shape[0], data.test.x.shape[0]);
     const row = data.test.x.shape.slice(1).reduce((a, b) => a * b, 1);
-    const x: NDArray = { dtype: 'float32', shape: [n, ...data.test.x.shape.slice(1)], data: (data.test.x.data as Float32Array).subarray(0, n * row) };
-    const bounds = await vaeBounds(model, x, { k: opts.iwae.k, seed: cfg.seed, threads: cfg.trainer.threads, onProgress: opts.iwae.onProgress });
+    const x: NDArray = {
+      dtype: 'float32',
+      shape: [n, ...data.test.x.shape.slice(1)],
+      data: (data.test.x.data as Float32Array).subarray(0, n * row),
+    };
+    const bounds = await vaeBounds(model, x, {
+      k: opts.iwae.k,
+      seed: cfg.seed,
+      threads: cfg.trainer.threads,
+      onProgress: opts.iwae.onProgress,
+    });
     return { ...scores, bounds };
   } finally {
     await t.release();

@@ -35,4 +35,5 @@ export const metricKey = (name: string): string => `m.${name}`;
 export const UPDATED = 'new.';
 
 /** The key of a module's parameter or buffer (as `Module.namedState()` lists them). */
-export const moduleStateKey = (name: string, kind: 'param' | 'buffer'): string => (kind === 'param' ? stateKey.param(name) : stateKey.buffer(name));
+export const moduleStateKey = (name: string, kind: 'param' | 'buffer'): string =>
+  kind === 'param' ? stateKey.param(name) : stateKey.buffer(name);

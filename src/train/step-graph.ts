@@ -92,7 +92,9 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
   const first = cfg.params[names[0]];
   if (!first) throw new Error('trainStep: no parameters');
   const dt = first.dtype;
-  for (const [n, p] of Object.entries(cfg.params)) if (!isFloat(p.dtype)) throw new Error(`trainStep: parameter ${n} has dtype ${p.dtype}; parameters must be floating point`);
+  for (const [n, p] of Object.entries(cfg.params))
+    if (!isFloat(p.dtype))
+      throw new Error(`trainStep: parameter ${n} has dtype ${p.dtype}; parameters must be floating point`);
   const frozen = new Set(cfg.frozen ?? []);
   for (const f of frozen) if (!(f in cfg.params)) throw new Error(`trainStep: frozen parameter ${f} does not exist`);
   const k = cfg.accumulate ?? 1;
@@ -104,12 +106,16 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
   const params = Object.fromEntries(names.map((n) => [n, ph(stateKey.param(n), cfg.params[n])]));
   const slots = cfg.optimizer.slots;
   const fused = fusedLayout(cfg);
-  const state = fused ? {} : Object.fromEntries(trainable.map((n) => [n, slots.map((s) => ph(stateKey.slot(n, s), cfg.params[n]))]));
+  const state = fused
+    ? {}
+    : Object.fromEntries(trainable.map((n) => [n, slots.map((s) => ph(stateKey.slot(n, s), cfg.params[n]))]));
   const flatState = fused ? slots.map((s) => placeholder(stateKey.flatSlot(s), dt, [fused.total])) : [];
   const accs = k > 1 ? Object.fromEntries(trainable.map((n) => [n, ph(stateKey.accumulator(n), cfg.params[n])])) : {};
   const emas = cfg.ema ? Object.fromEntries(trainable.map((n) => [n, ph(stateKey.ema(n), cfg.params[n])])) : {};
   const buffers = Object.fromEntries(Object.entries(cfg.buffers ?? {}).map(([n, b]) => [n, ph(stateKey.buffer(n), b)]));
-  const batch = Object.fromEntries(Object.entries(cfg.batch).map(([n, s]) => [n, placeholder(batchKey(n), s.dtype, s.shape)]));
+  const batch = Object.fromEntries(
+    Object.entries(cfg.batch).map(([n, s]) => [n, placeholder(batchKey(n), s.dtype, s.shape)]),
+  );
   const lr = placeholder('lr', dt, []);
   const step = placeholder('step', dt, []);
   const seed = placeholder('seed', 'int64', []);
@@ -119,7 +125,8 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
   const key = foldKey(seed, stepI);
 
   const out = withAutocast(cfg.autocast, () => cfg.forward({ params, buffers, batch, key }));
-  if (out.loss.rank !== 0) throw new Error(`trainStep: the loss must be a scalar, got shape ${formatShape(out.loss.shape)}`);
+  if (out.loss.rank !== 0)
+    throw new Error(`trainStep: the loss must be a scalar, got shape ${formatShape(out.loss.shape)}`);
   const outputs: Record<string, Tensor> = { loss: out.loss };
   for (const [m, v] of Object.entries(out.metrics ?? {})) outputs[metricKey(m)] = v;
   const stateNames: string[] = [];
@@ -134,7 +141,10 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
 
   // gradients of the (scaled) loss, unscaled
   const scaled = scaleIn ? mul(out.loss, scaleIn) : out.loss;
-  let grads = gradients(scaled, trainable.map((n) => params[n]));
+  let grads = gradients(
+    scaled,
+    trainable.map((n) => params[n]),
+  );
   if (scaleIn) grads = grads.map((g) => div(g, scaleIn));
 
   if (phase === 'accumulate') {
@@ -142,7 +152,12 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
   } else {
     if (phase === 'apply') grads = grads.map((g, i) => div(add(accs[trainable[i]], g), k));
     // finite check for dynamic loss scaling: Σ g·0 is 0 unless some g is inf or NaN
-    const finite = dynamic ? equal(grads.map((g) => sum(mul(g, 0))).reduce((a, b) => add(a, b)), scalar(0, dt)) : undefined;
+    const finite = dynamic
+      ? equal(
+          grads.map((g) => sum(mul(g, 0))).reduce((a, b) => add(a, b)),
+          scalar(0, dt),
+        )
+      : undefined;
     if (cfg.clipGradNorm !== undefined) {
       const total = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
       const factor = minimum(div(scalar(cfg.clipGradNorm, dt), add(total, 1e-6)), 1);
@@ -152,7 +167,11 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
     let newParams: Tensor[];
     if (fused) {
       // one update over the concatenation of every trainable parameter
-      const flat = (ts: readonly Tensor[]) => concat(ts.map((t) => reshape(t, [-1])), 0);
+      const flat = (ts: readonly Tensor[]) =>
+        concat(
+          ts.map((t) => reshape(t, [-1])),
+          0,
+        );
       const upd = cfg.optimizer.update(flat(trainable.map((n) => params[n])), flat(grads), flatState, { step, lr });
       const pieces = split(upd.param, fused.sizes, 0);
       newParams = trainable.map((n, i) => keep(reshape(pieces[i], cfg.params[n].shape), params[n]));
@@ -180,14 +199,26 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
     }
   }
   const inputs = [
-    ...names.map((n) => params[n]), ...trainable.flatMap((n) => state[n] ?? []), ...flatState, ...Object.values(accs), ...Object.values(emas),
-    ...Object.values(buffers), ...Object.values(batch), lr, step, seed, stepI, ...(scaleIn ? [scaleIn] : []), ...(goodIn ? [goodIn] : []),
+    ...names.map((n) => params[n]),
+    ...trainable.flatMap((n) => state[n] ?? []),
+    ...flatState,
+    ...Object.values(accs),
+    ...Object.values(emas),
+    ...Object.values(buffers),
+    ...Object.values(batch),
+    lr,
+    step,
+    seed,
+    stepI,
+    ...(scaleIn ? [scaleIn] : []),
+    ...(goodIn ? [goodIn] : []),
   ];
   const model = emitModel({ inputs, outputs }, { name: `train_step_${phase}` });
   const metricShapes: Record<string, readonly number[]> = {};
   for (const m of [...Object.keys(out.metrics ?? {}), ...(metricKey('skipped') in outputs ? ['skipped'] : [])]) {
     const v = outputs[metricKey(m)];
-    if (v.shape.some((d) => typeof d !== 'number')) throw new Error(`trainStep: metric ${m} has a symbolic shape ${formatShape(v.shape)}; reduce it`);
+    if (v.shape.some((d) => typeof d !== 'number'))
+      throw new Error(`trainStep: metric ${m} has a symbolic shape ${formatShape(v.shape)}; reduce it`);
     metricShapes[m] = v.shape as number[];
   }
   return { model, stateNames, metricNames: Object.keys(metricShapes), metricShapes };
@@ -197,9 +228,10 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
 export function fusedLayout(cfg: TrainStepConfig): { total: number; sizes: number[] } | undefined {
   if (cfg.fuseOptimizer === false) return undefined;
   const frozen = new Set(cfg.frozen ?? []);
-  const ps = Object.entries(cfg.params).filter(([n]) => !frozen.has(n)).map(([, p]) => p);
+  const ps = Object.entries(cfg.params)
+    .filter(([n]) => !frozen.has(n))
+    .map(([, p]) => p);
   if (ps.length < 2 || ps.some((p) => p.dtype !== ps[0].dtype)) return undefined;
   const sizes = ps.map((p) => p.shape.reduce((a, b) => a * b, 1));
   return { total: sizes.reduce((a, b) => a + b, 0), sizes };
 }
-

@@ -10,7 +10,13 @@ import { toOrt } from '../runtime/convert.js';
 import { blankTensor, PingPong } from '../runtime/ping-pong.js';
 import { summarizeProfile, type OpProfileRow } from '../runtime/profile.js';
 import { createSession } from '../runtime/session.js';
-import { buildTrainStepModel, fusedLayout, type BuiltStep, type StepPhase, type TrainStepConfig } from './step-graph.js';
+import {
+  buildTrainStepModel,
+  fusedLayout,
+  type BuiltStep,
+  type StepPhase,
+  type TrainStepConfig,
+} from './step-graph.js';
 import { batchKey, metricKey, stateKey, UPDATED } from './state-keys.js';
 
 /** The result of one micro-step: the batch loss, its metrics, and whether the parameters were updated. */
@@ -29,7 +35,10 @@ interface Phase {
 }
 
 const zeros = (dtype: DType, shape: readonly number[], fill = 0): NDArray => {
-  const data = allocate(dtype, shape.reduce((a, b) => a * b, 1));
+  const data = allocate(
+    dtype,
+    shape.reduce((a, b) => a * b, 1),
+  );
   if (fill) (data as Float32Array).fill(fill);
   return { dtype, shape, data };
 };
@@ -50,7 +59,8 @@ function initialState(cfg: TrainStepConfig): Record<string, NDArray> {
   const dtype = Object.values(cfg.params)[0].dtype;
   if (fused) for (const s of cfg.optimizer.slots) init[stateKey.flatSlot(s)] = zeros(dtype, [fused.total]);
   for (const [n, b] of Object.entries(cfg.buffers ?? {})) init[stateKey.buffer(n)] = b;
-  if (cfg.lossScale !== undefined) init[stateKey.lossScale] = zeros(dtype, [], cfg.lossScale === 'dynamic' ? 65536 : cfg.lossScale);
+  if (cfg.lossScale !== undefined)
+    init[stateKey.lossScale] = zeros(dtype, [], cfg.lossScale === 'dynamic' ? 65536 : cfg.lossScale);
   if (cfg.lossScale === 'dynamic') init[stateKey.goodSteps] = zeros(dtype, []);
   return init;
 }
@@ -134,7 +144,11 @@ export class TrainStep {
     for (const m of phase.built.metricNames) metrics[m] = Number((phase.scalars[metricKey(m)].data as Float32Array)[0]);
     const applied = phaseName !== 'accumulate';
     if (applied) this.t++;
-    return { loss: Number((phase.scalars.loss.data as Float32Array)[0]), metrics, updated: applied && !metrics.skipped };
+    return {
+      loss: Number((phase.scalars.loss.data as Float32Array)[0]),
+      metrics,
+      updated: applied && !metrics.skipped,
+    };
   }
 
   /** Views of the current parameters (valid until the next two steps; copy to keep). */
@@ -154,12 +168,16 @@ export class TrainStep {
    * keep values past later steps.
    */
   buffers(): Record<string, NDArray> {
-    return Object.fromEntries(Object.keys(this.cfg.buffers ?? {}).map((n) => [n, this.state_.view(stateKey.buffer(n))]));
+    return Object.fromEntries(
+      Object.keys(this.cfg.buffers ?? {}).map((n) => [n, this.state_.view(stateKey.buffer(n))]),
+    );
   }
 
   /** Current loss scale (dynamic or fixed), when loss scaling is on. */
   get lossScale(): number | undefined {
-    return this.state_.has(stateKey.lossScale) ? Number((this.state_.view(stateKey.lossScale).data as Float32Array)[0]) : undefined;
+    return this.state_.has(stateKey.lossScale)
+      ? Number((this.state_.view(stateKey.lossScale).data as Float32Array)[0])
+      : undefined;
   }
 
   /** Every state tensor (params, optimizer slots, accumulators, EMA, buffers, loss scale) by its state key. */
@@ -184,13 +202,16 @@ export class TrainStep {
    * type, largest first.
    */
   profileSummary(): OpProfileRow[] {
-    if (!this.cfg.session?.profile) throw new Error('trainStep: profiling is off; create the step with session: { profile: true }');
+    if (!this.cfg.session?.profile)
+      throw new Error('trainStep: profiling is off; create the step with session: { profile: true }');
     const main = (this.phases.update ?? this.phases.apply)!;
     main.session.endProfiling();
     const prefix = this.cfg.session.profilePrefix ?? 'onnxruntime_profile_';
     const dir = dirname(resolve(prefix));
     const base = basename(prefix);
-    const files = readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json')).map((f) => join(dir, f));
+    const files = readdirSync(dir)
+      .filter((f) => f.startsWith(base) && f.endsWith('.json'))
+      .map((f) => join(dir, f));
     if (!files.length) throw new Error(`trainStep: no profile file ${prefix}*.json was written`);
     const newest = files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
     return summarizeProfile(newest);

@@ -112,7 +112,10 @@ export interface TrainPhase {
 }
 
 /** See TrainerConfig.objective. */
-export type Objective = (model: Module, batch: Readonly<Record<string, Tensor>>) => { readonly loss: Tensor; readonly metrics?: Readonly<Record<string, Tensor>> };
+export type Objective = (
+  model: Module,
+  batch: Readonly<Record<string, Tensor>>,
+) => { readonly loss: Tensor; readonly metrics?: Readonly<Record<string, Tensor>> };
 
 /**
  * What {@link Trainer.evaluate} returns: the mean loss per sample, accuracy (classification), the configured metrics,
@@ -167,13 +170,17 @@ export class Trainer {
   constructor(readonly cfg: TrainerConfig) {
     if (!(cfg.epochs >= 1)) throw new Error(`Trainer: epochs must be ≥ 1, got ${cfg.epochs}`);
     const every = cfg.checkpointEvery;
-    if (every?.steps !== undefined && !(Number.isInteger(every.steps) && every.steps >= 1)) throw new Error(`Trainer: checkpointEvery.steps must be a positive integer, got ${every.steps}`);
-    if (every?.seconds !== undefined && !(every.seconds > 0)) throw new Error(`Trainer: checkpointEvery.seconds must be positive, got ${every.seconds}`);
+    if (every?.steps !== undefined && !(Number.isInteger(every.steps) && every.steps >= 1))
+      throw new Error(`Trainer: checkpointEvery.steps must be a positive integer, got ${every.steps}`);
+    if (every?.seconds !== undefined && !(every.seconds > 0))
+      throw new Error(`Trainer: checkpointEvery.seconds must be positive, got ${every.seconds}`);
     if (cfg.inputKey !== undefined && cfg.inputKeys !== undefined) {
       throw new Error('Trainer: set inputKey (one model input) or inputKeys (several, in forward order), not both');
     }
-    if (cfg.inputKeys !== undefined && cfg.inputKeys.length === 0) throw new Error('Trainer: inputKeys must name at least one batch key');
-    if (cfg.objective && (cfg.loss || cfg.metrics)) throw new Error('Trainer: an objective computes its own loss and metrics; do not set loss or metrics with it');
+    if (cfg.inputKeys !== undefined && cfg.inputKeys.length === 0)
+      throw new Error('Trainer: inputKeys must name at least one batch key');
+    if (cfg.objective && (cfg.loss || cfg.metrics))
+      throw new Error('Trainer: an objective computes its own loss and metrics; do not set loss or metrics with it');
     if (cfg.phases) checkPhases(cfg);
     this.inputKeys = cfg.inputKeys ?? [cfg.inputKey ?? 'x'];
     this.schedule = typeof cfg.lr === 'number' ? constantLr(cfg.lr) : cfg.lr;
@@ -218,22 +225,55 @@ export class Trainer {
     for (const [i, ph] of phases.entries()) {
       const trained = names.filter((n) => ph.parameters.some((pre) => n.startsWith(pre)));
       const others = names.filter((n) => !trained.includes(n));
-      const step = await this.buildOne(sample, ph.objective, ph.optimizer ?? this.cfg.optimizer, others, mixSeed(this.cfg.seed ?? 0, 0x70686173, i));
+      const step = await this.buildOne(
+        sample,
+        ph.objective,
+        ph.optimizer ?? this.cfg.optimizer,
+        others,
+        mixSeed(this.cfg.seed ?? 0, 0x70686173, i),
+      );
       const lr = ph.lr === undefined ? this.schedule : typeof ph.lr === 'number' ? constantLr(ph.lr) : ph.lr;
-      compiled.push({ name: ph.name, step, trained: trained.filter((n) => !this.cfg.model.namedParameters().find(([k]) => k === n)![1].frozen), steps: ph.steps, lr: (u) => lr.lr(u) });
+      compiled.push({
+        name: ph.name,
+        step,
+        trained: trained.filter((n) => !this.cfg.model.namedParameters().find(([k]) => k === n)![1].frozen),
+        steps: ph.steps,
+        lr: (u) => lr.lr(u),
+      });
     }
-    return new PhasedStep(compiled, this.cfg.model.namedBuffers().map(([k]) => k));
+    return new PhasedStep(
+      compiled,
+      this.cfg.model.namedBuffers().map(([k]) => k),
+    );
   }
 
-  private async buildOne(sample: Batch, objective: Objective | undefined, optimizer: Optimizer, alsoFrozen: readonly string[], seed: number): Promise<TrainStep> {
+  private async buildOne(
+    sample: Batch,
+    objective: Objective | undefined,
+    optimizer: Optimizer,
+    alsoFrozen: readonly string[],
+    seed: number,
+  ): Promise<TrainStep> {
     const model = this.cfg.model;
     if (!objective) pick(sample, this.inputKeys, 'Trainer');
-    const frozen = [...new Set([...model.namedParameters().filter(([, p]) => p.frozen).map(([k]) => k), ...alsoFrozen])];
-    const lossFn = this.cfg.loss ?? ((out: Tensor, b: Readonly<Record<string, Tensor>>) => crossEntropy(out, b[this.cfg.targetKey ?? 'y']));
+    const frozen = [
+      ...new Set([
+        ...model
+          .namedParameters()
+          .filter(([, p]) => p.frozen)
+          .map(([k]) => k),
+        ...alsoFrozen,
+      ]),
+    ];
+    const lossFn =
+      this.cfg.loss ??
+      ((out: Tensor, b: Readonly<Record<string, Tensor>>) => crossEntropy(out, b[this.cfg.targetKey ?? 'y']));
     return TrainStep.create({
       params: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
       buffers: Object.fromEntries(model.namedBuffers().map(([k, p]) => [k, p.data])),
-      batch: Object.fromEntries(Object.entries(sample).map(([k, a]) => [k, { dtype: a.dtype, shape: [this.batchDim(k), ...a.shape.slice(1)] }])),
+      batch: Object.fromEntries(
+        Object.entries(sample).map(([k, a]) => [k, { dtype: a.dtype, shape: [this.batchDim(k), ...a.shape.slice(1)] }]),
+      ),
       optimizer,
       frozen,
       clipGradNorm: this.cfg.clipGradNorm,
@@ -247,16 +287,28 @@ export class Trainer {
         return withContext({ training: true, key, auxiliaries }, () =>
           bindParameters(model, { ...params, ...buffers }, () => {
             model.train();
-            const { loss: taskLoss, metrics } = objective ? objectiveOutputs(objective(model, batch)) : (() => {
-              const out = model.forward(...pick(batch, this.inputKeys, 'Trainer'));
-              return { loss: lossFn(out, batch), metrics: Object.fromEntries(Object.entries(this.cfg.metrics ?? {}).map(([k, f]) => [k, f(out, batch)])) };
-            })();
+            const { loss: taskLoss, metrics } = objective
+              ? objectiveOutputs(objective(model, batch))
+              : (() => {
+                  const out = model.forward(...pick(batch, this.inputKeys, 'Trainer'));
+                  return {
+                    loss: lossFn(out, batch),
+                    metrics: Object.fromEntries(
+                      Object.entries(this.cfg.metrics ?? {}).map(([k, f]) => [k, f(out, batch)]),
+                    ),
+                  };
+                })();
             // Auxiliary losses (a router's load balancing) join the objective; each is also reported on its own.
             let loss = taskLoss;
             const aux = auxiliaryOutputs(auxiliaries);
             for (const l of aux.losses) loss = add(loss, l);
             Object.assign(metrics, aux.metrics);
-            const updates = Object.fromEntries(model.namedBuffers().filter(([, p]) => p.pending).map(([k, p]) => [k, p.pending!]));
+            const updates = Object.fromEntries(
+              model
+                .namedBuffers()
+                .filter(([, p]) => p.pending)
+                .map(([k, p]) => [k, p.pending!]),
+            );
             return { loss, metrics, buffers: updates };
           }),
         );
@@ -282,12 +334,23 @@ export class Trainer {
         const lr = step instanceof PhasedStep ? step.nextLr() : this.schedule.lr(step.stepCount);
         const r = step instanceof PhasedStep ? await step.run(batch) : await step.run(batch, lr);
         if (!Number.isFinite(r.loss) && this.cfg.lossScale === undefined) {
-          throw new Error(`training diverged: loss is ${r.loss} at epoch ${this.epoch + 1}, batch ${this.batchInEpoch + 1} (lower the learning rate or clip gradients)`);
+          throw new Error(
+            `training diverged: loss is ${r.loss} at epoch ${this.epoch + 1}, batch ${this.batchInEpoch + 1} (lower the learning rate or clip gradients)`,
+          );
         }
         const rows = (batch[rowsKey] ?? Object.values(batch)[0])?.shape[0] ?? 1;
         this.epochLoss += r.loss * rows;
         this.epochRows += rows;
-        const logs: BatchLogs = { epoch: this.epoch, batch: this.batchInEpoch, batches: train.length, step: this.step.stepCount, loss: r.loss, lr, metrics: r.metrics, ...('phase' in r ? { phase: r.phase } : {}) };
+        const logs: BatchLogs = {
+          epoch: this.epoch,
+          batch: this.batchInEpoch,
+          batches: train.length,
+          step: this.step.stepCount,
+          loss: r.loss,
+          lr,
+          metrics: r.metrics,
+          ...('phase' in r ? { phase: r.phase } : {}),
+        };
         this.batchInEpoch++;
         for (const c of callbacks) await c.onBatchEnd?.(this, logs);
         if (this.shouldStop) break;
@@ -311,7 +374,12 @@ export class Trainer {
         this.epoch++;
         this.batchInEpoch = 0;
       }
-      const logs: EpochLogs = { epoch: this.epoch - (finished ? 1 : 0), step: this.step.stepCount, seconds: (Date.now() - t0) / 1000, metrics };
+      const logs: EpochLogs = {
+        epoch: this.epoch - (finished ? 1 : 0),
+        step: this.step.stepCount,
+        seconds: (Date.now() - t0) / 1000,
+        metrics,
+      };
       this.lastLogs = logs;
       for (const c of callbacks) await c.onEpochEnd?.(this, logs);
       failpoint('trainer:epoch-end-hooks-done');
@@ -326,10 +394,14 @@ export class Trainer {
   /** Writes the trained values (or their EMA, with `useEma`) back into the module's parameters (copies), e.g. before export. */
   syncModel(opts: { useEma?: boolean } = {}): void {
     if (!this.step) return;
-    const state = { ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()), ...this.step.buffers() };
+    const state = {
+      ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()),
+      ...this.step.buffers(),
+    };
     for (const [k, p] of this.cfg.model.namedState()) {
       const v = state[k];
-      if (v) p.data = { dtype: v.dtype, shape: [...v.shape], data: (v.data as Float32Array).slice() as NDArray['data'] };
+      if (v)
+        p.data = { dtype: v.dtype, shape: [...v.shape], data: (v.data as Float32Array).slice() as NDArray['data'] };
     }
   }
 
@@ -345,10 +417,14 @@ export class Trainer {
     pick(sample, this.inputKeys, 'evaluate');
     const metricFns = Object.entries(this.cfg.metrics ?? {});
     const lossFn = this.cfg.loss;
-    const feedKeys = lossFn || metricFns.length ? [...new Set([...this.inputKeys, ...Object.keys(sample)])] : this.inputKeys;
+    const feedKeys =
+      lossFn || metricFns.length ? [...new Set([...this.inputKeys, ...Object.keys(sample)])] : this.inputKeys;
     const params = state.map(([k, p]) => placeholder(moduleStateKey(k, p.kind), p.data.dtype, p.data.shape));
     const batch: Record<string, Tensor> = Object.fromEntries(
-      feedKeys.map((k) => [k, placeholder(`batch.${k}`, sample[k].dtype, [this.batchDim(k), ...sample[k].shape.slice(1)])]),
+      feedKeys.map((k) => [
+        k,
+        placeholder(`batch.${k}`, sample[k].dtype, [this.batchDim(k), ...sample[k].shape.slice(1)]),
+      ]),
     );
     const auxiliaries = new Auxiliaries();
     const outputs = withContext({ training: false, auxiliaries }, () =>
@@ -370,7 +446,16 @@ export class Trainer {
     );
     const model_ = emitModel({ inputs: [...params, ...feedKeys.map((k) => batch[k])], outputs }, { name: 'eval' });
     const session = await createSession(model_, this.cfg.session ?? { threads: availableParallelism() });
-    return { session, stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const), feedKeys, hasLoss: lossFn !== undefined, metricNames: Object.keys(outputs).filter((k) => k.startsWith('metric.')).map((k) => k.slice('metric.'.length)), keyed: false };
+    return {
+      session,
+      stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const),
+      feedKeys,
+      hasLoss: lossFn !== undefined,
+      metricNames: Object.keys(outputs)
+        .filter((k) => k.startsWith('metric.'))
+        .map((k) => k.slice('metric.'.length)),
+      keyed: false,
+    };
   }
 
   /** The eval graph of an objective: every batch key and an int64 `key` in, `loss` and `metric.<name>` out. */
@@ -380,7 +465,10 @@ export class Trainer {
     const feedKeys = Object.keys(sample);
     const params = state.map(([k, p]) => placeholder(moduleStateKey(k, p.kind), p.data.dtype, p.data.shape));
     const batch: Record<string, Tensor> = Object.fromEntries(
-      feedKeys.map((k) => [k, placeholder(`batch.${k}`, sample[k].dtype, [this.batchDim(k), ...sample[k].shape.slice(1)])]),
+      feedKeys.map((k) => [
+        k,
+        placeholder(`batch.${k}`, sample[k].dtype, [this.batchDim(k), ...sample[k].shape.slice(1)]),
+      ]),
     );
     const key = placeholder('key', 'int64', []);
     const { loss, metrics } = withContext({ training: false, key }, () =>
@@ -394,10 +482,23 @@ export class Trainer {
         }
       }),
     );
-    const outputs: Record<string, Tensor> = { loss, ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`metric.${k}`, v])) };
-    const proto = emitModel({ inputs: [...params, ...feedKeys.map((k) => batch[k]), key], outputs }, { name: 'eval_objective' });
+    const outputs: Record<string, Tensor> = {
+      loss,
+      ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`metric.${k}`, v])),
+    };
+    const proto = emitModel(
+      { inputs: [...params, ...feedKeys.map((k) => batch[k]), key], outputs },
+      { name: 'eval_objective' },
+    );
     const session = await createSession(proto, this.cfg.session ?? { threads: availableParallelism() });
-    return { session, stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const), feedKeys, hasLoss: true, metricNames: Object.keys(metrics), keyed: true };
+    return {
+      session,
+      stateNames: state.map(([k, p]) => [k, moduleStateKey(k, p.kind)] as const),
+      feedKeys,
+      hasLoss: true,
+      metricNames: Object.keys(metrics),
+      keyed: true,
+    };
   }
 
   /**
@@ -419,10 +520,16 @@ export class Trainer {
     const current: Record<string, NDArray> = this.step
       ? { ...(opts.useEma && this.cfg.ema ? this.step.emaParams() : this.step.params()), ...this.step.buffers() }
       : Object.fromEntries(this.cfg.model.namedState().map(([k, p]) => [k, p.data]));
-    const feeds: Record<string, ort.Tensor> = Object.fromEntries(g.stateNames.map(([k, input]) => [input, toOrt(current[k])]));
+    const feeds: Record<string, ort.Tensor> = Object.fromEntries(
+      g.stateNames.map(([k, input]) => [input, toOrt(current[k])]),
+    );
     const lossFn = this.cfg.loss ?? (g.keyed ? this.evalObjective : undefined);
     // the model output comes back to JS only when it is scored here (default loss) or collected
-    const fetches = [...((lossFn && !opts.collect) || g.keyed ? [] : ['output']), ...(g.hasLoss ? ['loss'] : []), ...g.metricNames.map((m) => `metric.${m}`)];
+    const fetches = [
+      ...((lossFn && !opts.collect) || g.keyed ? [] : ['output']),
+      ...(g.hasLoss ? ['loss'] : []),
+      ...g.metricNames.map((m) => `metric.${m}`),
+    ];
     let lossSum = 0;
     let correct = 0;
     let n = 0;
@@ -434,15 +541,26 @@ export class Trainer {
     for await (const batch of loader.iterate(0)) {
       const rows = g.keyed ? Object.values(batch)[0].shape[0] : pick(batch, this.inputKeys, 'evaluate')[0].shape[0];
       // an objective's randomness in evaluation: a pure function of (seed, batch index), different from training's keys
-      if (g.keyed) feeds.key = new ort.Tensor('int64', BigInt64Array.of(BigInt(mixSeed(this.cfg.seed ?? 0, 0x65766131, batchIndex++))), []);
+      if (g.keyed)
+        feeds.key = new ort.Tensor(
+          'int64',
+          BigInt64Array.of(BigInt(mixSeed(this.cfg.seed ?? 0, 0x65766131, batchIndex++))),
+          [],
+        );
       for (const k of g.feedKeys) {
         const a = batch[k];
-        if (!a) throw new Error(`evaluate: the batch has no "${k}" (the first batch had it); its keys are ${Object.keys(batch).map((x) => `"${x}"`).join(', ')}`);
+        if (!a)
+          throw new Error(
+            `evaluate: the batch has no "${k}" (the first batch had it); its keys are ${Object.keys(batch)
+              .map((x) => `"${x}"`)
+              .join(', ')}`,
+          );
         feeds[`batch.${k}`] = toOrt(a);
       }
       const res = await g.session.run(feeds, fetches);
       if (g.hasLoss) lossSum += scalarOf(res.loss as ort.Tensor) * rows;
-      for (const m of g.metricNames) metricSums.set(m, metricSums.get(m)! + scalarOf(res[`metric.${m}`] as ort.Tensor) * rows);
+      for (const m of g.metricNames)
+        metricSums.set(m, metricSums.get(m)! + scalarOf(res[`metric.${m}`] as ort.Tensor) * rows);
       n += rows;
       if (!res.output) continue;
       const y = fromOrt(res.output as ort.Tensor);
@@ -489,7 +607,9 @@ export class Trainer {
   /** Saves the full training state (weights, optimizer, counters, callbacks, schedule) as a checkpoint. */
   saveCheckpoint(dir: string, name: string, logs?: EpochLogs): string {
     if (!this.step) throw new Error('saveCheckpoint: nothing trained yet');
-    const callbacks = Object.fromEntries((this.cfg.callbacks ?? []).filter((c) => c.state).map((c) => [c.name, c.state!()]));
+    const callbacks = Object.fromEntries(
+      (this.cfg.callbacks ?? []).filter((c) => c.state).map((c) => [c.name, c.state!()]),
+    );
     return saveCheckpoint(dir, name, this.step.state(), {
       step: this.step.stepCount,
       epoch: this.epoch,
@@ -500,8 +620,13 @@ export class Trainer {
       config: this.cfg.config,
       versions: versions(),
       extra: {
-        micro: this.step.microStepCount, callbacks, schedule: this.schedule.state?.() ?? {}, stateKeys: this.stateKeys,
-        epochLoss: this.epochLoss, epochRows: this.epochRows, lastLogs: this.lastLogs ?? null,
+        micro: this.step.microStepCount,
+        callbacks,
+        schedule: this.schedule.state?.() ?? {},
+        stateKeys: this.stateKeys,
+        epochLoss: this.epochLoss,
+        epochRows: this.epochRows,
+        lastLogs: this.lastLogs ?? null,
       },
     });
   }
@@ -513,7 +638,11 @@ export class Trainer {
     this.epoch = m.epoch;
     this.batchInEpoch = m.batchInEpoch;
     const extra = (m.extra ?? {}) as {
-      callbacks?: Record<string, Record<string, unknown>>; schedule?: Record<string, number>; epochLoss?: number; epochRows?: number; lastLogs?: EpochLogs | null;
+      callbacks?: Record<string, Record<string, unknown>>;
+      schedule?: Record<string, number>;
+      epochLoss?: number;
+      epochRows?: number;
+      lastLogs?: EpochLogs | null;
     };
     this.epochLoss = extra.epochLoss ?? 0;
     this.epochRows = extra.epochRows ?? 0;
@@ -544,21 +673,29 @@ function checkPhases(cfg: TrainerConfig): void {
   const phases = cfg.phases!;
   if (!phases.length) throw new Error('Trainer: phases must list at least one phase');
   for (const k of ['objective', 'loss', 'metrics', 'ema', 'accumulate', 'lossScale'] as const) {
-    if (cfg[k] !== undefined) throw new Error(`Trainer: ${k} is not combinable with phases (each phase has its own objective)`);
+    if (cfg[k] !== undefined)
+      throw new Error(`Trainer: ${k} is not combinable with phases (each phase has its own objective)`);
   }
   const names = cfg.model.namedParameters().map(([k]) => k);
   const owner = new Map<string, string>();
   const seen = new Set<string>();
   for (const [i, ph] of phases.entries()) {
-    if (!ph.name || seen.has(ph.name) || ph.name.includes('/')) throw new Error(`Trainer: phases[${i}].name must be unique, non-empty and without "/", got ${JSON.stringify(ph.name)}`);
+    if (!ph.name || seen.has(ph.name) || ph.name.includes('/'))
+      throw new Error(
+        `Trainer: phases[${i}].name must be unique, non-empty and without "/", got ${JSON.stringify(ph.name)}`,
+      );
     seen.add(ph.name);
-    if (!(Number.isInteger(ph.steps) && ph.steps >= 1)) throw new Error(`Trainer: phases[${i}].steps must be a positive integer, got ${ph.steps}`);
+    if (!(Number.isInteger(ph.steps) && ph.steps >= 1))
+      throw new Error(`Trainer: phases[${i}].steps must be a positive integer, got ${ph.steps}`);
     for (const pre of ph.parameters) {
       const hit = names.filter((n) => n.startsWith(pre));
       if (!hit.length) throw new Error(`Trainer: phases[${i}].parameters: no parameter starts with "${pre}"`);
       for (const n of hit) {
         const o = owner.get(n);
-        if (o !== undefined && o !== ph.name) throw new Error(`Trainer: parameter ${n} is updated by phases ${o} and ${ph.name}; each parameter belongs to one phase`);
+        if (o !== undefined && o !== ph.name)
+          throw new Error(
+            `Trainer: parameter ${n} is updated by phases ${o} and ${ph.name}; each parameter belongs to one phase`,
+          );
         owner.set(n, ph.name);
       }
     }
@@ -569,7 +706,14 @@ function checkPhases(cfg: TrainerConfig): void {
 function pick<T>(batch: Readonly<Record<string, T>>, keys: readonly string[], where: string): T[] {
   return keys.map((k) => {
     const v = batch[k];
-    if (v === undefined) throw new Error(`${where}: the batch has no "${k}" (a model input key); its keys are ${Object.keys(batch).map((x) => `"${x}"`).join(', ') || '(none)'}`);
+    if (v === undefined)
+      throw new Error(
+        `${where}: the batch has no "${k}" (a model input key); its keys are ${
+          Object.keys(batch)
+            .map((x) => `"${x}"`)
+            .join(', ') || '(none)'
+        }`,
+      );
     return v;
   });
 }
@@ -612,6 +756,10 @@ function auxiliaryOutputs(aux: Auxiliaries): { losses: Tensor[]; metrics: Record
     losses.push(total);
     metrics[name] = total;
   }
-  for (const [name, terms] of aux.metrics()) metrics[name] = div(terms.reduce((a, b) => add(a, b)), terms.length);
+  for (const [name, terms] of aux.metrics())
+    metrics[name] = div(
+      terms.reduce((a, b) => add(a, b)),
+      terms.length,
+    );
   return { losses, metrics };
 }

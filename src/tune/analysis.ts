@@ -32,7 +32,8 @@ export function optimizationHistory(trials: readonly FrozenTrial[], direction: D
 export function bestTrial(trials: readonly FrozenTrial[], direction: Direction): FrozenTrial | undefined {
   const s = direction === 'minimize' ? 1 : -1;
   let best: FrozenTrial | undefined;
-  for (const t of trials) if (t.state === 'COMPLETE' && t.values && (!best || s * t.values[0] < s * best.values![0])) best = t;
+  for (const t of trials)
+    if (t.state === 'COMPLETE' && t.values && (!best || s * t.values[0] < s * best.values![0])) best = t;
   return best;
 }
 
@@ -52,7 +53,11 @@ type Config = { [k: string]: unknown };
  * (`optimizer.lr`, `model.options.width`), or mapped to paths by `paths` ({ lr: 'optimizer.lr' }). The base config
  * is not modified.
  */
-export function exportTrialConfig(trial: FrozenTrial, base: Readonly<Config> = {}, paths: Readonly<Record<string, string>> = {}): Config {
+export function exportTrialConfig(
+  trial: FrozenTrial,
+  base: Readonly<Config> = {},
+  paths: Readonly<Record<string, string>> = {},
+): Config {
   const out = structuredClone(base) as Config;
   for (const [name, value] of Object.entries(trial.params)) setPath(out, paths[name] ?? name, value);
   return out;

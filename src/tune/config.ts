@@ -6,12 +6,45 @@ import YAML from 'yaml';
 import { z } from 'zod';
 
 const num = z.number();
-const condition = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.union([z.string(), z.number(), z.boolean(), z.null()]))]));
+const condition = z.record(
+  z.string(),
+  z.union([
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+    z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  ]),
+);
 
 const paramSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('float'), low: num, high: num, log: z.boolean().optional(), step: num.optional(), when: condition.optional() }).strict(),
-  z.object({ type: z.literal('int'), low: z.number().int(), high: z.number().int(), log: z.boolean().optional(), step: z.number().int().optional(), when: condition.optional() }).strict(),
-  z.object({ type: z.literal('categorical'), choices: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).min(1), when: condition.optional() }).strict(),
+  z
+    .object({
+      type: z.literal('float'),
+      low: num,
+      high: num,
+      log: z.boolean().optional(),
+      step: num.optional(),
+      when: condition.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('int'),
+      low: z.number().int(),
+      high: z.number().int(),
+      log: z.boolean().optional(),
+      step: z.number().int().optional(),
+      when: condition.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('categorical'),
+      choices: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).min(1),
+      when: condition.optional(),
+    })
+    .strict(),
 ]);
 
 /** A training config as the objective: `${param}` placeholders filled per trial, trained through the Trainer. */
@@ -32,7 +65,10 @@ const tuneConfigSchema = z
   .object({
     study: z.string().min(1),
     direction: z.enum(['minimize', 'maximize']).optional(),
-    directions: z.array(z.enum(['minimize', 'maximize'])).min(1).optional(),
+    directions: z
+      .array(z.enum(['minimize', 'maximize']))
+      .min(1)
+      .optional(),
     sampler: named.optional(),
     pruner: named.optional(),
     storage: z.string().optional(),
@@ -40,13 +76,29 @@ const tuneConfigSchema = z
     timeout: z.number().positive().optional(),
     workers: z.number().int().positive().optional(),
     catch: z.boolean().optional(),
-    heartbeat: z.object({ interval_s: z.number().positive().optional(), grace_s: z.number().positive().optional(), requeue: z.union([z.boolean(), z.number().int().min(0)]).optional() }).strict().optional(),
+    heartbeat: z
+      .object({
+        interval_s: z.number().positive().optional(),
+        grace_s: z.number().positive().optional(),
+        requeue: z.union([z.boolean(), z.number().int().min(0)]).optional(),
+      })
+      .strict()
+      .optional(),
     space: z.record(z.string(), paramSchema).optional(),
-    objective: z.union([z.string().regex(/^[^#]+(#[A-Za-z_$][\w$]*)?$/, 'must be <module path>[#export], e.g. ./objective.js#objective'), trainObjectiveSchema]),
-    export: z.object({ base: z.string().optional(), paths: z.record(z.string(), z.string()).optional() }).strict().optional(),
+    objective: z.union([
+      z.string().regex(/^[^#]+(#[A-Za-z_$][\w$]*)?$/, 'must be <module path>[#export], e.g. ./objective.js#objective'),
+      trainObjectiveSchema,
+    ]),
+    export: z
+      .object({ base: z.string().optional(), paths: z.record(z.string(), z.string()).optional() })
+      .strict()
+      .optional(),
   })
   .strict()
-  .refine((c) => !(c.direction && c.directions), { message: 'give direction or directions, not both', path: ['directions'] });
+  .refine((c) => !(c.direction && c.directions), {
+    message: 'give direction or directions, not both',
+    path: ['directions'],
+  });
 
 /**
  * A validated `lathe tune` config (see `tuneConfigSchema`) plus `configDir`, the folder relative paths in it are
@@ -84,13 +136,17 @@ export function loadTuneConfig(path: string): TuneConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new TuneConfigError(`${path}: cannot read config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new TuneConfigError(
+      `${path}: cannot read config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   let raw: unknown;
   try {
     raw = path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new TuneConfigError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw new TuneConfigError(
+      `${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
   }
   return parseTuneConfig(raw, dirname(resolve(path)), path);
 }

@@ -38,11 +38,17 @@ const bad = (name: string, msg: string): never => {
 };
 
 /** A validated float distribution; errors name the parameter. */
-export function floatDistribution(name: string, low: number, high: number, opts: { log?: boolean; step?: number | null } = {}): FloatDistribution {
+export function floatDistribution(
+  name: string,
+  low: number,
+  high: number,
+  opts: { log?: boolean; step?: number | null } = {},
+): FloatDistribution {
   const log = opts.log ?? false;
   const step = opts.step ?? null;
   if (typeof low !== 'number' || !Number.isFinite(low)) bad(name, `low must be a finite number, got ${String(low)}`);
-  if (typeof high !== 'number' || !Number.isFinite(high)) bad(name, `high must be a finite number, got ${String(high)}`);
+  if (typeof high !== 'number' || !Number.isFinite(high))
+    bad(name, `high must be a finite number, got ${String(high)}`);
   if (low > high) bad(name, `low (${low}) must be <= high (${high})`);
   if (log && low <= 0) bad(name, `log scale needs low > 0, got ${low}`);
   if (log && step !== null) bad(name, 'step cannot be combined with log');
@@ -52,7 +58,12 @@ export function floatDistribution(name: string, low: number, high: number, opts:
 }
 
 /** A validated int distribution; errors name the parameter. */
-export function intDistribution(name: string, low: number, high: number, opts: { log?: boolean; step?: number } = {}): IntDistribution {
+export function intDistribution(
+  name: string,
+  low: number,
+  high: number,
+  opts: { log?: boolean; step?: number } = {},
+): IntDistribution {
   const log = opts.log ?? false;
   const step = opts.step ?? 1;
   if (!Number.isInteger(low)) bad(name, `low must be an integer, got ${String(low)}`);
@@ -68,7 +79,8 @@ export function intDistribution(name: string, low: number, high: number, opts: {
 export function categoricalDistribution(name: string, choices: readonly CategoricalChoice[]): CategoricalDistribution {
   if (!Array.isArray(choices) || choices.length === 0) bad(name, 'choices must be a non-empty list');
   for (const c of choices) {
-    if (!(c === null || ['string', 'number', 'boolean'].includes(typeof c))) bad(name, `choices must be strings, numbers, booleans or null, got ${JSON.stringify(c)}`);
+    if (!(c === null || ['string', 'number', 'boolean'].includes(typeof c)))
+      bad(name, `choices must be strings, numbers, booleans or null, got ${JSON.stringify(c)}`);
   }
   if (new Set(choices.map((c) => JSON.stringify(c))).size !== choices.length) bad(name, 'choices must be distinct');
   return { type: 'categorical', choices: [...choices] };
@@ -104,7 +116,8 @@ export function toInternal(name: string, d: Distribution, value: ParamValue): nu
     if (i < 0) bad(name, `${JSON.stringify(value)} is not one of ${JSON.stringify(d.choices)}`);
     return i;
   }
-  if (typeof value !== 'number' || !contains(d, value)) bad(name, `${JSON.stringify(value)} is outside [${d.low}, ${d.high}]`);
+  if (typeof value !== 'number' || !contains(d, value))
+    bad(name, `${JSON.stringify(value)} is outside [${d.low}, ${d.high}]`);
   return value as number;
 }
 
@@ -128,7 +141,9 @@ export function isSingle(d: Distribution): boolean {
 
 /** A canonical string for equality checks (same type, bounds, scale, step, choices). */
 export function distributionKey(d: Distribution): string {
-  return d.type === 'categorical' ? `c:${JSON.stringify(d.choices)}` : `${d.type}:${d.low}:${d.high}:${d.log ? 1 : 0}:${d.step ?? ''}`;
+  return d.type === 'categorical'
+    ? `c:${JSON.stringify(d.choices)}`
+    : `${d.type}:${d.low}:${d.high}:${d.log ? 1 : 0}:${d.step ?? ''}`;
 }
 
 /** Snaps a continuous internal value onto the distribution (clip to bounds, round to the step / integer). */

@@ -35,10 +35,12 @@ export function resolveHeartbeat(h: HeartbeatOptions | false | undefined, storag
   const intervalMs = h?.intervalMs ?? 5000;
   if (!(intervalMs > 0)) throw new RangeError(`heartbeat.intervalMs must be > 0, got ${intervalMs}`);
   const graceMs = h?.graceMs ?? intervalMs * 6;
-  if (!(graceMs > intervalMs)) throw new RangeError(`heartbeat.graceMs (${graceMs}) must exceed intervalMs (${intervalMs})`);
+  if (!(graceMs > intervalMs))
+    throw new RangeError(`heartbeat.graceMs (${graceMs}) must exceed intervalMs (${intervalMs})`);
   const r = h?.requeue ?? DEFAULT_MAX_RETRIES;
   const maxRetries = r === true ? DEFAULT_MAX_RETRIES : r === false ? 0 : r;
-  if (!(Number.isInteger(maxRetries) && maxRetries >= 0)) throw new RangeError(`heartbeat.requeue must be a boolean or a non-negative integer, got ${r}`);
+  if (!(Number.isInteger(maxRetries) && maxRetries >= 0))
+    throw new RangeError(`heartbeat.requeue must be a boolean or a non-negative integer, got ${r}`);
   return { intervalMs, graceMs, maxRetries };
 }
 
@@ -53,7 +55,10 @@ export class Heartbeat {
   private readonly active = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly storage: Storage, private readonly intervalMs: number) {}
+  constructor(
+    private readonly storage: Storage,
+    private readonly intervalMs: number,
+  ) {}
 
   start(trialId: number): void {
     this.active.add(trialId);

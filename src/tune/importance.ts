@@ -13,7 +13,15 @@ interface Node {
   value: number;
 }
 
-function buildTree(X: Float64Array[], y: Float64Array, rows: number[], depth: number, rng: Rng, maxDepth: number, minLeaf: number): Node {
+function buildTree(
+  X: Float64Array[],
+  y: Float64Array,
+  rows: number[],
+  depth: number,
+  rng: Rng,
+  maxDepth: number,
+  minLeaf: number,
+): Node {
   let mean = 0;
   for (const r of rows) mean += y[r];
   mean /= rows.length;
@@ -50,7 +58,13 @@ function buildTree(X: Float64Array[], y: Float64Array, rows: number[], depth: nu
   if (best.feature < 0) return leaf;
   const L = rows.filter((r) => X[best.feature][r] <= best.threshold);
   const R = rows.filter((r) => X[best.feature][r] > best.threshold);
-  return { feature: best.feature, threshold: best.threshold, value: mean, left: buildTree(X, y, L, depth + 1, rng, maxDepth, minLeaf), right: buildTree(X, y, R, depth + 1, rng, maxDepth, minLeaf) };
+  return {
+    feature: best.feature,
+    threshold: best.threshold,
+    value: mean,
+    left: buildTree(X, y, L, depth + 1, rng, maxDepth, minLeaf),
+    right: buildTree(X, y, R, depth + 1, rng, maxDepth, minLeaf),
+  };
 }
 
 function predict(n: Node, x: (f: number) => number): number {
@@ -67,11 +81,16 @@ export interface ImportanceOptions {
 }
 
 /** Importance of each parameter every complete trial has, highest first. */
-export function paramImportance(trials: readonly FrozenTrial[], opts: ImportanceOptions = {}): { readonly param: string; readonly importance: number }[] {
+export function paramImportance(
+  trials: readonly FrozenTrial[],
+  opts: ImportanceOptions = {},
+): { readonly param: string; readonly importance: number }[] {
   const k = opts.objective ?? 0;
   const done = trials.filter((t) => t.state === 'COMPLETE' && t.values && Number.isFinite(t.values[k]));
   if (done.length < 4) return [];
-  const names = Object.keys(done[0].distributions).filter((n) => done.every((t) => n in t.distributions)).sort();
+  const names = Object.keys(done[0].distributions)
+    .filter((n) => done.every((t) => n in t.distributions))
+    .sort();
   if (names.length === 0) return [];
   const rng = new Rng(opts.seed ?? 0);
   const feat = (d: Distribution, v: number): number => (d.type !== 'categorical' && d.log ? Math.log(v) : v);
@@ -95,9 +114,12 @@ export function paramImportance(trials: readonly FrozenTrial[], opts: Importance
   const base = mse(-1, null);
   const raw = names.map((_, j) => {
     let inc = 0;
-    for (let rep = 0; rep < 5; rep++) inc += mse(j, Int32Array.from(rng.shuffle([...Array(done.length).keys()]))) - base;
+    for (let rep = 0; rep < 5; rep++)
+      inc += mse(j, Int32Array.from(rng.shuffle([...Array(done.length).keys()]))) - base;
     return Math.max(0, inc / 5);
   });
   const total = raw.reduce((a, b) => a + b, 0);
-  return names.map((param, j) => ({ param, importance: total > 0 ? raw[j] / total : 1 / names.length })).sort((a, b) => b.importance - a.importance);
+  return names
+    .map((param, j) => ({ param, importance: total > 0 ? raw[j] / total : 1 / names.length }))
+    .sort((a, b) => b.importance - a.importance);
 }

@@ -1,9 +1,33 @@
 // Public API of the tune layer: studies, trials, samplers, pruners, storages, NAS helpers and analysis.
-export { Study, ObjectiveError, type StudyOptions, type OptimizeOptions, type Objective, type ObjectiveResult, type TellResult } from './study.js';
+export {
+  Study,
+  ObjectiveError,
+  type StudyOptions,
+  type OptimizeOptions,
+  type Objective,
+  type ObjectiveResult,
+  type TellResult,
+} from './study.js';
 export { Trial } from './trial.js';
 export { TrialPruned, SearchSpaceError, StorageError } from './errors.js';
-export type { Direction, TrialState, FrozenTrial, ParamValue, CategoricalChoice, JsonValue, TrialCounts } from './types.js';
-export { floatDistribution, intDistribution, categoricalDistribution, type Distribution, type FloatDistribution, type IntDistribution, type CategoricalDistribution } from './distributions.js';
+export type {
+  Direction,
+  TrialState,
+  FrozenTrial,
+  ParamValue,
+  CategoricalChoice,
+  JsonValue,
+  TrialCounts,
+} from './types.js';
+export {
+  floatDistribution,
+  intDistribution,
+  categoricalDistribution,
+  type Distribution,
+  type FloatDistribution,
+  type IntDistribution,
+  type CategoricalDistribution,
+} from './distributions.js';
 export { Rng } from '../util/random.js';
 export type { Sampler, StudyView, RelativeSample, RelativeParam } from './samplers/sampler.js';
 export { randomSampler } from './samplers/random.js';
@@ -24,8 +48,33 @@ export { openStorage, parseStorageUrl } from './storage/open.js';
 export { MemoryStorage } from './storage/memory.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { pruningReporter, type PruningReporter, type PruningReporterOptions } from './pruners/pruning-reporter.js';
-export { suggestArchitecture, latencyAwareObjective, type ArchitectureSpace, type ArchitectureConfig, type LayerConfig } from './nas.js';
-export { optimizationHistory, bestTrial, bestTrials, paramImportance, paretoFront, exportTrialConfig, type HistoryPoint } from './analysis.js';
+export {
+  suggestArchitecture,
+  latencyAwareObjective,
+  type ArchitectureSpace,
+  type ArchitectureConfig,
+  type LayerConfig,
+} from './nas.js';
+export {
+  optimizationHistory,
+  bestTrial,
+  bestTrials,
+  paramImportance,
+  paretoFront,
+  exportTrialConfig,
+  type HistoryPoint,
+} from './analysis.js';
 export { loadTuneConfig, parseTuneConfig, TuneConfigError, type TuneConfig } from './config.js';
 export { samplerFromConfig, prunerFromConfig } from './registry.js';
-export { runWorker, runWorkers, spaceFromConfig, suggestFromSpace, type TrialObserver, type TrialObservation, type WorkerOptions, type RunWorkersOptions, type TrainObjectiveLoader, type ObjectiveContext } from './runner.js';
+export {
+  runWorker,
+  runWorkers,
+  spaceFromConfig,
+  suggestFromSpace,
+  type TrialObserver,
+  type TrialObservation,
+  type WorkerOptions,
+  type RunWorkersOptions,
+  type TrainObjectiveLoader,
+  type ObjectiveContext,
+} from './runner.js';

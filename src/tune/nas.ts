@@ -43,7 +43,11 @@ export function suggestArchitecture(trial: Trial, space: ArchitectureSpace): Arc
     const width = trial.suggestCategorical(`${p}width`, space.widths);
     const kernelSize = space.kernelSizes ? trial.suggestCategorical(`${p}kernel_size`, space.kernelSizes) : undefined;
     const block = space.blockTypes ? trial.suggestCategorical(`${p}block`, space.blockTypes) : undefined;
-    layers.push({ width, ...(kernelSize !== undefined ? { kernelSize } : {}), ...(block !== undefined ? { block } : {}) });
+    layers.push({
+      width,
+      ...(kernelSize !== undefined ? { kernelSize } : {}),
+      ...(block !== undefined ? { block } : {}),
+    });
   }
   return { depth, layers };
 }
@@ -66,7 +70,10 @@ export function latencyAwareObjective<C>(opts: LatencyAwareOptions<C>): (trial: 
     const cfg = opts.config(trial);
     trial.setUserAttr('config', JSON.parse(JSON.stringify(cfg)));
     const latency = await opts.measureLatency(cfg);
-    if (!(typeof latency === 'number' && latency >= 0)) throw new Error(`measureLatency returned ${String(latency)} for trial ${trial.number}; expected milliseconds >= 0`);
+    if (!(typeof latency === 'number' && latency >= 0))
+      throw new Error(
+        `measureLatency returned ${String(latency)} for trial ${trial.number}; expected milliseconds >= 0`,
+      );
     trial.setUserAttr('latency_ms', latency);
     const quality = await opts.evaluate(cfg, trial);
     return [quality, latency];

@@ -31,8 +31,20 @@ export function spaceFromConfig(space: Readonly<Record<string, ParamSpec>> = {})
         spec.type === 'categorical'
           ? validateDistribution(name, { type: 'categorical', choices: spec.choices })
           : spec.type === 'float'
-            ? validateDistribution(name, { type: 'float', low: spec.low, high: spec.high, log: spec.log ?? false, step: spec.step ?? null })
-            : validateDistribution(name, { type: 'int', low: spec.low, high: spec.high, log: spec.log ?? false, step: spec.step ?? 1 });
+            ? validateDistribution(name, {
+                type: 'float',
+                low: spec.low,
+                high: spec.high,
+                log: spec.log ?? false,
+                step: spec.step ?? null,
+              })
+            : validateDistribution(name, {
+                type: 'int',
+                low: spec.low,
+                high: spec.high,
+                log: spec.log ?? false,
+                step: spec.step ?? 1,
+              });
     } catch (err) {
       throw new SearchSpaceError(`space.${name}: ${(err as Error).message.replace(/^parameter '[^']*': /, '')}`);
     }
@@ -40,7 +52,8 @@ export function spaceFromConfig(space: Readonly<Record<string, ParamSpec>> = {})
     if (spec.when) {
       when = {};
       for (const [dep, v] of Object.entries(spec.when)) {
-        if (!(dep in out)) throw new SearchSpaceError(`space.${name}.when: '${dep}' must be a parameter declared before '${name}'`);
+        if (!(dep in out))
+          throw new SearchSpaceError(`space.${name}.when: '${dep}' must be a parameter declared before '${name}'`);
         when[dep] = Array.isArray(v) ? v : [v as ParamValue];
       }
     }
@@ -50,7 +63,10 @@ export function spaceFromConfig(space: Readonly<Record<string, ParamSpec>> = {})
 }
 
 /** Suggests every parameter of the space whose condition holds, in declaration order. */
-export function suggestFromSpace(trial: Trial, space: Readonly<Record<string, SpaceEntry>>): Record<string, ParamValue> {
+export function suggestFromSpace(
+  trial: Trial,
+  space: Readonly<Record<string, SpaceEntry>>,
+): Record<string, ParamValue> {
   const params: Record<string, ParamValue> = {};
   for (const [name, e] of Object.entries(space)) {
     if (e.when && !Object.entries(e.when).every(([dep, vs]) => dep in params && vs.includes(params[dep]))) continue;
@@ -65,7 +81,11 @@ export interface ObjectiveContext {
 }
 
 /** The user's objective: `(trial, params) => number | number[]`, imported from `path#export` (default export `objective` or default). */
-export type ConfigObjective = (trial: Trial, params: Readonly<Record<string, ParamValue>>, ctx?: ObjectiveContext) => ReturnType<Objective>;
+export type ConfigObjective = (
+  trial: Trial,
+  params: Readonly<Record<string, ParamValue>>,
+  ctx?: ObjectiveContext,
+) => ReturnType<Objective>;
 
 /**
  * Watches a worker's trials (experiment tracking hooks in here from the CLI layer). `start` runs once the trial's
@@ -91,7 +111,12 @@ export interface TrialObservation {
 }
 
 /** Builds the objective of a training-config spec (`objective: { train, monitor }`), checking it before any trial. */
-export type TrainObjectiveLoader = (cfg: TuneConfig, spec: TrainObjectiveSpec, space: Readonly<Record<string, SpaceEntry>>, direction: Direction) => Promise<ConfigObjective>;
+export type TrainObjectiveLoader = (
+  cfg: TuneConfig,
+  spec: TrainObjectiveSpec,
+  space: Readonly<Record<string, SpaceEntry>>,
+  direction: Direction,
+) => Promise<ConfigObjective>;
 
 /**
  * Options of {@link runWorker}: a log sink, the training-objective loader, a per-trial callback and a trial observer.
@@ -110,11 +135,21 @@ export interface WorkerOptions {
  * The objective a config names: a module export, or (`objective: { train, monitor }`) a training config, built by
  * `trainObjective` (the CLI's loader runs it through the Trainer with pruning), checked before any trial starts.
  */
-async function loadObjective(cfg: TuneConfig, space: Readonly<Record<string, SpaceEntry>> = spaceFromConfig(cfg.space), trainObjective?: TrainObjectiveLoader): Promise<ConfigObjective> {
+async function loadObjective(
+  cfg: TuneConfig,
+  space: Readonly<Record<string, SpaceEntry>> = spaceFromConfig(cfg.space),
+  trainObjective?: TrainObjectiveLoader,
+): Promise<ConfigObjective> {
   if (typeof cfg.objective !== 'string') {
     const directions = directionsOf(cfg);
-    if (directions.length !== 1) throw new TuneConfigError('objective.train: a training objective returns one metric; use direction, not directions');
-    if (!trainObjective) throw new TuneConfigError('objective.train: a training objective needs a trainer; run it with `lathe tune`, or pass WorkerOptions.trainObjective');
+    if (directions.length !== 1)
+      throw new TuneConfigError(
+        'objective.train: a training objective returns one metric; use direction, not directions',
+      );
+    if (!trainObjective)
+      throw new TuneConfigError(
+        'objective.train: a training objective needs a trainer; run it with `lathe tune`, or pass WorkerOptions.trainObjective',
+      );
     return trainObjective(cfg, cfg.objective, space, directions[0]);
   }
   const [rel, exportName] = cfg.objective.split('#');
@@ -127,7 +162,10 @@ async function loadObjective(cfg: TuneConfig, space: Readonly<Record<string, Spa
     throw new TuneConfigError(`objective: cannot import '${path}': ${(err as Error).message}`);
   }
   const fn = exportName ? mod[exportName] : (mod.objective ?? mod.default);
-  if (typeof fn !== 'function') throw new TuneConfigError(`objective: '${path}' has no function export '${exportName ?? 'objective'}' (exports: ${Object.keys(mod).join(', ') || 'none'})`);
+  if (typeof fn !== 'function')
+    throw new TuneConfigError(
+      `objective: '${path}' has no function export '${exportName ?? 'objective'}' (exports: ${Object.keys(mod).join(', ') || 'none'})`,
+    );
   return fn as ConfigObjective;
 }
 
@@ -135,7 +173,8 @@ async function loadObjective(cfg: TuneConfig, space: Readonly<Record<string, Spa
 export function resolveStorageUrl(cfg: TuneConfig, override?: string): string {
   const url = override ?? cfg.storage ?? `sqlite:///${resolve(cfg.configDir, `${cfg.study}.tune.db`)}`;
   const loc = parseStorageUrl(url);
-  if (loc.kind === 'sqlite' && !isAbsolute(loc.path) && !override) return `sqlite:///${resolve(cfg.configDir, loc.path)}`;
+  if (loc.kind === 'sqlite' && !isAbsolute(loc.path) && !override)
+    return `sqlite:///${resolve(cfg.configDir, loc.path)}`;
   return url;
 }
 
@@ -144,16 +183,36 @@ export function directionsOf(cfg: TuneConfig): Direction[] {
 }
 
 /** Opens (creating if needed) the study a config describes. */
-export async function openConfigStudy(cfg: TuneConfig, storageUrl: string, log?: (r: Readonly<Record<string, unknown>>) => void): Promise<Study> {
+export async function openConfigStudy(
+  cfg: TuneConfig,
+  storageUrl: string,
+  log?: (r: Readonly<Record<string, unknown>>) => void,
+): Promise<Study> {
   const space = spaceFromConfig(cfg.space);
   const directions = directionsOf(cfg);
-  const dists = Object.fromEntries(Object.entries(space).filter(([, e]) => !e.when).map(([k, e]) => [k, e.distribution]));
+  const dists = Object.fromEntries(
+    Object.entries(space)
+      .filter(([, e]) => !e.when)
+      .map(([k, e]) => [k, e.distribution]),
+  );
   const sampler = samplerFromConfig(cfg.sampler as never, { directions: directions.length, space: dists });
   const pruner = prunerFromConfig(cfg.pruner as never, cfg.sampler as never);
   const hb = cfg.heartbeat;
   return Study.create({
-    name: cfg.study, storage: storageUrl, directions, sampler, pruner, loadIfExists: true, log,
-    heartbeat: hb ? { intervalMs: (hb.interval_s ?? 5) * 1000, graceMs: hb.grace_s !== undefined ? hb.grace_s * 1000 : undefined, requeue: hb.requeue } : undefined,
+    name: cfg.study,
+    storage: storageUrl,
+    directions,
+    sampler,
+    pruner,
+    loadIfExists: true,
+    log,
+    heartbeat: hb
+      ? {
+          intervalMs: (hb.interval_s ?? 5) * 1000,
+          graceMs: hb.grace_s !== undefined ? hb.grace_s * 1000 : undefined,
+          requeue: hb.requeue,
+        }
+      : undefined,
   });
 }
 
@@ -168,20 +227,28 @@ export async function runWorker(cfg: TuneConfig, storageUrl: string, opts: Worke
     observed.delete(t.number);
     // The trial is already stored: an observer that fails to record it is reported, not fatal to the study.
     await o?.end(t).catch((err: unknown) => {
-      const record = { event: 'observer_failed', study: cfg.study, trial: t.number, error: (err as Error)?.message ?? String(err) };
+      const record = {
+        event: 'observer_failed',
+        study: cfg.study,
+        trial: t.number,
+        error: (err as Error)?.message ?? String(err),
+      };
       if (opts.log) opts.log(record);
       else process.emitWarning(`tune: recording trial ${t.number} failed: ${record.error}`);
     });
     opts.onTrial?.(t);
   };
   try {
-    await study.optimize(async (trial) => {
-      const params = suggestFromSpace(trial, space);
-      await trial.flush(); // the config's parameters are durable before the objective runs (a re-queued copy gets them all)
-      const o = await opts.observer?.start(cfg.study, trial, params);
-      if (o) observed.set(trial.number, o);
-      return objective(trial, params, { callbacks: o?.callbacks ?? [] });
-    }, { maxTrials: cfg.n_trials, timeout: cfg.timeout, catch: cfg.catch ?? false, callbacks: [finished] });
+    await study.optimize(
+      async (trial) => {
+        const params = suggestFromSpace(trial, space);
+        await trial.flush(); // the config's parameters are durable before the objective runs (a re-queued copy gets them all)
+        const o = await opts.observer?.start(cfg.study, trial, params);
+        if (o) observed.set(trial.number, o);
+        return objective(trial, params, { callbacks: o?.callbacks ?? [] });
+      },
+      { maxTrials: cfg.n_trials, timeout: cfg.timeout, catch: cfg.catch ?? false, callbacks: [finished] },
+    );
   } finally {
     await study.close();
     await opts.observer?.close?.();
@@ -209,18 +276,31 @@ export interface RunWorkersOptions {
 }
 
 /** Forks `workers` processes on one study and waits for all. The study is created first (so workers only join). */
-export async function runWorkers(cfg: TuneConfig, configPath: string, storageUrl: string, workers: number, opts: RunWorkersOptions): Promise<WorkerExit[]> {
+export async function runWorkers(
+  cfg: TuneConfig,
+  configPath: string,
+  storageUrl: string,
+  workers: number,
+  opts: RunWorkersOptions,
+): Promise<WorkerExit[]> {
   const { entry, onSpawn } = opts;
-  if (parseStorageUrl(storageUrl).kind === 'memory') throw new TuneConfigError(`storage: 'memory:' cannot be shared by ${workers} worker processes; use sqlite:///file.db or postgres://...`);
+  if (parseStorageUrl(storageUrl).kind === 'memory')
+    throw new TuneConfigError(
+      `storage: 'memory:' cannot be shared by ${workers} worker processes; use sqlite:///file.db or postgres://...`,
+    );
   const study = await openConfigStudy(cfg, storageUrl);
   await study.close();
   return Promise.all(
-    Array.from({ length: workers }, (_, index) => new Promise<WorkerExit>((done) => {
-      const child = fork(entry, [resolve(configPath), storageUrl], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      onSpawn?.(child.pid!, index);
-      child.on('exit', (code, signal) => done({ index, pid: child.pid!, code, signal, stderr }));
-    })),
+    Array.from(
+      { length: workers },
+      (_, index) =>
+        new Promise<WorkerExit>((done) => {
+          const child = fork(entry, [resolve(configPath), storageUrl], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+          let stderr = '';
+          child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+          onSpawn?.(child.pid!, index);
+          child.on('exit', (code, signal) => done({ index, pid: child.pid!, code, signal, stderr }));
+        }),
+    ),
   );
 }

@@ -68,14 +68,20 @@ export interface OptimizeOptions {
 
 /** The objective threw: names the trial; the trial is stored FAILED with the message. */
 export class ObjectiveError extends Error {
-  constructor(readonly trialNumber: number, cause: unknown) {
+  constructor(
+    readonly trialNumber: number,
+    cause: unknown,
+  ) {
     super(`trial ${trialNumber} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'ObjectiveError';
   }
 }
 
 /** What {@link Study.tell} accepts: the objective's value(s) for a COMPLETE trial, or the PRUNED or FAILED state. */
-export type TellResult = ObjectiveResult | { readonly state: 'PRUNED' } | { readonly state: 'FAILED'; readonly error?: unknown };
+export type TellResult =
+  | ObjectiveResult
+  | { readonly state: 'PRUNED' }
+  | { readonly state: 'FAILED'; readonly error?: unknown };
 
 /**
  * A named hyperparameter optimization over one storage (Optuna's model): `optimize` runs trials of an objective
@@ -112,7 +118,15 @@ export class Study {
       const name = opts.name ?? `study-${Date.now()}`;
       const record = await storage.createStudy(name, directions, { loadIfExists: opts.loadIfExists ?? true });
       const sampler = opts.sampler ?? (directions.length > 1 ? nsga2Sampler() : tpeSampler());
-      return new Study(storage, record, sampler, opts.pruner, resolveHeartbeat(opts.heartbeat, storage), opts.log ?? (() => undefined), owns);
+      return new Study(
+        storage,
+        record,
+        sampler,
+        opts.pruner,
+        resolveHeartbeat(opts.heartbeat, storage),
+        opts.log ?? (() => undefined),
+        owns,
+      );
     } catch (err) {
       if (owns) await storage.close();
       throw err;
@@ -142,7 +156,12 @@ export class Study {
 
   /** The latest snapshot (call `refresh()` to update it). */
   view(except?: number): StudyView {
-    return { studyName: this.record.name, directions: this.record.directions, finished: this.finished, running: except === undefined ? this.running : this.running.filter((t) => t.id !== except) };
+    return {
+      studyName: this.record.name,
+      directions: this.record.directions,
+      finished: this.finished,
+      running: except === undefined ? this.running : this.running.filter((t) => t.id !== except),
+    };
   }
 
   /** Pulls newly finished trials (incrementally) and the running ones from storage. */
@@ -163,11 +182,18 @@ export class Study {
    * null once the study's budget is used. `fixed` suggests those parameters right away (define-and-run style).
    */
   async ask(fixed?: Readonly<Record<string, Distribution>>): Promise<Trial>;
-  async ask(fixed: Readonly<Record<string, Distribution>> | undefined, opts: { maxTrials: number }): Promise<Trial | null>;
+  async ask(
+    fixed: Readonly<Record<string, Distribution>> | undefined,
+    opts: { maxTrials: number },
+  ): Promise<Trial | null>;
   async ask(fixed?: Readonly<Record<string, Distribution>>, opts: { maxTrials?: number } = {}): Promise<Trial | null> {
     const view = await this.refresh();
     let frozen = await this.storage.claimWaiting(this.record.id, this.worker);
-    frozen ??= await this.storage.createTrial(this.record.id, { state: 'RUNNING', worker: this.worker }, opts.maxTrials);
+    frozen ??= await this.storage.createTrial(
+      this.record.id,
+      { state: 'RUNNING', worker: this.worker },
+      opts.maxTrials,
+    );
     if (!frozen) return null;
     this.heartbeat?.start(frozen.id);
     try {
@@ -194,12 +220,15 @@ export class Study {
     const number = typeof trial === 'number' ? trial : trial.number;
     const t = this.live.get(number);
     const id = typeof trial === 'number' ? t?.id : trial.id;
-    if (id === undefined) throw new StorageError(`study '${this.name}': trial ${number} was not started by this Study object (tell needs the trial from ask())`);
+    if (id === undefined)
+      throw new StorageError(
+        `study '${this.name}': trial ${number} was not started by this Study object (tell needs the trial from ask())`,
+      );
     let writeError: unknown;
     if (t) await t.flush().catch((e) => (writeError = e));
     this.live.delete(number);
     if (typeof result === 'object' && result !== null && 'state' in result) {
-      const err = result.state === 'FAILED' ? result.error ?? writeError : undefined;
+      const err = result.state === 'FAILED' ? (result.error ?? writeError) : undefined;
       await this.finishTrial(id, result.state, null, err);
       return this.storage.getTrial(id);
     }
@@ -221,10 +250,14 @@ export class Study {
   }
 
   /** Queues a trial with fixed parameters; the next worker to ask runs it first. */
-  async enqueueTrial(params: Readonly<Record<string, ParamValue>>, distributions: Readonly<Record<string, Distribution>> = {}): Promise<FrozenTrial> {
+  async enqueueTrial(
+    params: Readonly<Record<string, ParamValue>>,
+    distributions: Readonly<Record<string, Distribution>> = {},
+  ): Promise<FrozenTrial> {
     const fixed: Record<string, NewParam> = {};
     for (const [k, v] of Object.entries(params)) {
-      const d = distributions[k] ?? (typeof v === 'number' ? floatDistribution(k, v, v) : categoricalDistribution(k, [v]));
+      const d =
+        distributions[k] ?? (typeof v === 'number' ? floatDistribution(k, v, v) : categoricalDistribution(k, [v]));
       fixed[k] = { distribution: d, internal: toInternal(k, d, v) };
     }
     return (await this.storage.createTrial(this.record.id, { state: 'WAITING', params: fixed }))!;
@@ -237,13 +270,17 @@ export class Study {
    */
   async optimize(objective: Objective, opts: OptimizeOptions = {}): Promise<void> {
     const workers = opts.workers ?? 1;
-    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`optimize: workers must be a positive integer, got ${workers}`);
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new RangeError(`optimize: workers must be a positive integer, got ${workers}`);
     for (const k of ['nTrials', 'maxTrials'] as const) {
       const v = opts[k];
-      if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new RangeError(`optimize: ${k} must be a non-negative integer, got ${v}`);
+      if (v !== undefined && (!Number.isInteger(v) || v < 0))
+        throw new RangeError(`optimize: ${k} must be a non-negative integer, got ${v}`);
     }
-    if (opts.timeout !== undefined && !(opts.timeout > 0)) throw new RangeError(`optimize: timeout must be > 0 seconds, got ${opts.timeout}`);
-    if (opts.nTrials === undefined && opts.maxTrials === undefined && opts.timeout === undefined) throw new RangeError('optimize: give nTrials, maxTrials or timeout');
+    if (opts.timeout !== undefined && !(opts.timeout > 0))
+      throw new RangeError(`optimize: timeout must be > 0 seconds, got ${opts.timeout}`);
+    if (opts.nTrials === undefined && opts.maxTrials === undefined && opts.timeout === undefined)
+      throw new RangeError('optimize: give nTrials, maxTrials or timeout');
     const deadline = opts.timeout !== undefined ? Date.now() + opts.timeout * 1000 : Infinity;
     const pollMs = opts.pollMs ?? (this.beat ? Math.max(20, this.beat.intervalMs / 2) : 50);
     let started = 0;
@@ -252,9 +289,17 @@ export class Study {
       for (;;) {
         if (stopError !== undefined || Date.now() >= deadline) return;
         if (opts.nTrials !== undefined && started >= opts.nTrials) return;
-        if (this.beat) await this.storage.failStale(this.record.id, this.beat.graceMs, this.beat.maxRetries).then((f) => f.forEach((t) => this.log({ event: 'trial_stale', study: this.name, trial: t.number, requeued: t.retriedBy })));
+        if (this.beat)
+          await this.storage
+            .failStale(this.record.id, this.beat.graceMs, this.beat.maxRetries)
+            .then((f) =>
+              f.forEach((t) =>
+                this.log({ event: 'trial_stale', study: this.name, trial: t.number, requeued: t.retriedBy }),
+              ),
+            );
         started++;
-        const trial = opts.maxTrials !== undefined ? await this.ask(undefined, { maxTrials: opts.maxTrials }) : await this.ask();
+        const trial =
+          opts.maxTrials !== undefined ? await this.ask(undefined, { maxTrials: opts.maxTrials }) : await this.ask();
         if (!trial) {
           started--;
           // Budget used. Wait while trials are RUNNING elsewhere (one may die and be re-queued) or WAITING.
@@ -278,20 +323,36 @@ export class Study {
       result = await objective(trial);
     } catch (err) {
       if (err instanceof TrialPruned) return { trial: await this.tell(trial, { state: 'PRUNED' }) };
-      this.log({ event: 'trial_failed', study: this.name, trial: trial.number, error: (err as Error)?.message ?? String(err) });
+      this.log({
+        event: 'trial_failed',
+        study: this.name,
+        trial: trial.number,
+        error: (err as Error)?.message ?? String(err),
+      });
       return { trial: await this.tell(trial, { state: 'FAILED', error: err }), error: err };
     }
     return { trial: await this.tell(trial, result) };
   }
 
-  private async finishTrial(id: number, state: 'COMPLETE' | 'PRUNED' | 'FAILED', values: number[] | null, error: unknown): Promise<void> {
+  private async finishTrial(
+    id: number,
+    state: 'COMPLETE' | 'PRUNED' | 'FAILED',
+    values: number[] | null,
+    error: unknown,
+  ): Promise<void> {
     this.heartbeat?.stop(id);
     if (error !== undefined) {
       const msg = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       await this.storage.setTrialAttr(id, 'system', 'fail_reason', msg.slice(0, 2000)).catch(() => undefined);
     }
     const ok = await this.storage.finishTrial(id, state, values);
-    if (!ok) this.log({ event: 'trial_result_refused', study: this.name, trialId: id, reason: 'the trial is no longer RUNNING (its heartbeat expired); this result is not counted' });
+    if (!ok)
+      this.log({
+        event: 'trial_result_refused',
+        study: this.name,
+        trialId: id,
+        reason: 'the trial is no longer RUNNING (its heartbeat expired); this result is not counted',
+      });
   }
 
   private host(): TrialHost {
@@ -300,7 +361,10 @@ export class Study {
       sampler: this.sampler,
       view: () => this.view(),
       refreshView: () => this.refresh(),
-      shouldPrune: (view, trial) => (this.pruner && !this.multiObjective ? this.pruner.prune({ ...view, running: view.running.filter((t) => t.id !== trial.id) }, trial) : false),
+      shouldPrune: (view, trial) =>
+        this.pruner && !this.multiObjective
+          ? this.pruner.prune({ ...view, running: view.running.filter((t) => t.id !== trial.id) }, trial)
+          : false,
       multiObjective: this.multiObjective,
     };
   }
@@ -314,7 +378,10 @@ export class Study {
 
   /** The best COMPLETE trial (single objective); throws if there is none. */
   async bestTrial(): Promise<FrozenTrial> {
-    if (this.multiObjective) throw new Error(`study '${this.name}' has ${this.directions.length} objectives: use bestTrials() (the Pareto front)`);
+    if (this.multiObjective)
+      throw new Error(
+        `study '${this.name}' has ${this.directions.length} objectives: use bestTrials() (the Pareto front)`,
+      );
     const s = this.directions[0] === 'minimize' ? 1 : -1;
     let best: FrozenTrial | undefined;
     for (const t of await this.trials(['COMPLETE'])) if (!best || s * t.values![0] < s * best.values![0]) best = t;
@@ -353,7 +420,9 @@ function resolveDirections(opts: StudyOptions): Direction[] {
   if (opts.direction && opts.directions) throw new SearchSpaceError('give direction or directions, not both');
   const ds = opts.directions ? [...opts.directions] : [opts.direction ?? 'minimize'];
   if (ds.length === 0) throw new SearchSpaceError('directions must not be empty');
-  for (const d of ds) if (d !== 'minimize' && d !== 'maximize') throw new SearchSpaceError(`direction must be 'minimize' or 'maximize', got ${JSON.stringify(d)}`);
+  for (const d of ds)
+    if (d !== 'minimize' && d !== 'maximize')
+      throw new SearchSpaceError(`direction must be 'minimize' or 'maximize', got ${JSON.stringify(d)}`);
   return ds;
 }
 

@@ -1,6 +1,16 @@
 // Trial: what an objective talks to. Suggestions are synchronous (sampled from the snapshot taken when the trial
 // started); their storage writes are queued in order and awaited at the next report/prune check and at the end.
-import { categoricalDistribution, contains, distributionKey, floatDistribution, intDistribution, toExternal, toInternal, validateDistribution, type Distribution } from './distributions.js';
+import {
+  categoricalDistribution,
+  contains,
+  distributionKey,
+  floatDistribution,
+  intDistribution,
+  toExternal,
+  toInternal,
+  validateDistribution,
+  type Distribution,
+} from './distributions.js';
 import { SearchSpaceError } from './errors.js';
 import type { Sampler, StudyView } from './samplers/sampler.js';
 import type { Storage } from './storage/storage.js';
@@ -38,7 +48,8 @@ export class Trial {
   ) {
     this.number = frozen.number;
     this.id = frozen.id;
-    for (const [k, d] of Object.entries(frozen.distributions)) this.values.set(k, { distribution: d, internal: frozen.internal[k] });
+    for (const [k, d] of Object.entries(frozen.distributions))
+      this.values.set(k, { distribution: d, internal: frozen.internal[k] });
   }
 
   /** Parameters suggested so far (as the objective saw them). */
@@ -77,7 +88,8 @@ export class Trial {
 
   /** Suggests a value for `name` from any distribution (validated); the same name twice returns the same value. */
   suggest(name: string, distribution: Distribution): ParamValue {
-    if (typeof name !== 'string' || name === '') throw new SearchSpaceError(`trial ${this.number}: parameter name must be a non-empty string`);
+    if (typeof name !== 'string' || name === '')
+      throw new SearchSpaceError(`trial ${this.number}: parameter name must be a non-empty string`);
     const d = validateDistribution(name, distribution);
     const have = this.values.get(name);
     if (have) {
@@ -91,13 +103,19 @@ export class Trial {
         this.queue(() => this.host.storage.setParam(this.id, name, { distribution: d, internal }));
         return toExternal(d, internal);
       }
-      throw new SearchSpaceError(`parameter '${name}': trial ${this.number} already suggested it from a different distribution (${distributionKey(have.distribution)} vs ${distributionKey(d)})`);
+      throw new SearchSpaceError(
+        `parameter '${name}': trial ${this.number} already suggested it from a different distribution (${distributionKey(have.distribution)} vs ${distributionKey(d)})`,
+      );
     }
     const rel = this.relative[name];
     let internal: number;
-    if (rel && distributionKey(rel.distribution) === distributionKey(d) && contains(d, rel.internal)) internal = rel.internal;
+    if (rel && distributionKey(rel.distribution) === distributionKey(d) && contains(d, rel.internal))
+      internal = rel.internal;
     else internal = this.host.sampler.sampleIndependent(this.snapshot, this.frozen, name, d);
-    if (!contains(d, internal)) throw new Error(`sampler '${this.host.sampler.name}' returned ${internal} for '${name}', outside ${distributionKey(d)}`);
+    if (!contains(d, internal))
+      throw new Error(
+        `sampler '${this.host.sampler.name}' returned ${internal} for '${name}', outside ${distributionKey(d)}`,
+      );
     this.values.set(name, { distribution: d, internal });
     this.queue(() => this.host.storage.setParam(this.id, name, { distribution: d, internal }));
     return toExternal(d, internal);
@@ -105,9 +123,14 @@ export class Trial {
 
   /** Records an intermediate objective value (e.g. validation loss after `step` epochs). */
   async report(value: number, step: number): Promise<void> {
-    if (this.host.multiObjective) throw new Error(`trial ${this.number}: report() is for single-objective studies (pruning is not defined for several objectives)`);
-    if (typeof value !== 'number') throw new TypeError(`trial ${this.number}: report(value) needs a number, got ${typeof value}`);
-    if (!Number.isInteger(step) || step < 0) throw new TypeError(`trial ${this.number}: report step must be a non-negative integer, got ${step}`);
+    if (this.host.multiObjective)
+      throw new Error(
+        `trial ${this.number}: report() is for single-objective studies (pruning is not defined for several objectives)`,
+      );
+    if (typeof value !== 'number')
+      throw new TypeError(`trial ${this.number}: report(value) needs a number, got ${typeof value}`);
+    if (!Number.isInteger(step) || step < 0)
+      throw new TypeError(`trial ${this.number}: report step must be a non-negative integer, got ${step}`);
     this.intermediate.set(step, value);
     this.queue(() => this.host.storage.reportIntermediate(this.id, step, value));
     await this.flush();
@@ -146,7 +169,13 @@ export class Trial {
       internal[k] = v.internal;
       distributions[k] = v.distribution;
     }
-    return { ...this.frozen, params, internal, distributions, intermediate: new Map([...this.frozen.intermediate, ...this.intermediate]) };
+    return {
+      ...this.frozen,
+      params,
+      internal,
+      distributions,
+      intermediate: new Map([...this.frozen.intermediate, ...this.intermediate]),
+    };
   }
 
   private queue(write: () => Promise<void>): void {
@@ -155,4 +184,3 @@ export class Trial {
     });
   }
 }
-

@@ -10,4 +10,3 @@ export type Direction = 'minimize' | 'maximize';
  * are final and never change again.
  */
 export type TrialState = 'WAITING' | 'RUNNING' | 'COMPLETE' | 'PRUNED' | 'FAILED';
-

@@ -11,7 +11,8 @@ let cached: string | undefined;
 export function latheVersion(): string {
   if (cached === undefined) {
     const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
-    if (typeof pkg.version !== 'string') throw new Error(`lathe: ${join(packageRoot(), 'package.json')} has no version`);
+    if (typeof pkg.version !== 'string')
+      throw new Error(`lathe: ${join(packageRoot(), 'package.json')} has no version`);
     cached = pkg.version;
   }
   return cached;

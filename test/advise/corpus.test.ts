@@ -17,7 +17,8 @@ test('recall on the broken corpus is at least 90 %', { timeout: 600_000 }, async
   const misses: string[] = [];
   for (const c of BROKEN) {
     const r = await review(c.target());
-    if (!r.findings.some((f) => f.rule === c.expect)) misses.push(`${c.name}: expected ${c.expect}, got ${r.findings.map((f) => f.rule).join(', ') || 'nothing'}`);
+    if (!r.findings.some((f) => f.rule === c.expect))
+      misses.push(`${c.name}: expected ${c.expect}, got ${r.findings.map((f) => f.rule).join(', ') || 'nothing'}`);
   }
   const recall = 1 - misses.length / BROKEN.length;
   assert.ok(recall >= 0.9, `recall ${(recall * 100).toFixed(1)} %:\n${misses.join('\n')}`);

@@ -8,7 +8,19 @@ import { join } from 'node:path';
 import { float32, int64, type NDArray } from '../../src/graph/index.js';
 import { log } from '../../src/graph/ops/elementwise.js';
 import type { Tensor } from '../../src/graph/tensor.js';
-import { exportModule, Generator, GELU, Linear, manualSeed, Module, ReLU, Sequential, Sigmoid, Softmax, Tanh } from '../../src/nn/index.js';
+import {
+  exportModule,
+  Generator,
+  GELU,
+  Linear,
+  manualSeed,
+  Module,
+  ReLU,
+  Sequential,
+  Sigmoid,
+  Softmax,
+  Tanh,
+} from '../../src/nn/index.js';
 import { inferenceMetadataProps } from '../../src/onnx/inference-metadata.js';
 import type { LiveTarget } from '../../src/advise/review.js';
 
@@ -53,21 +65,32 @@ class LogInput extends Module {
   }
 }
 
-const live = (name: string, model: () => Module, extra: Partial<LiveTarget> = {}): (() => LiveTarget) => () => {
-  manualSeed(3);
-  return { name, model: model(), train: blobs(256), classes: 4, ...extra };
-};
+const live =
+  (name: string, model: () => Module, extra: Partial<LiveTarget> = {}): (() => LiveTarget) =>
+  () => {
+    manualSeed(3);
+    return { name, model: model(), train: blobs(256), classes: 4, ...extra };
+  };
 
 let tmp: string | undefined;
-const onnx = (name: string, model: () => Module, opts: { batch?: number; metadata?: Record<string, string>; edit?: (m: Module) => void } = {}) => (): string => {
-  tmp ??= mkdtempSync(join(tmpdir(), 'lathe-review-'));
-  manualSeed(5);
-  const m = model();
-  opts.edit?.(m);
-  const path = join(tmp, `${name}.onnx`);
-  exportModule(m, [{ dtype: 'float32', shape: [opts.batch ?? 'batch', 4] as never }], { path, metadata: opts.metadata });
-  return path;
-};
+const onnx =
+  (
+    name: string,
+    model: () => Module,
+    opts: { batch?: number; metadata?: Record<string, string>; edit?: (m: Module) => void } = {},
+  ) =>
+  (): string => {
+    tmp ??= mkdtempSync(join(tmpdir(), 'lathe-review-'));
+    manualSeed(5);
+    const m = model();
+    opts.edit?.(m);
+    const path = join(tmp, `${name}.onnx`);
+    exportModule(m, [{ dtype: 'float32', shape: [opts.batch ?? 'batch', 4] as never }], {
+      path,
+      metadata: opts.metadata,
+    });
+    return path;
+  };
 const mlp = () => new Sequential(new Linear(4, 16), ReLU(), new Linear(16, 4));
 const firstWeight = (m: Module) => (m as Sequential).layers[0] as Linear;
 const logitsMeta = inferenceMetadataProps({ input: { kind: 'array' }, output: 'logits' });
@@ -84,21 +107,41 @@ export const HEALTHY: readonly Case[] = [
   { name: 'run: two epochs', target: () => run('healthy-short-run') },
   { name: 'run: noisy validation loss', target: () => run('healthy-noisy-run') },
   { name: 'model: mlp export', target: onnx('healthy-mlp', mlp, { metadata: logitsMeta }) },
-  { name: 'model: deeper GELU export', target: onnx('healthy-gelu', () => new Sequential(new Linear(4, 32), GELU(), new Linear(32, 32), GELU(), new Linear(32, 4))) },
+  {
+    name: 'model: deeper GELU export',
+    target: onnx(
+      'healthy-gelu',
+      () => new Sequential(new Linear(4, 32), GELU(), new Linear(32, 32), GELU(), new Linear(32, 4)),
+    ),
+  },
   { name: 'live: mlp, Adam 1e-2', target: live('healthy-live', mlp, { lr: 1e-2 }) },
-  { name: 'live: tanh mlp, default init', target: live('healthy-tanh', () => new Sequential(new Linear(4, 32), Tanh(), new Linear(32, 32), Tanh(), new Linear(32, 4))) },
+  {
+    name: 'live: tanh mlp, default init',
+    target: live(
+      'healthy-tanh',
+      () => new Sequential(new Linear(4, 32), Tanh(), new Linear(32, 32), Tanh(), new Linear(32, 4)),
+    ),
+  },
 ];
 
 export const BROKEN: readonly Case[] = [
   { name: 'config: adam lr 0.5', target: () => cfg('lr-high'), expect: 'lr-out-of-range' },
   { name: 'config: sgd lr 1e-7', target: () => cfg('lr-low-sgd'), expect: 'lr-out-of-range' },
   { name: 'config: sgd lr 1e-7 cannot overfit', target: () => cfg('lr-low-sgd'), expect: 'cannot-overfit-batch' },
-  { name: 'config: adam lr 1e-8 (range rule silenced in the config)', target: () => cfg('adam-lr-tiny'), expect: 'update-ratio' },
+  {
+    name: 'config: adam lr 1e-8 (range rule silenced in the config)',
+    target: () => cfg('adam-lr-tiny'),
+    expect: 'update-ratio',
+  },
   { name: 'config: BatchNorm at batch 4', target: () => cfg('bn-tiny-batch'), expect: 'batchnorm-tiny-batch' },
   { name: 'config: AdamW decay 0.3 with BatchNorm', target: () => cfg('wd-norms'), expect: 'weight-decay-on-norms' },
   { name: 'config: augmentation on text', target: () => cfg('augment-text'), expect: 'augment-mismatch' },
   { name: 'config: no seed', target: () => cfg('no-seed'), expect: 'seed-implicit' },
-  { name: 'config: early stopping on the test split', target: () => cfg('test-selection'), expect: 'test-split-selection' },
+  {
+    name: 'config: early stopping on the test split',
+    target: () => cfg('test-selection'),
+    expect: 'test-split-selection',
+  },
   { name: 'config: 5 classes for 10', target: () => cfg('classes-mismatch'), expect: 'shape-mismatch' },
   { name: 'config: 32×32 model for 28×28 data', target: () => cfg('input-mismatch'), expect: 'shape-mismatch' },
   { name: 'config: vocabulary 64 for bytes', target: () => cfg('vocab-mismatch'), expect: 'shape-mismatch' },
@@ -116,21 +159,83 @@ export const BROKEN: readonly Case[] = [
   { name: 'run: flat loss', target: () => run('flat-run'), expect: 'loss-not-decreasing' },
   { name: 'run: validation loss rising', target: () => run('overfit-run'), expect: 'overfitting' },
   { name: 'run: chance accuracy', target: () => run('chance-run'), expect: 'chance-accuracy' },
-  { name: 'model: NaN weight', target: onnx('nan', mlp, { edit: (m) => void ((firstWeight(m).weight.data.data as Float32Array)[3] = NaN) }), expect: 'nonfinite-weights' },
-  { name: 'model: weights ×1e5', target: onnx('huge', mlp, { edit: (m) => void scale(firstWeight(m), 1e5) }), expect: 'huge-weights' },
-  { name: 'model: half the hidden units zeroed', target: onnx('dead', mlp, { edit: (m) => void (firstWeight(m).weight.data.data as Float32Array).fill(0, 0, 8 * 4) }), expect: 'dead-units' },
-  { name: 'model: softmax output declared as logits', target: onnx('softmax', () => new Sequential(new Linear(4, 16), ReLU(), new Linear(16, 4), Softmax()), { metadata: logitsMeta }), expect: 'softmax-output-as-logits' },
+  {
+    name: 'model: NaN weight',
+    target: onnx('nan', mlp, { edit: (m) => void ((firstWeight(m).weight.data.data as Float32Array)[3] = NaN) }),
+    expect: 'nonfinite-weights',
+  },
+  {
+    name: 'model: weights ×1e5',
+    target: onnx('huge', mlp, { edit: (m) => void scale(firstWeight(m), 1e5) }),
+    expect: 'huge-weights',
+  },
+  {
+    name: 'model: half the hidden units zeroed',
+    target: onnx('dead', mlp, {
+      edit: (m) => void (firstWeight(m).weight.data.data as Float32Array).fill(0, 0, 8 * 4),
+    }),
+    expect: 'dead-units',
+  },
+  {
+    name: 'model: softmax output declared as logits',
+    target: onnx('softmax', () => new Sequential(new Linear(4, 16), ReLU(), new Linear(16, 4), Softmax()), {
+      metadata: logitsMeta,
+    }),
+    expect: 'softmax-output-as-logits',
+  },
   { name: 'model: batch fixed at 1', target: onnx('fixed', mlp, { batch: 1 }), expect: 'fixed-batch-dim' },
-  { name: 'live: softmax before cross-entropy', target: live('softmax', () => new Sequential(new Linear(4, 16), ReLU(), new Linear(16, 4), Softmax())), expect: 'softmax-before-loss' },
-  { name: 'live: last layer ×40', target: live('init', () => new Sequential(new Linear(4, 16), ReLU(), lin(16, 4, 40))), expect: 'init-loss' },
-  { name: 'live: 8 sigmoid layers', target: live('vanish', () => new Sequential(lin(4, 32, 0.5), ...Array.from({ length: 7 }, () => [Sigmoid(), lin(32, 32, 0.5)]).flat(), Sigmoid(), new Linear(32, 4))), expect: 'vanishing-gradients' },
-  { name: 'live: 6 layers ×6', target: live('explode', () => new Sequential(lin(4, 32, 6), ...Array.from({ length: 5 }, () => [ReLU(), lin(32, 32, 6)]).flat(), ReLU(), lin(32, 4, 6))), expect: 'exploding-gradients' },
-  { name: 'live: bias −20 kills the first layer', target: live('dead', () => {
-    const m = mlp();
-    (firstWeight(m).bias!.data.data as Float32Array).fill(-20);
-    return m;
-  }), expect: 'dead-relu' },
-  { name: 'live: tanh after weights ×20', target: live('saturated', () => new Sequential(lin(4, 32, 20), Tanh(), new Linear(32, 4))), expect: 'saturated-activations' },
+  {
+    name: 'live: softmax before cross-entropy',
+    target: live('softmax', () => new Sequential(new Linear(4, 16), ReLU(), new Linear(16, 4), Softmax())),
+    expect: 'softmax-before-loss',
+  },
+  {
+    name: 'live: last layer ×40',
+    target: live('init', () => new Sequential(new Linear(4, 16), ReLU(), lin(16, 4, 40))),
+    expect: 'init-loss',
+  },
+  {
+    name: 'live: 8 sigmoid layers',
+    target: live(
+      'vanish',
+      () =>
+        new Sequential(
+          lin(4, 32, 0.5),
+          ...Array.from({ length: 7 }, () => [Sigmoid(), lin(32, 32, 0.5)]).flat(),
+          Sigmoid(),
+          new Linear(32, 4),
+        ),
+    ),
+    expect: 'vanishing-gradients',
+  },
+  {
+    name: 'live: 6 layers ×6',
+    target: live(
+      'explode',
+      () =>
+        new Sequential(
+          lin(4, 32, 6),
+          ...Array.from({ length: 5 }, () => [ReLU(), lin(32, 32, 6)]).flat(),
+          ReLU(),
+          lin(32, 4, 6),
+        ),
+    ),
+    expect: 'exploding-gradients',
+  },
+  {
+    name: 'live: bias −20 kills the first layer',
+    target: live('dead', () => {
+      const m = mlp();
+      (firstWeight(m).bias!.data.data as Float32Array).fill(-20);
+      return m;
+    }),
+    expect: 'dead-relu',
+  },
+  {
+    name: 'live: tanh after weights ×20',
+    target: live('saturated', () => new Sequential(lin(4, 32, 20), Tanh(), new Linear(32, 4))),
+    expect: 'saturated-activations',
+  },
   { name: 'live: log of negative inputs', target: live('nan', () => new LogInput()), expect: 'nan-origin' },
   { name: 'live: lr 1e-7 cannot overfit', target: live('noverfit', mlp, { lr: 1e-7 }), expect: 'cannot-overfit-batch' },
 ];

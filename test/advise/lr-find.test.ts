@@ -14,7 +14,10 @@ test('lr-find sweeps the rate, suggests a rate below the minimum and writes a PN
   const { x, y } = blobs(512);
   const png = join(mkdtempSync(join(tmpdir(), 'lathe-lr-')), 'lr.png');
   const r = await lrFind({ model, x, y, batchSize: 32, optimizer: adam() }, { steps: 80, png });
-  assert.ok(r.lrs.every((v, i) => i === 0 || v > r.lrs[i - 1]), 'the rate grows');
+  assert.ok(
+    r.lrs.every((v, i) => i === 0 || v > r.lrs[i - 1]),
+    'the rate grows',
+  );
   assert.ok(r.lrs.length >= 20 && r.lrs.length <= 80);
   assert.ok(r.suggestion <= r.minLossLr / 10 + 1e-12);
   assert.ok(r.suggestion > 1e-5 && r.suggestion < 1, `suggestion ${r.suggestion}`);
@@ -25,6 +28,12 @@ test('lr-find sweeps the rate, suggests a rate below the minimum and writes a PN
 test('lr-find rejects a bad range', async () => {
   manualSeed(0);
   const { x, y } = blobs(64);
-  await assert.rejects(lrFind({ model: new Linear(4, 4), x, y, batchSize: 8, optimizer: adam() }, { start: 1, end: 0.1 }), /need 0 < start < end/);
-  assert.match(plotSvg({ lrs: [1e-3, 1e-2], losses: [1, 0.5], smoothed: [1, 0.7], suggestion: 1e-3 }), /suggested lr 0.0010/);
+  await assert.rejects(
+    lrFind({ model: new Linear(4, 4), x, y, batchSize: 8, optimizer: adam() }, { start: 1, end: 0.1 }),
+    /need 0 < start < end/,
+  );
+  assert.match(
+    plotSvg({ lrs: [1e-3, 1e-2], losses: [1, 0.5], smoothed: [1, 0.7], suggestion: 1e-3 }),
+    /suggested lr 0.0010/,
+  );
 });

@@ -62,10 +62,11 @@ export function tableCycle(layers: Layers): string[] | undefined {
     state.set(n, 'open');
     path.push(n);
     const row = layers[n] ?? {};
-    if (!('*' in row)) for (const m of Object.keys(row)) {
-      const c = visit(m);
-      if (c) return c;
-    }
+    if (!('*' in row))
+      for (const m of Object.keys(row)) {
+        const c = visit(m);
+        if (c) return c;
+      }
     path.pop();
     state.set(n, 'done');
     return undefined;

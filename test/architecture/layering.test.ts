@@ -43,9 +43,17 @@ test('the scanner sees static, re-export, side-effect and dynamic imports', asyn
   try {
     mkdirSync(join(root, 'graph'));
     mkdirSync(join(root, 'nn', 'layers'), { recursive: true });
-    writeFileSync(join(root, 'graph', 'a.ts'), "import { b } from '../nn/b.js';\nexport * from '../util/x.js';\nimport '../data/y.js';\nconst z = await import('../train/z.js');\nimport x from 'node:fs';\n");
-    writeFileSync(join(root, 'nn', 'layers', 'c.ts'), "import type { T } from '../../graph/t.js';\nimport { d } from '../d.js';\n");
-    const edges = importEdges(root).map((e) => `${e.from}->${e.to}`).sort();
+    writeFileSync(
+      join(root, 'graph', 'a.ts'),
+      "import { b } from '../nn/b.js';\nexport * from '../util/x.js';\nimport '../data/y.js';\nconst z = await import('../train/z.js');\nimport x from 'node:fs';\n",
+    );
+    writeFileSync(
+      join(root, 'nn', 'layers', 'c.ts'),
+      "import type { T } from '../../graph/t.js';\nimport { d } from '../d.js';\n",
+    );
+    const edges = importEdges(root)
+      .map((e) => `${e.from}->${e.to}`)
+      .sort();
     assert.deepEqual(edges, ['graph->data', 'graph->nn', 'graph->train', 'graph->util', 'nn->graph']);
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -16,7 +16,14 @@ function critic(x: L.Tensor, w1: L.Tensor, w2: L.Tensor, wl: L.Tensor): L.Tensor
 }
 
 /** λ·mean((‖∇_x̂ Σ D(x̂)‖₂ − 1)²) at x̂ = α·real + (1 − α)·fake, λ = 10. */
-function gradientPenalty(real: L.Tensor, fake: L.Tensor, alpha: L.Tensor, w1: L.Tensor, w2: L.Tensor, wl: L.Tensor): L.Tensor {
+function gradientPenalty(
+  real: L.Tensor,
+  fake: L.Tensor,
+  alpha: L.Tensor,
+  w1: L.Tensor,
+  w2: L.Tensor,
+  wl: L.Tensor,
+): L.Tensor {
   const xHat = L.add(L.mul(alpha, real), L.mul(L.sub(1, alpha), fake));
   const [g] = gradients(L.sum(critic(xHat, w1, w2, wl)), [xHat]); // [B, 1, H, W]
   const norm = L.sqrt(L.sum(L.square(L.reshape(g, [g.shape[0], -1])), [1])); // [B]
@@ -24,9 +31,19 @@ function gradientPenalty(real: L.Tensor, fake: L.Tensor, alpha: L.Tensor, w1: L.
 }
 
 test('WGAN-GP penalty and its weight gradients (second order) match PyTorch 1.13 for the same weights', async () => {
-  const fx = JSON.parse(readFileSync('test/fixtures/gan/gradient_penalty.json', 'utf8')) as Record<string, number[] | number>;
+  const fx = JSON.parse(readFileSync('test/fixtures/gan/gradient_penalty.json', 'utf8')) as Record<
+    string,
+    number[] | number
+  >;
   const arr = (k: string, shape: number[]) => L.float32(shape, fx[k] as number[]);
-  const inputs = [arr('real', [3, 1, 8, 8]), arr('fake', [3, 1, 8, 8]), arr('alpha', [3, 1, 1, 1]), arr('w1', [4, 1, 4, 4]), arr('w2', [8, 4, 4, 4]), arr('wl', [1, 32])];
+  const inputs = [
+    arr('real', [3, 1, 8, 8]),
+    arr('fake', [3, 1, 8, 8]),
+    arr('alpha', [3, 1, 1, 1]),
+    arr('w1', [4, 1, 4, 4]),
+    arr('w2', [8, 4, 4, 4]),
+    arr('wl', [1, 32]),
+  ];
   const f = compile((real: L.Tensor, fake: L.Tensor, alpha: L.Tensor, w1: L.Tensor, w2: L.Tensor, wl: L.Tensor) => {
     const gp = gradientPenalty(real, fake, alpha, w1, w2, wl);
     return [gp, ...gradients(gp, [w1, w2, wl])];
@@ -41,7 +58,16 @@ test('WGAN-GP penalty and its weight gradients (second order) match PyTorch 1.13
 });
 
 test('WGAN-GP penalty: second-order gradients match central differences', () =>
-  checkGrad('gp', (real, fake, alpha, w1, w2, wl) => gradientPenalty(real, fake, alpha, w1, w2, wl), [
-    randn([2, 1, 8, 8], 1, 'float32'), randn([2, 1, 8, 8], 2, 'float32'), L.float32([2, 1, 1, 1], [0.3, 0.8]),
-    randn([2, 1, 4, 4], 3, 'float32', 0.5), randn([3, 2, 4, 4], 4, 'float32', 0.4), randn([1, 12], 5, 'float32', 0.5),
-  ], { wrt: [3, 4, 5], eps: 1e-2, atol: 3e-2, rtol: 3e-2 }));
+  checkGrad(
+    'gp',
+    (real, fake, alpha, w1, w2, wl) => gradientPenalty(real, fake, alpha, w1, w2, wl),
+    [
+      randn([2, 1, 8, 8], 1, 'float32'),
+      randn([2, 1, 8, 8], 2, 'float32'),
+      L.float32([2, 1, 1, 1], [0.3, 0.8]),
+      randn([2, 1, 4, 4], 3, 'float32', 0.5),
+      randn([3, 2, 4, 4], 4, 'float32', 0.4),
+      randn([1, 12], 5, 'float32', 0.5),
+    ],
+    { wrt: [3, 4, 5], eps: 1e-2, atol: 3e-2, rtol: 3e-2 },
+  ));

@@ -15,25 +15,48 @@ test('compress a registered model: int8 file + report, tracked, registered as v2
   const dir = mkdtempSync(join(tmpdir(), 'lathe-compress-'));
   const env = { LATHE_TRACKING_URL: `sqlite://${join(dir, 'track.db')}` };
   const cfg = join(dir, 'cfg.json');
-  writeFileSync(cfg, JSON.stringify({
-    name: 'q', model: { name: 'cnn', options: { widths: [4, 8], hidden: 16 } },
-    data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 }, optimizer: { name: 'adam', lr: 0.003 },
-    trainer: { epochs: 1 }, output: join(dir, 'run'),
-  }));
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      name: 'q',
+      model: { name: 'cnn', options: { widths: [4, 8], hidden: 16 } },
+      data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 },
+      optimizer: { name: 'adam', lr: 0.003 },
+      trainer: { epochs: 1 },
+      output: join(dir, 'run'),
+    }),
+  );
   const t = runCli(['train', cfg, '--json', '--register', 'cnn-q'], { env });
   assert.equal(t.status, 0, t.stderr);
   const qcfg = join(dir, 'compress.yaml');
-  writeFileSync(qcfg, 'quantize:\n  calibration:\n    method: entropy\n    samples: 128\ndata:\n  evalSamples: 300\nreport:\n  latencyBatches: [1, 8]\n  threads: 1\n');
+  writeFileSync(
+    qcfg,
+    'quantize:\n  calibration:\n    method: entropy\n    samples: 128\ndata:\n  evalSamples: 300\nreport:\n  latencyBatches: [1, 8]\n  threads: 1\n',
+  );
   const out = join(dir, 'cnn.int8.onnx');
-  const c = runCli(['compress', 'models:/cnn-q/1', '--config', qcfg, '--output', out, '--register', 'cnn-q', '--json'], { env });
+  const c = runCli(
+    ['compress', 'models:/cnn-q/1', '--config', qcfg, '--output', out, '--register', 'cnn-q', '--json'],
+    { env },
+  );
   assert.equal(c.status, 0, c.stderr);
-  const line = JSON.parse(c.stdout.trim().split('\n').pop()!) as { registered: string; trackedRun: string; size: { ratio: number }; accuracy: { before: number; after: number; samples: number }; latency: { batch: number }[]; kernels: Record<string, number>; quantize: { calibration: { method: string } } };
+  const line = JSON.parse(c.stdout.trim().split('\n').pop()!) as {
+    registered: string;
+    trackedRun: string;
+    size: { ratio: number };
+    accuracy: { before: number; after: number; samples: number };
+    latency: { batch: number }[];
+    kernels: Record<string, number>;
+    quantize: { calibration: { method: string } };
+  };
   assert.equal(line.registered, 'models:/cnn-q/2');
   assert.equal(line.quantize.calibration.method, 'entropy', 'the config file was read');
   assert.ok(line.size.ratio > 1.4, `size ratio ${line.size.ratio}`); // a tiny model: names and scales weigh as much as its weights
-  assert.equal(line.accuracy.samples, 300, 'the run\'s data set (from the registry lineage), 300 held-out samples');
+  assert.equal(line.accuracy.samples, 300, "the run's data set (from the registry lineage), 300 held-out samples");
   assert.ok(Math.abs(line.accuracy.before - line.accuracy.after) < 0.05, JSON.stringify(line.accuracy));
-  assert.deepEqual(line.latency.map((l) => l.batch), [1, 8]);
+  assert.deepEqual(
+    line.latency.map((l) => l.batch),
+    [1, 8],
+  );
   assert.equal(line.kernels.QLinearConv, 2);
   assert.equal(line.kernels.Conv, undefined);
   for (const f of ['cnn.int8.report.json', 'cnn.int8.report.md']) assert.ok(existsSync(join(dir, f)), f);
@@ -51,7 +74,9 @@ test('compress a registered model: int8 file + report, tracked, registered as v2
 
   const x = Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255 - 0.3);
   const local = await ort.InferenceSession.create(out);
-  const expected = (await local.run({ [local.inputNames[0]]: new ort.Tensor('float32', x, [1, 1, 28, 28]) }))[local.outputNames[0]].data as Float32Array;
+  const expected = (await local.run({ [local.inputNames[0]]: new ort.Tensor('float32', x, [1, 1, 28, 28]) }))[
+    local.outputNames[0]
+  ].data as Float32Array;
   const server = await startCli(['serve', 'models:/cnn-q/2', '--port', '0'], { env });
   try {
     let ready = false;
@@ -61,12 +86,18 @@ test('compress a registered model: int8 file + report, tracked, registered as v2
     }
     assert.ok(ready);
     const res = await fetch(`${server.url}/v2/models/cnn-q/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: local.inputNames[0], datatype: 'FP32', shape: [1, 1, 28, 28], data: Array.from(x) }] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: local.inputNames[0], datatype: 'FP32', shape: [1, 1, 28, 28], data: Array.from(x) }],
+      }),
     });
     assert.equal(res.status, 200, await res.clone().text());
     const body = (await res.json()) as { outputs: { data: number[] }[] };
-    assert.deepEqual(body.outputs[0].data.map((v) => Math.fround(v)), Array.from(expected));
+    assert.deepEqual(
+      body.outputs[0].data.map((v) => Math.fround(v)),
+      Array.from(expected),
+    );
   } finally {
     await server.stop();
   }
@@ -75,14 +106,30 @@ test('compress a registered model: int8 file + report, tracked, registered as v2
 test('compress errors name what is wrong: the file, the config field, the data set, the op without an int8 kernel', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lathe-compress-err-'));
   const model = join(dir, 'sin.onnx');
-  writeFileSync(model, encodeModel({
-    irVersion: 10, opsetImport: [{ domain: '', version: 21 }],
-    graph: {
-      node: [{ opType: 'Sin', input: ['x'], output: ['y'], name: 'sin', attribute: [] }], initializer: [], valueInfo: [],
-      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 1 }, { dimValue: 28 }, { dimValue: 28 }] } } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
-    },
-  }));
+  writeFileSync(
+    model,
+    encodeModel({
+      irVersion: 10,
+      opsetImport: [{ domain: '', version: 21 }],
+      graph: {
+        node: [{ opType: 'Sin', input: ['x'], output: ['y'], name: 'sin', attribute: [] }],
+        initializer: [],
+        valueInfo: [],
+        input: [
+          {
+            name: 'x',
+            type: {
+              tensorType: {
+                elemType: 1,
+                shape: { dim: [{ dimParam: 'batch' }, { dimValue: 1 }, { dimValue: 28 }, { dimValue: 28 }] },
+              },
+            },
+          },
+        ],
+        output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
+      },
+    }),
+  );
   const missing = runCli(['compress', join(dir, 'missing.onnx')]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /missing\.onnx: no such file or run directory/);
@@ -103,11 +150,29 @@ test('compress --quantize dynamic: no data set needed, timed on a synthetic inpu
   const { randn } = await import('../util/gradcheck.js');
   const dir = mkdtempSync(join(tmpdir(), 'lathe-compress-dyn-'));
   const x = L.placeholder('x', 'float32', ['batch', 16]);
-  const y = L.matmul(L.relu(L.matmul(x, L.constant(randn([16, 32], 1, 'float32')))), L.constant(randn([32, 4], 2, 'float32')));
+  const y = L.matmul(
+    L.relu(L.matmul(x, L.constant(randn([16, 32], 1, 'float32')))),
+    L.constant(randn([32, 4], 2, 'float32')),
+  );
   writeFileSync(join(dir, 'mlp.onnx'), encodeModel(emitModel({ inputs: [x], outputs: { y } })));
-  const r = runCli(['compress', join(dir, 'mlp.onnx'), '--quantize', 'dynamic', '--latency-batches', '1', '--threads', '1', '--json']);
+  const r = runCli([
+    'compress',
+    join(dir, 'mlp.onnx'),
+    '--quantize',
+    'dynamic',
+    '--latency-batches',
+    '1',
+    '--threads',
+    '1',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
-  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { kernels: Record<string, number>; accuracy?: unknown; latency: unknown[]; output: string };
+  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    kernels: Record<string, number>;
+    accuracy?: unknown;
+    latency: unknown[];
+    output: string;
+  };
   assert.equal(line.kernels.DynamicQuantizeMatMul, 2);
   assert.equal(line.accuracy, undefined);
   assert.equal(line.latency.length, 1);
@@ -118,16 +183,40 @@ test('compress --quantize dynamic: no data set needed, timed on a synthetic inpu
 test('compress --prune magnitude --sparsity 0.5 on a run: pruned model, per-layer sparsity, accuracy before/after, no latency', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lathe-compress-prune-'));
   const cfg = join(dir, 'cfg.json');
-  writeFileSync(cfg, JSON.stringify({
-    name: 'p', model: { name: 'cnn', options: { widths: [4, 8], hidden: 16 } },
-    data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 }, optimizer: { name: 'adam', lr: 0.003 },
-    trainer: { epochs: 1 }, output: join(dir, 'run'),
-  }));
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      name: 'p',
+      model: { name: 'cnn', options: { widths: [4, 8], hidden: 16 } },
+      data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 },
+      optimizer: { name: 'adam', lr: 0.003 },
+      trainer: { epochs: 1 },
+      output: join(dir, 'run'),
+    }),
+  );
   const t = runCli(['train', cfg, '--json']);
   assert.equal(t.status, 0, t.stderr);
-  const r = runCli(['compress', join(dir, 'run'), '--prune', 'magnitude', '--sparsity', '0.5', '--prune-scope', 'layerwise', '--eval-samples', '200', '--json']);
+  const r = runCli([
+    'compress',
+    join(dir, 'run'),
+    '--prune',
+    'magnitude',
+    '--sparsity',
+    '0.5',
+    '--prune-scope',
+    'layerwise',
+    '--eval-samples',
+    '200',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
-  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { output: string; prune: { sparsityReached: number; layers: { opType: string; sparsity: number }[] }; accuracy: { samples: number }; latency: unknown[]; quantize: { mode: string } };
+  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    output: string;
+    prune: { sparsityReached: number; layers: { opType: string; sparsity: number }[] };
+    accuracy: { samples: number };
+    latency: unknown[];
+    quantize: { mode: string };
+  };
   assert.equal(line.output, join(dir, 'run', 'model.pruned.onnx'));
   assert.equal(line.quantize.mode, 'none');
   assert.ok(line.prune.layers.length >= 3, JSON.stringify(line.prune.layers));
@@ -145,9 +234,30 @@ test('compress --prune magnitude --sparsity 0.5 on a run: pruned model, per-laye
   assert.equal(badM.status, 2);
   assert.match(badM.stderr, /--prune: 'random' is not available \(available: magnitude, channel\)/);
   // structured: whole filters removed, a smaller dense model, timed
-  const ch = runCli(['compress', join(dir, 'run'), '--prune', 'channel', '--sparsity', '0.5', '--eval-samples', '200', '--latency-batches', '1', '--threads', '1', '--output', join(dir, 'ch.onnx'), '--json']);
+  const ch = runCli([
+    'compress',
+    join(dir, 'run'),
+    '--prune',
+    'channel',
+    '--sparsity',
+    '0.5',
+    '--eval-samples',
+    '200',
+    '--latency-batches',
+    '1',
+    '--threads',
+    '1',
+    '--output',
+    join(dir, 'ch.onnx'),
+    '--json',
+  ]);
   assert.equal(ch.status, 0, ch.stderr);
-  const cl = JSON.parse(ch.stdout.trim().split('\n').pop()!) as { size: { ratio: number }; prune: { channelGroups: { producers: string[]; channels: number; removed: number[] }[]; sparsityReached: number }; latency: unknown[]; accuracy: { after: number } };
+  const cl = JSON.parse(ch.stdout.trim().split('\n').pop()!) as {
+    size: { ratio: number };
+    prune: { channelGroups: { producers: string[]; channels: number; removed: number[] }[]; sparsityReached: number };
+    latency: unknown[];
+    accuracy: { after: number };
+  };
   assert.ok(cl.prune.channelGroups.length >= 1, JSON.stringify(cl.prune));
   for (const g of cl.prune.channelGroups) assert.equal(g.removed.length, Math.floor(g.channels / 2));
   assert.ok(cl.size.ratio > 1, `a smaller file: ${cl.size.ratio}`); // the CNN's Gemm after Flatten (no global pool) keeps the second conv whole

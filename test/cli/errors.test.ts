@@ -39,7 +39,10 @@ test('a taken port is one line naming the address (lathe ui), exit 2', async () 
 test('systemError: the OS errors a user can act on get one line; others are left to the stack trace', () => {
   const err = (code: string, extra: Record<string, unknown> = {}) => Object.assign(new Error('x'), { code, ...extra });
   assert.match(systemError(err('ENOENT', { path: '/a/b' }))!, /^\/a\/b: no such file or directory$/);
-  assert.match(systemError(err('EADDRINUSE', { address: '127.0.0.1', port: 80 }))!, /127\.0\.0\.1:80 is already in use/);
+  assert.match(
+    systemError(err('EADDRINUSE', { address: '127.0.0.1', port: 80 }))!,
+    /127\.0\.0\.1:80 is already in use/,
+  );
   assert.equal(systemError(err('EPIPE')), undefined);
   assert.equal(systemError(new Error('a bug')), undefined);
 });

@@ -14,14 +14,18 @@ const tmp = mkdtempSync(join(tmpdir(), 'lathe-cli-export-'));
 
 test('a trained BatchNorm CNN exports folded by default and unfolded on request, with the same outputs', async () => {
   const cfgPath = join(tmp, 'bn.json');
-  writeFileSync(cfgPath, JSON.stringify({
-    name: 'bn', seed: 1,
-    model: { name: 'cnn', options: { widths: [4, 8], hidden: 16, padding: 'same', batchNorm: true, dropout: 0.2 } },
-    data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 256 },
-    optimizer: { name: 'adam', lr: 0.003 },
-    trainer: { epochs: 1 },
-    output: join(tmp, 'bn'),
-  }));
+  writeFileSync(
+    cfgPath,
+    JSON.stringify({
+      name: 'bn',
+      seed: 1,
+      model: { name: 'cnn', options: { widths: [4, 8], hidden: 16, padding: 'same', batchNorm: true, dropout: 0.2 } },
+      data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 256 },
+      optimizer: { name: 'adam', lr: 0.003 },
+      trainer: { epochs: 1 },
+      output: join(tmp, 'bn'),
+    }),
+  );
   const r = runCli(['train', cfgPath]);
   assert.equal(r.status, 0, r.stderr);
   const ops = (path: string) => decodeModel(readFileSync(path)).graph.node.map((n) => n.opType);
@@ -33,7 +37,11 @@ test('a trained BatchNorm CNN exports folded by default and unfolded on request,
   assert.equal(runCli(['export', join(tmp, 'bn'), '--onnx', plain, '--no-fold-batchnorm']).status, 0);
   assert.deepEqual(ops(folded), lean);
   assert.deepEqual(ops(plain).filter((o) => o === 'BatchNormalization').length, 2);
-  const x = new ort.Tensor('float32', Float32Array.from({ length: 3 * 784 }, (_, i) => Math.sin(i) * 0.5 + 0.5), [3, 1, 28, 28]);
+  const x = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 3 * 784 }, (_, i) => Math.sin(i) * 0.5 + 0.5),
+    [3, 1, 28, 28],
+  );
   const run = async (p: string) => {
     const s = await ort.InferenceSession.create(p);
     return Array.from((await s.run({ [s.inputNames[0]]: x }))[s.outputNames[0]].data as Float32Array);
@@ -45,7 +53,8 @@ test('a trained BatchNorm CNN exports folded by default and unfolded on request,
 test('a training config can keep BatchNorm in the ONNX it writes (export.foldBatchNorm: false); a bad value names the field', () => {
   const cfgPath = join(tmp, 'keep.json');
   const cfg = {
-    name: 'keep', seed: 1,
+    name: 'keep',
+    seed: 1,
     model: { name: 'cnn', options: { widths: [4, 8], hidden: 16, padding: 'same', batchNorm: true } },
     data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 64 },
     optimizer: { name: 'adam', lr: 0.003 },
@@ -56,7 +65,12 @@ test('a training config can keep BatchNorm in the ONNX it writes (export.foldBat
   writeFileSync(cfgPath, JSON.stringify(cfg));
   const r = runCli(['train', cfgPath]);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(decodeModel(readFileSync(join(tmp, 'keep', 'model.onnx'))).graph.node.filter((n) => n.opType === 'BatchNormalization').length, 2);
+  assert.equal(
+    decodeModel(readFileSync(join(tmp, 'keep', 'model.onnx'))).graph.node.filter(
+      (n) => n.opType === 'BatchNormalization',
+    ).length,
+    2,
+  );
   writeFileSync(cfgPath, JSON.stringify({ ...cfg, export: { foldBatchNorm: 'yes' } }));
   const bad = runCli(['train', cfgPath]);
   assert.equal(bad.status, 2);

@@ -10,11 +10,17 @@ test('train --track --register, then serve models:/<name>/<version> and infer ov
   const dir = mkdtempSync(join(tmpdir(), 'lathe-int-'));
   const env = { LATHE_TRACKING_URL: `sqlite://${join(dir, 'track.db')}` };
   const cfg = join(dir, 'cfg.json');
-  writeFileSync(cfg, JSON.stringify({
-    name: 'int', model: { name: 'mlp', options: { imageShape: [1, 28, 28], hidden: [16] } },
-    data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 }, optimizer: { name: 'adam', lr: 0.003 },
-    trainer: { epochs: 1 }, output: join(dir, 'run'),
-  }));
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      name: 'int',
+      model: { name: 'mlp', options: { imageShape: [1, 28, 28], hidden: [16] } },
+      data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 },
+      optimizer: { name: 'adam', lr: 0.003 },
+      trainer: { epochs: 1 },
+      output: join(dir, 'run'),
+    }),
+  );
   const t = runCli(['train', cfg, '--json', '--register', 'fashion-int'], { env }); // LATHE_TRACKING_URL turns tracking on
   assert.equal(t.status, 0, t.stderr);
   assert.match(t.stdout, /"uri":"models:\/fashion-int\/1"/);
@@ -33,8 +39,11 @@ test('train --track --register, then serve models:/<name>/<version> and infer ov
     const meta = (await metaRes.json()) as { inputs: { name: string }[] };
     assert.equal(metaRes.status, 200, JSON.stringify(meta));
     const res = await fetch(`${url}/v2/models/fashion-int/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: meta.inputs[0].name, datatype: 'FP32', shape: [1, 1, 28, 28], data: new Array(784).fill(0) }] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: meta.inputs[0].name, datatype: 'FP32', shape: [1, 1, 28, 28], data: new Array(784).fill(0) }],
+      }),
     });
     assert.equal(res.status, 200, await res.clone().text());
     const body = (await res.json()) as { outputs: { shape: number[] }[] };

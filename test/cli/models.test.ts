@@ -10,7 +10,10 @@ import { runCli } from '../util/cli.js';
 test('lathe models: every registered model with its default parameter count (or the options it needs)', () => {
   const r = runCli(['models', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; params: number | null; needs: string | null });
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { name: string; params: number | null; needs: string | null });
   const by = Object.fromEntries(rows.map((x) => [x.name, x]));
   assert.equal(by.mlp.params, 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10);
   assert.equal(by.resnet.params, 11_172_810); // ResNet-18, 1 input channel, 10 classes
@@ -19,24 +22,47 @@ test('lathe models: every registered model with its default parameter count (or 
 });
 
 test('lathe models show: layer table with output shapes, params and graph-counted FLOPs; --input, --config, errors', () => {
-  const r = runCli(['models', 'show', 'mlp', '--options', '{"hidden":[32],"imageShape":[1,28,28]}', '--input', '4,1,28,28', '--json']);
+  const r = runCli([
+    'models',
+    'show',
+    'mlp',
+    '--options',
+    '{"hidden":[32],"imageShape":[1,28,28]}',
+    '--input',
+    '4,1,28,28',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
-  const s = JSON.parse(r.stdout) as { rows: { path: string; type: string; outputShape: number[]; params: number; macs: number }[]; totalMacs: number; totalFlops: number; totalParams: number };
+  const s = JSON.parse(r.stdout) as {
+    rows: { path: string; type: string; outputShape: number[]; params: number; macs: number }[];
+    totalMacs: number;
+    totalFlops: number;
+    totalParams: number;
+  };
   // two Gemms: 4·784·32 + 4·32·10 multiply-accumulates
   assert.equal(s.totalMacs, 4 * 784 * 32 + 4 * 32 * 10);
   assert.equal(s.totalFlops, 2 * s.totalMacs);
   assert.equal(s.totalParams, 784 * 32 + 32 + 32 * 10 + 10);
   assert.deepEqual(s.rows[0].outputShape, [4, 10]);
   const linears = s.rows.filter((x) => x.type === 'Linear');
-  assert.deepEqual(linears.map((x) => x.macs), [4 * 784 * 32, 4 * 32 * 10]);
+  assert.deepEqual(
+    linears.map((x) => x.macs),
+    [4 * 784 * 32, 4 * 32 * 10],
+  );
 
   // a conv net from a training config: conv MACs = output size · Cin·k·k
   const dir = mkdtempSync(join(tmpdir(), 'lathe-models-'));
   const cfg = join(dir, 'cfg.yaml');
-  writeFileSync(cfg, 'model:\n  name: resnet\n  options: { layers: [1], widths: [8], strides: [2], channels: 3, size: 16 }\ndata: { name: fashion-mnist }\n');
+  writeFileSync(
+    cfg,
+    'model:\n  name: resnet\n  options: { layers: [1], widths: [8], strides: [2], channels: 3, size: 16 }\ndata: { name: fashion-mnist }\n',
+  );
   const c = runCli(['models', 'show', '--config', cfg, '--input', '2,3,16,16', '--json']);
   assert.equal(c.status, 0, c.stderr);
-  const cs = JSON.parse(c.stdout) as { rows: { path: string; outputShape: number[]; macs: number }[]; totalMacs: number };
+  const cs = JSON.parse(c.stdout) as {
+    rows: { path: string; outputShape: number[]; macs: number }[];
+    totalMacs: number;
+  };
   const stem = cs.rows.find((x) => x.path === 'stem.conv')!;
   assert.deepEqual(stem.outputShape, [2, 8, 16, 16]);
   assert.equal(stem.macs, 2 * 8 * 16 * 16 * 3 * 9);

@@ -14,16 +14,44 @@ import { openStore } from '../../src/track/open.js';
 import { runCli } from '../util/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lathe-sample-'));
-const train = (name: string, model: Record<string, unknown>) => runTraining(parseTrainConfig({
-  name, seed: 0, model, data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 64 }, optimizer: { name: 'adam', lr: 0.001 },
-  trainer: { epochs: 1, threads: 1, ema: 0.9 }, output: join(dir, name),
-}), { quiet: true });
+const train = (name: string, model: Record<string, unknown>) =>
+  runTraining(
+    parseTrainConfig({
+      name,
+      seed: 0,
+      model,
+      data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 64 },
+      optimizer: { name: 'adam', lr: 0.001 },
+      trainer: { epochs: 1, threads: 1, ema: 0.9 },
+      output: join(dir, name),
+    }),
+    { quiet: true },
+  );
 
 test('lathe sample: PNG grid of the requested size, .npy, checkpoint source, tracking, errors', async () => {
-  await train('ddpm', { name: 'ddpm', options: { base: 4, depth: 2, groups: 2, timeEmbed: 8, timesteps: 20, classes: 10 } });
+  await train('ddpm', {
+    name: 'ddpm',
+    options: { base: 4, depth: 2, groups: 2, timeEmbed: 8, timesteps: 20, classes: 10 },
+  });
   await train('vae', { name: 'vae', options: { hidden: [8], latent: 2 } });
   const png = join(dir, 'grid.png');
-  const r = runCli(['sample', join(dir, 'ddpm'), '--n', '6', '--cols', '3', '--steps', '3', '--guidance', '1', '--class', '2', '--out', png, '--json']);
+  const r = runCli([
+    'sample',
+    join(dir, 'ddpm'),
+    '--n',
+    '6',
+    '--cols',
+    '3',
+    '--steps',
+    '3',
+    '--guidance',
+    '1',
+    '--class',
+    '2',
+    '--out',
+    png,
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const meta = await sharp(png).metadata();
   // 3 columns × 2 rows of 28 px with 2 px gaps and borders
@@ -44,7 +72,10 @@ test('lathe sample: PNG grid of the requested size, .npy, checkpoint source, tra
   const store = await openStore(track);
   try {
     const arts = await store.listArtifacts(runId);
-    assert.deepEqual(arts.map((x) => [x.path, x.kind]), [['samples/vae.png', 'plot']]);
+    assert.deepEqual(
+      arts.map((x) => [x.path, x.kind]),
+      [['samples/vae.png', 'plot']],
+    );
   } finally {
     await store.close();
   }
@@ -52,7 +83,13 @@ test('lathe sample: PNG grid of the requested size, .npy, checkpoint source, tra
   // lathe eval --fid: FID-FMNIST, precision/recall and class agreement of samples against the test split
   const ev = runCli(['eval', join(dir, 'ddpm'), '--fid', '20', '--steps', '2', '--guidance', '1']);
   assert.equal(ev.status, 0, ev.stderr);
-  const scores = JSON.parse(ev.stdout) as { fid: number; precision: number; recall: number; classAgreement: number; n: number };
+  const scores = JSON.parse(ev.stdout) as {
+    fid: number;
+    precision: number;
+    recall: number;
+    classAgreement: number;
+    n: number;
+  };
   assert.ok(scores.fid > 0 && Number.isFinite(scores.fid), ev.stdout);
   assert.ok(scores.classAgreement >= 0 && scores.classAgreement <= 1 && scores.n === 20, ev.stdout);
   const evVae = runCli(['eval', join(dir, 'vae'), '--fid', '20']);
@@ -74,11 +111,20 @@ test('lathe sample: PNG grid of the requested size, .npy, checkpoint source, tra
 });
 
 test('lathe sample and lathe eval --fid on a GAN run (wgan-gp): PNG from the run and its checkpoint, FID, errors', async () => {
-  const cfg = (trainer: Record<string, unknown>) => parseTrainConfig({
-    name: 'wgan', seed: 0, model: { name: 'wgan-gp', options: { latent: 8, width: 4, nCritic: 2 } },
-    data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 64 }, optimizer: { name: 'adam', lr: 0.001 }, trainer, output: join(dir, 'wgan'),
-  });
-  await assert.rejects(runTraining(cfg({ epochs: 1, threads: 1, ema: 0.9 }), { quiet: true }), /trainer\.ema\/trainer\.accumulate: not available for wgan-gp/);
+  const cfg = (trainer: Record<string, unknown>) =>
+    parseTrainConfig({
+      name: 'wgan',
+      seed: 0,
+      model: { name: 'wgan-gp', options: { latent: 8, width: 4, nCritic: 2 } },
+      data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 64 },
+      optimizer: { name: 'adam', lr: 0.001 },
+      trainer,
+      output: join(dir, 'wgan'),
+    });
+  await assert.rejects(
+    runTraining(cfg({ epochs: 1, threads: 1, ema: 0.9 }), { quiet: true }),
+    /trainer\.ema\/trainer\.accumulate: not available for wgan-gp/,
+  );
   await runTraining(cfg({ epochs: 1, threads: 1 }), { quiet: true });
   const png = join(dir, 'gan.png');
   const r = runCli(['sample', join(dir, 'wgan'), '--n', '4', '--cols', '2', '--out', png, '--json']);
@@ -91,7 +137,10 @@ test('lathe sample and lathe eval --fid on a GAN run (wgan-gp): PNG from the run
   assert.equal(c.status, 0, c.stderr);
   const a = readNpy(npy);
   assert.deepEqual(a.shape, [3, 1, 28, 28]);
-  assert.ok((a.data as Float32Array).every((v) => v >= 0 && v <= 1), 'tanh images mapped to [0, 1]');
+  assert.ok(
+    (a.data as Float32Array).every((v) => v >= 0 && v <= 1),
+    'tanh images mapped to [0, 1]',
+  );
   const ev = runCli(['eval', join(dir, 'wgan'), '--fid', '20']);
   assert.equal(ev.status, 0, ev.stderr);
   assert.ok(Number.isFinite((JSON.parse(ev.stdout) as { fid: number }).fid), ev.stdout);

@@ -16,26 +16,51 @@ writeFileSync(textPath, 'the quick brown fox jumps over the lazy dog. a stitch i
 
 const config = (name: string, model: unknown, over: Record<string, unknown> = {}): string => {
   const path = join(tmp, `${name}.json`);
-  writeFileSync(path, JSON.stringify({
-    name, seed: 1, model,
-    data: { name: 'text', batchSize: 16, text: { path: textPath, context: 16, stride: 8, tokenizer: 'char' } },
-    loss: 'lm',
-    optimizer: { name: 'adam', lr: 0.005 },
-    trainer: { epochs: 2 },
-    callbacks: { checkpoint: { monitor: 'val_loss', saveTopK: 1 } },
-    output: join(tmp, name),
-    ...over,
-  }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name,
+      seed: 1,
+      model,
+      data: { name: 'text', batchSize: 16, text: { path: textPath, context: 16, stride: 8, tokenizer: 'char' } },
+      loss: 'lm',
+      optimizer: { name: 'adam', lr: 0.005 },
+      trainer: { epochs: 2 },
+      callbacks: { checkpoint: { monitor: 'val_loss', saveTopK: 1 } },
+      output: join(tmp, name),
+      ...over,
+    }),
+  );
   return path;
 };
 
-interface Done { event: string; testLoss: number; testAccuracy: number; onnxPath: string }
-const done = (stdout: string): Done => JSON.parse(stdout.trim().split('\n').filter((l) => l.includes('"event":"done"')).at(-1)!) as Done;
+interface Done {
+  event: string;
+  testLoss: number;
+  testAccuracy: number;
+  onnxPath: string;
+}
+const done = (stdout: string): Done =>
+  JSON.parse(
+    stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('"event":"done"'))
+      .at(-1)!,
+  ) as Done;
 const epochs = (stdout: string): { metrics?: Record<string, number>; val_loss?: number }[] =>
-  stdout.trim().split('\n').filter((l) => l.startsWith('{') && l.includes('"event":"epoch"')).map((l) => JSON.parse(l));
+  stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.includes('"event":"epoch"'))
+    .map((l) => JSON.parse(l));
 
 test('lathe train, loss lm: GPT on a text file — held-out loss falls below uniform, ONNX takes int64 ids', async () => {
-  const r = runCli(['train', config('gpt', { name: 'gpt', options: { vocab: 32, context: 16, dim: 32, layers: 1, heads: 2 } }), '--json']);
+  const r = runCli([
+    'train',
+    config('gpt', { name: 'gpt', options: { vocab: 32, context: 16, dim: 32, layers: 1, heads: 2 } }),
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   const d = done(r.stdout);
   // the text has 28 distinct characters (a pangram, space, '.') + <unk>: uniform guessing is ln 29 ≈ 3.37 nats per token
@@ -52,7 +77,10 @@ test('lathe train, loss lm: GPT on a text file — held-out loss falls below uni
   // the run scored the test split with its best-validation checkpoint, which `lathe eval` reproduces
   const ev = runCli(['eval', join(tmp, 'gpt', 'best.json')]);
   assert.equal(ev.status, 0, ev.stderr);
-  assert.ok(Math.abs((JSON.parse(ev.stdout) as { loss: number }).loss - d.testLoss) < 1e-3, 'eval of best.json = the run\'s test loss');
+  assert.ok(
+    Math.abs((JSON.parse(ev.stdout) as { loss: number }).loss - d.testLoss) < 1e-3,
+    "eval of best.json = the run's test loss",
+  );
   const onnx = join(tmp, 'gpt-export.onnx');
   assert.equal(runCli(['export', join(tmp, 'gpt'), '--onnx', onnx]).status, 0);
   const s2 = await ort.InferenceSession.create(onnx);
@@ -60,35 +88,74 @@ test('lathe train, loss lm: GPT on a text file — held-out loss falls below uni
 });
 
 test('lathe train, loss lm: char-rnn trains too; vocab smaller than the text is a config error naming the field', () => {
-  const r = runCli(['train', config('lstm', { name: 'char-rnn', options: { vocab: 29, context: 16, embed: 16, hidden: 32 } }, { trainer: { epochs: 1 } }), '--json']);
+  const r = runCli([
+    'train',
+    config(
+      'lstm',
+      { name: 'char-rnn', options: { vocab: 29, context: 16, embed: 16, hidden: 32 } },
+      { trainer: { epochs: 1 } },
+    ),
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.ok(done(r.stdout).testLoss < Math.log(29), 'below uniform after one epoch');
-  const bad = runCli(['train', config('small-vocab', { name: 'gpt', options: { vocab: 10, context: 16, dim: 16, layers: 1, heads: 2 } })]);
+  const bad = runCli([
+    'train',
+    config('small-vocab', { name: 'gpt', options: { vocab: 10, context: 16, dim: 16, layers: 1, heads: 2 } }),
+  ]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /model\.options\.vocab: the text has 29 token ids/);
-  const missing = runCli(['train', config('no-text', { name: 'gpt', options: { vocab: 256 } }, { data: { name: 'text', text: { path: join(tmp, 'absent.txt') } } })]);
+  const missing = runCli([
+    'train',
+    config(
+      'no-text',
+      { name: 'gpt', options: { vocab: 256 } },
+      { data: { name: 'text', text: { path: join(tmp, 'absent.txt') } } },
+    ),
+  ]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /absent\.txt: text file not found/);
 });
 
 const GPL = '/usr/share/common-licenses/GPL-3';
 
-test('lathe train, loss lm, on a licence text: best-validation checkpoint scores the test split; bits/char and perplexity in the summary', { skip: !existsSync(GPL) && `${GPL} is missing` }, () => {
+test('lathe train, loss lm, on a licence text: best-validation checkpoint scores the test split; bits/char and perplexity in the summary', {
+  skip: !existsSync(GPL) && `${GPL} is missing`,
+}, () => {
   const out = join(tmp, 'gpl');
   const path = join(tmp, 'gpl.json');
-  writeFileSync(path, JSON.stringify({
-    name: 'gpl', seed: 3,
-    model: { name: 'gpt', options: { vocab: 96, context: 32, dim: 32, layers: 1, heads: 2 } },
-    data: { name: 'text', batchSize: 16, limit: 64, text: { path: GPL, context: 32, tokenizer: 'char', valFraction: 0.05, testFraction: 0.05 } },
-    loss: 'lm',
-    // a learning rate high enough that validation gets worse again after its best epoch, so best ≠ last is exercised
-    optimizer: { name: 'adam', lr: 0.05 },
-    trainer: { epochs: 5 },
-    output: out,
-  }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: 'gpl',
+      seed: 3,
+      model: { name: 'gpt', options: { vocab: 96, context: 32, dim: 32, layers: 1, heads: 2 } },
+      data: {
+        name: 'text',
+        batchSize: 16,
+        limit: 64,
+        text: { path: GPL, context: 32, tokenizer: 'char', valFraction: 0.05, testFraction: 0.05 },
+      },
+      loss: 'lm',
+      // a learning rate high enough that validation gets worse again after its best epoch, so best ≠ last is exercised
+      optimizer: { name: 'adam', lr: 0.05 },
+      trainer: { epochs: 5 },
+      output: out,
+    }),
+  );
   const r = runCli(['train', path, '--json']);
   assert.equal(r.status, 0, r.stderr + r.stdout);
-  const d = done(r.stdout) as Done & { lm: { scored: string; epoch: number; step: number; valLoss: number; testBitsPerToken: number; testPerplexity: number; tokenizer: string } };
+  const d = done(r.stdout) as Done & {
+    lm: {
+      scored: string;
+      epoch: number;
+      step: number;
+      valLoss: number;
+      testBitsPerToken: number;
+      testPerplexity: number;
+      tokenizer: string;
+    };
+  };
   // no checkpoint monitor configured: a language model ranks by val_loss; the summary names the epoch it chose
   const rows = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n');
   const head = rows[0].split(',');

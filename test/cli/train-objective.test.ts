@@ -13,7 +13,11 @@ import { tempDir, writeConfig } from '../tune/helpers.js';
 
 test('templates: a whole-field placeholder keeps its type, others interpolate; paths are reported', () => {
   const t = { model: { options: { hidden: ['${width}', 64], dropout: '${p}' } }, output: 'runs/s/${trial}-x', keep: 3 };
-  assert.deepEqual(fillTemplate(t, { width: 128, p: 0.25, trial: 7 }), { model: { options: { hidden: [128, 64], dropout: 0.25 } }, output: 'runs/s/7-x', keep: 3 });
+  assert.deepEqual(fillTemplate(t, { width: 128, p: 0.25, trial: 7 }), {
+    model: { options: { hidden: [128, 64], dropout: 0.25 } },
+    output: 'runs/s/7-x',
+    keep: 3,
+  });
   assert.deepEqual(templatePlaceholders(t), [
     { name: 'width', path: 'model.options.hidden.0' },
     { name: 'p', path: 'model.options.dropout' },
@@ -24,10 +28,16 @@ test('templates: a whole-field placeholder keeps its type, others interpolate; p
 
 /** MLP on 400 subset images, at most 3 epochs: each trial takes well under a second of training. */
 const tuneConfig = (train: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  study: 'fm', direction: 'maximize', n_trials: 5,
+  study: 'fm',
+  direction: 'maximize',
+  n_trials: 5,
   sampler: { type: 'random', seed: 2 },
   pruner: { type: 'asha', min_resource: 1, reduction_factor: 2 },
-  space: { lr: { type: 'float', low: 1.0e-4, high: 1.0e-2, log: true }, width: { type: 'int', low: 8, high: 32, step: 8 }, dropout: { type: 'float', low: 0, high: 0.5 } },
+  space: {
+    lr: { type: 'float', low: 1.0e-4, high: 1.0e-2, log: true },
+    width: { type: 'int', low: 8, high: 32, step: 8 },
+    dropout: { type: 'float', low: 0, high: 0.5 },
+  },
   objective: { monitor: 'val_accuracy', train },
   ...extra,
 });
@@ -45,11 +55,22 @@ test('lathe tune: a training-config objective is checked before any trial (error
   const d = tempDir();
   try {
     const cases: [Record<string, unknown>, RegExp][] = [
-      [tuneConfig(trainTemplate({ optimizer: { name: 'adam', lr: '${rate}' } })), /objective\.train\.optimizer\.lr: placeholder \$\{rate\} is not a parameter of space/],
+      [
+        tuneConfig(trainTemplate({ optimizer: { name: 'adam', lr: '${rate}' } })),
+        /objective\.train\.optimizer\.lr: placeholder \$\{rate\} is not a parameter of space/,
+      ],
       [tuneConfig(trainTemplate({ trainer: { epochs: '${width}x' } })), /objective\.train\.trainer\.epochs: .*number/i],
-      [tuneConfig(trainTemplate({ model: { name: 'mlp', options: { hidden: ['${width}'], dropout: '${lr}', depth: 3 } } })), /objective\.train\.model\.options: Unrecognized key.*depth/],
+      [
+        tuneConfig(
+          trainTemplate({ model: { name: 'mlp', options: { hidden: ['${width}'], dropout: '${lr}', depth: 3 } } }),
+        ),
+        /objective\.train\.model\.options: Unrecognized key.*depth/,
+      ],
       [tuneConfig(trainTemplate({ model: { name: 'nope' } })), /objective\.train\.model\.name: unknown model "nope"/],
-      [tuneConfig(trainTemplate(), { directions: ['maximize', 'minimize'], direction: undefined }), /one metric; use direction/],
+      [
+        tuneConfig(trainTemplate(), { directions: ['maximize', 'minimize'], direction: undefined }),
+        /one metric; use direction/,
+      ],
       [tuneConfig('missing.yaml' as never), /objective\.train: cannot read training config '.*missing\.yaml'/],
     ];
     for (const [c, re] of cases) {
@@ -70,7 +91,10 @@ test('lathe tune: trials train through the Trainer, ASHA prunes by epoch, the be
     const url = `sqlite:///${join(d.dir, 'fm.db')}`;
     const best = join(d.dir, 'best.yaml');
     const tracking = join(d.dir, 'tracking');
-    const r = runCli(['tune', path, '--storage', url, '--json', '--export-best', best], { cwd: d.dir, env: { LATHE_TRACKING_URL: tracking } });
+    const r = runCli(['tune', path, '--storage', url, '--json', '--export-best', best], {
+      cwd: d.dir,
+      env: { LATHE_TRACKING_URL: tracking },
+    });
     assert.equal(r.status, 0, r.stderr);
     const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(s.trials.complete + s.trials.pruned, 5);
@@ -81,7 +105,10 @@ test('lathe tune: trials train through the Trainer, ASHA prunes by epoch, the be
       for (const t of trials) {
         // One report per epoch at step = epochs completed; a complete trial reported all 3 and returned the last.
         const steps = [...t.intermediate.keys()].sort();
-        assert.deepEqual(steps, [...Array(steps.length).keys()].map((i) => i + 1));
+        assert.deepEqual(
+          steps,
+          [...Array(steps.length).keys()].map((i) => i + 1),
+        );
         if (t.state === 'COMPLETE') {
           assert.deepEqual(steps, [1, 2, 3]);
           assert.equal(t.values![0], t.intermediate.get(3));

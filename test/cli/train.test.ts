@@ -12,7 +12,8 @@ import { readSafetensors } from '../../src/nn/safetensors.js';
 const tmp = mkdtempSync(join(tmpdir(), 'lathe-cli-train-'));
 const config = (name: string, over: Record<string, unknown> = {}) => {
   const cfg = {
-    name, seed: 3,
+    name,
+    seed: 3,
     model: { name: 'mlp', options: { imageShape: [1, 28, 28], hidden: [32], dropout: 0.1 } },
     data: { name: 'fashion-mnist-subset', batchSize: 32, limit: 640 },
     optimizer: { name: 'adam', lr: 0.003 },
@@ -51,12 +52,14 @@ test('bad input: unknown model, wrong field type, missing data, corrupt checkpoi
   assert.match(r.stderr, /missing\.yaml: config file not found/);
   const bad = join(tmp, 'corrupt');
   runCli(['train', config('corrupt', { trainer: { epochs: 1 } })]);
-  const tensorsOf = (name: string): string => join(bad, JSON.parse(readFileSync(join(bad, `${name}.json`), 'utf8')).tensorsFile);
+  const tensorsOf = (name: string): string =>
+    join(bad, JSON.parse(readFileSync(join(bad, `${name}.json`), 'utf8')).tensorsFile);
   writeFileSync(tensorsOf('last'), 'garbage');
   r = runCli(['eval', bad]); // falls back to the newest intact checkpoint, and says so
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /checksum mismatch \(corrupt checkpoint\); using \S+\.json \(step \d+\) instead/);
-  for (const f of readdirSync(bad).filter((f) => f.endsWith('.json') && f !== 'config.json' && f !== 'summary.json')) writeFileSync(tensorsOf(f.slice(0, -5)), 'garbage');
+  for (const f of readdirSync(bad).filter((f) => f.endsWith('.json') && f !== 'config.json' && f !== 'summary.json'))
+    writeFileSync(tensorsOf(f.slice(0, -5)), 'garbage');
   r = runCli(['eval', bad]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /\.safetensors: checksum mismatch \(corrupt checkpoint\)/);
@@ -67,7 +70,9 @@ test('bad input: unknown model, wrong field type, missing data, corrupt checkpoi
 
 function trainUntilKilled(cfgPath: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry, 'train', cfgPath, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliEntry, 'train', cfgPath, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -87,7 +92,9 @@ function trainUntilKilled(cfgPath: string): Promise<void> {
         }, 5);
       }
     });
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`not killed: code ${code} ${out}`))));
+    child.on('exit', (code, signal) =>
+      signal === 'SIGKILL' ? resolve() : reject(new Error(`not killed: code ${code} ${out}`)),
+    );
   });
 }
 
@@ -95,7 +102,15 @@ test('SIGKILL during epoch 2, then --resume: final weights bit-identical to an u
   const full = runCli(['train', config('full'), '--json']);
   assert.equal(full.status, 0, full.stderr);
   const again = runCli(['train', config('again'), '--json']);
-  const epochs = (s: string) => s.split('\n').filter((l) => l.includes('"event":"epoch"')).map((l) => { const o = JSON.parse(l); delete o.seconds; return o; });
+  const epochs = (s: string) =>
+    s
+      .split('\n')
+      .filter((l) => l.includes('"event":"epoch"'))
+      .map((l) => {
+        const o = JSON.parse(l);
+        delete o.seconds;
+        return o;
+      });
   assert.deepEqual(epochs(again.stdout), epochs(full.stdout));
 
   const killedCfg = config('killed');
@@ -105,16 +120,32 @@ test('SIGKILL during epoch 2, then --resume: final weights bit-identical to an u
   assert.ok(!readdirSync(killedDir).some((f) => f.endsWith('.tmp') && !f.startsWith('.')));
   const resumed = runCli(['train', '--resume', killedDir, '--json']);
   assert.equal(resumed.status, 0, resumed.stderr);
-  const lastTensors = (dir: string): string => join(dir, JSON.parse(readFileSync(join(dir, 'last.json'), 'utf8')).tensorsFile);
+  const lastTensors = (dir: string): string =>
+    join(dir, JSON.parse(readFileSync(join(dir, 'last.json'), 'utf8')).tensorsFile);
   const a = readSafetensors(lastTensors(join(tmp, 'full'))).tensors;
   const b = readSafetensors(lastTensors(killedDir)).tensors;
   assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
-  for (const k of Object.keys(a)) assert.deepEqual(Buffer.from((b[k].data as Float32Array).buffer), Buffer.from((a[k].data as Float32Array).buffer), `tensor ${k}`);
+  for (const k of Object.keys(a))
+    assert.deepEqual(
+      Buffer.from((b[k].data as Float32Array).buffer),
+      Buffer.from((a[k].data as Float32Array).buffer),
+      `tensor ${k}`,
+    );
 });
 
 test('--set overrides config fields (validated like the file); a finished run is never overwritten without --overwrite', () => {
   const cfg = config('overrides', { trainer: { epochs: 3 } });
-  let r = runCli(['train', cfg, '--set', 'trainer.epochs=1', '--set', 'optimizer.lr=1e-3', '--set', 'data.limit=128', '--json']);
+  let r = runCli([
+    'train',
+    cfg,
+    '--set',
+    'trainer.epochs=1',
+    '--set',
+    'optimizer.lr=1e-3',
+    '--set',
+    'data.limit=128',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const saved = JSON.parse(readFileSync(join(tmp, 'overrides', 'config.json'), 'utf8'));
   assert.equal(saved.trainer.epochs, 1);
@@ -122,7 +153,10 @@ test('--set overrides config fields (validated like the file); a finished run is
   assert.equal(saved.data.limit, 128);
   r = runCli(['train', cfg, '--set', 'trainer.epochs=1']);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /output: \S+overrides already holds a run \(last\.json\): --resume \S+ continues it, --overwrite replaces it/);
+  assert.match(
+    r.stderr,
+    /output: \S+overrides already holds a run \(last\.json\): --resume \S+ continues it, --overwrite replaces it/,
+  );
   r = runCli(['train', cfg, '--set', 'trainer.epochs=1', '--set', 'data.limit=64', '--overwrite', '--json']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(readFileSync(join(tmp, 'overrides', 'config.json'), 'utf8')).data.limit, 64);
@@ -140,7 +174,12 @@ test('--set overrides config fields (validated like the file); a finished run is
   r = runCli(['export', join(tmp, 'overrides'), '--safetensors', st]);
   assert.equal(r.status, 0, r.stderr);
   const w = readSafetensors(st);
-  assert.deepEqual(Object.keys(w.tensors).sort(), ['layers.1.bias', 'layers.1.weight', 'layers.4.bias', 'layers.4.weight']);
+  assert.deepEqual(Object.keys(w.tensors).sort(), [
+    'layers.1.bias',
+    'layers.1.weight',
+    'layers.4.bias',
+    'layers.4.weight',
+  ]);
   assert.match(w.metadata['lathe.inference'], /"kind":"image"/);
   r = runCli(['export', join(tmp, 'overrides'), '--onnx', join(tmp, 'x.onnx'), '--opset', '16']);
   assert.equal(r.status, 2);

@@ -16,14 +16,22 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const storageUrl = `sqlite:${join(dir, 'tune.db')}`;
 
 async function writeStudy(): Promise<void> {
-  const study = await Study.create({ name: 'quad', storage: storageUrl, sampler: randomSampler({ seed: 1 }), direction: 'minimize' });
-  await study.optimize(async (trial) => {
-    const x = trial.suggestFloat('x', -3, 3);
-    const kind = trial.suggestCategorical('kind', ['a', 'b']);
-    if (trial.number === 3) throw new TrialPruned();
-    if (trial.number === 5) throw new Error('diverged');
-    return x * x + (kind === 'b' ? 1 : 0);
-  }, { nTrials: 8, catch: true });
+  const study = await Study.create({
+    name: 'quad',
+    storage: storageUrl,
+    sampler: randomSampler({ seed: 1 }),
+    direction: 'minimize',
+  });
+  await study.optimize(
+    async (trial) => {
+      const x = trial.suggestFloat('x', -3, 3);
+      const kind = trial.suggestCategorical('kind', ['a', 'b']);
+      if (trial.number === 3) throw new TrialPruned();
+      if (trial.number === 5) throw new Error('diverged');
+      return x * x + (kind === 'b' ? 1 : 0);
+    },
+    { nTrials: 8, catch: true },
+  );
   await study.close();
 }
 
@@ -32,9 +40,15 @@ test('TuneStudySource: studies, trial states, params and values from a SQLite tu
   const source = await TuneStudySource.open(storageUrl);
   try {
     const list = await source.listStudies();
-    assert.deepEqual(list.map((s) => [s.id, s.trials, s.directions]), [['quad', 8, ['minimize']]]);
+    assert.deepEqual(
+      list.map((s) => [s.id, s.trials, s.directions]),
+      [['quad', 8, ['minimize']]],
+    );
     const trials = await source.trials('quad');
-    assert.deepEqual(trials.map((t) => t.number), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      trials.map((t) => t.number),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
     assert.equal(trials[3].state, 'PRUNED');
     assert.equal(trials[5].state, 'FAILED');
     assert.equal(trials[5].values, null);
@@ -71,7 +85,10 @@ test('lathe ui --studies serves a tune storage; a missing storage is a clear err
   try {
     const r = await fetch(ui.url + '/api/studies');
     assert.equal(r.status, 200);
-    assert.deepEqual(((await r.json()) as { studies: { id: string }[] }).studies.map((s) => s.id), ['quad']);
+    assert.deepEqual(
+      ((await r.json()) as { studies: { id: string }[] }).studies.map((s) => s.id),
+      ['quad'],
+    );
   } finally {
     await ui.stop();
     await tmp.cleanup();

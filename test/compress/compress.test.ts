@@ -16,7 +16,10 @@ function classifier() {
   const h = L.relu(L.conv2d(x, c([6, 2, 3, 3], 1), c([6], 2, 0.1), { padding: 1 }));
   const h2 = L.relu(L.add(L.conv2d(h, c([6, 6, 3, 3], 3), undefined, { padding: 1 }), h));
   const pooled = L.flatten(L.adaptiveAvgPool2d(h2, 1), 1);
-  return emitModel({ inputs: [x], outputs: { output: L.gemm(pooled, c([3, 6], 4), { transB: true, c: c([3], 5, 0.1) }) } });
+  return emitModel({
+    inputs: [x],
+    outputs: { output: L.gemm(pooled, c([3, 6], 4), { transB: true, c: c([3], 5, 0.1) }) },
+  });
 }
 
 const x = randn([96, 2, 6, 6], 7, 'float32');
@@ -27,21 +30,36 @@ async function labels(): Promise<L.NDArray> {
   const ort = await import('onnxruntime-node');
   const { encodeModel } = await import('../../src/onnx/encode.js');
   const s = await ort.InferenceSession.create(encodeModel(classifier()));
-  const out = (await s.run({ input: new ort.Tensor('float32', x.data as Float32Array, x.shape) })).output.data as Float32Array;
+  const out = (await s.run({ input: new ort.Tensor('float32', x.data as Float32Array, x.shape) })).output
+    .data as Float32Array;
   const y = new BigInt64Array(96);
   for (let i = 0; i < 96; i++) y[i] = BigInt([0, 1, 2].reduce((b, k) => (out[i * 3 + k] > out[i * 3 + b] ? k : b), 0));
   return { dtype: 'int64', shape: [96], data: y };
 }
 
 test('compressModel: size, accuracy, latency, kernels, the layer table and a sensitivity table', async () => {
-  const cfg = parseCompressConfig({ quantize: { sensitivity: true, calibration: { method: 'percentile', percentile: 99.99 } }, report: { latencyBatches: [1, 4], threads: 1 } });
-  const { model, report } = await compressModel(classifier(), { calibration: x, eval: { x, y: await labels(), source: 'synthetic' } }, cfg, { source: 'test' });
+  const cfg = parseCompressConfig({
+    quantize: { sensitivity: true, calibration: { method: 'percentile', percentile: 99.99 } },
+    report: { latencyBatches: [1, 4], threads: 1 },
+  });
+  const { model, report } = await compressModel(
+    classifier(),
+    { calibration: x, eval: { x, y: await labels(), source: 'synthetic' } },
+    cfg,
+    { source: 'test' },
+  );
   assert.equal(report.accuracy!.before, 1);
   assert.ok(report.accuracy!.after > 0.8, `${report.accuracy!.after}`);
-  assert.deepEqual(report.latency.map((l) => l.batch), [1, 4]);
+  assert.deepEqual(
+    report.latency.map((l) => l.batch),
+    [1, 4],
+  );
   assert.ok(report.latency.every((l) => l.beforeMs > 0 && l.afterMs > 0));
   assert.deepEqual(report.kernels, { QLinearConv: 2, QLinearAdd: 1, QLinearGlobalAveragePool: 1, QGemm: 1 });
-  assert.deepEqual(report.layers.map((l) => l.status), ['int8', 'folded', 'int8', 'int8', 'folded', 'int8', 'int8', 'int8']);
+  assert.deepEqual(
+    report.layers.map((l) => l.status),
+    ['int8', 'folded', 'int8', 'int8', 'folded', 'int8', 'int8', 'int8'],
+  );
   const s = report.sensitivity!;
   assert.deepEqual(s.map((r) => r.opType).sort(), ['Add', 'Conv', 'Conv', 'Gemm', 'GlobalAveragePool']);
   for (let i = 1; i < s.length; i++) assert.ok(s[i - 1].dropPoints >= s[i].dropPoints, 'worst first');
@@ -53,6 +71,12 @@ test('compressModel: size, accuracy, latency, kernels, the layer table and a sen
 
 test('a sensitivity analysis without labels fails before any work, naming the data', async () => {
   const cfg = parseCompressConfig({ quantize: { sensitivity: true } });
-  await assert.rejects(compressModel(classifier(), { calibration: x, eval: { x, source: 'unlabelled.idx' } }, cfg, { source: 'test' }), /quantize\.sensitivity needs labels, but unlabelled\.idx has none/);
-  await assert.rejects(compressModel(classifier(), { calibration: x }, cfg, { source: 'test' }), /needs labels, but the calibration data/);
+  await assert.rejects(
+    compressModel(classifier(), { calibration: x, eval: { x, source: 'unlabelled.idx' } }, cfg, { source: 'test' }),
+    /quantize\.sensitivity needs labels, but unlabelled\.idx has none/,
+  );
+  await assert.rejects(
+    compressModel(classifier(), { calibration: x }, cfg, { source: 'test' }),
+    /needs labels, but the calibration data/,
+  );
 });

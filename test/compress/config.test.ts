@@ -17,7 +17,10 @@ test('examples/compress-int8.yaml parses; an empty config is all defaults', () =
 });
 
 test('a bad field is named by its path and the file', () => {
-  assert.throws(() => parseCompressConfig({ quantize: { calibration: { percentile: 20 } } }, 'c.yaml'), /c\.yaml: quantize\.calibration\.percentile/);
+  assert.throws(
+    () => parseCompressConfig({ quantize: { calibration: { percentile: 20 } } }, 'c.yaml'),
+    /c\.yaml: quantize\.calibration\.percentile/,
+  );
   assert.throws(() => parseCompressConfig({ quantize: { bogus: 1 } }, 'c.yaml'), /c\.yaml: quantize/);
   assert.throws(() => loadCompressConfig('/nonexistent/c.yaml'), /no such config file/);
 });

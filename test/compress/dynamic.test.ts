@@ -15,7 +15,8 @@ const c = (shape: number[], seed: number, scale = 0.3) => L.constant(randn(shape
 
 async function run(m: ModelProto, x: L.NDArray): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(encodeModel(m), { intraOpNumThreads: 1 });
-  return (await s.run({ x: new ort.Tensor('float32', x.data as Float32Array, x.shape) }))[s.outputNames[0]].data as Float32Array;
+  return (await s.run({ x: new ort.Tensor('float32', x.data as Float32Array, x.shape) }))[s.outputNames[0]]
+    .data as Float32Array;
 }
 
 test('3-D activations × weights, a Gemm with transB and bias, and a weight computed from constants', async () => {
@@ -28,7 +29,11 @@ test('3-D activations × weights, a Gemm with transB and bias, and a weight comp
   const model = emitModel({ inputs: [x], outputs: { y } });
   const q = await quantizeDynamic(model);
   assert.equal(q.nodes.length, 2);
-  assert.deepEqual(q.model.graph.initializer.filter((t) => t.dataType === 1 && t.dims.length === 2), [], 'no float weight left');
+  assert.deepEqual(
+    q.model.graph.initializer.filter((t) => t.dataType === 1 && t.dims.length === 2),
+    [],
+    'no float weight left',
+  );
   const kernels = await optimizedKernels(q.model, { session: { threads: 1 } });
   assert.equal(kernels.DynamicQuantizeMatMul, 2, JSON.stringify(kernels));
   assert.equal(kernels.MatMul, undefined);

@@ -2,7 +2,13 @@
 // Gaussian is its quantiles; the entropy threshold clips the rare outliers of a Gaussian (and keeps a uniform whole).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { entropyThreshold, Histogram, histogramQuantile, MinMax, percentileRange } from '../../src/compress/histogram.js';
+import {
+  entropyThreshold,
+  Histogram,
+  histogramQuantile,
+  MinMax,
+  percentileRange,
+} from '../../src/compress/histogram.js';
 import { Rng as Generator } from '../../src/util/random.js';
 
 function gaussian(n: number, seed: number): Float32Array {

@@ -20,25 +20,32 @@ function model(): ModelProto {
   const x = L.placeholder('input', 'float32', ['batch', 2, 4, 4]);
   const h = L.relu(L.conv2d(x, c([4, 2, 3, 3], 1), c([4], 2, 0.1), { padding: 1 }));
   const f = L.flatten(L.adaptiveAvgPool2d(h, 1), 1);
-  return emitModel({ inputs: [x], outputs: { output: L.gemm(f, c([3, 4], 3, 0.05), { transB: true, c: c([3], 4, 0.1) }) } });
+  return emitModel({
+    inputs: [x],
+    outputs: { output: L.gemm(f, c([3, 4], 3, 0.05), { transB: true, c: c([3], 4, 0.1) }) },
+  });
 }
 
-const weights = (m: ModelProto): Map<string, Float32Array> => new Map(m.graph.initializer.map((t) => [t.name!, tensorToTypedArray(t) as Float32Array]));
+const weights = (m: ModelProto): Map<string, Float32Array> =>
+  new Map(m.graph.initializer.map((t) => [t.name!, tensorToTypedArray(t) as Float32Array]));
 
 test('global magnitude pruning zeroes exactly the smallest |w| over all layers, nothing else', () => {
   const m = model();
   const r = pruneMagnitude(m, { sparsity: 0.5 });
   assert.equal(r.layers.length, 2);
   assert.equal(r.params, 72 + 12);
-  const before = weights(m), after = weights(r.model);
+  const before = weights(m),
+    after = weights(r.model);
   const pruned = r.layers.map((l) => l.weight);
   const all = pruned.flatMap((w) => Array.from(before.get(w)!, Math.abs)).sort((a, b) => a - b);
   const threshold = all[Math.floor(0.5 * all.length) - 1];
   let zeros = 0;
   for (const w of pruned) {
-    const b = before.get(w)!, a = after.get(w)!;
+    const b = before.get(w)!,
+      a = after.get(w)!;
     for (let i = 0; i < b.length; i++) {
-      if (Math.abs(b[i]) <= threshold) assert.equal(a[i], 0, `${w}[${i}] = ${b[i]} is below the threshold ${threshold}`);
+      if (Math.abs(b[i]) <= threshold)
+        assert.equal(a[i], 0, `${w}[${i}] = ${b[i]} is below the threshold ${threshold}`);
       else assert.equal(a[i], b[i], `${w}[${i}] kept`);
       if (a[i] === 0) zeros++;
     }
@@ -56,20 +63,34 @@ test('global magnitude pruning zeroes exactly the smallest |w| over all layers, 
 
 test('layerwise magnitude pruning: the sparsity in every layer; sparsity 0 changes nothing', () => {
   const r = pruneMagnitude(model(), { sparsity: 0.25, scope: 'layerwise' });
-  assert.deepEqual(r.layers.map((l) => l.zeros), [18, 3]);
+  assert.deepEqual(
+    r.layers.map((l) => l.zeros),
+    [18, 3],
+  );
   const conv = weights(r.model).get(r.layers[0].weight)!;
   const b = weights(model()).get(r.layers[0].weight)!;
-  const kept = Array.from(b).map(Math.abs).sort((x, y) => x - y)[17];
+  const kept = Array.from(b)
+    .map(Math.abs)
+    .sort((x, y) => x - y)[17];
   for (let i = 0; i < b.length; i++) assert.equal(conv[i], Math.abs(b[i]) <= kept ? 0 : b[i]);
   assert.equal(pruneMagnitude(model(), { sparsity: 0 }).sparsity, 0);
 });
 
 test('pruning errors name what is wrong', () => {
-  assert.throws(() => pruneMagnitude(model(), { sparsity: 1 }), /prune\.sparsity: expected a fraction in \[0, 1\), got 1/);
-  assert.throws(() => pruneMagnitude(model(), { sparsity: 0.5, excludeNodes: ['nope'] }), /node "nope" is not in the model/);
+  assert.throws(
+    () => pruneMagnitude(model(), { sparsity: 1 }),
+    /prune\.sparsity: expected a fraction in \[0, 1\), got 1/,
+  );
+  assert.throws(
+    () => pruneMagnitude(model(), { sparsity: 0.5, excludeNodes: ['nope'] }),
+    /node "nope" is not in the model/,
+  );
   const x = L.placeholder('input', 'float32', ['batch', 3]);
   const sin = emitModel({ inputs: [x], outputs: { output: L.sin(x) } });
-  assert.throws(() => pruneMagnitude(sin, { sparsity: 0.5 }), (e: Error) => e instanceof CompressError && /nothing to prune.*ops: Sin/.test(e.message));
+  assert.throws(
+    () => pruneMagnitude(sin, { sparsity: 0.5 }),
+    (e: Error) => e instanceof CompressError && /nothing to prune.*ops: Sin/.test(e.message),
+  );
   assert.throws(() => parseCompressConfig({ prune: { sparsity: 1.5 } }), /prune\.sparsity/);
 });
 
@@ -78,7 +99,12 @@ test('compressModel with prune only: no quantization, per-layer sparsity, accura
   assert.equal(cfg.quantize.mode, 'none', 'a prune config without a mode only prunes');
   const x = randn([32, 2, 4, 4], 9, 'float32');
   const y: L.NDArray = { dtype: 'int64', shape: [32], data: new BigInt64Array(32) };
-  const { model: out, report } = await compressModel(model(), { calibration: x, eval: { x, y, source: 'synthetic' } }, cfg, { source: 'test' });
+  const { model: out, report } = await compressModel(
+    model(),
+    { calibration: x, eval: { x, y, source: 'synthetic' } },
+    cfg,
+    { source: 'test' },
+  );
   assert.ok(out.graph.node.every((n) => n.opType !== 'QuantizeLinear'));
   assert.ok(Math.abs(report.prune!.sparsityReached - Math.floor(0.3 * 84) / 84) < 1e-12);
   assert.equal(report.prune!.layers.length, 2);
@@ -92,7 +118,11 @@ test('compressModel with prune only: no quantization, per-layer sparsity, accura
   assert.match(md, /## Pruned layers/);
   assert.doesNotMatch(md, /\| latency/);
   // prune then quantize when a mode is named
-  const both = parseCompressConfig({ prune: { sparsity: 0.3 }, quantize: { mode: 'static' }, report: { latencyBatches: [1], threads: 1 } });
+  const both = parseCompressConfig({
+    prune: { sparsity: 0.3 },
+    quantize: { mode: 'static' },
+    report: { latencyBatches: [1], threads: 1 },
+  });
   const r2 = await compressModel(model(), { calibration: x }, both, { source: 'test' });
   assert.ok(r2.model.graph.node.some((n) => n.opType === 'DequantizeLinear'));
   assert.equal(r2.report.latency.length, 1);

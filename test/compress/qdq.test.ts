@@ -20,13 +20,22 @@ import { randn } from '../util/gradcheck.js';
 const c = (shape: number[], seed: number, scale = 0.5) => L.constant(randn(shape, seed, 'float32', scale));
 const input = (n: number, shape: number[], seed: number) => ({ x: randn([n, ...shape], seed, 'float32') });
 
-async function run(m: ModelProto | Uint8Array, x: L.NDArray, optimization: 'disabled' | 'all' = 'all'): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(m instanceof Uint8Array ? m : encodeModel(m), { graphOptimizationLevel: optimization, intraOpNumThreads: 1 });
-  return (await s.run({ x: new ort.Tensor('float32', x.data as Float32Array, x.shape) }))[s.outputNames[0]].data as Float32Array;
+async function run(
+  m: ModelProto | Uint8Array,
+  x: L.NDArray,
+  optimization: 'disabled' | 'all' = 'all',
+): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(m instanceof Uint8Array ? m : encodeModel(m), {
+    graphOptimizationLevel: optimization,
+    intraOpNumThreads: 1,
+  });
+  return (await s.run({ x: new ort.Tensor('float32', x.data as Float32Array, x.shape) }))[s.outputNames[0]]
+    .data as Float32Array;
 }
 
 const maxAbs = (a: ArrayLike<number>): number => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 /** conv → relu → conv → relu → conv, + the first relu (residual) → relu → conv. */
 function residualModel(): ModelProto {
@@ -44,7 +53,11 @@ test('residual block: ReLUs folded into the quantized outputs, the Add quantized
   assert.equal(q.plan.folded.size, 3, 'the three ReLUs after a conv or the add');
   assert.deepEqual([...new Set(q.plan.nodes.map((n) => q.plan.kinds.get(n)))].sort(), ['binary', 'conv']);
   assert.ok(!q.model.graph.node.some((n) => n.opType === 'Relu'));
-  assert.deepEqual(q.model.graph.initializer.filter((t) => t.dataType === 1 && t.dims.length > 1), [], 'no float weight left');
+  assert.deepEqual(
+    q.model.graph.initializer.filter((t) => t.dataType === 1 && t.dims.length > 1),
+    [],
+    'no float weight left',
+  );
   const kernels = await optimizedKernels(q.model, { session: { threads: 1 } });
   assert.deepEqual(kernels, { QLinearConv: 4, QLinearAdd: 1 }, JSON.stringify(kernels));
   const f = await run(q.float, data.x);
@@ -70,7 +83,8 @@ test('concat of two branches: one Q/DQ for the shared input, QLinearConcat in OR
   assert.ok(maxDiff(f, await run(q.model, data.x)) < 0.05 * maxAbs(f));
 });
 
-const dqOf = (m: ModelProto, n: NodeProto, k: number): NodeProto | undefined => m.graph.node.find((d) => d.output[0] === n.input[k] && d.opType === 'DequantizeLinear');
+const dqOf = (m: ModelProto, n: NodeProto, k: number): NodeProto | undefined =>
+  m.graph.node.find((d) => d.output[0] === n.input[k] && d.opType === 'DequantizeLinear');
 
 test('shared weights: one int8 copy per weight and channel axis', async () => {
   const x = L.placeholder('x', 'float32', ['batch', 8]);
@@ -80,12 +94,18 @@ test('shared weights: one int8 copy per weight and channel axis', async () => {
   const q = await quantizeStatic(same, batchFeeds(input(16, [8], 2), 16));
   const mm = q.model.graph.node.filter((n) => n.opType === 'MatMul');
   assert.equal(mm.length, 2);
-  assert.equal(dqOf(q.model, mm[0], 1)!.output[0], dqOf(q.model, mm[1], 1)!.output[0], 'one DequantizeLinear serves both');
+  assert.equal(
+    dqOf(q.model, mm[0], 1)!.output[0],
+    dqOf(q.model, mm[1], 1)!.output[0],
+    'one DequantizeLinear serves both',
+  );
   assert.equal(q.model.graph.initializer.filter((t) => t.dataType === 3 && t.dims.length === 2).length, 1);
   // a Gemm with transB reads the weight per row (axis 0), a MatMul per column (axis 1): two copies
   const y = L.gemm(L.relu(L.matmul(x, w)), w, { transB: true });
   const mixed = await quantizeStatic(emitModel({ inputs: [x], outputs: { y } }), batchFeeds(input(16, [8], 2), 16));
-  const axes = mixed.model.graph.node.filter((n) => n.opType === 'MatMul' || n.opType === 'Gemm').map((n) => Number(dqOf(mixed.model, n, 1)!.attribute.find((a) => a.name === 'axis')!.i));
+  const axes = mixed.model.graph.node
+    .filter((n) => n.opType === 'MatMul' || n.opType === 'Gemm')
+    .map((n) => Number(dqOf(mixed.model, n, 1)!.attribute.find((a) => a.name === 'axis')!.i));
   assert.deepEqual(axes.sort(), [0, 1]);
   const f = await run(mixed.float, input(16, [8], 2).x);
   assert.ok(maxDiff(f, await run(mixed.model, input(16, [8], 2).x)) < 0.05 * maxAbs(f));
@@ -100,22 +120,30 @@ test('a quantized Conv equals the reference integer computation (int32 accumulat
   const data = input(2, [cin, hw, hw], 13);
   const q = await quantizeStatic(model, batchFeeds(data, 2));
   const p = tensorParams(q.plan, q.ranges, 'uint8');
-  const px = p.get('x')!, py = p.get('y')!;
+  const px = p.get('x')!,
+    py = p.get('y')!;
   const wq = quantizeWeight(W.data as Float32Array, W.shape, 0);
   const xd = data.x.data as Float32Array;
   const xq = Int32Array.from(xd, (v) => quantizeValue(v, px));
   const expected = new Float32Array(2 * cout * hw * hw);
-  for (let n = 0; n < 2; n++) for (let o = 0; o < cout; o++) for (let i = 0; i < hw; i++) for (let j = 0; j < hw; j++) {
-    const bs = Math.fround(px.scale) * wq.scales[o];
-    let acc = roundHalfEven((B.data as Float32Array)[o] / bs);
-    for (let ci = 0; ci < cin; ci++) for (let u = 0; u < 3; u++) for (let v = 0; v < 3; v++) {
-      const r = i + u - 1, s = j + v - 1;
-      if (r < 0 || s < 0 || r >= hw || s >= hw) continue; // padding is the zero point: contributes 0
-      acc += (xq[((n * cin + ci) * hw + r) * hw + s] - px.zeroPoint) * wq.data[((o * cin + ci) * 3 + u) * 3 + v];
-    }
-    const yq = quantizeValue(acc * bs, py);
-    expected[((n * cout + o) * hw + i) * hw + j] = (yq - py.zeroPoint) * py.scale;
-  }
+  for (let n = 0; n < 2; n++)
+    for (let o = 0; o < cout; o++)
+      for (let i = 0; i < hw; i++)
+        for (let j = 0; j < hw; j++) {
+          const bs = Math.fround(px.scale) * wq.scales[o];
+          let acc = roundHalfEven((B.data as Float32Array)[o] / bs);
+          for (let ci = 0; ci < cin; ci++)
+            for (let u = 0; u < 3; u++)
+              for (let v = 0; v < 3; v++) {
+                const r = i + u - 1,
+                  s = j + v - 1;
+                if (r < 0 || s < 0 || r >= hw || s >= hw) continue; // padding is the zero point: contributes 0
+                acc +=
+                  (xq[((n * cin + ci) * hw + r) * hw + s] - px.zeroPoint) * wq.data[((o * cin + ci) * 3 + u) * 3 + v];
+              }
+          const yq = quantizeValue(acc * bs, py);
+          expected[((n * cout + o) * hw + i) * hw + j] = (yq - py.zeroPoint) * py.scale;
+        }
   for (const level of ['all', 'disabled'] as const) {
     const got = await run(q.model, data.x, level);
     assert.ok(maxDiff(got, expected) <= py.scale * 1.001, `${level}: ${maxDiff(got, expected)} > one step ${py.scale}`);
@@ -126,19 +154,24 @@ test('a quantized Gemm with a float output equals the int32 accumulation scaled 
   const xT = L.placeholder('x', 'float32', ['batch', 6]);
   const W = randn([4, 6], 21, 'float32', 0.5);
   const B = randn([4], 22, 'float32', 0.2);
-  const model = emitModel({ inputs: [xT], outputs: { y: L.gemm(xT, L.constant(W), { transB: true, c: L.constant(B) }) } });
+  const model = emitModel({
+    inputs: [xT],
+    outputs: { y: L.gemm(xT, L.constant(W), { transB: true, c: L.constant(B) }) },
+  });
   const data = input(3, [6], 23);
   const q = await quantizeStatic(model, batchFeeds(data, 3));
   assert.deepEqual(await optimizedKernels(q.model, { session: { threads: 1 } }), { QGemm: 1 });
   const px = tensorParams(q.plan, q.ranges, 'uint8').get('x')!;
   const wq = quantizeWeight(W.data as Float32Array, W.shape, 0);
   const expected = new Float32Array(12);
-  for (let n = 0; n < 3; n++) for (let o = 0; o < 4; o++) {
-    const bs = Math.fround(px.scale) * wq.scales[o];
-    let acc = roundHalfEven((B.data as Float32Array)[o] / bs);
-    for (let k = 0; k < 6; k++) acc += (quantizeValue((data.x.data as Float32Array)[n * 6 + k], px) - px.zeroPoint) * wq.data[o * 6 + k];
-    expected[n * 4 + o] = acc * bs;
-  }
+  for (let n = 0; n < 3; n++)
+    for (let o = 0; o < 4; o++) {
+      const bs = Math.fround(px.scale) * wq.scales[o];
+      let acc = roundHalfEven((B.data as Float32Array)[o] / bs);
+      for (let k = 0; k < 6; k++)
+        acc += (quantizeValue((data.x.data as Float32Array)[n * 6 + k], px) - px.zeroPoint) * wq.data[o * 6 + k];
+      expected[n * 4 + o] = acc * bs;
+    }
   const got = await run(q.model, data.x);
   assert.ok(maxDiff(got, expected) < 1e-4 * Math.max(1, maxAbs(expected)), `${maxDiff(got, expected)}`);
 });
@@ -147,7 +180,10 @@ test('exclusion by op type and by node name keeps those nodes in float', async (
   const data = input(8, [4, 6, 6], 7);
   const noAdd = await quantizeStatic(residualModel(), batchFeeds(data, 8), { excludeOpTypes: ['Add'] });
   assert.ok(!noAdd.plan.nodes.some((n) => noAdd.plan.kinds.get(n) === 'binary'));
-  assert.equal(noAdd.plan.skipped.get(noAdd.float.graph.node.find((n) => n.opType === 'Add')!.name!), 'excluded by op type');
+  assert.equal(
+    noAdd.plan.skipped.get(noAdd.float.graph.node.find((n) => n.opType === 'Add')!.name!),
+    'excluded by op type',
+  );
   const firstConv = withNodeNames(residualModel()).graph.node.find((n) => n.opType === 'Conv')!.name!;
   const noFirst = await quantizeStatic(residualModel(), batchFeeds(data, 8), { excludeNodes: [firstConv] });
   assert.ok(!noFirst.plan.nodes.includes(firstConv));
@@ -155,18 +191,27 @@ test('exclusion by op type and by node name keeps those nodes in float', async (
 });
 
 const handMade = (opType: string): ModelProto => ({
-  irVersion: 10, opsetImport: [{ domain: '', version: 21 }],
+  irVersion: 10,
+  opsetImport: [{ domain: '', version: 21 }],
   graph: {
-    node: [{ opType, input: ['x'], output: ['y'], name: 'the_node', attribute: [] }], initializer: [], valueInfo: [],
+    node: [{ opType, input: ['x'], output: ['y'], name: 'the_node', attribute: [] }],
+    initializer: [],
+    valueInfo: [],
     input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
     output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
   },
 });
 
 test('clear errors: an op without an int8 kernel, a model with nothing to quantize, an unknown node, an empty calibration set', async () => {
-  assert.throws(() => planQuantization(withNodeNames(residualModel()), { opTypes: ['Conv', 'LSTM'] }), (e: Error) => e instanceof CompressError && /op type LSTM cannot be quantized/.test(e.message));
+  assert.throws(
+    () => planQuantization(withNodeNames(residualModel()), { opTypes: ['Conv', 'LSTM'] }),
+    (e: Error) => e instanceof CompressError && /op type LSTM cannot be quantized/.test(e.message),
+  );
   assert.throws(() => planQuantization(withNodeNames(handMade('Sin'))), /nothing to quantize: .*ops: Sin/);
-  assert.throws(() => planQuantization(withNodeNames(residualModel()), { excludeNodes: ['conv_9'] }), /node "conv_9" is not in the model/);
+  assert.throws(
+    () => planQuantization(withNodeNames(residualModel()), { excludeNodes: ['conv_9'] }),
+    /node "conv_9" is not in the model/,
+  );
   await assert.rejects(calibrate(handMade('Relu'), ['y'], []), /calibration set is empty/);
   const old = { ...residualModel(), opsetImport: [{ domain: '', version: 11 }] };
   assert.throws(() => planQuantization(withNodeNames(old)), /opset >= 13.*opset 11/);

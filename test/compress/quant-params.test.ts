@@ -2,7 +2,14 @@
 // is a ReLU), symmetric per-channel weights, int32 biases at x_scale·w_scale, ONNX's round-half-even.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activationParams, quantizeBias, quantizeValue, quantizeWeight, quantRange, roundHalfEven } from '../../src/compress/quant-params.js';
+import {
+  activationParams,
+  quantizeBias,
+  quantizeValue,
+  quantizeWeight,
+  quantRange,
+  roundHalfEven,
+} from '../../src/compress/quant-params.js';
 
 test('round half to even, as QuantizeLinear rounds', () => {
   assert.deepEqual([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, 2.6].map(roundHalfEven), [0, 2, 2, -0, -2, 2, 3]);

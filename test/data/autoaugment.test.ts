@@ -4,16 +4,31 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyOp, randAugment, randAugmentSpace, trivialAugmentSpace, trivialAugmentWide, type AugmentOp } from '../../src/data/transforms/autoaugment.js';
+import {
+  applyOp,
+  randAugment,
+  randAugmentSpace,
+  trivialAugmentSpace,
+  trivialAugmentWide,
+  type AugmentOp,
+} from '../../src/data/transforms/autoaugment.js';
 import { sampleRandom } from '../../src/data/random.js';
 import { img, near } from './image-reference.js';
 
-interface Ref { x: number[]; u: number[]; ops: Record<string, number[]>; randAugmentSpace: [string, number[], boolean][]; trivialSpace: [string, number[], boolean][] }
-const ref = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/data/autoaugment-reference.json'), 'utf8')) as Ref;
+interface Ref {
+  x: number[];
+  u: number[];
+  ops: Record<string, number[]>;
+  randAugmentSpace: [string, number[], boolean][];
+  trivialSpace: [string, number[], boolean][];
+}
+const ref = JSON.parse(
+  readFileSync(join(process.cwd(), 'test/fixtures/data/autoaugment-reference.json'), 'utf8'),
+) as Ref;
 const x = img([3, 10, 12], ref.x);
 const u = img([3, 10, 12], ref.u);
 
-test('every operation equals torchvision\'s _apply_op (colour to float32 rounding; geometry but for half-pixel ties)', () => {
+test("every operation equals torchvision's _apply_op (colour to float32 rounding; geometry but for half-pixel ties)", () => {
   assert.equal(Object.keys(ref.ops).length, 18);
   let ties = 0;
   for (const [key, want] of Object.entries(ref.ops)) {
@@ -33,9 +48,13 @@ test('every operation equals torchvision\'s _apply_op (colour to float32 roundin
   assert.ok(ties <= 4, `${ties} tie pixels over all geometric ops`);
 });
 
-test('the magnitude tables equal torchvision\'s augmentation spaces', () => {
+test("the magnitude tables equal torchvision's augmentation spaces", () => {
   const cmp = (got: ReturnType<typeof randAugmentSpace>, want: Ref['randAugmentSpace'], what: string) => {
-    assert.deepEqual(got.map(([op, , s]) => [op, s]), want.map(([op, , s]) => [op, s]), what);
+    assert.deepEqual(
+      got.map(([op, , s]) => [op, s]),
+      want.map(([op, , s]) => [op, s]),
+      what,
+    );
     got.forEach(([op, mags], i) => near(mags, want[i][1], 1e-5, `${what} ${op}`));
   };
   cmp(randAugmentSpace(31, 10, 12), ref.randAugmentSpace, 'RandAugment');
@@ -53,7 +72,12 @@ test('RandAugment applies numOps ops at the fixed magnitude; TrivialAugment one 
   const t = trivialAugmentWide();
   const tdraws = [3 / 14 + 0.001, 10 / 31 + 0.001, 0.2]; // TranslateX, bin 10 (32·10/30), negative
   k = 0;
-  near(t(x, { epoch: 0, index: 0, random: () => tdraws[k++] }).data as Float32Array, Array.from(applyOp(x, 'TranslateX', -32 / 3).data as Float32Array), 0, 'TrivialAugment');
+  near(
+    t(x, { epoch: 0, index: 0, random: () => tdraws[k++] }).data as Float32Array,
+    Array.from(applyOp(x, 'TranslateX', -32 / 3).data as Float32Array),
+    0,
+    'TrivialAugment',
+  );
   const seen = new Set<string>();
   for (let i = 0; i < 400; i++) {
     const rs = sampleRandom(2, 0, i);

@@ -1,13 +1,19 @@
 // colorJitter and its steps against torchvision 0.14's tensor functional ops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, colorJitter } from '../../src/data/transforms/color.js';
+import {
+  adjustBrightness,
+  adjustContrast,
+  adjustHue,
+  adjustSaturation,
+  colorJitter,
+} from '../../src/data/transforms/color.js';
 import { sampleRandom } from '../../src/data/random.js';
 import { img, near, ref } from './image-reference.js';
 
 const x = img([3, 4, 5], ref.colour_input);
 
-test('each colour step equals torchvision\'s adjust_* (brightness, contrast, saturation, hue)', () => {
+test("each colour step equals torchvision's adjust_* (brightness, contrast, saturation, hue)", () => {
   const c = ref.colour;
   near(adjustBrightness(x, 1.3).data, c['brightness_1.3'], 1e-6, 'brightness');
   near(adjustContrast(x, 0.7).data, c['contrast_0.7'], 1e-6, 'contrast 0.7');
@@ -20,14 +26,14 @@ test('each colour step equals torchvision\'s adjust_* (brightness, contrast, sat
   near(chain.data, c.chain, 1e-5, 'contrast → hue → brightness → saturation');
 });
 
-test('each step clamps before the next (the issue\'s pixels [1, 0]: brightness 1.3 then contrast 0.7 → [0.85, 0.15])', () => {
+test("each step clamps before the next (the issue's pixels [1, 0]: brightness 1.3 then contrast 0.7 → [0.85, 0.15])", () => {
   const two = img([1, 1, 2], [1, 0]);
   const got = adjustContrast(adjustBrightness(two, 1.3), 0.7).data;
   near(got, ref.colour_two_pixels, 1e-6, 'two pixels');
   near(got, [0.85, 0.15], 1e-6, 'two pixels');
 });
 
-test('colorJitter draws factors from torchvision\'s ranges: brightness 1.5 never goes below 0; hue ≤ 0.5; ranges as [min, max]', () => {
+test("colorJitter draws factors from torchvision's ranges: brightness 1.5 never goes below 0; hue ≤ 0.5; ranges as [min, max]", () => {
   // factors uniform on [0, 2.5]: 0.4·f is never clamped to 0 (a draw from [-0.5, 2.5] would be 1 time in 6)
   const j = colorJitter({ brightness: 1.5 });
   const grey = img([1, 1, 1], [0.4]);
@@ -39,13 +45,18 @@ test('colorJitter draws factors from torchvision\'s ranges: brightness 1.5 never
   }
   assert.equal(zeros, 0, 'brightness factor drawn below 0');
   const fixed = colorJitter({ brightness: [0.5, 0.5] });
-  near(fixed(grey, { epoch: 0, index: 0, random: () => 0.3 }).data as Float32Array, [0.2], 1e-7, 'brightness [0.5, 0.5]');
+  near(
+    fixed(grey, { epoch: 0, index: 0, random: () => 0.3 }).data as Float32Array,
+    [0.2],
+    1e-7,
+    'brightness [0.5, 0.5]',
+  );
   assert.throws(() => colorJitter({ hue: 0.6 }), /hue 0\.6 gives \[-0\.6,0\.6\], outside \[-0\.5, 0\.5\]/);
   assert.throws(() => colorJitter({ contrast: -1 }), /contrast must be ≥ 0/);
   assert.throws(() => colorJitter({ saturation: [2, 1] }), /min ≤ max/);
 });
 
-test('colorJitter applies the steps in a random order, every order reachable, each step as torchvision\'s', () => {
+test("colorJitter applies the steps in a random order, every order reachable, each step as torchvision's", () => {
   const j = colorJitter({ brightness: 0.5, contrast: 0.5, saturation: 0.5, hue: 0.2 });
   const outs = new Set<string>();
   for (let i = 0; i < 200; i++) {
@@ -59,7 +70,12 @@ test('colorJitter applies the steps in a random order, every order reachable, ea
       const s = Math.floor(draws[d] * (t + 1));
       [order[t], order[s]] = [order[s], order[t]];
     }
-    const steps = [(a: typeof x) => adjustBrightness(a, 1.4), (a: typeof x) => adjustContrast(a, 0.6), (a: typeof x) => adjustSaturation(a, 1), (a: typeof x) => adjustHue(a, 0.1)];
+    const steps = [
+      (a: typeof x) => adjustBrightness(a, 1.4),
+      (a: typeof x) => adjustContrast(a, 0.6),
+      (a: typeof x) => adjustSaturation(a, 1),
+      (a: typeof x) => adjustHue(a, 0.1),
+    ];
     let want = x;
     for (const o of order) want = steps[o](want);
     near(y, Array.from(want.data), 1e-6, `order ${order}`);

@@ -8,11 +8,20 @@ import { mkdtempSync, readFileSync, existsSync, readdirSync, statSync, copyFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { downloadFashionMnist, fashionMnist, fashionMnistSubset, fashionSubsetDir, FASHION_FILES, FASHION_SYSTEM_DIR } from '../../src/data/fashion.js';
+import {
+  downloadFashionMnist,
+  fashionMnist,
+  fashionMnistSubset,
+  fashionSubsetDir,
+  FASHION_FILES,
+  FASHION_SYSTEM_DIR,
+} from '../../src/data/fashion.js';
 
 const FILES = Object.keys(FASHION_FILES);
 
-async function withServer(fn: (base: string, stats: { requests: number; tamper: boolean }) => Promise<void>): Promise<void> {
+async function withServer(
+  fn: (base: string, stats: { requests: number; tamper: boolean }) => Promise<void>,
+): Promise<void> {
   const src = fashionSubsetDir();
   const stats = { requests: 0, tamper: false };
   const server = createServer((req, res) => {
@@ -31,14 +40,25 @@ async function withServer(fn: (base: string, stats: { requests: number; tamper: 
     server.close();
   }
 }
-const md5s = () => Object.fromEntries(FILES.map((n) => [n, createHash('md5').update(readFileSync(join(fashionSubsetDir(), n))).digest('hex')]));
+const md5s = () =>
+  Object.fromEntries(
+    FILES.map((n) => [
+      n,
+      createHash('md5')
+        .update(readFileSync(join(fashionSubsetDir(), n)))
+        .digest('hex'),
+    ]),
+  );
 
 test('the shipped subset: class-balanced, 8,000 + 2,000 images, under 5 MB, with the MIT notice', () => {
   const dir = fashionSubsetDir();
   const bytes = readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
   assert.ok(bytes < 5 * 1024 * 1024, `${bytes} bytes`);
   assert.match(readFileSync(join(dir, 'LICENSE'), 'utf8'), /MIT License[\s\S]*Zalando SE/);
-  for (const [split, n] of [['train', 8000], ['test', 2000]] as const) {
+  for (const [split, n] of [
+    ['train', 8000],
+    ['test', 2000],
+  ] as const) {
     const ds = fashionMnistSubset(split);
     assert.equal(ds.length, n);
     const counts = new Array(10).fill(0);
@@ -63,9 +83,15 @@ test('download verifies MD5 sums, caches, and rejects a tampered file without le
     assert.equal(stats.requests, 4, 'verified cached files are not downloaded again');
     const dir2 = mkdtempSync(join(tmpdir(), 'lathe-dl-'));
     stats.tamper = true;
-    await assert.rejects(downloadFashionMnist({ dir: dir2, baseUrl: base, files }), /t10k-labels-idx1-ubyte\.gz has MD5 [0-9a-f]+, expected/);
+    await assert.rejects(
+      downloadFashionMnist({ dir: dir2, baseUrl: base, files }),
+      /t10k-labels-idx1-ubyte\.gz has MD5 [0-9a-f]+, expected/,
+    );
     assert.ok(!readdirSync(dir2).some((f) => f.startsWith('t10k-labels') || f.startsWith('.t10k-labels')));
-    await assert.rejects(downloadFashionMnist({ dir: dir2, baseUrl: base, files: { 'missing.gz': '0' } }), /missing\.gz: HTTP 404/);
+    await assert.rejects(
+      downloadFashionMnist({ dir: dir2, baseUrl: base, files: { 'missing.gz': '0' } }),
+      /missing\.gz: HTTP 404/,
+    );
   });
 });
 
@@ -76,10 +102,19 @@ test('fashionMnist looks in root, then the system dir, then the cache, and downl
     const saved = process.env.LATHE_FASHION_MNIST;
     delete process.env.LATHE_FASHION_MNIST;
     try {
-      const fromRoot = await fashionMnist({ split: 'test', root: fashionSubsetDir(), cacheDir, systemDir: empty, baseUrl: base });
+      const fromRoot = await fashionMnist({
+        split: 'test',
+        root: fashionSubsetDir(),
+        cacheDir,
+        systemDir: empty,
+        baseUrl: base,
+      });
       assert.equal(fromRoot.dir, fashionSubsetDir());
       await assert.rejects(fashionMnist({ split: 'test', root: empty }), /has no t10k-images/);
-      await assert.rejects(fashionMnist({ split: 'test', cacheDir, systemDir: empty, download: false }), /not found .*download is off/);
+      await assert.rejects(
+        fashionMnist({ split: 'test', cacheDir, systemDir: empty, download: false }),
+        /not found .*download is off/,
+      );
       const system = mkdtempSync(join(tmpdir(), 'lathe-sys-'));
       for (const f of FILES) copyFileSync(join(fashionSubsetDir(), f), join(system, f));
       assert.equal((await fashionMnist({ split: 'train', cacheDir, systemDir: system, baseUrl: base })).dir, system);
@@ -96,7 +131,11 @@ test('fashionMnist looks in root, then the system dir, then the cache, and downl
   });
 });
 
-test('the full dataset from Debian (skipped when dataset-fashion-mnist is absent)', { skip: existsSync(join(FASHION_SYSTEM_DIR, 't10k-images-idx3-ubyte.gz')) ? false : `${FASHION_SYSTEM_DIR} absent (apt-get install dataset-fashion-mnist)` }, async () => {
+test('the full dataset from Debian (skipped when dataset-fashion-mnist is absent)', {
+  skip: existsSync(join(FASHION_SYSTEM_DIR, 't10k-images-idx3-ubyte.gz'))
+    ? false
+    : `${FASHION_SYSTEM_DIR} absent (apt-get install dataset-fashion-mnist)`,
+}, async () => {
   const ds = await fashionMnist({ split: 'test', download: false });
   assert.equal(ds.length, 10000);
   const counts = new Array(10).fill(0);

@@ -11,7 +11,13 @@ export function counting(o: { n: number }): SampleSource {
 }
 
 export function failing(): SampleSource {
-  return { length: 4, get: (i) => { if (i === 2) throw new Error('sample 2 is unreadable'); return { x: ndarray('float32', [1], [i]) }; } };
+  return {
+    length: 4,
+    get: (i) => {
+      if (i === 2) throw new Error('sample 2 is unreadable');
+      return { x: ndarray('float32', [1], [i]) };
+    },
+  };
 }
 
 /** n samples; sample `bad` throws at once, the others arrive after `delayMs`: a prefetched batch fails first. */

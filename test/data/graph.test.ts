@@ -15,7 +15,24 @@ const write = (name: string, text: string) => {
 };
 
 test('readGraphJson: sparse features, symmetrised edges without duplicates or self loops, splits and masks', async () => {
-  const p = write('g.json', JSON.stringify({ num_nodes: 4, num_features: 3, features: [[0], [1, 2], [], [2]], labels: [0, 1, 1, 2], edges: [[0, 1], [1, 0], [2, 2], [1, 3]], train: [0, 1], val: [2], test: [3] }));
+  const p = write(
+    'g.json',
+    JSON.stringify({
+      num_nodes: 4,
+      num_features: 3,
+      features: [[0], [1, 2], [], [2]],
+      labels: [0, 1, 1, 2],
+      edges: [
+        [0, 1],
+        [1, 0],
+        [2, 2],
+        [1, 3],
+      ],
+      train: [0, 1],
+      val: [2],
+      test: [3],
+    }),
+  );
   const g = readGraphJson(p, { normalizeFeatures: true });
   assert.deepEqual(Array.from(g.x.data), [1, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 0, 0, 1]);
   assert.deepEqual(toNumbers(g.src), [0, 1, 1, 3]);
@@ -34,10 +51,38 @@ test('readGraphJson: sparse features, symmetrised edges without duplicates or se
 });
 
 test('readGraphJson: dense features and errors that name the file and field', () => {
-  const g = readGraphJson(write('d.json', JSON.stringify({ num_nodes: 2, num_features: 2, feature_format: 'dense', features: [[0.5, 2], [1, 0]], labels: [0, 1], edges: [[0, 1]], train: [0], val: [], test: [1] })));
+  const g = readGraphJson(
+    write(
+      'd.json',
+      JSON.stringify({
+        num_nodes: 2,
+        num_features: 2,
+        feature_format: 'dense',
+        features: [
+          [0.5, 2],
+          [1, 0],
+        ],
+        labels: [0, 1],
+        edges: [[0, 1]],
+        train: [0],
+        val: [],
+        test: [1],
+      }),
+    ),
+  );
   assert.deepEqual(Array.from(g.x.data), [0.5, 2, 1, 0]);
-  const bad = (obj: object, re: RegExp) => assert.throws(() => readGraphJson(write('bad.json', JSON.stringify(obj))), re);
-  const base = { num_nodes: 2, num_features: 2, features: [[0], [1]], labels: [0, 1], edges: [[0, 1]], train: [0], val: [], test: [1] };
+  const bad = (obj: object, re: RegExp) =>
+    assert.throws(() => readGraphJson(write('bad.json', JSON.stringify(obj))), re);
+  const base = {
+    num_nodes: 2,
+    num_features: 2,
+    features: [[0], [1]],
+    labels: [0, 1],
+    edges: [[0, 1]],
+    train: [0],
+    val: [],
+    test: [1],
+  };
   bad({ ...base, edges: [[0, 5]] }, /bad\.json: edges\[0\]\[1\] must be a node id in \[0, 2\), got 5/);
   bad({ ...base, features: [[0], [3]] }, /features\[1\]\[0\] must be a node id in \[0, 2\)|features\[1\]\[0\]/);
   bad({ ...base, labels: [0] }, /labels must be an array of 2 class ids/);
@@ -52,8 +97,15 @@ test('readGraphCsv: string node ids, splits, features; unknown ids in the edge l
   assert.deepEqual(toNumbers(g.y), [0, 1, 1]);
   assert.deepEqual(g.splits, { train: [0], val: [1], test: [2] });
   assert.deepEqual(toNumbers(g.src), [0, 1, 2, 1]);
-  assert.throws(() => readGraphCsv({ nodes, edges: write('e2.csv', 'a,b\npaperA,paperZ\n') }), /e2\.csv: line 2: unknown node id "paperZ"/);
-  assert.throws(() => readGraphCsv({ nodes: write('n2.csv', 'id,label,split,f0\nx,0,training,1\n'), edges: write('e3.csv', 'a,b\n') }), /n2\.csv: line 2: split must be train, val, test or empty/);
+  assert.throws(
+    () => readGraphCsv({ nodes, edges: write('e2.csv', 'a,b\npaperA,paperZ\n') }),
+    /e2\.csv: line 2: unknown node id "paperZ"/,
+  );
+  assert.throws(
+    () =>
+      readGraphCsv({ nodes: write('n2.csv', 'id,label,split,f0\nx,0,training,1\n'), edges: write('e3.csv', 'a,b\n') }),
+    /n2\.csv: line 2: split must be train, val, test or empty/,
+  );
 });
 
 test('the shipped Cora: 2,708 nodes, 1,433 features, 10,556 directed edges, the Planetoid split', () => {

@@ -15,10 +15,16 @@ export interface ImageReference {
   readonly [more: string]: unknown;
 }
 
-export const ref = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/data/image-reference.json'), 'utf8')) as ImageReference;
+export const ref = JSON.parse(
+  readFileSync(join(process.cwd(), 'test/fixtures/data/image-reference.json'), 'utf8'),
+) as ImageReference;
 export const folder = join(process.cwd(), 'test/fixtures/data/image-folder');
 
-export const img = (shape: readonly number[], values: readonly number[]): NDArray<'float32'> => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
+export const img = (shape: readonly number[], values: readonly number[]): NDArray<'float32'> => ({
+  dtype: 'float32',
+  shape,
+  data: Float32Array.from(values),
+});
 
 /** Largest |a − b|, asserting it is at most `tol`. */
 export function near(got: ArrayLike<number>, want: readonly number[], tol: number, what: string): number {

@@ -11,7 +11,11 @@ import { failingFast } from './fixture-sources.js';
 
 const loaderUrl = new URL('../../src/data/loader.js', import.meta.url).href;
 const fixtures = new URL('./fixture-sources.js', import.meta.url).href;
-const spec = (bad: number): SourceSpec => ({ module: fixtures, export: 'failingFast', options: { n: 6, bad, delayMs: 40 } });
+const spec = (bad: number): SourceSpec => ({
+  module: fixtures,
+  export: 'failingFast',
+  options: { n: 6, bad, delayMs: 40 },
+});
 
 /** Runs an ES module body in a fresh node process; returns its exit code and output. */
 function child(body: string): { code: number | null; out: string } {
@@ -25,7 +29,7 @@ function child(body: string): { code: number | null; out: string } {
   }
 }
 
-test('a prefetched batch that fails first reaches the consumer\'s catch; the process lives (0, 1, 2 workers)', () => {
+test("a prefetched batch that fails first reaches the consumer's catch; the process lives (0, 1, 2 workers)", () => {
   for (const workers of [0, 1, 2]) {
     const r = child(`
       const { DataLoader } = await import(${JSON.stringify(loaderUrl)});
@@ -39,7 +43,7 @@ test('a prefetched batch that fails first reaches the consumer\'s catch; the pro
   }
 });
 
-test('the issue\'s plain dataset: caught with 0 workers, not a process exit', () => {
+test("the issue's plain dataset: caught with 0 workers, not a process exit", () => {
   const r = child(`
     const { DataLoader } = await import(${JSON.stringify(loaderUrl)});
     const ds = { length: 4, async get(i) { if (i === 1) throw new Error('corrupt');
@@ -83,13 +87,21 @@ test('skipErrors leaves the bad sample out, counts it and reports it (0 and 2 wo
   const results: number[][][] = [];
   for (const workers of [0, 2]) {
     const seen: SkippedSample[] = [];
-    const l = await DataLoader.fromSpec(spec(3), { batchSize: 2, workers, skipErrors: true, onSkip: (s) => seen.push(s) });
+    const l = await DataLoader.fromSpec(spec(3), {
+      batchSize: 2,
+      workers,
+      skipErrors: true,
+      onSkip: (s) => seen.push(s),
+    });
     const batches: number[][] = [];
     for await (const b of l) batches.push(Array.from(b.x.data as Float32Array));
     await l.close();
     assert.equal(l.skipped, 1);
     assert.equal(seen.length, 1);
-    assert.deepEqual({ index: seen[0].index, file: seen[0].file, batch: seen[0].batch }, { index: 3, file: '/data/img-3.png', batch: 1 });
+    assert.deepEqual(
+      { index: seen[0].index, file: seen[0].file, batch: seen[0].batch },
+      { index: 3, file: '/data/img-3.png', batch: 1 },
+    );
     assert.match(seen[0].message, /corrupt/);
     assert.deepEqual(l.state(), { epoch: 1, batch: 0, seed: 0 });
     results.push(batches);

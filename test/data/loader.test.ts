@@ -5,7 +5,11 @@ import { fashionSource, fashionSubsetDir } from '../../src/data/fashion.js';
 import type { Batch } from '../../src/data/tensor.js';
 import { pipeline } from '../../src/data/pipeline.js';
 
-const spec: SourceSpec = { module: new URL('./fixture-sources.js', import.meta.url).href, export: 'counting', options: { n: 23 } };
+const spec: SourceSpec = {
+  module: new URL('./fixture-sources.js', import.meta.url).href,
+  export: 'counting',
+  options: { n: 23 },
+};
 const opts = { batchSize: 5, shuffle: true, seed: 9 };
 
 async function collect(l: DataLoader, epoch: number, from = 0): Promise<number[][]> {
@@ -22,7 +26,11 @@ test('batches are identical with 0 and 2 worker threads; shuffling depends on (s
   const b = await collect(workers, 0);
   assert.deepEqual(b, a);
   const seen = a.flatMap((row) => row.filter((_, i) => i % 2 === 0)).sort((p, q) => p - q);
-  assert.deepEqual(seen, Array.from({ length: 23 }, (_, i) => i), 'every sample once per epoch');
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 23 }, (_, i) => i),
+    'every sample once per epoch',
+  );
   assert.notDeepEqual(await collect(main, 1), a, 'another epoch, another order and augmentation');
   await workers.close();
 });
@@ -33,7 +41,10 @@ test('resume mid-epoch yields exactly the remaining batches; drop-last; labels c
   const full = await collect(l, 2);
   assert.deepEqual(await collect(l, 2, 2), full.slice(2));
   let first: Batch | undefined;
-  for await (const b of l.iterate(0)) { first = b; break; }
+  for await (const b of l.iterate(0)) {
+    first = b;
+    break;
+  }
   assert.equal(first!.y.dtype, 'int64');
   assert.deepEqual(first!.x.shape, [5, 2]);
 });
@@ -62,7 +73,9 @@ test('memoryCache decodes each sample once and still augments per epoch', async 
   const { memoryCache } = await import('../../src/data/memory-cache.js');
   const { ndarray } = await import('../../src/graph/ndarray.js');
   let decodes = 0;
-  const src = memoryCache({ length: 6, get: (i) => (decodes++, { x: ndarray('float32', [1], [i]) }) }, (s, ctx) => ({ x: ndarray('float32', [1], [(s.x as { data: Float32Array }).data[0] + ctx.random()]) }));
+  const src = memoryCache({ length: 6, get: (i) => (decodes++, { x: ndarray('float32', [1], [i]) }) }, (s, ctx) => ({
+    x: ndarray('float32', [1], [(s.x as { data: Float32Array }).data[0] + ctx.random()]),
+  }));
   const l = new DataLoader(src, 6, { batchSize: 3, seed: 2 });
   const e0 = await collect(l, 0);
   const e1 = await collect(l, 1);
@@ -122,6 +135,13 @@ test('a described pipeline (registered kinds) rebuilds in workers: augmentation 
   assert.deepEqual(b, a);
   assert.deepEqual(a[0].y.shape, [32, 10]);
   const rows = a[0].y.data as Float32Array;
-  for (let i = 0; i < 32; i++) assert.ok(Math.abs(rows.subarray(i * 10, i * 10 + 10).reduce((p, q) => p + q, 0) - 1) < 1e-5, 'soft labels sum to 1');
-  await assert.rejects(DataLoader.fromSpec(pipeline({ dataset: { kind: 'nope' } }), o), /unknown dataset kind "nope".*fashion-mnist/);
+  for (let i = 0; i < 32; i++)
+    assert.ok(
+      Math.abs(rows.subarray(i * 10, i * 10 + 10).reduce((p, q) => p + q, 0) - 1) < 1e-5,
+      'soft labels sum to 1',
+    );
+  await assert.rejects(
+    DataLoader.fromSpec(pipeline({ dataset: { kind: 'nope' } }), o),
+    /unknown dataset kind "nope".*fashion-mnist/,
+  );
 });

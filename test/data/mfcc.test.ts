@@ -9,7 +9,8 @@ import { stft } from '../../src/data/audio/stft.js';
 import { mfcc } from '../../src/data/audio/mfcc.js';
 
 interface Ref {
-  n: number; sampleRate: number;
+  n: number;
+  sampleRate: number;
   stft400: { bins: number; frames: number; frame3: { re: number[]; im: number[] } };
   stft401: { bins: number; frames: number; frame3: { re: number[]; im: number[] } };
   mfccDefault: number[];
@@ -18,7 +19,11 @@ interface Ref {
 const ref = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/data/mfcc-reference.json'), 'utf8')) as Ref;
 const signal = Float64Array.from({ length: ref.n }, (_, i) => {
   const t = i / ref.sampleRate;
-  return 0.5 * Math.sin(2 * Math.PI * 440 * t) + 0.25 * Math.sin(2 * Math.PI * 3000 * t + 0.3) + 0.1 * Math.sin(2 * Math.PI * (100 * t + 2000 * t * t));
+  return (
+    0.5 * Math.sin(2 * Math.PI * 440 * t) +
+    0.25 * Math.sin(2 * Math.PI * 3000 * t + 0.3) +
+    0.1 * Math.sin(2 * Math.PI * (100 * t + 2000 * t * t))
+  );
 });
 
 function worst(got: ArrayLike<number>, want: readonly number[]): number {
@@ -43,14 +48,17 @@ test('FFT of any length (Bluestein) matches a direct DFT and inverts: n = 1, 3, 
         sr += x[t] * Math.cos(a) - y[t] * Math.sin(a);
         si += x[t] * Math.sin(a) + y[t] * Math.cos(a);
       }
-      assert.ok(Math.abs(re[k] - sr) < 1e-8 * n && Math.abs(im[k] - si) < 1e-8 * n, `n ${n} bin ${k}: ${re[k]} vs ${sr}`);
+      assert.ok(
+        Math.abs(re[k] - sr) < 1e-8 * n && Math.abs(im[k] - si) < 1e-8 * n,
+        `n ${n} bin ${k}: ${re[k]} vs ${sr}`,
+      );
     }
     fft(re, im, true);
     assert.ok(worst(re, Array.from(x)) < 1e-10 && worst(im, Array.from(y)) < 1e-10, `n ${n} inverse`);
   }
 });
 
-test('STFT with torchaudio\'s default n_fft = 400 (and 401) matches torch.stft', () => {
+test("STFT with torchaudio's default n_fft = 400 (and 401) matches torch.stft", () => {
   for (const nFft of [400, 401] as const) {
     const want = ref[`stft${nFft}`];
     const s = stft(signal, { nFft, hop: 160 });

@@ -24,7 +24,10 @@ test('every built-in dataset, transform and batch-transform kind rejects an unkn
 
 test('a pipeline names the transform at fault', async () => {
   await assert.rejects(
-    pipelineSource({ dataset: { kind: 'fashion-mnist', split: 'test', subset: true }, transforms: [{ kind: 'resample', from: 8000, to: 16000, rollof: 0.9 }] }),
+    pipelineSource({
+      dataset: { kind: 'fashion-mnist', split: 'test', subset: true },
+      transforms: [{ kind: 'resample', from: 8000, to: 16000, rollof: 0.9 }],
+    }),
     /pipeline\.transforms\[0\] \(resample\): unknown option "rollof" \(known: from, to, zeros, rolloff\)/,
   );
 });
@@ -32,9 +35,16 @@ test('a pipeline names the transform at fault', async () => {
 test('resample takes its filter width and rolloff from the pipeline; bad values are errors', async () => {
   const wave = Float32Array.from({ length: 400 }, (_, i) => Math.sin(i / 3));
   const t = await transformKinds.build({ kind: 'resample', from: 16000, to: 8000, zeros: 4, rolloff: 0.8 }, 'spec');
-  const got = t({ dtype: 'float32', shape: [400], data: wave }, { epoch: 0, index: 0, random: Math.random }).data as Float32Array;
+  const got = t({ dtype: 'float32', shape: [400], data: wave }, { epoch: 0, index: 0, random: Math.random })
+    .data as Float32Array;
   assert.deepEqual(Array.from(got), Array.from(resample(wave, 16000, 8000, { zeros: 4, rolloff: 0.8 })));
   assert.notDeepEqual(Array.from(got), Array.from(resample(wave, 16000, 8000)));
-  await assert.rejects(transformKinds.build({ kind: 'resample', from: 1, to: 2, rolloff: 1.5 }, 'spec'), /rolloff must be in \(0, 1\]/);
-  await assert.rejects(transformKinds.build({ kind: 'resample', from: 1, to: 2, zeros: 0 }, 'spec'), /zeros must be an integer ≥ 1/);
+  await assert.rejects(
+    transformKinds.build({ kind: 'resample', from: 1, to: 2, rolloff: 1.5 }, 'spec'),
+    /rolloff must be in \(0, 1\]/,
+  );
+  await assert.rejects(
+    transformKinds.build({ kind: 'resample', from: 1, to: 2, zeros: 0 }, 'spec'),
+    /zeros must be an integer ≥ 1/,
+  );
 });

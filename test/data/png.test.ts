@@ -15,7 +15,7 @@ import { folder, ref } from './image-reference.js';
 const pngs = join(process.cwd(), 'test/fixtures/data/png');
 const png = ref.png as Record<string, { RGB: number[]; L: number[] }>;
 
-test('every common PNG layout decodes to Pillow\'s RGB and L pixels', () => {
+test("every common PNG layout decodes to Pillow's RGB and L pixels", () => {
   assert.deepEqual(Object.keys(png).sort(), ['1', 'L', 'LA', 'P4', 'P8', 'RGB', 'RGBA']);
   for (const [name, want] of Object.entries(png)) {
     const img = decodePng(readFileSync(join(pngs, `${name}.png`)), name);
@@ -39,7 +39,12 @@ function encodeFiltered(px: Uint8Array, w: number, h: number, channels: number):
       const b = y > 0 ? px[(y - 1) * stride + i] : 0;
       const c = y > 0 && i >= channels ? px[(y - 1) * stride + i - channels] : 0;
       const p = a + b - c;
-      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      const paeth =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c;
       raw[y * (stride + 1) + 1 + i] = (x - [0, a, b, (a + b) >> 1, paeth][f]) & 0xff;
     }
   }
@@ -54,7 +59,12 @@ function encodeFiltered(px: Uint8Array, w: number, h: number, channels: number):
   ihdr.writeUInt32BE(h, 4);
   ihdr[8] = 8;
   ihdr[9] = channels === 3 ? 2 : 6;
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 test('all five row filters (None, Sub, Up, Average, Paeth) unfilter to the original pixels', () => {
@@ -69,7 +79,10 @@ test('all five row filters (None, Sub, Up, Average, Paeth) unfilter to the origi
 
 test('broken PNGs are errors naming the file; not-a-PNG is left to sharp', () => {
   const bytes = readFileSync(join(pngs, 'RGB.png'));
-  assert.throws(() => decodePng(bytes.subarray(0, bytes.length - 20), 'cut.png'), /cut\.png: PNG (chunk IDAT is truncated|is truncated)/);
+  assert.throws(
+    () => decodePng(bytes.subarray(0, bytes.length - 20), 'cut.png'),
+    /cut\.png: PNG (chunk IDAT is truncated|is truncated)/,
+  );
   const bad = Uint8Array.from(bytes);
   bad[60] ^= 0xff; // inside the compressed data
   assert.throws(() => decodePng(bad, 'flip.png'), /flip\.png: PNG/);
@@ -94,7 +107,12 @@ test('a corrupt PNG in an image folder reaches the consumer as a SampleError nam
     assert.ok(err instanceof SampleError, String(err));
     assert.equal(err.index, 0);
     assert.match(err.message, /broken\.png/);
-    const skipping = await DataLoader.fromSpec(spec, { batchSize: 2, workers: 2, skipErrors: true, onSkip: () => undefined });
+    const skipping = await DataLoader.fromSpec(spec, {
+      batchSize: 2,
+      workers: 2,
+      skipErrors: true,
+      onSkip: () => undefined,
+    });
     let n = 0;
     for await (const b of skipping) n += b.x.shape[0];
     await skipping.close();

@@ -23,7 +23,10 @@ test('IDX: gzipped and plain, header validated, bad magic and truncation name th
   assert.deepEqual(a.dims, [2, 3, 4]);
   assert.deepEqual(Array.from(a.data), Array.from(px));
   const ds = idxDataset({ images: join(dir, 'a.idx.gz'), labels: join(dir, 'l.idx') });
-  const s = ds.get(1, { epoch: 0, index: 1, random: Math.random }) as unknown as { x: { shape: number[]; data: Uint8Array }; y: number };
+  const s = ds.get(1, { epoch: 0, index: 1, random: Math.random }) as unknown as {
+    x: { shape: number[]; data: Uint8Array };
+    y: number;
+  };
   assert.deepEqual([s.x.shape, s.x.data[0], s.y], [[1, 3, 4], 12, 9]);
   writeFileSync(join(dir, 'bad.gz'), gzipSync(Buffer.from([1, 2, 3, 4, 5])));
   assert.throws(() => readIdx(join(dir, 'bad.gz')), /bad\.gz: not an IDX file \(bad magic 01020304\)/);
@@ -51,7 +54,10 @@ test('CSV: quoted fields (commas, quotes, newlines), inferred and declared types
   assert.equal(t.columns.age.type, 'number');
   assert.deepEqual(Array.from(t.columns.age.values as Float64Array), [34, NaN, 51]);
   assert.deepEqual(Array.from(t.columns.score.values as Float64Array), [1.5, NaN, -2]);
-  assert.throws(() => parseCsv(CSV, { columns: { score: 'int' }, source: 'p.csv' }), /p\.csv:2: column "score": "1\.5" is not an integer/);
+  assert.throws(
+    () => parseCsv(CSV, { columns: { score: 'int' }, source: 'p.csv' }),
+    /p\.csv:2: column "score": "1\.5" is not an integer/,
+  );
   assert.throws(() => parseCsv('a,b\n1,2\n3\n', { source: 'q.csv' }), /q\.csv:3: 1 fields, header has 2/);
   assert.throws(() => parseCsv('a\n"x', { source: 'r.csv' }), /r\.csv:2: unterminated quoted field/);
   assert.throws(() => parseCsv(CSV, { columns: { nope: 'string' } }), /no column "nope"/);
@@ -60,7 +66,10 @@ test('CSV: quoted fields (commas, quotes, newlines), inferred and declared types
   const r = readCsv(join(dir, 't.csv'), { delimiter: ';' });
   const ds = tableDataset(r, { label: 'y' });
   assert.deepEqual(ds.classes, ['a', 'b']);
-  const s = ds.get(1, { epoch: 0, index: 1, random: Math.random }) as unknown as { x: { data: Float32Array }; y: number };
+  const s = ds.get(1, { epoch: 0, index: 1, random: Math.random }) as unknown as {
+    x: { data: Float32Array };
+    y: number;
+  };
   assert.deepEqual([Array.from(s.x.data), s.y], [[2], 1]);
 });
 
@@ -73,16 +82,24 @@ test('JSONL: values, blank lines skipped, streaming with line numbers, errors na
   await assert.rejects(async () => {
     for await (const { value, line } of jsonlLines(join(dir, 'x.jsonl'))) seen.push([value, line]);
   }, /x\.jsonl:4: invalid JSON/);
-  assert.deepEqual(seen, [[{ t: 'a' }, 1], [{ t: 'b' }, 3]]);
+  assert.deepEqual(seen, [
+    [{ t: 'a' }, 1],
+    [{ t: 'b' }, 3],
+  ]);
   assert.throws(() => readJsonl(join(dir, 'x.jsonl')), /x\.jsonl:4/);
 });
 
 test('image folder: class per subfolder, PNG and JPEG decoded by sharp, resized, greyscale or RGB', async () => {
   const root = tmp();
   for (const c of ['cat', 'dog']) mkdirSync(join(root, c));
-  const solid = (r: number, g: number, b: number) => sharp({ create: { width: 10, height: 6, channels: 3, background: { r, g, b } } });
-  await solid(255, 0, 0).png().toFile(join(root, 'cat', 'a.png'));
-  await solid(0, 0, 255).jpeg({ quality: 95 }).toFile(join(root, 'dog', 'b.jpg'));
+  const solid = (r: number, g: number, b: number) =>
+    sharp({ create: { width: 10, height: 6, channels: 3, background: { r, g, b } } });
+  await solid(255, 0, 0)
+    .png()
+    .toFile(join(root, 'cat', 'a.png'));
+  await solid(0, 0, 255)
+    .jpeg({ quality: 95 })
+    .toFile(join(root, 'dog', 'b.jpg'));
   writeFileSync(join(root, 'dog', 'notes.txt'), 'ignored');
   writeFileSync(join(root, 'dog', 'broken.png'), 'not a png');
   const ds = imageFolder({ root, size: [4, 5], channels: 3 });

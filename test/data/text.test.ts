@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BYTE_TO_UNICODE, BpeTokenizer, ByteTokenizer, CharTokenizer, HfTokenizer, loadTokenizer, splitSpecials, type Tokenizer } from '../../src/data/text/index.js';
+import {
+  BYTE_TO_UNICODE,
+  BpeTokenizer,
+  ByteTokenizer,
+  CharTokenizer,
+  HfTokenizer,
+  loadTokenizer,
+  splitSpecials,
+  type Tokenizer,
+} from '../../src/data/text/index.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { FileFormatError } from '../../src/util/errors.js';
 
@@ -40,13 +49,19 @@ test('char tokenizer: vocabulary from a corpus, unknown characters map to id 0',
 test('BPE training merges the most frequent pair first, ties to the smallest pair', () => {
   const t = BpeTokenizer.train('aaab aaab aaab', { vocabSize: 258 });
   // (a,a) occurs 6 times; then (a,b) and (aa,a) both 3 times: the smaller pair (97,98) wins.
-  assert.deepEqual(t.merges, [[97, 97], [97, 98]]);
+  assert.deepEqual(t.merges, [
+    [97, 97],
+    [97, 98],
+  ]);
   assert.deepEqual(t.encode('aaab'), [256, 257]);
   assert.equal(t.vocabSize, 258);
 });
 
 test('BPE: encode/decode round-trip on any text, compression, save/load JSON', () => {
-  const corpus = Array.from({ length: 30 }, (_, i) => `the quick brown fox ${i % 7} jumps over the lazy dog; the end.`).join('\n');
+  const corpus = Array.from(
+    { length: 30 },
+    (_, i) => `the quick brown fox ${i % 7} jumps over the lazy dog; the end.`,
+  ).join('\n');
   const t = BpeTokenizer.train(corpus, { vocabSize: 280, specials: ['<|eos|>'] });
   assert.equal(t.vocabSize, 280);
   const text = 'the lazy fox jumps<|eos|>';
@@ -96,7 +111,10 @@ test('HF tokenizer.json, byte-level BPE (worked by hand): merges by rank, Ġ for
   assert.equal(t.decode([12, 17, 0]), 'hello world!');
   assert.equal(t.decode([12, 18]), 'hello');
   assert.throws(() => new HfTokenizer({ model: { type: 'Unigram', vocab: [] } }), /Unigram/);
-  assert.throws(() => new HfTokenizer({ model: { type: 'BPE', vocab: {}, merges: [] }, normalizer: { type: 'Precompiled' } }), /Precompiled/);
+  assert.throws(
+    () => new HfTokenizer({ model: { type: 'BPE', vocab: {}, merges: [] }, normalizer: { type: 'Precompiled' } }),
+    /Precompiled/,
+  );
 });
 
 test('HF tokenizer.json with a missing or malformed field: a FileFormatError naming the field', () => {
@@ -110,11 +128,31 @@ test('HF tokenizer.json with a missing or malformed field: a FileFormatError nam
     ['BPE without merges', { model: { type: 'BPE', vocab: {} } }, /BPE model has no "merges" list/],
     ['merge neither form', { model: { ...bpe, merges: [3] } }, /merges\[0\] 3 is neither/],
     ['added token without id', { ...good, added_tokens: [{ content: '[X]' }] }, /added_tokens\[0\] needs/],
-    ['normalizer Sequence without list', { ...good, normalizer: { type: 'Sequence' } }, /normalizer Sequence has no "normalizers" list/],
-    ['pre_tokenizer Sequence item not an object', { ...good, pre_tokenizer: { type: 'Sequence', pretokenizers: ['x'] } }, /"pretokenizers"\[0\] is not an object/],
-    ['template without single', { ...good, post_processor: { type: 'TemplateProcessing' } }, /TemplateProcessing has no "single" list/],
-    ['BertProcessing without sep', { ...good, post_processor: { type: 'BertProcessing', cls: ['[CLS]', 2] } }, /BertProcessing has no "sep" list/],
-    ['BertProcessing cls not a pair', { ...good, post_processor: { type: 'BertProcessing', cls: ['[CLS]'], sep: ['[SEP]', 3] } }, /"cls" is not a \[token, id\] pair/],
+    [
+      'normalizer Sequence without list',
+      { ...good, normalizer: { type: 'Sequence' } },
+      /normalizer Sequence has no "normalizers" list/,
+    ],
+    [
+      'pre_tokenizer Sequence item not an object',
+      { ...good, pre_tokenizer: { type: 'Sequence', pretokenizers: ['x'] } },
+      /"pretokenizers"\[0\] is not an object/,
+    ],
+    [
+      'template without single',
+      { ...good, post_processor: { type: 'TemplateProcessing' } },
+      /TemplateProcessing has no "single" list/,
+    ],
+    [
+      'BertProcessing without sep',
+      { ...good, post_processor: { type: 'BertProcessing', cls: ['[CLS]', 2] } },
+      /BertProcessing has no "sep" list/,
+    ],
+    [
+      'BertProcessing cls not a pair',
+      { ...good, post_processor: { type: 'BertProcessing', cls: ['[CLS]'], sep: ['[SEP]', 3] } },
+      /"cls" is not a \[token, id\] pair/,
+    ],
     ['decoder not an object', { ...good, decoder: 'WordPiece' }, /"decoder" is not an object/],
   ];
   const dir = mkdtempSync(join(tmpdir(), 'lathe-hf-'));
@@ -122,13 +160,20 @@ test('HF tokenizer.json with a missing or malformed field: a FileFormatError nam
     for (const [name, json, message] of cases) {
       const path = join(dir, 'tokenizer.json');
       writeFileSync(path, JSON.stringify(json));
-      assert.throws(() => HfTokenizer.load(path), (e: unknown) => e instanceof FileFormatError && message.test(e.message), name);
+      assert.throws(
+        () => HfTokenizer.load(path),
+        (e: unknown) => e instanceof FileFormatError && message.test(e.message),
+        name,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   // merges as ["left", "right"] pairs, as newer `tokenizers` writes them, still load
-  assert.deepEqual(new HfTokenizer({ model: { ...bpe, merges: [['a', 'b']], vocab: { a: 0, b: 1, ab: 2 } } }).encode('ab'), [2]);
+  assert.deepEqual(
+    new HfTokenizer({ model: { ...bpe, merges: [['a', 'b']], vocab: { a: 0, b: 1, ab: 2 } } }).encode('ab'),
+    [2],
+  );
 });
 
 test('tokenizer contract: ids in range, lossless round trip, toJSON → loadTokenizer gives the same encoding', () => {
@@ -141,7 +186,10 @@ test('tokenizer contract: ids in range, lossless round trip, toJSON → loadToke
   ];
   for (const t of all) {
     const ids = t.encode(corpus);
-    assert.ok(ids.every((i) => Number.isInteger(i) && i >= 0 && i < t.vocabSize), `${t.constructor.name}: ids in [0, ${t.vocabSize})`);
+    assert.ok(
+      ids.every((i) => Number.isInteger(i) && i >= 0 && i < t.vocabSize),
+      `${t.constructor.name}: ids in [0, ${t.vocabSize})`,
+    );
     if (!(t instanceof HfTokenizer)) assert.equal(t.decode(ids), corpus, `${t.constructor.name}: round trip`);
     const back = loadTokenizer(JSON.parse(JSON.stringify(t.toJSON())));
     assert.deepEqual(back.encode(corpus), ids, `${t.constructor.name}: saved and loaded`);
@@ -153,7 +201,10 @@ test('tokenizer contract: ids in range, lossless round trip, toJSON → loadToke
 test('HF tokenizer.json, WordPiece with [CLS]/[SEP] template: greedy pieces, accents stripped, [MASK] kept', () => {
   const t = HfTokenizer.load(fixture('tokenizer-wordpiece.json'));
   const ids = t.encode('The quick, UNAFFABLE fox jumped!');
-  assert.deepEqual(ids.map((i) => t.idToTokenString(i)), ['[CLS]', 'the', 'quick', ',', 'un', '##aff', '##able', 'fox', 'jump', '##ed', '!', '[SEP]']);
+  assert.deepEqual(
+    ids.map((i) => t.idToTokenString(i)),
+    ['[CLS]', 'the', 'quick', ',', 'un', '##aff', '##able', 'fox', 'jump', '##ed', '!', '[SEP]'],
+  );
   assert.equal(t.decode(ids), 'the quick, unaffable fox jumped!');
   assert.deepEqual(t.tokenize('Café zebra [MASK]', { addSpecialTokens: false }), ['cafe', '[UNK]', '[MASK]']);
   assert.deepEqual(t.encode('abb', { addSpecialTokens: false }), [18, 19, 19]);

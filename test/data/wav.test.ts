@@ -9,17 +9,33 @@ import { readWav, decodeWav } from '../../src/data/readers/wav.js';
 import { alawToLinear, mulawToLinear } from '../../src/data/readers/wav-decode.js';
 
 const dir = join(process.cwd(), 'test/fixtures/data/wav');
-const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, { sampleRate: number; channels: number[][] }>;
+const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<
+  string,
+  { sampleRate: number; channels: number[][] }
+>;
 
-test('every accepted layout decodes to Python\'s values (A-law, μ-law, PCM 8/12/24-extensible/32, float64)', () => {
-  assert.deepEqual(Object.keys(expected).sort(), ['alaw.wav', 'float64.wav', 'mulaw.wav', 'pcm12.wav', 'pcm24-extensible.wav', 'pcm32.wav', 'pcm8.wav']);
+test("every accepted layout decodes to Python's values (A-law, μ-law, PCM 8/12/24-extensible/32, float64)", () => {
+  assert.deepEqual(Object.keys(expected).sort(), [
+    'alaw.wav',
+    'float64.wav',
+    'mulaw.wav',
+    'pcm12.wav',
+    'pcm24-extensible.wav',
+    'pcm32.wav',
+    'pcm8.wav',
+  ]);
   for (const [name, want] of Object.entries(expected)) {
     const a = readWav(join(dir, name));
     assert.equal(a.sampleRate, want.sampleRate, name);
     assert.equal(a.channels.length, want.channels.length, name);
     a.channels.forEach((c, k) => {
       assert.equal(c.length, want.channels[k].length, `${name} channel ${k}`);
-      c.forEach((v, i) => assert.ok(Math.abs(v - want.channels[k][i]) <= 1e-7 * Math.max(1, Math.abs(want.channels[k][i])), `${name}[${k}][${i}]: ${v} vs ${want.channels[k][i]}`));
+      c.forEach((v, i) =>
+        assert.ok(
+          Math.abs(v - want.channels[k][i]) <= 1e-7 * Math.max(1, Math.abs(want.channels[k][i])),
+          `${name}[${k}][${i}]: ${v} vs ${want.channels[k][i]}`,
+        ),
+      );
       for (const v of c) assert.ok(v >= -1 && v <= 1, `${name}: ${v} outside [-1, 1]`);
     });
   }
@@ -36,8 +52,14 @@ test('G.711 tables: the extremes and silence', () => {
 
 test('refused layouts and broken files are errors naming the file and the reason', () => {
   assert.throws(() => readWav(join(dir, 'mpeg.wav')), /mpeg\.wav: WAV format 0x0050 \(MPEG\) is not supported/);
-  assert.throws(() => readWav(join(dir, 'adpcm-extensible.wav')), /adpcm-extensible\.wav: WAV format 0x0002 \(Microsoft ADPCM\)/);
-  assert.throws(() => readWav(join(dir, 'truncated.wav')), /truncated\.wav: data chunk is truncated: header says 1600 bytes, file has 256/);
+  assert.throws(
+    () => readWav(join(dir, 'adpcm-extensible.wav')),
+    /adpcm-extensible\.wav: WAV format 0x0002 \(Microsoft ADPCM\)/,
+  );
+  assert.throws(
+    () => readWav(join(dir, 'truncated.wav')),
+    /truncated\.wav: data chunk is truncated: header says 1600 bytes, file has 256/,
+  );
   assert.throws(() => readWav(join(dir, 'missing.wav')), /missing\.wav: cannot read/);
   const pcm = readFileSync(join(dir, 'pcm8.wav'));
   const zeroRate = Uint8Array.from(pcm);

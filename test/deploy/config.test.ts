@@ -6,7 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { deploy, DeployError, imageLockfile, kubernetesNameProblem, loadDeployConfig, parseDeployConfig } from '../../src/deploy/index.js';
+import {
+  deploy,
+  DeployError,
+  imageLockfile,
+  kubernetesNameProblem,
+  loadDeployConfig,
+  parseDeployConfig,
+} from '../../src/deploy/index.js';
 import { CNN, tempDir } from './helpers.js';
 
 async function refused(input: Record<string, unknown>, message: RegExp): Promise<void> {
@@ -20,11 +27,17 @@ async function refused(input: Record<string, unknown>, message: RegExp): Promise
 }
 
 test('an unknown target is refused, naming the targets, and nothing is written', async () => {
-  await refused({ target: 'k9s' }, /target: unknown target 'k9s'; one of docker, k8s, kserve, knative, rollout, lambda, fetch, browser/);
+  await refused(
+    { target: 'k9s' },
+    /target: unknown target 'k9s'; one of docker, k8s, kserve, knative, rollout, lambda, fetch, browser/,
+  );
 });
 
 test('a model path that does not exist is refused, naming it, and nothing is written', async () => {
-  await refused({ model: '/nonexistent/model.onnx' }, /model: model source '\/nonexistent\/model\.onnx' does not exist/);
+  await refused(
+    { model: '/nonexistent/model.onnx' },
+    /model: model source '\/nonexistent\/model\.onnx' does not exist/,
+  );
   const notOnnx = join(tempDir(), 'model.onnx');
   writeFileSync(notOnnx, 'this is not protobuf at all, just text');
   await refused({ model: notOnnx }, /is not a readable ONNX model/);
@@ -41,7 +54,10 @@ test('an invalid Kubernetes name is refused, saying why, and nothing is written'
 
 test('other bad fields name their path; minReplicas above maxReplicas is refused', async () => {
   await refused({ port: 70000 }, /port: /);
-  await refused({ resources: { requests: { cpu: 'lots', memory: '1Gi' } } }, /resources\.requests\.cpu: a Kubernetes quantity/);
+  await refused(
+    { resources: { requests: { cpu: 'lots', memory: '1Gi' } } },
+    /resources\.requests\.cpu: a Kubernetes quantity/,
+  );
   await refused({ minReplicas: 5, maxReplicas: 2 }, /minReplicas \(5\) is above maxReplicas \(2\)/);
   await refused({ replicsa: 3 }, /Unrecognized key.*replicsa/);
 });
@@ -63,7 +79,18 @@ test('deploy writes the folder, and the deploy.yaml it writes reproduces the con
   const out = join(tempDir(), 'out');
   const r = await deploy({ model: CNN, target: 'docker', out, name: 'fashion-cnn' });
   assert.equal(r.out, out);
-  for (const f of ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'serve.yaml', 'model/model.onnx', 'vendor/lathe/bin/lathe.js', 'vendor/lathe/dist/src/cli/bin.js', 'vendor/lathe/src/serve/grpc/grpc_predict_v2.proto']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of [
+    'Dockerfile',
+    '.dockerignore',
+    'package.json',
+    'package-lock.json',
+    'serve.yaml',
+    'model/model.onnx',
+    'vendor/lathe/bin/lathe.js',
+    'vendor/lathe/dist/src/cli/bin.js',
+    'vendor/lathe/src/serve/grpc/grpc_predict_v2.proto',
+  ])
+    assert.ok(existsSync(join(out, f)), f);
   assert.deepEqual(readFileSync(join(out, 'model/model.onnx')), readFileSync(CNN));
   const again = parseDeployConfig({ ...(parse(readFileSync(join(out, 'deploy.yaml'), 'utf8')) as object), out });
   assert.equal(again.name, 'fashion-cnn');
@@ -72,7 +99,8 @@ test('deploy writes the folder, and the deploy.yaml it writes reproduces the con
 
 test('lathe deploy (CLI): one-line errors with exit code 2, nothing written', () => {
   const out = join(tempDir(), 'out');
-  const run = (...args: string[]) => spawnSync(process.execPath, ['bin/lathe.js', 'deploy', ...args], { encoding: 'utf8' });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['bin/lathe.js', 'deploy', ...args], { encoding: 'utf8' });
   let r = run(CNN, '--target', 'k9s', '--out', out);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /unknown target 'k9s'/);
@@ -94,11 +122,22 @@ test('lathe deploy (CLI): one-line errors with exit code 2, nothing written', ()
 
 test('a models:/ URI resolves through the registered resolvers; a run folder through its model.onnx', async () => {
   const { registerModelResolver } = await import('../../src/serve/index.js');
-  registerModelResolver({ resolve: async (uri) => (uri.startsWith('models:/deploy-test') ? [{ version: '3', path: CNN }, { version: '1', path: '/nonexistent' }] : undefined) });
+  registerModelResolver({
+    resolve: async (uri) =>
+      uri.startsWith('models:/deploy-test')
+        ? [
+            { version: '3', path: CNN },
+            { version: '1', path: '/nonexistent' },
+          ]
+        : undefined,
+  });
   const out = join(tempDir(), 'out');
   const r = await deploy({ model: 'models:/deploy-test@champion', target: 'kserve', out, name: 'cnn' });
   assert.equal(r.model, CNN, 'the highest version is shipped');
-  await assert.rejects(deploy({ model: 'models:/other@x', target: 'kserve', out: join(out, 'x') }), /no resolver handles 'models:\/other@x'/);
+  await assert.rejects(
+    deploy({ model: 'models:/other@x', target: 'kserve', out: join(out, 'x') }),
+    /no resolver handles 'models:\/other@x'/,
+  );
   const run = tempDir();
   writeFileSync(join(run, 'model.onnx'), readFileSync(CNN));
   assert.equal((await deploy({ model: run, target: 'knative', out: join(out, 'run') })).model, join(run, 'model.onnx'));
@@ -108,7 +147,9 @@ test('lathe deploy preview (CLI) serves a bundle folder on 127.0.0.1', { timeout
   const dir = tempDir();
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>x</title>');
   const { spawn } = await import('node:child_process');
-  const p = spawn(process.execPath, ['bin/lathe.js', 'deploy', 'preview', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, ['bin/lathe.js', 'deploy', 'preview', dir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let text = '';
@@ -132,16 +173,25 @@ test('lathe deploy preview (CLI) serves a bundle folder on 127.0.0.1', { timeout
 });
 
 test("the image's lockfile holds lathe's runtime dependencies and what they reach, nothing else", () => {
-  const lathe = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const lathe = JSON.parse(readFileSync('package.json', 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
   const deps = Object.fromEntries(Object.entries(lathe.dependencies).filter(([n]) => n !== 'onnxruntime-web'));
-  const lock = JSON.parse(imageLockfile(process.cwd(), 'app', deps)!) as { packages: Record<string, { dev?: boolean; version?: string }> };
+  const lock = JSON.parse(imageLockfile(process.cwd(), 'app', deps)!) as {
+    packages: Record<string, { dev?: boolean; version?: string }>;
+  };
   assert.deepEqual(lock.packages[''], { name: 'app', version: '1.0.0', dependencies: deps });
   for (const d of Object.keys(deps)) assert.ok(lock.packages[`node_modules/${d}`], d);
-  const full = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean }> };
+  const full = JSON.parse(readFileSync('package-lock.json', 'utf8')) as {
+    packages: Record<string, { version?: string; dev?: boolean }>;
+  };
   // dev-only packages (a devDependency that a runtime one also needs, like protobufjs's @types/node, is not dev-only)
   const devOnly = Object.keys(lathe.devDependencies).filter((d) => full.packages[`node_modules/${d}`]?.dev);
   assert.ok(devOnly.includes('typescript'));
-  for (const d of [...devOnly, 'onnxruntime-web', 'guid-typescript']) assert.equal(lock.packages[`node_modules/${d}`], undefined, `${d} is not in the image`);
+  for (const d of [...devOnly, 'onnxruntime-web', 'guid-typescript'])
+    assert.equal(lock.packages[`node_modules/${d}`], undefined, `${d} is not in the image`);
   assert.ok(Object.values(lock.packages).every((p) => p.dev === undefined));
-  for (const [path, p] of Object.entries(lock.packages)) if (path) assert.equal(p.version, full.packages[path].version, path);
+  for (const [path, p] of Object.entries(lock.packages))
+    if (path) assert.equal(p.version, full.packages[path].version, path);
 });

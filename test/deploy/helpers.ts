@@ -3,14 +3,23 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { generate, loadDeployModel, parseDeployConfig, type DeployConfigInput, type DeployFiles, type Manifest } from '../../src/deploy/index.js';
+import {
+  generate,
+  loadDeployModel,
+  parseDeployConfig,
+  type DeployConfigInput,
+  type DeployFiles,
+  type Manifest,
+} from '../../src/deploy/index.js';
 
 export const CNN = join(process.cwd(), 'test', 'fixtures', 'serve', 'cnn.onnx');
 
 export const tempDir = (prefix = 'lathe-deploy-'): string => mkdtempSync(join(tmpdir(), prefix));
 
 /** The files a target generates in memory (nothing written). */
-export async function generated(input: Partial<DeployConfigInput> & Pick<DeployConfigInput, 'target'>): Promise<DeployFiles> {
+export async function generated(
+  input: Partial<DeployConfigInput> & Pick<DeployConfigInput, 'target'>,
+): Promise<DeployFiles> {
   const c = parseDeployConfig({ model: CNN, name: 'fashion-cnn', namespace: 'ml', ...input });
   return generate(c, await loadDeployModel(c.model));
 }

@@ -40,11 +40,54 @@ const VALIDATORS: Record<string, Validator> = {
 };
 
 const CASES: { target: DeployTarget; extra?: Record<string, unknown>; kinds: string[] }[] = [
-  { target: 'k8s', kinds: ['ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor', 'PrometheusRule'] },
-  { target: 'k8s', extra: { autoscaler: 'keda' }, kinds: ['ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'ScaledObject', 'NetworkPolicy', 'ServiceMonitor', 'PrometheusRule'] },
-  { target: 'rollout', kinds: ['ConfigMap', 'Rollout', 'Service', 'Service', 'AnalysisTemplate', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor', 'PrometheusRule'] },
+  {
+    target: 'k8s',
+    kinds: [
+      'ConfigMap',
+      'Deployment',
+      'Service',
+      'PodDisruptionBudget',
+      'HorizontalPodAutoscaler',
+      'NetworkPolicy',
+      'ServiceMonitor',
+      'PrometheusRule',
+    ],
+  },
+  {
+    target: 'k8s',
+    extra: { autoscaler: 'keda' },
+    kinds: [
+      'ConfigMap',
+      'Deployment',
+      'Service',
+      'PodDisruptionBudget',
+      'ScaledObject',
+      'NetworkPolicy',
+      'ServiceMonitor',
+      'PrometheusRule',
+    ],
+  },
+  {
+    target: 'rollout',
+    kinds: [
+      'ConfigMap',
+      'Rollout',
+      'Service',
+      'Service',
+      'AnalysisTemplate',
+      'PodDisruptionBudget',
+      'HorizontalPodAutoscaler',
+      'NetworkPolicy',
+      'ServiceMonitor',
+      'PrometheusRule',
+    ],
+  },
   { target: 'kserve', kinds: ['InferenceService'] },
-  { target: 'kserve', extra: { kserveMode: 'Serverless', storageUri: 's3://models/fashion-cnn' }, kinds: ['InferenceService'] },
+  {
+    target: 'kserve',
+    extra: { kserveMode: 'Serverless', storageUri: 's3://models/fashion-cnn' },
+    kinds: ['InferenceService'],
+  },
   { target: 'knative', kinds: ['Service'] },
 ];
 
@@ -59,8 +102,14 @@ for (const { target, extra, kinds } of CASES) {
       assert.doesNotThrow(() => validate(manifest), `${file} (${manifest.kind}) is not schema-valid`);
       assert.equal(manifest.metadata.namespace, 'ml', `${file}: namespace`);
     }
-    const kustomization = parse(String(files.get(`${manifests[0].file.split('/')[0]}/kustomization.yaml`))) as { resources: string[] };
-    assert.deepEqual(kustomization.resources.sort(), manifests.map((m) => m.file.split('/')[1]).sort(), 'kustomization lists every manifest');
+    const kustomization = parse(String(files.get(`${manifests[0].file.split('/')[0]}/kustomization.yaml`))) as {
+      resources: string[];
+    };
+    assert.deepEqual(
+      kustomization.resources.sort(),
+      manifests.map((m) => m.file.split('/')[1]).sort(),
+      'kustomization lists every manifest',
+    );
   });
 }
 
@@ -72,34 +121,72 @@ test('the validators reject broken manifests (they can fail)', async () => {
     mutate(m);
     return m as Manifest;
   };
-  assert.throws(() => VALIDATORS['argoproj.io/v1alpha1/Rollout'](broken('Rollout', (m) => (m.spec.template.spec.containers[0].ports[0].containerPort = 'http'))));
-  assert.throws(() => VALIDATORS['autoscaling/v2/HorizontalPodAutoscaler'](broken('HorizontalPodAutoscaler', (m) => delete m.spec.maxReplicas)));
-  assert.throws(() => VALIDATORS['monitoring.coreos.com/v1/PrometheusRule'](broken('PrometheusRule', (m) => delete m.spec.groups[0].rules[0].expr)));
+  assert.throws(() =>
+    VALIDATORS['argoproj.io/v1alpha1/Rollout'](
+      broken('Rollout', (m) => (m.spec.template.spec.containers[0].ports[0].containerPort = 'http')),
+    ),
+  );
+  assert.throws(() =>
+    VALIDATORS['autoscaling/v2/HorizontalPodAutoscaler'](
+      broken('HorizontalPodAutoscaler', (m) => delete m.spec.maxReplicas),
+    ),
+  );
+  assert.throws(() =>
+    VALIDATORS['monitoring.coreos.com/v1/PrometheusRule'](
+      broken('PrometheusRule', (m) => delete m.spec.groups[0].rules[0].expr),
+    ),
+  );
   const isvc = manifestsOf(await generated({ target: 'kserve' }))[0].manifest as Record<string, any>;
-  assert.throws(() => VALIDATORS['serving.kserve.io/v1beta1/InferenceService']({ ...isvc, spec: { predictor: { ...isvc.spec.predictor, canaryTrafficPercent: 120 } } } as unknown as Manifest));
-  assert.throws(() => VALIDATORS['serving.kserve.io/v1beta1/InferenceService']({ ...isvc, spec: { predictor: { ...isvc.spec.predictor, contianers: [] } } } as unknown as Manifest));
+  assert.throws(() =>
+    VALIDATORS['serving.kserve.io/v1beta1/InferenceService']({
+      ...isvc,
+      spec: { predictor: { ...isvc.spec.predictor, canaryTrafficPercent: 120 } },
+    } as unknown as Manifest),
+  );
+  assert.throws(() =>
+    VALIDATORS['serving.kserve.io/v1beta1/InferenceService']({
+      ...isvc,
+      spec: { predictor: { ...isvc.spec.predictor, contianers: [] } },
+    } as unknown as Manifest),
+  );
 });
 
 test('KServe: canaryTrafficPercent only in Serverless mode; the model at /mnt/models or from storageUri', async () => {
   const raw = manifestsOf(await generated({ target: 'kserve', canary: 20 }))[0].manifest as Record<string, any>;
   assert.equal(raw.metadata.annotations['serving.kserve.io/deploymentMode'], 'RawDeployment');
   assert.equal(raw.spec.predictor.canaryTrafficPercent, undefined);
-  const sl = manifestsOf(await generated({ target: 'kserve', canary: 20, kserveMode: 'Serverless', storageUri: 'gs://b/m' }))[0].manifest as Record<string, any>;
+  const sl = manifestsOf(
+    await generated({ target: 'kserve', canary: 20, kserveMode: 'Serverless', storageUri: 'gs://b/m' }),
+  )[0].manifest as Record<string, any>;
   assert.equal(sl.spec.predictor.canaryTrafficPercent, 20);
-  assert.deepEqual(sl.spec.predictor.containers[0].env.find((e: { name: string }) => e.name === 'STORAGE_URI'), { name: 'STORAGE_URI', value: 'gs://b/m' });
+  assert.deepEqual(
+    sl.spec.predictor.containers[0].env.find((e: { name: string }) => e.name === 'STORAGE_URI'),
+    { name: 'STORAGE_URI', value: 'gs://b/m' },
+  );
   assert.deepEqual(sl.spec.predictor.containers[0].args, ['serve', '--config', '/app/serve.yaml']);
 });
 
 test('Grafana dashboard and alerts query only lathe metrics the server exports', async () => {
   const files = await generated({ target: 'k8s' });
-  const dash = JSON.parse(String(files.get('monitoring/grafana-dashboard.json'))) as { panels: { targets: { expr: string }[] }[] };
+  const dash = JSON.parse(String(files.get('monitoring/grafana-dashboard.json'))) as {
+    panels: { targets: { expr: string }[] }[];
+  };
   assert.ok(dash.panels.length >= 6);
-  const rule = parse(String(files.get('k8s/prometheusrule.yaml'))) as { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };
-  assert.deepEqual(rule.spec.groups[0].rules.map((r) => r.alert), ['LatheHighErrorRate', 'LatheHighP99Latency', 'LatheQueueSaturated']);
-  const exprs = [...dash.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...rule.spec.groups[0].rules.map((r) => r.expr)];
+  const rule = parse(String(files.get('k8s/prometheusrule.yaml'))) as {
+    spec: { groups: { rules: { alert: string; expr: string }[] }[] };
+  };
+  assert.deepEqual(
+    rule.spec.groups[0].rules.map((r) => r.alert),
+    ['LatheHighErrorRate', 'LatheHighP99Latency', 'LatheQueueSaturated'],
+  );
+  const exprs = [
+    ...dash.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+    ...rule.spec.groups[0].rules.map((r) => r.expr),
+  ];
   const known = new Set<string>([...QUERIED_METRICS, 'lathe_batch_size_sum', 'lathe_batch_size_count']);
   for (const e of exprs) {
-    for (const name of e.match(/\b(lathe_[a-z_]+|process_[a-z_]+)\{/g) ?? []) assert.ok(known.has(name.slice(0, -1)), `${name.slice(0, -1)} in '${e}' is not a queried metric`);
+    for (const name of e.match(/\b(lathe_[a-z_]+|process_[a-z_]+)\{/g) ?? [])
+      assert.ok(known.has(name.slice(0, -1)), `${name.slice(0, -1)} in '${e}' is not a queried metric`);
     assert.match(e, /namespace="ml",service="fashion-cnn"/);
   }
 });

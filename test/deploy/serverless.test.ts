@@ -10,13 +10,20 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deploy } from '../../src/deploy/index.js';
 import { createFetchHandler } from '../../src/deploy/fetch.js';
-import { createLambdaHandler, type ApiGatewayV2Event, type ApiGatewayV2Result, type LambdaHandler } from '../../src/deploy/lambda.js';
+import {
+  createLambdaHandler,
+  type ApiGatewayV2Event,
+  type ApiGatewayV2Result,
+  type LambdaHandler,
+} from '../../src/deploy/lambda.js';
 import { createServer, parseServeConfig, type LatheServer } from '../../src/serve/index.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { CNN, tempDir } from './helpers.js';
 
 const NAME = 'fashion-cnn';
-const EVENTS = JSON.parse(readFileSync(join(process.cwd(), 'test', 'fixtures', 'deploy', 'apigw-v2-events.json'), 'utf8')) as Record<string, ApiGatewayV2Event>;
+const EVENTS = JSON.parse(
+  readFileSync(join(process.cwd(), 'test', 'fixtures', 'deploy', 'apigw-v2-events.json'), 'utf8'),
+) as Record<string, ApiGatewayV2Event>;
 
 interface Answer {
   status: number;
@@ -24,8 +31,14 @@ interface Answer {
 }
 
 async function serverAnswer(server: LatheServer, e: ApiGatewayV2Event): Promise<Answer> {
-  const body = e.body === undefined ? undefined : e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body;
-  const r = await server.app.inject({ method: e.requestContext.http.method as 'GET' | 'POST', url: e.rawPath, payload: body, headers: body ? { 'content-type': 'application/json' } : {} });
+  const body =
+    e.body === undefined ? undefined : e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body;
+  const r = await server.app.inject({
+    method: e.requestContext.http.method as 'GET' | 'POST',
+    url: e.rawPath,
+    payload: body,
+    headers: body ? { 'content-type': 'application/json' } : {},
+  });
   return { status: r.statusCode, body: JSON.parse(r.body) as Record<string, unknown> };
 }
 
@@ -43,7 +56,11 @@ function assertSame(what: string, got: Answer, want: Answer, tolerance: number):
     return;
   }
   const [g, w] = [got.body.outputs as Outputs, want.body.outputs as Outputs];
-  assert.deepEqual({ ...got.body, outputs: g.map((o) => ({ ...o, data: [] })) }, { ...want.body, outputs: w.map((o) => ({ ...o, data: [] })) }, `${what}: names, shapes, ids`);
+  assert.deepEqual(
+    { ...got.body, outputs: g.map((o) => ({ ...o, data: [] })) },
+    { ...want.body, outputs: w.map((o) => ({ ...o, data: [] })) },
+    `${what}: names, shapes, ids`,
+  );
   const classes = w[0].shape[1];
   for (let r = 0; r < w[0].shape[0]; r++) {
     const [gr, wr] = [g[0].data.slice(r * classes, (r + 1) * classes), w[0].data.slice(r * classes, (r + 1) * classes)];
@@ -53,7 +70,12 @@ function assertSame(what: string, got: Answer, want: Answer, tolerance: number):
 }
 
 async function withServer(fn: (s: LatheServer) => Promise<void>): Promise<void> {
-  const server = await createServer({ config: parseServeConfig({ server: { logLevel: 'silent', readinessDrainMs: 0 }, models: { [NAME]: { source: CNN, instances: 1, intraOpThreads: 1, warmup: { runs: 1 } } } }) });
+  const server = await createServer({
+    config: parseServeConfig({
+      server: { logLevel: 'silent', readinessDrainMs: 0 },
+      models: { [NAME]: { source: CNN, instances: 1, intraOpThreads: 1, warmup: { runs: 1 } } },
+    }),
+  });
   try {
     await fn(server);
   } finally {
@@ -61,9 +83,17 @@ async function withServer(fn: (s: LatheServer) => Promise<void>): Promise<void> 
   }
 }
 
-const parse = (r: ApiGatewayV2Result): Answer => ({ status: r.statusCode, body: JSON.parse(r.isBase64Encoded ? Buffer.from(r.body, 'base64').toString('utf8') : r.body) as Record<string, unknown> });
+const parse = (r: ApiGatewayV2Result): Answer => ({
+  status: r.statusCode,
+  body: JSON.parse(r.isBase64Encoded ? Buffer.from(r.body, 'base64').toString('utf8') : r.body) as Record<
+    string,
+    unknown
+  >,
+});
 
-test('Lambda handler: recorded API Gateway v2 events get the server answers; the session is made once', { timeout: 60_000 }, async () => {
+test('Lambda handler: recorded API Gateway v2 events get the server answers; the session is made once', {
+  timeout: 60_000,
+}, async () => {
   await withServer(async (server) => {
     const handler = createLambdaHandler({ model: CNN, name: NAME });
     const t0 = performance.now();
@@ -75,8 +105,11 @@ test('Lambda handler: recorded API Gateway v2 events get the server answers; the
     const warm = await handler(EVENTS.infer);
     const warmMs = performance.now() - t1;
     assert.equal(warm.headers['x-lathe-init-ms'], undefined, 'later answers reuse the session');
-    for (const [name, e] of Object.entries(EVENTS)) assertSame(name, parse(await handler(e)), await serverAnswer(server, e), 0);
-    console.log(`lambda-cold-start: ${JSON.stringify({ first_event_ms: +coldMs.toFixed(1), session_init_ms: Number(first.headers['x-lathe-init-ms']), warm_event_ms: +warmMs.toFixed(2) })}`);
+    for (const [name, e] of Object.entries(EVENTS))
+      assertSame(name, parse(await handler(e)), await serverAnswer(server, e), 0);
+    console.log(
+      `lambda-cold-start: ${JSON.stringify({ first_event_ms: +coldMs.toFixed(1), session_init_ms: Number(first.headers['x-lathe-init-ms']), warm_event_ms: +warmMs.toFixed(2) })}`,
+    );
   });
 });
 
@@ -86,29 +119,57 @@ test('the generated Lambda package (index.mjs) loads and answers an event', { ti
   mkdirSync(join(out, 'node_modules'));
   symlinkSync(packageRoot(), join(out, 'node_modules', 'lathe'), 'dir'); // stands for `npm install` of the vendored lathe
   const mod = (await import(pathToFileURL(join(out, 'index.mjs')).href)) as { handler: LambdaHandler };
-  await withServer(async (server) => assertSame('generated handler', parse(await mod.handler(EVENTS.infer)), await serverAnswer(server, EVENTS.infer), 0));
-  assert.deepEqual(JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).dependencies, { lathe: 'file:./vendor/lathe' });
+  await withServer(async (server) =>
+    assertSame(
+      'generated handler',
+      parse(await mod.handler(EVENTS.infer)),
+      await serverAnswer(server, EVENTS.infer),
+      0,
+    ),
+  );
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).dependencies, {
+    lathe: 'file:./vendor/lathe',
+  });
 });
 
-test('fetch handler (onnxruntime-web, WASM): the same events as Requests get the server answers', { timeout: 120_000 }, async () => {
+test('fetch handler (onnxruntime-web, WASM): the same events as Requests get the server answers', {
+  timeout: 120_000,
+}, async () => {
   await withServer(async (server) => {
     const handler = createFetchHandler({ model: readFileSync(CNN), name: NAME });
     const request = (e: ApiGatewayV2Event): Request => {
-      const body = e.body === undefined ? undefined : e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body;
-      return new Request(`https://${e.requestContext.domainName ?? 'edge.example'}${e.rawPath}`, { method: e.requestContext.http.method, body, headers: e.headers as Record<string, string> });
+      const body =
+        e.body === undefined ? undefined : e.isBase64Encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body;
+      return new Request(`https://${e.requestContext.domainName ?? 'edge.example'}${e.rawPath}`, {
+        method: e.requestContext.http.method,
+        body,
+        headers: e.headers as Record<string, string>,
+      });
     };
     const t0 = performance.now();
     const first = await handler(request(EVENTS.infer));
     const coldMs = performance.now() - t0;
-    assertSame('infer (cold)', { status: first.status, body: (await first.json()) as Record<string, unknown> }, await serverAnswer(server, EVENTS.infer), 1e-4);
+    assertSame(
+      'infer (cold)',
+      { status: first.status, body: (await first.json()) as Record<string, unknown> },
+      await serverAnswer(server, EVENTS.infer),
+      1e-4,
+    );
     const t1 = performance.now();
     await (await handler(request(EVENTS.infer))).arrayBuffer();
     const warmMs = performance.now() - t1;
     for (const [name, e] of Object.entries(EVENTS)) {
       const r = await handler(request(e));
-      assertSame(name, { status: r.status, body: (await r.json()) as Record<string, unknown> }, await serverAnswer(server, e), 1e-4);
+      assertSame(
+        name,
+        { status: r.status, body: (await r.json()) as Record<string, unknown> },
+        await serverAnswer(server, e),
+        1e-4,
+      );
     }
-    console.log(`fetch-cold-start: ${JSON.stringify({ first_request_ms: +coldMs.toFixed(1), session_init_ms: +(handler.initMs() ?? -1).toFixed(1), warm_request_ms: +warmMs.toFixed(2) })}`);
+    console.log(
+      `fetch-cold-start: ${JSON.stringify({ first_request_ms: +coldMs.toFixed(1), session_init_ms: +(handler.initMs() ?? -1).toFixed(1), warm_request_ms: +warmMs.toFixed(2) })}`,
+    );
   });
 });
 

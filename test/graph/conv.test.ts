@@ -23,17 +23,35 @@ describe('conv2d gradients (dX, dW, db)', () => {
     ['cin1', {}, [2, 1, 5, 5], [3, 1, 3, 3]],
   ];
   for (const [name, o, xs, ws] of cases) {
-    test(name, () => checkGrad(name, (x, w, b) => L.conv2d(x, w, b, o), [f32(xs, 1), f32(ws, 2), f32([ws[0]], 3)], tol));
+    test(name, () =>
+      checkGrad(name, (x, w, b) => L.conv2d(x, w, b, o), [f32(xs, 1), f32(ws, 2), f32([ws[0]], 3)], tol),
+    );
   }
-  test('conv1d', () => checkGrad('conv1d', (x, w, b) => L.conv1d(x, w, b, { padding: 1, stride: 2 }), [f32([2, 3, 7], 4), f32([4, 3, 3], 5), f32([4], 6)], tol));
+  test('conv1d', () =>
+    checkGrad(
+      'conv1d',
+      (x, w, b) => L.conv1d(x, w, b, { padding: 1, stride: 2 }),
+      [f32([2, 3, 7], 4), f32([4, 3, 3], 5), f32([4], 6)],
+      tol,
+    ));
   test('convTranspose2d stride2 pad1 outpad1 groups2', () =>
-    checkGrad('ct', (x, w, b) => L.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }), [f32([1, 4, 3, 3], 7), f32([4, 3, 3, 3], 8), f32([6], 9)], tol));
+    checkGrad(
+      'ct',
+      (x, w, b) => L.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }),
+      [f32([1, 4, 3, 3], 7), f32([4, 3, 3, 3], 8), f32([6], 9)],
+      tol,
+    ));
   test('second order: gradient penalty through conv', () =>
-    checkGrad('gp', (x, w) => {
-      const y = L.sum(L.square(L.conv2d(x, w, undefined, { padding: 1 })));
-      const [gx] = gradients(y, [x]);
-      return L.sum(L.square(gx));
-    }, [f32([1, 2, 4, 4], 10), f32([2, 2, 3, 3], 11)], tol));
+    checkGrad(
+      'gp',
+      (x, w) => {
+        const y = L.sum(L.square(L.conv2d(x, w, undefined, { padding: 1 })));
+        const [gx] = gradients(y, [x]);
+        return L.sum(L.square(gx));
+      },
+      [f32([1, 2, 4, 4], 10), f32([2, 2, 3, 3], 11)],
+      tol,
+    ));
   test('second order through a depthwise conv is refused with a clear error', () => {
     const x = L.placeholder('x', 'float32', [1, 2, 4, 4]);
     const w = L.placeholder('w', 'float32', [2, 1, 3, 3]);

@@ -7,10 +7,17 @@ import { assertClose, checkGrad, randn } from '../util/gradcheck.js';
 const idx = L.int64([5], [2, 0, 2, -1, 1]);
 
 describe('indexing gradients (repeated and negative indices)', () => {
-  test('gather axis 0 (embedding)', () => checkGrad('gather0', (w, i) => L.embedding(i, w), [randn([4, 3], 1), L.int64([2, 3], [1, 3, 1, 0, 3, 3])]));
+  test('gather axis 0 (embedding)', () =>
+    checkGrad('gather0', (w, i) => L.embedding(i, w), [randn([4, 3], 1), L.int64([2, 3], [1, 3, 1, 0, 3, 3])]));
   test('gather axis 1', () => checkGrad('gather1', (x, i) => L.gather(x, i, 1), [randn([2, 4, 3], 2), idx]));
-  test('gatherElements', () => checkGrad('ge', (x, i) => L.gatherElements(x, i, 1), [randn([2, 4], 3), L.int64([2, 3], [0, 3, 3, 1, 1, 2])]));
-  test('scatterAdd', () => checkGrad('sa', (x, i, s) => L.scatterAdd(x, 1, i, s), [randn([2, 4], 4), L.int64([2, 3], [0, 3, 3, 1, 1, 2]), randn([2, 3], 5)]));
+  test('gatherElements', () =>
+    checkGrad('ge', (x, i) => L.gatherElements(x, i, 1), [randn([2, 4], 3), L.int64([2, 3], [0, 3, 3, 1, 1, 2])]));
+  test('scatterAdd', () =>
+    checkGrad('sa', (x, i, s) => L.scatterAdd(x, 1, i, s), [
+      randn([2, 4], 4),
+      L.int64([2, 3], [0, 3, 3, 1, 1, 2]),
+      randn([2, 3], 5),
+    ]));
   test('topk values', () => checkGrad('topk', (x) => L.topk(x, 2, 1)[0], [randn([3, 5], 6)]));
   test('cumsum plain / exclusive / reverse', async () => {
     for (const o of [{}, { exclusive: true }, { reverse: true }, { exclusive: true, reverse: true }]) {
@@ -31,4 +38,10 @@ test('oneHot, topk indices and causal mask values', async () => {
   assertClose(cm.data as Float32Array, [1, -Infinity, -Infinity, 4, 2, -Infinity, 0, 0, 1]);
 });
 
-test('large-table gather gradient (ScatterElements add) sums repeated rows', () => checkGrad('gather-big', (w, i) => L.sum(L.embedding(i, w), -1), [randn([3000, 2], 10), L.int64([4], [7, 2999, 7, 0])], { wrt: [0] }));
+test('large-table gather gradient (ScatterElements add) sums repeated rows', () =>
+  checkGrad(
+    'gather-big',
+    (w, i) => L.sum(L.embedding(i, w), -1),
+    [randn([3000, 2], 10), L.int64([4], [7, 2999, 7, 0])],
+    { wrt: [0] },
+  ));

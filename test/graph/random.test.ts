@@ -4,7 +4,12 @@ import * as L from '../../src/graph/index.js';
 import { compile } from '../../src/runtime/compile.js';
 
 const key = (k: number) => L.ndarray('int64', [], [k]);
-const f = compile((k: L.Tensor, x: L.Tensor) => [L.randomUniform(k, [4000], { stream: 1 }), L.randomNormal(k, [4000], { stream: 2 }), L.dropout(x, 0.25, k, { stream: 3 }), L.randomUniform(k, x, { stream: 1 })]);
+const f = compile((k: L.Tensor, x: L.Tensor) => [
+  L.randomUniform(k, [4000], { stream: 1 }),
+  L.randomNormal(k, [4000], { stream: 2 }),
+  L.dropout(x, 0.25, k, { stream: 3 }),
+  L.randomUniform(k, x, { stream: 1 }),
+]);
 const ones = L.float32([1000], new Float32Array(1000).fill(1));
 
 test('random ops are a pure function of (key, stream, position)', async () => {

@@ -7,7 +7,12 @@ import { assertClose, checkGrad, randn } from '../util/gradcheck.js';
 const x = randn([2, 3, 4], 11);
 
 describe('reductions: gradients over several axes, keepdim and not', () => {
-  const axesCases: [string, number | number[] | undefined, boolean][] = [['all', undefined, false], ['axis1', 1, false], ['axes0,2 keep', [0, 2], true], ['neg axis', -1, true]];
+  const axesCases: [string, number | number[] | undefined, boolean][] = [
+    ['all', undefined, false],
+    ['axis1', 1, false],
+    ['axes0,2 keep', [0, 2], true],
+    ['neg axis', -1, true],
+  ];
   for (const [label, axes, keep] of axesCases) {
     test(`sum ${label}`, () => checkGrad('sum', (t) => L.sum(t, axes, keep), [x]));
     test(`mean ${label}`, () => checkGrad('mean', (t) => L.mean(t, axes, keep), [x]));

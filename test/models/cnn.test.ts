@@ -29,9 +29,21 @@ function bars(n: number, seed: number): { x: L.NDArray; y: L.NDArray } {
 
 async function trainTiny(model: Module): Promise<void> {
   const losses: number[] = [];
-  const t = new Trainer({ model, optimizer: adam(), lr: 3e-3, epochs: 3, callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }] });
-  const logs = await t.fit(new ArrayLoader(bars(64, 1), { batchSize: 16, shuffle: true, seed: 1 }), new ArrayLoader(bars(32, 2), { batchSize: 32 }));
-  assert.ok(losses.slice(-2).reduce((a, b) => a + b) < losses.slice(0, 2).reduce((a, b) => a + b), `loss ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+  const t = new Trainer({
+    model,
+    optimizer: adam(),
+    lr: 3e-3,
+    epochs: 3,
+    callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }],
+  });
+  const logs = await t.fit(
+    new ArrayLoader(bars(64, 1), { batchSize: 16, shuffle: true, seed: 1 }),
+    new ArrayLoader(bars(32, 2), { batchSize: 32 }),
+  );
+  assert.ok(
+    losses.slice(-2).reduce((a, b) => a + b) < losses.slice(0, 2).reduce((a, b) => a + b),
+    `loss ${losses.map((l) => l.toFixed(3)).join(' ')}`,
+  );
   assert.ok(Number.isFinite(logs!.metrics.val_loss));
   await t.release();
   const bytes = exportModule(model, [{ dtype: 'float32', shape: ['batch', 1, 12, 12] }]);
@@ -52,8 +64,23 @@ test('resnet (bottleneck, tiny): loss falls, exports', async () => {
 
 test('mobilenetv2 (tiny): loss falls, exports; registry knows resnet and mobilenetv2', async () => {
   manualSeed(0);
-  await trainTiny(new MobileNetV2({ stages: [[1, 8, 1, 1], [4, 16, 2, 2]], stemWidth: 8, lastWidth: 32, size: 12, classes: 2, dropout: 0 }));
+  await trainTiny(
+    new MobileNetV2({
+      stages: [
+        [1, 8, 1, 1],
+        [4, 16, 2, 2],
+      ],
+      stemWidth: 8,
+      lastWidth: 32,
+      size: 12,
+      classes: 2,
+      dropout: 0,
+    }),
+  );
   const r18 = getModel('resnet').create(getModel('resnet').options.parse({}));
-  assert.ok(Math.abs(r18.parameterCount() - 11_170_000) < 30_000, `ResNet-18 (1 channel, 10 classes) params ${r18.parameterCount()}`);
+  assert.ok(
+    Math.abs(r18.parameterCount() - 11_170_000) < 30_000,
+    `ResNet-18 (1 channel, 10 classes) params ${r18.parameterCount()}`,
+  );
   assert.ok(getModel('mobilenetv2'));
 });

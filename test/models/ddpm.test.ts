@@ -11,11 +11,21 @@ import { Trainer } from '../../src/train/trainer.js';
 import { ArrayLoader } from '../../src/train/loader.js';
 import { fashionMnistSubset } from '../../src/data/fashion.js';
 import {
-  DDPM, ddpmObjective, noiseSchedule, ddimStep, ddpmStep, toEps, timestepSequence, sampleDiffusion, type Denoiser, type GenerativeInfo,
+  DDPM,
+  ddpmObjective,
+  noiseSchedule,
+  ddimStep,
+  ddpmStep,
+  toEps,
+  timestepSequence,
+  sampleDiffusion,
+  type Denoiser,
+  type GenerativeInfo,
 } from '../../src/models/index.js';
 import { Rng, normal } from '../../src/util/random.js';
 
-const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+const close = (a: number, b: number, tol: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 const randn = (n: number, seed: number) => {
   const r = new Rng(seed);
   return Float32Array.from({ length: n }, () => normal(r.stream));
@@ -45,7 +55,10 @@ test('DDIM with steps = T and eta = 1 equals the DDPM ancestral update for the s
   for (const kind of ['linear', 'cosine'] as const) {
     const s = noiseSchedule(kind, 50);
     const ts = timestepSequence(50, 50);
-    assert.deepEqual(ts, Array.from({ length: 50 }, (_, i) => 49 - i));
+    assert.deepEqual(
+      ts,
+      Array.from({ length: 50 }, (_, i) => 49 - i),
+    );
     for (const t of [49, 30, 1, 0]) {
       const x = randn(64, t + 1);
       const eps = randn(64, t + 100);
@@ -57,8 +70,17 @@ test('DDIM with steps = T and eta = 1 equals the DDPM ancestral update for the s
   }
 });
 
-const info = (over: Partial<Extract<GenerativeInfo, { kind: 'diffusion' }>> = {}): Extract<GenerativeInfo, { kind: 'diffusion' }> => ({
-  kind: 'diffusion', channels: 1, size: 4, timesteps: 40, schedule: 'linear', prediction: 'eps', classes: 0, ...over,
+const info = (
+  over: Partial<Extract<GenerativeInfo, { kind: 'diffusion' }>> = {},
+): Extract<GenerativeInfo, { kind: 'diffusion' }> => ({
+  kind: 'diffusion',
+  channels: 1,
+  size: 4,
+  timesteps: 40,
+  schedule: 'linear',
+  prediction: 'eps',
+  classes: 0,
+  ...over,
 });
 
 test('whole runs: DDIM(steps = T, eta = 1) = DDPM for the same seed; DDIM(eta = 0) with an oracle recovers x_0', async () => {
@@ -73,7 +95,8 @@ test('whole runs: DDIM(steps = T, eta = 1) = DDPM for the same seed; DDIM(eta = 
   // an oracle that knows x_0 predicts ε exactly: deterministic DDIM lands on x_0 with any number of steps
   const s = noiseSchedule('linear', 40);
   const x0 = Float32Array.from({ length: 16 }, (_, i) => Math.sin(i) * 0.8);
-  const oracle: Denoiser = async (x, t) => x.map((v, i) => (v - Math.sqrt(s.alphaBars[t[0]]) * x0[i % 16]) / Math.sqrt(1 - s.alphaBars[t[0]]));
+  const oracle: Denoiser = async (x, t) =>
+    x.map((v, i) => (v - Math.sqrt(s.alphaBars[t[0]]) * x0[i % 16]) / Math.sqrt(1 - s.alphaBars[t[0]]));
   for (const steps of [40, 7, 2]) {
     const r = await sampleDiffusion(oracle, info(), { n: 1, steps, seed: 1 });
     for (let i = 0; i < 16; i++) close(r.data[i] as number, x0[i], 1e-4, `oracle DDIM ${steps} steps, pixel ${i}`);
@@ -96,19 +119,38 @@ test('v-prediction converts to ε; guidance sends the null label and combines (1
     return x.map((_, i) => (y![Math.floor(i / 16)] === 3n ? 0.25 : 1));
   };
   const w = 2;
-  const one = await sampleDiffusion(fake, info({ classes: 3 }), { n: 2, steps: 1, guidance: w, labels: [1, 2], seed: 0, clipSample: false });
+  const one = await sampleDiffusion(fake, info({ classes: 3 }), {
+    n: 2,
+    steps: 1,
+    guidance: w,
+    labels: [1, 2],
+    seed: 0,
+    clipSample: false,
+  });
   assert.deepEqual(seen[0], [1n, 2n, 3n, 3n]);
   // one DDIM step from t = T−1 to ᾱ = 1: x_0 = (x − √(1 − ᾱ)·ε)/√ᾱ with ε = 1 + 0.75·w, from the same initial noise
   const s = noiseSchedule('linear', 40);
-  const start = await sampleDiffusion(async (x) => x.map(() => 0), info({ classes: 3 }), { n: 2, steps: 1, labels: [1, 2], seed: 0, clipSample: false });
+  const start = await sampleDiffusion(async (x) => x.map(() => 0), info({ classes: 3 }), {
+    n: 2,
+    steps: 1,
+    labels: [1, 2],
+    seed: 0,
+    clipSample: false,
+  });
   const abT = s.alphaBars[39];
   for (let i = 0; i < 32; i++) {
     const xT = (start.data[i] as number) * Math.sqrt(abT); // with ε̂ = 0, x_0 = x_T/√ᾱ (before clipping to [−1, 1])
     const want = Math.min(1, Math.max(-1, (xT - Math.sqrt(1 - abT) * (1 + 0.75 * w)) / Math.sqrt(abT)));
     if (Math.abs(start.data[i] as number) < 1) close(one.data[i] as number, want, 1e-4, `guided pixel ${i}`);
   }
-  await assert.rejects(sampleDiffusion(fake, info(), { n: 1, steps: 5, guidance: 1 }), /guidance needs a class-conditional model/);
-  await assert.rejects(sampleDiffusion(fake, info({ classes: 3 }), { n: 1, steps: 5, labels: 7 }), /label 7 is not a class/);
+  await assert.rejects(
+    sampleDiffusion(fake, info(), { n: 1, steps: 5, guidance: 1 }),
+    /guidance needs a class-conditional model/,
+  );
+  await assert.rejects(
+    sampleDiffusion(fake, info({ classes: 3 }), { n: 1, steps: 5, labels: 7 }),
+    /label 7 is not a class/,
+  );
   await assert.rejects(sampleDiffusion(fake, info(), { n: 1, steps: 41 }), /steps must be an integer in \[1, 40\]/);
 });
 
@@ -127,16 +169,34 @@ test('clipSample: x̂_0 clipped to [−1, 1] and ε re-derived consistently; a w
 
 test('DDPM (tiny, class-conditional, v-prediction, cosine): the denoising loss falls', async () => {
   manualSeed(0);
-  const model = new DDPM({ base: 8, depth: 2, groups: 4, timeEmbed: 16, timesteps: 100, classes: 10, prediction: 'v', schedule: 'cosine' });
+  const model = new DDPM({
+    base: 8,
+    depth: 2,
+    groups: 4,
+    timeEmbed: 16,
+    timesteps: 100,
+    classes: 10,
+    prediction: 'v',
+    schedule: 'cosine',
+  });
   const { x, y } = fashionMnistSubset('train', 'unit').toArrays();
   const n = 256;
   const data = {
-    x: L.float32([n, 1, 28, 28], (x.data as Float32Array).slice(0, n * 784).map((v) => 2 * v - 1)),
+    x: L.float32(
+      [n, 1, 28, 28],
+      (x.data as Float32Array).slice(0, n * 784).map((v) => 2 * v - 1),
+    ),
     y: L.int64([n], Array.from((y.data as BigInt64Array).slice(0, n), Number)),
   };
   const losses: number[] = [];
   const trainer = new Trainer({
-    model, optimizer: adam(), lr: 3e-3, epochs: 4, seed: 2, objective: ddpmObjective, ema: { decay: 0.9 },
+    model,
+    optimizer: adam(),
+    lr: 3e-3,
+    epochs: 4,
+    seed: 2,
+    objective: ddpmObjective,
+    ema: { decay: 0.9 },
     callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }],
   });
   await trainer.fit(new ArrayLoader(data, { batchSize: 32, shuffle: true, seed: 1 }));

@@ -19,7 +19,14 @@ for (const cell of ['lstm', 'gru'] as const) {
     manualSeed(0);
     const model = new CharRNN({ cell, vocab: VOCAB.length, context: 12, embed: 8, hidden: 24 });
     const losses: number[] = [];
-    const t = new Trainer({ model, optimizer: adam(), lr: 1e-2, epochs: 6, loss: (o, b) => lmLoss(o, b.y), callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }] });
+    const t = new Trainer({
+      model,
+      optimizer: adam(),
+      lr: 1e-2,
+      epochs: 6,
+      loss: (o, b) => lmLoss(o, b.y),
+      callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }],
+    });
     await t.fit(new ArrayLoader(charWindows(TEXT, VOCAB, 12, 64), { batchSize: 16, shuffle: true, seed: 1 }));
     assert.ok(losses.at(-1)! < losses[0] * 0.85, `loss ${losses[0]} → ${losses.at(-1)}`);
     await t.release();
@@ -43,7 +50,10 @@ test('rnn-classifier (bi-LSTM, padded): learns which token set a sequence uses; 
   const model = new RNNClassifier({ vocab: 11, context: t, embed: 8, hidden: 12, classes: 2 });
   const tr = new Trainer({ model, optimizer: adam(), lr: 1e-2, epochs: 5 });
   const data = { x: L.int64([n, t], xs), y: L.int64([n], ys) };
-  const logs = await tr.fit(new ArrayLoader(data, { batchSize: 16, shuffle: true, seed: 2 }), new ArrayLoader(data, { batchSize: 32 }));
+  const logs = await tr.fit(
+    new ArrayLoader(data, { batchSize: 16, shuffle: true, seed: 2 }),
+    new ArrayLoader(data, { batchSize: 32 }),
+  );
   assert.ok(logs!.metrics.val_accuracy > 0.9, `accuracy ${logs!.metrics.val_accuracy}`);
   await tr.release();
   for (const name of ['char-rnn', 'rnn-classifier']) assert.ok(getModel(name));

@@ -49,7 +49,12 @@ test('Seq2Seq (tiny): teacher-forced reversal through a two-input Trainer — lo
   const d = reversal(n, 1);
   const losses: number[] = [];
   const trainer = new Trainer({
-    model, optimizer: adam(), lr: 3e-3, epochs: 4, inputKeys: ['src', 'tgt_in'], loss: (o, b) => seq2seqLoss(o, b.y, PAD),
+    model,
+    optimizer: adam(),
+    lr: 3e-3,
+    epochs: 4,
+    inputKeys: ['src', 'tgt_in'],
+    loss: (o, b) => seq2seqLoss(o, b.y, PAD),
     callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }],
   });
   const data = { src: L.int64([n, S], d.src.flat()), tgt_in: L.int64([n, T], d.tgtIn), y: L.int64([n, T], d.tgt) };
@@ -60,7 +65,10 @@ test('Seq2Seq (tiny): teacher-forced reversal through a two-input Trainer — lo
   await trainer.release();
   assert.ok(losses.at(-1)! < losses[0] * 0.75, `loss ${losses[0]} → ${losses.at(-1)}`);
   assert.equal(ev.samples, n);
-  assert.ok(ev.loss > 0 && ev.loss < logs!.metrics.train_loss * 1.5, `eval loss ${ev.loss} vs train loss ${logs!.metrics.train_loss}`);
+  assert.ok(
+    ev.loss > 0 && ev.loss < logs!.metrics.train_loss * 1.5,
+    `eval loss ${ev.loss} vs train loss ${logs!.metrics.train_loss}`,
+  );
 
   const test = reversal(8, 99);
   const out = await greedyDecode(model, L.int64([8, S], test.src.flat()));
@@ -74,11 +82,20 @@ test('Seq2Seq (tiny): teacher-forced reversal through a two-input Trainer — lo
   const src = [digit(1), digit(2), PAD, PAD, PAD, PAD];
   const dec = [BOS, digit(2), digit(1), PAD, PAD, PAD, PAD];
   const a = (await f(L.int64([1, S], src), L.int64([1, T], dec))).data as Float32Array;
-  const b = (await f(L.int64([1, S], src), L.int64([1, T], [BOS, digit(2), digit(1), digit(5), digit(5), digit(5), digit(5)]))).data as Float32Array;
+  const b = (
+    await f(L.int64([1, S], src), L.int64([1, T], [BOS, digit(2), digit(1), digit(5), digit(5), digit(5), digit(5)]))
+  ).data as Float32Array;
   // causal decoder: positions 0..2 cannot see the later decoder tokens
   for (let i = 0; i < 3 * 13; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5, 'causal self-attention');
 
-  const bytes = exportModule(model, [{ dtype: 'int64', shape: ['batch', S] }, { dtype: 'int64', shape: ['batch', T] }], { inputNames: ['source_ids', 'decoder_ids'] });
+  const bytes = exportModule(
+    model,
+    [
+      { dtype: 'int64', shape: ['batch', S] },
+      { dtype: 'int64', shape: ['batch', T] },
+    ],
+    { inputNames: ['source_ids', 'decoder_ids'] },
+  );
   const s = await ort.InferenceSession.create(bytes);
   const r = await s.run({
     source_ids: new ort.Tensor('int64', BigInt64Array.from(src.map(BigInt)), [1, S]),
@@ -98,9 +115,16 @@ test('Seq2Seq: key padding — trailing source padding does not change the outpu
   // the same two real tokens as a length-2 source and padded to length 6: masks make the outputs equal
   const bare = (await f(L.int64([1, 2], [5, 6]), dec)).data as Float32Array;
   const padded = (await f(L.int64([1, S], [5, 6, 0, 0, 0, 0]), dec)).data as Float32Array;
-  for (let i = 0; i < bare.length; i++) assert.ok(Math.abs(bare[i] - padded[i]) < 1e-4, `padding leaked into output ${i}`);
+  for (let i = 0; i < bare.length; i++)
+    assert.ok(Math.abs(bare[i] - padded[i]) < 1e-4, `padding leaked into output ${i}`);
   const other = (await f(L.int64([1, S], [5, 7, 0, 0, 0, 0]), dec)).data as Float32Array;
-  assert.ok(padded.some((v, i) => Math.abs(v - other[i]) > 1e-4), 'a real source token matters');
+  assert.ok(
+    padded.some((v, i) => Math.abs(v - other[i]) > 1e-4),
+    'a real source token matters',
+  );
   const variadic: { forward(...inputs: L.Tensor[]): L.Tensor } = model; // how a generic host (Module) calls it
-  assert.throws(() => variadic.forward(L.placeholder('x', 'int64', [1, S])), /forward needs source ids \[B, S\] and decoder input ids \[B, T\]/);
+  assert.throws(
+    () => variadic.forward(L.placeholder('x', 'int64', [1, S])),
+    /forward needs source ids \[B, S\] and decoder input ids \[B, T\]/,
+  );
 });

@@ -21,10 +21,12 @@ const VOCAB = ' .abcdefghijklmnopqrstuvwxyz';
 test('MultiHeadAttention: causal rows ignore the future; key padding ignores padded keys', async () => {
   manualSeed(1);
   const mha = new MultiHeadAttention(16, { heads: 4 });
-  const run = compile((x: L.Tensor, m: L.Tensor) => withFrozenParameters(mha, () => ({
-    causal: mha.attend(x, x, { causal: true }).y,
-    padded: mha.attend(x, x, { keyPadding: m }).y,
-  })));
+  const run = compile((x: L.Tensor, m: L.Tensor) =>
+    withFrozenParameters(mha, () => ({
+      causal: mha.attend(x, x, { causal: true }).y,
+      padded: mha.attend(x, x, { keyPadding: m }).y,
+    })),
+  );
   const g = new Generator(2);
   const x = Float32Array.from({ length: 2 * 5 * 16 }, () => g.normal());
   const x2 = x.slice();
@@ -47,7 +49,11 @@ test('GPT (tiny, RoPE, GQA): trains — loss falls; decode with KV cache matches
   const data = charWindows(TEXT, VOCAB, 16, 64);
   const losses: number[] = [];
   const trainer = new Trainer({
-    model, optimizer: adam(), lr: 3e-3, epochs: 3, loss: (out, b) => lmLoss(out, b.y),
+    model,
+    optimizer: adam(),
+    lr: 3e-3,
+    epochs: 3,
+    loss: (out, b) => lmLoss(out, b.y),
     callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }],
   });
   await trainer.fit(new ArrayLoader(data, { batchSize: 16, shuffle: true, seed: 1 }));
@@ -114,16 +120,30 @@ test('EncoderClassifier (tiny): learns which of two token sets a padded sequence
   const model = new EncoderClassifier({ vocab: 11, context: t, dim: 16, layers: 1, heads: 2, classes: 2, dropout: 0 });
   const trainer = new Trainer({ model, optimizer: adam(), lr: 3e-3, epochs: 6 });
   const data = { x: L.int64([n, t], xs), y: L.int64([n], ys) };
-  const logs = await trainer.fit(new ArrayLoader(data, { batchSize: 16, shuffle: true, seed: 2 }), new ArrayLoader(data, { batchSize: 32 }));
+  const logs = await trainer.fit(
+    new ArrayLoader(data, { batchSize: 16, shuffle: true, seed: 2 }),
+    new ArrayLoader(data, { batchSize: 32 }),
+  );
   assert.ok(logs!.metrics.val_accuracy > 0.9, `accuracy ${logs!.metrics.val_accuracy}`);
   await trainer.release();
 });
 
 test('EncoderClassifier.encode: hidden states [B, T, dim] whose masked mean, through the head, is forward', async () => {
   manualSeed(5);
-  const model = new EncoderClassifier({ vocab: 9, context: 6, dim: 8, layers: 1, heads: 2, classes: 3, padId: 0, dropout: 0 });
+  const model = new EncoderClassifier({
+    vocab: 9,
+    context: 6,
+    dim: 8,
+    layers: 1,
+    heads: 2,
+    classes: 3,
+    padId: 0,
+    dropout: 0,
+  });
   model.train(false);
-  const run = compile((ids: L.Tensor) => withFrozenParameters(model, () => ({ h: model.encode(ids), logits: model.forward(ids) })));
+  const run = compile((ids: L.Tensor) =>
+    withFrozenParameters(model, () => ({ h: model.encode(ids), logits: model.forward(ids) })),
+  );
   const ids = L.int64([2, 6], [3, 1, 4, 1, 5, 0, 2, 6, 0, 0, 0, 0]);
   const out = await run(ids);
   assert.deepEqual(out.h.shape, [2, 6, 8]);
@@ -131,7 +151,10 @@ test('EncoderClassifier.encode: hidden states [B, T, dim] whose masked mean, thr
   const w = model.head.weight.data.data as Float32Array;
   const b = model.head.bias!.data.data as Float32Array;
   [5, 2].forEach((len, r) => {
-    const mean = Array.from({ length: 8 }, (_, d) => Array.from({ length: len }, (_, t) => h[(r * 6 + t) * 8 + d]).reduce((a, x) => a + x, 0) / len);
+    const mean = Array.from(
+      { length: 8 },
+      (_, d) => Array.from({ length: len }, (_, t) => h[(r * 6 + t) * 8 + d]).reduce((a, x) => a + x, 0) / len,
+    );
     for (let c = 0; c < 3; c++) {
       const want = mean.reduce((a, x, d) => a + x * w[c * 8 + d], b[c]);
       assert.ok(Math.abs((out.logits.data as Float32Array)[r * 3 + c] - want) < 1e-5, `row ${r} class ${c}`);

@@ -31,7 +31,11 @@ test('UNet (tiny, GroupNorm, transposed conv): denoises Fashion-MNIST — loss f
   const data = noisyPairs(128);
   const losses: number[] = [];
   const trainer = new Trainer({
-    model, optimizer: adam(), lr: 5e-3, epochs: 3, loss: (o, b) => mseLoss(o, b.y),
+    model,
+    optimizer: adam(),
+    lr: 5e-3,
+    epochs: 3,
+    loss: (o, b) => mseLoss(o, b.y),
     callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }],
   });
   await trainer.fit(new ArrayLoader(data, { batchSize: 32, shuffle: true, seed: 1 }));
@@ -44,7 +48,9 @@ test('UNet (tiny, GroupNorm, transposed conv): denoises Fashion-MNIST — loss f
 
   const bytes = exportModule(model, [{ dtype: 'float32', shape: ['batch', 1, 28, 28] }]);
   const s = await ort.InferenceSession.create(bytes);
-  const out = await s.run({ input: new ort.Tensor('float32', (data.x.data as Float32Array).slice(0, 3 * 784), [3, 1, 28, 28]) });
+  const out = await s.run({
+    input: new ort.Tensor('float32', (data.x.data as Float32Array).slice(0, 3 * 784), [3, 1, 28, 28]),
+  });
   assert.deepEqual((out.output as ort.Tensor).dims, [3, 1, 28, 28]);
 });
 
@@ -55,7 +61,15 @@ test('UNet variants: nearest upsampling + BatchNorm at depth 3, timestep input; 
   assert.deepEqual(u.shape, [1, 1, 4, 4]);
   assert.deepEqual(Array.from(u.data as Float32Array), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
 
-  const m = new UNet({ base: 4, depth: 3, norm: 'batch', upsample: 'nearest', inChannels: 3, outChannels: 2, size: 16 });
+  const m = new UNet({
+    base: 4,
+    depth: 3,
+    norm: 'batch',
+    upsample: 'nearest',
+    inChannels: 3,
+    outChannels: 2,
+    size: 16,
+  });
   const s1 = await ort.InferenceSession.create(exportModule(m, [{ dtype: 'float32', shape: ['batch', 3, 16, 16] }]));
   const r1 = await s1.run({ input: new ort.Tensor('float32', new Float32Array(2 * 3 * 256), [2, 3, 16, 16]) });
   assert.deepEqual((r1.output as ort.Tensor).dims, [2, 2, 16, 16]);
@@ -63,7 +77,16 @@ test('UNet variants: nearest upsampling + BatchNorm at depth 3, timestep input; 
   const entry = getModel('unet');
   const opts = entry.options.parse({ base: 8, depth: 2, timeEmbed: 16, groups: 4 });
   const tm = entry.create(opts) as UNet;
-  const s2 = await ort.InferenceSession.create(exportModule(tm, [{ dtype: 'float32', shape: ['batch', 1, 28, 28] }, { dtype: 'float32', shape: ['batch'] }], { inputNames: ['x', 't'] }));
+  const s2 = await ort.InferenceSession.create(
+    exportModule(
+      tm,
+      [
+        { dtype: 'float32', shape: ['batch', 1, 28, 28] },
+        { dtype: 'float32', shape: ['batch'] },
+      ],
+      { inputNames: ['x', 't'] },
+    ),
+  );
   const x = new ort.Tensor('float32', new Float32Array(2 * 784).fill(0.5), [2, 1, 28, 28]);
   const a = (await s2.run({ x, t: new ort.Tensor('float32', Float32Array.from([0, 0]), [2]) })).output as ort.Tensor;
   const b = (await s2.run({ x, t: new ort.Tensor('float32', Float32Array.from([0, 500]), [2]) })).output as ort.Tensor;
@@ -89,7 +112,12 @@ test('UNet with timesteps trains through the Trainer with inputKeys [x, t]: loss
   const data = { x: L.float32([n, 1, 8, 8], x), t: L.float32([n], t), y: L.float32([n, 1, 8, 8], y) };
   const losses: number[] = [];
   const trainer = new Trainer({
-    model, optimizer: adam(), lr: 1e-2, epochs: 10, inputKeys: ['x', 't'], loss: (o, b) => mseLoss(o, b.y),
+    model,
+    optimizer: adam(),
+    lr: 1e-2,
+    epochs: 10,
+    inputKeys: ['x', 't'],
+    loss: (o, b) => mseLoss(o, b.y),
     callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }],
   });
   await trainer.fit(new ArrayLoader(data, { batchSize: 16, shuffle: true, seed: 1 }));

@@ -24,7 +24,10 @@ import { randn } from '../util/gradcheck.js';
 
 function subset(n: number): { x: L.NDArray; y: L.NDArray } {
   const { x, y } = fashionMnistSubset('train', 'unit').toArrays();
-  return { x: L.float32([n, 1, 28, 28], (x.data as Float32Array).slice(0, n * 784)), y: L.int64([n], Array.from((y.data as BigInt64Array).slice(0, n), Number)) };
+  return {
+    x: L.float32([n, 1, 28, 28], (x.data as Float32Array).slice(0, n * 784)),
+    y: L.int64([n], Array.from((y.data as BigInt64Array).slice(0, n), Number)),
+  };
 }
 
 for (const arch of ['mlp', 'conv'] as const) {
@@ -34,7 +37,12 @@ for (const arch of ['mlp', 'conv'] as const) {
     const data = subset(256);
     const losses: number[] = [];
     const trainer = new Trainer({
-      model, optimizer: adam(), lr: 3e-3, epochs: 3, seed: 1, objective: vaeObjective,
+      model,
+      optimizer: adam(),
+      lr: 3e-3,
+      epochs: 3,
+      seed: 1,
+      objective: vaeObjective,
       callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }],
     });
     await trainer.fit(new ArrayLoader(data, { batchSize: 32, shuffle: true, seed: 1 }));
@@ -54,13 +62,18 @@ test('VAE likelihoods and KL match their closed forms', async () => {
   manualSeed(2);
   for (const likelihood of ['bernoulli', 'gaussian'] as const) {
     const model = new VAE({ hidden: [8], latent: 3, size: 4, likelihood });
-    const x = L.float32([2, 1, 4, 4], Array.from({ length: 32 }, (_, i) => ((i * 7) % 5 < 2 ? 1 : 0)));
+    const x = L.float32(
+      [2, 1, 4, 4],
+      Array.from({ length: 32 }, (_, i) => ((i * 7) % 5 < 2 ? 1 : 0)),
+    );
     const z = L.float32([2, 3], Array.from(randn([6], 3).data as Float64Array));
-    const f = compile((xs: L.Tensor, zs: L.Tensor) => withFrozenParameters(model, () => {
-      const out = model.decode(zs);
-      const { mu, logvar } = model.encode(xs);
-      return { out, ll: model.logLikelihood(out, xs), mu, logvar };
-    }));
+    const f = compile((xs: L.Tensor, zs: L.Tensor) =>
+      withFrozenParameters(model, () => {
+        const out = model.decode(zs);
+        const { mu, logvar } = model.encode(xs);
+        return { out, ll: model.logLikelihood(out, xs), mu, logvar };
+      }),
+    );
     const r = await f(x, z);
     const out = r.out.data as Float32Array;
     const xd = x.data as Float32Array;
@@ -78,22 +91,33 @@ test('VAE likelihoods and KL match their closed forms', async () => {
         }
       }
       const got = (r.ll.data as Float32Array)[b];
-      assert.ok(Math.abs(got - want) < 1e-4 * Math.max(1, Math.abs(want)), `${likelihood} log p(x|z): ${got} vs ${want}`);
+      assert.ok(
+        Math.abs(got - want) < 1e-4 * Math.max(1, Math.abs(want)),
+        `${likelihood} log p(x|z): ${got} vs ${want}`,
+      );
     }
   }
   // KL(q ‖ p) from vaeObjective's metrics against ½ Σ (μ² + σ² − 1 − log σ²) from the encoder's outputs
   const model = new VAE({ hidden: [8], latent: 3, size: 4, binarize: false });
-  const x = L.float32([2, 1, 4, 4], Array.from({ length: 32 }, (_, i) => (i % 3 === 0 ? 1 : 0)));
-  const g = compile((xs: L.Tensor, key: L.Tensor) => withFrozenParameters(model, () => {
-    const { mu, logvar } = model.encode(xs);
-    return { mu, logvar, kl: withContext({ training: false, key }, () => vaeObjective(model, { x: xs }).metrics.kl) };
-  }));
+  const x = L.float32(
+    [2, 1, 4, 4],
+    Array.from({ length: 32 }, (_, i) => (i % 3 === 0 ? 1 : 0)),
+  );
+  const g = compile((xs: L.Tensor, key: L.Tensor) =>
+    withFrozenParameters(model, () => {
+      const { mu, logvar } = model.encode(xs);
+      return { mu, logvar, kl: withContext({ training: false, key }, () => vaeObjective(model, { x: xs }).metrics.kl) };
+    }),
+  );
   const r = await g(x, L.int64([], [5]));
   const mu = r.mu.data as Float32Array;
   const lv = r.logvar.data as Float32Array;
   let kl = 0;
   for (let i = 0; i < 6; i++) kl += 0.5 * (mu[i] ** 2 + Math.exp(lv[i]) - 1 - lv[i]);
-  assert.ok(Math.abs((r.kl.data as Float32Array)[0] - kl / 2) < 1e-5, `KL ${(r.kl.data as Float32Array)[0]} vs ${kl / 2}`);
+  assert.ok(
+    Math.abs((r.kl.data as Float32Array)[0] - kl / 2) < 1e-5,
+    `KL ${(r.kl.data as Float32Array)[0]} vs ${kl / 2}`,
+  );
 });
 
 test('IWAE: k = 1 gives the ELBO; k = 64 (in chunks of 16) gives a tighter bound', async () => {
@@ -125,9 +149,13 @@ test('vae from a config: registered with its objective; a run reports the test E
   assert.equal(entry.objective?.(entry.options.parse({})).monitor.metric, 'val_elbo');
   const dir = mkdtempSync(join(tmpdir(), 'lathe-vae-'));
   const cfg = parseTrainConfig({
-    name: 'vae-test', seed: 0, model: { name: 'vae', options: { hidden: [16], latent: 2 } },
-    data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 }, optimizer: { name: 'adam', lr: 0.003 },
-    trainer: { epochs: 1, threads: 1 }, output: dir,
+    name: 'vae-test',
+    seed: 0,
+    model: { name: 'vae', options: { hidden: [16], latent: 2 } },
+    data: { name: 'fashion-mnist-subset', batchSize: 64, limit: 256 },
+    optimizer: { name: 'adam', lr: 0.003 },
+    trainer: { epochs: 1, threads: 1 },
+    output: dir,
   });
   const r = await runTraining(cfg, { quiet: true });
   assert.ok(r.testMetrics && r.testMetrics.elbo < 0 && r.testMetrics.elbo > -800, JSON.stringify(r.testMetrics));
@@ -140,7 +168,13 @@ test('a VAE run resumed from its epoch-1 checkpoint ends bit-identical to an uni
   const make = (epochs: number, runDir?: string) => {
     manualSeed(4);
     return new Trainer({
-      model: new VAE({ hidden: [16], latent: 2 }), optimizer: adam(), lr: 3e-3, epochs, seed: 5, objective: vaeObjective, runDir,
+      model: new VAE({ hidden: [16], latent: 2 }),
+      optimizer: adam(),
+      lr: 3e-3,
+      epochs,
+      seed: 5,
+      objective: vaeObjective,
+      runDir,
       callbacks: runDir ? [modelCheckpoint({ saveTopK: 0 })] : [],
     });
   };

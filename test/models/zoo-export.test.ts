@@ -21,7 +21,15 @@ const SMALL: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   cnn: { widths: [4, 8], hidden: 16, size: 12, batchNorm: true, padding: 'same', dropout: 0.5 },
   gpt: { vocab: 20, context: 8, dim: 16, layers: 1, heads: 2, dropout: 0.1 },
   mlp: { inputs: 12, hidden: [16], dropout: 0.3 },
-  mobilenetv2: { stages: [[1, 8, 1, 1], [6, 16, 2, 2]], stemWidth: 8, lastWidth: 32, size: 12 },
+  mobilenetv2: {
+    stages: [
+      [1, 8, 1, 1],
+      [6, 16, 2, 2],
+    ],
+    stemWidth: 8,
+    lastWidth: 32,
+    size: 12,
+  },
   resnet: { layers: [1, 1], widths: [8, 16], size: 12, stem: 'imagenet', block: 'bottleneck' },
   'rnn-classifier': { vocab: 20, classes: 3, context: 6, hidden: 8 },
   seq2seq: { vocab: 20, srcLen: 6, tgtLen: 5, dim: 16, encoderLayers: 1, decoderLayers: 1, heads: 2 },
@@ -31,8 +39,18 @@ const SMALL: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
 
 /** Ops a model needs only while it trains: their presence in an inference export is work nobody asked for. */
 const TRAINING_ONLY = new Set([
-  'MaxUnpool', 'Dropout', 'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial',
-  'BitwiseXor', 'BitwiseAnd', 'SoftmaxCrossEntropyLoss', 'NegativeLogLikelihoodLoss',
+  'MaxUnpool',
+  'Dropout',
+  'RandomNormal',
+  'RandomUniform',
+  'RandomNormalLike',
+  'RandomUniformLike',
+  'Bernoulli',
+  'Multinomial',
+  'BitwiseXor',
+  'BitwiseAnd',
+  'SoftmaxCrossEntropyLoss',
+  'NegativeLogLikelihoodLoss',
 ]);
 
 function trainingOnlyWork(g: GraphProto): string[] {
@@ -41,7 +59,8 @@ function trainingOnlyWork(g: GraphProto): string[] {
   for (const n of g.node) {
     if (TRAINING_ONLY.has(n.opType)) found.push(n.opType);
     if (n.opType === 'BatchNormalization') {
-      if (n.attribute.some((a) => a.name === 'training_mode' && Number(a.i) === 1)) found.push('BatchNormalization(training_mode)');
+      if (n.attribute.some((a) => a.name === 'training_mode' && Number(a.i) === 1))
+        found.push('BatchNormalization(training_mode)');
       if (producer.get(n.input[0])?.opType === 'Conv') found.push('BatchNormalization after Conv (not folded)');
     }
   }
@@ -52,9 +71,21 @@ function trainingOnlyWork(g: GraphProto): string[] {
 function randomizeStatistics(model: Module, g: Generator): void {
   for (const [k, p] of model.namedState()) {
     const n = p.data.shape.reduce((a, b) => a * b, 1);
-    if (k.endsWith('runningMean')) p.data = L.float32(p.data.shape, Float32Array.from({ length: n }, () => 0.2 * g.normal()));
-    if (k.endsWith('runningVar')) p.data = L.float32(p.data.shape, Float32Array.from({ length: n }, () => 0.5 + g.uniform()));
-    if (/bn\.(weight|bias)$/.test(k)) p.data = L.float32(p.data.shape, Float32Array.from({ length: n }, () => (k.endsWith('weight') ? 1 : 0) + 0.3 * g.normal()));
+    if (k.endsWith('runningMean'))
+      p.data = L.float32(
+        p.data.shape,
+        Float32Array.from({ length: n }, () => 0.2 * g.normal()),
+      );
+    if (k.endsWith('runningVar'))
+      p.data = L.float32(
+        p.data.shape,
+        Float32Array.from({ length: n }, () => 0.5 + g.uniform()),
+      );
+    if (/bn\.(weight|bias)$/.test(k))
+      p.data = L.float32(
+        p.data.shape,
+        Float32Array.from({ length: n }, () => (k.endsWith('weight') ? 1 : 0) + 0.3 * g.normal()),
+      );
   }
 }
 
@@ -73,19 +104,48 @@ for (const name of modelNames()) {
     const feeds = ins.map((i) => {
       const shape = [i.batchDim === 'edges' ? 3 : batch, ...i.shape];
       const n = shape.reduce((a, b) => a * b, 1);
-      if (i.batchDim === 'edges') return L.int64(shape, Array.from({ length: n }, () => g.int(batch)));
+      if (i.batchDim === 'edges')
+        return L.int64(
+          shape,
+          Array.from({ length: n }, () => g.int(batch)),
+        );
       return i.dtype === 'int64'
-        ? L.int64(shape, Array.from({ length: n }, () => 1 + g.int(vocab - 1)))
-        : L.float32(shape, Float32Array.from({ length: n }, () => g.normal()));
+        ? L.int64(
+            shape,
+            Array.from({ length: n }, () => 1 + g.int(vocab - 1)),
+          )
+        : L.float32(
+            shape,
+            Float32Array.from({ length: n }, () => g.normal()),
+          );
     });
-    const bytes = exportModule(model, ins.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape], name: i.name })), { inputNames: ins.map((i) => i.name) });
+    const bytes = exportModule(
+      model,
+      ins.map((i) => ({ dtype: i.dtype, shape: [i.batchDim ?? 'batch', ...i.shape], name: i.name })),
+      { inputNames: ins.map((i) => i.name) },
+    );
     const graph = decodeModel(bytes).graph;
     assert.deepEqual(unusedOutputs(graph), [], `${name}: node outputs nothing reads`);
     assert.deepEqual(trainingOnlyWork(graph), [], `${name}: training-only work in the inference graph`);
-    const expected = await compile((...xs: L.Tensor[]) => withFrozenParameters(model, () => model.forward(...xs)))(...feeds);
+    const expected = await compile((...xs: L.Tensor[]) => withFrozenParameters(model, () => model.forward(...xs)))(
+      ...feeds,
+    );
     const s = await ort.InferenceSession.create(bytes);
-    const out = await s.run(Object.fromEntries(ins.map((i, k) => [i.name, new ort.Tensor(i.dtype as "float32", feeds[k].data as Float32Array, feeds[k].shape)])));
-    assertClose(out.output.data as Float32Array, Array.from(expected.data as Float32Array), 1e-4, 1e-4, `${name}: export vs eval forward`);
+    const out = await s.run(
+      Object.fromEntries(
+        ins.map((i, k) => [
+          i.name,
+          new ort.Tensor(i.dtype as 'float32', feeds[k].data as Float32Array, feeds[k].shape),
+        ]),
+      ),
+    );
+    assertClose(
+      out.output.data as Float32Array,
+      Array.from(expected.data as Float32Array),
+      1e-4,
+      1e-4,
+      `${name}: export vs eval forward`,
+    );
   });
 }
 
@@ -95,9 +155,23 @@ test('the quickstart CNN exports the graph one would write by hand for inference
   const opts = entry.options.parse(cfg.options ?? {});
   manualSeed(0);
   const model = entry.create(opts);
-  const graph = decodeModel(exportModule(model, [{ dtype: 'float32', shape: ['batch', ...entry.inputShape(opts)] }])).graph;
-  assert.deepEqual(graph.node.map((n) => n.opType), ['Conv', 'Relu', 'MaxPool', 'Conv', 'Relu', 'MaxPool', 'Reshape', 'Gemm', 'Relu', 'Gemm']);
+  const graph = decodeModel(
+    exportModule(model, [{ dtype: 'float32', shape: ['batch', ...entry.inputShape(opts)] }]),
+  ).graph;
+  assert.deepEqual(
+    graph.node.map((n) => n.opType),
+    ['Conv', 'Relu', 'MaxPool', 'Conv', 'Relu', 'MaxPool', 'Reshape', 'Gemm', 'Relu', 'Gemm'],
+  );
   // every node has exactly the outputs its consumer reads, and the weights are the model's parameters
   assert.ok(graph.node.every((n) => n.output.length === 1));
-  assert.deepEqual(graph.initializer.map((t) => t.name).filter((k) => !k!.startsWith('const')).sort(), model.namedState().map(([k]) => k).sort());
+  assert.deepEqual(
+    graph.initializer
+      .map((t) => t.name)
+      .filter((k) => !k!.startsWith('const'))
+      .sort(),
+    model
+      .namedState()
+      .map(([k]) => k)
+      .sort(),
+  );
 });

@@ -18,7 +18,11 @@ const f64 = (shape: number[], v: number[]) => L.ndarray('float64', shape, v);
 
 /** Binds `router` and leaves the experts at their initial weights (routing does not read them). */
 const withRouter = <R>(m: MoE, router: L.Tensor, fn: () => R): R =>
-  bindParameters(m, { ...Object.fromEntries(m.namedParameters().map(([k, p]) => [k, L.constant(p.data)])), router }, fn);
+  bindParameters(
+    m,
+    { ...Object.fromEntries(m.namedParameters().map(([k, p]) => [k, L.constant(p.data)])), router },
+    fn,
+  );
 
 test('routing: first choices before second ones, by position; tokens past capacity are dropped', async () => {
   // 4 tokens, 2 experts, k = 1, capacity factor 1 → C = ⌈1·1·4/2⌉ = 2. Router = identity on 2 features, so the
@@ -74,11 +78,17 @@ const gelu = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
 
 // ORT has no float64 Erf (GELU): these run in float32.
 test('forward equals each token through its chosen experts, weighted by its renormalised gates', async () => {
-  const d = 3, E = 4, h = 5, S = 6;
+  const d = 3,
+    E = 4,
+    h = 5,
+    S = 6;
   const m = new MoE(d, { experts: E, topK: 2, hidden: h, capacityFactor: 4 }); // capacity for everything: nothing dropped
   const p = {
-    router: randn([d, E], 1, 'float32'), w1: randn([E, d, h], 2, 'float32', 0.5), b1: randn([E, 1, h], 3, 'float32', 0.1),
-    w2: randn([E, h, d], 4, 'float32', 0.5), b2: randn([E, 1, d], 5, 'float32', 0.1),
+    router: randn([d, E], 1, 'float32'),
+    w1: randn([E, d, h], 2, 'float32', 0.5),
+    b1: randn([E, 1, h], 3, 'float32', 0.1),
+    w2: randn([E, h, d], 4, 'float32', 0.5),
+    b2: randn([E, 1, d], 5, 'float32', 0.1),
   };
   const x = randn([2, S, d], 6, 'float32');
   const f = compile((xt: L.Tensor, r: L.Tensor, w1: L.Tensor, b1: L.Tensor, w2: L.Tensor, b2: L.Tensor) =>
@@ -89,7 +99,9 @@ test('forward equals each token through its chosen experts, weighted by its reno
   const at = (a: L.NDArray, i: number) => (a.data as Float32Array)[i];
   const expected: number[] = [];
   for (let t = 0; t < 2 * S; t++) {
-    const logits = Array.from({ length: E }, (_, e) => Array.from({ length: d }, (_, j) => X[t * d + j] * at(p.router, j * E + e)).reduce((a, b) => a + b));
+    const logits = Array.from({ length: E }, (_, e) =>
+      Array.from({ length: d }, (_, j) => X[t * d + j] * at(p.router, j * E + e)).reduce((a, b) => a + b),
+    );
     const mx = Math.max(...logits);
     const ex = logits.map((l) => Math.exp(l - mx));
     const probs = ex.map((v) => v / ex.reduce((a, b) => a + b));
@@ -97,7 +109,12 @@ test('forward equals each token through its chosen experts, weighted by its reno
     const gsum = probs[order[0]] + probs[order[1]];
     const out = new Array(d).fill(0);
     for (const e of order) {
-      const hid = Array.from({ length: h }, (_, k) => gelu(Array.from({ length: d }, (_, j) => X[t * d + j] * at(p.w1, (e * d + j) * h + k)).reduce((a, b) => a + b) + at(p.b1, e * h + k)));
+      const hid = Array.from({ length: h }, (_, k) =>
+        gelu(
+          Array.from({ length: d }, (_, j) => X[t * d + j] * at(p.w1, (e * d + j) * h + k)).reduce((a, b) => a + b) +
+            at(p.b1, e * h + k),
+        ),
+      );
       for (let j = 0; j < d; j++) {
         const v = hid.reduce((acc, hv, k) => acc + hv * at(p.w2, (e * h + k) * d + j), 0) + at(p.b2, e * d + j);
         out[j] += (probs[e] / gsum) * v;
@@ -109,7 +126,8 @@ test('forward equals each token through its chosen experts, weighted by its reno
 });
 
 test('the auxiliary losses and statistics equal their formulas', async () => {
-  const d = 2, E = 2;
+  const d = 2,
+    E = 2;
   const m = new MoE(d, { experts: E, topK: 1, hidden: 2, capacityFactor: 1, balanceWeight: 1, zLossWeight: 1 });
   const x = f64([1, 4, 2], [3, 0, 2, 0, 1, 0, 0, 5]);
   const router = f64([2, 2], [1, 0, 0, 1]);
@@ -126,7 +144,12 @@ test('the auxiliary losses and statistics equal their formulas', async () => {
     );
   });
   const [bal, z, cv, dropped] = (await f(x, router)).map((a) => Number(a.data[0]));
-  const rows = [[3, 0], [2, 0], [1, 0], [0, 5]];
+  const rows = [
+    [3, 0],
+    [2, 0],
+    [1, 0],
+    [0, 5],
+  ];
   const probs = rows.map((r) => {
     const e = r.map(Math.exp);
     return e.map((v) => v / (e[0] + e[1]));
@@ -141,13 +164,20 @@ test('the auxiliary losses and statistics equal their formulas', async () => {
 });
 
 test('gradients of the MoE (router through the gates, experts, inputs) match finite differences', async () => {
-  const d = 3, E = 3, h = 4, S = 4;
+  const d = 3,
+    E = 3,
+    h = 4,
+    S = 4;
   const m = new MoE(d, { experts: E, topK: 2, hidden: h, capacityFactor: 1 });
   const f = (xt: L.Tensor, r: L.Tensor, w1: L.Tensor, b1: L.Tensor, w2: L.Tensor, b2: L.Tensor) =>
     bindParameters(m, { router: r, w1, b1, w2, b2 }, () => (m.train(), m.forward(xt)));
   await checkGrad('moe', f, [
-    randn([2, S, d], 11, 'float32'), randn([d, E], 12, 'float32', 2), randn([E, d, h], 13, 'float32', 0.5), randn([E, 1, h], 14, 'float32', 0.1),
-    randn([E, h, d], 15, 'float32', 0.5), randn([E, 1, d], 16, 'float32', 0.1),
+    randn([2, S, d], 11, 'float32'),
+    randn([d, E], 12, 'float32', 2),
+    randn([E, d, h], 13, 'float32', 0.5),
+    randn([E, 1, h], 14, 'float32', 0.1),
+    randn([E, h, d], 15, 'float32', 0.5),
+    randn([E, 1, d], 16, 'float32', 0.1),
   ]);
 });
 
@@ -164,20 +194,31 @@ test('an MoE-GPT trains through the Trainer: loss falls, balancing joins the obj
   const seq = Array.from({ length: 64 * 9 }, (_, i) => i % 8);
   const xs: number[] = [];
   const ys: number[] = [];
-  for (let r = 0; r < 64; r++) for (let t = 0; t < 8; t++) (xs.push(seq[r * 9 + t]), ys.push(seq[r * 9 + t + 1]));
+  for (let r = 0; r < 64; r++) for (let t = 0; t < 8; t++) xs.push(seq[r * 9 + t]), ys.push(seq[r * 9 + t + 1]);
   const x = L.ndarray('int64', [64, 8], xs);
   const y = L.ndarray('int64', [64, 8], ys);
   const batches: Record<string, number>[] = [];
   const trainer = new Trainer({
-    model, optimizer: adam(), lr: 1e-2, epochs: 6, loss: (o, b) => lmLoss(o, b.y), seed: 1,
-    callbacks: [{ name: 'record', onBatchEnd: (_t, logs) => void batches.push({ loss: logs.loss, ...(logs.metrics ?? {}) }) }],
+    model,
+    optimizer: adam(),
+    lr: 1e-2,
+    epochs: 6,
+    loss: (o, b) => lmLoss(o, b.y),
+    seed: 1,
+    callbacks: [
+      { name: 'record', onBatchEnd: (_t, logs) => void batches.push({ loss: logs.loss, ...(logs.metrics ?? {}) }) },
+    ],
   });
   await trainer.fit(new ArrayLoader({ x, y }, { batchSize: 16, shuffle: true, seed: 1 }));
   const first = batches[0];
   const last = batches[batches.length - 1];
-  for (const k of ['moe_balance_loss', 'moe_z_loss', 'moe_load_cv', 'moe_dropped']) assert.ok(Number.isFinite(first[k]), `${k} reported: ${JSON.stringify(first)}`);
+  for (const k of ['moe_balance_loss', 'moe_z_loss', 'moe_load_cv', 'moe_dropped'])
+    assert.ok(Number.isFinite(first[k]), `${k} reported: ${JSON.stringify(first)}`);
   assert.ok(last.loss < first.loss * 0.5, `loss fell: ${first.loss} → ${last.loss}`);
-  assert.ok(first.moe_balance_loss > 0.01 && first.moe_balance_loss < 0.05, `balance loss ≈ 0.01·k at init: ${first.moe_balance_loss}`);
+  assert.ok(
+    first.moe_balance_loss > 0.01 && first.moe_balance_loss < 0.05,
+    `balance loss ≈ 0.01·k at init: ${first.moe_balance_loss}`,
+  );
   assert.ok(last.moe_dropped >= 0 && last.moe_dropped < 1);
   await trainer.release();
 

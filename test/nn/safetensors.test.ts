@@ -26,9 +26,17 @@ test('half and bfloat16 bit patterns decode exactly (incl. subnormal, infinity, 
 });
 
 test('a float32 module loads float16, bfloat16 and float64 state dicts; other dtype or shape mismatches are errors', () => {
-  for (const [dtype, data] of [['float16', Uint16Array.from(HALF)], ['bfloat16', Uint16Array.from(BF16)], ['float64', Float64Array.from(W)]] as const) {
+  for (const [dtype, data] of [
+    ['float16', Uint16Array.from(HALF)],
+    ['bfloat16', Uint16Array.from(BF16)],
+    ['float64', Float64Array.from(W)],
+  ] as const) {
     const path = join(tmp, `${dtype}.safetensors`);
-    writeSafetensors(path, { weight: { dtype, shape: [2, 3], data }, bias: ndarray('float32', [2], [1, -1]) }, { origin: 'test' });
+    writeSafetensors(
+      path,
+      { weight: { dtype, shape: [2, 3], data }, bias: ndarray('float32', [2], [1, -1]) },
+      { origin: 'test' },
+    );
     const file = readSafetensors(path);
     assert.equal(file.metadata.origin, 'test');
     const m = new Linear(3, 2);
@@ -38,6 +46,13 @@ test('a float32 module loads float16, bfloat16 and float64 state dicts; other dt
   }
   assert.ok(!readdirSync(tmp).some((f) => f.endsWith('.tmp')), 'no temp files left');
   const m = new Linear(3, 2);
-  assert.throws(() => m.loadStateDict({ weight: ndarray('int32', [2, 3], [1, 2, 3, 4, 5, 6]), bias: ndarray('float32', [2], [0, 0]) }), /"weight" is int32\[2,3\], the model expects float32\[2,3\]/);
-  assert.throws(() => m.loadStateDict({ weight: ndarray('float32', [3, 2], W), bias: ndarray('float32', [2], [0, 0]) }), /"weight" is float32\[3,2\]/);
+  assert.throws(
+    () =>
+      m.loadStateDict({ weight: ndarray('int32', [2, 3], [1, 2, 3, 4, 5, 6]), bias: ndarray('float32', [2], [0, 0]) }),
+    /"weight" is int32\[2,3\], the model expects float32\[2,3\]/,
+  );
+  assert.throws(
+    () => m.loadStateDict({ weight: ndarray('float32', [3, 2], W), bias: ndarray('float32', [2], [0, 0]) }),
+    /"weight" is float32\[3,2\]/,
+  );
 });

@@ -3,7 +3,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import type * as L from '../../src/graph/index.js';
-import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, manualSeed, BatchNorm2d, Dropout } from '../../src/nn/index.js';
+import {
+  Conv2d,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+  manualSeed,
+  BatchNorm2d,
+  Dropout,
+} from '../../src/nn/index.js';
 import { exportModule, withFrozenParameters } from '../../src/nn/export.js';
 import { compile } from '../../src/runtime/compile.js';
 import { assertClose, randn } from '../util/gradcheck.js';
@@ -18,7 +28,13 @@ async function roundTrip(model: Module, shape: number[]): Promise<void> {
   assert.deepEqual(session.inputNames, ['input']);
   assert.deepEqual(session.outputNames, ['output']);
   const out = await session.run({ input: new ort.Tensor('float32', x.data as Float32Array, shape) });
-  assertClose(out.output.data as Float32Array, Array.from(expected.data as Float32Array), 1e-5, 1e-5, 'exported vs traced');
+  assertClose(
+    out.output.data as Float32Array,
+    Array.from(expected.data as Float32Array),
+    1e-5,
+    1e-5,
+    'exported vs traced',
+  );
   // symbolic batch: another batch size runs in the same exported model
   const x2 = randn([1, ...shape.slice(1)], 4, 'float32');
   const out2 = await session.run({ input: new ort.Tensor('float32', x2.data as Float32Array, x2.shape) });
@@ -32,7 +48,17 @@ test('exported MLP matches the traced function to 1e-5', async () => {
 
 test('exported CNN (conv, batchnorm in eval, pool) matches to 1e-5', async () => {
   manualSeed(2);
-  await roundTrip(new Sequential(new Conv2d(1, 4, 3, { padding: 1 }), new BatchNorm2d(4), ReLU(), MaxPool2d(2), Flatten(), new Linear(4 * 4 * 4, 10)), [3, 1, 8, 8]);
+  await roundTrip(
+    new Sequential(
+      new Conv2d(1, 4, 3, { padding: 1 }),
+      new BatchNorm2d(4),
+      ReLU(),
+      MaxPool2d(2),
+      Flatten(),
+      new Linear(4 * 4 * 4, 10),
+    ),
+    [3, 1, 8, 8],
+  );
 });
 
 test('export with external data: weights in a side file, the model loads from its path in ORT', async () => {

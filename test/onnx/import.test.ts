@@ -17,7 +17,13 @@ import type { ModelProto, NodeProto } from '../../src/onnx/proto.js';
 
 test('an exported model imports, runs and re-exports to the same outputs', async () => {
   manualSeed(4);
-  const model = new Sequential(new Conv2d(1, 3, 3, { padding: 1 }), ReLU(), MaxPool2d(2), Flatten(), new Linear(3 * 3 * 3, 4));
+  const model = new Sequential(
+    new Conv2d(1, 3, 3, { padding: 1 }),
+    ReLU(),
+    MaxPool2d(2),
+    Flatten(),
+    new Linear(3 * 3 * 3, 4),
+  );
   const bytes = exportModule(model, [{ dtype: 'float32', shape: ['batch', 1, 6, 6] }]);
   const imported = new OnnxModule(bytes);
   assert.equal(imported.weights.length, 4);
@@ -36,7 +42,12 @@ test('an imported model fine-tunes: the loss falls', async () => {
   const base = new Sequential(new Linear(4, 8), ReLU(), new Linear(8, 2));
   const model = new OnnxModule(exportModule(base, [{ dtype: 'float32', shape: ['batch', 4] }]));
   const x = randn([64, 4], 1, 'float32');
-  const y = L.int64([64], Array.from(x.data as Float32Array).filter((_, i) => i % 4 === 0).map((v) => (v > 0 ? 1 : 0)));
+  const y = L.int64(
+    [64],
+    Array.from(x.data as Float32Array)
+      .filter((_, i) => i % 4 === 0)
+      .map((v) => (v > 0 ? 1 : 0)),
+  );
   const t = new Trainer({ model, optimizer: adam(), lr: 0.05, epochs: 30 });
   const loader = new ArrayLoader({ x, y }, { batchSize: 64 });
   const before = await t.evaluate(loader);
@@ -53,7 +64,8 @@ for (const f of torchModels) {
     try {
       m = new OnnxModule(`${torchDir}/${f}`);
     } catch (err) {
-      if (/not supported by the importer|multi-input|inputs;/.test((err as Error).message)) return t.skip((err as Error).message);
+      if (/not supported by the importer|multi-input|inputs;/.test((err as Error).message))
+        return t.skip((err as Error).message);
       throw err;
     }
     const inp = m.graph.inputs[0];
@@ -75,17 +87,43 @@ test('a malformed ONNX graph is refused naming the node: a missing input, a miss
       name: 'bad',
       node: nodes,
       initializer: [],
-      input: [{ name: 'X', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 4 }, { dimValue: 4 }] } } } }],
+      input: [
+        {
+          name: 'X',
+          type: {
+            tensorType: {
+              elemType: 1,
+              shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 4 }, { dimValue: 4 }] },
+            },
+          },
+        },
+      ],
       output: [{ name: 'Y' }],
       valueInfo: [],
     },
   });
   const x = randn([1, 1, 4, 4], 3, 'float32');
   const cases: [string, NodeProto[], RegExp][] = [
-    ['input never produced', [{ name: 'r', opType: 'Relu', input: ['T'], output: ['Y'], attribute: [] }], /node r \(Relu\): input 'T' is not a graph input, an initializer or an output of an earlier node/],
-    ['MaxPool without kernel_shape', [{ name: 'p', opType: 'MaxPool', input: ['X'], output: ['Y'], attribute: [] }], /node p \(MaxPool\): attribute 'kernel_shape' is missing/],
-    ['Unsqueeze without axes', [{ name: 'u', opType: 'Unsqueeze', input: ['X'], output: ['Y'], attribute: [] }], /node u \(Unsqueeze\): attribute 'axes' is missing/],
-    ['Identity without input', [{ name: 'i', opType: 'Identity', input: [''], output: ['Y'], attribute: [] }], /node i \(Identity\): input 0 is missing/],
+    [
+      'input never produced',
+      [{ name: 'r', opType: 'Relu', input: ['T'], output: ['Y'], attribute: [] }],
+      /node r \(Relu\): input 'T' is not a graph input, an initializer or an output of an earlier node/,
+    ],
+    [
+      'MaxPool without kernel_shape',
+      [{ name: 'p', opType: 'MaxPool', input: ['X'], output: ['Y'], attribute: [] }],
+      /node p \(MaxPool\): attribute 'kernel_shape' is missing/,
+    ],
+    [
+      'Unsqueeze without axes',
+      [{ name: 'u', opType: 'Unsqueeze', input: ['X'], output: ['Y'], attribute: [] }],
+      /node u \(Unsqueeze\): attribute 'axes' is missing/,
+    ],
+    [
+      'Identity without input',
+      [{ name: 'i', opType: 'Identity', input: [''], output: ['Y'], attribute: [] }],
+      /node i \(Identity\): input 0 is missing/,
+    ],
   ];
   for (const [name, nodes, message] of cases) {
     const g = importOnnx(model(nodes));

@@ -10,7 +10,8 @@ import { foldBatchNorm, optimizeForInference, reluBeforePool } from '../../src/o
 import type { ModelProto } from '../../src/onnx/proto.js';
 import { assertClose, randn } from '../util/gradcheck.js';
 
-const c = (shape: number[], seed: number, scale = 1, offset = 0) => L.constant(randn(shape, seed, 'float32', scale, offset));
+const c = (shape: number[], seed: number, scale = 1, offset = 0) =>
+  L.constant(randn(shape, seed, 'float32', scale, offset));
 
 /** conv (with or without bias, optionally depthwise) → eval BN → ReLU → maxpool, weights as initializers. */
 function convBnModel(opts: { bias: boolean; groups?: number }): ModelProto {
@@ -27,14 +28,21 @@ async function run(m: ModelProto, x: Float32Array): Promise<Float32Array> {
   return (await s.run({ x: new ort.Tensor('float32', x, [2, 4, 8, 8]) })).y.data as Float32Array;
 }
 
-for (const [label, opts] of [['conv with bias', { bias: true }], ['conv without bias', { bias: false }], ['depthwise conv', { bias: false, groups: 4 }]] as const) {
+for (const [label, opts] of [
+  ['conv with bias', { bias: true }],
+  ['conv without bias', { bias: false }],
+  ['depthwise conv', { bias: false, groups: 4 }],
+] as const) {
   test(`BatchNorm folds into a ${label}: one Conv, the same outputs to float32 rounding`, async () => {
     const x = randn([2, 4, 8, 8], 9, 'float32').data as Float32Array;
     const plain = convBnModel(opts);
     assert.ok(plain.graph.node.some((n) => n.opType === 'BatchNormalization'));
     const expected = await run(plain, x);
     const folded = optimizeForInference(convBnModel(opts));
-    assert.deepEqual(folded.graph.node.map((n) => n.opType), ['Conv', 'Relu', 'MaxPool']);
+    assert.deepEqual(
+      folded.graph.node.map((n) => n.opType),
+      ['Conv', 'Relu', 'MaxPool'],
+    );
     assert.equal(folded.graph.node[0].input.length, 3);
     assertClose(await run(folded, x), Array.from(expected), 1e-5, 1e-5, label);
   });
@@ -52,13 +60,22 @@ test('BatchNorm stays when the conv output has another reader, or follows someth
 
 test('ReLU moves before MaxPool after a Conv (ORT then fuses Conv+Relu); identical outputs', async () => {
   const x = L.placeholder('x', 'float32', ['batch', 4, 8, 8]);
-  const traced = emitModel({ inputs: [x], outputs: { y: L.maxPool2d(L.relu(L.conv2d(x, c([5, 4, 3, 3], 7), c([5], 8))), 2) } });
+  const traced = emitModel({
+    inputs: [x],
+    outputs: { y: L.maxPool2d(L.relu(L.conv2d(x, c([5, 4, 3, 3], 7), c([5], 8))), 2) },
+  });
   // the training-friendly trace: pool first
-  assert.deepEqual(traced.graph.node.map((n) => n.opType), ['Conv', 'MaxPool', 'Relu']);
+  assert.deepEqual(
+    traced.graph.node.map((n) => n.opType),
+    ['Conv', 'MaxPool', 'Relu'],
+  );
   const xs = randn([2, 4, 8, 8], 10, 'float32').data as Float32Array;
   const before = await run(traced, xs);
   assert.equal(reluBeforePool(traced.graph), 1);
-  assert.deepEqual(traced.graph.node.map((n) => n.opType), ['Conv', 'Relu', 'MaxPool']);
+  assert.deepEqual(
+    traced.graph.node.map((n) => n.opType),
+    ['Conv', 'Relu', 'MaxPool'],
+  );
   assert.deepEqual(Array.from(await run(traced, xs)), Array.from(before));
 });
 

@@ -31,9 +31,18 @@ for (const [name, raw] of cases) {
     inputs.forEach((inp, k) => {
       const n = 2 * inp.shape.reduce((a, b) => a * b, 1);
       const vocab = (options as { vocab?: number }).vocab ?? 0;
-      feeds[inputs.length === 1 ? 'input' : inp.name] = inp.dtype === 'int64'
-        ? new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt((i * 7 + k) % vocab)), [2, ...inp.shape])
-        : new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k)), [2, ...inp.shape]);
+      feeds[inputs.length === 1 ? 'input' : inp.name] =
+        inp.dtype === 'int64'
+          ? new ort.Tensor(
+              'int64',
+              BigInt64Array.from({ length: n }, (_, i) => BigInt((i * 7 + k) % vocab)),
+              [2, ...inp.shape],
+            )
+          : new ort.Tensor(
+              'float32',
+              Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k)),
+              [2, ...inp.shape],
+            );
     });
     const run = async (opset: number) => {
       const bytes = exportModule(model, specs, { opset });
@@ -52,7 +61,13 @@ for (const [name, raw] of cases) {
 
 test('opsets outside 17–21 and in-graph randomness below 18 are refused with the reason', () => {
   const x = placeholder('x', 'float32', [2, 3]);
-  assert.throws(() => emitModel({ inputs: [x], outputs: { y: x } }, { opset: 16 }), /opset 16 is not supported \(lathe lowers for opsets 17–21\)/);
+  assert.throws(
+    () => emitModel({ inputs: [x], outputs: { y: x } }, { opset: 16 }),
+    /opset 16 is not supported \(lathe lowers for opsets 17–21\)/,
+  );
   const key = placeholder('key', 'int64', []);
-  assert.throws(() => emitModel({ inputs: [x, key], outputs: { y: dropout(x, 0.5, key) } }, { opset: 17 }), /in-graph randomness needs opset ≥ 18/);
+  assert.throws(
+    () => emitModel({ inputs: [x, key], outputs: { y: dropout(x, 0.5, key) } }, { opset: 17 }),
+    /in-graph randomness needs opset ≥ 18/,
+  );
 });

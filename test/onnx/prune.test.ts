@@ -11,10 +11,19 @@ import { OPTIONAL_OUTPUTS, pruneUnusedOutputs, unusedOutputs } from '../../src/o
 import type { GraphProto, NodeProto } from '../../src/onnx/proto.js';
 import { gradients } from '../../src/autodiff/grad.js';
 
-const node = (opType: string, input: string[], output: string[]): NodeProto => ({ opType, input, output, name: `${opType}_${output[0] || input[0]}`, attribute: [] });
+const node = (opType: string, input: string[], output: string[]): NodeProto => ({
+  opType,
+  input,
+  output,
+  name: `${opType}_${output[0] || input[0]}`,
+  attribute: [],
+});
 const graph = (nodes: NodeProto[], outputs: string[], inits: string[] = []): GraphProto => ({
-  node: nodes, initializer: inits.map((name) => ({ name, dataType: 1, dims: [1], rawData: new Uint8Array(4) })),
-  input: [], output: outputs.map((name) => ({ name })), valueInfo: [],
+  node: nodes,
+  initializer: inits.map((name) => ({ name, dataType: 1, dims: [1], rawData: new Uint8Array(4) })),
+  input: [],
+  output: outputs.map((name) => ({ name })),
+  valueInfo: [],
 });
 const ops = (g: GraphProto) => g.node.map((n) => `${n.opType}[${n.output.join(',')}]`);
 
@@ -72,16 +81,23 @@ test('every op in the optional-outputs table drops what nothing reads', () => {
 });
 
 test('dead nodes go, transitively, with the initializers only they read; required outputs of live nodes stay', () => {
-  const g = graph([
-    node('Mul', ['x', 'c1'], ['a']),
-    node('Relu', ['a'], ['dead1']),
-    node('Neg', ['dead1'], ['dead2']),
-    node('TopK', ['x', 'k'], ['vals', 'idx']),
-    node('Add', ['a', 'vals'], ['out']),
-  ], ['out'], ['c1', 'k', 'unused']);
+  const g = graph(
+    [
+      node('Mul', ['x', 'c1'], ['a']),
+      node('Relu', ['a'], ['dead1']),
+      node('Neg', ['dead1'], ['dead2']),
+      node('TopK', ['x', 'k'], ['vals', 'idx']),
+      node('Add', ['a', 'vals'], ['out']),
+    ],
+    ['out'],
+    ['c1', 'k', 'unused'],
+  );
   const r = pruneUnusedOutputs(g);
   assert.deepEqual(ops(g), ['Mul[a]', 'TopK[vals,idx]', 'Add[out]']);
-  assert.deepEqual(g.initializer.map((t) => t.name), ['c1', 'k']);
+  assert.deepEqual(
+    g.initializer.map((t) => t.name),
+    ['c1', 'k'],
+  );
   assert.equal(r.nodes, 2);
   // TopK's Indices are a required output: unread, but not droppable, so not reported as removable work
   assert.deepEqual(unusedOutputs(g), []);
@@ -103,11 +119,14 @@ test('a pruned max-pool model runs in ORT and matches the pooled values', async 
   const data = Float32Array.from({ length: 32 }, (_, i) => (i * 7) % 11);
   const out = await s.run({ x: new ort.Tensor('float32', data, [1, 2, 4, 4]) });
   const expected: number[] = [];
-  for (let c = 0; c < 2; c++) for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) {
-    let best = -Infinity;
-    for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) best = Math.max(best, data[c * 16 + (2 * i + a) * 4 + 2 * j + b]);
-    expected.push(best);
-  }
+  for (let c = 0; c < 2; c++)
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 2; j++) {
+        let best = -Infinity;
+        for (let a = 0; a < 2; a++)
+          for (let b = 0; b < 2; b++) best = Math.max(best, data[c * 16 + (2 * i + a) * 4 + 2 * j + b]);
+        expected.push(best);
+      }
   assert.deepEqual(Array.from(out.y.data as Float32Array), expected);
 });
 
@@ -115,12 +134,24 @@ test('a Split with a piece nobody reads becomes Slices of the pieces that are re
   const x = L.placeholder('x', 'float32', [2, 6]);
   const [a, , c] = L.split(x, [1, 2, 3], 1);
   const m = emitModel({ inputs: [x], outputs: { y: L.concat([c, a], 1) } });
-  assert.deepEqual(m.graph.node.map((n) => n.opType), ['Slice', 'Slice', 'Concat']);
+  assert.deepEqual(
+    m.graph.node.map((n) => n.opType),
+    ['Slice', 'Slice', 'Concat'],
+  );
   assert.deepEqual(unusedOutputs(m.graph), []);
   const s = await ort.InferenceSession.create(encodeModel(m));
-  const out = await s.run({ x: new ort.Tensor('float32', Float32Array.from({ length: 12 }, (_, i) => i), [2, 6]) });
+  const out = await s.run({
+    x: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 12 }, (_, i) => i),
+      [2, 6],
+    ),
+  });
   assert.deepEqual(Array.from(out.y.data as Float32Array), [3, 4, 5, 0, 9, 10, 11, 6]);
   // all pieces read: one Split stays
   const [p, q] = L.split(x, 2, 1);
-  assert.deepEqual(emitModel({ inputs: [x], outputs: { y: L.add(p, q) } }).graph.node.map((n) => n.opType), ['Split', 'Add']);
+  assert.deepEqual(
+    emitModel({ inputs: [x], outputs: { y: L.add(p, q) } }).graph.node.map((n) => n.opType),
+    ['Split', 'Add'],
+  );
 });

@@ -13,7 +13,8 @@ import { compile } from '../../src/runtime/compile.js';
 import { ndarray } from '../../src/graph/ndarray.js';
 import { packageRoot } from '../../src/util/package-root.js';
 
-const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(packageRoot(), 'test', 'onnx', 'fixtures', name)));
+const fixture = (name: string): Uint8Array =>
+  new Uint8Array(readFileSync(join(packageRoot(), 'test', 'onnx', 'fixtures', name)));
 const X = Float32Array.from([1, 2, 3, 4, 5, 6]);
 // W = [[0, 2], [0, 0], [-3, 0]]
 const XW = [-9, 2, -18, 8];
@@ -38,8 +39,14 @@ test('a model with a local function and a sparse initializer round-trips through
   assert.deepEqual(m2.unknownFields, m.unknownFields);
   assert.deepEqual(m2.graph.unknownFields, m.graph.unknownFields);
   // ORT runs both, with the same result (2·X·W)
-  assert.deepEqual(await runOrt(again, 'Z'), XW.map((v) => 2 * v));
-  assert.deepEqual(await runOrt(original, 'Z'), XW.map((v) => 2 * v));
+  assert.deepEqual(
+    await runOrt(again, 'Z'),
+    XW.map((v) => 2 * v),
+  );
+  assert.deepEqual(
+    await runOrt(original, 'Z'),
+    XW.map((v) => 2 * v),
+  );
 });
 
 test('sparse initializers are densified: importOnnx computes X·W', async () => {
@@ -56,5 +63,8 @@ test('sparse initializers are densified: importOnnx computes X·W', async () => 
 });
 
 test('importOnnx refuses a call of a model-local function by name', () => {
-  assert.throws(() => importOnnx(fixture('local-function.onnx')), /node \S* calls the model-local function custom\.Double; importOnnx does not inline functions yet/);
+  assert.throws(
+    () => importOnnx(fixture('local-function.onnx')),
+    /node \S* calls the model-local function custom\.Double; importOnnx does not inline functions yet/,
+  );
 });

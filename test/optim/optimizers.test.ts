@@ -9,7 +9,8 @@ import { TrainStep } from '../../src/train/train-step.js';
 import { assertClose } from '../util/gradcheck.js';
 
 interface Fx {
-  x: { shape: number[]; data: number[] }; y: number[];
+  x: { shape: number[]; data: number[] };
+  y: number[];
   init: Record<string, { shape: number[]; data: number[] }>;
   runs: Record<string, { losses: number[]; params: Record<string, number[]> }>;
 }
@@ -19,7 +20,9 @@ const batch = { x: L.float64(fx.x.shape, fx.x.data), y: L.int64([fx.y.length], f
 
 function makeStep(optimizer: Optimizer, clip?: number): Promise<TrainStep> {
   return TrainStep.create({
-    params, optimizer, clipGradNorm: clip,
+    params,
+    optimizer,
+    clipGradNorm: clip,
     batch: { x: { dtype: 'float64', shape: ['batch', 4] }, y: { dtype: 'int64', shape: ['batch'] } },
     forward: ({ params: p, batch: b }) => {
       const h = L.tanh(L.linear(b.x, p.w1, p.b1));
@@ -29,10 +32,15 @@ function makeStep(optimizer: Optimizer, clip?: number): Promise<TrainStep> {
 }
 
 const cases: [string, Optimizer, number, number?][] = [
-  ['sgd', sgd(), 0.1], ['sgd-momentum-nesterov-wd', sgd({ momentum: 0.9, nesterov: true, weightDecay: 0.01 }), 0.1],
+  ['sgd', sgd(), 0.1],
+  ['sgd-momentum-nesterov-wd', sgd({ momentum: 0.9, nesterov: true, weightDecay: 0.01 }), 0.1],
   ['sgd-momentum-dampening', sgd({ momentum: 0.9, dampening: 0.5 }), 0.1],
-  ['adam', adam(), 0.01], ['adam-wd', adam({ weightDecay: 0.1 }), 0.01], ['adamw', adamw({ weightDecay: 0.1 }), 0.01],
-  ['rmsprop', rmsprop(), 0.01], ['rmsprop-momentum', rmsprop({ momentum: 0.9 }), 0.01], ['clip-adam', adam(), 0.01, 0.1],
+  ['adam', adam(), 0.01],
+  ['adam-wd', adam({ weightDecay: 0.1 }), 0.01],
+  ['adamw', adamw({ weightDecay: 0.1 }), 0.01],
+  ['rmsprop', rmsprop(), 0.01],
+  ['rmsprop-momentum', rmsprop({ momentum: 0.9 }), 0.01],
+  ['clip-adam', adam(), 0.01, 0.1],
 ];
 
 describe('optimizers match torch.optim over 3 steps', () => {
@@ -45,7 +53,8 @@ describe('optimizers match torch.optim over 3 steps', () => {
         assert.ok(Math.abs(r.loss - ref.losses[i]) < 1e-9, `${name}: loss ${i} ${r.loss} vs ${ref.losses[i]}`);
       }
       const p = step.params();
-      for (const k of Object.keys(ref.params)) assertClose(p[k].data as Float64Array, ref.params[k], 1e-9, 1e-8, `${name} ${k}`);
+      for (const k of Object.keys(ref.params))
+        assertClose(p[k].data as Float64Array, ref.params[k], 1e-9, 1e-8, `${name} ${k}`);
     });
   }
 });

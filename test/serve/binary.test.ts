@@ -8,13 +8,16 @@ import { call, mlpInput, model, repo, startServer } from './helpers.js';
 
 let s: LatheServer;
 before(async () => {
-  s = await startServer({ models: { mlp: model(join(repo, 'mlp'), { versions: 'latest' }), pair: model(join(repo, 'pair')) } });
+  s = await startServer({
+    models: { mlp: model(join(repo, 'mlp'), { versions: 'latest' }), pair: model(join(repo, 'pair')) },
+  });
 });
 after(() => s.close());
 
 const A = [0.5, -1.25, 3, 1, 2, 4];
 const B = [1, 2, 3, -4, 5, 6];
-const bytes = (t: Float32Array | BigInt64Array | Uint8Array): Buffer => Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+const bytes = (t: Float32Array | BigInt64Array | Uint8Array): Buffer =>
+  Buffer.from(t.buffer, t.byteOffset, t.byteLength);
 
 /** A binary-extension body: JSON header, then the tensors' bytes. */
 function binaryBody(header: unknown, ...tensors: Buffer[]): { payload: Buffer; headerLength: number } {
@@ -23,12 +26,20 @@ function binaryBody(header: unknown, ...tensors: Buffer[]): { payload: Buffer; h
 }
 
 async function post(url: string, payload: Buffer | string, headers: Record<string, string>) {
-  const r = await s.app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/octet-stream', ...headers } });
+  const r = await s.app.inject({
+    method: 'POST',
+    url,
+    payload,
+    headers: { 'content-type': 'application/octet-stream', ...headers },
+  });
   return r;
 }
 
 /** Splits a binary-extension response into its JSON header and each binary output's values. */
-function decode(r: { headers: Record<string, unknown>; rawPayload: Buffer }): { json: Record<string, unknown>; tensors: Map<string, Buffer> } {
+function decode(r: { headers: Record<string, unknown>; rawPayload: Buffer }): {
+  json: Record<string, unknown>;
+  tensors: Map<string, Buffer>;
+} {
   const n = Number(r.headers['inference-header-content-length']);
   assert.ok(Number.isInteger(n) && n > 0, 'Inference-Header-Content-Length');
   const json = JSON.parse(r.rawPayload.subarray(0, n).toString('utf8')) as Record<string, unknown>;
@@ -49,7 +60,10 @@ const f32 = (b: Buffer): number[] => Array.from(new Float32Array(new Uint8Array(
 describe('binary tensor data extension', () => {
   it('takes binary inputs (and mixes them with JSON inputs); answers equal the JSON request', async () => {
     const plain = await call(s, 'POST', '/v2/models/pair/infer', {
-      inputs: [{ name: 'a', datatype: 'FP32', shape: [2, 3], data: A }, { name: 'b', datatype: 'INT64', shape: [2, 3], data: B }],
+      inputs: [
+        { name: 'a', datatype: 'FP32', shape: [2, 3], data: A },
+        { name: 'b', datatype: 'INT64', shape: [2, 3], data: B },
+      ],
     });
     assert.equal(plain.status, 200, JSON.stringify(plain.body));
     const both = binaryBody(
@@ -62,26 +76,43 @@ describe('binary tensor data extension', () => {
       bytes(Float32Array.from(A)),
       bytes(BigInt64Array.from(B.map(BigInt))),
     );
-    const r = await post('/v2/models/pair/infer', both.payload, { 'inference-header-content-length': String(both.headerLength) });
+    const r = await post('/v2/models/pair/infer', both.payload, {
+      'inference-header-content-length': String(both.headerLength),
+    });
     assert.equal(r.statusCode, 200, r.body);
     assert.match(String(r.headers['content-type']), /application\/json/);
     assert.deepEqual(JSON.parse(r.body).outputs, plain.body.outputs);
     // one binary input, one JSON input, content type application/json
     const mixed = binaryBody(
-      { inputs: [{ name: 'a', datatype: 'FP32', shape: [2, 3], data: A }, { name: 'b', datatype: 'INT64', shape: [2, 3], parameters: { binary_data_size: 48 } }] },
+      {
+        inputs: [
+          { name: 'a', datatype: 'FP32', shape: [2, 3], data: A },
+          { name: 'b', datatype: 'INT64', shape: [2, 3], parameters: { binary_data_size: 48 } },
+        ],
+      },
       bytes(BigInt64Array.from(B.map(BigInt))),
     );
-    const m = await post('/v2/models/pair/infer', mixed.payload, { 'content-type': 'application/json', 'inference-header-content-length': String(mixed.headerLength) });
+    const m = await post('/v2/models/pair/infer', mixed.payload, {
+      'content-type': 'application/json',
+      'inference-header-content-length': String(mixed.headerLength),
+    });
     assert.equal(m.statusCode, 200, m.body);
     assert.deepEqual(JSON.parse(m.body).outputs, plain.body.outputs);
   });
 
   it('answers binary outputs when asked: binary_data_output for all, binary_data per output overriding it', async () => {
-    const inputs = [{ name: 'a', datatype: 'FP32', shape: [2, 3], data: A }, { name: 'b', datatype: 'INT64', shape: [2, 3], data: B }];
+    const inputs = [
+      { name: 'a', datatype: 'FP32', shape: [2, 3], data: A },
+      { name: 'b', datatype: 'INT64', shape: [2, 3], data: B },
+    ];
     const plain = await call(s, 'POST', '/v2/models/pair/infer', { inputs });
     const expected = new Map((plain.body.outputs as { name: string; data: number[] }[]).map((o) => [o.name, o.data]));
 
-    const all = await s.app.inject({ method: 'POST', url: '/v2/models/pair/infer', payload: { id: 'q1', inputs, parameters: { binary_data_output: true } } });
+    const all = await s.app.inject({
+      method: 'POST',
+      url: '/v2/models/pair/infer',
+      payload: { id: 'q1', inputs, parameters: { binary_data_output: true } },
+    });
     assert.equal(all.statusCode, 200, all.body);
     assert.equal(all.headers['content-type'], 'application/octet-stream');
     const d = decode(all);
@@ -96,7 +127,11 @@ describe('binary tensor data extension', () => {
     const some = await s.app.inject({
       method: 'POST',
       url: '/v2/models/pair/infer',
-      payload: { inputs, parameters: { binary_data_output: true }, outputs: [{ name: 'sum', parameters: { binary_data: false } }, { name: 'prod' }] },
+      payload: {
+        inputs,
+        parameters: { binary_data_output: true },
+        outputs: [{ name: 'sum', parameters: { binary_data: false } }, { name: 'prod' }],
+      },
     });
     const e = decode(some);
     assert.deepEqual(e.json.outputs, [
@@ -106,15 +141,25 @@ describe('binary tensor data extension', () => {
     assert.deepEqual(f32(e.tensors.get('prod')!), expected.get('prod'));
 
     // binary in, binary out, one output asked for by name
-    const body = binaryBody({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }], outputs: [{ name: 'probs', parameters: { binary_data: true } }] }, bytes(Float32Array.from([1, 2, 3, 4])));
-    const one = await post('/v2/models/mlp/infer', body.payload, { 'inference-header-content-length': String(body.headerLength) });
+    const body = binaryBody(
+      {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }],
+        outputs: [{ name: 'probs', parameters: { binary_data: true } }],
+      },
+      bytes(Float32Array.from([1, 2, 3, 4])),
+    );
+    const one = await post('/v2/models/mlp/infer', body.payload, {
+      'inference-header-content-length': String(body.headerLength),
+    });
     const jsonOne = await call(s, 'POST', '/v2/models/mlp/infer', mlpInput([[1, 2, 3, 4]]));
     assert.deepEqual(f32(decode(one).tensors.get('probs')!), (jsonOne.body.outputs as { data: number[] }[])[0].data);
   });
 
   it('rejects malformed binary requests with a 400 that says what is wrong', async () => {
     const x = bytes(Float32Array.from([1, 2, 3, 4]));
-    const header = (size: unknown, extra: Record<string, unknown> = {}) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: size }, ...extra }] });
+    const header = (size: unknown, extra: Record<string, unknown> = {}) => ({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: size }, ...extra }],
+    });
     const good = binaryBody(header(16), x);
     const withLength = (length: string) => ({ payload: good.payload, headerLength: length });
     const cases: [{ payload: Buffer; headerLength: number | string }, RegExp][] = [
@@ -132,12 +177,32 @@ describe('binary tensor data extension', () => {
       [binaryBody(header(-1), x), /binary_data_size must be a non-negative integer/],
       [binaryBody(header('16'), x), /binary_data_size must be a non-negative integer/],
       [binaryBody(header(16, { data: [1, 2, 3, 4] }), x), /both data and parameters.binary_data_size/],
-      [binaryBody({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }], outputs: [{ name: 'probs', parameters: { binary_data: 'yes' } }] }), /binary_data must be a boolean/],
-      [binaryBody({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }], parameters: { binary_data_output: 1 } }), /binary_data_output must be a boolean/],
-      [binaryBody({ inputs: [{ name: 'b', datatype: 'BOOL', shape: [1, 2], parameters: { binary_data_size: 2 } }] }, Buffer.from([1, 2])), /BOOL binary data must be bytes 0 or 1/],
+      [
+        binaryBody({
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+          outputs: [{ name: 'probs', parameters: { binary_data: 'yes' } }],
+        }),
+        /binary_data must be a boolean/,
+      ],
+      [
+        binaryBody({
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+          parameters: { binary_data_output: 1 },
+        }),
+        /binary_data_output must be a boolean/,
+      ],
+      [
+        binaryBody(
+          { inputs: [{ name: 'b', datatype: 'BOOL', shape: [1, 2], parameters: { binary_data_size: 2 } }] },
+          Buffer.from([1, 2]),
+        ),
+        /BOOL binary data must be bytes 0 or 1/,
+      ],
     ];
     for (const [{ payload, headerLength }, pattern] of cases) {
-      const r = await post('/v2/models/mlp/infer', payload, { 'inference-header-content-length': String(headerLength) });
+      const r = await post('/v2/models/mlp/infer', payload, {
+        'inference-header-content-length': String(headerLength),
+      });
       assert.equal(r.statusCode, 400, `${headerLength} ${r.body}`);
       assert.match(String(JSON.parse(r.body).error), pattern, String(headerLength));
     }
@@ -146,10 +211,19 @@ describe('binary tensor data extension', () => {
     assert.equal(noHeader.status, 400);
     assert.match(String(noHeader.body.error), /no binary data/);
     // the JSON part still goes through fastify's prototype-poisoning check
-    const poisoned = await post('/v2/models/mlp/infer', Buffer.from('{"__proto__":{"x":1},"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]}'), { 'content-type': 'application/json' });
+    const poisoned = await post(
+      '/v2/models/mlp/infer',
+      Buffer.from('{"__proto__":{"x":1},"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]}'),
+      { 'content-type': 'application/json' },
+    );
     assert.equal(poisoned.statusCode, 400);
     // /predict does not take binary bodies
-    const pred = await s.app.inject({ method: 'POST', url: '/predict', payload: { inputs: [[1, 2, 3, 4]] }, headers: { 'inference-header-content-length': '5' } });
+    const pred = await s.app.inject({
+      method: 'POST',
+      url: '/predict',
+      payload: { inputs: [[1, 2, 3, 4]] },
+      headers: { 'inference-header-content-length': '5' },
+    });
     assert.equal(pred.statusCode, 400);
     assert.equal((await call(s, 'GET', '/v2/health/ready')).status, 200);
   });
@@ -158,9 +232,20 @@ describe('binary tensor data extension', () => {
     const rows = Array.from({ length: 12 }, (_, i) => [i / 10, 1 - i / 7, (i % 3) - 1, i]);
     const answers = await Promise.all(
       rows.map((row, i) => {
-        if (i % 2 === 0) return call(s, 'POST', '/v2/models/mlp/infer', mlpInput([row])).then((r) => (r.body.outputs as { data: number[] }[])[0].data);
-        const b = binaryBody({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }], parameters: { binary_data_output: true } }, bytes(Float32Array.from(row)));
-        return post('/v2/models/mlp/infer', b.payload, { 'inference-header-content-length': String(b.headerLength) }).then((r) => f32(decode(r).tensors.get('probs')!));
+        if (i % 2 === 0)
+          return call(s, 'POST', '/v2/models/mlp/infer', mlpInput([row])).then(
+            (r) => (r.body.outputs as { data: number[] }[])[0].data,
+          );
+        const b = binaryBody(
+          {
+            inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }],
+            parameters: { binary_data_output: true },
+          },
+          bytes(Float32Array.from(row)),
+        );
+        return post('/v2/models/mlp/infer', b.payload, {
+          'inference-header-content-length': String(b.headerLength),
+        }).then((r) => f32(decode(r).tensors.get('probs')!));
       }),
     );
     const alone = await call(s, 'POST', '/v2/models/mlp/infer', mlpInput(rows));
@@ -175,7 +260,7 @@ describe('fast path for JSON data arrays', () => {
 
   it('reads numbers exactly as JSON.parse does (ints, fractions, exponents, -0, long mantissas, nesting)', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
     const spellings = [
       () => String(Math.round(rand() * 1000)),
       () => (rand() * 2 - 1).toFixed(Math.floor(rand() * 8)),
@@ -189,9 +274,13 @@ describe('fast path for JSON data arrays', () => {
       () => '1e400',
     ];
     for (let trial = 0; trial < 200; trial++) {
-      const nums = Array.from({ length: 1 + Math.floor(rand() * 30) }, () => spellings[Math.floor(rand() * spellings.length)]());
+      const nums = Array.from({ length: 1 + Math.floor(rand() * 30) }, () =>
+        spellings[Math.floor(rand() * spellings.length)](),
+      );
       const nested = trial % 3 === 0;
-      const arr = nested ? `[[${nums.slice(0, 1).join(',')}], [ ${nums.slice(1).join(' , ')} ]]` : `[${nums.join(',')}]`;
+      const arr = nested
+        ? `[[${nums.slice(0, 1).join(',')}], [ ${nums.slice(1).join(' , ')} ]]`
+        : `[${nums.join(',')}]`;
       const text = `{"id":"t","inputs":[{"name":"x","datatype":"FP64","shape":[${nums.length}],"data"\n : ${arr}}]}`;
       const fast = read(text) as { inputs: { data: unknown }[] };
       const data = fast.inputs[0].data;
@@ -218,10 +307,24 @@ describe('fast path for JSON data arrays', () => {
       const got = read(text) as { inputs: { data: unknown }[]; parameters?: unknown };
       const want = JSON.parse(text) as { inputs: { data: unknown }[]; parameters?: unknown };
       const plain = (d: unknown) => (d instanceof NumericData ? Array.from(d.values) : d);
-      assert.deepEqual(got.inputs.map((i) => plain(i.data)), want.inputs.map((i) => i.data), text);
+      assert.deepEqual(
+        got.inputs.map((i) => plain(i.data)),
+        want.inputs.map((i) => i.data),
+        text,
+      );
       assert.deepEqual(got.parameters, want.parameters, text);
     }
-    for (const bad of ['{"inputs":[{"data":[01]}]}', '{"inputs":[{"data":[1,]}]}', '{"inputs":[{"data":[1 2]}]}', '{"inputs":[{"data":[.5]}]}', '{"inputs":[{"data":[1.]}]}', '{"inputs":[{"data":[1e]}]}', '{"inputs":[{"data":[1]]}]}', '{"inputs":[{"data":[-]}]}', '{"a":"unterminated']) {
+    for (const bad of [
+      '{"inputs":[{"data":[01]}]}',
+      '{"inputs":[{"data":[1,]}]}',
+      '{"inputs":[{"data":[1 2]}]}',
+      '{"inputs":[{"data":[.5]}]}',
+      '{"inputs":[{"data":[1.]}]}',
+      '{"inputs":[{"data":[1e]}]}',
+      '{"inputs":[{"data":[1]]}]}',
+      '{"inputs":[{"data":[-]}]}',
+      '{"a":"unterminated',
+    ]) {
       assert.throws(() => read(bad), SyntaxError, bad);
     }
   });

@@ -16,7 +16,10 @@ it('reports a missing model source, bad flags and bad config fields with exit co
   const dir = mkdtempSync(join(tmpdir(), 'lathe-cli-'));
   try {
     const cfg = join(dir, 'serve.yaml');
-    writeFileSync(cfg, 'models:\n  cnn:\n    source: test/fixtures/serve/cnn.onnx\n    batching:\n      maxBatchSize: -3\n');
+    writeFileSync(
+      cfg,
+      'models:\n  cnn:\n    source: test/fixtures/serve/cnn.onnx\n    batching:\n      maxBatchSize: -3\n',
+    );
     const bad = runCli(['serve', '--config', cfg], { timeoutMs: 60_000 });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /models\.cnn\.batching\.maxBatchSize/);

@@ -10,7 +10,15 @@ import { call, metric, mlpInput, model, repo, startServer } from './helpers.js';
 describe('experiment routing (pure)', () => {
   const cfg = parseServeConfig({
     models: { a: { source: 'x' }, b: { source: 'y' } },
-    experiments: { e: { variants: [{ model: 'a', weight: 70 }, { model: 'b', weight: 30 }] }, c: { variants: [{ model: 'a', weight: 1 }], canary: { model: 'b', percent: 10 } } },
+    experiments: {
+      e: {
+        variants: [
+          { model: 'a', weight: 70 },
+          { model: 'b', weight: 30 },
+        ],
+      },
+      c: { variants: [{ model: 'a', weight: 1 }], canary: { model: 'b', percent: 10 } },
+    },
   });
   it('is sticky per key and follows the weights', () => {
     const e = new Experiment('e', cfg.experiments.e);
@@ -25,7 +33,20 @@ describe('experiment routing (pure)', () => {
   it('keeps a 90/10 split on small sequential key sets (user-0..1999): the hash avalanches', () => {
     // FNV-1a without a final mix gave 12.3 % (z = 3.4) here; a binomial 10 % of 2,000 has sd 0.67 %.
     for (const name of ['ab', 'e', 'checkout-experiment', 'x']) {
-      const e = new Experiment(name, parseServeConfig({ models: { a: { source: 'x' }, b: { source: 'y' } }, experiments: { [name]: { variants: [{ model: 'a', weight: 90 }, { model: 'b', weight: 10 }] } } }).experiments[name]);
+      const e = new Experiment(
+        name,
+        parseServeConfig({
+          models: { a: { source: 'x' }, b: { source: 'y' } },
+          experiments: {
+            [name]: {
+              variants: [
+                { model: 'a', weight: 90 },
+                { model: 'b', weight: 10 },
+              ],
+            },
+          },
+        }).experiments[name],
+      );
       let b = 0;
       for (let i = 0; i < 2000; i++) if (e.choose(`user-${i}`).model === 'b') b++;
       const z = (b / 2000 - 0.1) / Math.sqrt((0.1 * 0.9) / 2000);
@@ -49,7 +70,10 @@ describe('experiments and cache in the server', () => {
       models: { mlp: model(join(repo, 'mlp'), { cache: { maxEntries: 100, ttlMs: 60_000 } }) },
       experiments: {
         clf: {
-          variants: [{ model: 'mlp', version: '1', weight: 50 }, { model: 'mlp', version: '2', weight: 50 }],
+          variants: [
+            { model: 'mlp', version: '1', weight: 50 },
+            { model: 'mlp', version: '2', weight: 50 },
+          ],
           shadow: { model: 'mlp', version: '2', percent: 100 },
           stickyHeader: 'x-user',
           shadowLog: join(dir, 'shadow.jsonl'),
@@ -80,7 +104,8 @@ describe('experiments and cache in the server', () => {
 
   it('mirrors traffic to the shadow, compares and logs it without touching the answer', async () => {
     const deadline = Date.now() + 15000;
-    while ((await metric(s, 'lathe_shadow_requests_total')) < 90 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while ((await metric(s, 'lathe_shadow_requests_total')) < 90 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     const agree = await metric(s, 'lathe_shadow_requests_total', { experiment: 'clf', outcome: 'agree' });
     const differ = await metric(s, 'lathe_shadow_requests_total', { experiment: 'clf', outcome: 'differ' });
     // a shadow call that times out on a loaded machine is counted as 'error' and never touches the answer
@@ -91,7 +116,10 @@ describe('experiments and cache in the server', () => {
     // the metric is counted before the log line is appended: wait for the file to catch up
     const countLines = () => readFileSync(join(dir, 'shadow.jsonl'), 'utf8').trim().split('\n').length;
     while (countLines() < agree + differ && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const lines = readFileSync(join(dir, 'shadow.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { shadow: string; agree: boolean; maxAbsDiff: number });
+    const lines = readFileSync(join(dir, 'shadow.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { shadow: string; agree: boolean; maxAbsDiff: number });
     assert.equal(lines.length, agree + differ);
     assert.ok(lines.every((l) => l.shadow === 'mlp/2' && typeof l.maxAbsDiff === 'number'));
   });

@@ -10,9 +10,16 @@ before(async () => {
   s = await startServer({
     models: {
       faulty: model(join(repo, 'faulty'), {
-        fallback: [{ model: 'mlp' }, { response: { outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 1, 4], data: [-1, -1, -1, -1] }] } }],
+        fallback: [
+          { model: 'mlp' },
+          { response: { outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 1, 4], data: [-1, -1, -1, -1] }] } },
+        ],
       }),
-      slow: model(join(repo, 'slow'), { timeoutMs: 100, batching: { maxBatchSize: 1 }, fallback: [{ model: 'slow2' }] }),
+      slow: model(join(repo, 'slow'), {
+        timeoutMs: 100,
+        batching: { maxBatchSize: 1 },
+        fallback: [{ model: 'slow2' }],
+      }),
       slow2: model(join(repo, 'slow')),
       mlp: model(join(repo, 'mlp'), { versions: 'latest' }),
     },
@@ -35,14 +42,20 @@ describe('fallback chain', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.headers['x-lathe-fallback'], 'default-response');
     assert.deepEqual(r.body.outputs, [{ name: 'y', datatype: 'FP32', shape: [1, 1, 4], data: [-1, -1, -1, -1] }]);
-    assert.equal(await metric(s, 'lathe_fallbacks_total', { model: 'faulty', to: 'default-response', reason: 'error' }), 1);
+    assert.equal(
+      await metric(s, 'lathe_fallbacks_total', { model: 'faulty', to: 'default-response', reason: 'error' }),
+      1,
+    );
     assert.equal(await metric(s, 'lathe_inference_failures_total', { model: 'faulty', reason: 'error' }), 1);
   });
 
   it('a model that hangs past its timeout is answered by the next model, counted', async () => {
     // 400k loop steps take ~0.6 s here (60k took only ~95 ms, under the old 150 ms timeout): well past the 100 ms deadline.
     const body = {
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], data: new Array(16).fill(0.1) }, { name: 'steps', datatype: 'INT64', shape: [1], data: [400_000] }],
+      inputs: [
+        { name: 'x', datatype: 'FP32', shape: [1, 16], data: new Array(16).fill(0.1) },
+        { name: 'steps', datatype: 'INT64', shape: [1], data: [400_000] },
+      ],
     };
     const r = await call(s, 'POST', '/v2/models/slow/infer', body);
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -52,7 +65,7 @@ describe('fallback chain', () => {
     assert.equal(await metric(s, 'lathe_inference_failures_total', { model: 'slow', reason: 'timeout' }), 1);
   });
 
-  it('a failure with no fallback left is a 500 whose error body does not leak ORT\'s message', async () => {
+  it("a failure with no fallback left is a 500 whose error body does not leak ORT's message", async () => {
     const t = await startServer({ models: { faulty: model(join(repo, 'faulty')) } });
     try {
       const r = await call(t, 'POST', '/v2/models/faulty/infer', idx(-50));

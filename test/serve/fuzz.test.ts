@@ -7,7 +7,12 @@ import { call, mlpInput, model, repo, startServer } from './helpers.js';
 
 let s: LatheServer;
 before(async () => {
-  s = await startServer({ models: { mlp: model(join(repo, 'mlp'), { versions: 'latest', batching: { maxBatchSize: 8 } }), pair: model(join(repo, 'pair')) } });
+  s = await startServer({
+    models: {
+      mlp: model(join(repo, 'mlp'), { versions: 'latest', batching: { maxBatchSize: 8 } }),
+      pair: model(join(repo, 'pair')),
+    },
+  });
 });
 after(() => s.close());
 
@@ -33,10 +38,57 @@ function generator(seed: number): () => Req {
   const mutations: (() => unknown)[] = [
     () => ({ inputs: [{ ...good(), name: pick(['y', '', 'X', 'x ', 'probs']) }] }),
     () => ({ inputs: [{ ...good(), name: junk() }] }),
-    () => ({ inputs: [{ ...good(), datatype: pick(['FP16', 'BF16', 'BYTES', 'fp32', 'INT32', 'INT64', 'UINT8', 'BOOL', '', 'FLOAT']) }] }),
+    () => ({
+      inputs: [
+        {
+          ...good(),
+          datatype: pick(['FP16', 'BF16', 'BYTES', 'fp32', 'INT32', 'INT64', 'UINT8', 'BOOL', '', 'FLOAT']),
+        },
+      ],
+    }),
     () => ({ inputs: [{ ...good(), datatype: junk() }] }),
-    () => ({ inputs: [{ ...good(), shape: pick<unknown>([[4], [1, 5], [2, 4], [1, 4, 1], [-1, 4], [1.5, 4], [], '1,4', [1, '4'], [1, null], [0, 4]]) }] }),
-    () => ({ inputs: [{ ...good(), data: pick<unknown>([[], [1, 2, 3], [1, 2, 3, 4, 5], ['a', 2, 3, 4], [null, 1, 2, 3], [[1, 2], [3, [4]]], [[[[1, 2, 3, 4]]]], 'data', { 0: 1 }, [true, 1, 2, 3]]) }] }),
+    () => ({
+      inputs: [
+        {
+          ...good(),
+          shape: pick<unknown>([
+            [4],
+            [1, 5],
+            [2, 4],
+            [1, 4, 1],
+            [-1, 4],
+            [1.5, 4],
+            [],
+            '1,4',
+            [1, '4'],
+            [1, null],
+            [0, 4],
+          ]),
+        },
+      ],
+    }),
+    () => ({
+      inputs: [
+        {
+          ...good(),
+          data: pick<unknown>([
+            [],
+            [1, 2, 3],
+            [1, 2, 3, 4, 5],
+            ['a', 2, 3, 4],
+            [null, 1, 2, 3],
+            [
+              [1, 2],
+              [3, [4]],
+            ],
+            [[[[1, 2, 3, 4]]]],
+            'data',
+            { 0: 1 },
+            [true, 1, 2, 3],
+          ]),
+        },
+      ],
+    }),
     () => ({ inputs: [{ ...good(), shape: [9, 4], data: new Array(36).fill(0.5) }] }),
     () => ({ inputs: [good(), good()] }),
     () => ({ inputs: [{ ...good() }], outputs: pick<unknown>([[{ name: 'nope' }], [{}], 'probs', [null]]) }),
@@ -44,15 +96,49 @@ function generator(seed: number): () => Req {
     () => ({ inputs: [{ ...good() }], parameters: pick<unknown>([1, 'p', [], null]) }),
     () => ({ inputs: pick<unknown>([undefined, null, {}, [], 'x', 3, [null], [1, 2]]) }),
     () => pick<unknown>([null, [], 0, 'inputs', true, { input: [] }, { Inputs: [] }]),
-    () => ({ __pairs: true, inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }, { name: 'b', datatype: 'INT64', shape: [1, 3], data: [1, pick([2.5, 1e20, -1e20, 'b', null]), 3] }] }),
+    () => ({
+      __pairs: true,
+      inputs: [
+        { name: 'a', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] },
+        { name: 'b', datatype: 'INT64', shape: [1, 3], data: [1, pick([2.5, 1e20, -1e20, 'b', null]), 3] },
+      ],
+    }),
   ];
   // Binary tensor data extension: a JSON header, raw bytes, and a header length that may lie.
   const binary = (): Req => {
     const size = pick<unknown>([16, 16, 16, 12, 20, 0, -4, '16', null, 1e9]);
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: pick(['FP32', 'FP32', 'INT32', 'BOOL', 'FP64']), shape: pick<unknown>([[1, 4], [1, 4], [2, 4], [4]]), parameters: { binary_data_size: size } }] }));
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          {
+            name: 'x',
+            datatype: pick(['FP32', 'FP32', 'INT32', 'BOOL', 'FP64']),
+            shape: pick<unknown>([[1, 4], [1, 4], [2, 4], [4]]),
+            parameters: { binary_data_size: size },
+          },
+        ],
+      }),
+    );
     const tail = Buffer.alloc(pick([0, 8, 16, 16, 17, 32]), Math.floor(r() * 256));
-    const length = pick<unknown>([header.length, header.length, header.length - 1, header.length + 1, header.length + tail.length + 1, 0, -1, 'x', '1e2', '', ' 7']);
-    return { url: '/v2/models/mlp/infer', payload: Buffer.concat([header, tail]), contentType: pick(['application/octet-stream', 'application/json']), headerLength: String(length) };
+    const length = pick<unknown>([
+      header.length,
+      header.length,
+      header.length - 1,
+      header.length + 1,
+      header.length + tail.length + 1,
+      0,
+      -1,
+      'x',
+      '1e2',
+      '',
+      ' 7',
+    ]);
+    return {
+      url: '/v2/models/mlp/infer',
+      payload: Buffer.concat([header, tail]),
+      contentType: pick(['application/octet-stream', 'application/json']),
+      headerLength: String(length),
+    };
   };
   return () => {
     const kind = r();
@@ -60,15 +146,41 @@ function generator(seed: number): () => Req {
       const q = binary();
       // keep only the malformed ones: a correct 16-byte FP32 [1,4] request would be answered 200
       const n = Number(q.headerLength);
-      const json = Number.isInteger(n) && n > 0 && n <= (q.payload as Buffer).length ? (q.payload as Buffer).subarray(0, n).toString() : '';
-      if (json.includes('"FP32","shape":[1,4],"parameters":{"binary_data_size":16}') && (q.payload as Buffer).length - n === 16 && /^\d+$/.test(q.headerLength!)) return { ...q, headerLength: '0' };
+      const json =
+        Number.isInteger(n) && n > 0 && n <= (q.payload as Buffer).length
+          ? (q.payload as Buffer).subarray(0, n).toString()
+          : '';
+      if (
+        json.includes('"FP32","shape":[1,4],"parameters":{"binary_data_size":16}') &&
+        (q.payload as Buffer).length - n === 16 &&
+        /^\d+$/.test(q.headerLength!)
+      )
+        return { ...q, headerLength: '0' };
       return q;
     }
-    if (kind < 0.2) return { url: '/v2/models/mlp/infer', payload: pick(['{', '{"inputs": [}', 'null x', '\u0000', '{"inputs":[{"name":"x",}]}', '[1,2', '']), contentType: 'application/json' };
-    if (kind < 0.23) return { url: pick(['/v2/models/nope/infer', '/v2/models/mlp/versions/7/infer', '/v2/models//infer']), payload: JSON.stringify(mlpInput([[1, 2, 3, 4]])), contentType: 'application/json' };
-    if (kind < 0.25) return { url: '/v2/models/mlp/infer', payload: JSON.stringify(mlpInput([[1, 2, 3, 4]])), contentType: pick(['text/plain', 'application/xml', 'image/png']) };
+    if (kind < 0.2)
+      return {
+        url: '/v2/models/mlp/infer',
+        payload: pick(['{', '{"inputs": [}', 'null x', '\u0000', '{"inputs":[{"name":"x",}]}', '[1,2', '']),
+        contentType: 'application/json',
+      };
+    if (kind < 0.23)
+      return {
+        url: pick(['/v2/models/nope/infer', '/v2/models/mlp/versions/7/infer', '/v2/models//infer']),
+        payload: JSON.stringify(mlpInput([[1, 2, 3, 4]])),
+        contentType: 'application/json',
+      };
+    if (kind < 0.25)
+      return {
+        url: '/v2/models/mlp/infer',
+        payload: JSON.stringify(mlpInput([[1, 2, 3, 4]])),
+        contentType: pick(['text/plain', 'application/xml', 'image/png']),
+      };
     const body = pick(mutations)() as Record<string, unknown> | null;
-    const url = body && typeof body === 'object' && '__pairs' in body ? '/v2/models/pair/infer' : pick(['/v2/models/mlp/infer', '/v2/models/mlp/versions/2/infer']);
+    const url =
+      body && typeof body === 'object' && '__pairs' in body
+        ? '/v2/models/pair/infer'
+        : pick(['/v2/models/mlp/infer', '/v2/models/mlp/versions/2/infer']);
     if (body && typeof body === 'object' && '__pairs' in body) delete body.__pairs;
     return { url, payload: JSON.stringify(body) ?? 'undefined', contentType: 'application/json' };
   };

@@ -1,6 +1,12 @@
 // Shared helpers of the serve tests (not a test file itself).
 import { join } from 'node:path';
-import { createServer, parseServeConfig, type LatheServer, type ModelConfigInput, type ServeConfigInput } from '../../src/serve/index.js';
+import {
+  createServer,
+  parseServeConfig,
+  type LatheServer,
+  type ModelConfigInput,
+  type ServeConfigInput,
+} from '../../src/serve/index.js';
 
 const fixtures = join(process.cwd(), 'test', 'fixtures', 'serve');
 export const repo = join(fixtures, 'repo');
@@ -11,7 +17,10 @@ export function model(source: string, extra: Partial<ModelConfigInput> = {}): Mo
 }
 
 export async function startServer(config: ServeConfigInput): Promise<LatheServer> {
-  const withLog = { ...config, server: { logLevel: 'silent', readinessDrainMs: 0, ...(config.server ?? {}) } } as ServeConfigInput;
+  const withLog = {
+    ...config,
+    server: { logLevel: 'silent', readinessDrainMs: 0, ...(config.server ?? {}) },
+  } as ServeConfigInput;
   return createServer({ config: parseServeConfig(withLog) });
 }
 
@@ -21,7 +30,13 @@ export interface JsonReply {
   readonly headers: Record<string, unknown>;
 }
 
-export async function call(s: LatheServer, method: 'GET' | 'POST', url: string, payload?: unknown, headers: Record<string, string> = {}): Promise<JsonReply> {
+export async function call(
+  s: LatheServer,
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonReply> {
   const r = await s.app.inject({ method, url, payload: payload as Record<string, unknown>, headers });
   let body: Record<string, unknown>;
   try {
@@ -38,9 +53,12 @@ export async function metric(s: LatheServer, name: string, labels: Record<string
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }
 
-export const mlpInput = (rows: number[][]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [rows.length, 4], data: rows.flat() }] });
+export const mlpInput = (rows: number[][]) => ({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [rows.length, 4], data: rows.flat() }],
+});

@@ -24,14 +24,29 @@ import { runCli } from '../util/cli.js';
 const tmp = mkdtempSync(join(tmpdir(), 'lathe-predict-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 const t10k = join(packageRoot(), 'data', 'fashion-mnist-subset', 't10k-images-idx3-ubyte.gz');
-const FASHION = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const FASHION = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 let trained: string | undefined;
 async function trainedModel(): Promise<string> {
   if (trained) return trained;
   const cfg = parseTrainConfig({
-    name: 'p', model: { name: 'mlp', options: { imageShape: [1, 28, 28], hidden: [16] } },
-    data: { name: 'fashion-mnist-subset', limit: 256 }, optimizer: { name: 'adam', lr: 0.003 }, trainer: { epochs: 1 }, output: join(tmp, 'run'),
+    name: 'p',
+    model: { name: 'mlp', options: { imageShape: [1, 28, 28], hidden: [16] } },
+    data: { name: 'fashion-mnist-subset', limit: 256 },
+    optimizer: { name: 'adam', lr: 0.003 },
+    trainer: { epochs: 1 },
+    output: join(tmp, 'run'),
   });
   trained = (await runTraining(cfg, { quiet: true })).onnxPath;
   return trained;
@@ -40,7 +55,11 @@ async function trainedModel(): Promise<string> {
 test('training writes the inference metadata; predict uses it for IDX images (every row, labels, probabilities)', async () => {
   const model = await trainedModel();
   const meta = readInferenceMetadata(decodeModel(readFileSync(model)));
-  assert.deepEqual(meta, { input: { kind: 'image', channels: 1, height: 28, width: 28, mean: [0.286], std: [0.353] }, output: 'logits', classes: FASHION });
+  assert.deepEqual(meta, {
+    input: { kind: 'image', channels: 1, height: 28, width: 28, mean: [0.286], std: [0.353] },
+    output: 'logits',
+    classes: FASHION,
+  });
   const r = await predictFile(model, t10k, { top: 2 });
   assert.equal(r.predictions.length, 2000, 'every row, not the first 1,000');
   assert.deepEqual(r.warnings, []);
@@ -54,12 +73,17 @@ test('training writes the inference metadata; predict uses it for IDX images (ev
 test('images: a fitting PNG is read as is; a colour image of another size is converted with warnings; a text file named .png is refused', async () => {
   const model = await trainedModel();
   const grey = join(tmp, 'grey.png');
-  await sharp(Buffer.alloc(28 * 28, 200), { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toFile(grey);
+  await sharp(Buffer.alloc(28 * 28, 200), { raw: { width: 28, height: 28, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(grey);
   let r = await predictFile(model, grey);
   assert.equal(r.predictions.length, 1);
   assert.deepEqual(r.warnings, []);
   const colour = join(tmp, 'colour.png');
-  await sharp(Buffer.alloc(56 * 40 * 3, 90), { raw: { width: 56, height: 40, channels: 3 } }).png().toFile(colour);
+  await sharp(Buffer.alloc(56 * 40 * 3, 90), { raw: { width: 56, height: 40, channels: 3 } })
+    .png()
+    .toFile(colour);
   r = await predictFile(model, colour);
   assert.match(r.warnings.join('\n'), /56×40 image resized to the model's 28×28/);
   assert.match(r.warnings.join('\n'), /colour image converted to greyscale/);
@@ -76,24 +100,51 @@ test('a model that outputs probabilities is not softmaxed twice; int64 token mod
   const w = ndarray('float32', [3, 4], [1, 0, 0, 2, 0, 1, 0, 0, 0, 0, 3, 1]);
   const probs = join(tmp, 'probs.onnx');
   exportOnnx((x) => softmax(matmul(x, constant(w))), [{ dtype: 'float32', shape: ['batch', 3] }], {
-    path: probs, inputNames: ['x'], metadata: inferenceMetadataProps({ input: { kind: 'array' }, output: 'probabilities', classes: ['a', 'b', 'c', 'd'] }),
+    path: probs,
+    inputNames: ['x'],
+    metadata: inferenceMetadataProps({
+      input: { kind: 'array' },
+      output: 'probabilities',
+      classes: ['a', 'b', 'c', 'd'],
+    }),
   });
   const rows = join(tmp, 'rows.json');
-  writeFileSync(rows, JSON.stringify([[1, 0, 0], [0, 0, 1]]));
+  writeFileSync(
+    rows,
+    JSON.stringify([
+      [1, 0, 0],
+      [0, 0, 1],
+    ]),
+  );
   const r = await predictFile(probs, rows, { top: 4 });
   // row 0: softmax([1, 0, 0, 2]) — reported as the model gives it
   const e = [Math.E, 1, 1, Math.E ** 2];
   const s = e.reduce((a, b) => a + b);
-  assert.deepEqual(r.predictions[0].top.map((t) => t.label), ['d', 'a', 'b', 'c']);
+  assert.deepEqual(
+    r.predictions[0].top.map((t) => t.label),
+    ['d', 'a', 'b', 'c'],
+  );
   assert.ok(Math.abs(r.predictions[0].top[0].p - e[3] / s) < 1e-4);
 
-  const table = ndarray('float32', [8, 5], Array.from({ length: 40 }, (_, i) => (i % 7) / 7));
+  const table = ndarray(
+    'float32',
+    [8, 5],
+    Array.from({ length: 40 }, (_, i) => (i % 7) / 7),
+  );
   const tokens = join(tmp, 'tokens.onnx');
   exportOnnx((ids) => mean(embedding(ids, constant(table)), 1), [{ dtype: 'int64', shape: ['batch', 4] }], {
-    path: tokens, inputNames: ['ids'], metadata: inferenceMetadataProps({ input: { kind: 'tokens', vocab: 8 }, output: 'logits' }),
+    path: tokens,
+    inputNames: ['ids'],
+    metadata: inferenceMetadataProps({ input: { kind: 'tokens', vocab: 8 }, output: 'logits' }),
   });
   const ids = join(tmp, 'ids.json');
-  writeFileSync(ids, JSON.stringify([[1, 2, 3, 4], [7, 7, 0, 0]]));
+  writeFileSync(
+    ids,
+    JSON.stringify([
+      [1, 2, 3, 4],
+      [7, 7, 0, 0],
+    ]),
+  );
   assert.equal((await predictFile(tokens, ids)).predictions.length, 2);
   writeFileSync(ids, JSON.stringify([[1, 2, 3, 8]]));
   await assert.rejects(predictFile(tokens, ids), /token id 8 is not an integer in \[0, 8\)/);
@@ -123,10 +174,17 @@ test('lathe predict: bad flags and files exit 2 with one line', async () => {
 test('lathe predict takes a models:/name@alias URI from the registry', () => {
   const store = join(tmp, 'tracking');
   const cfg = join(tmp, 'reg.json');
-  writeFileSync(cfg, JSON.stringify({
-    name: 'reg', model: { name: 'mlp', options: { imageShape: [1, 28, 28], hidden: [8] } },
-    data: { name: 'fashion-mnist-subset', limit: 128 }, optimizer: { name: 'adam', lr: 0.003 }, trainer: { epochs: 1 }, output: join(tmp, 'reg'),
-  }));
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      name: 'reg',
+      model: { name: 'mlp', options: { imageShape: [1, 28, 28], hidden: [8] } },
+      data: { name: 'fashion-mnist-subset', limit: 128 },
+      optimizer: { name: 'adam', lr: 0.003 },
+      trainer: { epochs: 1 },
+      output: join(tmp, 'reg'),
+    }),
+  );
   const env = { LATHE_TRACKING_URL: store };
   let r = runCli(['train', cfg, '--track', '--register', 'fashion', '--json'], { env });
   assert.equal(r.status, 0, r.stderr);
@@ -136,7 +194,7 @@ test('lathe predict takes a models:/name@alias URI from the registry', () => {
   assert.equal(r.status, 0, r.stderr);
   const rows = r.stdout.trim().split('\n');
   assert.equal(rows.length, 2000);
-  assert.ok(FASHION.includes(JSON.parse(rows[0]).top[0].label), 'labels from the registered model\'s metadata');
+  assert.ok(FASHION.includes(JSON.parse(rows[0]).top[0].label), "labels from the registered model's metadata");
   r = runCli(['predict', 'models:/fashion@nope', t10k], { env });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /no alias 'nope'/);

@@ -28,7 +28,11 @@ it('hot reload to a new version under load: zero failed requests, readiness stay
   const client = async () => {
     while (!stop && seen.length < 5000 && Date.now() < deadline) {
       try {
-        const r = await fetch(`${url}/v2/models/mlp/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const r = await fetch(`${url}/v2/models/mlp/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
         const j = (await r.json()) as { model_version?: string; error?: string };
         if (r.status !== 200) failures.push(`${r.status} ${j.error}`);
         else seen.push(j.model_version!);
@@ -63,10 +67,23 @@ it('hot reload to a new version under load: zero failed requests, readiness stay
 });
 
 it('graceful shutdown answers every accepted request, then refuses connections', async () => {
-  const s = await startServer({ models: { slow: model(join(repo, 'slow'), { batching: { maxBatchSize: 1, maxQueueSize: 64 } }) } });
+  const s = await startServer({
+    models: { slow: model(join(repo, 'slow'), { batching: { maxBatchSize: 1, maxQueueSize: 64 } }) },
+  });
   const url = await s.listen(0, '127.0.0.1');
-  const slowBody = (steps: number) => JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], data: new Array(16).fill(0.2) }, { name: 'steps', datatype: 'INT64', shape: [1], data: [steps] }] });
-  const send = (steps: number) => fetch(`${url}/v2/models/slow/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: slowBody(steps) }).then((r) => r.status);
+  const slowBody = (steps: number) =>
+    JSON.stringify({
+      inputs: [
+        { name: 'x', datatype: 'FP32', shape: [1, 16], data: new Array(16).fill(0.2) },
+        { name: 'steps', datatype: 'INT64', shape: [1], data: [steps] },
+      ],
+    });
+  const send = (steps: number) =>
+    fetch(`${url}/v2/models/slow/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: slowBody(steps),
+    }).then((r) => r.status);
   const batcher = s.repository.get('slow').batcher;
   const n = 12;
   const deadline = Date.now() + 10_000;
@@ -82,7 +99,14 @@ it('graceful shutdown answers every accepted request, then refuses connections',
     await until(() => batcher.pending === n);
     assert.equal(batcher.pending, n, 'all requests accepted before shutdown');
     const closing = s.close();
-    assert.equal((await fetch(`${url}/v2/health/ready`).then((r) => r.status, () => 0)) === 200, false, 'not ready while draining');
+    assert.equal(
+      (await fetch(`${url}/v2/health/ready`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200,
+      false,
+      'not ready while draining',
+    );
     await closing;
     statuses = await Promise.all([first, ...rest]);
   } finally {

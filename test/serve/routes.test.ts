@@ -55,8 +55,21 @@ describe('route plugins in process', () => {
     const app = Fastify();
     await app.register(adminRoutes(context('secret-token-1'), 'secret-token-1'));
     assert.equal((await app.inject({ method: 'POST', url: '/v2/repository/index' })).statusCode, 401);
-    assert.equal((await app.inject({ method: 'POST', url: '/v2/repository/index', headers: { authorization: 'Bearer wrong-token-1' } })).statusCode, 401);
-    const ok = await app.inject({ method: 'POST', url: '/v2/repository/index', headers: { authorization: 'Bearer secret-token-1' } });
+    assert.equal(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v2/repository/index',
+          headers: { authorization: 'Bearer wrong-token-1' },
+        })
+      ).statusCode,
+      401,
+    );
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v2/repository/index',
+      headers: { authorization: 'Bearer secret-token-1' },
+    });
     assert.equal(ok.statusCode, 200);
     assert.deepEqual(JSON.parse(ok.body), []);
   });
@@ -66,8 +79,17 @@ describe('batcher admission', () => {
   it('refuses when the queue is full, with Retry-After from the queue drain time (not always 1)', () => {
     // A pool with no free instance: everything queues. 5 ms per run (the initial estimate), one request per run.
     const pool = { size: 1, idle: 0, onIdle: () => undefined } as unknown as InstancePool;
-    const sig = { inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 1] }], outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [-1, 1] }], batchable: true };
-    const b = new DynamicBatcher('m/1', sig, pool, { maxBatchSize: 1, maxQueueDelayMs: 0, preferredBatchSizes: [], maxQueueSize: 1000 });
+    const sig = {
+      inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 1] }],
+      outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [-1, 1] }],
+      batchable: true,
+    };
+    const b = new DynamicBatcher('m/1', sig, pool, {
+      maxBatchSize: 1,
+      maxQueueDelayMs: 0,
+      preferredBatchSizes: [],
+      maxQueueSize: 1000,
+    });
     const x = { name: 'x', datatype: 'FP32' as const, shape: [1, 1], data: new Float32Array(1) };
     assert.equal(b.refusal(), undefined);
     for (let i = 0; i < 1000; i++) void b.submit([x], 0).catch(() => undefined);

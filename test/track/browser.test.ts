@@ -11,7 +11,15 @@ import { tempSqlite } from './helpers.js';
 import { seedStore, seedStudies } from './seed.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 test('the tracking UI works in headless Chromium', { timeout: 90_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) return t.skip(`${CHROMIUM} is absent: install Debian's chromium to run the browser test`);
@@ -33,7 +41,11 @@ test('the tracking UI works in headless Chromium', { timeout: 90_000 }, async (t
     assert.equal(await page.locator('#runs tbody tr').count(), 12);
     assert.match(await page.locator('#count').innerText(), /12 runs/);
     const headers = await page.locator('#runs th').allInnerTexts();
-    for (const h of ['name', 'status', 'lr', 'optimizer', 'train/loss', 'val/acc']) assert.ok(headers.some((x) => x.trim() === h), `column ${h} in ${headers.join('|')}`);
+    for (const h of ['name', 'status', 'lr', 'optimizer', 'train/loss', 'val/acc'])
+      assert.ok(
+        headers.some((x) => x.trim() === h),
+        `column ${h} in ${headers.join('|')}`,
+      );
     await page.screenshot({ path: join(shots, 'runs.png') });
 
     // Sort by lr ascending (first click: desc, second: asc).
@@ -73,18 +85,30 @@ test('the tracking UI works in headless Chromium', { timeout: 90_000 }, async (t
 
     // Run page with metric charts and artifacts; a PNG artifact (a sample grid) is shown inline.
     const grid = join(mkdtempSync(join(tmpdir(), 'lathe-grid-')), 'grid.png');
-    await writeImageGrid(grid, { dtype: 'float32', shape: [4, 1, 6, 6], data: Float32Array.from({ length: 144 }, (_, i) => (i % 7) / 6) });
+    await writeImageGrid(grid, {
+      dtype: 'float32',
+      shape: [4, 1, 6, 6],
+      data: Float32Array.from({ length: 144 }, (_, i) => (i % 7) / 6),
+    });
     await logArtifactTo(store, runIds[0], grid, { name: 'samples/grid.png' });
     await page.goto(`${ui.url}/#/run/${runIds[0]}`);
     await page.waitForSelector('#charts svg path.series');
     assert.match(await page.locator('main').innerText(), /model\.onnx/);
-    await page.waitForFunction("(() => { const i = document.querySelector('figure.artifact-image img'); return !!i && i.complete && i.naturalWidth > 0; })()");
-    assert.equal(await page.evaluate("document.querySelector('figure.artifact-image img').naturalWidth"), 2 * 6 + 3 * 2);
+    await page.waitForFunction(
+      "(() => { const i = document.querySelector('figure.artifact-image img'); return !!i && i.complete && i.naturalWidth > 0; })()",
+    );
+    assert.equal(
+      await page.evaluate("document.querySelector('figure.artifact-image img').naturalWidth"),
+      2 * 6 + 3 * 2,
+    );
     await page.screenshot({ path: join(shots, 'run.png'), fullPage: true });
 
     // Notes are a write: refused without the token, saved once the page was opened with the token URL lathe ui prints.
     const dialogs: string[] = [];
-    page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
     await page.goto(`${ui.url}/#/run/${runIds[1]}`);
     await page.waitForSelector('#saveNotes');
     await page.fill('#notes', 'no token');
@@ -96,7 +120,8 @@ test('the tracking UI works in headless Chromium', { timeout: 90_000 }, async (t
     assert.equal(await page.evaluate('location.search'), '', 'the token is taken out of the address bar');
     await page.fill('#notes', 'saved from the browser');
     await page.click('#saveNotes');
-    for (let i = 0; i < 100 && (await store.getRun(runIds[1])).notes !== 'saved from the browser'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await store.getRun(runIds[1])).notes !== 'saved from the browser'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     assert.equal((await store.getRun(runIds[1])).notes, 'saved from the browser');
     assert.equal(dialogs.length, 1);
 
@@ -118,7 +143,8 @@ test('the tracking UI works in headless Chromium', { timeout: 90_000 }, async (t
     await page.screenshot({ path: join(shots, 'model.png') });
 
     assert.deepEqual(errors, []);
-    for (const f of ['runs.png', 'compare.png', 'run.png', 'study.png', 'pareto.png', 'model.png']) assert.ok(statSync(join(shots, f)).size > 5000, f);
+    for (const f of ['runs.png', 'compare.png', 'run.png', 'study.png', 'pareto.png', 'model.png'])
+      assert.ok(statSync(join(shots, f)).size > 5000, f);
   } finally {
     await browser.close();
     await ui.app.close();

@@ -11,7 +11,13 @@ test('track and registry commands over a store, with clear errors', async () => 
   const tmp = tempSqlite();
   try {
     const store = await openStore(tmp.url);
-    const run = await startRun(store, { experiment: 'cli', params: { lr: 0.5 }, git: false, systemMetricsMs: 0, handleExit: false });
+    const run = await startRun(store, {
+      experiment: 'cli',
+      params: { lr: 0.5 },
+      git: false,
+      systemMetricsMs: 0,
+      handleExit: false,
+    });
     run.logMetrics({ loss: 0.25 }, 3);
     await run.end();
     await store.close();
@@ -23,12 +29,28 @@ test('track and registry commands over a store, with clear errors', async () => 
     assert.equal(runs.status, 0, runs.stderr);
     assert.equal(JSON.parse(runs.stdout).runs[0].id, run.id);
     assert.match(runCli(['track', 'runs', ...u]).stdout, /1 runs[\s\S]*loss=0.25/);
-    assert.deepEqual(JSON.parse(runCli(['track', 'metrics', run.id, 'loss', ...u, '--json']).stdout).map((p: { step: number }) => p.step), [3]);
+    assert.deepEqual(
+      JSON.parse(runCli(['track', 'metrics', run.id, 'loss', ...u, '--json']).stdout).map(
+        (p: { step: number }) => p.step,
+      ),
+      [3],
+    );
     const art = runCli(['track', 'log-artifact', run.id, onnx, '--name', 'model/m.onnx', ...u]);
     assert.equal(art.status, 0, art.stderr);
     assert.match(runCli(['track', 'artifacts', run.id, ...u]).stdout, /model\/m\.onnx\tonnx\t4\tsha256:/);
 
-    const reg = runCli(['registry', 'register', 'demo', '--run', run.id, '--onnx', 'model/m.onnx', '--alias', 'champion', ...u]);
+    const reg = runCli([
+      'registry',
+      'register',
+      'demo',
+      '--run',
+      run.id,
+      '--onnx',
+      'model/m.onnx',
+      '--alias',
+      'champion',
+      ...u,
+    ]);
     assert.equal(reg.status, 0, reg.stderr);
     assert.match(reg.stdout, /models:\/demo\/1/);
     assert.equal(runCli(['registry', 'register', 'demo', '--onnx', onnx, ...u]).status, 0);
@@ -42,7 +64,10 @@ test('track and registry commands over a store, with clear errors', async () => 
       [['track', 'show', 'nope', ...u], /run 'nope' not found/],
       [['track', 'runs', ...u, '--filter', 'params.lr ='], /expected a value/],
       [['track', 'runs', ...u, '--limit', 'x'], /--limit must be an integer/],
-      [['track', 'log-artifact', run.id, onnx, '--name', '../../etc/x', ...u], /artifact path '..\/..\/etc\/x' rejected/],
+      [
+        ['track', 'log-artifact', run.id, onnx, '--name', '../../etc/x', ...u],
+        /artifact path '..\/..\/etc\/x' rejected/,
+      ],
       [['track', 'log-artifact', run.id, onnx, '--name', 'model/m.onnx', ...u], /already exists/],
       [['registry', 'resolve', 'models:/demo@', ...u], /malformed model URI 'models:\/demo@'/],
       [['registry', 'resolve', 'models:/demo@staging', ...u], /no alias 'staging'/],
@@ -54,7 +79,9 @@ test('track and registry commands over a store, with clear errors', async () => 
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, pattern, args.join(' '));
     }
-    const big = runCli(['track', 'log-artifact', run.id, onnx, '--name', 'big.onnx', ...u], { env: { LATHE_MAX_ARTIFACT_BYTES: '2' } });
+    const big = runCli(['track', 'log-artifact', run.id, onnx, '--name', 'big.onnx', ...u], {
+      env: { LATHE_MAX_ARTIFACT_BYTES: '2' },
+    });
     assert.equal(big.status, 2);
     assert.match(big.stderr, /over the limit of 2 bytes/);
   } finally {
@@ -64,7 +91,9 @@ test('track and registry commands over a store, with clear errors', async () => 
 
 test('lathe ui listens on 127.0.0.1 and answers the REST API', async () => {
   const tmp = tempSqlite();
-  const ui = await startCli(['ui', '--port', '0', '--tracking-url', tmp.url], { env: { LATHE_UI_TOKEN: 'cli-token-1' } });
+  const ui = await startCli(['ui', '--port', '0', '--tracking-url', tmp.url], {
+    env: { LATHE_UI_TOKEN: 'cli-token-1' },
+  });
   const url = ui.url;
   try {
     const r = await fetch(url + '/api/runs');
@@ -72,7 +101,12 @@ test('lathe ui listens on 127.0.0.1 and answers the REST API', async () => {
     assert.deepEqual(await r.json(), { total: 0, offset: 0, runs: [] });
     assert.equal((await fetch(url + '/api/runs/zzz')).status, 404);
     // Writes need the token (here from LATHE_UI_TOKEN): without it 401 before the handler, with it the handler answers.
-    const put = (headers: Record<string, string>) => fetch(url + '/api/models/m/aliases/a', { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ version: 1 }) });
+    const put = (headers: Record<string, string>) =>
+      fetch(url + '/api/models/m/aliases/a', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ version: 1 }),
+      });
     assert.equal((await put({})).status, 401);
     assert.equal((await put({ 'x-lathe-token': 'cli-token-1' })).status, 404); // no model 'm': the write got through
   } finally {

@@ -9,8 +9,15 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
-  createTrackingServer, openStore, registerModel, startRun, startUi, sweepArtifactTemp, TrackingError,
-  type RunBatch, type TrackingStore,
+  createTrackingServer,
+  openStore,
+  registerModel,
+  startRun,
+  startUi,
+  sweepArtifactTemp,
+  TrackingError,
+  type RunBatch,
+  type TrackingStore,
 } from '../../src/track/index.js';
 import { exposureWarning } from '../../src/cli/track.js';
 import { tempFileName } from '../../src/track/artifacts.js';
@@ -21,9 +28,13 @@ let pgUp: Promise<boolean> | undefined;
 
 /** Runs `fn` on a fresh SQLite store and a fresh PostgreSQL schema. */
 function bothStores(title: string, fn: (store: TrackingStore, tmp: TempStore) => Promise<void>): void {
-  for (const [kind, make] of [['sqlite', tempSqlite], ['postgres', tempPostgres]] as const) {
+  for (const [kind, make] of [
+    ['sqlite', tempSqlite],
+    ['postgres', tempPostgres],
+  ] as const) {
     test(`${kind}: ${title}`, async (t) => {
-      if (kind === 'postgres' && !(await (pgUp ??= pgAvailable()))) return t.skip(`PostgreSQL not reachable at ${PG_BASE}`);
+      if (kind === 'postgres' && !(await (pgUp ??= pgAvailable())))
+        return t.skip(`PostgreSQL not reachable at ${PG_BASE}`);
       const tmp = make();
       const store = await tmp.open();
       try {
@@ -36,7 +47,10 @@ function bothStores(title: string, fn: (store: TrackingStore, tmp: TempStore) =>
   }
 }
 
-const isInputError = (pattern: RegExp) => (err: unknown): boolean => err instanceof TrackingError && err.status === 400 && pattern.test(err.message);
+const isInputError =
+  (pattern: RegExp) =>
+  (err: unknown): boolean =>
+    err instanceof TrackingError && err.status === 400 && pattern.test(err.message);
 
 /** A pid that belonged to a process that has exited. */
 function deadPid(): number {
@@ -63,8 +77,14 @@ bothStores('a NUL in a tag or param is refused where it is logged, and every poi
 bothStores('the store itself refuses NUL text the same way (REST and library paths alike)', async (store) => {
   const run = await startRun(store, opts);
   const batch = (b: Partial<RunBatch>): RunBatch => ({ metrics: [], heartbeatAt: Date.now(), ...b });
-  await assert.rejects(store.writeBatch(run.id, batch({ tags: { k: 'v\u0000' } })), isInputError(/tag 'k' contains a NUL/));
-  await assert.rejects(store.writeBatch(run.id, batch({ params: { k: '\u0000' } })), isInputError(/param 'k' contains a NUL/));
+  await assert.rejects(
+    store.writeBatch(run.id, batch({ tags: { k: 'v\u0000' } })),
+    isInputError(/tag 'k' contains a NUL/),
+  );
+  await assert.rejects(
+    store.writeBatch(run.id, batch({ params: { k: '\u0000' } })),
+    isInputError(/param 'k' contains a NUL/),
+  );
   await assert.rejects(store.setNotes(run.id, 'n\u0000'), isInputError(/notes contains a NUL/));
   await assert.rejects(store.listRuns({ filter: 'name = "a\u0000"' }), isInputError(/filter contains a NUL/));
   await assert.rejects(store.listRuns({ experiment: 'e\u0000' }), isInputError(/experiment contains a NUL/));
@@ -105,21 +125,36 @@ bothStores('a batch the store refuses is isolated and reported; later flushes an
   assert.equal((await store.metricSeries(run.id, 'm')).length, 1000);
   assert.deepEqual(got.tags, { good: 'y' });
   assert.deepEqual(got.params, { lr: 0.1 });
-  assert.deepEqual(run.rejected.map((r) => r.what), ["tag 'poison'", "tag 'poison'"]);
-  assert.ok(errors.some((e) => /refused tag 'poison'/.test(e)), errors.join(''));
+  assert.deepEqual(
+    run.rejected.map((r) => r.what),
+    ["tag 'poison'", "tag 'poison'"],
+  );
+  assert.ok(
+    errors.some((e) => /refused tag 'poison'/.test(e)),
+    errors.join(''),
+  );
 });
 
 bothStores('the REST API answers NUL in filter=, experiment=, notes and tags with 400 and a message', async (store) => {
   const run = await startRun(store, opts);
   const app = createTrackingServer({ store, writeToken: 't' });
   try {
-    for (const url of ['/api/runs?filter=' + encodeURIComponent('name = "\u0000"'), '/api/runs?experiment=%00', '/api/columns?experiment=%00']) {
+    for (const url of [
+      '/api/runs?filter=' + encodeURIComponent('name = "\u0000"'),
+      '/api/runs?experiment=%00',
+      '/api/columns?experiment=%00',
+    ]) {
       const r = await app.inject({ method: 'GET', url });
       assert.equal(r.statusCode, 400, url);
       assert.match(r.json().error, /NUL/);
     }
     for (const payload of [{ notes: 'a\u0000' }, { tags: { k: 'a\u0000' } }]) {
-      const r = await app.inject({ method: 'PATCH', url: `/api/runs/${run.id}`, headers: { 'x-lathe-token': 't' }, payload });
+      const r = await app.inject({
+        method: 'PATCH',
+        url: `/api/runs/${run.id}`,
+        headers: { 'x-lathe-token': 't' },
+        payload,
+      });
       assert.equal(r.statusCode, 400, JSON.stringify(payload));
       assert.match(r.json().error, /NUL/);
     }
@@ -135,8 +170,16 @@ bothStores('PATCH tags and the library share one key validation', async (store) 
   try {
     for (const key of ['', 'k'.repeat(5000), 'a\nb']) {
       assert.throws(() => run.setTag(key, 'v'), isInputError(/tag name/));
-      await assert.rejects(store.writeBatch(run.id, { metrics: [], tags: { [key]: 'v' }, heartbeatAt: Date.now() }), isInputError(/tag name/));
-      const r = await app.inject({ method: 'PATCH', url: `/api/runs/${run.id}`, headers: { 'x-lathe-token': 't' }, payload: { tags: { [key]: 'v' } } });
+      await assert.rejects(
+        store.writeBatch(run.id, { metrics: [], tags: { [key]: 'v' }, heartbeatAt: Date.now() }),
+        isInputError(/tag name/),
+      );
+      const r = await app.inject({
+        method: 'PATCH',
+        url: `/api/runs/${run.id}`,
+        headers: { 'x-lathe-token': 't' },
+        payload: { tags: { [key]: 'v' } },
+      });
       assert.equal(r.statusCode, 400, JSON.stringify(key.slice(0, 10)));
       assert.match(r.json().error, /tag name .* must be 1-250 characters without control characters/);
     }
@@ -167,7 +210,10 @@ bothStores('opening a store removes artifact temp files of dead writers, not of 
   const dead = join(dir, `${deadPid()}-0123456789ab`); // an older writer's name (no host tag)
   const deadTagged = join(dir, tempFileName(deadPid()));
   const mine = join(dir, tempFileName());
-  const foreign = join(dir, `${deadPid()}-0123456789ab-${tempFileName().endsWith('-ffffffff') ? 'fffffffe' : 'ffffffff'}`); // another host: kept until stale
+  const foreign = join(
+    dir,
+    `${deadPid()}-0123456789ab-${tempFileName().endsWith('-ffffffff') ? 'fffffffe' : 'ffffffff'}`,
+  ); // another host: kept until stale
   for (const f of [dead, deadTagged, mine, foreign]) writeFileSync(f, 'partial upload');
   const again = await openStore(tmp.url);
   await again.close();
@@ -178,18 +224,33 @@ bothStores('opening a store removes artifact temp files of dead writers, not of 
   assert.deepEqual(sweepArtifactTemp(store.artifactRoot, { foreignStaleMs: -1 }), [foreign]);
 });
 
-bothStores('a running lathe ui re-sweeps: a SIGKILLed writer shows killed without reopening the store', async (store) => {
-  const id = 'deadwriter0000000000000000000001';
-  await store.createRun({ id, experiment: 'e', name: 'dead', startTime: Date.now(), host: hostname(), pid: deadPid(), params: {}, tags: {}, notes: '', lineage: { versions: {} } });
-  const ui = await startUi({ store, port: 0, sweepIntervalMs: 50 });
-  try {
-    const deadline = Date.now() + 5000;
-    while ((await store.getRun(id)).status === 'running' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.equal((await store.getRun(id)).status, 'killed');
-  } finally {
-    await ui.app.close();
-  }
-});
+bothStores(
+  'a running lathe ui re-sweeps: a SIGKILLed writer shows killed without reopening the store',
+  async (store) => {
+    const id = 'deadwriter0000000000000000000001';
+    await store.createRun({
+      id,
+      experiment: 'e',
+      name: 'dead',
+      startTime: Date.now(),
+      host: hostname(),
+      pid: deadPid(),
+      params: {},
+      tags: {},
+      notes: '',
+      lineage: { versions: {} },
+    });
+    const ui = await startUi({ store, port: 0, sweepIntervalMs: 50 });
+    try {
+      const deadline = Date.now() + 5000;
+      while ((await store.getRun(id)).status === 'running' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await store.getRun(id)).status, 'killed');
+    } finally {
+      await ui.app.close();
+    }
+  },
+);
 
 test('postgres: concurrent moves of two aliases of one model never repeat an alias-history seq', async (t) => {
   if (!(await (pgUp ??= pgAvailable()))) return t.skip(`PostgreSQL not reachable at ${PG_BASE}`);
@@ -200,15 +261,27 @@ test('postgres: concurrent moves of two aliases of one model never repeat an ali
     writeFileSync(onnx, 'onnx');
     await registerModel(a, { name: 'm', onnx });
     await registerModel(a, { name: 'm', onnx });
-    const moves = (s: TrackingStore, alias: string): Promise<void>[] => Array.from({ length: 60 }, (_, i) => s.setAlias('m', alias, 1 + (i % 2)));
-    await Promise.all([...moves(a, 'champion'), ...moves(b, 'challenger'), ...moves(a, 'shadow'), ...moves(b, 'canary')]);
+    const moves = (s: TrackingStore, alias: string): Promise<void>[] =>
+      Array.from({ length: 60 }, (_, i) => s.setAlias('m', alias, 1 + (i % 2)));
+    await Promise.all([
+      ...moves(a, 'champion'),
+      ...moves(b, 'challenger'),
+      ...moves(a, 'shadow'),
+      ...moves(b, 'canary'),
+    ]);
     const schema = new URL(tmp.url).searchParams.get('schema')!;
     const c = new pg.Client({ connectionString: PG_BASE });
     await c.connect();
     try {
-      const rows = (await c.query(`SELECT seq FROM ${schema}.alias_history WHERE name = 'm' ORDER BY seq`)).rows.map((r: { seq: string }) => Number(r.seq));
+      const rows = (await c.query(`SELECT seq FROM ${schema}.alias_history WHERE name = 'm' ORDER BY seq`)).rows.map(
+        (r: { seq: string }) => Number(r.seq),
+      );
       assert.equal(rows.length, 240);
-      assert.deepEqual(rows, Array.from({ length: 240 }, (_, i) => i + 1), 'seq is 1..240 without repeats');
+      assert.deepEqual(
+        rows,
+        Array.from({ length: 240 }, (_, i) => i + 1),
+        'seq is 1..240 without repeats',
+      );
     } finally {
       await c.end();
     }
@@ -226,20 +299,43 @@ test('the API answers only allowed Host names (DNS rebinding) and writes need th
   const app = createTrackingServer({ store, writeToken: 'sekret', allowedHosts: ['lathe.lan'] });
   const noToken = createTrackingServer({ store });
   try {
-    const get = async (host: string): Promise<number> => (await app.inject({ method: 'GET', url: '/api/runs', headers: { host } })).statusCode;
-    for (const host of ['127.0.0.1:5005', 'localhost:5005', 'LOCALHOST', '[::1]:5005', 'lathe.lan:80']) assert.equal(await get(host), 200, host);
-    for (const host of ['evil.example:5005', 'attacker.test', '127.0.0.1.evil.example', 'localhost.evil.example:5005']) assert.equal(await get(host), 403, host);
+    const get = async (host: string): Promise<number> =>
+      (await app.inject({ method: 'GET', url: '/api/runs', headers: { host } })).statusCode;
+    for (const host of ['127.0.0.1:5005', 'localhost:5005', 'LOCALHOST', '[::1]:5005', 'lathe.lan:80'])
+      assert.equal(await get(host), 200, host);
+    for (const host of ['evil.example:5005', 'attacker.test', '127.0.0.1.evil.example', 'localhost.evil.example:5005'])
+      assert.equal(await get(host), 403, host);
     const denied = await app.inject({ method: 'GET', url: '/', headers: { host: 'rebind.evil.example:5005' } });
     assert.equal(denied.statusCode, 403);
     assert.match(denied.json().error, /Host 'rebind\.evil\.example:5005' is not allowed/);
-    const patch = (headers: Record<string, string>, server = app) => server.inject({ method: 'PATCH', url: `/api/runs/${run.id}`, headers: { host: 'localhost', ...headers }, payload: { notes: 'n' } });
+    const patch = (headers: Record<string, string>, server = app) =>
+      server.inject({
+        method: 'PATCH',
+        url: `/api/runs/${run.id}`,
+        headers: { host: 'localhost', ...headers },
+        payload: { notes: 'n' },
+      });
     assert.equal((await patch({})).statusCode, 401);
     assert.match((await patch({})).json().error, /needs the write token/);
     assert.equal((await patch({ 'x-lathe-token': 'wrong!' })).statusCode, 401);
     assert.equal((await patch({ 'x-lathe-token': 'sekret' })).statusCode, 200);
     assert.equal((await patch({ authorization: 'Bearer sekret' })).statusCode, 200);
-    assert.equal((await app.inject({ method: 'PUT', url: '/api/models/m/aliases/a', headers: { host: 'localhost' }, payload: { version: 1 } })).statusCode, 401);
-    assert.equal((await app.inject({ method: 'DELETE', url: '/api/models/m/aliases/a', headers: { host: 'localhost' } })).statusCode, 401);
+    assert.equal(
+      (
+        await app.inject({
+          method: 'PUT',
+          url: '/api/models/m/aliases/a',
+          headers: { host: 'localhost' },
+          payload: { version: 1 },
+        })
+      ).statusCode,
+      401,
+    );
+    assert.equal(
+      (await app.inject({ method: 'DELETE', url: '/api/models/m/aliases/a', headers: { host: 'localhost' } }))
+        .statusCode,
+      401,
+    );
     const off = await patch({ 'x-lathe-token': 'sekret' }, noToken);
     assert.equal(off.statusCode, 403);
     assert.match(off.json().error, /without a write token/);
@@ -259,16 +355,21 @@ test('startUi prints a token URL, takes LATHE_UI_TOKEN, and allows its --host na
   const before = process.env.LATHE_UI_TOKEN;
   process.env.LATHE_UI_TOKEN = 'from-env-token';
   const ui = await startUi({ store, port: 0, host: '127.0.0.1', allowedHosts: ['lathe.lan'], sweepIntervalMs: 0 });
-  if (before === undefined) delete process.env.LATHE_UI_TOKEN; else process.env.LATHE_UI_TOKEN = before;
+  if (before === undefined) delete process.env.LATHE_UI_TOKEN;
+  else process.env.LATHE_UI_TOKEN = before;
   try {
     assert.equal(ui.token, 'from-env-token');
     assert.equal(ui.openUrl, `${ui.url}/?token=from-env-token`);
     const port = Number(new URL(ui.url).port);
-    const status = (host: string): Promise<number> => new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path: '/api/health', headers: { host } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
-      req.on('error', reject);
-      req.end();
-    });
+    const status = (host: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/api/health', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
     assert.equal(await status(`127.0.0.1:${port}`), 200);
     assert.equal(await status(`lathe.lan:${port}`), 200);
     assert.equal(await status(`evil.example:${port}`), 403);
@@ -284,6 +385,8 @@ test('startUi prints a token URL, takes LATHE_UI_TOKEN, and allows its --host na
 });
 
 test('lathe ui warns loudly when it listens beyond loopback', () => {
-  for (const host of ['0.0.0.0', '::', '192.168.1.5']) assert.match(exposureWarning(host) ?? '', /WARNING: lathe ui listens on .* not on loopback/, host);
-  for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) assert.equal(exposureWarning(host), undefined, host);
+  for (const host of ['0.0.0.0', '::', '192.168.1.5'])
+    assert.match(exposureWarning(host) ?? '', /WARNING: lathe ui listens on .* not on loopback/, host);
+  for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2'])
+    assert.equal(exposureWarning(host), undefined, host);
 });

@@ -41,7 +41,9 @@ export function tempPostgres(): TempStore {
   const schema = `lathe_t_${process.pid}_${randomBytes(4).toString('hex')}`;
   const url = `${PG_BASE}?schema=${schema}&artifacts=${encodeURIComponent(join(dir, 'artifacts'))}`;
   return {
-    url, dir, open: () => openStore(url),
+    url,
+    dir,
+    open: () => openStore(url),
     cleanup: async () => {
       const c = new pg.Client({ connectionString: PG_BASE });
       await c.connect();

@@ -13,7 +13,8 @@ const writer = fileURLToPath(new URL('./fixtures/writer.js', import.meta.url));
 function runWriter(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [writer, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
+    let out = '',
+      err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('close', (code) => resolve({ code, out, err }));
@@ -33,7 +34,10 @@ async function fourWriters(tmp: TempStore): Promise<void> {
       assert.equal(run.status, 'finished');
       const pts = await store.metricSeries(run.id, 'm');
       assert.equal(pts.length, 10_000, `run ${run.id} kept ${pts.length} of 10000 points`);
-      assert.deepEqual(pts.map((p) => p.value), Array.from({ length: 10_000 }, (_, i) => i));
+      assert.deepEqual(
+        pts.map((p) => p.value),
+        Array.from({ length: 10_000 }, (_, i) => i),
+      );
       assert.equal(run.latest.m, 9999);
     }
   } finally {
@@ -98,7 +102,10 @@ async function killMidRun(tmp: TempStore): Promise<void> {
     assert.equal(run.status, 'killed');
     const pts = await store.metricSeries(id, 'm');
     assert.ok(pts.length >= 250, `kept ${pts.length} points, flushed 250`);
-    assert.deepEqual(pts.map((x) => x.value), Array.from({ length: pts.length }, (_, i) => i));
+    assert.deepEqual(
+      pts.map((x) => x.value),
+      Array.from({ length: pts.length }, (_, i) => i),
+    );
   } finally {
     await store.close();
   }
@@ -129,7 +136,12 @@ test('SIGTERM marks the run killed and flushes what was buffered (SQLite)', asyn
     await (await tmp.open()).close();
     const p = spawn(process.execPath, [writer, 'hang', tmp.url, '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    await new Promise<void>((resolve) => p.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('flushed')) resolve(); }));
+    await new Promise<void>((resolve) =>
+      p.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('flushed')) resolve();
+      }),
+    );
     const closed = new Promise((r) => p.on('close', r));
     p.kill('SIGTERM');
     await closed;
@@ -157,7 +169,15 @@ test('a writer killed with SIGKILL mid-upload leaves a temp file that the next o
     let partial: string | undefined;
     for (let i = 0; i < 3000 && !partial; i++) {
       await new Promise((r) => setTimeout(r, 2));
-      partial = (existsSync(tmpDir) ? readdirSync(tmpDir) : []).map((n) => join(tmpDir, n)).find((f) => { try { return statSync(f).size > 0; } catch { return false; } });
+      partial = (existsSync(tmpDir) ? readdirSync(tmpDir) : [])
+        .map((n) => join(tmpDir, n))
+        .find((f) => {
+          try {
+            return statSync(f).size > 0;
+          } catch {
+            return false;
+          }
+        });
     }
     p.kill('SIGKILL');
     await closed;

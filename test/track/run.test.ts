@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { blobPath, configHash, fingerprintFiles, startRun, TrackingError, validateArtifactPath } from '../../src/track/index.js';
+import {
+  blobPath,
+  configHash,
+  fingerprintFiles,
+  startRun,
+  TrackingError,
+  validateArtifactPath,
+} from '../../src/track/index.js';
 import { tempSqlite } from './helpers.js';
 
 const opts = { systemMetricsMs: 0, handleExit: false, git: false } as const;
@@ -19,7 +26,15 @@ test('logging only buffers; flush writes one batch; steps default to previous + 
     run.logMetric('loss', 0.2);
     assert.equal((await store.metricSeries(run.id, 'loss')).length, 0, 'nothing written before a flush');
     await run.flush();
-    assert.deepEqual((await store.metricSeries(run.id, 'loss')).map((p) => [p.step, p.value]), [[0, 1], [1, 0.5], [10, 0.25], [11, 0.2]]);
+    assert.deepEqual(
+      (await store.metricSeries(run.id, 'loss')).map((p) => [p.step, p.value]),
+      [
+        [0, 1],
+        [1, 0.5],
+        [10, 0.25],
+        [11, 0.2],
+      ],
+    );
     assert.equal(run.flushedPoints, 5);
     assert.throws(() => run.logMetric('loss', Number('x') as unknown as number, -1), TrackingError);
     assert.throws(() => run.logMetric('', 1), /metric name/);
@@ -54,7 +69,15 @@ test('params cannot change; tags and notes are stored; lineage records config ha
   const store = await tmp.open();
   try {
     const config = { model: { depth: 2 }, lr: 0.1 };
-    const run = await startRun(store, { ...opts, git: true, experiment: 'lin', params: { lr: 0.1 }, config, seed: 42, dataset: { name: 'fmnist', fingerprint: 'sha256:00' } });
+    const run = await startRun(store, {
+      ...opts,
+      git: true,
+      experiment: 'lin',
+      params: { lr: 0.1 },
+      config,
+      seed: 42,
+      dataset: { name: 'fmnist', fingerprint: 'sha256:00' },
+    });
     run.logParams({ lr: 0.1, batch: 32 });
     assert.throws(() => run.logParams({ lr: 0.2 }), /cannot change/);
     run.setTag('team', 'a');
@@ -92,15 +115,25 @@ test('artifacts are content-addressed; traversal, oversize and overwrite are rej
     assert.equal(b.digest, a.digest, 'same content, same blob');
     await assert.rejects(run.logArtifact(file), (e: unknown) => e instanceof TrackingError && e.status === 409);
     for (const bad of ['../escape.txt', '/etc/passwd', 'a/../../b', 'a//b', 'a\\b', './x', '']) {
-      await assert.rejects(run.logArtifact(file, { name: bad }), (e: unknown) => e instanceof TrackingError && e.status === 400, bad);
+      await assert.rejects(
+        run.logArtifact(file, { name: bad }),
+        (e: unknown) => e instanceof TrackingError && e.status === 400,
+        bad,
+      );
     }
     const big = join(tmp.dir, 'big.bin');
     writeFileSync(big, Buffer.alloc(1001));
-    await assert.rejects(run.logArtifact(big), (e: unknown) => e instanceof TrackingError && e.status === 413 && /over the limit of 1000/.test(e.message));
+    await assert.rejects(
+      run.logArtifact(big),
+      (e: unknown) => e instanceof TrackingError && e.status === 413 && /over the limit of 1000/.test(e.message),
+    );
     await assert.rejects(run.logArtifact(join(tmp.dir, 'missing.bin')), /cannot be read/);
     const plot = await run.logArtifactBytes('plots/loss.svg', new TextEncoder().encode('<svg/>'));
     assert.equal(plot.kind, 'plot');
-    assert.deepEqual((await store.listArtifacts(run.id)).map((x) => x.path), ['copies/again.onnx', 'model.onnx', 'plots/loss.svg']);
+    assert.deepEqual(
+      (await store.listArtifacts(run.id)).map((x) => x.path),
+      ['copies/again.onnx', 'model.onnx', 'plots/loss.svg'],
+    );
     await run.end();
   } finally {
     await store.close();

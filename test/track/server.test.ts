@@ -43,12 +43,21 @@ test('GET /api/runs pages, filters and sorts on the server', async () => {
   assert.equal(all.body.runs.length, 5);
   const mlp = await get('/api/runs?experiment=fmnist-mlp&sort=params.lr&order=asc&limit=100');
   assert.equal(mlp.body.total, 8);
-  assert.deepEqual(mlp.body.runs.map((r: { params: { lr: number } }) => r.params.lr), [0.001, 0.001, 0.003, 0.003, 0.01, 0.01, 0.03, 0.03]);
+  assert.deepEqual(
+    mlp.body.runs.map((r: { params: { lr: number } }) => r.params.lr),
+    [0.001, 0.001, 0.003, 0.003, 0.01, 0.01, 0.03, 0.03],
+  );
   const f = await get('/api/runs?filter=' + encodeURIComponent('status = failed'));
-  assert.deepEqual(f.body.runs.map((r: { name: string }) => r.name), ['trial-5']);
+  assert.deepEqual(
+    f.body.runs.map((r: { name: string }) => r.name),
+    ['trial-5'],
+  );
   const cols = await get('/api/columns?experiment=fmnist-cnn');
   assert.deepEqual(cols.body.params, ['batch', 'lr', 'optimizer']);
-  assert.deepEqual((await get('/api/experiments')).body.experiments.map((e: { name: string }) => e.name).sort(), ['fmnist-cnn', 'fmnist-mlp']);
+  assert.deepEqual((await get('/api/experiments')).body.experiments.map((e: { name: string }) => e.name).sort(), [
+    'fmnist-cnn',
+    'fmnist-mlp',
+  ]);
 });
 
 test('bad requests get clear 4xx errors', async () => {
@@ -76,12 +85,19 @@ test('bad requests get clear 4xx errors', async () => {
 test('artifacts download by run path; traversal is a 400, unknown paths a 404', async () => {
   const id = runIds[0];
   const list = await get(`/api/runs/${id}/artifacts`);
-  assert.deepEqual(list.body.artifacts.map((a: { path: string }) => a.path), ['model.onnx', 'reports/summary.json']);
+  assert.deepEqual(
+    list.body.artifacts.map((a: { path: string }) => a.path),
+    ['model.onnx', 'reports/summary.json'],
+  );
   const file = await app.inject({ method: 'GET', url: `/api/runs/${id}/artifacts/reports/summary.json` });
   assert.equal(file.statusCode, 200);
   assert.equal(file.body, '{"ok":true}');
   assert.equal(file.headers['content-security-policy'], 'sandbox');
-  for (const url of [`/api/runs/${id}/artifacts/..%2F..%2Ftracking.db`, `/api/runs/${id}/artifacts/reports/..%2F..%2F..%2Fetc%2Fpasswd`, `/api/runs/${id}/artifacts/%2Fetc%2Fpasswd`]) {
+  for (const url of [
+    `/api/runs/${id}/artifacts/..%2F..%2Ftracking.db`,
+    `/api/runs/${id}/artifacts/reports/..%2F..%2F..%2Fetc%2Fpasswd`,
+    `/api/runs/${id}/artifacts/%2Fetc%2Fpasswd`,
+  ]) {
     const r = await app.inject({ method: 'GET', url });
     assert.equal(r.statusCode, 400, url);
     assert.match(r.json().error, /rejected/);
@@ -95,13 +111,26 @@ test('series, comparison and run updates', async () => {
   assert.equal(s.body.points[0][0], 0);
   assert.equal(s.body.points[9][0], 59);
   const c = await get(`/api/compare?runs=${runIds[0]},${runIds[1]}&key=val%2Facc`);
-  assert.deepEqual(c.body.series.map((x: { name: string }) => x.name), ['trial-0', 'trial-1']);
+  assert.deepEqual(
+    c.body.series.map((x: { name: string }) => x.name),
+    ['trial-0', 'trial-1'],
+  );
   assert.equal(c.body.series[0].points.length, 60);
-  const p = await app.inject({ method: 'PATCH', headers: auth, url: `/api/runs/${runIds[2]}`, payload: { notes: 'looks good', tags: { reviewed: 'yes' } } });
+  const p = await app.inject({
+    method: 'PATCH',
+    headers: auth,
+    url: `/api/runs/${runIds[2]}`,
+    payload: { notes: 'looks good', tags: { reviewed: 'yes' } },
+  });
   assert.equal(p.statusCode, 200);
   assert.equal(p.json().notes, 'looks good');
   assert.equal(p.json().tags.reviewed, 'yes');
-  const bad = await app.inject({ method: 'PATCH', headers: auth, url: `/api/runs/${runIds[2]}`, payload: { notes: 5 } });
+  const bad = await app.inject({
+    method: 'PATCH',
+    headers: auth,
+    url: `/api/runs/${runIds[2]}`,
+    payload: { notes: 5 },
+  });
   assert.equal(bad.statusCode, 400);
 });
 
@@ -109,22 +138,43 @@ test('registry endpoints: models, versions, aliases with history, URI resolution
   const m = await get('/api/models/fmnist-mlp');
   assert.deepEqual(m.body.model.aliases, { champion: 1, challenger: 2 });
   assert.equal(m.body.versions.length, 2);
-  const moved = await app.inject({ method: 'PUT', headers: auth, url: '/api/models/fmnist-mlp/aliases/champion', payload: { version: 2 } });
+  const moved = await app.inject({
+    method: 'PUT',
+    headers: auth,
+    url: '/api/models/fmnist-mlp/aliases/champion',
+    payload: { version: 2 },
+  });
   assert.deepEqual(moved.json().aliases, { champion: 2, challenger: 2 });
   const del = await app.inject({ method: 'DELETE', headers: auth, url: '/api/models/fmnist-mlp/aliases/challenger' });
   assert.deepEqual(del.json().aliases, { champion: 2 });
   const h = await get('/api/models/fmnist-mlp');
-  assert.deepEqual(h.body.history.map((e: { alias: string; version: number | null }) => [e.alias, e.version]), [['champion', 1], ['challenger', 2], ['champion', 2], ['challenger', null]]);
+  assert.deepEqual(
+    h.body.history.map((e: { alias: string; version: number | null }) => [e.alias, e.version]),
+    [
+      ['champion', 1],
+      ['challenger', 2],
+      ['champion', 2],
+      ['challenger', null],
+    ],
+  );
   const r = await get('/api/resolve?uri=' + encodeURIComponent('models:/fmnist-mlp@champion'));
   assert.equal(r.body.version, 2);
   assert.match(r.body.onnxPath, /sha256/);
-  const noVersion = await app.inject({ method: 'PUT', headers: auth, url: '/api/models/fmnist-mlp/aliases/champion', payload: { version: 99 } });
+  const noVersion = await app.inject({
+    method: 'PUT',
+    headers: auth,
+    url: '/api/models/fmnist-mlp/aliases/champion',
+    payload: { version: 99 },
+  });
   assert.equal(noVersion.statusCode, 404);
 });
 
 test('study endpoints compute history, importance and Pareto front', async () => {
   const list = await get('/api/studies');
-  assert.deepEqual(list.body.studies.map((s: { id: string }) => s.id), ['mlp-lr', 'size-vs-loss']);
+  assert.deepEqual(
+    list.body.studies.map((s: { id: string }) => s.id),
+    ['mlp-lr', 'size-vs-loss'],
+  );
   const s = await get('/api/studies/mlp-lr');
   assert.equal(s.body.trials.length, 40);
   assert.equal(s.body.history.length, 36); // 4 pruned trials have no value

@@ -9,13 +9,25 @@ let counter = 0;
 function newRun(over: Partial<NewRun> = {}): NewRun {
   counter++;
   return {
-    id: `run${String(counter).padStart(4, '0')}${Math.random().toString(16).slice(2, 8)}`, experiment: 'exp', name: `r${counter}`, startTime: 1_000_000 + counter,
-    host: hostname(), pid: process.pid, params: {}, tags: {}, notes: '', lineage: { versions: { node: process.versions.node } }, ...over,
+    id: `run${String(counter).padStart(4, '0')}${Math.random().toString(16).slice(2, 8)}`,
+    experiment: 'exp',
+    name: `r${counter}`,
+    startTime: 1_000_000 + counter,
+    host: hostname(),
+    pid: process.pid,
+    params: {},
+    tags: {},
+    notes: '',
+    lineage: { versions: { node: process.versions.node } },
+    ...over,
   };
 }
 
 const rejects = async (p: Promise<unknown>, status: number, pattern: RegExp): Promise<void> => {
-  await assert.rejects(p, (err: unknown) => err instanceof TrackingError && err.status === status && pattern.test(err.message));
+  await assert.rejects(
+    p,
+    (err: unknown) => err instanceof TrackingError && err.status === status && pattern.test(err.message),
+  );
 };
 
 export function storeConformance(name: string, make: () => TempStore, skip?: () => Promise<string | false>): void {
@@ -35,7 +47,11 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
   };
 
   withStore('creates a run and reads it back with params, tags, lineage', async (s) => {
-    const r = newRun({ params: { lr: 0.01, opt: 'adam', bn: true }, tags: { model: 'mlp' }, lineage: { versions: { node: '20' }, seed: 7, configHash: 'sha256:ab' } });
+    const r = newRun({
+      params: { lr: 0.01, opt: 'adam', bn: true },
+      tags: { model: 'mlp' },
+      lineage: { versions: { node: '20' }, seed: 7, configHash: 'sha256:ab' },
+    });
     await s.createRun(r);
     const got = await s.getRun(r.id);
     assert.equal(got.status, 'running');
@@ -49,10 +65,25 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
   withStore('appends metric batches, keeps the latest value per key and NaN', async (s) => {
     const r = newRun();
     await s.createRun(r);
-    await s.writeBatch(r.id, { metrics: [{ key: 'loss', step: 0, time: 1, value: 2 }, { key: 'loss', step: 1, time: 2, value: 1.5 }], heartbeatAt: 5 });
-    await s.writeBatch(r.id, { metrics: [{ key: 'loss', step: 2, time: 3, value: NaN }, { key: 'acc', step: 2, time: 3, value: 0.5 }], heartbeatAt: 6 });
+    await s.writeBatch(r.id, {
+      metrics: [
+        { key: 'loss', step: 0, time: 1, value: 2 },
+        { key: 'loss', step: 1, time: 2, value: 1.5 },
+      ],
+      heartbeatAt: 5,
+    });
+    await s.writeBatch(r.id, {
+      metrics: [
+        { key: 'loss', step: 2, time: 3, value: NaN },
+        { key: 'acc', step: 2, time: 3, value: 0.5 },
+      ],
+      heartbeatAt: 6,
+    });
     const series = await s.metricSeries(r.id, 'loss');
-    assert.deepEqual(series.map((p) => p.step), [0, 1, 2]);
+    assert.deepEqual(
+      series.map((p) => p.step),
+      [0, 1, 2],
+    );
     assert.ok(Number.isNaN(series[2].value));
     assert.deepEqual(await s.metricKeys(r.id), ['acc', 'loss']);
     const got = await s.getRun(r.id);
@@ -64,7 +95,10 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
   withStore('thins long series to maxPoints keeping both ends', async (s) => {
     const r = newRun();
     await s.createRun(r);
-    await s.writeBatch(r.id, { metrics: Array.from({ length: 1000 }, (_, i) => ({ key: 'x', step: i, time: i, value: i })), heartbeatAt: 1 });
+    await s.writeBatch(r.id, {
+      metrics: Array.from({ length: 1000 }, (_, i) => ({ key: 'x', step: i, time: i, value: i })),
+      heartbeatAt: 1,
+    });
     const pts = await s.metricSeries(r.id, 'x', 11);
     assert.equal(pts.length, 11);
     assert.equal(pts[0].step, 0);
@@ -75,7 +109,11 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
     const r = newRun({ params: { lr: 0.1 } });
     await s.createRun(r);
     await s.writeBatch(r.id, { metrics: [], params: { lr: 0.1, wd: 0 }, heartbeatAt: 1 });
-    await rejects(s.writeBatch(r.id, { metrics: [{ key: 'a', step: 0, time: 0, value: 1 }], params: { lr: 0.2 }, heartbeatAt: 2 }), 409, /param 'lr'/);
+    await rejects(
+      s.writeBatch(r.id, { metrics: [{ key: 'a', step: 0, time: 0, value: 1 }], params: { lr: 0.2 }, heartbeatAt: 2 }),
+      409,
+      /param 'lr'/,
+    );
     // The rejected batch is atomic: its metric point was not written either.
     assert.equal((await s.metricSeries(r.id, 'a')).length, 0);
     assert.deepEqual((await s.getRun(r.id)).params, { lr: 0.1, wd: 0 });
@@ -83,7 +121,11 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
 
   withStore('lists runs with server-side filter, sort and paging', async (s) => {
     for (let i = 0; i < 25; i++) {
-      const r = newRun({ experiment: i % 2 ? 'odd' : 'even', params: { lr: i / 100, opt: i % 3 ? 'sgd' : 'adam' }, tags: { group: `g${i % 4}` } });
+      const r = newRun({
+        experiment: i % 2 ? 'odd' : 'even',
+        params: { lr: i / 100, opt: i % 3 ? 'sgd' : 'adam' },
+        tags: { group: `g${i % 4}` },
+      });
       await s.createRun(r);
       await s.writeBatch(r.id, { metrics: [{ key: 'loss', step: 0, time: 0, value: 100 - i }], heartbeatAt: 1 });
       if (i < 5) await s.setStatus(r.id, 'finished', 2);
@@ -94,15 +136,24 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
     const p2 = await s.listRuns({ limit: 10, offset: 20 });
     assert.equal(p2.runs.length, 5);
     const byLoss = await s.listRuns({ sort: 'metrics.loss', order: 'asc', limit: 3 });
-    assert.deepEqual(byLoss.runs.map((r) => r.latest.loss), [76, 77, 78]);
+    assert.deepEqual(
+      byLoss.runs.map((r) => r.latest.loss),
+      [76, 77, 78],
+    );
     const byParam = await s.listRuns({ sort: 'params.lr', order: 'desc', limit: 2 });
-    assert.deepEqual(byParam.runs.map((r) => r.params.lr), [0.24, 0.23]);
+    assert.deepEqual(
+      byParam.runs.map((r) => r.params.lr),
+      [0.24, 0.23],
+    );
     assert.equal((await s.listRuns({ experiment: 'odd' })).total, 12);
     assert.equal((await s.listRuns({ filter: 'params.lr >= 0.2' })).total, 5);
     assert.equal((await s.listRuns({ filter: 'params.opt = adam and metrics.loss < 90' })).total, 5); // i in {12,15,18,21,24}
     assert.equal((await s.listRuns({ filter: 'status = finished' })).total, 5);
     assert.equal((await s.listRuns({ filter: "tags.group = 'g1' and experiment = odd" })).total, 6);
-    assert.equal((await s.listRuns({ filter: 'name ~ R1' })).total, (await s.listRuns({ limit: 100 })).runs.filter((r) => r.name.toLowerCase().includes('r1')).length);
+    assert.equal(
+      (await s.listRuns({ filter: 'name ~ R1' })).total,
+      (await s.listRuns({ limit: 100 })).runs.filter((r) => r.name.toLowerCase().includes('r1')).length,
+    );
     await rejects(s.listRuns({ filter: 'params.lr <' }), 400, /expected a value/);
     await rejects(s.listRuns({ filter: 'bogus = 1' }), 400, /unknown field 'bogus'/);
     await rejects(s.listRuns({ filter: 'metrics.loss < abc' }), 400, /number/);
@@ -144,7 +195,14 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
   withStore('artifact references: unique path per run, 404 for unknown', async (s) => {
     const r = newRun();
     await s.createRun(r);
-    const a = { runId: r.id, path: 'model/model.onnx', digest: 'sha256:' + 'a'.repeat(64), size: 10, kind: 'onnx', createdAt: 1 };
+    const a = {
+      runId: r.id,
+      path: 'model/model.onnx',
+      digest: 'sha256:' + 'a'.repeat(64),
+      size: 10,
+      kind: 'onnx',
+      createdAt: 1,
+    };
     await s.addArtifact(a);
     await rejects(s.addArtifact({ ...a, digest: 'sha256:' + 'b'.repeat(64) }), 409, /already exists/);
     assert.deepEqual(await s.listArtifacts(r.id), [a]);
@@ -155,7 +213,20 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
   withStore('model versions, aliases with history, tags', async (s) => {
     const r = newRun();
     await s.createRun(r);
-    const base = { name: 'fraud', runId: r.id, onnxDigest: 'sha256:' + 'c'.repeat(64), weightsDigest: null, signature: { inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }], outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 2] }] }, metrics: { acc: 0.9 }, lineage: null, description: '', tags: { stage: 'dev' } };
+    const base = {
+      name: 'fraud',
+      runId: r.id,
+      onnxDigest: 'sha256:' + 'c'.repeat(64),
+      weightsDigest: null,
+      signature: {
+        inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 2] }],
+      },
+      metrics: { acc: 0.9 },
+      lineage: null,
+      description: '',
+      tags: { stage: 'dev' },
+    };
     const v1 = await s.createModelVersion(base);
     const v2 = await s.createModelVersion({ ...base, metrics: { acc: 0.95 } });
     assert.deepEqual([v1.version, v2.version], [1, 2]);
@@ -168,7 +239,15 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
     const m = await s.getModel('fraud');
     assert.deepEqual(m.aliases, { champion: 2 });
     assert.equal(m.latestVersion, 2);
-    assert.deepEqual((await s.aliasHistory('fraud')).map((e) => [e.alias, e.version]), [['champion', 1], ['challenger', 2], ['champion', 2], ['challenger', null]]);
+    assert.deepEqual(
+      (await s.aliasHistory('fraud')).map((e) => [e.alias, e.version]),
+      [
+        ['champion', 1],
+        ['challenger', 2],
+        ['champion', 2],
+        ['challenger', null],
+      ],
+    );
     await s.setModelVersionTag('fraud', 1, 'stage', 'archived');
     assert.equal((await s.getModelVersion('fraud', 1)).tags.stage, 'archived');
     assert.equal((await s.listModelVersions('fraud')).length, 2);
@@ -180,8 +259,21 @@ export function storeConformance(name: string, make: () => TempStore, skip?: () 
   });
 
   withStore('concurrent registrations get distinct version numbers', async (s) => {
-    const base = { name: 'race', runId: null, onnxDigest: 'sha256:' + 'd'.repeat(64), weightsDigest: null, signature: null, metrics: {}, lineage: null, description: '', tags: {} };
+    const base = {
+      name: 'race',
+      runId: null,
+      onnxDigest: 'sha256:' + 'd'.repeat(64),
+      weightsDigest: null,
+      signature: null,
+      metrics: {},
+      lineage: null,
+      description: '',
+      tags: {},
+    };
     const vs = await Promise.all(Array.from({ length: 6 }, () => s.createModelVersion(base)));
-    assert.deepEqual(vs.map((v) => v.version).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      vs.map((v) => v.version).sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6],
+    );
   });
 }

@@ -5,13 +5,36 @@ import { progressBar, type BatchLogs, type EpochLogs } from '../../src/train/cal
 import type { Trainer } from '../../src/train/trainer.js';
 
 function fakeStream(isTTY: boolean, columns: number): NodeJS.WriteStream & { text: string; writes: number } {
-  const s = { isTTY, columns, text: '', writes: 0, write(chunk: string) { s.text += chunk; s.writes++; return true; } };
+  const s = {
+    isTTY,
+    columns,
+    text: '',
+    writes: 0,
+    write(chunk: string) {
+      s.text += chunk;
+      s.writes++;
+      return true;
+    },
+  };
   return s as unknown as NodeJS.WriteStream & { text: string; writes: number };
 }
 
 const trainer = { cfg: { epochs: 3 } } as unknown as Trainer;
-const batch = (b: number, batches = 400): BatchLogs => ({ epoch: 0, batch: b, batches, step: b + 1, loss: 0.5 + b / 1e4, lr: 0.0019275736865868778, metrics: {} });
-const epoch: EpochLogs = { epoch: 0, step: 400, seconds: 12.345678, metrics: { train_loss: 0.512345678, val_accuracy: 0.876543 } };
+const batch = (b: number, batches = 400): BatchLogs => ({
+  epoch: 0,
+  batch: b,
+  batches,
+  step: b + 1,
+  loss: 0.5 + b / 1e4,
+  lr: 0.0019275736865868778,
+  metrics: {},
+});
+const epoch: EpochLogs = {
+  epoch: 0,
+  step: 400,
+  seconds: 12.345678,
+  metrics: { train_loss: 0.512345678, val_accuracy: 0.876543 },
+};
 
 test('terminal: epoch i/N, elapsed < ETA, a validating phase, redraws throttled and cut to the width', () => {
   const out = fakeStream(true, 60);
@@ -22,7 +45,8 @@ test('terminal: epoch i/N, elapsed < ETA, a validating phase, redraws throttled 
   const lines = out.text.split('\r').filter(Boolean);
   assert.match(lines[0], /^epoch 1\/3 \[/);
   assert.match(out.text, /validating…|…$/m);
-  for (const l of lines) assert.ok(l.replace('\n', '').length <= 59, `line longer than the terminal: ${JSON.stringify(l)}`);
+  for (const l of lines)
+    assert.ok(l.replace('\n', '').length <= 59, `line longer than the terminal: ${JSON.stringify(l)}`);
   p.onEpochEnd!(trainer, epoch);
   assert.match(out.text, /epoch 1\/3 done in 0:12 {2}train_loss 0\.5123 {2}val_accuracy 0\.…\n$/);
   const wide = fakeStream(true, 200);
@@ -39,8 +63,14 @@ test('not a terminal: JSON lines with rounded numbers', () => {
   p.onFitStart!(trainer);
   for (let b = 0; b < 400; b++) p.onBatchEnd!(trainer, batch(b));
   p.onEpochEnd!(trainer, epoch);
-  const rows = out.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(rows.map((r) => r.event), ['batch', 'batch', 'epoch']);
+  const rows = out.text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    rows.map((r) => r.event),
+    ['batch', 'batch', 'epoch'],
+  );
   assert.equal(rows[0].lr, 0.00192757);
   assert.equal(rows[2].seconds, 12.34568);
   assert.equal(rows[2].train_loss, 0.51235);

@@ -4,7 +4,15 @@
 // agrees with real labels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { featureStats, frechetDistance, symmetricEigen, precisionRecall, fmnistFeatures, scoreGenerated, classAgreement } from '../../src/train/fid.js';
+import {
+  featureStats,
+  frechetDistance,
+  symmetricEigen,
+  precisionRecall,
+  fmnistFeatures,
+  scoreGenerated,
+  classAgreement,
+} from '../../src/train/fid.js';
 import { fashionMnistSubset } from '../../src/data/fashion.js';
 import { Rng, normal } from '../../src/util/random.js';
 import type { NDArray } from '../../src/graph/ndarray.js';
@@ -31,11 +39,12 @@ test('frechetDistance: closed forms (diagonal Gaussians, a 2×2 case) and the ei
   const m = new Float64Array(d * d);
   for (let i = 0; i < d; i++) for (let j = i; j < d; j++) m[i * d + j] = m[j * d + i] = normal(r.stream);
   const { values, vectors } = symmetricEigen(m, d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += vectors[i * d + k] * values[k] * vectors[j * d + k];
-    assert.ok(Math.abs(s - m[i * d + j]) < 1e-9, `reconstruction (${i}, ${j})`);
-  }
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += vectors[i * d + k] * values[k] * vectors[j * d + k];
+      assert.ok(Math.abs(s - m[i * d + j]) < 1e-9, `reconstruction (${i}, ${j})`);
+    }
   // sample statistics: a large sample of N(μ, σ²) scores near its exact moments
   const x = gaussianSet(20000, [1, -1], [2, 0.5], 1);
   const s = featureStats(x, 20000, 2);
@@ -54,7 +63,11 @@ test('precisionRecall: a set against itself is (1, 1); disjoint sets score 0', (
   assert.ok(pr.precision > 0.9 && pr.recall < 0.6, JSON.stringify(pr));
 });
 
-const images = (split: 'train' | 'test', n: number, f: (v: number) => number = (v) => v): { x: NDArray; y: number[] } => {
+const images = (
+  split: 'train' | 'test',
+  n: number,
+  f: (v: number) => number = (v) => v,
+): { x: NDArray; y: number[] } => {
   const { x, y } = fashionMnistSubset(split, 'unit').toArrays();
   return {
     x: { dtype: 'float32', shape: [n, 1, 28, 28], data: (x.data as Float32Array).slice(0, n * 784).map(f) },
@@ -71,11 +84,18 @@ test('FID-FMNIST with the bundled network: self ~0, other real images small, shi
   const train = images('train', 1000);
   const real = await scoreGenerated(train.x, test1.x, { prSamples: 500 });
   const dim = await scoreGenerated(images('train', 1000, (v) => 0.6 * v + 0.2).x, test1.x, { prSamples: 500 });
-  const noisy = await scoreGenerated(images('train', 1000, (v) => Math.min(1, v + 0.3 * Math.sin(v * 1e4))).x, test1.x, { prSamples: 500 });
+  const noisy = await scoreGenerated(
+    images('train', 1000, (v) => Math.min(1, v + 0.3 * Math.sin(v * 1e4))).x,
+    test1.x,
+    { prSamples: 500 },
+  );
   assert.ok(real.fid < dim.fid && real.fid < noisy.fid, `FID real ${real.fid}, dimmed ${dim.fid}, noisy ${noisy.fid}`);
   assert.ok(real.precision > 0.5 && real.recall > 0.5, JSON.stringify(real));
   const f = await fmnistFeatures(test1.x);
   assert.equal(f.d, 64);
   assert.ok(classAgreement(f, test1.y) > 0.8, `classifier accuracy ${classAgreement(f, test1.y)}`);
-  await assert.rejects(fmnistFeatures({ dtype: 'float32', shape: [1, 28, 28], data: new Float32Array(784) }), /must be \[N, 1, 28, 28\]/);
+  await assert.rejects(
+    fmnistFeatures({ dtype: 'float32', shape: [1, 28, 28], data: new Float32Array(784) }),
+    /must be \[N, 1, 28, 28\]/,
+  );
 });

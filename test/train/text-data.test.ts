@@ -26,5 +26,8 @@ test('loadTextWindows: the last testFraction tests, the valFraction before it va
 });
 
 test('loadTextWindows: fractions that leave nothing to train on are refused', () => {
-  assert.throws(() => loadTextWindows({ path, valFraction: 0.5, testFraction: 0.5 }), /testFraction \+ valFraction must be below 1/);
+  assert.throws(
+    () => loadTextWindows({ path, valFraction: 0.5, testFraction: 0.5 }),
+    /testFraction \+ valFraction must be below 1/,
+  );
 });

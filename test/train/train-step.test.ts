@@ -10,10 +10,12 @@ import { assertClose, randn } from '../util/gradcheck.js';
 const params = { w: randn([3, 4], 1, 'float32', 0.5), b: randn([3], 2, 'float32', 0.1) };
 const x = randn([8, 4], 3, 'float32');
 const y = L.int64([8], [0, 1, 2, 0, 1, 2, 0, 1]);
-const rows = (a: L.NDArray, s: number, e: number, w: number) => L.ndarray(a.dtype, [e - s, ...a.shape.slice(1)], (a.data as Float32Array).slice(s * w, e * w) as never);
+const rows = (a: L.NDArray, s: number, e: number, w: number) =>
+  L.ndarray(a.dtype, [e - s, ...a.shape.slice(1)], (a.data as Float32Array).slice(s * w, e * w) as never);
 
 const base = (over: Partial<TrainStepConfig> = {}): TrainStepConfig => ({
-  params, optimizer: sgd({ momentum: 0.9 }),
+  params,
+  optimizer: sgd({ momentum: 0.9 }),
   batch: { x: { dtype: 'float32', shape: ['batch', 4] }, y: { dtype: 'int64', shape: ['batch'] } },
   forward: ({ params: p, batch: bt }) => ({ loss: crossEntropy(L.linear(bt.x, p.w, p.b), bt.y) }),
   ...over,
@@ -25,7 +27,13 @@ test('gradient accumulation of 4 × 2 equals one step on 8 (within float toleran
   for (let s = 0; s < 3; s++) {
     await one.run({ x, y }, 0.1);
     for (let i = 0; i < 4; i++) {
-      const r = await acc.run({ x: rows(x, 2 * i, 2 * i + 2, 4), y: L.int64([2], Array.from((y.data as BigInt64Array).slice(2 * i, 2 * i + 2), Number)) }, 0.1);
+      const r = await acc.run(
+        {
+          x: rows(x, 2 * i, 2 * i + 2, 4),
+          y: L.int64([2], Array.from((y.data as BigInt64Array).slice(2 * i, 2 * i + 2), Number)),
+        },
+        0.1,
+      );
       assert.equal(r.updated, i === 3);
     }
   }
@@ -38,8 +46,14 @@ test('gradient accumulation of 4 × 2 equals one step on 8 (within float toleran
 test('dynamic loss scaling skips an overflowing step and halves the scale; clean steps keep it', async () => {
   // the loss is multiplied by a fed factor so one step can be made to overflow float32
   const cfg = base({
-    lossScale: 'dynamic', growthInterval: 3, optimizer: adam(),
-    batch: { x: { dtype: 'float32', shape: ['batch', 4] }, y: { dtype: 'int64', shape: ['batch'] }, boost: { dtype: 'float32', shape: [] } },
+    lossScale: 'dynamic',
+    growthInterval: 3,
+    optimizer: adam(),
+    batch: {
+      x: { dtype: 'float32', shape: ['batch', 4] },
+      y: { dtype: 'int64', shape: ['batch'] },
+      boost: { dtype: 'float32', shape: [] },
+    },
     forward: ({ params: p, batch: bt }) => ({ loss: L.mul(crossEntropy(L.linear(bt.x, p.w, p.b), bt.y), bt.boost) }),
   });
   const step = await TrainStep.create(cfg);
@@ -61,14 +75,25 @@ test('EMA of weights follows ema ← ema + (p − ema)(1 − decay)', async () =
   const p0 = Array.from(params.b.data as Float32Array);
   await step.run({ x, y }, 0.1);
   const p1 = Array.from(step.params().b.data as Float32Array);
-  assertClose(step.emaParams().b.data as Float32Array, p0.map((v, i) => v + (p1[i] - v) * 0.5), 1e-6, 1e-6, 'ema');
+  assertClose(
+    step.emaParams().b.data as Float32Array,
+    p0.map((v, i) => v + (p1[i] - v) * 0.5),
+    1e-6,
+    1e-6,
+    'ema',
+  );
 });
 
 test('frozen parameters do not move; state() and load() resume exactly', async () => {
   const a = await TrainStep.create(base({ frozen: ['b'], seed: 5 }));
   for (let i = 0; i < 2; i++) await a.run({ x, y }, 0.1);
   assert.deepEqual(Array.from(a.params().b.data as Float32Array), Array.from(params.b.data as Float32Array));
-  const saved = Object.fromEntries(Object.entries(a.state()).map(([k, v]) => [k, L.ndarray(v.dtype, v.shape, (v.data as Float32Array).slice() as never)]));
+  const saved = Object.fromEntries(
+    Object.entries(a.state()).map(([k, v]) => [
+      k,
+      L.ndarray(v.dtype, v.shape, (v.data as Float32Array).slice() as never),
+    ]),
+  );
   const b = await TrainStep.create(base({ frozen: ['b'], seed: 5 }));
   b.load(saved, { step: a.stepCount });
   await a.run({ x, y }, 0.1);
@@ -77,7 +102,10 @@ test('frozen parameters do not move; state() and load() resume exactly', async (
 });
 
 test('a non-scalar loss and unknown frozen names are clear errors', async () => {
-  await assert.rejects(TrainStep.create(base({ forward: ({ params: p, batch: bt }) => ({ loss: L.linear(bt.x, p.w, p.b) }) })), /the loss must be a scalar, got shape \[batch,3\]/);
+  await assert.rejects(
+    TrainStep.create(base({ forward: ({ params: p, batch: bt }) => ({ loss: L.linear(bt.x, p.w, p.b) }) })),
+    /the loss must be a scalar, got shape \[batch,3\]/,
+  );
   await assert.rejects(TrainStep.create(base({ frozen: ['nope'] })), /frozen parameter nope does not exist/);
 });
 
@@ -86,8 +114,16 @@ test('autocast float16: matmuls run on float16 casts, master weights stay float3
   const nodes = step.model.graph.node;
   const gemms = nodes.filter((n) => n.opType === 'Gemm' || n.opType === 'MatMul');
   assert.ok(gemms.length >= 2);
-  const castTo16 = new Set(nodes.filter((n) => n.opType === 'Cast' && n.attribute.some((a) => a.name === 'to' && Number(a.i) === 10)).flatMap((n) => n.output));
-  for (const g of gemms) assert.ok(g.input.slice(0, 2).every((i) => castTo16.has(i)), `${g.opType} reads float16 casts`);
+  const castTo16 = new Set(
+    nodes
+      .filter((n) => n.opType === 'Cast' && n.attribute.some((a) => a.name === 'to' && Number(a.i) === 10))
+      .flatMap((n) => n.output),
+  );
+  for (const g of gemms)
+    assert.ok(
+      g.input.slice(0, 2).every((i) => castTo16.has(i)),
+      `${g.opType} reads float16 casts`,
+    );
   assert.equal(step.params().w.dtype, 'float32');
   const first = (await step.run({ x, y }, 0.05)).loss;
   let last = first;
@@ -96,7 +132,9 @@ test('autocast float16: matmuls run on float16 casts, master weights stay float3
 });
 
 test('per-op profiling summarises the ORT trace by op type', async () => {
-  const dir = (await import('node:fs')).mkdtempSync((await import('node:path')).join((await import('node:os')).tmpdir(), 'lathe-prof-'));
+  const dir = (await import('node:fs')).mkdtempSync(
+    (await import('node:path')).join((await import('node:os')).tmpdir(), 'lathe-prof-'),
+  );
   const step = await TrainStep.create(base({ session: { profile: true, profilePrefix: `${dir}/p` } }));
   for (let i = 0; i < 3; i++) await step.run({ x, y }, 0.1);
   const rows = step.profileSummary();

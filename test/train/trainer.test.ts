@@ -32,9 +32,16 @@ const make = (dir?: string, epochs = 4, extra: object = {}) => {
   manualSeed(3);
   const model = new Sequential(new Linear(4, 16), new BatchNorm1d(16), ReLU(), new Dropout(0.1), new Linear(16, 3));
   return new Trainer({
-    model, optimizer: adam(), lr: cosineWithWarmup(0.02, 60, { warmup: 5 }), epochs, seed: 11, runDir: dir,
+    model,
+    optimizer: adam(),
+    lr: cosineWithWarmup(0.02, 60, { warmup: 5 }),
+    epochs,
+    seed: 11,
+    runDir: dir,
     metrics: { acc: (o, b) => accuracy(o, b.y) },
-    callbacks: dir ? [modelCheckpoint({ monitor: 'val_accuracy', saveTopK: 2 }), csvLogger(join(dir, 'metrics.csv'))] : [],
+    callbacks: dir
+      ? [modelCheckpoint({ monitor: 'val_accuracy', saveTopK: 2 }), csvLogger(join(dir, 'metrics.csv'))]
+      : [],
     ...extra,
   });
 };
@@ -43,14 +50,21 @@ const val = blobs(90, 2);
 
 test('fit learns a real classification problem and validates', async () => {
   const t = make();
-  const logs = await t.fit(new ArrayLoader(train, { batchSize: 16, shuffle: true, seed: 5 }), new ArrayLoader(val, { batchSize: 32 }));
+  const logs = await t.fit(
+    new ArrayLoader(train, { batchSize: 16, shuffle: true, seed: 5 }),
+    new ArrayLoader(val, { batchSize: 32 }),
+  );
   assert.ok(logs!.metrics.val_accuracy > 0.9, `val accuracy ${logs!.metrics.val_accuracy}`);
   assert.ok(logs!.metrics.train_loss < 0.5, `train loss ${logs!.metrics.train_loss}`);
 });
 
 test('same seed → identical metrics; resume from a checkpoint → bit-identical final weights', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lathe-trainer-'));
-  const loaders = () => [new ArrayLoader(train, { batchSize: 16, shuffle: true, seed: 5 }), new ArrayLoader(val, { batchSize: 32 })] as const;
+  const loaders = () =>
+    [
+      new ArrayLoader(train, { batchSize: 16, shuffle: true, seed: 5 }),
+      new ArrayLoader(val, { batchSize: 32 }),
+    ] as const;
   const a = make(join(dir, 'a'));
   const la = await a.fit(...loaders());
   const b = make(join(dir, 'b'));
@@ -69,7 +83,12 @@ test('same seed → identical metrics; resume from a checkpoint → bit-identica
   const ck = loadCheckpoint(join(dir, 'a'));
   assert.equal(ck.manifest.epoch, 4);
   assert.ok(existsSync(join(dir, 'a', 'best.json')));
-  assert.equal(readFileSync(join(dir, 'a', 'metrics.csv'), 'utf8').trim().split('\n').length, 5);
+  assert.equal(
+    readFileSync(join(dir, 'a', 'metrics.csv'), 'utf8')
+      .trim()
+      .split('\n').length,
+    5,
+  );
   // a corrupted tensor file is detected: named by its manifest, refused; from the run dir, the newest intact
   // checkpoint is used instead and the fallback says so
   const tf = join(dir, 'a', ck.manifest.tensorsFile);
@@ -106,15 +125,25 @@ function twoInputs(n: number, seed: number): { a: L.NDArray; b: L.NDArray; y: L.
   const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
   const a = Float32Array.from({ length: n * 3 }, r);
   const b = Float32Array.from({ length: n * 2 }, r);
-  const y = Float32Array.from({ length: n }, (_, i) => a[i * 3] - 2 * a[i * 3 + 1] + 0.5 * a[i * 3 + 2] + 1.5 * b[i * 2] - b[i * 2 + 1]);
+  const y = Float32Array.from(
+    { length: n },
+    (_, i) => a[i * 3] - 2 * a[i * 3 + 1] + 0.5 * a[i * 3 + 2] + 1.5 * b[i * 2] - b[i * 2 + 1],
+  );
   return { a: L.float32([n, 3], a), b: L.float32([n, 2], b), y: L.float32([n, 1], y) };
 }
 
 const twoTower = (extra: Partial<TrainerConfig> = {}) => {
   manualSeed(5);
   return new Trainer({
-    model: new TwoTower(), optimizer: adam(), lr: 0.02, epochs: 6, seed: 1, inputKeys: ['a', 'b'],
-    loss: (o, b) => mseLoss(o, b.y), metrics: { mae: (o, b) => l1Loss(o, b.y) }, ...extra,
+    model: new TwoTower(),
+    optimizer: adam(),
+    lr: 0.02,
+    epochs: 6,
+    seed: 1,
+    inputKeys: ['a', 'b'],
+    loss: (o, b) => mseLoss(o, b.y),
+    metrics: { mae: (o, b) => l1Loss(o, b.y) },
+    ...extra,
   });
 };
 
@@ -123,7 +152,10 @@ test('inputKeys: a two-input model trains (loss falls); evaluate returns the cus
   const held = twoInputs(61, 4);
   const losses: number[] = [];
   const t = twoTower({ callbacks: [{ name: 'rec', onBatchEnd: (_t, l) => void losses.push(l.loss) }] });
-  const logs = await t.fit(new ArrayLoader(data, { batchSize: 20, shuffle: true, seed: 2 }), new ArrayLoader(held, { batchSize: 16 }));
+  const logs = await t.fit(
+    new ArrayLoader(data, { batchSize: 20, shuffle: true, seed: 2 }),
+    new ArrayLoader(held, { batchSize: 16 }),
+  );
   const first = losses.slice(0, 3).reduce((p, q) => p + q) / 3;
   const last = losses.slice(-3).reduce((p, q) => p + q) / 3;
   assert.ok(last < first * 0.2, `loss ${first} → ${last}`);
@@ -143,7 +175,10 @@ test('inputKeys: a two-input model trains (loss falls); evaluate returns the cus
   }
   assert.equal(ev.samples, 61);
   assert.ok(ev.loss > 0, 'a custom loss is computed, not reported as 0');
-  assert.ok(Math.abs(ev.loss - se / 61) < 1e-6 * Math.max(1, se / 61), `evaluate loss ${ev.loss} vs by hand ${se / 61}`);
+  assert.ok(
+    Math.abs(ev.loss - se / 61) < 1e-6 * Math.max(1, se / 61),
+    `evaluate loss ${ev.loss} vs by hand ${se / 61}`,
+  );
   assert.ok(Math.abs(ev.metrics!.mae - ae / 61) < 1e-6, `evaluate mae ${ev.metrics!.mae} vs by hand ${ae / 61}`);
   assert.equal(ev.accuracy, undefined);
   // fit reports the same held-out numbers as val_loss / val_<metric> (another batch size: same means)
@@ -154,20 +189,35 @@ test('inputKeys: a two-input model trains (loss falls); evaluate returns the cus
 
 test('default loss with metrics: evaluate keeps JS cross-entropy/accuracy and adds the in-graph metrics', async () => {
   const t = make(undefined, 2);
-  const logs = await t.fit(new ArrayLoader(train, { batchSize: 16, shuffle: true, seed: 5 }), new ArrayLoader(val, { batchSize: 32 }));
+  const logs = await t.fit(
+    new ArrayLoader(train, { batchSize: 16, shuffle: true, seed: 5 }),
+    new ArrayLoader(val, { batchSize: 32 }),
+  );
   const ev = await t.evaluate(new ArrayLoader(val, { batchSize: 25 }));
   assert.ok(ev.accuracy !== undefined && ev.loss > 0);
-  assert.ok(Math.abs(ev.metrics!.acc - ev.accuracy) < 1e-6, `in-graph acc ${ev.metrics!.acc} vs JS accuracy ${ev.accuracy}`);
+  assert.ok(
+    Math.abs(ev.metrics!.acc - ev.accuracy) < 1e-6,
+    `in-graph acc ${ev.metrics!.acc} vs JS accuracy ${ev.accuracy}`,
+  );
   assert.ok(Math.abs(logs!.metrics.val_acc - logs!.metrics.val_accuracy) < 1e-6);
   await t.release();
 });
 
 test('inputKeys: clear errors for a missing batch key and for inputKey together with inputKeys', async () => {
-  assert.throws(() => twoTower({ inputKey: 'a' }), /Trainer: set inputKey \(one model input\) or inputKeys \(several, in forward order\), not both/);
+  assert.throws(
+    () => twoTower({ inputKey: 'a' }),
+    /Trainer: set inputKey \(one model input\) or inputKeys \(several, in forward order\), not both/,
+  );
   assert.throws(() => twoTower({ inputKeys: [] }), /inputKeys must name at least one batch key/);
   const data = twoInputs(16, 1);
   const t = twoTower({ inputKeys: ['a', 'c'] });
-  await assert.rejects(t.fit(new ArrayLoader(data, { batchSize: 8 })), /Trainer: the batch has no "c" \(a model input key\); its keys are "a", "b", "y"/);
-  await assert.rejects(t.evaluate(new ArrayLoader(data, { batchSize: 8 })), /evaluate: the batch has no "c" \(a model input key\); its keys are "a", "b", "y"/);
+  await assert.rejects(
+    t.fit(new ArrayLoader(data, { batchSize: 8 })),
+    /Trainer: the batch has no "c" \(a model input key\); its keys are "a", "b", "y"/,
+  );
+  await assert.rejects(
+    t.evaluate(new ArrayLoader(data, { batchSize: 8 })),
+    /evaluate: the batch has no "c" \(a model input key\); its keys are "a", "b", "y"/,
+  );
   await t.release();
 });

@@ -8,8 +8,13 @@ import { openStore } from '../../src/track/open.js';
 import { objectiveFixture, tempDir, writeConfig } from './helpers.js';
 
 const cfg = (extra: Record<string, unknown> = {}) => ({
-  study: 'cli', direction: 'minimize', n_trials: 12, objective: `${objectiveFixture}#objective`, sampler: { type: 'tpe', seed: 3 },
-  space: { x: { type: 'float', low: -5, high: 5 }, y: { type: 'float', low: -5, high: 5 } }, ...extra,
+  study: 'cli',
+  direction: 'minimize',
+  n_trials: 12,
+  objective: `${objectiveFixture}#objective`,
+  sampler: { type: 'tpe', seed: 3 },
+  space: { x: { type: 'float', low: -5, high: 5 }, y: { type: 'float', low: -5, high: 5 } },
+  ...extra,
 });
 
 test('lathe tune runs a study with 2 worker processes on SQLite and exports the best trial', () => {
@@ -17,7 +22,17 @@ test('lathe tune runs a study with 2 worker processes on SQLite and exports the 
   try {
     const path = writeConfig(d.dir, cfg({ export: { paths: { x: 'optimizer.lr' } } }));
     const out = join(d.dir, 'best.yaml');
-    const r = runCli(['tune', path, '--workers', '2', '--storage', `sqlite:///${join(d.dir, 's.db')}`, '--json', '--export-best', out]);
+    const r = runCli([
+      'tune',
+      path,
+      '--workers',
+      '2',
+      '--storage',
+      `sqlite:///${join(d.dir, 's.db')}`,
+      '--json',
+      '--export-best',
+      out,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(s.trials.complete, 12);
@@ -37,7 +52,11 @@ test('lathe tune: bad input exits 2 with a message naming the field, storage or 
       [cfg({ space: { x: { type: 'float', low: 0, high: 1, log: true } } }), [], /space\.x: log scale needs low > 0/],
       [cfg({ sampler: { type: 'tpe', n_startup: 3 } }), [], /sampler: Unrecognized key.*n_startup/],
       [cfg({ pruner: 'fancy' }), [], /pruner\.type: unknown pruner 'fancy'/],
-      [cfg(), ['--storage', 'postgres://postgres@127.0.0.1:1/test'], /cannot reach PostgreSQL storage at 127\.0\.0\.1:1\/test/],
+      [
+        cfg(),
+        ['--storage', 'postgres://postgres@127.0.0.1:1/test'],
+        /cannot reach PostgreSQL storage at 127\.0\.0\.1:1\/test/,
+      ],
       [cfg(), ['--storage', 'memory:', '--workers', '2'], /'memory:' cannot be shared by 2 worker processes/],
       [cfg({ objective: './nope.js#f' }), [], /objective: module '.*nope\.js' does not exist/],
     ];
@@ -75,7 +94,10 @@ test('lathe tune with LATHE_TRACKING_URL: every trial is a tracking run (params,
     const path = writeConfig(d.dir, cfg({ n_trials: 6 }));
     const tracking = join(d.dir, 'tracking');
     for (const workers of ['1', '2']) {
-      const r = runCli(['tune', path, '--workers', workers, '--storage', `sqlite:///${join(d.dir, `w${workers}.db`)}`, '--json'], { env: { LATHE_TRACKING_URL: tracking } });
+      const r = runCli(
+        ['tune', path, '--workers', workers, '--storage', `sqlite:///${join(d.dir, `w${workers}.db`)}`, '--json'],
+        { env: { LATHE_TRACKING_URL: tracking } },
+      );
       assert.equal(r.status, 0, r.stderr);
     }
     const store = await openStore(tracking, { sweep: false });

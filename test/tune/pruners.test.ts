@@ -10,16 +10,27 @@ import { TrialPruned } from '../../src/tune/errors.js';
 import { pruningReporter } from '../../src/tune/pruners/pruning-reporter.js';
 
 /** Learning curves: trial quality q = x; loss at epoch e = q + 1/(e+1). Good trials have small x. */
-async function curves(pruner: Pruner, n = 40, epochs = 27): Promise<{ pruned: number[]; complete: number[]; study: Study }> {
+async function curves(
+  pruner: Pruner,
+  n = 40,
+  epochs = 27,
+): Promise<{ pruned: number[]; complete: number[]; study: Study }> {
   const study = await Study.create({ sampler: randomSampler({ seed: 5 }), pruner });
-  await study.optimize(async (trial) => {
-    const x = trial.suggestFloat('x', 0, 1);
-    const rep = pruningReporter(trial, { monitor: 'val_loss' });
-    for (let e = 0; e < epochs; e++) await rep.onEpochEnd(null, { epoch: e, metrics: { val_loss: x + 1 / (e + 2) } });
-    return x;
-  }, { nTrials: n });
+  await study.optimize(
+    async (trial) => {
+      const x = trial.suggestFloat('x', 0, 1);
+      const rep = pruningReporter(trial, { monitor: 'val_loss' });
+      for (let e = 0; e < epochs; e++) await rep.onEpochEnd(null, { epoch: e, metrics: { val_loss: x + 1 / (e + 2) } });
+      return x;
+    },
+    { nTrials: n },
+  );
   const ts = await study.trials();
-  return { pruned: ts.filter((t) => t.state === 'PRUNED').map((t) => t.params.x as number), complete: ts.filter((t) => t.state === 'COMPLETE').map((t) => t.params.x as number), study };
+  return {
+    pruned: ts.filter((t) => t.state === 'PRUNED').map((t) => t.params.x as number),
+    complete: ts.filter((t) => t.state === 'COMPLETE').map((t) => t.params.x as number),
+    study,
+  };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

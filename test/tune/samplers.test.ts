@@ -18,7 +18,8 @@ import type { Trial } from '../../src/tune/trial.js';
 const factories: Record<string, (seed: number) => Sampler> = {
   random: (seed) => randomSampler({ seed }),
   tpe: (seed) => tpeSampler({ seed, nStartupTrials: 5 }),
-  'tpe-multivariate-group-liar': (seed) => tpeSampler({ seed, nStartupTrials: 5, multivariate: true, group: true, constantLiar: true }),
+  'tpe-multivariate-group-liar': (seed) =>
+    tpeSampler({ seed, nStartupTrials: 5, multivariate: true, group: true, constantLiar: true }),
   cmaes: (seed) => cmaEsSampler({ seed }),
   sobol: (seed) => sobolSampler({ seed }),
   evolution: (seed) => evolutionSampler({ seed, populationSize: 6, sampleSize: 3 }),
@@ -40,11 +41,14 @@ function mixed(trial: Trial): number {
 
 async function run(make: (seed: number) => Sampler, seed: number, n: number): Promise<Study> {
   const study = await Study.create({ sampler: make(seed) });
-  await study.optimize(async (t) => {
-    const v = mixed(t);
-    await t.report(v, 1);
-    return v;
-  }, { nTrials: n });
+  await study.optimize(
+    async (t) => {
+      const v = mixed(t);
+      await t.report(v, 1);
+      return v;
+    },
+    { nTrials: n },
+  );
   return study;
 }
 
@@ -55,11 +59,16 @@ for (const [name, make] of Object.entries(factories)) {
     assert.equal(ta.length, 30);
     for (const t of ta) {
       assert.equal(t.state, 'COMPLETE', `trial ${t.number}: ${JSON.stringify(t.systemAttrs)}`);
-      for (const [k, d] of Object.entries(t.distributions)) assert.ok(contains(d, t.internal[k]), `${name}: ${k}=${t.internal[k]}`);
-      assert.ok(('momentum' in t.params) !== ('beta_k' in t.params));
+      for (const [k, d] of Object.entries(t.distributions))
+        assert.ok(contains(d, t.internal[k]), `${name}: ${k}=${t.internal[k]}`);
+      assert.ok('momentum' in t.params !== 'beta_k' in t.params);
     }
     const b = await run(make, 7, 30);
-    assert.deepEqual((await b.trials()).map((t) => t.params), ta.map((t) => t.params), 'same seed, same suggestions');
+    assert.deepEqual(
+      (await b.trials()).map((t) => t.params),
+      ta.map((t) => t.params),
+      'same seed, same suggestions',
+    );
   });
 }
 
@@ -89,19 +98,32 @@ test('TPE and CMA-ES beat random search on a 4-D sphere', async () => {
 
 test('TPE with constant liar spreads parallel workers', async () => {
   const study = await Study.create({ sampler: tpeSampler({ seed: 1, nStartupTrials: 3, constantLiar: true }) });
-  await study.optimize(async (t) => {
-    const x = t.suggestFloat('x', 0, 1);
-    await new Promise((r) => setTimeout(r, 2));
-    return x;
-  }, { nTrials: 24, workers: 4 });
+  await study.optimize(
+    async (t) => {
+      const x = t.suggestFloat('x', 0, 1);
+      await new Promise((r) => setTimeout(r, 2));
+      return x;
+    },
+    { nTrials: 24, workers: 4 },
+  );
   const xs = (await study.trials()).map((t) => t.params.x as number);
   assert.equal(new Set(xs).size, xs.length);
 });
 
 test('Sobol points match the reference sequence (scipy.stats.qmc.Sobol, unscrambled)', () => {
   // scipy 1.10: Sobol(5, scramble=False).random(8)
-  const ref = [[0, 0, 0, 0, 0], [0.5, 0.5, 0.5, 0.5, 0.5], [0.75, 0.25, 0.25, 0.25, 0.75], [0.25, 0.75, 0.75, 0.75, 0.25], [0.375, 0.375, 0.625, 0.875, 0.375], [0.875, 0.875, 0.125, 0.375, 0.875], [0.625, 0.125, 0.875, 0.625, 0.625], [0.125, 0.625, 0.375, 0.125, 0.125]];
-  for (let i = 0; i < 8; i++) for (let d = 0; d < 5; d++) assert.equal(sobolPoint(i, d), ref[i][d], `point ${i} dim ${d}`);
+  const ref = [
+    [0, 0, 0, 0, 0],
+    [0.5, 0.5, 0.5, 0.5, 0.5],
+    [0.75, 0.25, 0.25, 0.25, 0.75],
+    [0.25, 0.75, 0.75, 0.75, 0.25],
+    [0.375, 0.375, 0.625, 0.875, 0.375],
+    [0.875, 0.875, 0.125, 0.375, 0.875],
+    [0.625, 0.125, 0.875, 0.625, 0.625],
+    [0.125, 0.625, 0.375, 0.125, 0.125],
+  ];
+  for (let i = 0; i < 8; i++)
+    for (let d = 0; d < 5; d++) assert.equal(sobolPoint(i, d), ref[i][d], `point ${i} dim ${d}`);
   // Every dimension of the first 2^k points is stratified (one point per interval of width 2^-k).
   for (let d = 0; d < 64; d += 7) {
     const bins = new Set(Array.from({ length: 256 }, (_, i) => Math.floor(sobolPoint(i, d) * 256)));
@@ -111,19 +133,27 @@ test('Sobol points match the reference sequence (scipy.stats.qmc.Sobol, unscramb
 
 test('grid sampler covers every grid point once', async () => {
   const study = await Study.create({ sampler: gridSampler({ a: [1, 2, 3], b: ['x', 'y'] }, { seed: 3 }) });
-  await study.optimize((t) => t.suggestInt('a', 1, 3) + (t.suggestCategorical('b', ['x', 'y']) === 'x' ? 0 : 10), { nTrials: 6 });
+  await study.optimize((t) => t.suggestInt('a', 1, 3) + (t.suggestCategorical('b', ['x', 'y']) === 'x' ? 0 : 10), {
+    nTrials: 6,
+  });
   const pts = (await study.trials()).map((t) => `${t.params.a}${t.params.b}`).sort();
   assert.deepEqual(pts, ['1x', '1y', '2x', '2y', '3x', '3y']);
 });
 
 test('NSGA-II improves the Pareto front of a two-objective problem over generations', async () => {
   const hv = async (n: number): Promise<number> => {
-    const study = await Study.create({ directions: ['minimize', 'minimize'], sampler: nsga2Sampler({ seed: 2, populationSize: 10 }) });
-    await study.optimize((t) => {
-      const x = t.suggestFloat('x', 0, 1);
-      const y = t.suggestFloat('y', 0, 1);
-      return [x, (1 + 9 * y) * (1 - Math.sqrt(x / (1 + 9 * y)))];
-    }, { nTrials: n });
+    const study = await Study.create({
+      directions: ['minimize', 'minimize'],
+      sampler: nsga2Sampler({ seed: 2, populationSize: 10 }),
+    });
+    await study.optimize(
+      (t) => {
+        const x = t.suggestFloat('x', 0, 1);
+        const y = t.suggestFloat('y', 0, 1);
+        return [x, (1 + 9 * y) * (1 - Math.sqrt(x / (1 + 9 * y)))];
+      },
+      { nTrials: n },
+    );
     // 2-D hypervolume against (1, 10)
     const front = (await study.bestTrials()).map((t) => t.values!).sort((a, b) => a[0] - b[0]);
     let area = 0;

@@ -9,7 +9,11 @@ const fd = floatDistribution('x', 0, 1);
 const cd = categoricalDistribution('c', ['a', 'b']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function storageConformance(label: string, open: () => Promise<{ storage: Storage; cleanup(): Promise<void> }>, opts: { skip?: string | false } = {}): void {
+export function storageConformance(
+  label: string,
+  open: () => Promise<{ storage: Storage; cleanup(): Promise<void> }>,
+  opts: { skip?: string | false } = {},
+): void {
   const run = (name: string, fn: (s: Storage) => Promise<void>) =>
     test(`${label}: ${name}`, { skip: opts.skip }, async () => {
       const { storage, cleanup } = await open();
@@ -27,7 +31,10 @@ export function storageConformance(label: string, open: () => Promise<{ storage:
     assert.equal((await s.createStudy('a', ['minimize'], { loadIfExists: true })).id, a.id);
     await assert.rejects(s.createStudy('a', ['maximize'], { loadIfExists: true }), /directions/);
     await s.createStudy('b', ['minimize', 'maximize']);
-    assert.deepEqual((await s.listStudies()).map((x) => x.name), ['a', 'b']);
+    assert.deepEqual(
+      (await s.listStudies()).map((x) => x.name),
+      ['a', 'b'],
+    );
     await s.setStudyAttr(a.id, 'user', 'note', { k: [1, 2] });
     assert.deepEqual((await s.getStudy('a'))!.userAttrs, { note: { k: [1, 2] } });
     await s.deleteStudy('b');
@@ -67,18 +74,30 @@ export function storageConformance(label: string, open: () => Promise<{ storage:
     await s.finishTrial(ts[2].id, 'COMPLETE', [2]);
     await s.finishTrial(ts[0].id, 'PRUNED', null);
     const p1 = await s.finishedSince(st.id, 0);
-    assert.deepEqual(p1.trials.map((t) => t.number), [2, 0]);
+    assert.deepEqual(
+      p1.trials.map((t) => t.number),
+      [2, 0],
+    );
     await s.finishTrial(ts[3].id, 'FAILED', null);
     const p2 = await s.finishedSince(st.id, p1.cursor);
-    assert.deepEqual(p2.trials.map((t) => t.number), [3]);
+    assert.deepEqual(
+      p2.trials.map((t) => t.number),
+      [3],
+    );
     assert.deepEqual((await s.finishedSince(st.id, p2.cursor)).trials, []);
-    assert.deepEqual((await s.getTrials(st.id, ['RUNNING'])).map((t) => t.number), [1]);
+    assert.deepEqual(
+      (await s.getTrials(st.id, ['RUNNING'])).map((t) => t.number),
+      [1],
+    );
   });
 
   run('budget: concurrent createTrial with maxTrials creates exactly N', async (s) => {
     const st = await s.createStudy('b', ['minimize']);
     const made = await Promise.all(Array.from({ length: 20 }, () => s.createTrial(st.id, { state: 'RUNNING' }, 7)));
-    const nums = made.filter((t) => t !== null).map((t) => t!.number).sort((a, b) => a - b);
+    const nums = made
+      .filter((t) => t !== null)
+      .map((t) => t!.number)
+      .sort((a, b) => a - b);
     assert.deepEqual(nums, [0, 1, 2, 3, 4, 5, 6]);
   });
 
@@ -102,7 +121,11 @@ export function storageConformance(label: string, open: () => Promise<{ storage:
     for (let round = 0; round < 3; round++) {
       await sleep(300);
       const failed = await s.failStale(st.id, 200, 2);
-      assert.deepEqual(failed.map((t) => t.number), [chain[chain.length - 1]], `round ${round}`);
+      assert.deepEqual(
+        failed.map((t) => t.number),
+        [chain[chain.length - 1]],
+        `round ${round}`,
+      );
       const claimed = await s.claimWaiting(st.id, 'w');
       if (round < 2) {
         assert.ok(claimed, `round ${round}: the params are re-queued`);
@@ -113,7 +136,10 @@ export function storageConformance(label: string, open: () => Promise<{ storage:
     }
     const other = (await s.createTrial(st.id, { state: 'RUNNING', worker: 'w' }))!;
     await sleep(300);
-    assert.deepEqual((await s.failStale(st.id, 200, 0)).map((t) => t.number), [other.number]);
+    assert.deepEqual(
+      (await s.failStale(st.id, 200, 0)).map((t) => t.number),
+      [other.number],
+    );
     assert.equal(await s.claimWaiting(st.id, 'w'), null, 'maxRetries 0: nothing re-queued');
   });
 
@@ -128,7 +154,7 @@ export function storageConformance(label: string, open: () => Promise<{ storage:
     await s.heartbeat(alive.id);
     const [a, b] = await Promise.all([s.failStale(st.id, 2000, 2), s.failStale(st.id, 2000, 2)]);
     assert.equal(a.length + b.length, 1, 'exactly one caller fails the stale trial');
-    const failed = (await s.getTrial(dead.id));
+    const failed = await s.getTrial(dead.id);
     assert.equal(failed.state, 'FAILED');
     assert.equal(failed.systemAttrs.fail_reason, 'heartbeat');
     assert.equal((await s.getTrial(alive.id)).state, 'RUNNING');

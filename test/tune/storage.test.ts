@@ -14,10 +14,14 @@ storageConformance('sqlite', async () => {
   return { storage: await openStorage(t.url), cleanup: t.cleanup };
 });
 const pgSkip = (await pgAvailable()) ? false : 'PostgreSQL not reachable at 127.0.0.1:5432';
-storageConformance('postgres', async () => {
-  const t = tempPostgres();
-  return { storage: await openStorage(t.url), cleanup: t.cleanup };
-}, { skip: pgSkip });
+storageConformance(
+  'postgres',
+  async () => {
+    const t = tempPostgres();
+    return { storage: await openStorage(t.url), cleanup: t.cleanup };
+  },
+  { skip: pgSkip },
+);
 
 test('storage URLs', () => {
   assert.deepEqual(parseStorageUrl('memory:'), { kind: 'memory' });
@@ -30,7 +34,11 @@ test('storage URLs', () => {
 });
 
 test('an unreachable PostgreSQL gives a clear StorageError', async () => {
-  await assert.rejects(openStorage('postgres://postgres@127.0.0.1:1/test'), (e: Error) => e instanceof StorageError && /cannot reach PostgreSQL storage at 127\.0\.0\.1:1\/test/.test(e.message));
+  await assert.rejects(
+    openStorage('postgres://postgres@127.0.0.1:1/test'),
+    (e: Error) =>
+      e instanceof StorageError && /cannot reach PostgreSQL storage at 127\.0\.0\.1:1\/test/.test(e.message),
+  );
 });
 
 test('an SQLite path that cannot be created gives a clear StorageError', async () => {
@@ -38,7 +46,10 @@ test('an SQLite path that cannot be created gives a clear StorageError', async (
   const file = join(t.dir, 'plain-file');
   writeFileSync(file, 'not a folder');
   try {
-    await assert.rejects(openStorage(`sqlite:///${file}/x.db`), (e: Error) => e instanceof StorageError && e.message.includes(`cannot open SQLite storage '${file}/x.db'`));
+    await assert.rejects(
+      openStorage(`sqlite:///${file}/x.db`),
+      (e: Error) => e instanceof StorageError && e.message.includes(`cannot open SQLite storage '${file}/x.db'`),
+    );
   } finally {
     t.cleanup();
   }

@@ -9,10 +9,21 @@ import { runWorkers } from '../../src/tune/runner.js';
 import { tuneWorkerEntry } from '../../src/cli/tune-tracking.js';
 import { openStorage } from '../../src/tune/storage/open.js';
 import type { FrozenTrial } from '../../src/tune/types.js';
-import { objectiveFixture, pgAvailable, tempDir, tempPostgres, tempSqlite, writeConfig, type TempStorage } from './helpers.js';
+import {
+  objectiveFixture,
+  pgAvailable,
+  tempDir,
+  tempPostgres,
+  tempSqlite,
+  writeConfig,
+  type TempStorage,
+} from './helpers.js';
 
 const baseConfig = (n: number, extra: Record<string, unknown> = {}) => ({
-  study: 'rel', direction: 'minimize', n_trials: n, objective: `${objectiveFixture}#objective`,
+  study: 'rel',
+  direction: 'minimize',
+  n_trials: n,
+  objective: `${objectiveFixture}#objective`,
   sampler: { type: 'tpe', seed: 1, n_startup_trials: 4, constant_liar: true },
   space: { x: { type: 'float', low: -5, high: 5 }, y: { type: 'float', low: -5, high: 5 } },
   ...extra,
@@ -33,10 +44,18 @@ async function exactlyN(store: TempStorage): Promise<void> {
   try {
     const path = writeConfig(d.dir, baseConfig(40));
     const exits = await runWorkers(loadTuneConfig(path), path, store.url, 8, { entry: tuneWorkerEntry });
-    assert.deepEqual(exits.map((e) => e.code), Array(8).fill(0), exits.map((e) => e.stderr).join('\n'));
+    assert.deepEqual(
+      exits.map((e) => e.code),
+      Array(8).fill(0),
+      exits.map((e) => e.stderr).join('\n'),
+    );
     const ts = await trialsOf(store.url);
     assert.equal(ts.length, 40);
-    assert.deepEqual(ts.map((t) => t.number), [...Array(40).keys()], 'numbers 0..N-1, none twice');
+    assert.deepEqual(
+      ts.map((t) => t.number),
+      [...Array(40).keys()],
+      'numbers 0..N-1, none twice',
+    );
     assert.ok(ts.every((t) => t.state === 'COMPLETE'));
     assert.ok(new Set(ts.map((t) => t.worker!.split(':')[1])).size >= 2, 'several processes ran trials');
   } finally {
@@ -47,7 +66,11 @@ async function exactlyN(store: TempStorage): Promise<void> {
 
 test('8 worker processes on one SQLite study run exactly N trials', () => exactlyN(tempSqlite()));
 
-test('8 worker processes on one PostgreSQL study run exactly N trials', { skip: (await pgAvailable()) ? false : 'PostgreSQL not reachable' }, () => exactlyN(tempPostgres()));
+test(
+  '8 worker processes on one PostgreSQL study run exactly N trials',
+  { skip: (await pgAvailable()) ? false : 'PostgreSQL not reachable' },
+  () => exactlyN(tempPostgres()),
+);
 
 async function killMidTrial(store: TempStorage): Promise<void> {
   const d = tempDir();
@@ -63,7 +86,11 @@ async function killMidTrial(store: TempStorage): Promise<void> {
     process.kill(pid, 'SIGKILL');
     const exits = await done;
     assert.equal(exits.find((e) => e.pid === pid)!.signal, 'SIGKILL');
-    assert.deepEqual(exits.filter((e) => e.pid !== pid).map((e) => e.code), [0, 0], exits.map((e) => e.stderr).join('\n'));
+    assert.deepEqual(
+      exits.filter((e) => e.pid !== pid).map((e) => e.code),
+      [0, 0],
+      exits.map((e) => e.stderr).join('\n'),
+    );
     const ts = await trialsOf(store.url);
     const killed = ts.find((t) => t.number === 5)!;
     assert.equal(killed.state, 'FAILED');
@@ -84,7 +111,8 @@ async function killMidTrial(store: TempStorage): Promise<void> {
   }
 }
 
-test('SIGKILL mid-trial (SQLite): the trial is FAILED and re-queued, the study finishes with N trials', () => killMidTrial(tempSqlite()));
+test('SIGKILL mid-trial (SQLite): the trial is FAILED and re-queued, the study finishes with N trials', () =>
+  killMidTrial(tempSqlite()));
 
 test('SIGKILL mid-trial without requeue (SQLite): the trial is FAILED, not re-run, and counts toward N', async () => {
   const store = tempSqlite();
@@ -100,12 +128,19 @@ test('SIGKILL mid-trial without requeue (SQLite): the trial is FAILED, not re-ru
     const pid = Number(readFileSync(marker, 'utf8'));
     process.kill(pid, 'SIGKILL');
     const exits = await done;
-    assert.deepEqual(exits.filter((e) => e.pid !== pid).map((e) => e.code), [0], exits.map((e) => e.stderr).join('\n'));
+    assert.deepEqual(
+      exits.filter((e) => e.pid !== pid).map((e) => e.code),
+      [0],
+      exits.map((e) => e.stderr).join('\n'),
+    );
     const ts = await trialsOf(store.url);
     assert.equal(ts.length, 10, 'the study-wide budget holds: N trials in all');
     const killed = ts.find((t) => t.number === 3)!;
     assert.deepEqual([killed.state, killed.systemAttrs.fail_reason, killed.retriedBy], ['FAILED', 'heartbeat', null]);
-    assert.ok(ts.every((t) => t.retryOf === null), 'nothing re-queued');
+    assert.ok(
+      ts.every((t) => t.retryOf === null),
+      'nothing re-queued',
+    );
     assert.equal(ts.filter((t) => t.state === 'COMPLETE').length, 9);
   } finally {
     delete process.env.LATHE_TUNE_HANG;
@@ -115,7 +150,11 @@ test('SIGKILL mid-trial without requeue (SQLite): the trial is FAILED, not re-ru
   }
 });
 
-test('SIGKILL mid-trial (PostgreSQL): the trial is FAILED and re-queued, the study finishes with N trials', { skip: (await pgAvailable()) ? false : 'PostgreSQL not reachable' }, () => killMidTrial(tempPostgres()));
+test(
+  'SIGKILL mid-trial (PostgreSQL): the trial is FAILED and re-queued, the study finishes with N trials',
+  { skip: (await pgAvailable()) ? false : 'PostgreSQL not reachable' },
+  () => killMidTrial(tempPostgres()),
+);
 
 test('lathe tune --workers 3 with one worker SIGKILLed mid-trial: by default its trial is re-run, the summary is printed, the death is a warning, exit 0', async () => {
   const { spawn } = await import('node:child_process');
@@ -125,9 +164,14 @@ test('lathe tune --workers 3 with one worker SIGKILLed mid-trial: by default its
   const marker = join(d.dir, 'hung.pid');
   try {
     const path = writeConfig(d.dir, baseConfig(12, { heartbeat: { interval_s: 0.2, grace_s: 3 } })); // requeue left at its default
-    const child = spawn(process.execPath, [cliEntry, 'tune', path, '--workers', '3', '--storage', store.url, '--json'], {
-      env: { ...process.env, LATHE_TUNE_HANG: '4', LATHE_TUNE_HANG_FILE: marker }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [cliEntry, 'tune', path, '--workers', '3', '--storage', store.url, '--json'],
+      {
+        env: { ...process.env, LATHE_TUNE_HANG: '4', LATHE_TUNE_HANG_FILE: marker },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -137,7 +181,10 @@ test('lathe tune --workers 3 with one worker SIGKILLed mid-trial: by default its
     process.kill(Number(readFileSync(marker, 'utf8')), 'SIGKILL');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     assert.equal(code, 0, stderr);
-    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { trials: { complete: number }; warnings: string[] };
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      trials: { complete: number };
+      warnings: string[];
+    };
     assert.equal(summary.trials.complete, 12, 'all N trials complete (the killed one was re-run)');
     assert.equal(summary.warnings.length, 1);
     assert.match(summary.warnings[0], /killed by SIGKILL/);

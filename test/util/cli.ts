@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 export const cliEntry = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
 
 /** Runs `lathe <args>` in a child process and returns its output. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): SpawnSyncReturns<string> {
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [cliEntry, ...args], {
     encoding: 'utf8',
     cwd: options.cwd,
@@ -26,8 +29,14 @@ export interface CliServer {
  * Starts `lathe <args>` and resolves once its output shows an http://127.0.0.1:<port> URL (rejects with the output
  * so far if it exits first or takes longer than `timeoutMs`).
  */
-export async function startCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliServer> {
-  const child = spawn(process.execPath, [cliEntry, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliServer> {
+  const child = spawn(process.execPath, [cliEntry, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -36,7 +45,10 @@ export async function startCli(args: readonly string[], options: { env?: NodeJS.
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`lathe ${args[0]} did not print its URL: ${out}`)), options.timeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`lathe ${args[0]} did not print its URL: ${out}`)),
+        options.timeoutMs ?? 60_000,
+      );
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);

@@ -13,9 +13,11 @@ import { isFloat } from '../../src/graph/dtype.js';
 function rng(seed = 1): () => number {
   let s = seed >>> 0 || 1;
   const u = () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return (s + 0.5) / 4294967296;
   };
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
@@ -24,7 +26,11 @@ function rng(seed = 1): () => number {
 export function randn(shape: readonly number[], seed = 1, dtype: DType = 'float64', scale = 1, offset = 0): NDArray {
   const r = rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return ndarray(dtype, shape, Array.from({ length: n }, () => r() * scale + offset));
+  return ndarray(
+    dtype,
+    shape,
+    Array.from({ length: n }, () => r() * scale + offset),
+  );
 }
 
 export interface GradCheckOptions {
@@ -39,8 +45,16 @@ export interface GradCheckOptions {
 }
 
 /** Asserts that the VJP of `f` at `inputs` matches central differences of sum(f · ct) for a random ct. */
-export async function checkGrad(name: string, f: (...xs: Tensor[]) => Tensor, inputs: readonly NDArray[], opts: GradCheckOptions = {}): Promise<void> {
-  const probe = trace(f, inputs.map((a) => ({ dtype: a.dtype, shape: a.shape })));
+export async function checkGrad(
+  name: string,
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: readonly NDArray[],
+  opts: GradCheckOptions = {},
+): Promise<void> {
+  const probe = trace(
+    f,
+    inputs.map((a) => ({ dtype: a.dtype, shape: a.shape })),
+  );
   const outInfo = probe.model.graph.output[0].type!.tensorType!;
   const outShape = (outInfo.shape?.dim ?? []).map((d) => ('dimValue' in d ? Number(d.dimValue) : NaN));
   const outDtype = inputs.find((a) => isFloat(a.dtype))!.dtype;
@@ -49,7 +63,14 @@ export async function checkGrad(name: string, f: (...xs: Tensor[]) => Tensor, in
   const loss = (...xs: Tensor[]) => sum(mul(f(...xs), constant(ct)));
   const session = opts.threads ? { threads: opts.threads } : {};
   const lossFn = compile(loss, session);
-  const gradFn = compile((...xs: Tensor[]) => gradients(loss(...xs), wrt.map((i) => xs[i])), session);
+  const gradFn = compile(
+    (...xs: Tensor[]) =>
+      gradients(
+        loss(...xs),
+        wrt.map((i) => xs[i]),
+      ),
+    session,
+  );
   const analytic = await gradFn(...inputs);
   const eps = opts.eps ?? (outDtype === 'float64' ? 1e-6 : 1e-3);
   const atol = opts.atol ?? (outDtype === 'float64' ? 1e-6 : 2e-2);
@@ -70,13 +91,22 @@ export async function checkGrad(name: string, f: (...xs: Tensor[]) => Tensor, in
       const num = (Number(p.data[0]) - Number(m.data[0])) / (2 * eps);
       const ana = Number(g.data[j]);
       const tol = atol + rtol * Math.abs(num);
-      assert.ok(Math.abs(num - ana) <= tol, `${name}: d/dx${i}[${j}] analytic ${ana} vs numeric ${num} (|diff| ${Math.abs(num - ana)} > ${tol})`);
+      assert.ok(
+        Math.abs(num - ana) <= tol,
+        `${name}: d/dx${i}[${j}] analytic ${ana} vs numeric ${num} (|diff| ${Math.abs(num - ana)} > ${tol})`,
+      );
     }
   }
 }
 
 /** Asserts two arrays match elementwise within atol + rtol·|expected|. */
-export function assertClose(actual: ArrayLike<number | bigint>, expected: ArrayLike<number>, atol = 1e-6, rtol = 1e-5, label = ''): void {
+export function assertClose(
+  actual: ArrayLike<number | bigint>,
+  expected: ArrayLike<number>,
+  atol = 1e-6,
+  rtol = 1e-5,
+  label = '',
+): void {
   assert.equal(actual.length, expected.length, `${label}: length ${actual.length} vs ${expected.length}`);
   for (let i = 0; i < expected.length; i++) {
     const a = Number(actual[i]);

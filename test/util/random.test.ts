@@ -3,10 +3,18 @@ import assert from 'node:assert/strict';
 import { beta, mixSeed, normal, Rng } from '../../src/util/random.js';
 
 test('Rng: the same seed gives the same stream; different seeds differ', () => {
-  const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+  const a = new Rng(42),
+    b = new Rng(42),
+    c = new Rng(43);
   const xs = Array.from({ length: 8 }, () => a.nextU32());
-  assert.deepEqual(xs, Array.from({ length: 8 }, () => b.nextU32()));
-  assert.notDeepEqual(xs, Array.from({ length: 8 }, () => c.nextU32()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 8 }, () => b.nextU32()),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from({ length: 8 }, () => c.nextU32()),
+  );
 });
 
 test('Rng: getState/setState resumes the stream exactly; bad states are refused', () => {
@@ -16,7 +24,10 @@ test('Rng: getState/setState resumes the stream exactly; bad states are refused'
   const ahead = Array.from({ length: 6 }, () => a.random());
   const b = new Rng(0);
   b.setState(saved);
-  assert.deepEqual(Array.from({ length: 6 }, () => b.random()), ahead);
+  assert.deepEqual(
+    Array.from({ length: 6 }, () => b.random()),
+    ahead,
+  );
   assert.throws(() => b.setState([1, 2, 3]), /four uint32 words/);
   assert.throws(() => b.setState([1, 2, 3, -1]), /four uint32 words/);
 });
@@ -24,7 +35,10 @@ test('Rng: getState/setState resumes the stream exactly; bad states are refused'
 test('Rng: uniform, int and normal have the right moments', () => {
   const r = new Rng(1);
   const n = 40000;
-  let s = 0, s2 = 0, z = 0, z2 = 0;
+  let s = 0,
+    s2 = 0,
+    z = 0,
+    z2 = 0;
   const counts = new Array<number>(5).fill(0);
   for (let i = 0; i < n; i++) {
     const u = r.uniform(2, 4);

@@ -5,7 +5,8 @@ import { withDefaults, type ArrayTransform } from '../transforms/transform.js';
 
 function asFloat(name: string, a: NDArray, ranks: readonly number[]): NDArray<'float32'> {
   if (a.dtype !== 'float32') throw new Error(`${name}: input is ${a.dtype}, expected float32`);
-  if (!ranks.includes(a.shape.length)) throw new Error(`${name}: input has shape [${a.shape}], expected rank ${ranks.join(' or ')}`);
+  if (!ranks.includes(a.shape.length))
+    throw new Error(`${name}: input has shape [${a.shape}], expected rank ${ranks.join(' or ')}`);
   return a as NDArray<'float32'>;
 }
 
@@ -24,7 +25,11 @@ export interface SpecAugmentOptions {
 }
 /** SpecAugment (Park et al. 2019) frequency and time masking on [F, T] or [C, F, T]; no time warping. */
 export function specAugment(options?: SpecAugmentOptions): ArrayTransform {
-  const o = withDefaults<SpecAugmentOptions>('specAugment', { freqMasks: 2, freqWidth: 8, timeMasks: 2, timeWidth: 20, fill: 0 }, options);
+  const o = withDefaults<SpecAugmentOptions>(
+    'specAugment',
+    { freqMasks: 2, freqWidth: 8, timeMasks: 2, timeWidth: 20, fill: 0 },
+    options,
+  );
   return function specAugment(a, ctx) {
     const x = asFloat('specAugment', a, [2, 3]);
     const [f, t] = x.shape.slice(-2);

@@ -7,7 +7,8 @@ const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 /** Transforms (re, im) in place; any length ≥ 1. `inverse` divides by n. */
 export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
   const n = re.length;
-  if (!(n >= 1) || im.length !== n) throw new Error(`fft: re and im must have the same length ≥ 1, got ${n} and ${im.length}`);
+  if (!(n >= 1) || im.length !== n)
+    throw new Error(`fft: re and im must have the same length ≥ 1, got ${n} and ${im.length}`);
   if (isPow2(n)) radix2(re, im, inverse);
   else bluestein(re, im, inverse);
 }

@@ -19,13 +19,17 @@ const SLANEY_LOGSTEP = Math.log(6.4) / 27;
 /** Converts a frequency in Hz to mels on the given scale. */
 export function hzToMel(f: number, scale: MelScale): number {
   if (scale === 'htk') return 2595 * Math.log10(1 + f / 700);
-  return f < SLANEY_MIN_LOG_HZ ? f / SLANEY_F_SP : SLANEY_MIN_LOG_MEL + Math.log(f / SLANEY_MIN_LOG_HZ) / SLANEY_LOGSTEP;
+  return f < SLANEY_MIN_LOG_HZ
+    ? f / SLANEY_F_SP
+    : SLANEY_MIN_LOG_MEL + Math.log(f / SLANEY_MIN_LOG_HZ) / SLANEY_LOGSTEP;
 }
 
 /** Converts mels back to a frequency in Hz on the given scale (the inverse of {@link hzToMel}). */
 export function melToHz(m: number, scale: MelScale): number {
   if (scale === 'htk') return 700 * (10 ** (m / 2595) - 1);
-  return m < SLANEY_MIN_LOG_MEL ? m * SLANEY_F_SP : SLANEY_MIN_LOG_HZ * Math.exp(SLANEY_LOGSTEP * (m - SLANEY_MIN_LOG_MEL));
+  return m < SLANEY_MIN_LOG_MEL
+    ? m * SLANEY_F_SP
+    : SLANEY_MIN_LOG_HZ * Math.exp(SLANEY_LOGSTEP * (m - SLANEY_MIN_LOG_MEL));
 }
 
 /**
@@ -51,9 +55,12 @@ export function melFilterbank(o: MelOptions): NDArray<'float32'> {
   const bins = (o.nFft >> 1) + 1;
   const fMin = o.fMin ?? 0;
   const fMax = o.fMax ?? o.sampleRate / 2;
-  if (!(fMin >= 0 && fMax > fMin && fMax <= o.sampleRate / 2)) throw new Error(`melFilterbank: need 0 ≤ fMin < fMax ≤ sampleRate/2, got ${fMin}, ${fMax}`);
+  if (!(fMin >= 0 && fMax > fMin && fMax <= o.sampleRate / 2))
+    throw new Error(`melFilterbank: need 0 ≤ fMin < fMax ≤ sampleRate/2, got ${fMin}, ${fMax}`);
   const [m0, m1] = [hzToMel(fMin, scale), hzToMel(fMax, scale)];
-  const pts = Float64Array.from({ length: o.nMels + 2 }, (_, i) => melToHz(m0 + ((m1 - m0) * i) / (o.nMels + 1), scale));
+  const pts = Float64Array.from({ length: o.nMels + 2 }, (_, i) =>
+    melToHz(m0 + ((m1 - m0) * i) / (o.nMels + 1), scale),
+  );
   const out = new Float32Array(o.nMels * bins);
   for (let m = 0; m < o.nMels; m++) {
     const [lo, mid, hi] = [pts[m], pts[m + 1], pts[m + 2]];

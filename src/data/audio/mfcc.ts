@@ -50,8 +50,16 @@ export function mfcc(signal: ArrayLike<number>, o: MfccOptions = {}): NDArray<'f
   const winLength = o.winLength ?? nFft;
   const nMels = o.nMels ?? 128;
   const nMfcc = o.nMfcc ?? 40;
-  if (!(Number.isInteger(nMfcc) && nMfcc >= 1 && nMfcc <= nMels)) throw new Error(`mfcc: nMfcc must be an integer in [1, nMels=${nMels}], got ${nMfcc}`);
-  const spec = spectrogram(signal, { nFft, hop: o.hop ?? Math.floor(winLength / 2), winLength, center: o.center, padMode: o.padMode, power: 2 });
+  if (!(Number.isInteger(nMfcc) && nMfcc >= 1 && nMfcc <= nMels))
+    throw new Error(`mfcc: nMfcc must be an integer in [1, nMels=${nMels}], got ${nMfcc}`);
+  const spec = spectrogram(signal, {
+    nFft,
+    hop: o.hop ?? Math.floor(winLength / 2),
+    winLength,
+    center: o.center,
+    padMode: o.padMode,
+    power: 2,
+  });
   const fb = melFilterbank({ sampleRate, nFft, nMels, fMin: o.fMin, fMax: o.fMax, scale: o.scale, norm: o.norm });
   const [bins, frames] = spec.shape;
   const mel = new Float64Array(nMels * frames);

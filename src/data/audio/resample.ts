@@ -11,8 +11,10 @@ export interface ResampleOptions {
 
 /** Throws unless `zeros` is an integer ≥ 1 and 0 < rolloff ≤ 1. */
 export function checkResampleOptions(o: ResampleOptions): void {
-  if (o.zeros !== undefined && !(Number.isInteger(o.zeros) && o.zeros >= 1)) throw new Error(`resample: zeros must be an integer ≥ 1, got ${o.zeros}`);
-  if (o.rolloff !== undefined && !(o.rolloff > 0 && o.rolloff <= 1)) throw new Error(`resample: rolloff must be in (0, 1], got ${o.rolloff}`);
+  if (o.zeros !== undefined && !(Number.isInteger(o.zeros) && o.zeros >= 1))
+    throw new Error(`resample: zeros must be an integer ≥ 1, got ${o.zeros}`);
+  if (o.rolloff !== undefined && !(o.rolloff > 0 && o.rolloff <= 1))
+    throw new Error(`resample: rolloff must be in (0, 1], got ${o.rolloff}`);
 }
 
 /**
@@ -20,7 +22,12 @@ export function checkResampleOptions(o: ResampleOptions): void {
  * does not alias); returns ceil(n·toRate/fromRate) samples (a copy when the rates are equal); throws unless both rates
  * are > 0.
  */
-export function resample(signal: ArrayLike<number>, fromRate: number, toRate: number, o: ResampleOptions = {}): Float32Array {
+export function resample(
+  signal: ArrayLike<number>,
+  fromRate: number,
+  toRate: number,
+  o: ResampleOptions = {},
+): Float32Array {
   if (!(fromRate > 0 && toRate > 0)) throw new Error(`resample: rates must be > 0, got ${fromRate} → ${toRate}`);
   checkResampleOptions(o);
   const n = signal.length;

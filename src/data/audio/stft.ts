@@ -38,13 +38,15 @@ export function stft(signal: ArrayLike<number>, o: StftOptions): Stft {
   const nFft = o.nFft;
   const hop = o.hop ?? nFft >> 2;
   const winLength = o.winLength ?? nFft;
-  if (!(winLength >= 1 && winLength <= nFft)) throw new Error(`stft: winLength ${winLength} must be in [1, nFft=${nFft}]`);
+  if (!(winLength >= 1 && winLength <= nFft))
+    throw new Error(`stft: winLength ${winLength} must be in [1, nFft=${nFft}]`);
   if (!(hop >= 1)) throw new Error(`stft: hop must be ≥ 1, got ${hop}`);
   const win = new Float64Array(nFft);
   win.set(hannWindow(winLength), (nFft - winLength) >> 1);
   const pad = o.center === false ? 0 : nFft >> 1;
   const n = signal.length;
-  if (pad && o.padMode !== 'constant' && n <= pad) throw new Error(`stft: reflect padding needs more than ${pad} samples, got ${n}`);
+  if (pad && o.padMode !== 'constant' && n <= pad)
+    throw new Error(`stft: reflect padding needs more than ${pad} samples, got ${n}`);
   const at = (i: number): number => {
     let k = i - pad;
     if (k >= 0 && k < n) return signal[k];
@@ -76,7 +78,10 @@ export function stft(signal: ArrayLike<number>, o: StftOptions): Stft {
 }
 
 /** |STFT|^power as float32 [bins, frames] (power 2: power spectrogram, 1: magnitude). */
-export function spectrogram(signal: ArrayLike<number>, o: StftOptions & { readonly power?: 1 | 2 }): NDArray<'float32'> {
+export function spectrogram(
+  signal: ArrayLike<number>,
+  o: StftOptions & { readonly power?: 1 | 2 },
+): NDArray<'float32'> {
   const s = stft(signal, o);
   const out = new Float32Array(s.re.length);
   for (let i = 0; i < out.length; i++) {

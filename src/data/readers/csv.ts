@@ -95,14 +95,21 @@ export function parseCsv(text: string, options: CsvOptions = {}): Table {
   const width = rows.length ? rows[0].fields.length : 0;
   const names = header ? rows[0].fields.map((s) => s.trim()) : Array.from({ length: width }, (_, i) => `c${i}`);
   const body = header ? rows.slice(1) : rows;
-  for (const r of body) if (r.fields.length !== width) throw new Error(`${source}:${r.line}: ${r.fields.length} fields, header has ${width}`);
-  for (const name of Object.keys(options.columns ?? {})) if (!names.includes(name)) throw new Error(`${source}: no column "${name}" (columns: ${names.join(', ')})`);
+  for (const r of body)
+    if (r.fields.length !== width)
+      throw new Error(`${source}:${r.line}: ${r.fields.length} fields, header has ${width}`);
+  for (const name of Object.keys(options.columns ?? {}))
+    if (!names.includes(name)) throw new Error(`${source}: no column "${name}" (columns: ${names.join(', ')})`);
   const columns: Record<string, Column> = {};
   names.forEach((name, j) => {
     const raw = body.map((r) => r.fields[j]);
     const isMissing = (s: string) => missing.has(s.trim());
     const asNumber = (s: string) => (s.trim() === '' ? NaN : Number(s));
-    const type = options.columns?.[name] ?? (raw.every((s) => isMissing(s) || !Number.isNaN(asNumber(s))) && raw.some((s) => !isMissing(s)) ? 'number' : 'string');
+    const type =
+      options.columns?.[name] ??
+      (raw.every((s) => isMissing(s) || !Number.isNaN(asNumber(s))) && raw.some((s) => !isMissing(s))
+        ? 'number'
+        : 'string');
     if (type === 'string') {
       columns[name] = { type, values: raw.map((s) => (isMissing(s) ? null : s)) };
       return;
@@ -111,7 +118,10 @@ export function parseCsv(text: string, options: CsvOptions = {}): Table {
     raw.forEach((s, i) => {
       if (isMissing(s)) return void (values[i] = NaN);
       const v = asNumber(s);
-      if (Number.isNaN(v) || (type === 'int' && !Number.isInteger(v))) throw new Error(`${source}:${body[i].line}: column "${name}": "${s}" is not ${type === 'int' ? 'an integer' : 'a number'}`);
+      if (Number.isNaN(v) || (type === 'int' && !Number.isInteger(v)))
+        throw new Error(
+          `${source}:${body[i].line}: column "${name}": "${s}" is not ${type === 'int' ? 'an integer' : 'a number'}`,
+        );
       values[i] = v;
     });
     columns[name] = { type, values };

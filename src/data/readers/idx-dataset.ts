@@ -20,7 +20,8 @@ export function idxDataset(o: IdxDatasetOptions): Dataset {
   const images = readIdxArray(o.images);
   const labels = o.labels ? readIdxArray(o.labels) : undefined;
   const n = images.shape[0];
-  if (labels && (labels.shape.length !== 1 || labels.shape[0] !== n)) throw new Error(`${o.labels}: labels have shape [${labels.shape}], ${o.images} has ${n} rows`);
+  if (labels && (labels.shape.length !== 1 || labels.shape[0] !== n))
+    throw new Error(`${o.labels}: labels have shape [${labels.shape}], ${o.images} has ${n} rows`);
   const rowShape = images.shape.slice(1);
   const shape = rowShape.length === 2 && o.channel !== false ? [1, ...rowShape] : rowShape;
   const per = rowShape.reduce((a, b) => a * b, 1);

@@ -55,7 +55,11 @@ export async function decodeRaw(path: string): Promise<RawImage> {
   const png = decodePng(bytes, path);
   if (png) return png;
   try {
-    const { data, info } = await sharp(bytes).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(bytes)
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3 after sRGB conversion`);
     return { width: info.width, height: info.height, channels: 3, data };
   } catch (e) {
@@ -72,7 +76,9 @@ export function toPlanes(img: RawImage, channels: 1 | 3): Uint8Array {
   if (channels === 1) {
     if (s <= 2) for (let p = 0; p < n; p++) out[p] = d[p * s];
     // PIL's L24: (r·19595 + g·38470 + b·7471 + 0x8000) >> 16
-    else for (let p = 0; p < n; p++) out[p] = (d[p * s] * 19595 + d[p * s + 1] * 38470 + d[p * s + 2] * 7471 + 0x8000) >>> 16;
+    else
+      for (let p = 0; p < n; p++)
+        out[p] = (d[p * s] * 19595 + d[p * s + 1] * 38470 + d[p * s + 2] * 7471 + 0x8000) >>> 16;
   } else if (s <= 2) {
     for (let p = 0; p < n; p++) out[p] = out[n + p] = out[2 * n + p] = d[p * s];
   } else {
@@ -86,7 +92,12 @@ export function toPlanes(img: RawImage, channels: 1 | 3): Uint8Array {
  * by PIL's convert('L') luma (R·299 + G·587 + B·114)/1000 in its fixed-point form, alpha dropped, and PIL's resize
  * (8-bit rounding after each pass). An image already at `size` is not resampled.
  */
-export async function decodeImage(path: string, size: readonly [number, number], channels: 1 | 3, o: DecodeOptions = {}): Promise<NDArray<'float32'>> {
+export async function decodeImage(
+  path: string,
+  size: readonly [number, number],
+  channels: 1 | 3,
+  o: DecodeOptions = {},
+): Promise<NDArray<'float32'>> {
   const [h, w] = size;
   const img = await decodeRaw(path);
   const planes = toPlanes(img, channels);
@@ -94,7 +105,17 @@ export async function decodeImage(path: string, size: readonly [number, number],
   if (img.height === h && img.width === w) {
     for (let i = 0; i < out.length; i++) out[i] = planes[i] / 255;
   } else {
-    const sized = resample2d(planes, channels, img.height, img.width, h, w, o.interpolation ?? 'bilinear', o.antialias ?? true, true);
+    const sized = resample2d(
+      planes,
+      channels,
+      img.height,
+      img.width,
+      h,
+      w,
+      o.interpolation ?? 'bilinear',
+      o.antialias ?? true,
+      true,
+    );
     for (let i = 0; i < out.length; i++) out[i] = sized[i] / 255;
   }
   return { dtype: 'float32', shape: [channels, h, w], data: out };
@@ -104,11 +125,22 @@ export async function decodeImage(path: string, size: readonly [number, number],
 export function imageFolder(options: ImageFolderOptions): ImageFolderDataset {
   const o = withDefaults<ImageFolderOptions>(
     'imageFolder',
-    { root: '', size: 0, channels: 3, extensions: ['.png', '.jpg', '.jpeg', '.webp'], interpolation: 'bilinear', antialias: true },
+    {
+      root: '',
+      size: 0,
+      channels: 3,
+      extensions: ['.png', '.jpg', '.jpeg', '.webp'],
+      interpolation: 'bilinear',
+      antialias: true,
+    },
     options,
   );
-  if (!['nearest', 'bilinear', 'bicubic'].includes(o.interpolation)) throw new Error(`imageFolder: interpolation must be nearest, bilinear or bicubic, got ${JSON.stringify(o.interpolation)}`);
-  if (o.channels !== 1 && o.channels !== 3) throw new Error(`imageFolder: channels must be 1 or 3, got ${JSON.stringify(o.channels)}`);
+  if (!['nearest', 'bilinear', 'bicubic'].includes(o.interpolation))
+    throw new Error(
+      `imageFolder: interpolation must be nearest, bilinear or bicubic, got ${JSON.stringify(o.interpolation)}`,
+    );
+  if (o.channels !== 1 && o.channels !== 3)
+    throw new Error(`imageFolder: channels must be 1 or 3, got ${JSON.stringify(o.channels)}`);
   const exts = new Set(o.extensions.map((e) => e.toLowerCase()));
   const size: [number, number] = typeof o.size === 'number' ? [o.size, o.size] : [o.size[0], o.size[1]];
   const channels = o.channels;

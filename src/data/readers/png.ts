@@ -60,7 +60,8 @@ export function decodePng(bytes: Uint8Array, source: string): RawImage | undefin
     throw new Error(`${source}: PNG data is corrupt (${(e as Error).message})`);
   }
   const stride = Math.ceil((width * samples * depth) / 8);
-  if (raw.length < height * (stride + 1)) throw new Error(`${source}: PNG data is truncated (${raw.length} of ${height * (stride + 1)} bytes)`);
+  if (raw.length < height * (stride + 1))
+    throw new Error(`${source}: PNG data is truncated (${raw.length} of ${height * (stride + 1)} bytes)`);
   const bpp = Math.max(1, (samples * depth) >> 3);
   const px = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {
@@ -76,7 +77,8 @@ export function decodePng(bytes: Uint8Array, source: string): RawImage | undefin
     } else if (filter === 2) {
       for (let i = 0; i < stride; i++) px[out + i] = raw[src + i] + px[prev + i];
     } else if (filter === 3) {
-      for (let i = 0; i < stride; i++) px[out + i] = raw[src + i] + (((i >= bpp ? px[out + i - bpp] : 0) + (y > 0 ? px[prev + i] : 0)) >> 1);
+      for (let i = 0; i < stride; i++)
+        px[out + i] = raw[src + i] + (((i >= bpp ? px[out + i - bpp] : 0) + (y > 0 ? px[prev + i] : 0)) >> 1);
     } else if (filter === 4) {
       for (let i = 0; i < stride; i++) {
         const a = i >= bpp ? px[out + i - bpp] : 0;

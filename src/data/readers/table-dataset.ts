@@ -24,7 +24,10 @@ export function tableDataset(table: Table, o: TableDatasetOptions = {}): TableDa
   const cols = features.map((name) => {
     const c = table.columns[name];
     if (!c) throw new Error(`tableDataset: no column "${name}" (columns: ${table.names.join(', ')})`);
-    if (c.type === 'string') throw new Error(`tableDataset: column "${name}" holds strings; encode it first (oneHot in the tabular transforms)`);
+    if (c.type === 'string')
+      throw new Error(
+        `tableDataset: column "${name}" holds strings; encode it first (oneHot in the tabular transforms)`,
+      );
     return c.values;
   });
   let label: ((i: number) => number) | undefined;
@@ -39,7 +42,8 @@ export function tableDataset(table: Table, o: TableDatasetOptions = {}): TableDa
       label = (i) => {
         const v = c.values[i];
         const k = v === null ? undefined : index.get(v);
-        if (k === undefined) throw new Error(`tableDataset: row ${i} label ${JSON.stringify(v)} is not one of ${names.join(', ')}`);
+        if (k === undefined)
+          throw new Error(`tableDataset: row ${i} label ${JSON.stringify(v)} is not one of ${names.join(', ')}`);
         return k;
       };
     } else label = (i) => c.values[i];

@@ -36,7 +36,9 @@ export function toMono(a: Audio): Float32Array {
 /** Encodes audio as WAV: 16-bit PCM (default) or 32-bit float. */
 export function encodeWav(a: Audio, bitDepth: '16' | '32f' = '16'): Uint8Array {
   const wav = new wavefile.WaveFile();
-  const scaled = a.channels.map((c) => (bitDepth === '16' ? Array.from(c, (v) => Math.round(Math.max(-1, Math.min(1, v)) * 32767)) : Array.from(c)));
+  const scaled = a.channels.map((c) =>
+    bitDepth === '16' ? Array.from(c, (v) => Math.round(Math.max(-1, Math.min(1, v)) * 32767)) : Array.from(c),
+  );
   wav.fromScratch(a.channels.length, a.sampleRate, bitDepth, scaled);
   return wav.toBuffer();
 }

@@ -51,7 +51,8 @@ export class BpeTokenizer implements Tokenizer {
     for (let b = 0; b < 256; b++) this.bytes.push(Uint8Array.of(b));
     this.merges.forEach(([a, b], i) => {
       const id = 256 + i;
-      if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= 0 && a < id && b < id)) throw new Error(`BpeTokenizer: merge ${i} [${a}, ${b}] refers to an id not yet defined`);
+      if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= 0 && a < id && b < id))
+        throw new Error(`BpeTokenizer: merge ${i} [${a}, ${b}] refers to an id not yet defined`);
       this.ranks.set(pairKey(a, b), i);
       const joined = new Uint8Array(this.bytes[a].length + this.bytes[b].length);
       joined.set(this.bytes[a]);
@@ -64,16 +65,23 @@ export class BpeTokenizer implements Tokenizer {
   static train(corpus: string | readonly string[], options: BpeTrainOptions): BpeTokenizer {
     const specials = options.specials ?? [];
     const target = options.vocabSize - 256 - specials.length;
-    if (!(target >= 0)) throw new Error(`BpeTokenizer.train: vocabSize ${options.vocabSize} is below 256 bytes + ${specials.length} specials`);
+    if (!(target >= 0))
+      throw new Error(
+        `BpeTokenizer.train: vocabSize ${options.vocabSize} is below 256 bytes + ${specials.length} specials`,
+      );
     const minFrequency = options.minFrequency ?? 2;
     const counts = new Map<string, number>();
     for (const text of typeof corpus === 'string' ? [corpus] : corpus)
-      for (const piece of splitSpecials(text, specials)) if (typeof piece === 'string') for (const w of piece.match(GPT2_SPLIT) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
+      for (const piece of splitSpecials(text, specials))
+        if (typeof piece === 'string')
+          for (const w of piece.match(GPT2_SPLIT) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
     const words = [...counts].map(([w, n]) => ({ ids: Array.from(utf8.encode(w)), n }));
     const merges: [number, number][] = [];
     while (merges.length < target) {
       const pairs = new Map<number, number>();
-      for (const { ids, n } of words) for (let i = 0; i + 1 < ids.length; i++) pairs.set(pairKey(ids[i], ids[i + 1]), (pairs.get(pairKey(ids[i], ids[i + 1])) ?? 0) + n);
+      for (const { ids, n } of words)
+        for (let i = 0; i + 1 < ids.length; i++)
+          pairs.set(pairKey(ids[i], ids[i + 1]), (pairs.get(pairKey(ids[i], ids[i + 1])) ?? 0) + n);
       let best = -1;
       let bestCount = 0;
       for (const [k, c] of pairs) if (c > bestCount || (c === bestCount && k < best)) [best, bestCount] = [k, c];
@@ -132,7 +140,8 @@ export class BpeTokenizer implements Tokenizer {
       buf = [];
     };
     for (const id of ids) {
-      if (!(Number.isInteger(id) && id >= 0 && id < this.vocabSize)) throw new Error(`BpeTokenizer.decode: id ${id} is not in [0, ${this.vocabSize})`);
+      if (!(Number.isInteger(id) && id >= 0 && id < this.vocabSize))
+        throw new Error(`BpeTokenizer.decode: id ${id} is not in [0, ${this.vocabSize})`);
       if (id < n) for (const b of this.bytes[id]) buf.push(b);
       else {
         flush();
@@ -167,8 +176,11 @@ export class BpeTokenizer implements Tokenizer {
   static fromJSON(json: unknown): BpeTokenizer {
     const j = json as Partial<BpeJson> | null;
     if (j?.type !== 'bpe' || j.version !== 1 || !Array.isArray(j.merges) || !Array.isArray(j.specials))
-      throw new Error('BpeTokenizer.fromJSON: expected { type: "bpe", version: 1, merges: [a, b][], specials: string[] }');
-    for (const [i, m] of j.merges.entries()) if (!Array.isArray(m) || m.length !== 2) throw new Error(`BpeTokenizer.fromJSON: merges[${i}] is not a pair`);
+      throw new Error(
+        'BpeTokenizer.fromJSON: expected { type: "bpe", version: 1, merges: [a, b][], specials: string[] }',
+      );
+    for (const [i, m] of j.merges.entries())
+      if (!Array.isArray(m) || m.length !== 2) throw new Error(`BpeTokenizer.fromJSON: merges[${i}] is not a pair`);
     return new BpeTokenizer(j.merges, j.specials);
   }
 

@@ -39,7 +39,8 @@ function kind(what: string, j: Json): string {
 function optionalObject(j: Json, field: string, what: string): Json | undefined {
   const v = j[field];
   if (v === null || v === undefined) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new FileFormatError(`tokenizer.json: ${what} "${field}" is not an object`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new FileFormatError(`tokenizer.json: ${what} "${field}" is not an object`);
   return v as Json;
 }
 
@@ -53,7 +54,8 @@ function list(j: Json, field: string, what: string): readonly unknown[] {
 /** `j[field]`, which must be a list of JSON objects. */
 function objectList(j: Json, field: string, what: string): Json[] {
   return list(j, field, what).map((v, i) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FileFormatError(`tokenizer.json: ${what} "${field}"[${i}] is not an object`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new FileFormatError(`tokenizer.json: ${what} "${field}"[${i}] is not an object`);
     return v as Json;
   });
 }
@@ -65,7 +67,10 @@ function normalizer(j: Json | undefined): (s: string) => string {
   switch (t) {
     case 'Lowercase':
       return (s) => s.toLowerCase();
-    case 'NFC': case 'NFD': case 'NFKC': case 'NFKD':
+    case 'NFC':
+    case 'NFD':
+    case 'NFKC':
+    case 'NFKD':
       return (s) => s.normalize(t);
     case 'StripAccents':
       return stripAccents;
@@ -81,7 +86,11 @@ function normalizer(j: Json | undefined): (s: string) => string {
       return (s) => {
         let v = s;
         if (clean) v = v.replace(/[\uFFFD\p{Cc}\p{Cf}]/gu, (c) => (/\s/.test(c) ? ' ' : '')).replace(/\s/gu, ' ');
-        if (chinese) v = v.replace(/[\u4E00-\u9FFF\u3400-\u4DBF\u{20000}-\u{2A6DF}\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/gu, (c) => ` ${c} `);
+        if (chinese)
+          v = v.replace(
+            /[\u4E00-\u9FFF\u3400-\u4DBF\u{20000}-\u{2A6DF}\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/gu,
+            (c) => ` ${c} `,
+          );
         if (strip) v = stripAccents(v);
         return lower ? v.toLowerCase() : v;
       };
@@ -117,7 +126,13 @@ function preTokenizer(j: Json | undefined, byteLevel: { on: boolean }): PreToken
     case 'Whitespace':
       return (p) => p.flatMap((s) => s.match(/\w+|[^\w\s]+/gu) ?? []);
     case 'BertPreTokenizer':
-      return (p) => p.flatMap((s) => s.split(/\s+/u).filter((w) => w !== '').flatMap(splitPunct));
+      return (p) =>
+        p.flatMap((s) =>
+          s
+            .split(/\s+/u)
+            .filter((w) => w !== '')
+            .flatMap(splitPunct),
+        );
     case 'Punctuation':
       return (p) => p.flatMap(splitPunct);
     case 'ByteLevel': {
@@ -127,7 +142,9 @@ function preTokenizer(j: Json | undefined, byteLevel: { on: boolean }): PreToken
       return (p) =>
         p.flatMap((s, i) => {
           const v = prefix && i === 0 && !s.startsWith(' ') ? ` ${s}` : s;
-          return (regex ? v.match(GPT2_SPLIT) ?? [] : [v]).map((w) => Array.from(utf8.encode(w), (b) => BYTE_TO_UNICODE[b]).join(''));
+          return (regex ? (v.match(GPT2_SPLIT) ?? []) : [v]).map((w) =>
+            Array.from(utf8.encode(w), (b) => BYTE_TO_UNICODE[b]).join(''),
+          );
         });
     }
     case 'Sequence': {
@@ -151,7 +168,10 @@ function vocabOf(j: Json, model: string): Map<string, number> {
   if (v === undefined) throw new FileFormatError(`tokenizer.json: ${model} model has no "vocab" object`);
   const out = new Map<string, number>();
   for (const [tok, id] of Object.entries(v)) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new FileFormatError(`tokenizer.json: ${model} vocab id of "${tok}" is ${JSON.stringify(id)}, not an integer ≥ 0`);
+    if (!Number.isInteger(id) || (id as number) < 0)
+      throw new FileFormatError(
+        `tokenizer.json: ${model} vocab id of "${tok}" is ${JSON.stringify(id)}, not an integer ≥ 0`,
+      );
     out.set(tok, id as number);
   }
   return out;
@@ -209,7 +229,10 @@ function bpeModel(j: Json): Model {
 /** A merge is "left right" or, in newer files, ["left", "right"]. */
 function splitMerge(m: unknown, i: number): [string, string] {
   if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') return [m[0], m[1]];
-  if (typeof m !== 'string') throw new FileFormatError(`tokenizer.json: merges[${i}] ${JSON.stringify(m)} is neither "left right" nor ["left", "right"]`);
+  if (typeof m !== 'string')
+    throw new FileFormatError(
+      `tokenizer.json: merges[${i}] ${JSON.stringify(m)} is neither "left right" nor ["left", "right"]`,
+    );
   const k = m.indexOf(' ', 1);
   if (k < 0) throw new Error(`tokenizer.json: merges[${i}] "${m}" is not "left right"`);
   return [m.slice(0, k), m.slice(k + 1)];
@@ -279,8 +302,13 @@ export class HfTokenizer implements Tokenizer {
     else if (type === 'WordPiece') this.model = wordPieceModel(model);
     else throw new Error(`tokenizer.json: model type "${String(type)}" is not supported (BPE, WordPiece)`);
     this.modelType = type;
-    this.added = (json.added_tokens === undefined || json.added_tokens === null ? [] : objectList(json, 'added_tokens', 'tokenizer')).map((t, i) => {
-      if (typeof t.content !== 'string' || !Number.isInteger(t.id) || (t.id as number) < 0) throw new FileFormatError(`tokenizer.json: added_tokens[${i}] needs a string "content" and an integer "id" ≥ 0`);
+    this.added = (
+      json.added_tokens === undefined || json.added_tokens === null ? [] : objectList(json, 'added_tokens', 'tokenizer')
+    ).map((t, i) => {
+      if (typeof t.content !== 'string' || !Number.isInteger(t.id) || (t.id as number) < 0)
+        throw new FileFormatError(
+          `tokenizer.json: added_tokens[${i}] needs a string "content" and an integer "id" ≥ 0`,
+        );
       return { content: t.content, id: t.id as number, special: t.special === true };
     });
     for (const [tok, id] of this.model.vocab) this.idToToken[id] = tok;
@@ -290,7 +318,8 @@ export class HfTokenizer implements Tokenizer {
     this.template = this.postProcessor(optionalObject(json, 'post_processor', 'tokenizer'));
     const decoder = optionalObject(json, 'decoder', 'tokenizer');
     this.decoder = decoder === undefined ? undefined : { type: kind('decoder', decoder), json: decoder };
-    if (this.decoder !== undefined && !['ByteLevel', 'WordPiece', 'BPEDecoder'].includes(this.decoder.type)) throw new Error(`tokenizer.json: decoder "${this.decoder.type}" is not supported`);
+    if (this.decoder !== undefined && !['ByteLevel', 'WordPiece', 'BPEDecoder'].includes(this.decoder.type))
+      throw new Error(`tokenizer.json: decoder "${this.decoder.type}" is not supported`);
   }
 
   /**
@@ -318,17 +347,22 @@ export class HfTokenizer implements Tokenizer {
     switch (t) {
       case 'ByteLevel':
         return { before: [], after: [] };
-      case 'BertProcessing': case 'RobertaProcessing': {
+      case 'BertProcessing':
+      case 'RobertaProcessing': {
         /** `cls` and `sep` are [token, id] pairs. */
         const idIn = (field: string): number => {
           const pair = list(j, field, `post_processor ${t}`);
-          if (pair.length !== 2 || typeof pair[0] !== 'string' || !Number.isInteger(pair[1])) throw new FileFormatError(`tokenizer.json: post_processor ${t} "${field}" is not a [token, id] pair`);
+          if (pair.length !== 2 || typeof pair[0] !== 'string' || !Number.isInteger(pair[1]))
+            throw new FileFormatError(`tokenizer.json: post_processor ${t} "${field}" is not a [token, id] pair`);
           return pair[1] as number;
         };
         return { before: [idIn('cls')], after: [idIn('sep')] };
       }
       case 'TemplateProcessing': {
-        const specials = (optionalObject(j, 'special_tokens', 'post_processor TemplateProcessing') ?? {}) as Record<string, { ids: number[] } | undefined>;
+        const specials = (optionalObject(j, 'special_tokens', 'post_processor TemplateProcessing') ?? {}) as Record<
+          string,
+          { ids: number[] } | undefined
+        >;
         const before: number[] = [];
         const after: number[] = [];
         let seen = false;
@@ -365,7 +399,10 @@ export class HfTokenizer implements Tokenizer {
    */
   encode(text: string, options: HfEncodeOptions = {}): number[] {
     const ids: number[] = [];
-    for (const piece of splitSpecials(text, this.added.map((t) => t.content))) {
+    for (const piece of splitSpecials(
+      text,
+      this.added.map((t) => t.content),
+    )) {
       if (typeof piece === 'number') ids.push(this.added[piece].id);
       else for (const w of this.preTokenize([this.normalize(piece)])) ids.push(...this.model.tokenize(w));
     }
@@ -396,12 +433,17 @@ export class HfTokenizer implements Tokenizer {
         return utf8Decoder.decode(Uint8Array.from(tokens.join(''), (c) => UNICODE_TO_BYTE.get(c) ?? 0x3f));
       case 'WordPiece': {
         const prefix = typeof d?.prefix === 'string' ? d.prefix : '##';
-        const text = tokens.map((t, i) => (i > 0 && t.startsWith(prefix) ? t.slice(prefix.length) : (i > 0 ? ' ' : '') + t)).join('');
+        const text = tokens
+          .map((t, i) => (i > 0 && t.startsWith(prefix) ? t.slice(prefix.length) : (i > 0 ? ' ' : '') + t))
+          .join('');
         return d?.cleanup === false ? text : cleanup(text);
       }
       case 'BPEDecoder': {
         const suffix = typeof d?.suffix === 'string' ? d.suffix : '</w>';
-        return tokens.map((t) => t.split(suffix).join(' ')).join('').trim();
+        return tokens
+          .map((t) => t.split(suffix).join(' '))
+          .join('')
+          .trim();
       }
       default:
         return tokens.join(this.modelType === 'WordPiece' ? ' ' : '');
@@ -417,6 +459,14 @@ export class HfTokenizer implements Tokenizer {
 /** `tokenizers`' clean-up of spaces before punctuation and contractions. */
 function cleanup(s: string): string {
   return s
-    .replaceAll(' .', '.').replaceAll(' ?', '?').replaceAll(' !', '!').replaceAll(' ,', ',')
-    .replaceAll(" ' ", "'").replaceAll(" n't", "n't").replaceAll(" 'm", "'m").replaceAll(" 's", "'s").replaceAll(" 've", "'ve").replaceAll(" 're", "'re");
+    .replaceAll(' .', '.')
+    .replaceAll(' ?', '?')
+    .replaceAll(' !', '!')
+    .replaceAll(' ,', ',')
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
 }

@@ -25,7 +25,10 @@ export interface Tokenizer {
 /** Splits `text` around literal occurrences of `specials` (longest first); pieces are text or a special's index. */
 export function splitSpecials(text: string, specials: readonly string[]): (string | number)[] {
   if (specials.length === 0 || text === '') return text === '' ? [] : [text];
-  const order = specials.map((s, i) => [s, i] as const).filter(([s]) => s !== '').sort((a, b) => b[0].length - a[0].length);
+  const order = specials
+    .map((s, i) => [s, i] as const)
+    .filter(([s]) => s !== '')
+    .sort((a, b) => b[0].length - a[0].length);
   const out: (string | number)[] = [];
   let start = 0;
   let i = 0;
@@ -46,7 +49,9 @@ const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
 
 function checkIds(name: string, ids: readonly number[], vocabSize: number): void {
-  for (const id of ids) if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new Error(`${name}.decode: id ${id} is not in [0, ${vocabSize})`);
+  for (const id of ids)
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize))
+      throw new Error(`${name}.decode: id ${id} is not in [0, ${vocabSize})`);
 }
 
 /** Options of {@link ByteTokenizer}: the special tokens that get ids after the 256 byte values. */
@@ -104,7 +109,8 @@ export class ByteTokenizer implements Tokenizer {
   /** Rebuilds a ByteTokenizer from its JSON; throws if it is not `{ type: "byte", specials: string[] }`. */
   static fromJSON(json: unknown): ByteTokenizer {
     const j = json as { type?: unknown; specials?: unknown };
-    if (j?.type !== 'byte' || !isStringArray(j.specials)) throw new Error('ByteTokenizer.fromJSON: expected { type: "byte", specials: string[] }');
+    if (j?.type !== 'byte' || !isStringArray(j.specials))
+      throw new Error('ByteTokenizer.fromJSON: expected { type: "byte", specials: string[] }');
     return new ByteTokenizer({ specials: j.specials });
   }
 }
@@ -130,7 +136,11 @@ export class CharTokenizer implements Tokenizer {
     this.unk = unk;
     this.specials = [...specials];
     this.chars = [...chars];
-    this.ids = new Map([[unk, 0], ...this.specials.map((s, i) => [s, i + 1] as const), ...this.chars.map((c, i) => [c, i + 1 + this.specials.length] as const)]);
+    this.ids = new Map([
+      [unk, 0],
+      ...this.specials.map((s, i) => [s, i + 1] as const),
+      ...this.chars.map((c, i) => [c, i + 1 + this.specials.length] as const),
+    ]);
   }
   /** The vocabulary of `corpus`: every distinct code point. */
   static fromCorpus(corpus: string | readonly string[], options: CharTokenizerOptions = {}): CharTokenizer {
@@ -156,13 +166,26 @@ export class CharTokenizer implements Tokenizer {
   /** Ids back to text (id 0 becomes the unknown token); throws if an id is not in [0, vocabSize). */
   decode(ids: readonly number[]): string {
     checkIds('CharTokenizer', ids, this.vocabSize);
-    return ids.map((id) => (id === 0 ? this.unk : id <= this.specials.length ? this.specials[id - 1] : this.chars[id - 1 - this.specials.length])).join('');
+    return ids
+      .map((id) =>
+        id === 0
+          ? this.unk
+          : id <= this.specials.length
+            ? this.specials[id - 1]
+            : this.chars[id - 1 - this.specials.length],
+      )
+      .join('');
   }
   tokenToId(token: string): number | undefined {
     return this.ids.get(token);
   }
   /** The tokenizer as JSON: `{ type: 'char', unk, specials, chars }`. */
-  toJSON(): { readonly type: 'char'; readonly unk: string; readonly specials: readonly string[]; readonly chars: readonly string[] } {
+  toJSON(): {
+    readonly type: 'char';
+    readonly unk: string;
+    readonly specials: readonly string[];
+    readonly chars: readonly string[];
+  } {
     return { type: 'char', unk: this.unk, specials: this.specials, chars: this.chars };
   }
   /**

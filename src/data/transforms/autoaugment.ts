@@ -11,7 +11,8 @@ type Image = NDArray<'float32'>;
 
 function asImage(name: string, a: NDArray): { data: Float32Array; c: number; h: number; w: number } {
   if (a.dtype !== 'float32') throw new Error(`${name}: image is ${a.dtype}, expected float32 (add toFloat() first)`);
-  if (a.shape.length !== 3 || (a.shape[0] !== 1 && a.shape[0] !== 3)) throw new Error(`${name}: image has shape [${a.shape}], expected [C, H, W] with C = 1 or 3`);
+  if (a.shape.length !== 3 || (a.shape[0] !== 1 && a.shape[0] !== 3))
+    throw new Error(`${name}: image has shape [${a.shape}], expected [C, H, W] with C = 1 or 3`);
   return { data: a.data as Float32Array, c: a.shape[0], h: a.shape[1], w: a.shape[2] };
 }
 const like = (a: NDArray, data: Float32Array): Image => ({ dtype: 'float32', shape: [...a.shape], data });
@@ -23,7 +24,12 @@ const nearbyint = (v: number): number => {
 };
 
 /** torchvision's _get_inverse_affine_matrix: output → input, about `centre` (relative to the image centre). */
-function inverseAffine(centre: [number, number], angle: number, translate: [number, number], shear: [number, number]): number[] {
+function inverseAffine(
+  centre: [number, number],
+  angle: number,
+  translate: [number, number],
+  shear: [number, number],
+): number[] {
   const [rot, sx, sy] = [rad(angle), rad(shear[0]), rad(shear[1])];
   const [cx, cy] = centre;
   const [tx, ty] = translate;
@@ -67,10 +73,14 @@ function warp(a: NDArray, m: number[]): Image {
 /** F.affine's centre argument [0, 0] (the top-left corner) in image-centre coordinates. */
 const corner = (a: NDArray): [number, number] => [-a.shape[2] / 2, -a.shape[1] / 2];
 
-export const shearX = (a: NDArray, m: number): Image => warp(a, inverseAffine(corner(a), 0, [0, 0], [(Math.atan(m) * 180) / Math.PI, 0]));
-export const shearY = (a: NDArray, m: number): Image => warp(a, inverseAffine(corner(a), 0, [0, 0], [0, (Math.atan(m) * 180) / Math.PI]));
-export const translateX = (a: NDArray, m: number): Image => warp(a, inverseAffine([0, 0], 0, [Math.trunc(m), 0], [0, 0]));
-export const translateY = (a: NDArray, m: number): Image => warp(a, inverseAffine([0, 0], 0, [0, Math.trunc(m)], [0, 0]));
+export const shearX = (a: NDArray, m: number): Image =>
+  warp(a, inverseAffine(corner(a), 0, [0, 0], [(Math.atan(m) * 180) / Math.PI, 0]));
+export const shearY = (a: NDArray, m: number): Image =>
+  warp(a, inverseAffine(corner(a), 0, [0, 0], [0, (Math.atan(m) * 180) / Math.PI]));
+export const translateX = (a: NDArray, m: number): Image =>
+  warp(a, inverseAffine([0, 0], 0, [Math.trunc(m), 0], [0, 0]));
+export const translateY = (a: NDArray, m: number): Image =>
+  warp(a, inverseAffine([0, 0], 0, [0, Math.trunc(m)], [0, 0]));
 /** Counter-clockwise by `deg` degrees about the centre (F.rotate: the inverse matrix of −angle). */
 export const rotateNearest = (a: NDArray, deg: number): Image => warp(a, inverseAffine([0, 0], -deg, [0, 0], [0, 0]));
 
@@ -90,7 +100,7 @@ export function adjustSharpness(a: NDArray, f: number): Image {
           blur = s / 13;
         }
         const v = f * data[i] + (1 - f) * blur;
-        out[i] = v < 0 ? 0 : Math.min(v , 1);
+        out[i] = v < 0 ? 0 : Math.min(v, 1);
       }
   return like(a, out);
 }
@@ -101,13 +111,19 @@ const toByte = (v: number): number => Math.floor(v * 255.999);
 export function posterize(a: NDArray, bits: number): Image {
   const { data } = asImage('posterize', a);
   const mask = -(2 ** (8 - bits)) & 0xff;
-  return like(a, Float32Array.from(data, (v) => (toByte(v) & mask) / 255));
+  return like(
+    a,
+    Float32Array.from(data, (v) => (toByte(v) & mask) / 255),
+  );
 }
 
 /** F.solarize: values ≥ threshold (in [0, 1]) become 1 − value. */
 export function solarize(a: NDArray, threshold: number): Image {
   const { data } = asImage('solarize', a);
-  return like(a, Float32Array.from(data, (v) => (v >= threshold ? 1 - v : v)));
+  return like(
+    a,
+    Float32Array.from(data, (v) => (v >= threshold ? 1 - v : v)),
+  );
 }
 
 /** F.autocontrast: each channel stretched to [0, 1] (a constant channel is kept). */
@@ -152,33 +168,61 @@ export function equalize(a: NDArray): Image {
 }
 
 export type AugmentOp =
-  | 'Identity' | 'ShearX' | 'ShearY' | 'TranslateX' | 'TranslateY' | 'Rotate' | 'Brightness' | 'Color' | 'Contrast'
-  | 'Sharpness' | 'Posterize' | 'Solarize' | 'AutoContrast' | 'Equalize';
+  | 'Identity'
+  | 'ShearX'
+  | 'ShearY'
+  | 'TranslateX'
+  | 'TranslateY'
+  | 'Rotate'
+  | 'Brightness'
+  | 'Color'
+  | 'Contrast'
+  | 'Sharpness'
+  | 'Posterize'
+  | 'Solarize'
+  | 'AutoContrast'
+  | 'Equalize';
 
 /** torchvision's _apply_op on a float image (Solarize's magnitude is on the 8-bit scale). */
 export function applyOp(a: NDArray, op: AugmentOp, magnitude: number): Image {
   switch (op) {
-    case 'Identity': return like(a, (a.data as Float32Array).slice());
-    case 'ShearX': return shearX(a, magnitude);
-    case 'ShearY': return shearY(a, magnitude);
-    case 'TranslateX': return translateX(a, magnitude);
-    case 'TranslateY': return translateY(a, magnitude);
-    case 'Rotate': return rotateNearest(a, magnitude);
-    case 'Brightness': return adjustBrightness(a, 1 + magnitude);
-    case 'Color': return adjustSaturation(a, 1 + magnitude);
-    case 'Contrast': return adjustContrast(a, 1 + magnitude);
-    case 'Sharpness': return adjustSharpness(a, 1 + magnitude);
-    case 'Posterize': return posterize(a, Math.trunc(magnitude));
-    case 'Solarize': return solarize(a, magnitude / 255);
-    case 'AutoContrast': return autocontrast(a);
-    case 'Equalize': return equalize(a);
+    case 'Identity':
+      return like(a, (a.data as Float32Array).slice());
+    case 'ShearX':
+      return shearX(a, magnitude);
+    case 'ShearY':
+      return shearY(a, magnitude);
+    case 'TranslateX':
+      return translateX(a, magnitude);
+    case 'TranslateY':
+      return translateY(a, magnitude);
+    case 'Rotate':
+      return rotateNearest(a, magnitude);
+    case 'Brightness':
+      return adjustBrightness(a, 1 + magnitude);
+    case 'Color':
+      return adjustSaturation(a, 1 + magnitude);
+    case 'Contrast':
+      return adjustContrast(a, 1 + magnitude);
+    case 'Sharpness':
+      return adjustSharpness(a, 1 + magnitude);
+    case 'Posterize':
+      return posterize(a, Math.trunc(magnitude));
+    case 'Solarize':
+      return solarize(a, magnitude / 255);
+    case 'AutoContrast':
+      return autocontrast(a);
+    case 'Equalize':
+      return equalize(a);
   }
 }
 
 /** One op's magnitudes (index = bin; a single 0 for ops without one) and whether its sign is random. */
 export type AugmentationSpace = ReadonlyArray<readonly [AugmentOp, readonly number[], boolean]>;
-const linspace = (a: number, b: number, n: number): number[] => Array.from({ length: n }, (_, i) => (n === 1 ? a : a + ((b - a) * i) / (n - 1)));
-const posterizeBits = (n: number, span: number): number[] => Array.from({ length: n }, (_, i) => 8 - roundHalfEven(i / ((n - 1) / span)));
+const linspace = (a: number, b: number, n: number): number[] =>
+  Array.from({ length: n }, (_, i) => (n === 1 ? a : a + ((b - a) * i) / (n - 1)));
+const posterizeBits = (n: number, span: number): number[] =>
+  Array.from({ length: n }, (_, i) => 8 - roundHalfEven(i / ((n - 1) / span)));
 const roundHalfEven = (v: number): number => {
   const f = Math.floor(v);
   const d = v - f;
@@ -188,22 +232,40 @@ const roundHalfEven = (v: number): number => {
 /** RandAugment._augmentation_space(numBins, [h, w]). */
 export function randAugmentSpace(bins: number, h: number, w: number): AugmentationSpace {
   return [
-    ['Identity', [0], false], ['ShearX', linspace(0, 0.3, bins), true], ['ShearY', linspace(0, 0.3, bins), true],
-    ['TranslateX', linspace(0, (150 / 331) * w, bins), true], ['TranslateY', linspace(0, (150 / 331) * h, bins), true],
-    ['Rotate', linspace(0, 30, bins), true], ['Brightness', linspace(0, 0.9, bins), true], ['Color', linspace(0, 0.9, bins), true],
-    ['Contrast', linspace(0, 0.9, bins), true], ['Sharpness', linspace(0, 0.9, bins), true], ['Posterize', posterizeBits(bins, 4), false],
-    ['Solarize', linspace(255, 0, bins), false], ['AutoContrast', [0], false], ['Equalize', [0], false],
+    ['Identity', [0], false],
+    ['ShearX', linspace(0, 0.3, bins), true],
+    ['ShearY', linspace(0, 0.3, bins), true],
+    ['TranslateX', linspace(0, (150 / 331) * w, bins), true],
+    ['TranslateY', linspace(0, (150 / 331) * h, bins), true],
+    ['Rotate', linspace(0, 30, bins), true],
+    ['Brightness', linspace(0, 0.9, bins), true],
+    ['Color', linspace(0, 0.9, bins), true],
+    ['Contrast', linspace(0, 0.9, bins), true],
+    ['Sharpness', linspace(0, 0.9, bins), true],
+    ['Posterize', posterizeBits(bins, 4), false],
+    ['Solarize', linspace(255, 0, bins), false],
+    ['AutoContrast', [0], false],
+    ['Equalize', [0], false],
   ];
 }
 
 /** TrivialAugmentWide._augmentation_space(numBins). */
 export function trivialAugmentSpace(bins: number): AugmentationSpace {
   return [
-    ['Identity', [0], false], ['ShearX', linspace(0, 0.99, bins), true], ['ShearY', linspace(0, 0.99, bins), true],
-    ['TranslateX', linspace(0, 32, bins), true], ['TranslateY', linspace(0, 32, bins), true], ['Rotate', linspace(0, 135, bins), true],
-    ['Brightness', linspace(0, 0.99, bins), true], ['Color', linspace(0, 0.99, bins), true], ['Contrast', linspace(0, 0.99, bins), true],
-    ['Sharpness', linspace(0, 0.99, bins), true], ['Posterize', posterizeBits(bins, 6), false], ['Solarize', linspace(255, 0, bins), false],
-    ['AutoContrast', [0], false], ['Equalize', [0], false],
+    ['Identity', [0], false],
+    ['ShearX', linspace(0, 0.99, bins), true],
+    ['ShearY', linspace(0, 0.99, bins), true],
+    ['TranslateX', linspace(0, 32, bins), true],
+    ['TranslateY', linspace(0, 32, bins), true],
+    ['Rotate', linspace(0, 135, bins), true],
+    ['Brightness', linspace(0, 0.99, bins), true],
+    ['Color', linspace(0, 0.99, bins), true],
+    ['Contrast', linspace(0, 0.99, bins), true],
+    ['Sharpness', linspace(0, 0.99, bins), true],
+    ['Posterize', posterizeBits(bins, 6), false],
+    ['Solarize', linspace(255, 0, bins), false],
+    ['AutoContrast', [0], false],
+    ['Equalize', [0], false],
   ];
 }
 
@@ -219,8 +281,10 @@ export interface RandAugmentOptions {
 /** torchvision's RandAugment: `numOps` times, a uniformly chosen op at the fixed magnitude, its sign at random. */
 export function randAugment(options?: RandAugmentOptions): ArrayTransform {
   const o = withDefaults<RandAugmentOptions>('randAugment', { numOps: 2, magnitude: 9, numMagnitudeBins: 31 }, options);
-  if (!(Number.isInteger(o.numOps) && o.numOps >= 0)) throw new Error(`randAugment: numOps must be an integer ≥ 0, got ${o.numOps}`);
-  if (!(Number.isInteger(o.numMagnitudeBins) && o.numMagnitudeBins >= 2)) throw new Error(`randAugment: numMagnitudeBins must be an integer ≥ 2, got ${o.numMagnitudeBins}`);
+  if (!(Number.isInteger(o.numOps) && o.numOps >= 0))
+    throw new Error(`randAugment: numOps must be an integer ≥ 0, got ${o.numOps}`);
+  if (!(Number.isInteger(o.numMagnitudeBins) && o.numMagnitudeBins >= 2))
+    throw new Error(`randAugment: numMagnitudeBins must be an integer ≥ 2, got ${o.numMagnitudeBins}`);
   if (!(Number.isInteger(o.magnitude) && o.magnitude >= 0 && o.magnitude < o.numMagnitudeBins)) {
     throw new Error(`randAugment: magnitude must be an integer in [0, ${o.numMagnitudeBins}), got ${o.magnitude}`);
   }
@@ -244,7 +308,8 @@ export interface TrivialAugmentOptions {
 /** torchvision's TrivialAugmentWide: one uniformly chosen op at a uniformly chosen magnitude, its sign at random. */
 export function trivialAugmentWide(options?: TrivialAugmentOptions): ArrayTransform {
   const o = withDefaults<TrivialAugmentOptions>('trivialAugmentWide', { numMagnitudeBins: 31 }, options);
-  if (!(Number.isInteger(o.numMagnitudeBins) && o.numMagnitudeBins >= 2)) throw new Error(`trivialAugmentWide: numMagnitudeBins must be an integer ≥ 2, got ${o.numMagnitudeBins}`);
+  if (!(Number.isInteger(o.numMagnitudeBins) && o.numMagnitudeBins >= 2))
+    throw new Error(`trivialAugmentWide: numMagnitudeBins must be an integer ≥ 2, got ${o.numMagnitudeBins}`);
   const space = trivialAugmentSpace(o.numMagnitudeBins);
   return function trivialAugmentWide(a, ctx) {
     asImage('trivialAugmentWide', a);

@@ -9,10 +9,11 @@ type Image = NDArray<'float32'>;
 
 function asImage(name: string, a: NDArray): { data: Float32Array; c: number; n: number } {
   if (a.dtype !== 'float32') throw new Error(`${name}: image is ${a.dtype}, expected float32 (add toFloat() first)`);
-  if (a.shape.length !== 3 || (a.shape[0] !== 1 && a.shape[0] !== 3)) throw new Error(`${name}: image has shape [${a.shape}], expected [C, H, W] with C = 1 or 3`);
+  if (a.shape.length !== 3 || (a.shape[0] !== 1 && a.shape[0] !== 3))
+    throw new Error(`${name}: image has shape [${a.shape}], expected [C, H, W] with C = 1 or 3`);
   return { data: a.data as Float32Array, c: a.shape[0], n: a.shape[1] * a.shape[2] };
 }
-const clamp01 = (v: number): number => (v < 0 ? 0 : Math.min(v , 1));
+const clamp01 = (v: number): number => (v < 0 ? 0 : Math.min(v, 1));
 const like = (a: NDArray, data: Float32Array): Image => ({ dtype: 'float32', shape: [...a.shape], data });
 
 /** torchvision's rgb_to_grayscale weights for tensors (ITU-R 601-2 luma). */
@@ -24,7 +25,7 @@ export function adjustBrightness(a: NDArray, f: number): Image {
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const v = f * data[i];
-    out[i] = v < 0 ? 0 : Math.min(v , 1);
+    out[i] = v < 0 ? 0 : Math.min(v, 1);
   }
   return like(a, out);
 }
@@ -40,7 +41,7 @@ export function adjustContrast(a: NDArray, f: number): Image {
   const shift = (1 - f) * mean;
   for (let i = 0; i < data.length; i++) {
     const v = f * data[i] + shift;
-    out[i] = v < 0 ? 0 : Math.min(v , 1);
+    out[i] = v < 0 ? 0 : Math.min(v, 1);
   }
   return like(a, out);
 }
@@ -59,9 +60,9 @@ export function adjustSaturation(a: NDArray, f: number): Image {
     const vr = f * r + l;
     const vg = f * g + l;
     const vb = f * b + l;
-    out[p] = vr < 0 ? 0 : Math.min(vr , 1);
-    out[n + p] = vg < 0 ? 0 : Math.min(vg , 1);
-    out[2 * n + p] = vb < 0 ? 0 : Math.min(vb , 1);
+    out[p] = vr < 0 ? 0 : Math.min(vr, 1);
+    out[n + p] = vg < 0 ? 0 : Math.min(vg, 1);
+    out[2 * n + p] = vb < 0 ? 0 : Math.min(vb, 1);
   }
   return like(a, out);
 }
@@ -113,18 +114,25 @@ export interface ColorJitterOptions {
   readonly hue?: FactorRange;
 }
 
-function range(name: string, v: FactorRange, centre: number, bound?: readonly [number, number]): [number, number] | undefined {
+function range(
+  name: string,
+  v: FactorRange,
+  centre: number,
+  bound?: readonly [number, number],
+): [number, number] | undefined {
   let r: [number, number];
   if (typeof v === 'number') {
     if (!(v >= 0)) throw new Error(`colorJitter: ${name} must be ≥ 0, got ${v}`);
     if (v === 0) return undefined;
     r = centre === 1 ? [Math.max(0, 1 - v), 1 + v] : [-v, v];
   } else {
-    if (!(Array.isArray(v) && v.length === 2 && v[0] <= v[1])) throw new Error(`colorJitter: ${name} range must be [min, max] with min ≤ max, got ${JSON.stringify(v)}`);
+    if (!(Array.isArray(v) && v.length === 2 && v[0] <= v[1]))
+      throw new Error(`colorJitter: ${name} range must be [min, max] with min ≤ max, got ${JSON.stringify(v)}`);
     r = [v[0], v[1]];
   }
   const [lo, hi] = bound ?? [0, Infinity];
-  if (!(r[0] >= lo && r[1] <= hi)) throw new Error(`colorJitter: ${name} ${JSON.stringify(v)} gives [${r}], outside [${lo}, ${hi}]`);
+  if (!(r[0] >= lo && r[1] <= hi))
+    throw new Error(`colorJitter: ${name} ${JSON.stringify(v)} gives [${r}], outside [${lo}, ${hi}]`);
   return r;
 }
 
@@ -133,8 +141,17 @@ function range(name: string, v: FactorRange, centre: number, bound?: readonly [n
  * its range, applied in a random order, each step clamped to [0, 1]. Draws 8 random values whatever the options.
  */
 export function colorJitter(options: ColorJitterOptions): ArrayTransform {
-  const o = withDefaults<ColorJitterOptions>('colorJitter', { brightness: 0, contrast: 0, saturation: 0, hue: 0 }, options);
-  const ranges = [range('brightness', o.brightness, 1), range('contrast', o.contrast, 1), range('saturation', o.saturation, 1), range('hue', o.hue, 0, [-0.5, 0.5])];
+  const o = withDefaults<ColorJitterOptions>(
+    'colorJitter',
+    { brightness: 0, contrast: 0, saturation: 0, hue: 0 },
+    options,
+  );
+  const ranges = [
+    range('brightness', o.brightness, 1),
+    range('contrast', o.contrast, 1),
+    range('saturation', o.saturation, 1),
+    range('hue', o.hue, 0, [-0.5, 0.5]),
+  ];
   const ops = [adjustBrightness, adjustContrast, adjustSaturation, adjustHue];
   return function colorJitter(a, ctx) {
     asImage('colorJitter', a);

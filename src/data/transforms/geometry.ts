@@ -12,15 +12,23 @@ function asImage(name: string, a: NDArray): { data: Float32Array; c: number; h: 
   if (a.shape.length !== 3) throw new Error(`${name}: image has shape [${a.shape}], expected [C, H, W]`);
   return { data: a.data as Float32Array, c: a.shape[0], h: a.shape[1], w: a.shape[2] };
 }
-const image = (c: number, h: number, w: number, data: Float32Array): Image => ({ dtype: 'float32', shape: [c, h, w], data });
+const image = (c: number, h: number, w: number, data: Float32Array): Image => ({
+  dtype: 'float32',
+  shape: [c, h, w],
+  data,
+});
 const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic'];
 
 function checkSize(name: string, size: number | readonly number[]): void {
-  const ok = typeof size === 'number' ? Number.isInteger(size) && size >= 1 : size.length === 2 && size.every((v) => Number.isInteger(v) && v >= 1);
+  const ok =
+    typeof size === 'number'
+      ? Number.isInteger(size) && size >= 1
+      : size.length === 2 && size.every((v) => Number.isInteger(v) && v >= 1);
   if (!ok) throw new Error(`${name}: size must be an integer ≥ 1 or [height, width], got ${JSON.stringify(size)}`);
 }
 function checkInterpolation(name: string, i: string): void {
-  if (!INTERPOLATIONS.includes(i as Interpolation)) throw new Error(`${name}: interpolation must be one of ${INTERPOLATIONS.join(', ')}, got ${JSON.stringify(i)}`);
+  if (!INTERPOLATIONS.includes(i as Interpolation))
+    throw new Error(`${name}: interpolation must be one of ${INTERPOLATIONS.join(', ')}, got ${JSON.stringify(i)}`);
 }
 
 /** torchvision's output size: a number sets the smaller edge (aspect kept, the other edge truncated), a pair is exact. */
@@ -96,9 +104,18 @@ export interface PadOptions {
 /** torchvision's Pad. */
 export function pad(options: PadOptions): ArrayTransform {
   const o = withDefaults<PadOptions>('pad', { padding: 0, paddingMode: 'constant', fill: 0 }, options);
-  const p = typeof o.padding === 'number' ? [o.padding, o.padding, o.padding, o.padding] : o.padding.length === 2 ? [o.padding[0], o.padding[1], o.padding[0], o.padding[1]] : [...o.padding];
-  if (p.length !== 4 || p.some((v) => !(Number.isInteger(v) && v >= 0))) throw new Error(`pad: padding must be integers ≥ 0 (1, 2 or 4 of them), got ${JSON.stringify(o.padding)}`);
-  if (!['constant', 'edge', 'reflect', 'symmetric'].includes(o.paddingMode)) throw new Error(`pad: paddingMode must be constant, edge, reflect or symmetric, got ${JSON.stringify(o.paddingMode)}`);
+  const p =
+    typeof o.padding === 'number'
+      ? [o.padding, o.padding, o.padding, o.padding]
+      : o.padding.length === 2
+        ? [o.padding[0], o.padding[1], o.padding[0], o.padding[1]]
+        : [...o.padding];
+  if (p.length !== 4 || p.some((v) => !(Number.isInteger(v) && v >= 0)))
+    throw new Error(`pad: padding must be integers ≥ 0 (1, 2 or 4 of them), got ${JSON.stringify(o.padding)}`);
+  if (!['constant', 'edge', 'reflect', 'symmetric'].includes(o.paddingMode))
+    throw new Error(
+      `pad: paddingMode must be constant, edge, reflect or symmetric, got ${JSON.stringify(o.paddingMode)}`,
+    );
   const [left, top, right, bottom] = p;
   return function pad(a) {
     const { data, c, h, w } = asImage('pad', a);
@@ -122,7 +139,11 @@ export function pad(options: PadOptions): ArrayTransform {
           const sr = r - top;
           const sc = q - left;
           const inside = sr >= 0 && sr < h && sc >= 0 && sc < w;
-          out[(k * oh + r) * ow + q] = inside ? data[(k * h + sr) * w + sc] : o.paddingMode === 'constant' ? o.fill : data[(k * h + index(sr, h)) * w + index(sc, w)];
+          out[(k * oh + r) * ow + q] = inside
+            ? data[(k * h + sr) * w + sc]
+            : o.paddingMode === 'constant'
+              ? o.fill
+              : data[(k * h + index(sr, h)) * w + index(sc, w)];
         }
     return image(c, oh, ow, out);
   };
@@ -139,7 +160,8 @@ export function randomVerticalFlip(options?: VerticalFlipOptions): ArrayTransfor
     const { data, c, h, w } = asImage('randomVerticalFlip', a);
     if (ctx.random() >= o.p) return image(c, h, w, data.slice());
     const out = new Float32Array(data.length);
-    for (let k = 0; k < c; k++) for (let r = 0; r < h; r++) out.set(data.subarray((k * h + h - 1 - r) * w, (k * h + h - r) * w), (k * h + r) * w);
+    for (let k = 0; k < c; k++)
+      for (let r = 0; r < h; r++) out.set(data.subarray((k * h + h - 1 - r) * w, (k * h + h - r) * w), (k * h + r) * w);
     return image(c, h, w, out);
   };
 }
@@ -159,11 +181,17 @@ export interface RandomResizedCropOptions {
  * else the centre crop with the ratio clamped to the range; then resized to `size`. Draws 40 random values always.
  */
 export function randomResizedCrop(options: RandomResizedCropOptions): ArrayTransform {
-  const o = withDefaults<RandomResizedCropOptions>('randomResizedCrop', { size: 0, scale: [0.08, 1], ratio: [3 / 4, 4 / 3], interpolation: 'bilinear', antialias: true }, options);
+  const o = withDefaults<RandomResizedCropOptions>(
+    'randomResizedCrop',
+    { size: 0, scale: [0.08, 1], ratio: [3 / 4, 4 / 3], interpolation: 'bilinear', antialias: true },
+    options,
+  );
   checkSize('randomResizedCrop', o.size);
   checkInterpolation('randomResizedCrop', o.interpolation);
-  if (!(o.scale[0] > 0 && o.scale[0] <= o.scale[1])) throw new Error(`randomResizedCrop: scale must be [min, max] with 0 < min ≤ max, got ${JSON.stringify(o.scale)}`);
-  if (!(o.ratio[0] > 0 && o.ratio[0] <= o.ratio[1])) throw new Error(`randomResizedCrop: ratio must be [min, max] with 0 < min ≤ max, got ${JSON.stringify(o.ratio)}`);
+  if (!(o.scale[0] > 0 && o.scale[0] <= o.scale[1]))
+    throw new Error(`randomResizedCrop: scale must be [min, max] with 0 < min ≤ max, got ${JSON.stringify(o.scale)}`);
+  if (!(o.ratio[0] > 0 && o.ratio[0] <= o.ratio[1]))
+    throw new Error(`randomResizedCrop: ratio must be [min, max] with 0 < min ≤ max, got ${JSON.stringify(o.ratio)}`);
   const [oh, ow] = typeof o.size === 'number' ? [o.size, o.size] : [o.size[0], o.size[1]];
   return function randomResizedCrop(a, ctx) {
     const { c, h, w } = asImage('randomResizedCrop', a);
@@ -174,7 +202,13 @@ export function randomResizedCrop(options: RandomResizedCropOptions): ArrayTrans
 }
 
 /** RandomResizedCrop.get_params: [top, left, height, width] of the crop. */
-export function resizedCropBox(h: number, w: number, scale: readonly [number, number], ratio: readonly [number, number], random: () => number): [number, number, number, number] {
+export function resizedCropBox(
+  h: number,
+  w: number,
+  scale: readonly [number, number],
+  ratio: readonly [number, number],
+  random: () => number,
+): [number, number, number, number] {
   const area = h * w;
   const [lr0, lr1] = [Math.log(ratio[0]), Math.log(ratio[1])];
   let found: [number, number, number, number] | undefined;
@@ -185,7 +219,8 @@ export function resizedCropBox(h: number, w: number, scale: readonly [number, nu
     const aspect = Math.exp(lr0 + u[1] * (lr1 - lr0));
     const cw = roundHalfEven(Math.sqrt(target * aspect));
     const ch = roundHalfEven(Math.sqrt(target / aspect));
-    if (cw > 0 && cw <= w && ch > 0 && ch <= h) found = [Math.floor(u[2] * (h - ch + 1)), Math.floor(u[3] * (w - cw + 1)), ch, cw];
+    if (cw > 0 && cw <= w && ch > 0 && ch <= h)
+      found = [Math.floor(u[2] * (h - ch + 1)), Math.floor(u[3] * (w - cw + 1)), ch, cw];
   }
   if (found) return found;
   const inRatio = w / h;

@@ -10,8 +10,13 @@ function asImage(name: string, a: NDArray): { img: Image; c: number; h: number; 
   if (a.shape.length !== 3) throw new Error(`${name}: image has shape [${a.shape}], expected [C, H, W]`);
   return { img: a as Image, c: a.shape[0], h: a.shape[1], w: a.shape[2] };
 }
-const image = (c: number, h: number, w: number, data: Float32Array): Image => ({ dtype: 'float32', shape: [c, h, w], data });
-const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+const image = (c: number, h: number, w: number, data: Float32Array): Image => ({
+  dtype: 'float32',
+  shape: [c, h, w],
+  data,
+});
+const pair = (v: number | readonly [number, number]): [number, number] =>
+  typeof v === 'number' ? [v, v] : [v[0], v[1]];
 
 /** Options of {@link toFloat}: the factor every value is multiplied by on the way to float32. */
 export interface ToFloatOptions {
@@ -83,7 +88,8 @@ export function randomCrop(options: RandomCropOptions): ArrayTransform {
         for (let q = 0; q < ow; q++) {
           const sr = r + top;
           const sc = q + left;
-          out[(k * oh + r) * ow + q] = sr < 0 || sr >= h || sc < 0 || sc >= w ? o.fill : img.data[(k * h + sr) * w + sc];
+          out[(k * oh + r) * ow + q] =
+            sr < 0 || sr >= h || sc < 0 || sc >= w ? o.fill : img.data[(k * h + sr) * w + sc];
         }
     return image(c, oh, ow, out);
   };
@@ -101,7 +107,8 @@ export function randomHorizontalFlip(options?: FlipOptions): ArrayTransform {
     const { img, c, h, w } = asImage('randomHorizontalFlip', a);
     if (ctx.random() >= o.p) return image(c, h, w, img.data.slice());
     const out = new Float32Array(img.data.length);
-    for (let row = 0; row < c * h; row++) for (let q = 0; q < w; q++) out[row * w + q] = img.data[row * w + (w - 1 - q)];
+    for (let row = 0; row < c * h; row++)
+      for (let q = 0; q < w; q++) out[row * w + q] = img.data[row * w + (w - 1 - q)];
     return image(c, h, w, out);
   };
 }
@@ -140,8 +147,11 @@ export function rotate(src: Float32Array, c: number, h: number, w: number, theta
       const fy = y - y0;
       const fx = x - x0;
       for (let k = 0; k < c; k++) {
-        const at = (yy: number, xx: number): number => (yy < 0 || yy >= h || xx < 0 || xx >= w ? fill : src[(k * h + yy) * w + xx]);
-        const v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+        const at = (yy: number, xx: number): number =>
+          yy < 0 || yy >= h || xx < 0 || xx >= w ? fill : src[(k * h + yy) * w + xx];
+        const v =
+          (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) +
+          fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
         out[(k * h + r) * w + q] = v;
       }
     }
@@ -168,7 +178,8 @@ export function cutout(options: CutoutOptions): ArrayTransform {
     const half = Math.floor(o.size / 2);
     const [y0, y1] = [Math.max(0, cy - half), Math.min(h, cy - half + o.size)];
     const [x0, x1] = [Math.max(0, cx - half), Math.min(w, cx - half + o.size)];
-    for (let k = 0; k < c; k++) for (let r = y0; r < y1; r++) for (let q = x0; q < x1; q++) out[(k * h + r) * w + q] = o.fill;
+    for (let k = 0; k < c; k++)
+      for (let r = y0; r < y1; r++) for (let q = x0; q < x1; q++) out[(k * h + r) * w + q] = o.fill;
     return image(c, h, w, out);
   };
 }

@@ -25,21 +25,24 @@ export interface MixOptions {
 export function softLabels(name: string, y: NDArray, numClasses: number): Float32Array {
   const b = y.shape[0];
   if (y.shape.length === 2) {
-    if (y.dtype !== 'float32' || y.shape[1] !== numClasses) throw new Error(`${name}: soft labels must be float32 [B, ${numClasses}], got ${y.dtype}[${y.shape}]`);
+    if (y.dtype !== 'float32' || y.shape[1] !== numClasses)
+      throw new Error(`${name}: soft labels must be float32 [B, ${numClasses}], got ${y.dtype}[${y.shape}]`);
     return (y.data as Float32Array).slice();
   }
   if (y.shape.length !== 1) throw new Error(`${name}: labels must be [B] or [B, K], got [${y.shape}]`);
   const out = new Float32Array(b * numClasses);
   for (let i = 0; i < b; i++) {
     const c = Number((y.data as ArrayLike<number | bigint>)[i]);
-    if (!(Number.isInteger(c) && c >= 0 && c < numClasses)) throw new Error(`${name}: label ${c} at row ${i} is not in [0, ${numClasses})`);
+    if (!(Number.isInteger(c) && c >= 0 && c < numClasses))
+      throw new Error(`${name}: label ${c} at row ${i} is not in [0, ${numClasses})`);
     out[i * numClasses + c] = 1;
   }
   return out;
 }
 
 function checkMix(name: string, o: Required<MixOptions>): void {
-  if (!(Number.isInteger(o.numClasses) && o.numClasses >= 2)) throw new Error(`${name}: numClasses must be an integer ≥ 2, got ${o.numClasses}`);
+  if (!(Number.isInteger(o.numClasses) && o.numClasses >= 2))
+    throw new Error(`${name}: numClasses must be an integer ≥ 2, got ${o.numClasses}`);
   if (!(o.alpha > 0)) throw new Error(`${name}: alpha must be > 0, got ${o.alpha}`);
 }
 
@@ -55,14 +58,16 @@ function shuffled(b: number, random: () => number): Uint32Array {
 function parts(name: string, batch: Batch, xKey: string, yKey: string): { x: NDArray<'float32'>; y: NDArray } {
   const x = batch[xKey];
   const y = batch[yKey];
-  if (x?.dtype !== 'float32') throw new Error(`${name}: batch "${xKey}" must be float32, got ${x ? x.dtype : 'nothing'}`);
+  if (x?.dtype !== 'float32')
+    throw new Error(`${name}: batch "${xKey}" must be float32, got ${x ? x.dtype : 'nothing'}`);
   if (!y) throw new Error(`${name}: batch has no "${yKey}"`);
   return { x: x as NDArray<'float32'>, y };
 }
 
 function mixLabels(soft: Float32Array, perm: Uint32Array, k: number, lam: number): Float32Array {
   const out = new Float32Array(soft.length);
-  for (let i = 0; i < perm.length; i++) for (let c = 0; c < k; c++) out[i * k + c] = lam * soft[i * k + c] + (1 - lam) * soft[perm[i] * k + c];
+  for (let i = 0; i < perm.length; i++)
+    for (let c = 0; c < k; c++) out[i * k + c] = lam * soft[i * k + c] + (1 - lam) * soft[perm[i] * k + c];
   return out;
 }
 
@@ -77,9 +82,15 @@ export function mixup(options: MixOptions): BatchTransform {
     const lam = beta(ctx.random, o.alpha, o.alpha);
     const perm = shuffled(b, ctx.random);
     const out = new Float32Array(x.data.length);
-    for (let i = 0; i < b; i++) for (let p = 0; p < per; p++) out[i * per + p] = lam * x.data[i * per + p] + (1 - lam) * x.data[perm[i] * per + p];
+    for (let i = 0; i < b; i++)
+      for (let p = 0; p < per; p++)
+        out[i * per + p] = lam * x.data[i * per + p] + (1 - lam) * x.data[perm[i] * per + p];
     const soft = mixLabels(softLabels('mixup', y, o.numClasses), perm, o.numClasses, lam);
-    return { ...batch, [o.xKey]: { dtype: 'float32', shape: [...x.shape], data: out }, [o.yKey]: { dtype: 'float32', shape: [b, o.numClasses], data: soft } };
+    return {
+      ...batch,
+      [o.xKey]: { dtype: 'float32', shape: [...x.shape], data: out },
+      [o.yKey]: { dtype: 'float32', shape: [b, o.numClasses], data: soft },
+    };
   };
 }
 
@@ -105,8 +116,13 @@ export function cutmix(options: MixOptions): BatchTransform {
     for (let i = 0; i < b; i++)
       for (let k = 0; k < c; k++)
         for (let r = y0; r < y1; r++)
-          for (let q = x0; q < x1; q++) out[i * per + (k * h + r) * w + q] = x.data[perm[i] * per + (k * h + r) * w + q];
+          for (let q = x0; q < x1; q++)
+            out[i * per + (k * h + r) * w + q] = x.data[perm[i] * per + (k * h + r) * w + q];
     const soft = mixLabels(softLabels('cutmix', y, o.numClasses), perm, o.numClasses, lam);
-    return { ...batch, [o.xKey]: { dtype: 'float32', shape: [...x.shape], data: out }, [o.yKey]: { dtype: 'float32', shape: [b, o.numClasses], data: soft } };
+    return {
+      ...batch,
+      [o.xKey]: { dtype: 'float32', shape: [...x.shape], data: out },
+      [o.yKey]: { dtype: 'float32', shape: [b, o.numClasses], data: soft },
+    };
   };
 }

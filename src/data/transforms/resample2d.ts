@@ -15,13 +15,15 @@ export interface Taps {
   readonly ksize: number;
 }
 
-const triangle = (x: number): number => (x < 0 ? -x : x) < 1 ? 1 - Math.abs(x) : 0;
-const cubic = (a: number) => (x: number): number => {
-  const t = Math.abs(x);
-  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
-  return 0;
-};
+const triangle = (x: number): number => ((x < 0 ? -x : x) < 1 ? 1 - Math.abs(x) : 0);
+const cubic =
+  (a: number) =>
+  (x: number): number => {
+    const t = Math.abs(x);
+    if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+    if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+    return 0;
+  };
 
 const cache = new Map<string, Taps>();
 
@@ -90,7 +92,12 @@ function torchBicubic(inSize: number, outSize: number, scale: number): Taps {
     width = Math.max(width, Math.max(...w.keys()) - lo + 1);
     dense.push({ lo, w });
   }
-  const out = { start, count, weights: width <= ksize ? weights : new Float64Array(outSize * width), ksize: Math.max(ksize, width) };
+  const out = {
+    start,
+    count,
+    weights: width <= ksize ? weights : new Float64Array(outSize * width),
+    ksize: Math.max(ksize, width),
+  };
   dense.forEach(({ lo, w }, x) => {
     start[x] = lo;
     count[x] = Math.max(...w.keys()) - lo + 1;
@@ -107,8 +114,15 @@ const clip8 = (v: number): number => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v
  * each pass rounds and clips to 0..255, as PIL does for 8-bit images.
  */
 export function resample2d(
-  src: ArrayLike<number>, c: number, h: number, w: number, oh: number, ow: number,
-  interpolation: Interpolation, antialias: boolean, quantize = false,
+  src: ArrayLike<number>,
+  c: number,
+  h: number,
+  w: number,
+  oh: number,
+  ow: number,
+  interpolation: Interpolation,
+  antialias: boolean,
+  quantize = false,
 ): Float32Array {
   let mid: ArrayLike<number> = src;
   if (w !== ow) {

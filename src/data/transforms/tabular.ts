@@ -30,9 +30,20 @@ export interface FittedTableStep {
  * The JSON form of a fitted tabular step (standardize, impute, oneHot, or a pipeline of them), as `toJSON` writes it.
  */
 export type FittedJson =
-  | { readonly kind: 'standardize'; readonly stats: Readonly<Record<string, { readonly mean: number; readonly std: number }>> }
-  | { readonly kind: 'impute'; readonly strategy: TableImputeStrategy; readonly fills: Readonly<Record<string, number | string>> }
-  | { readonly kind: 'oneHot'; readonly handleUnknown: 'ignore' | 'error'; readonly categories: Readonly<Record<string, readonly string[]>> }
+  | {
+      readonly kind: 'standardize';
+      readonly stats: Readonly<Record<string, { readonly mean: number; readonly std: number }>>;
+    }
+  | {
+      readonly kind: 'impute';
+      readonly strategy: TableImputeStrategy;
+      readonly fills: Readonly<Record<string, number | string>>;
+    }
+  | {
+      readonly kind: 'oneHot';
+      readonly handleUnknown: 'ignore' | 'error';
+      readonly categories: Readonly<Record<string, readonly string[]>>;
+    }
   | { readonly kind: 'pipeline'; readonly version: 1; readonly steps: readonly FittedJson[] };
 
 function column(step: string, t: Table, name: string): Column {
@@ -42,7 +53,11 @@ function column(step: string, t: Table, name: string): Column {
 }
 const numericNames = (t: Table): string[] => t.names.filter((n) => t.columns[n].type !== 'string');
 const present = (v: Float64Array): number[] => Array.from(v).filter((x) => !Number.isNaN(x));
-const withColumns = (t: Table, names: readonly string[], columns: Record<string, Column>): Table => ({ rows: t.rows, names, columns });
+const withColumns = (t: Table, names: readonly string[], columns: Record<string, Column>): Table => ({
+  rows: t.rows,
+  names,
+  columns,
+});
 
 // ---- standardize -------------------------------------------------------------------------------------------------
 
@@ -72,7 +87,9 @@ export function standardize(options: StandardizeOptions = {}): TableStep {
   };
 }
 
-function fittedStandardize(stats: Readonly<Record<string, { readonly mean: number; readonly std: number }>>): FittedTableStep {
+function fittedStandardize(
+  stats: Readonly<Record<string, { readonly mean: number; readonly std: number }>>,
+): FittedTableStep {
   return {
     kind: 'standardize',
     transform(t) {
@@ -125,13 +142,19 @@ export function impute(options: ImputeOptions = {}): TableStep {
         let fill: number | string | undefined;
         if (strategy === 'constant') {
           const v = options.fill ?? (c.type === 'string' ? 'missing' : 0);
-          if (c.type !== 'string' && typeof v !== 'number') throw new Error(`impute: column "${name}" holds numbers; fill ${JSON.stringify(v)} is not a number`);
+          if (c.type !== 'string' && typeof v !== 'number')
+            throw new Error(`impute: column "${name}" holds numbers; fill ${JSON.stringify(v)} is not a number`);
           fill = c.type === 'string' ? String(v) : v;
         } else if (c.type === 'string') fill = mostFrequent(c.values.filter((v): v is string => v !== null));
         else {
           const xs = present(c.values).sort((a, b) => a - b);
           if (strategy === 'mean') fill = xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined;
-          else if (strategy === 'median') fill = xs.length ? (xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2) : undefined;
+          else if (strategy === 'median')
+            fill = xs.length
+              ? xs.length % 2
+                ? xs[(xs.length - 1) / 2]
+                : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2
+              : undefined;
           else fill = mostFrequent(xs);
         }
         if (fill === undefined) throw new Error(`impute: column "${name}" has no values to fit`);
@@ -142,7 +165,10 @@ export function impute(options: ImputeOptions = {}): TableStep {
   };
 }
 
-function fittedImpute(strategy: TableImputeStrategy, fills: Readonly<Record<string, number | string>>): FittedTableStep {
+function fittedImpute(
+  strategy: TableImputeStrategy,
+  fills: Readonly<Record<string, number | string>>,
+): FittedTableStep {
   return {
     kind: 'impute',
     transform(t) {
@@ -150,10 +176,12 @@ function fittedImpute(strategy: TableImputeStrategy, fills: Readonly<Record<stri
       for (const [name, fill] of Object.entries(fills)) {
         const c = column('impute', t, name);
         if (c.type === 'string') {
-          if (typeof fill !== 'string') throw new Error(`impute: column "${name}" holds strings but was fitted on numbers`);
+          if (typeof fill !== 'string')
+            throw new Error(`impute: column "${name}" holds strings but was fitted on numbers`);
           columns[name] = { type: 'string', values: c.values.map((v) => v ?? fill) };
         } else {
-          if (typeof fill !== 'number') throw new Error(`impute: column "${name}" holds numbers but was fitted on strings`);
+          if (typeof fill !== 'number')
+            throw new Error(`impute: column "${name}" holds numbers but was fitted on strings`);
           columns[name] = { type: c.type, values: c.values.map((v) => (Number.isNaN(v) ? fill : v)) };
         }
       }
@@ -188,9 +216,13 @@ export function oneHot(options: OneHotOptions = {}): TableStep {
   };
 }
 
-const labels = (c: Column): (string | null)[] => (c.type === 'string' ? [...c.values] : Array.from(c.values, (v) => (Number.isNaN(v) ? null : String(v))));
+const labels = (c: Column): (string | null)[] =>
+  c.type === 'string' ? [...c.values] : Array.from(c.values, (v) => (Number.isNaN(v) ? null : String(v)));
 
-function fittedOneHot(handleUnknown: 'ignore' | 'error', categories: Readonly<Record<string, readonly string[]>>): FittedTableStep {
+function fittedOneHot(
+  handleUnknown: 'ignore' | 'error',
+  categories: Readonly<Record<string, readonly string[]>>,
+): FittedTableStep {
   return {
     kind: 'oneHot',
     transform(t) {
@@ -211,7 +243,8 @@ function fittedOneHot(handleUnknown: 'ignore' | 'error', categories: Readonly<Re
           if (v === null) return;
           const k = index.get(v);
           if (k !== undefined) out[k][r] = 1;
-          else if (handleUnknown === 'error') throw new Error(`oneHot: column "${name}" row ${r}: category "${v}" was not seen in training`);
+          else if (handleUnknown === 'error')
+            throw new Error(`oneHot: column "${name}" row ${r}: category "${v}" was not seen in training`);
         });
         cats.forEach((c, i) => {
           names.push(`${name}=${c}`);
@@ -255,28 +288,37 @@ function fittedPipeline(steps: readonly FittedTableStep[]): FittedTableStep {
 export function fittedFromJSON(json: unknown): FittedTableStep {
   const j = json as { kind?: unknown } | null;
   const obj = (v: unknown, what: string): Record<string, unknown> => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`fittedFromJSON: ${what} must be an object`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new Error(`fittedFromJSON: ${what} must be an object`);
     return v as Record<string, unknown>;
   };
   switch (j?.kind) {
     case 'standardize': {
-      const stats = obj((j as { stats?: unknown }).stats, 'standardize.stats') as Record<string, { mean: number; std: number }>;
-      for (const [k, s] of Object.entries(stats)) if (typeof s?.mean !== 'number' || !(s.std > 0)) throw new Error(`fittedFromJSON: standardize.stats["${k}"] needs a mean and a std > 0`);
+      const stats = obj((j as { stats?: unknown }).stats, 'standardize.stats') as Record<
+        string,
+        { mean: number; std: number }
+      >;
+      for (const [k, s] of Object.entries(stats))
+        if (typeof s?.mean !== 'number' || !(s.std > 0))
+          throw new Error(`fittedFromJSON: standardize.stats["${k}"] needs a mean and a std > 0`);
       return fittedStandardize(stats);
     }
     case 'impute': {
       const { strategy, fills } = j as { strategy?: unknown; fills?: unknown };
-      if (strategy !== 'mean' && strategy !== 'median' && strategy !== 'mostFrequent' && strategy !== 'constant') throw new Error(`fittedFromJSON: impute.strategy "${String(strategy)}" is unknown`);
+      if (strategy !== 'mean' && strategy !== 'median' && strategy !== 'mostFrequent' && strategy !== 'constant')
+        throw new Error(`fittedFromJSON: impute.strategy "${String(strategy)}" is unknown`);
       return fittedImpute(strategy, obj(fills, 'impute.fills') as Record<string, number | string>);
     }
     case 'oneHot': {
       const { handleUnknown, categories } = j as { handleUnknown?: unknown; categories?: unknown };
-      if (handleUnknown !== 'ignore' && handleUnknown !== 'error') throw new Error(`fittedFromJSON: oneHot.handleUnknown "${String(handleUnknown)}" is unknown`);
+      if (handleUnknown !== 'ignore' && handleUnknown !== 'error')
+        throw new Error(`fittedFromJSON: oneHot.handleUnknown "${String(handleUnknown)}" is unknown`);
       return fittedOneHot(handleUnknown, obj(categories, 'oneHot.categories') as Record<string, string[]>);
     }
     case 'pipeline': {
       const { version, steps } = j as { version?: unknown; steps?: unknown };
-      if (version !== 1 || !Array.isArray(steps)) throw new Error('fittedFromJSON: pipeline needs version 1 and steps[]');
+      if (version !== 1 || !Array.isArray(steps))
+        throw new Error('fittedFromJSON: pipeline needs version 1 and steps[]');
       return fittedPipeline(steps.map(fittedFromJSON));
     }
     default:

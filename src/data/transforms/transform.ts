@@ -35,7 +35,8 @@ export function onKey(key: string, ...transforms: readonly ArrayTransform[]): Sa
   const t = compose(...transforms);
   return function onKeyTransform(sample, ctx) {
     const v = sample[key];
-    if (v === undefined || typeof v === 'number') throw new Error(`onKey("${key}"): sample has no array "${key}" (keys: ${Object.keys(sample).join(', ')})`);
+    if (v === undefined || typeof v === 'number')
+      throw new Error(`onKey("${key}"): sample has no array "${key}" (keys: ${Object.keys(sample).join(', ')})`);
     return { ...sample, [key]: t(v, ctx) };
   };
 }
@@ -56,11 +57,16 @@ export function mapDataset(dataset: Dataset, ...transforms: readonly SampleTrans
 
 /** Throws naming the first key of `options` not in `known` (a typo would otherwise be ignored silently). */
 export function rejectUnknown(name: string, options: object | undefined, known: readonly string[]): void {
-  for (const k of Object.keys(options ?? {})) if (!known.includes(k)) throw new Error(`${name}: unknown option "${k}" (known: ${known.join(', ')})`);
+  for (const k of Object.keys(options ?? {}))
+    if (!known.includes(k)) throw new Error(`${name}: unknown option "${k}" (known: ${known.join(', ')})`);
 }
 
 /** Merges typed defaults with user options, rejecting unknown keys. */
-export function withDefaults<T extends object>(name: string, defaults: Required<T>, options: Partial<T> | undefined): Required<T> {
+export function withDefaults<T extends object>(
+  name: string,
+  defaults: Required<T>,
+  options: Partial<T> | undefined,
+): Required<T> {
   rejectUnknown(name, options, Object.keys(defaults));
   const out = { ...defaults } as Required<T>;
   for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) (out as Record<string, unknown>)[k] = v;

@@ -29,7 +29,8 @@ export interface Conv2dAttrs {
 
 function spatial(op: string, x: Tensor): [number, number] {
   const [h, w] = [x.shape[2], x.shape[3]];
-  if (typeof h !== 'number' || typeof w !== 'number') throw new Error(`${op}: spatial dims must be static, got ${formatShape(x.shape)}`);
+  if (typeof h !== 'number' || typeof w !== 'number')
+    throw new Error(`${op}: spatial dims must be static, got ${formatShape(x.shape)}`);
   return [h, w];
 }
 
@@ -41,7 +42,10 @@ function checkConv(op: string, x: Tensor, w: Tensor, b: Tensor | undefined, cin:
   if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got ${formatShape(x.shape)}`);
   if (w.rank !== 4) throw new Error(`${op}: weight must be 4-D, got ${formatShape(w.shape)}`);
   if (x.dtype !== w.dtype) throw new Error(`${op}: input dtype ${x.dtype} vs weight dtype ${w.dtype}`);
-  if (x.shape[1] !== cin) throw new Error(`${op}: input has ${x.shape[1]} channels, weight ${formatShape(w.shape)} with groups=${a.group} expects ${cin}`);
+  if (x.shape[1] !== cin)
+    throw new Error(
+      `${op}: input has ${x.shape[1]} channels, weight ${formatShape(w.shape)} with groups=${a.group} expects ${cin}`,
+    );
   if (b && b.rank !== 1) throw new Error(`${op}: bias must be 1-D, got ${formatShape(b.shape)}`);
 }
 
@@ -50,18 +54,28 @@ const convPrim = primitive<Conv2dAttrs>({
   infer: ([x, w, b], a) => {
     const cin = (w.shape[1] as number) * a.group;
     checkConv('conv2d', x, w, b, cin, a);
-    if ((w.shape[0] as number) % a.group !== 0) throw new Error(`conv2d: ${w.shape[0]} output channels do not split into groups=${a.group}`);
+    if ((w.shape[0] as number) % a.group !== 0)
+      throw new Error(`conv2d: ${w.shape[0]} output channels do not split into groups=${a.group}`);
     const [h, wd] = spatial('conv2d', x);
     const [kh, kw] = [w.shape[2] as number, w.shape[3] as number];
     const oh = convOutSize(h, kh, a.strides[0], a.pads[0], a.pads[2], a.dilations[0]);
     const ow = convOutSize(wd, kw, a.strides[1], a.pads[1], a.pads[3], a.dilations[1]);
-    if (oh <= 0 || ow <= 0) throw new Error(`conv2d: kernel [${kh},${kw}] does not fit input ${formatShape(x.shape)} with these pads/dilations`);
+    if (oh <= 0 || ow <= 0)
+      throw new Error(
+        `conv2d: kernel [${kh},${kw}] does not fit input ${formatShape(x.shape)} with these pads/dilations`,
+      );
     return [{ dtype: x.dtype, shape: [x.shape[0], w.shape[0], oh, ow] }];
   },
   lower: (ctx, n, ins) => {
     const a = n.attrs;
     const w = n.inputs[1];
-    return ctx.emit('Conv', ins, { strides: a.strides, pads: a.pads, dilations: a.dilations, group: a.group, kernel_shape: [w.shape[2] as number, w.shape[3] as number] });
+    return ctx.emit('Conv', ins, {
+      strides: a.strides,
+      pads: a.pads,
+      dilations: a.dilations,
+      group: a.group,
+      kernel_shape: [w.shape[2] as number, w.shape[3] as number],
+    });
   },
   vjp: (n, [g]) => {
     if (!g) return n.inputs.map(() => null);
@@ -74,8 +88,18 @@ const convPrim = primitive<Conv2dAttrs>({
     const full = [a.dilations[0] * (kh - 1), a.dilations[1] * (kw - 1)];
     const tp = [full[0] - a.pads[0], full[1] - a.pads[1], full[0] - a.pads[2], full[1] - a.pads[3]] as const;
     if (a.strides[0] === 1 && a.strides[1] === 1 && tp.every((p) => p >= 0)) {
-      const wt = slice(groupTransposed(w, a.group), { axes: [2, 3], starts: [-1, -1], ends: [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER], steps: [-1, -1] });
-      dx = conv2dRaw(g, wt, undefined, { strides: [1, 1], pads: [tp[0], tp[1], tp[2], tp[3]], dilations: a.dilations, group: a.group });
+      const wt = slice(groupTransposed(w, a.group), {
+        axes: [2, 3],
+        starts: [-1, -1],
+        ends: [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER],
+        steps: [-1, -1],
+      });
+      dx = conv2dRaw(g, wt, undefined, {
+        strides: [1, 1],
+        pads: [tp[0], tp[1], tp[2], tp[3]],
+        dilations: a.dilations,
+        group: a.group,
+      });
     } else {
       const [oh, ow] = [g.shape[2] as number, g.shape[3] as number];
       const op = [
@@ -115,10 +139,19 @@ const depthwiseWeightGradPrim = primitive<Conv2dAttrs & { readonly kernel: reado
     const [oh, ow] = spatial('conv2d backward', n.inputs[0]);
     const xt = ctx.emit('Reshape', [ctx.emit('Transpose', [x], { perm: [1, 0, 2, 3] })[0], ctx.i64([1, -1, h, w])])[0];
     const dyt = ctx.emit('Transpose', [dy], { perm: [1, 0, 2, 3] })[0];
-    const full = ctx.emit('Conv', [xt, dyt], { strides: a.dilations, dilations: a.strides, pads: a.pads, group: a.group, kernel_shape: [oh, ow] })[0];
+    const full = ctx.emit('Conv', [xt, dyt], {
+      strides: a.dilations,
+      dilations: a.strides,
+      pads: a.pads,
+      group: a.group,
+      kernel_shape: [oh, ow],
+    })[0];
     const fh = Math.floor((h + a.pads[0] + a.pads[2] - a.strides[0] * (oh - 1) - 1) / a.dilations[0]) + 1;
     const fw = Math.floor((w + a.pads[1] + a.pads[3] - a.strides[1] * (ow - 1) - 1) / a.dilations[1]) + 1;
-    const out = fh === a.kernel[0] && fw === a.kernel[1] ? full : ctx.emit('Slice', [full, ctx.i64([0, 0]), ctx.i64([a.kernel[0], a.kernel[1]]), ctx.i64([2, 3])])[0];
+    const out =
+      fh === a.kernel[0] && fw === a.kernel[1]
+        ? full
+        : ctx.emit('Slice', [full, ctx.i64([0, 0]), ctx.i64([a.kernel[0], a.kernel[1]]), ctx.i64([2, 3])])[0];
     return [ctx.emit('Reshape', [out, ctx.i64([-1, 1, a.kernel[0], a.kernel[1]])])[0]];
   },
   vjp: () => {
@@ -190,7 +223,11 @@ const convTransposePrim = primitive<ConvTranspose2dAttrs>({
     const a = n.attrs;
     const w = n.inputs[1];
     return ctx.emit('ConvTranspose', ins, {
-      strides: a.strides, pads: a.pads, dilations: a.dilations, group: a.group, output_padding: a.outputPadding,
+      strides: a.strides,
+      pads: a.pads,
+      dilations: a.dilations,
+      group: a.group,
+      output_padding: a.outputPadding,
       kernel_shape: [w.shape[2] as number, w.shape[3] as number],
     });
   },
@@ -214,7 +251,8 @@ const convTransposePrim = primitive<ConvTranspose2dAttrs>({
  */
 export function conv2dRaw(x: Tensor, w: Tensor, b: Tensor | undefined, a: Conv2dAttrs): Tensor {
   const low = autocastTarget(x.dtype);
-  if (low) return cast(convPrim(b ? [cast(x, low), cast(w, low), cast(b, low)] : [cast(x, low), cast(w, low)], a)[0], x.dtype);
+  if (low)
+    return cast(convPrim(b ? [cast(x, low), cast(w, low), cast(b, low)] : [cast(x, low), cast(w, low)], a)[0], x.dtype);
   return convPrim(b ? [x, w, b] : [x, w], a)[0];
 }
 /**
@@ -258,7 +296,12 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor, opts: Conv2dOptions = {
 }
 
 /** 1-D convolution, x [N, Cin, L], weight [Cout, Cin/groups, k]: a conv2d over a 1×L image. */
-export function conv1d(x: Tensor, w: Tensor, b?: Tensor, opts: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number } = {}): Tensor {
+export function conv1d(
+  x: Tensor,
+  w: Tensor,
+  b?: Tensor,
+  opts: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number } = {},
+): Tensor {
   if (x.rank !== 3) throw new Error(`conv1d: input must be [N, C, L], got ${formatShape(x.shape)}`);
   if (w.rank !== 3) throw new Error(`conv1d: weight must be [Cout, Cin/groups, k], got ${formatShape(w.shape)}`);
   const p = opts.padding;
@@ -273,12 +316,17 @@ export function conv1d(x: Tensor, w: Tensor, b?: Tensor, opts: { stride?: number
 
 /** Transposed 2-D convolution, weight [Cin, Cout/groups, kh, kw] (PyTorch layout). */
 export function convTranspose2d(
-  x: Tensor, w: Tensor, b?: Tensor,
+  x: Tensor,
+  w: Tensor,
+  b?: Tensor,
   opts: { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; groups?: number } = {},
 ): Tensor {
   const [ph, pw] = pair(opts.padding ?? 0);
   return convTranspose2dRaw(x, w, b, {
-    strides: pair(opts.stride ?? 1), pads: [ph, pw, ph, pw], dilations: pair(opts.dilation ?? 1), group: opts.groups ?? 1, outputPadding: pair(opts.outputPadding ?? 0),
+    strides: pair(opts.stride ?? 1),
+    pads: [ph, pw, ph, pw],
+    dilations: pair(opts.dilation ?? 1),
+    group: opts.groups ?? 1,
+    outputPadding: pair(opts.outputPadding ?? 0),
   });
 }
-

@@ -30,7 +30,11 @@ export interface CustomVjpForward {
  * Gradient rule: the outputs' cotangents (null where none flows), the saved residuals and the original inputs
  * → one gradient per input (null: none). Written in ordinary ops, so it is itself differentiable.
  */
-export type CustomVjpRule = (cotangents: readonly (Tensor | null)[], residuals: readonly Tensor[], inputs: readonly Tensor[]) => readonly (Tensor | null)[];
+export type CustomVjpRule = (
+  cotangents: readonly (Tensor | null)[],
+  residuals: readonly Tensor[],
+  inputs: readonly Tensor[],
+) => readonly (Tensor | null)[];
 
 interface CustomVjpAttrs {
   readonly name: string;
@@ -51,7 +55,8 @@ const customVjpPrim = primitive<CustomVjpAttrs>({
     const { inputs, rule, name, residuals } = n.attrs;
     const xs = n.inputs.slice(0, inputs);
     const grads = rule(cts, residuals, xs);
-    if (grads.length !== inputs) throw new Error(`customVjp ${name}: the rule returned ${grads.length} gradients for ${inputs} inputs`);
+    if (grads.length !== inputs)
+      throw new Error(`customVjp ${name}: the rule returned ${grads.length} gradients for ${inputs} inputs`);
     return [...grads, ...n.inputs.slice(inputs).map(() => null)];
   },
 });
@@ -62,7 +67,11 @@ const customVjpPrim = primitive<CustomVjpAttrs>({
  *   const f = customVjp('square', (x) => ({ outputs: [mul(x, x)], residuals: [x] }), ([g], [x]) => [g && mul(g, mul(x, 2))]);
  *   const [y] = f(x);
  */
-export function customVjp(name: string, forward: (...xs: Tensor[]) => CustomVjpForward, rule: CustomVjpRule): (...xs: Tensor[]) => Tensor[] {
+export function customVjp(
+  name: string,
+  forward: (...xs: Tensor[]) => CustomVjpForward,
+  rule: CustomVjpRule,
+): (...xs: Tensor[]) => Tensor[] {
   return (...xs) => {
     const { outputs, residuals = [] } = forward(...xs);
     if (outputs.length === 0) throw new Error(`customVjp ${name}: the forward returned no outputs`);

@@ -116,9 +116,18 @@ const geluPrim = primitive<{ approximate: 'none' | 'tanh' }>({
     if (ctx.opset >= 20) return ctx.emit('Gelu', [x], { approximate: n.attrs.approximate });
     const dt = n.inputs[0].dtype;
     const c = (v: number) => ctx.scalar(v, dt);
-    const inner = n.attrs.approximate === 'none'
-      ? ctx.emit('Erf', [ctx.emit('Mul', [x, c(Math.SQRT1_2)])[0]])[0]
-      : ctx.emit('Tanh', [ctx.emit('Mul', [ctx.emit('Add', [x, ctx.emit('Mul', [ctx.emit('Mul', [ctx.emit('Mul', [x, x])[0], x])[0], c(0.044715)])[0]])[0], c(Math.sqrt(2 / Math.PI))])[0]])[0];
+    const inner =
+      n.attrs.approximate === 'none'
+        ? ctx.emit('Erf', [ctx.emit('Mul', [x, c(Math.SQRT1_2)])[0]])[0]
+        : ctx.emit('Tanh', [
+            ctx.emit('Mul', [
+              ctx.emit('Add', [
+                x,
+                ctx.emit('Mul', [ctx.emit('Mul', [ctx.emit('Mul', [x, x])[0], x])[0], c(0.044715)])[0],
+              ])[0],
+              c(Math.sqrt(2 / Math.PI)),
+            ])[0],
+          ])[0];
     return ctx.emit('Mul', [ctx.emit('Mul', [x, c(0.5)])[0], ctx.emit('Add', [inner, c(1)])[0]]);
   },
   vjp: (n, [g]) => {
@@ -153,7 +162,8 @@ const hardtanhPrim = primitive<{ lo: number; hi: number }>({
     if (!(a.lo < a.hi)) throw new Error(`hardtanh: lower bound ${a.lo} must be below upper bound ${a.hi}`);
     return [{ dtype: x.dtype, shape: x.shape }];
   },
-  lower: (ctx, n, [x]) => ctx.emit('Clip', [x, ctx.scalar(n.attrs.lo, n.inputs[0].dtype), ctx.scalar(n.attrs.hi, n.inputs[0].dtype)]),
+  lower: (ctx, n, [x]) =>
+    ctx.emit('Clip', [x, ctx.scalar(n.attrs.lo, n.inputs[0].dtype), ctx.scalar(n.attrs.hi, n.inputs[0].dtype)]),
   vjp: (n, [g]) => {
     if (!g) return [null];
     const y = n.outputs[0];
@@ -175,7 +185,13 @@ export const softplus = (x: Tensor): Tensor => add(relu(x), log(add(exp(neg(abs(
 
 // ---- binary ------------------------------------------------------------------------------------
 
-function binary(name: string, onnx: string, vjp: VjpRule<NoAttrs> | 'none', out?: (d: DType) => DType, floatOnly = false) {
+function binary(
+  name: string,
+  onnx: string,
+  vjp: VjpRule<NoAttrs> | 'none',
+  out?: (d: DType) => DType,
+  floatOnly = false,
+) {
   const f = primitive<NoAttrs>({
     name,
     infer: ([a, b]) => {
@@ -257,7 +273,8 @@ const modPrim = primitive<{ fmod: boolean }>({
   name: 'mod',
   infer: ([a, b], attrs) => {
     const dt = sameDType('mod', a.dtype, b.dtype);
-    if (isFloat(dt) && !attrs.fmod) throw new Error('mod: a floating-point remainder needs fmod=true (the sign of the dividend, as C fmod)');
+    if (isFloat(dt) && !attrs.fmod)
+      throw new Error('mod: a floating-point remainder needs fmod=true (the sign of the dividend, as C fmod)');
     return [{ dtype: dt, shape: broadcastShapes('mod', a.shape, b.shape) }];
   },
   lower: (ctx, n, [a, b]) => ctx.emit('Mod', [a, b], { fmod: n.attrs.fmod ? 1 : 0 }),
@@ -312,7 +329,8 @@ function logical(name: string, onnx: string) {
   const f = primitive<NoAttrs>({
     name,
     infer: ([a, b]) => {
-      if (a.dtype !== 'bool' || b.dtype !== 'bool') throw new Error(`${name}: needs bool tensors, got ${a.dtype} and ${b.dtype}`);
+      if (a.dtype !== 'bool' || b.dtype !== 'bool')
+        throw new Error(`${name}: needs bool tensors, got ${a.dtype} and ${b.dtype}`);
       return [{ dtype: 'bool', shape: broadcastShapes(name, a.shape, b.shape) }];
     },
     lower: (ctx, _n, [a, b]) => ctx.emit(onnx, [a, b]),
@@ -387,4 +405,3 @@ const castPrim = primitive<{ to: DType }>({
 export const cast = (x: Tensor, to: DType): Tensor => (x.dtype === to ? x : castPrim([x], { to })[0]);
 
 const onnxCode = (d: DType): number => ONNX_DTYPE[d];
-

@@ -49,11 +49,19 @@ function gatherGrad(g: Tensor, x: Tensor, idx: Tensor, axis: number): Tensor {
   const perm = [axis, ...x.shape.map((_, i) => i).filter((i) => i !== axis)];
   const xt = transpose(x, perm);
   const q = idx.rank;
-  const gPerm = [...Array.from({ length: q }, (_, i) => axis + i), ...g.shape.map((_, i) => i).filter((i) => i < axis || i >= axis + q)];
+  const gPerm = [
+    ...Array.from({ length: q }, (_, i) => axis + i),
+    ...g.shape.map((_, i) => i).filter((i) => i < axis || i >= axis + q),
+  ];
   const gt = transpose(g, gPerm);
   const rest = xt.shape.slice(1);
   const flatIdx = reshape(cast(idx, 'int64'), [-1]);
-  const g2 = reshape(gt, [-1, ...(rest.length ? [rest.reduce<Dim>((a, d) => (typeof a === 'number' && typeof d === 'number' ? a * d : `${a}*${d}`), 1)] : [1])]);
+  const g2 = reshape(gt, [
+    -1,
+    ...(rest.length
+      ? [rest.reduce<Dim>((a, d) => (typeof a === 'number' && typeof d === 'number' ? a * d : `${a}*${d}`), 1)]
+      : [1]),
+  ]);
   let dxt: Tensor;
   if (typeof rows === 'number' && rows <= 2048) {
     const oh = cast(oneHot(flatIdx, rows), g.dtype); // [n, rows]
@@ -71,8 +79,14 @@ const scatterRowsPrim = primitive<Record<string, never>>({
   infer: ([g2, , like]) => [{ dtype: g2.dtype, shape: [like.shape[0], g2.shape[1]] }],
   lower: (ctx, n, [g2, idx, like]) => {
     const rows = ctx.emit('Slice', [ctx.shapeOf(n.inputs[2]), ctx.i64([0]), ctx.i64([1])])[0];
-    const outShape = ctx.emit('Concat', [rows, ctx.emit('Slice', [ctx.shapeOf(n.inputs[0]), ctx.i64([1]), ctx.i64([2])])[0]], { axis: 0 })[0];
-    const zeros = ctx.emit('ConstantOfShape', [outShape], { value: { tensor: ndarray(n.inputs[0].dtype, [1], [0]) } })[0];
+    const outShape = ctx.emit(
+      'Concat',
+      [rows, ctx.emit('Slice', [ctx.shapeOf(n.inputs[0]), ctx.i64([1]), ctx.i64([2])])[0]],
+      { axis: 0 },
+    )[0];
+    const zeros = ctx.emit('ConstantOfShape', [outShape], {
+      value: { tensor: ndarray(n.inputs[0].dtype, [1], [0]) },
+    })[0];
     const idx2 = ctx.emit('Expand', [ctx.emit('Unsqueeze', [idx, ctx.i64([1])])[0], ctx.shapeOf(n.inputs[0])])[0];
     void like;
     return ctx.emit('ScatterElements', [zeros, idx2, g2], { axis: 0, reduction: 'add' });
@@ -93,7 +107,10 @@ const gatherElementsPrim = primitive<{ axis: number }>({
   name: 'gatherElements',
   infer: ([x, idx], a) => {
     requireIndex('gatherElements', idx);
-    if (idx.rank !== x.rank) throw new Error(`gatherElements: indices ${formatShape(idx.shape)} must have the rank of x ${formatShape(x.shape)}`);
+    if (idx.rank !== x.rank)
+      throw new Error(
+        `gatherElements: indices ${formatShape(idx.shape)} must have the rank of x ${formatShape(x.shape)}`,
+      );
     void a;
     return [{ dtype: x.dtype, shape: idx.shape }];
   },
@@ -108,7 +125,10 @@ const scatterAddPrim = primitive<{ axis: number }>({
   name: 'scatterAdd',
   infer: ([x, idx, src]) => {
     requireIndex('scatterAdd', idx);
-    if (formatShape(idx.shape) !== formatShape(src.shape)) throw new Error(`scatterAdd: indices ${formatShape(idx.shape)} and src ${formatShape(src.shape)} must have the same shape`);
+    if (formatShape(idx.shape) !== formatShape(src.shape))
+      throw new Error(
+        `scatterAdd: indices ${formatShape(idx.shape)} and src ${formatShape(src.shape)} must have the same shape`,
+      );
     return [{ dtype: x.dtype, shape: x.shape }];
   },
   lower: (ctx, n, ins) => ctx.emit('ScatterElements', ins, { axis: n.attrs.axis, reduction: 'add' }),
@@ -123,11 +143,15 @@ export const scatterAdd = (x: Tensor, axis: number, indices: Tensor, src: Tensor
 const oneHotPrim = primitive<{ depth: number; dtype: DType }>({
   name: 'oneHot',
   infer: ([idx], a) => (requireIndex('oneHot', idx), [{ dtype: a.dtype, shape: [...idx.shape, a.depth] }]),
-  lower: (ctx, n, [idx]) => ctx.emit('OneHot', [idx, ctx.i64([n.attrs.depth]), ctx.constant(ndarray(n.attrs.dtype, [2], [0, 1]))], { axis: -1 }),
+  lower: (ctx, n, [idx]) =>
+    ctx.emit('OneHot', [idx, ctx.i64([n.attrs.depth]), ctx.constant(ndarray(n.attrs.dtype, [2], [0, 1]))], {
+      axis: -1,
+    }),
   vjp: 'none',
 });
 /** One-hot encoding along a new last axis. */
-export const oneHot = (indices: Tensor, depth: number, dtype: DType = 'float32'): Tensor => oneHotPrim([indices], { depth, dtype })[0];
+export const oneHot = (indices: Tensor, depth: number, dtype: DType = 'float32'): Tensor =>
+  oneHotPrim([indices], { depth, dtype })[0];
 
 // ---- topk --------------------------------------------------------------------------------------
 
@@ -135,12 +159,17 @@ const topkPrim = primitive<{ k: number; axis: number; largest: boolean }>({
   name: 'topk',
   infer: ([x], a) => {
     const d = x.shape[a.axis];
-    if (typeof d === 'number' && a.k > d) throw new Error(`topk: k=${a.k} exceeds axis ${a.axis} of ${formatShape(x.shape)}`);
+    if (typeof d === 'number' && a.k > d)
+      throw new Error(`topk: k=${a.k} exceeds axis ${a.axis} of ${formatShape(x.shape)}`);
     const shape = [...x.shape];
     shape[a.axis] = a.k;
-    return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }];
+    return [
+      { dtype: x.dtype, shape },
+      { dtype: 'int64', shape },
+    ];
   },
-  lower: (ctx, n, [x]) => ctx.emit('TopK', [x, ctx.i64([n.attrs.k])], { axis: n.attrs.axis, largest: n.attrs.largest ? 1 : 0, sorted: 1 }, 2),
+  lower: (ctx, n, [x]) =>
+    ctx.emit('TopK', [x, ctx.i64([n.attrs.k])], { axis: n.attrs.axis, largest: n.attrs.largest ? 1 : 0, sorted: 1 }, 2),
   vjp: (n, [g]) => [g && scatterAdd(zerosLike(n.inputs[0]), n.attrs.axis, n.outputs[1], g)],
 });
 /** The k largest (or smallest) values along `axis` and their int64 indices; the gradient flows through values. */
@@ -151,10 +180,18 @@ export function topk(x: Tensor, k: number, axis = -1, largest = true): [Tensor, 
 
 // ---- cumsum ------------------------------------------------------------------------------------
 
-const cumsumPrim: PrimFn<{ axis: number; exclusive: boolean; reverse: boolean }> = primitive<{ axis: number; exclusive: boolean; reverse: boolean }>({
+const cumsumPrim: PrimFn<{ axis: number; exclusive: boolean; reverse: boolean }> = primitive<{
+  axis: number;
+  exclusive: boolean;
+  reverse: boolean;
+}>({
   name: 'cumsum',
   infer: ([x]) => [{ dtype: x.dtype, shape: x.shape }],
-  lower: (ctx, n, [x]) => ctx.emit('CumSum', [x, ctx.scalar(n.attrs.axis, 'int64')], { exclusive: n.attrs.exclusive ? 1 : 0, reverse: n.attrs.reverse ? 1 : 0 }),
+  lower: (ctx, n, [x]) =>
+    ctx.emit('CumSum', [x, ctx.scalar(n.attrs.axis, 'int64')], {
+      exclusive: n.attrs.exclusive ? 1 : 0,
+      reverse: n.attrs.reverse ? 1 : 0,
+    }),
   // the transpose of a (reverse) cumulative sum is the cumulative sum in the other direction
   vjp: (n, [g]) => [g && cumsumPrim([g], { ...n.attrs, reverse: !n.attrs.reverse })[0]],
 });
@@ -163,7 +200,11 @@ const cumsumPrim: PrimFn<{ axis: number; exclusive: boolean; reverse: boolean }>
  * from the end (both default false); throws on an out-of-range axis.
  */
 export const cumsum = (x: Tensor, axis: number, opts: { exclusive?: boolean; reverse?: boolean } = {}): Tensor =>
-  cumsumPrim([x], { axis: normAxis('cumsum', axis, x.rank), exclusive: opts.exclusive ?? false, reverse: opts.reverse ?? false })[0];
+  cumsumPrim([x], {
+    axis: normAxis('cumsum', axis, x.rank),
+    exclusive: opts.exclusive ?? false,
+    reverse: opts.reverse ?? false,
+  })[0];
 
 // ---- triu / tril / causal mask -----------------------------------------------------------------
 
@@ -193,4 +234,3 @@ export function causalMask(t: number, dtype: DType = 'float32'): Tensor {
   for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) m[i * t + j] = -Infinity;
   return constant(ndarray(dtype, [t, t], Array.from(m)));
 }
-

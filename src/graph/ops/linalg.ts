@@ -45,7 +45,8 @@ function swapsLastTwo(t: Tensor): boolean {
 
 /** numpy matmul: 1-D operands are promoted and the added axis removed; batch dims broadcast. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.rank === 0 || b.rank === 0) throw new Error(`matmul: scalars are not allowed (x ${formatShape(a.shape)}, w ${formatShape(b.shape)})`);
+  if (a.rank === 0 || b.rank === 0)
+    throw new Error(`matmul: scalars are not allowed (x ${formatShape(a.shape)}, w ${formatShape(b.shape)})`);
   const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.rank === 1 ? unsqueeze(b, 1) : b;
   const low = autocastTarget(a.dtype);
@@ -60,11 +61,14 @@ const gemmPrim = primitive<GemmAttrs>({
   name: 'gemm',
   infer: ([a, b, c], t) => {
     sameDType('gemm', a.dtype, b.dtype);
-    if (a.rank !== 2 || b.rank !== 2) throw new Error(`gemm: operands must be 2-D, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    if (a.rank !== 2 || b.rank !== 2)
+      throw new Error(`gemm: operands must be 2-D, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
     const [m, k1] = t.transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
     const [k2, nn] = t.transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
     if (k1 !== k2 && typeof k1 === 'number' && typeof k2 === 'number') {
-      throw new Error(`gemm: inner dimensions differ: ${formatShape(a.shape)}${t.transA ? 'ᵀ' : ''} vs ${formatShape(b.shape)}${t.transB ? 'ᵀ' : ''}`);
+      throw new Error(
+        `gemm: inner dimensions differ: ${formatShape(a.shape)}${t.transA ? 'ᵀ' : ''} vs ${formatShape(b.shape)}${t.transB ? 'ᵀ' : ''}`,
+      );
     }
     const shape: Dim[] = [m, nn];
     if (c) broadcastShapes('gemm', c.shape, shape);
@@ -100,7 +104,9 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
   if (w.rank !== 2) throw new Error(`linear: weight must be [out, in], got ${formatShape(w.shape)}`);
   const inF = x.shape[x.rank - 1];
   if (inF !== w.shape[1] && typeof inF === 'number' && typeof w.shape[1] === 'number') {
-    throw new Error(`linear: inner dimensions differ: x ${formatShape(x.shape)} vs w ${formatShape(w.shape)} (w is [out, in])`);
+    throw new Error(
+      `linear: inner dimensions differ: x ${formatShape(x.shape)} vs w ${formatShape(w.shape)} (w is [out, in])`,
+    );
   }
   if (x.rank === 2) return gemm(x, w, { transB: true, c: b });
   const flat = reshape(x, [-1, w.shape[1]]);
@@ -120,7 +126,8 @@ function parseEinsum(eq: string, n: number): EinsumSpec {
   if (rhs === undefined) throw new Error(`einsum: equation "${eq}" needs an explicit "->" output`);
   const inputs = lhs.split(',');
   if (inputs.length !== n) throw new Error(`einsum: equation "${eq}" has ${inputs.length} operands, got ${n} tensors`);
-  if (/[^a-zA-Z,]/.test(lhs + rhs)) throw new Error(`einsum: equation "${eq}": only letters are supported (no ellipsis)`);
+  if (/[^a-zA-Z,]/.test(lhs + rhs))
+    throw new Error(`einsum: equation "${eq}": only letters are supported (no ellipsis)`);
   return { inputs, output: rhs };
 }
 
@@ -132,21 +139,37 @@ const einsumPrim = primitive<{ equation: string }>({
     xs.forEach((x, i) => {
       if (!isFloat(x.dtype)) throw new Error('einsum: needs floating-point tensors');
       const labels = spec.inputs[i];
-      if (labels.length !== x.rank) throw new Error(`einsum: operand ${i} "${labels}" has ${labels.length} labels for shape ${formatShape(x.shape)}`);
+      if (labels.length !== x.rank)
+        throw new Error(
+          `einsum: operand ${i} "${labels}" has ${labels.length} labels for shape ${formatShape(x.shape)}`,
+        );
       [...labels].forEach((l, j) => {
         const d = x.shape[j];
         const prev = sizes.get(l);
-        if (prev !== undefined && prev !== d && typeof prev === 'number' && typeof d === 'number' && prev !== 1 && d !== 1) {
+        if (
+          prev !== undefined &&
+          prev !== d &&
+          typeof prev === 'number' &&
+          typeof d === 'number' &&
+          prev !== 1 &&
+          d !== 1
+        ) {
           throw new Error(`einsum: label ${l} is ${prev} in one operand and ${d} in another ("${a.equation}")`);
         }
         if (prev === undefined || prev === 1) sizes.set(l, d);
       });
     });
-    return [{ dtype: xs[0].dtype, shape: [...spec.output].map((l) => {
-      const d = sizes.get(l);
-      if (d === undefined) throw new Error(`einsum: output label ${l} does not appear in the inputs ("${a.equation}")`);
-      return d;
-    }) }];
+    return [
+      {
+        dtype: xs[0].dtype,
+        shape: [...spec.output].map((l) => {
+          const d = sizes.get(l);
+          if (d === undefined)
+            throw new Error(`einsum: output label ${l} does not appear in the inputs ("${a.equation}")`);
+          return d;
+        }),
+      },
+    ];
   },
   lower: (ctx, n, xs) => ctx.emit('Einsum', xs, { equation: n.attrs.equation }),
   vjp: (n, [g]) => {
@@ -163,7 +186,8 @@ const einsumPrim = primitive<{ equation: string }>({
       let gi = einsum(eq, g, ...n.inputs.filter((_, j) => j !== i));
       if (keptLabels !== target) {
         // restore labels that were reduced away (and repeated labels are not supported for gradients)
-        if (new Set(target).size !== target.length) throw new Error(`einsum: gradient of repeated label in "${target}" is not supported`);
+        if (new Set(target).size !== target.length)
+          throw new Error(`einsum: gradient of repeated label in "${target}" is not supported`);
         const shape = [...target].map((l) => (keptLabels.includes(l) ? gi.shape[keptLabels.indexOf(l)] : 1));
         const order = [...target].filter((l) => keptLabels.includes(l)).join('');
         if (order !== keptLabels) gi = einsum(`${keptLabels}->${order}`, gi);

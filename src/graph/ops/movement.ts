@@ -19,7 +19,9 @@ function reshapeTarget(x: Tensor, shape: readonly Dim[]): Dim[] {
   const total = numel(x.shape);
   if (infer === 0) {
     if (typeof known === 'number' && typeof total === 'number' && known !== total) {
-      throw new Error(`reshape: cannot reshape ${formatShape(x.shape)} (${total} elements) to ${formatShape(shape)} (${known} elements)`);
+      throw new Error(
+        `reshape: cannot reshape ${formatShape(x.shape)} (${total} elements) to ${formatShape(shape)} (${known} elements)`,
+      );
     }
     return [...shape];
   }
@@ -77,7 +79,9 @@ const transposePrim = primitive<{ perm: readonly number[] }>({
   infer: ([x], a) => {
     const sorted = [...a.perm].sort((p, q) => p - q);
     if (a.perm.length !== x.rank || sorted.some((p, i) => p !== i)) {
-      throw new Error(`transpose: ${JSON.stringify(a.perm)} is not a permutation of the ${x.rank} axes of ${formatShape(x.shape)}`);
+      throw new Error(
+        `transpose: ${JSON.stringify(a.perm)} is not a permutation of the ${x.rank} axes of ${formatShape(x.shape)}`,
+      );
     }
     return [{ dtype: x.dtype, shape: a.perm.map((p) => x.shape[p]) }];
   },
@@ -121,7 +125,8 @@ const expandPrim = primitive<{ shape: readonly Dim[] }>({
   name: 'expand',
   infer: ([x], a) => {
     const out = broadcastShapes('expand', x.shape, a.shape);
-    if (out.length !== a.shape.length) throw new Error(`expand: cannot expand ${formatShape(x.shape)} to fewer dims ${formatShape(a.shape)}`);
+    if (out.length !== a.shape.length)
+      throw new Error(`expand: cannot expand ${formatShape(x.shape)} to fewer dims ${formatShape(a.shape)}`);
     return [{ dtype: x.dtype, shape: out }];
   },
   lower: (ctx, n, [x]) => ctx.emit('Expand', [x, ctx.dims(n.outputs[0].shape)]),
@@ -154,7 +159,8 @@ const squeezePrim = primitive<{ axes: readonly number[] }>({
   name: 'squeeze',
   infer: ([x], a) => {
     for (const ax of a.axes) {
-      if (x.shape[ax] !== 1) throw new Error(`squeeze: axis ${ax} of ${formatShape(x.shape)} has size ${x.shape[ax]}, not 1`);
+      if (x.shape[ax] !== 1)
+        throw new Error(`squeeze: axis ${ax} of ${formatShape(x.shape)} has size ${x.shape[ax]}, not 1`);
     }
     return [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !a.axes.includes(i)) }];
   },
@@ -192,11 +198,22 @@ const concatPrim = primitive<{ axis: number }>({
     const [first] = xs;
     let total: Dim = 0;
     for (const [i, x] of xs.entries()) {
-      if (x.dtype !== first.dtype) throw new Error(`concat: input ${i} has dtype ${x.dtype}, input 0 has ${first.dtype}`);
-      if (x.rank !== first.rank || x.shape.some((d, j) => j !== a.axis && d !== first.shape[j] && typeof d === 'number' && typeof first.shape[j] === 'number')) {
-        throw new Error(`concat: input ${i} ${formatShape(x.shape)} does not match input 0 ${formatShape(first.shape)} outside axis ${a.axis}`);
+      if (x.dtype !== first.dtype)
+        throw new Error(`concat: input ${i} has dtype ${x.dtype}, input 0 has ${first.dtype}`);
+      if (
+        x.rank !== first.rank ||
+        x.shape.some(
+          (d, j) => j !== a.axis && d !== first.shape[j] && typeof d === 'number' && typeof first.shape[j] === 'number',
+        )
+      ) {
+        throw new Error(
+          `concat: input ${i} ${formatShape(x.shape)} does not match input 0 ${formatShape(first.shape)} outside axis ${a.axis}`,
+        );
       }
-      total = typeof total === 'number' && typeof x.shape[a.axis] === 'number' ? total + (x.shape[a.axis] as number) : `${total}+${x.shape[a.axis]}`;
+      total =
+        typeof total === 'number' && typeof x.shape[a.axis] === 'number'
+          ? total + (x.shape[a.axis] as number)
+          : `${total}+${x.shape[a.axis]}`;
     }
     const shape = [...first.shape];
     shape[a.axis] = total;
@@ -221,34 +238,54 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new Error('stack: needs at least one tensor');
   const ax = normAxis('stack', axis, xs[0].rank + 1);
-  return concat(xs.map((x) => unsqueeze(x, ax)), ax);
+  return concat(
+    xs.map((x) => unsqueeze(x, ax)),
+    ax,
+  );
 }
 
 const splitLikePrim = primitive<{ axis: number }>({
   name: 'splitLike',
-  infer: ([g, ...likes], a) => likes.map((l) => {
-    const shape = [...g.shape];
-    shape[a.axis] = l.shape[a.axis];
-    return { dtype: g.dtype, shape };
-  }),
+  infer: ([g, ...likes], a) =>
+    likes.map((l) => {
+      const shape = [...g.shape];
+      shape[a.axis] = l.shape[a.axis];
+      return { dtype: g.dtype, shape };
+    }),
   lower: (ctx, n, [g]) => {
     const sizes = n.inputs.slice(1).map((l) => l.shape[n.attrs.axis]);
     const split = sizes.every((s) => typeof s === 'number')
       ? ctx.i64(sizes as number[])
-      : ctx.emit('Concat', n.inputs.slice(1).map((l) => ctx.emit('Slice', [ctx.shapeOf(l), ctx.i64([n.attrs.axis]), ctx.i64([n.attrs.axis + 1])])[0]), { axis: 0 })[0];
+      : ctx.emit(
+          'Concat',
+          n.inputs
+            .slice(1)
+            .map((l) => ctx.emit('Slice', [ctx.shapeOf(l), ctx.i64([n.attrs.axis]), ctx.i64([n.attrs.axis + 1])])[0]),
+          { axis: 0 },
+        )[0];
     return ctx.emit('Split', [g, split], { axis: n.attrs.axis }, sizes.length);
   },
-  vjp: (n, cts) => [concat(cts.map((c, i) => c ?? zerosLike(n.outputs[i])), n.attrs.axis), ...n.inputs.slice(1).map(() => null)],
+  vjp: (n, cts) => [
+    concat(
+      cts.map((c, i) => c ?? zerosLike(n.outputs[i])),
+      n.attrs.axis,
+    ),
+    ...n.inputs.slice(1).map(() => null),
+  ],
 });
 /** Splits g along `axis` into pieces as long as each of `likes` is along that axis. */
-export const splitLike = (g: Tensor, likes: readonly Tensor[], axis: number): Tensor[] => splitLikePrim([g, ...likes], { axis });
+export const splitLike = (g: Tensor, likes: readonly Tensor[], axis: number): Tensor[] =>
+  splitLikePrim([g, ...likes], { axis });
 
 const splitPrim = primitive<{ sizes: readonly number[]; axis: number }>({
   name: 'split',
   infer: ([x], a) => {
     const d = x.shape[a.axis];
     const sum = a.sizes.reduce((p, q) => p + q, 0);
-    if (typeof d === 'number' && sum !== d) throw new Error(`split: sizes ${JSON.stringify(a.sizes)} sum to ${sum}, but axis ${a.axis} of ${formatShape(x.shape)} is ${d}`);
+    if (typeof d === 'number' && sum !== d)
+      throw new Error(
+        `split: sizes ${JSON.stringify(a.sizes)} sum to ${sum}, but axis ${a.axis} of ${formatShape(x.shape)} is ${d}`,
+      );
     return a.sizes.map((s) => {
       const shape = [...x.shape];
       shape[a.axis] = s;
@@ -256,7 +293,12 @@ const splitPrim = primitive<{ sizes: readonly number[]; axis: number }>({
     });
   },
   lower: (ctx, n, [x]) => ctx.emit('Split', [x, ctx.i64(n.attrs.sizes)], { axis: n.attrs.axis }, n.attrs.sizes.length),
-  vjp: (n, cts) => [concat(cts.map((c, i) => c ?? zerosLike(n.outputs[i])), n.attrs.axis)],
+  vjp: (n, cts) => [
+    concat(
+      cts.map((c, i) => c ?? zerosLike(n.outputs[i])),
+      n.attrs.axis,
+    ),
+  ],
 });
 /** Splits along `axis` into pieces of the given sizes, or into `sizes` equal pieces when it is a number. */
 export function split(x: Tensor, sizes: number | readonly number[], axis = 0): Tensor[] {
@@ -264,7 +306,8 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
   let list: number[];
   if (typeof sizes === 'number') {
     const d = x.shape[ax];
-    if (typeof d !== 'number' || d % sizes !== 0) throw new Error(`split: axis ${ax} of ${formatShape(x.shape)} does not split into ${sizes} equal parts`);
+    if (typeof d !== 'number' || d % sizes !== 0)
+      throw new Error(`split: axis ${ax} of ${formatShape(x.shape)} does not split into ${sizes} equal parts`);
     list = new Array<number>(sizes).fill(d / sizes);
   } else list = [...sizes];
   return splitPrim([x], { sizes: list, axis: ax });
@@ -295,7 +338,9 @@ function slicedLength(d: Dim, start: number, end: number, step: number): Dim {
     // symbolic axis: only the full range keeps the symbol
     if (step === 1 && start === 0 && end >= INT64_MAX) return d;
     if (start >= 0 && end >= 0 && end < INT64_MAX && step > 0) return Math.ceil(Math.max(0, end - start) / step);
-    throw new Error(`slice: cannot slice symbolic axis ${d} with start ${start} end ${end} step ${step}; use static indices`);
+    throw new Error(
+      `slice: cannot slice symbolic axis ${d} with start ${start} end ${end} step ${step}; use static indices`,
+    );
   }
   const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
   let s = start < 0 ? start + d : start;
@@ -310,7 +355,12 @@ function slicedLength(d: Dim, start: number, end: number, step: number): Dim {
   return Math.max(0, Math.ceil((s - e) / -step));
 }
 
-type SliceAttrs = { starts: readonly number[]; ends: readonly number[]; axes: readonly number[]; steps: readonly number[] };
+type SliceAttrs = {
+  starts: readonly number[];
+  ends: readonly number[];
+  axes: readonly number[];
+  steps: readonly number[];
+};
 const slicePrim = primitive<SliceAttrs>({
   name: 'slice',
   infer: ([x], a) => {
@@ -321,7 +371,14 @@ const slicePrim = primitive<SliceAttrs>({
     });
     return [{ dtype: x.dtype, shape }];
   },
-  lower: (ctx, n, [x]) => ctx.emit('Slice', [x, ctx.i64(n.attrs.starts), ctx.i64(n.attrs.ends), ctx.i64(n.attrs.axes), ctx.i64(n.attrs.steps)]),
+  lower: (ctx, n, [x]) =>
+    ctx.emit('Slice', [
+      x,
+      ctx.i64(n.attrs.starts),
+      ctx.i64(n.attrs.ends),
+      ctx.i64(n.attrs.axes),
+      ctx.i64(n.attrs.steps),
+    ]),
   vjp: (n, [g]) => [g && sliceGrad(g, n.inputs[0], n.attrs)],
 });
 /** ONNX/numpy slicing: negative starts/ends count from the end, negative steps walk backwards. */
@@ -335,7 +392,11 @@ export function slice(x: Tensor, spec: SliceSpec): Tensor {
   // a slice that keeps every element is x itself (no Slice forward, no scatter backward)
   const whole = axes.every((ax, i) => {
     const d = x.shape[ax];
-    return steps[i] === 1 && (spec.starts[i] === 0 || (typeof d === 'number' && spec.starts[i] <= -d)) && (ends[i] >= INT64_MAX || (typeof d === 'number' && ends[i] >= d));
+    return (
+      steps[i] === 1 &&
+      (spec.starts[i] === 0 || (typeof d === 'number' && spec.starts[i] <= -d)) &&
+      (ends[i] >= INT64_MAX || (typeof d === 'number' && ends[i] >= d))
+    );
   });
   if (whole) return x;
   return slicePrim([x], { starts: spec.starts, ends, axes, steps })[0];
@@ -351,12 +412,23 @@ const sliceGradPrim = primitive<SliceAttrs>({
   lower: (ctx, n, [g, x]) => {
     const shape = ctx.shapeOf(n.inputs[1]);
     const size = ctx.emit('Size', [x])[0];
-    const positions = ctx.emit('Reshape', [ctx.emit('Range', [ctx.scalar(0, 'int64'), size, ctx.scalar(1, 'int64')])[0], shape])[0];
+    const positions = ctx.emit('Reshape', [
+      ctx.emit('Range', [ctx.scalar(0, 'int64'), size, ctx.scalar(1, 'int64')])[0],
+      shape,
+    ])[0];
     const a = n.attrs;
-    const picked = ctx.emit('Slice', [positions, ctx.i64(a.starts), ctx.i64(a.ends), ctx.i64(a.axes), ctx.i64(a.steps)])[0];
+    const picked = ctx.emit('Slice', [
+      positions,
+      ctx.i64(a.starts),
+      ctx.i64(a.ends),
+      ctx.i64(a.axes),
+      ctx.i64(a.steps),
+    ])[0];
     const flatIdx = ctx.emit('Reshape', [picked, ctx.i64([-1])])[0];
     const flatG = ctx.emit('Reshape', [g, ctx.i64([-1])])[0];
-    const zeros = ctx.emit('ConstantOfShape', [ctx.emit('Unsqueeze', [size, ctx.i64([0])])[0]], { value: { tensor: ndarray(n.inputs[1].dtype, [1], [0]) } })[0];
+    const zeros = ctx.emit('ConstantOfShape', [ctx.emit('Unsqueeze', [size, ctx.i64([0])])[0]], {
+      value: { tensor: ndarray(n.inputs[1].dtype, [1], [0]) },
+    })[0];
     const scattered = ctx.emit('ScatterElements', [zeros, flatIdx, flatG], { axis: 0 })[0];
     return ctx.emit('Reshape', [scattered, shape]);
   },
@@ -374,30 +446,44 @@ export type PadMode = 'constant' | 'reflect' | 'edge';
 const padPrim = primitive<{ pads: readonly number[]; mode: PadMode; value: number }>({
   name: 'pad',
   infer: ([x], a) => {
-    if (a.pads.length !== 2 * x.rank) throw new Error(`pad: pads must list ${2 * x.rank} values (befores then afters) for ${formatShape(x.shape)}, got ${a.pads.length}`);
+    if (a.pads.length !== 2 * x.rank)
+      throw new Error(
+        `pad: pads must list ${2 * x.rank} values (befores then afters) for ${formatShape(x.shape)}, got ${a.pads.length}`,
+      );
     const shape = x.shape.map((d, i) => {
       const extra = a.pads[i] + a.pads[i + x.rank];
       if (extra === 0) return d;
       if (typeof d !== 'number') throw new Error(`pad: cannot pad symbolic axis ${i} (${d})`);
-      if (a.mode === 'reflect' && (a.pads[i] >= d || a.pads[i + x.rank] >= d)) throw new Error(`pad: reflect padding ${a.pads[i]}/${a.pads[i + x.rank]} must be smaller than axis ${i} (${d})`);
+      if (a.mode === 'reflect' && (a.pads[i] >= d || a.pads[i + x.rank] >= d))
+        throw new Error(
+          `pad: reflect padding ${a.pads[i]}/${a.pads[i + x.rank]} must be smaller than axis ${i} (${d})`,
+        );
       return d + extra;
     });
     return [{ dtype: x.dtype, shape }];
   },
-  lower: (ctx, n, [x]) => ctx.emit('Pad', [x, ctx.i64(n.attrs.pads), ctx.scalar(n.attrs.value, n.inputs[0].dtype)], { mode: n.attrs.mode }),
+  lower: (ctx, n, [x]) =>
+    ctx.emit('Pad', [x, ctx.i64(n.attrs.pads), ctx.scalar(n.attrs.value, n.inputs[0].dtype)], { mode: n.attrs.mode }),
   vjp: (n, [g]) => {
     if (!g) return [null];
     const x = n.inputs[0];
     const { pads, mode } = n.attrs;
     if (mode === 'constant') {
       const axes = x.shape.map((_, i) => i).filter((i) => pads[i] !== 0 || pads[i + x.rank] !== 0);
-      return [slice(g, { axes, starts: axes.map((i) => pads[i]), ends: axes.map((i) => (pads[i + x.rank] > 0 ? -pads[i + x.rank] : INT64_MAX)) })];
+      return [
+        slice(g, {
+          axes,
+          starts: axes.map((i) => pads[i]),
+          ends: axes.map((i) => (pads[i + x.rank] > 0 ? -pads[i + x.rank] : INT64_MAX)),
+        }),
+      ];
     }
     // reflect/edge: along each padded axis the pad is a gather with a constant index table; its transpose is a
     // MatMul with the matching 0/1 matrix (dense, deterministic, cheap for image-sized axes).
     let acc = g;
     for (let i = 0; i < x.rank; i++) {
-      const b = pads[i], e = pads[i + x.rank];
+      const b = pads[i],
+        e = pads[i + x.rank];
       if (b === 0 && e === 0) continue;
       const len = x.shape[i] as number;
       const out = len + b + e;
@@ -428,7 +514,8 @@ export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constan
 const tilePrim = primitive<{ repeats: readonly number[] }>({
   name: 'tile',
   infer: ([x], a) => {
-    if (a.repeats.length !== x.rank) throw new Error(`tile: repeats has ${a.repeats.length} entries for rank ${x.rank}`);
+    if (a.repeats.length !== x.rank)
+      throw new Error(`tile: repeats has ${a.repeats.length} entries for rank ${x.rank}`);
     return [{ dtype: x.dtype, shape: x.shape.map((d, i) => mulDims(d, a.repeats[i])) }];
   },
   lower: (ctx, n, [x]) => ctx.emit('Tile', [x, ctx.i64(n.attrs.repeats)]),
@@ -437,7 +524,15 @@ const tilePrim = primitive<{ repeats: readonly number[] }>({
     const x = n.inputs[0];
     const inter = x.shape.flatMap((d, i) => [n.attrs.repeats[i], d]);
     const r = reshape(g, inter);
-    return [reshapeLike(reduceSumAxes(r, x.shape.map((_, i) => 2 * i)), x)];
+    return [
+      reshapeLike(
+        reduceSumAxes(
+          r,
+          x.shape.map((_, i) => 2 * i),
+        ),
+        x,
+      ),
+    ];
   },
 });
 /**

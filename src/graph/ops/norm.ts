@@ -30,7 +30,8 @@ const softmaxPrim = primitive<{ axis: number }>({
  * Softmax along `axis` (default −1; ONNX Softmax): exp(x)/Σexp(x), same shape; float tensors only; throws on a
  * non-float dtype or an out-of-range axis.
  */
-export const softmax = (x: Tensor, axis = -1): Tensor => softmaxPrim([x], { axis: normAxis('softmax', axis, x.rank) })[0];
+export const softmax = (x: Tensor, axis = -1): Tensor =>
+  softmaxPrim([x], { axis: normAxis('softmax', axis, x.rank) })[0];
 
 const logSoftmaxPrim = primitive<{ axis: number }>({
   name: 'logSoftmax',
@@ -48,7 +49,8 @@ const logSoftmaxPrim = primitive<{ axis: number }>({
  * log(softmax(x)) along `axis` (default −1), computed stably as one op (ONNX LogSoftmax); float tensors only; throws on
  * a non-float dtype or an out-of-range axis.
  */
-export const logSoftmax = (x: Tensor, axis = -1): Tensor => logSoftmaxPrim([x], { axis: normAxis('logSoftmax', axis, x.rank) })[0];
+export const logSoftmax = (x: Tensor, axis = -1): Tensor =>
+  logSoftmaxPrim([x], { axis: normAxis('logSoftmax', axis, x.rank) })[0];
 
 // ---- layerNorm ---------------------------------------------------------------------------------
 
@@ -57,12 +59,25 @@ const layerNormPrim = primitive<{ axis: number; eps: number }>({
   infer: ([x, w, b], a) => {
     const norm = x.shape.slice(a.axis);
     for (const p of b ? [w, b] : [w]) {
-      if (formatShape(p.shape) !== formatShape(norm)) throw new Error(`layerNorm: weight/bias ${formatShape(p.shape)} must match the normalised dims ${formatShape(norm)} of ${formatShape(x.shape)}`);
+      if (formatShape(p.shape) !== formatShape(norm))
+        throw new Error(
+          `layerNorm: weight/bias ${formatShape(p.shape)} must match the normalised dims ${formatShape(norm)} of ${formatShape(x.shape)}`,
+        );
     }
     const statShape: Dim[] = x.shape.map((d, i) => (i >= a.axis ? 1 : d));
-    return [{ dtype: x.dtype, shape: x.shape }, { dtype: x.dtype, shape: statShape }, { dtype: x.dtype, shape: statShape }];
+    return [
+      { dtype: x.dtype, shape: x.shape },
+      { dtype: x.dtype, shape: statShape },
+      { dtype: x.dtype, shape: statShape },
+    ];
   },
-  lower: (ctx, n, ins) => ctx.emit('LayerNormalization', ins, { axis: n.attrs.axis, epsilon: { float: n.attrs.eps }, stash_type: ONNX_DTYPE[n.inputs[0].dtype] }, 3),
+  lower: (ctx, n, ins) =>
+    ctx.emit(
+      'LayerNormalization',
+      ins,
+      { axis: n.attrs.axis, epsilon: { float: n.attrs.eps }, stash_type: ONNX_DTYPE[n.inputs[0].dtype] },
+      3,
+    ),
   vjp: (n, [gy, gMean, gInv]) => {
     const [x, w, b] = n.inputs;
     const [, mu, r] = n.outputs;
@@ -85,7 +100,12 @@ const layerNormPrim = primitive<{ axis: number; eps: number }>({
 });
 
 /** Layer normalisation over the trailing dims `normalizedShape` covers (default: the last axis). */
-export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, opts: { eps?: number; normalizedDims?: number } = {}): Tensor {
+export function layerNorm(
+  x: Tensor,
+  weight?: Tensor,
+  bias?: Tensor,
+  opts: { eps?: number; normalizedDims?: number } = {},
+): Tensor {
   const k = opts.normalizedDims ?? weight?.rank ?? 1;
   const axis = x.rank - k;
   const w = weight ?? expand(scalar(1, x.dtype), x.shape.slice(axis));
@@ -120,7 +140,10 @@ const batchNormEvalPrim = primitive<{ eps: number }>({
   name: 'batchNormEval',
   infer: ([x, ...stats]) => {
     for (const p of stats) {
-      if (p.rank !== 1 || p.shape[0] !== x.shape[1]) throw new Error(`batchNorm: weight, bias and running statistics must be [${x.shape[1]}], got ${formatShape(p.shape)}`);
+      if (p.rank !== 1 || p.shape[0] !== x.shape[1])
+        throw new Error(
+          `batchNorm: weight, bias and running statistics must be [${x.shape[1]}], got ${formatShape(p.shape)}`,
+        );
     }
     return [{ dtype: x.dtype, shape: x.shape }];
   },
@@ -151,7 +174,11 @@ const batchNormEvalPrim = primitive<{ eps: number }>({
  * BatchNormalization uses the biased one, so this is written out).
  */
 export function batchNorm(
-  x: Tensor, weight: Tensor | undefined, bias: Tensor | undefined, runningMean: Tensor, runningVar: Tensor,
+  x: Tensor,
+  weight: Tensor | undefined,
+  bias: Tensor | undefined,
+  runningMean: Tensor,
+  runningVar: Tensor,
   opts: { training: boolean; momentum?: number; eps?: number },
 ): BatchNormResult {
   if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C, ...], got ${formatShape(x.shape)}`);
@@ -194,7 +221,14 @@ export function batchNorm(
  * broadcast's Expand/ReduceSum pair); the closed form needs 6: Σdy, Σdy·(x − μ), and
  *   dx = s·dy + (x − μ)·(−s·Σdy(x − μ)/(n(σ² + ε))) − s·Σdy/n.
  */
-function batchNormTraining(x: Tensor, w: Tensor | undefined, b: Tensor | undefined, axes: readonly number[], n: Tensor, eps: number): Tensor[] {
+function batchNormTraining(
+  x: Tensor,
+  w: Tensor | undefined,
+  b: Tensor | undefined,
+  axes: readonly number[],
+  n: Tensor,
+  eps: number,
+): Tensor[] {
   const inputs = [x, ...(w ? [w] : []), ...(b ? [b] : [])];
   const fused = customVjp(
     'batchNorm',
@@ -229,7 +263,8 @@ function batchNormTraining(x: Tensor, w: Tensor | undefined, b: Tensor | undefin
 /** Group normalisation: channels split into `groups`, each normalised over its channels and spatial dims. */
 export function groupNorm(x: Tensor, groups: number, weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
   const c = x.shape[1];
-  if (typeof c !== 'number' || c % groups !== 0) throw new Error(`groupNorm: ${c} channels do not split into ${groups} groups`);
+  if (typeof c !== 'number' || c % groups !== 0)
+    throw new Error(`groupNorm: ${c} channels do not split into ${groups} groups`);
   const g = reshape(x, [x.shape[0], groups, -1]);
   const mu = mean(g, -1, true);
   const xc = sub(g, mu);

@@ -42,11 +42,13 @@ function poolOutSize(inp: number, k: number, s: number, pb: number, pe: number, 
 function poolOut(op: string, x: Tensor, a: Pool2dAttrs): [number, number] {
   if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got ${formatShape(x.shape)}`);
   const [h, w] = [x.shape[2], x.shape[3]];
-  if (typeof h !== 'number' || typeof w !== 'number') throw new Error(`${op}: spatial dims must be static, got ${formatShape(x.shape)}`);
+  if (typeof h !== 'number' || typeof w !== 'number')
+    throw new Error(`${op}: spatial dims must be static, got ${formatShape(x.shape)}`);
   const d = a.dilations ?? [1, 1];
   const oh = poolOutSize(h, a.kernel[0], a.strides[0], a.pads[0], a.pads[2], d[0], a.ceilMode ?? false);
   const ow = poolOutSize(w, a.kernel[1], a.strides[1], a.pads[1], a.pads[3], d[1], a.ceilMode ?? false);
-  if (oh <= 0 || ow <= 0) throw new Error(`${op}: kernel ${formatShape(a.kernel)} does not fit ${formatShape(x.shape)}`);
+  if (oh <= 0 || ow <= 0)
+    throw new Error(`${op}: kernel ${formatShape(a.kernel)} does not fit ${formatShape(x.shape)}`);
   return [oh, ow];
 }
 
@@ -60,7 +62,10 @@ function poolOnnxAttrs(a: Pool2dAttrs): Record<string, readonly number[] | numbe
 
 /** Whether a pool's windows are plain (no dilation, no ceil-mode tail) and never overlap. */
 const plainDisjoint = (a: Pool2dAttrs): boolean =>
-  !a.ceilMode && (a.dilations ?? [1, 1]).every((d) => d === 1) && a.strides[0] >= a.kernel[0] && a.strides[1] >= a.kernel[1];
+  !a.ceilMode &&
+  (a.dilations ?? [1, 1]).every((d) => d === 1) &&
+  a.strides[0] >= a.kernel[0] &&
+  a.strides[1] >= a.kernel[1];
 
 const maxUnpoolPrim = primitive<Record<string, never>>({
   name: 'maxUnpool',
@@ -70,12 +75,22 @@ const maxUnpoolPrim = primitive<Record<string, never>>({
     const shape = ctx.shapeOf(n.inputs[2]);
     if (plainDisjoint(pool)) {
       // windows do not overlap: each input element receives at most one gradient, MaxUnpool places it exactly
-      return ctx.emit('MaxUnpool', [g, idx, shape], { kernel_shape: pool.kernel, strides: pool.strides, pads: pool.pads });
+      return ctx.emit('MaxUnpool', [g, idx, shape], {
+        kernel_shape: pool.kernel,
+        strides: pool.strides,
+        pads: pool.pads,
+      });
     }
     // overlapping windows can pick the same element twice (MaxUnpool would overwrite): accumulate instead
     const flat = ctx.i64([-1]);
-    const zeros = ctx.emit('ConstantOfShape', [ctx.emit('Unsqueeze', [ctx.emit('Size', [like])[0], ctx.i64([0])])[0]], { value: { tensor: ndarray(n.inputs[0].dtype, [1], [0]) } })[0];
-    const acc = ctx.emit('ScatterElements', [zeros, ctx.emit('Reshape', [idx, flat])[0], ctx.emit('Reshape', [g, flat])[0]], { axis: 0, reduction: 'add' })[0];
+    const zeros = ctx.emit('ConstantOfShape', [ctx.emit('Unsqueeze', [ctx.emit('Size', [like])[0], ctx.i64([0])])[0]], {
+      value: { tensor: ndarray(n.inputs[0].dtype, [1], [0]) },
+    })[0];
+    const acc = ctx.emit(
+      'ScatterElements',
+      [zeros, ctx.emit('Reshape', [idx, flat])[0], ctx.emit('Reshape', [g, flat])[0]],
+      { axis: 0, reduction: 'add' },
+    )[0];
     return ctx.emit('Reshape', [acc, shape]);
   },
   // MaxUnpool is linear in g; its transpose gathers the cotangent at the (flattened N·C·H·W) indices
@@ -87,7 +102,10 @@ const maxPoolPrim = primitive<Pool2dAttrs>({
   infer: ([x], a) => {
     const [oh, ow] = poolOut('maxPool2d', x, a);
     const shape = [x.shape[0], x.shape[1], oh, ow];
-    return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }];
+    return [
+      { dtype: x.dtype, shape },
+      { dtype: 'int64', shape },
+    ];
   },
   lower: (ctx, n, [x]) => ctx.emit('MaxPool', [x], poolOnnxAttrs(n.attrs), 2),
   vjp: (n, [g]) => [g && maxUnpoolPrim([g, n.outputs[1], n.inputs[0]], {})[0]],
@@ -107,7 +125,11 @@ export function maxPool2d(x: Tensor, kernel: Pair, opts: { stride?: Pair; paddin
   return maxPoolPrim([x], attrs)[0];
 }
 /** Max pooling that also returns the flattened (N·C·H·W) argmax indices. */
-export function maxPool2dWithIndices(x: Tensor, kernel: Pair, opts: { stride?: Pair; padding?: Pair } = {}): [Tensor, Tensor] {
+export function maxPool2dWithIndices(
+  x: Tensor,
+  kernel: Pair,
+  opts: { stride?: Pair; padding?: Pair } = {},
+): [Tensor, Tensor] {
   const k = pair(kernel);
   const [ph, pw] = pair(opts.padding ?? 0);
   const [y, i] = maxPoolPrim([x], { kernel: k, strides: pair(opts.stride ?? k), pads: [ph, pw, ph, pw] });
@@ -122,12 +144,16 @@ function inverseCounts(h: number, w: number, oh: number, ow: number, a: AvgAttrs
   for (let i = 0; i < oh; i++)
     for (let j = 0; j < ow; j++) {
       if (a.countIncludePad) {
-        const y0 = i * a.strides[0] - a.pads[0], x0 = j * a.strides[1] - a.pads[1];
-        const y1 = Math.min(y0 + a.kernel[0], h + a.pads[2]), x1 = Math.min(x0 + a.kernel[1], w + a.pads[3]);
+        const y0 = i * a.strides[0] - a.pads[0],
+          x0 = j * a.strides[1] - a.pads[1];
+        const y1 = Math.min(y0 + a.kernel[0], h + a.pads[2]),
+          x1 = Math.min(x0 + a.kernel[1], w + a.pads[3]);
         out.push(1 / ((y1 - y0) * (x1 - x0)));
       } else {
-        const y0 = Math.max(i * a.strides[0] - a.pads[0], 0), x0 = Math.max(j * a.strides[1] - a.pads[1], 0);
-        const y1 = Math.min(i * a.strides[0] - a.pads[0] + a.kernel[0], h), x1 = Math.min(j * a.strides[1] - a.pads[1] + a.kernel[1], w);
+        const y0 = Math.max(i * a.strides[0] - a.pads[0], 0),
+          x0 = Math.max(j * a.strides[1] - a.pads[1], 0);
+        const y1 = Math.min(i * a.strides[0] - a.pads[0] + a.kernel[0], h),
+          x1 = Math.min(j * a.strides[1] - a.pads[1] + a.kernel[1], w);
         out.push(1 / ((y1 - y0) * (x1 - x0)));
       }
     }
@@ -152,7 +178,9 @@ const avgPoolPrim = primitive<AvgAttrs>({
     const [h, w] = [x.shape[2] as number, x.shape[3] as number];
     const [oh, ow] = [g.shape[2] as number, g.shape[3] as number];
     const scaled = mul(g, constant(ndarray(g.dtype, [oh, ow], inverseCounts(h, w, oh, ow, a))));
-    const ones = constant(ndarray(g.dtype, [1, 1, a.kernel[0], a.kernel[1]], new Array<number>(a.kernel[0] * a.kernel[1]).fill(1)));
+    const ones = constant(
+      ndarray(g.dtype, [1, 1, a.kernel[0], a.kernel[1]], new Array<number>(a.kernel[0] * a.kernel[1]).fill(1)),
+    );
     const op: [number, number] = [
       h - (a.strides[0] * (oh - 1) + a.kernel[0] - a.pads[0] - a.pads[2]),
       w - (a.strides[1] * (ow - 1) + a.kernel[1] - a.pads[1] - a.pads[3]),
@@ -161,17 +189,32 @@ const avgPoolPrim = primitive<AvgAttrs>({
     // negative output_padding, so produce more and crop
     const extra: [number, number] = [Math.max(0, -op[0]), Math.max(0, -op[1])];
     const outPad: [number, number] = [Math.max(0, op[0]), Math.max(0, op[1])];
-    let dx = convTranspose2dRaw(reshape(scaled, [-1, 1, oh, ow]), ones, undefined, { strides: a.strides, pads: a.pads, dilations: [1, 1], group: 1, outputPadding: outPad });
+    let dx = convTranspose2dRaw(reshape(scaled, [-1, 1, oh, ow]), ones, undefined, {
+      strides: a.strides,
+      pads: a.pads,
+      dilations: [1, 1],
+      group: 1,
+      outputPadding: outPad,
+    });
     if (extra[0] || extra[1]) dx = slice(dx, { axes: [2, 3], starts: [0, 0], ends: [h, w] });
     return [reshapeLike(dx, x)];
   },
 });
 
 /** Average pooling; `countIncludePad` as PyTorch's count_include_pad (default true). */
-export function avgPool2d(x: Tensor, kernel: Pair, opts: { stride?: Pair; padding?: Pair; countIncludePad?: boolean } = {}): Tensor {
+export function avgPool2d(
+  x: Tensor,
+  kernel: Pair,
+  opts: { stride?: Pair; padding?: Pair; countIncludePad?: boolean } = {},
+): Tensor {
   const k = pair(kernel);
   const [ph, pw] = pair(opts.padding ?? 0);
-  return avgPoolPrim([x], { kernel: k, strides: pair(opts.stride ?? k), pads: [ph, pw, ph, pw], countIncludePad: opts.countIncludePad ?? true })[0];
+  return avgPoolPrim([x], {
+    kernel: k,
+    strides: pair(opts.stride ?? k),
+    pads: [ph, pw, ph, pw],
+    countIncludePad: opts.countIncludePad ?? true,
+  })[0];
 }
 
 /** Averaging matrix [out, in] with PyTorch's adaptive windows [floor(i·in/out), ceil((i+1)·in/out)). */
@@ -190,7 +233,8 @@ export function adaptiveAvgPool2d(x: Tensor, size: Pair): Tensor {
   const [oh, ow] = pair(size);
   if (x.rank !== 4) throw new Error(`adaptiveAvgPool2d: input must be [N, C, H, W], got ${formatShape(x.shape)}`);
   const [h, w] = [x.shape[2], x.shape[3]];
-  if (typeof h !== 'number' || typeof w !== 'number') throw new Error(`adaptiveAvgPool2d: spatial dims must be static, got ${formatShape(x.shape)}`);
+  if (typeof h !== 'number' || typeof w !== 'number')
+    throw new Error(`adaptiveAvgPool2d: spatial dims must be static, got ${formatShape(x.shape)}`);
   if (oh === 1 && ow === 1) return globalAvgPool(x);
   if (h % oh === 0 && w % ow === 0) return avgPool2d(x, [h / oh, w / ow]);
   const ph = constant(ndarray(x.dtype, [oh, h], adaptiveMatrix(h, oh)));
@@ -214,7 +258,8 @@ const globalAvgPoolPrim = primitive<Record<string, never>>({
 });
 
 /** Mean over H and W, keeping [N, C, 1, 1]. */
-export const globalAvgPool = (x: Tensor): Tensor => (x.rank === 4 ? globalAvgPoolPrim([x], {})[0] : mean(x, [2, 3], true));
+export const globalAvgPool = (x: Tensor): Tensor =>
+  x.rank === 4 ? globalAvgPoolPrim([x], {})[0] : mean(x, [2, 3], true);
 
 /**
  * Max pooling with every ONNX attribute explicit (kernel, strides, [top, left, bottom, right] pads, dilations,

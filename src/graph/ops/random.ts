@@ -12,7 +12,10 @@ import { scalar } from './leaf.js';
 const MASK = 0xffffffff;
 
 function hashLowered(ctx: LowerCtx, x: string): string {
-  if (ctx.opset < 18) throw new Error(`in-graph randomness needs opset ≥ 18 (BitwiseXor/BitwiseAnd), not ${ctx.opset}: export in eval mode (dropout removed) or choose opset ≥ 18`);
+  if (ctx.opset < 18)
+    throw new Error(
+      `in-graph randomness needs opset ≥ 18 (BitwiseXor/BitwiseAnd), not ${ctx.opset}: export in eval mode (dropout removed) or choose opset ≥ 18`,
+    );
   const c = (v: number) => ctx.constant(ndarray('int64', [], [v]));
   const xorshift = (v: string, s: number) => ctx.emit('BitwiseXor', [v, ctx.emit('Div', [v, c(2 ** s)])[0]])[0];
   const mulmask = (v: string, m: number) => ctx.emit('BitwiseAnd', [ctx.emit('Mul', [v, c(m)])[0], c(MASK)])[0];
@@ -44,9 +47,15 @@ const randomBitsPrim = primitive<{ shape: Shape; stream: number }>({
     const dims = n.inputs[1] ? ctx.shapeOf(n.inputs[1]) : ctx.dims(n.attrs.shape);
     const size = ctx.emit('ReduceProd', [dims], { keepdims: 0 })[0];
     const counter = ctx.emit('Range', [ctx.scalar(0, 'int64'), size, ctx.scalar(1, 'int64')])[0];
-    const k0 = ctx.emit('BitwiseAnd', [ctx.emit('Add', [key, ctx.constant(ndarray('int64', [], [hash32(n.attrs.stream + 0x9e3779b9) >>> 1]))])[0], ctx.constant(ndarray('int64', [], [MASK]))])[0];
+    const k0 = ctx.emit('BitwiseAnd', [
+      ctx.emit('Add', [key, ctx.constant(ndarray('int64', [], [hash32(n.attrs.stream + 0x9e3779b9) >>> 1]))])[0],
+      ctx.constant(ndarray('int64', [], [MASK])),
+    ])[0];
     const k = hashLowered(ctx, k0);
-    const mixed = ctx.emit('BitwiseAnd', [ctx.emit('Add', [counter, k])[0], ctx.constant(ndarray('int64', [], [MASK]))])[0];
+    const mixed = ctx.emit('BitwiseAnd', [
+      ctx.emit('Add', [counter, k])[0],
+      ctx.constant(ndarray('int64', [], [MASK])),
+    ])[0];
     const h1 = hashLowered(ctx, mixed);
     const h2 = hashLowered(ctx, ctx.emit('BitwiseXor', [h1, k])[0]);
     return ctx.emit('Reshape', [h2, dims]);
@@ -88,7 +97,12 @@ export function randomNormal(key: Tensor, shapeOrLike: Shape | Tensor, opts: Ran
 }
 
 /** Bernoulli(p) samples as a bool tensor. */
-export function randomBernoulli(key: Tensor, p: number | Tensor, shapeOrLike: Shape | Tensor, opts: RandomOptions = {}): Tensor {
+export function randomBernoulli(
+  key: Tensor,
+  p: number | Tensor,
+  shapeOrLike: Shape | Tensor,
+  opts: RandomOptions = {},
+): Tensor {
   const u = randomUniform(key, shapeOrLike, opts);
   return less(u, typeof p === 'number' ? scalar(p, u.dtype) : p);
 }
@@ -106,4 +120,3 @@ export function dropout(x: Tensor, p: number, key: Tensor, opts: { stream?: numb
 export function foldKey(seed: Tensor, step: Tensor): Tensor {
   return add(mul(seed, scalar(1_000_003, 'int64')), step);
 }
-

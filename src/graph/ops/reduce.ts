@@ -19,7 +19,12 @@ function keepDims(g: Tensor, a: ReduceAttrs): Tensor {
   return a.keepdims ? g : unsqueeze(g, a.axes);
 }
 
-function reduction(name: string, onnx: string, vjp: (x: Tensor, y: Tensor, gk: Tensor, yk: Tensor, a: ReduceAttrs) => Tensor, floatOnly = true) {
+function reduction(
+  name: string,
+  onnx: string,
+  vjp: (x: Tensor, y: Tensor, gk: Tensor, yk: Tensor, a: ReduceAttrs) => Tensor,
+  floatOnly = true,
+) {
   const prim = primitive<ReduceAttrs>({
     name,
     infer: ([x], a) => {
@@ -61,7 +66,9 @@ export const sum = reduction('sum', 'ReduceSum', (x, _y, gk) => expandAs(gk, x),
  * Mean over `axes` (default: all) keeping them as size 1 when `keepdim` (ONNX ReduceMean); float tensors only; throws
  * on a non-float dtype or an out-of-range or repeated axis.
  */
-export const mean = reduction('mean', 'ReduceMean', (x, _y, gk, _yk, a) => div(expandAs(gk, x), reducedCount(x, a.axes, x.dtype)));
+export const mean = reduction('mean', 'ReduceMean', (x, _y, gk, _yk, a) =>
+  div(expandAs(gk, x), reducedCount(x, a.axes, x.dtype)),
+);
 /**
  * Maximum over `axes` (default: all) keeping them as size 1 when `keepdim` (ONNX ReduceMax); tied maxima share the
  * gradient equally; float tensors only.
@@ -85,7 +92,11 @@ export const min = reduction('min', 'ReduceMin', (x, _y, gk, yk, a) => {
 export const prod = reduction('prod', 'ReduceProd', (x, _y, gk, yk) => div(mul(expandAs(gk, x), yk), x));
 
 /** Variance with Bessel's `correction` (1 = unbiased, as torch.var's default). */
-export function variance(x: Tensor, axes?: number | readonly number[], opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
+export function variance(
+  x: Tensor,
+  axes?: number | readonly number[],
+  opts: { correction?: number; keepdim?: boolean } = {},
+): Tensor {
   const ax = normAxes('var', axes, x.rank);
   const correction = opts.correction ?? 1;
   const d = sub(x, mean(x, ax, true));
@@ -96,8 +107,11 @@ export function variance(x: Tensor, axes?: number | readonly number[], opts: { c
  * Standard deviation over `axes` (default: all): √variance with Bessel's `correction` (default 1, unbiased) and
  * optional `keepdim`; float tensors only.
  */
-export const std = (x: Tensor, axes?: number | readonly number[], opts: { correction?: number; keepdim?: boolean } = {}): Tensor =>
-  sqrt(variance(x, axes, opts));
+export const std = (
+  x: Tensor,
+  axes?: number | readonly number[],
+  opts: { correction?: number; keepdim?: boolean } = {},
+): Tensor => sqrt(variance(x, axes, opts));
 
 /** log(sum(exp(x))) over axes, stable: the max is subtracted first (and carries no gradient). */
 export function logsumexp(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
@@ -114,7 +128,8 @@ function argReduce(name: string, onnx: string) {
     lower: (ctx, n, [x]) => ctx.emit(onnx, [x], { axis: n.attrs.axis, keepdims: n.attrs.keepdims ? 1 : 0 }),
     vjp: 'none',
   });
-  return (x: Tensor, axis = -1, keepdim = false): Tensor => prim([x], { axis: normAxis(name, axis, x.rank), keepdims: keepdim })[0];
+  return (x: Tensor, axis = -1, keepdim = false): Tensor =>
+    prim([x], { axis: normAxis(name, axis, x.rank), keepdims: keepdim })[0];
 }
 /**
  * int64 index of the largest value along `axis` (default −1; first one on ties), the axis dropped unless `keepdim`
@@ -131,7 +146,9 @@ const numelPrim = primitive<{ dtype: DType; shape?: readonly Dim[] }>({
   name: 'numel',
   infer: (_x, a) => [{ dtype: a.dtype, shape: [] }],
   lower: (ctx, n, [x]) => {
-    const size = n.attrs.shape ? ctx.emit('ReduceProd', [ctx.dims(n.attrs.shape)], { keepdims: 0 })[0] : ctx.emit('Size', [x])[0];
+    const size = n.attrs.shape
+      ? ctx.emit('ReduceProd', [ctx.dims(n.attrs.shape)], { keepdims: 0 })[0]
+      : ctx.emit('Size', [x])[0];
     return ctx.emit('Cast', [size], { to: castCode(n.attrs.dtype) });
   },
   vjp: 'none',

@@ -42,8 +42,17 @@ function outShape(ctx: LowerCtx, x: Tensor, like: Tensor): string {
 }
 
 /** ScatterElements along axis 0 of a tensor of `fill` shaped [N, ...rest]; the ids broadcast over the rest dims. */
-function scatterSegments(ctx: LowerCtx, x: Tensor, like: Tensor, [xs, seg]: readonly string[], reduction: 'add' | 'max', fill: number): string {
-  const init = ctx.emit('ConstantOfShape', [outShape(ctx, x, like)], { value: { tensor: ndarray(x.dtype, [1], [fill]) } })[0];
+function scatterSegments(
+  ctx: LowerCtx,
+  x: Tensor,
+  like: Tensor,
+  [xs, seg]: readonly string[],
+  reduction: 'add' | 'max',
+  fill: number,
+): string {
+  const init = ctx.emit('ConstantOfShape', [outShape(ctx, x, like)], {
+    value: { tensor: ndarray(x.dtype, [1], [fill]) },
+  })[0];
   let idx = ctx.emit('Cast', [seg], { to: 7 })[0];
   if (x.rank > 1) {
     idx = ctx.emit('Unsqueeze', [idx, ctx.i64(Array.from({ length: x.rank - 1 }, (_, i) => i + 1))])[0];
@@ -60,7 +69,11 @@ function scatterSegments(ctx: LowerCtx, x: Tensor, like: Tensor, [xs, seg]: read
 // exact to float32 rounding.
 const segmentLayoutPrim = primitive<Record<string, never>>({
   name: 'segmentLayout',
-  infer: ([seg, like]) => [{ dtype: 'int64', shape: seg.shape }, { dtype: 'int64', shape: [like.shape[0]] }, { dtype: 'int64', shape: [like.shape[0]] }],
+  infer: ([seg, like]) => [
+    { dtype: 'int64', shape: seg.shape },
+    { dtype: 'int64', shape: [like.shape[0]] },
+    { dtype: 'int64', shape: [like.shape[0]] },
+  ],
   lower: (ctx, n, [seg]) => {
     const idx = ctx.emit('Cast', [seg], { to: 7 })[0];
     const e = ctx.shapeOf(n.inputs[0]); // [1] = E
@@ -85,13 +98,24 @@ function segmentLayout(seg: Tensor, like: Tensor): Tensor[] {
   return l;
 }
 
-function sortedSegmentSum(ctx: LowerCtx, x: Tensor, like: Tensor, [xs, , , perm, starts, ends]: readonly string[]): string {
+function sortedSegmentSum(
+  ctx: LowerCtx,
+  x: Tensor,
+  like: Tensor,
+  [xs, , , perm, starts, ends]: readonly string[],
+): string {
   const x2d = ctx.emit('Reshape', [xs, ctx.i64([0, -1])])[0]; // [E, R] (R = 1 for a 1-D x)
   const sorted = ctx.emit('Cast', [ctx.emit('Gather', [x2d, perm], { axis: 0 })[0]], { to: 11 })[0]; // [E, R] f64
   const csum = ctx.emit('CumSum', [sorted, ctx.scalar(0, 'int64')])[0];
-  const zeroRow = ctx.emit('Mul', [ctx.emit('Slice', [csum, ctx.i64([0]), ctx.i64([1]), ctx.i64([0])])[0], ctx.scalar(0, 'float64')])[0];
+  const zeroRow = ctx.emit('Mul', [
+    ctx.emit('Slice', [csum, ctx.i64([0]), ctx.i64([1]), ctx.i64([0])])[0],
+    ctx.scalar(0, 'float64'),
+  ])[0];
   const padded = ctx.emit('Concat', [zeroRow, csum], { axis: 0 })[0]; // [E + 1, R]: padded[k] = sum of the first k rows
-  const sums = ctx.emit('Sub', [ctx.emit('Gather', [padded, ends], { axis: 0 })[0], ctx.emit('Gather', [padded, starts], { axis: 0 })[0]])[0];
+  const sums = ctx.emit('Sub', [
+    ctx.emit('Gather', [padded, ends], { axis: 0 })[0],
+    ctx.emit('Gather', [padded, starts], { axis: 0 })[0],
+  ])[0];
   const cast = ctx.emit('Cast', [sums], { to: ONNX_DTYPE[x.dtype] })[0]; // [N, R]
   return ctx.emit('Reshape', [cast, outShape(ctx, x, like)])[0];
 }
@@ -113,7 +137,9 @@ export const gatherRows = (x: Tensor, index: Tensor): Tensor => gatherRowsPrim([
 
 const segmentSumPrim = primitive<Record<string, never>>({
   name: 'segmentSum',
-  infer: ([x, seg, like]) => (requireSegments('segmentSum', x, seg), [{ dtype: x.dtype, shape: [like.shape[0], ...x.shape.slice(1)] }]),
+  infer: ([x, seg, like]) => (
+    requireSegments('segmentSum', x, seg), [{ dtype: x.dtype, shape: [like.shape[0], ...x.shape.slice(1)] }]
+  ),
   lower: (ctx, n, ins) => [sortedSegmentSum(ctx, n.inputs[0], n.inputs[2], ins)],
   vjp: (n, [g]) => [g && gatherRows(g, n.inputs[1]), null, null, null, null, null],
 });
@@ -132,7 +158,9 @@ export function segmentSum(x: Tensor, segments: Tensor, nodes: Tensor): Tensor {
 
 const segmentMaxPrim = primitive<Record<string, never>>({
   name: 'segmentMax',
-  infer: ([x, seg, like]) => (requireSegments('segmentMax', x, seg), [{ dtype: x.dtype, shape: [like.shape[0], ...x.shape.slice(1)] }]),
+  infer: ([x, seg, like]) => (
+    requireSegments('segmentMax', x, seg), [{ dtype: x.dtype, shape: [like.shape[0], ...x.shape.slice(1)] }]
+  ),
   lower: (ctx, n, ins) => {
     const m = scatterSegments(ctx, n.inputs[0], n.inputs[2], ins, 'max', -Infinity);
     const empty = ctx.emit('IsInf', [m], { detect_positive: 0, detect_negative: 1 })[0];
@@ -147,7 +175,8 @@ const segmentMaxPrim = primitive<Record<string, never>>({
   },
 });
 /** The largest row entry per segment (elementwise over the rest dims); empty segments give 0. */
-export const segmentMax = (x: Tensor, segments: Tensor, nodes: Tensor): Tensor => segmentMaxPrim([x, segments, nodes], {})[0];
+export const segmentMax = (x: Tensor, segments: Tensor, nodes: Tensor): Tensor =>
+  segmentMaxPrim([x, segments, nodes], {})[0];
 
 // ---- composites -----------------------------------------------------------------------------------------------
 
@@ -177,7 +206,10 @@ const rowIdsPrim = primitive<Record<string, never>>({
     return [{ dtype: 'int64', shape: [x.shape[0]] }];
   },
   lower: (ctx, n) => {
-    const rows = ctx.emit('Squeeze', [ctx.emit('Slice', [ctx.shapeOf(n.inputs[0]), ctx.i64([0]), ctx.i64([1])])[0], ctx.i64([0])])[0];
+    const rows = ctx.emit('Squeeze', [
+      ctx.emit('Slice', [ctx.shapeOf(n.inputs[0]), ctx.i64([0]), ctx.i64([1])])[0],
+      ctx.i64([0]),
+    ])[0];
     return ctx.emit('Range', [ctx.scalar(0, 'int64'), rows, ctx.scalar(1, 'int64')]);
   },
   vjp: 'none',

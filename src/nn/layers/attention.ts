@@ -6,7 +6,17 @@ import { add, cast, greater, mul, where } from '../../graph/ops/elementwise.js';
 import { causalMask, cumsum, gather } from '../../graph/ops/indexing.js';
 import { constant, scalar } from '../../graph/ops/leaf.js';
 import { linear, matmul } from '../../graph/ops/linalg.js';
-import { concat, onesLike, reshape, sliceAxis, split, swapAxes, tile, transpose, unsqueeze } from '../../graph/ops/movement.js';
+import {
+  concat,
+  onesLike,
+  reshape,
+  sliceAxis,
+  split,
+  swapAxes,
+  tile,
+  transpose,
+  unsqueeze,
+} from '../../graph/ops/movement.js';
 import { softmax } from '../../graph/ops/norm.js';
 import { dropout } from '../../graph/ops/random.js';
 import { formatShape, type Dim } from '../../graph/shape.js';
@@ -107,7 +117,8 @@ function rotateHalfMatrix(d: number): Float32Array {
  */
 export function causalMaskFor(t: Dim, s: Dim, qpos?: Tensor, keysLike?: Tensor): Tensor {
   if (!qpos && typeof t === 'number' && typeof s === 'number' && t === s) return causalMask(t);
-  if (!qpos || !keysLike) throw new Error(`causalMask: dynamic shapes [${t}, ${s}] need query positions and a key tensor`);
+  if (!qpos || !keysLike)
+    throw new Error(`causalMask: dynamic shapes [${t}, ${s}] need query positions and a key tensor`);
   // key positions 0..S-1 from the key tensor's runtime length along axis 2 of [B, H, S, d]
   const ones = onesLike(sliceAxis(sliceAxis(sliceAxis(keysLike, 0, 0, 1), 1, 0, 1), 3, 0, 1)); // [1, 1, S, 1]
   const kpos = reshape(cumsum(ones, 2, { exclusive: true }), [1, -1]); // [1, S]
@@ -133,7 +144,10 @@ export class MultiHeadAttention extends Module {
   readonly outBias?: Parameter;
   private readonly rope?: { rot: Float32Array; cosData: Float32Array; sinData: Float32Array };
 
-  constructor(readonly dim: number, readonly cfg: MultiHeadAttentionConfig) {
+  constructor(
+    readonly dim: number,
+    readonly cfg: MultiHeadAttentionConfig,
+  ) {
     super();
     const h = cfg.heads;
     const kvh = cfg.kvHeads ?? h;
@@ -185,7 +199,8 @@ export class MultiHeadAttention extends Module {
       cos = gather(cosAll, positions, 0);
       sin = gather(sinAll, positions, 0);
     } else {
-      if (typeof t !== 'number') throw new Error('MultiHeadAttention: RoPE over a symbolic length needs explicit positions');
+      if (typeof t !== 'number')
+        throw new Error('MultiHeadAttention: RoPE over a symbolic length needs explicit positions');
       if (t > max) throw new Error(`MultiHeadAttention: sequence length ${t} exceeds the RoPE tables (maxLen ${max})`);
       cos = constant(ndarray('float32', [t, d], r.cosData.subarray(0, t * d)));
       sin = constant(ndarray('float32', [t, d], r.sinData.subarray(0, t * d)));
@@ -200,7 +215,8 @@ export class MultiHeadAttention extends Module {
     const h = this.cfg.heads;
     const kvh = this.kvHeads;
     const d = this.headDim;
-    if (xq.rank !== 3) throw new Error(`MultiHeadAttention: input must be [batch, seq, ${this.dim}], got ${formatShape(xq.shape)}`);
+    if (xq.rank !== 3)
+      throw new Error(`MultiHeadAttention: input must be [batch, seq, ${this.dim}], got ${formatShape(xq.shape)}`);
     const [b, t] = xq.shape;
     // heads first with ONE Transpose of the projection ([B, T, heads, d] → [B, heads, T, d]), then a split along the
     // heads axis; the backward is then one Concat and one Transpose in front of the projection's Gemms
@@ -236,7 +252,8 @@ export class MultiHeadAttention extends Module {
     const sAll = scores.shape[3];
     if (opts.causal) {
       let m: Tensor;
-      if (!opts.past && !opts.positions && typeof t === 'number' && t === sAll) m = g > 1 ? tile(causalMask(t), [g, 1]) : causalMask(t);
+      if (!opts.past && !opts.positions && typeof t === 'number' && t === sAll)
+        m = g > 1 ? tile(causalMask(t), [g, 1]) : causalMask(t);
       else {
         const qpos = opts.positions ?? defaultPositions(xq);
         m = causalMaskFor(t, sAll, g > 1 ? tile(qpos, [g]) : qpos, present.k);
@@ -248,7 +265,8 @@ export class MultiHeadAttention extends Module {
       scores = where(keep, scores, scalar(MASKED));
     }
     if (opts.mask) {
-      if (g > 1) throw new Error('MultiHeadAttention: an explicit additive mask is not supported with grouped-query heads');
+      if (g > 1)
+        throw new Error('MultiHeadAttention: an explicit additive mask is not supported with grouped-query heads');
       scores = add(scores, opts.mask);
     }
     let p = softmax(scores, -1);
@@ -257,7 +275,8 @@ export class MultiHeadAttention extends Module {
       const ctx = traceContext();
       const stream = layerStream();
       if (this.training && ctx.training) {
-        if (!ctx.key) throw new Error('MultiHeadAttention: dropout in training needs a random key in the trace context');
+        if (!ctx.key)
+          throw new Error('MultiHeadAttention: dropout in training needs a random key in the trace context');
         p = dropout(p, pd, ctx.key, { stream });
       }
     }

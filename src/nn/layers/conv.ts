@@ -25,11 +25,17 @@ export interface Conv2dConfig {
 export class Conv2d extends Module {
   readonly weight: Parameter;
   readonly bias?: Parameter;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernel: Pair, readonly cfg: Conv2dConfig = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernel: Pair,
+    readonly cfg: Conv2dConfig = {},
+  ) {
     super();
     const [kh, kw] = pair(kernel);
     const groups = cfg.groups ?? 1;
-    if (inChannels % groups || outChannels % groups) throw new Error(`Conv2d: channels ${inChannels}→${outChannels} must divide by groups=${groups}`);
+    if (inChannels % groups || outChannels % groups)
+      throw new Error(`Conv2d: channels ${inChannels}→${outChannels} must divide by groups=${groups}`);
     this.weight = this.param([outChannels, inChannels / groups, kh, kw], kaimingUniform(Math.sqrt(5)));
     if (cfg.bias ?? true) this.bias = this.param([outChannels], biasUniform((inChannels / groups) * kh * kw));
   }
@@ -38,7 +44,12 @@ export class Conv2d extends Module {
    * groups.
    */
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight.t, this.bias?.t, { stride: this.cfg.stride, padding: this.cfg.padding, dilation: this.cfg.dilation, groups: this.cfg.groups });
+    return conv2d(x, this.weight.t, this.bias?.t, {
+      stride: this.cfg.stride,
+      padding: this.cfg.padding,
+      dilation: this.cfg.dilation,
+      groups: this.cfg.groups,
+    });
   }
 }
 
@@ -46,7 +57,18 @@ export class Conv2d extends Module {
 export class Conv1d extends Module {
   readonly weight: Parameter;
   readonly bias?: Parameter;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernel: number, readonly cfg: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number; bias?: boolean } = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernel: number,
+    readonly cfg: {
+      stride?: number;
+      padding?: number | 'same' | 'valid';
+      dilation?: number;
+      groups?: number;
+      bias?: boolean;
+    } = {},
+  ) {
     super();
     const groups = cfg.groups ?? 1;
     this.weight = this.param([outChannels, inChannels / groups, kernel], kaimingUniform(Math.sqrt(5)));
@@ -62,7 +84,19 @@ export class Conv1d extends Module {
 export class ConvTranspose2d extends Module {
   readonly weight: Parameter;
   readonly bias?: Parameter;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernel: Pair, readonly cfg: { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; groups?: number; bias?: boolean } = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernel: Pair,
+    readonly cfg: {
+      stride?: Pair;
+      padding?: Pair;
+      outputPadding?: Pair;
+      dilation?: Pair;
+      groups?: number;
+      bias?: boolean;
+    } = {},
+  ) {
     super();
     const [kh, kw] = pair(kernel);
     const groups = cfg.groups ?? 1;

@@ -7,7 +7,10 @@ import type { Parameter } from '../parameter.js';
 /** Lookup table [vocab, dim] (N(0, 1) init as torch.nn.Embedding). */
 export class Embedding extends Module {
   readonly weight: Parameter;
-  constructor(readonly vocab: number, readonly dim: number) {
+  constructor(
+    readonly vocab: number,
+    readonly dim: number,
+  ) {
     super();
     this.weight = this.param([vocab, dim], normal(1));
   }

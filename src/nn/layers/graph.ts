@@ -10,7 +10,15 @@ import { formatShape } from '../../graph/shape.js';
 import { linear } from '../../graph/ops/linalg.js';
 import { concat, onesLike, reshape, sliceAxis, transpose, unsqueeze } from '../../graph/ops/movement.js';
 import { mean, sum } from '../../graph/ops/reduce.js';
-import { addSelfLoops, gatherRows, nonzeroFlat, segmentMax, segmentMean, segmentSoftmax, segmentSum } from '../../graph/ops/segment.js';
+import {
+  addSelfLoops,
+  gatherRows,
+  nonzeroFlat,
+  segmentMax,
+  segmentMean,
+  segmentSoftmax,
+  segmentSum,
+} from '../../graph/ops/segment.js';
 import type { Tensor } from '../../graph/tensor.js';
 import { biasUniform, kaimingUniform, xavierUniform, zeros } from '../init.js';
 import { Module } from '../module.js';
@@ -35,7 +43,8 @@ export interface GraphInputOptions {
 function projectInput(x: Tensor, weight: Tensor, drop: Dropout, sparse: boolean): Tensor {
   if (!sparse) return linear(drop.forward(x), weight);
   const f = x.shape[1];
-  if (x.rank !== 2 || typeof f !== 'number') throw new Error(`sparseInput: x must be [N, F] with a static F, got ${formatShape(x.shape)}`);
+  if (x.rank !== 2 || typeof f !== 'number')
+    throw new Error(`sparseInput: x must be [N, F] with a static F, got ${formatShape(x.shape)}`);
   const flat = nonzeroFlat(x); // [nnz] row-major positions
   const row = div(flat, scalar(f, 'int64')); // [nnz] node ids
   const col = sub(flat, mul(row, scalar(f, 'int64'))); // [nnz] feature ids
@@ -51,7 +60,11 @@ export class GCNConv extends Module {
   readonly weight: Parameter;
   readonly bias?: Parameter;
   readonly inputDrop: Dropout;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly opts: GraphInputOptions & { bias?: boolean; selfLoops?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly opts: GraphInputOptions & { bias?: boolean; selfLoops?: boolean } = {},
+  ) {
     super();
     this.weight = this.param([outFeatures, inFeatures], xavierUniform());
     if (opts.bias ?? true) this.bias = this.param([outFeatures], zeros);
@@ -101,7 +114,11 @@ export class GATConv extends Module {
   readonly attnDropout: Dropout;
   readonly inputDrop: Dropout;
   readonly heads: number;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly opts: GATConvOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly opts: GATConvOptions = {},
+  ) {
     super();
     const h = (this.heads = opts.heads ?? 1);
     this.weight = this.param([h * outFeatures, inFeatures], xavierUniform());
@@ -142,11 +159,16 @@ export class SAGEConv extends Module {
   readonly rootWeight: Parameter;
   readonly aggr: 'mean' | 'max';
   readonly inputDrop: Dropout;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly opts: GraphInputOptions & { aggr?: 'mean' | 'max'; bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly opts: GraphInputOptions & { aggr?: 'mean' | 'max'; bias?: boolean } = {},
+  ) {
     super();
     this.aggr = opts.aggr ?? 'mean';
     this.inputDrop = new Dropout(opts.inputDropout ?? 0);
-    if (this.aggr === 'max' && opts.sparseInput) throw new Error('SAGEConv: sparseInput needs the mean aggregator (max aggregates the raw features)');
+    if (this.aggr === 'max' && opts.sparseInput)
+      throw new Error('SAGEConv: sparseInput needs the mean aggregator (max aggregates the raw features)');
     this.weight = this.param([outFeatures, inFeatures], kaimingUniform(Math.sqrt(5)));
     if (opts.bias ?? true) this.bias = this.param([outFeatures], biasUniform(inFeatures));
     this.rootWeight = this.param([outFeatures, inFeatures], kaimingUniform(Math.sqrt(5)));
@@ -161,7 +183,12 @@ export class SAGEConv extends Module {
     let root: Tensor;
     if (this.aggr === 'mean') {
       // both projections of the same (dropped-out) input in one: [N, 2·out] = x·[W_l; W_r]ᵀ
-      const both = projectInput(x, concat([this.weight.t, this.rootWeight.t], 0), this.inputDrop, this.opts.sparseInput ?? false);
+      const both = projectInput(
+        x,
+        concat([this.weight.t, this.rootWeight.t], 0),
+        this.inputDrop,
+        this.opts.sparseInput ?? false,
+      );
       neigh = segmentMean(gatherRows(sliceAxis(both, 1, 0, C), src), dst, x); // [N, out]
       root = sliceAxis(both, 1, C, 2 * C); // [N, out]
     } else {

@@ -8,7 +8,11 @@ import type { Parameter } from '../parameter.js';
 export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias?: Parameter;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: { bias?: boolean } = {},
+  ) {
     super();
     this.weight = this.param([outFeatures, inFeatures], kaimingUniform(Math.sqrt(5)));
     if (opts.bias ?? true) this.bias = this.param([outFeatures], biasUniform(inFeatures));

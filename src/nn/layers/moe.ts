@@ -77,10 +77,14 @@ export class MoE extends Module {
   readonly hidden: number;
   private readonly opts: Required<Omit<MoEOptions, 'hidden' | 'topK' | 'experts'>>;
 
-  constructor(readonly dim: number, options: MoEOptions) {
+  constructor(
+    readonly dim: number,
+    options: MoEOptions,
+  ) {
     super();
     const { experts } = options;
-    if (!Number.isInteger(experts) || experts < 2) throw new Error(`MoE: experts must be an integer >= 2, got ${experts}`);
+    if (!Number.isInteger(experts) || experts < 2)
+      throw new Error(`MoE: experts must be an integer >= 2, got ${experts}`);
     const topK = options.topK ?? 2;
     if (topK !== 1 && topK !== 2) throw new Error(`MoE: topK must be 1 or 2, got ${String(topK)}`);
     if (topK > experts) throw new Error(`MoE: topK (${topK}) exceeds experts (${experts})`);
@@ -119,7 +123,8 @@ export class MoE extends Module {
   /** Routes groups of tokens x [G, S, dim]: router probabilities, top-k choices, capacity, dispatch and combine. */
   route(x: Tensor): Routing {
     const [, S] = x.shape;
-    if (typeof S !== 'number') throw new Error(`MoE: the group size (the dim before the features) must be static, got ${String(S)}`);
+    if (typeof S !== 'number')
+      throw new Error(`MoE: the group size (the dim before the features) must be static, got ${String(S)}`);
     const E = this.experts;
     const k = this.topK;
     const C = this.capacity(S);
@@ -144,12 +149,20 @@ export class MoE extends Module {
 
   forward(x: Tensor): Tensor {
     const d = this.dim;
-    if (x.shape[x.rank - 1] !== d) throw new Error(`MoE: expected features of size ${d} in the last dim, got [${x.shape.join(', ')}]`);
+    if (x.shape[x.rank - 1] !== d)
+      throw new Error(`MoE: expected features of size ${d} in the last dim, got [${x.shape.join(', ')}]`);
     if (x.rank < 2) throw new Error(`MoE: expects [..., tokens, ${d}], got [${x.shape.join(', ')}]`);
     // Groups: the leading dims. A symbolic token count (a prompt of any length at generation) makes every token its
     // own group, where each of its k choices always finds room.
     const S = x.shape[x.rank - 2];
-    const grouped = typeof S !== 'number' ? reshape(x, [-1, 1, d]) : x.rank === 2 ? x.unsqueeze(0) : x.rank === 3 ? x : reshape(x, [-1, S, d]);
+    const grouped =
+      typeof S !== 'number'
+        ? reshape(x, [-1, 1, d])
+        : x.rank === 2
+          ? x.unsqueeze(0)
+          : x.rank === 3
+            ? x
+            : reshape(x, [-1, S, d]);
     const r = this.route(grouped);
     const E = this.experts;
     const C = r.capacity;
@@ -172,8 +185,10 @@ export class MoE extends Module {
     const f = mean(reshape(choice, [-1, k, E]), 0); // [k, E]
     const P = mean(reshape(probs, [-1, E]), 0); // [E]
     // Load balancing (Switch for k = 1; the top-k form of Mixtral's): E·Σ_r Σ_e f[r, e]·P[e], = k when balanced.
-    if (this.opts.balanceWeight > 0) aux.addLoss('moe_balance_loss', mul(mul(sum(mul(f, P)), E), this.opts.balanceWeight));
-    if (this.opts.zLossWeight > 0) aux.addLoss('moe_z_loss', mul(mean(square(logsumexp(logits, -1))), this.opts.zLossWeight));
+    if (this.opts.balanceWeight > 0)
+      aux.addLoss('moe_balance_loss', mul(mul(sum(mul(f, P)), E), this.opts.balanceWeight));
+    if (this.opts.zLossWeight > 0)
+      aux.addLoss('moe_z_loss', mul(mean(square(logsumexp(logits, -1))), this.opts.zLossWeight));
     // Statistics: the share of choices each expert received (before capacity) and the fraction dropped at capacity.
     const load = sum(f, 0); // [E], sums to k
     const m = mean(load);

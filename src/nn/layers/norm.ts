@@ -15,7 +15,10 @@ export class BatchNorm extends Module {
   readonly bias?: Parameter;
   readonly runningMean: Parameter;
   readonly runningVar: Parameter;
-  constructor(readonly numFeatures: number, readonly cfg: { eps?: number; momentum?: number; affine?: boolean } = {}) {
+  constructor(
+    readonly numFeatures: number,
+    readonly cfg: { eps?: number; momentum?: number; affine?: boolean } = {},
+  ) {
     super();
     if (cfg.affine ?? true) {
       this.weight = this.param([numFeatures], ones);
@@ -30,7 +33,11 @@ export class BatchNorm extends Module {
    */
   forward(x: Tensor): Tensor {
     const training = this.training && traceContext().training;
-    const r = batchNorm(x, this.weight?.t, this.bias?.t, this.runningMean.t, this.runningVar.t, { training, momentum: this.cfg.momentum, eps: this.cfg.eps });
+    const r = batchNorm(x, this.weight?.t, this.bias?.t, this.runningMean.t, this.runningVar.t, {
+      training,
+      momentum: this.cfg.momentum,
+      eps: this.cfg.eps,
+    });
     if (training) {
       // the Trainer writes these back as buffer updates of the step graph
       this.runningMean.pending = r.runningMean;
@@ -51,7 +58,10 @@ export const BatchNorm2d = BatchNorm;
 export class LayerNorm extends Module {
   readonly weight: Parameter;
   readonly bias?: Parameter;
-  constructor(readonly shape: number | readonly number[], readonly cfg: { eps?: number; bias?: boolean } = {}) {
+  constructor(
+    readonly shape: number | readonly number[],
+    readonly cfg: { eps?: number; bias?: boolean } = {},
+  ) {
     super();
     const s = typeof shape === 'number' ? [shape] : [...shape];
     this.weight = this.param(s, ones);
@@ -71,7 +81,10 @@ export class LayerNorm extends Module {
  */
 export class RMSNorm extends Module {
   readonly weight: Parameter;
-  constructor(readonly dim: number, readonly eps = 1e-6) {
+  constructor(
+    readonly dim: number,
+    readonly eps = 1e-6,
+  ) {
     super();
     this.weight = this.param([dim], ones);
   }
@@ -88,7 +101,11 @@ export class RMSNorm extends Module {
 export class GroupNorm extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter;
-  constructor(readonly groups: number, readonly channels: number, readonly eps = 1e-5) {
+  constructor(
+    readonly groups: number,
+    readonly channels: number,
+    readonly eps = 1e-5,
+  ) {
     super();
     this.weight = this.param([channels], ones);
     this.bias = this.param([channels], zeros);

@@ -62,7 +62,17 @@ class Inputs {
 
 const seqInputs = (a: SequenceArgs): Inputs => {
   const ins = new Inputs();
-  for (const [k, t] of Object.entries({ x: a.x, wih: a.weightIh, whh: a.weightHh, bih: a.biasIh, bhh: a.biasHh, h0: a.h0, c0: a.c0, mask: a.mask })) ins.add(k, t);
+  for (const [k, t] of Object.entries({
+    x: a.x,
+    wih: a.weightIh,
+    whh: a.weightHh,
+    bih: a.biasIh,
+    bhh: a.biasHh,
+    h0: a.h0,
+    c0: a.c0,
+    mask: a.mask,
+  }))
+    ins.add(k, t);
   return ins;
 };
 
@@ -70,11 +80,12 @@ const seqInputs = (a: SequenceArgs): Inputs => {
 const stackSteps = (xs: readonly Tensor[]): Tensor => concat(xs, 1);
 /** [B, T·k] → T tensors [B, k]. */
 const unstackSteps = (x: Tensor, t: number): Tensor[] => (t === 1 ? [x] : split(x, t, 1));
-const plus = (a: Tensor | undefined, b: Tensor | undefined): Tensor | undefined => (a && b ? add(a, b) : a ?? b);
+const plus = (a: Tensor | undefined, b: Tensor | undefined): Tensor | undefined => (a && b ? add(a, b) : (a ?? b));
 // With a mask m (1 real, 0 padding), state' = state + m·(new − state): the new values get m·d(state'), the old
 // state keeps (1 − m)·d(state').
 const maskGate = (m: Tensor | undefined, g: Tensor | undefined): Tensor | undefined => (g && m ? mul(g, m) : g);
-const keepGate = (m: Tensor | undefined, g: Tensor | undefined): Tensor | undefined => (g && m ? mul(g, sub(1, m)) : undefined);
+const keepGate = (m: Tensor | undefined, g: Tensor | undefined): Tensor | undefined =>
+  g && m ? mul(g, sub(1, m)) : undefined;
 
 /** x [B, T, I] · Wᵀ + b → per-step [B, G·H] (one Gemm for all steps). */
 function projectInput(x: Tensor, w: Tensor, b: Tensor | undefined, t: number): Tensor[] {
@@ -196,7 +207,15 @@ export function lstmSequence(a: SequenceArgs): SequenceResult {
       }
     }
     const w = weightGrads(stackSteps(dZ), x, hPrevAll, mul(wih, four), four);
-    return ins.grads({ x: w.dx, wih: w.dwih, whh: w.dwhh, bih: w.db, bhh: w.db, h0: hasH0 ? dH : null, c0: hasC0 ? dC : null });
+    return ins.grads({
+      x: w.dx,
+      wih: w.dwih,
+      whh: w.dwhh,
+      bih: w.db,
+      bhh: w.db,
+      h0: hasH0 ? dH : null,
+      c0: hasC0 ? dC : null,
+    });
   };
 
   const [y, h, c] = customVjp('lstm', forward, rule)(...ins.list);
@@ -280,13 +299,26 @@ export function gruSequence(a: SequenceArgs): SequenceResult {
     // [4H, ·] gradients: rows r, z, n·r (of h·W_hhᵀ + b_hh) and n (of the input projection)
     const inF = wih.shape[1] as number;
     const [wRZ, wN] = split(wih, [2 * hdim, hdim], 0);
-    const wihExt = concat([wRZ, constant(ndarray(wih.dtype, [hdim, inF], new Array<number>(hdim * inF).fill(0))), wN], 0);
+    const wihExt = concat(
+      [wRZ, constant(ndarray(wih.dtype, [hdim, inF], new Array<number>(hdim * inF).fill(0))), wN],
+      0,
+    );
     const w = weightGrads(stackSteps(E), x, hPrevAll, wihExt);
     const pick = (v: Tensor, blocks: readonly number[]) => {
       const parts = split(v, [2 * hdim, hdim, hdim], 0);
-      return concat(blocks.map((i) => parts[i]), 0);
+      return concat(
+        blocks.map((i) => parts[i]),
+        0,
+      );
     };
-    return ins.grads({ x: w.dx, wih: pick(w.dwih, [0, 2]), whh: pick(w.dwhh, [0, 1]), bih: pick(w.db, [0, 2]), bhh: pick(w.db, [0, 1]), h0: hasH0 ? dH : null });
+    return ins.grads({
+      x: w.dx,
+      wih: pick(w.dwih, [0, 2]),
+      whh: pick(w.dwhh, [0, 1]),
+      bih: pick(w.db, [0, 2]),
+      bhh: pick(w.db, [0, 1]),
+      h0: hasH0 ? dH : null,
+    });
   };
 
   const [y, h] = customVjp('gru', forward, rule)(...ins.list);

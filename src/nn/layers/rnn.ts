@@ -69,14 +69,20 @@ abstract class RNNBase extends Module {
   readonly cells: RNNDirection[];
   readonly layers: number;
   readonly dirs: number;
-  constructor(readonly kind: Cell, readonly inputSize: number, readonly hidden: number, readonly cfg: RNNConfig = {}) {
+  constructor(
+    readonly kind: Cell,
+    readonly inputSize: number,
+    readonly hidden: number,
+    readonly cfg: RNNConfig = {},
+  ) {
     super();
     this.layers = cfg.layers ?? 1;
     this.dirs = cfg.bidirectional ? 2 : 1;
     const gates = kind === 'lstm' ? 4 : 3;
     this.cells = [];
     for (let l = 0; l < this.layers; l++) {
-      for (let d = 0; d < this.dirs; d++) this.cells.push(new RNNDirection(l === 0 ? inputSize : hidden * this.dirs, hidden, gates, cfg.bias ?? true));
+      for (let d = 0; d < this.dirs; d++)
+        this.cells.push(new RNNDirection(l === 0 ? inputSize : hidden * this.dirs, hidden, gates, cfg.bias ?? true));
     }
   }
 
@@ -90,12 +96,22 @@ abstract class RNNBase extends Module {
    * top layer's outputs with the final hidden (and LSTM cell) states; throws when `x` is not rank 3 or T is symbolic.
    */
   run(x: Tensor, opts: RNNRunOptions = {}): RNNResult {
-    if (x.rank !== 3) throw new Error(`${this.kind.toUpperCase()}: input must be [batch, seq, ${this.inputSize}], got ${formatShape(x.shape)}`);
+    if (x.rank !== 3)
+      throw new Error(
+        `${this.kind.toUpperCase()}: input must be [batch, seq, ${this.inputSize}], got ${formatShape(x.shape)}`,
+      );
     const t = x.shape[1];
-    if (typeof t !== 'number') throw new Error(`${this.kind.toUpperCase()}: the sequence length must be static (the recurrence is unrolled), got ${formatShape(x.shape)}`);
+    if (typeof t !== 'number')
+      throw new Error(
+        `${this.kind.toUpperCase()}: the sequence length must be static (the recurrence is unrolled), got ${formatShape(x.shape)}`,
+      );
     const mask = opts.mask && cast(opts.mask, x.dtype); // [B, T]
-    const h0 = opts.h0 ? split(opts.h0, this.layers * this.dirs, 0).map((s) => reshape(s, [-1, this.hidden])) : undefined;
-    const c0 = opts.c0 ? split(opts.c0, this.layers * this.dirs, 0).map((s) => reshape(s, [-1, this.hidden])) : undefined;
+    const h0 = opts.h0
+      ? split(opts.h0, this.layers * this.dirs, 0).map((s) => reshape(s, [-1, this.hidden]))
+      : undefined;
+    const c0 = opts.c0
+      ? split(opts.c0, this.layers * this.dirs, 0).map((s) => reshape(s, [-1, this.hidden]))
+      : undefined;
     const sequence = this.kind === 'lstm' ? lstmSequence : gruSequence;
     let input = x;
     const hs: Tensor[] = [];
@@ -106,8 +122,15 @@ abstract class RNNBase extends Module {
         const i = l * this.dirs + d;
         const cell = this.cells[i];
         const r = sequence({
-          x: input, weightIh: cell.weightIh.t, weightHh: cell.weightHh.t, biasIh: cell.biasIh?.t, biasHh: cell.biasHh?.t,
-          h0: h0?.[i], c0: c0?.[i], mask, reverse: d === 1,
+          x: input,
+          weightIh: cell.weightIh.t,
+          weightHh: cell.weightHh.t,
+          biasIh: cell.biasIh?.t,
+          biasHh: cell.biasHh?.t,
+          h0: h0?.[i],
+          c0: c0?.[i],
+          mask,
+          reverse: d === 1,
         });
         ys.push(r.y);
         hs.push(r.h);
@@ -115,7 +138,11 @@ abstract class RNNBase extends Module {
       }
       input = concat(ys, 2); // [B, T, H·dirs]
     }
-    const stackStates = (xs: Tensor[]) => concat(xs.map((s) => unsqueeze(s, 0)), 0);
+    const stackStates = (xs: Tensor[]) =>
+      concat(
+        xs.map((s) => unsqueeze(s, 0)),
+        0,
+      );
     return { output: input, h: stackStates(hs), c: cs.length ? stackStates(cs) : undefined };
   }
 }

@@ -10,7 +10,10 @@ import { Module } from '../module.js';
 
 /** Wraps a tensor function as a module (activations and other stateless steps). */
 export class Lambda extends Module {
-  constructor(readonly name: string, private readonly fn: (x: Tensor) => Tensor) {
+  constructor(
+    readonly name: string,
+    private readonly fn: (x: Tensor) => Tensor,
+  ) {
     super();
   }
   /** Applies the wrapped function to `x`; the output shape is whatever the function gives. */
@@ -46,17 +49,20 @@ export const Softmax = (axis = -1) => new Lambda('Softmax', (x) => softmax(x, ax
  */
 export const Flatten = (startDim = 1) => new Lambda('Flatten', (x) => flatten(x, startDim));
 /** 2-D max pooling over [N, C, H, W] with a square `kernel`; `stride` defaults to the kernel size, `padding` to 0. */
-export const MaxPool2d = (kernel: number, stride?: number, padding = 0) => new Lambda('MaxPool2d', (x) => maxPool2d(x, kernel, { stride: stride ?? kernel, padding }));
+export const MaxPool2d = (kernel: number, stride?: number, padding = 0) =>
+  new Lambda('MaxPool2d', (x) => maxPool2d(x, kernel, { stride: stride ?? kernel, padding }));
 /**
  * 2-D average pooling over [N, C, H, W] with a square `kernel`; `stride` defaults to the kernel size, `padding` to 0
  * (padded zeros count in the average, as PyTorch's default count_include_pad).
  */
-export const AvgPool2d = (kernel: number, stride?: number, padding = 0) => new Lambda('AvgPool2d', (x) => avgPool2d(x, kernel, { stride: stride ?? kernel, padding }));
+export const AvgPool2d = (kernel: number, stride?: number, padding = 0) =>
+  new Lambda('AvgPool2d', (x) => avgPool2d(x, kernel, { stride: stride ?? kernel, padding }));
 /**
  * Average pooling of [N, C, H, W] to a fixed output [N, C, oh, ow] (`size` as one number for a square output),
  * with PyTorch's window boundaries even when the sizes don't divide.
  */
-export const AdaptiveAvgPool2d = (size: number | readonly [number, number]) => new Lambda('AdaptiveAvgPool2d', (x) => adaptiveAvgPool2d(x, size));
+export const AdaptiveAvgPool2d = (size: number | readonly [number, number]) =>
+  new Lambda('AdaptiveAvgPool2d', (x) => adaptiveAvgPool2d(x, size));
 
 /** Inverted dropout; active only in training mode, with masks derived from the step's random key. */
 export class Dropout extends Module {
@@ -92,7 +98,10 @@ export class Sequential extends Module {
 
 /** y = x + f(x) (optionally through a projection on the skip path). */
 export class Residual extends Module {
-  constructor(readonly body: Module, readonly shortcut?: Module) {
+  constructor(
+    readonly body: Module,
+    readonly shortcut?: Module,
+  ) {
     super();
   }
   /** Returns body(x) + shortcut(x) (or + x without a shortcut); the two must have broadcast-compatible shapes. */

@@ -8,7 +8,13 @@ import * as protoLoader from '@grpc/proto-loader';
 export const PROTO_PATH = fileURLToPath(new URL('../../../../src/serve/grpc/grpc_predict_v2.proto', import.meta.url));
 
 /** Decoding: field names as written, 64-bit integers as numbers, defaults filled, bytes as Buffers. */
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
+const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
 
 let cached: grpc.ServiceClientConstructor | undefined;
 
@@ -16,7 +22,9 @@ let cached: grpc.ServiceClientConstructor | undefined;
 export function inferenceService(): grpc.ServiceClientConstructor {
   if (!cached) {
     const def = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
+    };
     cached = pkg.inference.GRPCInferenceService;
   }
   return cached;
@@ -65,7 +73,10 @@ export interface ModelInferRequest {
   readonly id: string;
   readonly parameters?: Readonly<Record<string, InferParameter>>;
   readonly inputs: readonly InferInputTensor[];
-  readonly outputs: readonly { readonly name: string; readonly parameters?: Readonly<Record<string, InferParameter>> }[];
+  readonly outputs: readonly {
+    readonly name: string;
+    readonly parameters?: Readonly<Record<string, InferParameter>>;
+  }[];
   readonly raw_input_contents: readonly Buffer[];
 }
 

@@ -11,7 +11,10 @@ function bearerGuard(token: string): (req: FastifyRequest, reply: FastifyReply) 
   return async function bearerGuard(req, reply) {
     const got = Buffer.from(req.headers.authorization ?? '');
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'admin endpoints need "Authorization: Bearer <token>"' });
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'admin endpoints need "Authorization: Bearer <token>"' });
     }
     return undefined;
   };
@@ -22,7 +25,11 @@ export function adminRoutes(ctx: ServeContext, token: string): FastifyPluginCall
     const { repository } = ctx;
     app.addHook('preHandler', bearerGuard(token));
     app.post('/v2/repository/index', async () =>
-      repository.names().flatMap((name) => repository.versions(name).map((v) => ({ name, version: v.version, state: v.state.toUpperCase() }))),
+      repository
+        .names()
+        .flatMap((name) =>
+          repository.versions(name).map((v) => ({ name, version: v.version, state: v.state.toUpperCase() })),
+        ),
     );
     app.post<{ Params: ModelParams; Body: unknown }>('/v2/repository/models/:name/load', async (req) => {
       const { name } = req.params;

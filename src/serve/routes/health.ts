@@ -20,7 +20,11 @@ export function healthRoutes(ctx: ServeContext): FastifyPluginCallback {
       const ready = isReady(ctx);
       void reply.code(ready ? 200 : 400).send({ ready });
     });
-    app.get('/v2', async () => ({ name: 'lathe', version: SERVER_VERSION, extensions: ['binary_tensor_data', ...(ctx.config.server.adminToken ? ['model_repository'] : [])] }));
+    app.get('/v2', async () => ({
+      name: 'lathe',
+      version: SERVER_VERSION,
+      extensions: ['binary_tensor_data', ...(ctx.config.server.adminToken ? ['model_repository'] : [])],
+    }));
 
     const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
       const { name, version } = req.params;

@@ -15,7 +15,11 @@ import { modelLabel, refusal, serviceOf, versionLabel, type ModelParams, type Se
  * the callback one, and it calls `done` before it returns (fastify/lib/content-type-parser.js), so no promise is
  * involved. safeJsonParser checks that it did answer.
  */
-type SyncJsonParser = (request: FastifyRequest, text: string, done: (err: Error | null, value?: unknown) => void) => void;
+type SyncJsonParser = (
+  request: FastifyRequest,
+  text: string,
+  done: (err: Error | null, value?: unknown) => void,
+) => void;
 
 /** JSON.parse with fastify's prototype-poisoning checks, skipped when the text cannot hold a poisoning key. */
 function safeJsonParser(scope: FastifyInstance): JsonTextParser {
@@ -37,7 +41,8 @@ function safeJsonParser(scope: FastifyInstance): JsonTextParser {
       if (err) throw err;
       value = v;
     });
-    if (!answered) throw new Error('fastify\'s default JSON parser did not answer synchronously (a fastify upgrade changed it?)');
+    if (!answered)
+      throw new Error("fastify's default JSON parser did not answer synchronously (a fastify upgrade changed it?)");
     return value;
   };
 }
@@ -45,7 +50,11 @@ function safeJsonParser(scope: FastifyInstance): JsonTextParser {
 const NO_BODY = 'the request has no body: send a JSON object with an "inputs" array (Content-Type: application/json)';
 
 /** The batcher of the model version a request names, a 404 for an unknown one, or undefined (experiments, loading). */
-function batcherOf(ctx: ServeContext, name: string, version: string | undefined): DynamicBatcher | ServeError | undefined {
+function batcherOf(
+  ctx: ServeContext,
+  name: string,
+  version: string | undefined,
+): DynamicBatcher | ServeError | undefined {
   const service = ctx.service;
   if (!service || service.experiments.has(name)) return undefined; // an experiment picks its variant from the body's key
   try {
@@ -60,13 +69,17 @@ export function inferRoutes(ctx: ServeContext): FastifyPluginCallback {
     const parseJson = safeJsonParser(scope);
     // Only these two types: text/plain and the rest are 415 (fastify's own answer for an unknown type).
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' }, (req, body, next) => {
-      try {
-        next(null, readOipBody(body as Buffer, req.headers[INFERENCE_HEADER], parseJson));
-      } catch (err) {
-        next(err as Error, undefined);
-      }
-    });
+    scope.addContentTypeParser(
+      ['application/json', 'application/octet-stream'],
+      { parseAs: 'buffer' },
+      (req, body, next) => {
+        try {
+          next(null, readOipBody(body as Buffer, req.headers[INFERENCE_HEADER], parseJson));
+        } catch (err) {
+          next(err as Error, undefined);
+        }
+      },
+    );
     scope.addHook('onRequest', (req, reply, next) => {
       const { name, version } = req.params as Partial<ModelParams>;
       if (name !== undefined) req.lathe = { model: modelLabel(ctx, name), version: '' };
@@ -76,13 +89,21 @@ export function inferRoutes(ctx: ServeContext): FastifyPluginCallback {
       if (b instanceof ServeError) return next(b as unknown as Parameters<typeof next>[0]);
       if (b?.full) {
         // The overload path answers here, with a body made once and no Error (no stack trace), and never reads the body.
-        void reply.code(503).header('retry-after', String(b.retryAfterS())).type('application/json; charset=utf-8').send(b.refusalBody());
+        void reply
+          .code(503)
+          .header('retry-after', String(b.retryAfterS()))
+          .type('application/json; charset=utf-8')
+          .send(b.refusalBody());
         return;
       }
       next();
     });
 
-    const stickyKey = (req: FastifyRequest, name: string, parameters: Readonly<Record<string, unknown>>): string | undefined => {
+    const stickyKey = (
+      req: FastifyRequest,
+      name: string,
+      parameters: Readonly<Record<string, unknown>>,
+    ): string | undefined => {
       const header = ctx.service?.experiments.get(name)?.config.stickyHeader ?? 'x-lathe-key';
       const h = req.headers[header];
       if (typeof h === 'string') return h;
@@ -94,28 +115,46 @@ export function inferRoutes(ctx: ServeContext): FastifyPluginCallback {
       if (out.cached) void reply.header('x-lathe-cache', 'hit');
     };
 
-    const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: OipBody | undefined }>, reply: FastifyReply) => {
+    const infer = async (
+      req: FastifyRequest<{ Params: ModelParams; Body: OipBody | undefined }>,
+      reply: FastifyReply,
+    ) => {
       const { name, version } = req.params;
       if (req.body === undefined) throw badRequest(NO_BODY);
       const parsed = parseInferRequest(req.body.json, req.body.binary);
-      const out = await serviceOf(ctx).infer(name, version, parsed, { key: stickyKey(req, name, parsed.parameters), requestId: req.id, log: req.log });
+      const out = await serviceOf(ctx).infer(name, version, parsed, {
+        key: stickyKey(req, name, parsed.parameters),
+        requestId: req.id,
+        log: req.log,
+      });
       answered(req, reply, out);
       const params: Record<string, unknown> = {};
       if (out.fallback) params.fallback = out.fallback;
       if (out.experiment) params.experiment = out.experiment;
       if (out.cached) params.cached = true;
       const encoded = encodeResponse(out.model, out.version, parsed, out.outputs, params);
-      if (encoded.kind === 'json') return reply.type('application/json; charset=utf-8').send(JSON.stringify(encoded.body));
-      return reply.header(INFERENCE_HEADER, String(encoded.headerLength)).type('application/octet-stream').send(encoded.body);
+      if (encoded.kind === 'json')
+        return reply.type('application/json; charset=utf-8').send(JSON.stringify(encoded.body));
+      return reply
+        .header(INFERENCE_HEADER, String(encoded.headerLength))
+        .type('application/octet-stream')
+        .send(encoded.body);
     };
     scope.post('/v2/models/:name/infer', infer);
     scope.post('/v2/models/:name/versions/:version/infer', infer);
 
     scope.post('/predict', async (req: FastifyRequest<{ Body: OipBody | undefined }>, reply) => {
-      if (req.headers[INFERENCE_HEADER] !== undefined) throw badRequest('binary tensor data (Inference-Header-Content-Length) is accepted only by /v2/models/{name}/infer');
-      if (req.body === undefined) throw badRequest('the request has no body: send a JSON object {"model"?, "version"?, "inputs"} (Content-Type: application/json)');
+      if (req.headers[INFERENCE_HEADER] !== undefined)
+        throw badRequest(
+          'binary tensor data (Inference-Header-Content-Length) is accepted only by /v2/models/{name}/infer',
+        );
+      if (req.body === undefined)
+        throw badRequest(
+          'the request has no body: send a JSON object {"model"?, "version"?, "inputs"} (Content-Type: application/json)',
+        );
       const body = req.body.json;
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object {"model"?, "version"?, "inputs"}');
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw badRequest('body must be a JSON object {"model"?, "version"?, "inputs"}');
       const b = body as Record<string, unknown>;
       const service = serviceOf(ctx);
       const names = service.names();

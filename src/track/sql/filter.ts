@@ -22,10 +22,17 @@ function parseField(text: string): Field {
     if ((scope === 'params' || scope === 'metrics' || scope === 'tags') && name.length > 0) return { scope, name };
   }
   if (RUN_TEXT.has(text) || RUN_NUM.has(text)) return { scope: 'run', name: text };
-  throw new TrackingError(`unknown field '${text}': use id, name, experiment, status, start_time, end_time, params.<key>, metrics.<key> or tags.<key>`);
+  throw new TrackingError(
+    `unknown field '${text}': use id, name, experiment, status, start_time, end_time, params.<key>, metrics.<key> or tags.<key>`,
+  );
 }
 
-interface Clause { readonly field: Field; readonly op: Op; readonly value: string; readonly quoted: boolean }
+interface Clause {
+  readonly field: Field;
+  readonly op: Op;
+  readonly value: string;
+  readonly quoted: boolean;
+}
 
 /**
  * A quoted value starting at `src[start]` (`"` or `'`). Inside it a backslash escapes a quote character or a
@@ -38,7 +45,11 @@ function readQuoted(src: string, start: number): { value: string; end: number } 
   for (let i = start + 1; i < src.length; i++) {
     const c = src[i];
     if (c === q) return { value, end: i + 1 };
-    if (c === '\\' && i + 1 < src.length && (src[i + 1] === q || src[i + 1] === '"' || src[i + 1] === "'" || src[i + 1] === '\\')) {
+    if (
+      c === '\\' &&
+      i + 1 < src.length &&
+      (src[i + 1] === q || src[i + 1] === '"' || src[i + 1] === "'" || src[i + 1] === '\\')
+    ) {
       value += src[++i];
       continue;
     }
@@ -50,7 +61,9 @@ function readQuoted(src: string, start: number): { value: string; end: number } 
 function tokenize(src: string): Clause[] {
   const clauses: Clause[] = [];
   let i = 0;
-  const ws = (): void => { while (i < src.length && /\s/.test(src[i])) i++; };
+  const ws = (): void => {
+    while (i < src.length && /\s/.test(src[i])) i++;
+  };
   while (true) {
     ws();
     if (i >= src.length) break;
@@ -60,7 +73,8 @@ function tokenize(src: string): Clause[] {
     if (!fieldText) throw new TrackingError(`filter: expected a field at position ${fStart} in '${src}'`);
     ws();
     const op = OPS.find((o) => src.startsWith(o, i));
-    if (!op) throw new TrackingError(`filter: expected an operator (= != < <= > >= ~) after '${fieldText}' in '${src}'`);
+    if (!op)
+      throw new TrackingError(`filter: expected an operator (= != < <= > >= ~) after '${fieldText}' in '${src}'`);
     i += op.length;
     ws();
     let value: string;
@@ -93,7 +107,10 @@ function clauseSql(c: Clause, params: unknown[]): string {
   const { field, op } = c;
   if (field.scope === 'run') {
     const col = `r.${field.name}`;
-    if (op === '~') { params.push(likePattern(c.value)); return `lower(${col}) LIKE ? ESCAPE '\\'`; }
+    if (op === '~') {
+      params.push(likePattern(c.value));
+      return `lower(${col}) LIKE ? ESCAPE '\\'`;
+    }
     if (RUN_NUM.has(field.name)) {
       if (!isNumber(c)) throw new TrackingError(`filter: ${field.name} compares with a number (got '${c.value}')`);
       params.push(Number(c.value));
@@ -101,7 +118,8 @@ function clauseSql(c: Clause, params: unknown[]): string {
     return `${col} ${op === '!=' ? '<>' : op} ?`;
   }
   if (field.scope === 'metrics') {
-    if (!isNumber(c)) throw new TrackingError(`filter: metrics.${field.name} compares with a number (got '${c.value}')`);
+    if (!isNumber(c))
+      throw new TrackingError(`filter: metrics.${field.name} compares with a number (got '${c.value}')`);
     if (op === '~') throw new TrackingError(`filter: '~' (contains) does not apply to metrics.${field.name}`);
     params.push(field.name, Number(c.value));
     return `EXISTS (SELECT 1 FROM run_latest m WHERE m.run_id = r.id AND m.key = ? AND m.value ${op === '!=' ? '<>' : op} ?)`;
@@ -109,11 +127,20 @@ function clauseSql(c: Clause, params: unknown[]): string {
   const table = field.scope === 'params' ? 'run_params' : 'run_tags';
   params.push(field.name);
   let cond: string;
-  if (op === '~') { params.push(likePattern(c.value)); cond = `lower(x.value) LIKE ? ESCAPE '\\'`; }
-  else if (field.scope === 'params' && isNumber(c)) { params.push(Number(c.value)); cond = `x.num ${op === '!=' ? '<>' : op} ?`; }
-  else {
+  if (op === '~') {
+    params.push(likePattern(c.value));
+    cond = `lower(x.value) LIKE ? ESCAPE '\\'`;
+  } else if (field.scope === 'params' && isNumber(c)) {
+    params.push(Number(c.value));
+    cond = `x.num ${op === '!=' ? '<>' : op} ?`;
+  } else {
     // params hold JSON text ("adam", true); tags hold plain text.
-    const v = field.scope === 'params' ? (c.value === 'true' || c.value === 'false') && !c.quoted ? c.value : JSON.stringify(c.value) : c.value;
+    const v =
+      field.scope === 'params'
+        ? (c.value === 'true' || c.value === 'false') && !c.quoted
+          ? c.value
+          : JSON.stringify(c.value)
+        : c.value;
     params.push(v);
     cond = `x.value ${op === '!=' ? '<>' : op} ?`;
   }
@@ -129,12 +156,37 @@ export function compileFilter(filter: string | undefined): { readonly sql: strin
 }
 
 /** ORDER BY for a sort field (nulls last in both dialects, ties broken by id), plus the join it needs. */
-export function compileSort(sort: string | undefined, order: 'asc' | 'desc' | undefined): { readonly join: string; readonly orderBy: string; readonly params: unknown[] } {
+export function compileSort(
+  sort: string | undefined,
+  order: 'asc' | 'desc' | undefined,
+): { readonly join: string; readonly orderBy: string; readonly params: unknown[] } {
   const dir = order === 'asc' ? 'ASC' : 'DESC';
   const f = parseField(sort?.trim() ? sort.trim() : 'start_time');
   // end_time is the one nullable run column; the others sort straight from their index.
-  if (f.scope === 'run') return { join: '', orderBy: f.name === 'end_time' ? `(r.end_time IS NULL), r.end_time ${dir}, r.id ${dir}` : `r.${f.name} ${dir}, r.id ${dir}`, params: [] };
-  if (f.scope === 'metrics') return { join: 'LEFT JOIN run_latest s ON s.run_id = r.id AND s.key = ?', orderBy: `(s.value IS NULL), s.value ${dir}, r.id ${dir}`, params: [f.name] };
-  if (f.scope === 'params') return { join: 'LEFT JOIN run_params s ON s.run_id = r.id AND s.key = ?', orderBy: `(s.value IS NULL), s.num ${dir}, s.value ${dir}, r.id ${dir}`, params: [f.name] };
-  return { join: 'LEFT JOIN run_tags s ON s.run_id = r.id AND s.key = ?', orderBy: `(s.value IS NULL), s.value ${dir}, r.id ${dir}`, params: [f.name] };
+  if (f.scope === 'run')
+    return {
+      join: '',
+      orderBy:
+        f.name === 'end_time'
+          ? `(r.end_time IS NULL), r.end_time ${dir}, r.id ${dir}`
+          : `r.${f.name} ${dir}, r.id ${dir}`,
+      params: [],
+    };
+  if (f.scope === 'metrics')
+    return {
+      join: 'LEFT JOIN run_latest s ON s.run_id = r.id AND s.key = ?',
+      orderBy: `(s.value IS NULL), s.value ${dir}, r.id ${dir}`,
+      params: [f.name],
+    };
+  if (f.scope === 'params')
+    return {
+      join: 'LEFT JOIN run_params s ON s.run_id = r.id AND s.key = ?',
+      orderBy: `(s.value IS NULL), s.num ${dir}, s.value ${dir}, r.id ${dir}`,
+      params: [f.name],
+    };
+  return {
+    join: 'LEFT JOIN run_tags s ON s.run_id = r.id AND s.key = ?',
+    orderBy: `(s.value IS NULL), s.value ${dir}, r.id ${dir}`,
+    params: [f.name],
+  };
 }

@@ -34,7 +34,8 @@ export function hyperbandPruner(opts: HyperbandOptions = {}): HyperbandPruner {
   const minResource = opts.minResource ?? 1;
   const eta = opts.reductionFactor ?? 3;
   if (!(minResource > 0)) throw new RangeError(`hyperband: minResource must be > 0, got ${minResource}`);
-  if (opts.maxResource !== undefined && opts.maxResource !== 'auto' && !(opts.maxResource >= minResource)) throw new RangeError(`hyperband: maxResource must be >= minResource (${minResource}), got ${opts.maxResource}`);
+  if (opts.maxResource !== undefined && opts.maxResource !== 'auto' && !(opts.maxResource >= minResource))
+    throw new RangeError(`hyperband: maxResource must be >= minResource (${minResource}), got ${opts.maxResource}`);
   let maxResource = opts.maxResource === 'auto' ? undefined : opts.maxResource;
   let brackets: { cumulative: number[]; total: number; pruners: Pruner[] } | undefined;
 
@@ -56,7 +57,12 @@ export function hyperbandPruner(opts: HyperbandOptions = {}): HyperbandPruner {
     }
     brackets = { cumulative, total, pruners };
     for (let b = 0; b < n; b++) {
-      pruners.push(successiveHalvingPruner({ minResource, reductionFactor: eta, minEarlyStoppingRate: b, bootstrapCount: opts.bootstrapCount ?? 0 }, (t) => bracketOf(study.studyName, t.number) === b));
+      pruners.push(
+        successiveHalvingPruner(
+          { minResource, reductionFactor: eta, minEarlyStoppingRate: b, bootstrapCount: opts.bootstrapCount ?? 0 },
+          (t) => bracketOf(study.studyName, t.number) === b,
+        ),
+      );
     }
     return true;
   };

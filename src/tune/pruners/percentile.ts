@@ -31,12 +31,14 @@ function percentileOf(sorted: readonly number[], q: number): number {
  * RangeError unless 0 ≤ percentile ≤ 100.
  */
 export function percentilePruner(percentile: number, opts: PercentilePrunerOptions = {}): Pruner {
-  if (!(percentile >= 0 && percentile <= 100)) throw new RangeError(`percentile pruner: percentile must be in [0, 100], got ${percentile}`);
+  if (!(percentile >= 0 && percentile <= 100))
+    throw new RangeError(`percentile pruner: percentile must be in [0, 100], got ${percentile}`);
   const nStartup = opts.nStartupTrials ?? 5;
   const warmup = opts.nWarmupSteps ?? 0;
   const interval = opts.intervalSteps ?? 1;
   const nMin = opts.nMinTrials ?? 1;
-  if (!(Number.isInteger(interval) && interval >= 1)) throw new RangeError(`percentile pruner: intervalSteps must be a positive integer, got ${interval}`);
+  if (!(Number.isInteger(interval) && interval >= 1))
+    throw new RangeError(`percentile pruner: intervalSteps must be a positive integer, got ${interval}`);
   return {
     name: percentile === 50 ? 'median' : 'percentile',
     prune(study: StudyView, trial: FrozenTrial): boolean {
@@ -51,9 +53,14 @@ export function percentilePruner(percentile: number, opts: PercentilePrunerOptio
       if (prev >= nearest) return false;
       const minimize = study.directions[0] === 'minimize';
       let best = minimize ? Infinity : -Infinity;
-      for (const v of trial.intermediate.values()) if (!Number.isNaN(v)) best = minimize ? Math.min(best, v) : Math.max(best, v);
-      if (!Number.isFinite(best) && trial.intermediate.size > 0 && [...trial.intermediate.values()].every(Number.isNaN)) return true;
-      const at = complete.map((t) => t.intermediate.get(step)).filter((v): v is number => v !== undefined && !Number.isNaN(v)).sort((a, b) => a - b);
+      for (const v of trial.intermediate.values())
+        if (!Number.isNaN(v)) best = minimize ? Math.min(best, v) : Math.max(best, v);
+      if (!Number.isFinite(best) && trial.intermediate.size > 0 && [...trial.intermediate.values()].every(Number.isNaN))
+        return true;
+      const at = complete
+        .map((t) => t.intermediate.get(step))
+        .filter((v): v is number => v !== undefined && !Number.isNaN(v))
+        .sort((a, b) => a - b);
       if (at.length < nMin) return false;
       const p = percentileOf(at, minimize ? percentile : 100 - percentile);
       return minimize ? best > p : best < p;

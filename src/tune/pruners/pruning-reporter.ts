@@ -47,11 +47,15 @@ export function pruningReporter(trial: Trial, opts: PruningReporterOptions): Pru
   let lastValue: number | undefined;
   const report = async (metrics: Readonly<Record<string, number>>, step: number): Promise<void> => {
     const v = metrics[opts.monitor];
-    if (typeof v !== 'number') throw new Error(`pruning: metric '${opts.monitor}' is missing at step ${step} (have: ${Object.keys(metrics).join(', ') || 'none'})`);
+    if (typeof v !== 'number')
+      throw new Error(
+        `pruning: metric '${opts.monitor}' is missing at step ${step} (have: ${Object.keys(metrics).join(', ') || 'none'})`,
+      );
     await trial.report(v, step);
     last = step;
     lastValue = v;
-    if ((opts.finalStep === undefined || step < opts.finalStep) && (await trial.shouldPrune())) throw new TrialPruned(`trial ${trial.number} pruned at step ${step} (${opts.monitor} = ${v})`);
+    if ((opts.finalStep === undefined || step < opts.finalStep) && (await trial.shouldPrune()))
+      throw new TrialPruned(`trial ${trial.number} pruned at step ${step} (${opts.monitor} = ${v})`);
   };
   return {
     name: 'TunePruning',

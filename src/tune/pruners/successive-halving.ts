@@ -34,12 +34,17 @@ function valueAtRung(t: FrozenTrial, rungStep: number): number | undefined {
  * value is in the top 1/eta of the trials that reached the rung (only those passing `filter`, when given, as
  * Hyperband's brackets do).
  */
-export function successiveHalvingPruner(opts: SuccessiveHalvingOptions = {}, filter?: (t: FrozenTrial) => boolean): Pruner {
+export function successiveHalvingPruner(
+  opts: SuccessiveHalvingOptions = {},
+  filter?: (t: FrozenTrial) => boolean,
+): Pruner {
   const eta = opts.reductionFactor ?? 4;
   const rate = opts.minEarlyStoppingRate ?? 0;
   const bootstrap = opts.bootstrapCount ?? 0;
-  if (!(Number.isInteger(eta) && eta >= 2)) throw new RangeError(`successive halving: reductionFactor must be an integer >= 2, got ${eta}`);
-  if (opts.minResource !== undefined && opts.minResource !== 'auto' && !(opts.minResource > 0)) throw new RangeError(`successive halving: minResource must be > 0 or 'auto', got ${opts.minResource}`);
+  if (!(Number.isInteger(eta) && eta >= 2))
+    throw new RangeError(`successive halving: reductionFactor must be an integer >= 2, got ${eta}`);
+  if (opts.minResource !== undefined && opts.minResource !== 'auto' && !(opts.minResource > 0))
+    throw new RangeError(`successive halving: minResource must be > 0 or 'auto', got ${opts.minResource}`);
   let autoMin: number | undefined;
   return {
     name: 'asha',

@@ -35,7 +35,9 @@ export function bohbSampler(opts: BohbOptions = {}): Sampler {
 
   const budgets = (view: StudyView): number[] => {
     let top = typeof opts.maxResource === 'number' ? opts.maxResource : 0;
-    if (top === 0) for (const t of [...view.finished, ...view.running]) for (const s of t.intermediate.keys()) top = Math.max(top, s);
+    if (top === 0)
+      for (const t of [...view.finished, ...view.running])
+        for (const s of t.intermediate.keys()) top = Math.max(top, s);
     const out: number[] = [];
     for (let b = minResource; b <= top; b *= eta) out.push(b);
     return out;
@@ -44,7 +46,11 @@ export function bohbSampler(opts: BohbOptions = {}): Sampler {
   const observe = (view: StudyView, b: number): { sampler: Sampler; list: FrozenTrial[] } => {
     let m = models.get(b);
     if (!m) {
-      m = { sampler: tpeSampler({ seed: rng.nextU32(), multivariate: true, nStartupTrials: 1, considerMagicClip: true }), list: [], seen: new Set() };
+      m = {
+        sampler: tpeSampler({ seed: rng.nextU32(), multivariate: true, nStartupTrials: 1, considerMagicClip: true }),
+        list: [],
+        seen: new Set(),
+      };
       models.set(b, m);
     }
     for (const t of [...view.finished, ...view.running]) {
@@ -74,7 +80,12 @@ export function bohbSampler(opts: BohbOptions = {}): Sampler {
         const nParams = m.list.length ? Object.keys(m.list[0].distributions).length : 0;
         const need = opts.minPointsInModel ?? Math.max(5, nParams + 2);
         if (m.list.length < need) continue;
-        const sub: StudyView = { studyName: `${view.studyName}#bohb@${bs[i]}`, directions: view.directions, finished: m.list, running: [] };
+        const sub: StudyView = {
+          studyName: `${view.studyName}#bohb@${bs[i]}`,
+          directions: view.directions,
+          finished: m.list,
+          running: [],
+        };
         const r = m.sampler.sampleRelative!(sub, trial);
         return { params: r.params, attrs: { 'bohb:budget': bs[i] } };
       }

@@ -2,11 +2,25 @@
 // mapped to the unit cube; categoricals are drawn at random. Each trial records its generation; generation g+1
 // is computed from the first `popsize` complete trials of generation g, so the state is a deterministic replay
 // of the study (any process rebuilds it; the replay is cached and extended incrementally).
-import { distributionKey, fromUnit, toUnit, type Distribution, type FloatDistribution, type IntDistribution } from '../distributions.js';
+import {
+  distributionKey,
+  fromUnit,
+  toUnit,
+  type Distribution,
+  type FloatDistribution,
+  type IntDistribution,
+} from '../distributions.js';
 import { Rng } from '../../util/random.js';
 import type { FrozenTrial } from '../types.js';
 import { sampleUniform } from './random.js';
-import { IntersectionSpace, sign, type RelativeParam, type RelativeSample, type Sampler, type StudyView } from './sampler.js';
+import {
+  IntersectionSpace,
+  sign,
+  type RelativeParam,
+  type RelativeSample,
+  type Sampler,
+  type StudyView,
+} from './sampler.js';
 
 /**
  * Options of {@link cmaEsSampler}: seed, initial step size (in unit-cube coordinates), population size and initial
@@ -54,7 +68,12 @@ class CmaState {
   private readonly pc: Float64Array;
   generation = 0;
 
-  constructor(readonly n: number, mean: Float64Array, sigma: number, popsize?: number) {
+  constructor(
+    readonly n: number,
+    mean: Float64Array,
+    sigma: number,
+    popsize?: number,
+  ) {
     const lambda = (this.lambda = popsize ?? 4 + Math.floor(3 * Math.log(n)));
     const mu = (this.mu = Math.floor(lambda / 2));
     const wp = Float64Array.from({ length: lambda }, (_, i) => Math.log((lambda + 1) / 2) - Math.log(i + 1));
@@ -63,7 +82,11 @@ class CmaState {
     const mueffMinus = lambda > mu ? sq(wp.subarray(mu)) : 0;
     this.c1 = 2 / ((n + 1.3) ** 2 + this.mueff);
     this.cmu = Math.min(1 - this.c1 - 1e-8, (2 * (this.mueff - 2 + 1 / this.mueff)) / ((n + 2) ** 2 + this.mueff));
-    const alphaMin = Math.min(1 + this.c1 / this.cmu, 1 + (2 * mueffMinus) / (this.mueff + 2), (1 - this.c1 - this.cmu) / (n * this.cmu));
+    const alphaMin = Math.min(
+      1 + this.c1 / this.cmu,
+      1 + (2 * mueffMinus) / (this.mueff + 2),
+      (1 - this.c1 - this.cmu) / (n * this.cmu),
+    );
     let pos = 0;
     let neg = 0;
     for (const w of wp) w >= 0 ? (pos += w) : (neg -= w);
@@ -139,7 +162,8 @@ class CmaState {
     const psNorm = Math.hypot(...this.ps);
     this.sigma = Math.min(this.sigma * Math.exp((this.cs / this.ds) * (psNorm / this.chiN - 1)), 1e3);
     // Covariance: rank-one (pc) and rank-lambda with active (negative) weights rescaled by n / |C^{-1/2} y|^2.
-    const hsig = psNorm / Math.sqrt(1 - (1 - this.cs) ** (2 * (this.generation + 1))) < (1.4 + 2 / (n + 1)) * this.chiN ? 1 : 0;
+    const hsig =
+      psNorm / Math.sqrt(1 - (1 - this.cs) ** (2 * (this.generation + 1))) < (1.4 + 2 / (n + 1)) * this.chiN ? 1 : 0;
     const ccf = Math.sqrt(this.cc * (2 - this.cc) * this.mueff);
     for (let i = 0; i < n; i++) this.pc[i] = (1 - this.cc) * this.pc[i] + hsig * ccf * yw[i];
     const wio = this.weights.map((w, k) => {
@@ -223,11 +247,15 @@ export function cmaEsSampler(opts: CmaEsOptions = {}): Sampler {
   let study: string | undefined;
 
   const reset = (view: StudyView, sp: ReadonlyMap<string, Distribution>): void => {
-    const entries = [...sp].filter((e): e is [string, Num] => e[1].type !== 'categorical' && e[1].low !== e[1].high).sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = [...sp]
+      .filter((e): e is [string, Num] => e[1].type !== 'categorical' && e[1].low !== e[1].high)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
     names = entries.map(([k]) => k);
     dists = entries.map(([, d]) => d);
     spaceKey = entries.map(([k, d]) => `${k}=${distributionKey(d)}`).join('|');
-    const mean = Float64Array.from(dists, (d, i) => (opts.x0?.[names[i]] !== undefined ? toUnit(d, opts.x0[names[i]]) : 0.5));
+    const mean = Float64Array.from(dists, (d, i) =>
+      opts.x0?.[names[i]] !== undefined ? toUnit(d, opts.x0[names[i]]) : 0.5,
+    );
     state = names.length ? new CmaState(names.length, mean, opts.sigma0 ?? 1 / 6, opts.popsize) : null;
     pending = new Map();
     seen = 0;
@@ -242,7 +270,10 @@ export function cmaEsSampler(opts: CmaEsOptions = {}): Sampler {
       if (typeof g !== 'number' || g < state.generation) continue;
       let list = pending.get(g);
       if (!list) pending.set(g, (list = []));
-      list.push({ x: Float64Array.from(names, (k, i) => toUnit(dists[i], t.internal[k])), f: sign(view.directions[0]) * t.values![0] });
+      list.push({
+        x: Float64Array.from(names, (k, i) => toUnit(dists[i], t.internal[k])),
+        f: sign(view.directions[0]) * t.values![0],
+      });
       while (state && (pending.get(state.generation)?.length ?? 0) >= state.lambda) {
         const gen = state.generation;
         state.tell(pending.get(gen)!.slice(0, state.lambda));
@@ -256,7 +287,11 @@ export function cmaEsSampler(opts: CmaEsOptions = {}): Sampler {
     sampleRelative(view): RelativeSample {
       if (view.directions.length > 1) return { params: {} };
       const sp = space.update(view.finished);
-      const key = [...sp].filter(([, d]) => d.type !== 'categorical' && d.low !== d.high).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, d]) => `${k}=${distributionKey(d)}`).join('|');
+      const key = [...sp]
+        .filter(([, d]) => d.type !== 'categorical' && d.low !== d.high)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, d]) => `${k}=${distributionKey(d)}`)
+        .join('|');
       if (key !== spaceKey || study !== view.studyName) reset(view, sp);
       replay(view);
       if (!state) return { params: {} };

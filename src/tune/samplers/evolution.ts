@@ -28,12 +28,14 @@ export function evolutionSampler(opts: EvolutionOptions = {}): Sampler {
   const P = opts.populationSize ?? 20;
   const S = Math.min(opts.sampleSize ?? 5, P);
   const mutations = opts.mutations ?? 1;
-  if (!(Number.isInteger(P) && P >= 2)) throw new RangeError(`evolution: populationSize must be an integer >= 2, got ${P}`);
+  if (!(Number.isInteger(P) && P >= 2))
+    throw new RangeError(`evolution: populationSize must be an integer >= 2, got ${P}`);
   return {
     name: 'evolution',
     sampleRelative(view): RelativeSample {
       const complete: FrozenTrial[] = [];
-      for (let i = view.finished.length - 1; i >= 0 && complete.length < P; i--) if (view.finished[i].state === 'COMPLETE') complete.push(view.finished[i]);
+      for (let i = view.finished.length - 1; i >= 0 && complete.length < P; i--)
+        if (view.finished[i].state === 'COMPLETE') complete.push(view.finished[i]);
       if (complete.length < P) return { params: {} };
       const sample = Array.from({ length: S }, () => complete[rng.int(complete.length)]);
       let parent: FrozenTrial;

@@ -15,9 +15,14 @@ export interface GridSamplerOptions {
  * A grid-search sampler: every combination of `grid`'s values once, in a shuffled order seeded by `opts.seed`
  * (revisited once exhausted); throws a SearchSpaceError when a parameter has no values.
  */
-export function gridSampler(grid: Readonly<Record<string, readonly CategoricalChoice[]>>, opts: GridSamplerOptions = {}): Sampler {
+export function gridSampler(
+  grid: Readonly<Record<string, readonly CategoricalChoice[]>>,
+  opts: GridSamplerOptions = {},
+): Sampler {
   const names = Object.keys(grid).sort();
-  for (const n of names) if (!Array.isArray(grid[n]) || grid[n].length === 0) throw new SearchSpaceError(`grid: parameter '${n}' needs a non-empty list of values`);
+  for (const n of names)
+    if (!Array.isArray(grid[n]) || grid[n].length === 0)
+      throw new SearchSpaceError(`grid: parameter '${n}' needs a non-empty list of values`);
   const size = names.reduce((a, n) => a * grid[n].length, 1);
   const order = new Rng(opts.seed).shuffle([...Array(size).keys()]);
   const point = (i: number): Record<string, CategoricalChoice> => {
@@ -30,7 +35,8 @@ export function gridSampler(grid: Readonly<Record<string, readonly CategoricalCh
   };
   const assigned = new Map<number, number>(); // trial number -> grid index
   const GRID = 'grid:index';
-  const idOf = (t: FrozenTrial): number | undefined => (typeof t.systemAttrs[GRID] === 'number' ? (t.systemAttrs[GRID] as number) : undefined);
+  const idOf = (t: FrozenTrial): number | undefined =>
+    typeof t.systemAttrs[GRID] === 'number' ? (t.systemAttrs[GRID] as number) : undefined;
   return {
     name: 'grid',
     sampleRelative(view: StudyView, trial) {
@@ -44,7 +50,8 @@ export function gridSampler(grid: Readonly<Record<string, readonly CategoricalCh
       return { params: {}, attrs: { [GRID]: next } };
     },
     sampleIndependent(_view, trial, name, dist) {
-      if (!(name in grid)) throw new SearchSpaceError(`grid: parameter '${name}' is not in the grid (${names.join(', ')})`);
+      if (!(name in grid))
+        throw new SearchSpaceError(`grid: parameter '${name}' is not in the grid (${names.join(', ')})`);
       const g = assigned.get(trial.number) ?? idOf(trial) ?? 0;
       const value = point(g)[name];
       return toInternal(name, dist, value);

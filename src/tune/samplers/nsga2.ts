@@ -36,7 +36,8 @@ interface Ranked {
 export function nsga2Sampler(opts: Nsga2Options = {}): Sampler {
   const rng = new Rng(opts.seed);
   const pop = opts.populationSize ?? 50;
-  if (!Number.isInteger(pop) || pop < 2) throw new RangeError(`nsga2: populationSize must be an integer >= 2, got ${pop}`);
+  if (!Number.isInteger(pop) || pop < 2)
+    throw new RangeError(`nsga2: populationSize must be an integer >= 2, got ${pop}`);
   const crossoverProb = opts.crossoverProb ?? 0.9;
   const swap = opts.swappingProb ?? 0.5;
   const space = new IntersectionSpace();
@@ -88,7 +89,10 @@ export function nsga2Sampler(opts: Nsga2Options = {}): Sampler {
       const params: Record<string, RelativeParam> = {};
       for (const [name, dist] of sp) {
         const from = cross && rng.random() < swap ? p2 : p1;
-        params[name] = { distribution: dist, internal: rng.random() < mutation ? sampleUniform(rng, dist) : from.internal[name] };
+        params[name] = {
+          distribution: dist,
+          internal: rng.random() < mutation ? sampleUniform(rng, dist) : from.internal[name],
+        };
       }
       return { params, attrs: { [GEN]: g } };
     },

@@ -9,7 +9,12 @@ import type { Rng } from '../../util/random.js';
 import { LOG_SQRT_2PI, logDiffPhi } from './normal.js';
 
 export type ParzenDim =
-  | { readonly kind: 'num'; readonly low: number; readonly high: number; /** bin width in model space; null = continuous */ readonly step: number | null }
+  | {
+      readonly kind: 'num';
+      readonly low: number;
+      readonly high: number /** bin width in model space; null = continuous */;
+      readonly step: number | null;
+    }
   | { readonly kind: 'cat'; readonly n: number };
 
 export interface ParzenOptions {
@@ -46,7 +51,12 @@ export class Parzen {
    * @param obs one Float64Array per dimension (model space: log-transformed for log scales, index for categories)
    * @param weights one weight per observation (the prior's weight is added here)
    */
-  constructor(private readonly dims: readonly ParzenDim[], obs: readonly Float64Array[], weights: Float64Array, opts: ParzenOptions) {
+  constructor(
+    private readonly dims: readonly ParzenDim[],
+    obs: readonly Float64Array[],
+    weights: Float64Array,
+    opts: ParzenOptions,
+  ) {
     const m = weights.length;
     this.k = m + 1;
     this.w = new Float64Array(this.k);
@@ -55,7 +65,9 @@ export class Parzen {
     total += this.w[m] = opts.priorWeight;
     this.logW = new Float64Array(this.k);
     for (let i = 0; i < this.k; i++) this.logW[i] = Math.log((this.w[i] /= total));
-    this.kernels = dims.map((d, j) => (d.kind === 'num' ? numKernels(d, obs[j], m, dims.length, opts) : catKernels(d.n, obs[j], m, opts.priorWeight)));
+    this.kernels = dims.map((d, j) =>
+      d.kind === 'num' ? numKernels(d, obs[j], m, dims.length, opts) : catKernels(d.n, obs[j], m, opts.priorWeight),
+    );
   }
 
   /** `count` samples, one Float64Array per dimension (model space, discrete values on their grid). */
@@ -76,7 +88,11 @@ export class Parzen {
         do x = kn.mu[k] + kn.sigma[k] * rng.normal();
         while ((x < d.low || x > d.high) && ++tries < 100);
         x = Math.min(d.high, Math.max(d.low, x));
-        if (d.step !== null) x = Math.min(d.high - d.step / 2, Math.max(d.low + d.step / 2, d.low + d.step / 2 + Math.round((x - d.low - d.step / 2) / d.step) * d.step));
+        if (d.step !== null)
+          x = Math.min(
+            d.high - d.step / 2,
+            Math.max(d.low + d.step / 2, d.low + d.step / 2 + Math.round((x - d.low - d.step / 2) / d.step) * d.step),
+          );
         out[j][s] = x;
       }
     }
@@ -104,7 +120,8 @@ export class Parzen {
         } else {
           const { mu, invSigma, c } = this.kernels[j] as NumKernels;
           const h = d.step / 2;
-          for (let k = 0; k < this.k; k++) acc[k] += c[k] + logDiffPhi((x - h - mu[k]) * invSigma[k], (x + h - mu[k]) * invSigma[k]);
+          for (let k = 0; k < this.k; k++)
+            acc[k] += c[k] + logDiffPhi((x - h - mu[k]) * invSigma[k], (x + h - mu[k]) * invSigma[k]);
         }
       }
       let max = -Infinity;
@@ -124,7 +141,13 @@ export class Parzen {
   }
 }
 
-function numKernels(d: Extract<ParzenDim, { kind: 'num' }>, obs: Float64Array, m: number, nDims: number, opts: ParzenOptions): NumKernels {
+function numKernels(
+  d: Extract<ParzenDim, { kind: 'num' }>,
+  obs: Float64Array,
+  m: number,
+  nDims: number,
+  opts: ParzenOptions,
+): NumKernels {
   const k = m + 1;
   const range = d.high - d.low;
   const mu = new Float64Array(k);

@@ -11,7 +11,8 @@ import { SOBOL_TABLE } from './sobol-table.js';
 /** Direction numbers V[k] (k = 0..31, left-aligned 32-bit) of dimension `dim`. */
 function directions(dim: number): Uint32Array {
   const v = new Uint32Array(32);
-  if (dim >= SOBOL_TABLE.length) throw new SearchSpaceError(`sobol: at most ${SOBOL_TABLE.length} dimensions, got ${dim + 1}`);
+  if (dim >= SOBOL_TABLE.length)
+    throw new SearchSpaceError(`sobol: at most ${SOBOL_TABLE.length} dimensions, got ${dim + 1}`);
   const [poly, init] = SOBOL_TABLE[dim];
   const s = 31 - Math.clz32(poly);
   const m = new Array<number>(32);
@@ -70,7 +71,13 @@ export function sobolSampler(opts: SobolSamplerOptions = {}): Sampler {
       names.forEach((name, d) => {
         const dist = space.get(name)!;
         const u = sobolPoint(trial.number, d, shiftOf(d));
-        params[name] = { distribution: dist, internal: dist.type === 'categorical' ? Math.min(dist.choices.length - 1, Math.floor(u * dist.choices.length)) : fromUnit(dist, u) };
+        params[name] = {
+          distribution: dist,
+          internal:
+            dist.type === 'categorical'
+              ? Math.min(dist.choices.length - 1, Math.floor(u * dist.choices.length))
+              : fromUnit(dist, u),
+        };
       });
       return { params, attrs: { 'sobol:space': names.map((n) => `${n}=${distributionKey(space.get(n)!)}`).join('|') } };
     },

@@ -13,7 +13,15 @@ import { Rng } from '../../util/random.js';
 import type { Direction, FrozenTrial } from '../types.js';
 import { Parzen, type ParzenDim } from './parzen.js';
 import { sampleUniform } from './random.js';
-import { GroupSpace, IntersectionSpace, sign, type RelativeParam, type RelativeSample, type Sampler, type StudyView } from './sampler.js';
+import {
+  GroupSpace,
+  IntersectionSpace,
+  sign,
+  type RelativeParam,
+  type RelativeSample,
+  type Sampler,
+  type StudyView,
+} from './sampler.js';
 
 /** Options of {@link tpeSampler} (Optuna's TPESampler defaults). */
 export interface TpeOptions {
@@ -111,7 +119,8 @@ class Observations {
       this.k2 = grow(this.k2);
       this.cols = this.cols.map(grow);
     }
-    for (let j = 0; j < this.cols.length; j++) this.cols[j][this.n] = toModel(this.space.dists[j], t.internal[this.space.names[j]]);
+    for (let j = 0; j < this.cols.length; j++)
+      this.cols[j][this.n] = toModel(this.space.dists[j], t.internal[this.space.names[j]]);
     this.k1[this.n] = a;
     this.k2[this.n] = b;
     this.n++;
@@ -130,9 +139,14 @@ function fromModel(d: Distribution, x: number): number {
 
 function parzenDim(d: Distribution): ParzenDim {
   if (d.type === 'categorical') return { kind: 'cat', n: d.choices.length };
-  if (d.log) return d.type === 'int' ? { kind: 'num', low: Math.log(d.low - 0.5), high: Math.log(d.high + 0.5), step: null } : { kind: 'num', low: Math.log(d.low), high: Math.log(d.high), step: null };
+  if (d.log)
+    return d.type === 'int'
+      ? { kind: 'num', low: Math.log(d.low - 0.5), high: Math.log(d.high + 0.5), step: null }
+      : { kind: 'num', low: Math.log(d.low), high: Math.log(d.high), step: null };
   const step = d.type === 'int' ? d.step : d.step;
-  return step === null ? { kind: 'num', low: d.low, high: d.high, step: null } : { kind: 'num', low: d.low - step / 2, high: d.high + step / 2, step };
+  return step === null
+    ? { kind: 'num', low: d.low, high: d.high, step: null }
+    : { kind: 'num', low: d.low - step / 2, high: d.high + step / 2, step };
 }
 
 /**
@@ -146,7 +160,12 @@ export function tpeSampler(opts: TpeOptions = {}): Sampler {
   const nCand = opts.nEiCandidates ?? 24;
   const gamma = opts.gamma ?? defaultGamma;
   const weightsOf = opts.weights ?? defaultWeights;
-  const parzenOpts = { priorWeight: opts.priorWeight ?? 1, magicClip: opts.considerMagicClip ?? true, endpoints: opts.considerEndpoints ?? false, bandwidthWeighted: opts.bandwidthWeighted ?? true };
+  const parzenOpts = {
+    priorWeight: opts.priorWeight ?? 1,
+    magicClip: opts.considerMagicClip ?? true,
+    endpoints: opts.considerEndpoints ?? false,
+    bandwidthWeighted: opts.bandwidthWeighted ?? true,
+  };
   const caches = new Map<string, Observations>();
   const intersection = new IntersectionSpace();
   const groups = new GroupSpace();
@@ -181,10 +200,11 @@ export function tpeSampler(opts: TpeOptions = {}): Sampler {
     below.sort((a, b) => a - b);
     for (let r = 0; r < below.length; r++) for (let j = 0; j < d; j++) belowCols[j][r] = obs.cols[j][below[r]];
     let r = 0;
-    for (let i = 0; i < obs.n; i++) if (!isBelow[i]) {
-      for (let j = 0; j < d; j++) aboveCols[j][r] = obs.cols[j][i];
-      r++;
-    }
+    for (let i = 0; i < obs.n; i++)
+      if (!isBelow[i]) {
+        for (let j = 0; j < d; j++) aboveCols[j][r] = obs.cols[j][i];
+        r++;
+      }
     for (const t of liars) {
       for (let j = 0; j < d; j++) aboveCols[j][r] = toModel(space.dists[j], t.internal[space.names[j]]);
       r++;
@@ -235,7 +255,8 @@ export function tpeSampler(opts: TpeOptions = {}): Sampler {
 /** Indices of the k best observations by (k1, k2), lexicographic; a linear scan with a sorted buffer of k. */
 function topK(obs: Observations, k: number): number[] {
   const best: number[] = [];
-  const less = (i: number, j: number): boolean => obs.k1[i] < obs.k1[j] || (obs.k1[i] === obs.k1[j] && obs.k2[i] < obs.k2[j]);
+  const less = (i: number, j: number): boolean =>
+    obs.k1[i] < obs.k1[j] || (obs.k1[i] === obs.k1[j] && obs.k2[i] < obs.k2[j]);
   for (let i = 0; i < obs.n && k > 0; i++) {
     if (best.length === k && !less(i, best[k - 1])) continue;
     let p = best.length === k ? k - 1 : best.length;

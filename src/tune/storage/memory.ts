@@ -2,7 +2,14 @@
 import { StorageError } from '../errors.js';
 import { toExternal } from '../distributions.js';
 import type { Direction, FrozenTrial, JsonValue, TrialCounts, TrialState } from '../types.js';
-import { toCounts, type FinishedPage, type NewParam, type NewTrial, type Storage, type StudyRecord } from './storage.js';
+import {
+  toCounts,
+  type FinishedPage,
+  type NewParam,
+  type NewTrial,
+  type Storage,
+  type StudyRecord,
+} from './storage.js';
 
 interface MutableTrial {
   id: number;
@@ -44,14 +51,34 @@ export class MemoryStorage implements Storage {
   private nextStudy = 1;
   private nextTrial = 1;
 
-  async createStudy(name: string, directions: readonly Direction[], opts: { loadIfExists?: boolean } = {}): Promise<StudyRecord> {
+  async createStudy(
+    name: string,
+    directions: readonly Direction[],
+    opts: { loadIfExists?: boolean } = {},
+  ): Promise<StudyRecord> {
     const have = this.studies.get(name);
     if (have) {
       if (!opts.loadIfExists) throw new StorageError(`study '${name}' already exists`);
-      if (have.record.directions.join() !== directions.join()) throw new StorageError(`study '${name}' exists with directions [${have.record.directions.join(', ')}], not [${directions.join(', ')}]`);
+      if (have.record.directions.join() !== directions.join())
+        throw new StorageError(
+          `study '${name}' exists with directions [${have.record.directions.join(', ')}], not [${directions.join(', ')}]`,
+        );
       return this.record(have);
     }
-    const s: MutableStudy = { record: { id: this.nextStudy++, name, directions: [...directions], userAttrs: {}, systemAttrs: {}, createdAt: Date.now() }, userAttrs: {}, systemAttrs: {}, trials: [], finished: [] };
+    const s: MutableStudy = {
+      record: {
+        id: this.nextStudy++,
+        name,
+        directions: [...directions],
+        userAttrs: {},
+        systemAttrs: {},
+        createdAt: Date.now(),
+      },
+      userAttrs: {},
+      systemAttrs: {},
+      trials: [],
+      finished: [],
+    };
     this.studies.set(name, s);
     this.byId.set(s.record.id, s);
     return this.record(s);
@@ -84,10 +111,22 @@ export class MemoryStorage implements Storage {
     if (maxTrials !== undefined && this.countsSync(studyId).budget >= maxTrials) return null;
     const now = Date.now();
     const m: MutableTrial = {
-      id: this.nextTrial++, studyId, number: s.trials.length, state: t.state, params: new Map(Object.entries(t.params ?? {})), values: null,
-      intermediate: new Map(), userAttrs: { ...t.userAttrs }, systemAttrs: { ...t.systemAttrs },
-      startedAt: t.state === 'RUNNING' ? now : null, completedAt: null, heartbeatAt: null, worker: t.state === 'RUNNING' ? (t.worker ?? null) : null,
-      retriedBy: null, retryOf: null, finishSeq: 0,
+      id: this.nextTrial++,
+      studyId,
+      number: s.trials.length,
+      state: t.state,
+      params: new Map(Object.entries(t.params ?? {})),
+      values: null,
+      intermediate: new Map(),
+      userAttrs: { ...t.userAttrs },
+      systemAttrs: { ...t.systemAttrs },
+      startedAt: t.state === 'RUNNING' ? now : null,
+      completedAt: null,
+      heartbeatAt: null,
+      worker: t.state === 'RUNNING' ? (t.worker ?? null) : null,
+      retriedBy: null,
+      retryOf: null,
+      finishSeq: 0,
     };
     s.trials.push(m);
     this.trials.set(m.id, m);
@@ -117,7 +156,11 @@ export class MemoryStorage implements Storage {
     (kind === 'user' ? t.userAttrs : t.systemAttrs)[key] = value;
   }
 
-  async finishTrial(trialId: number, state: 'COMPLETE' | 'PRUNED' | 'FAILED', values: readonly number[] | null): Promise<boolean> {
+  async finishTrial(
+    trialId: number,
+    state: 'COMPLETE' | 'PRUNED' | 'FAILED',
+    values: readonly number[] | null,
+  ): Promise<boolean> {
     const t = this.trial(trialId);
     if (t.state !== 'RUNNING') return false;
     this.finish(t, state, values);
@@ -138,7 +181,8 @@ export class MemoryStorage implements Storage {
       this.finish(t, 'FAILED', null);
       t.systemAttrs.fail_reason = 'heartbeat';
       let retries = 0;
-      for (let prev = t.retryOf; prev !== null && retries < maxRetries; retries++) prev = s.trials.find((x) => x.number === prev)?.retryOf ?? null;
+      for (let prev = t.retryOf; prev !== null && retries < maxRetries; retries++)
+        prev = s.trials.find((x) => x.number === prev)?.retryOf ?? null;
       if (retries < maxRetries) {
         const copy = (await this.createTrial(studyId, { state: 'WAITING', params: Object.fromEntries(t.params) }))!;
         const c = this.trials.get(copy.id)!;
@@ -155,7 +199,9 @@ export class MemoryStorage implements Storage {
   }
 
   async getTrials(studyId: number, states?: readonly TrialState[]): Promise<readonly FrozenTrial[]> {
-    return this.study(studyId).trials.filter((t) => !states || states.includes(t.state)).map(freeze);
+    return this.study(studyId)
+      .trials.filter((t) => !states || states.includes(t.state))
+      .map(freeze);
   }
 
   async finishedSince(studyId: number, cursor: number): Promise<FinishedPage> {
@@ -221,8 +267,21 @@ function freeze(t: MutableTrial): FrozenTrial {
     distributions[k] = p.distribution;
   }
   return {
-    id: t.id, number: t.number, state: t.state, params, internal, distributions, values: t.values ? [...t.values] : null,
-    intermediate: new Map(t.intermediate), userAttrs: { ...t.userAttrs }, systemAttrs: { ...t.systemAttrs },
-    startedAt: t.startedAt, completedAt: t.completedAt, heartbeatAt: t.heartbeatAt, worker: t.worker, retriedBy: t.retriedBy, retryOf: t.retryOf,
+    id: t.id,
+    number: t.number,
+    state: t.state,
+    params,
+    internal,
+    distributions,
+    values: t.values ? [...t.values] : null,
+    intermediate: new Map(t.intermediate),
+    userAttrs: { ...t.userAttrs },
+    systemAttrs: { ...t.systemAttrs },
+    startedAt: t.startedAt,
+    completedAt: t.completedAt,
+    heartbeatAt: t.heartbeatAt,
+    worker: t.worker,
+    retriedBy: t.retriedBy,
+    retryOf: t.retryOf,
   };
 }

@@ -21,7 +21,8 @@ export function parseStorageUrl(url: string): StorageLocation {
     if (!path) throw new StorageError(`storage URL '${url}' names no file`);
     return { kind: 'sqlite', path };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new StorageError(`storage URL '${url}': unknown scheme (use memory:, sqlite:///file.db or postgres://...)`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
+    throw new StorageError(`storage URL '${url}': unknown scheme (use memory:, sqlite:///file.db or postgres://...)`);
   return { kind: 'sqlite', path: url };
 }
 

@@ -36,16 +36,24 @@ const json = <T>(x: string | T): T => (typeof x === 'string' ? (JSON.parse(x) as
 
 /** Objective values as JSON (infinities survive; NaN never reaches storage because such trials fail). */
 export function encodeValues(values: readonly number[] | null): string | null {
-  return values === null ? null : JSON.stringify(values.map((v) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v)));
+  return values === null
+    ? null
+    : JSON.stringify(values.map((v) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v)));
 }
 
 function decodeValues(s: string | null): number[] | null {
   if (s === null) return null;
-  return (JSON.parse(s) as (number | string)[]).map((v) => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v)));
+  return (JSON.parse(s) as (number | string)[]).map((v) =>
+    v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v),
+  );
 }
 
 /** Builds frozen trials from rows fetched for the same set of trials. */
-export function assemble(rows: readonly TrialRow[], params: readonly ParamRow[], inter: readonly IntermediateRow[]): FrozenTrial[] {
+export function assemble(
+  rows: readonly TrialRow[],
+  params: readonly ParamRow[],
+  inter: readonly IntermediateRow[],
+): FrozenTrial[] {
   const p = new Map<number, ParamRow[]>();
   for (const r of params) {
     const k = Number(r.trial_id);
@@ -73,11 +81,22 @@ export function assemble(rows: readonly TrialRow[], params: readonly ParamRow[],
     }
     const inter = iv.get(id) ?? new Map<number, number>();
     return {
-      id, number: Number(r.number), state: r.state as TrialState, params: ps, internal, distributions: dists,
-      values: decodeValues(r.vals), intermediate: new Map([...inter].sort((a, b) => a[0] - b[0])),
-      userAttrs: json(r.user_attrs), systemAttrs: json(r.system_attrs),
-      startedAt: num(r.started_at), completedAt: num(r.completed_at), heartbeatAt: num(r.heartbeat_at), worker: r.worker,
-      retriedBy: num(r.retried_by), retryOf: num(r.retry_of),
+      id,
+      number: Number(r.number),
+      state: r.state as TrialState,
+      params: ps,
+      internal,
+      distributions: dists,
+      values: decodeValues(r.vals),
+      intermediate: new Map([...inter].sort((a, b) => a[0] - b[0])),
+      userAttrs: json(r.user_attrs),
+      systemAttrs: json(r.system_attrs),
+      startedAt: num(r.started_at),
+      completedAt: num(r.completed_at),
+      heartbeatAt: num(r.heartbeat_at),
+      worker: r.worker,
+      retriedBy: num(r.retried_by),
+      retryOf: num(r.retry_of),
     };
   });
 }

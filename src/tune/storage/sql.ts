@@ -12,7 +12,14 @@ import { SqliteDriver } from '../../util/sql/sqlite.js';
 import { StorageError } from '../errors.js';
 import type { Direction, FrozenTrial, JsonValue, TrialCounts, TrialState } from '../types.js';
 import { assemble, encodeValues, type IntermediateRow, type ParamRow, type TrialRow } from './rows.js';
-import { toCounts, type FinishedPage, type NewParam, type NewTrial, type Storage, type StudyRecord } from './storage.js';
+import {
+  toCounts,
+  type FinishedPage,
+  type NewParam,
+  type NewTrial,
+  type Storage,
+  type StudyRecord,
+} from './storage.js';
 
 /** One DDL for both dialects; the column types that differ come from the dialect. */
 const schema = (d: DialectSql): string[] => [
@@ -43,8 +50,12 @@ const marks = (n: number): string => Array.from({ length: n }, () => '?').join('
 
 function studyRecord(r: Row): StudyRecord {
   return {
-    id: Number(r.id), name: String(r.name), directions: JSON.parse(String(r.directions)) as Direction[],
-    userAttrs: json(r.user_attrs), systemAttrs: json(r.system_attrs), createdAt: Number(r.created_at),
+    id: Number(r.id),
+    name: String(r.name),
+    directions: JSON.parse(String(r.directions)) as Direction[],
+    userAttrs: json(r.user_attrs),
+    systemAttrs: json(r.system_attrs),
+    createdAt: Number(r.created_at),
   };
 }
 
@@ -58,7 +69,10 @@ export class SqlStorage implements Storage {
   /** How errors name this storage. */
   private readonly where: string;
 
-  private constructor(readonly url: string, private readonly db: SqlDriver) {
+  private constructor(
+    readonly url: string,
+    private readonly db: SqlDriver,
+  ) {
     this.kind = db.dialect;
     this.d = DIALECTS[db.dialect];
     this.where = db.dialect === 'sqlite' ? url : 'the PostgreSQL storage';
@@ -89,7 +103,8 @@ export class SqlStorage implements Storage {
       throw new StorageError(`invalid PostgreSQL URL '${url}'`);
     }
     const schemaName = u.searchParams.get('schema') ?? 'lathe_tune';
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schemaName)) throw new StorageError(`PostgreSQL URL: schema '${schemaName}' must be lowercase letters, digits and _`);
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schemaName))
+      throw new StorageError(`PostgreSQL URL: schema '${schemaName}' must be lowercase letters, digits and _`);
     u.searchParams.delete('schema');
     const where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
     let db: PostgresDriver | undefined;
@@ -101,7 +116,10 @@ export class SqlStorage implements Storage {
     } catch (err) {
       await db?.close().catch(() => undefined);
       const e = err as NodeJS.ErrnoException;
-      throw new StorageError(`cannot reach PostgreSQL storage at ${where}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim(), { cause: err });
+      throw new StorageError(
+        `cannot reach PostgreSQL storage at ${where}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim(),
+        { cause: err },
+      );
     }
   }
 
@@ -113,13 +131,23 @@ export class SqlStorage implements Storage {
     });
   }
 
-  async createStudy(name: string, directions: readonly Direction[], opts: { loadIfExists?: boolean } = {}): Promise<StudyRecord> {
+  async createStudy(
+    name: string,
+    directions: readonly Direction[],
+    opts: { loadIfExists?: boolean } = {},
+  ): Promise<StudyRecord> {
     return this.db.tx(async (q) => {
-      const made = await q.all(`INSERT INTO tune_studies (name, directions, created_at) VALUES (?, ?, ${this.d.nowMs}) ON CONFLICT (name) DO NOTHING RETURNING *`, [name, JSON.stringify(directions)]);
+      const made = await q.all(
+        `INSERT INTO tune_studies (name, directions, created_at) VALUES (?, ?, ${this.d.nowMs}) ON CONFLICT (name) DO NOTHING RETURNING *`,
+        [name, JSON.stringify(directions)],
+      );
       if (made.length > 0) return studyRecord(made[0]);
       if (!opts.loadIfExists) throw new StorageError(`study '${name}' already exists in ${this.where}`);
       const rec = studyRecord((await q.all('SELECT * FROM tune_studies WHERE name = ?', [name]))[0]);
-      if (rec.directions.join() !== directions.join()) throw new StorageError(`study '${name}' exists with directions [${rec.directions.join(', ')}], not [${directions.join(', ')}]`);
+      if (rec.directions.join() !== directions.join())
+        throw new StorageError(
+          `study '${name}' exists with directions [${rec.directions.join(', ')}], not [${directions.join(', ')}]`,
+        );
       return rec;
     });
   }
@@ -139,7 +167,14 @@ export class SqlStorage implements Storage {
   }
 
   /** Sets one key of a JSON attribute column: read, change, write back, under the row lock of the transaction. */
-  private async setJsonKey(q: SqlQuerier, table: 'tune_studies' | 'tune_trials', col: 'user_attrs' | 'system_attrs', id: number, key: string, value: JsonValue): Promise<boolean> {
+  private async setJsonKey(
+    q: SqlQuerier,
+    table: 'tune_studies' | 'tune_trials',
+    col: 'user_attrs' | 'system_attrs',
+    id: number,
+    key: string,
+    value: JsonValue,
+  ): Promise<boolean> {
     const rows = await q.all(`SELECT ${col} AS attrs FROM ${table} WHERE id = ?${this.d.forUpdate}`, [id]);
     if (rows.length === 0) return false;
     const attrs = { ...json<Record<string, JsonValue>>(rows[0].attrs), [key]: value };
@@ -148,7 +183,9 @@ export class SqlStorage implements Storage {
   }
 
   async setStudyAttr(studyId: number, kind: 'user' | 'system', key: string, value: JsonValue): Promise<void> {
-    const found = await this.db.tx((q) => this.setJsonKey(q, 'tune_studies', kind === 'user' ? 'user_attrs' : 'system_attrs', studyId, key, value));
+    const found = await this.db.tx((q) =>
+      this.setJsonKey(q, 'tune_studies', kind === 'user' ? 'user_attrs' : 'system_attrs', studyId, key, value),
+    );
     if (!found) throw new StorageError(`study id ${studyId} not found in ${this.where}`);
   }
 
@@ -161,25 +198,46 @@ export class SqlStorage implements Storage {
     const lock = await q.all(`SELECT id FROM tune_studies WHERE id = ?${this.d.forUpdate}`, [studyId]);
     if (lock.length === 0) throw new StorageError(`study id ${studyId} not found in ${this.where}`);
     if (maxTrials !== undefined && (await this.countsWith(q, studyId)).budget >= maxTrials) return null;
-    const n = Number((await q.all('UPDATE tune_studies SET next_number = next_number + 1 WHERE id = ? RETURNING next_number - 1 AS n', [studyId]))[0].n);
+    const n = Number(
+      (
+        await q.all(
+          'UPDATE tune_studies SET next_number = next_number + 1 WHERE id = ? RETURNING next_number - 1 AS n',
+          [studyId],
+        )
+      )[0].n,
+    );
     const running = t.state === 'RUNNING';
     const r = await q.all(
       `INSERT INTO tune_trials (study_id, number, state, user_attrs, system_attrs, started_at, worker) VALUES (?, ?, ?, ?, ?, ${running ? this.d.nowMs : 'NULL'}, ?) RETURNING id`,
-      [studyId, n, t.state, JSON.stringify(t.userAttrs ?? {}), JSON.stringify(t.systemAttrs ?? {}), running ? (t.worker ?? null) : null],
+      [
+        studyId,
+        n,
+        t.state,
+        JSON.stringify(t.userAttrs ?? {}),
+        JSON.stringify(t.systemAttrs ?? {}),
+        running ? (t.worker ?? null) : null,
+      ],
     );
     const id = Number(r[0].id);
     const params = Object.entries(t.params ?? {});
-    if (params.length > 0) await q.insertMany({ table: 'tune_params', columns: ['trial_id', 'name', 'internal', 'distribution'], rows: params.map(([name, p]) => [id, name, p.internal, JSON.stringify(p.distribution)]) });
+    if (params.length > 0)
+      await q.insertMany({
+        table: 'tune_params',
+        columns: ['trial_id', 'name', 'internal', 'distribution'],
+        rows: params.map(([name, p]) => [id, name, p.internal, JSON.stringify(p.distribution)]),
+      });
     return id;
   }
 
   async claimWaiting(studyId: number, worker: string): Promise<FrozenTrial | null> {
-    const r = await this.db.tx((q) => q.all(
-      `UPDATE tune_trials SET state = 'RUNNING', worker = ?, started_at = ${this.d.nowMs}
+    const r = await this.db.tx((q) =>
+      q.all(
+        `UPDATE tune_trials SET state = 'RUNNING', worker = ?, started_at = ${this.d.nowMs}
        WHERE id = (SELECT id FROM tune_trials WHERE study_id = ? AND state = 'WAITING' ORDER BY number LIMIT 1${this.d.skipLocked}) AND state = 'WAITING'
        RETURNING id`,
-      [worker, studyId],
-    ));
+        [worker, studyId],
+      ),
+    );
     return r[0] ? this.getTrial(Number(r[0].id)) : null;
   }
 
@@ -196,7 +254,10 @@ export class SqlStorage implements Storage {
   async reportIntermediate(trialId: number, step: number, value: number): Promise<void> {
     await this.db.tx(async (q) => {
       await this.mustRun(q, trialId, 'report to');
-      await q.exec('INSERT INTO tune_intermediate (trial_id, step, value) VALUES (?, ?, ?) ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value', [trialId, step, Number.isNaN(value) ? null : value]);
+      await q.exec(
+        'INSERT INTO tune_intermediate (trial_id, step, value) VALUES (?, ?, ?) ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value',
+        [trialId, step, Number.isNaN(value) ? null : value],
+      );
     });
   }
 
@@ -207,25 +268,46 @@ export class SqlStorage implements Storage {
     });
   }
 
-  async finishTrial(trialId: number, state: 'COMPLETE' | 'PRUNED' | 'FAILED', values: readonly number[] | null): Promise<boolean> {
+  async finishTrial(
+    trialId: number,
+    state: 'COMPLETE' | 'PRUNED' | 'FAILED',
+    values: readonly number[] | null,
+  ): Promise<boolean> {
     return this.db.tx((q) => this.finish(q, trialId, state, values, null));
   }
 
-  private async finish(q: SqlQuerier, trialId: number, state: 'COMPLETE' | 'PRUNED' | 'FAILED', values: readonly number[] | null, reason: string | null): Promise<boolean> {
+  private async finish(
+    q: SqlQuerier,
+    trialId: number,
+    state: 'COMPLETE' | 'PRUNED' | 'FAILED',
+    values: readonly number[] | null,
+    reason: string | null,
+  ): Promise<boolean> {
     const row = (await q.all('SELECT study_id FROM tune_trials WHERE id = ?', [trialId]))[0];
     if (!row) throw new StorageError(`trial id ${trialId} not found in ${this.where}`);
     // Lock order: study row, then trial row (as createTrial does), so finishers never deadlock.
     await q.all(`SELECT id FROM tune_studies WHERE id = ?${this.d.forUpdate}`, [row.study_id]);
     const cur = (await q.all(`SELECT state FROM tune_trials WHERE id = ?${this.d.forUpdate}`, [trialId]))[0];
     if (cur.state !== 'RUNNING') return false;
-    const seq = Number((await q.all('UPDATE tune_studies SET finish_seq = finish_seq + 1 WHERE id = ? RETURNING finish_seq AS s', [row.study_id]))[0].s);
-    await q.exec(`UPDATE tune_trials SET state = ?, vals = ?, completed_at = ${this.d.nowMs}, finish_seq = ? WHERE id = ?`, [state, state === 'COMPLETE' ? encodeValues(values) : null, seq, trialId]);
+    const seq = Number(
+      (
+        await q.all('UPDATE tune_studies SET finish_seq = finish_seq + 1 WHERE id = ? RETURNING finish_seq AS s', [
+          row.study_id,
+        ])
+      )[0].s,
+    );
+    await q.exec(
+      `UPDATE tune_trials SET state = ?, vals = ?, completed_at = ${this.d.nowMs}, finish_seq = ? WHERE id = ?`,
+      [state, state === 'COMPLETE' ? encodeValues(values) : null, seq, trialId],
+    );
     if (reason !== null) await this.setJsonKey(q, 'tune_trials', 'system_attrs', trialId, 'fail_reason', reason);
     return true;
   }
 
   async heartbeat(trialId: number): Promise<void> {
-    await this.db.tx((q) => q.exec(`UPDATE tune_trials SET heartbeat_at = ${this.d.nowMs} WHERE id = ? AND state = 'RUNNING'`, [trialId]));
+    await this.db.tx((q) =>
+      q.exec(`UPDATE tune_trials SET heartbeat_at = ${this.d.nowMs} WHERE id = ? AND state = 'RUNNING'`, [trialId]),
+    );
   }
 
   async failStale(studyId: number, graceMs: number, maxRetries: number): Promise<readonly FrozenTrial[]> {
@@ -240,12 +322,27 @@ export class SqlStorage implements Storage {
         // retries of this parameter set so far: the length of its retry_of chain
         let retries = 0;
         for (let prev = s.retry_of; prev !== null && prev !== undefined && retries < maxRetries; retries++) {
-          prev = (await q.all('SELECT retry_of FROM tune_trials WHERE study_id = ? AND number = ?', [studyId, prev]))[0]?.retry_of;
+          prev = (await q.all('SELECT retry_of FROM tune_trials WHERE study_id = ? AND number = ?', [studyId, prev]))[0]
+            ?.retry_of;
         }
         if (retries >= maxRetries) continue;
-        const params = await q.all<ParamRow & Row>('SELECT name, internal, distribution FROM tune_params WHERE trial_id = ?', [s.id]);
-        const copy = (await this.insertTrial(q, studyId, { state: 'WAITING', params: Object.fromEntries(params.map((p) => [p.name, { internal: Number(p.internal), distribution: json<NewParam['distribution']>(p.distribution) }])) }))!;
-        const n = Number((await q.all('UPDATE tune_trials SET retry_of = ? WHERE id = ? RETURNING number', [s.number, copy]))[0].number);
+        const params = await q.all<ParamRow & Row>(
+          'SELECT name, internal, distribution FROM tune_params WHERE trial_id = ?',
+          [s.id],
+        );
+        const copy = (await this.insertTrial(q, studyId, {
+          state: 'WAITING',
+          params: Object.fromEntries(
+            params.map((p) => [
+              p.name,
+              { internal: Number(p.internal), distribution: json<NewParam['distribution']>(p.distribution) },
+            ]),
+          ),
+        }))!;
+        const n = Number(
+          (await q.all('UPDATE tune_trials SET retry_of = ? WHERE id = ? RETURNING number', [s.number, copy]))[0]
+            .number,
+        );
         await q.exec('UPDATE tune_trials SET retried_by = ? WHERE id = ?', [n, s.id]);
       }
       return stale.map((s) => Number(s.id));
@@ -268,9 +365,14 @@ export class SqlStorage implements Storage {
   async finishedSince(studyId: number, cursor: number): Promise<FinishedPage> {
     let last = cursor;
     // One snapshot for the three queries, so params and values match the rows.
-    const trials = await this.db.tx((q) => this.load(q, 'study_id = ? AND finish_seq > ?', [studyId, cursor], 'finish_seq', (rows) => {
-      for (const r of rows) last = Math.max(last, Number((r as TrialRow & { finish_seq: number | string }).finish_seq));
-    }), { snapshot: true });
+    const trials = await this.db.tx(
+      (q) =>
+        this.load(q, 'study_id = ? AND finish_seq > ?', [studyId, cursor], 'finish_seq', (rows) => {
+          for (const r of rows)
+            last = Math.max(last, Number((r as TrialRow & { finish_seq: number | string }).finish_seq));
+        }),
+      { snapshot: true },
+    );
     return { trials, cursor: last };
   }
 
@@ -279,8 +381,14 @@ export class SqlStorage implements Storage {
   }
 
   private async countsWith(q: SqlQuerier, studyId: number): Promise<TrialCounts> {
-    const rows = await q.all('SELECT state, COUNT(*) AS n, COUNT(retried_by) AS rq FROM tune_trials WHERE study_id = ? GROUP BY state', [studyId]);
-    return toCounts(Object.fromEntries(rows.map((r) => [String(r.state), Number(r.n)])), rows.reduce((a, r) => a + Number(r.rq), 0));
+    const rows = await q.all(
+      'SELECT state, COUNT(*) AS n, COUNT(retried_by) AS rq FROM tune_trials WHERE study_id = ? GROUP BY state',
+      [studyId],
+    );
+    return toCounts(
+      Object.fromEntries(rows.map((r) => [String(r.state), Number(r.n)])),
+      rows.reduce((a, r) => a + Number(r.rq), 0),
+    );
   }
 
   async close(): Promise<void> {
@@ -290,18 +398,28 @@ export class SqlStorage implements Storage {
   private async mustRun(q: SqlQuerier, trialId: number, what: string): Promise<void> {
     const r = (await q.all(`SELECT state, number FROM tune_trials WHERE id = ?${this.d.forShare}`, [trialId]))[0];
     if (!r) throw new StorageError(`trial id ${trialId} not found in ${this.where}`);
-    if (r.state !== 'RUNNING') throw new StorageError(`cannot ${what} trial ${Number(r.number)}: it is ${String(r.state)}`);
+    if (r.state !== 'RUNNING')
+      throw new StorageError(`cannot ${what} trial ${Number(r.number)}: it is ${String(r.state)}`);
   }
 
   /** Trials matching `where` (ordered by `order`), with their params and intermediate values (one query each). */
-  private async load(q: SqlQuerier, where: string, args: readonly unknown[], order: 'number' | 'finish_seq', seen?: (rows: readonly TrialRow[]) => void): Promise<FrozenTrial[]> {
+  private async load(
+    q: SqlQuerier,
+    where: string,
+    args: readonly unknown[],
+    order: 'number' | 'finish_seq',
+    seen?: (rows: readonly TrialRow[]) => void,
+  ): Promise<FrozenTrial[]> {
     const rows = await q.all<TrialRow & Row>(`SELECT * FROM tune_trials WHERE ${where} ORDER BY ${order}`, args);
     seen?.(rows);
     if (rows.length === 0) return [];
     const sub = `SELECT id FROM tune_trials WHERE ${where}`;
     const [params, inter] = [
       await q.all<ParamRow & Row>(`SELECT * FROM tune_params WHERE trial_id IN (${sub})`, args),
-      await q.all<IntermediateRow & Row>(`SELECT * FROM tune_intermediate WHERE trial_id IN (${sub}) ORDER BY trial_id, step`, args),
+      await q.all<IntermediateRow & Row>(
+        `SELECT * FROM tune_intermediate WHERE trial_id IN (${sub}) ORDER BY trial_id, step`,
+        args,
+      ),
     ];
     return assemble(rows, params, inter);
   }

@@ -93,7 +93,11 @@ export interface Storage {
    * Writes a RUNNING trial's final state and values (one per objective for COMPLETE, else null); returns false and
    * changes nothing when the trial is not RUNNING.
    */
-  finishTrial(trialId: number, state: 'COMPLETE' | 'PRUNED' | 'FAILED', values: readonly number[] | null): Promise<boolean>;
+  finishTrial(
+    trialId: number,
+    state: 'COMPLETE' | 'PRUNED' | 'FAILED',
+    values: readonly number[] | null,
+  ): Promise<boolean>;
   /** Records that a RUNNING trial's worker is alive (nothing happens for a trial in another state). */
   heartbeat(trialId: number): Promise<void>;
   /**

@@ -62,7 +62,10 @@ export class SqlInputError extends UserError {
 export function checkBindable(params: readonly unknown[]): void {
   for (let i = 0; i < params.length; i++) {
     const p = params[i];
-    if (typeof p === 'string' && p.includes('\u0000')) throw new SqlInputError(`text value ${JSON.stringify(p.length > 60 ? p.slice(0, 60) + '…' : p)} contains a NUL character (U+0000), which the database cannot store`);
+    if (typeof p === 'string' && p.includes('\u0000'))
+      throw new SqlInputError(
+        `text value ${JSON.stringify(p.length > 60 ? p.slice(0, 60) + '…' : p)} contains a NUL character (U+0000), which the database cannot store`,
+      );
   }
 }
 
@@ -86,14 +89,18 @@ export interface DialectSql {
 export const DIALECTS: Readonly<Record<Dialect, DialectSql>> = {
   sqlite: {
     nowMs: "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
-    forUpdate: '', forShare: '', skipLocked: '',
+    forUpdate: '',
+    forShare: '',
+    skipLocked: '',
     serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
     json: 'TEXT',
     ddlLock: () => null,
   },
   postgres: {
     nowMs: '(extract(epoch from clock_timestamp()) * 1000)::bigint',
-    forUpdate: ' FOR UPDATE', forShare: ' FOR SHARE', skipLocked: ' FOR UPDATE SKIP LOCKED',
+    forUpdate: ' FOR UPDATE',
+    forShare: ' FOR SHARE',
+    skipLocked: ' FOR UPDATE SKIP LOCKED',
     serialKey: 'BIGSERIAL PRIMARY KEY',
     json: 'JSONB',
     ddlLock: (key) => `SELECT pg_advisory_xact_lock(${Math.trunc(key)})`,
@@ -101,5 +108,6 @@ export const DIALECTS: Readonly<Record<Dialect, DialectSql>> = {
 };
 
 /** Numbers come back as strings from PostgreSQL BIGINT columns; this reads either. */
-export const num = (v: unknown): number => (v === null || v === undefined ? NaN : typeof v === 'number' ? v : Number(v));
+export const num = (v: unknown): number =>
+  v === null || v === undefined ? NaN : typeof v === 'number' ? v : Number(v);
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));

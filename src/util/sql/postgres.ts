@@ -10,7 +10,9 @@ function toDollar(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-const bind = (params: readonly unknown[]): unknown[] => (checkBindable(params), params.map((p) => (typeof p === 'number' && !Number.isFinite(p) ? String(p) : p)));
+const bind = (params: readonly unknown[]): unknown[] => (
+  checkBindable(params), params.map((p) => (typeof p === 'number' && !Number.isFinite(p) ? String(p) : p))
+);
 
 class PgQuerier implements SqlQuerier {
   constructor(private readonly client: pg.Pool | pg.PoolClient) {}
@@ -28,7 +30,10 @@ class PgQuerier implements SqlQuerier {
     for (let i = 0; i < op.rows.length; i += per) {
       const chunk = op.rows.slice(i, i + per);
       const values = chunk.map((r) => `(${r.map(() => '?').join(',')})`).join(',');
-      await this.exec(`INSERT INTO ${op.table} (${op.columns.join(', ')}) VALUES ${values} ${op.suffix ?? ''}`, chunk.flat());
+      await this.exec(
+        `INSERT INTO ${op.table} (${op.columns.join(', ')}) VALUES ${values} ${op.suffix ?? ''}`,
+        chunk.flat(),
+      );
     }
   }
 }
@@ -41,8 +46,13 @@ export class PostgresDriver extends PgQuerier implements SqlDriver {
   }
 
   /** Connects to `url` with every connection using `schema` (created if missing). */
-  static async open(url: string, schema: string, options: { readonly max?: number; readonly connectionTimeoutMillis?: number } = {}): Promise<PostgresDriver> {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`postgres schema '${schema}' is not a plain lower-case identifier`);
+  static async open(
+    url: string,
+    schema: string,
+    options: { readonly max?: number; readonly connectionTimeoutMillis?: number } = {},
+  ): Promise<PostgresDriver> {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+      throw new Error(`postgres schema '${schema}' is not a plain lower-case identifier`);
     const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: options.connectionTimeoutMillis });
     await admin.connect();
     try {
@@ -53,7 +63,12 @@ export class PostgresDriver extends PgQuerier implements SqlDriver {
     } finally {
       await admin.end();
     }
-    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: options.connectionTimeoutMillis, options: `-c search_path=${schema}` });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 4,
+      connectionTimeoutMillis: options.connectionTimeoutMillis,
+      options: `-c search_path=${schema}`,
+    });
     pool.on('error', () => undefined); // an idle client dropped by the server is replaced on next use
     return new PostgresDriver(pool);
   }

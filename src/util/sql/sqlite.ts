@@ -6,7 +6,10 @@ type Db = Database.Database;
 type Stmt = Database.Statement<unknown[]>;
 
 /** SQLite stores no NaN and no booleans: map them to what it does store. */
-const bind = (params: readonly unknown[]): unknown[] => (checkBindable(params), params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : typeof p === 'number' && Number.isNaN(p) ? null : p)));
+const bind = (params: readonly unknown[]): unknown[] => (
+  checkBindable(params),
+  params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : typeof p === 'number' && Number.isNaN(p) ? null : p))
+);
 
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
@@ -39,12 +42,17 @@ export class SqliteDriver implements SqlDriver {
 
   private execSync(sql: string, params: readonly unknown[] = []): number {
     const s = this.stmt(sql);
-    if (s.reader) { s.all(...bind(params)); return 0; }
+    if (s.reader) {
+      s.all(...bind(params));
+      return 0;
+    }
     return s.run(...bind(params)).changes;
   }
 
   private insertSync(op: InsertMany): void {
-    const s = this.stmt(`INSERT INTO ${op.table} (${op.columns.join(', ')}) VALUES (${op.columns.map(() => '?').join(', ')}) ${op.suffix ?? ''}`);
+    const s = this.stmt(
+      `INSERT INTO ${op.table} (${op.columns.join(', ')}) VALUES (${op.columns.map(() => '?').join(', ')}) ${op.suffix ?? ''}`,
+    );
     for (const row of op.rows) s.run(...bind(row));
   }
 
