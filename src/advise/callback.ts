@@ -6,6 +6,10 @@ import type { Callback } from '../train/callbacks.js';
 import { suppress, type Finding } from './finding.js';
 import { checkHistory, type EpochRow } from './run-rules.js';
 
+/**
+ * Options of {@link reviewCallback}: what the run trains (for the init-loss and chance-accuracy rules), which
+ * rules to silence, and how findings are reported.
+ */
 export interface ReviewCallbackOptions {
   /** Classes of a classifier (or vocabulary of an LM): enables init-loss and chance-accuracy. */
   readonly classes?: number;
@@ -17,6 +21,12 @@ export interface ReviewCallbackOptions {
   readonly warn?: boolean;
 }
 
+/**
+ * A Trainer callback that reviews a run while it trains: after the first step it compares the loss with ln(classes)
+ * (init-loss), and after each epoch it runs {@link checkHistory} on the metrics so far. Each rule is reported at most
+ * once per run, as a `review` log event, a stderr line (unless `warn: false`) and `onFinding`; its state is
+ * checkpointed so a resumed run does not repeat findings.
+ */
 export function reviewCallback(opts: ReviewCallbackOptions = {}): Callback {
   const seen = new Set<string>();
   const history: EpochRow[] = [];

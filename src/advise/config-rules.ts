@@ -41,6 +41,11 @@ export interface ConfigFacts {
   readonly augmentable?: boolean;
 }
 
+/**
+ * Runs the static config rules (learning rate against its optimizer's range, BatchNorm with tiny batches, weight
+ * decay on norms, augmentation/data mismatch, implicit seed, test split used for selection, model/data shape
+ * mismatch) and returns the findings with the ids of the rules checked.
+ */
 export function checkConfig(f: ConfigFacts): { findings: Finding[]; checked: string[] } {
   const { cfg, raw } = f;
   const findings: Finding[] = [];

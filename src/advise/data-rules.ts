@@ -12,6 +12,10 @@ export interface DataSplit {
   readonly y: NDArray;
 }
 
+/**
+ * A dataset handed to {@link checkData}: the train split (and the test split when there is one) as `x`/`y` arrays
+ * with samples on the first axis, plus optional class and feature names used in messages.
+ */
 export interface DataUnderReview {
   readonly train: DataSplit;
   readonly test?: DataSplit;
@@ -54,6 +58,11 @@ function isClassification(d: DataUnderReview): boolean {
 
 const pct = (v: number): number => Math.round(v * 10000) / 100;
 
+/**
+ * Runs the dataset rules (non-finite features, train/test leakage, duplicate and conflicting samples, class
+ * imbalance, constant, unscaled or out-of-range features, label noise) on the data and returns the findings
+ * with the ids of the rules checked. Pure: it reads the arrays and changes nothing.
+ */
 export function checkData(d: DataUnderReview): { findings: Finding[]; checked: string[] } {
   const findings: Finding[] = [];
   const checked: string[] = [];

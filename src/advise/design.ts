@@ -22,6 +22,7 @@ import { writeAtomicFile } from '../util/write-atomic.js';
 import { QUALITY, type QualityRecord } from './quality.js';
 import { createStep } from './step.js';
 
+/** The tasks {@link design} knows, one per family of zoo models it can propose. */
 export const TASKS = [
   'image-classification',
   'text-classification',
@@ -32,10 +33,18 @@ export const TASKS = [
   'language-modelling',
   'generation',
 ] as const;
+/** One of {@link TASKS}. */
 export type Task = (typeof TASKS)[number];
+/** The deployment targets {@link design} estimates latency and memory for; the default is `server-cpu`. */
 export const PLATFORMS = ['server-cpu', 'gpu', 'browser', 'edge-int8'] as const;
+/** One of {@link PLATFORMS}. */
 export type Platform = (typeof PLATFORMS)[number];
 
+/**
+ * What a model must do and fit in, the input of {@link design}: the task, per-sample input shape, classes or
+ * vocabulary, dataset size, and optional budgets (latency in ms per batch, parameters, ...). {@link design} throws
+ * a DesignError naming the field when one is unknown or out of range.
+ */
 export interface Requirements {
   readonly task: Task;
   /** Per-sample input shape: [C, H, W] for images, [T] for token sequences, [F] for tables. */
@@ -62,6 +71,12 @@ export interface Requirements {
   readonly top?: number;
 }
 
+/**
+ * One model proposed by {@link design}: its zoo name and options, size (parameters, FLOPs, memory in MB), the
+ * latency estimate and how it was obtained, the expected accuracy when a quality record matches, the estimated
+ * training time (epochs, ms per step, minutes), the reasons for and against it, the budgets it breaks, and the
+ * config to train it with.
+ */
 export interface Candidate {
   readonly rank: number;
   readonly id: string;
@@ -90,6 +105,10 @@ export interface Candidate {
   readonly config: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * What {@link design} returns: the requirements, the candidates that fit ranked best first, those rejected for
+ * breaking a budget, and where the latencies were measured.
+ */
 export interface DesignResult {
   readonly requirements: Requirements;
   readonly candidates: readonly Candidate[];

@@ -9,6 +9,10 @@ import { createStep } from './step.js';
 import type { Finding } from './finding.js';
 import { probe, traceNonFinite, type LossFn, type NanOrigin, type ProbeResult } from './probe.js';
 
+/**
+ * Input of {@link checkDynamic}: a live model, a training batch, the loss, optimizer and learning rate to take a
+ * few real training steps with.
+ */
 export interface DynamicSpec {
   readonly model: Module;
   /** A training batch (record of arrays; the probe and the overfit test use its first `overfitRows` rows). */
@@ -25,6 +29,10 @@ export interface DynamicSpec {
   readonly seed?: number;
 }
 
+/**
+ * Per-layer (per weight tensor) statistics measured by the dynamic checks: RMS of the gradient and of the weights, and the update
+ * ratio when training steps were taken.
+ */
 export interface LayerStats {
   readonly name: string;
   readonly gradRms: number;
@@ -33,6 +41,10 @@ export interface LayerStats {
   updateRatio?: number;
 }
 
+/**
+ * What {@link checkDynamic} returns: the findings, the rules checked, the loss at initialisation, per-layer
+ * statistics, and the first and last loss of the overfit-one-batch test when it ran.
+ */
 export interface DynamicResult {
   readonly findings: Finding[];
   readonly checked: string[];

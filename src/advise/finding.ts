@@ -15,6 +15,10 @@ export interface ConfigChange {
   readonly to: unknown;
 }
 
+/**
+ * One problem found by a review rule: its id and severity, a one-line message with the numbers, the evidence, why
+ * it matters and how to fix it (as config changes when the fix is one).
+ */
 export interface Finding {
   /** The rule that fired (see RULES in advise/rules.ts). */
   readonly rule: string;
@@ -33,6 +37,10 @@ export interface Finding {
   readonly where?: string;
 }
 
+/**
+ * The result of reviewing one target (a config, run, model, dataset or live model): the findings sorted worst
+ * first, the suppressed ones, the rules evaluated and the checks that could not run.
+ */
 export interface ReviewReport {
   readonly target: string;
   readonly kind: TargetKind;

@@ -17,15 +17,25 @@ import { headRows } from './dynamic-rules.js';
 import type { LossFn } from './probe.js';
 import { createStep } from './step.js';
 
+/**
+ * Options of {@link lrFind}: the learning-rate range swept geometrically from `start` (default 1e-7) to `end`
+ * (default 10) in `steps` steps (default 100, at least 10), and an optional PNG plot path.
+ */
 export interface LrFindOptions {
   readonly start?: number;
   readonly end?: number;
   readonly steps?: number;
   /** Write the plot here (PNG). */
   readonly png?: string;
+  /** Called after each step with its 0-based index, the learning rate used and the raw loss. */
   readonly onProgress?: (step: number, lr: number, loss: number) => void;
 }
 
+/**
+ * What {@link lrFind} returns: per step the learning rate, raw loss and bias-corrected smoothed loss (EMA 0.98),
+ * the suggested rate, the rate of the lowest smoothed loss, whether the sweep stopped early on divergence, and the
+ * plot path when one was written.
+ */
 export interface LrFindResult {
   readonly lrs: readonly number[];
   readonly losses: readonly number[];
@@ -38,6 +48,10 @@ export interface LrFindResult {
   readonly png?: string;
 }
 
+/**
+ * What {@link lrFind} trains: the model, inputs `x` and targets `y` (samples on the first axis), the batch size,
+ * the loss (default cross-entropy), the optimizer and the seed of the batch order (default 0).
+ */
 export interface LrFindSpec {
   readonly model: Module;
   readonly x: NDArray;
@@ -55,6 +69,12 @@ function rows(a: NDArray, idx: readonly number[]): NDArray {
   return { dtype: a.dtype, shape: [idx.length, ...a.shape.slice(1)], data };
 }
 
+/**
+ * Learning-rate range test: trains for `steps` steps with the rate rising geometrically from `start` to `end`,
+ * stopping early when the loss turns non-finite or exceeds 4× its best. Suggests the rate of the steepest descent
+ * of the smoothed loss, capped at a tenth of the rate of its minimum. Throws UserError unless
+ * 0 < start < end and steps is an integer ≥ 10.
+ */
 export async function lrFind(spec: LrFindSpec, opts: LrFindOptions = {}): Promise<LrFindResult> {
   const start = opts.start ?? 1e-7;
   const end = opts.end ?? 10;

@@ -12,6 +12,10 @@ function values(t: TensorProto): Float32Array | Float64Array | undefined {
   return tensorToTypedArray(t) as Float32Array | Float64Array;
 }
 
+/**
+ * Runs the ONNX model rules (non-finite or huge weights, dead units, softmax output used as logits, fixed batch
+ * dimension) on the model's initializers and graph; `source` names the model in messages.
+ */
 export function checkModel(model: ModelProto, source: string): { findings: Finding[]; checked: string[] } {
   const findings: Finding[] = [];
   const checked = ['nonfinite-weights', 'huge-weights', 'dead-units', 'softmax-output-as-logits', 'fixed-batch-dim'];

@@ -29,6 +29,10 @@ import { innermost, withSpans, type LossFn, type Span } from './probe.js';
 import { createStep } from './step.js';
 import type { TrainStep } from '../train/train-step.js';
 
+/**
+ * Kernel time spent in one module (or op type) per run: milliseconds, percent of the total, and its largest op
+ * types.
+ */
 export interface ModuleTime {
   readonly module: string;
   readonly ms: number;
@@ -37,6 +41,10 @@ export interface ModuleTime {
   readonly ops: readonly { readonly op: string; readonly ms: number }[];
 }
 
+/**
+ * A change proposed by the profiler, why it should help, and, when it was tried, the samples/s measured before and
+ * after.
+ */
 export interface Suggestion {
   readonly change: string;
   readonly why: string;
@@ -44,6 +52,10 @@ export interface Suggestion {
   readonly measured?: { readonly before: number; readonly after: number; readonly speedup: number };
 }
 
+/**
+ * The result of profiling a training step or an inference: batch, threads, median time per run in ms, samples/s,
+ * kernel time by module and by op, FLOPs and achieved GFLOP/s against a measured MatMul roofline, and suggestions.
+ */
 export interface ProfileResult {
   readonly target: string;
   readonly kind: 'train-step' | 'inference';

@@ -1,6 +1,10 @@
 // The quality runs this project has recorded (README, docs/models.md), as data: what `lathe design` predicts from.
 // Add a row when a new full-quality run is published; each row names its source.
 
+/**
+ * One measured training result (model and options, dataset, epochs, test accuracy and recipe, with its source)
+ * that {@link design} uses to predict a candidate's accuracy.
+ */
 export interface QualityRecord {
   readonly model: string;
   /** The model options of the run (compared with a candidate's: an exact match predicts, a mismatch is "nearest"). */
@@ -25,6 +29,10 @@ const visionRecipe = {
   schedule: { name: 'one-cycle', pctStart: 0.25 },
 };
 
+/**
+ * The accuracies recorded in this repository (README and docs), the table {@link design} matches candidates
+ * against: an exact model/options/dataset match predicts, otherwise the nearest record is shown.
+ */
 export const QUALITY: readonly QualityRecord[] = [
   {
     model: 'cnn',

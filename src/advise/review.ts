@@ -28,6 +28,7 @@ import { checkModel } from './model-rules.js';
 import type { LossFn } from './probe.js';
 import { checkHistory, parseMetricsCsv } from './run-rules.js';
 
+/** Options of {@link review}. */
 export interface ReviewOptions {
   /** Rule ids to silence (added to a config's `review.ignore`). */
   readonly ignore?: readonly string[];

@@ -3,6 +3,10 @@
 // case or more per rule and healthy cases on which none fires.
 import type { Severity, TargetKind } from './finding.js';
 
+/**
+ * Description of one review rule: id, severity, the kinds of target it applies to, what it checks and the guard
+ * that keeps it from firing falsely.
+ */
 export interface RuleInfo {
   readonly id: string;
   readonly severity: Severity;
@@ -11,6 +15,10 @@ export interface RuleInfo {
   readonly guard: string;
 }
 
+/**
+ * Every review rule with what it checks and its guard: the catalogue of the ids that findings carry and that
+ * `ignore` (or a config's `review.ignore`) accepts.
+ */
 export const RULES: readonly RuleInfo[] = [
   {
     id: 'lr-out-of-range',
@@ -261,4 +269,5 @@ export const RULES: readonly RuleInfo[] = [
   },
 ];
 
+/** The ids of all {@link RULES}, in catalogue order. */
 export const ruleIds = (): string[] => RULES.map((r) => r.id);

@@ -6,6 +6,11 @@ export type EpochRow = Readonly<Record<string, number>>;
 
 const series = (h: readonly EpochRow[], k: string): number[] => h.map((r) => r[k]).filter((v) => v !== undefined);
 
+/**
+ * Runs the training-history rules (diverged, loss not decreasing, overfitting, chance accuracy) on per-epoch
+ * metric rows (`train_loss`, `val_loss`, `val_accuracy`); `classes` sets the chance level, and `lm` turns the
+ * chance-accuracy rule off.
+ */
 export function checkHistory(
   history: readonly EpochRow[],
   opts: { classes?: number; lm?: boolean } = {},

@@ -13,6 +13,10 @@ import { entropyThreshold, Histogram, MinMax, percentileRange, type CalibrationM
 /** Feeds by input name, one batch each. */
 export type Feeds = Readonly<Record<string, NDArray>>;
 
+/**
+ * Options of {@link calibrate}: how activation ranges are chosen from the observed values (`method`, default
+ * `minmax`), the histogram settings of the percentile and entropy methods, the ORT session and a progress callback.
+ */
 export interface CalibrationOptions {
   readonly method?: CalibrationMethod;
   /** For 'percentile': the percentile kept (default 99.999). */

@@ -24,6 +24,10 @@ const PASS = new Set([
   'Dropout',
 ]);
 
+/**
+ * A set of output channels pruned together: the convs that produce them (convs joined by an Add must lose the same
+ * channels), their channel count, and the indices removed.
+ */
 export interface ChannelGroup {
   /** The convs whose output channels this group is. */
   readonly producers: readonly string[];
@@ -32,6 +36,10 @@ export interface ChannelGroup {
   readonly removed: readonly number[];
 }
 
+/**
+ * What {@link pruneChannels} returns: the smaller model, the channel groups pruned, and the groups left whole with
+ * the reason.
+ */
 export interface ChannelPruneResult {
   readonly model: ModelProto;
   readonly groups: readonly ChannelGroup[];

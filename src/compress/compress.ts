@@ -31,8 +31,16 @@ function syntheticInput(m: ModelProto): NDArray {
   return { dtype: 'float32', shape: dims, data: new Float32Array(n) };
 }
 
+/**
+ * Key of the ONNX metadata entry that {@link compressModel} writes on the compressed model: JSON of the quantization
+ * and pruning applied and the model's source.
+ */
 export const COMPRESSION_METADATA_KEY = 'lathe.compression';
 
+/**
+ * The data {@link compressModel} needs: calibration inputs for static quantization and, optionally, a labelled
+ * held-out set for the accuracy before and after.
+ */
 export interface CompressData {
   /** Calibration inputs [N, ...] (the model's first input). */
   readonly calibration: NDArray;
@@ -40,6 +48,10 @@ export interface CompressData {
   readonly eval?: EvalSet;
 }
 
+/**
+ * One row of the report's layer table: a node, its op type, and whether it runs in int8, is folded into a
+ * quantized producer, or stays in float (with the reason in `detail`).
+ */
 export interface LayerRow {
   readonly node: string;
   readonly opType: string;
@@ -48,6 +60,11 @@ export interface LayerRow {
   readonly detail?: string;
 }
 
+/**
+ * What {@link compressModel} measured: model size before and after (bytes, and gzip bytes when pruned), pruning
+ * sparsity, top-1 accuracy before and after with the drop in points, latency per batch size, the kernels ORT runs,
+ * the per-layer table, the optional sensitivity analysis and the machine the timings were taken on.
+ */
 export interface CompressReport {
   readonly source: string;
   readonly quantize: CompressConfig['quantize'];
@@ -132,9 +149,11 @@ export function loadCompressData(cfg: CompressConfig): CompressData {
   };
 }
 
+/** Options of {@link compressModel}. */
 export interface CompressOptions {
   /** Where the model came from (a path, run or models:/ URI), recorded in the report and the model's metadata. */
   readonly source: string;
+  /** Called with a one-line message as each stage (pruning, calibration, scoring, sensitivity, timing) proceeds. */
   readonly onProgress?: (message: string) => void;
 }
 

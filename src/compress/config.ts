@@ -5,6 +5,11 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CompressError } from './errors.js';
 
+/**
+ * Zod schema of a compression config (`lathe compress --config`): quantization mode and calibration, pruning,
+ * data and report settings, with their defaults. Unknown keys are rejected; use {@link parseCompressConfig} for
+ * errors that name the field.
+ */
 export const compressConfigSchema = z
   .object({
     quantize: z
@@ -83,6 +88,7 @@ export const compressConfigSchema = z
   })
   .strict();
 
+/** A validated compression config, defaults filled in (the output of {@link compressConfigSchema}). */
 export type CompressConfig = z.infer<typeof compressConfigSchema>;
 
 /** Validates a parsed config; `source` names the file in errors. */

@@ -15,6 +15,10 @@ import { foldConstants } from './fold-constants.js';
 import { quantizeWeight } from './quant-params.js';
 import { withNodeNames } from './quantize.js';
 
+/**
+ * Options of {@link quantizeDynamic}: nodes or op types to leave in float, per-channel weight scales and 7-bit
+ * weights.
+ */
 export interface DynamicQuantOptions {
   readonly excludeNodes?: readonly string[];
   readonly excludeOpTypes?: readonly string[];
@@ -24,6 +28,10 @@ export interface DynamicQuantOptions {
   readonly reduceRange?: boolean;
 }
 
+/**
+ * What {@link quantizeDynamic} returns: the quantized model, the float model it was made from (constants folded,
+ * unique node names), the MatMul/Gemm nodes quantized, and those skipped with the reason.
+ */
 export interface DynamicQuantResult {
   readonly model: ModelProto;
   /** The float model with unique node names. */

@@ -66,6 +66,7 @@ export async function accuracyOf(
   }
 }
 
+/** Measured inference latency at one batch size: median milliseconds per batch and samples per second. */
 export interface Latency {
   readonly batch: number;
   readonly msPerBatch: number;

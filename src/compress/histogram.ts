@@ -9,12 +9,17 @@
 // Histograms span the [min, max] found by a first pass over the calibration set, so the bins are fixed and every
 // batch adds into the same counts.
 
+/**
+ * How a calibrated range is chosen: `minmax` (the observed extremes), `percentile` (clip to a percentile of a
+ * histogram) or `entropy` (the clipping threshold minimising the KL divergence of the quantized distribution).
+ */
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
 
 /** Running min and max. */
 export class MinMax {
   min = Infinity;
   max = -Infinity;
+  /** Widens the running min and max to include every value of `data`. */
   add(data: ArrayLike<number>): void {
     let lo = this.min,
       hi = this.max;
@@ -42,6 +47,10 @@ export class Histogram {
   get width(): number {
     return (this.hi - this.lo) / this.counts.length || 1;
   }
+  /**
+   * Counts every value of `data` (its absolute value when `abs`) into its bin; values outside [lo, hi] go to the end
+   * bins.
+   */
   add(data: ArrayLike<number>, abs = false): void {
     const n = this.counts.length,
       lo = this.lo,

@@ -7,8 +7,14 @@ import { typedArrayToTensor } from '../onnx/encode.js';
 import type { ModelProto, TensorProto } from '../onnx/proto.js';
 import { CompressError } from './errors.js';
 
+/** Op types whose constant float weights (rank ≥ 2) {@link pruneMagnitude} prunes. */
 export const PRUNABLE_OPS: readonly string[] = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'];
 
+/**
+ * Options of {@link pruneMagnitude}: the target sparsity, global or per-layer threshold (default `global`), and
+ * nodes to leave alone. {@link pruneMagnitude} throws a CompressError for a sparsity outside [0, 1) or an unknown
+ * node.
+ */
 export interface MagnitudePruneOptions {
   /** Fraction of the prunable weights set to zero, in [0, 1). */
   readonly sparsity: number;
@@ -18,6 +24,10 @@ export interface MagnitudePruneOptions {
   readonly excludeNodes?: readonly string[];
 }
 
+/**
+ * One pruned weight in the report: the initializer, the node reading it, its op type, its parameter count, and its
+ * zeros and sparsity (fraction 0–1) after pruning.
+ */
 export interface PrunedLayer {
   /** The weight initializer (a weight read by several nodes is one row, named after its first reader). */
   readonly weight: string;
@@ -29,6 +39,10 @@ export interface PrunedLayer {
   readonly sparsity: number;
 }
 
+/**
+ * What {@link pruneMagnitude} returns: the pruned model (same graph, zeros in the weights), each pruned layer, the
+ * sparsity reached over all prunable weights (fraction 0–1) and their parameter count.
+ */
 export interface MagnitudePruneResult {
   readonly model: ModelProto;
   readonly layers: readonly PrunedLayer[];

@@ -18,8 +18,14 @@ import { tensorToTypedArray } from '../onnx/decode.js';
 import type { GraphProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { CompressError } from './errors.js';
 
+/**
+ * How a quantizable op is treated by the planner: weighted ops (`conv`, `gemm`, `matmul`), ops with two or more
+ * quantized inputs (`binary`, `concat`), one-input ops with their own output range (`unary`), and ops whose output
+ * keeps their input's range (`same`).
+ */
 export type OpKind = 'conv' | 'gemm' | 'matmul' | 'binary' | 'concat' | 'unary' | 'same';
 
+/** The ONNX op types static quantization can run as int8 kernels in ONNX Runtime, with their {@link OpKind}. */
 export const QUANTIZABLE_OPS: Readonly<Record<string, OpKind>> = {
   Conv: 'conv',
   Gemm: 'gemm',
@@ -43,6 +49,10 @@ export const QUANTIZABLE_OPS: Readonly<Record<string, OpKind>> = {
 /** Ops that only move or select values: quantized when their input is, never on their own. */
 const FOLLOWERS: ReadonlySet<OpKind> = new Set(['same']);
 
+/**
+ * Options of {@link planQuantization}: which nodes and op types to quantize or keep in float, and per-channel
+ * weights.
+ */
 export interface PlanOptions {
   /** Node names to keep in float. */
   readonly excludeNodes?: readonly string[];
@@ -61,6 +71,10 @@ export type TensorSource =
   | { readonly kind: 'observe'; readonly observe: string; readonly clampMin?: number; readonly clampMax?: number }
   | { readonly kind: 'inherit'; readonly from: string };
 
+/**
+ * An initializer input of a quantized node: the node, the input index, the per-channel axis, and whether it is
+ * stored as an int8 weight, an int32 bias or a quantized constant.
+ */
 export interface WeightUse {
   readonly node: string;
   readonly input: number;
@@ -69,6 +83,11 @@ export interface WeightUse {
   readonly role: 'weight' | 'bias' | 'constant';
 }
 
+/**
+ * The plan of a static quantization, made by {@link planQuantization} before calibration: the nodes that become
+ * integer kernels, the activations folded, the tensors that get Q/DQ and where their ranges come from, the weights
+ * to quantize, and the nodes left in float with the reason.
+ */
 export interface QuantPlan {
   /** Names of the nodes that run as integer kernels, in graph order. */
   readonly nodes: readonly string[];

@@ -19,6 +19,7 @@ import {
   type QuantType,
 } from './quant-params.js';
 
+/** Options of {@link insertQdq}: the activation type and 7-bit weights. */
 export interface QdqOptions {
   /** Activation type (default 'uint8': ORT's u8·s8 kernels). */
   readonly activationType?: QuantType;
@@ -26,6 +27,7 @@ export interface QdqOptions {
   readonly reduceRange?: boolean;
 }
 
+/** Calibrated [min, max] range of each observed tensor, by tensor name. */
 export type Ranges = ReadonlyMap<string, readonly [number, number]>;
 
 const intAttr = (name: string, i: number): AttributeProto => ({ name, type: 2, i });

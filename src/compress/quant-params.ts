@@ -5,8 +5,10 @@
 // `reduceRange` quantizes weights to 7 bits ([-64, 63]): CPUs without VNNI multiply u8 × s8 pairs with a 16-bit
 // saturating add (VPMADDUBSW), which overflows with full 8-bit weights; with VNNI it only costs precision.
 
+/** The 8-bit integer type of a quantized tensor: signed `int8` or unsigned `uint8`. */
 export type QuantType = 'int8' | 'uint8';
 
+/** Affine quantization parameters of a tensor: real = scale × (q − zeroPoint), with q of `type`. */
 export interface QuantParams {
   readonly scale: number;
   readonly zeroPoint: number;
@@ -44,6 +46,10 @@ export function quantizeValue(x: number, p: QuantParams, reduceRange = false): n
   return Math.min(qmax, Math.max(qmin, roundHalfEven(x / p.scale) + p.zeroPoint));
 }
 
+/**
+ * A weight quantized by {@link quantizeWeight}: int8 values (symmetric, zero point 0), the scales and the channel
+ * axis of per-channel scales (undefined for per-tensor).
+ */
 export interface QuantizedWeight {
   /** int8 values in the weight's layout. */
   readonly data: Int8Array;

@@ -4,6 +4,10 @@ import type { CompressReport } from './compress.js';
 const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
 const kb = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
 
+/**
+ * The compression report as Markdown: what was done, size, accuracy, latency, kernels and the per-layer table
+ * (with the sensitivity analysis when it ran).
+ */
 export function reportMarkdown(r: CompressReport): string {
   const q = r.quantize;
   const lines = [
