@@ -85,7 +85,7 @@ export const shearX = (a: NDArray, m: number): Image =>
  */
 export const shearY = (a: NDArray, m: number): Image =>
   warp(a, inverseAffine(corner(a), 0, [0, 0], [0, (Math.atan(m) * 180) / Math.PI]));
-/** Shifts a [C, H, W] image right by `m` pixels (truncated to an integer; negative: left); uncovered pixels become 0. */
+/** Shifts a [C, H, W] image right by `m` pixels (truncated to an integer; negative: left); uncovered pixels are 0. */
 export const translateX = (a: NDArray, m: number): Image =>
   warp(a, inverseAffine([0, 0], 0, [Math.trunc(m), 0], [0, 0]));
 /**
