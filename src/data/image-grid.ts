@@ -8,6 +8,10 @@ import type { NDArray } from '../graph/ndarray.js';
 import { FileFormatError } from '../util/errors.js';
 import { writeAtomicFile } from '../util/write-atomic.js';
 
+/**
+ * An 8-bit image as {@link imageGrid} returns it: `width` × `height` pixels, `channels` values per pixel interleaved
+ * row by row (HWC) in `data`.
+ */
 export interface GridImage {
   readonly width: number;
   readonly height: number;

@@ -25,6 +25,9 @@ export interface Floor {
   readonly half: number;
   readonly color: Vec3;
 }
+/**
+ * One object of a procedural scene: a sphere, an axis-aligned box or a square floor, each with an RGB colour in [0, 1].
+ */
 export type Primitive = Sphere | Box | Floor;
 
 /** A hit: distance along the ray and the unit surface normal facing the ray. */
@@ -169,6 +172,10 @@ export function cameraRays(cam: Camera, size: number, focal: number): Float32Arr
   return out;
 }
 
+/**
+ * Options of {@link renderSceneViews} (NeRF training views): number and size of the views, the camera's field of
+ * view, distance and pose seed, and the scene.
+ */
 export interface SceneViewsOptions {
   /** Views rendered (default 100). */
   readonly views?: number;

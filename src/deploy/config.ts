@@ -8,7 +8,9 @@ import { kubernetesNameProblem } from './names.js';
 /** Bad deploy input: unknown target, missing model, invalid name or field (the message names it). */
 export class DeployError extends UserError {}
 
+/** The deployment targets `lathe deploy --target` accepts, in the order the docs list them. */
 export const TARGETS = ['docker', 'k8s', 'kserve', 'knative', 'rollout', 'lambda', 'fetch', 'browser'] as const;
+/** One of {@link TARGETS}. */
 export type DeployTarget = (typeof TARGETS)[number];
 
 const k8sName = z.string().superRefine((s, ctx) => {
@@ -21,6 +23,10 @@ const quantity = z
 const resourceSchema = z.strictObject({ cpu: quantity, memory: quantity });
 const positiveInt = z.number().int().positive();
 
+/**
+ * Zod schema of a deploy config (deploy.yaml or `lathe deploy` flags); unknown fields are errors. Use {@link
+ * parseDeployConfig} to validate with readable errors.
+ */
 export const deployConfigSchema = z.strictObject({
   /** What to generate. */
   target: z.enum(TARGETS),
@@ -86,7 +92,9 @@ export const deployConfigSchema = z.strictObject({
   lathePackage: z.string().min(1).default('vendor'),
 });
 
+/** A validated deploy config with every default filled in. */
 export type DeployConfig = z.output<typeof deployConfigSchema>;
+/** A deploy config as the user writes it: only `target` and `model` are required. */
 export type DeployConfigInput = z.input<typeof deployConfigSchema>;
 
 /** Validates a deploy config; the error lists each bad field by its path. */

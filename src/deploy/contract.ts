@@ -11,6 +11,7 @@ export { ROUTES, inferPath } from './routes.js';
 export const PORT_NAME = 'http';
 /** KServe's convention: the model lives (or its storage initializer puts it) here. */
 const MODEL_DIR = '/mnt/models';
+/** Where the model file lives inside the container: /mnt/models/model.onnx, KServe's storage convention. */
 export const MODEL_PATH = `${MODEL_DIR}/model.onnx`;
 /** The serve.yaml baked into the image, and where the ConfigMap mounts its own. */
 export const IMAGE_CONFIG_PATH = '/app/serve.yaml';
@@ -23,6 +24,10 @@ export function selectorLabels(c: DeployConfig): Record<string, string> {
   return { 'app.kubernetes.io/name': c.name, 'app.kubernetes.io/component': 'predictor' };
 }
 
+/**
+ * The Kubernetes labels put on every generated object: the selector labels plus part-of `lathe` and managed-by
+ * `lathe-deploy`.
+ */
 export function commonLabels(c: DeployConfig): Record<string, string> {
   return { ...selectorLabels(c), 'app.kubernetes.io/part-of': 'lathe', 'app.kubernetes.io/managed-by': 'lathe-deploy' };
 }

@@ -16,8 +16,10 @@ import { analysisTemplate, canaryServiceName, rollout } from './rollout.js';
 import { inferenceService, knativeService } from './serverless-k8s.js';
 import { addBrowserBundle, addFetchHandler, addLambdaHandler } from './edge.js';
 
+/** The files of a deploy folder before they are written: relative path → text or bytes. */
 export type DeployFiles = Map<string, string | Uint8Array>;
 
+/** What {@link deploy} returns: the target, the folder written, the files in it and the model shipped. */
 export interface DeployResult {
   readonly target: DeployTarget;
   /** Absolute path of the folder written. */

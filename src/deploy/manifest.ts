@@ -2,6 +2,7 @@
 
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json | undefined };
 
+/** A Kubernetes object as the deploy targets generate it: apiVersion, kind, metadata and any other fields as JSON. */
 export interface Manifest {
   readonly apiVersion: string;
   readonly kind: string;

@@ -7,6 +7,10 @@ import { readInferenceMetadata, type InferenceMetadata } from '../onnx/inference
 import { registeredModelResolvers, resolveSource } from '../serve/resolver.js';
 import { DeployError } from './config.js';
 
+/**
+ * The model a deploy ships, as {@link loadDeployModel} resolved and read it: its file, version, bytes, input and output
+ * names and lathe's preprocessing metadata.
+ */
 export interface DeployModel {
   /** The source as the user gave it. */
   readonly source: string;

@@ -13,6 +13,7 @@ import { ROUTES } from './routes.js';
 export interface SessionLike {
   readonly inputMetadata: readonly SessionValueMetadata[];
   readonly outputMetadata: readonly SessionValueMetadata[];
+  /** Runs the model on the named input tensors and resolves to its outputs by name. */
   run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
 }
 export type SessionValueMetadata =
@@ -30,6 +31,7 @@ export interface OrtTensorLike {
 }
 export type TensorFactory = (type: string, data: TypedArray, dims: readonly number[]) => OrtTensorLike;
 
+/** An HTTP response produced by {@link OipHandler.handle}: status code, headers and body. */
 export interface HttpAnswer {
   readonly status: number;
   readonly headers: Record<string, string>;
@@ -89,6 +91,10 @@ export class OipHandler {
     });
   }
 
+  /**
+   * Answers one request: health and metadata routes, or inference on POST /v2/models/{name}/infer. Never throws: bad
+   * requests get 400, unknown routes or models 404, wrong methods 405, a failing model 500.
+   */
   async handle(method: string, path: string, body: string | undefined): Promise<HttpAnswer> {
     const { name } = this.options;
     const clean = path.replace(/\/+$/, '') || '/';

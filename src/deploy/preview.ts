@@ -21,8 +21,10 @@ const MIME: Readonly<Record<string, string>> = {
   '.css': 'text/css',
 };
 
+/** A running local preview of a browser deploy folder (see {@link startPreview}) at `url`. */
 export interface PreviewServer {
   readonly url: string;
+  /** Stops the server; resolves once it no longer listens. */
   close(): Promise<void>;
 }
 

@@ -20,6 +20,10 @@ import { noiseSchedule, type NoiseSchedule } from './noise-schedule.js';
 import { registerModel, type ModelObjective } from './registry.js';
 import { UNet } from './unet.js';
 
+/**
+ * Zod schema of the `ddpm` model's options (image size, U-Net widths, timestep embedding, diffusion steps, schedule);
+ * parsing fills the defaults and names the field at fault in its error.
+ */
 export const ddpmOptions = z
   .object({
     /** Image channels and size (square; must divide by 2^depth). */
@@ -42,6 +46,10 @@ export const ddpmOptions = z
     pUncond: z.number().min(0).max(1).default(0.1),
   })
   .strict();
+/**
+ * Options of {@link DDPM} as written in a config or passed to the constructor (every field optional); see {@link
+ * ddpmOptions}.
+ */
 export type DDPMOptions = z.input<typeof ddpmOptions>;
 type Cfg = z.output<typeof ddpmOptions>;
 

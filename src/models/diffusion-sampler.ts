@@ -19,6 +19,11 @@ export type Denoiser = (
   n: number,
 ) => Promise<Float32Array>;
 
+/**
+ * Options of {@link sampleDiffusion}: how many images, the sampler (default 'ddim') and its steps, guidance, labels,
+ * seed and batch; throws if `n` is not a positive integer, a label is not a class of the model, or guidance is asked of
+ * an unconditional model.
+ */
 export interface DiffusionSampleOptions {
   /** Images to draw. */
   readonly n: number;
@@ -40,6 +45,7 @@ export interface DiffusionSampleOptions {
    * saturates the samples.
    */
   readonly clipSample?: boolean;
+  /** Called after each denoiser run with the runs done and their total (batches × steps). */
   readonly onStep?: (done: number, total: number) => void;
 }
 

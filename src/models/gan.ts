@@ -19,6 +19,10 @@ import { Conv2d, ConvTranspose2d, Linear, Module } from '../nn/index.js';
 import { traceContext } from '../nn/context.js';
 import { registerModel, type ModelObjective } from './registry.js';
 
+/**
+ * Zod schema of the `gan` model's options (DCGAN-style generator and critic); parsing fills the defaults and names the
+ * field at fault in its error.
+ */
 export const ganOptions = z
   .object({
     /** Image channels and size (square, divisible by 4). */
@@ -44,6 +48,10 @@ export const ganOptions = z
     betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0, 0.9]),
   })
   .strict();
+/**
+ * Options of {@link GAN} as written in a config or passed to the constructor (every field optional); see {@link
+ * ganOptions}.
+ */
 export type GANOptions = z.input<typeof ganOptions>;
 type Cfg = z.output<typeof ganOptions>;
 

@@ -4,8 +4,13 @@
 import type { ModelProto } from '../onnx/proto.js';
 import type { ScheduleKind } from './noise-schedule.js';
 
+/** Key of the ONNX metadata property that holds a generative model's {@link GenerativeInfo} as JSON. */
 export const GENERATIVE_METADATA_KEY = 'lathe.generative';
 
+/**
+ * What sampling needs to know about an exported generative model (VAE decoder, GAN generator or diffusion denoiser):
+ * its inputs, image shape and, for diffusion, schedule, prediction and classes.
+ */
 export type GenerativeInfo =
   /** A VAE: forward(z [N, latent]) → images [N, C, H, W] in [0, 1]. */
   | { readonly kind: 'vae'; readonly channels: number; readonly size: number; readonly latent: number }
@@ -25,6 +30,9 @@ export type GenerativeInfo =
       readonly classes: number;
     };
 
+/**
+ * The ONNX metadata properties that record `g` on an exported model: one entry, {@link GENERATIVE_METADATA_KEY} → JSON.
+ */
 export function generativeMetadataProps(g: GenerativeInfo): Record<string, string> {
   return { [GENERATIVE_METADATA_KEY]: JSON.stringify(g) };
 }

@@ -40,6 +40,10 @@ import { Linear, Module } from '../nn/index.js';
 import { traceContext } from '../nn/context.js';
 import { registerModel } from './registry.js';
 
+/**
+ * Zod schema of the `nerf` model's options (encodings, MLP size, coarse and fine samples per ray, near and far bounds);
+ * parsing fills the defaults and throws if `far` ≤ `near`.
+ */
 export const nerfOptions = z
   .object({
     /** Frequencies of the position encoding (x, sin 2^k x, cos 2^k x for k < posFreqs). */
@@ -61,6 +65,10 @@ export const nerfOptions = z
   })
   .strict()
   .refine((o) => o.far > o.near, { message: 'far must be greater than near', path: ['far'] });
+/**
+ * Options of {@link NeRF} as written in a config or passed to the constructor (every field optional); see {@link
+ * nerfOptions}.
+ */
 export type NeRFOptions = z.input<typeof nerfOptions>;
 type Cfg = z.output<typeof nerfOptions>;
 

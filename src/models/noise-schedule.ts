@@ -3,8 +3,13 @@
 // Dhariwal's (2021): ᾱ(t) = f(t)/f(0), f(t) = cos²(((t/T) + s)/(1 + s)·π/2), s = 0.008, β_t = min(1 − ᾱ(t+1)/ᾱ(t), 0.999).
 // Host-side Float64Arrays: the training graph gathers from them as constants, the samplers read them in JS.
 
+/** Diffusion noise schedule: 'linear' betas (Ho et al. 2020) or 'cosine' ᾱ (Nichol & Dhariwal 2021). */
 export type ScheduleKind = 'linear' | 'cosine';
 
+/**
+ * A diffusion noise schedule over `steps` steps: β_t, α_t = 1 − β_t and their running product ᾱ_t, each of length
+ * `steps`.
+ */
 export interface NoiseSchedule {
   readonly kind: ScheduleKind;
   readonly steps: number;
@@ -14,6 +19,10 @@ export interface NoiseSchedule {
   readonly alphaBars: Float64Array;
 }
 
+/**
+ * Parameters of {@link noiseSchedule}: the linear schedule's β range (default 1e-4 to 0.02) and the cosine schedule's
+ * offset `s` (default 0.008).
+ */
 export interface ScheduleOptions {
   /** Linear schedule endpoints (DDPM's defaults). */
   readonly betaStart?: number;

@@ -11,6 +11,7 @@ import type { GenerativeInfo } from './generative.js';
  * range it expects in `batch.x`, and the metric that picks the best checkpoint.
  */
 export interface ModelObjective {
+  /** Builds the training graph for one batch: the scalar loss to minimise and optional in-graph metrics. */
   readonly objective: (
     model: Module,
     batch: Readonly<Record<string, Tensor>>,
@@ -32,6 +33,7 @@ export interface ModelObjective {
 /** One phase of alternating training: its objective, the parameters it updates (name prefixes), Adam, steps per cycle. */
 export interface ModelPhase {
   readonly name: string;
+  /** The loss this phase minimises (same contract as {@link ModelObjective.objective}). */
   readonly objective: ModelObjective['objective'];
   readonly parameters: readonly string[];
   readonly steps: number;

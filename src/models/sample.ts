@@ -11,10 +11,15 @@ import { UserError } from '../util/errors.js';
 import { sampleDiffusion, sessionDenoiser, type DiffusionSampleOptions } from './diffusion-sampler.js';
 import { readGenerativeMetadata, type GenerativeInfo } from './generative.js';
 
+/**
+ * Options of {@link sampleImages}: the diffusion sampling options (only `n` and `seed` matter for a VAE or GAN) and the
+ * ONNX Runtime thread count.
+ */
 export interface SampleImagesOptions extends DiffusionSampleOptions {
   readonly threads?: number;
 }
 
+/** What {@link sampleImages} returns: the images, the model's generative metadata and the sampling time in seconds. */
 export interface SampledImages {
   /** [n, C, H, W] in [0, 1]. */
   readonly images: NDArray<'float32'>;

@@ -30,6 +30,10 @@ export function vaeLogWeights(model: VAE, x: Tensor, key: Tensor, k: number): Te
   return sub(add(logPx, logPz), logQ);
 }
 
+/**
+ * Options of {@link vaeBounds}: importance samples per image, how the work is split into ONNX Runtime runs, seed,
+ * threads and progress; `k` must be a positive integer that `chunk` divides.
+ */
 export interface VaeBoundOptions {
   /** Importance samples per image (default 5,000). */
   readonly k?: number;
@@ -43,6 +47,10 @@ export interface VaeBoundOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * What {@link vaeBounds} returns: the ELBO and the IWAE_k bound (nats per image, the latter ≥ the former), with the `k`
+ * and the number of images used.
+ */
 export interface VaeBounds {
   /** Mean over images of the average log-weight (the ELBO, estimated with all k samples), nats per image. */
   readonly elbo: number;

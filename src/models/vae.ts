@@ -30,6 +30,10 @@ import { Conv2d, ConvTranspose2d, Linear, Module } from '../nn/index.js';
 import { traceContext } from '../nn/context.js';
 import { registerModel, type ModelObjective } from './registry.js';
 
+/**
+ * Zod schema of the `vae` model's options (architecture, image size, hidden widths, latent size, likelihood); parsing
+ * fills the defaults and names the field at fault in its error.
+ */
 export const vaeOptions = z
   .object({
     /** 'mlp': pixels → hidden layers → (μ, log σ²); 'conv': two stride-2 4×4 convs (32, 64) → hidden → (μ, log σ²). */
@@ -49,6 +53,10 @@ export const vaeOptions = z
     binarize: z.boolean().default(true),
   })
   .strict();
+/**
+ * Options of {@link VAE} as written in a config or passed to the constructor (every field optional); see {@link
+ * vaeOptions}.
+ */
 export type VAEOptions = z.input<typeof vaeOptions>;
 type Cfg = z.output<typeof vaeOptions>;
 

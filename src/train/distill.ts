@@ -49,6 +49,7 @@ export interface Teacher {
   readonly source: string;
   /** The teacher's first output for a batch of inputs. */
   logits(x: NDArray): Promise<NDArray>;
+  /** Releases the teacher's ONNX Runtime session; call once when distillation ends. */
   release(): Promise<void>;
 }
 

@@ -13,6 +13,7 @@ import { packageRoot } from '../util/package-root.js';
 /** The bundled FID-FMNIST feature network. */
 export const FID_FMNIST_CLASSIFIER = (): string => join(packageRoot(), 'data', 'fid-fmnist', 'classifier.onnx');
 
+/** Mean (length `d`) and covariance of `n` feature vectors of width `d`, as FID compares them. */
 export interface FeatureStats {
   readonly d: number;
   readonly n: number;
@@ -192,6 +193,7 @@ export function precisionRecall(
   return { precision: inReal / nFake, recall: inFake / nReal };
 }
 
+/** What the FID-FMNIST network computes for `n` images: `d`-wide penultimate features and the 10 class logits. */
 export interface ImageFeatures {
   readonly n: number;
   readonly d: number;
@@ -238,6 +240,10 @@ export async function fmnistFeatures(
   }
 }
 
+/**
+ * Quality of a generated image set against a reference set: FID-FMNIST (lower is better) and k-NN precision and recall
+ * in [0, 1].
+ */
 export interface GenerativeScores {
   /** FID-FMNIST of the generated set against the reference set. */
   readonly fid: number;

@@ -12,6 +12,10 @@ import { ConfigError } from './config.js';
 import { classAgreement, fmnistFeatures, scoreGenerated, type GenerativeScores } from './fid.js';
 import { modelFromCheckpoint } from './run.js';
 
+/**
+ * What {@link evaluateGenerative} reports: the scores, the seconds spent sampling, the number of reference test images
+ * and, for conditional models, the class agreement.
+ */
 export interface GenerativeEvalResult extends GenerativeScores {
   /** Share of samples the FID-FMNIST classifier assigns to their requested class (conditional models). */
   readonly classAgreement?: number;

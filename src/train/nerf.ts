@@ -16,6 +16,10 @@ import { ArrayLoader } from './loader.js';
 import { Trainer } from './trainer.js';
 import { UserError } from '../util/errors.js';
 
+/**
+ * Options of {@link trainNerf}: model, views (default 100, of which `heldOut` default 10 are held out, must be ≥ 1 and
+ * < `views`), optimizer steps, batch size, learning rate and time budget.
+ */
 export interface TrainNerfOptions {
   /** Model options (near/far default to the scene's bounds). */
   readonly model?: NeRFOptions;
@@ -37,6 +41,10 @@ export interface TrainNerfOptions {
   readonly onProgress?: (p: { step: number; steps: number; loss: number; psnr: number; seconds: number }) => void;
 }
 
+/**
+ * What {@link trainNerf} returns: the trained model, the steps taken and seconds spent, and the held-out views' PSNR
+ * and images.
+ */
 export interface TrainNerfResult {
   readonly model: NeRF;
   readonly stepsDone: number;

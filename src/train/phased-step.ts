@@ -26,6 +26,10 @@ export interface PhasedResult extends StepResult {
   readonly phase: string;
 }
 
+/**
+ * Alternating training (GANs): runs several compiled steps, one per phase, over one shared set of parameters and
+ * buffers, choosing the phase from the global step so that a resumed run is bit-identical; throws if `phases` is empty.
+ */
 export class PhasedStep {
   private t = 0;
   private readonly cycle: number;
@@ -85,10 +89,12 @@ export class PhasedStep {
     return this.phases[0].step.params();
   }
 
+  /** The current buffers (every phase holds the same values), by name. */
   buffers(): Record<string, NDArray> {
     return this.phases[0].step.buffers();
   }
 
+  /** Not supported with phases: always throws (no EMA of the weights is kept in phased training). */
   emaParams(): Record<string, NDArray> {
     throw new Error('PhasedStep: EMA is not available with phases');
   }
@@ -129,6 +135,7 @@ export class PhasedStep {
     });
   }
 
+  /** Releases every phase's ONNX Runtime session; the step cannot run afterwards. */
   async release(): Promise<void> {
     for (const p of this.phases) await p.step.release();
   }

@@ -57,6 +57,10 @@ export interface RunResult {
   readonly lm?: LmSummary;
 }
 
+/**
+ * How a language model's run scored its test split: which checkpoint was used, its validation loss, and the test loss
+ * per token in bits and as perplexity.
+ */
 export interface LmSummary {
   /** Which weights scored the test split: `best` (lowest val_loss) or `last` (no best checkpoint was kept). */
   readonly scored: 'best' | 'last';
@@ -689,16 +693,22 @@ export function modelFromCheckpoint(
   };
 }
 
-/** Evaluates a checkpoint on its dataset's test split. */
+/** Options of {@link evaluateCheckpoint}. */
 export interface EvaluateOptions {
   /** VAEs: also the ELBO and the importance-weighted bound with k samples on the first `images` test images. */
   readonly iwae?: {
     readonly k: number;
     readonly images?: number;
+    /** Called after each batch with the test images bounded so far and their total. */
     readonly onProgress?: (done: number, total: number) => void;
   };
 }
 
+/**
+ * Evaluates the checkpoint manifest at `path` on its dataset's test split: the loss, accuracy or in-graph metrics, and
+ * with `opts.iwae` a VAE's ELBO and importance-weighted bound. Throws a ConfigError if `iwae` is asked of a model that
+ * is not a VAE.
+ */
 export async function evaluateCheckpoint(
   path: string,
   opts: EvaluateOptions = {},

@@ -6,6 +6,9 @@ import type { NDArray } from '../../graph/ndarray.js';
 import { melFilterbank, type MelScale } from './mel.js';
 import { spectrogram } from './stft.js';
 
+/**
+ * Options of the MFCC feature extractor, matching torchaudio's MFCC / MelSpectrogram parameters; sizes are in samples.
+ */
 export interface MfccOptions {
   /** Default 16000. */
   readonly sampleRate?: number;

@@ -4,6 +4,7 @@
 // silently shorter signal. Every error names the file. Samples come out as float32 in [-1, 1].
 import { FileFormatError } from '../../util/errors.js';
 
+/** Decoded audio: the sample rate in Hz and one array of samples per channel. */
 export interface Audio {
   readonly sampleRate: number;
   /** One Float32Array per channel, values in [-1, 1]. */

@@ -73,12 +73,24 @@ function warp(a: NDArray, m: number[]): Image {
 /** F.affine's centre argument [0, 0] (the top-left corner) in image-centre coordinates. */
 const corner = (a: NDArray): [number, number] => [-a.shape[2] / 2, -a.shape[1] / 2];
 
+/**
+ * Shears a [C, H, W] image along x by the shear factor `m` (angle atan(m)) about the top-left corner, as torchvision's
+ * F.affine with nearest sampling; uncovered pixels become 0.
+ */
 export const shearX = (a: NDArray, m: number): Image =>
   warp(a, inverseAffine(corner(a), 0, [0, 0], [(Math.atan(m) * 180) / Math.PI, 0]));
+/**
+ * Shears a [C, H, W] image along y by the shear factor `m` (angle atan(m)) about the top-left corner, as torchvision's
+ * F.affine with nearest sampling; uncovered pixels become 0.
+ */
 export const shearY = (a: NDArray, m: number): Image =>
   warp(a, inverseAffine(corner(a), 0, [0, 0], [0, (Math.atan(m) * 180) / Math.PI]));
+/** Shifts a [C, H, W] image right by `m` pixels (truncated to an integer; negative: left); uncovered pixels are 0. */
 export const translateX = (a: NDArray, m: number): Image =>
   warp(a, inverseAffine([0, 0], 0, [Math.trunc(m), 0], [0, 0]));
+/**
+ * Shifts a [C, H, W] image down by `m` pixels (truncated to an integer; negative shifts up); uncovered pixels become 0.
+ */
 export const translateY = (a: NDArray, m: number): Image =>
   warp(a, inverseAffine([0, 0], 0, [0, Math.trunc(m)], [0, 0]));
 /** Counter-clockwise by `deg` degrees about the centre (F.rotate: the inverse matrix of −angle). */
@@ -167,6 +179,7 @@ export function equalize(a: NDArray): Image {
   return like(a, out);
 }
 
+/** The 14 operations of torchvision's RandAugment / TrivialAugmentWide augmentation spaces, by torchvision's names. */
 export type AugmentOp =
   | 'Identity'
   | 'ShearX'
@@ -271,6 +284,10 @@ export function trivialAugmentSpace(bins: number): AugmentationSpace {
 
 const pick = (random: () => number, n: number): number => Math.min(n - 1, Math.floor(random() * n));
 
+/**
+ * Options of {@link randAugment} (`numMagnitudeBins` default 31); throws if `numOps` is not an integer ≥ 0,
+ * `numMagnitudeBins` not an integer ≥ 2, or `magnitude` not an integer below `numMagnitudeBins`.
+ */
 export interface RandAugmentOptions {
   /** Operations applied in sequence (default 2). */
   readonly numOps?: number;
@@ -302,6 +319,10 @@ export function randAugment(options?: RandAugmentOptions): ArrayTransform {
   };
 }
 
+/**
+ * Options of {@link trivialAugmentWide}: `numMagnitudeBins` (default 31) splits each op's range; throws if it is not an
+ * integer ≥ 2.
+ */
 export interface TrivialAugmentOptions {
   readonly numMagnitudeBins?: number;
 }

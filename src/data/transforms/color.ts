@@ -104,9 +104,14 @@ export function adjustHue(a: NDArray, f: number): Image {
 /** A factor range: v → [max(0, 1 − v), 1 + v] (hue: v → [−v, v]), or an explicit [min, max]. */
 export type FactorRange = number | readonly [number, number];
 
+/**
+ * Options of {@link colorJitter}: the range of each random adjustment, applied in a random order; each one left out is
+ * off.
+ */
 export interface ColorJitterOptions {
   /** Brightness factor range (default 0: off). */
   readonly brightness?: FactorRange;
+  /** Contrast factor range (default 0: off). */
   readonly contrast?: FactorRange;
   /** RGB only (one channel: unchanged). */
   readonly saturation?: FactorRange;

@@ -37,6 +37,7 @@ export function resizedShape(h: number, w: number, size: number | readonly [numb
   return h <= w ? [size, Math.trunc((size * w) / h)] : [Math.trunc((size * h) / w), size];
 }
 
+/** Options of {@link resize}: target size, interpolation and antialiasing. */
 export interface ResizeOptions {
   /** The smaller edge (aspect kept) or [height, width]. */
   readonly size: number | readonly [number, number];
@@ -71,6 +72,7 @@ export function crop(a: NDArray, top: number, left: number, h: number, w: number
   return image(c, h, w, out);
 }
 
+/** Options of {@link centerCrop}: the output size in pixels. */
 export interface CenterCropOptions {
   /** Output size (square or [height, width]); larger than the image pads with 0, as torchvision. */
   readonly size: number | readonly [number, number];
@@ -92,7 +94,12 @@ export function roundHalfEven(v: number): number {
   return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
 }
 
+/**
+ * How {@link pad} fills the border: a constant value, the edge pixel repeated, or the image mirrored (`reflect` without
+ * repeating the edge pixel, `symmetric` repeating it).
+ */
 export type PaddingMode = 'constant' | 'edge' | 'reflect' | 'symmetric';
+/** Options of {@link pad}: the padding in pixels per side, the padding mode and the constant fill value. */
 export interface PadOptions {
   /** All sides, [left/right, top/bottom], or [left, top, right, bottom] (torchvision's order). */
   readonly padding: number | readonly number[];
@@ -149,6 +156,7 @@ export function pad(options: PadOptions): ArrayTransform {
   };
 }
 
+/** Options of {@link randomVerticalFlip}: the probability of flipping. */
 export interface VerticalFlipOptions {
   /** Probability of flipping (default 0.5). */
   readonly p?: number;
@@ -166,6 +174,9 @@ export function randomVerticalFlip(options?: VerticalFlipOptions): ArrayTransfor
   };
 }
 
+/**
+ * Options of {@link randomResizedCrop}: output size, ranges of the crop's area and aspect ratio, and how it is resized.
+ */
 export interface RandomResizedCropOptions {
   /** Output size (square or [height, width]). */
   readonly size: number | readonly [number, number];

@@ -158,6 +158,7 @@ export function rotate(src: Float32Array, c: number, h: number, w: number, theta
   return out;
 }
 
+/** Options of {@link cutout}: the hole's side in pixels, the probability of applying it and the fill value. */
 export interface CutoutOptions {
   /** Side of the square hole. */
   readonly size: number;

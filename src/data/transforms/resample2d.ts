@@ -5,6 +5,7 @@
 // torch's upsample_bicubic2d (a = −0.75, border pixels repeated). 'nearest' takes floor((x + 0.5)·in/out), as PIL and
 // torch's 'nearest-exact'.
 
+/** Image resampling filter: 'nearest' (torch's nearest-exact), 'bilinear' or 'bicubic' (torchvision's a = −0.75). */
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
 
 /** For each output index, the first source index and its weights (ksize per output, zero-padded). */
