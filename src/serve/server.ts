@@ -160,6 +160,7 @@ export function buildServer(options: ServeOptions): LatheServer {
           await new Promise((r) => setTimeout(r, delay));
         }
         lifecycle.phase = 'draining';
+        deferIdleClose(app.server, ACCEPTED_GRACE_MS);
         const drain = (async () => {
           await Promise.all([app.close(), grpcServer ? stopGrpc(grpcServer, config.server.drainTimeoutMs) : undefined]);
           await repository.close();
@@ -177,6 +178,22 @@ export function buildServer(options: ServeOptions): LatheServer {
       })();
       return closed;
     },
+  };
+}
+
+/**
+ * How long a connection accepted just before the listener closed has to deliver its first request. Node's
+ * `http.Server.close()` destroys every idle connection at once, and a connection whose request bytes are still in
+ * flight counts as idle: its client sees a reset on a connection the kernel had accepted (seen as a lost request in
+ * test/serve/drain.test.ts under load).
+ */
+const ACCEPTED_GRACE_MS = 250;
+
+/** Makes the server's next idle-connection sweeps (from close()) wait `ms`, so just-accepted requests are served. */
+function deferIdleClose(server: FastifyInstance['server'], ms: number): void {
+  const closeIdle = server.closeIdleConnections.bind(server);
+  server.closeIdleConnections = () => {
+    setTimeout(closeIdle, ms);
   };
 }
 
