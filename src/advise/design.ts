@@ -21,6 +21,7 @@ import { UserError } from '../util/errors.js';
 import { writeAtomicFile } from '../util/write-atomic.js';
 import { QUALITY, type QualityRecord } from './quality.js';
 import { createStep } from './step.js';
+import { medianMs } from './timing.js';
 
 /** The tasks {@link design} knows, one per family of zoo models it can propose. */
 export const TASKS = [
@@ -306,20 +307,6 @@ function sampleBatch(
   });
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
-/** Median ms of `run()` after warm-up. */
-async function timeIt(run: () => Promise<unknown>, reps: number, warmup = 2): Promise<number> {
-  for (let i = 0; i < warmup; i++) await run();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await run();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
-
 /** Inference latency of the exported model at batch `b`, one ORT thread (what one serving worker gets). */
 async function measureLatency(
   model: Module,
@@ -335,7 +322,7 @@ async function measureLatency(
   try {
     const xs = sampleBatch(inputs, b, vocab);
     const feeds = Object.fromEntries(session.inputNames.map((n, i) => [n, toOrt(xs[i])]));
-    return await timeIt(() => session.run(feeds), 15);
+    return await medianMs(() => session.run(feeds), 15);
   } finally {
     await session.release();
   }
@@ -424,7 +411,7 @@ export async function design(
     });
     let stepMs: number;
     try {
-      stepMs = await timeIt(() => step.run(batch, 1e-3), 3, 1);
+      stepMs = await medianMs(() => step.run(batch, 1e-3), 3, 1);
     } finally {
       await step.release();
     }

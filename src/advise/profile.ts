@@ -28,6 +28,7 @@ import { headRows } from './dynamic-rules.js';
 import { innermost, withSpans, type LossFn, type Span } from './probe.js';
 import { createStep } from './step.js';
 import type { TrainStep } from '../train/train-step.js';
+import { median, medianMs } from './timing.js';
 
 /**
  * Kernel time spent in one module (or op type) per run: milliseconds, percent of the total, and its largest op
@@ -76,25 +77,12 @@ export interface ProfileResult {
   readonly suggestions: readonly Suggestion[];
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
-async function timeMs(run: () => Promise<unknown>, reps: number, warmup = 2): Promise<number> {
-  for (let i = 0; i < warmup; i++) await run();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await run();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
-
 /** GFLOP/s of a 1024² float32 MatMul with `threads` intra-op threads. */
 export async function matmulRoofline(threads: number): Promise<number> {
   const n = 1024;
   const f = compile((a: Tensor, b: Tensor) => matmul(a, b), { threads });
   const a: NDArray = { dtype: 'float32', shape: [n, n], data: new Float32Array(n * n).fill(0.5) };
-  const ms = await timeMs(() => f(a, a), 5, 2);
+  const ms = await medianMs(() => f(a, a), 5, 2);
   return (2 * n ** 3) / (ms * 1e6);
 }
 
@@ -283,7 +271,7 @@ async function stepSamplesPerSecond(
 ): Promise<number> {
   const step = await createStep({ model: t.model, batch, loss: t.loss, optimizer: t.optimizer, session: { threads } });
   try {
-    const ms = await timeMs(() => step.run(batch, t.lr), reps, 2);
+    const ms = await medianMs(() => step.run(batch, t.lr), reps, 2);
     return (Object.values(batch)[0].shape[0] * 1000) / ms;
   } finally {
     await step.release();
@@ -461,7 +449,7 @@ export async function profileModel(
       const q = await createSession(path, { threads: th });
       try {
         const f = feedsFor(b);
-        return (b * 1000) / (await timeMs(() => q.run(f), 20, 3));
+        return (b * 1000) / (await medianMs(() => q.run(f), 20, 3));
       } finally {
         await q.release();
       }
