@@ -16,17 +16,8 @@ import { encodeModel } from '../../src/onnx/encode.js';
 import { inferenceMetadataProps } from '../../src/onnx/inference-metadata.js';
 import { createServer, parseServeConfig } from '../../src/serve/index.js';
 import { CNN, tempDir } from './helpers.js';
+import { chromiumMissing, launchChromium } from '../util/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const IMAGES = 8;
 
 interface PageResult {
@@ -40,8 +31,8 @@ interface PageResult {
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 test('browser bundle: Chromium classifies the sample images as lathe serve does', { timeout: 180_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) return t.skip(`${CHROMIUM} is absent: install Debian's chromium to run the browser test`);
-  const { chromium } = await import('playwright-core');
+  const missing = chromiumMissing();
+  if (missing) return t.skip(missing);
   const dir = tempDir();
   // The serve fixture CNN with the inference metadata lathe's training writes (Fashion-MNIST normalisation, classes).
   const model = decodeModel(readFileSync(CNN));
@@ -95,7 +86,7 @@ test('browser bundle: Chromium classifies the sample images as lathe serve does'
       models: { 'fashion-cnn': { source: modelPath, instances: 1, intraOpThreads: 1, warmup: { runs: 1 } } },
     }),
   });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors: string[] = [];

@@ -20,22 +20,12 @@ import { runTraining } from '../../src/train/run.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { runCli } from '../util/cli.js';
+import { FASHION_CLASSES } from '../../src/data/fashion.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lathe-predict-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 const t10k = join(packageRoot(), 'data', 'fashion-mnist-subset', 't10k-images-idx3-ubyte.gz');
-const FASHION = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
+const FASHION: readonly string[] = FASHION_CLASSES;
 
 let trained: string | undefined;
 async function trainedModel(): Promise<string> {

@@ -2,28 +2,18 @@
 // Screenshots go to $LATHE_SCREENSHOT_DIR (docs/screenshots when refreshing the docs), else a temp folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logArtifactTo, startUi } from '../../src/track/index.js';
 import { writeImageGrid } from '../../src/data/image-grid.js';
 import { tempSqlite } from './helpers.js';
 import { seedStore, seedStudies } from './seed.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { chromiumMissing, launchChromium } from '../util/chromium.js';
 
 test('the tracking UI works in headless Chromium', { timeout: 90_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) return t.skip(`${CHROMIUM} is absent: install Debian's chromium to run the browser test`);
-  const { chromium } = await import('playwright-core');
+  const missing = chromiumMissing();
+  if (missing) return t.skip(missing);
   const shots = process.env.LATHE_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'lathe-shots-'));
   mkdirSync(shots, { recursive: true });
   const tmp = tempSqlite();
@@ -31,7 +21,7 @@ test('the tracking UI works in headless Chromium', { timeout: 90_000 }, async (t
   const { runIds } = await seedStore(store, tmp.dir);
   const ui = await startUi({ store, studies: seedStudies(), port: 0 });
   assert.match(ui.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors: string[] = [];
