@@ -115,7 +115,8 @@ export class TransformerBlock extends Module {
 
 /**
  * Options of the registered 'gpt' model (zod schema, strict): vocabulary (default 96), context (default 64), width,
- * layers, heads and KV heads, MLP ratio, dropout, position encoding (default 'rope'), tied head and biases.
+ * layers, heads and KV heads, MLP ratio, dropout, position encoding (default 'rope'), tied head and biases, and an
+ * optional mixture of experts in place of every MLP.
  */
 export const gptOptions = z
   .object({
@@ -136,11 +137,12 @@ export const gptOptions = z
     moe: z
       .object({
         experts: z.number().int().min(2),
-        topK: z.union([z.literal(1), z.literal(2)]).default(2),
-        capacityFactor: z.number().positive().default(1.25),
-        evalCapacityFactor: z.number().positive().default(2),
-        balanceWeight: z.number().min(0).default(0.01),
-        zLossWeight: z.number().min(0).default(0.001),
+        // defaults are MoE's own (src/nn/layers/moe.ts): 2, 1.25, 2, 0.01, 0.001
+        topK: z.union([z.literal(1), z.literal(2)]).optional(),
+        capacityFactor: z.number().positive().optional(),
+        evalCapacityFactor: z.number().positive().optional(),
+        balanceWeight: z.number().min(0).optional(),
+        zLossWeight: z.number().min(0).optional(),
       })
       .strict()
       .optional(),
