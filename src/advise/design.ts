@@ -3,11 +3,10 @@
 // counted from the traced graph, inference latency measured with ORT here (or estimated for another platform, said
 // so), expected quality from the project's recorded quality runs (advise/quality.ts) where the task matches, a
 // training-time estimate from measured steps, reasons for and against, and a ready-to-run training config.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { NDArray } from '../graph/ndarray.js';
-import { allocate } from '../graph/dtype.js';
 import { crossEntropy } from '../nn/losses.js';
 import { manualSeed, type Module } from '../nn/module.js';
 import { exportModule } from '../nn/export.js';
@@ -15,13 +14,13 @@ import { getModel, modelInputs } from '../models/index.js';
 import { summarize } from '../models/summary.js';
 import { lmLoss } from '../models/transformer.js';
 import { adamw } from '../optim/adam.js';
-import { createSession } from '../runtime/session.js';
-import { toOrt } from '../runtime/convert.js';
 import { UserError } from '../util/errors.js';
 import { writeAtomicFile } from '../util/write-atomic.js';
 import { QUALITY, type QualityRecord } from './quality.js';
 import { createStep } from './step.js';
 import { medianMs } from './timing.js';
+import { scaleToEpochs } from './learning-curve.js';
+import { onnxLatencyMs, syntheticBatch } from './latency.js';
 
 /** The tasks {@link design} knows, one per family of zoo models it can propose. */
 export const TASKS = [
@@ -66,6 +65,8 @@ export interface Requirements {
   readonly platform?: Platform;
   /** Training-time budget in minutes (on this machine). */
   readonly trainMinutes?: number;
+  /** The training text of a language model (a UTF-8 file, read as bytes), for the configs written. */
+  readonly textPath?: string;
   /** Folder for the ready-to-run configs (default: none written). */
   readonly outDir?: string;
   /** Candidates to return (default 5). */
@@ -258,6 +259,13 @@ function proposals(r: Requirements): Proposal[] {
           defaultEpochs: 10,
         },
         {
+          id: 'gpt-128x2',
+          name: 'gpt',
+          options: { vocab, context: t, dim: 128, layers: 2, heads: 4 },
+          why: 'the char-GPT of examples/char-gpt.yaml',
+          defaultEpochs: 2,
+        },
+        {
           id: 'gpt-128x4',
           name: 'gpt',
           options: { vocab, context: t, dim: 128, layers: 4, heads: 4 },
@@ -293,24 +301,10 @@ function qualityFor(
   return same.length ? { rec: same.sort((a, b) => b.epochs - a.epochs)[0], basis: 'nearest' } : undefined;
 }
 
-function sampleBatch(
-  inputs: readonly { dtype: NDArray['dtype']; shape: readonly number[] }[],
-  b: number,
-  vocab: number,
-): NDArray[] {
-  return inputs.map((i) => {
-    const n = b * i.shape.reduce((x, y) => x * y, 1);
-    const data = allocate(i.dtype, n);
-    if (data instanceof BigInt64Array) for (let k = 0; k < n; k++) data[k] = BigInt((k * 7919) % Math.max(1, vocab));
-    else for (let k = 0; k < n; k++) (data as Float32Array)[k] = Math.sin(k * 12.9898) * 0.5;
-    return { dtype: i.dtype, shape: [b, ...i.shape], data } as NDArray;
-  });
-}
-
 /** Inference latency of the exported model at batch `b`, one ORT thread (what one serving worker gets). */
-async function measureLatency(
+function measureLatency(
   model: Module,
-  inputs: readonly { name: string; dtype: NDArray['dtype']; shape: readonly number[] }[],
+  inputs: readonly { dtype: NDArray['dtype']; shape: readonly number[] }[],
   b: number,
   vocab: number,
 ): Promise<number> {
@@ -318,14 +312,7 @@ async function measureLatency(
     model,
     inputs.map((i) => ({ dtype: i.dtype, shape: ['batch', ...i.shape] })),
   );
-  const session = await createSession(bytes, { threads: 1 });
-  try {
-    const xs = sampleBatch(inputs, b, vocab);
-    const feeds = Object.fromEntries(session.inputNames.map((n, i) => [n, toOrt(xs[i])]));
-    return await medianMs(() => session.run(feeds), 15);
-  } finally {
-    await session.release();
-  }
+  return onnxLatencyMs(bytes, inputs, { batch: b, threads: 1, vocab });
 }
 
 /** How a measured server-CPU latency translates to the target platform (an estimate: said so in `how`). */
@@ -351,6 +338,30 @@ function platformLatency(ms: number, flops: number, platform: Platform): { ms: n
   }
 }
 
+const lmTask = (t: Task): boolean => t === 'language-modelling' || t === 'generation';
+
+/** Without a matching record: AdamW one-cycle (classifiers), the char-LM recipe of examples/char-gpt.yaml (LMs). */
+const DEFAULT_RECIPE = {
+  data: { batchSize: 64 },
+  optimizer: { name: 'adamw', lr: 0.003, weightDecay: 0.0005 },
+  schedule: { name: 'one-cycle', pctStart: 0.25 },
+};
+const LM_RECIPE = {
+  data: { batchSize: 32 },
+  optimizer: { name: 'adamw', lr: 0.002, weightDecay: 0.01 },
+  schedule: { name: 'cosine' },
+  trainer: { clipGradNorm: 1 },
+};
+
+/** Windows overlap by three quarters, as in examples/char-gpt.yaml (context 64, stride 16). */
+const strideOf = (context: number): number => Math.max(1, Math.floor(context / 4));
+
+/** The key quality records are matched on: the catalog dataset, or `text:<file name>` for a language model's text. */
+function datasetKey(req: Requirements): string | undefined {
+  if (req.dataset) return req.dataset;
+  return req.textPath ? `text:${basename(req.textPath)}` : undefined;
+}
+
 /** Ranks zoo candidates for the requirements (see the file header). Throws DesignError for bad input or when no candidate fits. */
 export async function design(
   req: Requirements,
@@ -365,6 +376,15 @@ export async function design(
     throw new DesignError(`inputShape: positive integers expected, got [${req.inputShape}]`);
   if (!(req.datasetSize >= 1))
     throw new DesignError(`datasetSize: a positive number of training samples expected, got ${req.datasetSize}`);
+  if (lmTask(req.task)) {
+    if (!req.textPath)
+      throw new DesignError(`textPath: ${req.task} needs the training text (a UTF-8 file; --text <file>)`);
+    if (!existsSync(req.textPath)) throw new DesignError(`textPath: ${req.textPath}: no such file`);
+    if (req.vocab !== undefined && req.vocab !== 256)
+      throw new DesignError(
+        `vocab: the configs design writes read text as bytes (vocabulary 256), got ${req.vocab}; leave it out`,
+      );
+  }
   const lb = req.latencyBatch ?? 1;
   const all: Omit<Candidate, 'rank'>[] = [];
   for (const p of proposals(req)) {
@@ -381,16 +401,15 @@ export async function design(
     );
     const measured = await measureLatency(model, inputs, lb, vocab);
     const lat = platformLatency(measured, s.totalFlops * lb, platform);
-    let q = qualityFor(p, req.dataset);
-    const recipe = (q?.rec.recipe ?? {
-      data: { batchSize: 64 },
-      optimizer: { name: 'adamw', lr: 0.003, weightDecay: 0.0005 },
-      schedule: { name: 'one-cycle', pctStart: 0.25 },
-    }) as Record<string, Record<string, unknown>>;
+    const q = qualityFor(p, datasetKey(req));
+    const recipe = (q?.rec.recipe ?? (lmTask(req.task) ? LM_RECIPE : DEFAULT_RECIPE)) as Record<
+      string,
+      Record<string, unknown>
+    >;
     const batchSize = Number(recipe.data?.batchSize ?? 64);
     // a training step measured at the recipe's batch size, on synthetic data of the right shape
-    const lm = req.task === 'language-modelling' || req.task === 'generation';
-    const xs = sampleBatch(inputs, batchSize, vocab);
+    const lm = lmTask(req.task);
+    const xs = syntheticBatch(inputs, batchSize, vocab);
     const keys = inputs.map((_, i) => (i === 0 ? 'x' : `x${i}`));
     const yShape = lm ? [batchSize, ...inputs[0].shape] : [batchSize];
     const y: NDArray = {
@@ -420,18 +439,25 @@ export async function design(
     const wanted = q?.rec.epochs ?? p.defaultEpochs;
     const epochs =
       req.trainMinutes !== undefined ? Math.max(0, Math.min(wanted, Math.floor(req.trainMinutes / epochMin))) : wanted;
-    // a shorter plan than the record: predict from the shortest recorded run of this exact setup that is still ≥ it
-    if (q && epochs < q.rec.epochs) {
+    // a shorter plan than the record: scale the error along the setup's learning curve (advise/learning-curve.ts)
+    let expected: Candidate['expected'] = q
+      ? { accuracy: q.rec.accuracy, basis: q.basis, epochs: q.rec.epochs, source: q.rec.source }
+      : undefined;
+    if (q && epochs >= 1 && epochs < q.rec.epochs) {
       const base = q.rec;
-      const shorter = QUALITY.filter(
+      const setup = QUALITY.filter(
         (r) =>
           r.model === base.model &&
           r.dataset === base.dataset &&
-          JSON.stringify(r.options) === JSON.stringify(base.options) &&
-          r.epochs < base.epochs,
-      ).sort((a, b) => a.epochs - b.epochs);
-      const pick = shorter.find((r) => r.epochs >= epochs) ?? shorter[shorter.length - 1];
-      if (pick) q = { rec: pick, basis: q.basis };
+          JSON.stringify(r.options) === JSON.stringify(base.options),
+      );
+      const s = scaleToEpochs(setup, epochs);
+      expected = {
+        accuracy: s.accuracy,
+        basis: q.basis,
+        epochs,
+        source: `${s.from.source}; scaled to ${epochs} epochs as error ∝ epochs^−α, ${s.how}`,
+      };
     }
     const memoryMB = (s.totalParams * (platform === 'edge-int8' ? 1 : 4)) / 1e6;
     const violations: string[] = [];
@@ -453,7 +479,7 @@ export async function design(
         against.push('no quality run of this exact size: the expected accuracy is that of another size of the family');
       if (epochs < q.rec.epochs && epochs >= 1)
         against.push(
-          `the training budget allows ${epochs} of the recorded ${q.rec.epochs} epochs: expect less than the recorded accuracy`,
+          `the training budget allows ${epochs} of the recorded ${q.rec.epochs} epochs: the expected accuracy is scaled down along a learning curve (an estimate)`,
         );
     } else against.push('no recorded quality run for this family and dataset: accuracy unknown');
     if (req.latencyMs !== undefined && lat.ms <= req.latencyMs)
@@ -470,10 +496,21 @@ export async function design(
       name: `design-${p.id}`,
       seed: 0,
       model: { name: p.name, options: p.options },
-      data: { name: req.dataset ?? 'fashion-mnist', valFraction: 0.1, ...(recipe.data ?? {}) },
+      data: lm
+        ? {
+            name: 'text',
+            batchSize,
+            text: {
+              path: req.textPath,
+              context: req.inputShape[0],
+              stride: strideOf(req.inputShape[0]),
+              tokenizer: 'byte',
+            },
+          }
+        : { name: req.dataset ?? 'fashion-mnist', valFraction: 0.1, ...(recipe.data ?? {}) },
       optimizer: recipe.optimizer,
       ...(recipe.schedule ? { schedule: recipe.schedule } : {}),
-      ...(lm ? { loss: 'lm' } : {}),
+      ...(lm ? { loss: 'lm', callbacks: { checkpoint: { monitor: 'val_loss', saveTopK: 1 } } } : {}),
       trainer: { epochs: Math.max(1, epochs), ...((recipe.trainer as object | undefined) ?? {}) },
       output: `runs/design-${p.id}`,
     };
@@ -484,9 +521,7 @@ export async function design(
       flops: s.totalFlops,
       latency: { ms: lat.ms, batch: lb, how: lat.how },
       memoryMB,
-      expected: q
-        ? { accuracy: q.rec.accuracy, basis: q.basis, epochs: q.rec.epochs, source: q.rec.source }
-        : undefined,
+      expected,
       training: { epochs, stepMs, batchSize, minutes: epochMin * Math.max(epochs, 1) },
       reasonsFor: forR,
       reasonsAgainst: against,

@@ -31,6 +31,8 @@ export {
   type Task,
   type Platform,
 } from './design.js';
+export { designStudy, type DesignStudy, type DesignStudyOptions } from './design-study.js';
+export { onnxLatencyMs, syntheticBatch, type InputSpec, type LatencyOptions } from './latency.js';
 export { QUALITY, type QualityRecord } from './quality.js';
 export {
   profileConfig,

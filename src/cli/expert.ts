@@ -7,6 +7,8 @@ import { CliError } from './errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { design, type Candidate, type Requirements } from '../advise/design.js';
+import { designStudy } from '../advise/design-study.js';
+import { promptRequirements } from './design-prompts.js';
 import { lrFindConfig } from '../advise/lr-find.js';
 import { formatProfileResult, profileConfig, profileModel } from '../advise/profile.js';
 import { join } from 'node:path';
@@ -112,6 +114,7 @@ export function registerDesign(program: Command): void {
     .option('--vocab <n>', 'token vocabulary (text and language models)', num('--vocab'))
     .option('--dataset-size <n>', 'training samples', num('--dataset-size'))
     .option('--dataset <name>', 'catalog dataset for the configs (quality records are matched on it)')
+    .option('--text <file>', 'language modelling: the training text (UTF-8, read as bytes)')
     .option('--latency-ms <ms>', 'inference latency budget per batch', num('--latency-ms'))
     .option('--latency-batch <n>', 'batch size of the latency budget (default 1)', num('--latency-batch'))
     .option('--max-params <n>', 'parameter budget', num('--max-params'))
@@ -120,6 +123,11 @@ export function registerDesign(program: Command): void {
     .option('--train-minutes <min>', 'training-time budget on this machine', num('--train-minutes'))
     .option('--out <dir>', 'write the ready-to-run configs here', 'designs')
     .option('--top <k>', 'candidates to show', num('--top'))
+    .option(
+      '--tune [trials]',
+      'also write <out>/tune.yaml: a `lathe tune` study over the top 3 candidates (architecture, learning rate, weight decay) with measured latency as a second objective',
+    )
+    .option('--no-prompt', 'never ask on a terminal: missing requirements are errors')
     .option('--json', 'print the result as JSON')
     .action(async (o: Record<string, string | number | boolean | undefined>) => {
       let base: Partial<Requirements> = {};
@@ -136,6 +144,7 @@ export function registerDesign(program: Command): void {
         ...(o.vocab !== undefined ? { vocab: o.vocab } : {}),
         ...(o.datasetSize !== undefined ? { datasetSize: o.datasetSize } : {}),
         ...(o.dataset !== undefined ? { dataset: o.dataset } : {}),
+        ...(o.text !== undefined ? { textPath: o.text } : {}),
         ...(o.latencyMs !== undefined ? { latencyMs: o.latencyMs } : {}),
         ...(o.latencyBatch !== undefined ? { latencyBatch: o.latencyBatch } : {}),
         ...(o.maxParams !== undefined ? { maxParams: o.maxParams } : {}),
@@ -145,15 +154,34 @@ export function registerDesign(program: Command): void {
         ...(o.top !== undefined ? { top: o.top } : {}),
         outDir: base.outDir ?? (o.out as string),
       } as Requirements;
+      if (o.prompt !== false && !o.json && process.stdin.isTTY && process.stdout.isTTY) {
+        const missing = !req.task || !req.inputShape || !req.datasetSize;
+        if (missing)
+          Object.assign(
+            req,
+            await promptRequirements(req, { input: process.stdin, output: process.stdout }, !req.task),
+          );
+      }
       if (!req.task) throw new CliError('--task is required (or task: in --file)');
       if (!req.inputShape) throw new CliError('--input is required (or inputShape: in --file)');
       if (!req.datasetSize) throw new CliError('--dataset-size is required (or datasetSize: in --file)');
       const r = await design(req, { onProgress: o.json ? undefined : (m) => process.stderr.write(`${m}\n`) });
-      if (o.json) console.log(JSON.stringify(r, null, 2));
+      let trials: number | undefined;
+      if (typeof o.tune === 'string') {
+        trials = Number(o.tune);
+        if (!Number.isInteger(trials) || trials < 1)
+          throw new CliError(`--tune: a positive number of trials expected, got "${o.tune}"`);
+      }
+      const study = o.tune !== undefined ? designStudy(r, { outDir: req.outDir ?? 'designs', trials }) : undefined;
+      if (o.json) console.log(JSON.stringify(study ? { ...r, study } : r, null, 2));
       else {
         console.log(r.candidates.map(formatCandidate).join('\n\n'));
         if (r.rejected.length)
           console.log(`\nover budget: ${r.rejected.map((c) => `${c.id} (${c.violations.join('; ')})`).join(', ')}`);
+        if (study)
+          console.log(
+            `\nstudy: ${study.path} (${String(study.config.n_trials)} trials; accuracy and latency, Pareto front)  npx lathe tune ${study.path}`,
+          );
       }
     });
 }

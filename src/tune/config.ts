@@ -56,6 +56,29 @@ const trainObjectiveSchema = z
     monitor: z.string().min(1),
     /** The trial's value: the metric at the last epoch (default) or its best over epochs. */
     value: z.enum(['last', 'best']).optional(),
+    /**
+     * Architecture choice: the categorical parameter `by` picks one of `configs` (partial training configs keyed by
+     * that parameter's choices), deep-merged over `train` before the placeholders are filled.
+     */
+    variants: z
+      .object({
+        by: z.string().min(1),
+        configs: z.record(z.string(), z.record(z.string(), z.unknown())),
+      })
+      .strict()
+      .optional(),
+    /**
+     * A second objective: the trained model's inference latency (ms per batch, exported model.onnx in ORT, median
+     * of `runs`), minimised; the study then needs `directions: [<monitor's direction>, minimize]`.
+     */
+    latency: z
+      .object({
+        batch: z.number().int().positive().optional(),
+        threads: z.number().int().positive().optional(),
+        runs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -142,9 +142,14 @@ async function loadObjective(
 ): Promise<ConfigObjective> {
   if (typeof cfg.objective !== 'string') {
     const directions = directionsOf(cfg);
-    if (directions.length !== 1)
+    if (cfg.objective.latency) {
+      if (directions.length !== 2 || directions[1] !== 'minimize')
+        throw new TuneConfigError(
+          'directions: a training objective with latency returns two values (the monitored metric, then latency in ms): use directions: [maximize|minimize, minimize]',
+        );
+    } else if (directions.length !== 1)
       throw new TuneConfigError(
-        'objective.train: a training objective returns one metric; use direction, not directions',
+        'objective.train: a training objective returns one metric; use direction, not directions (or add objective.latency for a second objective)',
       );
     if (!trainObjective)
       throw new TuneConfigError(

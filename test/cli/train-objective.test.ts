@@ -138,3 +138,89 @@ test('lathe tune: trials train through the Trainer, ASHA prunes by epoch, the be
     d.cleanup();
   }
 });
+
+/** Two architectures as variants of one template, with latency as the second objective (what `design --tune` writes). */
+const variantConfig = (over: Record<string, unknown> = {}) => ({
+  study: 'arch',
+  directions: ['maximize', 'minimize'],
+  n_trials: 3,
+  sampler: { type: 'random', seed: 1 },
+  space: {
+    arch: { type: 'categorical', choices: ['narrow', 'wide'] },
+    lr_narrow: { type: 'float', low: 1e-3, high: 3e-3, log: true, when: { arch: ['narrow'] } },
+    lr_wide: { type: 'float', low: 1e-3, high: 3e-3, log: true, when: { arch: ['wide'] } },
+  },
+  objective: {
+    monitor: 'val_accuracy',
+    latency: { batch: 4, runs: 3 },
+    variants: {
+      by: 'arch',
+      configs: {
+        narrow: { model: { options: { hidden: [8] } }, optimizer: { lr: '${lr_narrow}' } },
+        wide: { model: { options: { hidden: [64, 64] } }, optimizer: { lr: '${lr_wide}' } },
+      },
+    },
+    train: trainTemplate({
+      model: { name: 'mlp', options: { imageShape: [1, 28, 28] } },
+      optimizer: { name: 'adam' },
+      trainer: { epochs: 1, threads: 1 },
+    }),
+  },
+  ...over,
+});
+
+test('lathe tune: variants choose the architecture, latency is the second objective, both checked up front', async () => {
+  const d = tempDir();
+  try {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [
+        variantConfig({ directions: undefined, direction: 'maximize' }),
+        /directions: a training objective with latency returns two values/,
+      ],
+      [
+        variantConfig({
+          space: { ...variantConfig().space, arch: { type: 'categorical', choices: ['narrow', 'deep'] } },
+        }),
+        /objective\.variants\.configs: no config for arch = deep/,
+      ],
+      [
+        variantConfig({ space: { ...variantConfig().space, arch: { type: 'int', low: 0, high: 1 } } }),
+        /objective\.variants\.by: 'arch' must be a categorical parameter/,
+      ],
+    ];
+    for (const [c, re] of bad) {
+      const path = writeConfig(d.dir, c);
+      const r = runCli(['tune', path, '--storage', `sqlite:///${join(d.dir, 'bad.db')}`], { cwd: d.dir });
+      assert.equal(r.status, 2, `${re}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
+    const url = `sqlite:///${join(d.dir, 'arch.db')}`;
+    const r = runCli(['tune', writeConfig(d.dir, variantConfig()), '--storage', url, '--json'], { cwd: d.dir });
+    assert.equal(r.status, 0, r.stderr);
+    const storage = await openStorage(url);
+    try {
+      const trials = await storage.getTrials((await storage.getStudy('arch'))!.id);
+      assert.equal(trials.length, 3);
+      const archs = new Set<unknown>();
+      for (const t of trials) {
+        assert.equal(t.state, 'COMPLETE');
+        assert.equal(t.values!.length, 2);
+        assert.ok(t.values![0] > 0.1, 'validation accuracy above chance');
+        assert.ok(t.values![1] > 0, 'latency in ms');
+        assert.equal(t.userAttrs.latency_ms, t.values![1]);
+        // the chosen variant was merged in: its hidden layers and its own learning rate
+        const cfg = JSON.parse(readFileSync(join(d.dir, 'runs', 'arch', `trial-${t.number}`, 'config.json'), 'utf8'));
+        const arch = t.params.arch as string;
+        archs.add(arch);
+        assert.deepEqual(cfg.model.options.hidden, arch === 'narrow' ? [8] : [64, 64]);
+        assert.equal(cfg.optimizer.lr, t.params[`lr_${arch}`]);
+        assert.equal(cfg.optimizer.name, 'adam');
+      }
+      assert.equal(archs.size, 2, 'both architectures were tried');
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});
