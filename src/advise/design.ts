@@ -362,6 +362,13 @@ function datasetKey(req: Requirements): string | undefined {
   return req.textPath ? `text:${basename(req.textPath)}` : undefined;
 }
 
+/** Parameters of a record's model: the candidate's options (input shape, classes) with the record's on top. */
+function recordParams(rec: QualityRecord, options: Readonly<Record<string, unknown>>): number {
+  const entry = getModel(rec.model);
+  manualSeed(0);
+  return entry.create(entry.options.parse({ ...options, ...rec.options })).parameterCount();
+}
+
 /** Ranks zoo candidates for the requirements (see the file header). Throws DesignError for bad input or when no candidate fits. */
 export async function design(
   req: Requirements,
@@ -476,7 +483,13 @@ export async function design(
         `${q.basis === 'recorded' ? 'recorded' : 'nearest recorded run (other size)'}: ${(q.rec.accuracy * 100).toFixed(2)} % (${q.rec.source})`,
       );
       if (q.basis === 'nearest')
-        against.push('no quality run of this exact size: the expected accuracy is that of another size of the family');
+        against.push(
+          `no quality run of this exact size: the expected accuracy is that of another size of the family${
+            s.totalParams < recordParams(q.rec, p.options)
+              ? ' (a larger one: expect less — the validation in docs/expert.md measured 1.7 and 8.9 points less)'
+              : ''
+          }`,
+        );
       if (epochs < q.rec.epochs && epochs >= 1)
         against.push(
           `the training budget allows ${epochs} of the recorded ${q.rec.epochs} epochs: the expected accuracy is scaled down along a learning curve (an estimate)`,

@@ -54,6 +54,15 @@ export const QUALITY: readonly QualityRecord[] = [
   },
   {
     model: 'cnn',
+    options: { widths: [8, 16], hidden: 32 },
+    dataset: 'fashion-mnist',
+    epochs: 7,
+    accuracy: 0.8938,
+    recipe: cnnRecipe,
+    source: 'docs/expert.md "Validation": cnn-8-16, the design for 100k parameters and 10 min, 89.38 % after 7 epochs',
+  },
+  {
+    model: 'cnn',
     options: { widths: [32, 64], hidden: 128 },
     dataset: 'fashion-mnist-subset',
     epochs: 4,
@@ -129,6 +138,21 @@ export const QUALITY: readonly QualityRecord[] = [
     },
     source:
       'docs/expert.md: examples/char-gpt.yaml on /usr/share/common-licenses/GPL-3, test next-byte accuracy 32.7 % (4.04 bits/byte) after 2 epochs',
+  },
+  {
+    model: 'gpt',
+    options: { vocab: 256, context: 64, dim: 64, layers: 2, heads: 4 },
+    dataset: 'text:GPL-3',
+    epochs: 2,
+    accuracy: 0.2378,
+    recipe: {
+      data: { batchSize: 32 },
+      optimizer: { name: 'adamw', lr: 0.002, weightDecay: 0.01 },
+      schedule: { name: 'cosine' },
+      trainer: { clipGradNorm: 1 },
+    },
+    source:
+      'docs/expert.md "Validation": gpt-64x2, the design for 150k parameters, next-byte accuracy 23.8 % (4.51 bits/byte) after 2 epochs',
   },
   {
     model: 'gcn',
