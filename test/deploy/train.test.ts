@@ -288,4 +288,13 @@ test('k8s-train: deployTraining writes the folder; the CLI reaches it and report
   p = run('missing.yaml', '--target', 'k8s-train', '--world-size', '2', '--image', 'lathe:1', '--out', cliOut);
   assert.equal(p.status, 2);
   assert.match(p.stderr, /config: missing\.yaml: config file not found/);
+  // a deploy.yaml naming the target; flags win over its fields
+  const file = join(tempDir(), 'train-deploy.yaml');
+  writeFileSync(file, `target: k8s-train\nconfig: ${TRAIN_CONFIG}\nimage: lathe:2\nworldSize: 2\nname: from-file\n`);
+  const fileOut = join(tempDir(), 'file');
+  p = run('--config', file, '--world-size', '5', '--out', fileOut);
+  assert.equal(p.status, 0, p.stderr);
+  const js = parse(readFileSync(join(fileOut, 'k8s-train/jobset/jobset.yaml'), 'utf8')) as Obj;
+  assert.equal(js.metadata.name, 'from-file');
+  assert.equal(js.spec.replicatedJobs[0].template.spec.completions, 5);
 });
