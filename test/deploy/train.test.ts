@@ -298,3 +298,24 @@ test('k8s-train: deployTraining writes the folder; the CLI reaches it and report
   assert.equal(js.metadata.name, 'from-file');
   assert.equal(js.spec.replicatedJobs[0].template.spec.completions, 5);
 });
+
+test('k8s-train: kustomize renders each launcher folder with base/ (skipped without kubectl)', (t) => {
+  if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status !== 0) {
+    t.skip('kubectl is not installed');
+    return;
+  }
+  const out = join(tempDir(), 'out');
+  deployTraining({ ...input(), out });
+  const kinds: Record<string, string[]> = {
+    job: ['ConfigMap', 'Job', 'PersistentVolumeClaim', 'Service'],
+    jobset: ['ConfigMap', 'JobSet', 'PersistentVolumeClaim'],
+    pytorchjob: ['ConfigMap', 'PersistentVolumeClaim', 'PyTorchJob'],
+  };
+  for (const [folder, want] of Object.entries(kinds)) {
+    const r = spawnSync('kubectl', ['kustomize', join(out, 'k8s-train', folder)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const docs = r.stdout.split(/^---$/m).map((d) => parse(d) as Obj);
+    assert.deepEqual(docs.map((d) => d.kind).sort(), want, folder);
+    for (const d of docs) assert.equal(d.metadata.namespace, 'ml', `${folder}: ${d.kind}`);
+  }
+});
