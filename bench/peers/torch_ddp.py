@@ -3,12 +3,14 @@
 
 usage:
   torch_ddp.py --workload cnn|mlp|gpt --batch B --steps S --world-size 2 --threads T
-      prints {"workload", "world_size", "batch_per_rank", "threads", "steps", "seconds", "samples_per_s"}:
+      prints {"workload", "world_size", "batch_per_rank", "threads", "steps", "channels_last", "seconds",
+      "samples_per_s"}:
       DistributedDataParallel training (Adam, lr 1e-3, cross-entropy) of the single-process peers' models
       (mlp/cnn from torch_train.py, the GPT-mini of _torch_gpt.py with torch_seq.py's vocab/context); B is the
       per-rank batch, samples_per_s counts the samples of all ranks: world_size * B * S / seconds. Ten warm-up
-      steps (DDP's bucket rebuild happens in the first) are not timed. The bench's batches are B = 128 (mlp),
-      64 (cnn), 32 (gpt) per rank, as in bench/_workloads.ts and torch_seq.py.
+      steps (DDP's bucket rebuild happens in the first) are not timed. The CNN is timed in both memory layouts
+      (contiguous, channels_last) and the faster is reported, as torch_train.py does. The bench's batches are
+      B = 128 (mlp), 64 (cnn), 32 (gpt) per rank, as in bench/_workloads.ts and torch_seq.py.
   torch_ddp.py --allreduce-mb M --iters I [--world-size 2]
       prints {"mb", "world_size", "iters", "seconds_per_op", "bandwidth_mb_s"}: dist.all_reduce (SUM) of a float32
       buffer of M MB (M * 2^20 bytes = M * 262144 floats), median seconds per op over I timed ops after 3 warm-up
@@ -75,9 +77,12 @@ def model_and_batch(workload, batch, rank):
     return model, x, y
 
 
-def train_worker(rank, args, port, out):
-    init(rank, args.world_size, port, args.threads)
+def timed_training(args, rank, channels_last):
+    """Seconds for args.steps DDP steps (after the warm-up), between two barriers."""
     model, x, y = model_and_batch(args.workload, args.batch, rank)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     ddp = DDP(model)
     opt = torch.optim.Adam(ddp.parameters(), lr=1e-3)
 
@@ -95,7 +100,15 @@ def train_worker(rank, args, port, out):
     for _ in range(args.steps):
         step()
     dist.barrier()
-    seconds = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def train_worker(rank, args, port, out):
+    init(rank, args.world_size, port, args.threads)
+    # like torch_train.py, the CNN gets its faster memory layout (contiguous or channels_last)
+    layouts = [False, True] if args.workload == 'cnn' else [False]
+    runs = [(timed_training(args, rank, cl), cl) for cl in layouts]
+    seconds, channels_last = min(runs)
     if rank == 0:
         out.put({
             'workload': args.workload,
@@ -103,6 +116,7 @@ def train_worker(rank, args, port, out):
             'batch_per_rank': args.batch,
             'threads': args.threads,
             'steps': args.steps,
+            'channels_last': channels_last,
             'seconds': seconds,
             'samples_per_s': args.world_size * args.batch * args.steps / seconds,
         })
