@@ -299,8 +299,12 @@ test('k8s-train: deployTraining writes the folder; the CLI reaches it and report
   assert.equal(js.spec.replicatedJobs[0].template.spec.completions, 5);
 });
 
+/** A command's result (a tool that may be missing here: kubectl). */
+const tool = (bin: string, args: string[]) => spawnSync(bin, args, { encoding: 'utf8' });
+
 test('k8s-train: kustomize renders each launcher folder with base/ (skipped without kubectl)', (t) => {
-  if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status !== 0) {
+  const kubectl = 'kubectl';
+  if (tool(kubectl, ['version', '--client']).status !== 0) {
     t.skip('kubectl is not installed');
     return;
   }
@@ -312,7 +316,7 @@ test('k8s-train: kustomize renders each launcher folder with base/ (skipped with
     pytorchjob: ['ConfigMap', 'PersistentVolumeClaim', 'PyTorchJob'],
   };
   for (const [folder, want] of Object.entries(kinds)) {
-    const r = spawnSync('kubectl', ['kustomize', join(out, 'k8s-train', folder)], { encoding: 'utf8' });
+    const r = tool(kubectl, ['kustomize', join(out, 'k8s-train', folder)]);
     assert.equal(r.status, 0, r.stderr);
     const docs = r.stdout.split(/^---$/m).map((d) => parse(d) as Obj);
     assert.deepEqual(docs.map((d) => d.kind).sort(), want, folder);
