@@ -45,6 +45,38 @@ interface DeployFlags {
 }
 
 const ALL_TARGETS = [...TARGETS, TRAIN_TARGET];
+/** Flags only the serving targets read, and flags only k8s-train reads (given to the other kind: an error). */
+const SERVING_FLAGS = [
+  'port',
+  'replicas',
+  'minReplicas',
+  'maxReplicas',
+  'canary',
+  'autoscaler',
+  'kserveMode',
+  'storageUri',
+  'sample',
+  'lathePackage',
+] as const;
+const TRAIN_FLAGS = [
+  'worldSize',
+  'threads',
+  'masterPort',
+  'maxRestarts',
+  'checkpoints',
+  'claimName',
+  'dataClaim',
+] as const;
+const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Refuses flags that the chosen kind of target would silently ignore. */
+function refuseForeignFlags(f: DeployFlags, training: boolean): void {
+  const foreign = (training ? SERVING_FLAGS : TRAIN_FLAGS).filter((k) => f[k] !== undefined);
+  if (foreign.length > 0)
+    throw new CliError(
+      `${foreign.map(flagName).join(', ')}: not an option of ${training ? TRAIN_TARGET : 'the serving targets'}`,
+    );
+}
 
 function num(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -145,7 +177,9 @@ export function registerDeploy(program: Command): void {
     .option('--claim-name <name>', `${TRAIN_TARGET}: an existing PersistentVolumeClaim for the checkpoints`)
     .option('--data-claim <name>', `${TRAIN_TARGET}: an existing claim holding the data, mounted at /data`)
     .action(async (model: string | undefined, flags: DeployFlags) => {
-      if ((flags.target ?? (flags.config ? targetInFile(flags.config) : undefined)) === TRAIN_TARGET) {
+      const training = (flags.target ?? (flags.config ? targetInFile(flags.config) : undefined)) === TRAIN_TARGET;
+      refuseForeignFlags(flags, training);
+      if (training) {
         const input = trainInputFromCli(model, flags);
         const c = flags.config
           ? loadTrainDeployConfig(flags.config, input)

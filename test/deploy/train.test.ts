@@ -288,6 +288,10 @@ test('k8s-train: deployTraining writes the folder; the CLI reaches it and report
   p = run('missing.yaml', '--target', 'k8s-train', '--world-size', '2', '--image', 'lathe:1', '--out', cliOut);
   assert.equal(p.status, 2);
   assert.match(p.stderr, /config: missing\.yaml: config file not found/);
+  // flags the other kind of target reads are refused, not ignored
+  p = run(TRAIN_CONFIG, '--target', 'k8s-train', '--world-size', '2', '--image', 'lathe:1', '--replicas', '3');
+  assert.equal(p.status, 2);
+  assert.match(p.stderr, /--replicas: not an option of k8s-train/);
   // a deploy.yaml naming the target; flags win over its fields
   const file = join(tempDir(), 'train-deploy.yaml');
   writeFileSync(file, `target: k8s-train\nconfig: ${TRAIN_CONFIG}\nimage: lathe:2\nworldSize: 2\nname: from-file\n`);
