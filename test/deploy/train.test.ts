@@ -327,3 +327,24 @@ test('k8s-train: kustomize renders each launcher folder with base/ (skipped with
     for (const d of docs) assert.equal(d.metadata.namespace, 'ml', `${folder}: ${d.kind}`);
   }
 });
+
+test('k8s-train: the container script starts fresh without a checkpoint and resumes with one', () => {
+  const job = manifests(generatedFiles()).get('k8s-train/job/job.yaml')!;
+  const container = job.spec.template.spec.containers[0];
+  assert.deepEqual(container.command, ['/bin/sh', '-c']);
+  // a stand-in `node` on PATH prints the arguments the image's node would get
+  const bin = tempDir('lathe-fake-node-');
+  writeFileSync(join(bin, 'node'), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+  const runDir = tempDir('lathe-run-');
+  const script = (): string => {
+    const r = spawnSync(container.command[0], [container.command[1], container.args[0]], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin`, RUN_DIR: runDir },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  assert.equal(script(), '/app/node_modules/lathe/bin/lathe.js train /config/fashion-cnn.yaml');
+  writeFileSync(join(runDir, 'last.json'), '{}');
+  assert.equal(script(), `/app/node_modules/lathe/bin/lathe.js train --resume ${runDir}`);
+});
