@@ -28,6 +28,7 @@ import statistics
 import sys
 import time
 
+sys.dont_write_bytecode = True  # importing the sibling peers leaves no __pycache__ in the repository
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 os.environ.setdefault('GLOO_SOCKET_IFNAME', 'lo')
 
