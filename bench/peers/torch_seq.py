@@ -17,9 +17,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-workload, threads, steps, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-torch.set_num_threads(threads)
-torch.manual_seed(0)
 V, T, B = 96, 64, 32
 
 
@@ -51,4 +48,9 @@ def run():
     return {"workload": workload, "threads": threads, "ms_per_step": ms, "samples_per_s": B / (ms / 1000)}
 
 
-print(json.dumps(run()))
+# V, T, B and the models above are imported by torch_ddp.py; only a run as a script times them.
+if __name__ == '__main__':
+    workload, threads, steps, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    print(json.dumps(run()))

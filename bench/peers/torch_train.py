@@ -11,10 +11,6 @@ from _timing import median_step_ms
 import torch
 import torch.nn as nn
 
-workload, threads, steps, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-torch.set_num_threads(threads)
-torch.manual_seed(0)
-
 def mlp():
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
     x = torch.randn(128, 784); y = torch.randint(0, 10, (128,))
@@ -43,7 +39,12 @@ def run(channels_last):
     ms = median_step_ms(step, steps, reps)
     return {"workload": workload, "threads": threads, "channels_last": channels_last, "ms_per_step": ms, "samples_per_s": batch / (ms / 1000)}
 
-results = [run(False)]
-if workload == 'cnn':
-    results.append(run(True))
-print(json.dumps(min(results, key=lambda r: r["ms_per_step"])))
+# The model builders above are imported by torch_ddp.py; only a run as a script times them.
+if __name__ == '__main__':
+    workload, threads, steps, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    results = [run(False)]
+    if workload == 'cnn':
+        results.append(run(True))
+    print(json.dumps(min(results, key=lambda r: r["ms_per_step"])))

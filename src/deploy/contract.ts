@@ -16,6 +16,8 @@ export const MODEL_PATH = `${MODEL_DIR}/model.onnx`;
 /** The serve.yaml baked into the image, and where the ConfigMap mounts its own. */
 export const IMAGE_CONFIG_PATH = '/app/serve.yaml';
 export const CONFIG_DIR = '/etc/lathe';
+/** The lathe CLI inside the image (its ENTRYPOINT runs it with node). */
+export const IMAGE_LATHE_BIN = '/app/node_modules/lathe/bin/lathe.js';
 /** The `node` user of the official Node images. */
 export const RUN_AS_USER = 1000;
 

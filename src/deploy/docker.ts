@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import { DeployError, type DeployConfig } from './config.js';
-import { IMAGE_CONFIG_PATH, MODEL_PATH, ROUTES, RUN_AS_USER } from './contract.js';
+import { IMAGE_CONFIG_PATH, IMAGE_LATHE_BIN, MODEL_PATH, ROUTES, RUN_AS_USER } from './contract.js';
 import { serveYaml } from './k8s.js';
 
 /** The Node image the generated Dockerfile builds on by default (override with the NODE_IMAGE build argument). */
@@ -70,7 +70,7 @@ STOPSIGNAL SIGTERM
 ENV LATHE_HEALTH_URL=${ready}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=${Math.min(c.startupSeconds, 300)}s --retries=3 \\
   CMD ["node", "-e", "fetch(process.env.LATHE_HEALTH_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "/app/node_modules/lathe/bin/lathe.js"]
+ENTRYPOINT ["node", "${IMAGE_LATHE_BIN}"]
 CMD ["serve", "--config", "${IMAGE_CONFIG_PATH}"]
 `;
 }

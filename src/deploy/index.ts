@@ -28,3 +28,14 @@ export { loadDeployModel, type DeployModel } from './model.js';
 export { startPreview, type PreviewServer } from './preview.js';
 export { OipHandler, type HttpAnswer, type SessionLike } from './oip-handler.js';
 export type { Manifest, ManifestFile } from './manifest.js';
+export { deployTraining, generateTraining, trainManifests, type TrainDeployResult } from './train-deploy.js';
+export {
+  TRAIN_TARGET,
+  parseTrainDeployConfig,
+  loadTrainDeployConfig,
+  trainDeployConfigSchema,
+  type TrainDeployConfig,
+  type TrainDeployConfigInput,
+} from './train-config.js';
+export { masterAddress, trainRunDir, trainConfigFileName, type TrainLauncher } from './train-k8s.js';
+export { trainingCrdProblems } from './training-crds.js';

@@ -86,6 +86,7 @@ export const LAYERS: Layers = {
     onnx: 'reads model metadata for manifests',
     graph: 'the one dtype table: OIP datatypes to ONNX Runtime element types in the serverless handlers',
     runtime: 'the Lambda handler creates its session with runtime/session.ts, like every lathe session',
+    train: 'the k8s-train target validates the training config it ships as `lathe train` does (train/config.ts)',
     util: 'plain helpers',
   },
   advise: {
