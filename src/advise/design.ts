@@ -16,7 +16,7 @@ import { lmLoss } from '../models/transformer.js';
 import { adamw } from '../optim/adam.js';
 import { UserError } from '../util/errors.js';
 import { writeAtomicFile } from '../util/write-atomic.js';
-import { QUALITY, type QualityRecord } from './quality.js';
+import { CHAR_LM_RECIPE, QUALITY, type QualityRecord } from './quality.js';
 import { createStep } from './step.js';
 import { medianMs } from './timing.js';
 import { scaleToEpochs } from './learning-curve.js';
@@ -346,12 +346,6 @@ const DEFAULT_RECIPE = {
   optimizer: { name: 'adamw', lr: 0.003, weightDecay: 0.0005 },
   schedule: { name: 'one-cycle', pctStart: 0.25 },
 };
-const LM_RECIPE = {
-  data: { batchSize: 32 },
-  optimizer: { name: 'adamw', lr: 0.002, weightDecay: 0.01 },
-  schedule: { name: 'cosine' },
-  trainer: { clipGradNorm: 1 },
-};
 
 /** Windows overlap by three quarters, as in examples/char-gpt.yaml (context 64, stride 16). */
 const strideOf = (context: number): number => Math.max(1, Math.floor(context / 4));
@@ -409,7 +403,7 @@ export async function design(
     const measured = await measureLatency(model, inputs, lb, vocab);
     const lat = platformLatency(measured, s.totalFlops * lb, platform);
     const q = qualityFor(p, datasetKey(req));
-    const recipe = (q?.rec.recipe ?? (lmTask(req.task) ? LM_RECIPE : DEFAULT_RECIPE)) as Record<
+    const recipe = (q?.rec.recipe ?? (lmTask(req.task) ? CHAR_LM_RECIPE : DEFAULT_RECIPE)) as Record<
       string,
       Record<string, unknown>
     >;

@@ -23,6 +23,13 @@ const cnnRecipe = {
   optimizer: { name: 'adamw', lr: 0.003, weightDecay: 0.0005 },
   schedule: { name: 'one-cycle', pctStart: 0.25 },
 };
+/** examples/char-gpt.yaml's recipe (also what design writes for a language model without a record). */
+export const CHAR_LM_RECIPE = {
+  data: { batchSize: 32 },
+  optimizer: { name: 'adamw', lr: 0.002, weightDecay: 0.01 },
+  schedule: { name: 'cosine' },
+  trainer: { clipGradNorm: 1 },
+};
 const visionRecipe = {
   data: { batchSize: 128, augment: true },
   optimizer: { name: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.0005 },
@@ -130,12 +137,7 @@ export const QUALITY: readonly QualityRecord[] = [
     dataset: 'text:GPL-3',
     epochs: 2,
     accuracy: 0.327,
-    recipe: {
-      data: { batchSize: 32 },
-      optimizer: { name: 'adamw', lr: 0.002, weightDecay: 0.01 },
-      schedule: { name: 'cosine' },
-      trainer: { clipGradNorm: 1 },
-    },
+    recipe: CHAR_LM_RECIPE,
     source:
       'docs/expert.md: examples/char-gpt.yaml on /usr/share/common-licenses/GPL-3, test next-byte accuracy 32.7 % (4.04 bits/byte) after 2 epochs',
   },
@@ -145,12 +147,7 @@ export const QUALITY: readonly QualityRecord[] = [
     dataset: 'text:GPL-3',
     epochs: 2,
     accuracy: 0.2378,
-    recipe: {
-      data: { batchSize: 32 },
-      optimizer: { name: 'adamw', lr: 0.002, weightDecay: 0.01 },
-      schedule: { name: 'cosine' },
-      trainer: { clipGradNorm: 1 },
-    },
+    recipe: CHAR_LM_RECIPE,
     source:
       'docs/expert.md "Validation": gpt-64x2, the design for 150k parameters, next-byte accuracy 23.8 % (4.51 bits/byte) after 2 epochs',
   },

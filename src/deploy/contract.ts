@@ -21,6 +21,24 @@ export const IMAGE_LATHE_BIN = '/app/node_modules/lathe/bin/lathe.js';
 /** The `node` user of the official Node images. */
 export const RUN_AS_USER = 1000;
 
+/** The container security context of every long-running lathe container: non-root, read-only root, no capabilities. */
+export const containerSecurity = () => ({
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  runAsUser: RUN_AS_USER,
+  capabilities: { drop: ['ALL'] },
+});
+
+/** The pod security context of lathe pods: the image's user and group, the runtime's default seccomp profile. */
+export const podSecurity = () => ({
+  runAsNonRoot: true,
+  runAsUser: RUN_AS_USER,
+  runAsGroup: RUN_AS_USER,
+  fsGroup: RUN_AS_USER,
+  seccompProfile: { type: 'RuntimeDefault' },
+});
+
 /** Labels on every object; the selector labels are the first two. */
 export function selectorLabels(c: DeployConfig): Record<string, string> {
   return { 'app.kubernetes.io/name': c.name, 'app.kubernetes.io/component': 'predictor' };

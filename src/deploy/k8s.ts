@@ -15,7 +15,8 @@ import {
   contentHash,
   PORT_NAME,
   ROUTES,
-  RUN_AS_USER,
+  containerSecurity,
+  podSecurity,
   selectorLabels,
   terminationGraceSeconds,
 } from './contract.js';
@@ -58,13 +59,7 @@ function latheContainer(c: DeployConfig): Record<string, Json> {
     readinessProbe: probe(ROUTES.ready, READINESS_PERIOD_S, READINESS_FAILURES),
     livenessProbe: probe(ROUTES.live, 10, 3),
     resources: { requests: { ...c.resources.requests }, limits: { ...c.resources.limits } },
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      runAsUser: RUN_AS_USER,
-      capabilities: { drop: ['ALL'] },
-    },
+    securityContext: containerSecurity(),
     volumeMounts: [
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
@@ -86,13 +81,7 @@ export function podTemplate(c: DeployConfig): Record<string, Json> {
     },
     spec: {
       terminationGracePeriodSeconds: terminationGraceSeconds(c),
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: RUN_AS_USER,
-        runAsGroup: RUN_AS_USER,
-        fsGroup: RUN_AS_USER,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
+      securityContext: podSecurity(),
       automountServiceAccountToken: false,
       containers: [latheContainer(c)],
       volumes: [

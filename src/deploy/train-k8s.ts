@@ -18,7 +18,7 @@
 // With checkpoints on a PVC a restarted worker resumes (`lathe train --resume <run>`) when the run directory holds
 // a checkpoint (last.json, written by rank 0 only); with an emptyDir a restart starts over (`--overwrite`).
 import { basename, extname } from 'node:path';
-import { IMAGE_LATHE_BIN, RUN_AS_USER } from './contract.js';
+import { containerSecurity, IMAGE_LATHE_BIN, podSecurity } from './contract.js';
 import type { Json, Manifest } from './manifest.js';
 import type { TrainDeployConfig } from './train-config.js';
 
@@ -132,13 +132,7 @@ function container(c: TrainDeployConfig, name: string, portName: string, rendezv
     ports: [{ name: portName, containerPort: c.masterPort, protocol: 'TCP' }],
     env: trainEnv(c, rendezvous),
     resources: resources(c),
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      runAsUser: RUN_AS_USER,
-      capabilities: { drop: ['ALL'] },
-    },
+    securityContext: containerSecurity(),
     volumeMounts: [
       { name: 'config', mountPath: CONFIG_MOUNT, readOnly: true },
       { name: 'checkpoints', mountPath: CHECKPOINT_MOUNT },
@@ -158,13 +152,7 @@ function podTemplate(
     metadata: { labels: trainLabels(c) },
     spec: {
       ...spec,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: RUN_AS_USER,
-        runAsGroup: RUN_AS_USER,
-        fsGroup: RUN_AS_USER,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
+      securityContext: podSecurity(),
       automountServiceAccountToken: false,
       containers: [worker],
       volumes: [
