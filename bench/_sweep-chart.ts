@@ -106,7 +106,9 @@ export function sweepSvg(rows: readonly SweepRow[], title: string): string {
 
 /** The chart as PNG bytes. */
 export function sweepPng(rows: readonly SweepRow[], title: string): Promise<Buffer> {
-  return sharp(Buffer.from(sweepSvg(rows, title))).png().toBuffer();
+  return sharp(Buffer.from(sweepSvg(rows, title)))
+    .png()
+    .toBuffer();
 }
 
 const fmtRatio = (x: number): string => (x >= 1 ? String(x) : `1/${1 / x}`);

@@ -150,7 +150,8 @@ export async function run(args: string[]): Promise<void> {
   if (outAt >= 0 && !outDir) throw new Error('sweep: --out needs a folder');
   const names = args.filter((a, i) => !a.startsWith('--') && !(outAt >= 0 && i === outAt + 1));
   const unknown = names.filter((n) => !(SWEEP_WORKLOADS as readonly string[]).includes(n));
-  if (unknown.length) throw new Error(`sweep: unknown workload(s) ${unknown.join(', ')} (known: ${SWEEP_WORKLOADS.join(', ')})`);
+  if (unknown.length)
+    throw new Error(`sweep: unknown workload(s) ${unknown.join(', ')} (known: ${SWEEP_WORKLOADS.join(', ')})`);
   const chosen = SWEEP_WORKLOADS.filter((w) => names.length === 0 || names.includes(w));
   const plan: SweepPlan = {
     targetMs: quick ? 300 : 600,
