@@ -4,7 +4,8 @@
 // Every measurement is a fresh child process (lathe: bench/_sweep-point.ts), so its peak RSS (VmHWM) is its own and
 // both sides are measured the same way; at each point the two sides' settings alternate (lathe 1 thread, PyTorch 1
 // thread, lathe 2 threads, ...), so a burst of load on this shared machine lands on both. Each side's fastest setting
-// is kept, with that process's peak RSS. One JSON line per point:
+// is kept, with that process's peak RSS; LATHE_BENCH_ROUNDS=n runs the alternating list n times. One JSON line per
+// point:
 // {"workload":"gpt-train","batch":..,"width":..,"seq":..,"samples_per_s":..,"peer_samples_per_s":..,"ratio":..,
 //  "peak_rss_mb":..,"peer_peak_rss_mb":..,"lathe_config":..,"peer_config":..,"load_avg":..}
 // --out DIR writes sweep.jsonl, sweep.md (the table) and sweep.png (ratio against size) there.
@@ -39,6 +40,8 @@ export interface SweepPlan {
   readonly latheThreads: readonly { readonly threads: number; readonly spinning: boolean }[];
   /** PyTorch's thread counts (each with NCHW and channels_last for the convolutional models); [] skips the peer. */
   readonly peerThreads: readonly number[];
+  /** How many times the whole alternating list of settings runs (default 1; LATHE_BENCH_ROUNDS), best kept. */
+  readonly rounds?: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -109,7 +112,8 @@ function runChild(pt: SweepPoint, s: Setting, plan: SweepPlan): PointResult | { 
 export function measureRow(pt: SweepPoint, plan: SweepPlan): SweepRow {
   const best: Partial<Record<Setting['side'], { res: PointResult; label: string }>> = {};
   const errors: string[] = [];
-  for (const s of settings(pt, plan)) {
+  const all = settings(pt, plan);
+  for (const s of Array.from({ length: plan.rounds ?? 1 }, () => all).flat()) {
     const res = runChild(pt, s, plan);
     if ('error' in res) {
       errors.push(`${s.side === 'lathe' ? 'lathe' : 'PyTorch'} ${s.label}: ${res.error}`);
@@ -168,6 +172,7 @@ export async function run(args: string[]): Promise<void> {
           { threads: 2, spinning: true },
         ],
     peerThreads: torchAvailable() ? [1, 2] : [],
+    rounds: Number(process.env.LATHE_BENCH_ROUNDS ?? 1),
   };
   const start = machineStamp();
   console.error(`sweep${quick ? ' --quick' : ''}: ${start}`);
