@@ -15,16 +15,23 @@ import {
 } from '../src/nn/index.js';
 import { adam } from '../src/optim/adam.js';
 import { TrainStep } from '../src/train/train-step.js';
+import type { SessionConfig } from '../src/runtime/device.js';
 import { median } from './_peer.js';
 
 /** A classification training step (cross-entropy, Adam) of `model` on float32 inputs of `xShape`. */
-export function stepFor(model: Module, xShape: readonly number[], classes: number): Promise<TrainStep> {
+export function stepFor(
+  model: Module,
+  xShape: readonly number[],
+  classes: number,
+  session?: SessionConfig,
+): Promise<TrainStep> {
   const params = Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data]));
   // BatchNorm's running statistics are state too, updated by the step (as the Trainer does)
   const buffers = Object.fromEntries(model.namedBuffers().map(([k, p]) => [k, p.data]));
   return TrainStep.create({
     params,
     buffers,
+    session,
     batch: { x: { dtype: 'float32', shape: xShape }, y: { dtype: 'int64', shape: [xShape[0]] } },
     optimizer: adam(),
     forward: ({ params: ps, buffers: bs, batch }) =>
