@@ -43,7 +43,7 @@ const COLORS: Record<(typeof SWEEP_WORKLOADS)[number], string> = {
 const DASH: Record<SweepAxis, string> = { batch: '', width: '6 4', seq: '2 3' };
 
 /**
- * An SVG chart: ratio (log scale) against the point's size relative to its workload's anchor (log2 scale), one line
+ * An SVG chart (title: one or two lines): ratio (log scale) against the point's size relative to its workload's anchor (log2 scale), one line
  * per workload and axis (solid: batch, dashed: width, dotted: sequence length), and the 1.0 line.
  */
 export function sweepSvg(rows: readonly SweepRow[], title: string): string {
@@ -70,7 +70,9 @@ export function sweepSvg(rows: readonly SweepRow[], title: string): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="DejaVu Sans, sans-serif" font-size="13">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${m.l}" y="28" font-size="16">${escapeXml(title)}</text>`,
+    ...title
+      .split('\n')
+      .map((line, i) => `<text x="${m.l}" y="${20 + 17 * i}" font-size="${i ? 12 : 15}">${escapeXml(line)}</text>`),
   ];
   for (let y = y0; y <= y1; y++)
     out.push(

@@ -196,7 +196,10 @@ export async function run(args: string[]): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'sweep.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     writeFileSync(join(outDir, 'sweep.md'), `Measured from ${start} to ${end}.\n\n${table}\n`);
-    writeFileSync(join(outDir, 'sweep.png'), await sweepPng(rows, `lathe / PyTorch 1.13 training throughput — ${end}`));
+    writeFileSync(
+      join(outDir, 'sweep.png'),
+      await sweepPng(rows, `lathe / PyTorch 1.13 training throughput${quick ? ' (--quick grid)' : ''}\n${end}`),
+    );
     console.error(`sweep: wrote ${outDir}/sweep.{jsonl,md,png}`);
   }
 }
