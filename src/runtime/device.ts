@@ -30,7 +30,7 @@ export interface SessionConfig {
   /**
    * Let ORT plan one block for all of a run's intermediate tensors from the first run's sizes (its memory pattern;
    * default true, or LATHE_MEMORY_PATTERN=0 for false). Off, each tensor is allocated from the arena as it is needed: in the training sweep
-   * (docs/performance.md) peak RSS fell 19–28 % (a GPT step over 256 tokens 320 → 231 MB, the CNN at batch 128
+   * (docs/performance.md) peak RSS fell 16–28 % (a GPT step over 256 tokens 320 → 231 MB, the CNN at batch 128
    * 220 → 179 MB) for steps 5–15 % slower.
    */
   readonly memoryPattern?: boolean;
