@@ -15,22 +15,43 @@ import {
 } from '../src/nn/index.js';
 import { adam } from '../src/optim/adam.js';
 import { TrainStep } from '../src/train/train-step.js';
+import type { SessionConfig } from '../src/runtime/device.js';
 import { median } from './_peer.js';
 
-function stepFor(model: Module, xShape: readonly number[], classes: number): Promise<TrainStep> {
+/** A classification training step (cross-entropy, Adam) of `model` on float32 inputs of `xShape`. */
+export function stepFor(
+  model: Module,
+  xShape: readonly number[],
+  classes: number,
+  session?: SessionConfig,
+): Promise<TrainStep> {
   const params = Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data]));
+  // BatchNorm's running statistics are state too, updated by the step (as the Trainer does)
+  const buffers = Object.fromEntries(model.namedBuffers().map(([k, p]) => [k, p.data]));
   return TrainStep.create({
     params,
+    buffers,
+    session,
     batch: { x: { dtype: 'float32', shape: xShape }, y: { dtype: 'int64', shape: [xShape[0]] } },
     optimizer: adam(),
-    forward: ({ params: ps, batch }) =>
+    forward: ({ params: ps, buffers: bs, batch }) =>
       withContext({ training: true }, () =>
-        bindParameters(model, ps, () => ({ loss: crossEntropy(model.forward(batch.x), batch.y) })),
+        bindParameters(model, { ...ps, ...bs }, () => {
+          const loss = crossEntropy(model.forward(batch.x), batch.y);
+          const updates = Object.fromEntries(
+            model
+              .namedBuffers()
+              .filter(([, p]) => p.pending)
+              .map(([k, p]) => [k, p.pending!]),
+          );
+          return { loss, buffers: updates };
+        }),
       ),
   }).then((s) => (void classes, s));
 }
 
-function randomBatch(xShape: readonly number[], classes: number): Record<string, NDArray> {
+/** A fixed pseudo-random batch: x uniform in [-1, 1] of `xShape`, labels cycling through `classes`. */
+export function randomBatch(xShape: readonly number[], classes: number): Record<string, NDArray> {
   let s = 12345;
   const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296) * 2 - 1;
   const n = xShape.reduce((a, b) => a * b, 1);

@@ -2,10 +2,15 @@
 """PyTorch peer for lathe's inference benchmark (bench/infer.ts): the same architectures written in plain torch.nn,
 eval mode, one forward pass per step, at the peer's best.
 
-usage: torch_infer.py <cnn|resnet|mobilenetv2|gpt> <batch> <threads> <reps>
+usage: torch_infer.py <mlp|cnn|resnet|mobilenetv2|gpt|char-rnn> <batch> <threads> <reps>
 prints one JSON line: {"workload", "batch", "threads", "layout", "mode", "samples_per_s", "ms_per_step"}, the fastest
-of NCHW and channels_last (convolutional models) and of torch.no_grad and torch.inference_mode.
+of NCHW and channels_last (convolutional models) and of eager torch.inference_mode and TorchScript (torch.jit.trace,
+frozen, torch.jit.optimize_for_inference; skipped where tracing fails). Each configuration is timed for about
+`0.3 s x reps` after one warm-up run, so that batch 256 of a ResNet stays within minutes.
 Run with OMP_WAIT_POLICY=PASSIVE (the caller sets it).
+
+mlp:         lathe's `mlp` defaults: 784 -> 256 -> 256 -> 10, ReLU; input [B, 784].
+char-rnn:    lathe's `char-rnn` defaults: embedding 96 -> 64, 1-layer LSTM hidden 128, linear -> 96; input ids [B, 64].
 
 cnn:         the quickstart CNN: conv3x3 1->32 (valid), ReLU, maxpool2, conv3x3 32->64, ReLU, maxpool2, dense 1600->128,
              ReLU, dense 128->10; input [B, 1, 28, 28].
@@ -19,6 +24,7 @@ gpt:         vocab 96, context 64, d_model 128, 4 heads, 2 pre-norm layers, MLP 
 import json, math, sys, time
 from _timing import median_step_ms
 from _torch_gpt import GPT
+from _torch_resnet import ResNet, conv_bn
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -33,42 +39,6 @@ def cnn():
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(64 * 5 * 5, 128), nn.ReLU(), nn.Linear(128, 10))
-
-
-def conv_bn(cin, cout, k, stride=1, groups=1, act='relu'):
-    layers = [nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
-    if act == 'relu':
-        layers.append(nn.ReLU())
-    elif act == 'relu6':
-        layers.append(nn.ReLU6())
-    return nn.Sequential(*layers)
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, cin, width, stride):
-        super().__init__()
-        self.a = conv_bn(cin, width, 3, stride)
-        self.b = conv_bn(width, width, 3, act='none')
-        self.down = conv_bn(cin, width, 1, stride, act='none') if stride != 1 or cin != width else None
-
-    def forward(self, x):
-        return F.relu(self.b(self.a(x)) + (self.down(x) if self.down is not None else x))
-
-
-class ResNet(nn.Module):
-    def __init__(self, layers=(2, 2, 2, 2), widths=(64, 128, 256, 512), classes=10):
-        super().__init__()
-        self.stem = conv_bn(1, widths[0], 3)
-        blocks, cin = [], widths[0]
-        for s, (n, w) in enumerate(zip(layers, widths)):
-            for i in range(n):
-                blocks.append(BasicBlock(cin, w, (2 if s > 0 else 1) if i == 0 else 1))
-                cin = w
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(cin, classes)
-
-    def forward(self, x):
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1), 1))
 
 
 class InvertedResidual(nn.Module):
@@ -106,9 +76,29 @@ class MobileNetV2(nn.Module):
 V, T = 96, 64
 
 
+class CharLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(V, 64)
+        self.lstm = nn.LSTM(64, 128, batch_first=True)
+        self.head = nn.Linear(128, V)
+
+    def forward(self, ids):
+        h, _ = self.lstm(self.emb(ids))
+        return self.head(h)
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
 def build():
     if workload == 'gpt':
         return GPT(V, T), torch.randint(0, V, (batch, T)), False
+    if workload == 'char-rnn':
+        return CharLSTM(), torch.randint(0, V, (batch, T)), False
+    if workload == 'mlp':
+        return mlp(), torch.randn(batch, 784), False
     model = {'cnn': cnn, 'resnet': ResNet, 'mobilenetv2': MobileNetV2}[workload]()
     return model, torch.randn(batch, 1, 28, 28), True
 
@@ -119,25 +109,36 @@ def run(channels_last, mode):
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    ctx = torch.inference_mode if mode == 'inference_mode' else torch.no_grad
+    if mode == 'torchscript':
+        try:
+            with torch.no_grad():
+                model = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, x)))
+        except Exception as e:  # a model that does not trace has no TorchScript figure
+            print(f'torchscript: {workload} does not trace: {e}', file=sys.stderr)
+            return None
+    ctx = torch.no_grad if mode == 'torchscript' else torch.inference_mode
 
     def step():
         with ctx():
             model(x)
 
-    # enough steps per repetition for ~0.3 s, at least 3
-    t0 = time.perf_counter()
-    for _ in range(3):
+    # one warm-up run (TorchScript's profiling executor optimises on the first runs: two), then enough steps per
+    # repetition for ~0.3 s, at least 2
+    for _ in range(2 if mode == 'torchscript' else 1):
         step()
-    per = (time.perf_counter() - t0) / 3
-    steps = max(3, int(0.3 / max(per, 1e-6)))
-    ms = median_step_ms(step, steps, reps, warmup=5)
+    t0 = time.perf_counter()
+    step()
+    per = time.perf_counter() - t0
+    steps = max(2, int(0.3 / max(per, 1e-6)))
+    ms = median_step_ms(step, steps, reps, warmup=0)
     return {"workload": workload, "batch": batch, "threads": threads, "layout": "channels_last" if channels_last else "nchw",
             "mode": mode, "ms_per_step": ms, "samples_per_s": batch / (ms / 1000)}
 
 
 results = []
-for cl in ([False, True] if workload != 'gpt' else [False]):
-    for mode in ('no_grad', 'inference_mode'):
-        results.append(run(cl, mode))
+for cl in ([False, True] if workload in ('cnn', 'resnet', 'mobilenetv2') else [False]):
+    for mode in ('inference_mode', 'torchscript'):
+        res = run(cl, mode)
+        if res is not None:
+            results.append(res)
 print(json.dumps(min(results, key=lambda r: r["ms_per_step"])))
