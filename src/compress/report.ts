@@ -33,6 +33,10 @@ export function reportMarkdown(r: CompressReport): string {
     lines.push(
       `| accuracy (${r.accuracy.set}, ${r.accuracy.samples} samples) | ${pct(r.accuracy.before)} | ${pct(r.accuracy.after)} | ${r.accuracy.dropPoints >= 0 ? '−' : '+'}${Math.abs(r.accuracy.dropPoints).toFixed(2)} points |`,
     );
+  if (r.accuracy?.ptq !== undefined)
+    lines.push(
+      `| accuracy of static PTQ without fine-tuning | ${pct(r.accuracy.before)} | ${pct(r.accuracy.ptq)} | ${r.accuracy.ptqDropPoints! >= 0 ? '−' : '+'}${Math.abs(r.accuracy.ptqDropPoints!).toFixed(2)} points |`,
+    );
   for (const l of r.latency)
     lines.push(
       `| latency, batch ${l.batch} | ${l.beforeMs.toFixed(3)} ms | ${l.afterMs.toFixed(3)} ms | ${l.speedup.toFixed(2)}× faster |`,
