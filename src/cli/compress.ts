@@ -40,6 +40,7 @@ interface CompressFlags {
   excludeOp: string[];
   sensitivity?: boolean;
   qatEpochs?: string;
+  finetuneEpochs?: string;
   qatLr?: string;
   qatScales?: string;
   data?: string;
@@ -121,6 +122,16 @@ function compressConfigFromCli(flags: CompressFlags, source: Source): CompressCo
           method: flags.prune ?? base.prune?.method,
           sparsity: num(flags.sparsity, 'sparsity', (n) => n >= 0 && n < 1) ?? base.prune?.sparsity,
           scope: flags.pruneScope ?? base.prune?.scope,
+          ...(flags.finetuneEpochs !== undefined || base.prune?.fineTune
+            ? {
+                fineTune: {
+                  ...(base.prune?.fineTune ?? {}),
+                  epochs:
+                    num(flags.finetuneEpochs, 'finetune-epochs', (n) => Number.isInteger(n) && n > 0) ??
+                    base.prune?.fineTune?.epochs,
+                },
+              }
+            : {}),
         }
       : undefined;
   const q = base.quantize;
@@ -259,6 +270,10 @@ export function registerCompress(program: Command): void {
     .option(
       '--sparsity <s>',
       'with --prune: the fraction of weights set to zero (magnitude) or of channels removed (channel), e.g. 0.5',
+    )
+    .option(
+      '--finetune-epochs <n>',
+      'with --prune channel: fine-tune the pruned model for n epochs on the training split',
     )
     .option('--prune-scope <scope>', 'with --prune: global (one threshold, default) or layerwise')
     .option('--calibration <method>', 'activation ranges: minmax, percentile or entropy')

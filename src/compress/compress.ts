@@ -18,6 +18,8 @@ import { pruneMagnitude, type PrunedLayer } from './prune.js';
 import { pruneChannels, type ChannelGroup } from './channel-prune.js';
 import { gzipSync } from 'node:zlib';
 import { quantizationAwareTraining } from './qat-train.js';
+import { fineTune, onnxWithWeights, type LabelledData } from './fine-tune.js';
+import { OnnxModule } from '../nn/onnx-module.js';
 import { quantizeStatic, sensitivity, type SensitivityRow, type StaticQuantResult } from './quantize.js';
 
 /** Zeros shaped like the model's first input (symbolic dimensions 1), for timing a model without a data set. */
@@ -48,7 +50,7 @@ export interface CompressData {
   /** Held-out inputs and labels for accuracy (optional: without it the report has no accuracy). */
   readonly eval?: EvalSet;
   /** Labelled training data for quantization-aware training (mode qat). */
-  readonly train?: { readonly x: NDArray; readonly y: NDArray };
+  readonly train?: LabelledData;
 }
 
 /**
@@ -144,15 +146,22 @@ export function loadCompressData(cfg: CompressConfig): CompressData {
     [order[i], order[j]] = [order[j], order[i]];
   }
   const m = Math.min(ds.test.x.shape[0], cfg.data.evalSamples ?? Infinity);
-  const qatSamples = Math.min(n, cfg.quantize.qat.samples ?? n);
+  const fineTuning = cfg.prune?.fineTune;
+  const qatSamples = Math.min(n, fineTuning?.samples ?? cfg.quantize.qat.samples ?? n);
   const train =
-    cfg.quantize.mode !== 'qat'
+    cfg.quantize.mode !== 'qat' && !fineTuning
       ? undefined
       : qatSamples === n
         ? { x: ds.train.x, y: ds.train.y }
         : {
-            x: take(ds.train.x, Array.from({ length: qatSamples }, (_, i) => i)),
-            y: take(ds.train.y, Array.from({ length: qatSamples }, (_, i) => i)),
+            x: take(
+              ds.train.x,
+              Array.from({ length: qatSamples }, (_, i) => i),
+            ),
+            y: take(
+              ds.train.y,
+              Array.from({ length: qatSamples }, (_, i) => i),
+            ),
           };
   const testIdx = Array.from({ length: m }, (_, i) => i);
   return {
@@ -213,6 +222,20 @@ export async function compressModel(
         `nothing to prune: no conv group of the model can lose channels${channels.kept.length ? ` (${channels.kept.map((k) => k.reason).join('; ')})` : ''}`,
       );
     model = channels.model;
+    const ft = cfg.prune.fineTune;
+    if (ft) {
+      if (!data?.train)
+        throw new CompressError('prune.fineTune trains on labelled data: name a data set (data.name, --data)');
+      say(`fine-tuning the pruned model: ${ft.epochs} epoch(s) on ${data.train.x.shape[0]} samples`);
+      const net = new OnnxModule(model);
+      await fineTune(
+        net,
+        data.train,
+        { ...ft, session, onProgress: (b, of, l) => say(`fine-tune batch ${b}/${of}: loss ${l.toFixed(4)}`) },
+        'prune.fineTune',
+      );
+      model = onnxWithWeights(model, net);
+    }
     const count = (m: ModelProto) =>
       m.graph.node
         .filter((n) => n.opType === 'Conv' || n.opType === 'Gemm')
@@ -226,6 +249,10 @@ export async function compressModel(
     const [p0, p1] = [count(original), count(model)];
     pruned = { model, layers: [], sparsity: 1 - p1 / p0, params: p0 };
   } else if (cfg.prune) {
+    if (cfg.prune.fineTune)
+      throw new CompressError(
+        'prune.fineTune: only channel pruning fine-tunes (training would refill the zeros of magnitude pruning)',
+      );
     say(`pruning to ${cfg.prune.sparsity} sparsity (magnitude, ${cfg.prune.scope})`);
     pruned = pruneMagnitude(model, {
       sparsity: cfg.prune.sparsity,
@@ -292,7 +319,13 @@ export async function compressModel(
     plan = { nodes: new Set(d.nodes), folded: new Map(), skipped: d.skipped };
   }
   const kind =
-    q.mode === 'static' ? 'static-int8' : q.mode === 'qat' ? 'qat-int8' : q.mode === 'dynamic' ? 'dynamic-int8' : 'none';
+    q.mode === 'static'
+      ? 'static-int8'
+      : q.mode === 'qat'
+        ? 'qat-int8'
+        : q.mode === 'dynamic'
+          ? 'dynamic-int8'
+          : 'none';
   const pruneMeta = pruned
     ? { prune: { method: cfg.prune!.method, scope: cfg.prune!.scope, sparsity: pruned.sparsity } }
     : {};

@@ -83,6 +83,19 @@ export const compressConfigSchema = z
         scope: z.enum(['global', 'layerwise']).default('global'),
         /** Node names whose weights are not pruned. */
         excludeNodes: z.array(z.string()).default([]),
+        /** channel: fine-tune the pruned (smaller, dense) model on the training split before anything else. */
+        fineTune: z
+          .object({
+            epochs: z.number().int().positive().default(1),
+            /** Adam's learning rate. */
+            lr: z.number().positive().default(1e-3),
+            batchSize: z.number().int().positive().default(64),
+            /** Training samples fine-tuned on (default: the whole training split). */
+            samples: z.number().int().positive().optional(),
+            seed: z.number().int().default(0),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

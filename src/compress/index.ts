@@ -67,3 +67,4 @@ export { reportMarkdown } from './report.js';
 export { fakeQuantize, fakeQuantizeWeight, type FakeQuantOptions } from './fake-quant.js';
 export { QatModule, type QatOptions } from './qat.js';
 export { quantizationAwareTraining, type QatResult, type QatTrainOptions } from './qat-train.js';
+export { fineTune, onnxWithWeights, type FineTuneOptions, type LabelledData } from './fine-tune.js';

@@ -23,10 +23,10 @@ import { traceContext } from '../nn/context.js';
 import { Module } from '../nn/module.js';
 import { OnnxModule } from '../nn/onnx-module.js';
 import { Parameter } from '../nn/parameter.js';
-import { typedArrayToTensor } from '../onnx/encode.js';
 import type { ModelProto } from '../onnx/proto.js';
 import { CompressError } from './errors.js';
 import { fakeQuantize, fakeQuantizeWeight } from './fake-quant.js';
+import { onnxWithWeights } from './fine-tune.js';
 import { insertQdq, tensorParams, type QdqOptions, type Ranges } from './qdq.js';
 import type { PlanOptions, QuantPlan } from './qdq-plan.js';
 import { quantRange } from './quant-params.js';
@@ -110,13 +110,15 @@ export class QatModule extends Module {
       let from = src.from;
       for (let s = plan.tensors.get(from); s?.kind === 'inherit'; s = plan.tensors.get(from)) from = s.from;
       const r = this.rootOf.get(from);
-      if (r === undefined) throw new CompressError(`QAT: tensor "${t}" inherits the range of "${from}", which has none`);
+      if (r === undefined)
+        throw new CompressError(`QAT: tensor "${t}" inherits the range of "${from}", which has none`);
       this.rootOf.set(t, r);
     }
     const nodes = new Map(this.float.graph.node.map((n) => [n.name!, n]));
     for (const u of plan.weights) {
       const name = nodes.get(u.node)?.input[u.input];
-      if (name === undefined) throw new CompressError(`QAT: the plan names node "${u.node}", which is not in the model`);
+      if (name === undefined)
+        throw new CompressError(`QAT: the plan names node "${u.node}", which is not in the model`);
       if (u.role === 'weight' && !this.weightAxis.has(name)) this.weightAxis.set(name, u.axis);
       if (u.role === 'constant') this.constants.add(name);
     }
@@ -200,12 +202,7 @@ export class QatModule extends Module {
 
   /** The float model with the module's current (trained) weights. */
   floatModel(): ModelProto {
-    const trained = new Map(this.net.initializerNames.map((n, i) => [n, this.net.weights[i].data]));
-    const initializer = this.float.graph.initializer.map((t) => {
-      const w = t.name === undefined ? undefined : trained.get(t.name);
-      return w ? typedArrayToTensor(t.name!, w.data as Float32Array, w.shape) : t;
-    });
-    return { ...this.float, graph: { ...this.float.graph, initializer } };
+    return onnxWithWeights(this.float, this.net);
   }
 
   /** The int8 model in QDQ form: the trained weights and the final ranges through the static quantization rewrite. */

@@ -13,8 +13,8 @@ export function reportMarkdown(r: CompressReport): string {
   const lines = [
     `# Compression report: ${r.source}`,
     '',
-    q.mode === 'static'
-      ? `Static int8 quantization: ${q.calibration.method} calibration on ${r.calibrationSamples} training samples` +
+    q.mode === 'static' || q.mode === 'qat'
+      ? `${q.mode === 'qat' ? `Quantization-aware training (${q.qat.epochs} epoch(s), lr ${q.qat.lr}, ${q.qat.scales} scales) after static int8 quantization` : 'Static int8 quantization'}: ${q.calibration.method} calibration on ${r.calibrationSamples} training samples` +
         `${q.calibration.method === 'percentile' ? ` (percentile ${q.calibration.percentile})` : ''}, weights ${q.perChannel ? 'per channel' : 'per tensor'}` +
         `${q.reduceRange ? ' (7-bit, reduce-range)' : ''}, activations ${q.activationType}.`
       : q.mode === 'none'
