@@ -216,7 +216,7 @@ export async function compressModel(
   if (cfg.prune?.method === 'channel') {
     say(`removing ${cfg.prune.sparsity} of the channels of every prunable conv group`);
     if (cfg.prune.sparsity <= 0) throw new CompressError('prune.sparsity: channel pruning needs a fraction above 0');
-    channels = pruneChannels(model, { ratio: cfg.prune.sparsity });
+    channels = pruneChannels(model, { ratio: cfg.prune.sparsity, multiple: cfg.prune.channelMultiple });
     if (!channels.groups.length)
       throw new CompressError(
         `nothing to prune: no conv group of the model can lose channels${channels.kept.length ? ` (${channels.kept.map((k) => k.reason).join('; ')})` : ''}`,
@@ -293,11 +293,8 @@ export async function compressModel(
       say(`quantization-aware training: ${q.qat.epochs} epoch(s) on ${t.x.shape[0]} samples (${q.qat.scales} scales)`);
       const r = await quantizationAwareTraining(quant, t, {
         ...q.qat,
-        perChannel: q.perChannel,
         activationType: q.activationType,
         reduceRange: q.reduceRange,
-        excludeNodes: q.exclude.nodes,
-        excludeOpTypes: q.exclude.opTypes,
         session,
         onProgress: (b, of, loss) => say(`QAT batch ${b}/${of}: loss ${loss.toFixed(4)}`),
       });

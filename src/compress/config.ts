@@ -83,6 +83,8 @@ export const compressConfigSchema = z
         scope: z.enum(['global', 'layerwise']).default('global'),
         /** Node names whose weights are not pruned. */
         excludeNodes: z.array(z.string()).default([]),
+        /** channel: the channels each group keeps are rounded to a multiple of this (8: ORT's AVX2 conv blocks). */
+        channelMultiple: z.number().int().positive().default(8),
         /** channel: fine-tune the pruned (smaller, dense) model on the training split before anything else. */
         fineTune: z
           .object({

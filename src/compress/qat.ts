@@ -11,7 +11,7 @@
 //   fixed    the calibrated ranges, refined by EMA observers (min/max of each training batch) during the first
 //            `observerWarmupSteps` steps and frozen after; the scale and zero point follow the range, or
 //   learned  LSQ: the scale is a trainable parameter initialised from calibration (zero point fixed), its gradient
-//            from fake-quant-fixed's rule scaled by 1/√(N·qmax).
+//            LSQ's (fake-quant.ts), scaled by 1/√(N·qmax).
 import type { NDArray } from '../graph/ndarray.js';
 import { ndarray } from '../graph/ndarray.js';
 import { stopGradient } from '../graph/ops/differentiation.js';
@@ -28,12 +28,12 @@ import { CompressError } from './errors.js';
 import { fakeQuantize, fakeQuantizeWeight } from './fake-quant.js';
 import { onnxWithWeights } from './fine-tune.js';
 import { insertQdq, tensorParams, type QdqOptions, type Ranges } from './qdq.js';
-import type { PlanOptions, QuantPlan } from './qdq-plan.js';
+import type { QuantPlan } from './qdq-plan.js';
 import { quantRange } from './quant-params.js';
 import { withNodeNames } from './quantize.js';
 
 /** How {@link QatModule} treats activation scales and observers. */
-export interface QatOptions extends QdqOptions, PlanOptions {
+export interface QatOptions extends QdqOptions {
   /** 'fixed' (default): ranges from calibration and the observers; 'learned': LSQ scales. */
   readonly scales?: 'fixed' | 'learned';
   /** fixed: training steps during which EMA observers update the ranges before they freeze (default 0). */

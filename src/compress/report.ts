@@ -46,7 +46,7 @@ export function reportMarkdown(r: CompressReport): string {
       3,
       0,
       '',
-      `Channel pruning: ${r.prune.channelGroups.length} conv group(s) lost ${pct(r.prune.sparsity)} of their channels; the Conv/Gemm weights went from ${r.prune.params} to ${Math.round(r.prune.params * (1 - r.prune.sparsityReached))} (−${pct(r.prune.sparsityReached)}). The model is smaller and dense.`,
+      `Channel pruning: ${r.prune.channelGroups.length} conv group(s) lost ${pct(r.prune.channelGroups.reduce((a, g) => a + g.removed.length, 0) / r.prune.channelGroups.reduce((a, g) => a + g.channels, 0))} of their channels (target ${pct(r.prune.sparsity)}, kept counts rounded to multiples of ${r.prune.channelMultiple}); the Conv/Gemm weights went from ${r.prune.params} to ${Math.round(r.prune.params * (1 - r.prune.sparsityReached))} (−${pct(r.prune.sparsityReached)}). The model is smaller and dense.`,
     );
   } else if (r.prune) {
     lines.splice(
