@@ -46,11 +46,14 @@ const WORKLOADS = [
 ] as const;
 const BATCHES = [1, 64];
 
+// LATHE_QUANT_THREADS=1 (or 2) measures both sides at that thread count only: on a machine whose cores are shared
+// with other jobs, the fastest-of-settings of one side and the other can land on different thread counts
+const THREADS = process.env.LATHE_QUANT_THREADS ? [Number(process.env.LATHE_QUANT_THREADS)] : [1, 2];
 const SETTINGS = [
   { threads: 1, spinning: true, label: '1 thread' },
   { threads: 2, spinning: true, label: '2 threads, spinning' },
   { threads: 2, spinning: false, label: '2 threads, not spinning' },
-] as const;
+].filter((s) => THREADS.includes(s.threads));
 
 /** ms per batch at the fastest thread setting. */
 async function fastest(bytes: Uint8Array, x: NDArray, batch: number): Promise<{ ms: number; label: string }> {
@@ -165,10 +168,10 @@ function peerRuns(dir: string, score: boolean): PeerRun[] {
   const script = join(packageRoot(), 'bench', 'peers', 'torch_quant.py');
   const out: PeerRun[] = [];
   for (const engine of (process.env.LATHE_QUANT_PEER_ENGINES ?? 'onednn').split(',')) {
-    for (const threads of [2, 1]) {
+    for (const [k, threads] of [...THREADS].reverse().entries()) {
       const r = spawnSync(
         '/usr/bin/python3',
-        [script, dir, engine, String(threads), BATCHES.join(','), ...(threads === 1 || !score ? ['noacc'] : [])],
+        [script, dir, engine, String(threads), BATCHES.join(','), ...(k > 0 || !score ? ['noacc'] : [])],
         {
           encoding: 'utf8',
           env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },

@@ -39,6 +39,10 @@ interface CompressFlags {
   excludeNode: string[];
   excludeOp: string[];
   sensitivity?: boolean;
+  qatEpochs?: string;
+  finetuneEpochs?: string;
+  qatLr?: string;
+  qatScales?: string;
   data?: string;
   dataRoot?: string;
   evalSamples?: string;
@@ -103,8 +107,8 @@ function num(v: string | undefined, flag: string, check: (n: number) => boolean)
 /** The config file (or the defaults) with the flags laid over it. */
 function compressConfigFromCli(flags: CompressFlags, source: Source): CompressConfig {
   const base = flags.config ? loadCompressConfig(flags.config) : parseCompressConfig({});
-  if (flags.quantize !== undefined && !['static', 'dynamic', 'none'].includes(flags.quantize))
-    throw new CliError(`--quantize: '${flags.quantize}' is not available (available: static, dynamic, none)`);
+  if (flags.quantize !== undefined && !['static', 'dynamic', 'qat', 'none'].includes(flags.quantize))
+    throw new CliError(`--quantize: '${flags.quantize}' is not available (available: static, dynamic, qat, none)`);
   if (flags.prune !== undefined && flags.prune !== 'magnitude' && flags.prune !== 'channel')
     throw new CliError(`--prune: '${flags.prune}' is not available (available: magnitude, channel)`);
   if ((flags.sparsity !== undefined || flags.pruneScope !== undefined) && !flags.prune && !base.prune)
@@ -118,6 +122,16 @@ function compressConfigFromCli(flags: CompressFlags, source: Source): CompressCo
           method: flags.prune ?? base.prune?.method,
           sparsity: num(flags.sparsity, 'sparsity', (n) => n >= 0 && n < 1) ?? base.prune?.sparsity,
           scope: flags.pruneScope ?? base.prune?.scope,
+          ...(flags.finetuneEpochs !== undefined || base.prune?.fineTune
+            ? {
+                fineTune: {
+                  ...(base.prune?.fineTune ?? {}),
+                  epochs:
+                    num(flags.finetuneEpochs, 'finetune-epochs', (n) => Number.isInteger(n) && n > 0) ??
+                    base.prune?.fineTune?.epochs,
+                },
+              }
+            : {}),
         }
       : undefined;
   const q = base.quantize;
@@ -145,6 +159,12 @@ function compressConfigFromCli(flags: CompressFlags, source: Source): CompressCo
           opTypes: [...q.exclude.opTypes, ...flags.excludeOp],
         },
         sensitivity: flags.sensitivity ?? q.sensitivity,
+        qat: {
+          ...q.qat,
+          epochs: num(flags.qatEpochs, 'qat-epochs', (n) => Number.isInteger(n) && n > 0) ?? q.qat.epochs,
+          lr: num(flags.qatLr, 'qat-lr', (n) => n > 0) ?? q.qat.lr,
+          scales: flags.qatScales ?? q.qat.scales,
+        },
       },
       ...(prune ? { prune } : {}),
       data: {
@@ -241,7 +261,7 @@ export function registerCompress(program: Command): void {
     .option('--config <file>', 'compress config (YAML/JSON; see docs/compress.md); flags override it')
     .option(
       '--quantize <mode>',
-      'static (int8 weights and activations, calibrated) or dynamic (int8 MatMul/Gemm weights, activations per batch)',
+      'static (int8 weights and activations, calibrated), qat (static after quantization-aware fine-tuning) or dynamic (int8 MatMul/Gemm weights, activations per batch)',
     )
     .option(
       '--prune <method>',
@@ -250,6 +270,10 @@ export function registerCompress(program: Command): void {
     .option(
       '--sparsity <s>',
       'with --prune: the fraction of weights set to zero (magnitude) or of channels removed (channel), e.g. 0.5',
+    )
+    .option(
+      '--finetune-epochs <n>',
+      'with --prune channel: fine-tune the pruned model for n epochs on the training split',
     )
     .option('--prune-scope <scope>', 'with --prune: global (one threshold, default) or layerwise')
     .option('--calibration <method>', 'activation ranges: minmax, percentile or entropy')
@@ -271,6 +295,9 @@ export function registerCompress(program: Command): void {
       [] as string[],
     )
     .option('--sensitivity', 'score each layer quantized alone (one evaluation per layer)')
+    .option('--qat-epochs <n>', 'with --quantize qat: fine-tuning epochs (default 1)')
+    .option('--qat-lr <lr>', 'with --quantize qat: learning rate (default 1e-4)')
+    .option('--qat-scales <s>', 'with --quantize qat: fixed (observed, then frozen; default) or learned (LSQ)')
     .option('--data <name>', "data set to calibrate and evaluate on (default: the run's)")
     .option('--data-root <dir>', 'folder of the data set files')
     .option('--eval-samples <n>', 'held-out samples scored (default: the whole test split)')
@@ -289,7 +316,9 @@ export function registerCompress(program: Command): void {
         const cfg = compressConfigFromCli(o, src);
         // dynamic quantization needs no calibration: data only when one is named (for accuracy)
         const data =
-          cfg.quantize.mode !== 'static' && !(cfg.data.name && datasetNames().includes(cfg.data.name))
+          cfg.quantize.mode !== 'static' &&
+          cfg.quantize.mode !== 'qat' &&
+          !(cfg.data.name && datasetNames().includes(cfg.data.name))
             ? undefined
             : loadCompressData(cfg);
         const model = loadModelFile(src.onnx);

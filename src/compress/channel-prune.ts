@@ -189,8 +189,11 @@ function take(
   return { data: out, dims: nd };
 }
 
-/** Which channels of each prunable group go: the `ratio` with the smallest L1 filter norm (at least one kept). */
-function choose(model: ModelProto, p: Plan, ratio: number): Map<string, number[]> {
+/**
+ * Which channels of each prunable group go: the `ratio` with the smallest L1 filter norm (at least one kept). With
+ * `multiple` > 1, a group of at least `multiple` channels keeps a multiple of it (the nearest to (1 − ratio)·c).
+ */
+function choose(model: ModelProto, p: Plan, ratio: number, multiple = 1): Map<string, number[]> {
   const inits = new Map(model.graph.initializer.map((t) => [t.name!, t] as const));
   const out = new Map<string, number[]>();
   for (const [root, convs] of p.producers) {
@@ -204,7 +207,11 @@ function choose(model: ModelProto, p: Plan, ratio: number): Map<string, number[]
       const per = d.length / c;
       for (let k = 0; k < c; k++) for (let i = 0; i < per; i++) score[k] += Math.abs(d[k * per + i]);
     }
-    const n = Math.min(c - 1, Math.floor(ratio * c));
+    const keep =
+      multiple > 1 && c >= multiple
+        ? Math.max(multiple, Math.round(((1 - ratio) * c) / multiple) * multiple)
+        : undefined;
+    const n = keep === undefined ? Math.min(c - 1, Math.floor(ratio * c)) : c - keep;
     if (n <= 0) continue;
     const order = Array.from({ length: c }, (_, i) => i).sort((a, b) => score[a] - score[b] || a - b);
     out.set(
@@ -217,13 +224,18 @@ function choose(model: ModelProto, p: Plan, ratio: number): Map<string, number[]
 
 /**
  * Removes `ratio` of the output channels of every prunable conv group (smallest L1 filter norms) and their dependents.
+ * `multiple` (default 1) rounds the channels each group keeps to a multiple of it: ORT's blocked (NCHWc) float
+ * convolutions want multiples of 8 on AVX2, and a ResNet pruned to 23/45/90 channels ran slower than the original.
  * Returns the smaller model, the groups pruned and those left whole with the reason.
  */
-export function pruneChannels(model: ModelProto, opts: { readonly ratio: number }): ChannelPruneResult {
+export function pruneChannels(
+  model: ModelProto,
+  opts: { readonly ratio: number; readonly multiple?: number },
+): ChannelPruneResult {
   if (!(opts.ratio > 0 && opts.ratio < 1))
     throw new CompressError(`prune.ratio: expected a fraction in (0, 1), got ${opts.ratio}`);
   const p = plan(model);
-  const removed = choose(model, p, opts.ratio);
+  const removed = choose(model, p, opts.ratio, opts.multiple);
   return { model: applyRemoval(model, p, removed, 'remove'), groups: groupsOf(p, removed, model), kept: keptOf(p) };
 }
 

@@ -17,6 +17,9 @@ import { quantizeDynamic } from './dynamic.js';
 import { pruneMagnitude, type PrunedLayer } from './prune.js';
 import { pruneChannels, type ChannelGroup } from './channel-prune.js';
 import { gzipSync } from 'node:zlib';
+import { quantizationAwareTraining } from './qat-train.js';
+import { fineTune, onnxWithWeights, type LabelledData } from './fine-tune.js';
+import { OnnxModule } from '../nn/onnx-module.js';
 import { quantizeStatic, sensitivity, type SensitivityRow, type StaticQuantResult } from './quantize.js';
 
 /** Zeros shaped like the model's first input (symbolic dimensions 1), for timing a model without a data set. */
@@ -46,6 +49,8 @@ export interface CompressData {
   readonly calibration: NDArray;
   /** Held-out inputs and labels for accuracy (optional: without it the report has no accuracy). */
   readonly eval?: EvalSet;
+  /** Labelled training data for quantization-aware training (mode qat). */
+  readonly train?: LabelledData;
 }
 
 /**
@@ -88,6 +93,9 @@ export interface CompressReport {
     readonly before: number;
     readonly after: number;
     readonly dropPoints: number;
+    /** mode qat: the accuracy of plain static quantization (before fine-tuning) and its drop, for comparison. */
+    readonly ptq?: number;
+    readonly ptqDropPoints?: number;
     readonly samples: number;
     readonly set: string;
   };
@@ -138,6 +146,23 @@ export function loadCompressData(cfg: CompressConfig): CompressData {
     [order[i], order[j]] = [order[j], order[i]];
   }
   const m = Math.min(ds.test.x.shape[0], cfg.data.evalSamples ?? Infinity);
+  const fineTuning = cfg.prune?.fineTune;
+  const qatSamples = Math.min(n, fineTuning?.samples ?? cfg.quantize.qat.samples ?? n);
+  const train =
+    cfg.quantize.mode !== 'qat' && !fineTuning
+      ? undefined
+      : qatSamples === n
+        ? { x: ds.train.x, y: ds.train.y }
+        : {
+            x: take(
+              ds.train.x,
+              Array.from({ length: qatSamples }, (_, i) => i),
+            ),
+            y: take(
+              ds.train.y,
+              Array.from({ length: qatSamples }, (_, i) => i),
+            ),
+          };
   const testIdx = Array.from({ length: m }, (_, i) => i);
   return {
     calibration: take(ds.train.x, order.slice(0, k)),
@@ -146,6 +171,7 @@ export function loadCompressData(cfg: CompressConfig): CompressData {
       y: m === ds.test.y.shape[0] ? ds.test.y : take(ds.test.y, testIdx),
       source: `${name} test split`,
     },
+    ...(train ? { train } : {}),
   };
 }
 
@@ -170,6 +196,10 @@ export async function compressModel(
   const input = model.graph.input.find((i) => !model.graph.initializer.some((t) => t.name === i.name));
   if (!input) throw new CompressError(`${opts.source}: the model has no graph input to feed`);
   // fail before the long work: a sensitivity analysis scores accuracy, so it needs labels
+  if (q.mode === 'qat' && !data?.train)
+    throw new CompressError(
+      'quantize.mode qat fine-tunes on labelled training data: name a data set (data.name, --data) or compress a run',
+    );
   if (q.sensitivity && q.mode === 'dynamic')
     throw new CompressError('quantize.sensitivity: the per-layer analysis is for static quantization (mode: static)');
   if (q.sensitivity)
@@ -186,12 +216,26 @@ export async function compressModel(
   if (cfg.prune?.method === 'channel') {
     say(`removing ${cfg.prune.sparsity} of the channels of every prunable conv group`);
     if (cfg.prune.sparsity <= 0) throw new CompressError('prune.sparsity: channel pruning needs a fraction above 0');
-    channels = pruneChannels(model, { ratio: cfg.prune.sparsity });
+    channels = pruneChannels(model, { ratio: cfg.prune.sparsity, multiple: cfg.prune.channelMultiple });
     if (!channels.groups.length)
       throw new CompressError(
         `nothing to prune: no conv group of the model can lose channels${channels.kept.length ? ` (${channels.kept.map((k) => k.reason).join('; ')})` : ''}`,
       );
     model = channels.model;
+    const ft = cfg.prune.fineTune;
+    if (ft) {
+      if (!data?.train)
+        throw new CompressError('prune.fineTune trains on labelled data: name a data set (data.name, --data)');
+      say(`fine-tuning the pruned model: ${ft.epochs} epoch(s) on ${data.train.x.shape[0]} samples`);
+      const net = new OnnxModule(model);
+      await fineTune(
+        net,
+        data.train,
+        { ...ft, session, onProgress: (b, of, l) => say(`fine-tune batch ${b}/${of}: loss ${l.toFixed(4)}`) },
+        'prune.fineTune',
+      );
+      model = onnxWithWeights(model, net);
+    }
     const count = (m: ModelProto) =>
       m.graph.node
         .filter((n) => n.opType === 'Conv' || n.opType === 'Gemm')
@@ -205,6 +249,10 @@ export async function compressModel(
     const [p0, p1] = [count(original), count(model)];
     pruned = { model, layers: [], sparsity: 1 - p1 / p0, params: p0 };
   } else if (cfg.prune) {
+    if (cfg.prune.fineTune)
+      throw new CompressError(
+        'prune.fineTune: only channel pruning fine-tunes (training would refill the zeros of magnitude pruning)',
+      );
     say(`pruning to ${cfg.prune.sparsity} sparsity (magnitude, ${cfg.prune.scope})`);
     pruned = pruneMagnitude(model, {
       sparsity: cfg.prune.sparsity,
@@ -217,7 +265,8 @@ export async function compressModel(
   let float: ModelProto,
     quantized: ModelProto,
     plan: { nodes: ReadonlySet<string>; folded: ReadonlyMap<string, string>; skipped: ReadonlyMap<string, string> };
-  if (q.mode === 'static') {
+  let ptqAccuracy: number | undefined;
+  if (q.mode === 'static' || q.mode === 'qat') {
     if (!data)
       throw new CompressError(
         'static quantization calibrates activation ranges on data: name a data set (data.name, --data) or use --quantize dynamic',
@@ -238,6 +287,19 @@ export async function compressModel(
     });
     ({ float, model: quantized } = quant);
     plan = { nodes: new Set(quant.plan.kinds.keys()), folded: quant.plan.folded, skipped: quant.plan.skipped };
+    if (q.mode === 'qat') {
+      if (data.eval?.y) ptqAccuracy = await accuracyOf(encodeModel(quantized), data.eval, { session });
+      const t = data.train!;
+      say(`quantization-aware training: ${q.qat.epochs} epoch(s) on ${t.x.shape[0]} samples (${q.qat.scales} scales)`);
+      const r = await quantizationAwareTraining(quant, t, {
+        ...q.qat,
+        activationType: q.activationType,
+        reduceRange: q.reduceRange,
+        session,
+        onProgress: (b, of, loss) => say(`QAT batch ${b}/${of}: loss ${loss.toFixed(4)}`),
+      });
+      quantized = r.model;
+    }
   } else if (q.mode === 'none') {
     if (!cfg.prune) throw new CompressError('quantize.mode none: nothing to do (no prune section either)');
     float = original;
@@ -253,7 +315,14 @@ export async function compressModel(
     ({ float, model: quantized } = d);
     plan = { nodes: new Set(d.nodes), folded: new Map(), skipped: d.skipped };
   }
-  const kind = q.mode === 'static' ? 'static-int8' : q.mode === 'dynamic' ? 'dynamic-int8' : 'none';
+  const kind =
+    q.mode === 'static'
+      ? 'static-int8'
+      : q.mode === 'qat'
+        ? 'qat-int8'
+        : q.mode === 'dynamic'
+          ? 'dynamic-int8'
+          : 'none';
   const pruneMeta = pruned
     ? { prune: { method: cfg.prune!.method, scope: cfg.prune!.scope, sparsity: pruned.sparsity } }
     : {};
@@ -262,7 +331,9 @@ export async function compressModel(
       ? {}
       : {
           quantize: kind,
-          ...(q.mode === 'static' ? { method: q.calibration.method, activationType: q.activationType } : {}),
+          ...(q.mode === 'static' || q.mode === 'qat'
+            ? { method: q.calibration.method, activationType: q.activationType }
+            : {}),
           perChannel: q.perChannel,
         };
   const metadata = [
@@ -283,6 +354,7 @@ export async function compressModel(
       before: a0,
       after: a1,
       dropPoints: 100 * (a0 - a1),
+      ...(ptqAccuracy !== undefined ? { ptq: ptqAccuracy, ptqDropPoints: 100 * (a0 - ptqAccuracy) } : {}),
       samples: data.eval.x.shape[0],
       set: data.eval.source ?? 'held-out set',
     };
@@ -327,7 +399,7 @@ export async function compressModel(
             node: name,
             opType: n.opType,
             status: 'float',
-            detail: plan.skipped.get(name) ?? (q.mode === 'static' ? 'input not quantized' : 'not a MatMul/Gemm'),
+            detail: plan.skipped.get(name) ?? (q.mode === 'dynamic' ? 'not a MatMul/Gemm' : 'input not quantized'),
           };
         });
   const report: CompressReport = {
@@ -355,7 +427,7 @@ export async function compressModel(
     kernels: q.mode === 'none' ? {} : await optimizedKernels(after, { session }),
     layers,
     ...(sens ? { sensitivity: sens } : {}),
-    calibrationSamples: q.mode === 'static' ? data!.calibration.shape[0] : 0,
+    calibrationSamples: q.mode === 'static' || q.mode === 'qat' ? data!.calibration.shape[0] : 0,
     machine: {
       cpu: cpus()[0]?.model ?? 'unknown',
       loadavg: loadavg().map((x) => Math.round(x * 100) / 100),

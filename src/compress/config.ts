@@ -17,9 +17,11 @@ export const compressConfigSchema = z
         /**
          * 'static': int8 weights and activations, activation ranges calibrated on sample data (convolutional nets).
          * 'dynamic': int8 MatMul/Gemm weights, activations quantized per batch in the graph (transformers, LSTMs).
+         * 'qat': static int8 after quantization-aware fine-tuning (fake quantization in the training graph) on the
+         *   training split, starting from the calibrated ranges.
          * 'none': no quantization (pruning only; the default when a config has a `prune` section and no mode).
          */
-        mode: z.enum(['static', 'dynamic', 'none']).default('static'),
+        mode: z.enum(['static', 'dynamic', 'qat', 'none']).default('static'),
         calibration: z
           .object({
             method: z.enum(['minmax', 'percentile', 'entropy']).default('minmax'),
@@ -47,6 +49,24 @@ export const compressConfigSchema = z
           })
           .strict()
           .prefault({}),
+        /** Quantization-aware training (mode: qat): the fine-tuning run and the fake quantizers. */
+        qat: z
+          .object({
+            epochs: z.number().int().positive().default(1),
+            /** Adam's learning rate (fine-tuning a trained model: small). */
+            lr: z.number().positive().default(1e-4),
+            batchSize: z.number().int().positive().default(64),
+            /** Training samples fine-tuned on (default: the whole training split). */
+            samples: z.number().int().positive().optional(),
+            /** fixed: calibrated ranges refined by observers, then frozen; learned: LSQ scales trained with the weights. */
+            scales: z.enum(['fixed', 'learned']).default('fixed'),
+            /** fixed: steps during which EMA observers update the ranges before they freeze. */
+            observerWarmupSteps: z.number().int().min(0).default(100),
+            observerMomentum: z.number().gt(0).max(1).default(0.01),
+            seed: z.number().int().default(0),
+          })
+          .strict()
+          .prefault({}),
         /** Score every layer quantized alone on the held-out set (one evaluation per layer). */
         sensitivity: z.boolean().default(false),
       })
@@ -63,6 +83,21 @@ export const compressConfigSchema = z
         scope: z.enum(['global', 'layerwise']).default('global'),
         /** Node names whose weights are not pruned. */
         excludeNodes: z.array(z.string()).default([]),
+        /** channel: the channels each group keeps are rounded to a multiple of this (8: ORT's AVX2 conv blocks). */
+        channelMultiple: z.number().int().positive().default(8),
+        /** channel: fine-tune the pruned (smaller, dense) model on the training split before anything else. */
+        fineTune: z
+          .object({
+            epochs: z.number().int().positive().default(1),
+            /** Adam's learning rate. */
+            lr: z.number().positive().default(1e-3),
+            batchSize: z.number().int().positive().default(64),
+            /** Training samples fine-tuned on (default: the whole training split). */
+            samples: z.number().int().positive().optional(),
+            seed: z.number().int().default(0),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

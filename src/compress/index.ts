@@ -64,3 +64,7 @@ export {
 } from './prune.js';
 export { pruneChannels, zeroPrunedChannels, type ChannelGroup, type ChannelPruneResult } from './channel-prune.js';
 export { reportMarkdown } from './report.js';
+export { fakeQuantize, fakeQuantizeWeight, type FakeQuantOptions } from './fake-quant.js';
+export { QatModule, type QatOptions } from './qat.js';
+export { quantizationAwareTraining, type QatResult, type QatTrainOptions } from './qat-train.js';
+export { fineTune, onnxWithWeights, type FineTuneOptions, type LabelledData } from './fine-tune.js';

@@ -13,8 +13,8 @@ export function reportMarkdown(r: CompressReport): string {
   const lines = [
     `# Compression report: ${r.source}`,
     '',
-    q.mode === 'static'
-      ? `Static int8 quantization: ${q.calibration.method} calibration on ${r.calibrationSamples} training samples` +
+    q.mode === 'static' || q.mode === 'qat'
+      ? `${q.mode === 'qat' ? `Quantization-aware training (${q.qat.epochs} epoch(s), lr ${q.qat.lr}, ${q.qat.scales} scales) after static int8 quantization` : 'Static int8 quantization'}: ${q.calibration.method} calibration on ${r.calibrationSamples} training samples` +
         `${q.calibration.method === 'percentile' ? ` (percentile ${q.calibration.percentile})` : ''}, weights ${q.perChannel ? 'per channel' : 'per tensor'}` +
         `${q.reduceRange ? ' (7-bit, reduce-range)' : ''}, activations ${q.activationType}.`
       : q.mode === 'none'
@@ -33,6 +33,10 @@ export function reportMarkdown(r: CompressReport): string {
     lines.push(
       `| accuracy (${r.accuracy.set}, ${r.accuracy.samples} samples) | ${pct(r.accuracy.before)} | ${pct(r.accuracy.after)} | ${r.accuracy.dropPoints >= 0 ? '−' : '+'}${Math.abs(r.accuracy.dropPoints).toFixed(2)} points |`,
     );
+  if (r.accuracy?.ptq !== undefined)
+    lines.push(
+      `| accuracy of static PTQ without fine-tuning | ${pct(r.accuracy.before)} | ${pct(r.accuracy.ptq)} | ${r.accuracy.ptqDropPoints! >= 0 ? '−' : '+'}${Math.abs(r.accuracy.ptqDropPoints!).toFixed(2)} points |`,
+    );
   for (const l of r.latency)
     lines.push(
       `| latency, batch ${l.batch} | ${l.beforeMs.toFixed(3)} ms | ${l.afterMs.toFixed(3)} ms | ${l.speedup.toFixed(2)}× faster |`,
@@ -42,7 +46,7 @@ export function reportMarkdown(r: CompressReport): string {
       3,
       0,
       '',
-      `Channel pruning: ${r.prune.channelGroups.length} conv group(s) lost ${pct(r.prune.sparsity)} of their channels; the Conv/Gemm weights went from ${r.prune.params} to ${Math.round(r.prune.params * (1 - r.prune.sparsityReached))} (−${pct(r.prune.sparsityReached)}). The model is smaller and dense.`,
+      `Channel pruning: ${r.prune.channelGroups.length} conv group(s) lost ${pct(r.prune.channelGroups.reduce((a, g) => a + g.removed.length, 0) / r.prune.channelGroups.reduce((a, g) => a + g.channels, 0))} of their channels (target ${pct(r.prune.sparsity)}, kept counts rounded to multiples of ${r.prune.channelMultiple}); the Conv/Gemm weights went from ${r.prune.params} to ${Math.round(r.prune.params * (1 - r.prune.sparsityReached))} (−${pct(r.prune.sparsityReached)}). The model is smaller and dense.`,
     );
   } else if (r.prune) {
     lines.splice(

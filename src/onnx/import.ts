@@ -41,8 +41,16 @@ export interface ImportedGraph {
   readonly params: Readonly<Record<string, NDArray>>;
   /** Other initializers (integer tables, shapes), baked in as constants. */
   readonly constants: Readonly<Record<string, NDArray>>;
-  /** Rebuilds the graph over traced inputs and parameters; returns the outputs by name. */
-  apply(inputs: Readonly<Record<string, Tensor>>, params: Readonly<Record<string, Tensor>>): Record<string, Tensor>;
+  /**
+   * Rebuilds the graph over traced inputs and parameters; returns the outputs by name. `transform`, when given, sees
+   * every graph input and every tensor a node computes, by its ONNX name, and what it returns is what the rest of the
+   * graph reads (fake quantization in quantization-aware training wraps activations this way).
+   */
+  apply(
+    inputs: Readonly<Record<string, Tensor>>,
+    params: Readonly<Record<string, Tensor>>,
+    transform?: (name: string, value: Tensor) => Tensor,
+  ): Record<string, Tensor>;
 }
 
 function attrs(n: NodeProto): Map<string, AttributeProto> {
@@ -127,12 +135,12 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
     outputs,
     params,
     constants,
-    apply(feeds, ps) {
+    apply(feeds, ps, transform) {
       const env = new Map<string, Value>();
       for (const i of inputs) {
         const t = feeds[i.name];
         if (!t) throw new Error(`importOnnx: missing input ${i.name}`);
-        env.set(i.name, t);
+        env.set(i.name, transform ? transform(i.name, t) : t);
       }
       for (const [k, v] of Object.entries(constants)) env.set(k, hostOrConst(v));
       for (const k of Object.keys(params)) {
@@ -159,7 +167,8 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
           throw err instanceof UnsupportedOnnxError ? new UnsupportedOnnxError(message) : new Error(message);
         }
         n.output.forEach((name, i) => {
-          if (outs[i] !== undefined) env.set(name, outs[i]);
+          const v = outs[i];
+          if (v !== undefined) env.set(name, transform && v instanceof Tensor ? transform(name, v) : v);
           else if (name !== '')
             throw new UnsupportedOnnxError(
               `importOnnx: node ${n.name ?? ''} (${n.opType}): optional output ${i} ('${name}') is not produced by the importer`,

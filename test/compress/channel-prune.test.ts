@@ -200,3 +200,23 @@ test('channel pruning leaves a group whole when it reaches a Concat or a graph o
     (e: Error) => e instanceof CompressError && /prune\.ratio/.test(e.message),
   );
 });
+
+test('channel pruning with `multiple`: every group keeps a multiple of it (the nearest to the ratio)', () => {
+  const m = residual(false, 'Flatten');
+  const plain = pruneChannels(m, { ratio: 0.3 });
+  assert.deepEqual(plain.groups.map((g) => [g.channels, g.removed.length]).sort(), [
+    [6, 1],
+    [8, 2],
+  ]);
+  const rounded = pruneChannels(m, { ratio: 0.3, multiple: 4 });
+  assert.deepEqual(
+    rounded.groups.map((g) => [g.channels, g.channels - g.removed.length]).sort(),
+    [
+      [6, 4],
+      [8, 4],
+    ],
+    'kept 4 of 6 and 4 of 8',
+  );
+  const dims = new Map(rounded.model.graph.initializer.map((t) => [t.name, t.dims.map(Number)] as const));
+  assert.deepEqual(dims.get('conv1.w'), [4, 4, 3, 3]);
+});

@@ -80,3 +80,61 @@ test('a sensitivity analysis without labels fails before any work, naming the da
     /needs labels, but the calibration data/,
   );
 });
+
+test('compressModel with quantize.mode qat: fine-tuned int8 model, the PTQ accuracy beside it, integer kernels', async () => {
+  const y = await labels();
+  const cfg = parseCompressConfig({
+    quantize: { mode: 'qat', reduceRange: true, qat: { epochs: 1, lr: 1e-3, batchSize: 32, observerWarmupSteps: 2 } },
+    report: { latencyBatches: [], threads: 1 },
+  });
+  const data = { calibration: x, eval: { x, y, source: 'synthetic' }, train: { x, y } };
+  const { model, report } = await compressModel(classifier(), data, cfg, { source: 'test' });
+  assert.equal(report.accuracy!.before, 1);
+  assert.ok(report.accuracy!.ptq !== undefined && report.accuracy!.ptqDropPoints !== undefined);
+  assert.ok(report.accuracy!.after > 0.8, `${report.accuracy!.after}`);
+  assert.deepEqual(report.kernels, { QLinearConv: 2, QLinearAdd: 1, QLinearGlobalAveragePool: 1, QGemm: 1 });
+  assert.match(model.metadataProps!.find((p) => p.key === COMPRESSION_METADATA_KEY)!.value, /"qat-int8"/);
+  assert.match(reportMarkdown(report), /Quantization-aware training \(1 epoch\(s\)/);
+  await assert.rejects(
+    compressModel(classifier(), { calibration: x }, cfg, { source: 'test' }),
+    /quantize\.mode qat fine-tunes on labelled training data/,
+  );
+});
+
+test('channel pruning with prune.fineTune trains the smaller model on the training labels', async () => {
+  // labels the model does not know (a fixed pseudo-random class per sample): only training can raise the accuracy
+  const y: L.NDArray = {
+    dtype: 'int64',
+    shape: [96],
+    data: BigInt64Array.from({ length: 96 }, (_, i) => BigInt((i * 7 + (i >> 3)) % 3)),
+  };
+  const data = { calibration: x, eval: { x, y, source: 'synthetic' }, train: { x, y } };
+  const pruneOnly = { method: 'channel', sparsity: 0.5 } as const;
+  const report = { latencyBatches: [], threads: 1 };
+  const plain = await compressModel(classifier(), data, parseCompressConfig({ prune: pruneOnly, report }), {
+    source: 'test',
+  });
+  const tuned = await compressModel(
+    classifier(),
+    data,
+    parseCompressConfig({ prune: { ...pruneOnly, fineTune: { epochs: 8, lr: 3e-2, batchSize: 16 } }, report }),
+    { source: 'test' },
+  );
+  assert.deepEqual(
+    tuned.model.graph.initializer.map((t) => t.dims),
+    plain.model.graph.initializer.map((t) => t.dims),
+    'the same pruned shapes',
+  );
+  const a0 = plain.report.accuracy!.after,
+    a1 = tuned.report.accuracy!.after;
+  assert.ok(a1 > a0 + 0.1, `fine-tuned ${a1} vs pruned ${a0}`);
+  await assert.rejects(
+    compressModel(
+      classifier(),
+      data,
+      parseCompressConfig({ prune: { method: 'magnitude', sparsity: 0.5, fineTune: {} }, report }),
+      { source: 'test' },
+    ),
+    /prune\.fineTune: only channel pruning fine-tunes/,
+  );
+});
