@@ -177,7 +177,10 @@ function registerRegistryCommands(program: Command): void {
     .requiredOption('--onnx <path>', 'an ONNX artifact path of --run, or a local .onnx file')
     .option('--run <id>', 'run the model comes from (metrics and lineage are copied)')
     .option('--weights <path>', 'weights artifact or file')
-    .option('--signature <file>', 'JSON {inputs:[{name,dtype,shape}], outputs:[...]} (default: read from the ONNX graph)')
+    .option(
+      '--signature <file>',
+      'JSON {inputs:[{name,dtype,shape}], outputs:[...]} (default: read from the ONNX graph)',
+    )
     .option('--alias <names>', 'comma-separated aliases to point at it')
     .option('--description <text>')
     .option('--json')

@@ -18,6 +18,8 @@ export async function seedStore(store: TrackingStore, dir: string): Promise<{ ru
       name: `trial-${i}`,
       params: { lr, batch: 64 * (1 + (i % 2)), optimizer: i % 3 ? 'adam' : 'sgd' },
       seed: i,
+      config: { model: 'mlp', lr, seed: i },
+      dataset: { name: 'fashion-mnist-subset', fingerprint: `sha256:${'5e'.repeat(32)}` },
       git: false,
       systemMetricsMs: 0,
       handleExit: false,

@@ -414,6 +414,26 @@
     if (el._uplot) el._uplot.destroy();
     el.innerHTML = '';
     el.classList.add('plot');
+    // uPlot aligns series on shared x values: dots that share an x (trials with the same width or optimizer) are
+    // spread a little (category axes) or nudged by a negligible amount, so every trial stays visible
+    series = series.map(function (s) {
+      if (!s.dots) return s;
+      var seen = new Map();
+      s.points.forEach(function (p) {
+        seen.set(p[0], (seen.get(p[0]) || 0) + 1);
+      });
+      var used = new Map();
+      return Object.assign({}, s, {
+        points: s.points.map(function (p) {
+          var n = seen.get(p[0]);
+          if (n < 2) return p;
+          var k = used.get(p[0]) || 0;
+          used.set(p[0], k + 1);
+          var x = o.xValues ? p[0] + (k - (n - 1) / 2) * Math.min(0.6 / n, 0.06) : p[0] * (1 + k * 1e-9) + k * 1e-12;
+          return [x, p[1]];
+        }),
+      });
+    });
     var xsSet = new Set();
     series.forEach(function (s) {
       s.points.forEach(function (p) {
@@ -503,7 +523,17 @@
       return v === null || v === undefined ? '–' : fmt(v);
     }
     var width = Math.max(240, Math.floor(el.clientWidth || o.width || 480));
-    var xAxis = { label: o.xLabel || '', labelSize: 18, size: 36 };
+    var xAxis = {
+      label: o.xLabel || '',
+      labelSize: 18,
+      size: 36,
+      values: function (_u, splits) {
+        return splits.map(function (v) {
+          var decade = Math.abs(Math.log10(Math.abs(v)) - Math.round(Math.log10(Math.abs(v)))) < 1e-9;
+          return o.logX && !decade ? '' : fmt(v);
+        });
+      },
+    };
     if (o.intX || o.xValues) {
       xAxis.incrs = INT_INCRS;
       xAxis.values = function (_u, splits) {
@@ -558,7 +588,7 @@
     o = o || {};
     var w = Math.max(240, Math.floor(el.clientWidth || 420)),
       h = o.height || 300,
-      l = 56,
+      l = 72,
       r = 12,
       t = 10,
       b = 36;
