@@ -94,8 +94,11 @@ function uiAsset(name: string): string {
 }
 
 /** A file of the installed uPlot package (the charting library, a dependency: served locally, never from a CDN). */
-function uplotAsset(name: string): string {
-  return readFileSync(createRequire(import.meta.url).resolve(`uplot/dist/${name}`), 'utf8');
+function uplotAsset(file: 'js' | 'css'): string {
+  const require = createRequire(import.meta.url);
+  const path =
+    file === 'js' ? require.resolve('uplot/dist/uPlot.iife.min.js') : require.resolve('uplot/dist/uPlot.min.css');
+  return readFileSync(path, 'utf8');
 }
 
 /** Builds the app (not listening): `app.inject()` for tests, `app.listen()` for `lathe ui`. */
@@ -107,8 +110,8 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
     js: uiAsset('app.js'),
     charts: uiAsset('charts.js'),
     css: uiAsset('app.css'),
-    uplotJs: uplotAsset('uPlot.iife.min.js'),
-    uplotCss: uplotAsset('uPlot.min.css'),
+    uplotJs: uplotAsset('js'),
+    uplotCss: uplotAsset('css'),
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {

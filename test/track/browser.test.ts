@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { logArtifactTo, startRun, startUi, type TrackingStore } from '../../src/track/index.js';
 import { writeImageGrid } from '../../src/data/image-grid.js';
 import { tempSqlite } from './helpers.js';
@@ -76,8 +77,13 @@ async function open(path: string, width = 1400): Promise<Page> {
   return page;
 }
 
-const shot = async (page: Page, name: string, fullPage = false): Promise<void> => {
-  await page.screenshot({ path: join(shots, name), fullPage });
+/** A screenshot, written as a palette PNG (small enough to commit under docs/screenshots). */
+const shot = async (page: Page, name: string, opts: { fullPage?: boolean; height?: number } = {}): Promise<void> => {
+  const raw = await page.screenshot({
+    fullPage: opts.fullPage ?? false,
+    ...(opts.height ? { clip: { x: 0, y: 0, width: page.viewportSize()!.width, height: opts.height } } : {}),
+  });
+  await sharp(raw).png({ palette: true, compressionLevel: 9 }).toFile(join(shots, name));
   assert.ok(statSync(join(shots, name)).size > 5000, name);
 };
 
@@ -180,7 +186,7 @@ test('run page: hover values, zoom, log y, smoothing, epoch axis, single-point v
   await page.fill('#smooth', '0');
   await page.dispatchEvent('#smooth', 'input');
   await page.selectOption('#xAxis', 'step');
-  await shot(page, 'run.png', true);
+  await shot(page, 'run.png', { fullPage: true });
 
   // notes are a write: refused without the token, saved with the token URL lathe ui prints
   const dialogs: string[] = [];
@@ -217,7 +223,7 @@ test('compare: several metrics overlaid for several runs, params side by side, c
   assert.equal(await page.locator('#paramsDiff tbody tr').count(), 3);
   await page.check('#onlyDiff');
   assert.equal(await page.locator('#paramsDiff tbody tr:visible').count(), 3, 'lr, batch and optimizer differ');
-  await shot(page, 'compare.png', true);
+  await shot(page, 'compare.png', { fullPage: true });
   const widths = (): Promise<[number, number]> =>
     page.evaluate(
       "(() => { const b = document.querySelector('#cmpCharts .chart-box'); return [b._uplot.width, b.clientWidth]; })()",
@@ -265,7 +271,7 @@ test('study page: history on whole trials, intermediate values, slices, contour,
   await page.selectOption('#cx', 'width');
   await page.selectOption('#cy', 'lr');
   await page.waitForSelector('#contour canvas');
-  await shot(page, 'study.png', true);
+  await shot(page, 'study.png', { fullPage: true, height: 1700 });
   await page.goto(`${ui.url}/#/study/size-vs-loss`);
   await page.waitForSelector('#pareto svg circle.dot');
   await shot(page, 'pareto.png');

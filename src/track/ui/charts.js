@@ -219,8 +219,8 @@
       h = o.height || 300,
       t = 24,
       b = 24,
-      l = 40,
-      r = 40;
+      l = 48,
+      r = 56;
     var n = dims.length ? dims[0].values.length : 0;
     var scales = dims.map(function (d) {
       var numeric = d.values.every(function (v) {
@@ -391,6 +391,23 @@
 
   var INT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
 
+  var uplotQueue = null;
+  /** Loads /ui/uplot.js once, then runs every callback queued meanwhile. */
+  function loadUplot(cb) {
+    if (uplotQueue) return uplotQueue.push(cb);
+    uplotQueue = [cb];
+    var tag = document.createElement('script');
+    tag.src = '/ui/uplot.js';
+    tag.onload = function () {
+      var q = uplotQueue;
+      uplotQueue = [];
+      q.forEach(function (f) {
+        f();
+      });
+    };
+    document.head.appendChild(tag);
+  }
+
   /** Charts drawn into an element follow its width (the page is responsive; uPlot draws at a fixed size). */
   var resizer =
     typeof ResizeObserver === 'function'
@@ -407,10 +424,18 @@
    * A uPlot chart in `el`: series = [{name, points: [[x, y], ...], dots?, color?}] on one x axis (their x values merged).
    * o: {xLabel, yLabel, height, logX, logY, intX (integer ticks), smooth (EMA weight 0..0.99, raw kept faint),
    * xValues (tick labels for category indices), onZoom(min, max)}. Hover shows values in the legend; drag zooms x,
-   * double-click resets. Returns the uPlot instance (also el._uplot); el.dataset.xmin/xmax follow the x range.
+   * double-click resets. Returns the uPlot instance (also el._uplot; null while uPlot is still loading: the chart is
+   * drawn once it is); el.dataset.xmin/xmax follow the x range.
    */
   function plot(el, series, o) {
     o = o || {};
+    if (!window.uPlot) {
+      // uPlot is loaded on the first chart, so the runs table (no charts) paints without it
+      loadUplot(function () {
+        plot(el, series, o);
+      });
+      return null;
+    }
     if (el._uplot) el._uplot.destroy();
     el.innerHTML = '';
     el.classList.add('plot');
