@@ -424,10 +424,9 @@
   function artifactUrl(runId, path) {
     return '/api/runs/' + encodeURIComponent(runId) + '/artifacts/' + path.split('/').map(encodeURIComponent).join('/');
   }
-  function lineageKv(lin, run) {
+  function lineageKv(lin) {
     lin = lin || {};
     return kv({
-      run: run || '–',
       git: lin.git ? lin.git.commit.slice(0, 12) + (lin.git.dirty ? ' (dirty)' : '') : '–',
       config_hash: lin.configHash ? lin.configHash.slice(0, 19) + '…' : '–',
       dataset: lin.dataset

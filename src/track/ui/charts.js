@@ -392,10 +392,14 @@
   var INT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
 
   var uplotQueue = null;
-  /** Loads /ui/uplot.js once, then runs every callback queued meanwhile. */
+  /** Loads /ui/uplot.js and /ui/uplot.css once, then runs every callback queued meanwhile. */
   function loadUplot(cb) {
     if (uplotQueue) return uplotQueue.push(cb);
     uplotQueue = [cb];
+    var css = document.createElement('link');
+    css.rel = 'stylesheet';
+    css.href = '/ui/uplot.css';
+    document.head.appendChild(css);
     var tag = document.createElement('script');
     tag.src = '/ui/uplot.js';
     tag.onload = function () {
