@@ -1,7 +1,8 @@
 // `npm run bench -- track [--json]`: the tracking store and UI at 10,000 runs x 100 metric points, and the cost of
 // logging inside a real training loop (the MLP 784-256-256-10 train step).
 // Env: LATHE_BENCH_TRACK_RUNS (default 10000), LATHE_BENCH_STEPS (training steps of the overhead measurement, both
-// arms together, default 8000 = 80 pairs of 50-step chunks). `--overhead` measures only the overhead.
+// arms together, default 8000 = 80 pairs of 50-step chunks). `--overhead` measures only the overhead; `--ui` only the
+// 10,000-run list and the runs page's first paint.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -302,6 +303,20 @@ export async function run(args: string[]): Promise<void> {
     );
     const paint = await firstPaint(ui.url, 6);
     await ui.app.close();
+    if (args.includes('--ui')) {
+      const out = {
+        workload: 'track-10k-ui',
+        runs,
+        list_ms: r1(listMs),
+        list_sorted_by_metric_ms: r1(sortedMs),
+        list_filtered_ms: r1(filteredMs),
+        first_paint_ms: paint ? r1(paint.table) : null,
+        first_contentful_paint_ms: paint ? r1(paint.fcp) : null,
+        fill_s: r1(fillS),
+      };
+      console.log(json ? JSON.stringify(out) : `track ui: ${JSON.stringify(out)}`);
+      return;
+    }
     const rate = await throughput(store, 1_000_000);
     const ov = await overhead(store, steps);
     const out = {

@@ -112,6 +112,24 @@ try {
   step('import every subpath (ESM)');
   run(process.execPath, ['probe.mjs'], { cwd: app });
 
+  step('the installed UI serves its pages and its charting library (uPlot, a dependency, no CDN)');
+  writeFileSync(
+    join(app, 'ui.mjs'),
+    `import { createTrackingServer, openStore } from 'lathe/track';
+const store = await openStore(process.argv[2]);
+const app = createTrackingServer({ store });
+for (const url of ['/', '/ui/app.js', '/ui/charts.js', '/ui/app.css', '/ui/uplot.js', '/ui/uplot.css']) {
+  const r = await app.inject({ method: 'GET', url });
+  if (r.statusCode !== 200 || r.body.length < 100) throw new Error(url + ': ' + r.statusCode + ' ' + r.body.slice(0, 200));
+}
+if (!(await app.inject({ method: 'GET', url: '/ui/uplot.js' })).body.includes('uPlot')) throw new Error('/ui/uplot.js is not uPlot');
+await app.close();
+await store.close();
+console.log('ui ok: pages and uPlot served from the installed package');
+`,
+  );
+  run(process.execPath, ['ui.mjs', join(app, 'ui-store')], { cwd: app });
+
   step('types resolve (tsc in the empty project)');
   writeFileSync(
     join(app, 'probe.ts'),

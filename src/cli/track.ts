@@ -1,3 +1,4 @@
+import { onnxSignature } from './onnx-signature.js';
 import { TuneStudySource } from './tune-study-source.js';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -176,7 +177,10 @@ function registerRegistryCommands(program: Command): void {
     .requiredOption('--onnx <path>', 'an ONNX artifact path of --run, or a local .onnx file')
     .option('--run <id>', 'run the model comes from (metrics and lineage are copied)')
     .option('--weights <path>', 'weights artifact or file')
-    .option('--signature <file>', 'JSON {inputs:[{name,dtype,shape}], outputs:[...]}')
+    .option(
+      '--signature <file>',
+      'JSON {inputs:[{name,dtype,shape}], outputs:[...]} (default: read from the ONNX graph)',
+    )
     .option('--alias <names>', 'comma-separated aliases to point at it')
     .option('--description <text>')
     .option('--json')
@@ -210,6 +214,7 @@ function registerRegistryCommands(program: Command): void {
             onnx: o.onnx,
             weights: o.weights,
             signature,
+            signatureOf: onnxSignature,
             description: o.description,
             aliases: o.alias ? o.alias.split(',').filter(Boolean) : [],
           });

@@ -14,6 +14,7 @@ import { CliError } from './errors.js';
 import { UserError } from '../util/errors.js';
 import { openTracking } from '../track/open.js';
 import { trackingCallback } from '../track/callback.js';
+import { datasetLineage } from './dataset-fingerprint.js';
 import { registerModel as registerTrackedModel } from '../track/registry.js';
 import type { TrainConfig } from '../train/config.js';
 import type { Callback } from '../train/callbacks.js';
@@ -105,7 +106,13 @@ export function registerTrain(program: Command): void {
             ? await openTracking(typeof o.track === 'string' ? o.track : undefined)
             : undefined;
         const run = tracking
-          ? await tracking.startRun({ experiment: cfg.name, params: flatParams(cfg), config: cfg, seed: cfg.seed })
+          ? await tracking.startRun({
+              experiment: cfg.name,
+              params: flatParams(cfg),
+              config: cfg,
+              seed: cfg.seed,
+              dataset: datasetLineage(cfg.data),
+            })
           : undefined;
         try {
           const callbacks: Callback[] = run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [];

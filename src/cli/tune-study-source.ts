@@ -7,7 +7,7 @@ import type { Storage, StudyRecord } from '../tune/storage/storage.js';
 import type { FrozenTrial } from '../tune/types.js';
 import type { StudySource, StudySummary, TrialRecord } from '../track/study-views.js';
 
-/** A tune trial as the UI shows it: booleans and null parameters as text. */
+/** A tune trial as the UI shows it: booleans and null parameters as text, internal values, log scales, intermediate values. */
 function trialRecord(t: FrozenTrial): TrialRecord {
   const params: Record<string, number | string> = {};
   for (const [k, v] of Object.entries(t.params))
@@ -17,6 +17,12 @@ function trialRecord(t: FrozenTrial): TrialRecord {
     state: t.state,
     params,
     values: t.state === 'COMPLETE' ? t.values : null,
+    internal: t.internal,
+    logParams: Object.keys(t.distributions).filter((k) => {
+      const d = t.distributions[k];
+      return d.type !== 'categorical' && d.log;
+    }),
+    intermediate: [...t.intermediate.entries()].sort((a, b) => a[0] - b[0]),
     ...(t.startedAt !== null ? { startedAt: t.startedAt } : {}),
     ...(t.completedAt !== null ? { completedAt: t.completedAt } : {}),
   };

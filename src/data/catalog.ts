@@ -44,6 +44,8 @@ export interface DatasetInfo {
 export interface CatalogDataset extends DatasetInfo {
   /** The splits in memory; `root` names the folder to read (it must exist), `limit` caps the training rows. */
   load(opts: { root?: string; limit?: number }): DatasetSplits;
+  /** The folder `load` reads for this `root` (what a run's dataset fingerprint hashes); throws when it is missing. */
+  locate?(root?: string): string;
   /** Where workers can rebuild the training split (decoded and augmented off the main thread). */
   trainSource?(opts: { root?: string; augment: boolean }): SourceSpec;
 }
@@ -109,6 +111,7 @@ registerDataset({
   description: 'Fashion-MNIST, 60,000 train / 10,000 test 28×28 greyscale images in 10 classes (MIT, Zalando Research)',
   ...fashionInfo,
   load: ({ root, limit }) => fashionSplits(fashionDir(root), limit),
+  locate: (root) => fashionDir(root),
   trainSource: ({ root, augment }) => fashionSource(fashionDir(root), augment),
 });
 
@@ -118,6 +121,7 @@ registerDataset({
     'the Fashion-MNIST subset shipped with lathe (data/fashion-mnist-subset): a class-balanced slice of train and test',
   ...fashionInfo,
   load: ({ root, limit }) => fashionSplits(root === undefined ? fashionSubsetDir() : fashionDir(root), limit),
+  locate: (root) => (root === undefined ? fashionSubsetDir() : fashionDir(root)),
   trainSource: ({ root, augment }) =>
     fashionSource(root === undefined ? fashionSubsetDir() : fashionDir(root), augment),
 });

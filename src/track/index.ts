@@ -22,6 +22,8 @@ export {
   type RejectedWrite,
 } from './run.js';
 export { checkKey, checkText, checkParam, checkTag } from './validate.js';
+export { canonicalMetricKey, metricKeySpellings } from './metric-names.js';
+export { runName } from './run-names.js';
 export { collectLineage, configHash, canonicalJson, fingerprintFiles, gitInfo, type LineageInput } from './lineage.js';
 export { versions } from '../util/version.js';
 export {

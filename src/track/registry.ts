@@ -57,6 +57,12 @@ export interface RegisterModelOptions {
   /** Weights (safetensors): an artifact path of the run, or a local file. */
   readonly weights?: string;
   readonly signature?: ModelSignature;
+  /**
+   * Reads the signature from the stored ONNX file (its path) when `signature` is not given; the CLI passes the ONNX
+   * decoder's graph inputs and outputs (the tracking layer does not decode ONNX itself). Returns undefined when it
+   * cannot tell.
+   */
+  readonly signatureOf?: (onnxPath: string) => ModelSignature | undefined;
   readonly description?: string;
   readonly tags?: Readonly<Record<string, string>>;
   /** Point these aliases at the new version (e.g. ['challenger']). */
@@ -87,7 +93,7 @@ export async function registerModel(store: TrackingStore, opts: RegisterModelOpt
     runId: run?.id ?? null,
     onnxDigest,
     weightsDigest,
-    signature: opts.signature ?? null,
+    signature: opts.signature ?? opts.signatureOf?.(blobPath(store.artifactRoot, onnxDigest)) ?? null,
     metrics: run?.latest ?? {},
     lineage: run?.lineage ?? null,
     description: opts.description ?? '',

@@ -4,6 +4,8 @@ import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { artifactKind, putBytes, putFile, validateArtifactPath, DEFAULT_MAX_ARTIFACT_BYTES } from './artifacts.js';
 import { collectLineage } from './lineage.js';
+import { canonicalMetricKey } from './metric-names.js';
+import { runName } from './run-names.js';
 import type { RunBatch, TrackingStore } from './store.js';
 import { systemSampler } from './system-metrics.js';
 import { SqlInputError } from '../util/sql/driver.js';
@@ -17,7 +19,7 @@ import { checkKey, checkParam, checkParamsAndTags, checkTag } from './validate.j
 export interface StartRunOptions {
   /** Experiment the run belongs to (default 'default'). */
   readonly experiment?: string;
-  /** Display name (default: a short form of the id). */
+  /** Display name (default: a readable name made from the id, `brisk-otter-417`); accepted wherever an id is. */
   readonly name?: string;
   readonly params?: Readonly<Record<string, ParamValue>>;
   /** The whole config: stored in the lineage with its hash. */
@@ -117,8 +119,12 @@ export class Run {
     }
   }
 
-  /** Appends one point; returns at once (the write happens in a later batch). `step` defaults to the key's previous step + 1. */
-  logMetric(key: string, value: number, step?: number): void {
+  /**
+   * Appends one point; returns at once (the write happens in a later batch). `step` defaults to the key's previous step
+   * + 1. The key is stored in its canonical spelling (`train_loss` → `train/loss`, see `canonicalMetricKey`).
+   */
+  logMetric(name: string, value: number, step?: number): void {
+    const key = canonicalMetricKey(name);
     if (this.ended) throw new TrackingError(`run '${this.id}' has ended; cannot log metric '${key}'`);
     checkKey('metric', key);
     if (typeof value !== 'number') throw new TrackingError(`metric '${key}' must be a number (got ${typeof value})`);
@@ -390,7 +396,7 @@ export async function startRun(store: TrackingStore, opts: StartRunOptions = {})
   await store.createRun({
     id,
     experiment,
-    name: opts.name ?? id.slice(0, 8),
+    name: opts.name ?? runName(id),
     startTime: Date.now(),
     host: hostname(),
     pid: process.pid,

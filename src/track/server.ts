@@ -1,6 +1,7 @@
 // The tracking UI and its JSON REST API (fastify), read from a TrackingStore and a StudySource.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +93,14 @@ function uiAsset(name: string): string {
   return readFileSync(join(packageRoot(), 'src', 'track', 'ui', name), 'utf8');
 }
 
+/** A file of the installed uPlot package (the charting library, a dependency: served locally, never from a CDN). */
+function uplotAsset(file: 'js' | 'css'): string {
+  const require = createRequire(import.meta.url);
+  const path =
+    file === 'js' ? require.resolve('uplot/dist/uPlot.iife.min.js') : require.resolve('uplot/dist/uPlot.min.css');
+  return readFileSync(path, 'utf8');
+}
+
 /** Builds the app (not listening): `app.inject()` for tests, `app.listen()` for `lathe ui`. */
 export function createTrackingServer(opts: TrackingServerOptions): FastifyInstance {
   const { store, studies } = opts;
@@ -101,6 +110,8 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
     js: uiAsset('app.js'),
     charts: uiAsset('charts.js'),
     css: uiAsset('app.css'),
+    uplotJs: uplotAsset('js'),
+    uplotCss: uplotAsset('css'),
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
@@ -141,6 +152,8 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
   app.get('/ui/app.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(assets.js));
   app.get('/ui/charts.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(assets.charts));
   app.get('/ui/app.css', (_req, reply) => reply.type('text/css; charset=utf-8').send(assets.css));
+  app.get('/ui/uplot.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(assets.uplotJs));
+  app.get('/ui/uplot.css', (_req, reply) => reply.type('text/css; charset=utf-8').send(assets.uplotCss));
   app.get('/api/health', async () => ({ ok: true, store: store.kind }));
 
   // Runs
@@ -207,7 +220,11 @@ export function createTrackingServer(opts: TrackingServerOptions): FastifyInstan
       ids.map(async (id) => {
         const run = await store.getRun(id);
         const pts = await store.metricSeries(id, key, maxPoints);
-        return { runId: id, name: run.name, points: pts.map((p) => [p.step, Number.isNaN(p.value) ? null : p.value]) };
+        return {
+          runId: run.id,
+          name: run.name,
+          points: pts.map((p) => [p.step, Number.isNaN(p.value) ? null : p.value, p.time]),
+        };
       }),
     );
     return { key, series };

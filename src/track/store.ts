@@ -43,7 +43,10 @@ export interface TrackingStore {
 
   /** Creates a run; throws a TrackingError for an invalid experiment, run name, notes, param or tag. */
   createRun(run: NewRun): Promise<void>;
-  /** The run with this id; throws a TrackingError (404) when there is none. */
+  /**
+   * The run with this id, else the one run with this name (every method taking a run accepts its name: a name several
+   * runs share throws a TrackingError listing their ids); throws a TrackingError (404) when there is none.
+   */
   getRun(id: string): Promise<RunRecord>;
   /**
    * One page of runs matching a {@link RunQuery} (experiment, filter expression, sort, offset and limit), with the
@@ -75,9 +78,12 @@ export interface TrackingStore {
    * Removes a tag from a run (nothing happens when it has none by that key); throws a TrackingError for an unknown run.
    */
   deleteTag(runId: string, key: string): Promise<void>;
-  /** The metric keys logged in a run, sorted; throws a TrackingError for an unknown run. */
+  /** The metric keys logged in a run in their canonical spelling, sorted; throws a TrackingError for an unknown run. */
   metricKeys(runId: string): Promise<readonly string[]>;
-  /** A series in step order; with `maxPoints`, evenly thinned (first and last point kept). */
+  /**
+   * A series in step order (`key` in either spelling: `train/loss` also reads points stored as `train_loss`); with
+   * `maxPoints`, evenly thinned (first and last point kept).
+   */
   metricSeries(runId: string, key: string, maxPoints?: number): Promise<readonly MetricPoint[]>;
   /** Runs still `running` whose writer is gone: same host and dead pid, or heartbeat older than `staleMs`. Marks them and returns their ids. */
   sweep(staleMs: number): Promise<readonly string[]>;

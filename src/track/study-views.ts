@@ -1,4 +1,5 @@
 // HPO studies as the UI's study views see them: a read-only StudySource, and the analyses those views plot.
+import { forestImportance } from '../util/forest-importance.js';
 import type { Direction, TrialState } from '../util/study-types.js';
 
 export type { Direction, TrialState } from '../util/study-types.js';
@@ -21,6 +22,15 @@ export interface TrialRecord {
   readonly params: Readonly<Record<string, number | string>>;
   /** One value per objective; null unless complete. */
   readonly values: readonly number[] | null;
+  /**
+   * The tuner's numeric form of each parameter (numbers as they are, categoricals as their index among the choices):
+   * what importance is computed on. Without it, numbers are used as they are and texts as their rank.
+   */
+  readonly internal?: Readonly<Record<string, number>>;
+  /** Parameters sampled on a log scale (log axes in the plots, their logarithm in importance). */
+  readonly logParams?: readonly string[];
+  /** Intermediate values the trial reported (`trial.report(value, step)`), as [step, value] in step order. */
+  readonly intermediate?: readonly (readonly [number, number])[];
   readonly startedAt?: number;
   readonly completedAt?: number;
 }
@@ -97,41 +107,26 @@ export function optimizationHistory(
 }
 
 /**
- * Importance of each parameter for the first objective: the share of the objective's variance explained by the
- * parameter alone (correlation ratio η² over up to 8 quantile bins for numbers, one bin per category), normalized to sum to 1.
+ * Importance of each parameter for the first objective: permutation importance on a small random forest
+ * (`forestImportance`, the function `lathe tune` reports with), over the complete trials that have every parameter
+ * of the first one, in trial-number order; log-scaled parameters as their logarithm. Needs 4 complete trials.
  */
 export function paramImportance(trials: readonly TrialRecord[]): { param: string; importance: number }[] {
-  const done = complete(trials);
-  if (done.length < 2) return [];
-  const ys = done.map((t) => t.values[0]);
-  const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
-  const total = ys.reduce((a, y) => a + (y - mean) ** 2, 0);
-  const names = [...new Set(done.flatMap((t) => Object.keys(t.params)))].sort();
-  const raw = names.map((param) => {
-    const pairs = done
-      .filter((t) => t.params[param] !== undefined)
-      .map((t) => ({ x: t.params[param], y: t.values[0] }));
-    const groups = new Map<string, number[]>();
-    if (pairs.every((p) => typeof p.x === 'number')) {
-      const sorted = pairs.map((p) => p.x as number).sort((a, b) => a - b);
-      const bins = Math.min(8, new Set(sorted).size);
-      const edges = Array.from({ length: bins - 1 }, (_, i) => sorted[Math.floor(((i + 1) * sorted.length) / bins)]);
-      for (const p of pairs) {
-        const b = edges.filter((e) => (p.x as number) >= e).length;
-        groups.set(String(b), [...(groups.get(String(b)) ?? []), p.y]);
-      }
-    } else for (const p of pairs) groups.set(String(p.x), [...(groups.get(String(p.x)) ?? []), p.y]);
-    let between = 0;
-    for (const g of groups.values()) {
-      const m = g.reduce((a, b) => a + b, 0) / g.length;
-      between += g.length * (m - mean) ** 2;
-    }
-    return { param, importance: total > 0 ? between / total : 0 };
+  const done = complete(trials).sort((a, b) => a.number - b.number);
+  if (done.length < 4) return [];
+  const names = Object.keys(done[0].params)
+    .filter((n) => done.every((t) => t.params[n] !== undefined))
+    .sort();
+  if (names.length === 0) return [];
+  const columns = names.map((n) => {
+    const texts = [...new Set(done.map((t) => t.params[n]).filter((v) => typeof v === 'string'))].sort();
+    return Float64Array.from(done, (t) => {
+      const v = t.internal?.[n] ?? (typeof t.params[n] === 'number' ? t.params[n] : texts.indexOf(t.params[n]));
+      return t.logParams?.includes(n) && v > 0 ? Math.log(v) : v;
+    });
   });
-  const sum = raw.reduce((a, r) => a + r.importance, 0);
-  return raw
-    .map((r) => ({ param: r.param, importance: sum > 0 ? r.importance / sum : 0 }))
-    .sort((a, b) => b.importance - a.importance);
+  const y = Float64Array.from(done, (t) => t.values[0]);
+  return forestImportance(names, columns, y).map((r) => ({ param: r.param, importance: r.importance }));
 }
 
 /** Trial numbers on the Pareto front (no other complete trial is at least as good in every objective and better in one). */

@@ -1,4 +1,5 @@
 // The layers together from the CLI: train with tracking → register → serve models:/name/version → infer.
+import { fingerprintFiles } from '../../src/track/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,18 @@ test('train --track --register, then serve models:/<name>/<version> and infer ov
   assert.equal(t.status, 0, t.stderr);
   assert.match(t.stdout, /"uri":"models:\/fashion-int\/1"/);
   assert.match(t.stdout, /"trackedRun":"[0-9a-f]+"/);
+  // the run's lineage names the dataset and fingerprints the files it read (the shipped subset)
+  const runId = /"trackedRun":"([0-9a-f]+)"/.exec(t.stdout)![1];
+  const shown = runCli(['track', 'show', runId, '--json'], { env });
+  assert.equal(shown.status, 0, shown.stderr);
+  const dataset = (JSON.parse(shown.stdout) as { lineage: { dataset: { name: string; fingerprint: string } } }).lineage
+    .dataset;
+  assert.equal(dataset.name, 'fashion-mnist-subset');
+  assert.match(dataset.fingerprint, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(
+    dataset.fingerprint,
+    fingerprintFiles([new URL('../../../data/fashion-mnist-subset', import.meta.url).pathname]),
+  );
 
   const server = await startCli(['serve', 'models:/fashion-int/1', '--port', '0'], { env });
   const url = server.url;

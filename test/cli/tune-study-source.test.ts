@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrackingServer } from '../../src/track/index.js';
 import { TuneStudySource } from '../../src/cli/tune-study-source.js';
-import { Study, TrialPruned, randomSampler } from '../../src/tune/index.js';
+import { Study, TrialPruned, paramImportance, randomSampler } from '../../src/tune/index.js';
 import { runCli, startCli } from '../util/cli.js';
 import { tempSqlite } from '../track/helpers.js';
 
@@ -96,4 +96,48 @@ test('lathe ui --studies serves a tune storage; a missing storage is a clear err
   const bad = runCli(['ui', '--port', '0', '--studies', `sqlite:${join(dir, 'missing.db')}`]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--studies: cannot open tune storage .*missing\.db/);
+});
+
+test('the study page reports the importance lathe tune prints (one function), log scales and intermediate values', async () => {
+  const url = `sqlite:${join(dir, 'imp.db')}`;
+  const study = await Study.create({
+    name: 'imp',
+    storage: url,
+    sampler: randomSampler({ seed: 3 }),
+    direction: 'minimize',
+  });
+  await study.optimize(
+    async (trial) => {
+      const lr = trial.suggestFloat('lr', 1e-5, 1e-1, { log: true });
+      const width = trial.suggestInt('width', 16, 256);
+      const opt = trial.suggestCategorical('opt', ['sgd', 'adam', 'lion']);
+      for (let step = 0; step < 3; step++) await trial.report(Math.abs(Math.log10(lr) + 3) / (step + 1), step);
+      return Math.abs(Math.log10(lr) + 3) + width / 1000 + (opt === 'adam' ? 0 : 0.2);
+    },
+    { nTrials: 16 },
+  );
+  const expected = paramImportance(await study.trials());
+  await study.close();
+  const source = await TuneStudySource.open(url);
+  const tmp = tempSqlite();
+  const store = await tmp.open();
+  const app = createTrackingServer({ store, studies: source });
+  try {
+    const body = (await app.inject({ method: 'GET', url: '/api/studies/imp' })).json() as {
+      importance: { param: string; importance: number }[];
+      trials: { logParams: string[]; intermediate: [number, number][] }[];
+    };
+    assert.equal(expected.length, 3);
+    assert.deepEqual(body.importance, expected);
+    assert.deepEqual(body.trials[0].logParams, ['lr']);
+    assert.deepEqual(
+      body.trials[0].intermediate.map((p) => p[0]),
+      [0, 1, 2],
+    );
+  } finally {
+    await app.close();
+    await store.close();
+    await tmp.cleanup();
+    await source.close();
+  }
 });

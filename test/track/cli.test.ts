@@ -114,3 +114,36 @@ test('lathe ui listens on 127.0.0.1 and answers the REST API', async () => {
     await tmp.cleanup();
   }
 });
+
+test('a readable run name works wherever an id does; train_loss is logged as train/loss; register reads the signature', async () => {
+  const tmp = tempSqlite();
+  try {
+    const store = await openStore(tmp.url);
+    const run = await startRun(store, { experiment: 'names', git: false, systemMetricsMs: 0, handleExit: false });
+    run.logMetrics({ train_loss: 0.5, 'val/acc': 0.9 }, 1);
+    await run.end();
+    const name = (await store.getRun(run.id)).name;
+    assert.match(name, /^[a-z]+-[a-z]+-\d+$/);
+    assert.deepEqual(await store.metricKeys(name), ['train/loss', 'val/acc']);
+    await store.close();
+    const u = ['--tracking-url', tmp.url];
+    const shown = runCli(['track', 'show', name, ...u, '--json']);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.equal(JSON.parse(shown.stdout).id, run.id);
+    const pts = runCli(['track', 'metrics', name, 'train_loss', ...u, '--json']);
+    assert.equal(pts.status, 0, pts.stderr);
+    assert.deepEqual(
+      JSON.parse(pts.stdout).map((p: { value: number }) => p.value),
+      [0.5],
+    );
+    assert.match(runCli(['track', 'show', 'no-such-run', ...u]).stderr, /run 'no-such-run' not found/);
+    const onnx = new URL('../../../test/fixtures/serve/repo/mlp/1/model.onnx', import.meta.url).pathname;
+    const reg = runCli(['registry', 'register', 'sig', '--run', name, '--onnx', onnx, ...u, '--json']);
+    assert.equal(reg.status, 0, reg.stderr);
+    const v = JSON.parse(reg.stdout) as { runId: string; signature: { inputs: { name: string; dtype: string }[] } };
+    assert.equal(v.runId, run.id);
+    assert.ok(v.signature.inputs.length > 0 && v.signature.inputs[0].dtype === 'float32', JSON.stringify(v.signature));
+  } finally {
+    await tmp.cleanup();
+  }
+});

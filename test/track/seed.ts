@@ -18,6 +18,8 @@ export async function seedStore(store: TrackingStore, dir: string): Promise<{ ru
       name: `trial-${i}`,
       params: { lr, batch: 64 * (1 + (i % 2)), optimizer: i % 3 ? 'adam' : 'sgd' },
       seed: i,
+      config: { model: 'mlp', lr, seed: i },
+      dataset: { name: 'fashion-mnist-subset', fingerprint: `sha256:${'5e'.repeat(32)}` },
       git: false,
       systemMetricsMs: 0,
       handleExit: false,
@@ -46,7 +48,17 @@ export async function seedStore(store: TrackingStore, dir: string): Promise<{ ru
       outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', 10] }],
     },
   });
-  await registerModel(store, { name: 'fmnist-mlp', runId: runIds[0], onnx: 'model.onnx', aliases: ['challenger'] });
+  // the second version reads its signature from the ONNX file, as `lathe registry register` does
+  await registerModel(store, {
+    name: 'fmnist-mlp',
+    runId: runIds[0],
+    onnx: 'model.onnx',
+    aliases: ['challenger'],
+    signatureOf: () => ({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 784] }],
+      outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', 10] }],
+    }),
+  });
   return { runIds };
 }
 
@@ -65,6 +77,10 @@ export function seedStudies(): InMemoryStudySource {
       state: i % 9 === 8 ? 'PRUNED' : 'COMPLETE',
       params: { lr, width, optimizer: opt },
       values: i % 9 === 8 ? null : [loss],
+      logParams: ['lr'],
+      intermediate: Array.from({ length: i % 9 === 8 ? 2 : 5 }, (_, s) => [s, loss + 0.5 / (s + 1)] as const),
+      startedAt: 1_700_000_000_000 + i * 60_000,
+      completedAt: 1_700_000_000_000 + i * 60_000 + 30_000 + i * 500,
     });
     multi.push({ number: i, state: 'COMPLETE', params: { lr, width }, values: [loss, width * (1 + rand())] });
   }

@@ -33,7 +33,14 @@ const get = async (url: string): Promise<{ status: number; body: any }> => {
 test('serves the UI page and its scripts', async () => {
   assert.match((await get('/')).body, /<main id="view">/);
   assert.match((await get('/ui/app.js')).body, /runsPage/);
-  assert.match((await get('/ui/charts.js')).body, /lineChart/);
+  assert.match((await get('/ui/charts.js')).body, /function plot\(/);
+  // the charting library is served from the installed uplot package (no CDN), loaded by charts.js on the first chart
+  const uplot = await app.inject({ method: 'GET', url: '/ui/uplot.js' });
+  assert.equal(uplot.statusCode, 200);
+  assert.match(uplot.headers['content-type'] as string, /javascript/);
+  assert.match(uplot.body, /uPlot/);
+  assert.match((await app.inject({ method: 'GET', url: '/ui/uplot.css' })).body, /\.uplot/);
+  assert.doesNotMatch((await get('/')).body, /https?:\/\//, 'no CDN');
 });
 
 test('GET /api/runs pages, filters and sorts on the server', async () => {

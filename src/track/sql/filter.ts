@@ -1,4 +1,5 @@
 // The runs-table filter language, compiled to a parameterized SQL condition over `runs r`.
+import { canonicalMetricKey, metricKeySpellings } from '../metric-names.js';
 import { TrackingError } from '../types.js';
 
 type Op = '=' | '!=' | '<' | '<=' | '>' | '>=' | '~';
@@ -19,7 +20,8 @@ function parseField(text: string): Field {
   if (dot > 0) {
     const scope = text.slice(0, dot);
     const name = text.slice(dot + 1);
-    if ((scope === 'params' || scope === 'metrics' || scope === 'tags') && name.length > 0) return { scope, name };
+    if (scope === 'metrics' && name.length > 0) return { scope, name: canonicalMetricKey(name) };
+    if ((scope === 'params' || scope === 'tags') && name.length > 0) return { scope, name };
   }
   if (RUN_TEXT.has(text) || RUN_NUM.has(text)) return { scope: 'run', name: text };
   throw new TrackingError(
@@ -121,8 +123,10 @@ function clauseSql(c: Clause, params: unknown[]): string {
     if (!isNumber(c))
       throw new TrackingError(`filter: metrics.${field.name} compares with a number (got '${c.value}')`);
     if (op === '~') throw new TrackingError(`filter: '~' (contains) does not apply to metrics.${field.name}`);
-    params.push(field.name, Number(c.value));
-    return `EXISTS (SELECT 1 FROM run_latest m WHERE m.run_id = r.id AND m.key = ? AND m.value ${op === '!=' ? '<>' : op} ?)`;
+    // both spellings of the key: runs logged before the naming convention hold `train_loss`
+    const keys = metricKeySpellings(field.name);
+    params.push(...keys, Number(c.value));
+    return `EXISTS (SELECT 1 FROM run_latest m WHERE m.run_id = r.id AND m.key IN (${keys.map(() => '?').join(', ')}) AND m.value ${op === '!=' ? '<>' : op} ?)`;
   }
   const table = field.scope === 'params' ? 'run_params' : 'run_tags';
   params.push(field.name);

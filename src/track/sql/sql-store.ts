@@ -1,5 +1,6 @@
 // TrackingStore over any SqlDriver: the one implementation of runs, metrics, artifacts and registry queries.
 import { hostname } from 'node:os';
+import { canonicalMetricKey, metricKeySpellings } from '../metric-names.js';
 import type { RunBatch, TrackingStore } from '../store.js';
 import {
   TrackingError,
@@ -187,10 +188,20 @@ export class SqlStore implements TrackingStore {
     });
   }
 
+  /** The run row of an id, else of a run name (unique, or the error lists the ids it names). */
   private async requireRun(q: SqlQuerier, id: string): Promise<Row> {
     const rows = await q.all('SELECT * FROM runs WHERE id = ?', [id]);
-    if (rows.length === 0) throw new TrackingError(`run '${id}' not found`, 404);
-    return rows[0];
+    if (rows.length > 0) return rows[0];
+    const named = await q.all('SELECT * FROM runs WHERE name = ? ORDER BY start_time DESC LIMIT 6', [id]);
+    if (named.length === 1) return named[0];
+    if (named.length > 1)
+      throw new TrackingError(
+        `run name '${id}' names several runs (${named
+          .slice(0, 5)
+          .map((r) => String(r.id))
+          .join(', ')}${named.length > 5 ? ', ...' : ''}): give the run id`,
+      );
+    throw new TrackingError(`run '${id}' not found`, 404);
   }
 
   /** Attaches params, tags and latest metrics to run rows (three queries for the whole page). */
@@ -287,7 +298,8 @@ export class SqlStore implements TrackingStore {
         : this.db.all(`SELECT DISTINCT key FROM ${table} ORDER BY key`);
     const [p, m, t] = await Promise.all([q('run_params'), q('run_latest'), q('run_tags')]);
     const keys = (rows: Row[]): string[] => rows.map((r) => String(r.key));
-    return { params: keys(p), metrics: keys(m), tags: keys(t) };
+    const metrics = [...new Set(keys(m).map(canonicalMetricKey))].sort();
+    return { params: keys(p), metrics, tags: keys(t) };
   }
 
   /** Validates a batch exactly as the library does (keys, NUL-free text): the REST API writes through here too. */
@@ -297,10 +309,10 @@ export class SqlStore implements TrackingStore {
     for (const m of batch.metrics) if (m.key !== last) checkKey('metric', (last = m.key));
   }
 
-  async writeBatch(runId: string, batch: RunBatch): Promise<void> {
+  async writeBatch(idOrName: string, batch: RunBatch): Promise<void> {
     SqlStore.checkBatch(batch);
     await this.db.tx(async (q) => {
-      await this.requireRun(q, runId);
+      const runId = String((await this.requireRun(q, idOrName)).id);
       const params = batch.params ?? {};
       const keys = Object.keys(params);
       if (keys.length > 0) {
@@ -321,43 +333,47 @@ export class SqlStore implements TrackingStore {
     });
   }
 
-  async setStatus(runId: string, status: RunStatus, endTime: number | null): Promise<void> {
+  async setStatus(idOrName: string, status: RunStatus, endTime: number | null): Promise<void> {
     await this.db.tx(async (q) => {
-      await this.requireRun(q, runId);
+      const runId = String((await this.requireRun(q, idOrName)).id);
       await q.exec('UPDATE runs SET status = ?, end_time = ? WHERE id = ?', [status, endTime, runId]);
     });
   }
 
-  async setNotes(runId: string, notes: string): Promise<void> {
+  async setNotes(idOrName: string, notes: string): Promise<void> {
     checkText('notes', notes);
     await this.db.tx(async (q) => {
-      await this.requireRun(q, runId);
+      const runId = String((await this.requireRun(q, idOrName)).id);
       await q.exec('UPDATE runs SET notes = ? WHERE id = ?', [notes, runId]);
     });
   }
 
-  async deleteTag(runId: string, key: string): Promise<void> {
+  async deleteTag(idOrName: string, key: string): Promise<void> {
     await this.db.tx(async (q) => {
-      await this.requireRun(q, runId);
+      const runId = String((await this.requireRun(q, idOrName)).id);
       await q.exec('DELETE FROM run_tags WHERE run_id = ? AND key = ?', [runId, key]);
     });
   }
 
-  async metricKeys(runId: string): Promise<readonly string[]> {
-    await this.requireRun(this.db, runId);
-    return (await this.db.all('SELECT key FROM run_latest WHERE run_id = ? ORDER BY key', [runId])).map((r) =>
-      String(r.key),
+  async metricKeys(idOrName: string): Promise<readonly string[]> {
+    const runId = String((await this.requireRun(this.db, idOrName)).id);
+    const keys = (await this.db.all('SELECT key FROM run_latest WHERE run_id = ?', [runId])).map((r) =>
+      canonicalMetricKey(String(r.key)),
     );
+    return [...new Set(keys)].sort();
   }
 
-  async metricSeries(runId: string, key: string, maxPoints?: number): Promise<readonly MetricPoint[]> {
-    await this.requireRun(this.db, runId);
+  async metricSeries(idOrName: string, key: string, maxPoints?: number): Promise<readonly MetricPoint[]> {
+    const runId = String((await this.requireRun(this.db, idOrName)).id);
+    // the canonical key and the spelling of runs logged before the convention (`train_loss`)
+    const spellings = metricKeySpellings(key);
     const rows = await this.db.all(
-      'SELECT step, time, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, time',
-      [runId, key],
+      `SELECT step, time, value FROM metrics WHERE run_id = ? AND key IN (${placeholders(spellings.length)}) ORDER BY step, time`,
+      [runId, ...spellings],
     );
+    const canonical = spellings[0];
     let pts: MetricPoint[] = rows.map((r) => ({
-      key,
+      key: canonical,
       step: num(r.step),
       time: num(r.time),
       value: r.value === null ? NaN : num(r.value),
@@ -419,8 +435,8 @@ export class SqlStore implements TrackingStore {
     });
   }
 
-  async listArtifacts(runId: string): Promise<readonly ArtifactRecord[]> {
-    await this.requireRun(this.db, runId);
+  async listArtifacts(idOrName: string): Promise<readonly ArtifactRecord[]> {
+    const runId = String((await this.requireRun(this.db, idOrName)).id);
     const rows = await this.db.all('SELECT * FROM artifacts WHERE run_id = ? ORDER BY path', [runId]);
     return rows.map((r) => ({
       runId,
@@ -432,8 +448,8 @@ export class SqlStore implements TrackingStore {
     }));
   }
 
-  async getArtifact(runId: string, path: string): Promise<ArtifactRecord> {
-    await this.requireRun(this.db, runId);
+  async getArtifact(idOrName: string, path: string): Promise<ArtifactRecord> {
+    const runId = String((await this.requireRun(this.db, idOrName)).id);
     const rows = await this.db.all('SELECT * FROM artifacts WHERE run_id = ? AND path = ?', [runId, path]);
     if (rows.length === 0) throw new TrackingError(`artifact '${path}' not found in run '${runId}'`, 404);
     const r = rows[0];

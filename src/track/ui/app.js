@@ -92,6 +92,21 @@
       : '<p class="muted">none</p>';
   }
 
+  /**
+   * Metrics in the order a reader looks for them: validation accuracy, validation loss, test metrics, other
+   * validation metrics, train loss, the rest.
+   */
+  function primaryMetrics(keys) {
+    var rank = function (k) {
+      var tests = [/^val\/acc/, /^val\/loss/, /^test\//, /^val\//, /^train\/loss$/, /loss/];
+      for (var i = 0; i < tests.length; i++) if (tests[i].test(k)) return i;
+      return tests.length;
+    };
+    return keys.slice().sort(function (a, b) {
+      return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+    });
+  }
+
   // ---- runs table ----
   function runsPage(q) {
     var state = {
@@ -192,7 +207,7 @@
           ? chosenCols.filter(function (c) {
               return all.indexOf(c) >= 0;
             })
-          : all.slice(0, 8);
+          : defaultColumns(cols);
         var panel = document.getElementById('colsPanel');
         panel.innerHTML =
           all
@@ -228,6 +243,24 @@
       .catch(function (err) {
         document.getElementById('tableWrap').innerHTML = '<div class="error">' + esc(err.message) + '</div>';
       });
+
+    /** The primary metric (and the next one) first, then up to five params: what fits a 1,400 px window. */
+    function defaultColumns(cols) {
+      var metrics = primaryMetrics(
+        cols.metrics.filter(function (k) {
+          return k.indexOf('sys/') !== 0 && k !== 'epoch';
+        }),
+      ).slice(0, 2);
+      return metrics
+        .map(function (k) {
+          return 'metrics.' + k;
+        })
+        .concat(
+          cols.params.slice(0, 5).map(function (k) {
+            return 'params.' + k;
+          }),
+        );
+    }
 
     function renderTable(page, shown) {
       var head = [
@@ -270,15 +303,17 @@
           statusBadge(r.status) +
           '</td><td>' +
           esc(r.experiment) +
-          '</td><td>' +
+          '</td><td title="' +
           time(r.startTime) +
+          '">' +
+          time(r.startTime).slice(5, 16) +
           '</td>' +
           shown
             .map(function (c) {
               var p = c.indexOf('params.') === 0,
                 k = c.replace(/^(params|metrics)\./, '');
               var v = p ? r.params[k] : r.latest[k];
-              return '<td class="num">' + esc(fmt(v)) + '</td>';
+              return '<td class="num" title="' + esc(fmt(v)) + '">' + esc(fmt(v)) + '</td>';
             })
             .join('') +
           '</tr>';
@@ -302,6 +337,106 @@
     }
   }
 
+  // ---- chart controls shared by the run and compare pages: x axis, smoothing, log y (kept while browsing) ----
+  var chartPrefs = { x: 'step', smooth: 0, logY: false };
+  function chartToolbar(hasEpoch) {
+    return (
+      '<div class="toolbar chart-controls">x axis <select id="xAxis"><option value="step">step</option>' +
+      '<option value="time">time (s)</option><option value="epoch"' +
+      (hasEpoch ? '' : ' disabled') +
+      '>epoch</option></select>' +
+      '<label>smoothing <input id="smooth" type="range" min="0" max="0.99" step="0.01" value="' +
+      chartPrefs.smooth +
+      '"> <span id="smoothVal">' +
+      chartPrefs.smooth +
+      '</span></label>' +
+      '<label><input id="logY" type="checkbox"' +
+      (chartPrefs.logY ? ' checked' : '') +
+      '> log y</label><span class="muted">drag to zoom · double-click to reset · hover for values</span></div>'
+    );
+  }
+  function bindChartToolbar(redraw, hasEpoch) {
+    var xs = document.getElementById('xAxis');
+    if (chartPrefs.x === 'epoch' && !hasEpoch) chartPrefs.x = 'step';
+    xs.value = chartPrefs.x;
+    xs.onchange = function () {
+      chartPrefs.x = xs.value;
+      redraw();
+    };
+    var sm = document.getElementById('smooth');
+    sm.oninput = function () {
+      chartPrefs.smooth = +sm.value;
+      document.getElementById('smoothVal').textContent = sm.value;
+      redraw();
+    };
+    document.getElementById('logY').onchange = function (e) {
+      chartPrefs.logY = e.target.checked;
+      redraw();
+    };
+  }
+  /** step → epoch: interpolated between the steps where `epoch` was logged (epoch e ends at x = e + 1 when 0-based). */
+  function epochMapper(epochPoints) {
+    if (!epochPoints?.length) return null;
+    var base = epochPoints[0][1] === 0 ? 1 : 0;
+    var knots = [[0, 0]].concat(
+      epochPoints.map(function (p) {
+        return [p[0], p[1] + base];
+      }),
+    );
+    return function (s) {
+      for (var i = 1; i < knots.length; i++)
+        if (s <= knots[i][0]) {
+          var a = knots[i - 1],
+            b = knots[i];
+          return b[0] === a[0] ? b[1] : a[1] + ((s - a[0]) / (b[0] - a[0])) * (b[1] - a[1]);
+        }
+      var p = knots[knots.length - 2],
+        q = knots[knots.length - 1];
+      return q[0] === p[0] ? q[1] : q[1] + ((s - q[0]) / (q[0] - p[0])) * (q[1] - p[1]);
+    };
+  }
+  /** Points [[step, value, time]] on the chosen x axis. */
+  function onAxis(points, toEpoch, t0) {
+    return points.map(function (p) {
+      var x = chartPrefs.x === 'time' ? (p[2] - t0) / 1000 : chartPrefs.x === 'epoch' && toEpoch ? toEpoch(p[0]) : p[0];
+      return [x, p[1]];
+    });
+  }
+  function firstTime(series) {
+    var t = Infinity;
+    series.forEach(function (s) {
+      if (s.points.length && s.points[0][2] < t) t = s.points[0][2];
+    });
+    return t === Infinity ? 0 : t;
+  }
+  /** A metric logged once (test accuracy at the end) is a value, not an empty chart. */
+  function singleValue(k, p) {
+    return (
+      '<div class="single-value"><b>' +
+      esc(k) +
+      '</b><div class="big">' +
+      esc(fmt(p[1])) +
+      '</div><div class="muted">logged once, at step ' +
+      p[0] +
+      '</div></div>'
+    );
+  }
+  function artifactUrl(runId, path) {
+    return '/api/runs/' + encodeURIComponent(runId) + '/artifacts/' + path.split('/').map(encodeURIComponent).join('/');
+  }
+  function lineageKv(lin) {
+    lin = lin || {};
+    return kv({
+      git: lin.git ? lin.git.commit.slice(0, 12) + (lin.git.dirty ? ' (dirty)' : '') : '–',
+      config_hash: lin.configHash ? lin.configHash.slice(0, 19) + '…' : '–',
+      dataset: lin.dataset
+        ? (lin.dataset.name ? lin.dataset.name + ' ' : '') + lin.dataset.fingerprint.slice(0, 26) + '…'
+        : '–',
+      seed: lin.seed === null || lin.seed === undefined ? '–' : lin.seed,
+      versions: lin.versions || {},
+    });
+  }
+
   // ---- one run ----
   function runPage(id) {
     Promise.all([
@@ -313,7 +448,10 @@
         var run = res[0],
           keys = res[1].keys,
           arts = res[2].artifacts;
-        var lin = run.lineage || {};
+        var hasEpoch = keys.indexOf('epoch') >= 0;
+        var images = arts.filter(function (a) {
+          return /\.(png|jpe?g|gif|webp|svg)$/i.test(a.path);
+        });
         view.innerHTML =
           '<h1>' +
           esc(run.name) +
@@ -339,29 +477,41 @@
           kv(run.latest) +
           '</div>' +
           '<div class="card"><h2>Lineage</h2>' +
-          kv({
-            git: lin.git ? lin.git.commit.slice(0, 12) + (lin.git.dirty ? ' (dirty)' : '') : '–',
-            config_hash: lin.configHash || '–',
-            dataset: lin.dataset ? lin.dataset.fingerprint : '–',
-            seed: lin.seed === null || lin.seed === undefined ? '–' : lin.seed,
-            versions: lin.versions || {},
-          }) +
+          lineageKv(run.lineage) +
           '</div>' +
           '<div class="card"><h2>Tags</h2>' +
           kv(run.tags) +
           '<h2>Notes</h2><textarea id="notes">' +
           esc(run.notes) +
           '</textarea><button id="saveNotes">Save notes</button></div></div>' +
-          '<h2>Metrics</h2><div id="charts" class="grid"></div><h2>Artifacts</h2>' +
+          '<h2>Metrics</h2>' +
+          chartToolbar(hasEpoch) +
+          '<div id="values" class="values"></div><div id="charts" class="grid"></div>' +
+          (images.length
+            ? '<h2>Images</h2><div class="images">' +
+              images
+                .map(function (a) {
+                  return (
+                    '<figure class="artifact-image"><img src="' +
+                    artifactUrl(run.id, a.path) +
+                    '" alt="' +
+                    esc(a.path) +
+                    '"><figcaption class="muted">' +
+                    esc(a.path) +
+                    '</figcaption></figure>'
+                  );
+                })
+                .join('') +
+              '</div>'
+            : '') +
+          '<h2>Artifacts</h2>' +
           (arts.length
             ? '<table><tr><th>path</th><th>kind</th><th>size</th><th>digest</th></tr>' +
               arts
                 .map(function (a) {
                   return (
-                    '<tr><td><a href="/api/runs/' +
-                    encodeURIComponent(run.id) +
-                    '/artifacts/' +
-                    a.path.split('/').map(encodeURIComponent).join('/') +
+                    '<tr><td><a href="' +
+                    artifactUrl(run.id, a.path) +
                     '">' +
                     esc(a.path) +
                     '</a></td><td>' +
@@ -375,26 +525,7 @@
                 })
                 .join('') +
               '</table>'
-            : '<p class="muted">none</p>') +
-          // raster images (sample grids, plots) are shown inline below the table
-          arts
-            .filter(function (a) {
-              return /\.(png|jpe?g|gif|webp)$/i.test(a.path);
-            })
-            .map(function (a) {
-              return (
-                '<figure class="artifact-image"><img src="/api/runs/' +
-                encodeURIComponent(run.id) +
-                '/artifacts/' +
-                a.path.split('/').map(encodeURIComponent).join('/') +
-                '" alt="' +
-                esc(a.path) +
-                '" style="max-width:100%;image-rendering:pixelated"><figcaption class="muted">' +
-                esc(a.path) +
-                '</figcaption></figure>'
-              );
-            })
-            .join('');
+            : '<p class="muted">none</p>');
         document.getElementById('saveNotes').onclick = function () {
           write('PATCH', '/api/runs/' + encodeURIComponent(run.id), {
             notes: document.getElementById('notes').value,
@@ -402,29 +533,68 @@
             alert('notes not saved: ' + err.message);
           });
         };
-        var charts = document.getElementById('charts');
-        keys.forEach(function (k) {
-          var card = document.createElement('div');
-          card.className = 'card';
-          card.innerHTML = '<b>' + esc(k) + '</b><div class="muted">loading…</div>';
-          charts.appendChild(card);
-          api('/api/runs/' + encodeURIComponent(run.id) + '/series?' + qs({ key: k, max_points: 500 }))
-            .then(function (s) {
-              card.innerHTML =
-                '<b>' +
-                esc(k) +
-                '</b>' +
-                C.lineChart([{ name: run.name, points: s.points }], { width: 420, height: 220, xLabel: 'step' });
+        var shown = keys.filter(function (k) {
+          return k !== 'epoch';
+        });
+        return Promise.all(
+          keys.map(function (k) {
+            return api('/api/runs/' + encodeURIComponent(run.id) + '/series?' + qs({ key: k, max_points: 1000 })).then(
+              function (s) {
+                return s.points;
+              },
+              function (err) {
+                return err;
+              },
+            );
+          }),
+        ).then(function (all) {
+          var byKey = {};
+          keys.forEach(function (k, i) {
+            byKey[k] = all[i];
+          });
+          var toEpoch = hasEpoch && Array.isArray(byKey.epoch) ? epochMapper(byKey.epoch) : null;
+          var values = shown.filter(function (k) {
+            return Array.isArray(byKey[k]) && byKey[k].length === 1;
+          });
+          document.getElementById('values').innerHTML = values
+            .map(function (k) {
+              return singleValue(k, byKey[k][0]);
             })
-            .catch(function (err) {
-              card.innerHTML = '<b>' + esc(k) + '</b><div class="error">' + esc(err.message) + '</div>';
+            .join('');
+          var charts = document.getElementById('charts');
+          var boxes = shown
+            .filter(function (k) {
+              return values.indexOf(k) < 0;
+            })
+            .map(function (k) {
+              var card = document.createElement('div');
+              card.className = 'card';
+              card.innerHTML = '<b>' + esc(k) + '</b><div class="chart-box" data-key="' + esc(k) + '"></div>';
+              charts.appendChild(card);
+              if (!Array.isArray(byKey[k]))
+                card.lastChild.innerHTML = '<div class="error">' + esc(byKey[k].message) + '</div>';
+              return { k: k, el: card.lastChild };
             });
+          var redraw = function () {
+            boxes.forEach(function (b) {
+              if (!Array.isArray(byKey[b.k])) return;
+              var t0 = byKey[b.k].length ? byKey[b.k][0][2] : 0;
+              C.plot(b.el, [{ name: b.k, points: onAxis(byKey[b.k], toEpoch, t0) }], {
+                xLabel: chartPrefs.x === 'time' ? 'time (s)' : chartPrefs.x,
+                logY: chartPrefs.logY,
+                smooth: chartPrefs.smooth,
+                height: 220,
+              });
+            });
+          };
+          bindChartToolbar(redraw, !!toEpoch);
+          redraw();
         });
       })
       .catch(showError);
   }
 
-  // ---- comparison ----
+  // ---- comparison: several metrics overlaid for several runs, and their params side by side ----
   function comparePage(q) {
     var ids = (q.runs || '').split(',').filter(Boolean);
     if (!ids.length) {
@@ -433,50 +603,172 @@
     }
     Promise.all(
       ids.map(function (id) {
-        return api('/api/runs/' + encodeURIComponent(id) + '/metrics');
+        return Promise.all([
+          api('/api/runs/' + encodeURIComponent(id)),
+          api('/api/runs/' + encodeURIComponent(id) + '/metrics'),
+        ]);
       }),
     )
       .then(function (res) {
+        var runs = res.map(function (r) {
+          return r[0];
+        });
         var keys = Array.from(
           new Set(
             [].concat.apply(
               [],
               res.map(function (r) {
-                return r.keys;
+                return r[1].keys;
               }),
             ),
           ),
         ).sort();
-        var key =
-          q.key && keys.indexOf(q.key) >= 0
-            ? q.key
-            : keys.filter(function (k) {
-                return k.indexOf('sys/') !== 0;
-              })[0] || keys[0];
+        var plain = keys.filter(function (k) {
+          return k.indexOf('sys/') !== 0 && k !== 'epoch';
+        });
+        var chosen = q.keys
+          ? q.keys.split(',').filter(function (k) {
+              return keys.indexOf(k) >= 0;
+            })
+          : primaryMetrics(plain).slice(0, 2);
+        if (!chosen.length && plain.length) chosen = [plain[0]];
+        var paramKeys = Array.from(
+          new Set(
+            [].concat.apply(
+              [],
+              runs.map(function (r) {
+                return Object.keys(r.params);
+              }),
+            ),
+          ),
+        ).sort();
+        var differs = function (k) {
+          var seen = new Set(
+            runs.map(function (r) {
+              return JSON.stringify(r.params[k]);
+            }),
+          );
+          return seen.size > 1;
+        };
         view.innerHTML =
           '<h1>Compare ' +
           ids.length +
-          ' runs</h1><div class="toolbar">metric <select id="key">' +
+          ' runs</h1><div class="toolbar"><span class="cols"><button id="metricsBtn">Metrics (' +
+          chosen.length +
+          ')</button><div id="metricsPanel" class="cols-panel" hidden>' +
           keys
             .map(function (k) {
-              return '<option' + (k === key ? ' selected' : '') + '>' + esc(k) + '</option>';
+              return (
+                '<label><input type="checkbox" value="' +
+                esc(k) +
+                '"' +
+                (chosen.indexOf(k) >= 0 ? ' checked' : '') +
+                '> ' +
+                esc(k) +
+                '</label>'
+              );
             })
             .join('') +
-          '</select></div><div id="chart" class="card"></div>';
-        document.getElementById('key').onchange = function (e) {
-          go('/compare', { runs: ids.join(','), key: e.target.value });
+          '</div></span></div>' +
+          chartToolbar(false) +
+          '<div id="cmpCharts" class="grid wide"></div><h2>Params</h2>' +
+          '<label class="muted"><input id="onlyDiff" type="checkbox"> only params that differ</label>' +
+          '<div class="scroll-x"><table id="paramsDiff"><thead><tr><th>param</th>' +
+          runs
+            .map(function (r) {
+              return '<th><a href="#/run/' + esc(r.id) + '">' + esc(r.name) + '</a></th>';
+            })
+            .join('') +
+          '</tr></thead><tbody>' +
+          paramKeys
+            .map(function (k) {
+              var d = differs(k);
+              return (
+                '<tr class="' +
+                (d ? 'differs' : 'same') +
+                '"><td>' +
+                esc(k) +
+                '</td>' +
+                runs
+                  .map(function (r) {
+                    return '<td class="num">' + esc(fmt(r.params[k])) + '</td>';
+                  })
+                  .join('') +
+                '</tr>'
+              );
+            })
+            .join('') +
+          '</tbody></table></div>';
+        document.getElementById('metricsBtn').onclick = function () {
+          var p = document.getElementById('metricsPanel');
+          p.hidden = !p.hidden;
         };
-        if (!key) {
-          document.getElementById('chart').innerHTML = '<p class="muted">These runs have no metrics.</p>';
+        document.getElementById('metricsPanel').onchange = function () {
+          var picked = Array.from(document.querySelectorAll('#metricsPanel input:checked')).map(function (i) {
+            return i.value;
+          });
+          go('/compare', { runs: ids.join(','), keys: picked.join(',') || undefined });
+        };
+        document.getElementById('onlyDiff').onchange = function (e) {
+          document.getElementById('paramsDiff').classList.toggle('only-diff', e.target.checked);
+        };
+        if (!chosen.length) {
+          document.getElementById('cmpCharts').innerHTML = '<p class="muted">These runs have no metrics.</p>';
           return;
         }
-        return api('/api/compare?' + qs({ runs: ids.join(','), key: key, max_points: 1000 })).then(function (c) {
-          document.getElementById('chart').innerHTML = C.lineChart(
-            c.series.map(function (s) {
-              return { name: s.name, points: s.points };
-            }),
-            { width: 900, height: 420, xLabel: 'step', yLabel: key },
-          );
+        return Promise.all(
+          chosen.map(function (key) {
+            return api('/api/compare?' + qs({ runs: ids.join(','), key: key, max_points: 1000 }));
+          }),
+        ).then(function (all) {
+          var host = document.getElementById('cmpCharts');
+          var boxes = all.map(function (c) {
+            var card = document.createElement('div');
+            card.className = 'card';
+            card.innerHTML = '<b>' + esc(c.key) + '</b><div class="chart-box" data-key="' + esc(c.key) + '"></div>';
+            host.appendChild(card);
+            return { c: c, el: card.lastChild };
+          });
+          var redraw = function () {
+            boxes.forEach(function (b) {
+              var t0 = firstTime(b.c.series);
+              var single = b.c.series.every(function (s) {
+                return s.points.length <= 1;
+              });
+              if (single) {
+                b.el.innerHTML =
+                  '<table class="values-table">' +
+                  b.c.series
+                    .map(function (s) {
+                      return (
+                        '<tr><td>' +
+                        esc(s.name) +
+                        '</td><td class="num">' +
+                        esc(fmt(s.points.length ? s.points[0][1] : null)) +
+                        '</td></tr>'
+                      );
+                    })
+                    .join('') +
+                  '</table>';
+                return;
+              }
+              C.plot(
+                b.el,
+                b.c.series.map(function (s) {
+                  return { name: s.name, points: onAxis(s.points, null, t0) };
+                }),
+                {
+                  xLabel: chartPrefs.x === 'time' ? 'time (s)' : 'step',
+                  yLabel: b.c.key,
+                  logY: chartPrefs.logY,
+                  smooth: chartPrefs.smooth,
+                  height: 300,
+                },
+              );
+            });
+          };
+          bindChartToolbar(redraw, false);
+          redraw();
         });
       })
       .catch(showError);
@@ -519,6 +811,32 @@
             return t.state === 'COMPLETE' && t.values;
           });
         var minimize = s.directions[0] !== 'maximize';
+        var logs = new Set(
+          [].concat.apply(
+            [],
+            r.trials.map(function (t) {
+              return t.logParams || [];
+            }),
+          ),
+        );
+        var names = Array.from(
+          new Set(
+            [].concat.apply(
+              [],
+              r.trials.map(function (t) {
+                return Object.keys(t.params);
+              }),
+            ),
+          ),
+        ).sort();
+        var numeric = names.filter(function (n) {
+          return done.every(function (t) {
+            return t.params[n] === undefined || typeof t.params[n] === 'number';
+          });
+        });
+        var withSteps = r.trials.filter(function (t) {
+          return t.intermediate?.length;
+        });
         var html =
           '<h1>Study ' +
           esc(s.name) +
@@ -528,67 +846,15 @@
           done.length +
           ' complete · ' +
           esc(s.directions.join(', ')) +
-          '</p><div class="grid">';
-        html +=
-          '<div class="card" id="history"><b>Optimization history</b>' +
-          C.scatterChart(
-            r.history.map(function (h) {
-              return { x: h.number, y: h.value, title: '#' + h.number + ': ' + fmt(h.value) };
-            }),
-            [
-              {
-                name: 'best so far',
-                points: r.history.map(function (h) {
-                  return [h.number, h.best];
-                }),
-              },
-            ],
-            { xLabel: 'trial', yLabel: 'objective 0' },
-          ) +
-          '</div>';
-        html +=
-          '<div class="card" id="importance"><b>Parameter importance</b>' +
-          (r.importance.length
-            ? C.barChart(
-                r.importance.map(function (i) {
-                  return { label: i.param, value: i.importance };
-                }),
-              )
-            : '<p class="muted">needs two complete trials</p>') +
-          '</div>';
-        var names = Array.from(
-          new Set(
-            [].concat.apply(
-              [],
-              done.map(function (t) {
-                return Object.keys(t.params);
-              }),
-            ),
-          ),
-        ).sort();
-        var vals = done.map(function (t) {
-            return t.values[0];
-          }),
-          lo = Math.min.apply(null, vals),
-          hi = Math.max.apply(null, vals);
-        var dims = names
-          .map(function (n) {
-            return {
-              name: n,
-              values: done.map(function (t) {
-                return t.params[n] === undefined ? null : t.params[n];
-              }),
-            };
-          })
-          .concat([{ name: 'objective', values: vals }]);
-        var scores = vals.map(function (v) {
-          var x = hi > lo ? (v - lo) / (hi - lo) : 0.5;
-          return minimize ? x : 1 - x;
-        });
-        html +=
-          '<div class="card" id="parallel" style="grid-column: 1 / -1"><b>Parallel coordinates</b> <span class="muted">(blue = better)</span>' +
-          (done.length ? C.parallelCoords(dims, scores, { width: 900 }) : '') +
-          '</div>';
+          '</p><div class="grid">' +
+          '<div class="card"><b>Optimization history</b><div id="history" class="chart-box"></div></div>' +
+          '<div class="card" id="importance"><b>Parameter importance</b> <span class="muted">(random-forest permutation importance, as <code>lathe tune</code> prints it)</span><div id="importanceChart"></div></div>' +
+          '<div class="card"><b>Intermediate values</b><div id="intermediate" class="chart-box">' +
+          (withSteps.length ? '' : '<p class="muted">no trial reported intermediate values</p>') +
+          '</div></div>' +
+          '<div class="card"><b>Contour</b> <select id="cx"></select> × <select id="cy"></select><div id="contour"></div></div>' +
+          '<div class="card" style="grid-column: 1 / -1"><b>Slices</b> <span class="muted">(objective against each parameter)</span><div id="slices" class="grid slices"></div></div>' +
+          '<div class="card" id="parallel" style="grid-column: 1 / -1"><b>Parallel coordinates</b> <span class="muted">(blue = better)</span><div id="parallelChart"></div></div>';
         if (s.directions.length > 1) {
           var front = new Set(r.pareto);
           html +=
@@ -612,7 +878,255 @@
             ) +
             '</div>';
         }
-        view.innerHTML = html + '</div>';
+        html += '</div><h2>Trials</h2><div class="scroll-x" id="trialsWrap"></div>';
+        view.innerHTML = html;
+
+        C.plot(
+          document.getElementById('history'),
+          [
+            {
+              name: 'objective',
+              dots: true,
+              points: r.history.map(function (h) {
+                return [h.number, h.value];
+              }),
+            },
+            {
+              name: 'best so far',
+              points: r.history.map(function (h) {
+                return [h.number, h.best];
+              }),
+            },
+          ],
+          { intX: true, xLabel: 'trial', yLabel: 'objective', height: 260 },
+        );
+        var imp = document.getElementById('importanceChart');
+        imp.innerHTML = r.importance.length
+          ? C.barChart(
+              r.importance.map(function (i) {
+                return { label: i.param, value: i.importance };
+              }),
+              { width: Math.max(280, imp.clientWidth) },
+            )
+          : '<p class="muted">needs four complete trials</p>';
+        if (withSteps.length)
+          C.plot(
+            document.getElementById('intermediate'),
+            withSteps.map(function (t) {
+              return { name: '#' + t.number, points: t.intermediate };
+            }),
+            { intX: true, xLabel: 'step', yLabel: 'intermediate value', height: 260, legend: false },
+          );
+
+        // contour over two numeric parameters (the two most important by default)
+        var ranked = r.importance
+          .map(function (i) {
+            return i.param;
+          })
+          .filter(function (p) {
+            return numeric.indexOf(p) >= 0;
+          });
+        numeric.forEach(function (p) {
+          if (ranked.indexOf(p) < 0) ranked.push(p);
+        });
+        var cx = document.getElementById('cx'),
+          cy = document.getElementById('cy');
+        [cx, cy].forEach(function (sel, j) {
+          sel.innerHTML = numeric
+            .map(function (n) {
+              return '<option>' + esc(n) + '</option>';
+            })
+            .join('');
+          if (ranked[j]) sel.value = ranked[j];
+        });
+        var drawContour = function () {
+          var el = document.getElementById('contour');
+          if (numeric.length < 2 || cx.value === cy.value) {
+            el.innerHTML = '<p class="muted">needs two different numeric parameters</p>';
+            return;
+          }
+          C.contour(
+            el,
+            done
+              .filter(function (t) {
+                return t.params[cx.value] !== undefined && t.params[cy.value] !== undefined;
+              })
+              .map(function (t) {
+                return { x: t.params[cx.value], y: t.params[cy.value], z: t.values[0] };
+              }),
+            {
+              xLabel: cx.value,
+              yLabel: cy.value,
+              logX: logs.has(cx.value),
+              logY: logs.has(cy.value),
+              maximize: !minimize,
+            },
+          );
+        };
+        cx.onchange = cy.onchange = drawContour;
+        drawContour();
+
+        var slices = document.getElementById('slices');
+        names.forEach(function (n) {
+          var card = document.createElement('div');
+          card.innerHTML = '<b>' + esc(n) + (logs.has(n) ? ' (log)' : '') + '</b><div class="chart-box"></div>';
+          slices.appendChild(card);
+          var cats =
+            numeric.indexOf(n) >= 0
+              ? null
+              : Array.from(
+                  new Set(
+                    done.map(function (t) {
+                      return String(t.params[n]);
+                    }),
+                  ),
+                ).sort();
+          C.plot(
+            card.lastChild,
+            [
+              {
+                name: 'objective',
+                dots: true,
+                points: done
+                  .filter(function (t) {
+                    return t.params[n] !== undefined;
+                  })
+                  .map(function (t) {
+                    return [cats ? cats.indexOf(String(t.params[n])) : t.params[n], t.values[0]];
+                  }),
+              },
+            ],
+            {
+              xLabel: n,
+              logX: logs.has(n),
+              xValues: cats || undefined,
+              xRange: cats ? [-0.5, cats.length - 0.5] : undefined,
+              height: 200,
+              legend: false,
+            },
+          );
+        });
+
+        var vals = done.map(function (t) {
+            return t.values[0];
+          }),
+          lo = Math.min.apply(null, vals),
+          hi = Math.max.apply(null, vals);
+        var dims = names
+          .map(function (n) {
+            return {
+              name: n,
+              log: logs.has(n),
+              values: done.map(function (t) {
+                return t.params[n] === undefined ? null : t.params[n];
+              }),
+            };
+          })
+          .concat([{ name: 'objective', values: vals }]);
+        var scores = vals.map(function (v) {
+          var x = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+          return minimize ? x : 1 - x;
+        });
+        var pc = document.getElementById('parallelChart');
+        pc.innerHTML = done.length ? C.parallelCoords(dims, scores, { width: Math.max(480, pc.clientWidth) }) : '';
+
+        // trials table, sorted by clicking a header
+        var cols = [
+          [
+            '#',
+            function (t) {
+              return t.number;
+            },
+          ],
+          [
+            'state',
+            function (t) {
+              return t.state;
+            },
+          ],
+        ]
+          .concat(
+            s.directions.map(function (_d, i) {
+              return [
+                'value ' + i,
+                function (t) {
+                  return t.values ? t.values[i] : null;
+                },
+              ];
+            }),
+          )
+          .concat(
+            names.map(function (n) {
+              return [
+                n,
+                function (t) {
+                  return t.params[n];
+                },
+              ];
+            }),
+          )
+          .concat([
+            [
+              'duration (s)',
+              function (t) {
+                return t.startedAt && t.completedAt ? (t.completedAt - t.startedAt) / 1000 : null;
+              },
+            ],
+          ]);
+        var sortCol = 0,
+          desc = false;
+        var drawTrials = function () {
+          var rows = r.trials.slice().sort(function (a, b) {
+            var x = cols[sortCol][1](a),
+              y = cols[sortCol][1](b);
+            if (x === y) return 0;
+            if (x === null || x === undefined) return 1;
+            if (y === null || y === undefined) return -1;
+            return (x < y ? -1 : 1) * (desc ? -1 : 1);
+          });
+          document.getElementById('trialsWrap').innerHTML =
+            '<table id="trials"><thead><tr>' +
+            cols
+              .map(function (c, i) {
+                return (
+                  '<th class="sortable' +
+                  (i === sortCol ? (desc ? ' sorted-desc' : ' sorted-asc') : '') +
+                  '" data-i="' +
+                  i +
+                  '">' +
+                  esc(c[0]) +
+                  '</th>'
+                );
+              })
+              .join('') +
+            '</tr></thead><tbody>' +
+            rows
+              .map(function (t) {
+                return (
+                  '<tr>' +
+                  cols
+                    .map(function (c, i) {
+                      var v = c[1](t);
+                      return i === 1
+                        ? '<td>' + statusBadge(String(v).toLowerCase()) + '</td>'
+                        : '<td class="num">' + esc(fmt(v)) + '</td>';
+                    })
+                    .join('') +
+                  '</tr>'
+                );
+              })
+              .join('') +
+            '</tbody></table>';
+          document.querySelectorAll('#trials th').forEach(function (th) {
+            th.onclick = function () {
+              var i = +th.getAttribute('data-i');
+              desc = i === sortCol ? !desc : false;
+              sortCol = i;
+              drawTrials();
+            };
+          });
+        };
+        drawTrials();
       })
       .catch(showError);
   }
@@ -671,16 +1185,16 @@
               var sig = v.signature
                 ? v.signature.inputs
                     .map(function (t) {
-                      return t.name + ':' + t.dtype + '[' + t.shape.join(',') + ']';
+                      return t.name + ': ' + t.dtype + '[' + t.shape.join(', ') + ']';
                     })
                     .join(' ') +
                   ' → ' +
                   v.signature.outputs
                     .map(function (t) {
-                      return t.name;
+                      return t.name + ': ' + t.dtype + '[' + t.shape.join(', ') + ']';
                     })
                     .join(' ')
-                : '–';
+                : 'not recorded';
               return (
                 '<tr><td class="num">' +
                 v.version +
@@ -709,6 +1223,40 @@
               );
             })
             .join('') +
+          '</table><h2>Lineage</h2>' +
+          '<table id="lineage"><tr><th>version</th><th>run</th><th>git</th><th>dataset</th><th>config hash</th><th>seed</th></tr>' +
+          r.versions
+            .map(function (v) {
+              var lin = v.lineage || {};
+              return (
+                '<tr><td class="num">' +
+                v.version +
+                '</td><td>' +
+                (v.runId
+                  ? '<a class="run-link" data-run="' +
+                    esc(v.runId) +
+                    '" href="#/run/' +
+                    esc(v.runId) +
+                    '">' +
+                    esc(v.runId.slice(0, 8)) +
+                    '</a>'
+                  : '–') +
+                '</td><td>' +
+                esc(lin.git ? lin.git.commit.slice(0, 12) + (lin.git.dirty ? ' (dirty)' : '') : '–') +
+                '</td><td title="' +
+                esc(lin.dataset ? lin.dataset.fingerprint : '') +
+                '">' +
+                esc(lin.dataset ? (lin.dataset.name || '') + ' ' + lin.dataset.fingerprint.slice(0, 19) + '…' : '–') +
+                '</td><td title="' +
+                esc(lin.configHash || '') +
+                '">' +
+                esc(lin.configHash ? lin.configHash.slice(0, 19) + '…' : '–') +
+                '</td><td class="num">' +
+                esc(lin.seed === null || lin.seed === undefined ? '–' : String(lin.seed)) +
+                '</td></tr>'
+              );
+            })
+            .join('') +
           '</table><h2>Alias history</h2>' +
           (r.history.length
             ? '<table><tr><th>when</th><th>alias</th><th>version</th></tr>' +
@@ -729,6 +1277,27 @@
                 .join('') +
               '</table>'
             : '<p class="muted">no alias moves</p>');
+        // runs are shown by their readable names
+        var runIds = Array.from(
+          new Set(
+            r.versions
+              .map(function (v) {
+                return v.runId;
+              })
+              .filter(Boolean),
+          ),
+        );
+        runIds.forEach(function (rid) {
+          api('/api/runs/' + encodeURIComponent(rid))
+            .then(function (run) {
+              document
+                .querySelectorAll('a.run-link[data-run="' + rid + '"], #versions a[href="#/run/' + rid + '"]')
+                .forEach(function (a) {
+                  a.textContent = run.name;
+                });
+            })
+            .catch(function () {});
+        });
       })
       .catch(showError);
   }
