@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dtypeFromOnnx, isFloat } from '../graph/dtype.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import * as op from '../graph/ops/index.js';
-import { broadcastShapes, type Dim, type Shape } from '../graph/shape.js';
+import { broadcastShapes, divDims, mulDims, type Dim, type Shape } from '../graph/shape.js';
 import { Tensor } from '../graph/tensor.js';
 import { decodeModel, denseSparseInitializers, localFunctionNames, tensorToTypedArray } from './decode.js';
 import { AttributeType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
@@ -23,8 +23,23 @@ function refuse(reason: string): never {
   throw new UnsupportedOnnxError(reason);
 }
 
-/** A value during import: a traced tensor, or a small host-known integer vector (shape arithmetic). */
-type Value = Tensor | { readonly host: readonly Dim[]; readonly scalar: boolean };
+/**
+ * A small integer vector known at import time (shape arithmetic): numbers and symbolic dims (`batch`, `2*batch`).
+ * `anchors` are the tensors whose shapes define its symbols, so it can become a run-time tensor when an op needs one.
+ */
+interface Host {
+  readonly host: readonly Dim[];
+  readonly scalar: boolean;
+  readonly anchors?: readonly Tensor[];
+}
+
+/** A value during import: a traced tensor, or a host-known integer vector. */
+type Value = Tensor | Host;
+
+/** The anchors of several host values, without repeats. */
+const anchorsOf = (vs: readonly (Value | undefined)[]): Tensor[] => [
+  ...new Set(vs.flatMap((v) => (v && !(v instanceof Tensor) ? (v.anchors ?? []) : []))),
+];
 
 /**
  * An ONNX model read by {@link importOnnx}: its declared inputs and outputs, its initializers split into trainable
@@ -171,6 +186,37 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
   };
 }
 
+/**
+ * Add/Sub/Mul/Div of two host integer vectors (broadcast), kept on the host: numbers exactly (Div truncates, as
+ * integer Div does), symbolic dims as products and exact quotients. Undefined when a result is not expressible
+ * (a sum with a symbol, an inexact quotient): the caller computes it as a tensor.
+ */
+function hostArithmetic(opType: string, x: Host, y: Host): Host | undefined {
+  const f = (p: Dim, q: Dim): Dim | undefined => {
+    if (typeof p === 'number' && typeof q === 'number') {
+      if (opType === 'Add') return p + q;
+      if (opType === 'Sub') return p - q;
+      if (opType === 'Mul') return p * q;
+      return q === 0 ? undefined : Math.trunc(p / q);
+    }
+    if ((opType === 'Add' || opType === 'Sub') && q === 0) return p;
+    if (opType === 'Add' && p === 0) return q;
+    const positive = (d: Dim) => typeof d === 'string' || (d > 0 && Number.isInteger(d));
+    if (!positive(p) || !positive(q)) return undefined; // symbolic products hold positive factors only
+    if (opType === 'Mul') return mulDims(p, q);
+    if (opType === 'Div') return divDims(p, q);
+    return undefined;
+  };
+  const len = Math.max(x.host.length, y.host.length);
+  const host: Dim[] = [];
+  for (let i = 0; i < len; i++) {
+    const d = f(x.host[x.host.length === 1 ? 0 : i], y.host[y.host.length === 1 ? 0 : i]);
+    if (d === undefined) return undefined;
+    host.push(d);
+  }
+  return { host, scalar: x.scalar && y.scalar, anchors: anchorsOf([x, y]) };
+}
+
 function hostOrConst(v: NDArray): Value {
   if (
     (v.dtype === 'int64' || v.dtype === 'int32') &&
@@ -185,8 +231,11 @@ function hostOrConst(v: NDArray): Value {
 function asTensor(v: Value | undefined, what: string): Tensor {
   if (v === undefined) throw new Error(`value ${what} is not defined`);
   if (v instanceof Tensor) return v;
-  if (v.host.some((d) => typeof d !== 'number'))
-    refuse(`symbolic shape value ${JSON.stringify(v.host)} used as a tensor`);
+  if (v.host.some((d) => typeof d !== 'number')) {
+    if (!v.anchors || v.anchors.length === 0)
+      refuse(`symbolic shape value ${JSON.stringify(v.host)} used as a tensor, with no tensor its symbols come from`);
+    return op.runtimeDims(v.anchors, v.host, v.scalar);
+  }
   return op.constant(ndarray('int64', v.scalar ? [] : [v.host.length], v.host as number[]));
 }
 
@@ -819,29 +868,9 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
     case 'Mul':
     case 'Div': {
       const [x, y] = ins;
-      if (
-        x &&
-        y &&
-        !(x instanceof Tensor) &&
-        !(y instanceof Tensor) &&
-        x.host.every((d) => typeof d === 'number') &&
-        y.host.every((d) => typeof d === 'number')
-      ) {
-        const f = {
-          Add: (p: number, q: number) => p + q,
-          Sub: (p: number, q: number) => p - q,
-          Mul: (p: number, q: number) => p * q,
-          Div: (p: number, q: number) => Math.trunc(p / q),
-        }[n.opType];
-        const len = Math.max(x.host.length, y.host.length);
-        return [
-          {
-            host: Array.from({ length: len }, (_, i) =>
-              f(x.host[x.host.length === 1 ? 0 : i] as number, y.host[y.host.length === 1 ? 0 : i] as number),
-            ),
-            scalar: x.scalar && y.scalar,
-          },
-        ];
+      if (x && y && !(x instanceof Tensor) && !(y instanceof Tensor)) {
+        const folded = hostArithmetic(n.opType, x, y);
+        if (folded) return [folded];
       }
       const fn = { Add: op.add, Sub: op.sub, Mul: op.mul, Div: op.div }[n.opType];
       return [fn(T(0), T(1))];
@@ -1114,8 +1143,12 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       return [op.greater(T(0), T(1))];
     case 'Not':
       return [op.logicalNot(T(0))];
-    case 'Cast':
-      return [op.cast(T(0), dtypeFromOnnx(intAttr(a, 'to', 1)))];
+    case 'Cast': {
+      const to = dtypeFromOnnx(intAttr(a, 'to', 1));
+      // shape arithmetic stays on the host through integer casts (PyTorch exports cast sizes to int64)
+      if (ins[0] && !(ins[0] instanceof Tensor) && to === 'int64') return [ins[0]];
+      return [op.cast(T(0), to)];
+    }
     case 'MatMul':
       return [op.matmul(T(0), T(1))];
     case 'Gemm': {
@@ -1189,9 +1222,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
           ax === 0
             ? [1, -1]
             : [
-                x.shape
-                  .slice(0, ax)
-                  .reduce<Dim>((p, d) => (typeof p === 'number' && typeof d === 'number' ? p * d : `${p}*${d}`), 1),
+                x.shape.slice(0, ax).reduce<Dim>((p, d) => mulDims(p, d), 1),
                 -1,
               ],
         ),
@@ -1209,12 +1240,12 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
     case 'Unsqueeze': {
       const axes = (ins[1] ? hostInts(ins[1], 'axes') : requiredIntsAttr(a, 'axes')) as number[];
       const x = ins[0];
-      if (x && !(x instanceof Tensor) && x.scalar && axes.length === 1) return [{ host: x.host, scalar: false }];
+      if (x && !(x instanceof Tensor) && x.scalar && axes.length === 1) return [{ ...x, scalar: false }];
       return [op.unsqueeze(T(0), axes)];
     }
     case 'Concat': {
       if (ins.every((v) => v && !(v instanceof Tensor)))
-        return [{ host: ins.flatMap((v) => [...(v as { readonly host: readonly Dim[] }).host]), scalar: false }];
+        return [{ host: ins.flatMap((v) => [...(v as Host).host]), scalar: false, anchors: anchorsOf(ins) }];
       return [
         op.concat(
           ins.map((_, i) => T(i)),
@@ -1226,16 +1257,15 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       // Shape-15 start/end: clamped like Python slicing
       const x = T(0);
       const clampAxis = (v: number) => Math.min(Math.max(v < 0 ? v + x.rank : v, 0), x.rank);
-      return [
-        { host: x.shape.slice(clampAxis(intAttr(a, 'start', 0)), clampAxis(intAttr(a, 'end', x.rank))), scalar: false },
-      ];
+      const dims = x.shape.slice(clampAxis(intAttr(a, 'start', 0)), clampAxis(intAttr(a, 'end', x.rank)));
+      return [{ host: dims, scalar: false, anchors: [x] }];
     }
     case 'Gather': {
       const src = ins[0];
       if (src && !(src instanceof Tensor)) {
         const idx = hostInts(ins[1], 'Gather indices') as number[];
         const picked = idx.map((i) => src.host[i < 0 ? i + src.host.length : i]);
-        return [{ host: picked, scalar: !!ins[1] && !(ins[1] instanceof Tensor) && ins[1].scalar }];
+        return [{ host: picked, scalar: !!ins[1] && !(ins[1] instanceof Tensor) && ins[1].scalar, anchors: src.anchors }];
       }
       return [op.gather(T(0), T(1), intAttr(a, 'axis', 0))];
     }

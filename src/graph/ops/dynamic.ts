@@ -71,3 +71,24 @@ export function dynamicOnnx(
   if (grad === 'unary' && !UNARY_DERIVATIVE[opType]) throw new Error(`dynamicOnnx: no unary derivative for ${opType}`);
   return dynamicPrim(inputs, slots ? { opType, attrs, outs, grad, slots } : { opType, attrs, outs, grad });
 }
+
+const runtimeDimsPrim = primitive<{ readonly dims: readonly Dim[]; readonly scalar: boolean }>({
+  name: 'runtimeDims',
+  infer: (_, a) => [{ dtype: 'int64', shape: a.scalar ? [] : [a.dims.length] }],
+  lower: (ctx, n) => {
+    const v = ctx.dims(n.attrs.dims);
+    return n.attrs.scalar ? ctx.emit('Reshape', [v, ctx.i64([])]) : [v];
+  },
+  vjp: 'none',
+});
+
+/**
+ * An int64 tensor holding `dims` (numbers and symbolic products like `2*batch`) as they are at run time: a vector, or
+ * a scalar when `scalar` (then `dims` has one entry). `anchors` are the tensors whose shapes define the symbols; they
+ * are inputs only so the values that define the symbols are emitted first. No gradient (a shape is piecewise
+ * constant).
+ */
+export function runtimeDims(anchors: readonly Tensor[], dims: readonly Dim[], scalar: boolean): Tensor {
+  if (scalar && dims.length !== 1) throw new Error(`runtimeDims: a scalar needs one dim, got ${dims.length}`);
+  return runtimeDimsPrim(anchors, { dims: [...dims], scalar })[0];
+}
