@@ -8,7 +8,18 @@ import * as op from '../graph/ops/index.js';
 import { broadcastShapes, divDims, mulDims, type Dim, type Shape } from '../graph/shape.js';
 import { Tensor } from '../graph/tensor.js';
 import { decodeModel, denseSparseInitializers, localFunctionNames, tensorToTypedArray } from './decode.js';
-import { AttributeType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
+import { nearestIndexMaps } from './import-resize.js';
+import { lowerRecurrent } from './import-rnn.js';
+import { declaredType, freeNames, renameCaptures, subgraphsOf } from './import-control-flow.js';
+import {
+  AttributeType,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto.js';
 import type { AttrValue } from '../graph/primitive.js';
 import { UserError } from '../util/errors.js';
 
@@ -155,35 +166,175 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
         if (!t) throw new Error(`importOnnx: missing parameter ${k}`);
         env.set(k, t);
       }
-      for (const n of g.node) {
-        let outs: Value[];
-        try {
-          outs = lowerNode(
-            n,
-            n.input.map((name) => {
-              if (name === '') return undefined; // an optional input left out
-              const v = env.get(name);
-              if (v === undefined)
-                throw new Error(`input '${name}' is not a graph input, an initializer or an output of an earlier node`);
-              return v;
-            }),
-            opset,
-          );
-        } catch (err) {
-          const message = `importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`;
-          throw err instanceof UnsupportedOnnxError ? new UnsupportedOnnxError(message) : new Error(message);
-        }
-        n.output.forEach((name, i) => {
-          if (outs[i] !== undefined) env.set(name, outs[i]);
-          else if (name !== '')
-            throw new UnsupportedOnnxError(
-              `importOnnx: node ${n.name ?? ''} (${n.opType}): optional output ${i} ('${name}') is not produced by the importer`,
-            );
-        });
-      }
+      runNodes(g.node, env, opset);
       return Object.fromEntries(outputs.map((o) => [o, asTensor(env.get(o), o)]));
     },
   };
+}
+
+/** Lowers `nodes` in order, reading and extending `env` (the graph's scope, or a body's over its enclosing one). */
+function runNodes(nodes: readonly NodeProto[], env: Map<string, Value>, opset: number): void {
+  for (const n of nodes) {
+    let outs: Value[];
+    try {
+      const ins = n.input.map((name) => {
+        if (name === '') return undefined; // an optional input left out
+        const v = env.get(name);
+        if (v === undefined)
+          throw new Error(`input '${name}' is not a graph input, an initializer or an output of an earlier node`);
+        return v;
+      });
+      outs = CONTROL_FLOW.has(n.opType) ? lowerControlFlow(n, env, ins, opset) : lowerNode(n, ins, opset);
+    } catch (err) {
+      const message = `importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`;
+      throw err instanceof UnsupportedOnnxError ? new UnsupportedOnnxError(message) : new Error(message);
+    }
+    n.output.forEach((name, i) => {
+      if (outs[i] !== undefined) env.set(name, outs[i]);
+      else if (name !== '')
+        throw new UnsupportedOnnxError(
+          `importOnnx: node ${n.name ?? ''} (${n.opType}): optional output ${i} ('${name}') is not produced by the importer`,
+        );
+    });
+  }
+}
+
+const CONTROL_FLOW: ReadonlySet<string> = new Set(['If', 'Loop', 'Scan']);
+
+/**
+ * Ops whose inputs or attributes changed form at the given opset: a body that ORT runs as it is (re-emitted at opset
+ * 21) may not use them in a model of an older opset.
+ */
+const FORM_CHANGED_AT: Readonly<Record<string, number>> = {
+  Slice: 10,
+  TopK: 10,
+  Pad: 11,
+  Clip: 11,
+  Resize: 11,
+  Dropout: 12,
+  Squeeze: 13,
+  Unsqueeze: 13,
+  ReduceSum: 13,
+  Split: 13,
+  BatchNormalization: 14,
+  ReduceMean: 18,
+  ReduceMax: 18,
+  ReduceMin: 18,
+  ReduceProd: 18,
+  ReduceL1: 18,
+  ReduceL2: 18,
+  ReduceLogSum: 18,
+  ReduceLogSumExp: 18,
+  ReduceSumSquare: 18,
+  Upsample: Number.POSITIVE_INFINITY,
+  Scatter: Number.POSITIVE_INFINITY,
+};
+
+/** Refuses a body node (at any depth) whose op means something else at opset 21 than at the model's opset. */
+function checkBodyForms(bodies: readonly GraphProto[], opset: number): void {
+  for (const b of bodies)
+    for (const n of b.node) {
+      const since = Math.max(FORM_CHANGED_AT[n.opType] ?? 0, PASSTHROUGH_SINCE[n.opType] ?? 0);
+      if (opset < since)
+        refuse(
+          `its body uses ${n.opType} (node ${n.name ?? ''}) of opset ${opset}, whose form differs at opset 21, where ORT runs the body`,
+        );
+      checkBodyForms(subgraphsOf(n), opset);
+    }
+}
+
+/**
+ * If, Loop and Scan. An If whose condition is known at import time is inlined: its branch is lowered like the rest
+ * of the graph and differentiates. Otherwise the node is emitted as it is, its bodies reading the outer values they
+ * capture, and ORT runs it (forward only: differentiating it throws, naming the op and node).
+ */
+function lowerControlFlow(
+  n: NodeProto,
+  env: ReadonlyMap<string, Value>,
+  ins: (Value | undefined)[],
+  opset: number,
+): Value[] {
+  const a = attrs(n);
+  const graphAttr = (k: string): GraphProto => {
+    const g = a.get(k)?.g;
+    if (!g) throw new Error(`attribute '${k}' (a graph) is missing`);
+    return g;
+  };
+  if (n.opType === 'If') {
+    const cond = ins[0] === undefined ? undefined : scalarOf(ins[0]);
+    if (cond !== undefined) {
+      const body = graphAttr(cond !== 0 ? 'then_branch' : 'else_branch');
+      const scope = new Map(env);
+      for (const t of body.initializer) scope.set(t.name ?? '', hostOrConst(tensorProtoToNDArray(t)));
+      runNodes(body.node, scope, opset);
+      return body.output.map((o) => {
+        const v = scope.get(o.name);
+        if (v === undefined) throw new Error(`branch output '${o.name}' is not defined`);
+        return v;
+      });
+    }
+  }
+  if (n.opType === 'Scan' && opset < 9) refuse('Scan-8 (a batch axis and sequence_lens) is not imported (opset 9+ is)');
+  if (n.attribute.some((at) => at.graphs)) refuse('GRAPHS attributes are not supported');
+  const bodies = subgraphsOf(n);
+  checkBodyForms(bodies, opset);
+  const free = [...new Set(bodies.flatMap(freeNames))];
+  const captured = free.map((name) => {
+    const v = env.get(name);
+    if (v === undefined) throw new Error(`a body reads '${name}', which no enclosing scope defines`);
+    return asTensor(v, name);
+  });
+  const own = ins.map((v, i) => (v === undefined ? undefined : asTensor(v, `input ${i}`)));
+  const plain = emitAttrs({ ...n, attribute: n.attribute.filter((at) => !at.g) });
+  return op.controlFlowOnnx(
+    n.opType,
+    n.name ?? '',
+    own,
+    captured,
+    (names) => {
+      const rename = new Map(free.map((f, i) => [f, names[i]]));
+      const out: Record<string, AttrValue> = { ...plain };
+      for (const at of n.attribute) if (at.g) out[at.name] = { onnxGraph: renameCaptures(at.g, rename) };
+      return out;
+    },
+    controlFlowOutputs(n, a, own, graphAttr),
+  );
+}
+
+/** Output types of an If, Loop or Scan run by ORT: what its bodies declare (undeclared dims fresh symbols). */
+function controlFlowOutputs(
+  n: NodeProto,
+  a: Map<string, AttributeProto>,
+  own: readonly (Tensor | undefined)[],
+  graphAttr: (k: string) => GraphProto,
+): OutSpec[] {
+  const typeOf = (v: ValueInfoProto | undefined, k: number, like?: Tensor): OutSpec => {
+    const base = n.output[k] ?? `${n.name}_${k}`;
+    const t = v ? declaredType(v, base, like?.rank) : undefined;
+    if (t) return t;
+    if (like) return { dtype: like.dtype, shape: freshDims(n, k, like.rank) };
+    return refuse(`the type of output ${k} is not declared by its body`);
+  };
+  const scanned = (t: OutSpec, k: number): OutSpec => ({ dtype: t.dtype, shape: [...freshDims(n, k, 1), ...t.shape] });
+  if (n.opType === 'If') {
+    const [th, el] = [graphAttr('then_branch'), graphAttr('else_branch')];
+    return th.output.map((o, k) => {
+      const t = typeOf(o, k);
+      const e = el.output[k] ? declaredType(el.output[k], n.output[k] ?? '') : undefined;
+      if (!e || e.shape.length !== t.shape.length) return t;
+      // where the branches declare different dims, the output's dim is known only at run time
+      return { dtype: t.dtype, shape: t.shape.map((d, i) => (d === e.shape[i] ? d : freshDims(n, k, t.shape.length)[i])) };
+    });
+  }
+  const body = graphAttr('body');
+  if (n.opType === 'Loop') {
+    // inputs M, cond, v_initial…; body outputs cond, carried…, scanned…
+    const carried = own.length - 2;
+    return body.output.slice(1).map((o, k) => (k < carried ? typeOf(o, k, own[2 + k]) : scanned(typeOf(o, k), k)));
+  }
+  // Scan (opset 9+): inputs: states…, scanned inputs…; body outputs: states…, scanned outputs…
+  const states = own.length - intAttr(a, 'num_scan_inputs', 0);
+  return body.output.map((o, k) => (k < states ? typeOf(o, k, own[k]) : scanned(typeOf(o, k), k)));
 }
 
 /**
@@ -589,22 +740,23 @@ const PASSTHROUGH: Readonly<
       (xs) => at(xs, 7).dtype,
       (xs) => Math.max(at(xs, 0).rank, at(xs, 3).rank),
     ),
-    RNN: (n, _a, xs) => [
-      { dtype: first(xs), shape: freshDims(n, 0, 4) },
-      { dtype: first(xs), shape: freshDims(n, 1, 3) },
-    ],
-    GRU: (n, _a, xs) => [
-      { dtype: first(xs), shape: freshDims(n, 0, 4) },
-      { dtype: first(xs), shape: freshDims(n, 1, 3) },
-    ],
-    LSTM: (n, _a, xs) => [
-      { dtype: first(xs), shape: freshDims(n, 0, 4) },
-      { dtype: first(xs), shape: freshDims(n, 1, 3) },
-      { dtype: first(xs), shape: freshDims(n, 2, 3) },
-    ],
+    RNN: recurrentShapes(2),
+    GRU: recurrentShapes(2),
+    LSTM: recurrentShapes(3),
   };
   return table;
 })();
+
+/** Y [T, dirs, B, H] and Y_h (and LSTM's Y_c) [dirs, B, H] of a layout-0 RNN/GRU/LSTM run as it is. */
+function recurrentShapes(count: number) {
+  return (_n: NodeProto, a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]): OutSpec[] => {
+    const x = at(xs, 0);
+    const dirs = strAttr(a, 'direction', 'forward') === 'bidirectional' ? 2 : 1;
+    const hs = intAttr(a, 'hidden_size', 0) || at(xs, 2).shape[2];
+    const state = { dtype: x.dtype, shape: [dirs, x.shape[1], hs] };
+    return [{ dtype: x.dtype, shape: [x.shape[0], dirs, x.shape[1], hs] }, ...new Array<OutSpec>(count - 1).fill(state)];
+  };
+}
 
 /**
  * The opset from which each pass-through op means what it means at the opset lathe emits (21): a model of an older
@@ -647,6 +799,39 @@ const PASSTHROUGH_SINCE: Readonly<Record<string, number>> = {
   LSTM: 7,
 };
 
+/** The values of a constant input (host integers or a constant tensor), else undefined. */
+function constantValues(v: Value | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  if (!(v instanceof Tensor)) return v.host.every((d) => typeof d === 'number') ? (v.host as number[]) : undefined;
+  if (v.node.prim.name !== 'constant') return undefined;
+  return Array.from((v.node.attrs as { value: NDArray }).value.data as ArrayLike<number | bigint>, Number);
+}
+
+/**
+ * Resize in nearest mode with a static input shape and constant scales or sizes, as gathers along the resized axes
+ * (differentiable); undefined for every other form (run by ORT as it is).
+ */
+function nearestResize(a: Map<string, AttributeProto>, ins: readonly (Value | undefined)[]): Tensor | undefined {
+  const x = ins[0];
+  if (!(x instanceof Tensor) || strAttr(a, 'mode', 'nearest') !== 'nearest') return undefined;
+  if (a.has('axes') || a.has('keep_aspect_ratio_policy')) return undefined;
+  const scales = constantValues(ins[2]);
+  const sizes = constantValues(ins[3]);
+  const maps = nearestIndexMaps({
+    input: x.shape.map((d) => (typeof d === 'number' ? d : undefined)),
+    scales: scales && scales.length > 0 ? scales : undefined,
+    sizes: scales && scales.length > 0 ? undefined : sizes,
+    coordinateMode: strAttr(a, 'coordinate_transformation_mode', 'half_pixel'),
+    nearestMode: strAttr(a, 'nearest_mode', 'round_prefer_floor'),
+  });
+  if (!maps || (!(scales && scales.length > 0) && !sizes)) return undefined;
+  let y = x;
+  maps.forEach((map, axis) => {
+    if (map) y = op.gather(y, op.constant(ndarray('int64', [map.length], map)), axis);
+  });
+  return y;
+}
+
 /** Whether a Resize's constant scales (input 2) or sizes (input 3) enlarge every axis (false when not constant). */
 function upsamplesOnly(ins: readonly (Value | undefined)[], x: Tensor): boolean {
   const values = (v: Value | undefined): number[] | undefined => {
@@ -671,8 +856,24 @@ function lowerPassthrough(
   const since = PASSTHROUGH_SINCE[n.opType] ?? 7;
   if (opset < since)
     refuse(`${n.opType} of opset ${opset} differs from its opset-21 definition (imported from opset ${since})`);
-  if (['RNN', 'GRU', 'LSTM'].includes(n.opType) && intAttr(a, 'layout', 0) !== 0)
-    refuse("layout=1 (batch-first) is not supported by ORT's CPU provider");
+  if (['RNN', 'GRU', 'LSTM'].includes(n.opType)) {
+    if (intAttr(a, 'layout', 0) !== 0) refuse("layout=1 (batch-first) is not supported by ORT's CPU provider");
+    const lowered = lowerRecurrent(
+      n.opType,
+      {
+        hiddenSize: intAttr(a, 'hidden_size', 0),
+        direction: strAttr(a, 'direction', 'forward'),
+        activations: a.has('activations')
+          ? (a.get('activations')?.strings ?? []).map((v) => new TextDecoder().decode(v))
+          : undefined,
+        clip: a.has('clip') ? floatAttr(a, 'clip', 0) : undefined,
+        inputForget: intAttr(a, 'input_forget', 0),
+        linearBeforeReset: intAttr(a, 'linear_before_reset', 0),
+      },
+      ins.map((v, i) => (v === undefined ? undefined : asTensor(v, `input ${i}`))),
+    );
+    if (lowered) return lowered;
+  }
   if (n.opType === 'MaxUnpool' && ins[2] !== undefined)
     refuse("with output_shape ORT's MaxUnpool disagrees with ONNX's reference outputs");
   if (
@@ -690,6 +891,10 @@ function lowerPassthrough(
     refuse(
       "align_corners with linear/cubic modes: ORT's CPU Resize disagrees with ONNX's reference outputs when downsampling",
     );
+  }
+  if (n.opType === 'Resize') {
+    const lowered = nearestResize(a, ins);
+    if (lowered) return [lowered];
   }
   if (n.opType === 'GridSample' && opset < 20) {
     // opset 16's mode names; opset 20 renamed bilinear/bicubic to linear/cubic
@@ -827,10 +1032,14 @@ const LOWERED_OPS: ReadonlySet<string> = new Set([
   'Xor',
   'Range',
   'NonZero',
+  'If',
+  'Loop',
+  'Scan',
 ]);
 
 /** Refuses, before any tracing, a node whose op the importer does not handle at all (op, node name and reason). */
 function checkSupported(n: NodeProto): void {
+  for (const body of subgraphsOf(n)) for (const m of body.node) checkSupported(m);
   const where = `importOnnx: node ${n.name ?? ''} (${n.opType})`;
   if (n.domain && n.domain !== 'ai.onnx')
     throw new UnsupportedOnnxError(`${where}: domain '${n.domain}' is not supported (only the default ONNX domain)`);
