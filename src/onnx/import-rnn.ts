@@ -32,7 +32,11 @@ const pick = (t: Tensor, d: number): Tensor => op.squeeze(op.slice(t, { starts: 
  * ones undefined) into unrolled lathe ops; returns Y [T, dirs, B, H], Y_h and (LSTM) Y_c [dirs, B, H], or
  * undefined when the node's form is not covered (see the file comment).
  */
-export function lowerRecurrent(opType: string, a: RecurrentAttrs, ins: readonly (Tensor | undefined)[]): Tensor[] | undefined {
+export function lowerRecurrent(
+  opType: string,
+  a: RecurrentAttrs,
+  ins: readonly (Tensor | undefined)[],
+): Tensor[] | undefined {
   const [x, w, r, b, seqLens, h0, c0, peep] = ins;
   const gates = GATES[opType];
   if (!x || !w || !r || gates === undefined) return undefined;
@@ -42,7 +46,14 @@ export function lowerRecurrent(opType: string, a: RecurrentAttrs, ins: readonly 
   const activationsOk =
     a.activations === undefined ||
     a.activations.every((f, i) => f.toLowerCase() === defaults[i % defaults.length].toLowerCase());
-  if (typeof steps !== 'number' || steps < 1 || seqLens || a.clip !== undefined || a.inputForget !== 0 || !activationsOk)
+  if (
+    typeof steps !== 'number' ||
+    steps < 1 ||
+    seqLens ||
+    a.clip !== undefined ||
+    a.inputForget !== 0 ||
+    !activationsOk
+  )
     return undefined;
   const hs = a.hiddenSize > 0 ? a.hiddenSize : r.shape[2];
   if (typeof hs !== 'number') return undefined;
@@ -96,7 +107,12 @@ export function lowerRecurrent(opType: string, a: RecurrentAttrs, ins: readonly 
       }
       out[t] = h;
     }
-    ys.push(op.concat(out.map((v) => op.unsqueeze(v, [0, 1])), 0)); // [T, 1, B, H]
+    ys.push(
+      op.concat(
+        out.map((v) => op.unsqueeze(v, [0, 1])),
+        0,
+      ),
+    ); // [T, 1, B, H]
     hLast.push(op.unsqueeze(h, [0]));
     cLast.push(op.unsqueeze(c, [0]));
   }

@@ -212,23 +212,64 @@ const FORM_CHANGED_AT: Readonly<Record<string, number>> = {
   Clip: 11,
   Resize: 11,
   Dropout: 12,
-  Squeeze: 13,
-  Unsqueeze: 13,
-  ReduceSum: 13,
-  Split: 13,
   BatchNormalization: 14,
-  ReduceMean: 18,
-  ReduceMax: 18,
-  ReduceMin: 18,
-  ReduceProd: 18,
-  ReduceL1: 18,
-  ReduceL2: 18,
-  ReduceLogSum: 18,
-  ReduceLogSumExp: 18,
-  ReduceSumSquare: 18,
   Upsample: Number.POSITIVE_INFINITY,
   Scatter: Number.POSITIVE_INFINITY,
 };
+
+/** Ops whose attribute (axes, or Split's split) became input 1 at the given opset. */
+const ATTRIBUTE_TO_INPUT: Readonly<Record<string, readonly [number, string]>> = {
+  Squeeze: [13, 'axes'],
+  Unsqueeze: [13, 'axes'],
+  ReduceSum: [13, 'axes'],
+  Split: [13, 'split'],
+  ReduceMean: [18, 'axes'],
+  ReduceMax: [18, 'axes'],
+  ReduceMin: [18, 'axes'],
+  ReduceProd: [18, 'axes'],
+  ReduceL1: [18, 'axes'],
+  ReduceL2: [18, 'axes'],
+  ReduceLogSum: [18, 'axes'],
+  ReduceLogSumExp: [18, 'axes'],
+  ReduceSumSquare: [18, 'axes'],
+};
+
+/**
+ * A body with the attribute forms of older opsets rewritten as opset 21 has them (Unsqueeze-11's `axes` attribute
+ * becomes a Constant fed to input 1, and the like), nested bodies too: ORT runs the body re-emitted at opset 21.
+ */
+function upgradeBody(g: GraphProto, opset: number): GraphProto {
+  const node: NodeProto[] = [];
+  for (const n of g.node) {
+    const attribute = n.attribute.map((at) =>
+      at.g
+        ? { ...at, g: upgradeBody(at.g, opset) }
+        : at.graphs
+          ? { ...at, graphs: at.graphs.map((b) => upgradeBody(b, opset)) }
+          : at,
+    );
+    const change = ATTRIBUTE_TO_INPUT[n.opType];
+    const moved = change && opset < change[0] ? attribute.find((at) => at.name === change[1]) : undefined;
+    if (!moved) {
+      node.push({ ...n, attribute });
+      continue;
+    }
+    const name = `${n.output[0]}__${change[1]}`;
+    node.push({
+      opType: 'Constant',
+      name: `${n.name ?? ''}__${change[1]}`,
+      input: [],
+      output: [name],
+      attribute: [{ name: 'value_ints', type: AttributeType.INTS, ints: moved.ints ?? [] }],
+    });
+    node.push({
+      ...n,
+      input: [n.input[0] ?? '', name, ...n.input.slice(2)],
+      attribute: attribute.filter((at) => at !== moved),
+    });
+  }
+  return { ...g, node };
+}
 
 /** Refuses a body node (at any depth) whose op means something else at opset 21 than at the model's opset. */
 function checkBodyForms(bodies: readonly GraphProto[], opset: number): void {
@@ -276,7 +317,10 @@ function lowerControlFlow(
   }
   if (n.opType === 'Scan' && opset < 9) refuse('Scan-8 (a batch axis and sequence_lens) is not imported (opset 9+ is)');
   if (n.attribute.some((at) => at.graphs)) refuse('GRAPHS attributes are not supported');
-  const bodies = subgraphsOf(n);
+  const upgraded = new Map(
+    n.attribute.filter((at) => at.g).map((at) => [at.name, upgradeBody(at.g as GraphProto, opset)]),
+  );
+  const bodies = [...upgraded.values()];
   checkBodyForms(bodies, opset);
   const free = [...new Set(bodies.flatMap(freeNames))];
   const captured = free.map((name) => {
@@ -294,11 +338,40 @@ function lowerControlFlow(
     (names) => {
       const rename = new Map(free.map((f, i) => [f, names[i]]));
       const out: Record<string, AttrValue> = { ...plain };
-      for (const at of n.attribute) if (at.g) out[at.name] = { onnxGraph: renameCaptures(at.g, rename) };
+      for (const [k, body] of upgraded) out[k] = { onnxGraph: renameCaptures(body, rename) };
       return out;
     },
-    controlFlowOutputs(n, a, own, graphAttr),
+    controlFlowOutputs(n, a, own, graphAttr, (body, types) => traceBodyTypes(body, types, env, opset)),
   );
+}
+
+/**
+ * The dtypes and ranks of a body's outputs, found by lowering it over placeholders of the given input types (the
+ * traced ops are discarded); undefined when the body cannot be lowered.
+ */
+function traceBodyTypes(
+  body: GraphProto,
+  inputTypes: readonly OutSpec[],
+  env: ReadonlyMap<string, Value>,
+  opset: number,
+): (OutSpec | undefined)[] | undefined {
+  try {
+    const scope = new Map(env);
+    body.input.forEach((v, i) => {
+      const t = inputTypes[i];
+      if (t) scope.set(v.name, op.placeholder(`__body_${v.name}`, t.dtype, t.shape));
+    });
+    for (const t of body.initializer) scope.set(t.name ?? '', hostOrConst(tensorProtoToNDArray(t)));
+    runNodes(body.node, scope, opset);
+    return body.output.map((o) => {
+      const v = scope.get(o.name);
+      if (v === undefined) return undefined;
+      const t = asTensor(v, o.name);
+      return { dtype: t.dtype, shape: [...t.shape] };
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Output types of an If, Loop or Scan run by ORT: what its bodies declare (undeclared dims fresh symbols). */
@@ -307,34 +380,58 @@ function controlFlowOutputs(
   a: Map<string, AttributeProto>,
   own: readonly (Tensor | undefined)[],
   graphAttr: (k: string) => GraphProto,
+  trace: (body: GraphProto, inputTypes: readonly OutSpec[]) => (OutSpec | undefined)[] | undefined,
 ): OutSpec[] {
-  const typeOf = (v: ValueInfoProto | undefined, k: number, like?: Tensor): OutSpec => {
+  let traced: (OutSpec | undefined)[] | undefined;
+  const typeOf = (v: ValueInfoProto | undefined, k: number, like?: Tensor, bodyOut?: number): OutSpec => {
     const base = n.output[k] ?? `${n.name}_${k}`;
     const t = v ? declaredType(v, base, like?.rank) : undefined;
     if (t) return t;
     if (like) return { dtype: like.dtype, shape: freshDims(n, k, like.rank) };
-    return refuse(`the type of output ${k} is not declared by its body`);
+    // undeclared: the dtype and rank the body computes over its input types
+    const found = bodyOut === undefined ? undefined : traced?.[bodyOut];
+    if (found) return { dtype: found.dtype, shape: freshDims(n, k, found.shape.length) };
+    return refuse(`the type of output ${k} is neither declared by its body nor found by lowering it`);
   };
   const scanned = (t: OutSpec, k: number): OutSpec => ({ dtype: t.dtype, shape: [...freshDims(n, k, 1), ...t.shape] });
   if (n.opType === 'If') {
     const [th, el] = [graphAttr('then_branch'), graphAttr('else_branch')];
+    traced = trace(th, []);
     return th.output.map((o, k) => {
-      const t = typeOf(o, k);
+      const t = typeOf(o, k, undefined, k);
       const e = el.output[k] ? declaredType(el.output[k], n.output[k] ?? '') : undefined;
       if (!e || e.shape.length !== t.shape.length) return t;
       // where the branches declare different dims, the output's dim is known only at run time
-      return { dtype: t.dtype, shape: t.shape.map((d, i) => (d === e.shape[i] ? d : freshDims(n, k, t.shape.length)[i])) };
+      return {
+        dtype: t.dtype,
+        shape: t.shape.map((d, i) => (d === e.shape[i] ? d : freshDims(n, k, t.shape.length)[i])),
+      };
     });
   }
   const body = graphAttr('body');
   if (n.opType === 'Loop') {
     // inputs M, cond, v_initial…; body outputs cond, carried…, scanned…
     const carried = own.length - 2;
-    return body.output.slice(1).map((o, k) => (k < carried ? typeOf(o, k, own[2 + k]) : scanned(typeOf(o, k), k)));
+    const like = (t: Tensor | undefined) => (t ? { dtype: t.dtype, shape: [...t.shape] } : undefined);
+    traced = trace(body, [
+      { dtype: 'int64', shape: [] },
+      { dtype: 'bool', shape: [] },
+      ...own.slice(2).map((t) => like(t) as OutSpec),
+    ]);
+    return body.output
+      .slice(1)
+      .map((o, k) => (k < carried ? typeOf(o, k, own[2 + k], k + 1) : scanned(typeOf(o, k, undefined, k + 1), k)));
   }
   // Scan (opset 9+): inputs: states…, scanned inputs…; body outputs: states…, scanned outputs…
   const states = own.length - intAttr(a, 'num_scan_inputs', 0);
-  return body.output.map((o, k) => (k < states ? typeOf(o, k, own[k]) : scanned(typeOf(o, k), k)));
+  traced = trace(
+    body,
+    own.map((t, i) => ({
+      dtype: (t as Tensor).dtype,
+      shape: i < states ? [...(t as Tensor).shape] : (t as Tensor).shape.slice(1),
+    })),
+  );
+  return body.output.map((o, k) => (k < states ? typeOf(o, k, own[k], k) : scanned(typeOf(o, k, undefined, k), k)));
 }
 
 /**
@@ -754,7 +851,10 @@ function recurrentShapes(count: number) {
     const dirs = strAttr(a, 'direction', 'forward') === 'bidirectional' ? 2 : 1;
     const hs = intAttr(a, 'hidden_size', 0) || at(xs, 2).shape[2];
     const state = { dtype: x.dtype, shape: [dirs, x.shape[1], hs] };
-    return [{ dtype: x.dtype, shape: [x.shape[0], dirs, x.shape[1], hs] }, ...new Array<OutSpec>(count - 1).fill(state)];
+    return [
+      { dtype: x.dtype, shape: [x.shape[0], dirs, x.shape[1], hs] },
+      ...new Array<OutSpec>(count - 1).fill(state),
+    ];
   };
 }
 
@@ -1428,12 +1528,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       return [
         op.reshape(
           op.flatten(op.flatten(x, ax), 0, ax === 0 ? 0 : ax - 1),
-          ax === 0
-            ? [1, -1]
-            : [
-                x.shape.slice(0, ax).reduce<Dim>((p, d) => mulDims(p, d), 1),
-                -1,
-              ],
+          ax === 0 ? [1, -1] : [x.shape.slice(0, ax).reduce<Dim>((p, d) => mulDims(p, d), 1), -1],
         ),
       ];
     }
@@ -1474,7 +1569,9 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       if (src && !(src instanceof Tensor)) {
         const idx = hostInts(ins[1], 'Gather indices') as number[];
         const picked = idx.map((i) => src.host[i < 0 ? i + src.host.length : i]);
-        return [{ host: picked, scalar: !!ins[1] && !(ins[1] instanceof Tensor) && ins[1].scalar, anchors: src.anchors }];
+        return [
+          { host: picked, scalar: !!ins[1] && !(ins[1] instanceof Tensor) && ins[1].scalar, anchors: src.anchors },
+        ];
       }
       return [op.gather(T(0), T(1), intAttr(a, 'axis', 0))];
     }
