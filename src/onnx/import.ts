@@ -7,7 +7,8 @@ import { ndarray, type NDArray } from '../graph/ndarray.js';
 import * as op from '../graph/ops/index.js';
 import { broadcastShapes, divDims, mulDims, type Dim, type Shape } from '../graph/shape.js';
 import { Tensor } from '../graph/tensor.js';
-import { decodeModel, denseSparseInitializers, localFunctionNames, tensorToTypedArray } from './decode.js';
+import { decodeModel, denseSparseInitializers, localFunctions, tensorToTypedArray } from './decode.js';
+import { inlineFunctions } from './import-functions.js';
 import { nearestIndexMaps } from './import-resize.js';
 import { lowerRecurrent } from './import-rnn.js';
 import { declaredType, freeNames, renameCaptures, subgraphsOf } from './import-control-flow.js';
@@ -67,6 +68,8 @@ export interface ImportedGraph {
   readonly params: Readonly<Record<string, NDArray>>;
   /** Other initializers (integer tables, shapes), baked in as constants. */
   readonly constants: Readonly<Record<string, NDArray>>;
+  /** The model's metadata_props (key → value), as the file has them. */
+  readonly metadata: Readonly<Record<string, string>>;
   /** Rebuilds the graph over traced inputs and parameters; returns the outputs by name. */
   apply(inputs: Readonly<Record<string, Tensor>>, params: Readonly<Record<string, Tensor>>): Record<string, Tensor>;
 }
@@ -113,15 +116,11 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
   const g = model.graph;
   /** The default-domain opset the model declares (version-specific attribute forms and semantics follow it). */
   const opset = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 21;
-  const functions = new Set(localFunctionNames(model));
-  for (const n of g.node) {
-    if (functions.has(`${n.domain ?? ''}:${n.opType}`)) {
-      throw new UnsupportedOnnxError(
-        `importOnnx: node ${n.name ?? ''} calls the model-local function ${n.domain ? `${n.domain}.` : ''}${n.opType}; importOnnx does not inline functions yet (ORT runs such models as they are: use lathe serve or predict)`,
-      );
-    }
-  }
-  for (const n of g.node) checkSupported(n);
+  // model-local functions are expanded into their nodes (a call of an undefined function is refused below as an
+  // unknown op or domain)
+  const functions = localFunctions(model);
+  const graphNodes = functions.length > 0 ? inlineFunctions(g.node, functions) : g.node;
+  for (const n of graphNodes) checkSupported(n);
   const inits = new Map(
     [...g.initializer, ...denseSparseInitializers(g)].map((t) => [t.name ?? '', tensorProtoToNDArray(t)]),
   );
@@ -153,6 +152,7 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
     outputs,
     params,
     constants,
+    metadata: Object.fromEntries((model.metadataProps ?? []).map((e) => [e.key ?? '', e.value ?? ''])),
     apply(feeds, ps) {
       const env = new Map<string, Value>();
       for (const i of inputs) {
@@ -166,7 +166,7 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
         if (!t) throw new Error(`importOnnx: missing parameter ${k}`);
         env.set(k, t);
       }
-      runNodes(g.node, env, opset);
+      runNodes(graphNodes, env, opset);
       return Object.fromEntries(outputs.map((o) => [o, asTensor(env.get(o), o)]));
     },
   };
