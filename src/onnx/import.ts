@@ -1132,6 +1132,8 @@ const LOWERED_OPS: ReadonlySet<string> = new Set([
   'Xor',
   'Range',
   'NonZero',
+  'Scatter',
+  'Upsample',
   'If',
   'Loop',
   'Scan',
@@ -1171,6 +1173,40 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       const x = T(0);
       const mask = op.expand(op.constant(ndarray('bool', [], [1])), [...x.shape]);
       return [x, mask];
+    }
+    case 'Scatter':
+      // deprecated at opset 11 for ScatterElements, which means the same (and also takes negative indices)
+      return lowerPassthrough({ ...n, opType: 'ScatterElements' }, a, ins, Math.max(opset, 11));
+    case 'Upsample': {
+      // deprecated at opset 10 for Resize: nearest reads input[floor(i / scale)] (Resize's asymmetric + floor);
+      // scales are an input from opset 9, an attribute before
+      if (strAttr(a, 'mode', 'nearest') !== 'nearest')
+        refuse(`mode '${strAttr(a, 'mode', 'nearest')}' is not imported (nearest is)`);
+      const scales =
+        ins[1] ??
+        op.constant(ndarray('float32', [(a.get('scales')?.floats ?? []).length], a.get('scales')?.floats ?? []));
+      const plain = new Map<string, AttributeProto>([
+        [
+          'coordinate_transformation_mode',
+          {
+            name: 'coordinate_transformation_mode',
+            type: AttributeType.STRING,
+            s: new TextEncoder().encode('asymmetric'),
+          },
+        ],
+        ['nearest_mode', { name: 'nearest_mode', type: AttributeType.STRING, s: new TextEncoder().encode('floor') }],
+      ]);
+      const y = nearestResize(plain, [ins[0], undefined, scales]);
+      if (y) return [y];
+      if (ins[1] === undefined) refuse('the scales attribute needs static input dims on the scaled axes');
+      // scales known only at run time: ORT's Resize with the same coordinate rules (forward only)
+      const resize: NodeProto = {
+        ...n,
+        opType: 'Resize',
+        input: [n.input[0], '', n.input[1] ?? ''],
+        attribute: [...plain.values()],
+      };
+      return lowerPassthrough(resize, plain, [ins[0], undefined, scales], Math.max(opset, 11));
     }
     case 'Add':
     case 'Sub':
