@@ -957,7 +957,11 @@ function lowerPassthrough(
   if (opset < since)
     refuse(`${n.opType} of opset ${opset} differs from its opset-21 definition (imported from opset ${since})`);
   if (['RNN', 'GRU', 'LSTM'].includes(n.opType)) {
-    if (intAttr(a, 'layout', 0) !== 0) refuse("layout=1 (batch-first) is not supported by ORT's CPU provider");
+    // layout=1 (batch-first: X [B, T, I], states [B, dirs, H]) is lowered here with transposes; ORT's CPU provider
+    // has no kernel for it, so the node cannot be run as it is
+    const batchFirst = intAttr(a, 'layout', 0) !== 0;
+    const swap = (v: Value | undefined, i: number) =>
+      v === undefined || !batchFirst || ![0, 5, 6].includes(i) ? v : op.transpose(asTensor(v, `input ${i}`), [1, 0, 2]);
     const lowered = lowerRecurrent(
       n.opType,
       {
@@ -970,9 +974,13 @@ function lowerPassthrough(
         inputForget: intAttr(a, 'input_forget', 0),
         linearBeforeReset: intAttr(a, 'linear_before_reset', 0),
       },
-      ins.map((v, i) => (v === undefined ? undefined : asTensor(v, `input ${i}`))),
+      ins.map((v, i) => swap(v, i)).map((v, i) => (v === undefined ? undefined : asTensor(v, `input ${i}`))),
     );
+    if (lowered && batchFirst)
+      return lowered.map((t, k) => (k === 0 ? op.transpose(t, [2, 0, 1, 3]) : op.transpose(t, [1, 0, 2])));
     if (lowered) return lowered;
+    if (batchFirst)
+      refuse("layout=1 (batch-first) needs a static sequence length here: ORT's CPU provider has no kernel for it");
   }
   if (n.opType === 'MaxUnpool' && ins[2] !== undefined)
     refuse("with output_shape ORT's MaxUnpool disagrees with ONNX's reference outputs");
