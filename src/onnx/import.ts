@@ -435,6 +435,34 @@ function controlFlowOutputs(
 }
 
 /**
+ * Slice-10+ of a host vector by host starts/ends (axes 0, steps any), kept on the host with ONNX's clamping;
+ * undefined when any of them is not a host-known number.
+ */
+function sliceHost(ins: readonly (Value | undefined)[]): Host | undefined {
+  const [x, ...rest] = ins;
+  if (!x || x instanceof Tensor || rest.some((v) => v instanceof Tensor)) return undefined;
+  const num = (v: Value | undefined, d: number): number | undefined => {
+    if (v === undefined) return d;
+    const h = (v as Host).host;
+    return h.length === 1 && typeof h[0] === 'number' ? h[0] : undefined;
+  };
+  const [start, end, axis, step] = [num(rest[0], 0), num(rest[1], 0), num(rest[2], 0), num(rest[3], 1)];
+  if (start === undefined || end === undefined || axis === undefined || step === undefined) return undefined;
+  if ((axis !== 0 && axis !== -1) || step === 0 || rest[0] === undefined || rest[1] === undefined) return undefined;
+  const len = x.host.length;
+  const norm = (v: number) => (v < 0 ? v + len : v);
+  const picked: Dim[] = [];
+  if (step > 0) {
+    const e = Math.min(Math.max(norm(end), 0), len);
+    for (let i = Math.min(Math.max(norm(start), 0), len); i < e; i += step) picked.push(x.host[i]);
+  } else {
+    const e = Math.min(Math.max(norm(end), -1), len - 1);
+    for (let i = Math.min(Math.max(norm(start), 0), len - 1); i > e; i += step) picked.push(x.host[i]);
+  }
+  return { host: picked, scalar: false, anchors: x.anchors };
+}
+
+/**
  * Add/Sub/Mul/Div of two host integer vectors (broadcast), kept on the host: numbers exactly (Div truncates, as
  * integer Div does), symbolic dims as products and exact quotients. Undefined when a result is not expressible
  * (a sum with a symbol, an inexact quotient): the caller computes it as a tensor.
@@ -1235,8 +1263,12 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       if (!isFloat(x.dtype)) return [op.cast(op.round(op.pow(op.cast(x, 'float64'), op.cast(y, 'float64'))), x.dtype)];
       return [op.pow(x, y.dtype === x.dtype ? y : op.cast(y, x.dtype))];
     }
-    case 'Neg':
+    case 'Neg': {
+      const x = ins[0];
+      if (x && !(x instanceof Tensor) && x.host.every((d) => typeof d === 'number'))
+        return [{ host: x.host.map((d) => -(d as number)), scalar: x.scalar }];
       return [op.neg(T(0))];
+    }
     case 'Abs':
       return [op.abs(T(0))];
     case 'Exp':
@@ -1470,6 +1502,15 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
     case 'ConstantOfShape': {
       const shape = hostInts(ins[0], 'shape');
       const t = a.get('value')?.t;
+      // a short int64 vector (shape arithmetic: ones for the reduced axes) stays on the host
+      if (
+        t &&
+        dtypeFromOnnx(t.dataType) === 'int64' &&
+        shape.length === 1 &&
+        typeof shape[0] === 'number' &&
+        shape[0] <= 16
+      )
+        return [{ host: new Array<number>(shape[0]).fill(Number(tensorProtoToNDArray(t).data[0])), scalar: false }];
       const value = t ? tensorProtoToNDArray(t) : ndarray('float32', [1], [0]);
       return [op.expand(op.constant(ndarray(value.dtype, [], value.data as NDArray['data'])), shape)];
     }
@@ -1691,6 +1732,8 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
     case 'Slice': {
       // Slice-1 has starts/ends/axes as attributes; Slice-10+ as inputs
       const old = ins.length === 1;
+      const hostSlice = old ? undefined : sliceHost(ins);
+      if (hostSlice) return [hostSlice];
       const starts = old ? requiredIntsAttr(a, 'starts') : (hostInts(ins[1], 'starts') as number[]);
       const ends = old ? requiredIntsAttr(a, 'ends') : (hostInts(ins[2], 'ends') as number[]);
       const axes = old ? intsAttr(a, 'axes') : ins[3] ? (hostInts(ins[3], 'axes') as number[]) : undefined;
