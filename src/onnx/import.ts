@@ -981,7 +981,13 @@ function lowerPassthrough(
   opset: number,
 ): Value[] {
   if (n.domain && n.domain !== 'ai.onnx') refuse(`domain '${n.domain}' is not supported`);
-  const since = PASSTHROUGH_SINCE[n.opType] ?? 7;
+  // Quantize/DequantizeLinear-10 are opset 13's with a per-tensor (scalar) scale, the only form they had
+  const perTensor =
+    (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') &&
+    opset >= 10 &&
+    ins[1] instanceof Tensor &&
+    ins[1].rank === 0;
+  const since = perTensor ? 10 : (PASSTHROUGH_SINCE[n.opType] ?? 7);
   if (opset < since)
     refuse(`${n.opType} of opset ${opset} differs from its opset-21 definition (imported from opset ${since})`);
   if (['RNN', 'GRU', 'LSTM'].includes(n.opType)) {
