@@ -144,7 +144,11 @@ test('refusals are UnsupportedOnnxErrors naming the op, the node and the reason'
       [x, ratio, training],
       /node my_Dropout \(Dropout\): training_mode is true or not a constant/,
     ],
-    [oneNode('Loop', [x]), [x], /node my_Loop \(Loop\): ONNX op Loop is not supported/],
+    [
+      oneNode('SplitToSequence', [x]),
+      [x],
+      /node my_SplitToSequence \(SplitToSequence\): ONNX op SplitToSequence is not supported/,
+    ],
   ];
   for (const [m, feeds, message] of refused) {
     assert.throws(
