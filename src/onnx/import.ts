@@ -1719,6 +1719,23 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       }
     }
     case 'BatchNormalization': {
+      if (opset >= 14 && intAttr(a, 'training_mode', 0) === 1) {
+        // batch statistics (population variance) normalize; running statistics are updated with `momentum`
+        const x = T(0);
+        const axes = x.shape.map((_, k) => k).filter((k) => k !== 1);
+        const perChannel = (t: Tensor) => op.reshape(t, [1, t.shape[0], ...new Array<number>(x.rank - 2).fill(1)]);
+        const mean = op.mean(x, axes);
+        const centred = op.sub(x, perChannel(mean));
+        const variance = op.mean(op.mul(centred, centred), axes);
+        const eps = floatAttr(a, 'epsilon', 1e-5);
+        const y = op.add(
+          op.mul(op.mul(centred, perChannel(op.rsqrt(op.add(variance, eps)))), perChannel(T(1))),
+          perChannel(T(2)),
+        );
+        const m = floatAttr(a, 'momentum', 0.9);
+        const running = (old: Tensor, now: Tensor) => op.add(op.mul(old, m), op.mul(now, 1 - m));
+        return [y, running(T(3), mean), running(T(4), variance)];
+      }
       const r = op.batchNorm(T(0), T(1), T(2), T(3), T(4), { training: false, eps: floatAttr(a, 'epsilon', 1e-5) });
       return [r.y];
     }

@@ -86,6 +86,12 @@ const cases: [string, string, NDArray[], AttributeProto[]][] = [
   ['Asin (run by ORT as it is, with its own VJP)', 'Asin', [randn([2, 5], 23, 'float32', 0.3)], []],
   ['Atanh (run by ORT as it is, with its own VJP)', 'Atanh', [randn([2, 5], 24, 'float32', 0.3)], []],
   ['GlobalMaxPool', 'GlobalMaxPool', [randn([1, 2, 3, 3], 22)], []],
+  [
+    'BatchNormalization (training_mode: batch statistics)',
+    'BatchNormalization',
+    [randn([3, 2, 2, 2], 71), randn([2], 72), randn([2], 73), randn([2], 74), ndarray('float64', [2], [0.5, 1.5])],
+    [i('training_mode', 1)],
+  ],
   // recurrent ops unrolled into lathe ops (src/onnx/import-rnn.ts): X [T 3, B 2, I 2], hidden 2
   [
     'LSTM (unrolled, reverse)',
