@@ -16,7 +16,9 @@ export type AttrValue =
   | string
   | { readonly float: number }
   | { readonly floats: readonly number[] }
-  | { readonly tensor: NDArray };
+  | { readonly tensor: NDArray }
+  /** An ONNX GraphProto (a control-flow op's body), opaque to the graph layer and written by the emitter. */
+  | { readonly onnxGraph: object };
 
 /** What a primitive's lowering can do while the graph is emitted as ONNX. */
 export interface LowerCtx {

@@ -586,19 +586,47 @@ export function denseSparseInitializers(g: GraphProto): TensorProto[] {
   });
 }
 
-/** Names of the model-local functions (ModelProto.functions, FunctionProto) as `domain:name`. */
-export function localFunctionNames(m: ModelProto): string[] {
+/** A model-local function (ModelProto.functions, FunctionProto): what a call of `domain:name` expands to. */
+export interface LocalFunction {
+  readonly name: string;
+  readonly domain: string;
+  readonly overload: string;
+  /** Formal input and output names, bound positionally to a call's inputs and outputs. */
+  readonly input: readonly string[];
+  readonly output: readonly string[];
+  /** Attribute names a call may set (without defaults). */
+  readonly attribute: readonly string[];
+  /** Attributes with default values. */
+  readonly attributeProto: readonly AttributeProto[];
+  readonly node: readonly NodeProto[];
+}
+
+/** The model-local functions (ModelProto.functions, kept as unknown field 25), decoded. */
+export function localFunctions(m: ModelProto): LocalFunction[] {
   return keptMessages(m.unknownFields, 25, 'functions').map((r) => {
     let name = '',
-      domain = '';
+      domain = '',
+      overload = '';
+    const input: string[] = [];
+    const output: string[] = [];
+    const attribute: string[] = [];
+    const attributeProto: AttributeProto[] = [];
+    const node: NodeProto[] = [];
     while (!r.done) {
       const tg = r.tag(),
         f = tg >>> 3,
         w = tg & 7;
-      if (f === 1 && w === WIRE_LEN) name = r.string('name');
-      else if (f === 10 && w === WIRE_LEN) domain = r.string('domain');
+      if (w !== WIRE_LEN) r.skip(f, w);
+      else if (f === 1) name = r.string('name');
+      else if (f === 4) input.push(r.string('input'));
+      else if (f === 5) output.push(r.string('output'));
+      else if (f === 6) attribute.push(r.string('attribute'));
+      else if (f === 7) node.push(readNode(r.sub(`function ${name} node`)));
+      else if (f === 10) domain = r.string('domain');
+      else if (f === 11) attributeProto.push(readAttribute(r.sub(`function ${name} attribute_proto`)));
+      else if (f === 13) overload = r.string('overload');
       else r.skip(f, w);
     }
-    return `${domain}:${name}`;
+    return { name, domain, overload, input, output, attribute, attributeProto, node };
   });
 }

@@ -65,6 +65,7 @@ function attribute(name: string, v: AttrValue): AttributeProto {
   if ('float' in v) return { name, type: 1, f: v.float };
   if ('floats' in v) return { name, type: 6, floats: [...v.floats] };
   if ('tensor' in v) return { name, type: 4, t: tensorProto('', v.tensor) };
+  if ('onnxGraph' in v) return { name, type: 5, g: v.onnxGraph as GraphProto };
   throw new Error(`emit: unsupported attribute ${name}`);
 }
 

@@ -5,10 +5,22 @@ import { readFileSync } from 'node:fs';
 import { dtypeFromOnnx, isFloat } from '../graph/dtype.js';
 import { ndarray, type NDArray } from '../graph/ndarray.js';
 import * as op from '../graph/ops/index.js';
-import { broadcastShapes, type Dim, type Shape } from '../graph/shape.js';
+import { broadcastShapes, divDims, mulDims, type Dim, type Shape } from '../graph/shape.js';
 import { Tensor } from '../graph/tensor.js';
-import { decodeModel, denseSparseInitializers, localFunctionNames, tensorToTypedArray } from './decode.js';
-import { AttributeType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
+import { decodeModel, denseSparseInitializers, localFunctions, tensorToTypedArray } from './decode.js';
+import { inlineFunctions } from './import-functions.js';
+import { nearestIndexMaps } from './import-resize.js';
+import { lowerRecurrent } from './import-rnn.js';
+import { declaredType, freeNames, renameCaptures, subgraphsOf } from './import-control-flow.js';
+import {
+  AttributeType,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto.js';
 import type { AttrValue } from '../graph/primitive.js';
 import { UserError } from '../util/errors.js';
 
@@ -23,8 +35,23 @@ function refuse(reason: string): never {
   throw new UnsupportedOnnxError(reason);
 }
 
-/** A value during import: a traced tensor, or a small host-known integer vector (shape arithmetic). */
-type Value = Tensor | { readonly host: readonly Dim[]; readonly scalar: boolean };
+/**
+ * A small integer vector known at import time (shape arithmetic): numbers and symbolic dims (`batch`, `2*batch`).
+ * `anchors` are the tensors whose shapes define its symbols, so it can become a run-time tensor when an op needs one.
+ */
+interface Host {
+  readonly host: readonly Dim[];
+  readonly scalar: boolean;
+  readonly anchors?: readonly Tensor[];
+}
+
+/** A value during import: a traced tensor, or a host-known integer vector. */
+type Value = Tensor | Host;
+
+/** The anchors of several host values, without repeats. */
+const anchorsOf = (vs: readonly (Value | undefined)[]): Tensor[] => [
+  ...new Set(vs.flatMap((v) => (v && !(v instanceof Tensor) ? (v.anchors ?? []) : []))),
+];
 
 /**
  * An ONNX model read by {@link importOnnx}: its declared inputs and outputs, its initializers split into trainable
@@ -41,10 +68,12 @@ export interface ImportedGraph {
   readonly params: Readonly<Record<string, NDArray>>;
   /** Other initializers (integer tables, shapes), baked in as constants. */
   readonly constants: Readonly<Record<string, NDArray>>;
+  /** The model's metadata_props (key → value), as the file has them. */
+  readonly metadata: Readonly<Record<string, string>>;
   /**
    * Rebuilds the graph over traced inputs and parameters; returns the outputs by name. `transform`, when given, sees
-   * every graph input and every tensor a node computes, by its ONNX name, and what it returns is what the rest of the
-   * graph reads (fake quantization in quantization-aware training wraps activations this way).
+   * every graph input and every tensor a top-level node computes, by its ONNX name, and what it returns is what the
+   * rest of the graph reads (fake quantization in quantization-aware training wraps activations this way).
    */
   apply(
     inputs: Readonly<Record<string, Tensor>>,
@@ -95,15 +124,11 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
   const g = model.graph;
   /** The default-domain opset the model declares (version-specific attribute forms and semantics follow it). */
   const opset = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 21;
-  const functions = new Set(localFunctionNames(model));
-  for (const n of g.node) {
-    if (functions.has(`${n.domain ?? ''}:${n.opType}`)) {
-      throw new UnsupportedOnnxError(
-        `importOnnx: node ${n.name ?? ''} calls the model-local function ${n.domain ? `${n.domain}.` : ''}${n.opType}; importOnnx does not inline functions yet (ORT runs such models as they are: use lathe serve or predict)`,
-      );
-    }
-  }
-  for (const n of g.node) checkSupported(n);
+  // model-local functions are expanded into their nodes (a call of an undefined function is refused below as an
+  // unknown op or domain)
+  const functions = localFunctions(model);
+  const graphNodes = functions.length > 0 ? inlineFunctions(g.node, functions) : g.node;
+  for (const n of graphNodes) checkSupported(n);
   const inits = new Map(
     [...g.initializer, ...denseSparseInitializers(g)].map((t) => [t.name ?? '', tensorProtoToNDArray(t)]),
   );
@@ -135,6 +160,7 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
     outputs,
     params,
     constants,
+    metadata: Object.fromEntries((model.metadataProps ?? []).map((e) => [e.key ?? '', e.value ?? ''])),
     apply(feeds, ps, transform) {
       const env = new Map<string, Value>();
       for (const i of inputs) {
@@ -148,36 +174,340 @@ export function importOnnx(source: string | Uint8Array | ModelProto): ImportedGr
         if (!t) throw new Error(`importOnnx: missing parameter ${k}`);
         env.set(k, t);
       }
-      for (const n of g.node) {
-        let outs: Value[];
-        try {
-          outs = lowerNode(
-            n,
-            n.input.map((name) => {
-              if (name === '') return undefined; // an optional input left out
-              const v = env.get(name);
-              if (v === undefined)
-                throw new Error(`input '${name}' is not a graph input, an initializer or an output of an earlier node`);
-              return v;
-            }),
-            opset,
-          );
-        } catch (err) {
-          const message = `importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`;
-          throw err instanceof UnsupportedOnnxError ? new UnsupportedOnnxError(message) : new Error(message);
-        }
-        n.output.forEach((name, i) => {
-          const v = outs[i];
-          if (v !== undefined) env.set(name, transform && v instanceof Tensor ? transform(name, v) : v);
-          else if (name !== '')
-            throw new UnsupportedOnnxError(
-              `importOnnx: node ${n.name ?? ''} (${n.opType}): optional output ${i} ('${name}') is not produced by the importer`,
-            );
-        });
-      }
+      runNodes(graphNodes, env, opset, transform);
       return Object.fromEntries(outputs.map((o) => [o, asTensor(env.get(o), o)]));
     },
   };
+}
+
+/**
+ * Lowers `nodes` in order, reading and extending `env` (the graph's scope, or a body's over its enclosing one);
+ * `transform` sees each computed tensor by name (see {@link ImportedGraph.apply}).
+ */
+function runNodes(
+  nodes: readonly NodeProto[],
+  env: Map<string, Value>,
+  opset: number,
+  transform?: (name: string, value: Tensor) => Tensor,
+): void {
+  for (const n of nodes) {
+    let outs: Value[];
+    try {
+      const ins = n.input.map((name) => {
+        if (name === '') return undefined; // an optional input left out
+        const v = env.get(name);
+        if (v === undefined)
+          throw new Error(`input '${name}' is not a graph input, an initializer or an output of an earlier node`);
+        return v;
+      });
+      outs = CONTROL_FLOW.has(n.opType) ? lowerControlFlow(n, env, ins, opset) : lowerNode(n, ins, opset);
+    } catch (err) {
+      const message = `importOnnx: node ${n.name ?? ''} (${n.opType}): ${(err as Error).message}`;
+      throw err instanceof UnsupportedOnnxError ? new UnsupportedOnnxError(message) : new Error(message);
+    }
+    n.output.forEach((name, i) => {
+      const v = outs[i];
+      if (v !== undefined) env.set(name, transform && v instanceof Tensor ? transform(name, v) : v);
+      else if (name !== '')
+        throw new UnsupportedOnnxError(
+          `importOnnx: node ${n.name ?? ''} (${n.opType}): optional output ${i} ('${name}') is not produced by the importer`,
+        );
+    });
+  }
+}
+
+const CONTROL_FLOW: ReadonlySet<string> = new Set(['If', 'Loop', 'Scan']);
+
+/**
+ * Ops whose inputs or attributes changed form at the given opset: a body that ORT runs as it is (re-emitted at opset
+ * 21) may not use them in a model of an older opset.
+ */
+const FORM_CHANGED_AT: Readonly<Record<string, number>> = {
+  Slice: 10,
+  TopK: 10,
+  Pad: 11,
+  Clip: 11,
+  Resize: 11,
+  Dropout: 12,
+  BatchNormalization: 14,
+  Upsample: Number.POSITIVE_INFINITY,
+  Scatter: Number.POSITIVE_INFINITY,
+};
+
+/** Ops whose attribute (axes, or Split's split) became input 1 at the given opset. */
+const ATTRIBUTE_TO_INPUT: Readonly<Record<string, readonly [number, string]>> = {
+  Squeeze: [13, 'axes'],
+  Unsqueeze: [13, 'axes'],
+  ReduceSum: [13, 'axes'],
+  Split: [13, 'split'],
+  ReduceMean: [18, 'axes'],
+  ReduceMax: [18, 'axes'],
+  ReduceMin: [18, 'axes'],
+  ReduceProd: [18, 'axes'],
+  ReduceL1: [18, 'axes'],
+  ReduceL2: [18, 'axes'],
+  ReduceLogSum: [18, 'axes'],
+  ReduceLogSumExp: [18, 'axes'],
+  ReduceSumSquare: [18, 'axes'],
+};
+
+/**
+ * A body with the attribute forms of older opsets rewritten as opset 21 has them (Unsqueeze-11's `axes` attribute
+ * becomes a Constant fed to input 1, and the like), nested bodies too: ORT runs the body re-emitted at opset 21.
+ */
+function upgradeBody(g: GraphProto, opset: number): GraphProto {
+  const node: NodeProto[] = [];
+  for (const n of g.node) {
+    const attribute = n.attribute.map((at) =>
+      at.g
+        ? { ...at, g: upgradeBody(at.g, opset) }
+        : at.graphs
+          ? { ...at, graphs: at.graphs.map((b) => upgradeBody(b, opset)) }
+          : at,
+    );
+    const change = ATTRIBUTE_TO_INPUT[n.opType];
+    const moved = change && opset < change[0] ? attribute.find((at) => at.name === change[1]) : undefined;
+    if (!moved) {
+      node.push({ ...n, attribute });
+      continue;
+    }
+    const name = `${n.output[0]}__${change[1]}`;
+    node.push({
+      opType: 'Constant',
+      name: `${n.name ?? ''}__${change[1]}`,
+      input: [],
+      output: [name],
+      attribute: [{ name: 'value_ints', type: AttributeType.INTS, ints: moved.ints ?? [] }],
+    });
+    node.push({
+      ...n,
+      input: [n.input[0] ?? '', name, ...n.input.slice(2)],
+      attribute: attribute.filter((at) => at !== moved),
+    });
+  }
+  return { ...g, node };
+}
+
+/** Refuses a body node (at any depth) whose op means something else at opset 21 than at the model's opset. */
+function checkBodyForms(bodies: readonly GraphProto[], opset: number): void {
+  for (const b of bodies)
+    for (const n of b.node) {
+      const since = Math.max(FORM_CHANGED_AT[n.opType] ?? 0, PASSTHROUGH_SINCE[n.opType] ?? 0);
+      if (opset < since)
+        refuse(
+          `its body uses ${n.opType} (node ${n.name ?? ''}) of opset ${opset}, whose form differs at opset 21, where ORT runs the body`,
+        );
+      checkBodyForms(subgraphsOf(n), opset);
+    }
+}
+
+/**
+ * If, Loop and Scan. An If whose condition is known at import time is inlined: its branch is lowered like the rest
+ * of the graph and differentiates. Otherwise the node is emitted as it is, its bodies reading the outer values they
+ * capture, and ORT runs it (forward only: differentiating it throws, naming the op and node).
+ */
+function lowerControlFlow(
+  n: NodeProto,
+  env: ReadonlyMap<string, Value>,
+  ins: (Value | undefined)[],
+  opset: number,
+): Value[] {
+  const a = attrs(n);
+  const graphAttr = (k: string): GraphProto => {
+    const g = a.get(k)?.g;
+    if (!g) throw new Error(`attribute '${k}' (a graph) is missing`);
+    return g;
+  };
+  if (n.opType === 'If') {
+    const cond = ins[0] === undefined ? undefined : scalarOf(ins[0]);
+    if (cond !== undefined) {
+      const body = graphAttr(cond !== 0 ? 'then_branch' : 'else_branch');
+      const scope = new Map(env);
+      for (const t of body.initializer) scope.set(t.name ?? '', hostOrConst(tensorProtoToNDArray(t)));
+      runNodes(body.node, scope, opset);
+      return body.output.map((o) => {
+        const v = scope.get(o.name);
+        if (v === undefined) throw new Error(`branch output '${o.name}' is not defined`);
+        return v;
+      });
+    }
+  }
+  if (n.opType === 'Scan' && opset < 9) refuse('Scan-8 (a batch axis and sequence_lens) is not imported (opset 9+ is)');
+  if (n.attribute.some((at) => at.graphs)) refuse('GRAPHS attributes are not supported');
+  const upgraded = new Map(
+    n.attribute.filter((at) => at.g).map((at) => [at.name, upgradeBody(at.g as GraphProto, opset)]),
+  );
+  const bodies = [...upgraded.values()];
+  checkBodyForms(bodies, opset);
+  const free = [...new Set(bodies.flatMap(freeNames))];
+  const captured = free.map((name) => {
+    const v = env.get(name);
+    if (v === undefined) throw new Error(`a body reads '${name}', which no enclosing scope defines`);
+    return asTensor(v, name);
+  });
+  const own = ins.map((v, i) => (v === undefined ? undefined : asTensor(v, `input ${i}`)));
+  const plain = emitAttrs({ ...n, attribute: n.attribute.filter((at) => !at.g) });
+  return op.controlFlowOnnx(
+    n.opType,
+    n.name ?? '',
+    own,
+    captured,
+    (names) => {
+      const rename = new Map(free.map((f, i) => [f, names[i]]));
+      const out: Record<string, AttrValue> = { ...plain };
+      for (const [k, body] of upgraded) out[k] = { onnxGraph: renameCaptures(body, rename) };
+      return out;
+    },
+    controlFlowOutputs(n, a, own, graphAttr, (body, types) => traceBodyTypes(body, types, env, opset)),
+  );
+}
+
+/**
+ * The dtypes and ranks of a body's outputs, found by lowering it over placeholders of the given input types (the
+ * traced ops are discarded); undefined when the body cannot be lowered.
+ */
+function traceBodyTypes(
+  body: GraphProto,
+  inputTypes: readonly OutSpec[],
+  env: ReadonlyMap<string, Value>,
+  opset: number,
+): (OutSpec | undefined)[] | undefined {
+  try {
+    const scope = new Map(env);
+    body.input.forEach((v, i) => {
+      const t = inputTypes[i];
+      if (t) scope.set(v.name, op.placeholder(`__body_${v.name}`, t.dtype, t.shape));
+    });
+    for (const t of body.initializer) scope.set(t.name ?? '', hostOrConst(tensorProtoToNDArray(t)));
+    runNodes(body.node, scope, opset);
+    return body.output.map((o) => {
+      const v = scope.get(o.name);
+      if (v === undefined) return undefined;
+      const t = asTensor(v, o.name);
+      return { dtype: t.dtype, shape: [...t.shape] };
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Output types of an If, Loop or Scan run by ORT: what its bodies declare (undeclared dims fresh symbols). */
+function controlFlowOutputs(
+  n: NodeProto,
+  a: Map<string, AttributeProto>,
+  own: readonly (Tensor | undefined)[],
+  graphAttr: (k: string) => GraphProto,
+  trace: (body: GraphProto, inputTypes: readonly OutSpec[]) => (OutSpec | undefined)[] | undefined,
+): OutSpec[] {
+  let traced: (OutSpec | undefined)[] | undefined;
+  const typeOf = (v: ValueInfoProto | undefined, k: number, like?: Tensor, bodyOut?: number): OutSpec => {
+    const base = n.output[k] ?? `${n.name}_${k}`;
+    const t = v ? declaredType(v, base, like?.rank) : undefined;
+    if (t) return t;
+    if (like) return { dtype: like.dtype, shape: freshDims(n, k, like.rank) };
+    // undeclared: the dtype and rank the body computes over its input types
+    const found = bodyOut === undefined ? undefined : traced?.[bodyOut];
+    if (found) return { dtype: found.dtype, shape: freshDims(n, k, found.shape.length) };
+    return refuse(`the type of output ${k} is neither declared by its body nor found by lowering it`);
+  };
+  const scanned = (t: OutSpec, k: number): OutSpec => ({ dtype: t.dtype, shape: [...freshDims(n, k, 1), ...t.shape] });
+  if (n.opType === 'If') {
+    const [th, el] = [graphAttr('then_branch'), graphAttr('else_branch')];
+    traced = trace(th, []);
+    return th.output.map((o, k) => {
+      const t = typeOf(o, k, undefined, k);
+      const e = el.output[k] ? declaredType(el.output[k], n.output[k] ?? '') : undefined;
+      if (!e || e.shape.length !== t.shape.length) return t;
+      // where the branches declare different dims, the output's dim is known only at run time
+      return {
+        dtype: t.dtype,
+        shape: t.shape.map((d, i) => (d === e.shape[i] ? d : freshDims(n, k, t.shape.length)[i])),
+      };
+    });
+  }
+  const body = graphAttr('body');
+  if (n.opType === 'Loop') {
+    // inputs M, cond, v_initial…; body outputs cond, carried…, scanned…
+    const carried = own.length - 2;
+    const like = (t: Tensor | undefined) => (t ? { dtype: t.dtype, shape: [...t.shape] } : undefined);
+    traced = trace(body, [
+      { dtype: 'int64', shape: [] },
+      { dtype: 'bool', shape: [] },
+      ...own.slice(2).map((t) => like(t) as OutSpec),
+    ]);
+    return body.output
+      .slice(1)
+      .map((o, k) => (k < carried ? typeOf(o, k, own[2 + k], k + 1) : scanned(typeOf(o, k, undefined, k + 1), k)));
+  }
+  // Scan (opset 9+): inputs: states…, scanned inputs…; body outputs: states…, scanned outputs…
+  const states = own.length - intAttr(a, 'num_scan_inputs', 0);
+  traced = trace(
+    body,
+    own.map((t, i) => ({
+      dtype: (t as Tensor).dtype,
+      shape: i < states ? [...(t as Tensor).shape] : (t as Tensor).shape.slice(1),
+    })),
+  );
+  return body.output.map((o, k) => (k < states ? typeOf(o, k, own[k], k) : scanned(typeOf(o, k, undefined, k), k)));
+}
+
+/**
+ * Slice-10+ of a host vector by host starts/ends (axes 0, steps any), kept on the host with ONNX's clamping;
+ * undefined when any of them is not a host-known number.
+ */
+function sliceHost(ins: readonly (Value | undefined)[]): Host | undefined {
+  const [x, ...rest] = ins;
+  if (!x || x instanceof Tensor || rest.some((v) => v instanceof Tensor)) return undefined;
+  const num = (v: Value | undefined, d: number): number | undefined => {
+    if (v === undefined) return d;
+    const h = (v as Host).host;
+    return h.length === 1 && typeof h[0] === 'number' ? h[0] : undefined;
+  };
+  const [start, end, axis, step] = [num(rest[0], 0), num(rest[1], 0), num(rest[2], 0), num(rest[3], 1)];
+  if (start === undefined || end === undefined || axis === undefined || step === undefined) return undefined;
+  if ((axis !== 0 && axis !== -1) || step === 0 || rest[0] === undefined || rest[1] === undefined) return undefined;
+  const len = x.host.length;
+  const norm = (v: number) => (v < 0 ? v + len : v);
+  const picked: Dim[] = [];
+  if (step > 0) {
+    const e = Math.min(Math.max(norm(end), 0), len);
+    for (let i = Math.min(Math.max(norm(start), 0), len); i < e; i += step) picked.push(x.host[i]);
+  } else {
+    const e = Math.min(Math.max(norm(end), -1), len - 1);
+    for (let i = Math.min(Math.max(norm(start), 0), len - 1); i > e; i += step) picked.push(x.host[i]);
+  }
+  return { host: picked, scalar: false, anchors: x.anchors };
+}
+
+/**
+ * Add/Sub/Mul/Div of two host integer vectors (broadcast), kept on the host: numbers exactly (Div truncates, as
+ * integer Div does), symbolic dims as products and exact quotients. Undefined when a result is not expressible
+ * (a sum with a symbol, an inexact quotient): the caller computes it as a tensor.
+ */
+function hostArithmetic(opType: string, x: Host, y: Host): Host | undefined {
+  const f = (p: Dim, q: Dim): Dim | undefined => {
+    if (typeof p === 'number' && typeof q === 'number') {
+      if (opType === 'Add') return p + q;
+      if (opType === 'Sub') return p - q;
+      if (opType === 'Mul') return p * q;
+      return q === 0 ? undefined : Math.trunc(p / q);
+    }
+    if ((opType === 'Add' || opType === 'Sub') && q === 0) return p;
+    if (opType === 'Add' && p === 0) return q;
+    const positive = (d: Dim) => typeof d === 'string' || (d > 0 && Number.isInteger(d));
+    if (!positive(p) || !positive(q)) return undefined; // symbolic products hold positive factors only
+    if (opType === 'Mul') return mulDims(p, q);
+    if (opType === 'Div') return divDims(p, q);
+    return undefined;
+  };
+  const len = Math.max(x.host.length, y.host.length);
+  const host: Dim[] = [];
+  for (let i = 0; i < len; i++) {
+    const d = f(x.host[x.host.length === 1 ? 0 : i], y.host[y.host.length === 1 ? 0 : i]);
+    if (d === undefined) return undefined;
+    host.push(d);
+  }
+  return { host, scalar: x.scalar && y.scalar, anchors: anchorsOf([x, y]) };
 }
 
 function hostOrConst(v: NDArray): Value {
@@ -194,8 +524,11 @@ function hostOrConst(v: NDArray): Value {
 function asTensor(v: Value | undefined, what: string): Tensor {
   if (v === undefined) throw new Error(`value ${what} is not defined`);
   if (v instanceof Tensor) return v;
-  if (v.host.some((d) => typeof d !== 'number'))
-    refuse(`symbolic shape value ${JSON.stringify(v.host)} used as a tensor`);
+  if (v.host.some((d) => typeof d !== 'number')) {
+    if (!v.anchors || v.anchors.length === 0)
+      refuse(`symbolic shape value ${JSON.stringify(v.host)} used as a tensor, with no tensor its symbols come from`);
+    return op.runtimeDims(v.anchors, v.host, v.scalar);
+  }
   return op.constant(ndarray('int64', v.scalar ? [] : [v.host.length], v.host as number[]));
 }
 
@@ -549,22 +882,26 @@ const PASSTHROUGH: Readonly<
       (xs) => at(xs, 7).dtype,
       (xs) => Math.max(at(xs, 0).rank, at(xs, 3).rank),
     ),
-    RNN: (n, _a, xs) => [
-      { dtype: first(xs), shape: freshDims(n, 0, 4) },
-      { dtype: first(xs), shape: freshDims(n, 1, 3) },
-    ],
-    GRU: (n, _a, xs) => [
-      { dtype: first(xs), shape: freshDims(n, 0, 4) },
-      { dtype: first(xs), shape: freshDims(n, 1, 3) },
-    ],
-    LSTM: (n, _a, xs) => [
-      { dtype: first(xs), shape: freshDims(n, 0, 4) },
-      { dtype: first(xs), shape: freshDims(n, 1, 3) },
-      { dtype: first(xs), shape: freshDims(n, 2, 3) },
-    ],
+    RNN: recurrentShapes(2),
+    GRU: recurrentShapes(2),
+    LSTM: recurrentShapes(3),
   };
   return table;
 })();
+
+/** Y [T, dirs, B, H] and Y_h (and LSTM's Y_c) [dirs, B, H] of a layout-0 RNN/GRU/LSTM run as it is. */
+function recurrentShapes(count: number) {
+  return (_n: NodeProto, a: Map<string, AttributeProto>, xs: readonly (Tensor | undefined)[]): OutSpec[] => {
+    const x = at(xs, 0);
+    const dirs = strAttr(a, 'direction', 'forward') === 'bidirectional' ? 2 : 1;
+    const hs = intAttr(a, 'hidden_size', 0) || at(xs, 2).shape[2];
+    const state = { dtype: x.dtype, shape: [dirs, x.shape[1], hs] };
+    return [
+      { dtype: x.dtype, shape: [x.shape[0], dirs, x.shape[1], hs] },
+      ...new Array<OutSpec>(count - 1).fill(state),
+    ];
+  };
+}
 
 /**
  * The opset from which each pass-through op means what it means at the opset lathe emits (21): a model of an older
@@ -607,6 +944,39 @@ const PASSTHROUGH_SINCE: Readonly<Record<string, number>> = {
   LSTM: 7,
 };
 
+/** The values of a constant input (host integers or a constant tensor), else undefined. */
+function constantValues(v: Value | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  if (!(v instanceof Tensor)) return v.host.every((d) => typeof d === 'number') ? (v.host as number[]) : undefined;
+  if (v.node.prim.name !== 'constant') return undefined;
+  return Array.from((v.node.attrs as { value: NDArray }).value.data as ArrayLike<number | bigint>, Number);
+}
+
+/**
+ * Resize in nearest mode with a static input shape and constant scales or sizes, as gathers along the resized axes
+ * (differentiable); undefined for every other form (run by ORT as it is).
+ */
+function nearestResize(a: Map<string, AttributeProto>, ins: readonly (Value | undefined)[]): Tensor | undefined {
+  const x = ins[0];
+  if (!(x instanceof Tensor) || strAttr(a, 'mode', 'nearest') !== 'nearest') return undefined;
+  if (a.has('axes') || a.has('keep_aspect_ratio_policy')) return undefined;
+  const scales = constantValues(ins[2]);
+  const sizes = constantValues(ins[3]);
+  const maps = nearestIndexMaps({
+    input: x.shape.map((d) => (typeof d === 'number' ? d : undefined)),
+    scales: scales && scales.length > 0 ? scales : undefined,
+    sizes: scales && scales.length > 0 ? undefined : sizes,
+    coordinateMode: strAttr(a, 'coordinate_transformation_mode', 'half_pixel'),
+    nearestMode: strAttr(a, 'nearest_mode', 'round_prefer_floor'),
+  });
+  if (!maps || (!(scales && scales.length > 0) && !sizes)) return undefined;
+  let y = x;
+  maps.forEach((map, axis) => {
+    if (map) y = op.gather(y, op.constant(ndarray('int64', [map.length], map)), axis);
+  });
+  return y;
+}
+
 /** Whether a Resize's constant scales (input 2) or sizes (input 3) enlarge every axis (false when not constant). */
 function upsamplesOnly(ins: readonly (Value | undefined)[], x: Tensor): boolean {
   const values = (v: Value | undefined): number[] | undefined => {
@@ -628,11 +998,41 @@ function lowerPassthrough(
   opset: number,
 ): Value[] {
   if (n.domain && n.domain !== 'ai.onnx') refuse(`domain '${n.domain}' is not supported`);
-  const since = PASSTHROUGH_SINCE[n.opType] ?? 7;
+  // Quantize/DequantizeLinear-10 are opset 13's with a per-tensor (scalar) scale, the only form they had
+  const perTensor =
+    (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') &&
+    opset >= 10 &&
+    ins[1] instanceof Tensor &&
+    ins[1].rank === 0;
+  const since = perTensor ? 10 : (PASSTHROUGH_SINCE[n.opType] ?? 7);
   if (opset < since)
     refuse(`${n.opType} of opset ${opset} differs from its opset-21 definition (imported from opset ${since})`);
-  if (['RNN', 'GRU', 'LSTM'].includes(n.opType) && intAttr(a, 'layout', 0) !== 0)
-    refuse("layout=1 (batch-first) is not supported by ORT's CPU provider");
+  if (['RNN', 'GRU', 'LSTM'].includes(n.opType)) {
+    // layout=1 (batch-first: X [B, T, I], states [B, dirs, H]) is lowered here with transposes; ORT's CPU provider
+    // has no kernel for it, so the node cannot be run as it is
+    const batchFirst = intAttr(a, 'layout', 0) !== 0;
+    const swap = (v: Value | undefined, i: number) =>
+      v === undefined || !batchFirst || ![0, 5, 6].includes(i) ? v : op.transpose(asTensor(v, `input ${i}`), [1, 0, 2]);
+    const lowered = lowerRecurrent(
+      n.opType,
+      {
+        hiddenSize: intAttr(a, 'hidden_size', 0),
+        direction: strAttr(a, 'direction', 'forward'),
+        activations: a.has('activations')
+          ? (a.get('activations')?.strings ?? []).map((v) => new TextDecoder().decode(v))
+          : undefined,
+        clip: a.has('clip') ? floatAttr(a, 'clip', 0) : undefined,
+        inputForget: intAttr(a, 'input_forget', 0),
+        linearBeforeReset: intAttr(a, 'linear_before_reset', 0),
+      },
+      ins.map((v, i) => swap(v, i)).map((v, i) => (v === undefined ? undefined : asTensor(v, `input ${i}`))),
+    );
+    if (lowered && batchFirst)
+      return lowered.map((t, k) => (k === 0 ? op.transpose(t, [2, 0, 1, 3]) : op.transpose(t, [1, 0, 2])));
+    if (lowered) return lowered;
+    if (batchFirst)
+      refuse("layout=1 (batch-first) needs a static sequence length here: ORT's CPU provider has no kernel for it");
+  }
   if (n.opType === 'MaxUnpool' && ins[2] !== undefined)
     refuse("with output_shape ORT's MaxUnpool disagrees with ONNX's reference outputs");
   if (
@@ -650,6 +1050,10 @@ function lowerPassthrough(
     refuse(
       "align_corners with linear/cubic modes: ORT's CPU Resize disagrees with ONNX's reference outputs when downsampling",
     );
+  }
+  if (n.opType === 'Resize') {
+    const lowered = nearestResize(a, ins);
+    if (lowered) return [lowered];
   }
   if (n.opType === 'GridSample' && opset < 20) {
     // opset 16's mode names; opset 20 renamed bilinear/bicubic to linear/cubic
@@ -787,10 +1191,16 @@ const LOWERED_OPS: ReadonlySet<string> = new Set([
   'Xor',
   'Range',
   'NonZero',
+  'Scatter',
+  'Upsample',
+  'If',
+  'Loop',
+  'Scan',
 ]);
 
 /** Refuses, before any tracing, a node whose op the importer does not handle at all (op, node name and reason). */
 function checkSupported(n: NodeProto): void {
+  for (const body of subgraphsOf(n)) for (const m of body.node) checkSupported(m);
   const where = `importOnnx: node ${n.name ?? ''} (${n.opType})`;
   if (n.domain && n.domain !== 'ai.onnx')
     throw new UnsupportedOnnxError(`${where}: domain '${n.domain}' is not supported (only the default ONNX domain)`);
@@ -823,34 +1233,48 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       const mask = op.expand(op.constant(ndarray('bool', [], [1])), [...x.shape]);
       return [x, mask];
     }
+    case 'Scatter':
+      // deprecated at opset 11 for ScatterElements, which means the same (and also takes negative indices)
+      return lowerPassthrough({ ...n, opType: 'ScatterElements' }, a, ins, Math.max(opset, 11));
+    case 'Upsample': {
+      // deprecated at opset 10 for Resize: nearest reads input[floor(i / scale)] (Resize's asymmetric + floor);
+      // scales are an input from opset 9, an attribute before
+      if (strAttr(a, 'mode', 'nearest') !== 'nearest')
+        refuse(`mode '${strAttr(a, 'mode', 'nearest')}' is not imported (nearest is)`);
+      const scales =
+        ins[1] ??
+        op.constant(ndarray('float32', [(a.get('scales')?.floats ?? []).length], a.get('scales')?.floats ?? []));
+      const plain = new Map<string, AttributeProto>([
+        [
+          'coordinate_transformation_mode',
+          {
+            name: 'coordinate_transformation_mode',
+            type: AttributeType.STRING,
+            s: new TextEncoder().encode('asymmetric'),
+          },
+        ],
+        ['nearest_mode', { name: 'nearest_mode', type: AttributeType.STRING, s: new TextEncoder().encode('floor') }],
+      ]);
+      const y = nearestResize(plain, [ins[0], undefined, scales]);
+      if (y) return [y];
+      if (ins[1] === undefined) refuse('the scales attribute needs static input dims on the scaled axes');
+      // scales known only at run time: ORT's Resize with the same coordinate rules (forward only)
+      const resize: NodeProto = {
+        ...n,
+        opType: 'Resize',
+        input: [n.input[0], '', n.input[1] ?? ''],
+        attribute: [...plain.values()],
+      };
+      return lowerPassthrough(resize, plain, [ins[0], undefined, scales], Math.max(opset, 11));
+    }
     case 'Add':
     case 'Sub':
     case 'Mul':
     case 'Div': {
       const [x, y] = ins;
-      if (
-        x &&
-        y &&
-        !(x instanceof Tensor) &&
-        !(y instanceof Tensor) &&
-        x.host.every((d) => typeof d === 'number') &&
-        y.host.every((d) => typeof d === 'number')
-      ) {
-        const f = {
-          Add: (p: number, q: number) => p + q,
-          Sub: (p: number, q: number) => p - q,
-          Mul: (p: number, q: number) => p * q,
-          Div: (p: number, q: number) => Math.trunc(p / q),
-        }[n.opType];
-        const len = Math.max(x.host.length, y.host.length);
-        return [
-          {
-            host: Array.from({ length: len }, (_, i) =>
-              f(x.host[x.host.length === 1 ? 0 : i] as number, y.host[y.host.length === 1 ? 0 : i] as number),
-            ),
-            scalar: x.scalar && y.scalar,
-          },
-        ];
+      if (x && y && !(x instanceof Tensor) && !(y instanceof Tensor)) {
+        const folded = hostArithmetic(n.opType, x, y);
+        if (folded) return [folded];
       }
       const fn = { Add: op.add, Sub: op.sub, Mul: op.mul, Div: op.div }[n.opType];
       return [fn(T(0), T(1))];
@@ -862,8 +1286,12 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       if (!isFloat(x.dtype)) return [op.cast(op.round(op.pow(op.cast(x, 'float64'), op.cast(y, 'float64'))), x.dtype)];
       return [op.pow(x, y.dtype === x.dtype ? y : op.cast(y, x.dtype))];
     }
-    case 'Neg':
+    case 'Neg': {
+      const x = ins[0];
+      if (x && !(x instanceof Tensor) && x.host.every((d) => typeof d === 'number'))
+        return [{ host: x.host.map((d) => -(d as number)), scalar: x.scalar }];
       return [op.neg(T(0))];
+    }
     case 'Abs':
       return [op.abs(T(0))];
     case 'Exp':
@@ -1097,6 +1525,15 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
     case 'ConstantOfShape': {
       const shape = hostInts(ins[0], 'shape');
       const t = a.get('value')?.t;
+      // a short int64 vector (shape arithmetic: ones for the reduced axes) stays on the host
+      if (
+        t &&
+        dtypeFromOnnx(t.dataType) === 'int64' &&
+        shape.length === 1 &&
+        typeof shape[0] === 'number' &&
+        shape[0] <= 16
+      )
+        return [{ host: new Array<number>(shape[0]).fill(Number(tensorProtoToNDArray(t).data[0])), scalar: false }];
       const value = t ? tensorProtoToNDArray(t) : ndarray('float32', [1], [0]);
       return [op.expand(op.constant(ndarray(value.dtype, [], value.data as NDArray['data'])), shape)];
     }
@@ -1123,8 +1560,12 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       return [op.greater(T(0), T(1))];
     case 'Not':
       return [op.logicalNot(T(0))];
-    case 'Cast':
-      return [op.cast(T(0), dtypeFromOnnx(intAttr(a, 'to', 1)))];
+    case 'Cast': {
+      const to = dtypeFromOnnx(intAttr(a, 'to', 1));
+      // shape arithmetic stays on the host through integer casts (PyTorch exports cast sizes to int64)
+      if (ins[0] && !(ins[0] instanceof Tensor) && to === 'int64') return [ins[0]];
+      return [op.cast(T(0), to)];
+    }
     case 'MatMul':
       return [op.matmul(T(0), T(1))];
     case 'Gemm': {
@@ -1195,14 +1636,7 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       return [
         op.reshape(
           op.flatten(op.flatten(x, ax), 0, ax === 0 ? 0 : ax - 1),
-          ax === 0
-            ? [1, -1]
-            : [
-                x.shape
-                  .slice(0, ax)
-                  .reduce<Dim>((p, d) => (typeof p === 'number' && typeof d === 'number' ? p * d : `${p}*${d}`), 1),
-                -1,
-              ],
+          ax === 0 ? [1, -1] : [x.shape.slice(0, ax).reduce<Dim>((p, d) => mulDims(p, d), 1), -1],
         ),
       ];
     }
@@ -1218,12 +1652,12 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
     case 'Unsqueeze': {
       const axes = (ins[1] ? hostInts(ins[1], 'axes') : requiredIntsAttr(a, 'axes')) as number[];
       const x = ins[0];
-      if (x && !(x instanceof Tensor) && x.scalar && axes.length === 1) return [{ host: x.host, scalar: false }];
+      if (x && !(x instanceof Tensor) && x.scalar && axes.length === 1) return [{ ...x, scalar: false }];
       return [op.unsqueeze(T(0), axes)];
     }
     case 'Concat': {
       if (ins.every((v) => v && !(v instanceof Tensor)))
-        return [{ host: ins.flatMap((v) => [...(v as { readonly host: readonly Dim[] }).host]), scalar: false }];
+        return [{ host: ins.flatMap((v) => [...(v as Host).host]), scalar: false, anchors: anchorsOf(ins) }];
       return [
         op.concat(
           ins.map((_, i) => T(i)),
@@ -1235,16 +1669,17 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       // Shape-15 start/end: clamped like Python slicing
       const x = T(0);
       const clampAxis = (v: number) => Math.min(Math.max(v < 0 ? v + x.rank : v, 0), x.rank);
-      return [
-        { host: x.shape.slice(clampAxis(intAttr(a, 'start', 0)), clampAxis(intAttr(a, 'end', x.rank))), scalar: false },
-      ];
+      const dims = x.shape.slice(clampAxis(intAttr(a, 'start', 0)), clampAxis(intAttr(a, 'end', x.rank)));
+      return [{ host: dims, scalar: false, anchors: [x] }];
     }
     case 'Gather': {
       const src = ins[0];
       if (src && !(src instanceof Tensor)) {
         const idx = hostInts(ins[1], 'Gather indices') as number[];
         const picked = idx.map((i) => src.host[i < 0 ? i + src.host.length : i]);
-        return [{ host: picked, scalar: !!ins[1] && !(ins[1] instanceof Tensor) && ins[1].scalar }];
+        return [
+          { host: picked, scalar: !!ins[1] && !(ins[1] instanceof Tensor) && ins[1].scalar, anchors: src.anchors },
+        ];
       }
       return [op.gather(T(0), T(1), intAttr(a, 'axis', 0))];
     }
@@ -1301,6 +1736,23 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
       }
     }
     case 'BatchNormalization': {
+      if (opset >= 14 && intAttr(a, 'training_mode', 0) === 1) {
+        // batch statistics (population variance) normalize; running statistics are updated with `momentum`
+        const x = T(0);
+        const axes = x.shape.map((_, k) => k).filter((k) => k !== 1);
+        const perChannel = (t: Tensor) => op.reshape(t, [1, t.shape[0], ...new Array<number>(x.rank - 2).fill(1)]);
+        const mean = op.mean(x, axes);
+        const centred = op.sub(x, perChannel(mean));
+        const variance = op.mean(op.mul(centred, centred), axes);
+        const eps = floatAttr(a, 'epsilon', 1e-5);
+        const y = op.add(
+          op.mul(op.mul(centred, perChannel(op.rsqrt(op.add(variance, eps)))), perChannel(T(1))),
+          perChannel(T(2)),
+        );
+        const m = floatAttr(a, 'momentum', 0.9);
+        const running = (old: Tensor, now: Tensor) => op.add(op.mul(old, m), op.mul(now, 1 - m));
+        return [y, running(T(3), mean), running(T(4), variance)];
+      }
       const r = op.batchNorm(T(0), T(1), T(2), T(3), T(4), { training: false, eps: floatAttr(a, 'epsilon', 1e-5) });
       return [r.y];
     }
@@ -1320,6 +1772,8 @@ function lowerNode(n: NodeProto, ins: (Value | undefined)[], opset: number): Val
     case 'Slice': {
       // Slice-1 has starts/ends/axes as attributes; Slice-10+ as inputs
       const old = ins.length === 1;
+      const hostSlice = old ? undefined : sliceHost(ins);
+      if (hostSlice) return [hostSlice];
       const starts = old ? requiredIntsAttr(a, 'starts') : (hostInts(ins[1], 'starts') as number[]);
       const ends = old ? requiredIntsAttr(a, 'ends') : (hostInts(ins[2], 'ends') as number[]);
       const axes = old ? intsAttr(a, 'axes') : ins[3] ? (hostInts(ins[3], 'axes') as number[]) : undefined;

@@ -86,6 +86,35 @@ const cases: [string, string, NDArray[], AttributeProto[]][] = [
   ['Asin (run by ORT as it is, with its own VJP)', 'Asin', [randn([2, 5], 23, 'float32', 0.3)], []],
   ['Atanh (run by ORT as it is, with its own VJP)', 'Atanh', [randn([2, 5], 24, 'float32', 0.3)], []],
   ['GlobalMaxPool', 'GlobalMaxPool', [randn([1, 2, 3, 3], 22)], []],
+  [
+    'BatchNormalization (training_mode: batch statistics)',
+    'BatchNormalization',
+    [randn([3, 2, 2, 2], 71), randn([2], 72), randn([2], 73), randn([2], 74), ndarray('float64', [2], [0.5, 1.5])],
+    [i('training_mode', 1)],
+  ],
+  // recurrent ops unrolled into lathe ops (src/onnx/import-rnn.ts): X [T 3, B 2, I 2], hidden 2
+  [
+    'LSTM (unrolled, reverse)',
+    'LSTM',
+    [
+      randn([3, 2, 2], 60),
+      randn([1, 8, 2], 61, 'float64', 0.5),
+      randn([1, 8, 2], 62, 'float64', 0.5),
+      randn([1, 16], 63, 'float64', 0.5),
+    ],
+    [i('hidden_size', 2), s('direction', 'reverse')],
+  ],
+  [
+    'GRU (unrolled, bidirectional, linear_before_reset=0)',
+    'GRU',
+    [
+      randn([3, 2, 2], 67),
+      randn([2, 6, 2], 68, 'float64', 0.5),
+      randn([2, 6, 2], 69, 'float64', 0.5),
+      randn([2, 12], 70, 'float64', 0.5),
+    ],
+    [i('hidden_size', 2), s('direction', 'bidirectional')],
+  ],
 ];
 for (const [name, opType, inputs, attrs] of cases) {
   test(`imported ${name}: the gradient matches finite differences`, async () => {
@@ -121,7 +150,11 @@ test('refusals are UnsupportedOnnxErrors naming the op, the node and the reason'
       [x, ratio, training],
       /node my_Dropout \(Dropout\): training_mode is true or not a constant/,
     ],
-    [oneNode('Loop', [x]), [x], /node my_Loop \(Loop\): ONNX op Loop is not supported/],
+    [
+      oneNode('SplitToSequence', [x]),
+      [x],
+      /node my_SplitToSequence \(SplitToSequence\): ONNX op SplitToSequence is not supported/,
+    ],
   ];
   for (const [m, feeds, message] of refused) {
     assert.throws(

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { decodeModel, denseSparseInitializers, localFunctionNames } from '../../src/onnx/decode.js';
+import { decodeModel, denseSparseInitializers, localFunctions } from '../../src/onnx/decode.js';
 import { encodeModel } from '../../src/onnx/encode.js';
 import { importOnnx } from '../../src/onnx/import.js';
 import { compile } from '../../src/runtime/compile.js';
@@ -29,7 +29,10 @@ async function runOrt(bytes: Uint8Array, output: string): Promise<number[]> {
 test('a model with a local function and a sparse initializer round-trips through decode/encode with nothing dropped', async () => {
   const original = fixture('local-function.onnx');
   const m = decodeModel(original);
-  assert.deepEqual(localFunctionNames(m), ['custom:Double']);
+  assert.deepEqual(
+    localFunctions(m).map((f) => `${f.domain}:${f.name}`),
+    ['custom:Double'],
+  );
   assert.equal(m.graph.unknownFields?.length, 1, 'the sparse initializer is kept');
   const again = encodeModel(m);
   // the only difference from ONNX's own encoding: an empty opset domain written explicitly there, omitted here
@@ -62,9 +65,25 @@ test('sparse initializers are densified: importOnnx computes X·W', async () => 
   assert.deepEqual(Array.from(y.data as Float32Array), XW);
 });
 
-test('importOnnx refuses a call of a model-local function by name', () => {
-  assert.throws(
-    () => importOnnx(fixture('local-function.onnx')),
-    /node \S* calls the model-local function custom\.Double; importOnnx does not inline functions yet/,
+test('a call of a model-local function is expanded at import: importOnnx computes 2·X·W, metadata kept', async () => {
+  const m = decodeModel(fixture('local-function.onnx'));
+  const g = importOnnx(m);
+  assert.deepEqual(Object.keys(g.params), ['W']);
+  const run = compile((x, wt) => g.apply({ X: x }, { W: wt }).Z);
+  const z = await run(ndarray('float32', [2, 3], X), g.params.W);
+  assert.deepEqual(
+    Array.from(z.data as Float32Array),
+    XW.map((v) => 2 * v),
+  );
+  assert.deepEqual(importOnnx(fixture('sparse-initializer.onnx')).metadata, { origin: 'test' });
+});
+
+test("nested local functions expand with attribute references: the call's value, else the function's default", async () => {
+  // Z = Scale(ScaleTwice(X; alpha=0.5)) with Scale's default alpha=3: 0.75·X (ORT agrees)
+  const g = importOnnx(fixture('function-attributes.onnx'));
+  const z = await compile((x) => g.apply({ X: x }, {}).Z)(ndarray('float32', [2, 3], X));
+  assert.deepEqual(
+    Array.from(z.data as Float32Array),
+    Array.from(X, (v) => v * 0.75),
   );
 });
