@@ -281,7 +281,8 @@ export function registerCompress(program: Command): void {
     .option('--samples <n>', 'calibration samples from the training split (default 512)')
     .option('--per-tensor', 'one weight scale per tensor instead of per output channel')
     .option('--activation-type <t>', 'uint8 (default) or int8 activations')
-    .option('--reduce-range', '7-bit weights (CPUs without VNNI)')
+    .option('--reduce-range', '7-bit weights (default: on when this CPU lacks VNNI)')
+    .option('--no-reduce-range', 'full-range 8-bit weights even on a CPU without VNNI')
     .option(
       '--exclude-node <name>',
       'keep this node in float (repeatable)',

@@ -1,6 +1,7 @@
 // `lathe compress` as a library call: quantize a float ONNX model with a config, and measure what it changed —
 // file size, accuracy on held-out data before and after, ORT latency at the configured batch sizes, the kernels ORT
 // runs, and what happened to every layer. The CLI adds files, tracking and the registry around it.
+import { int8MayOverflow } from './cpu-features.js';
 import { cpus, loadavg } from 'node:os';
 import type { NDArray } from '../graph/ndarray.js';
 import { getDataset } from '../data/catalog.js';
@@ -190,7 +191,12 @@ export async function compressModel(
   cfg: CompressConfig,
   opts: CompressOptions,
 ): Promise<{ model: ModelProto; report: CompressReport }> {
-  const q = cfg.quantize;
+  // `auto` reduce range resolves here, so the report and metadata say what was done
+  const q = {
+    ...cfg.quantize,
+    reduceRange: cfg.quantize.reduceRange === 'auto' ? int8MayOverflow() : cfg.quantize.reduceRange,
+  };
+  cfg = { ...cfg, quantize: q };
   const say = opts.onProgress ?? (() => undefined);
   const session: SessionConfig = { threads: cfg.report.threads };
   const input = model.graph.input.find((i) => !model.graph.initializer.some((t) => t.name === i.name));
@@ -335,6 +341,7 @@ export async function compressModel(
             ? { method: q.calibration.method, activationType: q.activationType }
             : {}),
           perChannel: q.perChannel,
+          reduceRange: q.reduceRange,
         };
   const metadata = [
     ...(quantized.metadataProps ?? []).filter((p) => p.key !== COMPRESSION_METADATA_KEY),

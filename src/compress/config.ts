@@ -38,8 +38,11 @@ export const compressConfigSchema = z
         perChannel: z.boolean().default(true),
         /** Activations as uint8 (ORT's u8·s8 kernels, the default) or int8. */
         activationType: z.enum(['uint8', 'int8']).default('uint8'),
-        /** 7-bit weights, for CPUs without VNNI (u8·s8 products saturate in 16 bits there). */
-        reduceRange: z.boolean().default(false),
+        /**
+         * 7-bit weights: on x86-64 CPUs without VNNI, u8·s8 products are summed in 16 bits and full-range weights can
+         * saturate. `auto` (the default) turns it on when the quantizing CPU lacks VNNI (cpu-features.ts).
+         */
+        reduceRange: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         exclude: z
           .object({
             /** Node names kept in float (`lathe compress --report` lists them). */

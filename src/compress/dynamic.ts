@@ -6,6 +6,7 @@
 // Weights are per output column (default) or per tensor; a Gemm's weight is stored as [K, N] (transposed if transB),
 // its C added after (any C Gemm accepts broadcasts the same way under Add: the LSTM's per-step input projection).
 // Nodes inside subgraphs (Scan/Loop bodies) are left in float.
+import { int8MayOverflow } from './cpu-features.js';
 import { tensorToTypedArray } from '../onnx/decode.js';
 import { typedArrayToTensor } from '../onnx/encode.js';
 import { pruneUnusedOutputs } from '../onnx/prune.js';
@@ -24,7 +25,7 @@ export interface DynamicQuantOptions {
   readonly excludeOpTypes?: readonly string[];
   /** One weight scale per output column (default true) or per tensor. */
   readonly perChannel?: boolean;
-  /** 7-bit weights (CPUs without VNNI). */
+  /** 7-bit weights; default: on when this CPU lacks VNNI (see cpu-features.ts). */
   readonly reduceRange?: boolean;
 }
 
@@ -114,7 +115,7 @@ export async function quantizeDynamic(model: ModelProto, opts: DynamicQuantOptio
         data = t;
         [k, m] = [m, k];
       }
-      const q = quantizeWeight(data, [k, m], perChannel ? 1 : undefined, opts.reduceRange);
+      const q = quantizeWeight(data, [k, m], perChannel ? 1 : undefined, opts.reduceRange ?? int8MayOverflow());
       const base = n.input[1];
       wq = { q: fresh(`${base}_quantized`), scale: fresh(`${base}_scale`), zp: fresh(`${base}_zero_point`) };
       newInits.push(

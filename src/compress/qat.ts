@@ -12,6 +12,7 @@
 //            `observerWarmupSteps` steps and frozen after; the scale and zero point follow the range, or
 //   learned  LSQ: the scale is a trainable parameter initialised from calibration (zero point fixed), its gradient
 //            LSQ's (fake-quant.ts), scaled by 1/√(N·qmax).
+import { int8MayOverflow } from './cpu-features.js';
 import type { NDArray } from '../graph/ndarray.js';
 import { ndarray } from '../graph/ndarray.js';
 import { stopGradient } from '../graph/ops/differentiation.js';
@@ -128,7 +129,7 @@ export class QatModule extends Module {
   /** The fake-quantized forward pass: the model's first output. */
   forward(x: Tensor): Tensor {
     const names = this.net.initializerNames;
-    const reduceRange = this.opts.reduceRange ?? false;
+    const reduceRange = this.opts.reduceRange ?? int8MayOverflow();
     const params = Object.fromEntries(
       names.map((n, i) => {
         const w = this.net.weights[i].t;

@@ -3,6 +3,7 @@
 // DequantizeLinear (per-channel along the output axis, or per-tensor), biases as int32 with scale x_scale·w_scale.
 // The result is still a plain ONNX model (it runs anywhere, simulating int8 in float); ONNX Runtime recognises the
 // DQ → op → Q groups and runs them as integer kernels (QLinearConv, QGemm, QLinearAdd, ...).
+import { int8MayOverflow } from './cpu-features.js';
 import { tensorToTypedArray } from '../onnx/decode.js';
 import { typedArrayToTensor } from '../onnx/encode.js';
 import { pruneUnusedOutputs } from '../onnx/prune.js';
@@ -23,7 +24,7 @@ import {
 export interface QdqOptions {
   /** Activation type (default 'uint8': ORT's u8·s8 kernels). */
   readonly activationType?: QuantType;
-  /** 7-bit weights for CPUs without VNNI (default false). */
+  /** 7-bit weights; default: on when this CPU lacks VNNI (see cpu-features.ts). */
   readonly reduceRange?: boolean;
 }
 
@@ -54,7 +55,7 @@ export function tensorParams(plan: QuantPlan, ranges: Ranges, type: QuantType): 
 /** Returns a new model with the plan's Q/DQ nodes and quantized weights (the input model is not changed). */
 export function insertQdq(model: ModelProto, plan: QuantPlan, ranges: Ranges, opts: QdqOptions = {}): ModelProto {
   const type = opts.activationType ?? 'uint8';
-  const reduceRange = opts.reduceRange ?? false;
+  const reduceRange = opts.reduceRange ?? int8MayOverflow();
   const g = model.graph;
   const params = tensorParams(plan, ranges, type);
   const inits = new Map(g.initializer.filter((t) => t.name).map((t) => [t.name!, t]));
