@@ -15,11 +15,13 @@ import {
 } from '../src/nn/index.js';
 import { adam } from '../src/optim/adam.js';
 import { TrainStep } from '../src/train/train-step.js';
+import type { TrainStepConfig } from '../src/train/step-graph.js';
 import { median } from './_peer.js';
 
-function stepFor(model: Module, xShape: readonly number[], classes: number): Promise<TrainStep> {
+/** The training-step config of `model` on batches of `xShape` with Adam (what every training bench times). */
+export function stepConfig(model: Module, xShape: readonly (number | string)[]): TrainStepConfig {
   const params = Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data]));
-  return TrainStep.create({
+  return {
     params,
     batch: { x: { dtype: 'float32', shape: xShape }, y: { dtype: 'int64', shape: [xShape[0]] } },
     optimizer: adam(),
@@ -27,10 +29,15 @@ function stepFor(model: Module, xShape: readonly number[], classes: number): Pro
       withContext({ training: true }, () =>
         bindParameters(model, ps, () => ({ loss: crossEntropy(model.forward(batch.x), batch.y) })),
       ),
-  }).then((s) => (void classes, s));
+  };
 }
 
-function randomBatch(xShape: readonly number[], classes: number): Record<string, NDArray> {
+function stepFor(model: Module, xShape: readonly number[], classes: number): Promise<TrainStep> {
+  void classes;
+  return TrainStep.create(stepConfig(model, xShape));
+}
+
+export function randomBatch(xShape: readonly number[], classes: number): Record<string, NDArray> {
   let s = 12345;
   const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296) * 2 - 1;
   const n = xShape.reduce((a, b) => a * b, 1);
@@ -50,9 +57,10 @@ export async function mlpTrainStep(): Promise<{ step: TrainStep; batch: Record<s
   return { step: await stepFor(model, [128, 784], 10), batch: randomBatch([128, 784], 10) };
 }
 
-export async function cnnTrainStep(): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
+/** The benchmark CNN (the peer's `cnn`), seeded. */
+export function cnnModel(): Module {
   manualSeed(0);
-  const model = new Sequential(
+  return new Sequential(
     new Conv2d(1, 32, 3),
     ReLU(),
     MaxPool2d(2),
@@ -64,7 +72,10 @@ export async function cnnTrainStep(): Promise<{ step: TrainStep; batch: Record<s
     ReLU(),
     new Linear(128, 10),
   );
-  return { step: await stepFor(model, [64, 1, 28, 28], 10), batch: randomBatch([64, 1, 28, 28], 10) };
+}
+
+export async function cnnTrainStep(): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
+  return { step: await stepFor(cnnModel(), [64, 1, 28, 28], 10), batch: randomBatch([64, 1, 28, 28], 10) };
 }
 
 /** Median ms per step over `reps` repetitions of `steps` steps, after warm-up. */

@@ -33,14 +33,19 @@ export class PeerLink {
   /** Why the link is unusable (the peer closed or failed it), once it is. */
   private failure?: string;
 
+  /**
+   * Wraps `socket`. With `viaOnRead` the socket was created with `onread` (reads into one large reused buffer, far
+   * fewer and larger reads than 'data' events) and its callback must pass each read to {@link PeerLink.onBytes}.
+   */
   constructor(
     readonly socket: Socket,
     readonly self: number,
     readonly peer: number,
     private readonly timeoutMs: number,
+    viaOnRead = false,
   ) {
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!viaOnRead) socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     const gone = (why: string) => {
       this.failure ??= why;
       this.pending?.reject(this.failed(this.pending.what));
@@ -54,7 +59,8 @@ export class PeerLink {
     return new CollectiveError(`rank ${this.self}: ${what}: rank ${this.peer} ${this.failure}`);
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes read from the socket (a view the caller may reuse afterwards: what is not consumed now is copied). */
+  onBytes(chunk: Uint8Array): void {
     const p = this.pending;
     if (p) {
       const n = Math.min(chunk.length, p.dst.length - p.filled);
@@ -68,8 +74,8 @@ export class PeerLink {
     } else this.push(chunk);
   }
 
-  private push(chunk: Buffer): void {
-    this.queue.push(chunk);
+  private push(chunk: Uint8Array): void {
+    this.queue.push(Buffer.from(chunk));
     this.queued += chunk.length;
   }
 
@@ -130,8 +136,7 @@ export class PeerLink {
         if (err) {
           this.failure ??= `failed its connection (${err.message}); it probably died — see its log`;
           reject(this.failed(what));
-        }
-        else resolve();
+        } else resolve();
       });
     });
   }
@@ -143,8 +148,11 @@ export class PeerLink {
     v.setUint32(0, tag.seq);
     v.setUint32(4, OP_CODES[tag.op]);
     v.setUint32(8, payload.byteLength);
-    await this.write(head, tag.label);
-    if (payload.byteLength) await this.write(payload, tag.label);
+    // header and payload leave in one writev
+    this.socket.cork();
+    const sent = [this.write(head, tag.label), ...(payload.byteLength ? [this.write(payload, tag.label)] : [])];
+    this.socket.uncork();
+    await Promise.all(sent);
   }
 
   /** Receives one frame into `dst`; its header must carry `tag` and exactly `dst.byteLength` bytes. */

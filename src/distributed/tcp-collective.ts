@@ -49,12 +49,12 @@ export class TcpCollective implements Collective {
     if (worldSize === 1) return new TcpCollective(0, 1, undefined, undefined, bucketValues);
     const bindHost = isLoopback(spec.masterAddr) ? '127.0.0.1' : '0.0.0.0';
     const deadline = Date.now() + timeoutMs;
-    // this rank's ring port: its left neighbour connects here
+    // this rank's ring port: its right neighbour connects here and reads what this rank sends
     const ring = await listen(bindHost, 0);
     const ringPort = (ring.address() as { port: number }).port;
-    const leftRank = (rank - 1 + worldSize) % worldSize;
-    const fromLeft = acceptFrom(ring, rank, leftRank, deadline, timeoutMs);
-    fromLeft.catch(() => undefined);
+    const right = (rank + 1) % worldSize;
+    const toRightP = acceptFrom(ring, rank, right, deadline, timeoutMs);
+    toRightP.catch(() => undefined);
     let peers: { host: string; port: number }[];
     try {
       peers =
@@ -65,16 +65,14 @@ export class TcpCollective implements Collective {
       ring.close();
       throw e;
     }
-    const right = (rank + 1) % worldSize;
-    const rightSocket = await connectRetrying(peers[right].host, peers[right].port, deadline, () =>
-      `rank ${rank}: could not connect to rank ${right} at ${peers[right].host}:${peers[right].port}`,
-    );
-    const toRight = new PeerLink(rightSocket, rank, right, timeoutMs);
+    // this rank reads from its left neighbour over a socket it opens itself (so it can read with onread)
+    const left = (rank - 1 + worldSize) % worldSize;
+    const fromLeft = await connectReader(peers[left].host, peers[left].port, rank, left, deadline, timeoutMs);
     const hello = new Float32Array([rank]);
-    await toRight.send({ seq: 0, op: 'hello', label: 'connecting the ring' }, bytesOf(hello, 0, 1));
-    const left = await fromLeft;
+    await fromLeft.send({ seq: 0, op: 'hello', label: 'connecting the ring' }, bytesOf(hello, 0, 1));
+    const toRight = await toRightP;
     ring.close();
-    return new TcpCollective(rank, worldSize, toRight, left, bucketValues);
+    return new TcpCollective(rank, worldSize, toRight, fromLeft, bucketValues);
   }
 
   private tag(op: OpName, what: string | undefined): OpTag {
@@ -104,10 +102,7 @@ export class TcpCollective implements Collective {
         const send = (r - s + W) % W;
         const recv = (r - s - 1 + W) % W;
         const n = hi(recv) - lo(recv);
-        await Promise.all([
-          out.send(tag, bytesOf(buf, lo(send), hi(send))),
-          inn.recv(tag, bytesOf(scratch, 0, n)),
-        ]);
+        await Promise.all([out.send(tag, bytesOf(buf, lo(send), hi(send))), inn.recv(tag, bytesOf(scratch, 0, n))]);
         const base = lo(recv);
         for (let i = 0; i < n; i++) buf[base + i] += scratch[i];
       }
@@ -182,25 +177,23 @@ function listen(host: string, port: number): Promise<Server> {
   });
 }
 
-/** The first ring connection whose hello frame says it comes from `left`. */
-function acceptFrom(ring: Server, self: number, left: number, deadline: number, timeoutMs: number): Promise<PeerLink> {
+/** The first ring connection whose hello frame says it comes from rank `from`. */
+function acceptFrom(ring: Server, self: number, from: number, deadline: number, timeoutMs: number): Promise<PeerLink> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () =>
         reject(
-          new CollectiveError(
-            `rank ${self}: rank ${left} did not connect its ring link within the rendezvous timeout`,
-          ),
+          new CollectiveError(`rank ${self}: rank ${from} did not connect its ring link within the rendezvous timeout`),
         ),
       Math.max(0, deadline - Date.now()),
     );
     ring.on('connection', (socket) => {
-      const link = new PeerLink(socket, self, left, timeoutMs);
+      const link = new PeerLink(socket, self, from, timeoutMs);
       const hello = new Float32Array(1);
       link
         .recv({ seq: 0, op: 'hello', label: 'connecting the ring' }, bytesOf(hello, 0, 1))
         .then(() => {
-          if (hello[0] !== left) {
+          if (hello[0] !== from) {
             socket.destroy();
             return;
           }
@@ -210,6 +203,52 @@ function acceptFrom(ring: Server, self: number, left: number, deadline: number, 
         .catch(() => socket.destroy());
     });
   });
+}
+
+/** Bytes per read of a ring link (one reused buffer per link). */
+const READ_BUFFER = 4 * 1024 * 1024;
+
+/** Connects to `peer`'s ring port, retrying until the deadline; the link reads with `onread` into one large buffer. */
+async function connectReader(
+  host: string,
+  port: number,
+  self: number,
+  peer: number,
+  deadline: number,
+  timeoutMs: number,
+): Promise<PeerLink> {
+  const staging = Buffer.allocUnsafe(READ_BUFFER);
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      return await new Promise<PeerLink>((resolve, reject) => {
+        let link: PeerLink | undefined;
+        const s = connect({
+          host,
+          port,
+          onread: {
+            buffer: staging,
+            callback: (n: number, buf: Uint8Array) => {
+              link?.onBytes(buf.subarray(0, n));
+              return true;
+            },
+          },
+        });
+        s.once('connect', () => {
+          s.removeAllListeners('error');
+          link = new PeerLink(s, self, peer, timeoutMs, true);
+          resolve(link);
+        });
+        s.once('error', reject);
+      });
+    } catch (e) {
+      last = (e as Error).message;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new CollectiveError(
+    `rank ${self}: could not connect to rank ${peer} at ${host}:${port} within the rendezvous timeout (${last || 'no answer'})`,
+  );
 }
 
 async function connectRetrying(host: string, port: number, deadline: number, what: () => string): Promise<Socket> {
@@ -236,7 +275,10 @@ async function connectRetrying(host: string, port: number, deadline: number, wha
 function readLine(socket: Socket, deadline: number, what: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => done(new CollectiveError(`${what}: no answer within the rendezvous timeout`)), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => done(new CollectiveError(`${what}: no answer within the rendezvous timeout`)),
+      Math.max(0, deadline - Date.now()),
+    );
     const onData = (b: Buffer) => {
       text += b.toString('utf8');
       const nl = text.indexOf('\n');
@@ -272,14 +314,17 @@ async function hostRendezvous(
   const joined = new Map<number, { socket: Socket; host: string; port: number }>();
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const missing = [...Array(spec.worldSize).keys()].filter((r) => r > 0 && !joined.has(r));
-        reject(
-          new CollectiveError(
-            `rendezvous at ${spec.masterAddr}:${spec.masterPort}: rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')} did not join within the timeout`,
-          ),
-        );
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          const missing = [...Array(spec.worldSize).keys()].filter((r) => r > 0 && !joined.has(r));
+          reject(
+            new CollectiveError(
+              `rendezvous at ${spec.masterAddr}:${spec.masterPort}: rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')} did not join within the timeout`,
+            ),
+          );
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       server.on('connection', (socket) => {
         readLine(socket, deadline, 'rendezvous')
           .then((msg) => {
