@@ -75,18 +75,18 @@ export async function launchLocal(opts: LaunchOptions): Promise<number> {
         const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         children.push(child);
         const prefix = `[rank ${rank}] `;
-        createInterface({ input: child.stdout! }).on('line', (l) =>
+        createInterface({ input: child.stdout }).on('line', (l) =>
           rank === 0 ? process.stdout.write(`${l}\n`) : process.stderr.write(`${prefix}${l}\n`),
         );
-        createInterface({ input: child.stderr! }).on('line', (l) => process.stderr.write(`${prefix}${l}\n`));
+        createInterface({ input: child.stderr }).on('line', (l) => process.stderr.write(`${prefix}${l}\n`));
         exits.push(new Promise((resolve) => child.on('exit', (code, signal) => resolve({ rank, code, signal }))));
         console.log(JSON.stringify({ event: 'rank_started', rank, pid: child.pid, attempt, resume, threads }));
       }
       // the first failure stops the group
       const first = await Promise.race(
-        exits.map((e) => e.then((x) => (x.code === 0 ? new Promise<Exit>(() => undefined) : x))).concat(
-          Promise.all(exits).then(() => ({ rank: -1, code: 0, signal: null })),
-        ),
+        exits
+          .map((e) => e.then((x) => (x.code === 0 ? new Promise<Exit>(() => undefined) : x)))
+          .concat(Promise.all(exits).then(() => ({ rank: -1, code: 0, signal: null }))),
       );
       if (first.rank === -1) return 0;
       // the others notice the lost rank through the collective and stop with an error naming it; give them 5 s to

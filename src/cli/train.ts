@@ -143,10 +143,10 @@ export function registerTrain(program: Command): void {
             runDir,
             args: (resume) =>
               resume || o.resume
-                ? ['train', '--resume', resume ? runDir : o.resume!, ...shared]
+                ? ['train', '--resume', resume ? runDir : (o.resume ?? runDir), ...shared]
                 : [
                     'train',
-                    config!,
+                    config ?? '',
                     ...o.set.flatMap((s) => ['--set', s]),
                     ...(o.overwrite ? ['--overwrite'] : []),
                     ...shared,
@@ -440,8 +440,7 @@ async function trainOnce(
         console.log(JSON.stringify({ event: 'registered', uri: `models:/${o.register}/${v.version}` }));
       }
     }
-    if (!lead)
-      console.log(JSON.stringify({ event: 'done', rank: r.rank, epochs: r.epochs, seconds: r.seconds }));
+    if (!lead) console.log(JSON.stringify({ event: 'done', rank: r.rank, epochs: r.epochs, seconds: r.seconds }));
     else if (o.json || !process.stdout.isTTY)
       console.log(JSON.stringify({ event: 'done', ...r, ...(run ? { trackedRun: run.id } : {}) }));
     else {

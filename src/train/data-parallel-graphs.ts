@@ -54,7 +54,9 @@ export function buildGradientModel(cfg: TrainStepConfig): GradientGraph {
   for (const [n, p] of Object.entries(cfg.params))
     if (p.dtype !== 'float32')
       throw new Error(`data-parallel step: parameter ${n} is ${p.dtype}; the collective reduces float32 only`);
-  const params = Object.fromEntries(names.map((n) => [n, placeholder(stateKey.param(n), 'float32', cfg.params[n].shape)]));
+  const params = Object.fromEntries(
+    names.map((n) => [n, placeholder(stateKey.param(n), 'float32', cfg.params[n].shape)]),
+  );
   const buffers = Object.fromEntries(
     Object.entries(cfg.buffers ?? {}).map(([n, b]) => [n, placeholder(stateKey.buffer(n), b.dtype, b.shape)]),
   );
@@ -88,13 +90,7 @@ export function buildGradientModel(cfg: TrainStepConfig): GradientGraph {
   const gradValues = trainable.reduce((a, n) => a + sizeOf(cfg.params[n].shape), 0);
   const model = emitModel(
     {
-      inputs: [
-        ...names.map((n) => params[n]),
-        ...Object.values(buffers),
-        ...Object.values(batch),
-        seed,
-        stepI,
-      ],
+      inputs: [...names.map((n) => params[n]), ...Object.values(buffers), ...Object.values(batch), seed, stepI],
       outputs,
     },
     { name: 'train_step_gradients' },

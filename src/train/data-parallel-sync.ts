@@ -51,7 +51,11 @@ function unflatten(entries: readonly (readonly [string, NDArray])[], flat: Float
  * Checks that every rank holds the same state layout, batch count and position, broadcasts rank 0's training state
  * and verifies its checksum on every rank. Returns the checksum (hex).
  */
-export async function syncRanks(c: Collective, step: DataParallelStep, pos: RankPosition): Promise<{ checksum: string }> {
+export async function syncRanks(
+  c: Collective,
+  step: DataParallelStep,
+  pos: RankPosition,
+): Promise<{ checksum: string }> {
   const state = step.state();
   const keys = Object.keys(state).sort();
   const layout = keys.map((k) => `${k}:${state[k].dtype}[${state[k].shape.join(',')}]`).join(';');

@@ -309,7 +309,9 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     if (cfg.data.workers || cfg.data.augment)
       throw new ConfigError('data.workers/data.augment: not available with data parallelism yet');
     if (cfg.trainer.accumulate > 1)
-      throw new ConfigError('trainer.accumulate: not combinable with data parallelism yet (raise the world size instead)');
+      throw new ConfigError(
+        'trainer.accumulate: not combinable with data parallelism yet (raise the world size instead)',
+      );
     if (rank !== 0) return runFollowerRank(cfg, runDir, opts, opts.collective);
   }
   if (!opts.resume && existsSync(join(runDir, 'last.json'))) {
@@ -480,7 +482,9 @@ async function runFollowerRank(
   const lm = cfg.loss === 'lm';
   const resolved = resolveModel(cfg);
   if (resolved.objective?.phases)
-    throw new ConfigError(`model.name: ${cfg.model.name} trains in alternating phases, not available with data parallelism yet`);
+    throw new ConfigError(
+      `model.name: ${cfg.model.name} trains in alternating phases, not available with data parallelism yet`,
+    );
   const model = resolved.create();
   if (resolved.objective) Object.assign(data, generativeSplits(cfg, data, resolved.objective));
   const train = new ShardedLoader(data.train, {

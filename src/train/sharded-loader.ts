@@ -33,7 +33,8 @@ export class ShardedLoader implements BatchLoader {
     if (!first) throw new Error('ShardedLoader: no arrays');
     this.rows = first[1].shape[0];
     for (const [k, a] of Object.entries(arrays))
-      if (a.shape[0] !== this.rows) throw new Error(`ShardedLoader: "${k}" has ${a.shape[0]} rows, "${first[0]}" has ${this.rows}`);
+      if (a.shape[0] !== this.rows)
+        throw new Error(`ShardedLoader: "${k}" has ${a.shape[0]} rows, "${first[0]}" has ${this.rows}`);
     this.spec = { size: this.rows, worldSize: opts.worldSize, rank: opts.rank, batchSize: opts.batchSize };
     this.length = shardedBatchCount(this.spec);
     this.size = this.length * opts.batchSize;

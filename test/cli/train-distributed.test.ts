@@ -38,7 +38,17 @@ function runAndKillRank1(
   extra: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string; killedAt: number; ended: number }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliEntry, 'train', cfg, '--nproc', '2', '--json', '--dist-timeout', '20', ...extra]);
+    const child = spawn(process.execPath, [
+      cliEntry,
+      'train',
+      cfg,
+      '--nproc',
+      '2',
+      '--json',
+      '--dist-timeout',
+      '20',
+      ...extra,
+    ]);
     let stdout = '';
     let stderr = '';
     let rank1 = 0;
@@ -71,13 +81,20 @@ test('--max-restarts 1: a SIGKILLed rank costs a restart from the last checkpoin
   assert.equal(full.status, 0, full.stderr);
   const r = await runAndKillRank1(config('restarted'), ['--max-restarts', '1']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /lathe: rank 1 was killed by SIGKILL; restarting all 2 ranks from the last checkpoint \(restart 1 of 1\)/);
+  assert.match(
+    r.stderr,
+    /lathe: rank 1 was killed by SIGKILL; restarting all 2 ranks from the last checkpoint \(restart 1 of 1\)/,
+  );
   assert.match(r.stdout, /"event":"rank_started","rank":0,"pid":\d+,"attempt":1,"resume":true/);
   const a = lastTensors(join(tmp, 'full'));
   const b = lastTensors(join(tmp, 'restarted'));
   assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
   for (const k of Object.keys(a))
-    assert.deepEqual(Buffer.from((b[k].data as Float32Array).buffer), Buffer.from((a[k].data as Float32Array).buffer), `tensor ${k}`);
+    assert.deepEqual(
+      Buffer.from((b[k].data as Float32Array).buffer),
+      Buffer.from((a[k].data as Float32Array).buffer),
+      `tensor ${k}`,
+    );
 });
 
 test('manual launch: bad rank flags and environment are refused with the flag or variable named', () => {

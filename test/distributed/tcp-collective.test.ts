@@ -14,7 +14,8 @@ async function group(W: number, opts: { timeoutSeconds?: number; bucketValues?: 
   );
 }
 
-const values = (rank: number, n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(rank * 7.1 + i * 0.37) * 1e3);
+const values = (rank: number, n: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(rank * 7.1 + i * 0.37) * 1e3);
 
 test('ring all-reduce over 3 ranks: the float64 sum within float32 rounding, bit-identical on every rank and on a rerun', async () => {
   const W = 3;

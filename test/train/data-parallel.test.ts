@@ -53,7 +53,11 @@ test('split step (gradient graph → all-reduce → update graph) at world size 
       batch: { x: { dtype: 'float32', shape: ['batch', 4] }, y: { dtype: 'int64', shape: ['batch'] } },
       forward: ({ params: p, batch: bt }) => ({
         loss: crossEntropy(L.add(L.linear(bt.x, p.w, p.b), p.v), bt.y),
-        metrics: { two: L.mul(L.linear(bt.x, p.w, p.b), 0).sum().add(2) },
+        metrics: {
+          two: L.mul(L.linear(bt.x, p.w, p.b), 0)
+            .sum()
+            .add(2),
+        },
       }),
       ...over,
     };
@@ -83,11 +87,11 @@ const trainer = (seed: number, collective?: TcpCollective) =>
 async function twoRanks(): Promise<Float32Array[]> {
   const cs = await group(2);
   const ts = cs.map((c) => trainer(c.rank === 0 ? 3 : 99, c));
-  await Promise.all(
-    ts.map((t, r) => t.fit(new ShardedLoader(data, { batchSize: 8, rank: r, worldSize: 2, seed: 5 }))),
-  );
+  await Promise.all(ts.map((t, r) => t.fit(new ShardedLoader(data, { batchSize: 8, rank: r, worldSize: 2, seed: 5 }))));
   await Promise.all(cs.map((c) => c.close()));
-  return ts.map((t) => Float32Array.from(t.cfg.model.namedParameters().flatMap(([, p]) => [...(p.data.data as Float32Array)])));
+  return ts.map((t) =>
+    Float32Array.from(t.cfg.model.namedParameters().flatMap(([, p]) => [...(p.data.data as Float32Array)])),
+  );
 }
 
 test('2 ranks × batch 8 = 1 process × batch 16 after 32 steps (MLP, Adam, clipping): max |Δw| ≤ 1e-5; reruns bit-identical', async (t) => {
@@ -127,7 +131,12 @@ test('ranks with different models are refused at start, naming the rank', async 
 
 test('sharded loader: disjoint shards, equal batch counts and sizes whatever the row count, resumable', async () => {
   for (const n of [64, 67, 100]) {
-    const arr = { i: L.float32([n], Float32Array.from({ length: n }, (_, i) => i)) };
+    const arr = {
+      i: L.float32(
+        [n],
+        Float32Array.from({ length: n }, (_, i) => i),
+      ),
+    };
     const seen = new Set<number>();
     const loaders = [0, 1, 2].map((rank) => new ShardedLoader(arr, { batchSize: 5, rank, worldSize: 3, seed: 2 }));
     for (const l of loaders) {
