@@ -21,7 +21,7 @@ export interface LaunchOptions {
 }
 
 /** ORT threads per rank: ⌊cores / ranks⌋, at least 1. */
-export const threadsPerRank = (nproc: number, cores = availableParallelism()): number =>
+const threadsPerRank = (nproc: number, cores = availableParallelism()): number =>
   Math.max(1, Math.floor(cores / nproc));
 
 function freePort(): Promise<number> {
