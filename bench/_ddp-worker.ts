@@ -19,7 +19,7 @@ if (mode === 'allreduce') {
   const buf = new Float32Array((mb * 1024 * 1024) / 4).fill(rank + 1);
   // warm up (JIT, socket buffers): at least 5 operations and 2 seconds
   const w0 = performance.now();
-  for (let i = 0; i < 5 || performance.now() - w0 < 2000; i++) {
+  for (let i = 0; ; i++) {
     await c.allReduce(buf);
     // every rank must run the same number of operations: rank 0 decides when the warm-up ends
     const more = Float32Array.of(i < 4 || performance.now() - w0 < 2000 ? 1 : 0);

@@ -1,6 +1,7 @@
 // `node dist/scripts/ddp-equivalence.js [mlp cnn cnn-bn gpt]`: trains each workload for 100 optimizer steps as
 // 2 ranks × batch b (`lathe train --nproc 2`), twice, and as 1 process × batch 2b, then prints the largest weight
 // difference between the 2-rank run and the 1-process run, and whether the two 2-rank runs are bit-identical.
+// Adam by default; LATHE_EQ_OPTIMIZER=sgd uses plain SGD (lr 0.05), whose update does not rescale tiny gradients.
 // Dropout is 0 (each rank draws its own dropout masks, so with dropout the runs agree only in distribution).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,7 +46,7 @@ function train(name: string, w: Record<string, unknown>, batch: number, nproc?: 
     seed: 1,
     ...w,
     data: { ...(w.data as object), batchSize: batch },
-    optimizer: { name: 'adam', lr: 0.001 },
+    optimizer: process.env.LATHE_EQ_OPTIMIZER === 'sgd' ? { name: 'sgd', lr: 0.05 } : { name: 'adam', lr: 0.001 },
     trainer: { epochs: 1, clipGradNorm: 1 },
     output: join(tmp, name),
   };
