@@ -16,19 +16,21 @@ import {
 import { adam } from '../src/optim/adam.js';
 import { TrainStep } from '../src/train/train-step.js';
 import type { SessionConfig } from '../src/runtime/device.js';
+import type { TrainStepConfig } from '../src/train/step-graph.js';
 import { median } from './_peer.js';
 
-/** A classification training step (cross-entropy, Adam) of `model` on float32 inputs of `xShape`. */
-export function stepFor(
+/**
+ * The training-step config of `model` on batches of `xShape` with cross-entropy and Adam (what every training bench
+ * times); BatchNorm's running statistics are state too, updated by the step (as the Trainer does).
+ */
+export function stepConfig(
   model: Module,
-  xShape: readonly number[],
-  classes: number,
+  xShape: readonly (number | string)[],
   session?: SessionConfig,
-): Promise<TrainStep> {
+): TrainStepConfig {
   const params = Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data]));
-  // BatchNorm's running statistics are state too, updated by the step (as the Trainer does)
   const buffers = Object.fromEntries(model.namedBuffers().map(([k, p]) => [k, p.data]));
-  return TrainStep.create({
+  return {
     params,
     buffers,
     session,
@@ -47,7 +49,18 @@ export function stepFor(
           return { loss, buffers: updates };
         }),
       ),
-  }).then((s) => (void classes, s));
+  };
+}
+
+/** A classification training step of `model` on float32 inputs of `xShape` (see {@link stepConfig}). */
+export function stepFor(
+  model: Module,
+  xShape: readonly number[],
+  classes: number,
+  session?: SessionConfig,
+): Promise<TrainStep> {
+  void classes;
+  return TrainStep.create(stepConfig(model, xShape, session));
 }
 
 /** A fixed pseudo-random batch: x uniform in [-1, 1] of `xShape`, labels cycling through `classes`. */
@@ -71,9 +84,10 @@ export async function mlpTrainStep(): Promise<{ step: TrainStep; batch: Record<s
   return { step: await stepFor(model, [128, 784], 10), batch: randomBatch([128, 784], 10) };
 }
 
-export async function cnnTrainStep(): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
+/** The benchmark CNN (the peer's `cnn`), seeded. */
+export function cnnModel(): Module {
   manualSeed(0);
-  const model = new Sequential(
+  return new Sequential(
     new Conv2d(1, 32, 3),
     ReLU(),
     MaxPool2d(2),
@@ -85,7 +99,10 @@ export async function cnnTrainStep(): Promise<{ step: TrainStep; batch: Record<s
     ReLU(),
     new Linear(128, 10),
   );
-  return { step: await stepFor(model, [64, 1, 28, 28], 10), batch: randomBatch([64, 1, 28, 28], 10) };
+}
+
+export async function cnnTrainStep(): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
+  return { step: await stepFor(cnnModel(), [64, 1, 28, 28], 10), batch: randomBatch([64, 1, 28, 28], 10) };
 }
 
 /** Median ms per step over `reps` repetitions of `steps` steps, after warm-up. */

@@ -1,6 +1,6 @@
 // Public API of lathe. Each layer re-exports from its own index; the areas are also subpaths of the package
 // ('lathe/nn', 'lathe/optim', 'lathe/data', 'lathe/train', 'lathe/models', 'lathe/serve', 'lathe/track', 'lathe/tune', 'lathe/compress',
-// 'lathe/deploy', 'lathe/advise').
+// 'lathe/deploy', 'lathe/advise', 'lathe/distributed').
 export * from './graph/index.js';
 export * from './autodiff/index.js';
 export { compile, type CompileOptions, type CompiledFn } from './runtime/compile.js';
@@ -22,3 +22,4 @@ export * as compress from './compress/index.js';
 export * as data from './data/index.js';
 export * as deploy from './deploy/index.js';
 export * as advise from './advise/index.js';
+export * as distributed from './distributed/index.js';

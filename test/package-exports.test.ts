@@ -43,6 +43,7 @@ test('lathe and its subpaths resolve', async () => {
     '/compress',
     '/deploy',
     '/advise',
+    '/distributed',
   ]) {
     const mod = (await import(`lathe${sub}`)) as Record<string, unknown>;
     assert.ok(Object.keys(mod).length > 0, `lathe${sub} exports something`);

@@ -20,6 +20,11 @@ import type { TrainConfig } from '../train/config.js';
 import type { Callback } from '../train/callbacks.js';
 import { datasetNames, getDataset } from '../data/catalog.js';
 import { reviewCallback } from '../advise/callback.js';
+import { join, resolve } from 'node:path';
+import { CollectiveError } from '../distributed/collective.js';
+import { resolveRendezvous } from '../distributed/rendezvous.js';
+import { TcpCollective } from '../distributed/tcp-collective.js';
+import { launchLocal } from './launch.js';
 
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);
@@ -76,6 +81,13 @@ export function registerTrain(program: Command): void {
       '--review',
       'run the review rules during training (init loss, divergence, flat loss, overfitting): warnings on stderr, tags review.<rule> on a tracked run',
     )
+    .option('--nproc <n>', 'data-parallel training: start n ranks on this host (docs/distributed.md)')
+    .option('--max-restarts <k>', 'with --nproc: restart the whole group from the last checkpoint up to k times', '0')
+    .option('--rank <r>', 'data-parallel training: this process is rank r (default $RANK or $JOB_COMPLETION_INDEX)')
+    .option('--world-size <w>', 'data-parallel training: ranks in the group (default $WORLD_SIZE)')
+    .option('--master <host:port>', 'data-parallel training: where rank 0 listens (default $MASTER_ADDR:$MASTER_PORT)')
+    .option('--dist-timeout <s>', 'data-parallel training: seconds any collective may wait for a rank', '300')
+    .option('--threads <n>', 'ONNX Runtime threads of this process (overrides trainer.threads)')
     .action(
       async (
         config: string | undefined,
@@ -87,6 +99,13 @@ export function registerTrain(program: Command): void {
           set: string[];
           overwrite?: boolean;
           review?: boolean;
+          nproc?: string;
+          maxRestarts: string;
+          rank?: string;
+          worldSize?: string;
+          master?: string;
+          distTimeout: string;
+          threads?: string;
         },
       ) => {
         const cfg = await userErrors(() => {
@@ -100,83 +119,62 @@ export function registerTrain(program: Command): void {
           if (!config) throw new CliError('give a config file, or --resume <runDir>');
           return loadTrainConfig(config, o.set);
         });
-        // tracked when asked (--track) or when a tracking URL is configured in the environment
-        const tracking =
-          o.track || process.env.LATHE_TRACKING_URL
-            ? await openTracking(typeof o.track === 'string' ? o.track : undefined)
-            : undefined;
-        const run = tracking
-          ? await tracking.startRun({
-              experiment: cfg.name,
-              params: flatParams(cfg),
-              config: cfg,
-              seed: cfg.seed,
-              dataset: datasetLineage(cfg.data),
-            })
-          : undefined;
+        const threads = o.threads === undefined ? undefined : positiveInt('--threads', o.threads);
+        if (o.nproc !== undefined) {
+          const nproc = positiveInt('--nproc', o.nproc);
+          const maxRestarts = Number(o.maxRestarts);
+          if (!(Number.isInteger(maxRestarts) && maxRestarts >= 0))
+            throw new CliError(`--max-restarts: expected an integer ≥ 0, got ${o.maxRestarts}`);
+          if (o.rank !== undefined || o.worldSize !== undefined || o.master !== undefined)
+            throw new CliError(
+              '--nproc starts every rank itself; do not give --rank, --world-size or --master with it',
+            );
+          const shared = [
+            ...(o.json ? ['--json'] : []),
+            ...(o.track ? ['--track', ...(typeof o.track === 'string' ? [o.track] : [])] : []),
+            ...(o.register ? ['--register', o.register] : []),
+            ...(o.review ? ['--review'] : []),
+            '--dist-timeout',
+            o.distTimeout,
+          ];
+          const runDir = resolve(cfg.output ?? join('runs', cfg.name));
+          const code = await launchLocal({
+            nproc,
+            maxRestarts,
+            runDir,
+            args: (resume) =>
+              resume || o.resume
+                ? ['train', '--resume', resume ? runDir : (o.resume ?? runDir), ...shared]
+                : [
+                    'train',
+                    config ?? '',
+                    ...o.set.flatMap((s) => ['--set', s]),
+                    ...(o.overwrite ? ['--overwrite'] : []),
+                    ...shared,
+                  ],
+          });
+          if (code !== 0) process.exitCode = code;
+          return;
+        }
+        const spec = await userErrors(() =>
+          resolveRendezvous({ rank: o.rank, worldSize: o.worldSize, master: o.master }),
+        );
+        const timeoutSeconds = Number(o.distTimeout);
+        if (!(timeoutSeconds > 0)) throw new CliError(`--dist-timeout: expected seconds > 0, got ${o.distTimeout}`);
+        let collective: TcpCollective | undefined;
         try {
-          const callbacks: Callback[] = run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [];
-          if (o.review) {
-            const classes =
-              cfg.loss === 'lm'
-                ? (cfg.model.options as { vocab?: number }).vocab
-                : datasetNames().includes(cfg.data.name)
-                  ? getDataset(cfg.data.name).classes?.length
-                  : undefined;
-            callbacks.push(
-              reviewCallback({
-                classes,
-                lm: cfg.loss === 'lm',
-                ignore: cfg.review?.ignore,
-                onFinding: (f) => run?.setTag(`review.${f.rule}`, `${f.severity}: ${f.message}`),
-              }),
-            );
-          }
-          const r = await userErrors(() =>
-            runTraining(cfg, { resume: !!o.resume, overwrite: o.overwrite, json: o.json, callbacks }),
-          );
-          if (run && tracking) {
-            run.logMetrics(
-              {
-                test_accuracy: r.testAccuracy ?? NaN,
-                test_loss: r.testLoss,
-                ...Object.fromEntries(Object.entries(r.testMetrics ?? {}).map(([k, v]) => [`test_${k}`, v])),
-              },
-              r.epochs,
-            );
-            await run.logArtifact(r.onnxPath, { name: 'model.onnx' });
-            await run.end('finished');
-            if (o.register) {
-              const v = await registerTrackedModel(tracking.store, {
-                name: o.register,
-                runId: run.id,
-                onnx: 'model.onnx',
-              });
-              console.log(JSON.stringify({ event: 'registered', uri: `models:/${o.register}/${v.version}` }));
-            }
-          }
-          if (o.json || !process.stdout.isTTY)
-            console.log(JSON.stringify({ event: 'done', ...r, ...(run ? { trackedRun: run.id } : {}) }));
-          else {
-            const acc = r.testAccuracy !== undefined ? `test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` : '';
-            console.log(
-              `\n${acc}test loss ${r.testLoss.toFixed(4)} after ${r.epochs} epochs in ${r.seconds.toFixed(1)} s`,
-            );
-            if (r.lm) {
-              const unit = r.lm.tokenizer === 'byte' ? 'byte' : 'char';
-              console.log(
-                `test ${r.lm.testBitsPerToken.toFixed(3)} bits/${unit}, perplexity ${r.lm.testPerplexity.toFixed(2)} (the ${r.lm.scored === 'best' ? 'best-validation' : 'last'} checkpoint: step ${r.lm.step}, val_loss ${r.lm.valLoss.toFixed(4)})`,
-              );
-            }
-            console.log(
-              `run: ${r.runDir}\ncheckpoint: ${r.checkpoint}\nONNX model: ${r.onnxPath}${run ? `\ntracked run: ${run.id}` : ''}`,
-            );
-          }
+          collective = spec ? await TcpCollective.connect(spec, { timeoutSeconds }) : undefined;
         } catch (err) {
-          if (run) await run.end('failed');
+          if (err instanceof CollectiveError) throw new CliError(err.message, 1);
+          throw err;
+        }
+        try {
+          await trainOnce(cfg, o, { collective, threads });
+        } catch (err) {
+          if (err instanceof CollectiveError) throw new CliError(err.message, 1);
           throw err;
         } finally {
-          await tracking?.close();
+          await collective?.close();
         }
       },
     );
@@ -365,4 +363,105 @@ export function registerTrain(program: Command): void {
         '  npx lathe train examples/fashion-cnn.yaml                          # full Fashion-MNIST (≥ 91.5%)',
       );
     });
+}
+
+/** One process of `lathe train`: a plain run, or one rank of a data-parallel group (rank 0 tracks and prints). */
+async function trainOnce(
+  cfg: TrainConfig,
+  o: {
+    resume?: string;
+    json?: boolean;
+    track?: string | boolean;
+    register?: string;
+    overwrite?: boolean;
+    review?: boolean;
+  },
+  dist: { collective?: TcpCollective; threads?: number },
+): Promise<void> {
+  const lead = (dist.collective?.rank ?? 0) === 0;
+  // tracked when asked (--track) or when a tracking URL is configured in the environment; rank 0 alone tracks
+  const tracking =
+    lead && (o.track || process.env.LATHE_TRACKING_URL)
+      ? await openTracking(typeof o.track === 'string' ? o.track : undefined)
+      : undefined;
+  const run = tracking
+    ? await tracking.startRun({
+        experiment: cfg.name,
+        params: { ...flatParams(cfg), ...(dist.collective ? { world_size: dist.collective.worldSize } : {}) },
+        config: cfg,
+        seed: cfg.seed,
+        dataset: datasetLineage(cfg.data),
+      })
+    : undefined;
+  try {
+    const callbacks: Callback[] = run ? [trackingCallback(run, { everyBatches: 50, endRun: false })] : [];
+    if (o.review) {
+      const classes =
+        cfg.loss === 'lm'
+          ? (cfg.model.options as { vocab?: number }).vocab
+          : datasetNames().includes(cfg.data.name)
+            ? getDataset(cfg.data.name).classes?.length
+            : undefined;
+      callbacks.push(
+        reviewCallback({
+          classes,
+          lm: cfg.loss === 'lm',
+          ignore: cfg.review?.ignore,
+          onFinding: (f) => run?.setTag(`review.${f.rule}`, `${f.severity}: ${f.message}`),
+        }),
+      );
+    }
+    const r = await userErrors(() =>
+      runTraining(cfg, {
+        resume: !!o.resume,
+        overwrite: o.overwrite,
+        json: o.json,
+        callbacks,
+        collective: dist.collective,
+        threads: dist.threads,
+        quiet: !lead,
+      }),
+    );
+    if (run && tracking) {
+      run.logMetrics(
+        {
+          test_accuracy: r.testAccuracy ?? NaN,
+          test_loss: r.testLoss,
+          ...Object.fromEntries(Object.entries(r.testMetrics ?? {}).map(([k, v]) => [`test_${k}`, v])),
+        },
+        r.epochs,
+      );
+      await run.logArtifact(r.onnxPath, { name: 'model.onnx' });
+      await run.end('finished');
+      if (o.register) {
+        const v = await registerTrackedModel(tracking.store, {
+          name: o.register,
+          runId: run.id,
+          onnx: 'model.onnx',
+        });
+        console.log(JSON.stringify({ event: 'registered', uri: `models:/${o.register}/${v.version}` }));
+      }
+    }
+    if (!lead) console.log(JSON.stringify({ event: 'done', rank: r.rank, epochs: r.epochs, seconds: r.seconds }));
+    else if (o.json || !process.stdout.isTTY)
+      console.log(JSON.stringify({ event: 'done', ...r, ...(run ? { trackedRun: run.id } : {}) }));
+    else {
+      const acc = r.testAccuracy !== undefined ? `test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` : '';
+      console.log(`\n${acc}test loss ${r.testLoss.toFixed(4)} after ${r.epochs} epochs in ${r.seconds.toFixed(1)} s`);
+      if (r.lm) {
+        const unit = r.lm.tokenizer === 'byte' ? 'byte' : 'char';
+        console.log(
+          `test ${r.lm.testBitsPerToken.toFixed(3)} bits/${unit}, perplexity ${r.lm.testPerplexity.toFixed(2)} (the ${r.lm.scored === 'best' ? 'best-validation' : 'last'} checkpoint: step ${r.lm.step}, val_loss ${r.lm.valLoss.toFixed(4)})`,
+        );
+      }
+      console.log(
+        `run: ${r.runDir}\ncheckpoint: ${r.checkpoint}\nONNX model: ${r.onnxPath}${run ? `\ntracked run: ${run.id}` : ''}`,
+      );
+    }
+  } catch (err) {
+    if (run) await run.end('failed');
+    throw err;
+  } finally {
+    await tracking?.close();
+  }
 }

@@ -1,6 +1,9 @@
 export { Trainer, type TrainerConfig, type EvalResult, type Objective, type TrainPhase } from './trainer.js';
 export { PhasedStep, type CompiledPhase, type PhasedResult } from './phased-step.js';
 export { TrainStep, type StepResult } from './train-step.js';
+export { DataParallelStep } from './data-parallel-step.js';
+export { ShardedLoader, type ShardedLoaderOptions } from './sharded-loader.js';
+export { RankMismatchError } from './data-parallel-sync.js';
 export {
   buildTrainStepModel,
   type TrainStepConfig,

@@ -30,6 +30,8 @@ import { inferenceMetadataProps, type InferenceMetadata } from '../onnx/inferenc
 import { ArrayLoader, type BatchLoader } from './loader.js';
 import { DataLoader } from '../data/loader.js';
 import { Trainer, type EvalResult, type TrainerConfig } from './trainer.js';
+import { ShardedLoader } from './sharded-loader.js';
+import type { Collective } from '../distributed/collective.js';
 import { versions } from '../util/version.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { moduleStateKey, stateKey } from './state-keys.js';
@@ -55,6 +57,8 @@ export interface RunResult {
   readonly checkpoint: string;
   /** Language models (`loss: lm`): the test split scored with the best-validation checkpoint, per token. */
   readonly lm?: LmSummary;
+  /** Data-parallel runs: this process's rank (ranks other than 0 train only: no test scores, no files). */
+  readonly rank?: number;
 }
 
 /**
@@ -84,6 +88,14 @@ export interface RunOptions {
   readonly quiet?: boolean;
   /** More callbacks (e.g. experiment tracking from the CLI layer). */
   readonly callbacks?: readonly Callback[];
+  /**
+   * Data-parallel training: this rank's collective (see docs/distributed.md). Every rank trains its shard of the
+   * training split (ShardedLoader); rank 0 alone writes the run directory (checkpoints, metrics, model, summary),
+   * scores the test split and logs; the other ranks return after training with `rank` set and no test scores.
+   */
+  readonly collective?: Collective;
+  /** ORT intra-op threads, overriding `trainer.threads` (the local launcher gives each rank cores / ranks). */
+  readonly threads?: number;
 }
 
 /**
@@ -283,10 +295,25 @@ export function splits(cfg: TrainConfig): {
 
 /** Trains a model from a validated config; writes checkpoints, metrics.csv and model.onnx into the run dir. */
 export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Promise<RunResult> {
-  const cfg = parseTrainConfig(cfgIn);
+  const parsed = parseTrainConfig(cfgIn);
+  const cfg = opts.threads ? { ...parsed, trainer: { ...parsed.trainer, threads: opts.threads } } : parsed;
   const runDir = resolve(cfg.output ?? join('runs', cfg.name));
+  const rank = opts.collective?.rank ?? 0;
   if (opts.resume && !existsSync(join(runDir, 'last.json')))
-    throw new ConfigError(`${runDir}: no checkpoint to resume from (last.json is missing)`);
+    throw new ConfigError(
+      `${runDir}: no checkpoint to resume from (last.json is missing${rank ? `; rank ${rank} resumes from rank 0's run directory, which must be shared` : ''})`,
+    );
+  if (opts.collective) {
+    if (isGraphData(cfg.data.name))
+      throw new ConfigError(`data.name: graph data (${cfg.data.name}) is not available with data parallelism yet`);
+    if (cfg.data.workers || cfg.data.augment)
+      throw new ConfigError('data.workers/data.augment: not available with data parallelism yet');
+    if (cfg.trainer.accumulate > 1)
+      throw new ConfigError(
+        'trainer.accumulate: not combinable with data parallelism yet (raise the world size instead)',
+      );
+    if (rank !== 0) return runFollowerRank(cfg, runDir, opts, opts.collective);
+  }
   if (!opts.resume && existsSync(join(runDir, 'last.json'))) {
     if (!opts.overwrite)
       throw new ConfigError(
@@ -326,7 +353,14 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
       seed: cfg.seed,
       workers,
     });
-  } else
+  } else if (opts.collective)
+    train = new ShardedLoader(data.train, {
+      batchSize: cfg.data.batchSize,
+      rank: opts.collective.rank,
+      worldSize: opts.collective.worldSize,
+      seed: cfg.seed,
+    });
+  else
     train = new ArrayLoader(data.train, {
       batchSize: cfg.data.batchSize,
       shuffle: true,
@@ -386,6 +420,7 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     ...(cfg.distill ? { loss: distillLoss(cfg.distill) } : {}),
     session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
     logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+    collective: opts.collective,
   });
   const t0 = Date.now();
   const loaderOf = (l: BatchLoader): DataLoader | undefined =>
@@ -425,11 +460,79 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
     onnxPath,
     checkpoint: join(runDir, 'last.json'),
     ...(lmSummary ? { lm: lmSummary } : {}),
+    ...(opts.collective ? { rank: 0 } : {}),
   };
   writeAtomicFile(join(runDir, 'summary.json'), JSON.stringify({ ...result, data: data.source }, null, 2));
   await trainer.release();
   await loaderOf(train)?.close();
   return result;
+}
+
+/**
+ * A data-parallel rank other than 0: trains its shard in lockstep with rank 0 and writes nothing (rank 0 writes the
+ * run directory); resumes from rank 0's last checkpoint when asked.
+ */
+async function runFollowerRank(
+  cfg: TrainConfig,
+  runDir: string,
+  opts: RunOptions,
+  collective: Collective,
+): Promise<RunResult> {
+  const data = splits(cfg);
+  const lm = cfg.loss === 'lm';
+  const resolved = resolveModel(cfg);
+  if (resolved.objective?.phases)
+    throw new ConfigError(
+      `model.name: ${cfg.model.name} trains in alternating phases, not available with data parallelism yet`,
+    );
+  const model = resolved.create();
+  if (resolved.objective) Object.assign(data, generativeSplits(cfg, data, resolved.objective));
+  const train = new ShardedLoader(data.train, {
+    batchSize: cfg.data.batchSize,
+    rank: collective.rank,
+    worldSize: collective.worldSize,
+    seed: cfg.seed,
+  });
+  let val: BatchLoader = evalLoader(data.val, lm);
+  let teacher: Teacher | undefined;
+  if (cfg.distill) {
+    teacher = await openTeacher(cfg.distill.teacher, {
+      session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
+      fromCheckpoint: teacherFromCheckpoint,
+    });
+    val = new TeacherLoader(val, teacher);
+  }
+  const totalSteps = Math.ceil(cfg.trainer.epochs * train.length);
+  const trainer = new Trainer({
+    model,
+    ...createTraining(cfg.optimizer, cfg.schedule, totalSteps),
+    epochs: cfg.trainer.epochs,
+    seed: cfg.seed,
+    clipGradNorm: cfg.trainer.clipGradNorm,
+    ema: cfg.trainer.ema !== undefined ? { decay: cfg.trainer.ema } : undefined,
+    ...(resolved.objective ? { objective: resolved.objective.objective } : lossAndMetrics(lm)),
+    ...(cfg.distill ? { loss: distillLoss(cfg.distill) } : {}),
+    session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
+    collective,
+  });
+  const t0 = Date.now();
+  try {
+    await trainer.fit(teacher ? new TeacherLoader(train, teacher) : train, val, {
+      resumeFrom: opts.resume ? runDir : undefined,
+    });
+  } finally {
+    await trainer.release();
+    await teacher?.release();
+  }
+  return {
+    runDir,
+    testLoss: Number.NaN,
+    epochs: trainer.currentEpoch,
+    seconds: (Date.now() - t0) / 1000,
+    onnxPath: join(runDir, 'model.onnx'),
+    checkpoint: join(runDir, 'last.json'),
+    rank: collective.rank,
+  };
 }
 
 /** A checkpoint's model exported in memory as inference ONNX (a distillation teacher given as a checkpoint). */
@@ -494,6 +597,7 @@ async function runGraphTraining(cfg: TrainConfig, runDir: string, opts: RunOptio
     ...graphTrainerConfig(),
     session: cfg.trainer.threads ? { threads: cfg.trainer.threads } : undefined,
     logger: opts.quiet ? undefined : (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+    collective: opts.collective,
   });
   const t0 = Date.now();
   try {

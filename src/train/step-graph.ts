@@ -158,31 +158,8 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
           scalar(0, dt),
         )
       : undefined;
-    if (cfg.clipGradNorm !== undefined) {
-      const total = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
-      const factor = minimum(div(scalar(cfg.clipGradNorm, dt), add(total, 1e-6)), 1);
-      grads = grads.map((g) => mul(g, factor));
-    }
     const keep = (t: Tensor, old: Tensor) => (finite ? where(finite, t, old) : t);
-    let newParams: Tensor[];
-    if (fused) {
-      // one update over the concatenation of every trainable parameter
-      const flat = (ts: readonly Tensor[]) =>
-        concat(
-          ts.map((t) => reshape(t, [-1])),
-          0,
-        );
-      const upd = cfg.optimizer.update(flat(trainable.map((n) => params[n])), flat(grads), flatState, { step, lr });
-      const pieces = split(upd.param, fused.sizes, 0);
-      newParams = trainable.map((n, i) => keep(reshape(pieces[i], cfg.params[n].shape), params[n]));
-      slots.forEach((s, j) => emit(stateKey.flatSlot(s), keep(upd.state[j], flatState[j])));
-    } else {
-      newParams = trainable.map((n, i) => {
-        const upd = cfg.optimizer.update(params[n], grads[i], state[n], { step, lr });
-        slots.forEach((s, j) => emit(stateKey.slot(n, s), keep(upd.state[j], state[n][j])));
-        return keep(upd.param, params[n]);
-      });
-    }
+    const newParams = clipAndUpdate(cfg, { trainable, params, grads, state, flatState, lr, step }, emit, keep);
     trainable.forEach((n, i) => {
       const p = newParams[i];
       emit(stateKey.param(n), p);
@@ -222,6 +199,58 @@ export function buildTrainStepModel(cfg: TrainStepConfig, phase: StepPhase = 'up
     metricShapes[m] = v.shape as number[];
   }
   return { model, stateNames, metricNames: Object.keys(metricShapes), metricShapes };
+}
+
+/** The graph tensors an optimizer update reads: parameters, their gradients, the optimizer state, lr and step. */
+export interface UpdateInputs {
+  readonly trainable: readonly string[];
+  readonly params: Readonly<Record<string, Tensor>>;
+  readonly grads: readonly Tensor[];
+  /** Per-parameter slots (unfused), or the slots over the flat vector (fused). */
+  readonly state: Readonly<Record<string, readonly Tensor[]>>;
+  readonly flatState: readonly Tensor[];
+  readonly lr: Tensor;
+  readonly step: Tensor;
+}
+
+/**
+ * Global-norm clipping and the optimizer update (over the flat vector when fused), shared by the one-graph step and
+ * the data-parallel update graph so both compute the same numbers. Emits the new optimizer slots; returns the new
+ * trainable parameters (each passed through `keep`).
+ */
+export function clipAndUpdate(
+  cfg: TrainStepConfig,
+  u: UpdateInputs,
+  emit: (name: string, t: Tensor) => void,
+  keep: (t: Tensor, old: Tensor) => Tensor,
+): Tensor[] {
+  const { trainable, params, state, flatState, lr, step } = u;
+  const dt = params[trainable[0]].dtype;
+  let grads = [...u.grads];
+  if (cfg.clipGradNorm !== undefined) {
+    const total = sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
+    const factor = minimum(div(scalar(cfg.clipGradNorm, dt), add(total, 1e-6)), 1);
+    grads = grads.map((g) => mul(g, factor));
+  }
+  const slots = cfg.optimizer.slots;
+  if (fusedLayout(cfg)) {
+    const sizes = fusedLayout(cfg)!.sizes;
+    // one update over the concatenation of every trainable parameter
+    const flat = (ts: readonly Tensor[]) =>
+      concat(
+        ts.map((t) => reshape(t, [-1])),
+        0,
+      );
+    const upd = cfg.optimizer.update(flat(trainable.map((n) => params[n])), flat(grads), flatState, { step, lr });
+    const pieces = split(upd.param, sizes, 0);
+    slots.forEach((s, j) => emit(stateKey.flatSlot(s), keep(upd.state[j], flatState[j])));
+    return trainable.map((n, i) => keep(reshape(pieces[i], cfg.params[n].shape), params[n]));
+  }
+  return trainable.map((n, i) => {
+    const upd = cfg.optimizer.update(params[n], grads[i], state[n], { step, lr });
+    slots.forEach((s, j) => emit(stateKey.slot(n, s), keep(upd.state[j], state[n][j])));
+    return keep(upd.param, params[n]);
+  });
 }
 
 /** The flat layout of trainable parameters for the fused update, or undefined when not fused. */

@@ -44,7 +44,7 @@ const zeros = (dtype: DType, shape: readonly number[], fill = 0): NDArray => {
 };
 
 /** The initial training state, keyed by train/state-keys.ts. */
-function initialState(cfg: TrainStepConfig): Record<string, NDArray> {
+export function initialState(cfg: TrainStepConfig): Record<string, NDArray> {
   const init: Record<string, NDArray> = {};
   const frozen = new Set(cfg.frozen ?? []);
   const fused = fusedLayout(cfg);

@@ -21,7 +21,11 @@ import { failpoint } from '../util/failpoint.js';
 import { mixSeed } from '../util/random.js';
 import { versions } from '../util/version.js';
 import { TrainStep } from './train-step.js';
+import { DataParallelStep } from './data-parallel-step.js';
+import { syncBuffers, syncRanks, syncStopFlag } from './data-parallel-sync.js';
+import type { Collective } from '../distributed/collective.js';
 import { PhasedStep, type CompiledPhase } from './phased-step.js';
+import type { TrainStepConfig } from './step-graph.js';
 import type { BatchLogs, Callback, EpochLogs } from './callbacks.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointManifest } from './checkpoint.js';
 import type { Batch, BatchLoader } from './loader.js';
@@ -96,6 +100,14 @@ export interface TrainerConfig {
   readonly config?: unknown;
   /** Structured log sink (JSON objects); default: none. */
   readonly logger?: (record: Record<string, unknown>) => void;
+  /**
+   * Data-parallel training: this rank's collective. The step becomes a gradient graph, an all-reduce and an update
+   * graph (DataParallelStep); `fit` starts by checking that every rank holds the same model and data and broadcasting
+   * rank 0's state, syncs BatchNorm buffers from rank 0 before each validation and rank 0's stop decision after each
+   * epoch. Each rank's loader must yield its own shard (ShardedLoader). Not combinable with phases, accumulate or
+   * lossScale.
+   */
+  readonly collective?: Collective;
 }
 
 /** One phase of alternating training (see TrainerConfig.phases). */
@@ -153,7 +165,7 @@ interface EvalGraph {
  */
 export class Trainer {
   shouldStop = false;
-  private step?: TrainStep | PhasedStep;
+  private step?: TrainStep | PhasedStep | DataParallelStep;
   private epoch = 0;
   private batchInEpoch = 0;
   private readonly schedule: Schedule;
@@ -213,8 +225,12 @@ export class Trainer {
     return this.cfg.objective ?? this.cfg.phases?.[0].objective;
   }
 
-  private async buildStep(sample: Batch): Promise<TrainStep | PhasedStep> {
-    if (this.cfg.phases) return this.buildPhases(sample, this.cfg.phases);
+  private async buildStep(sample: Batch): Promise<TrainStep | PhasedStep | DataParallelStep> {
+    if (this.cfg.phases) {
+      if (this.cfg.collective)
+        throw new Error('Trainer: alternating phases are not combinable with data parallelism (collective) yet');
+      return this.buildPhases(sample, this.cfg.phases);
+    }
     return this.buildOne(sample, this.cfg.objective, this.cfg.optimizer, [], this.cfg.seed ?? 0);
   }
 
@@ -232,6 +248,7 @@ export class Trainer {
         others,
         mixSeed(this.cfg.seed ?? 0, 0x70686173, i),
       );
+      if (!(step instanceof TrainStep)) throw new Error('Trainer: a phase step must be a one-graph TrainStep');
       const lr = ph.lr === undefined ? this.schedule : typeof ph.lr === 'number' ? constantLr(ph.lr) : ph.lr;
       compiled.push({
         name: ph.name,
@@ -253,7 +270,7 @@ export class Trainer {
     optimizer: Optimizer,
     alsoFrozen: readonly string[],
     seed: number,
-  ): Promise<TrainStep> {
+  ): Promise<TrainStep | DataParallelStep> {
     const model = this.cfg.model;
     if (!objective) pick(sample, this.inputKeys, 'Trainer');
     const frozen = [
@@ -268,7 +285,9 @@ export class Trainer {
     const lossFn =
       this.cfg.loss ??
       ((out: Tensor, b: Readonly<Record<string, Tensor>>) => crossEntropy(out, b[this.cfg.targetKey ?? 'y']));
-    return TrainStep.create({
+    const create = (cfg: TrainStepConfig) =>
+      this.cfg.collective ? DataParallelStep.create(cfg, this.cfg.collective) : TrainStep.create(cfg);
+    return create({
       params: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
       buffers: Object.fromEntries(model.namedBuffers().map(([k, p]) => [k, p.data])),
       batch: Object.fromEntries(
@@ -322,6 +341,15 @@ export class Trainer {
     const first = await firstBatch(train);
     this.step = await this.buildStep(first);
     if (opts.resumeFrom) this.resume(opts.resumeFrom);
+    const collective = this.cfg.collective;
+    if (collective && this.step instanceof DataParallelStep) {
+      const r = await syncRanks(collective, this.step, {
+        batchesPerEpoch: train.length,
+        epoch: this.epoch,
+        batchInEpoch: this.batchInEpoch,
+      });
+      this.log({ event: 'ranks_synced', rank: collective.rank, worldSize: collective.worldSize, checksum: r.checksum });
+    }
     for (const c of callbacks) await c.onFitStart?.(this);
     const rowsKey = this.inputKeys[0];
     const every = this.cfg.checkpointEvery;
@@ -362,6 +390,7 @@ export class Trainer {
         }
       }
       const metrics: Record<string, number> = { train_loss: this.epochRows ? this.epochLoss / this.epochRows : NaN };
+      if (collective && this.step instanceof DataParallelStep) await syncBuffers(collective, this.step);
       if (val) {
         const v = await this.evaluate(val);
         metrics.val_loss = v.loss;
@@ -382,6 +411,7 @@ export class Trainer {
       };
       this.lastLogs = logs;
       for (const c of callbacks) await c.onEpochEnd?.(this, logs);
+      if (collective) this.shouldStop = await syncStopFlag(collective, this.shouldStop);
       failpoint('trainer:epoch-end-hooks-done');
       await this.commit();
       lastCommit = Date.now();

@@ -6,6 +6,9 @@ export type Layers = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 export const LAYERS: Layers = {
   util: {},
+  distributed: {
+    util: 'UserError for bad rendezvous settings; the collective, rendezvous and sampler need nothing else',
+  },
   graph: {
     util: 'nothing yet beyond plain helpers; the graph is the floor every engine layer stands on',
   },
@@ -53,6 +56,8 @@ export const LAYERS: Layers = {
     optim: 'optimizers and schedules named by configs',
     models: 'configs name zoo models',
     data: 'datasets, loaders, tokenizers named by configs',
+    distributed:
+      'data-parallel training: the step all-reduces gradients through the Collective interface, the sharded loader uses the distributed sampler, the rank guards use its checksum',
     util: 'atomic writes, versions in checkpoints',
   },
   compress: {
