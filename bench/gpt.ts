@@ -17,9 +17,15 @@ import { timeSteps } from './_workloads.js';
 
 export const SEQ = { vocab: 96, context: 64, batch: 32 } as const;
 
-/** A language-model training step (next-token cross-entropy over all positions) on a fixed random batch. */
-export async function lmTrainStep(model: Module): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
-  const { vocab, context: t, batch: b } = SEQ;
+/**
+ * A language-model training step (next-token cross-entropy over all positions) on a fixed random batch; `shape`
+ * defaults to {@link SEQ}.
+ */
+export async function lmTrainStep(
+  model: Module,
+  shape: { readonly vocab: number; readonly context: number; readonly batch: number } = SEQ,
+): Promise<{ step: TrainStep; batch: Record<string, NDArray> }> {
+  const { vocab, context: t, batch: b } = shape;
   const step = await TrainStep.create({
     params: Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
     batch: { x: { dtype: 'int64', shape: [b, t] }, y: { dtype: 'int64', shape: [b, t] } },

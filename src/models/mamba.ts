@@ -46,8 +46,11 @@ export const mambaOptions = z
     /** Δ is initialised log-uniformly in [dtMin, dtMax] (through the dt_proj bias). */
     dtMin: z.number().positive().default(0.001),
     dtMax: z.number().positive().default(0.1),
-    /** Lowering of the selective scan (graph/ops/scan.ts; 'chunked' measured fastest here, docs/models.md). */
-    scan: z.enum(['chunked', 'doubling', 'sequential']).default('chunked'),
+    /**
+     * Lowering of the selective scan (graph/ops/scan.ts): 'sequential' measured fastest in training here (docs/models.md)
+     * but its graph grows with T (slow session creation for thousands of steps); 'chunked' keeps it small.
+     */
+    scan: z.enum(['chunked', 'doubling', 'sequential']).default('sequential'),
     /** Chunk length of the 'chunked' scan. */
     chunk: z.number().int().positive().default(16),
   })
@@ -108,8 +111,14 @@ export class MambaMixer extends Module {
       const dt = Math.max(Math.exp(lo + (hi - lo) * u()), 1e-4);
       return dt + Math.log(-Math.expm1(-dt));
     })([e], initGenerator());
-    this.aLog = this.param([e, cfg.state], fromFn((i) => Math.log((i % cfg.state) + 1)));
-    this.dSkip = this.param([e], fromFn(() => 1));
+    this.aLog = this.param(
+      [e, cfg.state],
+      fromFn((i) => Math.log((i % cfg.state) + 1)),
+    );
+    this.dSkip = this.param(
+      [e],
+      fromFn(() => 1),
+    );
     this.outProj = new Linear(e, cfg.dim, { bias: false });
     if (outScale !== 1) this.outProj.weight.data = scaled(this.outProj.weight.data, outScale);
   }

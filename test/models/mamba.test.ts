@@ -100,13 +100,9 @@ interface TorchFixture {
 }
 
 test('Mamba mixer: forward and gradients match the PyTorch sequential-scan reference (bench/peers/torch_mamba.py)', async () => {
-  const fx = JSON.parse(
-    readFileSync(`${packageRoot()}/test/fixtures/mamba-mixer.json`, 'utf8'),
-  ) as TorchFixture;
+  const fx = JSON.parse(readFileSync(`${packageRoot()}/test/fixtures/mamba-mixer.json`, 'utf8')) as TorchFixture;
   const m = new MambaMixer(mambaOptions.parse({ ...fx.config, scan: 'chunked', chunk: 4 }));
-  const state = Object.fromEntries(
-    Object.entries(fx.params).map(([k, v]) => [k, L.float32(v.shape, v.data)]),
-  );
+  const state = Object.fromEntries(Object.entries(fx.params).map(([k, v]) => [k, L.float32(v.shape, v.data)]));
   m.loadStateDict(state);
   const names = Object.keys(fx.grads).filter((k) => k !== 'u');
   const f = compile((u: L.Tensor, ct: L.Tensor, ...ps: L.Tensor[]) =>
@@ -150,17 +146,19 @@ test('Mamba LM (tiny): trains — loss falls; cached decoding equals the full fo
   const full = compile((x: L.Tensor) => withFrozenParameters(model, () => model.forward(x)));
   const fl = (await full(L.int64([1, ids.length], ids))).data as Float32Array;
   const e = 64;
-  const step = compile(
-    (x: L.Tensor, ...st: L.Tensor[]) =>
-      withFrozenParameters(model, () => {
-        const r = model.decode(x, [
-          { conv: st[0], ssm: st[1] },
-          { conv: st[2], ssm: st[3] },
-        ]);
-        return [r.logits, ...r.states.flatMap((s) => [s.conv, s.ssm])];
-      }),
+  const step = compile((x: L.Tensor, ...st: L.Tensor[]) =>
+    withFrozenParameters(model, () => {
+      const r = model.decode(x, [
+        { conv: st[0], ssm: st[1] },
+        { conv: st[2], ssm: st[3] },
+      ]);
+      return [r.logits, ...r.states.flatMap((s) => [s.conv, s.ssm])];
+    }),
   );
-  let states: L.NDArray[] = [L.float32([1, e, 3], new Float32Array(e * 3)), L.float32([1, e, 8], new Float32Array(e * 8))];
+  let states: L.NDArray[] = [
+    L.float32([1, e, 3], new Float32Array(e * 3)),
+    L.float32([1, e, 8], new Float32Array(e * 8)),
+  ];
   states = [...states, ...states];
   const got: number[] = [];
   for (const piece of [ids.slice(0, 4), ...ids.slice(4).map((i) => [i])]) {

@@ -22,7 +22,7 @@ import { isFloat } from '../dtype.js';
 import { primitive, type LowerCtx } from '../primitive.js';
 import { formatShape, sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { add, exp, mul } from './elementwise.js';
+import { exp, mul } from './elementwise.js';
 import { pad, sliceAxis } from './movement.js';
 
 /** How {@link linearScan} is lowered to ONNX (see the header of graph/ops/scan.ts). */
