@@ -13,7 +13,7 @@
 //   init        the model is built by lathe (manualSeed(0)); its initial weights are written to init.safetensors
 //               and the peer loads them, so both start from the same numbers.
 //   training    Adam (β 0.9/0.999, ε 1e-8, no weight decay), global gradient-norm clip 1, lr: linear warm-up over
-//               100 steps then cosine to 0 at the last step (the per-step values are in spec.json), no dropout.
+//               100 steps (--warmup N) then cosine to 0 at the last step (the per-step values are in spec.json), no dropout.
 //   validation  every --eval-every steps (default steps/10), the whole validation split in non-overlapping windows
 //               of 64 (next-character cross-entropy over every position, in bits); the best-validation weights are
 //               kept (written as best.safetensors); --patience K stops after K validations without improvement.
@@ -137,6 +137,8 @@ export interface LmRunOptions {
   readonly steps: number;
   readonly evalEvery: number;
   readonly patience?: number;
+  /** Warm-up steps of the learning rate (default 100; short budgets need fewer). */
+  readonly warmup?: number;
   readonly threads: number;
   readonly peer: boolean;
   /** Where the files the peer reads go (default runs/quality-lm/<corpus>-<model>/). */
@@ -201,7 +203,7 @@ async function runLathe(
   const trainer = new Trainer({
     model,
     optimizer: adam(ADAM),
-    lr: cosineWithWarmup(LM_CONFIGS[name].lr, steps, { warmup: WARMUP }),
+    lr: cosineWithWarmup(LM_CONFIGS[name].lr, steps, { warmup: o.warmup ?? WARMUP }),
     epochs: steps / o.evalEvery,
     seed: 1,
     clipGradNorm: CLIP,
@@ -278,7 +280,7 @@ export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<stri
     join(dir, 'init.safetensors'),
     Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
   );
-  const schedule = cosineWithWarmup(LM_CONFIGS[name].lr, o.steps, { warmup: WARMUP });
+  const schedule = cosineWithWarmup(LM_CONFIGS[name].lr, o.steps, { warmup: o.warmup ?? WARMUP });
   const spec = {
     model: name,
     config: LM_CONFIGS[name],

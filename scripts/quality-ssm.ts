@@ -9,7 +9,7 @@
 // induction       vocabulary 16: random tokens 1..15 of length L; a special token 0 appears at one random position
 //                 p < L − 2 followed by a token y, and again as the last token; the model must emit y at the last
 //                 position (loss and accuracy there only). Trained at L = 256, evaluated at 256, 1,024 and 4,096 on
-//                 held-out sequences (128 each): the recurrent state carries no position, so the length can grow.
+//                 held-out sequences (64 each): the recurrent state carries no position, so the length can grow.
 // Both: Adam (lr 2e-3 with 100 warm-up steps then cosine, clip 1), the step budget --steps or the wall-clock budget
 // --minutes, whichever ends first (default 20 minutes); one JSON line per evaluation on stderr, the result on stdout.
 import { ndarray, type NDArray } from '../src/graph/ndarray.js';
@@ -33,6 +33,8 @@ const VOCAB = 16;
 const COPY = { length: 256, tokens: 16 } as const;
 const TRAIN_LENGTH = 256;
 const EVAL_LENGTHS = [256, 1024, 4096] as const;
+/** Held-out induction sequences scored at each evaluation length. */
+const EVAL_COUNT = 64;
 
 /** One selective-copying sequence: ids [256 + 16] and targets [16] (the data tokens in order). */
 function copySequence(rng: Rng): { x: number[]; y: number[] } {
@@ -165,17 +167,17 @@ export async function ssmTask(task: SsmTask, o: SsmRunOptions): Promise<Record<s
     trainer.syncModel();
     for (const length of EVAL_LENGTHS) {
       // the same weights with a chunked scan (the unrolled sequential graph of 4,096 steps is slow to build)
-      const m = new Mamba({ ...SSM_MODELS[task], context: length, scan: 'chunked', chunk: 64 });
+      const m = new Mamba({ ...SSM_MODELS[task], context: length, scan: 'chunked', chunk: 16 });
       m.loadStateDict(model.stateDict());
       const f = compile((x: Tensor) => withFrozenParameters(m, () => argmax(sliceAxis(m.forward(x), 1, -1), -1)));
-      const data = heldOut(task, 128, length, 3);
+      const data = heldOut(task, EVAL_COUNT, length, 3);
       let hits = 0;
-      for (let i = 0; i < 128; i += 8) {
+      for (let i = 0; i < EVAL_COUNT; i += 8) {
         const x = ndarray('int64', [8, length], (data.x.data as BigInt64Array).subarray(i * length, (i + 8) * length));
         const pred = (await f(x)).data as BigInt64Array;
         for (let j = 0; j < 8; j++) if (pred[j] === (data.y.data as BigInt64Array)[i + j]) hits++;
       }
-      acc[String(length)] = hits / 128;
+      acc[String(length)] = hits / EVAL_COUNT;
       process.stderr.write(`${JSON.stringify({ task, eval_length: length, accuracy: acc[String(length)] })}\n`);
     }
     line.accuracy_by_length = acc;

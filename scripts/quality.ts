@@ -173,6 +173,7 @@ if (name === 'gpt' || name === 'lstm' || name === 'gru' || name === 'mamba') {
     steps,
     evalEvery: Number(arg('--eval-every') ?? Math.max(1, Math.floor(steps / 10))),
     patience: arg('--patience') ? Number(arg('--patience')) : undefined,
+    warmup: arg('--warmup') ? Number(arg('--warmup')) : undefined,
     threads: Number(arg('--threads') ?? 2),
     peer: !rest.includes('--no-peer'),
   });
@@ -204,7 +205,7 @@ else if (name === 'selective-copy' || name === 'induction') {
   });
 else {
   console.error(
-    'usage: npm run quality -- <gpt|lstm|gru|mamba|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage|selective-copy|induction> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON]',
+    'usage: npm run quality -- <gpt|lstm|gru|mamba|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage|selective-copy|induction> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--warmup N] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON]',
   );
   process.exit(2);
 }
