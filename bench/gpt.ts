@@ -17,7 +17,10 @@ import { timeSteps } from './_workloads.js';
 
 export const SEQ = { vocab: 96, context: 64, batch: 32 } as const;
 
-/** A language-model training step (next-token cross-entropy over all positions) on a fixed random batch. */
+/**
+ * A language-model training step (next-token cross-entropy over all positions) on a fixed random batch; `shape`
+ * defaults to {@link SEQ}.
+ */
 export async function lmTrainStep(
   model: Module,
   shape: { readonly vocab: number; readonly context: number; readonly batch: number } = SEQ,

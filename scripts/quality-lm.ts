@@ -1,6 +1,8 @@
-// `npm run quality -- gpt|lstm|gru [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N]
+// `npm run quality -- gpt|lstm|gru|mamba [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N]
 // [--no-peer]`: character language models measured by a step budget, with a PyTorch 1.13 peer trained on the same
-// batches from the same initial weights (bench/peers/torch_charlm.py).
+// batches from the same initial weights (bench/peers/torch_charlm.py). `mamba` (3 layers of width 136, 406,096
+// parameters against the GPT's 409,088) has no PyTorch peer here: it is compared with `gpt` on the same batches,
+// at equal wall time through --steps (docs/models.md).
 //
 // Method (docs/models.md records the figures):
 //   corpus      scripts/lm-corpus.ts: the KJV Bible (default) or the Debian licence texts (the small CI case); 96
@@ -11,7 +13,7 @@
 //   init        the model is built by lathe (manualSeed(0)); its initial weights are written to init.safetensors
 //               and the peer loads them, so both start from the same numbers.
 //   training    Adam (β 0.9/0.999, ε 1e-8, no weight decay), global gradient-norm clip 1, lr: linear warm-up over
-//               100 steps then cosine to 0 at the last step (the per-step values are in spec.json), no dropout.
+//               100 steps (--warmup N) then cosine to 0 at the last step (the per-step values are in spec.json), no dropout.
 //   validation  every --eval-every steps (default steps/10), the whole validation split in non-overlapping windows
 //               of 64 (next-character cross-entropy over every position, in bits); the best-validation weights are
 //               kept (written as best.safetensors); --patience K stops after K validations without improvement.
@@ -31,6 +33,7 @@ import { ArrayLoader, type Batch, type BatchLoader } from '../src/train/loader.j
 import type { Callback } from '../src/train/callbacks.js';
 import { GPT, lmLoss } from '../src/models/transformer.js';
 import { CharRNN } from '../src/models/rnn.js';
+import { Mamba } from '../src/models/mamba.js';
 import { TextGenerator } from '../src/models/generate.js';
 import { packageRoot } from '../src/util/package-root.js';
 import { Rng } from '../src/util/random.js';
@@ -45,7 +48,7 @@ import {
   type CorpusSplits,
 } from './lm-corpus.js';
 
-export type LmName = 'gpt' | 'lstm' | 'gru';
+export type LmName = 'gpt' | 'lstm' | 'gru' | 'mamba';
 
 const CTX = 64;
 const BATCH = 32;
@@ -58,6 +61,7 @@ export const LM_CONFIGS = {
   gpt: { vocab: VOCAB.length, context: CTX, dim: 128, layers: 2, heads: 4, positions: 'rope', lr: 2e-3 },
   lstm: { vocab: VOCAB.length, context: CTX, embed: 64, hidden: 256, lr: 3e-3 },
   gru: { vocab: VOCAB.length, context: CTX, embed: 64, hidden: 300, lr: 3e-3 },
+  mamba: { vocab: VOCAB.length, context: CTX, dim: 136, layers: 3, state: 16, lr: 2e-3 },
 } as const;
 
 export function makeLm(name: LmName): Module {
@@ -65,6 +69,10 @@ export function makeLm(name: LmName): Module {
   if (name === 'gpt') {
     const { lr: _lr, ...c } = LM_CONFIGS.gpt;
     return new GPT(c);
+  }
+  if (name === 'mamba') {
+    const { lr: _lr, ...c } = LM_CONFIGS.mamba;
+    return new Mamba(c);
   }
   const { lr: _lr, ...c } = LM_CONFIGS[name];
   return new CharRNN({ cell: name, ...c });
@@ -129,6 +137,8 @@ export interface LmRunOptions {
   readonly steps: number;
   readonly evalEvery: number;
   readonly patience?: number;
+  /** Warm-up steps of the learning rate (default 100; short budgets need fewer). */
+  readonly warmup?: number;
   readonly threads: number;
   readonly peer: boolean;
   /** Where the files the peer reads go (default runs/quality-lm/<corpus>-<model>/). */
@@ -193,7 +203,7 @@ async function runLathe(
   const trainer = new Trainer({
     model,
     optimizer: adam(ADAM),
-    lr: cosineWithWarmup(LM_CONFIGS[name].lr, steps, { warmup: WARMUP }),
+    lr: cosineWithWarmup(LM_CONFIGS[name].lr, steps, { warmup: o.warmup ?? WARMUP }),
     epochs: steps / o.evalEvery,
     seed: 1,
     clipGradNorm: CLIP,
@@ -270,7 +280,7 @@ export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<stri
     join(dir, 'init.safetensors'),
     Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.data])),
   );
-  const schedule = cosineWithWarmup(LM_CONFIGS[name].lr, o.steps, { warmup: WARMUP });
+  const schedule = cosineWithWarmup(LM_CONFIGS[name].lr, o.steps, { warmup: o.warmup ?? WARMUP });
   const spec = {
     model: name,
     config: LM_CONFIGS[name],
@@ -305,13 +315,18 @@ export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<stri
     threads: o.threads,
     lathe,
   };
-  if (model instanceof GPT) {
+  if (model instanceof GPT || model instanceof Mamba) {
     const gen = new TextGenerator(model);
     const prompt = Array.from(encode(o.corpus === 'kjv' ? 'And God said' : 'This License '));
     line.sample_t08_topk20 =
       decode(prompt) + decode(await gen.generate(prompt, { maxNewTokens: 48, temperature: 0.8, topK: 20, seed: 3 }));
   }
-  if (o.peer && torchInstalled() && existsSync(join(packageRoot(), 'bench', 'peers', 'torch_charlm.py'))) {
+  if (
+    o.peer &&
+    name !== 'mamba' &&
+    torchInstalled() &&
+    existsSync(join(packageRoot(), 'bench', 'peers', 'torch_charlm.py'))
+  ) {
     const pytorch = runPeer(dir);
     line.pytorch = pytorch;
     line.test_bpc_diff = r3(lathe.test_bpc - pytorch.test_bpc);

@@ -4,6 +4,10 @@
 //                      licenses, the small CI case) for a step budget (--steps, default 2000), validated every
 //                      --eval-every steps, test bits/char of the best-validation weights, beside a PyTorch peer
 //                      trained on the same batches from the same initial weights (scripts/quality-lm.ts).
+//   mamba              the same char-LM with the Mamba model at about the GPT's parameter count (no PyTorch peer:
+//                      compare with `gpt` at equal wall time through --steps; quality-lm.ts).
+//   selective-copy | induction  the Mamba paper's synthetic tasks (quality-ssm.ts): --steps N, --minutes M (default
+//                      20), --batch B (16), --eval-every N (200).
 //   generation         tokens/s of GPT generation with and without the KV cache at growing lengths.
 //   resnet | mobilenet full Fashion-MNIST (60,000 train / 10,000 test): random crop (padding 2) + horizontal flip
 //                      from src/data transforms, SGD (Nesterov, weight decay) with a one-cycle schedule; test
@@ -39,6 +43,7 @@ import { fortuneClassifier, seq2seqDates } from './quality-tasks.js';
 import { charLm } from './quality-lm.js';
 import { encode as encodeChars, type CorpusName } from './lm-corpus.js';
 import { coraQuality } from './quality-gnn.js';
+import { ssmTask } from './quality-ssm.js';
 
 /** Printable ASCII 32..126 and newline (the generation benchmark's vocabulary, as the char-LM corpora's). */
 const encode = (s: string): number[] => Array.from(encodeChars(s));
@@ -161,13 +166,14 @@ async function fashionVision(
 
 const [name, ...rest] = process.argv.slice(2);
 const arg = (k: string): string | undefined => (rest.indexOf(k) >= 0 ? rest[rest.indexOf(k) + 1] : undefined);
-if (name === 'gpt' || name === 'lstm' || name === 'gru') {
+if (name === 'gpt' || name === 'lstm' || name === 'gru' || name === 'mamba') {
   const steps = Number(arg('--steps') ?? 2000);
   const line = await charLm(name, {
     corpus: (arg('--corpus') ?? 'kjv') as CorpusName,
     steps,
     evalEvery: Number(arg('--eval-every') ?? Math.max(1, Math.floor(steps / 10))),
     patience: arg('--patience') ? Number(arg('--patience')) : undefined,
+    warmup: arg('--warmup') ? Number(arg('--warmup')) : undefined,
     threads: Number(arg('--threads') ?? 2),
     peer: !rest.includes('--no-peer'),
   });
@@ -183,14 +189,23 @@ else if (name === 'resnet' || name === 'mobilenet')
 else if (name === 'seq2seq') await seq2seqDates(Number(arg('--epochs') ?? 3));
 else if (name === 'gcn' || name === 'gat' || name === 'graphsage')
   await coraQuality(name, Number(arg('--seeds') ?? 10), Number(arg('--from') ?? 0));
-else if (name === 'classifier')
+else if (name === 'selective-copy' || name === 'induction') {
+  const steps = Number(arg('--steps') ?? 20000);
+  const line = await ssmTask(name, {
+    steps,
+    minutes: Number(arg('--minutes') ?? 20),
+    batch: Number(arg('--batch') ?? 16),
+    evalEvery: Number(arg('--eval-every') ?? 200),
+  });
+  console.log(JSON.stringify(line));
+} else if (name === 'classifier')
   await fortuneClassifier(Number(arg('--epochs') ?? 20), {
     validate: rest.includes('--validate'),
     setup: arg('--setup') ? JSON.parse(arg('--setup')!) : undefined,
   });
 else {
   console.error(
-    'usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON]',
+    'usage: npm run quality -- <gpt|lstm|gru|mamba|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage|selective-copy|induction> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--warmup N] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON]',
   );
   process.exit(2);
 }

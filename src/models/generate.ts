@@ -1,5 +1,6 @@
-// Text generation for the GPT decoder: temperature, top-k and top-p (nucleus) sampling, with or without a
-// key/value cache, from TypeScript, and export of the cached decoder as ONNX with past/present key-value tensors.
+// Text generation for the GPT decoder and the Mamba LM: temperature, top-k and top-p (nucleus) sampling, with or
+// without a cache (GPT: keys/values; Mamba: each layer's recurrent conv and SSM state), from TypeScript, and export of
+// the cached GPT decoder as ONNX with past/present key-value tensors.
 import type { NDArray } from '../graph/ndarray.js';
 import { ndarray } from '../graph/ndarray.js';
 import { gather } from '../graph/ops/indexing.js';
@@ -11,6 +12,7 @@ import { exportOnnx } from '../onnx/export.js';
 import { compile, type CompiledFn } from '../runtime/compile.js';
 import type { InputSpec } from '../onnx/trace.js';
 import type { SessionConfig } from '../runtime/device.js';
+import { Mamba } from './mamba.js';
 import type { GPT } from './transformer.js';
 
 /** How one token is sampled from a row of logits: temperature, then top-k, then top-p (nucleus) filtering. */
@@ -76,7 +78,11 @@ export function sampleLogits(logits: ArrayLike<number>, opts: SampleOptions, gen
 
 type StepOut = Record<string, Tensor>;
 
-/** Decodes with a compiled GPT (weights frozen at construction). Batch 1. */
+/**
+ * Decodes with a compiled GPT or Mamba LM (weights frozen at construction). Batch 1. The cache of a GPT holds keys and
+ * values; that of a Mamba holds each layer's recurrent state (conv inputs and SSM state), so a Mamba has no context
+ * limit with the cache (the prompt is fed in pieces of at most `context` tokens).
+ */
 export class TextGenerator {
   private readonly cached: CompiledFn<StepOut>;
   private readonly full: CompiledFn<StepOut>;
@@ -85,13 +91,24 @@ export class TextGenerator {
   private readonly headDim: number;
 
   constructor(
-    readonly model: GPT,
+    readonly model: GPT | Mamba,
     session: SessionConfig = {},
   ) {
     const c = model.cfg;
     this.layers = c.layers;
-    this.kvHeads = c.kvHeads ?? c.heads;
-    this.headDim = c.dim / c.heads;
+    if (model instanceof Mamba) {
+      this.kvHeads = this.headDim = 0;
+      // static shapes (one session per new-token count: the prompt piece, then 1), as ONNX Conv needs static lengths
+      this.cached = compile((...xs: Tensor[]) => recurrentGraph(model, xs), session);
+      this.full = compile(
+        (ids: Tensor) => withFrozenParameters(model, () => ({ logits: lastRow(model.forward(ids)) })),
+        session,
+      );
+      return;
+    }
+    const gc = model.cfg;
+    this.kvHeads = gc.kvHeads ?? gc.heads;
+    this.headDim = gc.dim / gc.heads;
     this.cached = compile((...xs: Tensor[]) => decoderGraph(model, xs), { ...session, inputs: decoderSpecs(model, 1) });
     // no cache: the whole prefix every step (one session for every length through the symbolic 'seq' dim)
     this.full = compile(
@@ -113,6 +130,7 @@ export class TextGenerator {
   /** Generates `maxNewTokens` ids after `prompt` (ids only; decode them with your vocabulary). */
   async generate(prompt: readonly number[], opts: GenerateOptions): Promise<number[]> {
     if (prompt.length === 0) throw new Error('generate: the prompt needs at least one token');
+    if (this.model instanceof Mamba) return this.generateRecurrent(this.model, prompt, opts);
     const ctx = this.model.cfg.context;
     if (prompt.length + opts.maxNewTokens > ctx)
       throw new Error(`generate: ${prompt.length} + ${opts.maxNewTokens} tokens exceed the context ${ctx}`);
@@ -162,11 +180,61 @@ export class TextGenerator {
     }
     return out;
   }
+
+  private async generateRecurrent(model: Mamba, prompt: readonly number[], opts: GenerateOptions): Promise<number[]> {
+    const c = model.cfg;
+    const gen = new Generator(opts.seed ?? 0);
+    const out: number[] = [];
+    if (!(opts.cache ?? true)) {
+      if (prompt.length + opts.maxNewTokens > c.context)
+        throw new Error(
+          `generate: without the cache ${prompt.length} + ${opts.maxNewTokens} tokens exceed the context ${c.context}`,
+        );
+      const seq = [...prompt];
+      while (out.length < opts.maxNewTokens) {
+        const r = await this.full(ndarray('int64', [1, seq.length], seq));
+        const next = sampleLogits(r.logits.data as Float32Array, opts, gen);
+        out.push(next);
+        seq.push(next);
+      }
+      return out;
+    }
+    const e = c.expand * c.dim;
+    let states: NDArray[] = [];
+    for (let l = 0; l < c.layers; l++)
+      states.push(ndarray('float32', [1, e, c.convKernel - 1]), ndarray('float32', [1, e, c.state]));
+    // prefill in pieces of at most `context` tokens, then one token per call
+    const pieces: number[][] = [];
+    for (let i = 0; i < prompt.length; i += c.context) pieces.push(prompt.slice(i, i + c.context));
+    for (;;) {
+      const ids = pieces.shift() ?? [out[out.length - 1]];
+      const r = await this.cached(ndarray('int64', [1, ids.length], ids), ...states);
+      states = Array.from({ length: c.layers }, (_, l) => [r[`state.${l}.conv`], r[`state.${l}.ssm`]]).flat();
+      if (pieces.length > 0) continue;
+      const next = sampleLogits(r.logits.data as Float32Array, opts, gen);
+      out.push(next);
+      if (out.length >= opts.maxNewTokens) return out;
+    }
+  }
 }
 
 /** Logits of the last position: [B, T, V] → [B, V]. */
 function lastRow(logits: Tensor): Tensor {
   return gather(logits, scalar(-1, 'int64'), 1);
+}
+
+function recurrentGraph(model: Mamba, xs: readonly Tensor[]): StepOut {
+  return withFrozenParameters(model, () => {
+    const [ids, ...flat] = xs;
+    const states = Array.from({ length: model.cfg.layers }, (_, l) => ({ conv: flat[2 * l], ssm: flat[2 * l + 1] }));
+    const r = model.decode(ids, states);
+    const out: StepOut = { logits: lastRow(r.logits) };
+    r.states.forEach((s, l) => {
+      out[`state.${l}.conv`] = s.conv;
+      out[`state.${l}.ssm`] = s.ssm;
+    });
+    return out;
+  });
 }
 
 function decoderSpecs(model: GPT, batch: number | string): InputSpec[] {

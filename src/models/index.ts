@@ -109,3 +109,13 @@ export {
   type NeRFOptions,
   type RenderedRays,
 } from './nerf.js';
+import './mamba.js';
+export {
+  Mamba,
+  MambaBlock,
+  MambaMixer,
+  mambaOptions,
+  type MambaOptions,
+  type MambaState,
+  type MambaDecodeResult,
+} from './mamba.js';

@@ -18,7 +18,8 @@ test('lathe models: every registered model with its default parameter count (or 
   assert.equal(by.mlp.params, 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10);
   assert.equal(by.resnet.params, 11_172_810); // ResNet-18, 1 input channel, 10 classes
   assert.match(by['transformer-classifier'].needs ?? '', /vocab/);
-  for (const n of ['unet', 'seq2seq', 'gpt', 'mobilenetv2']) assert.ok(by[n]?.params, `${n} listed with params`);
+  for (const n of ['unet', 'seq2seq', 'gpt', 'mobilenetv2', 'mamba'])
+    assert.ok(by[n]?.params, `${n} listed with params`);
 });
 
 test('lathe models show: layer table with output shapes, params and graph-counted FLOPs; --input, --config, errors', () => {

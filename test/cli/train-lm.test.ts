@@ -180,3 +180,18 @@ test('lathe train, loss lm, on a licence text: best-validation checkpoint scores
   assert.equal(ev.status, 0, ev.stderr);
   assert.ok(Math.abs((JSON.parse(ev.stdout) as { loss: number }).loss - d.testLoss) < 1e-4);
 });
+
+test('lathe train, loss lm: mamba trains from the same config as gpt (held-out loss below uniform); lathe models show mamba', () => {
+  const r = runCli([
+    'train',
+    config('mamba', { name: 'mamba', options: { vocab: 32, context: 16, dim: 32, layers: 1, state: 8 } }),
+    '--json',
+  ]);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const d = done(r.stdout);
+  assert.ok(d.testLoss < Math.log(29) * 0.9, `test loss ${d.testLoss}`);
+  assert.ok(existsSync(d.onnxPath));
+  const show = runCli(['models', 'show', 'mamba', '--options', '{"vocab":32,"context":16,"dim":32,"layers":1}']);
+  assert.equal(show.status, 0, show.stderr);
+  assert.match(show.stdout, /mixer/);
+});

@@ -12,3 +12,4 @@ export * from './differentiation.js';
 export * from './segment.js';
 export * from './window-nd.js';
 export * from './dynamic.js';
+export * from './scan.js';
