@@ -1,5 +1,7 @@
-// `npm run quality -- selective-copy|induction [--steps N] [--minutes M] [--batch B] [--eval-every N]`: the synthetic
-// tasks of the Mamba paper (Gu & Dao 2023, §4.1), scaled to a 2-core CPU, trained with the `mamba` model of the zoo.
+// `npm run quality -- selective-copy|induction [--steps N] [--minutes M] [--batch B] [--eval-every N] [--length L]`:
+// the synthetic tasks of the Mamba paper (Gu & Dao 2023, §4.1), scaled to a 2-core CPU, trained with the `mamba`
+// model of the zoo. `--length` shrinks a task for a quick check that the model learns it at all (selective copying:
+// L positions with L/16 data tokens; induction: trained at L, evaluated at L, 4L and 16L); the default is 256.
 //
 // selective-copy  vocabulary 16: 0 is noise, 1..14 are data tokens, 15 the query marker. 256 input positions hold 16
 //                 data tokens at random positions (the rest noise); 16 query markers follow, and at those 16
@@ -30,21 +32,24 @@ import { withFrozenParameters } from '../src/nn/export.js';
 export type SsmTask = 'selective-copy' | 'induction';
 
 const VOCAB = 16;
-const COPY = { length: 256, tokens: 16 } as const;
-const TRAIN_LENGTH = 256;
-const EVAL_LENGTHS = [256, 1024, 4096] as const;
+/** The task's size: selective copying's input positions and data tokens; induction's training length. */
+interface TaskSize {
+  readonly length: number;
+  readonly tokens: number;
+}
+const taskSize = (length = 256): TaskSize => ({ length, tokens: Math.max(1, Math.floor(length / 16)) });
 /** Held-out induction sequences scored at each evaluation length. */
 const EVAL_COUNT = 64;
 
 /** One selective-copying sequence: ids [256 + 16] and targets [16] (the data tokens in order). */
-function copySequence(rng: Rng): { x: number[]; y: number[] } {
-  const x = new Array<number>(COPY.length).fill(0);
+function copySequence(rng: Rng, size: TaskSize): { x: number[]; y: number[] } {
+  const x = new Array<number>(size.length).fill(0);
   const pos = new Set<number>();
-  while (pos.size < COPY.tokens) pos.add(rng.int(COPY.length));
+  while (pos.size < size.tokens) pos.add(rng.int(size.length));
   const sorted = [...pos].sort((a, b) => a - b);
   const y = sorted.map(() => 1 + rng.int(14));
   sorted.forEach((p, i) => (x[p] = y[i]));
-  for (let i = 0; i < COPY.tokens; i++) x.push(15);
+  for (let i = 0; i < size.tokens; i++) x.push(15);
   return { x, y };
 }
 
@@ -74,8 +79,8 @@ function batchOf(seqs: readonly { x: number[]; y: number[] }[]): Batch {
   };
 }
 
-const draw = (task: SsmTask, rng: Rng, length: number) =>
-  task === 'selective-copy' ? copySequence(rng) : inductionSequence(rng, length);
+const draw = (task: SsmTask, rng: Rng, size: TaskSize, length = size.length) =>
+  task === 'selective-copy' ? copySequence(rng, size) : inductionSequence(rng, length);
 
 /** Fresh random batches, `every` steps per "epoch" (one evaluation after each). */
 class TaskBatches implements BatchLoader {
@@ -86,19 +91,26 @@ class TaskBatches implements BatchLoader {
     readonly task: SsmTask,
     readonly batch: number,
     readonly every: number,
+    readonly sizes: TaskSize,
   ) {
     this.length = every;
     this.size = every * batch;
   }
   async *iterate(): AsyncIterable<Batch> {
     for (let s = 0; s < this.every; s++)
-      yield batchOf(Array.from({ length: this.batch }, () => draw(this.task, this.rng, TRAIN_LENGTH)));
+      yield batchOf(Array.from({ length: this.batch }, () => draw(this.task, this.rng, this.sizes)));
   }
 }
 
-function heldOut(task: SsmTask, n: number, length: number, seed: number): Record<string, NDArray> {
+function heldOut(
+  task: SsmTask,
+  n: number,
+  size: TaskSize,
+  seed: number,
+  length = size.length,
+): Record<string, NDArray> {
   const rng = new Rng(seed);
-  return batchOf(Array.from({ length: n }, () => draw(task, rng, length)));
+  return batchOf(Array.from({ length: n }, () => draw(task, rng, size, length)));
 }
 
 /** Logits of the scored positions (the last k) [B, k, V] against targets [B, k]. */
@@ -106,25 +118,32 @@ const scored = (out: Tensor, y: Tensor): Tensor => sliceAxis(out, 1, -(y.shape[1
 const tokenAccuracy = (out: Tensor, b: Readonly<Record<string, Tensor>>): Tensor =>
   mean(cast(equal(argmax(scored(out, b.y), -1), b.y), 'float32'));
 
-/** The model of each task (docs/models.md). */
-export const SSM_MODELS: Record<SsmTask, MambaOptions> = {
-  'selective-copy': { vocab: VOCAB, context: COPY.length + COPY.tokens, dim: 32, layers: 2, state: 16 },
-  induction: { vocab: VOCAB, context: TRAIN_LENGTH, dim: 32, layers: 2, state: 16 },
-};
+/** The model of each task at a task size (docs/models.md). */
+const ssmModel = (task: SsmTask, size: TaskSize): MambaOptions => ({
+  vocab: VOCAB,
+  context: task === 'selective-copy' ? size.length + size.tokens : size.length,
+  dim: 32,
+  layers: 2,
+  state: 16,
+});
 
 export interface SsmRunOptions {
   readonly steps: number;
   readonly minutes: number;
   readonly batch: number;
   readonly evalEvery: number;
+  /** The task's length (default 256, the issue's size). */
+  readonly length?: number;
 }
 
 export async function ssmTask(task: SsmTask, o: SsmRunOptions): Promise<Record<string, unknown>> {
   manualSeed(0);
-  const model = new Mamba(SSM_MODELS[task]);
+  const size = taskSize(o.length);
+  const options = ssmModel(task, size);
+  const model = new Mamba(options);
   const t0 = performance.now();
   const deadline = t0 + o.minutes * 60_000;
-  const val = heldOut(task, 256, TRAIN_LENGTH, 2);
+  const val = heldOut(task, 256, size, 2);
   const curve: [number, number][] = [];
   const trainer = new Trainer({
     model,
@@ -150,10 +169,11 @@ export async function ssmTask(task: SsmTask, o: SsmRunOptions): Promise<Record<s
       },
     ],
   });
-  await trainer.fit(new TaskBatches(task, o.batch, o.evalEvery), new ArrayLoader(val, { batchSize: 64 }));
+  await trainer.fit(new TaskBatches(task, o.batch, o.evalEvery, size), new ArrayLoader(val, { batchSize: 64 }));
   const line: Record<string, unknown> = {
     quality: `mamba-${task}`,
-    model: SSM_MODELS[task],
+    length: size.length,
+    model: options,
     params: model.parameterCount(),
     batch: o.batch,
     steps_done: trainer.globalStep,
@@ -165,12 +185,12 @@ export async function ssmTask(task: SsmTask, o: SsmRunOptions): Promise<Record<s
   } else {
     const acc: Record<string, number> = {};
     trainer.syncModel();
-    for (const length of EVAL_LENGTHS) {
+    for (const length of [1, 4, 16].map((k) => k * size.length)) {
       // the same weights with a chunked scan (the unrolled sequential graph of 4,096 steps is slow to build)
-      const m = new Mamba({ ...SSM_MODELS[task], context: length, scan: 'chunked', chunk: 16 });
+      const m = new Mamba({ ...options, context: length, scan: 'chunked', chunk: 16 });
       m.loadStateDict(model.stateDict());
       const f = compile((x: Tensor) => withFrozenParameters(m, () => argmax(sliceAxis(m.forward(x), 1, -1), -1)));
-      const data = heldOut(task, EVAL_COUNT, length, 3);
+      const data = heldOut(task, EVAL_COUNT, size, 3, length);
       let hits = 0;
       for (let i = 0; i < EVAL_COUNT; i += 8) {
         const x = ndarray('int64', [8, length], (data.x.data as BigInt64Array).subarray(i * length, (i + 8) * length));

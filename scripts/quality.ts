@@ -196,6 +196,7 @@ else if (name === 'selective-copy' || name === 'induction') {
     minutes: Number(arg('--minutes') ?? 20),
     batch: Number(arg('--batch') ?? 16),
     evalEvery: Number(arg('--eval-every') ?? 200),
+    length: arg('--length') ? Number(arg('--length')) : undefined,
   });
   console.log(JSON.stringify(line));
 } else if (name === 'classifier')
@@ -205,7 +206,7 @@ else if (name === 'selective-copy' || name === 'induction') {
   });
 else {
   console.error(
-    'usage: npm run quality -- <gpt|lstm|gru|mamba|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage|selective-copy|induction> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--warmup N] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON]',
+    'usage: npm run quality -- <gpt|lstm|gru|mamba|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage|selective-copy|induction> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--warmup N] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON] [--length L]',
   );
   process.exit(2);
 }
