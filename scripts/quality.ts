@@ -4,6 +4,9 @@
 //                      licenses, the small CI case) for a step budget (--steps, default 2000), validated every
 //                      --eval-every steps, test bits/char of the best-validation weights, beside a PyTorch peer
 //                      trained on the same batches from the same initial weights (scripts/quality-lm.ts).
+//   moe-gpt            the same method for the GPT with nn.MoE in every block (8 experts, top-2, half-width experts:
+//                      the dense GPT's active parameters per token), no peer; --moe JSON overrides MoE options
+//                      (e.g. '{"balanceWeight":0}', '{"capacityFactor":1}'), --mlp-ratio R the experts' width.
 //   generation         tokens/s of GPT generation with and without the KV cache at growing lengths.
 //   resnet | mobilenet full Fashion-MNIST (60,000 train / 10,000 test): random crop (padding 2) + horizontal flip
 //                      from src/data transforms, SGD (Nesterov, weight decay) with a one-cycle schedule; test
@@ -36,7 +39,7 @@ import { mapDataset, onKey } from '../src/data/transforms/transform.js';
 import { randomCrop, randomHorizontalFlip } from '../src/data/transforms/image.js';
 import { accuracy } from '../src/nn/losses.js';
 import { fortuneClassifier, seq2seqDates } from './quality-tasks.js';
-import { charLm } from './quality-lm.js';
+import { charLm, type LmMoeOptions } from './quality-lm.js';
 import { encode as encodeChars, type CorpusName } from './lm-corpus.js';
 import { coraQuality } from './quality-gnn.js';
 
@@ -161,8 +164,9 @@ async function fashionVision(
 
 const [name, ...rest] = process.argv.slice(2);
 const arg = (k: string): string | undefined => (rest.indexOf(k) >= 0 ? rest[rest.indexOf(k) + 1] : undefined);
-if (name === 'gpt' || name === 'lstm' || name === 'gru') {
+if (name === 'gpt' || name === 'lstm' || name === 'gru' || name === 'moe-gpt') {
   const steps = Number(arg('--steps') ?? 2000);
+  const moe = arg('--moe');
   const line = await charLm(name, {
     corpus: (arg('--corpus') ?? 'kjv') as CorpusName,
     steps,
@@ -170,6 +174,8 @@ if (name === 'gpt' || name === 'lstm' || name === 'gru') {
     patience: arg('--patience') ? Number(arg('--patience')) : undefined,
     threads: Number(arg('--threads') ?? 2),
     peer: !rest.includes('--no-peer'),
+    moe: moe === undefined ? undefined : (JSON.parse(moe) as LmMoeOptions),
+    mlpRatio: arg('--mlp-ratio') === undefined ? undefined : Number(arg('--mlp-ratio')),
   });
   console.log(JSON.stringify(line));
 } else if (name === 'generation') await generationSpeed();
@@ -190,7 +196,7 @@ else if (name === 'classifier')
   });
 else {
   console.error(
-    'usage: npm run quality -- <gpt|lstm|gru|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON]',
+    'usage: npm run quality -- <gpt|lstm|gru|moe-gpt|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N] [--no-peer] [--moe JSON] [--mlp-ratio R] [--epochs N] [--probe B] [--validate] [--setup JSON]',
   );
   process.exit(2);
 }
