@@ -1,8 +1,13 @@
-// `npm run quality -- gpt|lstm|gru|mamba [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--threads N]
-// [--no-peer]`: character language models measured by a step budget, with a PyTorch 1.13 peer trained on the same
-// batches from the same initial weights (bench/peers/torch_charlm.py). `mamba` (3 layers of width 136, 406,096
-// parameters against the GPT's 409,088) has no PyTorch peer here: it is compared with `gpt` on the same batches,
-// at equal wall time through --steps (docs/models.md).
+// `npm run quality -- gpt|lstm|gru|mamba|moe-gpt [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K]
+// [--threads N] [--no-peer] [--moe JSON] [--mlp-ratio R]`: character language models measured by a step budget, with a
+// PyTorch 1.13 peer trained on the same batches from the same initial weights (bench/peers/torch_charlm.py).
+// `mamba` (3 layers of width 136, 406,096 parameters against the GPT's 409,088) has no PyTorch peer here: it is
+// compared with `gpt` on the same batches, at equal wall time through --steps (docs/models.md).
+// `moe-gpt` is the GPT with a mixture of experts in every block (nn.MoE; default 8 experts, top-2, each expert half
+// the dense MLP's width, so a token's active parameters equal the dense GPT's); `--moe '{"balanceWeight":0}'`
+// overrides MoE options, `--mlp-ratio` the expert width. It has no peer (the PyTorch script is dense-only); its line
+// adds the expert-load statistics (`moe`: load CV and dropped fraction during training, and the dropped fraction of
+// the best weights on the validation split at capacity factors 1.0, 1.25 and 2).
 //
 // Method (docs/models.md records the figures):
 //   corpus      scripts/lm-corpus.ts: the KJV Bible (default) or the Debian licence texts (the small CI case); 96
@@ -32,6 +37,7 @@ import { Trainer } from '../src/train/trainer.js';
 import { ArrayLoader, type Batch, type BatchLoader } from '../src/train/loader.js';
 import type { Callback } from '../src/train/callbacks.js';
 import { GPT, lmLoss } from '../src/models/transformer.js';
+import type { MoEOptions } from '../src/nn/layers/moe.js';
 import { CharRNN } from '../src/models/rnn.js';
 import { Mamba } from '../src/models/mamba.js';
 import { TextGenerator } from '../src/models/generate.js';
@@ -48,7 +54,10 @@ import {
   type CorpusSplits,
 } from './lm-corpus.js';
 
-export type LmName = 'gpt' | 'lstm' | 'gru' | 'mamba';
+export type LmName = 'gpt' | 'lstm' | 'gru' | 'mamba' | 'moe-gpt';
+
+/** The MoE options a `moe-gpt` run may override (`--moe JSON`). */
+export type LmMoeOptions = Partial<Omit<MoEOptions, 'hidden' | 'bias'>>;
 
 const CTX = 64;
 const BATCH = 32;
@@ -62,9 +71,27 @@ export const LM_CONFIGS = {
   lstm: { vocab: VOCAB.length, context: CTX, embed: 64, hidden: 256, lr: 3e-3 },
   gru: { vocab: VOCAB.length, context: CTX, embed: 64, hidden: 300, lr: 3e-3 },
   mamba: { vocab: VOCAB.length, context: CTX, dim: 136, layers: 3, state: 16, lr: 2e-3 },
+  // the GPT's config with 8 experts of half the MLP width, 2 per token: the same active parameters per token
+  'moe-gpt': {
+    vocab: VOCAB.length,
+    context: CTX,
+    dim: 128,
+    layers: 2,
+    heads: 4,
+    positions: 'rope',
+    lr: 2e-3,
+    mlpRatio: 2,
+    moe: { experts: 8, topK: 2 },
+  },
 } as const;
 
-export function makeLm(name: LmName): Module {
+/** A `moe-gpt` run's config: LM_CONFIGS['moe-gpt'] with `--moe` fields and `--mlp-ratio` applied. */
+function moeGptConfig(moe: LmMoeOptions | undefined, mlpRatio: number | undefined) {
+  const base = LM_CONFIGS['moe-gpt'];
+  return { ...base, mlpRatio: mlpRatio ?? base.mlpRatio, moe: { ...base.moe, ...moe } };
+}
+
+export function makeLm(name: LmName, moe?: LmMoeOptions, mlpRatio?: number): Module {
   manualSeed(0);
   if (name === 'gpt') {
     const { lr: _lr, ...c } = LM_CONFIGS.gpt;
@@ -73,6 +100,10 @@ export function makeLm(name: LmName): Module {
   if (name === 'mamba') {
     const { lr: _lr, ...c } = LM_CONFIGS.mamba;
     return new Mamba(c);
+  }
+  if (name === 'moe-gpt') {
+    const { lr: _lr, ...c } = moeGptConfig(moe, mlpRatio);
+    return new GPT(c);
   }
   const { lr: _lr, ...c } = LM_CONFIGS[name];
   return new CharRNN({ cell: name, ...c });
@@ -143,6 +174,23 @@ export interface LmRunOptions {
   readonly peer: boolean;
   /** Where the files the peer reads go (default runs/quality-lm/<corpus>-<model>/). */
   readonly workDir?: string;
+  /** `moe-gpt` only: MoE options over the default 8 experts, top-2. */
+  readonly moe?: LmMoeOptions;
+  /** `moe-gpt` only: the experts' width as a multiple of dim (default 2). */
+  readonly mlpRatio?: number;
+}
+
+/** Expert-load statistics of a `moe-gpt` run (means over the layers, as the MoE metrics are). */
+interface MoeStats {
+  /** Coefficient of variation of the choices per expert, per training batch: mean over all steps and the last 10 %. */
+  train_load_cv: number;
+  train_load_cv_last10pct: number;
+  /** Fraction of token choices dropped at the training capacity factor: the same two means. */
+  train_dropped: number;
+  train_dropped_last10pct: number;
+  /** The best weights on the validation split: load CV and dropped fraction at each capacity factor ('1.00' …). */
+  val_load_cv: number;
+  val_dropped_at: Record<string, number>;
 }
 
 interface SideResult {
@@ -153,6 +201,7 @@ interface SideResult {
   train_s: number;
   wall_s: number;
   curve: [number, number][];
+  moe?: MoeStats;
 }
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
@@ -175,9 +224,14 @@ async function runLathe(
   let best = { bpc: Infinity, step: 0, weights: {} as Record<string, NDArray> };
   const curve: [number, number][] = [];
   let bad = 0;
+  const moeRows: [number, number][] = []; // per step: moe_load_cv, moe_dropped
   const keepBest: Callback = {
     name: 'best-validation',
-    onBatchEnd: () => void (trainMs += performance.now() - train.lastYield),
+    onBatchEnd(_t, logs) {
+      trainMs += performance.now() - train.lastYield;
+      const m = logs.metrics;
+      if (m?.moe_load_cv !== undefined && m.moe_dropped !== undefined) moeRows.push([m.moe_load_cv, m.moe_dropped]);
+    },
     onEpochEnd(t, logs) {
       const bpc = logs.metrics.val_loss / Math.LN2;
       curve.push([logs.step, r3(bpc)]);
@@ -187,6 +241,7 @@ async function runLathe(
         step: logs.step,
         val_bpc: r3(bpc),
         train_loss: r3(logs.metrics.train_loss),
+        ...(moeRows.length ? { moe_load_cv: r3(moeRows[moeRows.length - 1][0]) } : {}),
         elapsed_s: r1((performance.now() - t0) / 1000),
       });
       if (bpc < best.bpc) {
@@ -228,14 +283,59 @@ async function runLathe(
     new ArrayLoader(heldOut(data.ids, data.valEnd, data.ids.length), { batchSize: 64 }),
   );
   await scorer.release();
+  const trainS = r1(trainMs / 1000);
+  const moe = moeRows.length ? await moeStats(moeRows, best.weights, data, o) : undefined;
   return {
     best_val_bpc: r3(best.bpc),
     best_step: best.step,
     test_bpc: r3(test.loss / Math.LN2),
     steps_done: stepsDone,
-    train_s: r1(trainMs / 1000),
+    train_s: trainS,
     wall_s: r1((performance.now() - t0) / 1000),
     curve,
+    ...(moe ? { moe } : {}),
+  };
+}
+
+const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The training statistics of a `moe-gpt` run, and the best weights scored on the validation split at evaluation
+ * capacity factors 1.0, 1.25 and 2 (a model rebuilt with that `evalCapacityFactor`, the weights copied in).
+ */
+async function moeStats(
+  rows: [number, number][],
+  weights: Record<string, NDArray>,
+  data: CorpusSplits,
+  o: LmRunOptions,
+): Promise<MoeStats> {
+  const tail = rows.slice(rows.length - Math.max(1, Math.round(rows.length / 10)));
+  const val = heldOut(data.ids, data.trainEnd, data.valEnd);
+  const droppedAt: Record<string, number> = {};
+  let valCv = NaN;
+  for (const factor of [1, 1.25, 2]) {
+    const m = makeLm('moe-gpt', { ...o.moe, evalCapacityFactor: factor }, o.mlpRatio);
+    for (const [k, p] of m.namedParameters()) p.data = weights[k];
+    const scorer = new Trainer({
+      model: m,
+      optimizer: adam(),
+      lr: 0,
+      epochs: 1,
+      loss: (out, b) => lmLoss(out, b.y),
+      session: { threads: o.threads, spinning: false },
+    });
+    const r = await scorer.evaluate(new ArrayLoader(val, { batchSize: 64 }));
+    await scorer.release();
+    droppedAt[factor.toFixed(2)] = r3(r.metrics?.moe_dropped ?? NaN);
+    valCv = r.metrics?.moe_load_cv ?? NaN;
+  }
+  return {
+    train_load_cv: r3(meanOf(rows.map((r) => r[0]))),
+    train_load_cv_last10pct: r3(meanOf(tail.map((r) => r[0]))),
+    train_dropped: r3(meanOf(rows.map((r) => r[1]))),
+    train_dropped_last10pct: r3(meanOf(tail.map((r) => r[1]))),
+    val_load_cv: r3(valCv),
+    val_dropped_at: droppedAt,
   };
 }
 
@@ -249,6 +349,16 @@ function runPeer(dir: string): SideResult {
   });
   if (r.status !== 0) throw new Error(`PyTorch peer failed (exit ${r.status}): ${r.stdout}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as SideResult;
+}
+
+/** Parameters a token passes through: each MoE layer's experts count k/E of their size (the router in full). */
+function activeParams(model: Module, experts: number, topK: number): number {
+  let n = 0;
+  for (const [k, p] of model.namedParameters()) {
+    const size = p.data.shape.reduce((x, y) => x * y, 1);
+    n += /\.moe\.(w1|w2|b1|b2)$/.test(k) ? (size * topK) / experts : size;
+  }
+  return n;
 }
 
 export const torchInstalled = (): boolean =>
@@ -272,7 +382,11 @@ export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<stri
   const offsets = batchOffsets(data.trainEnd, o.steps);
   const dir = o.workDir ?? join(packageRoot(), 'runs', 'quality-lm', `${o.corpus}-${name}`);
   mkdirSync(dir, { recursive: true });
-  const model = makeLm(name);
+  if (name !== 'moe-gpt' && (o.moe !== undefined || o.mlpRatio !== undefined))
+    throw new Error(`--moe and --mlp-ratio apply to moe-gpt only, not ${name}`);
+  const model = makeLm(name, o.moe, o.mlpRatio);
+  const moeConfig = name === 'moe-gpt' ? moeGptConfig(o.moe, o.mlpRatio) : undefined;
+  const config = moeConfig ?? LM_CONFIGS[name];
   // what the peer reads: the corpus ids, the batch offsets, lathe's initial weights and the schedule
   writeFileSync(join(dir, 'ids.u8'), data.ids);
   writeFileSync(join(dir, 'batches.i32'), new Uint8Array(offsets.buffer));
@@ -283,7 +397,7 @@ export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<stri
   const schedule = cosineWithWarmup(LM_CONFIGS[name].lr, o.steps, { warmup: o.warmup ?? WARMUP });
   const spec = {
     model: name,
-    config: LM_CONFIGS[name],
+    config,
     batch: BATCH,
     context: CTX,
     steps: o.steps,
@@ -307,6 +421,12 @@ export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<stri
     chars: data.ids.length,
     split: { train: data.trainEnd, val: data.valEnd - data.trainEnd, test: data.ids.length - data.valEnd },
     params,
+    ...(moeConfig
+      ? {
+          active_params_per_token: activeParams(model, moeConfig.moe.experts, moeConfig.moe.topK),
+          config: moeConfig,
+        }
+      : {}),
     steps: o.steps,
     batch: BATCH,
     context: CTX,
@@ -324,6 +444,7 @@ export async function charLm(name: LmName, o: LmRunOptions): Promise<Record<stri
   if (
     o.peer &&
     name !== 'mamba' &&
+    name !== 'moe-gpt' &&
     torchInstalled() &&
     existsSync(join(packageRoot(), 'bench', 'peers', 'torch_charlm.py'))
   ) {

@@ -8,6 +8,9 @@
 //                      compare with `gpt` at equal wall time through --steps; quality-lm.ts).
 //   selective-copy | induction  the Mamba paper's synthetic tasks (quality-ssm.ts): --steps N, --minutes M (default
 //                      20), --batch B (16), --eval-every N (200).
+//   moe-gpt            the same method for the GPT with nn.MoE in every block (8 experts, top-2, half-width experts:
+//                      the dense GPT's active parameters per token), no peer; --moe JSON overrides MoE options
+//                      (e.g. '{"balanceWeight":0}', '{"capacityFactor":1}'), --mlp-ratio R the experts' width.
 //   generation         tokens/s of GPT generation with and without the KV cache at growing lengths.
 //   resnet | mobilenet full Fashion-MNIST (60,000 train / 10,000 test): random crop (padding 2) + horizontal flip
 //                      from src/data transforms, SGD (Nesterov, weight decay) with a one-cycle schedule; test
@@ -40,7 +43,7 @@ import { mapDataset, onKey } from '../src/data/transforms/transform.js';
 import { randomCrop, randomHorizontalFlip } from '../src/data/transforms/image.js';
 import { accuracy } from '../src/nn/losses.js';
 import { fortuneClassifier, seq2seqDates } from './quality-tasks.js';
-import { charLm } from './quality-lm.js';
+import { charLm, type LmMoeOptions } from './quality-lm.js';
 import { encode as encodeChars, type CorpusName } from './lm-corpus.js';
 import { coraQuality } from './quality-gnn.js';
 import { ssmTask } from './quality-ssm.js';
@@ -166,8 +169,9 @@ async function fashionVision(
 
 const [name, ...rest] = process.argv.slice(2);
 const arg = (k: string): string | undefined => (rest.indexOf(k) >= 0 ? rest[rest.indexOf(k) + 1] : undefined);
-if (name === 'gpt' || name === 'lstm' || name === 'gru' || name === 'mamba') {
+if (name === 'gpt' || name === 'lstm' || name === 'gru' || name === 'mamba' || name === 'moe-gpt') {
   const steps = Number(arg('--steps') ?? 2000);
+  const moe = arg('--moe');
   const line = await charLm(name, {
     corpus: (arg('--corpus') ?? 'kjv') as CorpusName,
     steps,
@@ -176,6 +180,8 @@ if (name === 'gpt' || name === 'lstm' || name === 'gru' || name === 'mamba') {
     warmup: arg('--warmup') ? Number(arg('--warmup')) : undefined,
     threads: Number(arg('--threads') ?? 2),
     peer: !rest.includes('--no-peer'),
+    moe: moe === undefined ? undefined : (JSON.parse(moe) as LmMoeOptions),
+    mlpRatio: arg('--mlp-ratio') === undefined ? undefined : Number(arg('--mlp-ratio')),
   });
   console.log(JSON.stringify(line));
 } else if (name === 'generation') await generationSpeed();
@@ -206,7 +212,7 @@ else if (name === 'selective-copy' || name === 'induction') {
   });
 else {
   console.error(
-    'usage: npm run quality -- <gpt|lstm|gru|mamba|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage|selective-copy|induction> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--warmup N] [--threads N] [--no-peer] [--epochs N] [--probe B] [--validate] [--setup JSON] [--length L]',
+    'usage: npm run quality -- <gpt|lstm|gru|mamba|moe-gpt|generation|resnet|mobilenet|seq2seq|classifier|gcn|gat|graphsage|selective-copy|induction> [--corpus kjv|licenses] [--steps N] [--eval-every N] [--patience K] [--warmup N] [--threads N] [--no-peer] [--moe JSON] [--mlp-ratio R] [--epochs N] [--probe B] [--validate] [--setup JSON] [--length L]',
   );
   process.exit(2);
 }

@@ -4,6 +4,7 @@
 // the balancing loss in its objective and the expert statistics in its metrics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as L from '../../src/graph/index.js';
 import { Auxiliaries, bindParameters, manualSeed, MoE, withContext } from '../../src/nn/index.js';
 import { compile } from '../../src/runtime/compile.js';
@@ -229,4 +230,19 @@ test('an MoE-GPT trains through the Trainer: loss falls, balancing joins the obj
   const cached = await gen.generate(prompt, { maxNewTokens: 5, temperature: 0 });
   assert.deepEqual(cached, await gen.generate(prompt, { maxNewTokens: 5, temperature: 0, cache: false }));
   assert.deepEqual(cached.slice(0, 4), [3, 4, 5, 6]);
+});
+
+test('MoE traces in a program that imports lathe/nn alone (no Tensor method chaining installed)', () => {
+  // A fresh process that imports only the nn layer and the leaf ops: MoE must not rely on graph/index's methods.
+  const code = `
+    import { bindParameters, MoE } from ${JSON.stringify(new URL('../../src/nn/index.js', import.meta.url).href)};
+    import { constant } from ${JSON.stringify(new URL('../../src/graph/ops/leaf.js', import.meta.url).href)};
+    import { ndarray } from ${JSON.stringify(new URL('../../src/graph/ndarray.js', import.meta.url).href)};
+    const m = new MoE(4, { experts: 4, topK: 2 });
+    const params = Object.fromEntries(m.namedParameters().map(([k, p]) => [k, constant(p.data)]));
+    const y = bindParameters(m, params, () => m.forward(constant(ndarray('float32', [2, 3, 4], new Float32Array(24)))));
+    console.log(JSON.stringify(y.shape));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '[2,3,4]');
 });

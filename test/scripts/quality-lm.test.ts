@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode, encode, extractKjv, loadCorpus, splitCorpus, VOCAB } from '../../scripts/lm-corpus.js';
-import { batchOffsets, charLm, torchInstalled } from '../../scripts/quality-lm.js';
+import { batchOffsets, charLm, makeLm, torchInstalled } from '../../scripts/quality-lm.js';
 
 const haveLicenses = existsSync('/usr/share/common-licenses/GPL-3');
 const haveBible = spawnSync('bible', ['gen1:1'], { encoding: 'utf8' }).status === 0;
@@ -82,4 +82,42 @@ test('quality-lm: a short GPT run on the licence texts gives the same figures tw
     assert.ok(Math.abs(a.test_bpc - p.test_bpc) <= 0.02, `lathe ${a.test_bpc} vs PyTorch ${p.test_bpc}`);
     assert.equal(a.best_step, p.best_step);
   }
+});
+
+test('quality-lm: a short MoE-GPT run reports its active parameters and expert-load statistics', {
+  skip: !haveLicenses && 'no /usr/share/common-licenses',
+}, async () => {
+  const run = () =>
+    charLm('moe-gpt', {
+      corpus: 'licenses',
+      steps: 4,
+      evalEvery: 4,
+      threads: 2,
+      peer: true, // moe-gpt has no peer: asking for one must not fail
+      moe: { capacityFactor: 1 },
+      workDir: mkdtempSync(join(tmpdir(), 'lathe-qlm-moe-')),
+    });
+  const line = await run();
+  assert.equal(line.pytorch, undefined);
+  assert.deepEqual((line.config as { moe: unknown }).moe, { experts: 8, topK: 2, capacityFactor: 1 });
+  // 8 half-width experts, top-2: per layer, a token's active parameters are the dense MLP's plus the router (128 × 8)
+  // and the second expert's output bias (128)
+  assert.equal(line.active_params_per_token, makeLm('gpt').parameterCount() + 2 * (128 * 8 + 128));
+  type Moe = {
+    train_load_cv: number;
+    train_dropped: number;
+    val_load_cv: number;
+    val_dropped_at: Record<string, number>;
+  };
+  const m = (line.lathe as { moe: Moe }).moe;
+  assert.ok(m.train_load_cv >= 0 && m.train_load_cv < 3, `cv ${m.train_load_cv}`);
+  assert.ok(m.train_dropped >= 0 && m.train_dropped < 1, `dropped ${m.train_dropped}`);
+  // a smaller capacity never keeps more choices
+  const at = m.val_dropped_at;
+  assert.deepEqual(Object.keys(at), ['1.00', '1.25', '2.00']);
+  assert.ok(at['1.00'] >= at['1.25'] && at['1.25'] >= at['2.00'], JSON.stringify(at));
+  await assert.rejects(
+    charLm('gpt', { corpus: 'licenses', steps: 1, evalEvery: 1, threads: 2, peer: false, mlpRatio: 2 }),
+    /moe-gpt only/,
+  );
 });

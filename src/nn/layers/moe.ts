@@ -7,7 +7,7 @@
 import { add, cast, div, gelu, less, mul, sqrt, square, sub } from '../../graph/ops/elementwise.js';
 import { cumsum, oneHot, topk } from '../../graph/ops/indexing.js';
 import { matmul } from '../../graph/ops/linalg.js';
-import { reshape, transpose } from '../../graph/ops/movement.js';
+import { reshape, transpose, unsqueeze } from '../../graph/ops/movement.js';
 import { softmax } from '../../graph/ops/norm.js';
 import { logsumexp, mean, sum } from '../../graph/ops/reduce.js';
 import { stopGradient } from '../../graph/ops/differentiation.js';
@@ -137,9 +137,9 @@ export class MoE extends Module {
     const byRank = reshape(transpose(choice, [0, 2, 1, 3]), [x.shape[0], k * S, E]); // [G, k·S, E]
     const position = sum(mul(sub(cumsum(byRank, 1), 1), byRank), -1); // [G, k·S]: slot index within the expert
     const keptByRank = cast(less(position, C), x.dtype); // [G, k·S]
-    const slot = stopGradient(mul(cast(oneHot(cast(position, 'int64'), C), x.dtype), keptByRank.unsqueeze(-1))); // [G, k·S, C]
-    const dispatchByRank = reshape(mul(byRank.unsqueeze(-1), slot.unsqueeze(-2)), [x.shape[0], k, S, E * C]);
-    const gatesByRank = transpose(gates, [0, 2, 1]).unsqueeze(-1); // [G, k, S, 1]
+    const slot = stopGradient(mul(cast(oneHot(cast(position, 'int64'), C), x.dtype), unsqueeze(keptByRank, -1))); // [G, k·S, C]
+    const dispatchByRank = reshape(mul(unsqueeze(byRank, -1), unsqueeze(slot, -2)), [x.shape[0], k, S, E * C]);
+    const gatesByRank = unsqueeze(transpose(gates, [0, 2, 1]), -1); // [G, k, S, 1]
     const dispatch = sum(dispatchByRank, 1); // [G, S, E·C]
     const combine = sum(mul(dispatchByRank, gatesByRank), 1);
     const kept = transpose(reshape(keptByRank, [x.shape[0], k, S]), [0, 2, 1]);
@@ -159,7 +159,7 @@ export class MoE extends Module {
       typeof S !== 'number'
         ? reshape(x, [-1, 1, d])
         : x.rank === 2
-          ? x.unsqueeze(0)
+          ? unsqueeze(x, 0)
           : x.rank === 3
             ? x
             : reshape(x, [-1, S, d]);
