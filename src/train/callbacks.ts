@@ -120,6 +120,33 @@ export function modelCheckpoint(opts: ModelCheckpointOptions = {}): Callback {
   };
 }
 
+/**
+ * Stops training once `minutes` of wall-clock training have passed (counted from the first step, across resumes),
+ * at the next step boundary: the partial epoch is validated and checkpointed like a full one, so runs compared at
+ * equal training time end the same way (`trainer.maxMinutes` in a config).
+ */
+export function timeBudget(minutes: number): Callback {
+  if (!(minutes > 0)) throw new RangeError(`timeBudget: minutes must be positive, got ${minutes}`);
+  let before = 0; // seconds spent in earlier sessions of this run (restored on resume)
+  let start = 0;
+  const elapsed = () => before + (performance.now() - start) / 1000;
+  return {
+    name: 'TimeBudget',
+    onFitStart() {
+      start = performance.now();
+    },
+    onBatchEnd(t, logs) {
+      if (t.shouldStop || elapsed() < minutes * 60) return;
+      t.shouldStop = true;
+      t.log({ event: 'time_budget', minutes, seconds: Math.round(elapsed()), step: logs.step });
+    },
+    state: () => ({ seconds: elapsed() }),
+    load(s) {
+      before = Number(s.seconds) || 0;
+    },
+  };
+}
+
 /** Stops when `monitor` has not improved by `minDelta` for `patience` epochs. */
 export function earlyStopping(
   opts: { monitor?: string; mode?: 'min' | 'max'; patience?: number; minDelta?: number } = {},

@@ -63,6 +63,8 @@ export const trainConfigSchema = z
         accumulate: z.number().int().positive().default(1),
         ema: z.number().gt(0).lt(1).optional(),
         threads: z.number().int().positive().optional(),
+        /** Stop after this many minutes of training (at a step boundary; validated and checkpointed as usual). */
+        maxMinutes: z.number().positive().optional(),
         /** Checkpoint (`last`) within epochs too: every `steps` optimizer steps and/or every `seconds`; resume is exact. */
         checkpointEvery: z
           .object({ steps: z.number().int().positive().optional(), seconds: z.number().positive().optional() })

@@ -16,6 +16,7 @@ export { ArrayLoader, permutation, type BatchLoader, type Batch, type ArrayLoade
 export {
   modelCheckpoint,
   earlyStopping,
+  timeBudget,
   lrMonitor,
   progressBar,
   csvLogger,

@@ -23,7 +23,15 @@ import { lmLoss } from '../models/transformer.js';
 import { reshape } from '../graph/ops/movement.js';
 import { loadTextWindows, type TextSplits } from './text-data.js';
 import { createOptimizer, createTraining, optimizerConfig } from '../optim/registry.js';
-import { csvLogger, earlyStopping, lrMonitor, modelCheckpoint, progressBar, type Callback } from './callbacks.js';
+import {
+  csvLogger,
+  earlyStopping,
+  lrMonitor,
+  modelCheckpoint,
+  progressBar,
+  timeBudget,
+  type Callback,
+} from './callbacks.js';
 import { ConfigError, formatIssues, parseTrainConfig, type TrainConfig } from './config.js';
 import { datasetNames, getDataset, type CatalogDataset, type DatasetSplits, type Split } from '../data/catalog.js';
 import { inferenceMetadataProps, type InferenceMetadata } from '../onnx/inference-metadata.js';
@@ -172,6 +180,7 @@ function runCallbacks(cfg: TrainConfig, runDir: string, opts: RunOptions, object
     csvLogger(join(runDir, 'metrics.csv')),
   ];
   if (cfg.callbacks.earlyStopping) callbacks.push(earlyStopping(cfg.callbacks.earlyStopping));
+  if (cfg.trainer.maxMinutes !== undefined) callbacks.push(timeBudget(cfg.trainer.maxMinutes));
   if (!opts.quiet) callbacks.push(progressBar({ json: opts.json }));
   return [...callbacks, ...(opts.callbacks ?? [])];
 }

@@ -1,7 +1,13 @@
-// The progress callback on a terminal and off it, driven without a Trainer (its hooks only read `cfg.epochs`).
+// The progress callback on a terminal and off it, driven without a Trainer (its hooks only read `cfg.epochs`); the
+// time budget, alone and through a config.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { progressBar, type BatchLogs, type EpochLogs } from '../../src/train/callbacks.js';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { progressBar, timeBudget, type BatchLogs, type EpochLogs } from '../../src/train/callbacks.js';
+import { parseTrainConfig } from '../../src/train/config.js';
+import { runTraining } from '../../src/train/run.js';
 import type { Trainer } from '../../src/train/trainer.js';
 
 function fakeStream(isTTY: boolean, columns: number): NodeJS.WriteStream & { text: string; writes: number } {
@@ -74,4 +80,46 @@ test('not a terminal: JSON lines with rounded numbers', () => {
   assert.equal(rows[0].lr, 0.00192757);
   assert.equal(rows[2].seconds, 12.34568);
   assert.equal(rows[2].train_loss, 0.51235);
+});
+
+test('timeBudget: stops at the first step past the budget, counts time across resumes, refuses a bad budget', async () => {
+  const logged: Record<string, unknown>[] = [];
+  const t = { shouldStop: false, log: (r: Record<string, unknown>) => logged.push(r) } as unknown as Trainer;
+  const cb = timeBudget(0.001); // 60 ms
+  cb.onFitStart?.(t);
+  await cb.onBatchEnd?.(t, batch(0));
+  assert.equal(t.shouldStop, false, 'inside the budget');
+  await new Promise((r) => setTimeout(r, 80));
+  await cb.onBatchEnd?.(t, batch(1));
+  assert.equal(t.shouldStop, true);
+  assert.equal(logged[0].event, 'time_budget');
+  // a resumed run carries the time already spent: it stops at once
+  const saved = cb.state?.() as { seconds: number };
+  assert.ok(saved.seconds >= 0.06);
+  const resumed = timeBudget(0.001);
+  resumed.load?.(saved);
+  const t2 = { shouldStop: false, log: () => undefined } as unknown as Trainer;
+  resumed.onFitStart?.(t2);
+  await resumed.onBatchEnd?.(t2, batch(2));
+  assert.equal(t2.shouldStop, true);
+  assert.throws(() => timeBudget(0), /minutes must be positive/);
+});
+
+test('trainer.maxMinutes: a run stops mid-epoch, validated and exported like any other', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lathe-time-budget-'));
+  const r = await runTraining(
+    parseTrainConfig({
+      name: 'budget',
+      model: { name: 'mlp', options: { hidden: [16], imageShape: [1, 28, 28] } },
+      data: { name: 'fashion-mnist-subset', batchSize: 4, valFraction: 0.1 },
+      optimizer: { name: 'adam', lr: 0.001 },
+      trainer: { epochs: 50, threads: 1, maxMinutes: 0.02 },
+      output: join(dir, 'run'),
+    }),
+    { quiet: true },
+  );
+  assert.ok(r.epochs < 50, `stopped by the budget after ${r.epochs} epochs`);
+  assert.ok(r.seconds < 60, `${r.seconds} s`);
+  assert.ok(existsSync(r.onnxPath) && existsSync(r.checkpoint));
+  assert.ok(typeof r.testAccuracy === 'number');
 });
