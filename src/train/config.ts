@@ -63,6 +63,11 @@ export const trainConfigSchema = z
         accumulate: z.number().int().positive().default(1),
         ema: z.number().gt(0).lt(1).optional(),
         threads: z.number().int().positive().optional(),
+        /**
+         * BatchNorm statistics over all ranks' rows (PyTorch's SyncBatchNorm). Not implemented: refused with more than
+         * one rank (docs/distributed.md, "BatchNorm"); one process already normalises over its whole batch.
+         */
+        syncBatchNorm: z.boolean().optional(),
         /** Checkpoint (`last`) within epochs too: every `steps` optimizer steps and/or every `seconds`; resume is exact. */
         checkpointEvery: z
           .object({ steps: z.number().int().positive().optional(), seconds: z.number().positive().optional() })

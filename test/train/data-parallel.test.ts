@@ -159,3 +159,30 @@ test('sharded loader: disjoint shards, equal batch counts and sizes whatever the
     }
   }
 });
+
+test('trainer.syncBatchNorm is refused with more than one rank, naming the field, before any training', async () => {
+  const { parseTrainConfig } = await import('../../src/train/config.js');
+  const { runTraining } = await import('../../src/train/run.js');
+  const cfg = parseTrainConfig({
+    model: { name: 'mlp', options: { hidden: [8] } },
+    data: { name: 'fashion-mnist-subset', limit: 64 },
+    optimizer: { name: 'sgd', lr: 0.1 },
+    trainer: { epochs: 1, syncBatchNorm: true },
+    output: '/nonexistent/never-written',
+  });
+  // a two-rank group that is never reached: the refusal comes first
+  const idle = async () => {
+    throw new Error('the collective must not be used');
+  };
+  const collective = {
+    rank: 0,
+    worldSize: 2,
+    allReduce: idle,
+    broadcast: idle,
+    allGather: idle,
+    barrier: idle,
+    close: idle,
+  };
+  await assert.rejects(runTraining(cfg, { quiet: true, collective }), /trainer\.syncBatchNorm: not implemented yet/);
+  assert.throws(() => parseTrainConfig({ ...cfg, trainer: { epochs: 1, syncBatchNorm: 'yes' } }), /syncBatchNorm/);
+});
