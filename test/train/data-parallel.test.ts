@@ -87,8 +87,16 @@ const trainer = (seed: number, collective?: TcpCollective) =>
 async function twoRanks(): Promise<Float32Array[]> {
   const cs = await group(2);
   const ts = cs.map((c) => trainer(c.rank === 0 ? 3 : 99, c));
-  await Promise.all(ts.map((t, r) => t.fit(new ShardedLoader(data, { batchSize: 8, rank: r, worldSize: 2, seed: 5 }))));
+  const logs = await Promise.all(
+    ts.map((t, r) => t.fit(new ShardedLoader(data, { batchSize: 8, rank: r, worldSize: 2, seed: 5 }))),
+  );
   await Promise.all(cs.map((c) => c.close()));
+  // every rank's system metrics reach every rank's epoch logs (rank 0's are the ones tracked)
+  for (const l of logs)
+    for (const r of [0, 1]) {
+      assert.ok(l!.metrics[`sys/rank${r}/rss_mb`] > 1, `sys/rank${r}/rss_mb in ${Object.keys(l!.metrics)}`);
+      assert.ok(l!.metrics[`sys/rank${r}/cpu_percent`] > 0, `sys/rank${r}/cpu_percent`);
+    }
   return ts.map((t) =>
     Float32Array.from(t.cfg.model.namedParameters().flatMap(([, p]) => [...(p.data.data as Float32Array)])),
   );
