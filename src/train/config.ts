@@ -65,6 +65,11 @@ export const trainConfigSchema = z
         threads: z.number().int().positive().optional(),
         /** Stop after this many minutes of training (at a step boundary; validated and checkpointed as usual). */
         maxMinutes: z.number().positive().optional(),
+        /**
+         * BatchNorm statistics over all ranks' rows (PyTorch's SyncBatchNorm). Not implemented: refused with more than
+         * one rank (docs/distributed.md, "BatchNorm"); one process already normalises over its whole batch.
+         */
+        syncBatchNorm: z.boolean().optional(),
         /** Checkpoint (`last`) within epochs too: every `steps` optimizer steps and/or every `seconds`; resume is exact. */
         checkpointEvery: z
           .object({ steps: z.number().int().positive().optional(), seconds: z.number().positive().optional() })

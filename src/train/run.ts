@@ -321,6 +321,10 @@ export async function runTraining(cfgIn: TrainConfig, opts: RunOptions = {}): Pr
       throw new ConfigError(
         'trainer.accumulate: not combinable with data parallelism yet (raise the world size instead)',
       );
+    if (cfg.trainer.syncBatchNorm && opts.collective.worldSize > 1)
+      throw new ConfigError(
+        'trainer.syncBatchNorm: not implemented yet — BatchNorm statistics over all ranks need a collective inside the gradient graph (see docs/distributed.md, "BatchNorm"); remove it to train with per-rank statistics',
+      );
     if (rank !== 0) return runFollowerRank(cfg, runDir, opts, opts.collective);
   }
   if (!opts.resume && existsSync(join(runDir, 'last.json'))) {

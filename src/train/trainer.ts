@@ -23,6 +23,7 @@ import { versions } from '../util/version.js';
 import { TrainStep } from './train-step.js';
 import { DataParallelStep } from './data-parallel-step.js';
 import { syncBuffers, syncRanks, syncStopFlag } from './data-parallel-sync.js';
+import { RankSystemMetrics } from './rank-system-metrics.js';
 import type { Collective } from '../distributed/collective.js';
 import { PhasedStep, type CompiledPhase } from './phased-step.js';
 import type { TrainStepConfig } from './step-graph.js';
@@ -342,6 +343,7 @@ export class Trainer {
     this.step = await this.buildStep(first);
     if (opts.resumeFrom) this.resume(opts.resumeFrom);
     const collective = this.cfg.collective;
+    const rankSystem = new RankSystemMetrics();
     if (collective && this.step instanceof DataParallelStep) {
       const r = await syncRanks(collective, this.step, {
         batchesPerEpoch: train.length,
@@ -391,6 +393,7 @@ export class Trainer {
       }
       const metrics: Record<string, number> = { train_loss: this.epochRows ? this.epochLoss / this.epochRows : NaN };
       if (collective && this.step instanceof DataParallelStep) await syncBuffers(collective, this.step);
+      if (collective && collective.worldSize > 1) Object.assign(metrics, await rankSystem.gather(collective));
       if (val) {
         const v = await this.evaluate(val);
         metrics.val_loss = v.loss;

@@ -87,8 +87,16 @@ const trainer = (seed: number, collective?: TcpCollective) =>
 async function twoRanks(): Promise<Float32Array[]> {
   const cs = await group(2);
   const ts = cs.map((c) => trainer(c.rank === 0 ? 3 : 99, c));
-  await Promise.all(ts.map((t, r) => t.fit(new ShardedLoader(data, { batchSize: 8, rank: r, worldSize: 2, seed: 5 }))));
+  const logs = await Promise.all(
+    ts.map((t, r) => t.fit(new ShardedLoader(data, { batchSize: 8, rank: r, worldSize: 2, seed: 5 }))),
+  );
   await Promise.all(cs.map((c) => c.close()));
+  // every rank's system metrics reach every rank's epoch logs (rank 0's are the ones tracked)
+  for (const l of logs)
+    for (const r of [0, 1]) {
+      assert.ok(l!.metrics[`sys/rank${r}/rss_mb`] > 1, `sys/rank${r}/rss_mb in ${Object.keys(l!.metrics)}`);
+      assert.ok(l!.metrics[`sys/rank${r}/cpu_percent`] > 0, `sys/rank${r}/cpu_percent`);
+    }
   return ts.map((t) =>
     Float32Array.from(t.cfg.model.namedParameters().flatMap(([, p]) => [...(p.data.data as Float32Array)])),
   );
@@ -158,4 +166,31 @@ test('sharded loader: disjoint shards, equal batch counts and sizes whatever the
       assert.deepEqual(tail, all.slice(10));
     }
   }
+});
+
+test('trainer.syncBatchNorm is refused with more than one rank, naming the field, before any training', async () => {
+  const { parseTrainConfig } = await import('../../src/train/config.js');
+  const { runTraining } = await import('../../src/train/run.js');
+  const cfg = parseTrainConfig({
+    model: { name: 'mlp', options: { hidden: [8] } },
+    data: { name: 'fashion-mnist-subset', limit: 64 },
+    optimizer: { name: 'sgd', lr: 0.1 },
+    trainer: { epochs: 1, syncBatchNorm: true },
+    output: '/nonexistent/never-written',
+  });
+  // a two-rank group that is never reached: the refusal comes first
+  const idle = async () => {
+    throw new Error('the collective must not be used');
+  };
+  const collective = {
+    rank: 0,
+    worldSize: 2,
+    allReduce: idle,
+    broadcast: idle,
+    allGather: idle,
+    barrier: idle,
+    close: idle,
+  };
+  await assert.rejects(runTraining(cfg, { quiet: true, collective }), /trainer\.syncBatchNorm: not implemented yet/);
+  assert.throws(() => parseTrainConfig({ ...cfg, trainer: { epochs: 1, syncBatchNorm: 'yes' } }), /syncBatchNorm/);
 });
