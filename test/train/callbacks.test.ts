@@ -86,7 +86,7 @@ test('timeBudget: stops at the first step past the budget, counts time across re
   const logged: Record<string, unknown>[] = [];
   const t = { shouldStop: false, log: (r: Record<string, unknown>) => logged.push(r) } as unknown as Trainer;
   const cb = timeBudget(0.001); // 60 ms
-  cb.onFitStart?.(t);
+  await cb.onFitStart?.(t);
   await cb.onBatchEnd?.(t, batch(0));
   assert.equal(t.shouldStop, false, 'inside the budget');
   await new Promise((r) => setTimeout(r, 80));
@@ -99,7 +99,7 @@ test('timeBudget: stops at the first step past the budget, counts time across re
   const resumed = timeBudget(0.001);
   resumed.load?.(saved);
   const t2 = { shouldStop: false, log: () => undefined } as unknown as Trainer;
-  resumed.onFitStart?.(t2);
+  await resumed.onFitStart?.(t2);
   await resumed.onBatchEnd?.(t2, batch(2));
   assert.equal(t2.shouldStop, true);
   assert.throws(() => timeBudget(0), /minutes must be positive/);
