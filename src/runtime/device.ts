@@ -34,6 +34,11 @@ export interface SessionConfig {
    * 220 → 179 MB) for steps 5–15 % slower.
    */
   readonly memoryPattern?: boolean;
+  /**
+   * Serve tensors from ORT's CPU arena (default true, or LATHE_MEMORY_ARENA=0 for false). The arena keeps every block
+   * it has grown for reuse and grows in powers of two; off, tensors come from and go back to the system allocator.
+   */
+  readonly memoryArena?: boolean;
   /** ORT's own log threshold on stderr: 0 verbose … 3 error (default, or LATHE_ORT_LOG_LEVEL), 4 fatal only. */
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** Write a Chrome-trace profile with one event per kernel (see runtime/profile.ts). */
@@ -58,6 +63,7 @@ export function sessionOptions(cfg: SessionConfig = {}): InferenceSession.Sessio
     interOpNumThreads: 1,
     executionMode: 'sequential',
     enableMemPattern: cfg.memoryPattern ?? process.env.LATHE_MEMORY_PATTERN !== '0',
+    enableCpuMemArena: cfg.memoryArena ?? process.env.LATHE_MEMORY_ARENA !== '0',
     graphOptimizationLevel: cfg.optimization ?? 'all',
     enableProfiling: cfg.profile ?? false,
     // ORT warns about every constant it cannot fold (e.g. float64 ConvTranspose); errors still surface as exceptions

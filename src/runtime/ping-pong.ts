@@ -1,6 +1,7 @@
 // State that a graph rewrites on every run (parameters, optimizer slots, running statistics) held twice: the
 // current set feeds the run, the next set receives its outputs in place (ORT fills preallocated output tensors),
-// then the two swap. The steady state allocates nothing state-sized.
+// then the two swap. The steady state allocates nothing state-sized. An entry's second buffer is allocated the first time
+// a run writes it, so state that no run writes (frozen parameters) is held once.
 import type * as ort from 'onnxruntime-node';
 import { allocate, type DType } from '../graph/dtype.js';
 import type { NDArray } from '../graph/ndarray.js';
@@ -27,10 +28,17 @@ export class PingPong {
   private cur: Record<string, ort.Tensor>;
   private next: Record<string, ort.Tensor>;
 
-  /** Copies `init` into the current set and allocates the next set alike. */
+  /** Copies `init` into the current set; the next set's buffers come with the first run that writes them. */
   constructor(init: Readonly<Record<string, NDArray>>) {
     this.cur = Object.fromEntries(Object.entries(init).map(([k, v]) => [k, copyTensor(v)]));
-    this.next = Object.fromEntries(Object.entries(this.cur).map(([k, v]) => [k, blankTensor(v.type as DType, v.dims)]));
+    this.next = {};
+  }
+
+  /** Bytes held in both sets (the current values and the second buffers allocated so far). */
+  get heldBytes(): number {
+    const bytes = (set: Record<string, ort.Tensor>) =>
+      Object.values(set).reduce((n, t) => n + (t.data as Float32Array).byteLength, 0);
+    return bytes(this.cur) + bytes(this.next);
   }
 
   /** The current set, as feeds (graph inputs named like the state). */
@@ -40,7 +48,14 @@ export class PingPong {
 
   /** The next set's tensors for `names`, as fetches for outputs named `<prefix><name>`. */
   fetches(names: readonly string[], prefix: string): Record<string, ort.Tensor> {
-    return Object.fromEntries(names.map((k) => [`${prefix}${k}`, this.next[k]]));
+    return Object.fromEntries(
+      names.map((k) => {
+        const c = this.cur[k];
+        if (!c) throw new Error(`state: no entry ${k}`);
+        this.next[k] ??= blankTensor(c.type as DType, c.dims);
+        return [`${prefix}${k}`, this.next[k]];
+      }),
+    );
   }
 
   /** After a run that wrote `names` into the next set: those become current. */
