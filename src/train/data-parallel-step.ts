@@ -3,6 +3,7 @@
 // update). Both graphs share one ping-pong state (runtime/ping-pong.ts): the gradient graph rewrites the buffers,
 // the update graph the parameters, slots and EMA. The reduced vector is written by ORT into a preallocated tensor and
 // reduced in place, so a step allocates nothing state-sized.
+import { bufferViews, emaViews, paramViews } from './state-views.js';
 import * as ort from 'onnxruntime-node';
 import type { Collective } from '../distributed/collective.js';
 import type { NDArray } from '../graph/ndarray.js';
@@ -18,7 +19,7 @@ import {
   REDUCED,
   type UpdateGraph,
 } from './data-parallel-graphs.js';
-import { batchKey, stateKey, UPDATED } from './state-keys.js';
+import { batchKey, UPDATED } from './state-keys.js';
 import type { TrainStepConfig } from './step-graph.js';
 import { mixSeed } from '../util/random.js';
 import { initialState, type StepResult } from './train-step.js';
@@ -131,21 +132,18 @@ export class DataParallelStep {
 
   /** Views of the current parameters (valid until the next step; copy to keep). */
   params(): Record<string, NDArray> {
-    return Object.fromEntries(Object.keys(this.cfg.params).map((n) => [n, this.state_.view(stateKey.param(n))]));
+    return paramViews(this.state_, Object.keys(this.cfg.params));
   }
 
   /** The EMA weights (frozen parameters as they are), when `ema` is configured. */
   emaParams(): Record<string, NDArray> {
     if (!this.cfg.ema) throw new Error('trainStep: no EMA configured');
-    const ema = (n: string) => (this.state_.has(stateKey.ema(n)) ? stateKey.ema(n) : stateKey.param(n));
-    return Object.fromEntries(Object.keys(this.cfg.params).map((n) => [n, this.state_.view(ema(n))]));
+    return emaViews(this.state_, Object.keys(this.cfg.params));
   }
 
   /** The current buffers by name (views). */
   buffers(): Record<string, NDArray> {
-    return Object.fromEntries(
-      Object.keys(this.cfg.buffers ?? {}).map((n) => [n, this.state_.view(stateKey.buffer(n))]),
-    );
+    return bufferViews(this.state_, Object.keys(this.cfg.buffers ?? {}));
   }
 
   /** Every state tensor by its state key (the checkpoint format of TrainStep). */

@@ -1,5 +1,6 @@
 // A compiled training step: the step graph of train/step-graph.ts in one ORT session per phase, its state held
 // ping-pong (runtime/ping-pong.ts), so one micro-step is one session.run and allocates nothing state-sized.
+import { bufferViews, emaViews, paramViews } from './state-views.js';
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -153,14 +154,13 @@ export class TrainStep {
 
   /** Views of the current parameters (valid until the next two steps; copy to keep). */
   params(): Record<string, NDArray> {
-    return Object.fromEntries(Object.keys(this.cfg.params).map((n) => [n, this.state_.view(stateKey.param(n))]));
+    return paramViews(this.state_, Object.keys(this.cfg.params));
   }
 
   /** The EMA weights (frozen parameters as they are), when `ema` is configured. */
   emaParams(): Record<string, NDArray> {
     if (!this.cfg.ema) throw new Error('trainStep: no EMA configured');
-    const ema = (n: string) => (this.state_.has(stateKey.ema(n)) ? stateKey.ema(n) : stateKey.param(n));
-    return Object.fromEntries(Object.keys(this.cfg.params).map((n) => [n, this.state_.view(ema(n))]));
+    return emaViews(this.state_, Object.keys(this.cfg.params));
   }
 
   /**
@@ -168,9 +168,7 @@ export class TrainStep {
    * keep values past later steps.
    */
   buffers(): Record<string, NDArray> {
-    return Object.fromEntries(
-      Object.keys(this.cfg.buffers ?? {}).map((n) => [n, this.state_.view(stateKey.buffer(n))]),
-    );
+    return bufferViews(this.state_, Object.keys(this.cfg.buffers ?? {}));
   }
 
   /** Current loss scale (dynamic or fixed), when loss scaling is on. */
