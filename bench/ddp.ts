@@ -2,9 +2,9 @@
 // per rank) against PyTorch 1.13 DDP with gloo (bench/peers/torch_ddp.py, same model and batches) in the same run;
 // the 1 rank × 2 threads baseline at the same global batch (scaling on this host); ring all-reduce bandwidth for 1, 16
 // and 64 MB buffers next to gloo's.
+import { freePort } from '../src/util/free-port.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../src/util/package-root.js';
@@ -12,17 +12,6 @@ import { report, torchAvailable } from './_peer.js';
 
 const worker = fileURLToPath(new URL('./_ddp-worker.js', import.meta.url));
 const peerScript = join(packageRoot(), 'bench', 'peers', 'torch_ddp.py');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function output(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -3,9 +3,9 @@
 // others' on stderr. When a rank fails, it stops the others; with restarts left (--max-restarts) it starts the whole
 // group again from the run's last checkpoint (like torchrun's elastic restarts), so a lost rank costs the work since
 // that checkpoint.
+import { freePort } from '../util/free-port.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,17 +23,6 @@ export interface LaunchOptions {
 /** ORT threads per rank: ⌊cores / ranks⌋, at least 1. */
 const threadsPerRank = (nproc: number, cores = availableParallelism()): number =>
   Math.max(1, Math.floor(cores / nproc));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Exit {
   readonly rank: number;

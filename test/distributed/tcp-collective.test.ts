@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TcpCollective } from '../../src/distributed/tcp-collective.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../src/util/free-port.js';
 
 async function group(W: number, opts: { timeoutSeconds?: number; bucketValues?: number } = {}) {
   const port = await freePort();

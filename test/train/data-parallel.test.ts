@@ -16,7 +16,7 @@ import { Trainer } from '../../src/train/trainer.js';
 import { ArrayLoader } from '../../src/train/loader.js';
 import { ShardedLoader } from '../../src/train/sharded-loader.js';
 import { randn } from '../util/gradcheck.js';
-import { freePort } from '../distributed/free-port.js';
+import { freePort } from '../../src/util/free-port.js';
 
 async function group(W: number) {
   const port = await freePort();

@@ -1,3 +1,4 @@
+// A free TCP port on 127.0.0.1 for a rendezvous or a server: the local launcher picks rank 0's port with it.
 import { createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
