@@ -25,6 +25,7 @@ import json, math, sys, time
 from _timing import median_step_ms
 from _torch_gpt import GPT
 from _torch_resnet import ResNet, conv_bn
+from torch_seq import CharLSTM  # the sequence bench's model (vocab 96 -> 64 -> LSTM 128 -> 96)
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -74,18 +75,6 @@ class MobileNetV2(nn.Module):
 
 
 V, T = 96, 64
-
-
-class CharLSTM(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.emb = nn.Embedding(V, 64)
-        self.lstm = nn.LSTM(64, 128, batch_first=True)
-        self.head = nn.Linear(128, V)
-
-    def forward(self, ids):
-        h, _ = self.lstm(self.emb(ids))
-        return self.head(h)
 
 
 def mlp():
