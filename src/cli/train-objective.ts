@@ -112,7 +112,7 @@ async function checkTrainObjective(
   space: Readonly<Record<string, SpaceEntry>>,
 ): Promise<Template> {
   const template = loadTrainTemplate(spec, cfg.configDir);
-  if (!template || typeof template !== 'object' || Array.isArray(template))
+  if (!isMapping(template))
     throw new TuneConfigError('objective.train: must be a training config (a mapping) or the path of one');
   const v = spec.variants;
   const holders = [
